@@ -1,0 +1,1 @@
+"""The built-in algorithms; importing this package registers them."""

@@ -206,7 +206,10 @@ class Optimizer(abc.ABC):
 
     @abc.abstractmethod
     def _ask(self, t: int, r: int) -> NDArray:
-        """Candidates of round ``r`` of iteration ``t`` (1-based); store pending state."""
+        """Candidates of round ``r`` of iteration ``t`` (1-based); store pending state.
+
+        Return a new array: the base clips it to the box in place.
+        """
 
     @abc.abstractmethod
     def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:

@@ -1,0 +1,93 @@
+"""Grey Wolf Optimizer (GWO).
+
+Mirjalili, Mirjalili & Lewis (2014), *Grey Wolf Optimizer*, Adv. Eng. Softw. 69:46-61,
+doi:10.1016/j.advengsoft.2013.12.007 (spec: ALGORITHMS.md §6). Each wolf moves to the
+mean of three steps towards the alpha, beta and delta wolves (Eqs. 3.5-3.7); |A|
+shrinks as ``a`` falls linearly from 2 towards 0 (Eq. 3.3)::
+
+    (3.3)  A = 2a r1 − a            (3.4)  C = 2 r2             r1, r2 ~ U(3, N, D)
+    (3.5)  D_L = |C_L ⊙ x_L − x|    (3.6)  X_L = x_L − A_L ⊙ D_L   for L = α, β, δ
+    (3.7)  x <- (X_α + X_β + X_δ) / 3
+
+The leaders are the three best solutions found so far ("we save the first three best
+solutions obtained so far"), updated with a cascade: a new α pushes the old α to β and
+the old β to δ; ties keep the old leaders. The wolves always move (no greedy selection),
+so the pack can get worse; ``a = 2 − 2 (t − 1)/T`` for ``t = 1..T``.
+
+GWO is origin-biased: it finds an optimum at x = 0 orders of magnitude more easily than a
+shifted one (Niu et al., KBS 171 (2019), doi:10.1016/j.knosys.2019.01.018; ALGORITHMS.md
+§0.3, §10.3). That is the published algorithm's behaviour, not a bug of this code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from metaheur._base import Optimizer
+from metaheur._registry import register
+
+__all__ = ["GWO"]
+
+
+@register
+class GWO(Optimizer):
+    """Grey Wolf Optimizer with best-so-far leaders (α, β, δ). No hyper-parameters.
+
+    :attr:`population` returns the pack as last evaluated; :attr:`leaders` the leaders.
+    """
+
+    name = "gwo"
+    summary = "Grey wolf optimizer: mean of steps towards the three best-so-far wolves"
+    reference = (
+        "Mirjalili S., Mirjalili S.M., Lewis A., Grey Wolf Optimizer, "
+        "Adv. Eng. Softw. 69 (2014) 46-61, doi:10.1016/j.advengsoft.2013.12.007"
+    )
+    defaults: ClassVar[dict[str, Any]] = {}
+    min_pop_size = 3  # three leaders
+    _state_fields = ("_X", "_fX", "_L", "_fL")  # nothing is pending between ask and tell
+
+    def _init_state(self, X: NDArray, f: NDArray) -> None:
+        self._X, self._fX = X, f
+        top = np.argsort(f, kind="stable")[:3]
+        self._L, self._fL = X[top], f[top]
+
+    def _ask(self, t: int, r: int) -> NDArray:
+        a = 2.0 - 2.0 * (t - 1) / self.max_iter
+        L = self._L[:, None, :]  # (3, 1, D): α, β, δ
+        R = self.rng.random((2, 3, *self._X.shape))  # r1, r2 per leader, wolf and dimension
+        # The 1/3 of Eq. (3.7) is folded into A: mean_L(x_L − A_L D_L) = mean(x_L) − Σ_L (A_L/3) D_L
+        A3 = R[0]
+        A3 *= 2.0 * a / 3.0
+        A3 -= a / 3.0  # Eq. (3.3), divided by 3
+        CD = R[1]
+        CD *= 2.0  # Eq. (3.4)
+        CD *= L
+        CD -= self._X
+        np.abs(CD, out=CD)  # Eq. (3.5)
+        A3 *= CD  # A_L D_L / 3, Eq. (3.6)
+        Xn = self._L.mean(axis=0) - A3[0]  # Eq. (3.7)
+        Xn -= A3[1]
+        Xn -= A3[2]
+        return Xn
+
+    def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
+        self._X, self._fX = X, f  # non-greedy: always replace
+        if not f.min() < self._fL[2]:  # nothing beats δ: the leaders stay (ties included)
+            return
+        pool = np.concatenate((self._fL, f))
+        top = np.argsort(pool, kind="stable")[:3]  # old leaders first on ties: cascade
+        self._L = np.concatenate((self._L, X))[top]
+        self._fL = pool[top]
+
+    @property
+    def population(self) -> tuple[NDArray, NDArray]:
+        """The pack as last evaluated (non-greedy) and its values."""
+        return self._X, self._fX
+
+    @property
+    def leaders(self) -> tuple[NDArray, NDArray]:
+        """α, β, δ (best three so far), shape (3, D), and their values."""
+        return self._L, self._fL

@@ -1,0 +1,32 @@
+"""Datasets for the ``models`` objectives (MODELS.md §1-§2): real loaders, synthetic generators,
+splits. Research benchmark, not for clinical use."""
+
+from models.data.digits import load_digits
+from models.data.loaders import (
+    CHESTCT_CLASSES,
+    IQOTH_CLASSES,
+    Slices2D,
+    Volumes3D,
+    clear_cache,
+    detect_format,
+    load_slices,
+    load_volumes,
+)
+from models.data.splits import kfold_indices, split_indices
+from models.data.synthetic import make_nodules, make_slices
+
+__all__ = [
+    "CHESTCT_CLASSES",
+    "IQOTH_CLASSES",
+    "Slices2D",
+    "Volumes3D",
+    "clear_cache",
+    "detect_format",
+    "kfold_indices",
+    "load_digits",
+    "load_slices",
+    "load_volumes",
+    "make_nodules",
+    "make_slices",
+    "split_indices",
+]

@@ -1,0 +1,110 @@
+"""Train/val/test splits and k-fold helpers (MODELS.md §6.2).
+
+The official split is kept when the source has one (synthetic, NoduleMNIST3D, Chest CT);
+otherwise a stratified 70/15/15 split is drawn once from ``seed``, grouped when ``groups`` exist
+(LIDC patients, IQ-OTH duplicate clusters) so no group straddles two parts. k-fold pools train
+and val and never touches test.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.model_selection import (
+    GroupShuffleSplit,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    train_test_split,
+)
+
+from models.data.loaders import Slices2D, Volumes3D
+
+__all__ = ["kfold_indices", "split_indices"]
+
+_PARTS = ("train", "val", "test")
+
+
+def split_indices(data: Slices2D | Volumes3D, seed: int = 0) -> dict[str, np.ndarray]:
+    """``{"train", "val", "test"}`` -> sorted int64 index arrays (disjoint, covering all samples).
+
+    Official split when ``data.split`` is set; else stratified 70/15/15 seeded by ``seed``
+    (group-aware via ``StratifiedGroupKFold(20)``: 14/3/3 folds, when ``data.groups`` is set).
+    """
+    y = np.asarray(data.y)
+    if data.split is not None:
+        s = np.asarray(data.split)
+        bad = set(np.unique(s).tolist()) - set(_PARTS)
+        if bad:
+            raise ValueError(f"data.split has values {sorted(bad)}; allowed: {_PARTS}")
+        return {p: np.flatnonzero(s == p).astype(np.int64) for p in _PARTS}
+    idx = np.arange(y.shape[0])
+    if y.shape[0] < 3:
+        raise ValueError(f"need at least 3 samples to split, got {y.shape[0]}")
+    if data.groups is not None:
+        return _grouped_split(y, np.asarray(data.groups), seed)
+    strat = y if np.bincount(y).min(initial=0) >= 2 and _all_present(y) else None
+    try:
+        rest, test = train_test_split(idx, test_size=0.15, random_state=seed, stratify=strat)
+        strat_r = y[rest] if strat is not None else None
+        train, val = train_test_split(rest, test_size=0.15 / 0.85, random_state=seed,
+                                      stratify=strat_r)
+    except ValueError:  # too few samples per class to stratify
+        rest, test = train_test_split(idx, test_size=0.15, random_state=seed)
+        train, val = train_test_split(rest, test_size=0.15 / 0.85, random_state=seed)
+    return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
+
+
+def _all_present(y: np.ndarray) -> bool:
+    counts = np.bincount(y)
+    return bool((counts[np.unique(y)] >= 2).all())
+
+
+def _grouped_split(y: np.ndarray, groups: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    n_groups = np.unique(groups).size
+    idx = np.arange(y.shape[0])
+    if n_groups >= 20:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "least populated class" on rare classes
+            cv = StratifiedGroupKFold(n_splits=20, shuffle=True, random_state=seed)
+            fold = np.empty(y.shape[0], dtype=np.int64)
+            for f, (_, te) in enumerate(cv.split(idx, y, groups)):
+                fold[te] = f
+        perm = np.random.default_rng(seed).permutation(20)  # which folds go where
+        part = np.where(np.isin(fold, perm[:3]), 2, np.where(np.isin(fold, perm[3:6]), 1, 0))
+        return {p: np.flatnonzero(part == k).astype(np.int64) for k, p in enumerate(_PARTS)}
+    gss = GroupShuffleSplit(n_splits=1, test_size=0.15, random_state=seed)
+    rest, test = next(gss.split(idx, y, groups))
+    gss2 = GroupShuffleSplit(n_splits=1, test_size=0.15 / 0.85, random_state=seed)
+    tr, va = next(gss2.split(rest, y[rest], groups[rest]))
+    return {"train": np.sort(rest[tr]), "val": np.sort(rest[va]), "test": np.sort(test)}
+
+
+def kfold_indices(
+    data: Slices2D | Volumes3D, k: int, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k folds over train + val as ``[(train_idx, val_idx), ...]`` (global indices; test excluded).
+
+    ``StratifiedKFold``, or ``StratifiedGroupKFold`` when ``data.groups`` exist (MODELS.md §6.2).
+    """
+    if not isinstance(k, int | np.integer) or k < 2:
+        raise ValueError(f"k must be an integer >= 2, got {k!r}")
+    parts = split_indices(data, seed)
+    pool = np.sort(np.concatenate([parts["train"], parts["val"]]))
+    y = np.asarray(data.y)[pool]
+    if k > pool.size:
+        raise ValueError(f"k={k} exceeds the {pool.size} samples outside the test set")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # rare classes with fewer than k members
+        if data.groups is not None:
+            g = np.asarray(data.groups)[pool]
+            if np.unique(g).size < k:
+                raise ValueError(
+                    f"k={k} exceeds the {np.unique(g).size} groups outside the test set"
+                )
+            cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+            folds = list(cv.split(pool, y, g))
+        else:
+            cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+            folds = list(cv.split(pool, y))
+    return [(pool[tr], pool[va]) for tr, va in folds]

@@ -1,0 +1,423 @@
+"""Data layer: synthetic generators, real-format loaders, caches, splits (MODELS.md §1-§2, §6.2)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from models.data import (
+    Slices2D,
+    Volumes3D,
+    clear_cache,
+    detect_format,
+    kfold_indices,
+    load_digits,
+    load_slices,
+    load_volumes,
+    make_nodules,
+    make_slices,
+    split_indices,
+)
+from models.data.prepare_lidc import extract_patch, label_from_malignancy
+
+IQ = "The IQ-OTHNCCD lung cancer dataset"  # as in conftest.py
+CT_COUNTS = {"train": 3, "valid": 1, "test": 2}  # images per class and split, as in conftest.py
+
+SMALL = (12, 6, 6)
+
+
+# ---------------------------------------------------------------- synthetic generators
+
+
+def test_make_slices_deterministic_shape_range():
+    X1, y1 = make_slices(12, seed=3, size=32)
+    X2, y2 = make_slices(12, seed=3, size=32)
+    X3, _ = make_slices(12, seed=4, size=32)
+    assert X1.shape == (12, 32, 32) and X1.dtype == np.float32 and y1.dtype == np.int64
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(X1, X3)
+    assert X1.min() >= 0.0 and X1.max() <= 1.0 and np.isfinite(X1).all()
+    assert set(np.unique(y1)) <= {0, 1, 2}
+
+
+def test_make_slices_class_balance():
+    probs = (0.38, 0.11, 0.51)
+    _, y = make_slices(300, seed=0, size=16, class_probs=probs, label_noise=0.0)
+    frac = np.bincount(y, minlength=3) / y.size
+    np.testing.assert_allclose(frac, probs, atol=0.07)
+
+
+def test_make_slices_nodule_visible():
+    """Malignant slices carry a dense blob in the lungs that normal ones lack."""
+    X, y = make_slices(60, seed=1, size=32, label_noise=0.0, difficulty=0.0)
+    bright = (X > 0.9).mean(axis=(1, 2))  # soft tissue/bone area in the lung window
+    assert bright[y == 2].mean() > bright[y == 0].mean()
+
+
+def test_make_nodules_deterministic_shape_and_labels():
+    X1, y1 = make_nodules(10, seed=5, size=16, spacing_mm=4.0)
+    X2, y2 = make_nodules(10, seed=5, size=16, spacing_mm=4.0)
+    assert X1.shape == (10, 16, 16, 16) and X1.dtype == np.float32 and y1.dtype == np.int64
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert np.isfinite(X1).all()
+    assert -1300 < X1.min() and X1.max() < 1500  # HU, not windowed
+    _, y = make_nodules(200, seed=0, size=8, spacing_mm=8.0, label_noise=0.0)
+    assert 0.2 < y.mean() < 0.4  # P(malignant) = 0.3
+
+
+def test_make_nodules_centre_is_dense():
+    X, _ = make_nodules(8, seed=0, size=16, spacing_mm=2.0)
+    centre = X[:, 6:10, 6:10, 6:10].mean(axis=(1, 2, 3))
+    assert (centre > X.mean(axis=(1, 2, 3))).all()
+
+
+@pytest.mark.parametrize("kw", [{"difficulty": 1.5}, {"label_noise": -0.1}, {"p_malignant": 2}])
+def test_make_nodules_rejects_bad_args(kw):
+    with pytest.raises(ValueError, match="must lie in"):
+        make_nodules(2, 0, size=8, **kw)
+
+
+def test_make_slices_rejects_bad_probs():
+    with pytest.raises(ValueError, match="class_probs"):
+        make_slices(2, 0, size=16, class_probs=(0.5, 0.6, 0.1))
+
+
+# ---------------------------------------------------------------- load_* on synthetic data
+
+
+def test_load_slices_synthetic_contract(tmp_path):
+    d = load_slices("synthetic", image_size=32, n=SMALL, seed=1)
+    assert isinstance(d, Slices2D) and d.source == "synthetic"
+    assert d.X.shape == (24, 1, 32, 32) and d.X.dtype == np.float32 and d.y.dtype == np.int64
+    assert 0.0 <= d.X.min() and d.X.max() <= 1.0
+    assert d.class_names == ("normal", "benign", "malignant") and d.groups is None
+    assert [int((d.split == s).sum()) for s in ("train", "val", "test")] == list(SMALL)
+    assert load_slices("synthetic", image_size=32, n=SMALL, seed=1) is d  # in-memory cache
+    files = list((Path.home() / "cache" / "synthetic").glob("*.npz"))
+    assert len(files) == 1 and not list(files[0].parent.glob(".tmp-*"))
+    clear_cache()
+    d2 = load_slices("synthetic", image_size=32, n=SMALL, seed=1)  # from disk
+    assert d2 is not d
+    np.testing.assert_array_equal(d.X, d2.X)
+    other = load_slices("synthetic", image_size=32, n=SMALL, seed=2)
+    assert not np.array_equal(other.X, d.X)
+
+
+def test_load_slices_train_val_test_streams_differ():
+    d = load_slices("synthetic", image_size=16, n=(4, 4, 4), seed=0)
+    assert not np.array_equal(d.X[:4], d.X[4:8])
+
+
+def test_disk_cache_can_be_disabled(monkeypatch):
+    monkeypatch.setenv("METAHEUR_CACHE_DIR", "off")
+    load_slices("synthetic", image_size=16, n=(3, 3, 3))
+    assert not (Path.home() / ".cache" / "metaheur").exists()
+
+
+def test_load_slices_bac_channel():
+    d = load_slices("synthetic", image_size=32, n=(4, 2, 2), segmentation="bac_channel")
+    assert d.X.shape == (8, 2, 32, 32)
+    assert set(np.unique(d.X[:, 1])) <= {0.0, 1.0}
+    r = load_slices("synthetic", image_size=32, n=(4, 2, 2), segmentation="bac_roi")
+    assert r.X.shape == (8, 1, 32, 32) and (r.X <= d.X[:, :1] + 1e-7).all()
+
+
+def test_load_volumes_synthetic_contract():
+    v = load_volumes("synthetic", n=(8, 4, 4), size=16, spacing_mm=4.0, seed=2)
+    assert isinstance(v, Volumes3D) and v.source == "synthetic" and v.spacing_mm == 4.0
+    assert v.X.shape == (16, 16, 16, 16) and v.X.dtype == np.float32
+    assert 0.0 <= v.X.min() and v.X.max() <= 1.0
+    assert [int((v.split == s).sum()) for s in ("train", "val", "test")] == [8, 4, 4]
+    v2 = load_volumes("synthetic", n=(8, 4, 4), size=16, spacing_mm=4.0, seed=2)
+    assert v2 is v
+
+
+def test_auto_falls_back_to_synthetic_with_one_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="models.data.loaders"):
+        a = load_slices("auto", image_size=16, n=(3, 3, 3))
+        load_slices("auto", image_size=16, n=(3, 3, 3), seed=9)
+        b = load_volumes("auto", n=(3, 3, 3), size=8, spacing_mm=8.0)
+    assert a.source == "synthetic" and b.source == "synthetic"
+    msgs = [r.getMessage() for r in caplog.records]
+    two_d = [m for m in msgs if "2-D" in m]
+    assert len(two_d) == 1 and "iqothnccd" in two_d[0] and "synthetic" in two_d[0]
+    assert any("nodulemnist3d" in m and ".medmnist" in m for m in msgs)
+
+
+@pytest.mark.parametrize("source", ["iqothnccd", "chestct"])
+def test_explicit_missing_2d_source_raises(tmp_path, source):
+    with pytest.raises(FileNotFoundError, match=r"not found; tried .*expected"):
+        load_slices(source, root=tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("source", ["nodulemnist3d", "lidc"])
+def test_explicit_missing_3d_source_raises(tmp_path, source):
+    with pytest.raises(FileNotFoundError, match=r"not found; tried .*expected"):
+        load_volumes(source, root=tmp_path)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="source must be one of"):
+        load_slices("mnist")
+    with pytest.raises(ValueError, match="segmentation must be one of"):
+        load_slices("synthetic", segmentation="unet")
+    with pytest.raises(ValueError, match="dedupe"):
+        load_slices("synthetic", dedupe="phash")
+    with pytest.raises(ValueError, match="source must be one of"):
+        load_volumes("luna")
+
+
+# ---------------------------------------------------------------- real formats
+
+
+def test_iqothnccd_loader(iqoth_root):
+    d = load_slices("iqothnccd", root=iqoth_root, image_size=32)
+    assert d.source == "iqothnccd" and d.class_names == ("normal", "benign", "malignant")
+    assert d.X.shape == (12, 1, 32, 32) and d.split is None
+    np.testing.assert_array_equal(np.bincount(d.y), [4, 3, 5])  # 0 normal, 1 benign, 2 malignant
+    assert 0.0 <= d.X.min() and d.X.max() <= 1.0
+    # dedupe="ahash": malignant (3) is a copy of (2) -> one group; the rest are singletons
+    mal = np.flatnonzero(d.y == 2)
+    assert d.groups[mal[1]] == d.groups[mal[2]]
+    assert np.unique(d.groups).size == 11
+    assert load_slices("iqothnccd", root=iqoth_root, image_size=32, dedupe=None).groups is None
+
+
+def test_iqothnccd_found_by_auto_and_env(iqoth_root, monkeypatch):
+    assert load_slices(root=iqoth_root, image_size=16).source == "iqothnccd"
+    env = iqoth_root.parent / "datasets"
+    (env).mkdir()
+    iqoth_root.rename(env / "iqothnccd")
+    monkeypatch.setenv("METAHEUR_DATA_DIR", str(env))
+    assert load_slices(image_size=16).source == "iqothnccd"
+
+
+def test_iqothnccd_corrupt_image_named(iqoth_root):
+    bad = iqoth_root / IQ / IQ / "Normal cases" / "Normal case (2).jpg"
+    bad.write_bytes(b"not a jpeg")
+    with pytest.raises(ValueError, match=r"cannot read image .*Normal case \(2\)\.jpg"):
+        load_slices("iqothnccd", root=iqoth_root, image_size=16)
+
+
+def test_iqothnccd_empty_class_named(iqoth_root):
+    folder = iqoth_root / IQ / IQ / "Bengin cases"
+    for f in folder.iterdir():
+        f.unlink()
+    with pytest.raises(ValueError, match=r"class 'benign' has no images in folder .*Bengin cases"):
+        load_slices("iqothnccd", root=iqoth_root, image_size=16)
+
+
+def test_iqothnccd_missing_class_named(iqoth_root):
+    folder = iqoth_root / IQ / IQ / "Malignant cases"
+    for f in folder.iterdir():
+        f.unlink()
+    folder.rmdir()
+    with pytest.raises(FileNotFoundError, match=r"class\(es\) \['malignant'\]"):
+        load_slices("iqothnccd", root=iqoth_root, image_size=16)
+
+
+def test_chestct_loader_official_split(chestct_root):
+    d = load_slices("chestct", root=chestct_root, image_size=32)
+    assert d.source == "chestct"
+    assert d.class_names == ("adenocarcinoma", "large_cell_carcinoma", "normal",
+                             "squamous_cell_carcinoma")
+    n_tr, n_va, n_te = (4 * CT_COUNTS[s] for s in ("train", "valid", "test"))
+    assert d.X.shape == (n_tr + n_va + n_te, 1, 32, 32)
+    for part, k in (("train", "train"), ("val", "valid"), ("test", "test")):
+        m = d.split == part
+        np.testing.assert_array_equal(np.bincount(d.y[m], minlength=4), [CT_COUNTS[k]] * 4)
+    # class index follows the canonical name, not folder order
+    assert (d.y[d.split == "test"] == np.repeat(np.arange(4), CT_COUNTS["test"])).all()
+    idx = split_indices(d)
+    assert [len(idx[p]) for p in ("train", "val", "test")] == [n_tr, n_va, n_te]
+    pooled = load_slices("chestct", root=chestct_root, image_size=32, use_official_split=False)
+    assert pooled.split is None
+
+
+def test_chestct_missing_class_folder(chestct_root):
+    d = chestct_root / "Data" / "valid" / "normal"
+    for f in d.iterdir():
+        f.unlink()
+    d.rmdir()
+    with pytest.raises(ValueError, match=r"class 'normal' has no folder in .*valid"):
+        load_slices("chestct", root=chestct_root, image_size=16)
+
+
+def test_nodulemnist_prefers_64(nodulemnist_root):
+    v = load_volumes("nodulemnist3d", root=nodulemnist_root)
+    assert v.source == "nodulemnist3d_64" and v.spacing_mm == 1.0 and v.groups is None
+    assert v.X.shape == (12, 64, 64, 64) and v.X.dtype == np.float32
+    with np.load(nodulemnist_root / "nodulemnist3d_64.npz") as z:
+        np.testing.assert_allclose(v.X[0], z["train_images"][0] / 255.0, rtol=1e-6)
+        np.testing.assert_array_equal(v.y[:6], z["train_labels"].ravel())
+    assert [int((v.split == s).sum()) for s in ("train", "val", "test")] == [6, 3, 3]
+
+
+def test_nodulemnist_28_warns(nodulemnist28_root, caplog):
+    with caplog.at_level(logging.WARNING, logger="models.data.loaders"):
+        v = load_volumes("nodulemnist3d", root=nodulemnist28_root)
+    assert v.source == "nodulemnist3d" and v.X.shape[1:] == (28, 28, 28)
+    msgs = " ".join(r.getMessage() for r in caplog.records)
+    assert "(20, 24, 28)" in msgs and "nodulemnist3d_64.npz" in msgs and "MD5" in msgs
+
+
+def test_nodulemnist_in_medmnist_home(nodulemnist28_root):
+    (Path.home() / ".medmnist").mkdir()
+    f = nodulemnist28_root / "nodulemnist3d.npz"
+    f.rename(Path.home() / ".medmnist" / f.name)
+    assert load_volumes().source == "nodulemnist3d"
+
+
+def test_nodulemnist_missing_keys(tmp_path):
+    f = tmp_path / "nodulemnist3d.npz"
+    np.savez(f, train_images=np.zeros((1, 28, 28, 28), np.uint8))
+    with pytest.raises(ValueError, match=r"lacks keys .*train_labels"):
+        load_volumes("nodulemnist3d", root=tmp_path)
+
+
+def test_lidc_loader(lidc_file):
+    v = load_volumes("lidc", root=lidc_file.parent)
+    assert v.source == "lidc_npz" and v.split is None and v.spacing_mm == 1.0
+    assert v.X.shape == (8, 64, 64, 64) and 0.0 <= v.X.min() and v.X.max() <= 1.0
+    with np.load(lidc_file) as z:
+        np.testing.assert_allclose(v.X[1], np.clip((z["patches"][1] + 1000) / 1400, 0, 1),
+                                   atol=1e-6)
+        np.testing.assert_array_equal(v.groups, z["patient_id"])
+    assert load_volumes("lidc", root=lidc_file).source == "lidc_npz"  # a file as root
+    folds = kfold_indices(v, k=2, seed=0)
+    for tr, va in folds:  # grouped by patient
+        assert not set(v.groups[tr]) & set(v.groups[va])
+
+
+def test_detect_format(iqoth_root, chestct_root, nodulemnist_root, lidc_file, tmp_path):
+    assert detect_format(iqoth_root) == "iqothnccd"
+    assert detect_format(chestct_root) == "chestct"
+    assert detect_format(chestct_root / "Data") == "chestct"
+    assert detect_format(nodulemnist_root) == "nodulemnist3d"
+    assert detect_format(nodulemnist_root / "nodulemnist3d.npz") == "nodulemnist3d"
+    assert detect_format(lidc_file) == "lidc"
+    assert detect_format(lidc_file.parent) == "lidc"
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        detect_format(tmp_path / "missing")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"unrecognised dataset layout .*layouts: iqothnccd"):
+        detect_format(tmp_path / "junk")
+    with pytest.raises(ValueError, match="unrecognised dataset file"):
+        detect_format(tmp_path / "junk" / "a.txt")
+
+
+def test_digits_small_real_dataset():
+    d = load_slices("digits")
+    assert d is load_digits()
+    assert d.source == "digits" and d.X.shape == (1797, 1, 8, 8) and len(d.class_names) == 10
+    assert 0.0 <= d.X.min() and d.X.max() == 1.0 and d.split is None
+    idx = split_indices(d, seed=0)
+    assert sum(len(v) for v in idx.values()) == 1797
+    with pytest.raises(ValueError, match="segmentation must be 'none'"):
+        load_slices("digits", segmentation="bac_roi")
+
+
+# ---------------------------------------------------------------- splits
+
+
+def _toy(n=200, groups=None, split=None, seed=0):
+    y = np.random.default_rng(seed).choice(3, n, p=(0.4, 0.1, 0.5)).astype(np.int64)
+    return Slices2D(X=np.zeros((n, 1, 2, 2), np.float32), y=y, class_names=("a", "b", "c"),
+                    groups=groups, split=split, source="synthetic")
+
+
+def test_split_indices_stratified_70_15_15():
+    d = _toy(400)
+    a, b = split_indices(d, seed=3), split_indices(d, seed=3)
+    for p in a:
+        np.testing.assert_array_equal(a[p], b[p])
+    allidx = np.concatenate(list(a.values()))
+    assert np.array_equal(np.sort(allidx), np.arange(400))
+    assert abs(len(a["train"]) - 280) <= 2 and abs(len(a["test"]) - 60) <= 2
+    for p in a:
+        frac = np.bincount(d.y[a[p]], minlength=3) / len(a[p])
+        np.testing.assert_allclose(frac, np.bincount(d.y) / 400, atol=0.05)
+
+
+def test_split_indices_grouped():
+    g = np.repeat(np.arange(100), 3)
+    d = _toy(300, groups=g)
+    s = split_indices(d, seed=1)
+    assert np.array_equal(np.sort(np.concatenate(list(s.values()))), np.arange(300))
+    parts = [set(g[s[p]]) for p in ("train", "val", "test")]
+    assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+    assert 0.6 < len(s["train"]) / 300 < 0.8
+
+
+def test_kfold_indices_excludes_test_and_respects_groups():
+    g = np.repeat(np.arange(60), 2)
+    d = _toy(120, groups=g)
+    test = set(split_indices(d, seed=0)["test"])
+    folds = kfold_indices(d, k=5, seed=0)
+    assert len(folds) == 5
+    vals = np.concatenate([va for _, va in folds])
+    assert len(vals) == len(set(vals)) and not set(vals) & test
+    for tr, va in folds:
+        assert not set(g[tr]) & set(g[va])
+    plain = kfold_indices(_toy(120), k=3)
+    assert len(plain) == 3
+    with pytest.raises(ValueError, match="k must be an integer >= 2"):
+        kfold_indices(d, k=1)
+
+
+def test_kfold_official_split_pools_train_val():
+    split = np.array(["train"] * 70 + ["val"] * 15 + ["test"] * 15)
+    d = _toy(100, split=split)
+    folds = kfold_indices(d, k=3)
+    vals = np.sort(np.concatenate([va for _, va in folds]))
+    np.testing.assert_array_equal(vals, np.arange(85))
+
+
+# ---------------------------------------------------------------- prepare_lidc helpers
+
+
+def test_label_rule():
+    assert label_from_malignancy([1, 2, 2]) == 0
+    assert label_from_malignancy([4, 5, 3]) == 1
+    assert label_from_malignancy([3, 3]) is None
+    assert label_from_malignancy([1, 5, 5], rule="median") == 1
+    with pytest.raises(ValueError, match="rule"):
+        label_from_malignancy([1], rule="max")
+
+
+def test_extract_patch_centres_nodule_and_pads():
+    vol = np.full((100, 100, 40), -800, dtype=np.int16)
+    ii, jj, kk = np.ogrid[:100, :100, :40]
+    # a 10 mm ball at (i, j, k) = (30, 60, 3) with 0.7 mm pixels and 2.5 mm slices
+    ball = ((ii - 30) * 0.7) ** 2 + ((jj - 60) * 0.7) ** 2 + ((kk - 3) * 2.5) ** 2 < 25
+    vol[ball] = 50
+    p = extract_patch(vol, (0.7, 0.7, 2.5), (30, 60, 3), size=32, box_mm=40)
+    assert p.shape == (32, 32, 32) and p.dtype == np.int16  # axes (z, y, x) = (k, i, j)
+    assert p[16, 16, 16] > 0 and p[16, 16, 2] == -800 and p[16, 2, 16] == -800
+    assert p[0, 16, 16] == -1000  # 16 mm below the centre is before the first slice: air
+
+
+def test_prepare_lidc_main_without_pylidc(monkeypatch, capsys, tmp_path):
+    import sys
+
+    from models.data import prepare_lidc
+
+    monkeypatch.setitem(sys.modules, "pylidc", None)  # import fails
+    assert prepare_lidc.main(["--out", str(tmp_path / "x.npz")]) == 2
+    assert "pylidc" in capsys.readouterr().err
+
+
+def test_image_open_is_lazy_about_mode(tmp_path):
+    """RGBA and 16-bit PNGs are read as 8-bit grayscale."""
+    from models.data.loaders import _open_gray
+
+    f = tmp_path / "a.png"
+    Image.fromarray(np.zeros((5, 7, 4), np.uint8)).save(f)
+    assert _open_gray(f).mode == "L"

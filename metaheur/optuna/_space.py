@@ -1,0 +1,184 @@
+"""Encode an Optuna search space onto the box [-1, 1]^d and back.
+
+One dimension per parameter. The centre of every range sits at 0, the origin of the box,
+because GWO, POA and AOA/DLF-AOA are origin-biased (ALGORITHMS.md §0.3):
+
+* ``FloatDistribution`` (linear): ``x = (v - c) / r`` with ``c`` the midpoint and ``r`` the
+  half-width of ``[low, high]``; ``log=True`` does the same on ``log(v)``.
+* ``FloatDistribution(step=s)`` and ``IntDistribution(step=s)``: the ``K + 1`` grid values
+  ``low + k * s`` own equal-width bins of [-1, 1]; a value encodes to the centre of its bin.
+* ``IntDistribution(log=True)``: linear in ``log(v)`` on ``[low - 0.5, high + 0.5]`` (as
+  Optuna's own transform), so every integer owns the bin of the reals that round to it.
+* ``CategoricalDistribution``: ``n`` equal-width bins of [-1, 1], one per choice (any
+  choices, in their declared order).
+
+``decode`` always returns a valid value of the distribution (clipped to the range, on the
+grid) as a plain Python ``float``/``int``/choice, and ``decode(encode(p)) == p`` for every
+value of a discrete dimension. Continuous floats round-trip exactly whenever the affine
+map has an exact pre-image (``encode`` searches the neighbouring floats for it), otherwise to
+within a few units in the last place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+__all__ = ["SearchSpaceEncoder"]
+
+_LINEAR, _LOG, _GRID, _INTLOG, _CAT = range(5)
+
+
+class _Dim:
+    """Encoding of one parameter: a kind and the numbers it needs."""
+
+    __slots__ = ("kind", "dist", "c", "r", "low", "high", "step", "n", "dlow", "dstep", "float")
+
+    def __init__(self, name: str, dist: BaseDistribution) -> None:
+        self.dist = dist
+        if isinstance(dist, CategoricalDistribution):
+            self.kind, self.n = _CAT, len(dist.choices)
+        elif isinstance(dist, (FloatDistribution, IntDistribution)):
+            self.float = isinstance(dist, FloatDistribution)
+            self.low, self.high = dist.low, dist.high
+            if dist.log and self.float:
+                self.kind = _LOG
+                lo, hi = math.log(dist.low), math.log(dist.high)
+            elif dist.log:
+                self.kind = _INTLOG
+                lo, hi = math.log(dist.low - 0.5), math.log(dist.high + 0.5)
+            elif self.float and dist.step is None:
+                self.kind = _LINEAR
+                lo, hi = float(dist.low), float(dist.high)
+            else:
+                self.kind = _GRID
+                self.step = dist.step if dist.step is not None else 1
+                self.n = int(round((dist.high - dist.low) / self.step)) + 1
+                if self.float:  # decimal grid: low + k * step without binary noise
+                    self.dlow, self.dstep = Decimal(repr(dist.low)), Decimal(repr(self.step))
+                lo = hi = 0.0
+            self.c, self.r = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        else:
+            raise ValueError(
+                f"parameter {name!r}: unsupported distribution {type(dist).__name__}; "
+                "supported: FloatDistribution, IntDistribution, CategoricalDistribution"
+            )
+
+    # --------------------------------------------------------------- decode
+    def bin(self, x: float, n: int) -> int:
+        return min(max(int(math.floor((x + 1.0) * 0.5 * n)), 0), n - 1)
+
+    def decode(self, x: float) -> Any:
+        kind = self.kind
+        if kind == _CAT:
+            return self.dist.choices[self.bin(x, self.n)]
+        if kind == _GRID:
+            k = self.bin(x, self.n)
+            if not self.float:
+                return int(min(self.low + k * self.step, self.high))
+            return min(max(float(self.dlow + k * self.dstep), self.low), self.high)
+        y = self.c + x * self.r if self.r > 0 else self.c
+        if kind == _LINEAR:
+            return min(max(float(y), self.low), self.high)
+        if kind == _LOG:
+            return min(max(float(math.exp(y)), self.low), self.high)
+        return int(min(max(round(math.exp(y)), self.low), self.high))  # _INTLOG
+
+    # --------------------------------------------------------------- encode
+    def encode(self, v: Any) -> float:
+        kind = self.kind
+        if kind == _CAT:
+            return _bin_centre(int(self.dist.to_internal_repr(v)), self.n)
+        v = float(v)
+        if kind == _GRID:
+            k = min(max(int(round((v - self.low) / self.step)), 0), self.n - 1)
+            return _bin_centre(k, self.n)
+        if kind == _INTLOG:
+            v = min(max(v, self.low), self.high)
+            return _clip1((math.log(v) - self.c) / self.r)
+        if self.r <= 0:
+            return 0.0
+        y = math.log(v) if kind == _LOG else v
+        x = _clip1((y - self.c) / self.r)
+        if self.decode(x) == v:
+            return x
+        # Search the neighbouring floats for an exact pre-image (decode is monotone in x).
+        lo = hi = x
+        for _ in range(8):
+            lo, hi = np.nextafter(lo, -2.0), np.nextafter(hi, 2.0)
+            for cand in (float(lo), float(hi)):
+                if -1.0 <= cand <= 1.0 and self.decode(cand) == v:
+                    return cand
+        return x
+
+
+def _bin_centre(k: int, n: int) -> float:
+    return -1.0 + (2 * k + 1) / n
+
+
+def _clip1(x: float) -> float:
+    return min(max(x, -1.0), 1.0)
+
+
+class SearchSpaceEncoder:
+    """Map an Optuna search space to the box [-1, 1]^d, one dimension per parameter.
+
+    Example::
+
+        from optuna.distributions import FloatDistribution, CategoricalDistribution
+        enc = SearchSpaceEncoder({"lr": FloatDistribution(1e-5, 1e-1, log=True),
+                                  "act": CategoricalDistribution(["relu", "tanh"])})
+        x = enc.encode({"lr": 1e-3, "act": "tanh"})   # array([0. , 0.5])
+        enc.decode(x)                                  # {'lr': 0.001, 'act': 'tanh'}
+
+    Attributes
+    ----------
+    names
+        Parameter names, in the order of the search-space dict (one dimension each).
+    dim
+        Number of dimensions ``d``.
+    bounds
+        ``(d, 2)`` array of ``[-1, 1]`` rows, the box the optimizer runs in.
+    """
+
+    def __init__(self, space: Mapping[str, BaseDistribution]) -> None:
+        if not isinstance(space, Mapping):
+            raise ValueError(
+                f"space must be a dict of parameter name -> optuna distribution, "
+                f"got {type(space).__name__}"
+            )
+        self.space: dict[str, BaseDistribution] = dict(space)
+        self.names: list[str] = list(self.space)
+        self._dims = [_Dim(name, dist) for name, dist in self.space.items()]
+        self.dim = len(self.names)
+        self.bounds: NDArray = np.tile(np.array([-1.0, 1.0]), (self.dim, 1))
+
+    def encode(self, params: Mapping[str, Any]) -> NDArray:
+        """Return the ``(d,)`` point of ``params`` (a dict holding every name in ``names``)."""
+        missing = [n for n in self.names if n not in params]
+        if missing:
+            raise ValueError(f"params lack the search-space parameter(s) {missing}")
+        return np.array([d.encode(params[n]) for n, d in zip(self.names, self._dims, strict=True)])
+
+    def decode(self, x: ArrayLike) -> dict[str, Any]:
+        """Return the parameter dict of the ``(d,)`` point ``x`` (clipped to the box)."""
+        x = np.asarray(x, dtype=float)
+        if x.shape != (self.dim,):
+            raise ValueError(f"x must have shape ({self.dim},), got {x.shape}")
+        return {
+            n: d.decode(v) for n, d, v in zip(self.names, self._dims, x.tolist(), strict=True)
+        }
+
+    def __repr__(self) -> str:
+        return f"SearchSpaceEncoder({self.space!r})"

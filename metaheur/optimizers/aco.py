@@ -44,9 +44,9 @@ def rank_probabilities(k: int, q: float) -> NDArray:
     The constant factor ``1/(q k √(2π))`` of ω cancels in ``p``; dropping it avoids an
     overflow for tiny ``q``. Underflow of ``exp`` to 0 is intended (``p`` one-hot).
     """
-    l1 = np.arange(k, dtype=float)  # l − 1
+    z = np.arange(k, dtype=float) / (q * k)  # (l − 1) / (q k); z[0] = 0 even for tiny q
     with np.errstate(over="ignore", under="ignore"):
-        e = np.exp(-(l1 * l1) / (2.0 * q * q * k * k))  # Eq. (1) without its constant
+        e = np.exp(-0.5 * (z * z))  # Eq. (1) without its constant
     return e / e.sum()  # Eq. (2); e[0] = 1, so the sum is >= 1
 
 

@@ -1,0 +1,77 @@
+"""Training losses (MODELS.md §5): AUC power surrogate, IFM total loss, (weighted) cross-entropy.
+
+The AUC surrogate and the total loss are seed 000 (Gou et al., ITC 53(3) 2024) Eqs. 12-13. All
+losses are computed in float32 even under bf16/fp16 autocast: the pairwise ``(1 - delta)^lambda``
+loses precision in half precision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import ArrayLike
+from torch import Tensor
+
+__all__ = ["auc_power_loss", "ifm_loss", "cross_entropy", "balanced_class_weight"]
+
+
+def _check_lam(lam: float) -> float:
+    if not (isinstance(lam, (int, float)) and not isinstance(lam, bool) and lam > 0):
+        raise ValueError(f"lam (lambda of the AUC power loss) must be > 0, got {lam!r}")
+    return float(lam)
+
+
+def auc_power_loss(logits: Tensor, y: Tensor, lam: float = 2.0) -> Tensor:
+    """AUC power surrogate over all (positive, negative) pairs of the batch (seed 000 Eq. 12).
+
+    ``l = 1/(lam T+ T-) sum_i sum_j (1 - (F(x_i+) - F(x_j-)))^lam`` with ``F = sigmoid(logit)``;
+    the base lies in (0, 2), so no hinge is needed (Eqs. 9-10). ``lam=1`` is the linear surrogate
+    (Eq. 10), ``lam=2`` the squared one (Eq. 11). A batch without positives or without negatives
+    gives ``0 * logits.sum()`` (keeps the graph).
+    """
+    lam = _check_lam(lam)
+    p = torch.sigmoid(logits.float().reshape(-1))
+    y = y.reshape(-1)
+    pos, neg = p[y == 1], p[y == 0]
+    if pos.numel() == 0 or neg.numel() == 0:
+        return 0.0 * logits.float().sum()
+    d = 1.0 - (pos[:, None] - neg[None, :])
+    return d.pow(lam).mean() / lam
+
+
+def ifm_loss(
+    logits: Tensor,
+    y: Tensor,
+    alpha: float = 1.0,
+    lam: float = 2.0,
+    pos_weight: float | None = None,
+) -> Tensor:
+    """IFM sub-network loss ``L = L_CE + alpha * l_lam`` (seed 000 Eq. 13), in float32.
+
+    ``L_CE`` is ``BCEWithLogits``, optionally with ``pos_weight = n- / n+`` (off by default:
+    the AUC term is the imbalance remedy).
+    """
+    if not (isinstance(alpha, (int, float)) and alpha >= 0):
+        raise ValueError(f"alpha must be a number >= 0, got {alpha!r}")
+    z = logits.float().reshape(-1)
+    target = y.reshape(-1).float()
+    pw = None if pos_weight is None else torch.tensor(float(pos_weight), device=z.device)
+    ce = F.binary_cross_entropy_with_logits(z, target, pos_weight=pw)
+    if alpha == 0:
+        return ce
+    return ce + alpha * auc_power_loss(z, y, lam)
+
+
+def balanced_class_weight(y: ArrayLike, n_classes: int) -> Tensor:
+    """``n / (K n_k)`` per class, as scikit-learn's ``class_weight="balanced"`` (absent -> 0)."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes).astype(float)
+    w = np.divide(len(np.asarray(y)), n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
+    return torch.as_tensor(w, dtype=torch.float32)
+
+
+def cross_entropy(logits: Tensor, y: Tensor, weight: Tensor | None = None) -> Tensor:
+    """Multi-class cross-entropy in float32 (LSTM-ELU), optional per-class ``weight``."""
+    if weight is not None:
+        weight = weight.to(device=logits.device, dtype=torch.float32)
+    return F.cross_entropy(logits.float(), y.long(), weight=weight)

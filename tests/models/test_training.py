@@ -1,0 +1,315 @@
+"""Losses, metrics and the training loop (MODELS.md §5, §6)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import optuna  # noqa: E402
+from sklearn import metrics as skm  # noqa: E402
+from sklearn.utils.class_weight import compute_class_weight  # noqa: E402
+
+from models.ifm import IFMSubNet  # noqa: E402
+from models.losses import (  # noqa: E402
+    auc_power_loss,
+    balanced_class_weight,
+    cross_entropy,
+    ifm_loss,
+)
+from models.lstm_elu import LSTMELUNet  # noqa: E402
+from models.metrics import (  # noqa: E402
+    UndefinedMetricWarning,
+    binary_metrics,
+    multiclass_metrics,
+    roc_auc,
+)
+from models.train import (  # noqa: E402
+    TrainingDiverged,
+    fit,
+    load_checkpoint,
+    resolve_device,
+    save_checkpoint,
+    train_model,
+)
+
+
+# --- losses ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("lam", [1.0, 2.0, 3.5])
+def test_auc_power_loss_matches_double_loop(lam):
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(11, generator=g, dtype=torch.float64)
+    y = torch.tensor([1, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0])
+    p = torch.sigmoid(logits).tolist()
+    pos = [p[i] for i in range(11) if y[i] == 1]
+    neg = [p[j] for j in range(11) if y[j] == 0]
+    ref = sum((1 - (a - b)) ** lam for a in pos for b in neg) / (lam * len(pos) * len(neg))
+    out = auc_power_loss(logits, y, lam)
+    assert out.dtype == torch.float32
+    assert out.item() == pytest.approx(ref, rel=1e-5)
+
+
+def test_auc_power_loss_one_class_batch_keeps_graph():
+    logits = torch.randn(5, requires_grad=True)
+    out = auc_power_loss(logits, torch.zeros(5, dtype=torch.long))
+    assert out.item() == 0.0
+    out.backward()
+    assert torch.equal(logits.grad, torch.zeros(5))
+
+
+def test_auc_power_loss_float32_under_bf16():
+    logits = torch.randn(16).to(torch.bfloat16)
+    y = torch.arange(16) % 2
+    assert auc_power_loss(logits, y).dtype == torch.float32
+    assert ifm_loss(logits, y).dtype == torch.float32
+    with pytest.raises(ValueError, match="lam"):
+        auc_power_loss(logits, y, lam=0.0)
+
+
+def test_ifm_loss_is_ce_plus_alpha_auc():
+    logits, y = torch.randn(12), torch.arange(12) % 3 == 0
+    y = y.long()
+    ce = torch.nn.functional.binary_cross_entropy_with_logits(logits, y.float())
+    total = ifm_loss(logits, y, alpha=0.75, lam=2.0)
+    torch.testing.assert_close(total, ce + 0.75 * auc_power_loss(logits, y, 2.0))
+    torch.testing.assert_close(ifm_loss(logits, y, alpha=0.0), ce)
+
+
+def test_balanced_class_weight_and_ce():
+    y = np.array([0, 0, 0, 1, 2, 2])
+    w = balanced_class_weight(y, 3)
+    np.testing.assert_allclose(
+        w.numpy(), compute_class_weight("balanced", classes=np.arange(3), y=y)
+    )
+    logits = torch.randn(6, 3)
+    ref = torch.nn.functional.cross_entropy(logits, torch.as_tensor(y), weight=w)
+    torch.testing.assert_close(cross_entropy(logits, torch.as_tensor(y), weight=w), ref)
+
+
+# --- metrics vs scikit-learn ----------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_binary_metrics_match_sklearn(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 80)
+    p = np.round(rng.random(80), 2)  # rounding creates ties for the AUC
+    m = binary_metrics(y, p)
+    pred = (p >= 0.5).astype(int)
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert m["sensitivity"] == m["recall"] == pytest.approx(skm.recall_score(y, pred))
+    assert m["specificity"] == pytest.approx(skm.recall_score(y, pred, pos_label=0))
+    assert m["precision"] == pytest.approx(skm.precision_score(y, pred))
+    assert m["f1"] == pytest.approx(skm.f1_score(y, pred))
+    assert m["auc"] == pytest.approx(skm.roc_auc_score(y, p))
+    assert m["error_rate"] == pytest.approx(1 - m["accuracy"])
+
+
+@pytest.mark.parametrize("seed, K", [(0, 3), (1, 4), (2, 10)])
+def test_multiclass_metrics_match_sklearn(seed, K):
+    rng = np.random.default_rng(seed)
+    y = np.concatenate([np.arange(K), rng.integers(0, K, 120)])
+    P = rng.dirichlet(np.ones(K), len(y))
+    P[np.arange(len(y)), y] += rng.random(len(y)) * 0.5  # better than chance
+    P /= P.sum(axis=1, keepdims=True)
+    pred = P.argmax(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        m = multiclass_metrics(y, P)
+    kw = {"average": "macro", "zero_division": 0}
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert m["recall"] == pytest.approx(skm.recall_score(y, pred, **kw))
+    assert m["precision"] == pytest.approx(skm.precision_score(y, pred, **kw))
+    assert m["f1"] == pytest.approx(skm.f1_score(y, pred, **kw))
+    assert m["auc"] == pytest.approx(skm.roc_auc_score(y, P, multi_class="ovr", average="macro"))
+    C = skm.confusion_matrix(y, pred, labels=np.arange(K))
+    tn = C.sum() - C.sum(0) - C.sum(1) + np.diag(C)
+    assert m["specificity"] == pytest.approx(np.mean(tn / (tn + C.sum(0) - np.diag(C))))
+
+
+def test_zero_denominator_gives_zero_and_one_warning_per_metric():
+    y = np.array([0, 1, 2, 2, 0])
+    P = np.tile([0.1, 0.1, 0.8], (5, 1))  # always predicts class 2
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        m = multiclass_metrics(y, P)
+    msgs = [str(w.message).split(":")[0] for w in rec if w.category is UndefinedMetricWarning]
+    assert msgs.count("precision") == 1
+    assert m["precision"] == pytest.approx((0 + 0 + 2 / 5) / 3)
+    with pytest.warns(UndefinedMetricWarning, match="auc"):
+        assert roc_auc(np.zeros(4), np.arange(4)) == 0.0
+    with pytest.warns(UndefinedMetricWarning, match="precision"):
+        assert binary_metrics([0, 1, 1], [0.1, 0.2, 0.3])["precision"] == 0.0
+
+
+# --- training loop --------------------------------------------------------------------------
+def _lstm_data(n=24, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = rng.random((n, 1, size, size), dtype=np.float32) * 0.3
+    X[y == 1, :, : size // 2] += 0.5  # learnable
+    X[y == 2, :, :, : size // 2] += 0.5
+    return X.astype(np.float32), y
+
+
+def _ce_score(y, P):
+    return 1.0 - float(np.mean(P.argmax(axis=1) == y))
+
+
+def _lstm(**kw):
+    torch.manual_seed(0)
+    return LSTMELUNet(width=4, hidden=16, image_size=32, **{"dropout": 0.0, **kw})
+
+
+def test_training_reduces_loss_on_fixed_batch():
+    X, y = _lstm_data()
+    model = _lstm()
+    xb, yb = torch.as_tensor(X), torch.as_tensor(y)
+    before = cross_entropy(model(xb), yb).item()  # train mode: batch statistics
+    train_model(
+        model, (X, y), (X, y), loss_fn=cross_entropy, score_fn=_ce_score, lr=1e-2,
+        epochs=15, batch_size=24, schedule="constant", device="cpu",
+    )  # fmt: skip
+    model.train()
+    assert cross_entropy(model(xb), yb).item() < 0.7 * before
+
+
+def test_ifm_training_reduces_loss_on_fixed_batch():
+    rng = np.random.default_rng(0)
+    y = np.arange(16) % 2
+    X = rng.random((16, 1, 8, 8, 8)) * 0.5 + y[:, None, None, None, None] * 0.3
+    X = X.astype(np.float32)
+    torch.manual_seed(0)
+    model = IFMSubNet(width=8, dropout=0.0)
+    loss = lambda z, t: ifm_loss(z, t, alpha=1.0, lam=2.0)  # noqa: E731
+    before = loss(model(torch.as_tensor(X)), torch.as_tensor(y)).item()
+    res = train_model(
+        model, (X, y), (X, y), loss_fn=loss, score_fn=lambda t, p: 1 - roc_auc(t, p),
+        output="sigmoid", lr=1e-2, epochs=10, batch_size=16, schedule="constant", device="cpu",
+    )  # fmt: skip
+    model.train()
+    assert loss(model(torch.as_tensor(X)), torch.as_tensor(y)).item() < 0.8 * before
+    assert res.val_output.shape == (16,) and res.score < 0.5
+
+
+def test_same_seed_same_score_and_threads_restored():
+    X, y = _lstm_data()
+    kw = dict(loss_fn=cross_entropy, score_fn=_ce_score, epochs=2, batch_size=8, seed=3,
+              augment=True, device="cpu")  # fmt: skip
+    n_threads = torch.get_num_threads()
+    r1 = train_model(_lstm(dropout=0.3), (X, y), (X, y), **kw)
+    r2 = train_model(_lstm(dropout=0.3), (X, y), (X, y), **kw)
+    assert torch.get_num_threads() == n_threads
+    assert r1.score == r2.score
+    np.testing.assert_array_equal(r1.val_output, r2.val_output)
+
+
+def test_report_each_epoch_only_when_attached():
+    X, y = _lstm_data()
+    calls = []
+
+    def score(t, p):
+        calls.append(1)
+        return _ce_score(t, p)
+
+    kw = dict(loss_fn=cross_entropy, score_fn=score, epochs=3, batch_size=8, device="cpu")
+    train_model(_lstm(), (X, y), (X, y), **kw)
+    assert len(calls) == 1
+    reported = []
+    res = train_model(_lstm(), (X, y), (X, y), report=lambda s, v: reported.append((s, v)), **kw)
+    assert [s for s, _ in reported] == [0, 1, 2] and len(res.history) == 3
+    assert reported[-1][1] == res.score
+
+
+@pytest.mark.parametrize("n, steps", [(33, 1), (34, 2)])
+def test_final_batch_of_one_is_dropped(n, steps):
+    X, y = _lstm_data(n)
+    res = train_model(
+        _lstm(), (X, y), (X, y), loss_fn=cross_entropy, score_fn=_ce_score, epochs=2,
+        batch_size=32, device="cpu",
+    )  # fmt: skip
+    assert res.steps == 2 * steps
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "constant", "step"])
+def test_schedules_run(schedule):
+    X, y = _lstm_data(16)
+    s = fit(_lstm(), (X, y), (X, y), loss_fn=cross_entropy, score_fn=_ce_score, epochs=1,
+            batch_size=8, schedule=schedule, device="cpu")  # fmt: skip
+    assert 0.0 <= s <= 1.0
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"schedule": "cosine"}, "schedule"),
+        ({"lr": -1.0}, "lr"),
+        ({"batch_size": 1}, "batch_size"),
+        ({"epochs": 0}, "epochs"),
+        ({"grad_clip": -1.0}, "grad_clip"),
+        ({"device": "tpu"}, "device"),
+        ({"output": "relu"}, "output"),
+    ],
+)
+def test_bad_fit_arguments(kw, match):
+    X, y = _lstm_data(8)
+    with pytest.raises(ValueError, match=match):
+        train_model(_lstm(), (X, y), (X, y), loss_fn=cross_entropy, score_fn=_ce_score, **kw)
+
+
+def test_bad_thread_setting(monkeypatch):
+    monkeypatch.setenv("METAHEUR_TORCH_THREADS", "zero")
+    X, y = _lstm_data(8)
+    with pytest.raises(ValueError, match="METAHEUR_TORCH_THREADS"):
+        fit(_lstm(), (X, y), (X, y), loss_fn=cross_entropy, score_fn=_ce_score, device="cpu")
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def _nan_loss(z, t):
+    return cross_entropy(z, t) * float("nan")
+
+
+def test_divergence_scores_inf_or_raises():
+    X, y = _lstm_data(16)
+    kw = dict(loss_fn=_nan_loss, score_fn=_ce_score, epochs=2, batch_size=8, device="cpu")
+    with pytest.raises(TrainingDiverged, match="non-finite training loss"):
+        train_model(_lstm(), (X, y), (X, y), **kw)
+    assert fit(_lstm(), (X, y), (X, y), **kw) == math.inf
+
+
+def test_divergence_prunes_an_optuna_trial():
+    X, y = _lstm_data(16)
+    study = optuna.create_study()
+    trial = study.ask()
+    with pytest.raises(optuna.TrialPruned, match="non-finite"):
+        train_model(_lstm(), (X, y), (X, y), loss_fn=_nan_loss, score_fn=_ce_score, epochs=1,
+                    batch_size=8, device="cpu", trial=trial)  # fmt: skip
+    assert "non-finite" in trial.user_attrs["failure"]
+
+
+def test_checkpoint_round_trip_weights_only(tmp_path):
+    X, y = _lstm_data(16)
+    model = _lstm()
+    path = tmp_path / "ckpt.pt"
+    score = fit(model, (X, y), (X, y), loss_fn=cross_entropy, score_fn=_ce_score, epochs=1,
+                batch_size=8, device="cpu", checkpoint=path)  # fmt: skip
+    fresh = _lstm()
+    ckpt = load_checkpoint(path, fresh)
+    assert ckpt["meta"]["score"] == score
+    ckpt2 = torch.load(path, weights_only=True)  # loadable without pickle
+    assert set(ckpt2["state_dict"]) == set(model.state_dict())
+    model.eval()
+    fresh.eval()
+    xb = torch.as_tensor(X)
+    torch.testing.assert_close(model(xb), fresh(xb))
+    save_checkpoint(tmp_path / "b.pt", fresh, note="x", epochs=3)
+    assert load_checkpoint(tmp_path / "b.pt")["meta"] == {"note": "x", "epochs": 3}

@@ -151,6 +151,8 @@ class ACOR(Optimizer):
         return S[ell] + sigma[ell] * Z  # Eq. (4), one kernel per ant
 
     def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
+        if not f.min() < self._fS[-1]:  # no ant beats the worst row: the archive stays
+            return
         fa = np.concatenate((self._fS, f))
         keep = np.argsort(fa, kind="stable")[: self.pop_size]  # Eq. (5), archive first on ties
         self._S = np.concatenate((self._S, X))[keep]

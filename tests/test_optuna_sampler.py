@@ -1,0 +1,445 @@
+"""MetaheuristicSampler: Optuna's sampler contract, serial equivalence with minimize(),
+FAIL/PRUNED, enqueued trials, restarts, stale RUNNING trials, threads and state sharing."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import threading
+import time
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+import metaheur
+from metaheur import Optimizer
+from metaheur.optuna import (
+    ACOSampler,
+    AOASampler,
+    DLFAOASampler,
+    GWOSampler,
+    MetaheuristicSampler,
+    POASampler,
+    PSOSampler,
+    SearchSpaceEncoder,
+)
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+ALGOS = metaheur.available()
+ATTR = "metaheur:"
+SPACE = {f"x{i}": FloatDistribution(-5.0, 5.0) for i in range(3)}
+SPACE["lr"] = FloatDistribution(1e-4, 1.0, log=True)
+
+
+def sphere_params(p: dict[str, Any]) -> float:
+    return sum((p[f"x{i}"] - 1.0) ** 2 for i in range(3)) + (math.log10(p["lr"]) + 2) ** 2
+
+
+def objective(trial: optuna.Trial) -> float:
+    p = {name: trial.suggest_float(name, d.low, d.high, log=d.log) for name, d in SPACE.items()}
+    return sphere_params(p)
+
+
+def study_attrs(study: optuna.Study) -> dict[str, Any]:
+    return study._storage.get_study_system_attrs(study._study_id)
+
+
+def rows_of(study: optuna.Study, algo: str) -> list[list[float]]:
+    return [t.system_attrs[ATTR + algo]["x"] for t in study.trials]
+
+
+class RandomSearch(Optimizer):
+    """A third-party optimizer that is not registered: uniform samples each iteration."""
+
+    name = "third-party-random"
+    _state_fields: ClassVar[tuple[str, ...]] = ("_X", "_f")
+
+    def _init_state(self, X: np.ndarray, f: np.ndarray) -> None:
+        self._X, self._f = X.copy(), f.copy()
+
+    def _ask(self, t: int, r: int) -> np.ndarray:
+        return self._uniform((self.pop_size, self.dim))
+
+    def _tell(self, t: int, r: int, X: np.ndarray, f: np.ndarray) -> None:
+        keep = f < self._f
+        self._X[keep], self._f[keep] = X[keep], f[keep]
+
+    @property
+    def population(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._X, self._f
+
+
+# ----------------------------------------------------------- Optuna's own test cases
+try:
+    from optuna.testing.pytest_samplers import (
+        BasicSamplerTestCase,
+        RelativeSamplerTestCase,
+        SingleOnlySamplerTestCase,
+    )
+except ImportError:  # Optuna < 4.8 ships no reusable sampler tests
+    pass
+else:
+
+    class TestOptunaContract(
+        BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase
+    ):
+        @pytest.fixture(params=["gwo", "poa"])
+        def sampler(self, request: pytest.FixtureRequest) -> Any:
+            return lambda: MetaheuristicSampler(request.param, seed=0, pop_size=4, n_trials=20)
+
+
+# ------------------------------------------------------------ serial equivalence
+@pytest.mark.parametrize("algo", ALGOS)
+def test_serial_equivalence_with_minimize(algo: str) -> None:
+    n_trials, pop = 47, 6  # a truncated last batch; POA has two rounds per iteration
+    enc = SearchSpaceEncoder(SPACE)
+    sampler = MetaheuristicSampler(algo, pop_size=pop, seed=3, n_trials=n_trials,
+                                   search_space=SPACE)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=n_trials)
+
+    seen: list[np.ndarray] = []
+
+    def f_encoded(x: np.ndarray) -> float:
+        seen.append(x.copy())
+        return sphere_params(enc.decode(x))
+
+    res = metaheur.minimize(f_encoded, enc.bounds, algo, budget=n_trials, pop_size=pop, seed=3)
+    assert res.nfev == n_trials
+    np.testing.assert_array_equal(np.array(rows_of(study, algo)), np.array(seen))
+    for t, x in zip(study.trials, seen, strict=True):
+        assert t.params == enc.decode(x)
+    assert study.best_value == res.fun
+
+
+def test_serial_equivalence_maximize_and_failures() -> None:
+    """Maximisation negates; FAIL and PRUNED trials are +inf, as minimize's failures."""
+    algo, n_trials, pop = "pso", 40, 5
+    enc = SearchSpaceEncoder(SPACE)
+
+    def value(p: dict[str, Any]) -> float:
+        if p["x0"] > 3.0:
+            raise RuntimeError("boom")
+        if p["x1"] < -3.0:
+            raise optuna.TrialPruned()
+        return -sphere_params(p)
+
+    def obj(trial: optuna.Trial) -> float:
+        return value({n: trial.suggest_float(n, d.low, d.high, log=d.log)
+                      for n, d in SPACE.items()})
+
+    study = optuna.create_study(direction="maximize", sampler=MetaheuristicSampler(
+        algo, pop_size=pop, seed=1, n_trials=n_trials, search_space=SPACE))
+    study.optimize(obj, n_trials=n_trials, catch=(RuntimeError,))
+    states = {t.state for t in study.trials}
+    assert {TrialState.FAIL, TrialState.PRUNED, TrialState.COMPLETE} <= states
+
+    def f_encoded(x: np.ndarray) -> float:
+        try:
+            return -value(enc.decode(x))
+        except (RuntimeError, optuna.TrialPruned):
+            return math.nan
+
+    seen: list[np.ndarray] = []
+    res = metaheur.minimize(lambda x: (seen.append(x.copy()), f_encoded(x))[1], enc.bounds, algo,
+                            budget=n_trials, pop_size=pop, seed=1)
+    np.testing.assert_array_equal(np.array(rows_of(study, algo)), np.array(seen))
+    assert study.best_value == -res.fun
+
+
+def test_inferred_space_first_trial_is_a_warm_start_point() -> None:
+    """Without search_space the fallback samples trial 0; it joins the population as x0/f0."""
+    algo, n_trials, pop = "gwo", 30, 5
+    enc = SearchSpaceEncoder(dict(sorted(SPACE.items())))  # Optuna's intersection is sorted
+    study = optuna.create_study(sampler=MetaheuristicSampler(algo, pop_size=pop, seed=2,
+                                                             n_trials=n_trials))
+    study.optimize(objective, n_trials=n_trials)
+    first = study.trials[0]
+    assert ATTR + algo not in first.system_attrs
+    x0 = enc.encode(first.params)
+    seen: list[np.ndarray] = []
+
+    def f_encoded(x: np.ndarray) -> float:
+        seen.append(x.copy())
+        return first.value if np.array_equal(x, x0) else sphere_params(enc.decode(x))
+
+    metaheur.minimize(f_encoded, enc.bounds, algo, budget=n_trials, pop_size=pop, seed=2,
+                      x0=x0[None])
+    np.testing.assert_array_equal(
+        np.array([t.system_attrs[ATTR + algo]["x"] for t in study.trials[1:]]),
+        np.array(seen[1:]),
+    )
+
+
+def test_third_party_unregistered_optimizer_class() -> None:
+    sampler = MetaheuristicSampler(RandomSearch, pop_size=4, seed=0, n_trials=20)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=30)
+    gens = {t.system_attrs[ATTR + "third-party-random"]["gen"] for t in study.trials[1:]}
+    assert len(gens) >= 6
+
+
+@pytest.mark.parametrize(
+    ("cls", "algo"),
+    [(AOASampler, "aoa"), (DLFAOASampler, "dlf-aoa"), (PSOSampler, "pso"),
+     (ACOSampler, "aco"), (GWOSampler, "gwo"), (POASampler, "poa")],
+)
+def test_named_samplers(cls: type[MetaheuristicSampler], algo: str) -> None:
+    study = optuna.create_study(sampler=cls(seed=0, n_trials=30))
+    study.optimize(objective, n_trials=12)
+    assert ATTR + algo in study.trials[-1].system_attrs
+    assert str(study.sampler) == cls.__name__
+
+
+def test_mixed_space_int_step_categorical() -> None:
+    def obj(trial: optuna.Trial) -> float:
+        a = trial.suggest_int("a", -10, 10)
+        b = trial.suggest_int("b", 1, 1000, log=True)
+        c = trial.suggest_int("c", 0, 12, step=3)
+        d = trial.suggest_float("d", 0.0, 1.0, step=0.1)
+        e = trial.suggest_categorical("e", ["relu", None, 3.5, True])
+        return abs(a - 3) + abs(math.log(b) - 3) + abs(c - 6) + d + (e != 3.5)
+
+    study = optuna.create_study(sampler=GWOSampler(seed=0, n_trials=200))
+    study.optimize(obj, n_trials=200)
+    for t in study.trials:
+        for name, dist in t.distributions.items():
+            assert dist._contains(dist.to_internal_repr(t.params[name]))
+    assert study.best_value < 3.0
+    df = study.trials_dataframe()
+    assert len(df) == 200 and "params_e" in df
+
+
+# ------------------------------------------------------------- restarts / horizon
+def test_restart_past_the_horizon_keeps_best_half() -> None:
+    algo, n_trials, pop = "aoa", 30, 6
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        algo, pop_size=pop, seed=0, n_trials=n_trials, search_space=SPACE))
+    study.optimize(objective, n_trials=100)
+    key = next(k for k in study_attrs(study) if k.startswith(ATTR + algo))
+    record = study_attrs(study)[key]
+    assert record["restart"] >= 2
+    json.dumps(record, allow_nan=False)
+    # every trial holds a row and the run keeps improving after restarts
+    assert all(ATTR + algo in t.system_attrs for t in study.trials)
+    best_first = min(t.value for t in study.trials[:n_trials])
+    assert study.best_value <= best_first
+    # the restarted optimizer's first batch re-uses no evaluation: its warm rows are told
+    opt = Optimizer.from_state(record["opt"])
+    assert opt.max_iter == math.ceil((n_trials - pop) / pop)
+
+
+# ---------------------------------------------------------------- enqueued trials
+def test_enqueued_trials_are_warm_start_points_not_rows() -> None:
+    algo, n_trials, pop = "pso", 30, 6
+    enc = SearchSpaceEncoder(SPACE)
+    sampler = MetaheuristicSampler(algo, pop_size=pop, seed=4, n_trials=n_trials,
+                                   search_space=SPACE)
+    study = optuna.create_study(sampler=sampler)
+    warm = [{"x0": 1.0, "x1": 1.0, "x2": 0.5, "lr": 0.01}, {"x0": 0.0, "x1": 0.0, "x2": 0.0,
+                                                             "lr": 0.1}]
+    for p in warm:
+        study.enqueue_trial(p)
+    study.optimize(objective, n_trials=n_trials)
+    assert [t.params for t in study.trials[:2]] == warm
+    assert all(ATTR + algo not in t.system_attrs for t in study.trials[:2])
+
+    # the same run by hand: x0/f0 = the enqueued points (best first), budget minus them
+    order = sorted(range(2), key=lambda i: sphere_params(warm[i]))
+    X0 = np.array([enc.encode(warm[i]) for i in order])
+    f0 = np.array([sphere_params(warm[i]) for i in order])
+    opt = metaheur.get(algo)(enc.bounds, pop_size=pop, budget=n_trials - 2, seed=4, x0=X0, f0=f0)
+    seen: list[np.ndarray] = []
+    while len(seen) < n_trials - 2:
+        X = opt.ask()
+        opt.tell(X, [sphere_params(enc.decode(x)) for x in X])
+        seen.extend(X)
+    np.testing.assert_array_equal(np.array(rows_of_tail(study, algo, 2)), np.array(seen))
+
+
+def rows_of_tail(study: optuna.Study, algo: str, start: int) -> list[list[float]]:
+    return [t.system_attrs[ATTR + algo]["x"] for t in study.trials[start:]]
+
+
+def test_partially_enqueued_trial_uses_fallback_without_warning() -> None:
+    study = optuna.create_study(sampler=PSOSampler(pop_size=4, seed=0, search_space=SPACE))
+    study.optimize(objective, n_trials=3)
+    study.enqueue_trial({"x0": 1.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study.optimize(objective, n_trials=1)
+    t = study.trials[-1]
+    assert t.params["x0"] == 1.0 and ATTR + "pso" not in t.system_attrs
+
+
+# ------------------------------------------------------- fallback and validation
+def test_dynamic_space_warns_once() -> None:
+    def obj(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -1, 1)
+        if trial.number % 2:
+            return x**2 + trial.suggest_float(f"y{trial.number % 4}", -1, 1) ** 2
+        return x**2
+
+    study = optuna.create_study(sampler=GWOSampler(seed=0, n_trials=40))
+    with pytest.warns(UserWarning, match="outside the relative search space") as rec:
+        study.optimize(obj, n_trials=40)
+    assert sum("outside the relative search space" in str(w.message) for w in rec) == 1
+
+
+def test_validation_errors() -> None:
+    with pytest.raises(ValueError, match="unknown algorithm 'nope'; available: aco"):
+        MetaheuristicSampler("nope")
+    with pytest.raises(ValueError, match="pop_size must be >= 3 for gwo, got 2"):
+        MetaheuristicSampler("gwo", pop_size=2)
+    with pytest.raises(ValueError, match="n_trials must be an integer >= 1, got 0"):
+        MetaheuristicSampler("gwo", n_trials=0)
+    for bad in (-1, math.inf, "10"):
+        with pytest.raises(ValueError, match="wait_timeout must be None"):
+            MetaheuristicSampler("gwo", wait_timeout=bad)
+    with pytest.raises(ValueError, match="unknown hyper-parameter"):
+        MetaheuristicSampler("pso", omega=3)
+    with pytest.raises(ValueError, match="search_space must be None or a dict"):
+        MetaheuristicSampler("pso", search_space=[1])  # type: ignore[arg-type]
+    study = optuna.create_study(directions=["minimize", "minimize"],
+                                sampler=GWOSampler(seed=0))
+    with pytest.raises(ValueError, match="multi-objective"):
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+
+
+def test_no_warnings_per_trial_and_pickle() -> None:
+    sampler = DLFAOASampler(seed=0, n_trials=50, search_space=SPACE)
+    study = optuna.create_study(sampler=sampler)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study.optimize(objective, n_trials=25)
+    clone = pickle.loads(pickle.dumps(sampler))
+    study.sampler = clone
+    study.optimize(objective, n_trials=25)
+    assert len({t.system_attrs[ATTR + "dlf-aoa"]["gen"] for t in study.trials}) >= 5
+
+
+def test_pruners_and_dataframe() -> None:
+    def obj(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -5, 5)
+        for step in range(5):
+            trial.report((x - 1) ** 2 + 5 - step, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return (x - 1) ** 2
+
+    for pruner in (optuna.pruners.MedianPruner(n_startup_trials=3),
+                   optuna.pruners.HyperbandPruner(min_resource=1, max_resource=5)):
+        study = optuna.create_study(sampler=GWOSampler(seed=0, n_trials=60), pruner=pruner)
+        study.optimize(obj, n_trials=60)
+        assert len(study.trials_dataframe()) == 60
+        assert study.best_value < 0.5
+
+
+# ------------------------------------------------- storage-held state and workers
+def test_late_worker_continues_the_same_run() -> None:
+    """A new sampler instance (a restarted worker) continues from the storage."""
+    kw = dict(pop_size=5, seed=7, n_trials=40, search_space=SPACE)
+    ref = optuna.create_study(sampler=MetaheuristicSampler("poa", **kw))
+    ref.optimize(objective, n_trials=50)
+
+    study = optuna.create_study(sampler=MetaheuristicSampler("poa", **kw))
+    study.optimize(objective, n_trials=23)
+    study.sampler = MetaheuristicSampler("poa", **kw)
+    study.optimize(objective, n_trials=27)
+    assert [t.params for t in study.trials] == [t.params for t in ref.trials]
+
+
+def test_duplicate_transition_writes_are_identical() -> None:
+    """Two workers telling the same generation write the same record."""
+    kw = dict(pop_size=4, seed=0, n_trials=40, search_space=SPACE)
+    study = optuna.create_study(sampler=MetaheuristicSampler("aco", **kw))
+    study.optimize(objective, n_trials=4)  # generation 0 complete, not yet told
+    key = next(k for k in study_attrs(study) if k.startswith(ATTR))
+    rec0 = study_attrs(study)[key]
+    study.optimize(objective, n_trials=1)  # worker A tells it
+    rec1 = study_attrs(study)[key]
+    assert rec1["gen"] == 1
+    # worker B read the storage before A wrote: replay with a stale record and a fresh sampler
+    study._storage.set_study_system_attr(study._study_id, key, rec0)
+    study.sampler = MetaheuristicSampler("aco", **kw)
+    study.optimize(objective, n_trials=1)
+    assert json.dumps(study_attrs(study)[key], sort_keys=True) == json.dumps(rec1,
+                                                                             sort_keys=True)
+    a, b = (t.system_attrs[ATTR + "aco"] for t in study.trials[4:6])
+    assert (a["gen"], a["token"], a["row"]) == (1, rec1["token"], 0)
+    assert (b["gen"], b["token"], b["row"]) == (1, rec1["token"], 1)
+
+
+def test_stale_running_trial_is_reissued_after_wait_timeout() -> None:
+    kw = dict(pop_size=4, seed=0, n_trials=40, search_space=SPACE)
+    study = optuna.create_study(sampler=MetaheuristicSampler("gwo", wait_timeout=0.3, **kw))
+    study.optimize(objective, n_trials=2)
+    # a worker (another sampler instance) takes row 2 and dies mid-trial
+    dead = optuna.Study(study.study_name, storage=study._storage,
+                        sampler=MetaheuristicSampler("gwo", **kw))
+    ghost = dead.ask()
+    for n, d in SPACE.items():
+        ghost.suggest_float(n, d.low, d.high, log=d.log)
+    t0 = time.monotonic()
+    study.optimize(objective, n_trials=10)
+    elapsed = time.monotonic() - t0
+    assert 0.25 <= elapsed < 5.0  # waited about wait_timeout once, then re-issued row 2
+    ghost_attr = study.trials[2].system_attrs[ATTR + "gwo"]
+    assert study.trials[2].state == TrialState.RUNNING and ghost_attr["row"] == 2
+    rows0 = [t.system_attrs[ATTR + "gwo"]["row"] for t in study.trials
+             if t.system_attrs[ATTR + "gwo"]["gen"] == 0]
+    assert sorted(rows0) == [0, 1, 2, 2, 3]
+    assert max(t.system_attrs[ATTR + "gwo"]["gen"] for t in study.trials) >= 2
+
+
+def test_batch_ask_beyond_the_population_does_not_wait() -> None:
+    """study.ask() more trials than rows from one thread: extra trials duplicate rows at once."""
+    study = optuna.create_study(sampler=PSOSampler(pop_size=4, seed=0, search_space=SPACE,
+                                                   wait_timeout=30))
+    t0 = time.monotonic()
+    trials = [study.ask(SPACE) for _ in range(7)]
+    assert time.monotonic() - t0 < 2.0
+    rows = [study._storage.get_trial(t._trial_id).system_attrs[ATTR + "pso"]["row"]
+            for t in trials]
+    assert rows[:4] == [0, 1, 2, 3] and len(rows) == 7
+    for t in trials:
+        study.tell(t, sphere_params(t.params))
+    study.optimize(objective, n_trials=4)
+    gens = [t.system_attrs[ATTR + "pso"]["gen"] for t in study.trials]
+    assert gens[-1] == 1
+
+
+@pytest.mark.parametrize("algo", ["gwo", "poa"])
+def test_threads_share_one_sampler(algo: str) -> None:
+    def obj(trial: optuna.Trial) -> float:
+        time.sleep(0.002 * (trial.number % 3))
+        return objective(trial)
+
+    sampler = MetaheuristicSampler(algo, pop_size=6, seed=0, n_trials=80, search_space=SPACE,
+                                   wait_timeout=5.0)
+    study = optuna.create_study(sampler=sampler)
+    done = threading.Event()
+
+    def run() -> None:
+        study.optimize(obj, n_trials=80, n_jobs=4)
+        done.set()
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    assert done.wait(60), "n_jobs=4 deadlocked"
+    trials = study.trials
+    assert len(trials) == 80 and all(t.state == TrialState.COMPLETE for t in trials)
+    attrs = [t.system_attrs[ATTR + algo] for t in trials]
+    gens = max(a["gen"] for a in attrs)
+    assert gens >= 80 // 6 - 3
+    # every row of every told generation was evaluated at least once
+    for g in range(gens):
+        assert {a["row"] for a in attrs if a["gen"] == g} == set(range(6))
+    assert study.best_value < min(t.value for t in trials[:6])

@@ -1,0 +1,167 @@
+"""SearchSpaceEncoder: box, centring, discrete bins and the decode(encode(p)) round trip."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from metaheur.optuna import SearchSpaceEncoder
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def float_dist_and_value(draw: st.DrawFn) -> tuple[FloatDistribution, float]:
+    kind = draw(st.sampled_from(["linear", "log", "step"]))
+    if kind == "log":
+        low = draw(st.floats(1e-8, 1e3))
+        high = low * draw(st.floats(1.0 + 1e-6, 1e6))
+        dist = FloatDistribution(low, high, log=True)
+    elif kind == "linear":
+        low = draw(finite)
+        high = low + draw(st.floats(1e-6, 1e6))
+        dist = FloatDistribution(low, high)
+    else:
+        low = draw(st.integers(-1000, 1000)) / draw(st.sampled_from([1, 4, 10, 100]))
+        step = draw(st.sampled_from([0.001, 0.01, 0.1, 0.25, 0.5, 1.0, 3.0]))
+        dist = FloatDistribution(low, low + step * draw(st.integers(1, 500)), step=step)
+    if kind == "step":
+        k = draw(st.integers(0, int(round((dist.high - dist.low) / dist.step))))
+        # decode's canonical grid value (decimal arithmetic on low and step)
+        n = int(round((dist.high - dist.low) / dist.step)) + 1
+        value = SearchSpaceEncoder({"p": dist}).decode(np.array([-1.0 + (2 * k + 1) / n]))["p"]
+    else:
+        value = draw(st.floats(dist.low, dist.high))
+    return dist, value
+
+
+@st.composite
+def int_dist_and_value(draw: st.DrawFn) -> tuple[IntDistribution, int]:
+    if draw(st.booleans()):
+        low = draw(st.integers(1, 1000))
+        dist = IntDistribution(low, low + draw(st.integers(0, 10**6)), log=True)
+        value = draw(st.integers(dist.low, dist.high))
+    else:
+        low = draw(st.integers(-(10**6), 10**6))
+        step = draw(st.integers(1, 7))
+        dist = IntDistribution(low, low + step * draw(st.integers(0, 1000)), step=step)
+        value = dist.low + step * draw(st.integers(0, (dist.high - dist.low) // step))
+    return dist, value
+
+
+@st.composite
+def categorical_dist_and_value(draw: st.DrawFn) -> tuple[CategoricalDistribution, object]:
+    atoms = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=3), finite)
+    # unique by ==: Optuna itself cannot tell 0 from False or 1 from 1.0 among choices
+    choices = draw(st.lists(atoms, min_size=1, max_size=12, unique=True))
+    dist = CategoricalDistribution(choices)
+    return dist, draw(st.sampled_from(choices))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(int_dist_and_value(), categorical_dist_and_value()), min_size=1,
+                max_size=6))
+def test_discrete_round_trip_is_exact(items: list) -> None:
+    space = {f"p{i}": d for i, (d, _) in enumerate(items)}
+    params = {f"p{i}": v for i, (_, v) in enumerate(items)}
+    enc = SearchSpaceEncoder(space)
+    x = enc.encode(params)
+    assert x.shape == (enc.dim,) and np.all(np.abs(x) <= 1.0)
+    out = enc.decode(x)
+    assert out == params
+    assert [type(v) for v in out.values()] == [type(v) for v in params.values()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(float_dist_and_value())
+def test_float_round_trip(item: tuple[FloatDistribution, float]) -> None:
+    dist, value = item
+    enc = SearchSpaceEncoder({"p": dist})
+    x = enc.encode({"p": value})
+    assert -1.0 <= x[0] <= 1.0
+    out = enc.decode(x)["p"]
+    assert isinstance(out, float)
+    assert dist.low <= out <= dist.high
+    if dist.step is not None:
+        assert out == value
+        assert dist._contains(out)
+    elif dist.log:  # exp() of a log-space point: relative error ~ |log v| * eps
+        assert out == value or math.isclose(out, value, rel_tol=1e-13)
+    else:  # exact where the affine map has a pre-image, else within a few ulps of the range
+        scale = max(abs(dist.low), abs(dist.high))
+        assert out == value or abs(out - value) <= 8 * np.spacing(scale)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(float_dist_and_value().map(lambda t: t[0]),
+                          int_dist_and_value().map(lambda t: t[0]),
+                          categorical_dist_and_value().map(lambda t: t[0])),
+                min_size=1, max_size=5),
+       st.data())
+def test_decode_any_point_is_valid_and_stable(dists: list, data: st.DataObject) -> None:
+    space = {f"p{i}": d for i, d in enumerate(dists)}
+    enc = SearchSpaceEncoder(space)
+    x = np.array(data.draw(st.lists(st.floats(-1, 1), min_size=enc.dim, max_size=enc.dim)))
+    params = enc.decode(x)
+    for name, dist in space.items():
+        assert dist._contains(dist.to_internal_repr(params[name]))
+    # a decoded point re-encodes to a point that decodes to the same params
+    assert enc.decode(enc.encode(params)) == params
+
+
+def test_bounds_centre_and_bins() -> None:
+    space = {
+        "lin": FloatDistribution(-3.0, 7.0),
+        "log": FloatDistribution(1e-4, 1.0, log=True),
+        "int": IntDistribution(0, 3),
+        "cat": CategoricalDistribution(["a", "b", "c", "d"]),
+        "step": FloatDistribution(0.0, 1.0, step=0.5),
+    }
+    enc = SearchSpaceEncoder(space)
+    assert enc.dim == 5 and enc.names == list(space)
+    np.testing.assert_array_equal(enc.bounds, np.tile([-1.0, 1.0], (5, 1)))
+    centre = enc.decode(np.zeros(5))
+    assert centre["lin"] == 2.0
+    assert math.isclose(centre["log"], 1e-2)  # centre of the range in log space
+    assert enc.decode(-np.ones(5)) == {"lin": -3.0, "log": 1e-4, "int": 0, "cat": "a",
+                                       "step": 0.0}
+    assert enc.decode(np.ones(5)) == {"lin": 7.0, "log": 1.0, "int": 3, "cat": "d", "step": 1.0}
+    # equal-width bins: four choices own [-1,-.5), [-.5,0), [0,.5), [.5,1]
+    for x, want in [(-0.76, "a"), (-0.26, "b"), (0.24, "c"), (0.74, "d")]:
+        assert enc.decode(np.array([0, 0, 0, x, 0]))["cat"] == want
+    np.testing.assert_allclose(enc.encode({**centre, "cat": "b"})[3], -0.25)
+
+
+def test_decimal_grid_values_are_the_typed_numbers() -> None:
+    enc = SearchSpaceEncoder({"lr": FloatDistribution(0.0, 1.0, step=0.1)})
+    assert enc.decode(enc.encode({"lr": 0.3}))["lr"] == 0.3
+    assert enc.decode(enc.encode({"lr": 0.1 * 3}))["lr"] == 0.3  # off-grid noise snaps
+
+
+def test_single_value_distributions() -> None:
+    space = {
+        "a": CategoricalDistribution([1]),
+        "b": IntDistribution(1, 1),
+        "c": IntDistribution(1, 1, log=True),
+        "d": FloatDistribution(1.0, 1.0),
+        "e": FloatDistribution(1.0, 1.0, log=True),
+        "f": FloatDistribution(1.0, 1.0, step=1.0),
+    }
+    enc = SearchSpaceEncoder(space)
+    for x in (-np.ones(6), np.zeros(6), np.ones(6)):
+        assert enc.decode(x) == {k: 1 for k in space}
+
+
+def test_errors() -> None:
+    with pytest.raises(ValueError, match="space must be a dict"):
+        SearchSpaceEncoder([FloatDistribution(0, 1)])  # type: ignore[arg-type]
+    enc = SearchSpaceEncoder({"x": FloatDistribution(0, 1), "y": IntDistribution(0, 3)})
+    with pytest.raises(ValueError, match=r"lack .*'y'"):
+        enc.encode({"x": 0.5})
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        enc.decode(np.zeros(3))

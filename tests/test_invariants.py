@@ -493,6 +493,7 @@ def test_failures_count_as_inf(algo: str) -> None:
     seen: list[NDArray] = []
     res = metaheur.minimize(lambda x: seen.append(x) or flaky(x), b, algo, budget=97, seed=0)
     X = np.array(seen)
+    assert np.isfinite(X).all() and (np.abs(X) <= 1.0).all()  # raising never leaks out
     expected = int(((X[:, 0] > 0.6) | (X[:, 1] > 0.6)).sum())
     assert expected > 0 and res.n_failed == expected
     assert res.success and math.isfinite(res.fun) and res.nfev == 97

@@ -68,7 +68,7 @@ class GWO(Optimizer):
         CD -= self._X
         np.abs(CD, out=CD)  # Eq. (3.5)
         A3 *= CD  # A_L D_L / 3, Eq. (3.6)
-        Xn = self._L.mean(axis=0) - A3[0]  # Eq. (3.7)
+        Xn = self._L.sum(axis=0) / 3.0 - A3[0]  # Eq. (3.7); sum / 3 is .mean(), faster
         Xn -= A3[1]
         Xn -= A3[2]
         return Xn

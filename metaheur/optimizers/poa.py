@@ -108,4 +108,5 @@ class POA(Optimizer):
 
     @property
     def population(self) -> tuple[NDArray, NDArray]:
+        """The pelicans (greedy: each row is the best that agent has had) and values."""
         return self._X, self._fX

@@ -305,6 +305,8 @@ class Optimizer(abc.ABC):
             self._round = 0
             self.nit += 1
             self._history.append([self.nit, self.nfev, self.best_f])
+        elif self.done:  # the budget ended mid-iteration (POA phase 1): record the end
+            self._history.append([self.nit, self.nfev, self.best_f])
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:

@@ -137,8 +137,9 @@ def minimize(
         Parallel workers for point-wise objectives (joblib; ``-1`` = all cores). Ignored,
         with a warning, when ``vectorized=True``.
     callback
-        Called after every iteration with an :class:`OptimizeResult` of the state so
-        far; returning ``True`` or raising ``StopIteration`` stops the run.
+        Called after the initial population and after every iteration with an
+        :class:`OptimizeResult` of the state so far; returning ``True`` or raising
+        ``StopIteration`` stops the run.
     target
         Stop as soon as the best value is ``<= target``.
     time_limit

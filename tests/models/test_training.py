@@ -313,3 +313,22 @@ def test_checkpoint_round_trip_weights_only(tmp_path):
     torch.testing.assert_close(model(xb), fresh(xb))
     save_checkpoint(tmp_path / "b.pt", fresh, note="x", epochs=3)
     assert load_checkpoint(tmp_path / "b.pt")["meta"] == {"note": "x", "epochs": 3}
+
+
+class _OOMNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 3)
+
+    def forward(self, x):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_out_of_memory_is_a_failed_trial_not_a_crash():
+    X, y = np.zeros((8, 4), np.float32), np.arange(8) % 3
+    kw = dict(loss_fn=cross_entropy, score_fn=_ce_score, epochs=1, batch_size=4, device="cpu")
+    assert fit(_OOMNet(), (X, y), (X, y), **kw) == math.inf
+    trial = optuna.create_study().ask()
+    with pytest.raises(optuna.TrialPruned, match="out of memory"):
+        train_model(_OOMNet(), (X, y), (X, y), trial=trial, **kw)
+    assert "batch_size=4" in trial.user_attrs["failure"]

@@ -1,0 +1,118 @@
+"""Training speed and default-hyper-parameter score of the HPO networks (MODELS.md §8-§9).
+
+For each objective ("lstm-elu", "ifm" with 3 scales, "ifm" with one scale) and each device (CPU,
+plus CUDA when available) this runs one tuning trial with the default hyper-parameters of the
+chosen profile and prints seconds per epoch, training samples per second, the whole trial's wall
+and process CPU time and the validation score reached. Data generation is cached and not timed.
+CPU runs use ``METAHEUR_TORCH_THREADS`` threads (default 1), as trials do.
+
+    python benchmarks/train_speed.py --n 600,300,300 --out results/train_speed
+    python benchmarks/train_speed.py --profile gpu --devices cuda      # paper-sized, on a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.metrics import UndefinedMetricWarning  # noqa: E402
+from models.objectives import get_objective  # noqa: E402
+
+CASES = {
+    "lstm-elu": ("lstm-elu", {}),
+    "ifm": ("ifm", {}),
+    "ifm-1scale": ("ifm", {"scales": (32,)}),
+}
+
+
+def _sizes(text: str) -> tuple[int, int, int]:
+    parts = tuple(int(v) for v in text.split(","))
+    if len(parts) != 3 or min(parts) < 2:
+        raise argparse.ArgumentTypeError(f"--n needs three sizes >= 2 like 600,300,300, got {text}")
+    return parts  # type: ignore[return-value]
+
+
+def run_case(case: str, device: str, profile: str, n: tuple[int, int, int], epochs: int | None,
+             seed: int) -> dict:  # fmt: skip
+    name, kw = CASES[case]
+    fixed = {} if epochs is None else {"epochs": epochs}
+    obj = get_objective(name, profile=profile, device=device, n=n, seed=seed, fixed=fixed, **kw)
+    t0 = time.perf_counter()
+    obj.data()
+    t_data = time.perf_counter() - t0
+    params = obj.defaults()
+    n_nets = len(getattr(obj, "scales", (None,)))
+    obj.evaluate()  # warm-up (allocator, cuDNN autotuning, first-call overheads); not timed
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0, c0 = time.perf_counter(), time.process_time()
+    score = obj.evaluate()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    res = obj.last_result
+    ep = params["epochs"]
+    per_epoch = res.seconds / (ep * n_nets)  # includes the final validation pass, amortised
+    metric = "macro_f1" if name == "lstm-elu" else "auc"
+    return {
+        "network": case,
+        "device": device,
+        "profile": profile,
+        "n_train": n[0],
+        "epochs": ep,
+        "sub_nets": n_nets,
+        "s_per_epoch": round(per_epoch, 3),
+        "samples_per_s": round(n[0] / per_epoch, 1),
+        "trial_wall_s": round(wall, 2),
+        "trial_cpu_s": round(cpu, 2),
+        "data_s": round(t_data, 1),
+        "val_metric": metric,
+        "val_score": round(1.0 - score, 4),
+        "accuracy": round(res.metrics["accuracy"], 4),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=_sizes, default=(600, 300, 300), help="train,val,test sizes")
+    p.add_argument("--epochs", type=int, default=None, help="override the default epochs")
+    p.add_argument("--profile", choices=("cpu", "gpu"), default="cpu")
+    p.add_argument("--devices", default="auto", help="comma list of cpu,cuda (auto: both if any)")
+    p.add_argument("--networks", default=",".join(CASES), help=f"subset of {','.join(CASES)}")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("results/train_speed"))
+    args = p.parse_args(argv)
+    devices = args.devices.split(",") if args.devices != "auto" else (
+        ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])  # fmt: skip
+    cases = args.networks.split(",")
+    bad = [c for c in cases if c not in CASES] + [d for d in devices if d not in ("cpu", "cuda")]
+    if bad:
+        print(f"unknown network/device {bad}; networks: {list(CASES)}, devices: cpu, cuda")
+        return 2
+    if "cuda" in devices and not torch.cuda.is_available():
+        print("--devices cuda requested but CUDA is not available")
+        return 2
+    logging.basicConfig(level=logging.WARNING)
+    warnings.simplefilter("ignore", UndefinedMetricWarning)
+    rows = []
+    for device in devices:
+        for case in cases:
+            rows.append(run_case(case, device, args.profile, args.n, args.epochs, args.seed))
+            print(f"done: {case} on {device}", file=sys.stderr, flush=True)
+    df = pd.DataFrame(rows)
+    print(df.to_string(index=False))
+    args.out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(args.out / "train_speed.csv", index=False)
+    print(f"wrote {args.out / 'train_speed.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

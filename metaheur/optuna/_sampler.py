@@ -454,7 +454,7 @@ class MetaheuristicSampler(BaseSampler):
                 self._advance(study, index, run, entries)
                 continue
             if not all(held):
-                return self._assign(study, trial, index, run, held.index(False))
+                return self._claim(study, trial, index, run, held.index(False))
             open_rows = [i for i in range(n) if not done[i]]
             row = min(open_rows, key=lambda i: (newest[i], i))  # whose newest trial is oldest
             timeout = self._effective_timeout(index, run)
@@ -475,6 +475,28 @@ class MetaheuristicSampler(BaseSampler):
         if not durations:
             return _FIRST_WAIT
         return max(_MIN_WAIT, 3.0 * statistics.median(durations))
+
+    def _claim(
+        self, study: Study, trial: FrozenTrial, index: _StudyIndex, run: _Run, row: int
+    ) -> dict[str, Any]:
+        """Take free ``row``; if a worker of another process took it too, the older trial
+        (lower number) keeps it and this one moves to the next free row, if any."""
+        for _ in range(run.X.shape[0]):
+            params = self._assign(study, trial, index, run, row)
+            if all(k in self._live for k in index.unfinished):
+                return params  # no other process is running trials: no race possible
+            self._refresh(study, index)
+            entries = index.entries.get((run.sig, run.gen, run.token), {})
+            if not any(e[0] == row and k < trial.number for k, e in entries.items()):
+                return params
+            held = {e[0] for k, e in entries.items() if k != trial.number}
+            free = [i for i in range(run.X.shape[0]) if i not in held]
+            if not free:
+                return params  # every row is held: keep the duplicate
+            logger.debug("trial %d lost row %d to an older trial; takes row %d",
+                         trial.number, row, free[0])
+            row = free[0]
+        return params
 
     def _assign(
         self, study: Study, trial: FrozenTrial, index: _StudyIndex, run: _Run, row: int

@@ -1,0 +1,267 @@
+"""Archimedes Optimization Algorithm (AOA).
+
+Hashim, Hussain, Houssein, Mabrouk & Al-Atabany (2021), Appl. Intell. 51:1531-1551,
+doi:10.1007/s10489-020-01893-z (spec: ALGORITHMS.md §1). Every agent is an object immersed
+in a fluid with a density, a volume and an acceleration; selection is greedy per agent
+(strict ``<``). One iteration t = 1..T (equation numbers of the AOA paper)::
+
+    TF = exp((t − T)/T),   d = exp((T − t)/T) − t/T                       # Eqs. (8), (9)
+    den += r·(den_b − den),   vol += r·(vol_b − vol)    (r: one scalar)    # Eq. (7)
+    A = (den_mr + vol_mr ⊙ acc_mr) / (ρ ⊙ den ⊙ vol)      if TF < tf_collision   # Eq. (10)
+    A = (den_b + vol_b ⊙ acc_b) / (ρ ⊙ den ⊙ vol)         otherwise              # Eq. (11)
+    Â = u·(A − min A)/(max A − min A) + l      (one global min and max)   # Eq. (12)
+    Xc = X + C1·R ⊙ Â ⊙ (P − X)·d                         if TF < tf_explore     # Eq. (13)
+    Xc = x_b + F ⊙ C2·R ⊙ Â ⊙ (min(C3·TF, 1)·x_b − X)·d   otherwise              # Eq. (14)
+    F = +1 if 2·U − C4 <= 0.5 else −1                                     # Eq. (15)
+
+We implement the behaviour of the authors' reference ``AOA.m`` with its boundary bug fixed
+(ALGORITHMS.md §1.2, §9.1): thresholds ``tf_collision=0.45`` / ``tf_explore=0.40``, the
+extra per-agent divisor ρ = 1 − U ∈ (0, 1] (``acc_rand_divisor``) and a random partner P
+per dimension (``partner_per_dim``). The printed equations stagnate (§10.3);
+``tf_collision=tf_explore=0.5, acc_rand_divisor=False, partner_per_dim=False`` give the
+paper-literal variant. A zero (negligible or non-finite) span in Eq. 12 gives the constant
+``l + u/2`` instead of NaN. den, vol and acc are updated for every agent, accepted or not;
+``acc_b`` is the raw Eq. 6 value until the first improvement, then the best agent's Â.
+
+Random numbers (§1.6): ONE ``rng.random`` call per iteration, laid out as
+``[R (N·D) | P of Eq. 15, or per-dimension partners (N·D) | r | ρ (N) | mr (N) |
+per-agent partners (N)]``; a part is absent when its branch or switch is off. The indices
+``mr`` and the partners are ``floor(N·U)``: uniform on 0..N-1 like ``rng.integers(0, N)``
+but without a second call. DLF-AOA (:mod:`metaheur.optimizers.dlf_aoa`) is this class with
+the hook :meth:`AOA._levy_terms` filled in; AOA draws nothing there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from metaheur._base import Optimizer
+from metaheur._registry import register
+
+__all__ = ["AOA", "transfer_factor", "density_factor", "normalize_acceleration", "apply_flag"]
+
+_NO_FP_GUARD = contextlib.nullcontext()
+#: Raw accelerations (Eq. 6, in bound units) divided by ρ·den·vol >= 2^-159 cannot overflow
+#: below this bound magnitude; wider boxes compute Eqs. 10-12 under ``np.errstate``.
+_HUGE_BOUND = 1e200
+
+
+def transfer_factor(t: float, T: float) -> float:
+    """TF(t) = exp((t − T)/T), at most 1: rises from about e⁻¹ at t = 1 to 1 at t = T."""
+    return min(1.0, math.exp((t - T) / T))  # Eq. (8)
+
+
+def density_factor(t: float, T: float) -> float:
+    """d(t) = exp((T − t)/T) − t/T: falls from e at t = 0 to 0 at t = T."""
+    return math.exp((T - t) / T) - t / T  # Eq. (9)
+
+
+def normalize_acceleration(
+    A: NDArray, u: float, l: float, *, out: NDArray | None = None
+) -> NDArray:
+    """Global min-max normalisation of the accelerations onto ``[l, u + l]`` (Eq. 12).
+
+    One minimum and one maximum over all N·D entries (not per column). When the span is
+    zero, negligible (``<= 1e-12·max(|min|, |max|)``) or not finite, every entry is
+    ``l + u/2`` (ALGORITHMS.md §1.7), so no NaN can appear. ``out`` may be ``A``.
+    """
+    lo, hi = float(np.minimum.reduce(A, axis=None)), float(np.maximum.reduce(A, axis=None))
+    span = hi - lo
+    if 1e-12 * max(abs(lo), abs(hi)) < span < math.inf:
+        out = np.subtract(A, lo, out=out)
+        out *= u / span  # (max attained up to one rounding of u/span)
+        out += l  # Eq. (12)
+        return out
+    if out is None:
+        return np.full(A.shape, l + 0.5 * u)
+    out.fill(l + 0.5 * u)
+    return out
+
+
+def apply_flag(R: NDArray, P: NDArray, C4: float, *, out: NDArray | None = None) -> NDArray:
+    """``F ⊙ R`` with the direction flag ``F = +1 if 2·P − C4 <= 0.5 else −1`` (Eq. 15).
+
+    ``P ~ U[0, 1)``; ``2·P − C4 <= 0.5`` is evaluated as ``P <= (0.5 + C4)/2`` and the sign
+    is applied with one ``copysign`` (a zero difference is +0, so equality gives +1).
+    With ``C4 = 2`` the flag is always +1; with ``C4 = 0.5`` it is +1 half of the time.
+    """
+    out = np.subtract((0.5 + C4) / 2.0, P, out=out)
+    return np.copysign(R, out, out=out)  # Eq. (15)
+
+
+def _check_real(obj: Any, name: str, ok: Callable[[float], bool], allowed: str) -> None:
+    """Raise ValueError unless ``obj.<name>`` is a finite real number with ``ok(value)``."""
+    value = getattr(obj, name)
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+    if not (real and math.isfinite(value) and ok(float(value))):
+        raise ValueError(f"{name} must be a finite real number{allowed}, got {value!r}")
+    setattr(obj, name, float(value))
+
+
+@register
+class AOA(Optimizer):
+    """Archimedes Optimization Algorithm, reference-code behaviour (ALGORITHMS.md §1.2-1.5).
+
+    Hyper-parameters: ``C1``, ``C2``, ``C3``, ``C4`` (2, 6, 2, 0.5: the CEC/engineering
+    setting), ``u``, ``l`` (0.9, 0.1; Eq. 12), ``tf_collision`` (0.45), ``tf_explore``
+    (0.40), ``acc_rand_divisor`` (True), ``partner_per_dim`` (True).
+
+    State (names as in §1.3): ``X``, ``fX``; ``dv`` = stacked ``(den, vol)`` of shape
+    (2, N, D); ``acc``; the best agent ``x_b``, ``f_b``, ``dv_b`` (2, 1, D) and ``acc_b``.
+    Between ask and tell the new ``dv`` and the new normalised acceleration Â are pending
+    in ``_dv_new`` and ``_acc_new`` (committed by tell, for every agent).
+    """
+
+    name = "aoa"
+    summary = "Archimedes Optimization Algorithm (reference AOA.m behaviour, greedy selection)"
+    reference = (
+        "F. A. Hashim, K. Hussain, E. H. Houssein, M. S. Mabrouk, W. Al-Atabany, Archimedes "
+        "optimization algorithm: a new metaheuristic algorithm for solving optimization "
+        "problems, Applied Intelligence 51 (2021) 1531-1551, doi:10.1007/s10489-020-01893-z"
+    )
+    defaults: ClassVar[dict[str, Any]] = {
+        "C1": 2.0,
+        "C2": 6.0,
+        "C3": 2.0,
+        "C4": 0.5,
+        "u": 0.9,
+        "l": 0.1,
+        "tf_collision": 0.45,
+        "tf_explore": 0.40,
+        "acc_rand_divisor": True,
+        "partner_per_dim": True,
+    }
+    min_pop_size = 2
+    _state_fields = (
+        "X", "fX", "dv", "acc", "x_b", "f_b", "dv_b", "acc_b", "_dv_new", "_acc_new",
+    )  # fmt: skip
+
+    X: NDArray | None = None
+    fX: NDArray | None = None
+    _dv_new: NDArray | None = None
+    _acc_new: NDArray | None = None
+
+    # ------------------------------------------------------------------ setup
+    def _check_params(self) -> None:
+        for key in ("C1", "C2", "C3"):
+            _check_real(self, key, lambda v: v > 0, " > 0")
+        _check_real(self, "C4", lambda v: True, "")
+        _check_real(self, "u", lambda v: v > 0, " > 0")
+        _check_real(self, "l", lambda v: v >= 0, " >= 0")
+        for key in ("tf_collision", "tf_explore"):
+            _check_real(self, key, lambda v: 0 < v <= 1, " in (0, 1]")
+        for key in ("acc_rand_divisor", "partner_per_dim"):
+            value = getattr(self, key)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{key} must be True or False, got {value!r}")
+            setattr(self, key, bool(value))
+        self._cols = np.arange(self.dim)  # column index of the per-dimension partners
+        # overflow in Eqs. 10-12 is possible (and handled by the zero-span guard) only with
+        # astronomically wide boxes; errstate costs ~1 µs, so it is used only then
+        bound = max(np.abs(self.lower).max(), np.abs(self.upper).max())
+        self._fp_guard = bool(bound > _HUGE_BOUND)
+
+    def _init_state(self, X: NDArray, f: NDArray) -> None:
+        N, D = self.pop_size, self.dim
+        U = self.rng.random((3, N, D))  # den, vol, acc: per agent and dimension
+        self.X, self.fX = X.copy(), f.copy()  # Eq. (4) (drawn by the core)
+        self.dv = 1.0 - U[:2]  # Eq. (5), in (0, 1]: den = dv[0], vol = dv[1]
+        self.acc = self.lower + U[2] * (self.upper - self.lower)  # Eq. (6), raw
+        b = int(np.argmin(f))
+        self.x_b, self.f_b = self.X[b].copy(), float(f[b])
+        self.dv_b = self.dv[:, b : b + 1].copy()  # (2, 1, D)
+        self.acc_b = self.acc[b].copy()
+        self._dv_new = self._acc_new = None
+
+    @property
+    def population(self) -> tuple[NDArray, NDArray]:
+        if self.X is None:
+            return np.empty((0, self.dim)), np.empty(0)
+        return self.X.copy(), self.fX.copy()
+
+    # ------------------------------------------------------------ iteration
+    def _levy_terms(self, t: int) -> NDArray | None:
+        """DLF-AOA hook: ``α·DCS_t·[L1, L2]`` of shape (2, N, D), or None (AOA: no draw)."""
+        return None
+
+    def _ask(self, t: int, r: int) -> NDArray:
+        N, D, X = self.pop_size, self.dim, self.X
+        TF = transfer_factor(t, self.max_iter)  # Eq. (8)
+        d = density_factor(t, self.max_iter)  # Eq. (9)
+        collide, explore = TF < self.tf_collision, TF < self.tf_explore
+        ND = N * D
+        # one draw: [R (N·D) | P or per-dimension partners (N·D) | r | ρ (N) | mr (N) |
+        # per-agent partners (N)]; absent parts take no room
+        n_body = ND if explore and not self.partner_per_dim else 2 * ND
+        n_rho = N if self.acc_rand_divisor else 0
+        n_mr = N if collide else 0
+        U = self.rng.random(n_body + 1 + n_rho + n_mr + (2 * ND - n_body) // D)
+        lev = self._levy_terms(t)  # DLF-AOA only: drawn after U, in every phase
+        if n_body == ND:
+            R, M = U[:ND].reshape(N, D), None
+        else:
+            R, M = U[:n_body].reshape(2, N, D)
+
+        dv = np.subtract(self.dv_b, self.dv)
+        dv *= U[n_body]  # r: one scalar for all agents, den and vol
+        dv += self.dv  # Eq. (7): den + r·(den_b − den), vol likewise
+        k = n_body + 1 + n_rho  # start of mr
+        fp = _NO_FP_GUARD
+        if self._fp_guard:
+            fp = np.errstate(over="ignore", divide="ignore", invalid="ignore")
+        with fp:
+            if collide:
+                mr = (U[k : k + N] * N).astype(np.intp)  # random material; may equal i
+                den_mr, vol_mr = dv.take(mr, axis=1)
+                num = vol_mr * self.acc.take(mr, axis=0)
+                num += den_mr  # den_mr + vol_mr ⊙ acc_mr, Eq. (10)
+            else:
+                num = self.dv_b[0, 0] + self.dv_b[1, 0] * self.acc_b  # Eq. (11), (D,)
+            if n_rho:  # ρ ∈ (0, 1], one per agent
+                num = np.divide(num, 1.0 - U[n_body + 1 : k, None])
+            A = dv[0] * dv[1]
+            np.divide(num, A, out=A)  # Eqs. (10)-(11): num / (ρ ⊙ den ⊙ vol)
+            if lev is not None and not collide:
+                A += lev[0]  # DLF-AOA Eq. (30)
+            Ah = normalize_acceleration(A, self.u, self.l, out=A)  # Eq. (12)
+        if lev is not None:
+            Ah += lev[1]  # DLF-AOA Eq. (31)
+
+        if explore:
+            if M is not None:  # a different partner in every dimension
+                P = X[(M * N).astype(np.intp), self._cols]
+            else:  # one partner x_rand per agent (paper)
+                P = X[(U[k + n_mr :] * N).astype(np.intp)]
+            Xc = np.subtract(P, X)
+            Xc *= R
+            Xc *= Ah
+            Xc *= self.C1 * d
+            Xc += X  # Eq. (13): X + C1·R ⊙ Â ⊙ (P − X)·d
+        else:
+            Xc = apply_flag(R, M, self.C4, out=M)  # F ⊙ R, Eq. (15) (in U's storage)
+            Xc *= self.C2 * d
+            Xc *= Ah
+            Xc *= min(self.C3 * TF, 1.0) * self.x_b - X
+            Xc += self.x_b  # Eq. (14): x_b + F ⊙ C2·R ⊙ Â ⊙ (Tt·x_b − X)·d
+        self._dv_new, self._acc_new = dv, Ah
+        return Xc
+
+    def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
+        keep = f < self.fX  # greedy, strict <; unevaluated rows are +inf
+        np.copyto(self.X, X, where=keep[:, None])
+        np.copyto(self.fX, f, where=keep)
+        self.dv, self.acc = self._dv_new, self._acc_new  # for ALL agents
+        self._dv_new = self._acc_new = None
+        b = int(self.fX.argmin())
+        if self.fX[b] < self.f_b:
+            self.x_b, self.f_b = self.X[b].copy(), float(self.fX[b])
+            self.dv_b = self.dv[:, b : b + 1].copy()
+            self.acc_b = self.acc[b].copy()  # normalised Â of the new best

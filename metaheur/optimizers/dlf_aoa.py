@@ -64,7 +64,7 @@ class DLFAOA(AOA):
     """
 
     name = "dlf-aoa"
-    summary = "AOA with dynamic Levy flight: Levy terms in Eqs. 30-31 scaled by DCS = 0.99^t"
+    summary = "AOA with dynamic Levy flight: Levy terms in Eqs. 30-31 scaled by 0.99^(t-1)"
     reference = (
         "K. Gowthami, K. Jayaseelan, Exponential long short-term memory with Levy flight "
         "optimization for lung nodule classification, IAES International Journal of "

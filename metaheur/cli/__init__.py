@@ -22,6 +22,9 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 SUBCOMMANDS: list[tuple[str, str]] = [
     ("list", "metaheur.cli.list_cmd"),
     ("minimize", "metaheur.cli.minimize_cmd"),
+    ("tune", "metaheur.cli.tune_cmd"),
+    ("bench", "metaheur.cli.bench_cmd"),
+    ("report", "metaheur.cli.report_cmd"),
 ]
 
 EXIT_USAGE = 2

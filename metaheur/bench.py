@@ -1,0 +1,517 @@
+"""Benchmark harness: many algorithms × functions × dimensions × runs, and their statistics.
+
+Usable from Python and by ``metaheur bench``::
+
+    from metaheur import bench
+    res = bench.run_benchmark(["dlf-aoa", "pso", "tpe"], ["rastrigin", "ackley"], [10],
+                              runs=30, budget="10000d", seed=0, n_jobs=-1)
+    bench.write_outputs(res, "bench-out", ref="dlf-aoa")
+
+Every run of every algorithm gets its generator from ``np.random.SeedSequence(seed).spawn``
+(run ``r`` uses child ``r`` for every algorithm and problem, so a result does not depend on
+which other algorithms are in the list). The registry algorithms run through
+:func:`metaheur.minimize` on the vectorised function; Optuna's ``tpe``, ``cmaes`` and ``random``
+run as Optuna studies with one float parameter per coordinate of the function's box. The
+suite ``functions`` is :mod:`metaheur.functions` (shifted by default, one fixed instance per
+function: ``seed=0``); the suite ``bbob`` is COCO's BBOB through ``cocoex`` (run ``r`` is
+instance ``r + 1``, as in COCO). The final error is ``best f - f_opt``.
+
+Statistics: per function and dimension the mean, std, median, best and worst final error;
+the Wilcoxon rank-sum test (``scipy.stats.ranksums``) of each algorithm against a reference
+with Holm's correction over the algorithms compared on that problem; Friedman average ranks
+over the functions of one dimension (``scipy.stats.friedmanchisquare`` on the mean errors).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+__all__ = [
+    "SUITES",
+    "BenchResult",
+    "parse_budget",
+    "parse_list",
+    "check_functions",
+    "run_benchmark",
+    "summary_table",
+    "wilcoxon_holm",
+    "friedman_ranks",
+    "markdown_table",
+    "plot_convergence",
+    "plot_boxes",
+    "write_outputs",
+]
+
+logger = logging.getLogger(__name__)
+
+SUITES = ("functions", "bbob")
+_BBOB_INSTALL = (
+    "the bbob suite needs the COCO package: pip install coco-experiment "
+    "(or pip install 'metaheur[bbob]')"
+)
+
+
+# ---------------------------------------------------------------------------- parsing
+def parse_budget(budget: int | str, dim: int) -> int:
+    """``10000`` or ``"10000"`` → 10000; ``"<k>d"`` → ``k * dim``. ``ValueError`` otherwise."""
+    if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
+        value = int(budget)
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*(d?)\s*", str(budget))
+        if m is None:
+            raise ValueError(
+                f"budget must be an integer or '<k>d' (k × dimension, e.g. 10000d), got {budget!r}"
+            )
+        value = int(m[1]) * (dim if m[2] else 1)
+    if value < 1:
+        raise ValueError(f"budget must be >= 1 evaluation, got {budget!r}")
+    return value
+
+
+def parse_list(text: str | Sequence[Any], name: str, cast: Callable[[str], Any] = str) -> list:
+    """Comma-separated ``text`` (or a sequence) as a list; ``ValueError`` naming ``name``."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    try:
+        out = [cast(str(s).strip()) for s in items if str(s).strip()]
+    except ValueError:
+        raise ValueError(f"{name} must be a comma-separated list, got {text!r}") from None
+    if not out:
+        raise ValueError(f"{name} must not be empty")
+    return out
+
+
+def _bbob_ids(functions: Sequence[str]) -> list[int]:
+    ids: list[int] = []
+    for f in functions:
+        m = re.fullmatch(r"f?(\d+)(?:-f?(\d+))?", str(f).strip().lower())
+        lo, hi = (int(m[1]), int(m[2] or m[1])) if m else (0, 0)
+        if not m or not (1 <= lo <= hi <= 24):
+            raise ValueError(
+                f"unknown bbob function {f!r}; allowed: 1..24 (as 1, f1 or ranges like 1-24)"
+            )
+        ids.extend(range(lo, hi + 1))
+    return ids
+
+
+def check_functions(functions: Sequence[str], suite: str = "functions") -> list[str]:
+    """Validate names for ``suite``; bbob ids become ``f1``..``f24``."""
+    if suite == "bbob":
+        return [f"f{i}" for i in _bbob_ids(functions)]
+    if suite != "functions":
+        raise ValueError(f"unknown suite {suite!r}; allowed: {', '.join(SUITES)}")
+    from metaheur import functions as fn
+
+    known = fn.available()
+    bad = [f for f in functions if f.strip().lower().replace("_", "-") not in known
+           and f.strip().lower() not in known]
+    if bad:
+        raise ValueError(f"unknown function(s) {', '.join(bad)}; allowed: {', '.join(known)}")
+    return list(functions)
+
+
+def require_cocoex() -> Any:
+    """Import ``cocoex`` or raise ``ImportError`` saying what to install."""
+    try:
+        import cocoex
+    except ImportError as exc:
+        raise ImportError(_BBOB_INSTALL) from exc
+    return cocoex
+
+
+# ---------------------------------------------------------------------------- problems
+@dataclass(frozen=True)
+class _Problem:
+    """A picklable problem description; :meth:`build` makes it in the worker."""
+
+    suite: str
+    function: str
+    dim: int
+    instance: int
+
+    def build(self) -> tuple[Callable[[NDArray], NDArray], NDArray, float]:
+        """``(vectorised f, bounds (d, 2), f_opt)``."""
+        if self.suite == "functions":
+            from metaheur import functions as fn
+
+            tf = fn.get(self.function, self.dim, shift=True, rotate=False, seed=0)
+            return tf, np.asarray(tf.bounds, dtype=float), float(tf.f_opt)
+        cocoex = require_cocoex()
+        fid = int(self.function[1:])
+        suite = cocoex.Suite("bbob", "", f"function_indices:{fid} dimensions:{self.dim} "
+                                         f"instance_indices:{self.instance}")
+        problem = next(iter(suite))
+        cwd = os.getcwd()
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chdir(tmp)  # COCO writes x_opt to a file in the cwd (no other public access)
+            try:
+                problem._best_parameter("print")
+                x_opt = np.loadtxt("._bbob_problem_best_parameter.txt").reshape(-1)
+            finally:
+                os.chdir(cwd)
+        f_opt = float(problem(x_opt))
+        bounds = np.column_stack([problem.lower_bounds, problem.upper_bounds])
+
+        def f(X: NDArray) -> NDArray:
+            return np.array([problem(x) for x in np.atleast_2d(X)], dtype=float)
+
+        return f, bounds, f_opt
+
+
+def _problems(suite: str, functions: Sequence[str], dims: Sequence[int], runs: int
+              ) -> list[tuple[_Problem, int]]:
+    """(problem, run index) pairs; bbob run ``r`` is instance ``r + 1``."""
+    return [
+        (_Problem(suite, f, d, r + 1 if suite == "bbob" else 0), r)
+        for f in functions for d in dims for r in range(runs)
+    ]
+
+
+# ------------------------------------------------------------------------------ runs
+def _optuna_run(algo: str, f: Callable, bounds: NDArray, budget: int, pop_size: int,
+                rng: np.random.Generator) -> NDArray:
+    """Best-so-far after each of ``budget`` Optuna trials on the box; returns (budget,)."""
+    import optuna
+
+    from metaheur.tuning import make_sampler
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    seed = int(rng.integers(2**31 - 1))
+    sampler = make_sampler(algo, seed=seed, pop_size=pop_size)
+    study = optuna.create_study(sampler=sampler)
+    names = [f"x{i}" for i in range(bounds.shape[0])]
+    values = np.empty(budget)
+
+    def objective(trial: optuna.Trial) -> float:
+        x = np.array([trial.suggest_float(n, lo, hi) for n, (lo, hi) in zip(names, bounds,
+                                                                            strict=True)])
+        return float(f(x[None, :])[0])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # experimental / independent-sampling notices
+        for i in range(budget):
+            trial = study.ask()
+            try:
+                v = objective(trial)
+            except Exception:
+                v = math.inf
+            study.tell(trial, v if math.isfinite(v) else None,
+                       state=None if math.isfinite(v) else optuna.trial.TrialState.FAIL)
+            values[i] = v if math.isfinite(v) else math.inf
+    return np.minimum.accumulate(values)
+
+
+def _one_run(algo: str, problem: _Problem, run: int, budget: int, pop_size: int,
+             seed: np.random.SeedSequence, checkpoints: NDArray) -> dict[str, Any]:
+    from metaheur._minimize import minimize
+    from metaheur.tuning import OPTUNA_SAMPLERS
+
+    f, bounds, f_opt = problem.build()
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    if algo in OPTUNA_SAMPLERS:
+        best = _optuna_run(algo, f, bounds, budget, pop_size, rng)
+        nfev = np.arange(1, budget + 1)
+        final = float(best[-1])
+    else:
+        res = minimize(f, bounds, algo, budget=budget, pop_size=pop_size, seed=rng,
+                       vectorized=True)
+        nfev, best, final = res.history["nfev"].to_numpy(), res.history["best_f"].to_numpy(), \
+            float(res.fun)
+    seconds = time.perf_counter() - t0
+    # best-so-far at each checkpoint: last record at or before it (inf before the first one)
+    idx = np.searchsorted(nfev, checkpoints, side="right") - 1
+    conv = np.where(idx >= 0, best[np.maximum(idx, 0)] - f_opt, np.inf)
+    return {
+        "algo": algo, "function": problem.function, "dim": problem.dim, "run": run,
+        "instance": problem.instance, "final_error": max(final - f_opt, 0.0),
+        "nfev": int(nfev[-1]) if len(nfev) else 0, "seconds": seconds,
+        "convergence": np.maximum(conv, 0.0),
+    }
+
+
+@dataclass
+class BenchResult:
+    """Raw results: ``runs`` (one row per run) and ``convergence`` (long format: algo,
+    function, dim, run, nfev, error), plus the settings used."""
+
+    runs: pd.DataFrame
+    convergence: pd.DataFrame
+    settings: dict[str, Any]
+
+
+def _checkpoints(budget: int, n: int = 60) -> NDArray:
+    return np.unique(np.geomspace(1, budget, n).round().astype(int))
+
+
+def run_benchmark(
+    algos: Sequence[str],
+    functions: Sequence[str],
+    dims: Sequence[int],
+    *,
+    runs: int = 30,
+    budget: int | str = "10000d",
+    pop_size: int = 30,
+    seed: int = 0,
+    n_jobs: int = 1,
+    suite: str = "functions",
+    progress: bool = False,
+) -> BenchResult:
+    """Run every algorithm on every problem ``runs`` times, in parallel with joblib."""
+    from joblib import Parallel, delayed
+
+    from metaheur.tuning import check_algo
+
+    algos = [check_algo(a) for a in algos]
+    if suite == "bbob":
+        require_cocoex()
+    functions = check_functions(functions, suite)
+    dims = [int(d) for d in dims]
+    if any(d < 1 for d in dims):
+        raise ValueError(f"dimensions must be >= 1, got {dims}")
+    if runs < 1:
+        raise ValueError(f"runs must be >= 1, got {runs}")
+    budgets = {d: parse_budget(budget, d) for d in dims}
+    if min(budgets.values()) < pop_size:
+        raise ValueError(f"budget must be at least one population (pop_size={pop_size}); "
+                         f"got {min(budgets.values())} evaluations")
+    seeds = np.random.SeedSequence(seed).spawn(runs)
+    checkpoints = {d: _checkpoints(b) for d, b in budgets.items()}
+    tasks = [(a, p, r) for (p, r) in _problems(suite, functions, dims, runs) for a in algos]
+    jobs = (delayed(_one_run)(a, p, r, budgets[p.dim], pop_size, seeds[r],
+                              checkpoints[p.dim]) for a, p, r in tasks)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(tasks), desc="bench", unit="run", dynamic_ncols=True)
+    rows: list[dict[str, Any]] = []
+    try:
+        for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
+            rows.append(row)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    key = ["algo", "function", "dim", "run"]
+    order = {a: i for i, a in enumerate(algos)}
+    rows.sort(key=lambda r: (functions.index(r["function"]), r["dim"], order[r["algo"]], r["run"]))
+    conv = pd.DataFrame(
+        [{**{k: r[k] for k in key}, "nfev": int(n), "error": float(e)}
+         for r in rows for n, e in zip(checkpoints[r["dim"]], r["convergence"], strict=True)]
+    )
+    runs_df = pd.DataFrame([{k: v for k, v in r.items() if k != "convergence"} for r in rows])
+    settings = {"algos": algos, "functions": functions, "dims": dims, "runs": runs,
+                "budget": str(budget), "budgets": budgets, "pop_size": pop_size, "seed": seed,
+                "suite": suite}
+    return BenchResult(runs_df, conv, settings)
+
+
+# ------------------------------------------------------------------------- statistics
+def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std, median, best, worst of the final error per function, dim and algorithm."""
+    g = runs.groupby(["function", "dim", "algo"], sort=False)["final_error"]
+    out = g.agg(mean="mean", std="std", median="median", best="min", worst="max").reset_index()
+    return out
+
+
+def _holm(p: NDArray) -> NDArray:
+    """Holm–Bonferroni adjusted p-values (monotone, capped at 1)."""
+    p = np.asarray(p, dtype=float)
+    m = p.size
+    order = np.argsort(p)
+    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
+def wilcoxon_holm(runs: pd.DataFrame, ref: str, alpha: float = 0.05) -> pd.DataFrame:
+    """Rank-sum test of each algorithm against ``ref`` on each function and dim.
+
+    Columns: function, dim, algo, statistic, p, p_holm (Holm over the algorithms compared on
+    that problem) and ``result``: ``+`` the reference is significantly better (lower errors),
+    ``-`` significantly worse, ``=`` no significant difference at ``alpha``.
+    """
+    if ref not in set(runs["algo"]):
+        raise ValueError(f"reference {ref!r} is not among the algorithms run: "
+                         f"{', '.join(runs['algo'].unique())}")
+    rows = []
+    for (fun, dim), grp in runs.groupby(["function", "dim"], sort=False):
+        x = grp.loc[grp["algo"] == ref, "final_error"].to_numpy()
+        part = []
+        for algo, sub in grp.groupby("algo", sort=False):
+            if algo == ref:
+                continue
+            y = sub["final_error"].to_numpy()
+            if np.array_equal(np.sort(x), np.sort(y)) or (np.ptp(np.r_[x, y]) == 0):
+                stat, p = 0.0, 1.0
+            else:
+                stat, p = stats.ranksums(x, y)
+            part.append({"function": fun, "dim": dim, "algo": algo, "statistic": float(stat),
+                         "p": float(p)})
+        if part:
+            adj = _holm(np.array([r["p"] for r in part]))
+            for r, pa in zip(part, adj, strict=True):
+                r["p_holm"] = float(pa)
+                # statistic < 0: the reference's errors rank lower (better)
+                r["result"] = "=" if pa >= alpha else ("+" if r["statistic"] < 0 else "-")
+            rows.extend(part)
+    return pd.DataFrame(rows, columns=["function", "dim", "algo", "statistic", "p", "p_holm",
+                                       "result"])
+
+
+def friedman_ranks(runs: pd.DataFrame) -> pd.DataFrame:
+    """Average rank (1 = best mean final error) of each algorithm over the functions of each
+    dimension, with the Friedman chi-square statistic and p-value of that dimension (NaN with
+    fewer than 3 algorithms or 2 functions)."""
+    rows = []
+    for dim, grp in runs.groupby("dim", sort=False):
+        table = grp.pivot_table(index="function", columns="algo", values="final_error",
+                                aggfunc="mean")
+        table = table[[a for a in grp["algo"].unique() if a in table.columns]]
+        ranks = table.rank(axis=1, method="average").mean(axis=0)
+        chi2, p = math.nan, math.nan
+        if table.shape[1] >= 3 and table.shape[0] >= 2:
+            chi2, p = stats.friedmanchisquare(*[table[c].to_numpy() for c in table.columns])
+        for algo, r in ranks.items():
+            rows.append({"dim": dim, "algo": algo, "mean_rank": float(r),
+                         "n_functions": int(table.shape[0]), "friedman_chi2": float(chi2),
+                         "friedman_p": float(p)})
+    out = pd.DataFrame(rows)
+    return out.sort_values(["dim", "mean_rank"], kind="stable").reset_index(drop=True)
+
+
+def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3e") -> str:
+    """A GitHub markdown table (no ``tabulate`` dependency)."""
+    def cell(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "nan" if math.isnan(v) else format(float(v), floatfmt)
+        return str(v)
+
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    sep = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join([head, sep, *body])
+
+
+# ------------------------------------------------------------------------------ plots
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+_FLOOR = 1e-16  # errors below this are drawn at the floor on log axes
+
+
+def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
+    """Median and inter-quartile band of the best-so-far error vs evaluations, per algorithm."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sub = conv[(conv["function"] == function) & (conv["dim"] == dim)]
+    for i, (algo, g) in enumerate(sub.groupby("algo", sort=False)):
+        q = g.replace(np.inf, np.nan).groupby("nfev")["error"].quantile([0.25, 0.5, 0.75])
+        q = q.unstack().clip(lower=_FLOOR)
+        ax.plot(q.index, q[0.5], label=algo, color=f"C{i}")
+        ax.fill_between(q.index, q[0.25], q[0.75], color=f"C{i}", alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("best-so-far error (median, IQR)")
+    ax.set_title(f"{function}, d={dim}")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_boxes(runs: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
+    """Box plot of the final error of each algorithm (log scale)."""
+    plt = _pyplot()
+    sub = runs[(runs["function"] == function) & (runs["dim"] == dim)]
+    algos = list(sub["algo"].unique())
+    data = [np.maximum(sub.loc[sub["algo"] == a, "final_error"].to_numpy(), _FLOOR)
+            for a in algos]
+    fig, ax = plt.subplots(figsize=(1.1 * len(algos) + 3, 4.5))
+    ax.boxplot(data, tick_labels=algos)
+    ax.set_yscale("log")
+    ax.set_ylabel("final error")
+    ax.set_title(f"{function}, d={dim}")
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = None
+                  ) -> dict[str, Any]:
+    """Write raw CSVs, markdown tables, statistics and plots into ``out``; returns
+    ``{"summary": DataFrame, "wilcoxon": DataFrame | None, "friedman": DataFrame,
+    "markdown": str, "paths": [...]}``."""
+    out = Path(out)
+    for sub in ("raw", "tables", "plots"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    runs, conv = result.runs, result.convergence
+    runs.to_csv(out / "raw" / "runs.csv", index=False)
+    conv.to_csv(out / "raw" / "convergence.csv", index=False)
+    paths: list[Path] = [out / "raw" / "runs.csv", out / "raw" / "convergence.csv"]
+    summary = summary_table(runs)
+    summary.to_csv(out / "summary.csv", index=False)
+    if ref is not None and ref not in set(runs["algo"]):
+        raise ValueError(f"--ref {ref!r} is not among the algorithms run: "
+                         f"{', '.join(runs['algo'].unique())}")
+    wil = wilcoxon_holm(runs, ref) if ref is not None and runs["algo"].nunique() > 1 else None
+    fried = friedman_ranks(runs)
+    s = result.settings
+    parts = [f"# Benchmark: suite {s['suite']}, {s['runs']} runs, budget {s['budget']}, "
+             f"pop_size {s['pop_size']}, seed {s['seed']}", ""]
+    for (fun, dim), grp in summary.groupby(["function", "dim"], sort=False):
+        table = grp.drop(columns=["function", "dim"])
+        if wil is not None:
+            w = wil[(wil["function"] == fun) & (wil["dim"] == dim)].set_index("algo")
+            table = table.assign(
+                p_holm=[w["p_holm"].get(a, math.nan) for a in table["algo"]],
+                vs_ref=[w["result"].get(a, "ref" if a == ref else "") for a in table["algo"]])
+        md = f"## {fun}, d={dim}\n\nFinal error f(best) − f_opt over {s['runs']} runs"
+        if wil is not None:
+            md += (f"; rank-sum test vs {ref} with Holm correction (`+`: {ref} significantly "
+                   f"better, `-`: worse, `=`: no significant difference at 0.05)")
+        md += "\n\n" + markdown_table(table) + "\n"
+        name = f"{fun}_d{dim}"
+        (out / "tables" / f"{name}.md").write_text(md)
+        parts.append(md)
+        paths.append(out / "tables" / f"{name}.md")
+        paths.append(plot_convergence(conv, fun, dim, out / "plots" / f"convergence_{name}.png"))
+        paths.append(plot_boxes(runs, fun, dim, out / "plots" / f"box_{name}.png"))
+    parts.append("## Friedman average ranks (1 = best mean final error)\n\n"
+                 + markdown_table(fried, floatfmt=".4g") + "\n")
+    fried.to_csv(out / "friedman.csv", index=False)
+    if wil is not None:
+        wil.to_csv(out / "wilcoxon.csv", index=False)
+    markdown = "\n".join(parts)
+    (out / "report.md").write_text(markdown)
+    paths.append(out / "report.md")
+    return {"summary": summary, "wilcoxon": wil, "friedman": fried, "markdown": markdown,
+            "paths": paths}

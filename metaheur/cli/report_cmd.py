@@ -1,0 +1,52 @@
+"""``metaheur report``: regenerate the tables and plots of any stored study."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``report`` sub-parser."""
+    p = subparsers.add_parser(
+        "report",
+        help="write trials.csv, best.json and plots for a stored study",
+        description="Read a study from an Optuna storage (e.g. the study.db that `metaheur "
+        "tune` wrote, or a PostgreSQL server) and write trials.csv, best.json, history.png, "
+        "importances.png and, when the best trial stored validation predictions, "
+        "confusion_matrix.png and roc.png.",
+    )
+    p.add_argument("--storage", required=True,
+                   help="SQLAlchemy URL, e.g. sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db")
+    p.add_argument("--study", default=None,
+                   help="study name; default: the only study in the storage")
+    p.add_argument("--out", default=None,
+                   help="output folder; default: metaheur-runs/report-<study>")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the study and write the report."""
+    import optuna
+
+    from metaheur.report import DISCLAIMER, summary_text, write_report
+    from metaheur.tuning import mask_url, open_storage
+
+    storage = open_storage(args.storage, heartbeat=False)
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    if args.study is None:
+        if len(names) != 1:
+            raise ValueError(f"give --study; studies in {mask_url(args.storage)}: "
+                             f"{', '.join(names) or 'none'}")
+        args.study = names[0]
+    if args.study not in names:
+        raise ValueError(f"no study {args.study!r} in {mask_url(args.storage)}; "
+                         f"available: {', '.join(names) or 'none'}")
+    study = optuna.load_study(study_name=args.study, storage=storage)
+    out = Path(args.out or f"metaheur-runs/report-{args.study}")
+    written = write_report(study, out)
+    print(summary_text(study))
+    print(DISCLAIMER)
+    print(f"wrote {', '.join(p.name for p in written.values())} to {out}/")
+    return 0

@@ -58,13 +58,14 @@ class GWO(Optimizer):
         a = 2.0 - 2.0 * (t - 1) / self.max_iter
         L = self._L[:, None, :]  # (3, 1, D): α, β, δ
         R = self.rng.random((2, 3, *self._X.shape))  # r1, r2 per leader, wolf and dimension
-        # The 1/3 of Eq. (3.7) is folded into A: mean_L(x_L − A_L D_L) = mean(x_L) − Σ_L (A_L/3) D_L
+        # The 1/3 of Eq. (3.7) is folded into A: mean_L(x_L − A_L D_L) = mean(x_L) − Σ_L A_L D_L/3.
+        # Loop version: for i in range(N): Xn[i] = sum(L[j] - A[j, i] * abs(C[j, i] * L[j] - X[i])
+        #                                          for j in range(3)) / 3
         A3 = R[0]
         A3 *= 2.0 * a / 3.0
         A3 -= a / 3.0  # Eq. (3.3), divided by 3
         CD = R[1]
-        CD *= 2.0  # Eq. (3.4)
-        CD *= L
+        CD *= 2.0 * L  # C ⊙ x_L with C = 2 r2, Eq. (3.4)
         CD -= self._X
         np.abs(CD, out=CD)  # Eq. (3.5)
         A3 *= CD  # A_L D_L / 3, Eq. (3.6)

@@ -161,6 +161,7 @@ class Optimizer(abc.ABC):
 
         self._x_init, self._f_init = self._warm_start(x0, f0)
         n0 = self.pop_size - self._f_init.size  # rows evaluated by the first ask
+        self._n_rounds = len(self._rounds())
         per_iter = sum(self._rounds())
         if (budget is None) == (max_iter is None):
             raise ValueError(
@@ -250,8 +251,10 @@ class Optimizer(abc.ABC):
             X = self._x_init[self._f_init.size :]
         else:
             X = self._ask(self.nit + 1, self._round)
-            np.clip(X, self.lower, self.upper, out=X)
-            if not np.isfinite(X).all():
+            X.clip(self.lower, self.upper, out=X)  # the method: half the cost of np.clip
+            # After clipping only NaN can be left, and min() propagates it (one reduction,
+            # no temporary array, no overflow even for huge boxes).
+            if math.isnan(X.min()):
                 raise RuntimeError(
                     f"{type(self).__name__}._ask() produced non-finite points; "
                     "this is a bug in the algorithm"
@@ -268,7 +271,10 @@ class Optimizer(abc.ABC):
         if self._pending is None:
             raise RuntimeError("tell() called without a pending ask(); call ask() first")
         X = np.asarray(X, dtype=float)
-        if X.shape != self._pending.shape or not np.array_equal(X, self._pending):
+        P = self._pending
+        # Byte equality is the fast path (the caller hands back our copy); value
+        # equality decides otherwise (e.g. -0.0 against 0.0).
+        if X.shape != P.shape or (X.tobytes() != P.tobytes() and not np.array_equal(X, P)):
             raise ValueError(
                 f"tell() expects the {self._pending.shape} array returned by the last ask(); "
                 f"got an array of shape {X.shape} that differs from it"
@@ -277,13 +283,13 @@ class Optimizer(abc.ABC):
         n = X.shape[0]
         if f.shape != (n,):
             raise ValueError(f"f must have shape ({n},), one value per asked point; got {f.shape}")
-        bad = ~np.isfinite(f)
-        if bad.any():
+        if not np.isfinite(f).all():  # failed evaluations count as +inf
+            bad = ~np.isfinite(f)
             self.n_failed += int(bad.sum())
             f = np.where(bad, np.inf, f)
         self.nfev += n
         if n:
-            i = int(np.argmin(f))
+            i = int(f.argmin())
             if f[i] < self.best_f:
                 self.best_f, self.best_x = float(f[i]), X[i].copy()
 
@@ -301,7 +307,7 @@ class Optimizer(abc.ABC):
             return
         self._tell(self.nit + 1, self._round, X_full, f_full)
         self._round += 1
-        if self._round == len(self._rounds()):
+        if self._round == self._n_rounds:
             self._round = 0
             self.nit += 1
             self._history.append([self.nit, self.nfev, self.best_f])

@@ -125,7 +125,7 @@ class PSO(Optimizer):
         if imp.any():
             np.copyto(self._P, X, where=imp[:, None])
             np.copyto(self._fP, f, where=imp)
-            self._g = int(np.argmin(self._fP))
+            self._g = int(self._fP.argmin())
 
     @property
     def population(self) -> tuple[NDArray, NDArray]:

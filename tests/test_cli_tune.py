@@ -7,7 +7,11 @@ takes well under a second) so the whole file stays within a few minutes on 2 cor
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -191,3 +195,32 @@ def test_custom_storage_is_recorded(tmp_path: Path, capsys: pytest.CaptureFixtur
     best = json.loads((tmp_path / "run" / "best.json").read_text())
     assert best["storage"] == url and url in out
     assert "--storage " + url in best["command"]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("METAHEUR_TEST_POSTGRES_URL"),
+                    reason="needs METAHEUR_TEST_POSTGRES_URL (a PostgreSQL database to use)")
+def test_two_workers_share_a_postgres_study(tmp_path: Path) -> None:
+    import optuna
+
+    url = os.environ["METAHEUR_TEST_POSTGRES_URL"]
+    study = f"test-two-workers-{os.getpid()}"
+    cmd = [sys.executable, "-m", "metaheur.cli", "tune", "--quick", "--quiet", "--algo", "gwo",
+           "--pop-size", "3", "--trials", "9", "--n-jobs", "1", "--storage", url,
+           "--study", study]
+    procs = [subprocess.Popen([*cmd, "--out", str(tmp_path / f"w{i}")], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    try:
+        assert [p.returncode for p in procs] == [0, 0], outs
+        loaded = optuna.load_study(study_name=study, storage=url)
+        states = [t.state.name for t in loaded.trials]
+        assert states.count("COMPLETE") >= 9 and len(states) <= 10
+        m = re.search(r"://[^:/@]*:([^@]+)@", url)
+        password = m[1] if m else None
+        for out, err in outs:
+            assert "not for clinical use" in out
+            if password:
+                assert password not in out + err
+    finally:
+        optuna.delete_study(study_name=study, storage=url)

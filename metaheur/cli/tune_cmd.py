@@ -193,6 +193,8 @@ def _quiet_libraries() -> None:
 # ---------------------------------------------------------------------------------- run
 def run(args: argparse.Namespace) -> int:
     """Validate, open or create the study, run the trials, write and print the report."""
+    from optuna.trial import TrialState
+
     from metaheur import tuning
     from metaheur.report import DISCLAIMER, summary_text, write_report
 
@@ -303,7 +305,11 @@ def run(args: argparse.Namespace) -> int:
               f"saved; resume with:\n  {command}")
         return 1
     if outcome.finished < args.trials:
-        print(f"Stopped by --timeout; continue with:\n  {command}")
+        running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        if args.timeout is not None and outcome.seconds >= args.timeout:
+            print(f"Stopped by --timeout; continue with:\n  {command}")
+        elif running:
+            print(f"The other {running} trial(s) are running in other workers of this study.")
     return 0
 
 

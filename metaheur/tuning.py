@@ -12,6 +12,7 @@ Algorithm names are the registry names (:func:`metaheur.available`) plus Optuna'
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -19,6 +20,7 @@ import multiprocessing as mp
 import os
 import re
 import signal
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -289,10 +291,29 @@ def _optimize(
     start = time.monotonic()
     callbacks = [on_trial] if on_trial is not None else None
     while timeout is None or time.monotonic() - start < timeout:
+        if _stop_requested:  # a worker's interrupt was swallowed inside a library
+            raise KeyboardInterrupt
         running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
         if count_finished(study) + running >= n_trials:
             return
         study.optimize(objective, n_trials=1, callbacks=callbacks, gc_after_trial=True)
+
+
+_stop_requested = False
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    """Worker SIGINT handler: the first one stops the run (KeyboardInterrupt, and no new trial
+    starts even if a library swallowed it); repeats are ignored so the stop stays clean."""
+    global _stop_requested
+    if not _stop_requested:
+        _stop_requested = True
+        raise KeyboardInterrupt
+
+
+def _quiet_unraisable(unraisable: Any) -> None:
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
 
 
 def _worker(
@@ -306,6 +327,8 @@ def _worker(
     worker_init: Callable[[], None] | None,
 ) -> None:
     """Body of one worker process (spawned; rebuilds everything from picklable inputs)."""
+    signal.signal(signal.SIGINT, _on_sigint)
+    sys.unraisablehook = _quiet_unraisable  # an interrupt landing in a gc callback
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     if worker_init is not None:
         worker_init()
@@ -404,20 +427,34 @@ def _run_processes(
             poll()
     except KeyboardInterrupt:
         interrupted = True
-        for p in procs:  # a terminal sends SIGINT to the whole group; `kill -INT` only to us
-            if p.is_alive() and p.pid is not None:
-                try:
-                    os.kill(p.pid, signal.SIGINT)
-                except OSError:  # pragma: no cover - already gone
-                    pass
-        deadline = time.monotonic() + 30
-        for p in procs:
-            p.join(max(0.1, deadline - time.monotonic()))
-            if p.is_alive():
-                p.terminate()
-                p.join()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: keep waiting
+        try:
+            _stop_workers(procs)
+        finally:
+            signal.signal(signal.SIGINT, previous)
     bad = [p.exitcode for p in procs if p.exitcode not in (0, 130, -signal.SIGINT)]
     if any(p.exitcode in (130, -signal.SIGINT) for p in procs):
         interrupted = True
     error = f"{len(bad)} worker process(es) failed (exit codes {bad})" if bad else None
     return interrupted, error
+
+
+def _stop_workers(procs: list[Any], grace: float = 10.0, patience: float = 120.0) -> None:
+    """After a Ctrl-C: a terminal already sent SIGINT to the workers (same process group);
+    give them ``grace`` seconds, then send it ourselves (``kill -INT <parent>``), wait up to
+    ``patience`` seconds for a trial that missed the signal, then terminate."""
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in procs:
+        if p.is_alive() and p.pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(p.pid, signal.SIGINT)
+    deadline = time.monotonic() + patience
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            logger.warning("worker %s did not stop; terminating it (its trial stays RUNNING "
+                           "until the heartbeat marks it FAIL)", p.pid)
+            p.terminate()
+            p.join()

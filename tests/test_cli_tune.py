@@ -86,6 +86,14 @@ def test_tune_digits_and_report(tmp_path: Path, capsys: pytest.CaptureFixture) -
     assert "best trial #" in out
 
 
+def test_tune_ifm(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(_tune(tmp_path, "--model", "ifm", "--algo", "random", "--trials", "2")) == 0
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert best["model"] == "ifm" and "auc" in best["best"]["metrics"]
+    assert "alpha_scale" in best["search_space"]
+    assert (tmp_path / "run" / "roc.png").is_file()
+
+
 def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     args = ["--algo", "dlf-aoa", "--pop-size", "2"]
     assert main(_tune(tmp_path, *args, "--trials", "4")) == 0

@@ -339,6 +339,11 @@ def _worker(
         _optimize(study, objective_factory(), n_trials, timeout)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except Exception as exc:  # one line in the worker's log; the parent reports the exit code
+        logger.error("worker %d stopped: %s", os.getpid(),
+                     mask_text(f"{type(exc).__name__}: {exc}", storage_url))
+        logger.debug("worker traceback", exc_info=True)
+        raise SystemExit(1) from None
 
 
 def run_trials(
@@ -435,7 +440,8 @@ def _run_processes(
     bad = [p.exitcode for p in procs if p.exitcode not in (0, 130, -signal.SIGINT)]
     if any(p.exitcode in (130, -signal.SIGINT) for p in procs):
         interrupted = True
-    error = f"{len(bad)} worker process(es) failed (exit codes {bad})" if bad else None
+    error = (f"{len(bad)} worker process(es) failed (exit codes {bad}; see their messages "
+             f"above)") if bad else None
     return interrupted, error
 
 

@@ -173,6 +173,16 @@ def test_wrong_data_layout(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     err = capsys.readouterr().err
     assert "unrecognised dataset layout" in err and "allowed layouts" in err
     assert len(err.strip().splitlines()) == 1
+    # the right folders without images: found, but not loadable
+    for name in ("Normal cases", "Bengin cases", "Malignant cases"):
+        (tmp_path / "iq" / name).mkdir(parents=True)
+    assert main(_tune(tmp_path, "--data", str(tmp_path / "iq"), "--algo", "random")) == 2
+    err = capsys.readouterr().err
+    assert "has no images" in err and len(err.strip().splitlines()) == 1
+    assert main(_tune(tmp_path, "--data", str(tmp_path / "iq"), "--data-format", "chestct")) == 2
+    assert "has the iqothnccd layout, not chestct" in capsys.readouterr().err
+    assert main(_tune(tmp_path, "--data", str(tmp_path / "iq"), "--model", "ifm")) == 2
+    assert "feeds --model lstm-elu, not ifm" in capsys.readouterr().err
 
 
 def test_unreachable_storage_masks_password(tmp_path: Path, capsys: pytest.CaptureFixture

@@ -101,12 +101,14 @@ def _data_source(args: argparse.Namespace) -> tuple[str, str | None]:
     path = Path(args.data).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"--data {args.data}: no such file or folder")
-    if fmt is None:
-        from models.data import detect_format
-
-        fmt = detect_format(path)  # ValueError names the layouts allowed
     if fmt in ("synthetic", "digits"):
         raise ValueError(f"--data-format {fmt} takes no --data PATH")
+    from models.data import detect_format
+
+    found = detect_format(path)  # ValueError names the layouts allowed
+    if fmt is not None and fmt != found:
+        raise ValueError(f"--data {args.data} has the {found} layout, not {fmt}")
+    fmt = found
     wanted = FORMATS[fmt]
     if wanted != args.model:
         raise ValueError(f"--data {args.data} is {fmt} data, which feeds --model {wanted}, "
@@ -245,7 +247,9 @@ def run(args: argparse.Namespace) -> int:
     stored = _stored_attrs(storage, study_name)
     profile = args.profile or stored.get("profile") or ("gpu" if device.type == "cuda" else "cpu")
     objective_kwargs = _objective_kwargs(args, source, root, profile)
-    objective = get_objective(args.model, **objective_kwargs)  # validates data and options
+    objective = get_objective(args.model, **objective_kwargs)  # validates the options
+    if root is not None:
+        objective.data()  # load a real dataset once here: a bad layout is bad input (exit 2)
     space = objective.search_space()
     config = {
         "algo": algo, "model": args.model, "profile": profile, "seed": args.seed,

@@ -289,6 +289,11 @@ def run_benchmark(
     if min(budgets.values()) < pop_size:
         raise ValueError(f"budget must be at least one population (pop_size={pop_size}); "
                          f"got {min(budgets.values())} evaluations")
+    slow = [a for a in algos if a in ("tpe", "cmaes", "random")]
+    if slow and max(budgets.values()) > 2000:
+        logger.warning("%s run(s) as Optuna studies with one trial per evaluation: %d trials per "
+                       "run will take long (TPE's cost grows with the trial count); consider a "
+                       "smaller --budget", ", ".join(slow), max(budgets.values()))
     seeds = np.random.SeedSequence(seed).spawn(runs)
     checkpoints = {d: _checkpoints(b) for d, b in budgets.items()}
     tasks = [(a, p, r) for (p, r) in _problems(suite, functions, dims, runs) for a in algos]

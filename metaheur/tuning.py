@@ -22,6 +22,7 @@ import re
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -256,7 +257,6 @@ class _Progress:
 
             self.bar = tqdm(total=total, initial=min(initial, total), desc=desc, unit="trial",
                             dynamic_ncols=True)
-        self.n = initial
 
     def update(self, finished: int, best: float | None) -> None:
         if self.bar is None:
@@ -293,6 +293,9 @@ def _optimize(
     while timeout is None or time.monotonic() - start < timeout:
         if _stop_requested:  # a worker's interrupt was swallowed inside a library
             raise KeyboardInterrupt
+        with warnings.catch_warnings():  # experimental API; a no-op without a heartbeat
+            warnings.simplefilter("ignore")
+            optuna.storages.fail_stale_trials(study)  # RUNNING trials of workers that died
         running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
         if count_finished(study) + running >= n_trials:
             return

@@ -15,7 +15,7 @@ are what this run measured: no value is copied, and differences smaller than the
 seeds mean nothing. Each (dataset, algorithm, seed) is one resumable SQLite study in
 ``--out``; runs go in parallel with joblib (one torch thread each).
 
-    python benchmarks/tune_models.py                                 # 64 trials x 3 seeds (hours)
+    python benchmarks/tune_models.py                                 # 48 trials x 3 seeds (hours)
     python benchmarks/tune_models.py --trials 16 --seeds 2 --datasets digits   # minutes
     python benchmarks/tune_models.py --quick      # one epoch, tiny data: a smoke test
 
@@ -117,7 +117,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--algos", default=",".join(ALGOS))
     p.add_argument("--datasets", default="synthetic,digits")
-    p.add_argument("--trials", type=int, default=64)
+    p.add_argument("--trials", type=int, default=48)
     p.add_argument("--pop-size", type=int, default=8)
     p.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1")
     p.add_argument("--n-jobs", type=int, default=min(2, os.cpu_count() or 1))

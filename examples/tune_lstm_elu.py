@@ -4,7 +4,7 @@ Uses the embedded synthetic chest-slice data by default; ``--data digits`` uses 
 8x8 digits (a small real dataset, LSTM without the ResNet trunk). The study is stored in
 SQLite, so running the script again continues it. Research benchmark, not for clinical use.
 
-Run:  python examples/tune_lstm_elu.py [--trials 64] [--data synthetic|digits] [--out DIR]
+Run:  python examples/tune_lstm_elu.py [--trials 48] [--data synthetic|digits] [--out DIR]
       (METAHEUR_EXAMPLE_QUICK=1: a tiny model and 6 trials)
 """
 
@@ -23,7 +23,7 @@ from models.objectives import get_objective
 QUICK = os.environ.get("METAHEUR_EXAMPLE_QUICK", "") not in ("", "0")
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--trials", type=int, default=6 if QUICK else 64)
+parser.add_argument("--trials", type=int, default=6 if QUICK else 48)
 parser.add_argument("--pop-size", type=int, default=3 if QUICK else 8)
 parser.add_argument("--data", choices=["synthetic", "digits"], default="synthetic")
 parser.add_argument("--seed", type=int, default=0)

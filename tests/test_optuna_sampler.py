@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import optuna
 import pytest
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 import metaheur

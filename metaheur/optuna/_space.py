@@ -88,6 +88,8 @@ class _Dim:
             if not self.float:
                 return int(min(self.low + k * self.step, self.high))
             return min(max(float(self.dlow + k * self.dstep), self.low), self.high)
+        if kind != _INTLOG and (x <= -1.0 or x >= 1.0):  # the box's faces are the range's ends
+            return float(self.low if x <= -1.0 else self.high)
         y = self.c + x * self.r if self.r > 0 else self.c
         if kind == _LINEAR:
             return min(max(float(y), self.low), self.high)

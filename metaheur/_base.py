@@ -34,8 +34,8 @@ from metaheur._version import __version__
 
 STATE_FORMAT = 1
 
-SeedLike = Union[int, np.random.Generator, np.random.SeedSequence, None]
-BoundsLike = Union[ArrayLike, "scipy.optimize.Bounds"]  # noqa: F821
+SeedLike = Union[int, np.random.Generator, np.random.SeedSequence, None]  # noqa: UP007
+BoundsLike = Union[ArrayLike, "scipy.optimize.Bounds"]  # noqa: F821, UP007
 
 __all__ = ["Optimizer", "as_bounds", "STATE_FORMAT"]
 
@@ -194,7 +194,7 @@ class Optimizer(abc.ABC):
         self._pending_full: NDArray | None = None
 
     # ------------------------------------------------------------------ hooks
-    def _check_params(self) -> None:
+    def _check_params(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Validate ``self.params`` (raise ``ValueError`` naming the parameter)."""
 
     def _rounds(self) -> tuple[int, ...]:

@@ -217,9 +217,24 @@ class Objective:
                 )
 
     def __call__(self, trial: optuna.Trial) -> float:
-        """Optuna objective: sample the space, train (reporting each epoch), return the score."""
+        """Optuna objective: sample the space, train (reporting each epoch), return the score.
+
+        With ``init_seed="fixed"`` a run is a deterministic function of its parameters, so a
+        configuration that an earlier trial of the study already completed is not trained
+        again: its value and attributes are copied and ``reused_from`` names that trial. A
+        population that has converged (e.g. AOA and DLF-AOA at the end of their schedule,
+        where every candidate is the best point) then costs nothing to re-evaluate.
+        """
         self._check_study_profile(trial)
         sampled = {k: _suggest(trial, k, d) for k, d in self.search_space().items()}
+        earlier = self._completed_twin(trial, sampled)
+        if earlier is not None:
+            for key, value in earlier.user_attrs.items():
+                trial.set_user_attr(key, value)
+            trial.set_user_attr("reused_from", earlier.number)
+            logger.info("trial %d repeats trial %d's parameters; value reused",
+                        trial.number, earlier.number)
+            return float(earlier.value)
         res = self.run(self._params(sampled), trial=trial)
         trial.set_user_attr("metrics", res.metrics)
         trial.set_user_attr(
@@ -230,6 +245,18 @@ class Objective:
         for k, v in res.extra.items():
             trial.set_user_attr(k, v)
         return res.score
+
+    def _completed_twin(
+        self, trial: optuna.Trial, sampled: Mapping[str, Any]
+    ) -> optuna.trial.FrozenTrial | None:
+        """An earlier COMPLETE trial of the study with exactly these parameters, if any."""
+        study = getattr(trial, "study", None)
+        if self.init_seed != "fixed" or study is None:
+            return None
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            if t.params == sampled and "metrics" in t.user_attrs:
+                return t
+        return None
 
     def evaluate(self, params: Mapping[str, Any] | None = None) -> float:
         """Minimised score for ``params`` (missing ones take defaults); a failed run is ``+inf``.

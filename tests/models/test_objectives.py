@@ -246,3 +246,29 @@ def test_as_minimize_problem(lstm_obj):
     assert 0.0 <= value <= 1.0
     assert fun(bounds[:, 0]) <= math.inf  # corners decode inside the space
     assert isinstance(lstm_obj.search_space()["batch_size"], CategoricalDistribution)
+
+
+def test_identical_configuration_is_not_trained_twice(lstm_obj, monkeypatch):
+    """A converged population re-proposes the best point: reuse its deterministic result."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lstm_obj, n_trials=1)
+    first = study.trials[0]
+    study.enqueue_trial(first.params)
+    calls = []
+    monkeypatch.setattr(lstm_obj, "run", lambda *a, **k: calls.append(1))
+    study.optimize(lstm_obj, n_trials=1)
+    second = study.trials[1]
+    assert calls == []
+    assert second.state == TrialState.COMPLETE
+    assert second.value == first.value
+    assert second.user_attrs["reused_from"] == 0
+    assert second.user_attrs["metrics"] == first.user_attrs["metrics"]
+
+
+def test_trial_init_seed_always_trains():
+    obj = LSTMELUObjective(**LSTM_KW, init_seed="trial")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(obj, n_trials=1)
+    study.enqueue_trial(study.trials[0].params)
+    study.optimize(obj, n_trials=1)
+    assert "reused_from" not in study.trials[1].user_attrs

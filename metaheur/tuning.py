@@ -179,15 +179,28 @@ def open_storage(url: str, *, heartbeat: bool = True) -> optuna.storages.RDBStor
     elif url.startswith("postgres"):
         engine_kwargs = {"connect_args": {"connect_timeout": 10}}
     kwargs: dict[str, Any] = {"heartbeat_interval": 60, "grace_period": 180} if heartbeat else {}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
-    except Exception as exc:  # SQLAlchemy / driver errors: many types, one message
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if isinstance(exc, ModuleNotFoundError) or "No module named" in reason:
-            reason += " (install the driver, e.g. pip install 'metaheur[postgres]')"
-        raise StorageError(
-            f"cannot open storage {mask_url(url)}: {mask_text(reason, url)}"
-        ) from None
+    for attempt in range(_SCHEMA_RETRIES):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+        except Exception as exc:  # SQLAlchemy / driver errors: many types, one message
+            # Workers started together on a new database race to create its tables; the
+            # loser sees "already exists" and succeeds once the winner has committed.
+            if "already exists" in str(exc) and attempt + 1 < _SCHEMA_RETRIES:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise _storage_error(url, exc) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_SCHEMA_RETRIES = 5
+
+
+def _storage_error(url: str, exc: Exception) -> StorageError:
+    """One masked line saying why ``url`` could not be opened."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, ModuleNotFoundError) or "No module named" in reason:
+        reason += " (install the driver, e.g. pip install 'metaheur[postgres]')"
+    return StorageError(f"cannot open storage {mask_url(url)}: {mask_text(reason, url)}")
 
 
 def open_study(

@@ -242,3 +242,37 @@ def test_two_workers_share_a_postgres_study(tmp_path: Path) -> None:
                 assert password not in out + err
     finally:
         optuna.delete_study(study_name=study, storage=url)
+
+
+def test_open_storage_survives_concurrent_schema_creation(tmp_path, monkeypatch):
+    """Workers started together on a new database race to create its tables."""
+    import optuna
+
+    from metaheur import tuning
+
+    real = optuna.storages.RDBStorage
+    calls = []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("(sqlite3.OperationalError) table alembic_version already exists")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    storage = tuning.open_storage(f"sqlite:///{tmp_path / 'race.db'}", heartbeat=False)
+    assert isinstance(storage, real) and len(calls) == 2
+
+
+def test_open_storage_reports_other_errors_in_one_masked_line(monkeypatch):
+    import optuna
+
+    from metaheur import tuning
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("connection refused for user secretuser password hunter2\nmore")
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", broken)
+    with pytest.raises(tuning.StorageError) as info:
+        tuning.open_storage("postgresql://secretuser:hunter2@127.0.0.1:1/db")
+    assert "hunter2" not in str(info.value) and "\n" not in str(info.value)

@@ -61,13 +61,18 @@ def _objective_kwargs(dataset: str, seed: int, quick: bool) -> dict[str, Any]:
 def one_study(dataset: str, algo: str, seed: int, *, trials: int, pop_size: int, out: str,
               quick: bool) -> dict[str, Any]:
     """Run (or resume) one study and return the selected trial's metrics."""
+    import warnings
+
     import optuna
 
     from metaheur import tuning
     from metaheur.report import best_trial
+    from models.metrics import UndefinedMetricWarning
     from models.objectives import get_objective
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    # a collapsed (majority-class) trial has an undefined precision: expected while tuning
+    warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
     kw = _objective_kwargs(dataset, seed, quick)
     space = get_objective("lstm-elu", **kw).search_space()
     url = f"sqlite:///{Path(out) / 'studies.db'}"

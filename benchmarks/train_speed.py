@@ -7,6 +7,7 @@ and process CPU time and the validation score reached. Data generation is cached
 CPU runs use ``METAHEUR_TORCH_THREADS`` threads (default 1), as trials do.
 
     python benchmarks/train_speed.py --n 600,300,300 --out results/train_speed
+    python benchmarks/train_speed.py --parallel 2     # two trials at once, as `metaheur tune` runs
     python benchmarks/train_speed.py --profile gpu --devices cuda      # paper-sized, on a GPU
 """
 
@@ -79,6 +80,20 @@ def run_case(case: str, device: str, profile: str, n: tuple[int, int, int], epoc
     }
 
 
+def _measure(k: int, *case_args: object) -> dict:
+    """One trial alone (``k = 1``), or ``k`` identical trials at once in ``k`` processes."""
+    if k == 1:
+        return {**run_case(*case_args), "parallel": 1}
+    from joblib import Parallel, delayed
+
+    runs = Parallel(n_jobs=k)(delayed(run_case)(*case_args) for _ in range(k))
+    row = dict(runs[0])
+    for key in ("s_per_epoch", "trial_wall_s", "trial_cpu_s"):
+        row[key] = round(sum(r[key] for r in runs) / k, 3)
+    row["samples_per_s"] = round(case_args[3][0] / row["s_per_epoch"], 1)
+    return {**row, "parallel": k}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=_sizes, default=(600, 300, 300), help="train,val,test sizes")
@@ -87,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--devices", default="auto", help="comma list of cpu,cuda (auto: both if any)")
     p.add_argument("--networks", default=",".join(CASES), help=f"subset of {','.join(CASES)}")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--parallel", type=int, default=1,
+                   help="CPU trials run at once in separate processes (tune's --n-jobs); "
+                        "the row reports their mean wall time")
     p.add_argument("--out", type=Path, default=Path("results/train_speed"))
     args = p.parse_args(argv)
     devices = args.devices.split(",") if args.devices != "auto" else (
@@ -101,10 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING)
     warnings.simplefilter("ignore", UndefinedMetricWarning)
+    if args.parallel < 1:
+        print(f"--parallel must be >= 1, got {args.parallel}")
+        return 2
     rows = []
     for device in devices:
         for case in cases:
-            rows.append(run_case(case, device, args.profile, args.n, args.epochs, args.seed))
+            k = args.parallel if device == "cpu" else 1
+            rows.append(_measure(k, case, device, args.profile, args.n, args.epochs, args.seed))
             print(f"done: {case} on {device}", file=sys.stderr, flush=True)
     df = pd.DataFrame(rows)
     print(df.to_string(index=False))

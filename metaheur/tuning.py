@@ -181,7 +181,9 @@ def open_storage(url: str, *, heartbeat: bool = True) -> optuna.storages.RDBStor
     kwargs: dict[str, Any] = {"heartbeat_interval": 60, "grace_period": 180} if heartbeat else {}
     for attempt in range(_SCHEMA_RETRIES):
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+            with warnings.catch_warnings():  # heartbeats are our choice, not the caller's
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
         except Exception as exc:  # SQLAlchemy / driver errors: many types, one message
             # Workers started together on a new database race to create its tables; the
             # loser sees "already exists" and succeeds once the winner has committed.

@@ -119,3 +119,14 @@ def test_python_m_list_subprocess() -> None:
                           capture_output=True, text=True, timeout=120, check=False, env=env)
     assert proc.returncode == 0, proc.stderr
     assert sorted(json.loads(proc.stdout)["functions"]) == functions.available()
+
+
+def test_list_params_shows_published_defaults(capsys):
+    from metaheur.cli import main
+
+    assert main(["list", "--params"]) == 0
+    out = capsys.readouterr().out
+    assert "C1=2" in out and "levy_scale=1.0" in out and "q=0.0001" in out
+    assert main(["list", "--params", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["params"]["pso"]["w"] == 0.729844

@@ -12,6 +12,9 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from metaheur.optuna import SearchSpaceEncoder
 
+# hypothesis draws stepped float ranges that Optuna itself rounds (and warns about)
+pytestmark = pytest.mark.filterwarnings("ignore:The distribution is specified by:UserWarning")
+
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 
 

@@ -44,6 +44,7 @@ def _sizes(text: str) -> tuple[int, int, int]:
 
 def run_case(case: str, device: str, profile: str, n: tuple[int, int, int], epochs: int | None,
              seed: int) -> dict:  # fmt: skip
+    warnings.simplefilter("ignore", UndefinedMetricWarning)  # also in --parallel workers
     name, kw = CASES[case]
     fixed = {} if epochs is None else {"epochs": epochs}
     obj = get_objective(name, profile=profile, device=device, n=n, seed=seed, fixed=fixed, **kw)

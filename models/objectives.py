@@ -16,6 +16,7 @@ numbers, MODELS.md §6.1).
 
 from __future__ import annotations
 
+import abc
 import logging
 import math
 import time
@@ -119,7 +120,7 @@ class _MinimizeProblem:
         return self.objective.evaluate(self.encoder.decode(np.asarray(x, dtype=float)))
 
 
-class Objective:
+class Objective(abc.ABC):
     """Common machinery: profile, fixed parameters, defaults, Optuna and minimize adapters.
 
     Subclasses define ``name``, :meth:`_space`, :meth:`_defaults` and :meth:`run`.
@@ -160,18 +161,21 @@ class Objective:
         self.last_result: RunResult | None = None
 
     # -- to be defined by subclasses -------------------------------------------------------
+    @abc.abstractmethod
     def _space(self, profile: str) -> dict[str, BaseDistribution]:
-        raise NotImplementedError
+        """The full search space of ``profile`` (MODELS.md §7), before ``fixed`` is applied."""
 
+    @abc.abstractmethod
     def _defaults(self, profile: str) -> dict[str, Any]:
-        raise NotImplementedError
+        """The value of every parameter when it is not tuned (MODELS.md §7, §8)."""
 
     def _extra_params(self) -> tuple[str, ...]:
         """Parameters that may be fixed but are not in the search space."""
         return ()
 
+    @abc.abstractmethod
     def run(self, params: Mapping[str, Any], trial: optuna.Trial | None = None) -> RunResult:
-        raise NotImplementedError
+        """Train with the complete ``params`` and score on the validation split."""
 
     # -- public API ----------------------------------------------------------------------
     def search_space(self, profile: str | None = None) -> dict[str, BaseDistribution]:

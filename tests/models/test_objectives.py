@@ -234,10 +234,6 @@ def test_digits_source_skips_the_trunk():
 
 
 def test_as_minimize_problem(lstm_obj):
-    try:
-        from metaheur.optuna import SearchSpaceEncoder  # noqa: F401
-    except ImportError:
-        pytest.skip("metaheur.optuna.SearchSpaceEncoder not available")
     fun, bounds = lstm_obj.as_minimize_problem()
     d = len(lstm_obj.search_space())
     assert bounds.shape == (d, 2)

@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,37 @@ def _candidates(name: str, root: str | os.PathLike[str] | None) -> list[Path]:
     out.append(Path.home() / ".cache" / "metaheur" / "data" / name)
     return out
 
+
+
+def _first_real(
+    source: str,
+    names: tuple[str, ...],
+    root: str | os.PathLike | None,
+    probe: Callable[[str, Path], Callable[[], Any] | None],
+    what: str,
+    fallback: str,
+) -> Any | None:
+    """Load the first real dataset found: ``names`` in order (``source="auto"``) or just
+    ``source``, under each name's candidate roots; ``probe(name, base)`` returns a loader or
+    ``None``. An explicitly named source that is missing raises ``FileNotFoundError``
+    listing the paths tried and the layout expected; ``"auto"`` warns once and returns
+    ``None`` (the caller falls back to synthetic data)."""
+    tried: list[str] = []
+    for name in names if source == "auto" else (source,):
+        bases = _candidates(name, root)
+        if name == "nodulemnist3d":
+            bases.append(Path.home() / ".medmnist")
+        for base in bases:
+            tried.append(str(base))
+            load = probe(name, base)
+            if load is not None:
+                return load()
+    if source != "auto":
+        raise FileNotFoundError(
+            f"{source} data not found; tried {tried}; expected {LAYOUTS[source]}"
+        )
+    _warn_once(f"no real {what} found in {tried}; using {fallback}")
+    return None
 
 def _env_key() -> tuple[str | None, str, str | None]:
     """What root resolution and the disk cache depend on besides the arguments."""
@@ -425,28 +457,18 @@ def load_slices(
         return _MEMO[key]  # type: ignore[return-value]
     data: Slices2D | None = None
     if source in ("auto", "iqothnccd", "chestct"):
-        names = ("iqothnccd", "chestct") if source == "auto" else (source,)
-        tried: list[str] = []
-        for name in names:
-            for base in _candidates(name, root):
-                tried.append(str(base))
-                hit = bool(_find_iqoth(base)) if name == "iqothnccd" else (
-                    _find_chestct(base) is not None)
-                if hit:
-                    data = _load_real_slices(name, base, image_size, segmentation, dedupe,
+
+        def probe(name: str, base: Path) -> Callable[[], Slices2D] | None:
+            hit = bool(_find_iqoth(base)) if name == "iqothnccd" else (
+                _find_chestct(base) is not None)
+            if not hit:
+                return None
+            return lambda: _load_real_slices(name, base, image_size, segmentation, dedupe,
                                              use_official_split)
-                    break
-            if data is not None:
-                break
-        if data is None:
-            if source != "auto":
-                raise FileNotFoundError(
-                    f"{source} data not found; tried {tried}; expected {LAYOUTS[source]}"
-                )
-            _warn_once(
-                "no real 2-D dataset (IQ-OTH/NCCD, Chest CT-Scan) found in "
-                f"{tried}; using synthetic slices (MODELS.md §2.2)"
-            )
+
+        data = _first_real(source, ("iqothnccd", "chestct"), root, probe,
+                           "2-D dataset (IQ-OTH/NCCD, Chest CT-Scan)",
+                           "synthetic slices (MODELS.md §2.2)")
     if data is None:
         data = _synthetic_slices(image_size, seed, n, difficulty, segmentation)
     _MEMO[key] = data
@@ -628,29 +650,17 @@ def load_volumes(
         return _MEMO[key]  # type: ignore[return-value]
     data: Volumes3D | None = None
     if source != "synthetic":
-        names = ("nodulemnist3d", "lidc") if source == "auto" else (source,)
-        tried: list[str] = []
-        for name in names:
-            bases = _candidates(name, root)
+
+        def probe(name: str, base: Path) -> Callable[[], Volumes3D] | None:
             if name == "nodulemnist3d":
-                bases.append(Path.home() / ".medmnist")
-            for base in bases:
-                tried.append(str(base))
-                f = _find_nodulemnist(base) if name == "nodulemnist3d" else _find_lidc(base)
-                if f is not None:
-                    data = _load_nodulemnist(f) if name == "nodulemnist3d" else _load_lidc(f)
-                    break
-            if data is not None:
-                break
-        if data is None:
-            if source != "auto":
-                raise FileNotFoundError(
-                    f"{source} data not found; tried {tried}; expected {LAYOUTS[source]}"
-                )
-            _warn_once(
-                "no real 3-D dataset (NoduleMNIST3D, LIDC patches) found in "
-                f"{tried}; using synthetic nodules (MODELS.md §2.1)"
-            )
+                f = _find_nodulemnist(base)
+                return None if f is None else (lambda: _load_nodulemnist(f))
+            f = _find_lidc(base)
+            return None if f is None else (lambda: _load_lidc(f))
+
+        data = _first_real(source, ("nodulemnist3d", "lidc"), root, probe,
+                           "3-D dataset (NoduleMNIST3D, LIDC patches)",
+                           "synthetic nodules (MODELS.md §2.1)")
     if data is None:
         data = _synthetic_volumes(seed, n, size, spacing_mm, difficulty)
     _MEMO[key] = data

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
+from helpers import roundtrip, run
 
 import metaheur
-from metaheur import Optimizer
 from metaheur.optimizers.aoa import (
     AOA,
     apply_flag,
@@ -23,20 +22,6 @@ BOX10 = [(-100.0, 100.0)] * 10
 
 def sphere(X: np.ndarray) -> np.ndarray:
     return (X**2).sum(axis=1)
-
-
-def run(opt: Optimizer, fun=sphere, stop_nit: int | None = None) -> list[np.ndarray]:
-    """ask/tell until done (or until ``nit == stop_nit``); returns every asked batch."""
-    asked = []
-    while not opt.done and (stop_nit is None or opt.nit < stop_nit):
-        X = opt.ask()
-        asked.append(X)
-        opt.tell(X, fun(X))
-    return asked
-
-
-def roundtrip(opt: Optimizer) -> Optimizer:
-    return Optimizer.from_state(json.loads(json.dumps(opt.get_state(), allow_nan=False)))
 
 
 # ---------------------------------------------------------------- schedules (Eqs. 8-9)
@@ -311,10 +296,3 @@ def test_registered_with_published_defaults():
 
 
 # ----------------------------------------------------------------------- quality
-def test_unshifted_sphere_quality():
-    errors = [
-        metaheur.minimize(sphere, BOX10, "aoa", budget=20_000, pop_size=30, seed=s,
-                          vectorized=True).fun
-        for s in range(5)
-    ]  # fmt: skip
-    assert np.median(errors) < 1e-3, errors

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import run
 
 import metaheur
 from metaheur import Optimizer
@@ -19,16 +20,6 @@ PAPER = dict(tf_collision=0.5, tf_explore=0.5, acc_rand_divisor=False, partner_p
 
 def sphere(X: np.ndarray) -> np.ndarray:
     return (X**2).sum(axis=1)
-
-
-def run(opt: Optimizer, fun=sphere, stop_nit: int | None = None) -> list[np.ndarray]:
-    """ask/tell until done (or until ``nit == stop_nit``); returns every asked batch."""
-    asked = []
-    while not opt.done and (stop_nit is None or opt.nit < stop_nit):
-        X = opt.ask()
-        asked.append(X)
-        opt.tell(X, fun(X))
-    return asked
 
 
 class AOADrawingLevy(AOA):
@@ -228,10 +219,3 @@ def test_registered_with_published_defaults():
 
 
 # ----------------------------------------------------------------------- quality
-def test_unshifted_sphere_quality():
-    errors = [
-        metaheur.minimize(sphere, BOX10, "dlf-aoa", budget=20_000, pop_size=30, seed=s,
-                          vectorized=True).fun
-        for s in range(5)
-    ]  # fmt: skip
-    assert np.median(errors) < 1e-3, errors

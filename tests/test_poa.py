@@ -9,7 +9,6 @@ import json
 import numpy as np
 import pytest
 
-import metaheur
 from metaheur import Optimizer
 from metaheur.optimizers.poa import POA
 
@@ -147,17 +146,3 @@ def test_bad_parameters() -> None:
         POA([(0.0, 1.0)], pop_size=1, budget=10)
 
 
-def test_unshifted_sphere_quality() -> None:
-    errs = [
-        metaheur.minimize(
-            lambda X: np.sum(X * X, axis=1),
-            [(-100.0, 100.0)] * 10,
-            "poa",
-            budget=20_000,
-            pop_size=30,
-            seed=s,
-            vectorized=True,
-        ).fun
-        for s in range(5)
-    ]
-    assert np.median(errs) < 1e-3, errs

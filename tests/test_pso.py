@@ -3,62 +3,17 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import numpy as np
 import pytest
+from helpers import check_invariants
 
-import metaheur
-from metaheur import Optimizer
 from metaheur.optimizers.pso import PSO
 
 
 def sphere(X: np.ndarray) -> np.ndarray:
     return np.sum((X - 0.3) ** 2, axis=-1)
-
-
-def _run(
-    name: str,
-    budget: int,
-    *,
-    restore_at: int | None = None,
-    pending: bool = False,
-    seed: int = 4,
-    **params: Any,
-) -> tuple[list[np.ndarray], Optimizer]:
-    """Drive an optimizer; optionally export/restore (strict JSON) before ask number
-    ``restore_at``, or right after it with the batch pending."""
-    bounds = [(-2.0, 3.0), (-1.0, 1.0), (0.0, 10.0)]
-    opt = metaheur.get(name)(bounds, pop_size=5, budget=budget, seed=seed, **params)
-    asked = []
-    while not opt.done:
-        if restore_at == len(asked) and not pending:
-            opt = Optimizer.from_state(json.loads(json.dumps(opt.get_state(), allow_nan=False)))
-        X = opt.ask()
-        if restore_at == len(asked) and pending:
-            opt = Optimizer.from_state(json.loads(json.dumps(opt.get_state(), allow_nan=False)))
-        asked.append(X)
-        opt.tell(X, sphere(X))
-    return asked, opt
-
-
-def check_invariants(name: str, **params: Any) -> None:
-    """In the box, finite, monotone best-so-far, exact nfev, determinism, restore."""
-    for budget in (5, 6, 23, 104):  # not multiples of pop_size = 5 (truncated last batch)
-        asked, opt = _run(name, budget, **params)
-        assert opt.nfev == budget == sum(X.shape[0] for X in asked)
-        for X in asked:
-            assert np.isfinite(X).all()
-            assert (X >= opt.lower).all() and (X <= opt.upper).all()
-        best = opt.history["best_f"]
-        assert (best[1:] <= best[:-1]).all()
-        again, _ = _run(name, budget, **params)
-        assert all(np.array_equal(a, b) for a, b in zip(asked, again, strict=True))
-        for at in (1, 3):
-            for pending in (False, True):
-                restored, _ = _run(name, budget, restore_at=at, pending=pending, **params)
-                assert all(np.array_equal(a, b) for a, b in zip(asked, restored, strict=True))
 
 
 def _started(**params: Any) -> PSO:
@@ -177,17 +132,3 @@ def test_invariants(params: dict[str, Any]) -> None:
     check_invariants("pso", **params)
 
 
-def test_unshifted_sphere_quality() -> None:
-    errs = [
-        metaheur.minimize(
-            lambda X: np.sum(X * X, axis=1),
-            [(-100.0, 100.0)] * 10,
-            "pso",
-            budget=20_000,
-            pop_size=30,
-            seed=s,
-            vectorized=True,
-        ).fun
-        for s in range(5)
-    ]
-    assert np.median(errs) < 1e-3, errs

@@ -1,0 +1,80 @@
+"""Drivers shared by the per-algorithm tests (not collected: no ``test_`` prefix)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import metaheur
+from metaheur import Optimizer
+
+
+def sphere(X: np.ndarray) -> np.ndarray:
+    return (X**2).sum(axis=-1)
+
+
+def shifted_sphere(X: np.ndarray) -> np.ndarray:
+    return np.sum((X - 0.3) ** 2, axis=-1)
+
+
+def roundtrip(opt: Optimizer) -> Optimizer:
+    """Export to strict JSON and restore."""
+    return Optimizer.from_state(json.loads(json.dumps(opt.get_state(), allow_nan=False)))
+
+
+def run(opt: Optimizer, fun: Callable[[np.ndarray], np.ndarray] = sphere,
+        stop_nit: int | None = None) -> list[np.ndarray]:
+    """ask/tell until done (or until ``nit == stop_nit``); returns every asked batch."""
+    asked = []
+    while not opt.done and (stop_nit is None or opt.nit < stop_nit):
+        X = opt.ask()
+        asked.append(X)
+        opt.tell(X, fun(X))
+    return asked
+
+
+def run_with_restore(
+    name: str,
+    budget: int,
+    *,
+    restore_at: int | None = None,
+    pending: bool = False,
+    seed: int = 4,
+    **params: Any,
+) -> tuple[list[np.ndarray], Optimizer]:
+    """Drive ``name`` on a small asymmetric box; optionally export/restore (strict JSON)
+    before ask number ``restore_at``, or right after it with the batch pending."""
+    bounds = [(-2.0, 3.0), (-1.0, 1.0), (0.0, 10.0)]
+    opt = metaheur.get(name)(bounds, pop_size=5, budget=budget, seed=seed, **params)
+    asked = []
+    while not opt.done:
+        if restore_at == len(asked) and not pending:
+            opt = roundtrip(opt)
+        X = opt.ask()
+        if restore_at == len(asked) and pending:
+            opt = roundtrip(opt)
+        asked.append(X)
+        opt.tell(X, shifted_sphere(X))
+    return asked, opt
+
+
+def check_invariants(name: str, **params: Any) -> None:
+    """In the box, finite, monotone best-so-far, exact nfev, determinism, restore."""
+    for budget in (5, 6, 23, 104):  # not multiples of pop_size = 5 (truncated last batch)
+        asked, opt = run_with_restore(name, budget, **params)
+        assert opt.nfev == budget == sum(X.shape[0] for X in asked)
+        for X in asked:
+            assert np.isfinite(X).all()
+            assert (X >= opt.lower).all() and (X <= opt.upper).all()
+        best = opt.history["best_f"]
+        assert (best[1:] <= best[:-1]).all()
+        again, _ = run_with_restore(name, budget, **params)
+        assert all(np.array_equal(a, b) for a, b in zip(asked, again, strict=True))
+        for at in (1, 3):
+            for pending in (False, True):
+                restored, _ = run_with_restore(name, budget, restore_at=at, pending=pending,
+                                               **params)
+                assert all(np.array_equal(a, b) for a, b in zip(asked, restored, strict=True))

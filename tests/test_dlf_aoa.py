@@ -18,10 +18,6 @@ BOX10 = [(-100.0, 100.0)] * 10
 PAPER = dict(tf_collision=0.5, tf_explore=0.5, acc_rand_divisor=False, partner_per_dim=False)
 
 
-def sphere(X: np.ndarray) -> np.ndarray:
-    return (X**2).sum(axis=1)
-
-
 class AOADrawingLevy(AOA):
     """AOA that draws DLF-AOA's Lévy normals at the same point of the stream and discards
     them (not registered)."""

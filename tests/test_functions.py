@@ -84,8 +84,23 @@ def test_shapes_and_vectorisation(name: str, shift: bool, rotate: bool) -> None:
     assert isinstance(v, np.ndarray) and v.shape == (9,) and np.isfinite(v).all()
     rows = np.array([f(x) for x in X])
     assert all(isinstance(f(x), float) for x in X[:2])
-    if rotate:  # BLAS gemm vs gemv may differ in the last bits
-        np.testing.assert_allclose(v, rows, rtol=1e-12, atol=1e-12)
+    if rotate:
+        # A batch and a single point go through different BLAS kernels (gemm, gemv), whose
+        # summation order is not specified: the rotated coordinates agree only up to the
+        # forward error bound of a dot product of length d, |dz| <= gamma_d |R| |x - o|
+        # (Higham, Accuracy and Stability of Numerical Algorithms, eq. 3.5), plus one
+        # rounding of the added z*. A steep function (Weierstrass: |f'| up to ~2e4) turns
+        # that into a value difference far above a fixed rtol, so the test checks the
+        # bound on z and then that the base function is evaluated identically on the
+        # coordinates the call actually used.
+        Z = f.transform(X)
+        Z_rows = np.array([f.transform(x) for x in X])
+        eps = np.finfo(float).eps
+        gamma = d * eps / (1 - d * eps)
+        bound = gamma * (np.abs(X - f.x_opt) @ np.abs(f.rotation).T) + eps * np.abs(Z)
+        assert (np.abs(Z - Z_rows) <= 2 * bound).all()
+        np.testing.assert_array_equal(v, f._fn(Z))
+        np.testing.assert_array_equal(rows, [f._fn(z) for z in Z_rows])
     else:
         np.testing.assert_array_equal(v, rows)
     assert f(X.reshape(3, 3, d)).shape == (3, 3)

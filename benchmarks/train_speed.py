@@ -1,4 +1,4 @@
-"""Training speed and default-hyper-parameter score of the HPO networks (MODELS.md §8-§9).
+"""Training speed and default-hyper-parameter score of the HPO networks (docs/models.md §8-§9).
 
 For each objective ("lstm-elu", "ifm" with 3 scales, "ifm" with one scale) and each device (CPU,
 plus CUDA when available) this runs one tuning trial with the default hyper-parameters of the
@@ -25,8 +25,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.metrics import UndefinedMetricWarning  # noqa: E402
-from models.objectives import get_objective  # noqa: E402
+from metaheur.models.metrics import UndefinedMetricWarning  # noqa: E402
+from metaheur.models.objectives import get_objective  # noqa: E402
 
 CASES = {
     "lstm-elu": ("lstm-elu", {}),

@@ -3,7 +3,7 @@
 Gowthami & Jayaseelan (IJ-AI 15(2) 2026) tune LSTM-ELU with DLF-AOA and compare it with PSO,
 ACO, GWO and POA by accuracy, precision, recall (sensitivity), specificity, F1 and error rate.
 Here every optimiser (and Optuna's TPE and random search as baselines) gets the same trial
-budget on the same objective (``models.objectives``: 1 - validation macro-F1, fixed data split
+budget on the same objective (``metaheur.models.objectives``: 1 - validation macro-F1, fixed data split
 per seed), for several seeds, on
 
 * ``synthetic``: the embedded synthetic chest slices (3 classes, LSTM-ELU with its ResNet trunk);
@@ -67,8 +67,8 @@ def one_study(dataset: str, algo: str, seed: int, *, trials: int, pop_size: int,
 
     from metaheur import tuning
     from metaheur.report import best_trial
-    from models.metrics import UndefinedMetricWarning
-    from models.objectives import get_objective
+    from metaheur.models.metrics import UndefinedMetricWarning
+    from metaheur.models.objectives import get_objective
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     # a collapsed (majority-class) trial has an undefined precision: expected while tuning

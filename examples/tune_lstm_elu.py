@@ -18,7 +18,7 @@ import optuna
 
 from metaheur.optuna import DLFAOASampler
 from metaheur.report import DISCLAIMER, summary_text, write_report
-from models.objectives import get_objective
+from metaheur.models.objectives import get_objective
 
 QUICK = os.environ.get("METAHEUR_EXAMPLE_QUICK", "") not in ("", "0")
 

@@ -5,7 +5,7 @@ evaluation and failure counts, JSON state); subclasses write only the maths of t
 algorithm through four hooks (:meth:`Optimizer._init_state`, :meth:`Optimizer._ask`,
 :meth:`Optimizer._tell`, :attr:`Optimizer.population`). The core always minimises.
 
-Life cycle (ALGORITHMS.md §0.1)::
+Life cycle (docs/algorithms.md §0.1)::
 
     opt = get("gwo")(bounds, pop_size=30, budget=20_000, seed=0)
     while not opt.done:
@@ -104,7 +104,7 @@ class Optimizer(abc.ABC):
         Number of agents N (ACOR: archive size k). Default 30.
     budget, max_iter
         Exactly one: the number of objective evaluations (the schedule horizon T is
-        derived from it, ALGORITHMS.md §0.2), or the number of iterations T (the
+        derived from it, docs/algorithms.md §0.2), or the number of iterations T (the
         budget is then ``n0 + T * evaluations_per_iteration``).
     seed
         ``int``, ``np.random.Generator``, ``np.random.SeedSequence`` or ``None``.
@@ -125,7 +125,7 @@ class Optimizer(abc.ABC):
     reference: ClassVar[str] = ""
     #: Hyper-parameters and their published defaults.
     defaults: ClassVar[dict[str, Any]] = {}
-    #: Smallest population the algorithm is defined for (ALGORITHMS.md §3).
+    #: Smallest population the algorithm is defined for (docs/algorithms.md §3).
     min_pop_size: ClassVar[int] = 2
     #: Attribute names of the algorithm state exported by :meth:`get_state`.
     _state_fields: ClassVar[tuple[str, ...]] = ()
@@ -177,7 +177,7 @@ class Optimizer(abc.ABC):
                         f"for pop_size={self.pop_size}); got budget={budget}"
                     )
             self.budget = _check_int("budget", budget, max(n0, 1))
-            self.max_iter = math.ceil((self.budget - n0) / per_iter)  # ALGORITHMS.md §0.2
+            self.max_iter = math.ceil((self.budget - n0) / per_iter)  # docs/algorithms.md §0.2
         else:
             self.max_iter = _check_int("max_iter", max_iter, 1)
             self.budget = n0 + self.max_iter * per_iter
@@ -442,7 +442,7 @@ class Optimizer(abc.ABC):
         return X.copy(), np.where(np.isfinite(f), f, np.inf)
 
     def _uniform(self, shape: Sequence[int]) -> NDArray:
-        """``lb + U(shape) ⊙ (ub − lb)`` (ALGORITHMS.md §0, eq. 4 of AOA)."""
+        """``lb + U(shape) ⊙ (ub − lb)`` (docs/algorithms.md §0, eq. 4 of AOA)."""
         return self.lower + self.rng.random(tuple(shape)) * (self.upper - self.lower)
 
     def __repr__(self) -> str:

@@ -11,7 +11,7 @@ __all__ = ["mantegna_sigma", "levy_step"]
 
 
 def mantegna_sigma(beta: float) -> float:
-    """σ_u of Mantegna's algorithm (ALGORITHMS.md §0.4); 0.6965745025576967 for β = 1.5."""
+    """σ_u of Mantegna's algorithm (docs/algorithms.md §0.4); 0.6965745025576967 for β = 1.5."""
     num = math.gamma(1.0 + beta) * math.sin(math.pi * beta / 2.0)
     den = math.gamma((1.0 + beta) / 2.0) * beta * 2.0 ** ((beta - 1.0) / 2.0)
     return (num / den) ** (1.0 / beta)

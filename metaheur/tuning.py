@@ -84,7 +84,7 @@ def check_algo(name: str) -> str:
 
 def generations(algo: str, pop_size: int, n_trials: int) -> int:
     """Iterations a metaheuristic completes in ``n_trials`` evaluations after its initial
-    population (ALGORITHMS.md §0.2); ``n_trials // pop_size`` for Optuna's samplers."""
+    population (docs/algorithms.md §0.2); ``n_trials // pop_size`` for Optuna's samplers."""
     if algo in OPTUNA_SAMPLERS:
         return n_trials // max(pop_size, 1)
     if n_trials < pop_size:

@@ -1,4 +1,4 @@
-"""Bayesian active contour (BAC) segmentation (MODELS.md §3.3; seed 004 Eqs. 2-8).
+"""Bayesian active contour (BAC) segmentation (docs/models.md §3.3; seed 004 Eqs. 2-8).
 
 Our reading of the paper's recursive Bayesian contour: a two-region level set whose force is the
 Gaussian log-posterior ratio plus a prior map; Gaussian smoothing of the level set is the length
@@ -42,7 +42,7 @@ def bac(
     prior_weight: float = 0.5,
     tol: float = 1e-3,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Two-region Bayesian level set (MODELS.md §3.3). Returns ``(mask, posterior)``.
+    """Two-region Bayesian level set (docs/models.md §3.3). Returns ``(mask, posterior)``.
 
     ``prior`` defaults to the Otsu foreground blurred by 2 px, so "inside" is the bright region.
     Each step moves ``phi`` by ``dt * tanh(llr + prior_weight * logit(prior))`` where ``llr`` is
@@ -117,7 +117,7 @@ def bac_stack(stack: np.ndarray, **kw: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def apply_segmentation(X: np.ndarray, segmentation: str = "none") -> np.ndarray:
-    """Enhanced slices (N, H, W) -> model input (N, C, H, W) (MODELS.md §3.2 step 4).
+    """Enhanced slices (N, H, W) -> model input (N, C, H, W) (docs/models.md §3.2 step 4).
 
     "none": C = 1. "bac_channel": the candidate mask appended as channel 2. "bac_roi": the image
     multiplied by the lung field dilated by 2 px.

@@ -1,6 +1,6 @@
 """IFM: multi-scale CRFE + RAM 3D-CNN sub-networks and their weighted ensemble.
 
-Seed 000 (Gou et al., ITC 53(3) 2024; spec: MODELS.md §4.1-§4.2). Each :class:`IFMSubNet` sees one
+Seed 000 (Gou et al., ITC 53(3) 2024; spec: docs/models.md §4.1-§4.2). Each :class:`IFMSubNet` sees one
 field of view of a nodule patch. A stem and three channels (general G, macro/undercomplete A,
 micro/detail D from the original image) exchange features by cross-residual feature exchange
 (:class:`CRFE`, KiU-Net CRFB style), are fused by residual attention (:class:`RAM`), pass a residual
@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from numpy.typing import ArrayLike, NDArray
 from torch import Tensor, nn
 
-from models.lstm_elu import _check_float
-from models.resnet import _check_positive_int
+from metaheur.models.lstm_elu import _check_float
+from metaheur.models.resnet import _check_positive_int
 
 __all__ = [
     "CBR",
@@ -74,7 +74,7 @@ class CBR(nn.Sequential):
 
 
 class CRFE(nn.Module):
-    """Cross-residual feature exchange between a coarse and a fine tensor (MODELS.md §4.1 rows 5-6).
+    """Cross-residual feature exchange between a coarse and a fine tensor (docs/models.md §4.1 rows 5-6).
 
     Both updates use the pre-update tensors::
 
@@ -108,7 +108,7 @@ def _mlp(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class RAM(nn.Module):
-    """Residual attention over a cluster of branches (MODELS.md §4.1 row 8).
+    """Residual attention over a cluster of branches (docs/models.md §4.1 row 8).
 
     Branch attention ``a = softmax_b(MLP(GAP(sum_b F_b)))`` (one weight per branch and channel),
     ``F = sum_b a_b F_b``; channel map ``M_c = sigmoid(MLP(GAP(F)))``; spatial map
@@ -165,7 +165,7 @@ class BasicBlock3d(nn.Module):
 
 
 class IFMSubNet(nn.Module):
-    """One IFM sub-network for one field of view (MODELS.md §4.1, rows 1-11).
+    """One IFM sub-network for one field of view (docs/models.md §4.1, rows 1-11).
 
     Stem (two CBR, max pool) -> G0; general ``G = CBR(G0)``; macro ``A = CBR(maxpool(G0))``;
     micro ``D = CBR(1 -> micro_width)(x)`` (x upsampled x2 first when ``overcomplete``);
@@ -239,7 +239,7 @@ class IFMSubNet(nn.Module):
 def simplex_grid(n: int, step: float = 0.1) -> NDArray:
     """All weight vectors of length ``n`` on the simplex with spacing ``step``, lexicographic.
 
-    ``n=3, step=0.1`` gives the 66 points of MODELS.md §4.2.
+    ``n=3, step=0.1`` gives the 66 points of docs/models.md §4.2.
     """
     k = round(1.0 / step)
     if n < 1 or not np.isclose(k * step, 1.0):
@@ -249,7 +249,7 @@ def simplex_grid(n: int, step: float = 0.1) -> NDArray:
 
 
 def _auc(y: NDArray, score: NDArray) -> float:
-    from models.metrics import roc_auc
+    from metaheur.models.metrics import roc_auc
 
     return roc_auc(y, score, warn=False)
 
@@ -257,7 +257,7 @@ def _auc(y: NDArray, score: NDArray) -> float:
 def fit_ensemble_weights(
     probs: Sequence[ArrayLike] | ArrayLike, y: ArrayLike, step: float = 0.1
 ) -> tuple[NDArray, float]:
-    """Grid search of ``F = sum_b w_b F_b`` on the simplex (seed 000 Eq. 4; MODELS.md §4.2).
+    """Grid search of ``F = sum_b w_b F_b`` on the simplex (seed 000 Eq. 4; docs/models.md §4.2).
 
     Maximises the AUC of the weighted probability on the given (validation) labels. Ties: the
     weights closest to uniform (Euclidean), then the lexicographically first.
@@ -276,7 +276,7 @@ def fit_ensemble_weights(
 
 
 class IFMEnsemble(nn.Module):
-    """Weighted ensemble of ``n_scales`` independent :class:`IFMSubNet` (MODELS.md §4.2).
+    """Weighted ensemble of ``n_scales`` independent :class:`IFMSubNet` (docs/models.md §4.2).
 
     ``forward`` returns ``sum_b weights_b * sigmoid(logit_b)``; :meth:`fit_weights` sets the
     weights by :func:`fit_ensemble_weights` on validation probabilities. Sub-networks are

@@ -1,6 +1,6 @@
 """LSTM-ELU classifier: ResNet-18 trunk, then an LSTM whose squashing function is ELU.
 
-Seed 004 (Gowthami & Jayaseelan, IJ-AI 15(2) 2026; spec: MODELS.md §4.3). The stage-4 feature map
+Seed 004 (Gowthami & Jayaseelan, IJ-AI 15(2) 2026; spec: docs/models.md §4.3). The stage-4 feature map
 is read row by row (top to bottom) as a sequence; the recurrent cell replaces tanh by
 ELU_alpha (the paper's Eq. 15 alpha is ``elu_alpha``) while the gates stay sigmoid by default::
 
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from models.resnet import ResNetTrunk, _check_choice, _check_positive_int, trunk_reduction
+from metaheur.models.resnet import ResNetTrunk, _check_choice, _check_positive_int, trunk_reduction
 
 __all__ = ["LSTMELUCell", "LSTMELU", "LSTMELUNet", "GATES", "CELL_ACTS", "SEQUENCES"]
 
@@ -34,7 +34,7 @@ def _check_float(name: str, value: object, lo: float, hi: float, *, lo_open: boo
 
 
 class LSTMELUCell(nn.Module):
-    """One LSTM-ELU cell step (MODELS.md §4.3): sigmoid (or clamped-ELU) gates, ELU squashing.
+    """One LSTM-ELU cell step (docs/models.md §4.3): sigmoid (or clamped-ELU) gates, ELU squashing.
 
     ``W`` acts on ``[h_{t-1}, x_t]`` and has one bias (no second recurrent bias as in
     ``nn.LSTM``). ``gate="elu"`` is the literal "ELU instead of sigmoid" reading,
@@ -131,7 +131,7 @@ class LSTMELU(nn.Module):
 
 
 class LSTMELUNet(nn.Module):
-    """ResNet-18 trunk -> row sequence -> LSTM-ELU -> ELU -> Dropout -> Linear (MODELS.md §4.3).
+    """ResNet-18 trunk -> row sequence -> LSTM-ELU -> ELU -> Dropout -> Linear (docs/models.md §4.3).
 
     ``sequence="rows_mean"`` averages the stage-4 map over its width, giving
     ``(B, T = H', 8w)``; ``"rows_flat"`` flattens each row, ``(B, H', 8w W')``.

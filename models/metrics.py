@@ -1,4 +1,4 @@
-"""Evaluation metrics at threshold 0.5 (MODELS.md §6.3), in NumPy.
+"""Evaluation metrics at threshold 0.5 (docs/models.md §6.3), in NumPy.
 
 Binary (IFM, positive = malignant) and macro one-vs-rest multi-class (LSTM-ELU) versions of
 accuracy, sensitivity = recall, specificity, precision, F1, error rate and ROC AUC

@@ -1,6 +1,6 @@
 """HPO objectives: validation scores of LSTM-ELU and IFM as functions of their hyper-parameters.
 
-Each objective declares its search space (MODELS.md §7; the ``profile`` argument, never the
+Each objective declares its search space (docs/models.md §7; the ``profile`` argument, never the
 detected device, picks the CPU or GPU table), is an Optuna objective (``objective(trial)``,
 reporting each epoch for pruning and storing metrics and validation predictions in the trial's
 user attrs), and a plain function for :func:`metaheur.minimize` through :meth:`evaluate` or
@@ -8,7 +8,7 @@ user attrs), and a plain function for :func:`metaheur.minimize` through :meth:`e
 ``"lstm-elu"`` (seed 004) and ``1 - val AUC`` of the ensemble for ``"ifm"`` (seed 000).
 
 Data are loaded once per objective and the same split is used for every trial (common random
-numbers, MODELS.md §6.1).
+numbers, docs/models.md §6.1).
 
     >>> obj = get_objective("lstm-elu", n=(600, 300, 300))          # synthetic data, CPU space
     >>> study = optuna.create_study(direction="minimize"); study.optimize(obj, n_trials=20)
@@ -37,11 +37,11 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from models.ifm import IFMEnsemble, IFMSubNet
-from models.losses import balanced_class_weight, cross_entropy, ifm_loss
-from models.lstm_elu import LSTMELUNet
-from models.metrics import UndefinedMetricWarning, binary_metrics, multiclass_metrics, roc_auc
-from models.train import TrainingFailed, resolve_device, seeded, train_model
+from metaheur.models.ifm import IFMEnsemble, IFMSubNet
+from metaheur.models.losses import balanced_class_weight, cross_entropy, ifm_loss
+from metaheur.models.lstm_elu import LSTMELUNet
+from metaheur.models.metrics import UndefinedMetricWarning, binary_metrics, multiclass_metrics, roc_auc
+from metaheur.models.train import TrainingFailed, resolve_device, seeded, train_model
 
 __all__ = [
     "Objective",
@@ -163,11 +163,11 @@ class Objective(abc.ABC):
     # -- to be defined by subclasses -------------------------------------------------------
     @abc.abstractmethod
     def _space(self, profile: str) -> dict[str, BaseDistribution]:
-        """The full search space of ``profile`` (MODELS.md §7), before ``fixed`` is applied."""
+        """The full search space of ``profile`` (docs/models.md §7), before ``fixed`` is applied."""
 
     @abc.abstractmethod
     def _defaults(self, profile: str) -> dict[str, Any]:
-        """The value of every parameter when it is not tuned (MODELS.md §7, §8)."""
+        """The value of every parameter when it is not tuned (docs/models.md §7, §8)."""
 
     def _extra_params(self) -> tuple[str, ...]:
         """Parameters that may be fixed but are not in the search space."""
@@ -179,7 +179,7 @@ class Objective(abc.ABC):
 
     # -- public API ----------------------------------------------------------------------
     def search_space(self, profile: str | None = None) -> dict[str, BaseDistribution]:
-        """Distributions of the tuned parameters (MODELS.md §7) minus the ``fixed`` ones."""
+        """Distributions of the tuned parameters (docs/models.md §7) minus the ``fixed`` ones."""
         profile = self.profile if profile is None else profile
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
@@ -304,14 +304,14 @@ def _split_tensors(
 
 
 class LSTMELUObjective(Objective):
-    """``"lstm-elu"``: 1 - validation macro-F1 of :class:`LSTMELUNet` (seed 004; MODELS.md §4.3).
+    """``"lstm-elu"``: 1 - validation macro-F1 of :class:`LSTMELUNet` (seed 004; docs/models.md §4.3).
 
     Args:
         source: ``load_slices`` source (``"synthetic"`` default, ``"iqothnccd"``, ``"chestct"``,
             ``"digits"``, ``"auto"``); ``"digits"`` skips the ResNet trunk (rows fed straight
             into the LSTM).
         root: dataset root for real sources.
-        profile: ``"cpu"`` or ``"gpu"`` search space and defaults (MODELS.md §7-§9).
+        profile: ``"cpu"`` or ``"gpu"`` search space and defaults (docs/models.md §7-§9).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         seed: data seed (generation and split) and training seed.
         n: synthetic (train, val, test) sizes. image_size: 64 (cpu) / 224 (gpu) by default.
@@ -410,7 +410,7 @@ class LSTMELUObjective(Objective):
         """Load (once) and split the slices; tensors live on the objective's device."""
         key = ("slices", segmentation)
         if key not in self._cache:
-            from models.data import load_slices, split_indices
+            from metaheur.models.data import load_slices, split_indices
 
             t0 = time.perf_counter()
             ds = load_slices(
@@ -465,7 +465,7 @@ class LSTMELUObjective(Objective):
         metrics = multiclass_metrics(yva, res.val_output)
         extra: dict[str, Any] = {"class_names": list(data["class_names"])}
         if self.eval_test:
-            from models.train import predict
+            from metaheur.models.train import predict
 
             Xte, yte = data["parts"]["test"]
             extra["test_metrics"] = multiclass_metrics(yte, predict(model, Xte, device=self.device))
@@ -474,7 +474,7 @@ class LSTMELUObjective(Objective):
 
 
 class IFMObjective(Objective):
-    """``"ifm"``: 1 - validation AUC of the IFM ensemble (seed 000; MODELS.md §4.1-§4.2).
+    """``"ifm"``: 1 - validation AUC of the IFM ensemble (seed 000; docs/models.md §4.1-§4.2).
 
     One :class:`IFMSubNet` per field of view is trained with ``CE + alpha_k * AUC-power``
     (Eq. 13, ``alpha_k = (0.5, 0.75, 1)[k] * alpha_scale``), then the ensemble weights are
@@ -584,8 +584,8 @@ class IFMObjective(Objective):
     def data(self) -> dict[str, Any]:
         """Load (once) the volumes and their multi-scale crops, on the objective's device."""
         if "volumes" not in self._cache:
-            from models.data import load_volumes, split_indices
-            from models.preprocess import default_fovs, multiscale_crops
+            from metaheur.models.data import load_volumes, split_indices
+            from metaheur.models.preprocess import default_fovs, multiscale_crops
 
             t0 = time.perf_counter()
             ds = load_volumes(

@@ -1,4 +1,4 @@
-"""Preprocessing for both objectives (MODELS.md §3).
+"""Preprocessing for both objectives (docs/models.md §3).
 
 2-D (LSTM-ELU, §3.2): pad to a square and resize with Pillow, the local-statistics Wiener filter
 of seed 004 Eq. 1 and CLAHE (scikit-image, required). 3-D (IFM, §3.1): the HU window of seed 000
@@ -33,13 +33,13 @@ __all__ = [
 
 
 def hu_window(hu: np.ndarray) -> np.ndarray:
-    """HU window, seed 000 Eq. 14 (MODELS.md §3.1): ``clip((HU + 1000) / 1400, 0, 1)``, float32."""
+    """HU window, seed 000 Eq. 14 (docs/models.md §3.1): ``clip((HU + 1000) / 1400, 0, 1)``, float32."""
     v = (np.asarray(hu, dtype=np.float32) + np.float32(1000.0)) / np.float32(1400.0)
     return np.clip(v, 0.0, 1.0, out=v)
 
 
 def wiener(img: np.ndarray, window: int = 3, eps: float = 1e-12) -> np.ndarray:
-    """Local-statistics Wiener filter (seed 004 Eq. 1, MODELS.md §3.2 step 2).
+    """Local-statistics Wiener filter (seed 004 Eq. 1, docs/models.md §3.2 step 2).
 
     ``mu = box(I)``, ``s2 = box(I^2) - mu^2``, ``nu = mean(s2)`` (noise power, per image) and
     ``I_hat = mu + max(s2 - nu, 0) / max(s2, eps) * (I - mu)``. Works on ``(H, W)`` or a batch
@@ -60,7 +60,7 @@ def wiener(img: np.ndarray, window: int = 3, eps: float = 1e-12) -> np.ndarray:
 
 
 def clahe(img: np.ndarray, kernel_size: int | None = None, clip_limit: float = 0.01) -> np.ndarray:
-    """CLAHE via ``skimage.exposure.equalize_adapthist`` (MODELS.md §3.2 step 3), output in [0, 1].
+    """CLAHE via ``skimage.exposure.equalize_adapthist`` (docs/models.md §3.2 step 3), output in [0, 1].
 
     The input is min-max normalised first; a flat image maps to zeros. ``kernel_size`` defaults
     to ``max(max(H, W) // 8, 16)``.
@@ -80,7 +80,7 @@ def clahe(img: np.ndarray, kernel_size: int | None = None, clip_limit: float = 0
 
 
 def enhance_slice(img: np.ndarray) -> np.ndarray:
-    """Wiener (3x3) then CLAHE (MODELS.md §3.2 steps 2-3): (H, W) -> float32 (H, W) in [0, 1]."""
+    """Wiener (3x3) then CLAHE (docs/models.md §3.2 steps 2-3): (H, W) -> float32 (H, W) in [0, 1]."""
     return clahe(wiener(img))
 
 
@@ -99,7 +99,7 @@ def enhance_batch(X: np.ndarray) -> np.ndarray:
 def to_square(img: Image.Image | np.ndarray, size: int) -> np.ndarray:
     """Grayscale, pad to a centred square with 0, resize to ``size`` with Pillow BILINEAR.
 
-    Pillow's resize widens the filter support when shrinking, i.e. it antialiases (MODELS.md
+    Pillow's resize widens the filter support when shrinking, i.e. it antialiases (docs/models.md
     §3.2 step 1). A PIL image or a uint8 array is scaled by 1/255; a float array is taken as
     already in [0, 1]. Returns float32 (size, size) in [0, 1].
     """
@@ -131,7 +131,7 @@ def to_square(img: Image.Image | np.ndarray, size: int) -> np.ndarray:
 
 
 def default_fovs(size: int, spacing_mm: float) -> tuple[float, float, float]:
-    """Fields of view for a patch of ``size`` voxels at ``spacing_mm`` (MODELS.md §1.1, §3.1).
+    """Fields of view for a patch of ``size`` voxels at ``spacing_mm`` (docs/models.md §1.1, §3.1).
 
     (32, 48, 64) mm when the patch covers at least 64 mm; otherwise the NoduleMNIST3D-28 rule
     scaled to the patch, (20, 24, 28)/28 of its extent.
@@ -148,7 +148,7 @@ def multiscale_crops(
     fovs_mm: Sequence[float] = (32, 48, 64),
     input_size: int | None = 16,
 ) -> list[torch.Tensor]:
-    """Centre crops at several fields of view (MODELS.md §3.1 step 2).
+    """Centre crops at several fields of view (docs/models.md §3.1 step 2).
 
     ``X`` is (N, S, S, S) or (N, 1, S, S, S). For each ``fov`` the centre ``round(fov /
     spacing_mm)`` voxels are kept and, if ``input_size`` is set, trilinearly resampled to
@@ -183,7 +183,7 @@ def multiscale_crops(
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> torch.Tensor:
-    """Random flips and translations per sample (MODELS.md §3.1 step 3; also used in 2-D).
+    """Random flips and translations per sample (docs/models.md §3.1 step 3; also used in 2-D).
 
     ``x`` is (B, C, *spatial). Each sample is flipped along each spatial axis with p = 0.5 and
     rolled (``torch.roll``, circular) by an integer drawn from U{-max_shift..max_shift} per

@@ -1,7 +1,7 @@
 """ResNet-18 trunk in plain torch (no torchvision), the feature extractor of LSTM-ELU.
 
 He et al. (2016) ResNet-18 layout as used by seed 004 (Gowthami & Jayaseelan, IJ-AI 15(2) 2026;
-spec: MODELS.md §4.3): a stem, then four stages of two :class:`BasicBlock` each with widths
+spec: docs/models.md §4.3): a stem, then four stages of two :class:`BasicBlock` each with widths
 (w, 2w, 4w, 8w), strides (1, 2, 2, 2). ``width=64`` with ``stem="imagenet"`` is the standard
 ResNet-18 (11.2 M parameters); the CPU default is ``width=8`` with the cheap ``"small"`` stem.
 """
@@ -56,7 +56,7 @@ class BasicBlock(nn.Module):
 
 
 class ResNetTrunk(nn.Module):
-    """ResNet-18 trunk without the classifier head (MODELS.md §4.3).
+    """ResNet-18 trunk without the classifier head (docs/models.md §4.3).
 
     Stems: ``"small"`` = Conv 3x3/2 + BN + ReLU (total stride 16, 64² -> 4²);
     ``"imagenet"`` = Conv 7x7/2 + BN + ReLU + MaxPool 3x3/2 (total stride 32, 224² -> 7²).

@@ -1,4 +1,4 @@
-"""Training loop shared by both networks (MODELS.md §6.1, §9).
+"""Training loop shared by both networks (docs/models.md §6.1, §9).
 
 :func:`train_model` runs Adam with a OneCycle / constant / step schedule on in-memory tensors
 (shuffled index permutation per epoch from a seeded ``np.random.Generator``; a final batch of
@@ -185,7 +185,7 @@ def predict(
         for i in range(0, X.shape[0], batch_size):
             with _autocast(dev, amp):
                 z = model(X[i : i + batch_size].contiguous(memory_format=fmt))
-            z = z.float()  # probabilities in float32 (MODELS.md §9)
+            z = z.float()  # probabilities in float32 (docs/models.md §9)
             outs.append(torch.sigmoid(z) if output == "sigmoid" else torch.softmax(z, dim=-1))
     finally:
         model.train(was_training)
@@ -250,7 +250,7 @@ def train_model(
     step_offset: int = 0,
     checkpoint: str | Path | None = None,
 ) -> FitResult:
-    """Train ``model`` in place and score it on ``val`` after the last epoch (MODELS.md §6.1).
+    """Train ``model`` in place and score it on ``val`` after the last epoch (docs/models.md §6.1).
 
     ``loss_fn(logits_float32, y)`` is the training loss; ``score_fn(y_val, probabilities)`` the
     minimised validation score (e.g. ``1 - AUC``). ``report(step, score)`` is called after each
@@ -301,7 +301,7 @@ def _train(
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(int(seed))  # augment draws on the CPU
     if augment:
-        from models.preprocess import augment as augment_fn
+        from metaheur.models.preprocess import augment as augment_fn
     n = Xtr.shape[0]
     n_batches = n // batch_size + (1 if n % batch_size >= 2 else 0)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)

@@ -1,4 +1,4 @@
-"""Unit checks of ACOR (ALGORITHMS.md §5, §10.2): weights, σ, kernel choice, archive."""
+"""Unit checks of ACOR (docs/algorithms.md §5, §10.2): weights, σ, kernel choice, archive."""
 
 from __future__ import annotations
 

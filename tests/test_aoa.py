@@ -1,4 +1,4 @@
-"""AOA (ALGORITHMS.md §1): building blocks (§10.2), variants' invariants (§10.1), quality."""
+"""AOA (docs/algorithms.md §1): building blocks (§10.2), variants' invariants (§10.1), quality."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from metaheur.cli import main
 from metaheur.tuning import OPTUNA_SAMPLERS, algorithm_names, mask_text, mask_url
 
 pytest.importorskip("torch")
-pytest.importorskip("models.objectives")
+pytest.importorskip("metaheur.models.objectives")
 
 ALGOS = algorithm_names()
 
@@ -113,7 +113,7 @@ def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFix
 def test_keyboard_interrupt_saves_and_resumes(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from models.objectives import LSTMELUObjective
+    from metaheur.models.objectives import LSTMELUObjective
 
     original = LSTMELUObjective.run
 
@@ -276,3 +276,16 @@ def test_open_storage_reports_other_errors_in_one_masked_line(monkeypatch):
     with pytest.raises(tuning.StorageError) as info:
         tuning.open_storage("postgresql://secretuser:hunter2@127.0.0.1:1/db")
     assert "hunter2" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_users_own_models_module_is_not_ours(tmp_path: Path) -> None:
+    """Regression: the wheel used to install a top-level ``models``; a user's ``models.py``
+    in the working directory shadowed it and ``tune`` said "tune needs the models extra"."""
+    (tmp_path / "models.py").write_text("raise ImportError('the user’s own models.py')\n")
+    code = ("import sys; from metaheur.cli import main; "
+            "sys.exit(main(['tune', '--quick', '--quiet', '--n-jobs', '1', '--trials', '2', "
+            "'--pop-size', '2', '--out', 'run']))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "run" / "best.json").is_file()

@@ -1,4 +1,4 @@
-"""DLF-AOA (ALGORITHMS.md §2): DCS, Mantegna Lévy steps, reduction to AOA, invariants."""
+"""DLF-AOA (docs/algorithms.md §2): DCS, Mantegna Lévy steps, reduction to AOA, invariants."""
 
 from __future__ import annotations
 

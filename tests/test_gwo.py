@@ -1,4 +1,4 @@
-"""Unit checks of GWO (ALGORITHMS.md §6, §10.2), and the origin bias of GWO and POA."""
+"""Unit checks of GWO (docs/algorithms.md §6, §10.2), and the origin bias of GWO and POA."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def test_origin_bias_is_the_published_behaviour(name: str) -> None:
     Their operators scale positions (GWO: ``|C ⊙ x_L − x|`` with C ≈ 1 around the
     leaders; POA: phase-2 steps proportional to ``x``, phase 1 with I = 2 pulls towards
     0), so an optimum at x = 0 is found orders of magnitude more easily than a shifted
-    one (ALGORITHMS.md §0.3 and §10.3; for GWO, Niu et al., KBS 171 (2019)). This is the
+    one (docs/algorithms.md §0.3 and §10.3; for GWO, Niu et al., KBS 171 (2019)). This is the
     known behaviour of the *published* algorithms, not a bug: it must NOT be "fixed" by
     changing GWO or POA. Benchmark on shifted functions instead. Setup of §10.3: d = 10,
     [−100, 100]^10, 20,000 evaluations, N = 30, shift o ~ U(0.8 lb, 0.8 ub).

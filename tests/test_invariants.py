@@ -1,4 +1,4 @@
-"""Invariants every registered algorithm must satisfy (ALGORITHMS.md §10.1, STYLE §8).
+"""Invariants every registered algorithm must satisfy (docs/algorithms.md §10.1, STYLE §8).
 
 Parametrised over ``metaheur.available()`` at collection time, so a new algorithm or
 an installed plugin is tested without editing this file. Also: bad input, the

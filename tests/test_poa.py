@@ -1,4 +1,4 @@
-"""Unit checks of POA (ALGORITHMS.md §7, §10.2): frozen prey, Eq. 4 with I = 1 or 2,
+"""Unit checks of POA (docs/algorithms.md §7, §10.2): frozen prey, Eq. 4 with I = 1 or 2,
 phase 2, two rounds (2N evaluations) per iteration, restore between the phases."""
 
 from __future__ import annotations

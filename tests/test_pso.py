@@ -1,4 +1,4 @@
-"""Unit checks of PSO (ALGORITHMS.md §4, §10.2): confinement, velocity, pbest/gbest."""
+"""Unit checks of PSO (docs/algorithms.md §4, §10.2): confinement, velocity, pbest/gbest."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Solution quality per algorithm (ALGORITHMS.md §10.3-10.4), default settings.
+"""Solution quality per algorithm (docs/algorithms.md §10.3-10.4), default settings.
 
 d = 10, pop_size 30, 20,000 evaluations, seeds 0-4, vectorised objectives. Shifted
 functions (``o ~ U(0.8 lb, 0.8 ub)``) come from :mod:`metaheur.functions` with the run's
@@ -77,7 +77,7 @@ def test_shifted_rastrigin_beats_random_search(algo: str) -> None:
 
 @pytest.mark.parametrize("algo", [a for a in ("gwo", "poa") if a in ALGOS])
 def test_origin_bias_is_documented_not_fixed(algo: str) -> None:
-    """GWO and POA are origin-biased (ALGORITHMS.md §0.3, §6, §7): far better unshifted.
+    """GWO and POA are origin-biased (docs/algorithms.md §0.3, §6, §7): far better unshifted.
 
     If this fails, someone "fixed" the published algorithm; see §10.4 before changing it.
     """

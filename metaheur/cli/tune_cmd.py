@@ -103,7 +103,7 @@ def _data_source(args: argparse.Namespace) -> tuple[str, str | None]:
         raise FileNotFoundError(f"--data {args.data}: no such file or folder")
     if fmt in ("synthetic", "digits"):
         raise ValueError(f"--data-format {fmt} takes no --data PATH")
-    from models.data import detect_format
+    from metaheur.models.data import detect_format
 
     found = detect_format(path)  # ValueError names the layouts allowed
     if fmt is not None and fmt != found:
@@ -183,7 +183,7 @@ def _quiet_libraries() -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the bar replaces per-trial lines
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
-        from models.metrics import UndefinedMetricWarning
+        from metaheur.models.metrics import UndefinedMetricWarning
 
         warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
     except ImportError:  # pragma: no cover - models extra missing is reported later
@@ -225,8 +225,8 @@ def run(args: argparse.Namespace) -> int:
     if source == "digits" and args.model != "lstm-elu":
         raise ValueError("--data-format digits feeds --model lstm-elu only")
     try:
-        from models.objectives import get_objective
-        from models.train import resolve_device
+        from metaheur.models.objectives import get_objective
+        from metaheur.models.train import resolve_device
     except ImportError as exc:
         raise ValueError(f"tune needs the models extra ({exc}): pip install 'metaheur[models]'"
                          ) from None

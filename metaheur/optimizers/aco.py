@@ -1,7 +1,7 @@
 """Ant Colony Optimization for continuous domains (ACOR).
 
 Socha & Dorigo (2008), *Ant colony optimization for continuous domains*, EJOR 185(3):1155-1173,
-doi:10.1016/j.ejor.2006.06.046 (spec: ALGORITHMS.md §5). A solution archive ``S`` of
+doi:10.1016/j.ejor.2006.06.046 (spec: docs/algorithms.md §5). A solution archive ``S`` of
 ``k`` rows, sorted by value, defines a Gaussian mixture; each ant picks one row and
 samples around it. The equations, numbered here (rank ``l = 1..k``, 1-based)::
 
@@ -11,13 +11,13 @@ samples around it. The equations, numbered here (rank ``l = 1..k``, 1-based)::
     (4)  x = S_ℓ + σ_ℓ ⊙ N(0, I),   ℓ ~ p    (one kernel per ant)
     (5)  S <- the k best of [S; new ants], stable (archive rows win ties)
 
-Choices (ALGORITHMS.md §5): ``k = pop_size`` and ``m = n_ants = pop_size`` by default
+Choices (docs/algorithms.md §5): ``k = pop_size`` and ``m = n_ants = pop_size`` by default
 (the paper: k = 50, m = 2), so every ask has the population size; the kernel is drawn
 once per ant as in the paper (``kernel_per_dim=True`` draws it per coordinate, as
 Yarpiz and mealpy do); the optional rotation of the coordinate system is omitted. With
 the published q = 1e-4, every ω_l with l > 1 underflows to 0 for k < ~5,000, so all
 ants sample around the best row; that is faithful (q ≈ 0.1 is better on multimodal
-functions, see ALGORITHMS.md §10.3).
+functions, see docs/algorithms.md §10.3).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Archimedes Optimization Algorithm (AOA).
 
 Hashim, Hussain, Houssein, Mabrouk & Al-Atabany (2021), Appl. Intell. 51:1531-1551,
-doi:10.1007/s10489-020-01893-z (spec: ALGORITHMS.md §1). Every agent is an object immersed
+doi:10.1007/s10489-020-01893-z (spec: docs/algorithms.md §1). Every agent is an object immersed
 in a fluid with a density, a volume and an acceleration; selection is greedy per agent
 (strict ``<``). One iteration t = 1..T (equation numbers of the AOA paper)::
 
@@ -15,7 +15,7 @@ in a fluid with a density, a volume and an acceleration; selection is greedy per
     F = +1 if 2·U − C4 <= 0.5 else −1                                     # Eq. (15)
 
 We implement the behaviour of the authors' reference ``AOA.m`` with its boundary bug fixed
-(ALGORITHMS.md §1.2, §9.1): thresholds ``tf_collision=0.45`` / ``tf_explore=0.40``, the
+(docs/algorithms.md §1.2, §9.1): thresholds ``tf_collision=0.45`` / ``tf_explore=0.40``, the
 extra per-agent divisor ρ = 1 − U ∈ (0, 1] (``acc_rand_divisor``) and a random partner P
 per dimension (``partner_per_dim``). The printed equations stagnate (§10.3);
 ``tf_collision=tf_explore=0.5, acc_rand_divisor=False, partner_per_dim=False`` give the
@@ -69,7 +69,7 @@ def normalize_acceleration(
 
     One minimum and one maximum over all N·D entries (not per column). When the span is
     zero, negligible (``<= 1e-12·max(|min|, |max|)``) or not finite, every entry is
-    ``l + u/2`` (ALGORITHMS.md §1.7), so no NaN can appear. ``out`` may be ``A``.
+    ``l + u/2`` (docs/algorithms.md §1.7), so no NaN can appear. ``out`` may be ``A``.
     """
     lo, hi = float(np.minimum.reduce(A, axis=None)), float(np.maximum.reduce(A, axis=None))
     span = hi - lo
@@ -108,7 +108,7 @@ def _check_real(obj: Any, name: str, ok: Callable[[float], bool], allowed: str) 
 
 @register
 class AOA(Optimizer):
-    """Archimedes Optimization Algorithm, reference-code behaviour (ALGORITHMS.md §1.2-1.5).
+    """Archimedes Optimization Algorithm, reference-code behaviour (docs/algorithms.md §1.2-1.5).
 
     Hyper-parameters: ``C1``, ``C2``, ``C3``, ``C4`` (2, 6, 2, 0.5: the CEC/engineering
     setting), ``u``, ``l`` (0.9, 0.1; Eq. 12), ``tf_collision`` (0.45), ``tf_explore``

@@ -1,7 +1,7 @@
 """Archimedes Optimization Algorithm with dynamic Lévy flight (DLF-AOA).
 
 Gowthami & Jayaseelan (2026), IAES IJ-AI 15(2):1451-1463, doi:10.11591/ijai.v15.i2.pp1451-1463,
-§2.5.2 (vi), Eqs. 30-33 (spec: ALGORITHMS.md §2.2, recovered from the damaged text in §2.1).
+§2.5.2 (vi), Eqs. 30-33 (spec: docs/algorithms.md §2.2, recovered from the damaged text in §2.1).
 DLF-AOA is AOA (:mod:`metaheur.optimizers.aoa`, same defaults, phases and greedy
 selection) plus two additive Lévy terms scaled by a geometrically decaying factor::
 
@@ -9,7 +9,7 @@ selection) plus two additive Lévy terms scaled by a geometrically decaying fact
     Â = u·(A − min A)/(max A − min A) + l          + α·DCS_t·L2       # Eq. (31), every iteration
     DCS_t = dcs0 · γ^(t−1)                                            # Eqs. (32)-(33), from t
 
-``L1``, ``L2`` are independent Mantegna steps (ALGORITHMS.md §0.4, β = ``levy_beta``), drawn
+``L1``, ``L2`` are independent Mantegna steps (docs/algorithms.md §0.4, β = ``levy_beta``), drawn
 every iteration, even in the collision phase where L1 is unused. The carried acceleration
 and ``acc_b`` include the Lévy term. DCS is derived from ``t``, never accumulated, so a
 restored run is bit-identical.
@@ -56,7 +56,7 @@ def dcs(t: int, dcs0: float = 1.0, decay: float = 0.99) -> float:
 
 @register
 class DLFAOA(AOA):
-    """AOA with dynamic Lévy flight (ALGORITHMS.md §2.2).
+    """AOA with dynamic Lévy flight (docs/algorithms.md §2.2).
 
     Hyper-parameters: those of :class:`~metaheur.optimizers.aoa.AOA` plus ``levy_scale``
     α (1.0; the paper gives no scale), ``levy_beta`` β (1.5, Mantegna), ``dcs0`` (1.0) and

@@ -1,7 +1,7 @@
 """Grey Wolf Optimizer (GWO).
 
 Mirjalili, Mirjalili & Lewis (2014), *Grey Wolf Optimizer*, Adv. Eng. Softw. 69:46-61,
-doi:10.1016/j.advengsoft.2013.12.007 (spec: ALGORITHMS.md §6). Each wolf moves to the
+doi:10.1016/j.advengsoft.2013.12.007 (spec: docs/algorithms.md §6). Each wolf moves to the
 mean of three steps towards the alpha, beta and delta wolves (Eqs. 3.5-3.7); |A|
 shrinks as ``a`` falls linearly from 2 towards 0 (Eq. 3.3)::
 
@@ -15,7 +15,7 @@ the old β to δ; ties keep the old leaders. The wolves always move (no greedy s
 so the pack can get worse; ``a = 2 − 2 (t − 1)/T`` for ``t = 1..T``.
 
 GWO is origin-biased: it finds an optimum at x = 0 orders of magnitude more easily than a
-shifted one (Niu et al., KBS 171 (2019), doi:10.1016/j.knosys.2019.01.018; ALGORITHMS.md
+shifted one (Niu et al., KBS 171 (2019), doi:10.1016/j.knosys.2019.01.018; docs/algorithms.md
 §0.3, §10.3). That is the published algorithm's behaviour, not a bug of this code.
 """
 

@@ -2,7 +2,7 @@
 
 Trojovský & Dehghani (2022), *Pelican Optimization Algorithm: A Novel Nature-Inspired
 Algorithm for Engineering Applications*, Sensors 22(3):855, doi:10.3390/s22030855
-(spec: ALGORITHMS.md §7), following the authors' ``POA.m`` where the two differ. Each
+(spec: docs/algorithms.md §7), following the authors' ``POA.m`` where the two differ. Each
 iteration has two ask/tell rounds of N points (2N evaluations)::
 
     (4)  phase 1, towards the prey p (a random member, frozen for the iteration):
@@ -13,11 +13,11 @@ iteration has two ask/tell rounds of N points (2N evaluations)::
          x' = x + R (1 − t/T) (2 r − 1) ⊙ x,   r ~ U(N, D), R = 0.2
     (7)  greedy as (5)
 
-Choices of the reference code (ALGORITHMS.md §7): the prey is an existing member (its
+Choices of the reference code (docs/algorithms.md §7): the prey is an existing member (its
 value is known, no extra evaluation) and acceptance is ``<=`` (drift across plateaus).
 Faithful quirks kept on purpose: phase 2 is a zero move at t = T (N wasted evaluations)
 and an agent that is the prey does not move in phase 1. Phase 2 scales with |x| and
-I = 2 pulls towards 0, so POA is strongly origin-biased (ALGORITHMS.md §0.3, §10.3).
+I = 2 pulls towards 0, so POA is strongly origin-biased (docs/algorithms.md §0.3, §10.3).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Kennedy & Eberhart (1995), *Particle swarm optimization*, Proc. ICNN, doi:10.1109/ICNN.1995.488968,
 with the constriction coefficients of Clerc & Kennedy (2002), IEEE TEC 6(1):58-73,
 doi:10.1109/4235.985692, written in the inertia form of Eberhart & Shi (2000), CEC
-(spec: ALGORITHMS.md §4). Initial velocity and confinement follow Clerc's Standard PSO 2007.
+(spec: docs/algorithms.md §4). Initial velocity and confinement follow Clerc's Standard PSO 2007.
 The equations, numbered here because the sources number them differently::
 
     (1)  v_i <- w v_i + c1 r1 ⊙ (p_i − x_i) + c2 r2 ⊙ (g − x_i)     r1, r2 ~ U(N, D)

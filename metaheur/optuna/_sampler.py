@@ -111,7 +111,7 @@ class MetaheuristicSampler(BaseSampler):
     --------
     Encoding
         Every parameter of the relative search space is one dimension of the box
-        [-1, 1]^d (ALGORITHMS.md §0.3): floats linearly (log floats in log space) with the
+        [-1, 1]^d (docs/algorithms.md §0.3): floats linearly (log floats in log space) with the
         centre of the range at 0; ints, stepped floats and categoricals as equal-width bins,
         one per value (:class:`~metaheur.optuna.SearchSpaceEncoder`). The optimizer is told
         the encoded row it asked, with the value of the decoded parameters.
@@ -126,7 +126,7 @@ class MetaheuristicSampler(BaseSampler):
     Horizon and restarts
         The schedules need a horizon: with ``n_trials`` expected trials the core gets
         ``budget = n_trials`` (minus warm-start points), hence
-        ``T = ceil((n_trials - n0) / e)`` (ALGORITHMS.md §0.2). A study that runs past it
+        ``T = ceil((n_trials - n0) / e)`` (docs/algorithms.md §0.2). A study that runs past it
         restarts the schedule at ``t = 1`` with a new optimizer whose ``x0``/``f0`` are the
         best ``pop_size // 2`` points among the population and every completed trial in the
         space, drawing from the same random stream; ``t`` is never clamped at ``T``.

@@ -1,7 +1,7 @@
 """Encode an Optuna search space onto the box [-1, 1]^d and back.
 
 One dimension per parameter. The centre of every range sits at 0, the origin of the box,
-because GWO, POA and AOA/DLF-AOA are origin-biased (ALGORITHMS.md §0.3):
+because GWO, POA and AOA/DLF-AOA are origin-biased (docs/algorithms.md §0.3):
 
 * ``FloatDistribution`` (linear): ``x = (v - c) / r`` with ``c`` the midpoint and ``r`` the
   half-width of ``[low, high]``; ``log=True`` does the same on ``log(v)``.

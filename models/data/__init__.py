@@ -1,8 +1,8 @@
-"""Datasets for the ``models`` objectives (MODELS.md §1-§2): real loaders, synthetic generators,
+"""Datasets for the ``models`` objectives (docs/models.md §1-§2): real loaders, synthetic generators,
 splits. Research benchmark, not for clinical use."""
 
-from models.data.digits import load_digits
-from models.data.loaders import (
+from metaheur.models.data.digits import load_digits
+from metaheur.models.data.loaders import (
     CHESTCT_CLASSES,
     IQOTH_CLASSES,
     Slices2D,
@@ -12,8 +12,8 @@ from models.data.loaders import (
     load_slices,
     load_volumes,
 )
-from models.data.splits import kfold_indices, split_indices
-from models.data.synthetic import make_nodules, make_slices
+from metaheur.models.data.splits import kfold_indices, split_indices
+from metaheur.models.data.synthetic import make_nodules, make_slices
 
 __all__ = [
     "CHESTCT_CLASSES",

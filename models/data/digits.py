@@ -1,9 +1,9 @@
 """scikit-learn's 8x8 handwritten digits as :class:`Slices2D`: the small REAL dataset.
 
 1797 images, 10 classes, bundled with scikit-learn (no download). For ``LSTMELUNet(trunk=None)``
-each image row is one time step: 8 steps of 8 features (MODELS.md §4.3). Pixels (0..16) are only
+each image row is one time step: 8 steps of 8 features (docs/models.md §4.3). Pixels (0..16) are only
 scaled by 1/16; no Wiener, CLAHE or resizing. There is no official split, so
-:func:`models.data.split_indices` draws the stratified 70/15/15 split.
+:func:`metaheur.models.data.split_indices` draws the stratified 70/15/15 split.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from models.data.loaders import Slices2D
+from metaheur.models.data.loaders import Slices2D
 
 __all__ = ["load_digits"]
 

@@ -1,4 +1,4 @@
-"""Dataset containers, real-data loaders and caching (MODELS.md §1, §2, §3).
+"""Dataset containers, real-data loaders and caching (docs/models.md §1, §2, §3).
 
 Real sources are read from the exact on-disk layouts of §1 and never downloaded. Root
 resolution, in order: the ``root`` argument, ``$METAHEUR_DATA_DIR/<name>``,
@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from models.data.synthetic import GENERATOR_VERSION, make_nodules, make_slices
-from models.preprocess import enhance_batch, hu_window, to_square
+from metaheur.models.data.synthetic import GENERATOR_VERSION, make_nodules, make_slices
+from metaheur.models.preprocess import enhance_batch, hu_window, to_square
 
 __all__ = [
     "CHESTCT_CLASSES",
@@ -77,14 +77,14 @@ LAYOUTS = {
     ),
     "lidc": (
         "<root>/lidc_patches.npz (or any .npz) with keys patches (N,64,64,64) int16 HU, labels, "
-        "patient_id, made by `python -m models.data.prepare_lidc`"
+        "patient_id, made by `python -m metaheur.models.data.prepare_lidc`"
     ),
 }
 
 
 @dataclass(frozen=True)
 class Slices2D:
-    """2-D slices for LSTM-ELU (MODELS.md §1.0); ``X`` float32 (N, C, H, W) in [0, 1]."""
+    """2-D slices for LSTM-ELU (docs/models.md §1.0); ``X`` float32 (N, C, H, W) in [0, 1]."""
 
     X: np.ndarray
     y: np.ndarray
@@ -96,7 +96,7 @@ class Slices2D:
 
 @dataclass(frozen=True)
 class Volumes3D:
-    """3-D patches for the IFM (MODELS.md §1.0); ``X`` float32 (N, S, S, S) in [0, 1]."""
+    """3-D patches for the IFM (docs/models.md §1.0); ``X`` float32 (N, S, S, S) in [0, 1]."""
 
     X: np.ndarray
     y: np.ndarray
@@ -402,7 +402,7 @@ def _chestct_files(base: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
 
 
 def _check_common(segmentation: str, dedupe: str | None) -> None:
-    from models.bac import SEGMENTATIONS
+    from metaheur.models.bac import SEGMENTATIONS
 
     if segmentation not in SEGMENTATIONS:
         raise ValueError(f"segmentation must be one of {SEGMENTATIONS}, got {segmentation!r}")
@@ -412,7 +412,7 @@ def _check_common(segmentation: str, dedupe: str | None) -> None:
 
 def _finish_slices(X: np.ndarray, segmentation: str) -> np.ndarray:
     """Wiener + CLAHE, then BAC if asked (§3.2): (N, H, W) -> (N, C, H, W)."""
-    from models.bac import apply_segmentation
+    from metaheur.models.bac import apply_segmentation
 
     return apply_segmentation(enhance_batch(X), segmentation)
 
@@ -429,7 +429,7 @@ def load_slices(
     dedupe: str | None = "ahash",
     use_official_split: bool = True,
 ) -> Slices2D:
-    """2-D slices for LSTM-ELU (MODELS.md §1.0, §1.3, §1.4, §2.2, §3.2).
+    """2-D slices for LSTM-ELU (docs/models.md §1.0, §1.3, §1.4, §2.2, §3.2).
 
     ``source``: "auto" (IQ-OTH/NCCD, then Chest CT, else synthetic with one warning),
     "synthetic", "iqothnccd", "chestct" or "digits" (scikit-learn's 8x8 digits). Real and
@@ -448,7 +448,7 @@ def load_slices(
     if source == "digits":
         if segmentation != "none":
             raise ValueError("segmentation must be 'none' for the 8x8 digits")
-        from models.data.digits import load_digits
+        from metaheur.models.data.digits import load_digits
 
         return load_digits()
     key = ("slices", source, None if root is None else str(root), _env_key(), image_size, seed,
@@ -468,7 +468,7 @@ def load_slices(
 
         data = _first_real(source, ("iqothnccd", "chestct"), root, probe,
                            "2-D dataset (IQ-OTH/NCCD, Chest CT-Scan)",
-                           "synthetic slices (MODELS.md §2.2)")
+                           "synthetic slices (docs/models.md §2.2)")
     if data is None:
         data = _synthetic_slices(image_size, seed, n, difficulty, segmentation)
     _MEMO[key] = data
@@ -600,7 +600,7 @@ def _load_nodulemnist(path: Path) -> Volumes3D:
         src = "nodulemnist3d"
         _warn_once(
             f"{path} is {X.shape[1]}^3 at 1 mm, covering only {X.shape[1]} mm: use fovs_mm="
-            "(20, 24, 28) (models.preprocess.default_fovs); nodulemnist3d_64.npz is recommended"
+            "(20, 24, 28) (metaheur.models.preprocess.default_fovs); nodulemnist3d_64.npz is recommended"
         )
     return Volumes3D(X=X, y=np.concatenate(ys), spacing_mm=1.0, groups=None,
                      split=np.concatenate(ss), source=src)
@@ -633,7 +633,7 @@ def load_volumes(
     spacing_mm: float = 2.0,
     difficulty: float = 0.5,
 ) -> Volumes3D:
-    """3-D nodule patches for the IFM (MODELS.md §1.0-§1.2, §2.1, §3.1).
+    """3-D nodule patches for the IFM (docs/models.md §1.0-§1.2, §2.1, §3.1).
 
     ``source``: "auto" (NoduleMNIST3D, then LIDC patches, else synthetic with one warning),
     "synthetic", "nodulemnist3d" or "lidc". Synthetic and LIDC data go through the HU window,
@@ -660,7 +660,7 @@ def load_volumes(
 
         data = _first_real(source, ("nodulemnist3d", "lidc"), root, probe,
                            "3-D dataset (NoduleMNIST3D, LIDC patches)",
-                           "synthetic nodules (MODELS.md §2.1)")
+                           "synthetic nodules (docs/models.md §2.1)")
     if data is None:
         data = _synthetic_volumes(seed, n, size, spacing_mm, difficulty)
     _MEMO[key] = data

@@ -1,6 +1,6 @@
-"""Cut LIDC-IDRI nodule patches into one ``.npz`` (MODELS.md §1.2), the only code using pylidc.
+"""Cut LIDC-IDRI nodule patches into one ``.npz`` (docs/models.md §1.2), the only code using pylidc.
 
-Usage: ``python -m models.data.prepare_lidc --out lidc_patches.npz [--min-readers 3]
+Usage: ``python -m metaheur.models.data.prepare_lidc --out lidc_patches.npz [--min-readers 3]
 [--label-rule mean|median]``. Needs ``~/.pylidcrc`` with ``[dicom]`` and
 ``path = /path/to/LIDC-IDRI``.
 pylidc is imported inside :func:`main` only; the package never imports it. Output keys:
@@ -73,7 +73,7 @@ def extract_patch(
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point; prints progress (this script is the only printing code in models/)."""
-    ap = argparse.ArgumentParser(prog="python -m models.data.prepare_lidc", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m metaheur.models.data.prepare_lidc", description=__doc__)
     ap.add_argument("--out", required=True, help="output .npz path")
     ap.add_argument("--min-readers", type=int, default=1, help="readers per nodule (3: LUNA-like)")
     ap.add_argument("--label-rule", choices=("mean", "median"), default="mean")
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--box-mm", type=float, default=80.0)
     args = ap.parse_args(argv)
     try:
-        import pylidc as pl  # only here (MODELS.md §1.2)
+        import pylidc as pl  # only here (docs/models.md §1.2)
     except ImportError as e:
         print(f"cannot import pylidc ({e}); pip install 'metaheur[lidc]'. {PYLIDC_CAVEAT}",
               file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Train/val/test splits and k-fold helpers (MODELS.md §6.2).
+"""Train/val/test splits and k-fold helpers (docs/models.md §6.2).
 
 The official split is kept when the source has one (synthetic, NoduleMNIST3D, Chest CT);
 otherwise a stratified 70/15/15 split is drawn once from ``seed``, grouped when ``groups`` exist
@@ -18,7 +18,7 @@ from sklearn.model_selection import (
     train_test_split,
 )
 
-from models.data.loaders import Slices2D, Volumes3D
+from metaheur.models.data.loaders import Slices2D, Volumes3D
 
 __all__ = ["kfold_indices", "split_indices"]
 
@@ -85,7 +85,7 @@ def kfold_indices(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """k folds over train + val as ``[(train_idx, val_idx), ...]`` (global indices; test excluded).
 
-    ``StratifiedKFold``, or ``StratifiedGroupKFold`` when ``data.groups`` exist (MODELS.md §6.2).
+    ``StratifiedKFold``, or ``StratifiedGroupKFold`` when ``data.groups`` exist (docs/models.md §6.2).
     """
     if not isinstance(k, int | np.integer) or k < 2:
         raise ValueError(f"k must be an integer >= 2, got {k!r}")

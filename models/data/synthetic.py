@@ -1,4 +1,4 @@
-"""Synthetic CT data: 3-D nodule patches and 2-D chest slices (MODELS.md §2).
+"""Synthetic CT data: 3-D nodule patches and 2-D chest slices (docs/models.md §2).
 
 Both generators are deterministic given ``seed`` (one ``np.random.default_rng(seed)`` per call,
 never the global RNG), render in HU with vectorised numpy over the grid (no per-voxel loops) and
@@ -41,7 +41,7 @@ def _blend(V: np.ndarray, m: np.ndarray, hu: float | np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 3-D nodules, MODELS.md §2.1
+# 3-D nodules, docs/models.md §2.1
 # --------------------------------------------------------------------------------------------
 
 
@@ -54,7 +54,7 @@ def make_nodules(
     label_noise: float = 0.05,
     difficulty: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Nodule-centred CT patches in HU (MODELS.md §2.1).
+    """Nodule-centred CT patches in HU (docs/models.md §2.1).
 
     Returns ``X`` float32 (n, size, size, size) in HU, axes (z, y, x), and ``y`` int64 (n,) with
     0 = benign, 1 = malignant after ``label_noise`` flips. Components: parenchyma with correlated
@@ -198,7 +198,7 @@ def _render_nodule(
 
 
 # --------------------------------------------------------------------------------------------
-# 2-D slices, MODELS.md §2.2
+# 2-D slices, docs/models.md §2.2
 # --------------------------------------------------------------------------------------------
 
 
@@ -210,7 +210,7 @@ def make_slices(
     label_noise: float = 0.03,
     difficulty: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Axial chest slices with 0 normal, 1 benign, 2 malignant (MODELS.md §2.2).
+    """Axial chest slices with 0 normal, 1 benign, 2 malignant (docs/models.md §2.2).
 
     Rendered in HU at 2x supersampling on [-1, 1]^2 (x = column, y = row, posterior down),
     blurred (PSF sigma 0.7 output px), block-averaged to ``size``, given white noise SD U(10, 40)

@@ -1,4 +1,4 @@
-"""Fixtures that write tiny datasets in the exact real on-disk layouts (MODELS.md §1)."""
+"""Fixtures that write tiny datasets in the exact real on-disk layouts (docs/models.md §1)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.data import clear_cache
+from metaheur.models.data import clear_cache
 
 IQ = "The IQ-OTHNCCD lung cancer dataset"
 CT_TRAIN = {

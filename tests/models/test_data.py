@@ -1,4 +1,4 @@
-"""Data layer: synthetic generators, real-format loaders, caches, splits (MODELS.md §1-§2, §6.2)."""
+"""Data layer: synthetic generators, real-format loaders, caches, splits (docs/models.md §1-§2, §6.2)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.data import (
+from metaheur.models.data import (
     Slices2D,
     Volumes3D,
     clear_cache,
@@ -22,7 +22,7 @@ from models.data import (
     make_slices,
     split_indices,
 )
-from models.data.prepare_lidc import extract_patch, label_from_malignancy
+from metaheur.models.data.prepare_lidc import extract_patch, label_from_malignancy
 
 IQ = "The IQ-OTHNCCD lung cancer dataset"  # as in conftest.py
 CT_COUNTS = {"train": 3, "valid": 1, "test": 2}  # images per class and split, as in conftest.py
@@ -139,7 +139,7 @@ def test_load_volumes_synthetic_contract():
 
 
 def test_auto_falls_back_to_synthetic_with_one_warning(caplog):
-    with caplog.at_level(logging.WARNING, logger="models.data.loaders"):
+    with caplog.at_level(logging.WARNING, logger="metaheur.models.data.loaders"):
         a = load_slices("auto", image_size=16, n=(3, 3, 3))
         load_slices("auto", image_size=16, n=(3, 3, 3), seed=9)
         b = load_volumes("auto", n=(3, 3, 3), size=8, spacing_mm=8.0)
@@ -260,7 +260,7 @@ def test_nodulemnist_prefers_64(nodulemnist_root):
 
 
 def test_nodulemnist_28_warns(nodulemnist28_root, caplog):
-    with caplog.at_level(logging.WARNING, logger="models.data.loaders"):
+    with caplog.at_level(logging.WARNING, logger="metaheur.models.data.loaders"):
         v = load_volumes("nodulemnist3d", root=nodulemnist28_root)
     assert v.source == "nodulemnist3d" and v.X.shape[1:] == (28, 28, 28)
     msgs = " ".join(r.getMessage() for r in caplog.records)
@@ -407,7 +407,7 @@ def test_extract_patch_centres_nodule_and_pads():
 def test_prepare_lidc_main_without_pylidc(monkeypatch, capsys, tmp_path):
     import sys
 
-    from models.data import prepare_lidc
+    from metaheur.models.data import prepare_lidc
 
     monkeypatch.setitem(sys.modules, "pylidc", None)  # import fails
     assert prepare_lidc.main(["--out", str(tmp_path / "x.npz")]) == 2
@@ -416,7 +416,7 @@ def test_prepare_lidc_main_without_pylidc(monkeypatch, capsys, tmp_path):
 
 def test_image_open_is_lazy_about_mode(tmp_path):
     """RGBA and 16-bit PNGs are read as 8-bit grayscale."""
-    from models.data.loaders import _open_gray
+    from metaheur.models.data.loaders import _open_gray
 
     f = tmp_path / "a.png"
     Image.fromarray(np.zeros((5, 7, 4), np.uint8)).save(f)

@@ -1,4 +1,4 @@
-"""Shapes, gradients, parameter counts and argument checks of the networks (MODELS.md §4)."""
+"""Shapes, gradients, parameter counts and argument checks of the networks (docs/models.md §4)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
-from models.ifm import (  # noqa: E402
+from metaheur.models.ifm import (  # noqa: E402
     CBR,
     CRFE,
     RAM,
@@ -21,8 +21,8 @@ from models.ifm import (  # noqa: E402
     fit_ensemble_weights,
     simplex_grid,
 )
-from models.lstm_elu import LSTMELU, LSTMELUCell, LSTMELUNet  # noqa: E402
-from models.resnet import BasicBlock, ResNetTrunk, trunk_reduction  # noqa: E402
+from metaheur.models.lstm_elu import LSTMELU, LSTMELUCell, LSTMELUNet  # noqa: E402
+from metaheur.models.resnet import BasicBlock, ResNetTrunk, trunk_reduction  # noqa: E402
 
 
 def n_params(m: torch.nn.Module) -> int:
@@ -42,7 +42,7 @@ def _seed():
     torch.manual_seed(0)
 
 
-# --- parameter counts (MODELS.md §4.1, §4.3) ------------------------------------------------
+# --- parameter counts (docs/models.md §4.1, §4.3) ------------------------------------------------
 @pytest.mark.parametrize("width, expected", [(8, 38_704), (16, 142_888), (32, 549_792)])
 def test_ifm_subnet_parameter_count(width, expected):
     assert n_params(IFMSubNet(width=width, hidden=64)) == expected
@@ -237,7 +237,7 @@ def test_ifm_ensemble_forward():
         ens(xs[:2])
 
 
-# --- ensemble weights (MODELS.md §4.2) ------------------------------------------------------
+# --- ensemble weights (docs/models.md §4.2) ------------------------------------------------------
 def test_simplex_grid():
     g = simplex_grid(3)
     assert g.shape == (66, 3)

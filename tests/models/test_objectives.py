@@ -1,4 +1,4 @@
-"""HPO objectives end to end on CPU in the unit-test configuration (MODELS.md §7, §8)."""
+"""HPO objectives end to end on CPU in the unit-test configuration (docs/models.md §7, §8)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import optuna  # noqa: E402
 from optuna.distributions import CategoricalDistribution, FloatDistribution  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-import models.objectives as objectives_mod  # noqa: E402
-from models.losses import cross_entropy, ifm_loss  # noqa: E402
-from models.objectives import (  # noqa: E402
+import metaheur.models.objectives as objectives_mod  # noqa: E402
+from metaheur.models.losses import cross_entropy, ifm_loss  # noqa: E402
+from metaheur.models.objectives import (  # noqa: E402
     OBJECTIVES,
     IFMObjective,
     LSTMELUObjective,
@@ -24,9 +24,9 @@ from models.objectives import (  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 # a collapsed (majority-class) model has undefined precision: expected during tuning
-pytestmark = pytest.mark.filterwarnings("ignore::models.metrics.UndefinedMetricWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::metaheur.models.metrics.UndefinedMetricWarning")
 
-# unit-test configuration of MODELS.md §8: n = 64, s = 8 (IFM), 32² (LSTM-ELU), w 8, 1 epoch
+# unit-test configuration of docs/models.md §8: n = 64, s = 8 (IFM), 32² (LSTM-ELU), w 8, 1 epoch
 LSTM_KW = {"n": (64, 32, 32), "image_size": 32, "fixed": {"epochs": 1}, "device": "cpu"}
 IFM_KW = {
     "n": (64, 32, 32),

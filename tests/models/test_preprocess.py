@@ -1,4 +1,4 @@
-"""Preprocessing (MODELS.md §3): HU window, Wiener, CLAHE, resizing, FOV crops, augment, BAC."""
+"""Preprocessing (docs/models.md §3): HU window, Wiener, CLAHE, resizing, FOV crops, augment, BAC."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from models.bac import apply_segmentation, bac, bac_stack, segment_slice
-from models.data import make_slices
-from models.preprocess import (
+from metaheur.models.bac import apply_segmentation, bac, bac_stack, segment_slice
+from metaheur.models.data import make_slices
+from metaheur.models.preprocess import (
     augment,
     clahe,
     default_fovs,

@@ -1,4 +1,4 @@
-"""Losses, metrics and the training loop (MODELS.md §5, §6)."""
+"""Losses, metrics and the training loop (docs/models.md §5, §6)."""
 
 from __future__ import annotations
 
@@ -14,21 +14,21 @@ import optuna  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 from sklearn.utils.class_weight import compute_class_weight  # noqa: E402
 
-from models.ifm import IFMSubNet  # noqa: E402
-from models.losses import (  # noqa: E402
+from metaheur.models.ifm import IFMSubNet  # noqa: E402
+from metaheur.models.losses import (  # noqa: E402
     auc_power_loss,
     balanced_class_weight,
     cross_entropy,
     ifm_loss,
 )
-from models.lstm_elu import LSTMELUNet  # noqa: E402
-from models.metrics import (  # noqa: E402
+from metaheur.models.lstm_elu import LSTMELUNet  # noqa: E402
+from metaheur.models.metrics import (  # noqa: E402
     UndefinedMetricWarning,
     binary_metrics,
     multiclass_metrics,
     roc_auc,
 )
-from models.train import (  # noqa: E402
+from metaheur.models.train import (  # noqa: E402
     TrainingDiverged,
     fit,
     load_checkpoint,

@@ -1,0 +1,218 @@
+"""Restoring an optimizer from :meth:`metaheur.Optimizer.get_state` data (untrusted input).
+
+The state may come from a file or from a study's shared storage, so nothing in it is
+trusted: the configuration goes through the constructor's own validation, every array
+is numeric and bounded by the optimizer's shapes (:func:`metaheur._state.decode`), the
+random generator must be one of NumPy's bit generators, the counters must agree with the
+budget arithmetic (docs/algorithms.md §0.2), the pending batch with the box and the
+budget, and every algorithm field with its declared :class:`~metaheur._state.Field`.
+Only declared fields are set. Anything wrong raises ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from metaheur import _registry, _state
+from metaheur._params import check_int, check_params
+from metaheur._state import STATE_FORMAT, Field
+from metaheur._version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from metaheur._base import Optimizer
+
+__all__ = ["from_state"]
+
+
+def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) -> Optimizer:
+    """``cls.from_state(state)``: see :meth:`metaheur.Optimizer.from_state`."""
+    if not isinstance(state, dict) or "format" not in state or "algo" not in state:
+        raise ValueError("not a metaheur optimizer state: expected a dict from get_state()")
+    if state["format"] != STATE_FORMAT:
+        raise ValueError(
+            f"optimizer state has format {state['format']!r}; this metaheur reads "
+            f"format {STATE_FORMAT}"
+        )
+    if not isinstance(state["algo"], str):
+        raise ValueError(f"optimizer state names algorithm {state['algo']!r}")
+    target = _registry.get(state["algo"]) if inspect.isabstract(cls) else cls
+    if state["algo"] != target.name:
+        raise ValueError(
+            f"state is for algorithm {state['algo']!r}, cannot restore it into "
+            f"{target.__name__} ({target.name!r})"
+        )
+    if check_version and state.get("version") != __version__:
+        raise ValueError(
+            f"state was written by metaheur {state.get('version')!r}, this is "
+            f"{__version__!r}; pass check_version=False to restore it anyway "
+            "(bit-identical continuation is then not guaranteed)"
+        )
+    parts = {k: state.get(k) for k in ("config", "rng", "core", "algo_state")}
+    bad = [k for k, v in parts.items() if not isinstance(v, dict)]
+    if bad:
+        raise ValueError(f"optimizer state lacks its {', '.join(bad)} section(s)")
+    cfg = _section(parts, "config", 0)
+    obj = _from_config(target, cfg)
+    # Every array of the state is bounded by the optimizer's own shapes.
+    limit = 16 * (max(obj.pop_size, *obj._rounds_) + 3) * obj.dim
+    core = _section(parts, "core", limit)
+    algo = _section(parts, "algo_state", limit)
+    obj.rng = _state.restore_rng(_section(parts, "rng", 1024))
+    _restore_core(obj, core, n_known=obj._n_known)
+    _restore_algo(obj, algo, limit)
+    return obj
+
+
+def _from_config(cls: type[Optimizer], cfg: dict[str, Any]) -> Optimizer:
+    """A fresh optimizer with the state's configuration (validated by the constructor)."""
+    known = {"bounds", "pop_size", "budget", "max_iter", "params", "n_known"}
+    missing = {"bounds", "pop_size", "budget", "max_iter", "params"} - set(cfg)
+    if missing or set(cfg) - known or not isinstance(cfg["params"], dict):
+        raise ValueError(
+            f"optimizer state config must hold {sorted(known)} (n_known optional), "
+            f"got {sorted(cfg)}"
+        )
+    check_params(cls.name, cls.defaults, {}, cfg["params"])  # names first: no ** clash
+    obj = cls(cfg["bounds"], pop_size=cfg["pop_size"], max_iter=1, **cfg["params"])
+    n_known = cfg.get("n_known", 0)
+    if isinstance(n_known, bool) or not isinstance(n_known, int) or not (
+        0 <= n_known <= obj.pop_size
+    ):
+        raise ValueError(f"n_known must be an integer in [0, pop_size], got {n_known!r}")
+    obj._set_horizon(cfg["budget"], cfg["max_iter"], n_known)
+    return obj
+
+
+def _restore_core(opt: Optimizer, core: dict[str, Any], *, n_known: int) -> None:
+    """Set the bookkeeping from ``core`` after checking that it is consistent."""
+    keys = ("nit", "nfev", "n_failed", "best_f", "best_x", "history", "initialized",
+            "round", "budget", "max_iter", "x_init", "f_init", "pending", "pending_full")
+    if set(core) != set(keys):
+        raise ValueError(f"optimizer state core must hold exactly {sorted(keys)}")
+    N, D, lo, up = opt.pop_size, opt.dim, opt.lower, opt.upper
+    initialized = core["initialized"]
+    if not isinstance(initialized, bool):
+        raise ValueError(f"state core 'initialized' must be true or false, got {initialized!r}")
+    for key in ("budget", "max_iter"):
+        if core[key] != getattr(opt, key) or isinstance(core[key], bool):
+            raise ValueError(
+                f"state core {key!r} is {core[key]!r} but its configuration gives "
+                f"{getattr(opt, key)}"
+            )
+    nit = check_int("state core 'nit'", core["nit"], 0)
+    rnd = check_int("state core 'round'", core["round"], 0)
+    nfev = check_int("state core 'nfev'", core["nfev"], 0)
+    n_failed = check_int("state core 'n_failed'", core["n_failed"], 0)
+    n0 = N - n_known
+    expected = min(opt.budget, n0 + nit * sum(opt._rounds_) + sum(opt._rounds_[:rnd]))
+    if not initialized:
+        expected = 0
+    if nit > opt.max_iter or rnd >= opt._n_rounds or nfev != expected or (
+        not initialized and (nit or rnd)
+    ):
+        raise ValueError(
+            f"state core counters are inconsistent: nit={nit}, round={rnd}, nfev={nfev} "
+            f"(budget {opt.budget}, max_iter {opt.max_iter}, rounds {opt._rounds_})"
+        )
+    if n_failed > nfev:
+        raise ValueError(f"state core 'n_failed' ({n_failed}) exceeds nfev ({nfev})")
+    dims = {"N": N, "D": D, "M": max(opt._rounds_)}
+    best_f = Field((), "value").check("best_f", core["best_f"], dims, lo, up)
+    if best_f < math.inf:
+        best_x = Field(("D",), "point").check("best_x", core["best_x"], dims, lo, up)
+    else:
+        x = core["best_x"]
+        if not (isinstance(x, np.ndarray) and x.shape == (D,) and np.isnan(x).all()):
+            raise ValueError("state core 'best_x' must be all NaN while best_f is inf")
+        best_x = x.astype(float)
+    history = _check_history(core["history"], nit, nfev, best_f)
+
+    m = N if (initialized or core["pending"] is not None) else None
+    if initialized:
+        x_init = Field((0, "D"), "point").check("x_init", core["x_init"], dims, lo, up)
+        f_init = Field((0,), "value").check("f_init", core["f_init"], dims, lo, up)
+    else:
+        x = core["x_init"]
+        rows = x.shape[0] if isinstance(x, np.ndarray) and x.ndim == 2 else -1
+        if m is None and not n_known <= rows <= N:
+            raise ValueError(f"state core 'x_init' must have {n_known}..{N} rows")
+        x_init = Field((m or rows, "D"), "point").check("x_init", x, dims, lo, up)
+        f_init = Field((n_known,), "value").check("f_init", core["f_init"], dims, lo, up)
+
+    pending, full = core["pending"], core["pending_full"]
+    if (pending is None) != (full is None) or (pending is not None and nfev >= opt.budget):
+        raise ValueError("state core 'pending' and 'pending_full' do not match the budget")
+    if full is not None:
+        n_full = opt._rounds_[rnd] if initialized else N - n_known
+        full = Field((n_full, "D"), "point").check("pending_full", full, dims, lo, up)
+        if not initialized and not np.array_equal(full, x_init[n_known:]):
+            raise ValueError("state core 'pending_full' must be the unevaluated x_init rows")
+        if not (isinstance(pending, np.ndarray)
+                and np.array_equal(pending, full[: opt.budget - nfev])):
+            raise ValueError("state core 'pending' must be pending_full cut to the budget")
+        pending = full[: opt.budget - nfev]
+
+    opt.nit, opt.nfev, opt.n_failed, opt._round = nit, nfev, n_failed, rnd
+    opt.best_f, opt.best_x, opt._history = best_f, best_x, history
+    opt._initialized, opt._x_init, opt._f_init = initialized, x_init, f_init
+    opt._pending, opt._pending_full = pending, full
+
+
+def _restore_algo(opt: Optimizer, algo: dict[str, Any], limit: int) -> None:
+    """Set the declared algorithm state from ``algo`` after checking every field."""
+    names = opt._state_fields
+    if set(algo) != set(names):
+        raise ValueError(
+            f"{opt.name} state must hold exactly the fields {sorted(names)}, "
+            f"got {sorted(algo)}"
+        )
+    dims = {"N": opt.pop_size, "D": opt.dim, "M": max(opt._rounds_)}
+    pending = opt._pending is not None
+    present = {None: opt._initialized, "pending": opt._initialized and pending,
+               "iteration": opt._initialized and (pending or opt._round > 0)}
+    values = {}
+    for name in names:
+        value, spec = algo[name], opt.state_fields.get(name)
+        if spec is None:
+            values[name] = _state.check_undeclared(name, value, limit)
+            continue
+        if present[spec.present] != (value is not None):
+            raise ValueError(
+                f"state field {name!r} must be "
+                f"{'present' if present[spec.present] else 'null'} here"
+            )
+        if value is not None:
+            value = spec.check(name, value, dims, opt.lower, opt.upper)
+        values[name] = value
+    for name, value in values.items():
+        setattr(opt, name, value)
+
+
+def _check_history(rows: Any, nit: int, nfev: int, best_f: float) -> list[list[float]]:
+    """The per-iteration record ``[nit, nfev, best_f]`` of a state, checked."""
+    if not isinstance(rows, list) or len(rows) > nit + 2:
+        raise ValueError(f"state core 'history' must be a list of at most {nit + 2} rows")
+    out = []
+    for row in rows:
+        ok = isinstance(row, list) and len(row) == 3
+        if ok:
+            i, n, f = row
+            ok = (all(isinstance(v, int) and not isinstance(v, bool) for v in (i, n))
+                  and 0 <= i <= nit and 0 <= n <= nfev
+                  and isinstance(f, (int, float)) and not isinstance(f, bool)
+                  and not math.isnan(f) and f >= best_f)
+        if not ok:
+            raise ValueError(f"state core 'history' has a bad row {row!r}")
+        out.append([i, n, float(f)])
+    return out
+
+
+def _section(parts: dict[str, Any], key: str, max_elements: int) -> dict[str, Any]:
+    value = _state.decode(parts[key], max_elements=max_elements)
+    if not isinstance(value, dict):
+        raise ValueError(f"optimizer state {key!r} must be a JSON object")
+    return value

@@ -56,7 +56,7 @@ def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) 
     if bad:
         raise ValueError(f"optimizer state lacks its {', '.join(bad)} section(s)")
     cfg = _section(parts, "config", 0)
-    obj = _from_config(target, cfg)
+    obj = _from_config(target, cfg, parts["core"])
     # Every array of the state is bounded by the optimizer's own shapes.
     limit = 16 * (max(obj.pop_size, *obj._rounds_) + 3) * obj.dim
     core = _section(parts, "core", limit)
@@ -67,7 +67,7 @@ def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) 
     return obj
 
 
-def _from_config(cls: type[Optimizer], cfg: dict[str, Any]) -> Optimizer:
+def _from_config(cls: type[Optimizer], cfg: dict[str, Any], core: dict[str, Any]) -> Optimizer:
     """A fresh optimizer with the state's configuration (validated by the constructor)."""
     known = {"bounds", "pop_size", "budget", "max_iter", "params", "n_known"}
     missing = {"bounds", "pop_size", "budget", "max_iter", "params"} - set(cfg)
@@ -78,13 +78,31 @@ def _from_config(cls: type[Optimizer], cfg: dict[str, Any]) -> Optimizer:
         )
     check_params(cls.name, cls.defaults, {}, cfg["params"])  # names first: no ** clash
     obj = cls(cfg["bounds"], pop_size=cfg["pop_size"], max_iter=1, **cfg["params"])
-    n_known = cfg.get("n_known", 0)
+    n_known = cfg["n_known"] if "n_known" in cfg else _infer_n_known(obj, core)
     if isinstance(n_known, bool) or not isinstance(n_known, int) or not (
         0 <= n_known <= obj.pop_size
     ):
         raise ValueError(f"n_known must be an integer in [0, pop_size], got {n_known!r}")
     obj._set_horizon(cfg["budget"], cfg["max_iter"], n_known)
     return obj
+
+
+def _infer_n_known(opt: Optimizer, core: dict[str, Any]) -> int:
+    """Warm-start values known at the start, for states written before it was recorded.
+
+    Before the first ask it is the length of ``f_init``; afterwards the counters give it
+    (``nfev = N − n_known + evaluations of the finished rounds``). Stored states never
+    have an exhausted budget, so no batch was truncated. The result is checked later.
+    """
+    try:
+        if not core["initialized"]:
+            return len(core["f_init"]["__ndarray__"])
+        rounds = opt._rounds_
+        done = core["nit"] * sum(rounds) + sum(rounds[: core["round"]])
+        n_known = opt.pop_size - (core["nfev"] - done)
+    except (KeyError, TypeError, IndexError):
+        return 0
+    return n_known if isinstance(n_known, int) and 0 <= n_known <= opt.pop_size else 0
 
 
 def _restore_core(opt: Optimizer, core: dict[str, Any], *, n_known: int) -> None:

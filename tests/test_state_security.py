@@ -291,3 +291,18 @@ def test_property_mutated_states_raise_value_error_or_run_in_box(data: st.DataOb
             opt.tell(X, sphere(X))
     assert opt.nfev == budget == start + evaluated
     assert not math.isnan(opt.best_f)
+
+
+def test_states_written_before_n_known_was_recorded_restore() -> None:
+    cls = metaheur.get("poa")
+    x0 = np.zeros((3, 3))
+    for steps in (0, 1, 2, 3):
+        opt = cls(BOUNDS, pop_size=5, budget=40, seed=0, x0=x0, f0=[1.0, 2.0])
+        for _ in range(steps):
+            X = opt.ask()
+            opt.tell(X, sphere(X))
+        state = json.loads(json.dumps(opt.get_state()))
+        assert state["config"].pop("n_known") == 2
+        again = Optimizer.from_state(state)
+        assert again.budget == opt.budget and again.max_iter == opt.max_iter
+        assert np.array_equal(again.ask(), opt.ask())

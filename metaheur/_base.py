@@ -60,14 +60,21 @@ class Optimizer(abc.ABC):
         derived from it, docs/algorithms.md §0.2), or the number of iterations T (the
         budget is then ``n0 + T * evaluations_per_iteration``).
     seed
-        ``int``, ``np.random.Generator``, ``np.random.SeedSequence`` or ``None``.
+        ``int >= 0``, ``np.random.Generator``, ``BitGenerator``, ``SeedSequence`` or ``None``.
     x0, f0
         Optional warm start: up to ``pop_size`` points placed in the initial population
         (the rest is uniform), and optionally their known objective values, which are
-        then not evaluated again.
+        then not evaluated again (the best of them is ``best_f`` from the start).
     **params
         The algorithm's hyper-parameters; the names and published defaults are in the
-        class attribute :attr:`defaults`.
+        class attribute :attr:`defaults`, what each may be in :attr:`constraints`.
+
+    A subclass declares, beside the four hooks::
+
+        defaults = {"sigma": 0.1}                            # published defaults
+        constraints = {"sigma": Real(0.0, low_open=True)}    # checked by the base
+        state_fields = {"_X": Field(("N", "D"), "point"),    # exported, checked on
+                        "_f": Field(("N",), "value")}        # restore (N, D: shapes)
     """
 
     #: Registry key, kebab-case, equal to the CLI value (``--algo dlf-aoa``).
@@ -92,6 +99,9 @@ class Optimizer(abc.ABC):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "state_fields" in cls.__dict__:
+            bad = [k for k, v in cls.state_fields.items() if not isinstance(v, Field)]
+            if bad:
+                raise TypeError(f"{cls.__name__}.state_fields must map names to Field: {bad}")
             cls._state_fields = tuple(cls.state_fields)
         stray = sorted(set(cls.constraints) - set(cls.defaults))
         if stray:

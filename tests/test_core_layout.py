@@ -152,3 +152,11 @@ def test_plugin_with_names_only_still_restores() -> None:
     state["algo_state"]["_X"] = "junk"
     with pytest.raises(ValueError, match="'_X' must be a number, None or an array"):
         Walk.from_state(state)
+
+
+def test_declarations_are_public_and_checked() -> None:
+    assert {"Real", "Integer", "Flag", "Choice", "Field"} <= set(metaheur.__all__)
+    with pytest.raises(TypeError, match="state_fields must map names to Field"):
+        type("Bad", (metaheur.get("gwo"),), {"state_fields": {"_X": ("N", "D")}})
+    with pytest.raises(ValueError, match="bad state Field"):
+        metaheur.Field(("N",), "vector")

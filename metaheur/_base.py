@@ -46,6 +46,24 @@ SeedLike = Union[int, np.random.Generator, np.random.SeedSequence, None]  # noqa
 __all__ = ["Optimizer", "as_bounds", "STATE_FORMAT"]
 
 
+def _as_real(f: ArrayLike) -> NDArray:
+    """``f`` as floats; complex values with an imaginary part, text and bools are refused."""
+    arr = np.asarray(f)
+    if arr.dtype.kind == "c" and not arr.imag.any():
+        arr = arr.real
+    if arr.dtype.kind in "fiu":
+        return arr.astype(float, copy=False)
+    if arr.dtype.kind == "O":
+        try:
+            return arr.astype(float)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    raise ValueError(
+        f"f must hold real numbers, one per asked point; got {arr.dtype} values "
+        "(complex ones with an imaginary part, text and bools are not objective values)"
+    )
+
+
 class Optimizer(abc.ABC):
     """Base class of every population-based optimizer (ask/tell on whole populations).
 
@@ -233,8 +251,17 @@ class Optimizer(abc.ABC):
     @property
     def history(self) -> dict[str, NDArray]:
         """Per-iteration record: ``nit``, ``nfev`` and best-so-far ``best_f``."""
-        h = np.array(self._history, dtype=float).reshape(-1, 3)
+        return self.history_head(len(self._history))
+
+    def history_head(self, rows: int) -> dict[str, NDArray]:
+        """The first ``rows`` rows of :attr:`history` (a snapshot: the record only grows)."""
+        h = np.array(self._history[:rows], dtype=float).reshape(-1, 3)
         return {"nit": h[:, 0].astype(int), "nfev": h[:, 1].astype(int), "best_f": h[:, 2]}
+
+    @property
+    def n_history(self) -> int:
+        """Number of rows of :attr:`history` so far (one per iteration, from t = 0)."""
+        return len(self._history)
 
     def ask(self) -> NDArray:
         """Return the next batch of points to evaluate, shape ``(n, d)``.
@@ -282,7 +309,7 @@ class Optimizer(abc.ABC):
                 f"tell() expects the {self._pending.shape} array returned by the last ask(); "
                 f"got an array of shape {X.shape} that differs from it"
             )
-        f = np.asarray(f, dtype=float)
+        f = _as_real(f)
         n = X.shape[0]
         if f.shape != (n,):
             raise ValueError(f"f must have shape ({n},), one value per asked point; got {f.shape}")

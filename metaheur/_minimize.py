@@ -102,8 +102,7 @@ class OptimizeResult(dict):
 
 def _history(opt: Optimizer, rows: int) -> Any:
     """The first ``rows`` rows of ``opt``'s history as a DataFrame (or dict without pandas)."""
-    h = np.array(opt._history[:rows], dtype=float).reshape(-1, 3)
-    cols = {"nit": h[:, 0].astype(int), "nfev": h[:, 1].astype(int), "best_f": h[:, 2]}
+    cols = opt.history_head(rows)
     try:
         import pandas as pd
     except ImportError:
@@ -414,7 +413,7 @@ def minimize(
 
 def _result(opt: Optimizer, status: int, message: str, failures: Counter) -> OptimizeResult:
     """The result so far; ``history`` is built on first access (linear-time callbacks)."""
-    rows = len(opt._history)
+    rows = opt.n_history
     if not math.isfinite(opt.best_f):
         message += "; every evaluation failed"
     return OptimizeResult(

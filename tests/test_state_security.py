@@ -306,3 +306,17 @@ def test_states_written_before_n_known_was_recorded_restore() -> None:
         again = Optimizer.from_state(state)
         assert again.budget == opt.budget and again.max_iter == opt.max_iter
         assert np.array_equal(again.ask(), opt.ask())
+
+
+def test_tell_refuses_values_that_are_not_real_numbers() -> None:
+    opt = metaheur.get("gwo")(BOUNDS, pop_size=4, budget=20, seed=0)
+    X = opt.ask()
+    for bad in (sphere(X) + 1j, np.array(["1"] * 4), np.ones(4, dtype=bool),
+                np.array([{}, 1.0, 2.0, 3.0], dtype=object)):
+        with pytest.raises(ValueError, match="f must hold real numbers"):
+            opt.tell(X, bad)
+    opt.tell(X, sphere(X) + 0j)  # a zero imaginary part loses nothing
+    assert opt.nfev == 4 and opt.n_failed == 0
+    X = opt.ask()
+    opt.tell(X, [1.0, None, 2.0, 3.0])  # None is a failed evaluation, as NaN
+    assert opt.n_failed == 1

@@ -3,8 +3,11 @@
 The objective is called once per population with an ``(n, d)`` array when
 ``vectorized=True``; otherwise once per point, in parallel through joblib when
 ``n_jobs != 1`` (so any joblib backend, e.g. Dask or Ray, works unchanged). The
-evaluation budget is never exceeded. Failures (an exception or a NaN/inf value)
-count as ``+inf`` and are reported as ``n_failed`` unless ``on_error="raise"``.
+evaluation budget is never exceeded. Failures (an exception, a NaN/inf value or a
+value that is not a real number) count as ``+inf`` and are reported as ``n_failed``
+and, by reason, ``failures``, unless ``on_error="raise"``. The objective gets a copy of
+each batch. Importing this module or running :func:`minimize` loads neither SciPy nor
+pandas; the result's ``history`` becomes a ``pandas.DataFrame`` when first read.
 """
 
 from __future__ import annotations

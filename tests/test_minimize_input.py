@@ -4,6 +4,7 @@ and its ``success``/``status`` convention (issue 13)."""
 from __future__ import annotations
 
 import math
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -204,6 +205,10 @@ def test_result_is_a_dict_with_attributes() -> None:
     assert res.fun == res["fun"] and "history" in dir(res) and "fun:" in repr(res)
     res.extra = 1
     assert res["extra"] == 1
+    fresh = metaheur.minimize(sphere, BOX, "gwo", budget=40, pop_size=10, seed=0,
+                              vectorized=True)
+    again = pickle.loads(pickle.dumps(fresh))  # e.g. returned by a joblib worker
+    assert again.history["best_f"].iloc[-1] == again.fun == fresh.fun
     with pytest.raises(AttributeError):
         _ = res.no_such_field
 

@@ -16,6 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from metaheur import _registry, _state
 from metaheur._params import check_int, check_params
@@ -111,10 +112,23 @@ def _restore_core(opt: Optimizer, core: dict[str, Any], *, n_known: int) -> None
             "round", "budget", "max_iter", "x_init", "f_init", "pending", "pending_full")
     if set(core) != set(keys):
         raise ValueError(f"optimizer state core must hold exactly {sorted(keys)}")
-    N, D, lo, up = opt.pop_size, opt.dim, opt.lower, opt.upper
     initialized = core["initialized"]
     if not isinstance(initialized, bool):
         raise ValueError(f"state core 'initialized' must be true or false, got {initialized!r}")
+    nit, rnd, nfev, n_failed = _counters(opt, core, initialized, n_known)
+    best_f, best_x = _best(opt, core)
+    history = _check_history(core["history"], nit, nfev, best_f)
+    x_init, f_init, pending, full = _batches(opt, core, initialized, n_known, rnd, nfev)
+
+    opt.nit, opt.nfev, opt.n_failed, opt._round = nit, nfev, n_failed, rnd
+    opt.best_f, opt.best_x, opt._history = best_f, best_x, history
+    opt._initialized, opt._x_init, opt._f_init = initialized, x_init, f_init
+    opt._pending, opt._pending_full = pending, full
+
+
+def _counters(opt: Optimizer, core: dict[str, Any], initialized: bool,
+              n_known: int) -> tuple[int, int, int, int]:
+    """``nit, round, nfev, n_failed``, which must agree with the budget arithmetic."""
     for key in ("budget", "max_iter"):
         if core[key] != getattr(opt, key) or isinstance(core[key], bool):
             raise ValueError(
@@ -125,59 +139,70 @@ def _restore_core(opt: Optimizer, core: dict[str, Any], *, n_known: int) -> None
     rnd = check_int("state core 'round'", core["round"], 0)
     nfev = check_int("state core 'nfev'", core["nfev"], 0)
     n_failed = check_int("state core 'n_failed'", core["n_failed"], 0)
-    n0 = N - n_known
-    expected = min(opt.budget, n0 + nit * sum(opt._rounds_) + sum(opt._rounds_[:rnd]))
-    if not initialized:
-        expected = 0
-    if nit > opt.max_iter or rnd >= opt._n_rounds or nfev != expected or (
+    rounds = opt._rounds_
+    # the initial population evaluates N − n_known rows, then every round its batch
+    expected = 0
+    if initialized:
+        expected = min(opt.budget, opt.pop_size - n_known + nit * sum(rounds) + sum(rounds[:rnd]))
+    if nit > opt.max_iter or rnd >= len(rounds) or nfev != expected or (
         not initialized and (nit or rnd)
     ):
         raise ValueError(
             f"state core counters are inconsistent: nit={nit}, round={rnd}, nfev={nfev} "
-            f"(budget {opt.budget}, max_iter {opt.max_iter}, rounds {opt._rounds_})"
+            f"(budget {opt.budget}, max_iter {opt.max_iter}, rounds {rounds})"
         )
     if n_failed > nfev:
         raise ValueError(f"state core 'n_failed' ({n_failed}) exceeds nfev ({nfev})")
-    dims = {"N": N, "D": D, "M": max(opt._rounds_)}
+    return nit, rnd, nfev, n_failed
+
+
+def _best(opt: Optimizer, core: dict[str, Any]) -> tuple[float, NDArray]:
+    """``best_f`` (never NaN) and ``best_x`` (in the box, or all NaN while nothing is known)."""
+    dims, lo, up = _dims(opt), opt.lower, opt.upper
     best_f = Field((), "value").check("best_f", core["best_f"], dims, lo, up)
     if best_f < math.inf:
-        best_x = Field(("D",), "point").check("best_x", core["best_x"], dims, lo, up)
-    else:
-        x = core["best_x"]
-        if not (isinstance(x, np.ndarray) and x.shape == (D,) and np.isnan(x).all()):
-            raise ValueError("state core 'best_x' must be all NaN while best_f is inf")
-        best_x = x.astype(float)
-    history = _check_history(core["history"], nit, nfev, best_f)
+        return best_f, Field(("D",), "point").check("best_x", core["best_x"], dims, lo, up)
+    x = core["best_x"]
+    if not (isinstance(x, np.ndarray) and x.dtype == float and x.shape == (opt.dim,)
+            and np.isnan(x).all()):
+        raise ValueError("state core 'best_x' must be all NaN while best_f is inf")
+    return best_f, x
 
-    m = N if (initialized or core["pending"] is not None) else None
-    if initialized:
-        x_init = Field((0, "D"), "point").check("x_init", core["x_init"], dims, lo, up)
-        f_init = Field((0,), "value").check("f_init", core["f_init"], dims, lo, up)
-    else:
-        x = core["x_init"]
-        rows = x.shape[0] if isinstance(x, np.ndarray) and x.ndim == 2 else -1
-        if m is None and not n_known <= rows <= N:
-            raise ValueError(f"state core 'x_init' must have {n_known}..{N} rows")
-        x_init = Field((m or rows, "D"), "point").check("x_init", x, dims, lo, up)
-        f_init = Field((n_known,), "value").check("f_init", core["f_init"], dims, lo, up)
 
+def _batches(opt: Optimizer, core: dict[str, Any], initialized: bool, n_known: int, rnd: int,
+             nfev: int) -> tuple[NDArray, NDArray, NDArray | None, NDArray | None]:
+    """``x_init, f_init`` (the warm start until the first tell) and the pending batch."""
+    N, dims, lo, up = opt.pop_size, _dims(opt), opt.lower, opt.upper
     pending, full = core["pending"], core["pending_full"]
     if (pending is None) != (full is None) or (pending is not None and nfev >= opt.budget):
         raise ValueError("state core 'pending' and 'pending_full' do not match the budget")
-    if full is not None:
-        n_full = opt._rounds_[rnd] if initialized else N - n_known
-        full = Field((n_full, "D"), "point").check("pending_full", full, dims, lo, up)
-        if not initialized and not np.array_equal(full, x_init[n_known:]):
-            raise ValueError("state core 'pending_full' must be the unevaluated x_init rows")
-        if not (isinstance(pending, np.ndarray)
-                and np.array_equal(pending, full[: opt.budget - nfev])):
-            raise ValueError("state core 'pending' must be pending_full cut to the budget")
-        pending = full[: opt.budget - nfev]
+    if initialized:
+        rows = 0
+    elif full is not None:
+        rows = N  # the first ask completed the population
+    else:
+        x = core["x_init"]
+        rows = x.shape[0] if isinstance(x, np.ndarray) and x.ndim == 2 else -1
+        if not n_known <= rows <= N:
+            raise ValueError(f"state core 'x_init' must have {n_known}..{N} rows")
+    x_init = Field((rows, "D"), "point").check("x_init", core["x_init"], dims, lo, up)
+    f_init = Field((0 if initialized else n_known,), "value").check(
+        "f_init", core["f_init"], dims, lo, up)
+    if full is None:
+        return x_init, f_init, None, None
+    n_full = opt._rounds_[rnd] if initialized else N - n_known
+    full = Field((n_full, "D"), "point").check("pending_full", full, dims, lo, up)
+    if not initialized and not np.array_equal(full, x_init[n_known:]):
+        raise ValueError("state core 'pending_full' must be the unevaluated x_init rows")
+    if not (isinstance(pending, np.ndarray)
+            and np.array_equal(pending, full[: opt.budget - nfev])):
+        raise ValueError("state core 'pending' must be pending_full cut to the budget")
+    return x_init, f_init, full[: opt.budget - nfev], full
 
-    opt.nit, opt.nfev, opt.n_failed, opt._round = nit, nfev, n_failed, rnd
-    opt.best_f, opt.best_x, opt._history = best_f, best_x, history
-    opt._initialized, opt._x_init, opt._f_init = initialized, x_init, f_init
-    opt._pending, opt._pending_full = pending, full
+
+def _dims(opt: Optimizer) -> dict[str, int]:
+    """Values of the shape symbols of :class:`~metaheur._state.Field`."""
+    return {"N": opt.pop_size, "D": opt.dim, "M": max(opt._rounds_)}
 
 
 def _restore_algo(opt: Optimizer, algo: dict[str, Any], limit: int) -> None:
@@ -188,7 +213,7 @@ def _restore_algo(opt: Optimizer, algo: dict[str, Any], limit: int) -> None:
             f"{opt.name} state must hold exactly the fields {sorted(names)}, "
             f"got {sorted(algo)}"
         )
-    dims = {"N": opt.pop_size, "D": opt.dim, "M": max(opt._rounds_)}
+    dims = _dims(opt)
     pending = opt._pending is not None
     present = {None: opt._initialized, "pending": opt._initialized and pending,
                "iteration": opt._initialized and (pending or opt._round > 0)}

@@ -26,7 +26,11 @@ from metaheur._version import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from metaheur._base import Optimizer
 
-__all__ = ["from_state"]
+__all__ = ["from_state", "MAX_BATCH_VALUES"]
+
+#: Largest population or batch (rows × dimension) a restored state may ask for. A few
+#: bytes of JSON could otherwise make every worker allocate gigabytes at the first ask.
+MAX_BATCH_VALUES = 2**24
 
 
 def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) -> Optimizer:
@@ -78,7 +82,19 @@ def _from_config(cls: type[Optimizer], cfg: dict[str, Any], core: dict[str, Any]
             f"got {sorted(cfg)}"
         )
     check_params(cls.name, cls.defaults, {}, cfg["params"])  # names first: no ** clash
-    obj = cls(cfg["bounds"], pop_size=cfg["pop_size"], max_iter=1, **cfg["params"])
+    pop_size, bounds = cfg["pop_size"], cfg["bounds"]
+    dim = len(bounds) if isinstance(bounds, list) else 1
+    if isinstance(pop_size, int) and pop_size * max(dim, 1) > MAX_BATCH_VALUES:
+        raise ValueError(
+            f"optimizer state asks for pop_size={pop_size} in {dim} dimensions; a restored "
+            f"state may hold at most {MAX_BATCH_VALUES} values per population"
+        )
+    obj = cls(bounds, pop_size=pop_size, max_iter=1, **cfg["params"])
+    if max(obj.rounds) * obj.dim > MAX_BATCH_VALUES:
+        raise ValueError(
+            f"optimizer state asks for batches of {max(obj.rounds)} points in {obj.dim} "
+            f"dimensions; a restored state may hold at most {MAX_BATCH_VALUES} values per batch"
+        )
     n_known = cfg["n_known"] if "n_known" in cfg else _infer_n_known(obj, core)
     if isinstance(n_known, bool) or not isinstance(n_known, int) or not (
         0 <= n_known <= obj.pop_size

@@ -320,3 +320,16 @@ def test_tell_refuses_values_that_are_not_real_numbers() -> None:
     X = opt.ask()
     opt.tell(X, [1.0, None, 2.0, 3.0])  # None is a failed evaluation, as NaN
     assert opt.n_failed == 1
+
+
+@pytest.mark.parametrize("algo, config", [("aco", {"pop_size": 10**9}),
+                                          ("aco", {"params": {"n_ants": 10**9}}),
+                                          ("gwo", {"pop_size": 2**23})])
+def test_a_small_state_cannot_ask_for_huge_populations(algo: str, config: dict) -> None:
+    state = _state(algo, steps=0)
+    state["config"].update(config)
+    if "params" in config:
+        state["config"]["params"] = {**_state(algo, steps=0)["config"]["params"],
+                                     **config["params"]}
+    with pytest.raises(ValueError, match="at most 16777216 values"):
+        Optimizer.from_state(state)

@@ -225,15 +225,30 @@ def _describe(value: Any) -> str:
 
 
 def check_undeclared(name: str, value: Any, max_elements: int) -> Any:
-    """Fallback for state fields without a :class:`Field` (plug-ins naming only fields)."""
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, np.ndarray) and value.size <= max_elements:
-        return value
-    raise ValueError(
-        f"state field {name!r} must be a number, None or an array of at most "
-        f"{max_elements} values, got {_describe(value)}"
-    )
+    """Fallback for state fields without a :class:`Field` (plug-ins naming only fields).
+
+    JSON-like data is accepted (numbers, strings, None, arrays, lists and dicts of them)
+    up to ``max_elements`` values in all; the algorithm itself must cope with its values.
+    """
+    count = 0
+
+    def walk(v: Any) -> None:
+        nonlocal count
+        if isinstance(v, np.ndarray):
+            count += v.size
+        elif isinstance(v, (list, dict)):
+            count += 1
+            for item in v.values() if isinstance(v, dict) else v:
+                walk(item)
+        elif v is None or isinstance(v, (bool, int, float, str)):
+            count += 1
+        else:  # pragma: no cover - decode() yields nothing else
+            raise ValueError(f"state field {name!r} holds a {type(v).__name__}")
+        if count > max_elements:
+            raise ValueError(f"state field {name!r} holds more than {max_elements} values")
+
+    walk(value)
+    return value
 
 
 # ------------------------------------------------------------------ random state

@@ -160,3 +160,15 @@ def test_declarations_are_public_and_checked() -> None:
         type("Bad", (metaheur.get("gwo"),), {"state_fields": {"_X": ("N", "D")}})
     with pytest.raises(ValueError, match="bad state Field"):
         metaheur.Field(("N",), "vector")
+
+
+def test_levy_beta_below_the_mantegna_overflow_is_refused() -> None:
+    """levy_beta=1e-300 passed validation and then raised a raw OverflowError at ask."""
+    cls = metaheur.get("dlf-aoa")
+    with pytest.raises(ValueError, match=r"levy_beta must be .* in \[0.001, 2\]"):
+        cls([(0.0, 1.0)], budget=100, levy_beta=1e-300)
+    opt = cls([(0.0, 1.0)] * 2, budget=60, pop_size=10, seed=0, levy_beta=1e-3)
+    while not opt.done:
+        X = opt.ask()
+        assert np.isfinite(X).all()
+        opt.tell(X, np.sum(X * X, axis=1))

@@ -81,7 +81,8 @@ class DLFAOA(AOA):
 
     constraints = {
         **AOA.constraints,
-        "levy_scale": Real(0.0), "levy_beta": Real(0.0, 2.0, low_open=True),
+        # Mantegna's σ_u ≈ 1.2533^(1/β) overflows a double below β ≈ 3.2e-4
+        "levy_scale": Real(0.0), "levy_beta": Real(1e-3, 2.0),
         "dcs0": Real(0.0), "dcs_decay": Real(0.0, 1.0, low_open=True),
     }  # fmt: skip
 

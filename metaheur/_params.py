@@ -215,7 +215,7 @@ def as_bounds(bounds: BoundsLike) -> tuple[NDArray, NDArray]:
     else:
         try:
             arr = np.asarray(bounds, dtype=float)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ValueError(
                 "bounds must be a sequence of (low, high) pairs or scipy.optimize.Bounds; "
                 f"could not convert {bounds!r} to numbers"

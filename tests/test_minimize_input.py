@@ -129,6 +129,8 @@ def test_objective_may_change_its_input(vectorized: bool) -> None:
 def test_bounds_whose_width_overflows_are_rejected(bounds: list) -> None:
     with pytest.raises(ValueError, match="width upper - lower overflows"):
         metaheur.minimize(sphere, bounds, "gwo", budget=100, vectorized=True)
+    with pytest.raises(ValueError, match="could not convert"):
+        metaheur.get("gwo")([(0, 10**400)], budget=30)
     ok = metaheur.get("gwo")([(-8e307, 8e307)], budget=30, pop_size=10, seed=0)
     assert np.isfinite(ok.ask()).all()
 

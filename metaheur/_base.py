@@ -46,6 +46,13 @@ SeedLike = Union[int, np.random.Generator, np.random.SeedSequence, None]  # noqa
 __all__ = ["Optimizer", "as_bounds", "STATE_FORMAT"]
 
 
+def _floats(name: str, value: ArrayLike) -> NDArray:
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be an array of real numbers, got {value!r}") from None
+
+
 def _as_real(f: ArrayLike) -> NDArray:
     """``f`` as floats; complex values with an imaginary part, text and bools are refused."""
     arr = np.asarray(f)
@@ -412,7 +419,7 @@ class Optimizer(abc.ABC):
             if f0 is not None:
                 raise ValueError("f0 given without x0; f0 holds the values of the x0 points")
             return np.empty((0, self.dim)), np.empty(0)
-        X = np.atleast_2d(np.asarray(x0, dtype=float))
+        X = np.atleast_2d(_floats("x0", x0))
         if X.ndim != 2 or X.shape[1] != self.dim or X.shape[0] > self.pop_size:
             raise ValueError(
                 f"x0 must have shape (m, {self.dim}) with m <= pop_size={self.pop_size}; "
@@ -422,7 +429,7 @@ class Optimizer(abc.ABC):
             raise ValueError("x0 must be finite and lie inside bounds")
         if f0 is None:
             return X.copy(), np.empty(0)
-        f = np.asarray(f0, dtype=float).reshape(-1)
+        f = _floats("f0", f0).reshape(-1)
         if f.size > X.shape[0]:
             raise ValueError(
                 f"f0 has {f.size} values for {X.shape[0]} x0 points; give at most one value "

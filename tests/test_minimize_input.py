@@ -135,6 +135,13 @@ def test_bounds_whose_width_overflows_are_rejected(bounds: list) -> None:
     assert np.isfinite(ok.ask()).all()
 
 
+@pytest.mark.parametrize("x0, f0, name", [("a", None, "x0"), ([[0.0, 10**400]], None, "x0"),
+                                          ([[0.0, 0.0]], ["a"], "f0")])
+def test_bad_warm_start_names_the_argument(x0: Any, f0: Any, name: str) -> None:
+    with pytest.raises(ValueError, match=f"{name} must be an array of real numbers"):
+        metaheur.get("gwo")(BOX, budget=100, x0=x0, f0=f0)
+
+
 @pytest.mark.parametrize("seed", [-1, 1.5, "0", True, [1, -2]])
 def test_bad_seed_names_the_argument(seed: Any) -> None:
     with pytest.raises(ValueError, match="seed must be"):

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from metaheur import _restore, _state
+from metaheur import _snapshot
 from metaheur._params import (
     BoundsLike,
     Constraint,
@@ -37,20 +37,14 @@ from metaheur._params import (
     check_int,
     check_params,
     default_rng,
+    horizon,
+    warm_start,
 )
 from metaheur._state import STATE_FORMAT, Field
-from metaheur._version import __version__
 
 SeedLike = Union[int, np.random.Generator, np.random.SeedSequence, None]  # noqa: UP007
 
 __all__ = ["Optimizer", "as_bounds", "STATE_FORMAT"]
-
-
-def _floats(name: str, value: ArrayLike) -> NDArray:
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name} must be an array of real numbers, got {value!r}") from None
 
 
 def _as_real(f: ArrayLike) -> NDArray:
@@ -153,7 +147,7 @@ class Optimizer(abc.ABC):
         self._check_params()
         self.rng = default_rng(seed)
 
-        self._x_init, self._f_init = self._warm_start(x0, f0)
+        self._x_init, self._f_init = warm_start(x0, f0, self.lower, self.upper, self.pop_size)
         self._rounds_ = tuple(int(n) for n in self._rounds())
         self._n_rounds = len(self._rounds_)
         self._set_horizon(budget, max_iter, self._f_init.size)
@@ -186,26 +180,9 @@ class Optimizer(abc.ABC):
 
     def _set_horizon(self, budget: Any, max_iter: Any, n_known: int) -> None:
         """Budget and schedule horizon T from exactly one of them (docs/algorithms.md §0.2)."""
-        n0 = self.pop_size - n_known  # rows evaluated by the first ask
-        per_iter = sum(self._rounds_)
-        if (budget is None) == (max_iter is None):
-            raise ValueError(
-                "give exactly one of budget (number of evaluations) or max_iter "
-                f"(number of iterations); got budget={budget!r}, max_iter={max_iter!r}"
-            )
+        self.budget, self.max_iter = horizon(budget, max_iter, self.pop_size - n_known,
+                                             sum(self._rounds_), self.pop_size)
         self._budget_arg, self._max_iter_arg, self._n_known = budget, max_iter, n_known
-        if budget is not None:
-            if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
-                if budget < max(n0, 1):
-                    raise ValueError(
-                        f"budget must be at least one population ({max(n0, 1)} evaluations "
-                        f"for pop_size={self.pop_size}); got budget={budget}"
-                    )
-            self.budget = check_int("budget", budget, max(n0, 1))
-            self.max_iter = math.ceil((self.budget - n0) / per_iter)  # docs/algorithms.md §0.2
-        else:
-            self.max_iter = check_int("max_iter", max_iter, 1)
-            self.budget = n0 + self.max_iter * per_iter
 
     # ------------------------------------------------------------------ hooks
     def _check_params(self) -> None:  # noqa: B027 - optional hook, empty by default
@@ -358,44 +335,7 @@ class Optimizer(abc.ABC):
         ``Optimizer.from_state(opt.get_state())`` continues exactly as ``opt`` would
         (same future points), including mid-iteration and with a batch pending.
         """
-        core = {
-            "nit": self.nit,
-            "nfev": self.nfev,
-            "n_failed": self.n_failed,
-            "best_f": self.best_f,
-            "best_x": self.best_x,
-            "history": self._history,
-            "initialized": self._initialized,
-            "round": self._round,
-            "budget": self.budget,
-            "max_iter": self.max_iter,
-            "x_init": self._x_init,
-            "f_init": self._f_init,
-            "pending": self._pending,
-            "pending_full": self._pending_full,
-        }
-        algo = {k: getattr(self, k, None) for k in self._state_fields}
-        return _state.encode(
-            {
-                "format": STATE_FORMAT,
-                "algo": self.name,
-                "version": __version__,
-                "config": {
-                    "bounds": np.column_stack([self.lower, self.upper]).tolist(),
-                    "pop_size": self.pop_size,
-                    "budget": self._budget_arg,
-                    "max_iter": self._max_iter_arg,
-                    "n_known": self._n_known,
-                    "params": self.params,
-                },
-                "rng": {
-                    "bit_generator": type(self.rng.bit_generator).__name__,
-                    "state": self.rng.bit_generator.state,
-                },
-                "core": core,
-                "algo_state": algo,
-            }
-        )
+        return _snapshot.export_state(self)
 
     @classmethod
     def from_state(cls, state: dict[str, Any], *, check_version: bool = True) -> Optimizer:
@@ -409,34 +349,9 @@ class Optimizer(abc.ABC):
         version that does not match (``check_version=False`` accepts a state written by
         another metaheur version).
         """
-        return _restore.from_state(cls, state, check_version=check_version)
+        return _snapshot.from_state(cls, state, check_version=check_version)
 
     # ---------------------------------------------------------------- helpers
-    def _warm_start(
-        self, x0: ArrayLike | None, f0: ArrayLike | None
-    ) -> tuple[NDArray, NDArray]:
-        if x0 is None:
-            if f0 is not None:
-                raise ValueError("f0 given without x0; f0 holds the values of the x0 points")
-            return np.empty((0, self.dim)), np.empty(0)
-        X = np.atleast_2d(_floats("x0", x0))
-        if X.ndim != 2 or X.shape[1] != self.dim or X.shape[0] > self.pop_size:
-            raise ValueError(
-                f"x0 must have shape (m, {self.dim}) with m <= pop_size={self.pop_size}; "
-                f"got {np.shape(x0)}"
-            )
-        if not np.isfinite(X).all() or (X < self.lower).any() or (X > self.upper).any():
-            raise ValueError("x0 must be finite and lie inside bounds")
-        if f0 is None:
-            return X.copy(), np.empty(0)
-        f = _floats("f0", f0).reshape(-1)
-        if f.size > X.shape[0]:
-            raise ValueError(
-                f"f0 has {f.size} values for {X.shape[0]} x0 points; give at most one value "
-                "per point (known values first)"
-            )
-        return X.copy(), np.where(np.isfinite(f), f, np.inf)
-
     def _uniform(self, shape: Sequence[int]) -> NDArray:
         """``lb + U(shape) ⊙ (ub − lb)`` (docs/algorithms.md §0, eq. 4 of AOA)."""
         return self.lower + self.rng.random(tuple(shape)) * (self.upper - self.lower)

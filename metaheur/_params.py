@@ -36,7 +36,7 @@ BoundsLike = Union[ArrayLike, "scipy.optimize.Bounds"]  # noqa: UP007
 
 __all__ = [
     "Constraint", "Real", "Integer", "Flag", "Choice", "check_params", "check_int", "as_bounds",
-    "default_rng",
+    "default_rng", "warm_start", "horizon",
 ]
 
 
@@ -260,3 +260,61 @@ def default_rng(seed: Any) -> np.random.Generator:
             f"SeedSequence; got {seed!r}"
         )
     return np.random.default_rng(seed)
+
+
+def _floats(name: str, value: ArrayLike) -> NDArray:
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be an array of real numbers, got {value!r}") from None
+
+
+def warm_start(
+    x0: ArrayLike | None, f0: ArrayLike | None, lower: NDArray, upper: NDArray, pop_size: int
+) -> tuple[NDArray, NDArray]:
+    """Checked warm-start points ``(m, d)`` and their known values (``+inf`` if not finite)."""
+    dim = lower.size
+    if x0 is None:
+        if f0 is not None:
+            raise ValueError("f0 given without x0; f0 holds the values of the x0 points")
+        return np.empty((0, dim)), np.empty(0)
+    X = np.atleast_2d(_floats("x0", x0))
+    if X.ndim != 2 or X.shape[1] != dim or X.shape[0] > pop_size:
+        raise ValueError(
+            f"x0 must have shape (m, {dim}) with m <= pop_size={pop_size}; got {np.shape(x0)}"
+        )
+    if not np.isfinite(X).all() or (X < lower).any() or (X > upper).any():
+        raise ValueError("x0 must be finite and lie inside bounds")
+    if f0 is None:
+        return X.copy(), np.empty(0)
+    f = _floats("f0", f0).reshape(-1)
+    if f.size > X.shape[0]:
+        raise ValueError(
+            f"f0 has {f.size} values for {X.shape[0]} x0 points; give at most one value "
+            "per point (known values first)"
+        )
+    return X.copy(), np.where(np.isfinite(f), f, np.inf)
+
+
+def horizon(budget: Any, max_iter: Any, n0: int, per_iter: int, pop_size: int) -> tuple[int, int]:
+    """``(budget, max_iter)`` from exactly one of them (docs/algorithms.md §0.2).
+
+    ``n0`` rows are evaluated by the first ask (``pop_size`` less the known warm-start
+    values), ``per_iter`` by every iteration.
+    """
+    if (budget is None) == (max_iter is None):
+        raise ValueError(
+            "give exactly one of budget (number of evaluations) or max_iter "
+            f"(number of iterations); got budget={budget!r}, max_iter={max_iter!r}"
+        )
+    if budget is None:
+        max_iter = check_int("max_iter", max_iter, 1)
+        return n0 + max_iter * per_iter, max_iter
+    if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
+        if budget < max(n0, 1):
+            raise ValueError(
+                f"budget must be at least one population ({max(n0, 1)} evaluations "
+                f"for pop_size={pop_size}); got budget={budget}"
+            )
+    budget = check_int("budget", budget, max(n0, 1))
+    return budget, math.ceil((budget - n0) / per_iter)

@@ -55,7 +55,7 @@ def test_core_modules_import_no_circle() -> None:
         if m not in state:
             dfs(m, [])
     assert "metaheur._base" not in graph["metaheur._registry"]
-    assert "metaheur._registry" in graph["metaheur._restore"]  # from_state dispatch
+    assert "metaheur._registry" in graph["metaheur._snapshot"]  # from_state dispatch
 
 
 @pytest.mark.parametrize("algo", BUILTIN)

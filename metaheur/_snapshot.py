@@ -1,4 +1,5 @@
-"""Restoring an optimizer from :meth:`metaheur.Optimizer.get_state` data (untrusted input).
+"""Optimizer state snapshots: :meth:`~metaheur.Optimizer.get_state` exports one as strict
+JSON data; :meth:`~metaheur.Optimizer.from_state` restores it, as untrusted input.
 
 The state may come from a file or from a study's shared storage, so nothing in it is
 trusted: the configuration goes through the constructor's own validation, every array
@@ -26,11 +27,53 @@ from metaheur._version import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from metaheur._base import Optimizer
 
-__all__ = ["from_state", "MAX_BATCH_VALUES"]
+__all__ = ["export_state", "from_state", "MAX_BATCH_VALUES"]
 
 #: Largest population or batch (rows × dimension) a restored state may ask for. A few
 #: bytes of JSON could otherwise make every worker allocate gigabytes at the first ask.
 MAX_BATCH_VALUES = 2**24
+
+
+def export_state(opt: Optimizer) -> dict[str, Any]:
+    """:meth:`metaheur.Optimizer.get_state`: the complete state as strict JSON data."""
+    core = {
+        "nit": opt.nit,
+        "nfev": opt.nfev,
+        "n_failed": opt.n_failed,
+        "best_f": opt.best_f,
+        "best_x": opt.best_x,
+        "history": opt._history,
+        "initialized": opt._initialized,
+        "round": opt._round,
+        "budget": opt.budget,
+        "max_iter": opt.max_iter,
+        "x_init": opt._x_init,
+        "f_init": opt._f_init,
+        "pending": opt._pending,
+        "pending_full": opt._pending_full,
+    }
+    algo = {k: getattr(opt, k, None) for k in opt._state_fields}
+    return _state.encode(
+        {
+            "format": STATE_FORMAT,
+            "algo": opt.name,
+            "version": __version__,
+            "config": {
+                "bounds": np.column_stack([opt.lower, opt.upper]).tolist(),
+                "pop_size": opt.pop_size,
+                "budget": opt._budget_arg,
+                "max_iter": opt._max_iter_arg,
+                "n_known": opt._n_known,
+                "params": opt.params,
+            },
+            "rng": {
+                "bit_generator": type(opt.rng.bit_generator).__name__,
+                "state": opt.rng.bit_generator.state,
+            },
+            "core": core,
+            "algo_state": algo,
+        }
+    )
 
 
 def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) -> Optimizer:

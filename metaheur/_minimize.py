@@ -347,7 +347,16 @@ def minimize(
             f"n_jobs must be None, a positive number of workers or a negative joblib count "
             f"(-1: all cores); got {n_jobs!r}"
         )
-    cls = algo if isinstance(algo, type) else get(algo)
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be callable or None, got {type(callback).__name__}")
+    if isinstance(algo, type):
+        if not issubclass(algo, Optimizer):
+            raise ValueError(
+                f"algo must be a registered name or an Optimizer subclass, got {algo!r}"
+            )
+        cls = algo
+    else:
+        cls = get(algo)
     if budget is None and max_iter is None:
         budget = 10_000 * as_bounds(bounds)[0].size
     opt = cls(bounds, pop_size=pop_size, budget=budget, max_iter=max_iter, seed=seed, x0=x0,

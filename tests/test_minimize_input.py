@@ -148,6 +148,13 @@ def test_bad_seed_names_the_argument(seed: Any) -> None:
         metaheur.minimize(sphere, BOX, "gwo", budget=100, vectorized=True, seed=seed)
 
 
+def test_bad_algo_and_callback() -> None:
+    with pytest.raises(ValueError, match="algo must be a registered name or an Optimizer"):
+        metaheur.minimize(sphere, BOX, dict, budget=100, vectorized=True)
+    with pytest.raises(ValueError, match="callback must be callable"):
+        metaheur.minimize(sphere, BOX, "gwo", budget=100, vectorized=True, callback=3)
+
+
 @pytest.mark.parametrize("n_jobs", [0, 1.5, True, "2"])
 def test_bad_n_jobs_names_the_argument(n_jobs: Any) -> None:
     with pytest.raises(ValueError, match="n_jobs must be"):

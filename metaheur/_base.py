@@ -42,7 +42,9 @@ from metaheur._params import (
 )
 from metaheur._state import STATE_FORMAT, Field
 
-SeedLike = Union[int, np.random.Generator, np.random.SeedSequence, None]  # noqa: UP007
+SeedLike = Union[  # noqa: UP007
+    int, np.random.Generator, np.random.BitGenerator, np.random.SeedSequence, None
+]
 
 __all__ = ["Optimizer", "as_bounds", "STATE_FORMAT"]
 
@@ -104,12 +106,13 @@ class Optimizer(abc.ABC):
     reference: ClassVar[str] = ""
     #: Hyper-parameters and their published defaults.
     defaults: ClassVar[dict[str, Any]] = {}
-    #: What each hyper-parameter may be (:mod:`metaheur._params`), checked once here.
+    #: What each hyper-parameter may be (:class:`metaheur.Real`, :class:`metaheur.Integer`,
+    #: :class:`metaheur.Flag`, :class:`metaheur.Choice`), checked once by the base class.
     constraints: ClassVar[dict[str, Constraint]] = {}
     #: Smallest population the algorithm is defined for (docs/algorithms.md §3).
     min_pop_size: ClassVar[int] = 2
     #: The algorithm state exported by :meth:`get_state`: attribute name -> what it must
-    #: be (:class:`metaheur._state.Field`); :meth:`from_state` checks it on restore.
+    #: be (:class:`metaheur.Field`); :meth:`from_state` checks it on restore.
     state_fields: ClassVar[dict[str, Field]] = {}
     #: Names of the exported state attributes (derived from :attr:`state_fields`; a
     #: plug-in may list names only, which are then restored with generic checks).

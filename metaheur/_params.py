@@ -317,4 +317,4 @@ def horizon(budget: Any, max_iter: Any, n0: int, per_iter: int, pop_size: int) -
                 f"for pop_size={pop_size}); got budget={budget}"
             )
     budget = check_int("budget", budget, max(n0, 1))
-    return budget, math.ceil((budget - n0) / per_iter)
+    return budget, -(-(budget - n0) // per_iter)  # ceil, exact for any int

@@ -333,3 +333,13 @@ def test_a_small_state_cannot_ask_for_huge_populations(algo: str, config: dict) 
                                      **config["params"]}
     with pytest.raises(ValueError, match="at most 16777216 values"):
         Optimizer.from_state(state)
+
+
+def test_huge_budgets_are_exact_integers() -> None:
+    """ceil((budget − n0) / per_iter) in floats raised OverflowError for 10**400."""
+    opt = metaheur.get("gwo")(BOUNDS, pop_size=5, budget=10**400, seed=0)
+    assert opt.max_iter == (10**400 - 5 + 4) // 5
+    state = _state("gwo")
+    state["config"]["budget"] = {"__int__": str(10**400)}
+    with pytest.raises(ValueError, match="budget"):  # the core's budget no longer matches
+        Optimizer.from_state(state)

@@ -6,6 +6,10 @@ Core API::
     res = metaheur.minimize(fun, bounds, algo="dlf-aoa", budget=20_000, seed=0)
     opt = metaheur.get("gwo")(bounds, pop_size=30, budget=20_000, seed=0)   # ask/tell
 
+Writing an algorithm: subclass :class:`Optimizer`, declare its hyper-parameters'
+:class:`Real` / :class:`Integer` / :class:`Flag` / :class:`Choice` constraints and its
+state :class:`Field` s, and :func:`register` it.
+
 Optuna samplers live in :mod:`metaheur.optuna` (imported on first access).
 """
 
@@ -17,7 +21,9 @@ from typing import Any
 
 from metaheur import optimizers as _optimizers  # noqa: F401  (registers the built-ins)
 from metaheur._base import Optimizer
+from metaheur._params import Choice, Flag, Integer, Real
 from metaheur._registry import available, get, register
+from metaheur._state import Field
 from metaheur._version import __version__
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -30,6 +36,12 @@ __all__ = [
     "minimize",
     "register",
     "__version__",
+    # for writing an algorithm: hyper-parameter constraints and state fields
+    "Real",
+    "Integer",
+    "Flag",
+    "Choice",
+    "Field",
 ]
 
 _LAZY_SUBMODULES = {"optuna", "functions", "cli"}

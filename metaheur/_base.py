@@ -29,68 +29,42 @@ from typing import Any, ClassVar, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from metaheur import _state
-from metaheur._version import __version__
+from metaheur import _snapshot
+from metaheur._params import (
+    BoundsLike,
+    Constraint,
+    as_bounds,
+    check_int,
+    check_params,
+    default_rng,
+    horizon,
+    warm_start,
+)
+from metaheur._state import STATE_FORMAT, Field
 
-STATE_FORMAT = 1
-
-SeedLike = Union[int, np.random.Generator, np.random.SeedSequence, None]  # noqa: UP007
-BoundsLike = Union[ArrayLike, "scipy.optimize.Bounds"]  # noqa: F821, UP007
+SeedLike = Union[  # noqa: UP007
+    int, np.random.Generator, np.random.BitGenerator, np.random.SeedSequence, None
+]
 
 __all__ = ["Optimizer", "as_bounds", "STATE_FORMAT"]
 
 
-def as_bounds(bounds: BoundsLike) -> tuple[NDArray, NDArray]:
-    """Validate ``bounds`` and return ``(lower, upper)`` as float arrays of shape (d,).
-
-    Accepts a sequence of ``(low, high)`` pairs, an array of shape (d, 2), or a
-    ``scipy.optimize.Bounds`` whose ``lb``/``ub`` are arrays of length d (as
-    ``scipy.optimize.differential_evolution`` does).
-    """
-    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
-        lower = np.atleast_1d(np.asarray(bounds.lb, dtype=float))
-        upper = np.atleast_1d(np.asarray(bounds.ub, dtype=float))
-        if lower.ndim != 1 or lower.shape != upper.shape:
-            raise ValueError(
-                "bounds: scipy.optimize.Bounds must have lb and ub of the same length d, "
-                f"got shapes {lower.shape} and {upper.shape}"
-            )
-    else:
+def _as_real(f: ArrayLike) -> NDArray:
+    """``f`` as floats; complex values with an imaginary part, text and bools are refused."""
+    arr = np.asarray(f)
+    if arr.dtype.kind == "c" and not arr.imag.any():
+        arr = arr.real
+    if arr.dtype.kind in "fiu":
+        return arr.astype(float, copy=False)
+    if arr.dtype.kind == "O":
         try:
-            arr = np.asarray(bounds, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                "bounds must be a sequence of (low, high) pairs or scipy.optimize.Bounds; "
-                f"could not convert {bounds!r} to numbers"
-            ) from exc
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise ValueError(
-                f"bounds must have shape (d, 2) -- one (low, high) pair per dimension -- "
-                f"got shape {arr.shape}"
-            )
-        lower, upper = arr[:, 0].copy(), arr[:, 1].copy()
-    if lower.size == 0:
-        raise ValueError("bounds must contain at least one (low, high) pair; got none")
-    bad = np.flatnonzero(~(np.isfinite(lower) & np.isfinite(upper)))
-    if bad.size:
-        raise ValueError(
-            f"bounds must be finite; non-finite bound at dimension(s) {bad.tolist()}"
-        )
-    bad = np.flatnonzero(lower >= upper)
-    if bad.size:
-        raise ValueError(
-            f"bounds: lower must be < upper in every dimension; violated at dimension(s) "
-            f"{bad.tolist()} (lower={lower[bad].tolist()}, upper={upper[bad].tolist()})"
-        )
-    return lower, upper
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
+            return arr.astype(float)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    raise ValueError(
+        f"f must hold real numbers, one per asked point; got {arr.dtype} values "
+        "(complex ones with an imaginary part, text and bools are not objective values)"
+    )
 
 
 class Optimizer(abc.ABC):
@@ -107,14 +81,21 @@ class Optimizer(abc.ABC):
         derived from it, docs/algorithms.md §0.2), or the number of iterations T (the
         budget is then ``n0 + T * evaluations_per_iteration``).
     seed
-        ``int``, ``np.random.Generator``, ``np.random.SeedSequence`` or ``None``.
+        ``int >= 0``, ``np.random.Generator``, ``BitGenerator``, ``SeedSequence`` or ``None``.
     x0, f0
         Optional warm start: up to ``pop_size`` points placed in the initial population
         (the rest is uniform), and optionally their known objective values, which are
-        then not evaluated again.
+        then not evaluated again (the best of them is ``best_f`` from the start).
     **params
         The algorithm's hyper-parameters; the names and published defaults are in the
-        class attribute :attr:`defaults`.
+        class attribute :attr:`defaults`, what each may be in :attr:`constraints`.
+
+    A subclass declares, beside the four hooks::
+
+        defaults = {"sigma": 0.1}                            # published defaults
+        constraints = {"sigma": Real(0.0, low_open=True)}    # checked by the base
+        state_fields = {"_X": Field(("N", "D"), "point"),    # exported, checked on
+                        "_f": Field(("N",), "value")}        # restore (N, D: shapes)
     """
 
     #: Registry key, kebab-case, equal to the CLI value (``--algo dlf-aoa``).
@@ -125,10 +106,28 @@ class Optimizer(abc.ABC):
     reference: ClassVar[str] = ""
     #: Hyper-parameters and their published defaults.
     defaults: ClassVar[dict[str, Any]] = {}
+    #: What each hyper-parameter may be (:class:`metaheur.Real`, :class:`metaheur.Integer`,
+    #: :class:`metaheur.Flag`, :class:`metaheur.Choice`), checked once by the base class.
+    constraints: ClassVar[dict[str, Constraint]] = {}
     #: Smallest population the algorithm is defined for (docs/algorithms.md §3).
     min_pop_size: ClassVar[int] = 2
-    #: Attribute names of the algorithm state exported by :meth:`get_state`.
+    #: The algorithm state exported by :meth:`get_state`: attribute name -> what it must
+    #: be (:class:`metaheur.Field`); :meth:`from_state` checks it on restore.
+    state_fields: ClassVar[dict[str, Field]] = {}
+    #: Names of the exported state attributes (derived from :attr:`state_fields`; a
+    #: plug-in may list names only, which are then restored with generic checks).
     _state_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "state_fields" in cls.__dict__:
+            bad = [k for k, v in cls.state_fields.items() if not isinstance(v, Field)]
+            if bad:
+                raise TypeError(f"{cls.__name__}.state_fields must map names to Field: {bad}")
+            cls._state_fields = tuple(cls.state_fields)
+        stray = sorted(set(cls.constraints) - set(cls.defaults))
+        if stray:
+            raise TypeError(f"{cls.__name__}.constraints names no hyper-parameter: {stray}")
 
     def __init__(
         self,
@@ -144,58 +143,57 @@ class Optimizer(abc.ABC):
     ) -> None:
         self.lower, self.upper = as_bounds(bounds)
         self.dim = self.lower.size
-        self.pop_size = _check_int("pop_size", pop_size, self.min_pop_size)
-        if self.pop_size < self.min_pop_size:  # pragma: no cover - _check_int covers it
-            raise ValueError(f"pop_size must be >= {self.min_pop_size} for {self.name}")
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            allowed = ", ".join(self.defaults) or "none"
-            raise ValueError(
-                f"unknown hyper-parameter(s) {unknown} for {self.name!r}; allowed: {allowed}"
-            )
-        self.params: dict[str, Any] = {**self.defaults, **params}
+        self.pop_size = check_int("pop_size", pop_size, self.min_pop_size)
+        self.params: dict[str, Any] = self.validate_params(**params)
         for key, value in self.params.items():
             setattr(self, key, value)
         self._check_params()
-        self.rng = np.random.default_rng(seed)
+        self.rng = default_rng(seed)
 
-        self._x_init, self._f_init = self._warm_start(x0, f0)
-        n0 = self.pop_size - self._f_init.size  # rows evaluated by the first ask
-        self._n_rounds = len(self._rounds())
-        per_iter = sum(self._rounds())
-        if (budget is None) == (max_iter is None):
-            raise ValueError(
-                "give exactly one of budget (number of evaluations) or max_iter "
-                f"(number of iterations); got budget={budget!r}, max_iter={max_iter!r}"
-            )
-        self._budget_arg, self._max_iter_arg = budget, max_iter
-        if budget is not None:
-            if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
-                if budget < max(n0, 1):
-                    raise ValueError(
-                        f"budget must be at least one population ({max(n0, 1)} evaluations "
-                        f"for pop_size={self.pop_size}); got budget={budget}"
-                    )
-            self.budget = _check_int("budget", budget, max(n0, 1))
-            self.max_iter = math.ceil((self.budget - n0) / per_iter)  # docs/algorithms.md §0.2
-        else:
-            self.max_iter = _check_int("max_iter", max_iter, 1)
-            self.budget = n0 + self.max_iter * per_iter
+        self._x_init, self._f_init = warm_start(x0, f0, self.lower, self.upper, self.pop_size)
+        self._rounds_ = tuple(int(n) for n in self._rounds())
+        self._n_rounds = len(self._rounds_)
+        self._set_horizon(budget, max_iter, self._f_init.size)
 
         self.nit = 0
         self.nfev = 0
         self.n_failed = 0
         self.best_f = math.inf
         self.best_x = np.full(self.dim, np.nan)
+        if self._f_init.size and self._f_init.min() < math.inf:  # a warm start's known best
+            i = int(self._f_init.argmin())
+            self.best_f, self.best_x = float(self._f_init[i]), self._x_init[i].copy()
         self._history: list[list[float]] = []
         self._initialized = False
         self._round = 0
         self._pending: NDArray | None = None
         self._pending_full: NDArray | None = None
 
+    @classmethod
+    def validate_params(cls, *, pop_size: int | None = None, **params: Any) -> dict[str, Any]:
+        """Check ``pop_size`` and hyper-parameters as the constructor does, without a box.
+
+        Returns every hyper-parameter (defaults filled in, values normalised); raises
+        ``ValueError`` naming the first bad one. For callers that validate options before
+        any optimizer exists (the Optuna samplers, the CLI).
+        """
+        if pop_size is not None:
+            check_int("pop_size", pop_size, cls.min_pop_size)
+        return check_params(cls.name, cls.defaults, cls.constraints, params)
+
+    def _set_horizon(self, budget: Any, max_iter: Any, n_known: int) -> None:
+        """Budget and schedule horizon T from exactly one of them (docs/algorithms.md §0.2)."""
+        self.budget, self.max_iter = horizon(budget, max_iter, self.pop_size - n_known,
+                                             sum(self._rounds_), self.pop_size)
+        self._budget_arg, self._max_iter_arg, self._n_known = budget, max_iter, n_known
+
     # ------------------------------------------------------------------ hooks
     def _check_params(self) -> None:  # noqa: B027 - optional hook, empty by default
-        """Validate ``self.params`` (raise ``ValueError`` naming the parameter)."""
+        """Derive constants from the (already validated) hyper-parameters and the box.
+
+        The declared :attr:`constraints` are checked before this hook runs; raise
+        ``ValueError`` naming the parameter for anything they cannot express.
+        """
 
     def _rounds(self) -> tuple[int, ...]:
         """Batch sizes of the ask/tell rounds of one iteration (POA: ``(N, N)``)."""
@@ -228,10 +226,29 @@ class Optimizer(abc.ABC):
         return self.nfev >= self.budget
 
     @property
+    def rounds(self) -> tuple[int, ...]:
+        """Batch sizes of the ask/tell rounds of one iteration (POA: ``(N, N)``)."""
+        return self._rounds_
+
+    @property
+    def round(self) -> int:
+        """Index of the next round within the current iteration; 0 between iterations."""
+        return self._round
+
+    @property
     def history(self) -> dict[str, NDArray]:
         """Per-iteration record: ``nit``, ``nfev`` and best-so-far ``best_f``."""
-        h = np.array(self._history, dtype=float).reshape(-1, 3)
+        return self.history_head(len(self._history))
+
+    def history_head(self, rows: int) -> dict[str, NDArray]:
+        """The first ``rows`` rows of :attr:`history` (a snapshot: the record only grows)."""
+        h = np.array(self._history[:rows], dtype=float).reshape(-1, 3)
         return {"nit": h[:, 0].astype(int), "nfev": h[:, 1].astype(int), "best_f": h[:, 2]}
+
+    @property
+    def n_history(self) -> int:
+        """Number of rows of :attr:`history` so far (one per iteration, from t = 0)."""
+        return len(self._history)
 
     def ask(self) -> NDArray:
         """Return the next batch of points to evaluate, shape ``(n, d)``.
@@ -279,7 +296,7 @@ class Optimizer(abc.ABC):
                 f"tell() expects the {self._pending.shape} array returned by the last ask(); "
                 f"got an array of shape {X.shape} that differs from it"
             )
-        f = np.asarray(f, dtype=float)
+        f = _as_real(f)
         n = X.shape[0]
         if f.shape != (n,):
             raise ValueError(f"f must have shape ({n},), one value per asked point; got {f.shape}")
@@ -321,126 +338,23 @@ class Optimizer(abc.ABC):
         ``Optimizer.from_state(opt.get_state())`` continues exactly as ``opt`` would
         (same future points), including mid-iteration and with a batch pending.
         """
-        core = {
-            "nit": self.nit,
-            "nfev": self.nfev,
-            "n_failed": self.n_failed,
-            "best_f": self.best_f,
-            "best_x": self.best_x,
-            "history": self._history,
-            "initialized": self._initialized,
-            "round": self._round,
-            "budget": self.budget,
-            "max_iter": self.max_iter,
-            "x_init": self._x_init,
-            "f_init": self._f_init,
-            "pending": self._pending,
-            "pending_full": self._pending_full,
-        }
-        algo = {k: getattr(self, k, None) for k in self._state_fields}
-        return _state.encode(
-            {
-                "format": STATE_FORMAT,
-                "algo": self.name,
-                "version": __version__,
-                "config": {
-                    "bounds": np.column_stack([self.lower, self.upper]).tolist(),
-                    "pop_size": self.pop_size,
-                    "budget": self._budget_arg,
-                    "max_iter": self._max_iter_arg,
-                    "params": self.params,
-                },
-                "rng": {
-                    "bit_generator": type(self.rng.bit_generator).__name__,
-                    "state": self.rng.bit_generator.state,
-                },
-                "core": core,
-                "algo_state": algo,
-            }
-        )
+        return _snapshot.export_state(self)
 
     @classmethod
     def from_state(cls, state: dict[str, Any], *, check_version: bool = True) -> Optimizer:
         """Rebuild an optimizer from :meth:`get_state` data.
 
         Called on :class:`Optimizer` itself, the class is looked up in the registry by
-        the state's algorithm key. Raises ``ValueError`` when the state's format,
-        algorithm or metaheur version does not match (``check_version=False`` accepts
-        a state written by another metaheur version).
+        the state's algorithm key. The state is untrusted input and is checked as
+        strictly as the constructor checks its arguments (configuration, counters,
+        pending batch, random generator, every declared :attr:`state_fields` entry);
+        anything wrong raises ``ValueError``, as do a format, algorithm or metaheur
+        version that does not match (``check_version=False`` accepts a state written by
+        another metaheur version).
         """
-        from metaheur._registry import get
-
-        if not isinstance(state, dict) or "format" not in state or "algo" not in state:
-            raise ValueError("not a metaheur optimizer state: expected a dict from get_state()")
-        if state["format"] != STATE_FORMAT:
-            raise ValueError(
-                f"optimizer state has format {state['format']!r}; this metaheur reads "
-                f"format {STATE_FORMAT}"
-            )
-        target = get(state["algo"]) if cls is Optimizer else cls
-        if state["algo"] != target.name:
-            raise ValueError(
-                f"state is for algorithm {state['algo']!r}, cannot restore it into "
-                f"{target.__name__} ({target.name!r})"
-            )
-        if check_version and state.get("version") != __version__:
-            raise ValueError(
-                f"state was written by metaheur {state.get('version')!r}, this is "
-                f"{__version__!r}; pass check_version=False to restore it anyway "
-                "(bit-identical continuation is then not guaranteed)"
-            )
-        s = _state.decode(state)
-        cfg = s["config"]
-        obj = target(
-            cfg["bounds"],
-            pop_size=cfg["pop_size"],
-            budget=cfg["budget"],
-            max_iter=cfg["max_iter"],
-            **cfg["params"],
-        )
-        bitgen = getattr(np.random, s["rng"]["bit_generator"])()
-        bitgen.state = s["rng"]["state"]
-        obj.rng = np.random.Generator(bitgen)
-        core = s["core"]
-        for key in ("nit", "nfev", "n_failed", "budget", "max_iter"):
-            setattr(obj, key, int(core[key]))
-        obj.best_f = float(core["best_f"])
-        obj.best_x = core["best_x"]
-        obj._history = core["history"]
-        obj._initialized = bool(core["initialized"])
-        obj._round = int(core["round"])
-        obj._x_init, obj._f_init = core["x_init"], core["f_init"]
-        obj._pending, obj._pending_full = core["pending"], core["pending_full"]
-        for key, value in s["algo_state"].items():
-            setattr(obj, key, value)
-        return obj
+        return _snapshot.from_state(cls, state, check_version=check_version)
 
     # ---------------------------------------------------------------- helpers
-    def _warm_start(
-        self, x0: ArrayLike | None, f0: ArrayLike | None
-    ) -> tuple[NDArray, NDArray]:
-        if x0 is None:
-            if f0 is not None:
-                raise ValueError("f0 given without x0; f0 holds the values of the x0 points")
-            return np.empty((0, self.dim)), np.empty(0)
-        X = np.atleast_2d(np.asarray(x0, dtype=float))
-        if X.ndim != 2 or X.shape[1] != self.dim or X.shape[0] > self.pop_size:
-            raise ValueError(
-                f"x0 must have shape (m, {self.dim}) with m <= pop_size={self.pop_size}; "
-                f"got {np.shape(x0)}"
-            )
-        if not np.isfinite(X).all() or (X < self.lower).any() or (X > self.upper).any():
-            raise ValueError("x0 must be finite and lie inside bounds")
-        if f0 is None:
-            return X.copy(), np.empty(0)
-        f = np.asarray(f0, dtype=float).reshape(-1)
-        if f.size > X.shape[0]:
-            raise ValueError(
-                f"f0 has {f.size} values for {X.shape[0]} x0 points; give at most one value "
-                "per point (known values first)"
-            )
-        return X.copy(), np.where(np.isfinite(f), f, np.inf)
-
     def _uniform(self, shape: Sequence[int]) -> NDArray:
         """``lb + U(shape) ⊙ (ub − lb)`` (docs/algorithms.md §0, eq. 4 of AOA)."""
         return self.lower + self.rng.random(tuple(shape)) * (self.upper - self.lower)

@@ -3,61 +3,192 @@
 The objective is called once per population with an ``(n, d)`` array when
 ``vectorized=True``; otherwise once per point, in parallel through joblib when
 ``n_jobs != 1`` (so any joblib backend, e.g. Dask or Ray, works unchanged). The
-evaluation budget is never exceeded. Failures (an exception or a NaN/inf value)
-count as ``+inf`` and are reported as ``n_failed`` unless ``on_error="raise"``.
+evaluation budget is never exceeded. Failures (an exception, a NaN/inf value or a
+value that is not a real number) count as ``+inf`` and are reported as ``n_failed``
+and, by reason, ``failures``, unless ``on_error="raise"``. The objective gets a copy of
+each batch. Importing this module or running :func:`minimize` loads neither SciPy nor
+pandas; the result's ``history`` becomes a ``pandas.DataFrame`` when first read.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import numbers
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import OptimizeResult as _ScipyResult
 
 from metaheur._base import BoundsLike, Optimizer, SeedLike, as_bounds
 from metaheur._registry import get
 
-__all__ = ["minimize", "OptimizeResult", "evaluate_batch"]
+__all__ = ["minimize", "OptimizeResult", "evaluate_batch", "STATUS"]
 
 logger = logging.getLogger(__name__)
 
 _ON_ERROR = ("inf", "raise")
 
+#: ``status`` codes of :func:`minimize` and their meaning; ``success`` is True only for 0,
+#: as in SciPy, where running out of evaluations or iterations is not a success.
+STATUS = {
+    0: "target reached",
+    1: "evaluation budget exhausted",  # SciPy: maximum number of function evaluations
+    2: "iteration limit (max_iter) reached",  # SciPy: maximum number of iterations
+    3: "time limit reached",
+    99: "stopped by callback",  # SciPy's value for a callback raising StopIteration
+}
 
-class OptimizeResult(_ScipyResult):
-    """Result of :func:`minimize`, in the spirit of ``scipy.optimize.OptimizeResult``.
 
-    Attributes: ``x``, ``fun``, ``nfev``, ``nit``, ``n_failed``, ``success``, ``status``
-    (0 budget spent, 1 target reached, 2 time limit, 3 stopped by callback),
-    ``message``, ``history`` (a ``pandas.DataFrame`` with columns ``nit``, ``nfev``,
-    ``best_f``) and ``optimizer`` (the final ask/tell object; ``get_state()`` resumes it).
+class _Lazy:
+    """A field of :class:`OptimizeResult` computed on first access."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+class OptimizeResult(dict):
+    """Result of :func:`minimize`: a dict with attribute access, as SciPy's.
+
+    Attributes: ``x``, ``fun``, ``nfev``, ``nit``, ``n_failed``, ``failures`` (reason ->
+    count of failed evaluations), ``success``, ``status`` (see :data:`STATUS`),
+    ``message``, ``history`` and ``optimizer`` (the final ask/tell object;
+    ``get_state()`` resumes it). ``history`` has the columns ``nit``, ``nfev``, ``best_f``
+    (one row per iteration): a ``pandas.DataFrame`` when pandas is installed, otherwise a
+    dict of NumPy arrays; it is built on first access, so neither pandas nor SciPy is
+    imported by :func:`minimize` itself.
     """
 
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        if isinstance(value, _Lazy):
+            value = value.make()
+            super().__setitem__(key, value)
+        return value
 
-def _check_scalar(value: Any, x: NDArray) -> float:
-    arr = np.asarray(value, dtype=float)
-    if arr.size != 1:
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+    __setattr__ = dict.__setitem__  # type: ignore[assignment]
+    __delattr__ = dict.__delitem__  # type: ignore[assignment]
+
+    def __iter__(self) -> Iterator[str]:  # not dict's slot: dict(res), {**res} see values
+        return super().__iter__()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[k] for k in self]
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return [(k, self[k]) for k in self]
+
+    def __repr__(self) -> str:
+        if not self:
+            return f"{type(self).__name__}()"
+        width = max(map(len, self)) + 1
+        return "\n".join(f"{k.rjust(width)}: {self[k]!r}".replace("\n", "\n" + " " * (width + 2))
+                         for k in sorted(self))
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self))
+
+
+def _history(opt: Optimizer, rows: int) -> Any:
+    """The first ``rows`` rows of ``opt``'s history as a DataFrame (or dict without pandas)."""
+    cols = opt.history_head(rows)
+    try:
+        import pandas as pd
+    except ImportError:
+        return cols
+    return pd.DataFrame(cols)
+
+
+# ------------------------------------------------------------------ objective values
+def _as_value(value: Any) -> tuple[float, str | None]:
+    """One objective value as a float, or NaN and the reason it is not a real number."""
+    if hasattr(value, "detach"):  # a tensor that may require grad (torch), without torch
+        value = value.detach()
+    if not isinstance(value, numbers.Number) and hasattr(value, "item"):
+        size = getattr(value, "size", 1)
+        size = size() if callable(size) else size
+        if hasattr(value, "numel"):
+            size = value.numel()
+        if size != 1:
+            raise ValueError(
+                f"objective must return one number per point; got {size} values (use "
+                "vectorized=True for a function of (n, d) arrays)"
+            )
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        return math.nan, "returned a bool"
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        if value.imag != 0:
+            return math.nan, "returned a complex number"
+        value = value.real
+    if isinstance(value, numbers.Real):
+        try:
+            return float(value), None
+        except OverflowError:
+            return math.nan, "returned a number too large for a float"
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            return _as_value(value[0])
         raise ValueError(
-            f"objective must return one number per point; got shape {arr.shape} for a point "
-            f"of shape {x.shape} (use vectorized=True for a function of (n, d) arrays)"
+            f"objective must return one number per point; got a {type(value).__name__} of "
+            f"{len(value)} values (use vectorized=True for a function of (n, d) arrays)"
         )
-    return float(arr.reshape(()))
+    return math.nan, f"returned a {type(value).__name__}"
 
 
-def _call_point(fun: Callable[..., Any], x: NDArray, args: tuple, raise_errors: bool) -> float:
+def _as_values(values: Any, n: int, d: int) -> tuple[NDArray, list[str | None]]:
+    """A vectorised objective's ``(n,)`` values as floats; NaN where one is not real."""
+    if hasattr(values, "detach"):
+        values = values.detach()
+    if hasattr(values, "cpu"):
+        values = values.cpu()
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"vectorized objective returned {type(values).__name__}: {exc}") from None
+    if arr.shape != (n,):
+        raise ValueError(
+            f"vectorized objective must return shape ({n},) for an ({n}, {d}) input; got "
+            f"shape {arr.shape}"
+        )
+    if arr.dtype.kind in "fiu":
+        return arr.astype(float), [None] * n
+    out, reasons = np.empty(n), []
+    for i, v in enumerate(arr.tolist() if arr.dtype.kind != "O" else list(arr)):
+        out[i], reason = _as_value(v)
+        reasons.append(reason)
+    return out, reasons
+
+
+def _call_point(
+    fun: Callable[..., Any], x: NDArray, args: tuple, raise_errors: bool
+) -> tuple[float, str | None]:
     try:
         value = fun(x, *args)
-    except Exception:
+    except Exception as exc:
         if raise_errors:
             raise
         logger.debug("objective raised at x=%s", x, exc_info=True)
-        return math.nan
-    return _check_scalar(value, x)
+        return math.nan, f"raised {type(exc).__name__}"
+    f, reason = _as_value(value)
+    if reason is not None and raise_errors:
+        raise TypeError(f"objective {reason} ({value!r}) at x={x.tolist()}; expected a real "
+                        "number")
+    return f, reason
 
 
 def evaluate_batch(
@@ -68,36 +199,59 @@ def evaluate_batch(
     vectorized: bool = False,
     parallel: Any = None,
     on_error: str = "inf",
+    failures: Counter | None = None,
 ) -> NDArray:
     """Evaluate ``fun`` on the rows of ``X``; failures become NaN (``on_error="inf"``).
 
-    ``parallel`` is an open ``joblib.Parallel`` (or ``None`` for a serial loop).
+    The objective gets a copy of ``X``, so it may change its input. A value that is not
+    a real number (a string, a dict, a complex number with an imaginary part, an int too
+    large for a float) is a failed evaluation, counted by reason in ``failures``, or a
+    ``TypeError`` with ``on_error="raise"``. Non-finite values count as
+    ``"non-finite value"``. ``parallel`` is an open ``joblib.Parallel`` (or ``None``).
     """
     raise_errors = on_error == "raise"
     n = X.shape[0]
+    X = X.copy()
     if vectorized:
         try:
             values = fun(X, *args)
-        except Exception:
+        except Exception as exc:
             if raise_errors:
                 raise
             logger.warning("vectorised objective raised; the %d points count as failed", n,
                            exc_info=True)
+            if failures is not None:
+                failures[f"raised {type(exc).__name__}"] += n
             return np.full(n, math.nan)
-        f = np.asarray(values, dtype=float)
-        if f.shape != (n,):
-            raise ValueError(
-                f"vectorized objective must return shape ({n},) for an ({n}, {X.shape[1]}) "
-                f"input; got shape {f.shape}"
-            )
-        return f
-    if parallel is None:
-        return np.array([_call_point(fun, x, args, raise_errors) for x in X], dtype=float)
-    from joblib import delayed
+        f, reasons = _as_values(values, n, X.shape[1])
+    elif parallel is None:
+        pairs = [_call_point(fun, x, args, raise_errors) for x in X]
+        f, reasons = np.array([v for v, _ in pairs], dtype=float), [r for _, r in pairs]
+    else:
+        from joblib import delayed
 
-    return np.array(
-        parallel(delayed(_call_point)(fun, x, args, raise_errors) for x in X), dtype=float
-    )
+        pairs = parallel(delayed(_call_point)(fun, x, args, raise_errors) for x in X)
+        f, reasons = np.array([v for v, _ in pairs], dtype=float), [r for _, r in pairs]
+    bad = [r for r in reasons if r is not None]
+    if bad and raise_errors:
+        raise TypeError(f"objective {bad[0]}; expected real numbers")
+    if failures is not None:
+        failures.update(bad)
+        n_nonfinite = int((~np.isfinite(f)).sum()) - len(bad)
+        if n_nonfinite:
+            failures["non-finite value"] += n_nonfinite
+    return f
+
+
+def _check_number(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a finite real number or None, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite real number or None, got {value!r}")
+    return v
 
 
 def minimize(
@@ -138,32 +292,71 @@ def minimize(
         with a warning, when ``vectorized=True``.
     callback
         Called after the initial population and after every iteration with an
-        :class:`OptimizeResult` of the state so far; returning ``True`` or raising
-        ``StopIteration`` stops the run.
+        :class:`OptimizeResult` of the state so far (its ``history`` is built only if
+        read); returning ``True`` or raising ``StopIteration`` stops the run.
     target
         Stop as soon as the best value is ``<= target``.
     time_limit
         Wall-clock seconds; the run stops after the iteration that crosses it.
     on_error
-        ``"inf"`` (default): an exception or NaN/inf value counts as ``+inf`` and is
-        counted in ``n_failed``; ``"raise"`` re-raises the objective's exception.
+        ``"inf"`` (default): an exception, a NaN/inf value or a value that is not a real
+        number counts as ``+inf``, in ``n_failed`` and by reason in ``failures``;
+        ``"raise"`` re-raises the objective's exception (``TypeError`` for a value that
+        is not a real number).
     x0
         Warm-start points placed in the initial population.
     progress
         Show a tqdm progress bar over evaluations.
     **params
         Hyper-parameters of the algorithm (``Optimizer.defaults``).
+
+    Returns
+    -------
+    OptimizeResult
+        ``success`` and ``status`` follow SciPy's meanings: ``success`` is True only when
+        the run met its goal (``target`` reached); running out of evaluations or
+        iterations is not a success, as in ``scipy.optimize``, even though ``x`` is then
+        the best point found. ``status`` (:data:`STATUS`):
+
+        ======  ===========================================  ===========
+        status  meaning                                       success
+        ======  ===========================================  ===========
+        0       ``target`` reached                            True
+        1       evaluation budget exhausted (``budget``)     False
+        2       iteration limit reached (``max_iter``)        False
+        3       ``time_limit`` reached                        False
+        99      stopped by ``callback``                       False
+        ======  ===========================================  ===========
+
+        When every evaluation failed, ``fun`` is ``inf``, ``x`` is NaN and ``message``
+        says so; ``success`` is then False whatever the status.
     """
     if on_error not in _ON_ERROR:
         raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
     if not callable(fun):
         raise ValueError(f"fun must be callable, got {type(fun).__name__}")
-    for name, value in (("target", target), ("time_limit", time_limit)):
-        if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
-            raise ValueError(f"{name} must be a finite number or None, got {value!r}")
+    target = _check_number("target", target)
+    time_limit = _check_number("time_limit", time_limit)
     if time_limit is not None and time_limit <= 0:
         raise ValueError(f"time_limit must be > 0 seconds, got {time_limit}")
-    cls = algo if isinstance(algo, type) else get(algo)
+    if n_jobs is not None and (
+        isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, (int, np.integer))
+        or n_jobs == 0
+    ):
+        raise ValueError(
+            f"n_jobs must be None, a positive number of workers or a negative joblib count "
+            f"(-1: all cores); got {n_jobs!r}"
+        )
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be callable or None, got {type(callback).__name__}")
+    if isinstance(algo, type):
+        if not issubclass(algo, Optimizer):
+            raise ValueError(
+                f"algo must be a registered name or an Optimizer subclass, got {algo!r}"
+            )
+        cls = algo
+    else:
+        cls = get(algo)
     if budget is None and max_iter is None:
         budget = 10_000 * as_bounds(bounds)[0].size
     opt = cls(bounds, pop_size=pop_size, budget=budget, max_iter=max_iter, seed=seed, x0=x0,
@@ -185,33 +378,34 @@ def minimize(
 
         bar = tqdm(total=opt.budget, desc=cls.name, unit="eval")
     start = time.monotonic()
-    status, message = 0, "evaluation budget exhausted"
+    status = 1 if max_iter is None else 2
+    failures: Counter = Counter()
     try:
         if parallel is not None:
             parallel.__enter__()
         while not opt.done:
             X = opt.ask()
             f = evaluate_batch(fun, X, args=args, vectorized=vectorized, parallel=parallel,
-                               on_error=on_error)
+                               on_error=on_error, failures=failures)
             opt.tell(X, f)
             if bar is not None:
                 bar.update(X.shape[0])
                 bar.set_postfix(best=f"{opt.best_f:.4g}", refresh=False)
-            if opt._round != 0:  # mid-iteration (POA phase 1): finish the iteration first
+            if opt.round != 0:  # mid-iteration (POA phase 1): finish the iteration first
                 continue
             if target is not None and opt.best_f <= target:
-                status, message = 1, f"target {target} reached"
+                status = 0
                 break
             if callback is not None:
                 try:
-                    stop = callback(_result(opt, True, -1, "running"))
+                    stop = callback(_result(opt, -1, "running", failures))
                 except StopIteration:
                     stop = True
                 if stop:
-                    status, message = 3, "stopped by callback"
+                    status = 99
                     break
             if time_limit is not None and time.monotonic() - start >= time_limit:
-                status, message = 2, f"time limit of {time_limit} s reached"
+                status = 3
                 break
     finally:
         if parallel is not None:
@@ -219,22 +413,31 @@ def minimize(
         if bar is not None:
             bar.close()
     if opt.n_failed:
-        logger.info("%d of %d evaluations failed and counted as +inf", opt.n_failed, opt.nfev)
-    return _result(opt, status in (0, 1), status, message)
+        logger.info("%d of %d evaluations failed and counted as +inf: %s", opt.n_failed,
+                    opt.nfev, dict(failures))
+    message = STATUS[status]
+    if status == 0:
+        message = f"target {target} reached"
+    elif status == 3:
+        message = f"time limit of {time_limit} s reached"
+    return _result(opt, status, message, failures)
 
 
-def _result(opt: Optimizer, success: bool, status: int, message: str) -> OptimizeResult:
-    import pandas as pd
-
+def _result(opt: Optimizer, status: int, message: str, failures: Counter) -> OptimizeResult:
+    """The result so far; ``history`` is built on first access (linear-time callbacks)."""
+    rows = opt.n_history
+    if not math.isfinite(opt.best_f):
+        message += "; every evaluation failed"
     return OptimizeResult(
         x=opt.best_x.copy(),
         fun=opt.best_f,
         nfev=opt.nfev,
         nit=opt.nit,
         n_failed=opt.n_failed,
-        success=success and math.isfinite(opt.best_f),
+        failures=dict(failures),
+        success=status == 0 and math.isfinite(opt.best_f),
         status=status,
-        message=message if math.isfinite(opt.best_f) else message + "; every evaluation failed",
-        history=pd.DataFrame(opt.history),
+        message=message,
+        history=_Lazy(lambda: _history(opt, rows)),
         optimizer=opt,
     )

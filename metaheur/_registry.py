@@ -9,6 +9,10 @@ subclass (or a module that registers classes when imported)::
 
 Entry points are loaded once, on the first :func:`get` or :func:`available`; a broken
 plugin is reported with a warning and never breaks the built-ins.
+
+This module is the bottom layer of the package: it imports nothing from metaheur at run
+time, so :mod:`metaheur._base` can dispatch ``Optimizer.from_state`` through it without an
+import circle. A registered class is recognised by the ask/tell contract it implements.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ import inspect
 import logging
 import warnings
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
-from metaheur._base import Optimizer
+if TYPE_CHECKING:  # pragma: no cover
+    from metaheur._base import Optimizer
 
 __all__ = ["register", "get", "available", "ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "metaheur.optimizers"
 _REGISTRY: dict[str, type[Optimizer]] = {}
+#: What makes a class an optimizer here (every ``metaheur.Optimizer`` subclass has these).
+_CONTRACT = ("ask", "tell", "get_state", "from_state", "_init_state", "_ask", "_tell")
 _entry_points_loaded = False
 logger = logging.getLogger(__name__)
 
@@ -37,7 +45,7 @@ def register(cls: type[Optimizer]) -> type[Optimizer]:
 
     Raises ``ValueError`` when the name is empty or already taken by another class.
     """
-    if not (inspect.isclass(cls) and issubclass(cls, Optimizer)):
+    if not (inspect.isclass(cls) and all(callable(getattr(cls, m, None)) for m in _CONTRACT)):
         raise TypeError(f"register() takes an Optimizer subclass, got {cls!r}")
     if not isinstance(cls.name, str) or not cls.name.strip():
         raise ValueError(f"{cls.__name__}.name must be a non-empty string (the registry key)")
@@ -64,7 +72,7 @@ def _load_entry_points() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
-            if inspect.isclass(obj) and issubclass(obj, Optimizer):
+            if inspect.isclass(obj):  # otherwise a module that registered its classes
                 register(obj)
         except Exception as exc:  # a broken plugin must not break the built-ins
             warnings.warn(

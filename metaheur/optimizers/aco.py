@@ -22,14 +22,15 @@ functions, see docs/algorithms.md §10.3).
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from metaheur._base import Optimizer
+from metaheur._params import Flag, Integer, Real
 from metaheur._registry import register
+from metaheur._state import Field
 
 __all__ = ["ACOR", "rank_probabilities", "abs_dev_sums"]
 
@@ -100,22 +101,18 @@ class ACOR(Optimizer):
         "kernel_per_dim": False,
     }
     min_pop_size = 2  # Eq. (3) divides by k − 1
-    _state_fields = ("_S", "_fS")  # nothing is pending between ask and tell
+
+    constraints = {
+        "q": Real(low=0.0, low_open=True),
+        "xi": Real(low=0.0, low_open=True),
+        "n_ants": Integer(low=1, none=True),  # None: pop_size
+        "kernel_per_dim": Flag(),
+    }
+    # the archive, sorted; nothing is pending between ask and tell
+    state_fields = {"_S": Field(("N", "D"), "point"), "_fS": Field(("N",), "value")}
 
     def _check_params(self) -> None:
-        for key in ("q", "xi"):
-            value = getattr(self, key)
-            if (
-                not isinstance(value, (int, float, np.integer, np.floating))
-                or isinstance(value, bool)
-                or not (math.isfinite(value) and value > 0)
-            ):
-                raise ValueError(f"{key} must be a finite number > 0, got {value!r}")
         m = self.n_ants
-        if m is not None and (isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1):
-            raise ValueError(f"n_ants must be an integer >= 1 or None (= pop_size), got {m!r}")
-        if not isinstance(self.kernel_per_dim, (bool, np.bool_)):
-            raise ValueError(f"kernel_per_dim must be True or False, got {self.kernel_per_dim!r}")
         self._m = self.pop_size if m is None else int(m)
         k = self.pop_size
         self._p = rank_probabilities(k, float(self.q))

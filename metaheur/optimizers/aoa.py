@@ -35,14 +35,15 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from metaheur._base import Optimizer
+from metaheur._params import Flag, Real
 from metaheur._registry import register
+from metaheur._state import Field
 
 __all__ = ["AOA", "transfer_factor", "density_factor", "normalize_acceleration", "apply_flag"]
 
@@ -50,6 +51,7 @@ _NO_FP_GUARD = contextlib.nullcontext()
 #: Raw accelerations (Eq. 6, in bound units) divided by ρ·den·vol >= 2^-159 cannot overflow
 #: below this bound magnitude; wider boxes compute Eqs. 10-12 under ``np.errstate``.
 _HUGE_BOUND = 1e200
+_DV_MIN = float(np.finfo(float).tiny)  # den, vol > 0: 1 − U >= 2^-53 (Eq. 5), Eq. 7 mixes
 
 
 def transfer_factor(t: float, T: float) -> float:
@@ -95,17 +97,6 @@ def apply_flag(R: NDArray, P: NDArray, C4: float, *, out: NDArray | None = None)
     return np.copysign(R, out, out=out)  # Eq. (15)
 
 
-def _check_real(obj: Any, name: str, ok: Callable[[float], bool], allowed: str) -> None:
-    """Raise ValueError unless ``obj.<name>`` is a finite real number with ``ok(value)``."""
-    value = getattr(obj, name)
-    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    if not (real and math.isfinite(value) and ok(float(value))):
-        raise ValueError(f"{name} must be a finite real number{allowed}, got {value!r}")
-    setattr(obj, name, float(value))
-
-
 @register
 class AOA(Optimizer):
     """Archimedes Optimization Algorithm, reference-code behaviour (docs/algorithms.md §1.2-1.5).
@@ -140,9 +131,22 @@ class AOA(Optimizer):
         "partner_per_dim": True,
     }
     min_pop_size = 2
-    _state_fields = (
-        "X", "fX", "dv", "acc", "x_b", "f_b", "dv_b", "acc_b", "_dv_new", "_acc_new",
-    )  # fmt: skip
+    constraints = {
+        "C1": Real(0.0, low_open=True), "C2": Real(0.0, low_open=True),
+        "C3": Real(0.0, low_open=True), "C4": Real(),
+        "u": Real(0.0, low_open=True), "l": Real(0.0),
+        "tf_collision": Real(0.0, 1.0, low_open=True), "tf_explore": Real(0.0, 1.0, low_open=True),
+        "acc_rand_divisor": Flag(), "partner_per_dim": Flag(),
+    }  # fmt: skip
+    # den and vol lie in (0, 1] (Eqs. 5 and 7 keep them there)
+    state_fields = {
+        "X": Field(("N", "D"), "point"), "fX": Field(("N",), "value"),
+        "dv": Field((2, "N", "D"), "real", _DV_MIN, 1.0), "acc": Field(("N", "D")),
+        "x_b": Field(("D",), "point"), "f_b": Field((), "value"),
+        "dv_b": Field((2, 1, "D"), "real", _DV_MIN, 1.0), "acc_b": Field(("D",)),
+        "_dv_new": Field((2, "N", "D"), "real", _DV_MIN, 1.0, present="pending"),
+        "_acc_new": Field(("N", "D"), present="pending"),
+    }  # fmt: skip
 
     X: NDArray | None = None
     fX: NDArray | None = None
@@ -151,18 +155,6 @@ class AOA(Optimizer):
 
     # ------------------------------------------------------------------ setup
     def _check_params(self) -> None:
-        for key in ("C1", "C2", "C3"):
-            _check_real(self, key, lambda v: v > 0, " > 0")
-        _check_real(self, "C4", lambda v: True, "")
-        _check_real(self, "u", lambda v: v > 0, " > 0")
-        _check_real(self, "l", lambda v: v >= 0, " >= 0")
-        for key in ("tf_collision", "tf_explore"):
-            _check_real(self, key, lambda v: 0 < v <= 1, " in (0, 1]")
-        for key in ("acc_rand_divisor", "partner_per_dim"):
-            value = getattr(self, key)
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{key} must be True or False, got {value!r}")
-            setattr(self, key, bool(value))
         self._cols = np.arange(self.dim)  # column index of the per-dimension partners
         # overflow in Eqs. 10-12 is possible (and handled by the zero-span guard) only with
         # astronomically wide boxes; errstate costs ~1 µs, so it is used only then

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from metaheur._base import Optimizer
 from metaheur._registry import register
+from metaheur._state import Field
 
 __all__ = ["GWO"]
 
@@ -47,7 +48,11 @@ class GWO(Optimizer):
     )
     defaults: ClassVar[dict[str, Any]] = {}
     min_pop_size = 3  # three leaders
-    _state_fields = ("_X", "_fX", "_L", "_fL")  # nothing is pending between ask and tell
+    # the pack and the leaders; nothing is pending between ask and tell
+    state_fields = {
+        "_X": Field(("N", "D"), "point"), "_fX": Field(("N",), "value"),
+        "_L": Field((3, "D"), "point"), "_fL": Field((3,), "value"),
+    }  # fmt: skip
 
     def _init_state(self, X: NDArray, f: NDArray) -> None:
         self._X, self._fX = X, f

@@ -28,7 +28,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metaheur._base import Optimizer
+from metaheur._params import Real
 from metaheur._registry import register
+from metaheur._state import Field
 
 __all__ = ["POA"]
 
@@ -48,16 +50,15 @@ class POA(Optimizer):
     min_pop_size = 2  # with N = 1 the prey is the agent itself and nothing moves
     # Between phase 1 and phase 2 the prey (index, position, value) and the draws of
     # phase 1 are exported too, so a restored run is bit-identical at any point.
-    _state_fields = ("_X", "_fX", "_prey", "_prey_x", "_prey_f", "_I", "_r")
-
-    def _check_params(self) -> None:
-        R = self.R
-        if (
-            not isinstance(R, (int, float, np.integer, np.floating))
-            or isinstance(R, bool)
-            or not (np.isfinite(R) and R >= 0)
-        ):
-            raise ValueError(f"R must be a finite number >= 0, got {R!r}")
+    state_fields = {
+        "_X": Field(("N", "D"), "point"), "_fX": Field(("N",), "value"),
+        "_prey": Field((), "index", present="iteration"),
+        "_prey_x": Field(("D",), "point", present="iteration"),
+        "_prey_f": Field((), "value", present="iteration"),
+        "_I": Field(("N", 1), "real", 1.0, 2.0, present="iteration"),
+        "_r": Field(("N", 1), "real", 0.0, 1.0, present="iteration"),
+    }  # fmt: skip
+    constraints = {"R": Real(low=0.0)}
 
     def _rounds(self) -> tuple[int, ...]:
         return (self.pop_size, self.pop_size)  # phase 1, phase 2: 2N evaluations

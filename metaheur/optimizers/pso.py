@@ -26,7 +26,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metaheur._base import Optimizer
+from metaheur._params import Choice, Real
 from metaheur._registry import register
+from metaheur._state import Field
 
 __all__ = ["PSO"]
 
@@ -63,25 +65,22 @@ class PSO(Optimizer):
     }
     min_pop_size = 2
     # _V_new: velocity of the pending ask, committed by tell (export/restore mid-iteration).
-    _state_fields = ("_X", "_V", "_P", "_fP", "_g", "_V_new")
+    state_fields = {
+        "_X": Field(("N", "D"), "point"), "_V": Field(("N", "D")),
+        "_P": Field(("N", "D"), "point"), "_fP": Field(("N",), "value"),
+        "_g": Field((), "index"), "_V_new": Field(("N", "D"), present="pending"),
+    }  # fmt: skip
+    constraints = {
+        "w": Real(), "w_max": Real(), "w_min": Real(),
+        "c1": Real(low=0.0, none=True), "c2": Real(low=0.0, none=True),  # None: by inertia
+        "v_max_frac": Real(low=0.0, low_open=True),
+        "inertia": Choice(*_INERTIA),
+    }  # fmt: skip
 
     def _check_params(self) -> None:
-        if self.inertia not in _INERTIA:
-            raise ValueError(f"inertia must be one of {_INERTIA}, got {self.inertia!r}")
         for key in ("c1", "c2"):
-            value = self.params[key]
-            if value is None:
+            if self.params[key] is None:
                 setattr(self, key, _C_DEFAULT[self.inertia])
-            elif not _is_real(value) or not np.isfinite(value) or value < 0:
-                raise ValueError(f"{key} must be a finite number >= 0 or None, got {value!r}")
-        for key in ("w", "w_max", "w_min"):
-            value = getattr(self, key)
-            if not _is_real(value) or not np.isfinite(value):
-                raise ValueError(f"{key} must be a finite number, got {value!r}")
-        if not _is_real(self.v_max_frac) or not (
-            np.isfinite(self.v_max_frac) and self.v_max_frac > 0
-        ):
-            raise ValueError(f"v_max_frac must be a finite number > 0, got {self.v_max_frac!r}")
         self._c = np.array([self.c1, self.c2], dtype=float)[:, None, None]
         self._v_max = self.v_max_frac * (self.upper - self.lower)
         self._v_min = -self._v_max
@@ -131,7 +130,3 @@ class PSO(Optimizer):
     def population(self) -> tuple[NDArray, NDArray]:
         """The personal bests ``P`` and their values."""
         return self._P, self._fP
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)

@@ -1,0 +1,345 @@
+"""A restored optimizer state is untrusted input (issue 12, "Security"; issue 8, item 5).
+
+The Optuna samplers restore states from the study's shared storage, so whoever can write
+to a study writes these bytes. ``Optimizer.from_state`` must call nothing the state names,
+allocate nothing the optimizer's own shapes do not bound, set no attribute it does not
+declare, and reject inconsistent counters, pending batches and values with a
+``ValueError``; what it accepts must run inside the box and the budget.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import metaheur
+from metaheur import Optimizer
+from metaheur._state import BIT_GENERATORS, decode
+
+ALGOS = metaheur.available()
+BOUNDS = [(-5.0, 5.0), (-1.0, 3.0), (0.0, 1.0)]
+
+
+def sphere(X: np.ndarray) -> np.ndarray:
+    return np.sum((X - 0.3) ** 2, axis=-1)
+
+
+def _state(algo: str, steps: int = 2, *, pending: bool = False, budget: int = 60,
+           **kw: Any) -> dict[str, Any]:
+    cls = metaheur.get(algo)
+    opt = cls(BOUNDS, pop_size=max(cls.min_pop_size, 5), budget=budget, seed=1, **kw)
+    for _ in range(steps):
+        X = opt.ask()
+        opt.tell(X, sphere(X))
+    if pending:
+        opt.ask()
+    return json.loads(json.dumps(opt.get_state(), allow_nan=False))
+
+
+# ------------------------------------------------------------------ random generator
+@pytest.mark.parametrize("name", ["seed", "get_bit_generator", "test", "default_rng",
+                                  "RandomState", "__class__", "BitGenerator", 3, None])
+def test_rng_names_only_known_bit_generators(name: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    called: list[str] = []
+    for fn in ("seed", "get_bit_generator", "set_bit_generator", "test"):
+        if hasattr(np.random, fn):
+            monkeypatch.setattr(np.random, fn, lambda *a, _fn=fn, **k: called.append(_fn))
+    state = _state("gwo")
+    state["rng"]["bit_generator"] = name
+    with pytest.raises(ValueError, match="bit generator .*allowed: PCG64"):
+        Optimizer.from_state(state)
+    assert called == []
+
+
+@pytest.mark.parametrize("bitgen", BIT_GENERATORS)
+def test_every_known_bit_generator_round_trips(bitgen: str) -> None:
+    cls = metaheur.get("pso")
+    seed = np.random.Generator(getattr(np.random, bitgen)(5))
+    opt = cls(BOUNDS, pop_size=5, budget=40, seed=seed)
+    opt.tell(opt.ask(), sphere(opt.ask()))
+    state = json.loads(json.dumps(opt.get_state(), allow_nan=False))
+    again = Optimizer.from_state(state)
+    assert type(again.rng.bit_generator).__name__ == bitgen
+    assert np.array_equal(again.ask(), opt.ask())
+
+
+def test_rng_state_junk_is_a_value_error() -> None:
+    for junk in ({}, {"state": "x"}, "x", None, {"state": {"state": -1, "inc": "a"}}):
+        state = _state("gwo")
+        state["rng"]["state"] = junk
+        with pytest.raises(ValueError, match="PCG64 state"):
+            Optimizer.from_state(state)
+
+
+# ------------------------------------------------------------------ arrays
+@pytest.mark.parametrize("dtype", ["<U100000000", "|S100000000", "O", "V8", "<c16", "<M8[s]",
+                                   "<f16", "float128", 7, None, "(2,)f8", "<U1"])
+def test_decode_allows_numeric_dtypes_only(dtype: Any) -> None:
+    with pytest.raises(ValueError, match="dtype"):
+        decode({"__ndarray__": [1], "dtype": dtype, "shape": [1]})
+
+
+def test_unicode_dtype_in_a_state_allocates_nothing() -> None:
+    state = _state("aco")
+    state["algo_state"]["_fS"] = {"__ndarray__": [], "dtype": "<U100000000", "shape": [0]}
+    with pytest.raises(ValueError, match="dtype '<U100000000'"):
+        Optimizer.from_state(state)
+
+
+@pytest.mark.parametrize("shape", [[2, 3], [-1], [1.5], "3", [True], None, [10**9, 0]])
+def test_decode_checks_shapes(shape: Any) -> None:
+    with pytest.raises(ValueError, match="shape|values"):
+        decode({"__ndarray__": [1.0, 2.0, 3.0], "dtype": "<f8", "shape": shape})
+
+
+@pytest.mark.parametrize("data", [["1"], [True], [None], [[1.0]], [{"__float__": "1e9"}],
+                                  [{"__float__": "infinity2"}], [10**400]])
+def test_decode_checks_values(data: list[Any]) -> None:
+    with pytest.raises(ValueError):
+        decode({"__ndarray__": data, "dtype": "<f8", "shape": [1]})
+
+
+def test_arrays_are_bounded_by_the_optimizers_own_shapes() -> None:
+    state = _state("gwo")
+    X = state["algo_state"]["_X"]
+    big = {"__ndarray__": [0.0] * 5000, "dtype": "<f8", "shape": [1000, 5]}
+    state["algo_state"]["_X"] = big
+    with pytest.raises(ValueError, match="at most"):
+        Optimizer.from_state(state)
+    state["algo_state"]["_X"] = {**X, "shape": [X["shape"][1], X["shape"][0]]}
+    with pytest.raises(ValueError, match="_X.*shape"):
+        Optimizer.from_state(state)
+
+
+# ------------------------------------------------------------------ attributes
+@pytest.mark.parametrize("key", ["lower", "upper", "budget", "rng", "__dict__", "__class__",
+                                 "nfev", "_pending", "ask"])
+def test_algo_state_sets_only_declared_fields(key: str) -> None:
+    state = _state("pso")
+    state["algo_state"][key] = 0.0
+    with pytest.raises(ValueError, match="must hold exactly the fields"):
+        Optimizer.from_state(state)
+
+
+def test_missing_algo_field() -> None:
+    state = _state("aoa")
+    del state["algo_state"]["acc"]
+    with pytest.raises(ValueError, match="must hold exactly the fields"):
+        Optimizer.from_state(state)
+
+
+def test_config_params_cannot_clash_with_arguments() -> None:
+    for key in ("pop_size", "bounds", "budget", "seed"):
+        state = _state("gwo")
+        state["config"]["params"] = {key: 3}
+        with pytest.raises(ValueError, match="unknown hyper-parameter"):
+            Optimizer.from_state(state)
+
+
+# ------------------------------------------------------------------ core bookkeeping
+def _nan() -> dict[str, str]:
+    return {"__float__": "nan"}
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda s: s["core"].update(nfev=-100), "nfev"),
+        (lambda s: s["core"].update(nfev=s["core"]["nfev"] + 1), "counters"),
+        (lambda s: s["core"].update(nit=10**6), "counters"),
+        (lambda s: s["core"].update(round=7), "counters"),
+        (lambda s: s["core"].update(n_failed=10**6), "n_failed"),
+        (lambda s: s["core"].update(best_f=_nan()), "best_f"),
+        (lambda s: s["core"].update(best_f={"__float__": "-inf"}), "best_f"),
+        (lambda s: s["core"].update(best_f="0.1"), "best_f"),
+        (lambda s: s["core"].update(budget=10**6), "budget"),
+        (lambda s: s["core"].update(initialized=1), "initialized"),
+        (lambda s: s["core"].update(history=[[0, 0, _nan()]]), "history"),
+        (lambda s: s["core"]["pending_full"]["__ndarray__"].__setitem__(0, _nan()), "pending"),
+        (lambda s: s["core"]["pending_full"]["__ndarray__"].__setitem__(0, 1e9), "pending"),
+        (lambda s: s["core"]["pending"]["__ndarray__"].__setitem__(0, 0.123), "pending"),
+        (lambda s: s["core"].update(pending=None), "pending"),
+        (lambda s: s["core"].pop("nit"), "core must hold"),
+        (lambda s: s.pop("core"), "core"),
+        (lambda s: s["config"].update(pop_size=-1), "pop_size"),
+        (lambda s: s["config"].update(n_known=99), "n_known"),
+    ],
+)
+def test_inconsistent_core_is_rejected(algo: str, mutate: Any, match: str) -> None:
+    state = _state(algo, steps=3, pending=True)
+    mutate(state)
+    with pytest.raises(ValueError, match=match):
+        Optimizer.from_state(state)
+
+
+def test_best_x_must_lie_in_the_box_when_best_f_is_finite() -> None:
+    state = _state("gwo")
+    state["core"]["best_x"]["__ndarray__"][0] = 100.0
+    with pytest.raises(ValueError, match="best_x"):
+        Optimizer.from_state(state)
+
+
+def test_pending_fields_follow_the_pending_batch() -> None:
+    state = _state("pso", pending=True)
+    state["algo_state"]["_V_new"] = None  # tell() would commit a None velocity
+    with pytest.raises(ValueError, match="_V_new.*present"):
+        Optimizer.from_state(state)
+    state = _state("pso")
+    state["algo_state"]["_V_new"] = state["algo_state"]["_V"]
+    with pytest.raises(ValueError, match="_V_new.*null"):
+        Optimizer.from_state(state)
+
+
+def test_index_fields_in_range() -> None:
+    state = _state("pso")
+    state["algo_state"]["_g"] = 5
+    with pytest.raises(ValueError, match="_g"):
+        Optimizer.from_state(state)
+
+
+# ------------------------------------------------------------------ warm starts (issue 8)
+def test_warm_started_state_with_budget_below_pop_size_restores() -> None:
+    """The sampler builds budget = n_trials - m < pop_size when m values are known."""
+    cls = metaheur.get("pso")
+    x0 = np.linspace(-0.9, 0.9, 8)[:, None] * np.ones((1, 2))
+    opt = cls([(-1.0, 1.0)] * 2, pop_size=10, budget=6, seed=0, x0=x0, f0=sphere(x0))
+    for _ in range(2):  # at the first ask, and after the first generation
+        X = opt.ask()
+        again = Optimizer.from_state(json.loads(json.dumps(opt.get_state())))
+        assert np.array_equal(again.ask(), X) and again.budget == opt.budget == 6
+        opt.tell(X, sphere(X))
+    again = Optimizer.from_state(json.loads(json.dumps(opt.get_state())))
+    assert again.nfev == opt.nfev and again.max_iter == opt.max_iter
+
+
+def test_best_includes_warm_start_values() -> None:
+    cls = metaheur.get("pso")
+    opt = cls([(-1.0, 1.0)] * 3, pop_size=6, budget=30, seed=0, x0=[[0.0, 0.0, 0.0]], f0=[0.0])
+    assert opt.best_f == 0.0 and np.array_equal(opt.best_x, np.zeros(3))
+    while not opt.done:
+        X = opt.ask()
+        opt.tell(X, np.sum(X * X, axis=1) + 0.1)  # nothing evaluated beats the warm point
+    assert opt.best_f == 0.0 and np.array_equal(opt.best_x, np.zeros(3))
+    assert opt.population[1].min() == 0.0 and opt.history["best_f"][0] == 0.0
+
+
+# ------------------------------------------------------------------ property test
+_ARRAY = "__ndarray__"
+_JUNK: list[Any] = [
+    None, True, -100, -1, 0, 1, 10**30, 1.5, -1e308, 1e308, "x", [], {}, [1.0, 2.0],
+    {"__float__": "nan"}, {"__float__": "inf"}, {"__float__": "-inf"}, {"__int__": "99"},
+    {_ARRAY: [1], "dtype": "<U9", "shape": [1]}, {_ARRAY: [0.0], "dtype": "<f8", "shape": [1]},
+]
+
+
+def _paths(obj: Any, path: tuple = ()) -> list[tuple]:
+    """Every place in a JSON state a mutation can go (array elements and headers too)."""
+    out = [path]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _paths(v, (*path, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj[:6]):
+            out += _paths(v, (*path, i))
+    return out
+
+
+def _set(obj: Any, path: tuple, value: Any) -> Any:
+    if not path:
+        return value
+    parent = obj
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    return obj
+
+
+_BASES = [_state(a, steps=k, pending=p) for a in ALGOS for k in (0, 1, 3) for p in (False, True)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_mutated_states_raise_value_error_or_run_in_box(data: st.DataObject) -> None:
+    state = copy.deepcopy(data.draw(st.sampled_from(_BASES)))
+    for _ in range(data.draw(st.integers(1, 2))):
+        # Hyper-parameter values are the constructor's business (tests per algorithm).
+        paths = [p for p in _paths(state)[1:] if p[:2] != ("config", "params")]
+        path = data.draw(st.sampled_from(paths))
+        state = _set(state, path, copy.deepcopy(data.draw(st.sampled_from(_JUNK))))
+    try:
+        opt = Optimizer.from_state(state)
+    except ValueError:
+        return
+    budget, start, lower, upper = opt.budget, opt.nfev, opt.lower, opt.upper
+    assert 0 <= start <= budget
+    evaluated = 0
+    # An accepted state may hold extreme but finite values (e.g. AOA's accelerations);
+    # NumPy may then warn of an overflow, but the points must stay in the box.
+    with np.errstate(all="ignore"):
+        while not opt.done:
+            X = opt.ask()
+            assert np.isfinite(X).all() and (X >= lower).all() and (X <= upper).all()
+            evaluated += X.shape[0]
+            opt.tell(X, sphere(X))
+    assert opt.nfev == budget == start + evaluated
+    assert not math.isnan(opt.best_f)
+
+
+def test_states_written_before_n_known_was_recorded_restore() -> None:
+    cls = metaheur.get("poa")
+    x0 = np.zeros((3, 3))
+    for steps in (0, 1, 2, 3):
+        opt = cls(BOUNDS, pop_size=5, budget=40, seed=0, x0=x0, f0=[1.0, 2.0])
+        for _ in range(steps):
+            X = opt.ask()
+            opt.tell(X, sphere(X))
+        state = json.loads(json.dumps(opt.get_state()))
+        assert state["config"].pop("n_known") == 2
+        again = Optimizer.from_state(state)
+        assert again.budget == opt.budget and again.max_iter == opt.max_iter
+        assert np.array_equal(again.ask(), opt.ask())
+
+
+def test_tell_refuses_values_that_are_not_real_numbers() -> None:
+    opt = metaheur.get("gwo")(BOUNDS, pop_size=4, budget=20, seed=0)
+    X = opt.ask()
+    for bad in (sphere(X) + 1j, np.array(["1"] * 4), np.ones(4, dtype=bool),
+                np.array([{}, 1.0, 2.0, 3.0], dtype=object)):
+        with pytest.raises(ValueError, match="f must hold real numbers"):
+            opt.tell(X, bad)
+    opt.tell(X, sphere(X) + 0j)  # a zero imaginary part loses nothing
+    assert opt.nfev == 4 and opt.n_failed == 0
+    X = opt.ask()
+    opt.tell(X, [1.0, None, 2.0, 3.0])  # None is a failed evaluation, as NaN
+    assert opt.n_failed == 1
+
+
+@pytest.mark.parametrize("algo, config", [("aco", {"pop_size": 10**9}),
+                                          ("aco", {"params": {"n_ants": 10**9}}),
+                                          ("gwo", {"pop_size": 2**23})])
+def test_a_small_state_cannot_ask_for_huge_populations(algo: str, config: dict) -> None:
+    state = _state(algo, steps=0)
+    state["config"].update(config)
+    if "params" in config:
+        state["config"]["params"] = {**_state(algo, steps=0)["config"]["params"],
+                                     **config["params"]}
+    with pytest.raises(ValueError, match="at most 16777216 values"):
+        Optimizer.from_state(state)
+
+
+def test_huge_budgets_are_exact_integers() -> None:
+    """ceil((budget − n0) / per_iter) in floats raised OverflowError for 10**400."""
+    opt = metaheur.get("gwo")(BOUNDS, pop_size=5, budget=10**400, seed=0)
+    assert opt.max_iter == (10**400 - 5 + 4) // 5
+    state = _state("gwo")
+    state["config"]["budget"] = {"__int__": str(10**400)}
+    with pytest.raises(ValueError, match="budget"):  # the core's budget no longer matches
+        Optimizer.from_state(state)

@@ -6,6 +6,7 @@ build isolation, so the test needs no network.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tarfile
@@ -168,3 +169,17 @@ def test_project_metadata_is_complete() -> None:
                 if c.startswith("Programming Language :: Python :: 3.")}
     low = project["requires-python"].removeprefix(">=")
     assert low in versions, "classifiers must list the lowest supported Python"
+
+
+def test_readme_states_the_extras_and_the_torch_range_of_pyproject() -> None:
+    from packaging.specifiers import SpecifierSet
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    reqs = _requirements()
+    torch = next(r for r in reqs["models"] if _norm(r.name) == "torch")
+    stated = {SpecifierSet(m) for m in re.findall(r"`torch((?:>=|<=|<|>|~=)[^`]*)`", readme)}
+    assert stated == {torch.specifier}, (
+        f"README.md states torch ranges {stated}; the models extra has {torch.specifier}"
+    )
+    table = set(re.findall(r"^\| `([a-z]+)` \|", readme, flags=re.MULTILINE))
+    assert set(reqs) - {"core"} <= table, "README.md's extras table misses an extra"

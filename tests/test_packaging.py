@@ -6,6 +6,7 @@ build isolation, so the test needs no network.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tarfile
@@ -75,10 +76,110 @@ def test_sdist_ships_a_complete_test_suite(tmp_path: Path) -> None:
     tests = {n for n in names if n.startswith("tests/")}
     assert tests, "the sdist ships no tests"
     tracked = subprocess.run(
-        ["git", "ls-files", "tests", "examples", "docs"], cwd=ROOT,
+        ["git", "ls-files", "tests", "examples", "docs", "optunahub", ".ci"], cwd=ROOT,
         capture_output=True, text=True, check=True,
     ).stdout.split()
     if not tracked:  # not a git checkout (an unpacked sdist): nothing to compare with
         pytest.skip("not a git checkout")
     missing = sorted(set(tracked) - names)
     assert not missing, f"the sdist lacks files its tests need: {missing[:10]}"
+
+
+# ------------------------------------------------------------------ dependencies and floors
+
+def _pyproject() -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: pytest depends on tomli there
+        import tomli as tomllib
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _requirements() -> dict[str, list]:
+    """Every requirement of pyproject.toml by group: "core" and one per extra."""
+    from packaging.requirements import Requirement
+
+    project = _pyproject()["project"]
+    groups = {"core": project["dependencies"], **project["optional-dependencies"]}
+    return {g: [Requirement(r) for r in reqs] for g, reqs in groups.items()}
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def _floors_file() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / ".ci" / "floors.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f".ci/floors.txt: {line!r} is not a name==version pin"
+            pins[_norm(name)] = version.strip()
+    return pins
+
+
+#: Requirements whose floor CI cannot install: PyPI's Linux torch wheels are multi-GB CUDA
+#: builds, so the floors run uses the local CPU wheel (see .ci/run); the BBOB suite is
+#: optional and its tests skip without it.
+_UNPINNED = {"torch", "coco-experiment"}
+
+
+def test_every_floor_is_pinned_in_the_ci_constraints() -> None:
+    """Each ``>=`` floor of pyproject.toml equals its pin in .ci/floors.txt, and vice versa."""
+    floors: dict[str, str] = {}
+    for group, reqs in _requirements().items():
+        for req in reqs:
+            if _norm(req.name) == "metaheur" or _norm(req.name) in _UNPINNED:
+                continue
+            lows = [s.version for s in req.specifier if s.operator == ">="]
+            assert len(lows) == 1, f"{group}: {req} needs exactly one '>=' floor"
+            assert floors.setdefault(_norm(req.name), lows[0]) == lows[0], (
+                f"{req.name} has two different floors in pyproject.toml"
+            )
+    from packaging.version import Version
+
+    pins = {name: Version(v) for name, v in _floors_file().items()}
+    floors = {name: Version(v) for name, v in floors.items()}  # 4.0 == 4.0.0
+    assert pins == floors, (
+        "pyproject.toml floors and .ci/floors.txt pins differ: "
+        f"{sorted(set(pins.items()) ^ set(floors.items()))}"
+    )
+
+
+def test_core_install_is_light_and_extras_nest() -> None:
+    """The core is what the samplers and minimize() need; plots and tables are an extra."""
+    reqs = {g: {_norm(r.name) for r in rs} for g, rs in _requirements().items()}
+    assert reqs["core"] == {"numpy", "optuna", "joblib", "tqdm"}
+    assert {"pandas", "scipy", "matplotlib"} <= reqs["bench"]
+    extras_of = {
+        g: {e for r in rs if _norm(r.name) == "metaheur" for e in r.extras}
+        for g, rs in _requirements().items()
+    }
+    assert "bench" in extras_of["models"], "the models extra must pull in bench"
+    assert set(extras_of["all"]) == set(reqs) - {"core", "all", "test"}, (
+        "the all extra must name every user-facing extra"
+    )
+
+
+def test_project_metadata_is_complete() -> None:
+    project = _pyproject()["project"]
+    assert {"Homepage", "Documentation", "Source", "Issues"} <= set(project["urls"])
+    versions = {c.rsplit(":: ", 1)[-1] for c in project["classifiers"]
+                if c.startswith("Programming Language :: Python :: 3.")}
+    low = project["requires-python"].removeprefix(">=")
+    assert low in versions, "classifiers must list the lowest supported Python"
+
+
+def test_readme_states_the_extras_and_the_torch_range_of_pyproject() -> None:
+    from packaging.specifiers import SpecifierSet
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    reqs = _requirements()
+    torch = next(r for r in reqs["models"] if _norm(r.name) == "torch")
+    stated = {SpecifierSet(m) for m in re.findall(r"`torch((?:>=|<=|<|>|~=)[^`]*)`", readme)}
+    assert stated == {torch.specifier}, (
+        f"README.md states torch ranges {stated}; the models extra has {torch.specifier}"
+    )
+    table = set(re.findall(r"^\| `([a-z]+)` \|", readme, flags=re.MULTILINE))
+    assert set(reqs) - {"core"} <= table, "README.md's extras table misses an extra"

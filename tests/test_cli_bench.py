@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metaheur import bench
+from metaheur.harness import bench, stats
 from metaheur.cli import main
 
 
@@ -58,18 +58,18 @@ def test_statistics_by_hand() -> None:
                 rows.append({"algo": algo, "function": f, "dim": 2, "run": r,
                              "final_error": errors[r]})
     runs = pd.DataFrame(rows)
-    summ = bench.summary_table(runs)
+    summ = stats.summary_table(runs)
     assert list(summ.columns) == ["function", "dim", "algo", "mean", "std", "median", "best",
                                   "worst"]
-    wil = bench.wilcoxon_holm(runs, "ref").set_index(["function", "algo"])
+    wil = stats.wilcoxon_holm(runs, "ref").set_index(["function", "algo"])
     assert (wil.xs("bad", level="algo")["result"] == "+").all()
     assert (wil.xs("same", level="algo")["result"] == "=").all()
     assert (wil["p_holm"] >= wil["p"]).all()
-    fr = bench.friedman_ranks(runs).set_index("algo")
+    fr = stats.friedman_ranks(runs).set_index("algo")
     assert fr.loc["bad", "mean_rank"] == 3.0
     assert fr["mean_rank"].sum() == pytest.approx(6.0)
     assert np.isfinite(fr["friedman_p"]).all()
-    np.testing.assert_allclose(bench._holm(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(stats.holm(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
 
 
 @pytest.mark.parametrize(("budget", "dim", "expected"),

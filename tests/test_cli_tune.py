@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 
 from metaheur.cli import main
-from metaheur.tuning import OPTUNA_SAMPLERS, algorithm_names, mask_text, mask_url
+from metaheur.harness.storage import mask_text, mask_url
+from metaheur.harness.study import OPTUNA_SAMPLERS, algorithm_names
 
 pytest.importorskip("torch")
 pytest.importorskip("metaheur.models.objectives")
@@ -248,7 +249,7 @@ def test_open_storage_survives_concurrent_schema_creation(tmp_path, monkeypatch)
     """Workers started together on a new database race to create its tables."""
     import optuna
 
-    from metaheur import tuning
+    from metaheur.harness import storage as tuning
 
     real = optuna.storages.RDBStorage
     calls = []
@@ -267,7 +268,7 @@ def test_open_storage_survives_concurrent_schema_creation(tmp_path, monkeypatch)
 def test_open_storage_reports_other_errors_in_one_masked_line(monkeypatch):
     import optuna
 
-    from metaheur import tuning
+    from metaheur.harness import storage as tuning
 
     def broken(*args, **kwargs):
         raise RuntimeError("connection refused for user secretuser password hunter2\nmore")

@@ -53,8 +53,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print its markdown report."""
-    from metaheur import bench
-    from metaheur.tuning import check_algo
+    from metaheur.harness import bench
+    from metaheur.harness.study import check_algo
 
     algos = [check_algo(a) for a in bench.parse_list(args.algos, "--algos")]
     dims = bench.parse_list(args.dim, "--dim", int)

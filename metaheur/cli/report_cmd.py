@@ -30,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
     """Load the study and write the report."""
     import optuna
 
-    from metaheur.report import DISCLAIMER, summary_text, write_report
-    from metaheur.tuning import mask_url, open_storage
+    from metaheur.harness.report import DISCLAIMER, summary_text, write_report
+    from metaheur.harness.storage import mask_url, open_storage
 
     storage = open_storage(args.storage, heartbeat=False)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]

@@ -136,7 +136,7 @@ def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, finished: int,
     """Worker ``worker``'s sampler. Optuna's samplers get ``seed + 1000 * worker + finished``
     so that workers and resumed runs do not repeat points; a metaheuristic sampler keeps its
     state in the storage, so every worker gets the run's seed."""
-    from metaheur.tuning import OPTUNA_SAMPLERS, make_sampler
+    from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
         seed = seed + 1000 * worker + finished
@@ -197,8 +197,8 @@ def run(args: argparse.Namespace) -> int:
     """Validate, open or create the study, run the trials, write and print the report."""
     from optuna.trial import TrialState
 
-    from metaheur import tuning
-    from metaheur.report import DISCLAIMER, summary_text, write_report
+    from metaheur.harness import runs, storage as storages, study as tuning
+    from metaheur.harness.report import DISCLAIMER, summary_text, write_report
 
     algo = tuning.check_algo(args.algo)
     args.algo = algo
@@ -238,12 +238,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     storage_url = args.storage or f"sqlite:///{out / 'study.db'}"
-    storage_shown = tuning.mask_url(args.storage) if args.storage else None
+    storage_shown = storages.mask_url(args.storage) if args.storage else None
     study_name = args.study or f"{args.model}-{algo}"
     command = _command(args, storage_shown)
     _quiet_libraries()
 
-    storage = tuning.open_storage(storage_url)  # StorageError (masked) -> exit 2
+    storage = storages.open_storage(storage_url)  # StorageError (masked) -> exit 2
     stored = _stored_attrs(storage, study_name)
     profile = args.profile or stored.get("profile") or ("gpu" if device.type == "cuda" else "cpu")
     objective_kwargs = _objective_kwargs(args, source, root, profile)
@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
         "algo": algo, "model": args.model, "profile": profile, "seed": args.seed,
         "pop_size": args.pop_size, "data": source, "data_path": root,
         "search_space": _space_json(space), "pruner": args.pruner,
-        "storage": tuning.mask_url(storage_url), "command": command,
+        "storage": storages.mask_url(storage_url), "command": command,
     }
     study, created = tuning.open_study(storage, study_name, attrs=config,
                                        check=("algo", "model", "profile", "data"))
@@ -265,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
           f"({len(space)} hyper-parameters, profile {profile})")
     print(f"  seed {args.seed}, device {device}, {n_jobs} worker(s), pop_size {args.pop_size}, "
           f"{args.trials} trials, pruner {args.pruner}")
-    print(f"  study {study_name!r} in {tuning.mask_url(storage_url)} "
+    print(f"  study {study_name!r} in {storages.mask_url(storage_url)} "
           + ("(new)" if created else f"(resumed: {finished} trials already finished)"))
     print(f"  {DISCLAIMER}")
     gens = tuning.generations(algo, args.pop_size, args.trials)
@@ -277,10 +277,10 @@ def run(args: argparse.Namespace) -> int:
     if finished >= args.trials:
         print(f"the study already has {finished} finished trials (>= --trials {args.trials}); "
               f"nothing to run; raise --trials to continue it")
-        outcome = tuning.TuneOutcome(finished, False, 0.0)
+        outcome = runs.TuneOutcome(finished, False, 0.0)
     else:
         del objective  # workers build their own; free the data before forking work
-        outcome = tuning.run_trials(
+        outcome = runs.run_trials(
             storage_url, study_name,
             sampler_factory=functools.partial(_sampler, algo, args.seed, args.pop_size,
                                               args.trials, finished, space),
@@ -302,7 +302,7 @@ def run(args: argparse.Namespace) -> int:
           f"({outcome.seconds:.0f} s this run). {DISCLAIMER}")
     if outcome.interrupted:
         print(f"Interrupted: {outcome.finished} finished trials are saved in "
-              f"{tuning.mask_url(storage_url)}. Resume with:\n  {command}")
+              f"{storages.mask_url(storage_url)}. Resume with:\n  {command}")
         return 130
     if outcome.error:
         print(f"metaheur tune: error: a trial failed: {outcome.error}. The finished trials are "

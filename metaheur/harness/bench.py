@@ -1,8 +1,8 @@
-"""Benchmark harness: many algorithms × functions × dimensions × runs, and their statistics.
+"""Benchmarks: many algorithms × functions × dimensions × runs, and their written report.
 
 Usable from Python and by ``metaheur bench``::
 
-    from metaheur import bench
+    from metaheur.harness import bench
     res = bench.run_benchmark(["dlf-aoa", "pso", "tpe"], ["rastrigin", "ackley"], [10],
                               runs=30, budget="10000d", seed=0, n_jobs=-1)
     bench.write_outputs(res, "bench-out", ref="dlf-aoa")
@@ -14,12 +14,8 @@ which other algorithms are in the list). The registry algorithms run through
 run as Optuna studies with one float parameter per coordinate of the function's box. The
 suite ``functions`` is :mod:`metaheur.functions` (shifted by default, one fixed instance per
 function: ``seed=0``); the suite ``bbob`` is COCO's BBOB through ``cocoex`` (run ``r`` is
-instance ``r + 1``, as in COCO). The final error is ``best f - f_opt``.
-
-Statistics: per function and dimension the mean, std, median, best and worst final error;
-the Wilcoxon rank-sum test (``scipy.stats.ranksums``) of each algorithm against a reference
-with Holm's correction over the algorithms compared on that problem; Friedman average ranks
-over the functions of one dimension (``scipy.stats.friedmanchisquare`` on the mean errors).
+instance ``r + 1``, as in COCO). The final error is ``best f - f_opt``. The statistics are
+those of :mod:`metaheur.harness.stats`, the plots those of :mod:`metaheur.harness.plots`.
 """
 
 from __future__ import annotations
@@ -39,7 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
+
+from metaheur.harness.plots import plot_boxes, plot_convergence
+from metaheur.harness.stats import friedman_ranks, markdown_table, summary_table, wilcoxon_holm
 
 __all__ = [
     "SUITES",
@@ -47,13 +45,8 @@ __all__ = [
     "parse_budget",
     "parse_list",
     "check_functions",
+    "require_cocoex",
     "run_benchmark",
-    "summary_table",
-    "wilcoxon_holm",
-    "friedman_ranks",
-    "markdown_table",
-    "plot_convergence",
-    "plot_boxes",
     "write_outputs",
 ]
 
@@ -187,7 +180,7 @@ def _optuna_run(algo: str, f: Callable, bounds: NDArray, budget: int, pop_size: 
     """Best-so-far after each of ``budget`` Optuna trials on the box; returns (budget,)."""
     import optuna
 
-    from metaheur.tuning import make_sampler
+    from metaheur.harness.study import make_sampler
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     seed = int(rng.integers(2**31 - 1))
@@ -218,7 +211,7 @@ def _optuna_run(algo: str, f: Callable, bounds: NDArray, budget: int, pop_size: 
 def _one_run(algo: str, problem: _Problem, run: int, budget: int, pop_size: int,
              seed: np.random.SeedSequence, checkpoints: NDArray) -> dict[str, Any]:
     from metaheur._minimize import minimize
-    from metaheur.tuning import OPTUNA_SAMPLERS
+    from metaheur.harness.study import OPTUNA_SAMPLERS
 
     f, bounds, f_opt = problem.build()
     rng = np.random.default_rng(seed)
@@ -274,7 +267,7 @@ def run_benchmark(
     """Run every algorithm on every problem ``runs`` times, in parallel with joblib."""
     from joblib import Parallel, delayed
 
-    from metaheur.tuning import check_algo
+    from metaheur.harness.study import check_algo
 
     algos = [check_algo(a) for a in algos]
     if suite == "bbob":
@@ -325,149 +318,6 @@ def run_benchmark(
                 "budget": str(budget), "budgets": budgets, "pop_size": pop_size, "seed": seed,
                 "suite": suite}
     return BenchResult(runs_df, conv, settings)
-
-
-# ------------------------------------------------------------------------- statistics
-def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std, median, best, worst of the final error per function, dim and algorithm."""
-    g = runs.groupby(["function", "dim", "algo"], sort=False)["final_error"]
-    out = g.agg(mean="mean", std="std", median="median", best="min", worst="max").reset_index()
-    return out
-
-
-def _holm(p: NDArray) -> NDArray:
-    """Holm–Bonferroni adjusted p-values (monotone, capped at 1)."""
-    p = np.asarray(p, dtype=float)
-    m = p.size
-    order = np.argsort(p)
-    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(adj, 1.0)
-    return out
-
-
-def wilcoxon_holm(runs: pd.DataFrame, ref: str, alpha: float = 0.05) -> pd.DataFrame:
-    """Rank-sum test of each algorithm against ``ref`` on each function and dim.
-
-    Columns: function, dim, algo, statistic, p, p_holm (Holm over the algorithms compared on
-    that problem) and ``result``: ``+`` the reference is significantly better (lower errors),
-    ``-`` significantly worse, ``=`` no significant difference at ``alpha``.
-    """
-    if ref not in set(runs["algo"]):
-        raise ValueError(f"reference {ref!r} is not among the algorithms run: "
-                         f"{', '.join(runs['algo'].unique())}")
-    rows = []
-    for (fun, dim), grp in runs.groupby(["function", "dim"], sort=False):
-        x = grp.loc[grp["algo"] == ref, "final_error"].to_numpy()
-        part = []
-        for algo, sub in grp.groupby("algo", sort=False):
-            if algo == ref:
-                continue
-            y = sub["final_error"].to_numpy()
-            if np.array_equal(np.sort(x), np.sort(y)) or (np.ptp(np.r_[x, y]) == 0):
-                stat, p = 0.0, 1.0
-            else:
-                stat, p = stats.ranksums(x, y)
-            part.append({"function": fun, "dim": dim, "algo": algo, "statistic": float(stat),
-                         "p": float(p)})
-        if part:
-            adj = _holm(np.array([r["p"] for r in part]))
-            for r, pa in zip(part, adj, strict=True):
-                r["p_holm"] = float(pa)
-                # statistic < 0: the reference's errors rank lower (better)
-                r["result"] = "=" if pa >= alpha else ("+" if r["statistic"] < 0 else "-")
-            rows.extend(part)
-    return pd.DataFrame(rows, columns=["function", "dim", "algo", "statistic", "p", "p_holm",
-                                       "result"])
-
-
-def friedman_ranks(runs: pd.DataFrame) -> pd.DataFrame:
-    """Average rank (1 = best mean final error) of each algorithm over the functions of each
-    dimension, with the Friedman chi-square statistic and p-value of that dimension (NaN with
-    fewer than 3 algorithms or 2 functions)."""
-    rows = []
-    for dim, grp in runs.groupby("dim", sort=False):
-        table = grp.pivot_table(index="function", columns="algo", values="final_error",
-                                aggfunc="mean")
-        table = table[[a for a in grp["algo"].unique() if a in table.columns]]
-        ranks = table.rank(axis=1, method="average").mean(axis=0)
-        chi2, p = math.nan, math.nan
-        if table.shape[1] >= 3 and table.shape[0] >= 2:
-            chi2, p = stats.friedmanchisquare(*[table[c].to_numpy() for c in table.columns])
-        for algo, r in ranks.items():
-            rows.append({"dim": dim, "algo": algo, "mean_rank": float(r),
-                         "n_functions": int(table.shape[0]), "friedman_chi2": float(chi2),
-                         "friedman_p": float(p)})
-    out = pd.DataFrame(rows)
-    return out.sort_values(["dim", "mean_rank"], kind="stable").reset_index(drop=True)
-
-
-def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3e") -> str:
-    """A GitHub markdown table (no ``tabulate`` dependency)."""
-    def cell(v: Any) -> str:
-        if isinstance(v, (float, np.floating)):
-            return "nan" if math.isnan(v) else format(float(v), floatfmt)
-        return str(v)
-
-    head = "| " + " | ".join(map(str, frame.columns)) + " |"
-    sep = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
-    return "\n".join([head, sep, *body])
-
-
-# ------------------------------------------------------------------------------ plots
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-_FLOOR = 1e-16  # errors below this are drawn at the floor on log axes
-
-
-def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
-    """Median and inter-quartile band of the best-so-far error vs evaluations, per algorithm."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    sub = conv[(conv["function"] == function) & (conv["dim"] == dim)]
-    for i, (algo, g) in enumerate(sub.groupby("algo", sort=False)):
-        q = g.replace(np.inf, np.nan).groupby("nfev")["error"].quantile([0.25, 0.5, 0.75])
-        q = q.unstack().clip(lower=_FLOOR)
-        ax.plot(q.index, q[0.5], label=algo, color=f"C{i}")
-        ax.fill_between(q.index, q[0.25], q[0.75], color=f"C{i}", alpha=0.2)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("best-so-far error (median, IQR)")
-    ax.set_title(f"{function}, d={dim}")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def plot_boxes(runs: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
-    """Box plot of the final error of each algorithm (log scale)."""
-    plt = _pyplot()
-    sub = runs[(runs["function"] == function) & (runs["dim"] == dim)]
-    algos = list(sub["algo"].unique())
-    data = [np.maximum(sub.loc[sub["algo"] == a, "final_error"].to_numpy(), _FLOOR)
-            for a in algos]
-    fig, ax = plt.subplots(figsize=(1.1 * len(algos) + 3, 4.5))
-    ax.boxplot(data, tick_labels=algos)
-    ax.set_yscale("log")
-    ax.set_ylabel("final error")
-    ax.set_title(f"{function}, d={dim}")
-    ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = None

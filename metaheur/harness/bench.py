@@ -37,7 +37,14 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from metaheur.harness.plots import plot_boxes, plot_convergence
-from metaheur.harness.stats import friedman_ranks, markdown_table, summary_table, wilcoxon_holm
+from metaheur.harness.progress import ProgressBar
+from metaheur.harness.stats import (
+    friedman_note,
+    friedman_ranks,
+    markdown_table,
+    summary_table,
+    wilcoxon_holm,
+)
 
 __all__ = [
     "SUITES",
@@ -247,6 +254,46 @@ class BenchResult:
     settings: dict[str, Any]
 
 
+class _CostModel:
+    """Seconds per evaluation of each algorithm, learnt from its finished runs, to weigh the
+    runs left (their costs differ by orders of magnitude: TPE vs PSO) in the ETA."""
+
+    #: an algorithm this many times slower per evaluation than the fastest one gets a note
+    SLOW_FACTOR = 1000.0
+
+    def __init__(self, tasks: Sequence[tuple[str, int]]) -> None:
+        self.left: dict[tuple[str, int], int] = {}
+        for key in tasks:
+            self.left[key] = self.left.get(key, 0) + 1
+        self.seconds: dict[str, float] = {}
+        self.evals: dict[str, int] = {}
+        self.done = 0.0
+        self.noted = False
+
+    def add(self, algo: str, budget: int, seconds: float) -> str | None:
+        """Record a finished run; returns a note the first time one algorithm is
+        :data:`SLOW_FACTOR` times slower per evaluation than another."""
+        self.left[(algo, budget)] -= 1
+        self.seconds[algo] = self.seconds.get(algo, 0.0) + seconds
+        self.evals[algo] = self.evals.get(algo, 0) + budget
+        self.done += seconds
+        rate = {a: self.seconds[a] / self.evals[a] for a in self.seconds}
+        slow, fast = max(rate, key=rate.get), min(rate, key=rate.get)
+        if not self.noted and rate[fast] > 0 and rate[slow] >= self.SLOW_FACTOR * rate[fast]:
+            self.noted = True
+            return (f"{slow} costs {rate[slow] / rate[fast]:,.0f} times more per evaluation "
+                    f"than {fast} ({rate[slow]:.2g} s vs {rate[fast]:.2g} s); it dominates the "
+                    f"benchmark's time")
+        return None
+
+    def work(self) -> tuple[float, float]:
+        """(seconds of work done, estimated seconds of work left)."""
+        rate = {a: self.seconds[a] / self.evals[a] for a in self.seconds}
+        unknown = max(rate.values(), default=0.0)  # an algorithm not seen yet: the slowest
+        left = sum(n * b * rate.get(a, unknown) for (a, b), n in self.left.items())
+        return self.done, left
+
+
 def _checkpoints(budget: int, n: int = 60) -> NDArray:
     return np.unique(np.geomspace(1, budget, n).round().astype(int))
 
@@ -286,26 +333,25 @@ def run_benchmark(
     if slow and max(budgets.values()) > 2000:
         logger.warning("%s run(s) as Optuna studies with one trial per evaluation: %d trials per "
                        "run will take long (TPE's cost grows with the trial count); consider a "
-                       "smaller --budget", ", ".join(slow), max(budgets.values()))
+                       "smaller budget", ", ".join(slow), max(budgets.values()))
     seeds = np.random.SeedSequence(seed).spawn(runs)
     checkpoints = {d: _checkpoints(b) for d, b in budgets.items()}
     tasks = [(a, p, r) for (p, r) in _problems(suite, functions, dims, runs) for a in algos]
     jobs = (delayed(_one_run)(a, p, r, budgets[p.dim], pop_size, seeds[r],
                               checkpoints[p.dim]) for a, p, r in tasks)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(tasks), desc="bench", unit="run", dynamic_ncols=True)
+    cost = _CostModel([(a, budgets[p.dim]) for a, p, _ in tasks])
+    bar = ProgressBar(len(tasks), desc="bench", unit="run", enabled=progress)
     rows: list[dict[str, Any]] = []
     try:
         for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
             rows.append(row)
-            if bar is not None:
-                bar.update(1)
+            note = cost.add(row["algo"], budgets[row["dim"]], row["seconds"])
+            if note:
+                logger.warning(note)
+            bar.set_work(*cost.work())
+            bar.update(len(rows))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     key = ["algo", "function", "dim", "run"]
     order = {a: i for i, a in enumerate(algos)}
     rows.sort(key=lambda r: (functions.index(r["function"]), r["dim"], order[r["algo"]], r["run"]))
@@ -324,7 +370,8 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
                   ) -> dict[str, Any]:
     """Write raw CSVs, markdown tables, statistics and plots into ``out``; returns
     ``{"summary": DataFrame, "wilcoxon": DataFrame | None, "friedman": DataFrame,
-    "markdown": str, "paths": [...]}``."""
+    "markdown": str, "paths": [...], "notes": [...]}``; ``notes`` says which statistics
+    could not be computed and why (also written in the markdown)."""
     out = Path(out)
     for sub in ("raw", "tables", "plots"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -334,11 +381,21 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
     paths: list[Path] = [out / "raw" / "runs.csv", out / "raw" / "convergence.csv"]
     summary = summary_table(runs)
     summary.to_csv(out / "summary.csv", index=False)
-    if ref is not None and ref not in set(runs["algo"]):
-        raise ValueError(f"--ref {ref!r} is not among the algorithms run: "
-                         f"{', '.join(runs['algo'].unique())}")
-    wil = wilcoxon_holm(runs, ref) if ref is not None and runs["algo"].nunique() > 1 else None
+    notes: list[str] = []
+    algos_run = list(runs["algo"].unique())
+    if ref is not None and ref not in algos_run:
+        notes.append(f"no rank-sum tests: the reference algorithm {ref} is not among the "
+                     f"algorithms run ({', '.join(algos_run)})")
+        ref = None
+    elif ref is not None and len(algos_run) < 2:
+        notes.append(f"no rank-sum tests: {ref} is the only algorithm run")
+        ref = None
+    wil = wilcoxon_holm(runs, ref) if ref is not None else None
     fried = friedman_ranks(runs)
+    for dim, grp in runs.groupby("dim", sort=False):
+        why = friedman_note(grp["algo"].nunique(), grp["function"].nunique())
+        if why:
+            notes.append(f"no Friedman test for d={dim}: {why}")
     s = result.settings
     parts = [f"# Benchmark: suite {s['suite']}, {s['runs']} runs, budget {s['budget']}, "
              f"pop_size {s['pop_size']}, seed {s['seed']}", ""]
@@ -365,8 +422,10 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
     fried.to_csv(out / "friedman.csv", index=False)
     if wil is not None:
         wil.to_csv(out / "wilcoxon.csv", index=False)
+    if notes:
+        parts.append("## Notes\n\n" + "\n".join(f"- {n}" for n in notes) + "\n")
     markdown = "\n".join(parts)
     (out / "report.md").write_text(markdown)
     paths.append(out / "report.md")
     return {"summary": summary, "wilcoxon": wil, "friedman": fried, "markdown": markdown,
-            "paths": paths}
+            "paths": paths, "notes": notes}

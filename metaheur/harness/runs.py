@@ -32,7 +32,7 @@ import optuna
 from optuna.trial import TrialState
 
 from metaheur.harness.progress import ProgressBar
-from metaheur.harness.storage import mask_text, open_storage
+from metaheur.harness.storage import mask_text, open_storage, storage_error
 from metaheur.harness.study import count_finished, make_pruner
 
 __all__ = ["TuneOutcome", "run_trials", "stop_signals"]
@@ -141,6 +141,12 @@ def _optimize(study: optuna.Study, objective: Callable[[optuna.Trial], float], n
         raise KeyboardInterrupt
 
 
+def _is_storage_error(exc: BaseException) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(exc, (SQLAlchemyError, optuna.exceptions.StorageInternalError))
+
+
 def _quiet_unraisable(unraisable: Any) -> None:
     if not isinstance(unraisable.exc_value, KeyboardInterrupt):
         sys.__unraisablehook__(unraisable)
@@ -221,6 +227,8 @@ def run_trials(
                 except KeyboardInterrupt:
                     interrupted = True
                 except Exception as exc:
+                    if _is_storage_error(exc):  # the storage, not the trial: disk full, ...
+                        raise storage_error(storage_url, exc, "storage failed:") from None
                     error = mask_text(f"{type(exc).__name__}: {exc}", storage_url)
                     logger.debug("trial raised", exc_info=True)
             else:

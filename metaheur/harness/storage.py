@@ -26,7 +26,9 @@ __all__ = [
     "mask_text",
     "url_secrets",
     "open_storage",
+    "storage_error",
     "check_output_dir",
+    "os_reason",
 ]
 
 MASK = "***"

@@ -41,7 +41,13 @@ FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 class StudyMismatchError(ValueError):
-    """An existing study was created with another algorithm, model or profile."""
+    """An existing study was created with another algorithm, model or profile: ``key`` is
+    the attribute that differs, ``stored`` its value in the study, ``given`` the new one."""
+
+    def __init__(self, study_name: str, key: str, stored: Any, given: Any) -> None:
+        super().__init__(f"study {study_name!r} was created with {key}={stored!r}, not "
+                         f"{given!r}")
+        self.key, self.stored, self.given = key, stored, given
 
 
 # ---------------------------------------------------------------------------- names
@@ -151,11 +157,7 @@ def open_study(
         stored = study.user_attrs
         for key in check:
             if key in stored and key in attrs and stored[key] != attrs[key]:
-                raise StudyMismatchError(
-                    f"study {study_name!r} was created with {key}={stored[key]!r}, not "
-                    f"{attrs[key]!r}; use --study to start another study (or --{key} "
-                    f"{stored[key]} to continue this one)"
-                )
+                raise StudyMismatchError(study_name, key, stored[key], attrs[key])
     return study, created
 
 

@@ -118,8 +118,8 @@ def main() -> None:
     from joblib import Parallel, delayed
 
     from metaheur.harness.bench import parse_list
-    from metaheur.harness.stats import markdown_table
     from metaheur.harness.report import DISCLAIMER
+    from metaheur.harness.stats import markdown_table
     from metaheur.harness.study import check_algo
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

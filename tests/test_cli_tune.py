@@ -396,9 +396,8 @@ def test_ctrl_c_while_workers_start_is_quiet(tmp_path: Path) -> None:
 def test_storage_failure_during_a_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Regression: a full disk under the study's database ended in a traceback."""
-    from sqlalchemy.exc import OperationalError
-
     from metaheur.models.objectives import LSTMELUObjective
+    from sqlalchemy.exc import OperationalError
 
     def full(self, params, trial=None):  # noqa: ANN001, ANN202
         raise OperationalError("INSERT INTO trial_values", {}, Exception(

@@ -20,7 +20,8 @@ import signal
 import sys
 from typing import Any, NoReturn
 
-__all__ = ["SUBCOMMANDS", "build_parser", "main", "int_arg", "positive_float"]
+__all__ = ["SUBCOMMANDS", "HelpFormatter", "build_parser", "main", "int_arg", "positive_float",
+           "configure_logging", "signal_of"]
 
 #: (subcommand, module) pairs; one line each.
 SUBCOMMANDS: list[tuple[str, str]] = [
@@ -40,6 +41,15 @@ EXAMPLES = """examples:
   metaheur bench --algos dlf-aoa,pso,gwo --functions sphere,ackley --dim 10 --runs 10
   metaheur report --storage sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db
 """
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions as usual but keeps an ``examples:`` block line by line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Vectorised population-based metaheuristics: minimise test functions, "
         "tune models' hyper-parameters on an Optuna storage, benchmark algorithms.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"metaheur {__version__}")
     sub = parser.add_subparsers(

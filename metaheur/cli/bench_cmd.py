@@ -25,7 +25,7 @@ EXAMPLES = """examples:
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``bench`` sub-parser."""
-    from metaheur.cli import int_arg
+    from metaheur.cli import HelpFormatter, int_arg
 
     p = subparsers.add_parser(
         "bench",
@@ -36,7 +36,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         "write raw results, markdown tables, rank-sum tests against --ref (Holm-corrected), "
         "Friedman average ranks, convergence and box plots into --out.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--algos", default=DEFAULT_ALGOS,
                    help="comma-separated algorithms: registry names (`metaheur list`) and "

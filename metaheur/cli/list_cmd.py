@@ -13,13 +13,15 @@ NO_PARAMS = "(no hyper-parameters)"
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``list`` sub-parser."""
+    from metaheur.cli import HelpFormatter
+
     p = subparsers.add_parser(
         "list",
         parents=[common],
         help="list algorithms and test functions",
         description="List the registered algorithms (with plugins) and the test functions.",
         epilog="examples:\n  metaheur list\n  metaheur list --params --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--params", "-p", action="store_true",

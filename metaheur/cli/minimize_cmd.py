@@ -16,7 +16,7 @@ EXAMPLES = """examples:
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``minimize`` sub-parser."""
-    from metaheur.cli import int_arg
+    from metaheur.cli import HelpFormatter, int_arg
 
     p = subparsers.add_parser(
         "minimize",
@@ -27,7 +27,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         "The time printed is the optimisation's own (first to last evaluation), without "
         "start-up and imports.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--function", "-f", default="sphere",
                    help="test function (see `metaheur list`); default: sphere")

@@ -11,6 +11,8 @@ from typing import Any
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``report`` sub-parser."""
+    from metaheur.cli import HelpFormatter
+
     p = subparsers.add_parser(
         "report",
         parents=[common],
@@ -22,7 +24,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         epilog="examples:\n"
         "  metaheur report --storage sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db\n"
         "  metaheur report --storage postgresql://user@host/db --study s1 --out rep --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--storage", required=True,
                    help="SQLAlchemy URL of an existing storage, e.g. "

@@ -45,7 +45,7 @@ EXAMPLES = """examples:
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``tune`` sub-parser."""
-    from metaheur.cli import int_arg, positive_float
+    from metaheur.cli import HelpFormatter, int_arg, positive_float
 
     p = subparsers.add_parser(
         "tune",
@@ -58,7 +58,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         "within seconds, keeps the finished trials and prints the command that resumes. "
         "Research benchmark, not for clinical use.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--algo", "-a", default="dlf-aoa",
                    help="aoa, dlf-aoa, pso, aco, gwo, poa (and plugins; `metaheur list`), "

@@ -74,9 +74,15 @@ def _on_stop(signum: int, frame: Any) -> None:
 
 @contextlib.contextmanager
 def stop_signals() -> Iterator[type[_Stop]]:
-    """Install the deferred stop handler for SIGINT and SIGTERM (main thread only) and
-    restore the previous handlers afterwards; yields the stop state."""
+    """Install the deferred stop handler for SIGINT and SIGTERM and restore the previous
+    handlers afterwards; yields the stop state. Outside the main thread (where Python
+    allows no handlers) nothing is installed and Ctrl-C acts as usual."""
+    import threading
+
     _Stop.signum, _Stop.in_objective = None, False
+    if threading.current_thread() is not threading.main_thread():
+        yield _Stop
+        return
     previous = {s: signal.signal(s, _on_stop) for s in STOP_SIGNALS}
     try:
         yield _Stop
@@ -199,8 +205,7 @@ def run_trials(
     objective; both are picklable (e.g. :func:`functools.partial`) because ``n_jobs > 1``
     starts that many spawned processes on the same storage. SIGINT or SIGTERM stops the run
     (see the module docstring) and is reported as ``interrupted=True``, not raised.
-    ``worker_init`` (picklable) runs first in each worker process. Must be called from the
-    main thread (it installs signal handlers).
+    ``worker_init`` (picklable) runs first in each worker process.
     """
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")

@@ -182,3 +182,17 @@ def test_eta_work_ignores_reused_trials(tmp_path: Path) -> None:
     study = _study(tmp_path / "w.db")  # 3 trials, the third reused from the first
     assert runs._evaluated(study, since) == 2
     assert runs._evaluated(study, time.time() + 60) == 0  # trials of earlier runs: not ours
+
+
+def test_trials_csv_marks_reissued_rows(tmp_path: Path) -> None:
+    """Regression: trials.csv did not say which trials re-ran a population row."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'r.db'}", study_name="r")
+    for number, row in enumerate([0, 1, 1, 2]):  # trial 2 re-issues trial 1's row
+        t = study.ask()
+        study._storage.set_trial_system_attr(
+            t._trial_id, "metaheur:pso", {"run": "abc", "gen": 0, "token": 7, "row": row,
+                                          "x": [0.5], "t": 0.0})
+        study.tell(t, float(number))
+    frame = report.trials_frame(study)
+    assert frame["reissue_of"].isna().tolist() == [True, True, False, True]
+    assert frame["reissue_of"][2] == 1

@@ -141,6 +141,7 @@ def test_keyboard_interrupt_saves_and_resumes(
     db = tmp_path / "run" / "study.db"
     assert _states(db) == ["COMPLETE", "COMPLETE", "FAIL"]
     assert (tmp_path / "run" / "trials.csv").is_file()  # what finished is reported
+    assert not (tmp_path / "run" / "history.png").exists()  # no plots: a stop is quick
 
     monkeypatch.setattr(LSTMELUObjective, "run", original)
     assert main(resume.split()[1:] + ["--quiet", "--n-jobs", "1"]) == 0

@@ -29,7 +29,7 @@ FORMATS = {
     "nodulemnist3d": "ifm",
     "lidc": "ifm",
 }
-DEFAULT_TRIALS = 48  # pop 8: initial population + 5 generations; about 9 min on 2 CPU cores
+DEFAULT_TRIALS = 48  # pop 8: the initial population and 5 generations
 DEFAULT_POP_SIZE = 8
 MIN_GENERATIONS = 5
 QUICK_ENV = "METAHEUR_TUNE_QUICK"
@@ -372,7 +372,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     t0 = time.perf_counter()
     written = write_report(study, out, extra={"command": command, "seed": args.seed,
                                               "device": str(device), "n_jobs": n_jobs,
-                                              "run_seconds": round(outcome.seconds, 1)})
+                                              "run_seconds": round(outcome.seconds, 1)},
+                           plots=not outcome.interrupted)  # a stop is quick: no plots then
     if args.json:
         print(written["best"].read_text())
     else:
@@ -385,7 +386,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     if outcome.interrupted:
         how = "Stopped by SIGTERM" if outcome.signum == signal.SIGTERM else "Interrupted"
         print(f"{how}: {outcome.finished} finished trials are saved in "
-              f"{storages.mask_url(storage_url)}. Resume with:\n  {command}", file=sys.stderr)
+              f"{storages.mask_url(storage_url)} (plots: `metaheur report`, or the run's "
+              f"end). Resume with:\n  {command}", file=sys.stderr)
         return 128 + int(outcome.signum or signal.SIGINT)
     if outcome.error:
         print(f"metaheur tune: error: a trial failed: {outcome.error}. The finished trials are "

@@ -220,12 +220,14 @@ def write_report(
     out: str | Path,
     *,
     extra: Mapping[str, Any] | None = None,
+    plots: bool = True,
 ) -> dict[str, Path]:
     """Write ``trials.csv``, ``best.json`` and the PNG plots of ``study`` into ``out``.
 
     ``best.json`` holds the study's user attributes (the configuration ``tune`` stored),
     then ``extra`` (which wins; never put an unmasked storage URL in it), the best trial and
-    the versions. Returns the written paths by name.
+    the versions. ``plots=False`` writes the two files only (seconds count after a stop).
+    Returns the written paths by name.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -254,6 +256,8 @@ def write_report(
         json.dump(_json_safe(info), fh, indent=2, allow_nan=False)
     written["best"] = out / "best.json"
 
+    if not plots:
+        return written
     title = f"{study.study_name}: {label}"
     history = plot_history(frame, out / "history.png", title, objective=label)
     if history is not None:

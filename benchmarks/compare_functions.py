@@ -19,7 +19,8 @@ import time
 
 import pandas as pd
 
-from metaheur import bench
+from metaheur.harness import bench
+from metaheur.harness.stats import markdown_table
 
 ALGOS = ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa")
 FUNCTIONS = ("sphere", "ellipsoid", "rosenbrock", "rastrigin", "ackley", "griewank",
@@ -74,9 +75,9 @@ def main() -> None:
     print(f"Mean final error over {args.runs} runs, budget {args.budget}, pop_size "
           f"{args.pop_size}, shifted functions; (+/=/-): {REF} significantly better / no "
           f"difference / worse (rank-sum, Holm, 0.05); ×r: mean error relative to {REF}.")
-    print(bench.markdown_table(table))
+    print(markdown_table(table))
     print()
-    print(bench.markdown_table(written["friedman"][["dim", "algo", "mean_rank"]], ".3g"))
+    print(markdown_table(written["friedman"][["dim", "algo", "mean_rank"]], ".3g"))
     print(f"\n{len(result.runs)} runs in {time.perf_counter() - start:.0f} s; full results in "
           f"{args.out}/")
 

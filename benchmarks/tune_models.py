@@ -41,7 +41,7 @@ METRICS = ("accuracy", "precision", "recall", "specificity", "f1", "error_rate")
 
 def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, space: dict[str, Any],
              worker: int = 0) -> Any:
-    from metaheur.tuning import OPTUNA_SAMPLERS, make_sampler
+    from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
         return make_sampler(algo, seed=seed + 1000 * worker)
@@ -65,8 +65,10 @@ def one_study(dataset: str, algo: str, seed: int, *, trials: int, pop_size: int,
 
     import optuna
 
-    from metaheur import tuning
-    from metaheur.report import best_trial
+    from metaheur.harness import runs as tuning_runs
+    from metaheur.harness import storage as tuning_storage
+    from metaheur.harness import study as tuning
+    from metaheur.harness.report import best_trial
     from metaheur.models.metrics import UndefinedMetricWarning
     from metaheur.models.objectives import get_objective
 
@@ -77,11 +79,11 @@ def one_study(dataset: str, algo: str, seed: int, *, trials: int, pop_size: int,
     space = get_objective("lstm-elu", **kw).search_space()
     url = f"sqlite:///{Path(out) / 'studies.db'}"
     name = f"{dataset}-{algo}-seed{seed}"
-    storage = tuning.open_storage(url, heartbeat=False)
+    storage = tuning_storage.open_storage(url, heartbeat=False)
     tuning.open_study(storage, name, attrs={"algo": algo, "model": "lstm-elu", "data": dataset,
                                             "seed": seed, "pop_size": pop_size})
     t0 = time.perf_counter()
-    outcome = tuning.run_trials(
+    outcome = tuning_runs.run_trials(
         url, name, n_trials=trials, n_jobs=1, progress=False,
         sampler_factory=functools.partial(_sampler, algo, seed, pop_size, trials, space),
         objective_factory=functools.partial(get_objective, "lstm-elu", **kw),
@@ -115,9 +117,10 @@ def summarise(rows: pd.DataFrame, split: str) -> pd.DataFrame:
 def main() -> None:
     from joblib import Parallel, delayed
 
-    from metaheur.bench import markdown_table, parse_list
-    from metaheur.report import DISCLAIMER
-    from metaheur.tuning import check_algo
+    from metaheur.harness.bench import parse_list
+    from metaheur.harness.report import DISCLAIMER
+    from metaheur.harness.stats import markdown_table
+    from metaheur.harness.study import check_algo
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--algos", default=",".join(ALGOS))

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import optuna
 
-from metaheur.optuna import DLFAOASampler
-from metaheur.report import DISCLAIMER, summary_text, write_report
+from metaheur.harness.report import DISCLAIMER, summary_text, write_report
 from metaheur.models.objectives import get_objective
+from metaheur.optuna import DLFAOASampler
 
 QUICK = os.environ.get("METAHEUR_EXAMPLE_QUICK", "") not in ("", "0")
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metaheur import bench
 from metaheur.cli import main
+from metaheur.harness import bench, stats
 
 
 def test_bench_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -58,18 +58,18 @@ def test_statistics_by_hand() -> None:
                 rows.append({"algo": algo, "function": f, "dim": 2, "run": r,
                              "final_error": errors[r]})
     runs = pd.DataFrame(rows)
-    summ = bench.summary_table(runs)
+    summ = stats.summary_table(runs)
     assert list(summ.columns) == ["function", "dim", "algo", "mean", "std", "median", "best",
                                   "worst"]
-    wil = bench.wilcoxon_holm(runs, "ref").set_index(["function", "algo"])
+    wil = stats.wilcoxon_holm(runs, "ref").set_index(["function", "algo"])
     assert (wil.xs("bad", level="algo")["result"] == "+").all()
     assert (wil.xs("same", level="algo")["result"] == "=").all()
     assert (wil["p_holm"] >= wil["p"]).all()
-    fr = bench.friedman_ranks(runs).set_index("algo")
+    fr = stats.friedman_ranks(runs).set_index("algo")
     assert fr.loc["bad", "mean_rank"] == 3.0
     assert fr["mean_rank"].sum() == pytest.approx(6.0)
     assert np.isfinite(fr["friedman_p"]).all()
-    np.testing.assert_allclose(bench._holm(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(stats.holm(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
 
 
 @pytest.mark.parametrize(("budget", "dim", "expected"),
@@ -85,7 +85,7 @@ def test_parse_budget(budget: str | int, dim: int, expected: int) -> None:
         (["--functions", "sphere,nofun"], "unknown function(s) nofun; allowed:"),
         (["--budget", "lots"], "budget must be an integer or '<k>d'"),
         (["--dim", "0"], "--dim values must be >= 1"),
-        (["--runs", "0"], "--runs must be >= 1"),
+        (["--runs", "0"], "argument --runs: must be >= 1"),
     ],
 )
 def test_bench_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture, argv: list[str],
@@ -130,3 +130,162 @@ def test_list_and_minimize(capsys: pytest.CaptureFixture) -> None:
                  "--algo", "pso", "--json", "--quiet"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["nfev"] == 300 and res["error"] >= 0
+
+
+# ------------------------------------------------------------------ statistics (issue 13)
+def _tie_corrected_p(x: np.ndarray, y: np.ndarray) -> float:
+    """Two-sided Mann-Whitney p from the normal approximation with the tie correction and
+    the continuity correction, written out from the textbook formula."""
+    from math import erfc, sqrt
+
+    from scipy.stats import rankdata
+
+    n1, n2 = len(x), len(y)
+    n = n1 + n2
+    ranks = rankdata(np.r_[x, y])
+    u = ranks[:n1].sum() - n1 * (n1 + 1) / 2
+    _, t = np.unique(np.r_[x, y], return_counts=True)
+    var = n1 * n2 / 12 * ((n + 1) - (t**3 - t).sum() / (n * (n - 1)))
+    z = (abs(u - n1 * n2 / 2) - 0.5) / sqrt(var)
+    return erfc(z / sqrt(2))
+
+
+def _tied_samples() -> tuple[np.ndarray, np.ndarray]:
+    """30 vs 30 runs where most reach exactly zero error (23 and 12 of them)."""
+    return (np.r_[np.zeros(23), np.linspace(1e-3, 1e-2, 7)],
+            np.r_[np.zeros(12), np.linspace(1e-3, 1e-2, 18)])
+
+
+def test_rank_sum_is_tie_aware() -> None:
+    """Regression: ``scipy.stats.ranksums`` ignores ties, common when runs reach 0 error."""
+    from scipy.stats import ranksums
+
+    x, y = _tied_samples()
+    u, p = stats.rank_sum(x, y)
+    assert p == pytest.approx(_tie_corrected_p(x, y), rel=1e-9)
+    assert p == pytest.approx(0.0066, abs=1e-4) and ranksums(x, y).pvalue > 0.0145
+    assert u < 30 * 30 / 2  # x (the reference) ranks lower
+    assert stats.rank_sum(np.zeros(5), np.zeros(7)) == (17.5, 1.0)
+
+
+def test_holm_against_a_known_table() -> None:
+    # m = 4: sorted p 0.005, 0.01, 0.03, 0.04 -> 4*0.005, 3*0.01, 2*0.03, max(1*0.04, 0.06)
+    np.testing.assert_allclose(stats.holm(np.array([0.01, 0.04, 0.03, 0.005])),
+                               [0.03, 0.06, 0.06, 0.02])
+    np.testing.assert_allclose(stats.holm(np.array([0.5, 0.9])), [1.0, 1.0])
+
+
+def test_tie_aware_verdict_after_holm_over_five_algorithms() -> None:
+    """The tie-blind test said '=' here (p 0.0147 × 4 > 0.05); the tie-aware one says '+'."""
+    ref, other = _tied_samples()
+    rows = [{"algo": a, "function": "f", "dim": 2, "run": r, "final_error": e[r]}
+            for a, e in (("ref", ref), ("b", other), ("c", ref[::-1]), ("d", np.roll(ref, 3)),
+                         ("e", np.roll(ref, 7))) for r in range(30)]
+    wil = stats.wilcoxon_holm(pd.DataFrame(rows), "ref").set_index("algo")
+    assert wil.loc["b", "p_holm"] == pytest.approx(4 * _tie_corrected_p(ref, other), rel=1e-9)
+    assert wil.loc["b", "result"] == "+"
+    assert (wil.loc[["c", "d", "e"], "result"] == "=").all()
+
+
+def test_friedman_note() -> None:
+    assert stats.friedman_note(3, 2) is None
+    assert "here 4 algorithm(s) and 1 function(s)" in stats.friedman_note(4, 1)
+
+
+# ------------------------------------------------------- progress, notes, outputs (12, 15)
+def test_cost_model_weighs_runs_by_measured_cost() -> None:
+    cost = bench._CostModel([("pso", 100)] * 4 + [("tpe", 100)] * 2)
+    assert cost.add("pso", 100, 0.01) is None
+    done, left = cost.work()
+    assert done == pytest.approx(0.01) and left == pytest.approx(5 * 0.01)  # tpe unseen
+    note = cost.add("tpe", 100, 20.0)
+    assert note is not None and "tpe costs 2,000 times more per evaluation than pso" in note
+    done, left = cost.work()
+    assert left == pytest.approx(3 * 0.01 + 1 * 20.0)
+    assert cost.add("tpe", 100, 20.0) is None  # noted once
+
+
+def test_progress_eta_from_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    from metaheur.harness import progress
+
+    now = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    bar = progress.ProgressBar(10, enabled=False)
+    assert np.isnan(bar.eta())
+    now[0] = 110.0
+    bar.set_work(2.0, 6.0)  # 10 s for 2 units of work: 6 units left take 30 s
+    assert bar.eta() == pytest.approx(30.0)
+    now[0] = 120.0  # no completion for 10 s: the estimate moves (it does not freeze)
+    assert bar.eta() == pytest.approx(60.0)
+    assert progress.format_seconds(3725) == "1:02:05" and progress.format_seconds(75) == "1:15"
+    assert not progress.want_progress(True, stream=open(__file__))  # noqa: SIM115
+
+
+def _bench(out: Path, *extra: str) -> list[str]:
+    return ["bench", "--functions", "sphere", "--dim", "2", "--runs", "2", "--budget", "20",
+            "--pop-size", "5", "--n-jobs", "1", "--quiet", "--out", str(out), *extra]
+
+
+def test_bench_says_why_statistics_are_missing(tmp_path: Path, capsys) -> None:
+    """Regression: rank-sum tests were dropped silently and Friedman printed a bare nan."""
+    assert main(_bench(tmp_path / "b", "--algos", "pso,gwo,aco", "--ref", "dlf-aoa")) == 0
+    captured = capsys.readouterr()
+    assert "note: no rank-sum tests: the reference algorithm dlf-aoa is not among" in captured.err
+    assert "note: no Friedman test for d=2: the Friedman test needs at least 3 algorithms " \
+           "and 2 functions; here 3 algorithm(s) and 1 function(s)" in captured.err
+    report = (tmp_path / "b" / "report.md").read_text()
+    assert "## Notes" in report and "no rank-sum tests" in report
+
+
+def test_bench_refuses_duplicates(tmp_path: Path, capsys) -> None:
+    """Regression: ``--algos pso,PSO`` ran pso twice and counted the runs as independent."""
+    assert main(_bench(tmp_path / "b", "--algos", "pso,PSO")) == 2
+    err = capsys.readouterr().err
+    assert "--algos names pso twice (items 1 and 2)" in err
+    assert not (tmp_path / "b" / "raw").exists()
+
+
+def test_bench_json(tmp_path: Path, capsys) -> None:
+    assert main(_bench(tmp_path / "b", "--algos", "pso,gwo", "--ref", "pso", "--json")) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["settings"]["algos"] == ["pso", "gwo"] and len(data["summary"]) == 2
+    assert data["wilcoxon"][0]["algo"] == "gwo"
+
+
+@pytest.mark.parametrize("where", ["file", "under-file"])
+def test_bench_checks_its_output_place_first(tmp_path: Path, capsys, monkeypatch,
+                                             where: str) -> None:
+    """Regression: a bad --out was found only after the whole benchmark had run."""
+    (tmp_path / "f").write_text("x")
+    out = tmp_path / "f" if where == "file" else tmp_path / "f" / "sub"
+    ran = []
+    monkeypatch.setattr(bench, "run_benchmark", lambda *a, **k: ran.append(1))
+    assert main(_bench(out, "--algos", "pso")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"metaheur bench: error: cannot write to {out}: ")
+    assert len(err.strip().splitlines()) == 1 and not ran
+
+
+@pytest.mark.parametrize(("code", "reason"), [(30, "Read-only file system"),
+                                              (13, "Permission denied"),
+                                              (28, "No space left on device")])
+def test_bench_storage_failures_are_one_line(tmp_path: Path, capsys, monkeypatch, code: int,
+                                             reason: str) -> None:
+    import os
+
+    from metaheur.harness import storage
+
+    def failing(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(storage.tempfile, "mkstemp", failing)  # the write test, before work
+    assert main(_bench(tmp_path / "b", "--algos", "pso")) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write to {tmp_path / 'b'}: {reason}" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    monkeypatch.undo()
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)  # the disk fills up during writing
+    assert main(_bench(tmp_path / "c", "--algos", "pso")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("metaheur bench: error: ") and reason in err
+    assert len(err.strip().splitlines()) == 1

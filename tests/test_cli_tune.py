@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 
 from metaheur.cli import main
-from metaheur.tuning import OPTUNA_SAMPLERS, algorithm_names, mask_text, mask_url
+from metaheur.harness.study import OPTUNA_SAMPLERS, algorithm_names
 
 pytest.importorskip("torch")
 pytest.importorskip("metaheur.models.objectives")
@@ -27,8 +28,7 @@ ALGOS = algorithm_names()
 
 
 def _tune(tmp_path: Path, *extra: str, name: str = "run") -> list[str]:
-    return ["tune", "--quick", "--quiet", "--n-jobs", "1", "--out", str(tmp_path / name),
-            *extra]
+    return ["tune", "--quick", "--n-jobs", "1", "--out", str(tmp_path / name), *extra]
 
 
 def _states(db: Path) -> list[str]:
@@ -43,8 +43,8 @@ def test_tune_each_algorithm(tmp_path: Path, algo: str, capsys: pytest.CaptureFi
         pytest.importorskip("cmaes")
         pop = "4"  # CMA-ES weights degenerate below 4 (one parent)
     rc = main(_tune(tmp_path, "--algo", algo, "--trials", "6", "--pop-size", pop, "--seed", "1"))
-    out = capsys.readouterr().out
-    assert rc == 0, out
+    out, err = capsys.readouterr()
+    assert rc == 0, out + err
     run = tmp_path / "run"
     for name in ("study.db", "trials.csv", "best.json", "history.png"):
         assert (run / name).is_file(), name
@@ -63,8 +63,11 @@ def test_tune_each_algorithm(tmp_path: Path, algo: str, capsys: pytest.CaptureFi
     assert "metaheur tune --algo " + algo in best["command"]
     assert "not for clinical use" in out
     assert "best trial #" in out and "validation metric" in out
-    if algo not in OPTUNA_SAMPLERS:
-        assert "fewer than 5" in out  # 6 trials of pop 3: one generation only
+    assert best["objective_label"] == "1 − validation macro-F1"
+    assert ": 1 − validation macro-F1 = " in out
+    if algo not in OPTUNA_SAMPLERS:  # 6 trials of pop 3: one generation only (a warning)
+        assert "metaheur tune: warning:" in err and "fewer than 5" in err
+        assert "warning" not in out
     assert (run / "confusion_matrix.png").is_file() and (run / "roc.png").is_file()
 
 
@@ -87,8 +90,11 @@ def test_tune_digits_and_report(tmp_path: Path, capsys: pytest.CaptureFixture) -
 
 
 def test_tune_ifm(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(_tune(tmp_path, "--model", "ifm", "--algo", "random", "--trials", "2")) == 0
+    assert main(_tune(tmp_path, "--model", "ifm", "--algo", "random", "--trials", "2",
+                      "--json")) == 0
     best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert json.loads(capsys.readouterr().out) == best  # --json: stdout is best.json alone
+    assert best["objective_label"] == "1 − validation AUC"
     assert best["model"] == "ifm" and "auc" in best["best"]["metrics"]
     assert "alpha_scale" in best["search_space"]
     assert (tmp_path / "run" / "roc.png").is_file()
@@ -102,9 +108,12 @@ def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "resumed: 4 trials already finished" in out
     assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 8
-    # the same command again has nothing left to do
+    wall = json.loads((tmp_path / "run" / "best.json").read_text())["wall_seconds"]
+    assert wall > 0
+    # the same command again has nothing left to do, and keeps the study's wall time
     assert main(_tune(tmp_path, *args, "--trials", "8")) == 0
     assert "nothing to run" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run" / "best.json").read_text())["wall_seconds"] == wall
     # another algorithm on the same study is refused
     assert main(_tune(tmp_path, "--algo", "gwo", "--study", "lstm-elu-dlf-aoa",
                       "--trials", "9")) == 2
@@ -125,13 +134,14 @@ def test_keyboard_interrupt_saves_and_resumes(
     monkeypatch.setattr(LSTMELUObjective, "run", interrupting)
     args = _tune(tmp_path, "--algo", "gwo", "--pop-size", "3", "--trials", "5")
     assert main(args) == 130
-    out = capsys.readouterr().out
-    assert "Interrupted: 2 finished trials are saved" in out and "Resume with:" in out
-    resume = out.split("Resume with:")[1].strip().splitlines()[0]
+    err = capsys.readouterr().err
+    assert "Interrupted: 2 finished trials are saved" in err and "Resume with:" in err
+    resume = err.split("Resume with:")[1].strip().splitlines()[0]
     assert resume.startswith("metaheur tune --algo gwo")
     db = tmp_path / "run" / "study.db"
     assert _states(db) == ["COMPLETE", "COMPLETE", "FAIL"]
     assert (tmp_path / "run" / "trials.csv").is_file()  # what finished is reported
+    assert not (tmp_path / "run" / "history.png").exists()  # no plots: a stop is quick
 
     monkeypatch.setattr(LSTMELUObjective, "run", original)
     assert main(resume.split()[1:] + ["--quiet", "--n-jobs", "1"]) == 0
@@ -150,12 +160,16 @@ def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
     [
         (["--algo", "nope"], "unknown algorithm 'nope'; allowed: aco, aoa, dlf-aoa"),
         (["--model", "resnet"], "unknown model 'resnet'; allowed: lstm-elu, ifm"),
-        (["--trials", "0"], "--trials must be an integer >= 1, got 0"),
+        (["--trials", "0"], "argument --trials/-n: must be >= 1, got 0"),
+        (["--n-jobs", "100000"], "argument --n-jobs/-j: must be between 1 and"),
+        (["--seed", "-1"], "argument --seed: must be between 0 and"),
+        (["--timeout", "nan"], "argument --timeout: must be a number > 0, got 'nan'"),
         (["--data-format", "dicom"], "unknown --data-format 'dicom'; allowed: synthetic"),
         (["--data", "/no/such/folder"], "no such file or folder"),
         (["--pruner", "asha"], "unknown pruner 'asha'; allowed: none, median"),
         (["--pop-size", "2", "--algo", "gwo"], "--pop-size must be >= 3 for gwo"),
         (["--storage", "not-a-url"], "storage must be an SQLAlchemy URL"),
+        (["--out", "/dev/null/x"], "cannot write to /dev/null/x: a part of the path is a file"),
     ],
 )
 def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture, argv: list[str],
@@ -193,16 +207,6 @@ def test_unreachable_storage_masks_password(tmp_path: Path, capsys: pytest.Captu
     assert "cannot open storage postgresql://alice:***@127.0.0.1:1/optuna" in captured.err
     assert "s3cr3t-pw" not in captured.err + captured.out
     assert len(captured.err.strip().splitlines()) == 1
-
-
-def test_mask_url() -> None:
-    assert mask_url("postgresql://u:p@h/db") == "postgresql://u:***@h/db"
-    assert mask_url("postgresql+psycopg2://u:p%40x@h:5432/db") == \
-        "postgresql+psycopg2://u:***@h:5432/db"
-    assert mask_url("sqlite:///a/b.db") == "sqlite:///a/b.db"
-    assert mask_url("postgresql://u@h/db") == "postgresql://u@h/db"
-    assert mask_text("failed for postgresql://u:pw@h/db (pw rejected)", "postgresql://u:pw@h/db"
-                     ) == "failed for postgresql://u:***@h/db (*** rejected)"
 
 
 def test_custom_storage_is_recorded(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -248,7 +252,7 @@ def test_open_storage_survives_concurrent_schema_creation(tmp_path, monkeypatch)
     """Workers started together on a new database race to create its tables."""
     import optuna
 
-    from metaheur import tuning
+    from metaheur.harness import storage as tuning
 
     real = optuna.storages.RDBStorage
     calls = []
@@ -267,7 +271,7 @@ def test_open_storage_survives_concurrent_schema_creation(tmp_path, monkeypatch)
 def test_open_storage_reports_other_errors_in_one_masked_line(monkeypatch):
     import optuna
 
-    from metaheur import tuning
+    from metaheur.harness import storage as tuning
 
     def broken(*args, **kwargs):
         raise RuntimeError("connection refused for user secretuser password hunter2\nmore")
@@ -289,3 +293,120 @@ def test_users_own_models_module_is_not_ours(tmp_path: Path) -> None:
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "run" / "best.json").is_file()
+
+
+# --------------------------------------------------------- secrets, signals (issue 12)
+@pytest.mark.parametrize(("url", "secret"), __import__("test_cli_report").PASSWORD_FORMS)
+def test_tune_writes_no_password_anywhere(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                          monkeypatch: pytest.MonkeyPatch, url: str,
+                                          secret: str) -> None:
+    """Every file ``tune`` writes, its output and the study's attributes, for each form a
+    password can take in --storage (the database itself is a local SQLite file)."""
+    import optuna
+
+    db = f"sqlite:///{tmp_path / 'real.db'}"
+
+    class Local(optuna.storages.RDBStorage):  # whatever the URL, this SQLite file
+        def __init__(self, _url: str, **kw: object) -> None:
+            kw.pop("engine_kwargs", None)
+            super().__init__(db, **kw)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", Local)
+    rc = main(_tune(tmp_path, "--algo", "random", "--trials", "1", "--storage", url))
+    out, err = capsys.readouterr()
+    blobs = [out.encode(), err.encode()]
+    if "://" in url:
+        assert rc == 0, err
+        blobs += [f.read_bytes() for f in (tmp_path / "run").rglob("*") if f.is_file()]
+        stored = Local(db)
+        study = optuna.load_study(study_name="lstm-elu-random", storage=stored)
+        assert "***" in study.user_attrs["storage"]
+        system = stored.get_study_system_attrs(stored.get_study_id_from_name(study.study_name))
+        blobs.append(json.dumps([study.user_attrs, system]).encode())
+        blobs += [json.dumps([t.user_attrs, t.system_attrs]).encode() for t in study.trials]
+    else:  # not a URL: one masked error line
+        assert rc == 2 and len(err.strip().splitlines()) == 1
+    for blob in blobs:
+        assert secret.encode() not in blob
+
+
+def _start(tmp_path: Path, *extra: str) -> subprocess.Popen:
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+    cmd = [sys.executable, "-m", "metaheur", "tune", "--quick", "--algo", "random",
+           "--trials", "500", "--out", str(tmp_path / "run"), *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+
+
+def _wait_for(db: Path, state: str | None, proc: subprocess.Popen, limit: float = 240) -> None:
+    import time
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.is_file():
+            try:
+                if state is None or state in _states(db):
+                    return
+            except sqlite3.OperationalError:  # tables not created yet, or busy
+                pass
+        time.sleep(0.2)
+    raise AssertionError(f"no {state} trial in {db}: {proc.communicate(timeout=30)}")
+
+
+def _assert_clean_stop(proc: subprocess.Popen, db: Path, code: int) -> str:
+    out, err = proc.communicate(timeout=90)  # a hang (the old 2 min 14 s) fails here
+    assert proc.returncode == code, out + err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "database is locked" not in err
+    assert "Resume with:" in err
+    assert "RUNNING" not in _states(db)
+    assert not db.with_name("study.db-journal").exists()
+    return err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("n_jobs", "signum"), [("2", signal.SIGTERM), ("1", signal.SIGTERM),
+                                                 ("1", signal.SIGINT)])
+def test_signal_mid_run_stops_cleanly(tmp_path: Path, n_jobs: str, signum: int) -> None:
+    """Regression: SIGTERM killed the parent and left workers training (n-jobs 2) or left the
+    trial RUNNING (n-jobs 1); a Ctrl-C near the end of a trial could be swallowed."""
+    proc = _start(tmp_path, "--n-jobs", n_jobs)
+    db = tmp_path / "run" / "study.db"
+    _wait_for(db, "COMPLETE", proc)
+    proc.send_signal(signum)  # the parent only, as a scheduler or `kill` does
+    err = _assert_clean_stop(proc, db, 128 + signum)
+    assert ("Stopped by SIGTERM" if signum == signal.SIGTERM else "Interrupted") in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_workers_start_is_quiet(tmp_path: Path) -> None:
+    """Regression: an early Ctrl-C printed ~90 lines of tracebacks from workers that were
+    still importing torch."""
+    import time
+
+    proc = _start(tmp_path, "--n-jobs", "2")
+    db = tmp_path / "run" / "study.db"
+    _wait_for(db, None, proc)  # the study exists: the workers are being spawned
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
+    _assert_clean_stop(proc, db, 130)
+
+
+def test_storage_failure_during_a_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: a full disk under the study's database ended in a traceback."""
+    from metaheur.models.objectives import LSTMELUObjective
+    from sqlalchemy.exc import OperationalError
+
+    def full(self, params, trial=None):  # noqa: ANN001, ANN202
+        raise OperationalError("INSERT INTO trial_values", {}, Exception(
+            "database or disk is full"))
+
+    monkeypatch.setattr(LSTMELUObjective, "run", full)
+    assert main(_tune(tmp_path, "--algo", "random", "--trials", "2")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("metaheur tune: error: storage failed: sqlite:///")
+    assert "database or disk is full" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

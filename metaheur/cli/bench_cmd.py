@@ -1,29 +1,42 @@
 """``metaheur bench``: algorithms × test functions × dimensions × runs, with statistics.
 
-Thin wrapper over :mod:`metaheur.bench`: parses the lists, runs in parallel with joblib,
-writes raw CSVs, markdown tables, Wilcoxon/Holm and Friedman statistics and PNG plots into
-``--out``, and prints the markdown report.
+Thin wrapper over :mod:`metaheur.harness.bench`: parses the lists, checks the output folder
+before any run, runs in parallel with joblib, writes raw CSVs, markdown tables, rank-sum
+(Holm) and Friedman statistics and PNG plots into ``--out``, and prints the markdown report
+(or a JSON summary).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
 import time
 from typing import Any
 
 DEFAULT_ALGOS = "aoa,dlf-aoa,pso,aco,gwo,poa"
 DEFAULT_FUNCTIONS = "sphere,rosenbrock,rastrigin,ackley,griewank,schwefel"
+EXAMPLES = """examples:
+  metaheur bench --algos dlf-aoa,pso,gwo --functions sphere,ackley --dim 10 --runs 10
+  metaheur bench --suite bbob --functions 1-5 --dim 5 --budget 1000d --ref pso --json
+"""
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``bench`` sub-parser."""
+    from metaheur.cli import HelpFormatter, int_arg
+
     p = subparsers.add_parser(
         "bench",
+        parents=[common],
         help="compare algorithms on test functions (tables, statistics, plots)",
         description="Run every algorithm --runs times on every function and dimension "
         "(seeds from np.random.SeedSequence(--seed).spawn), in parallel with joblib, and "
         "write raw results, markdown tables, rank-sum tests against --ref (Holm-corrected), "
         "Friedman average ranks, convergence and box plots into --out.",
+        epilog=EXAMPLES,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--algos", default=DEFAULT_ALGOS,
                    help="comma-separated algorithms: registry names (`metaheur list`) and "
@@ -35,33 +48,49 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help=f"comma-separated functions; default: {DEFAULT_FUNCTIONS} "
                    "(bbob: ids 1..24, e.g. 1,15 or 1-24; default all)")
     p.add_argument("--dim", default="10,30", help="comma-separated dimensions; default: 10,30")
-    p.add_argument("--runs", type=int, default=30, help="runs per algorithm and problem; "
-                   "default: 30")
+    p.add_argument("--runs", type=int_arg("--runs", 1), default=30,
+                   help="runs per algorithm and problem; default: 30")
     p.add_argument("--budget", default="10000d",
                    help="evaluations per run: an integer or <k>d (k × dimension); default: 10000d")
-    p.add_argument("--pop-size", type=int, default=30, help="population size; default: 30")
-    p.add_argument("--seed", type=int, default=0, help="root seed; default: 0")
+    p.add_argument("--pop-size", type=int_arg("--pop-size", 1), default=30,
+                   help="population size; default: 30")
+    p.add_argument("--seed", type=int_arg("--seed", 0), default=0, help="root seed; default: 0")
     p.add_argument("--ref", default="dlf-aoa",
                    help="reference algorithm of the rank-sum tests; default: dlf-aoa "
-                   "(skipped when not in --algos)")
-    p.add_argument("--n-jobs", type=int, default=-1, help="joblib workers; default: -1 (all)")
+                   "(no tests, with a note, when it is not in --algos)")
+    p.add_argument("--n-jobs", "-j", type=int_arg("--n-jobs", -1, 4 * (os.cpu_count() or 1)),
+                   default=-1, help="joblib workers; -1: one per CPU core (the default)")
     p.add_argument("--out", default="metaheur-runs/bench", help="output folder; "
                    "default: metaheur-runs/bench")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON summary (settings, notes, summary, friedman, wilcoxon)")
+    p.add_argument("--progress", action="store_true",
+                   help="draw the progress bar even when stderr is not a terminal")
     return p
+
+
+def _unique(names: list[Any], option: str) -> list[Any]:
+    seen: dict[Any, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ValueError(f"{option} names {name} twice (items {seen[name] + 1} and {i + 1})")
+        seen[name] = i
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print its markdown report."""
-    from metaheur import bench
-    from metaheur.tuning import check_algo
+    from metaheur.harness import bench
+    from metaheur.harness.progress import want_progress
+    from metaheur.harness.storage import check_output_dir
+    from metaheur.harness.study import check_algo
 
-    algos = [check_algo(a) for a in bench.parse_list(args.algos, "--algos")]
-    dims = bench.parse_list(args.dim, "--dim", int)
+    if args.n_jobs == 0:
+        raise ValueError("--n-jobs must be -1 (all cores) or >= 1, got 0")
+    algos = _unique([check_algo(a) for a in bench.parse_list(args.algos, "--algos")], "--algos")
+    dims = _unique(bench.parse_list(args.dim, "--dim", int), "--dim")
     if any(d < 1 for d in dims):
         raise ValueError(f"--dim values must be >= 1, got {args.dim}")
-    if args.runs < 1:
-        raise ValueError(f"--runs must be >= 1, got {args.runs}")
     for d in dims:
         bench.parse_budget(args.budget, d)
     if args.suite == "bbob":
@@ -70,17 +99,30 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise ValueError(str(exc)) from None
     default_functions = "1-24" if args.suite == "bbob" else DEFAULT_FUNCTIONS
-    functions = bench.check_functions(
-        bench.parse_list(args.functions or default_functions, "--functions"), args.suite)
+    functions = _unique(bench.check_functions(
+        bench.parse_list(args.functions or default_functions, "--functions"), args.suite),
+        "--functions")
     ref = check_algo(args.ref) if args.ref else None
-    if ref is not None and ref not in algos:
-        ref = None
+    out = check_output_dir(args.out)  # before the work, not after it
     start = time.perf_counter()
     result = bench.run_benchmark(algos, functions, dims, runs=args.runs, budget=args.budget,
                                  pop_size=args.pop_size, seed=args.seed, n_jobs=args.n_jobs,
-                                 suite=args.suite, progress=not args.quiet)
-    written = bench.write_outputs(result, args.out, ref=ref)
+                                 suite=args.suite,
+                                 progress=args.progress or want_progress(not args.quiet))
+    written = bench.write_outputs(result, out, ref=ref)
+    for note in written["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    seconds = time.perf_counter() - start
+    if args.json:
+        def records(frame: Any) -> Any:
+            return None if frame is None else json.loads(frame.to_json(orient="records"))
+
+        print(json.dumps({"settings": result.settings, "out": str(out), "seconds": seconds,
+                          "notes": written["notes"], "summary": records(written["summary"]),
+                          "friedman": records(written["friedman"]),
+                          "wilcoxon": records(written["wilcoxon"])}, indent=2, default=str))
+        return 0
     print(written["markdown"])
-    print(f"{len(result.runs)} runs in {time.perf_counter() - start:.1f} s; results in "
-          f"{args.out}/ (report.md, raw/runs.csv, raw/convergence.csv, tables/, plots/)")
+    print(f"{len(result.runs)} runs in {seconds:.1f} s; results in "
+          f"{out}/ (report.md, raw/runs.csv, raw/convergence.csv, tables/, plots/)")
     return 0

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import re
 from typing import Any
 
+NO_PARAMS = "(no hyper-parameters)"
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``list`` sub-parser."""
+    from metaheur.cli import HelpFormatter
+
     p = subparsers.add_parser(
         "list",
+        parents=[common],
         help="list algorithms and test functions",
         description="List the registered algorithms (with plugins) and the test functions.",
+        epilog="examples:\n  metaheur list\n  metaheur list --params --json",
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--params", "-p", action="store_true",
-                   help="also show each algorithm's hyper-parameters and published defaults")
+                   help="also show each algorithm's hyper-parameters and published defaults "
+                   "(None: derived from other settings, as explained)")
     return p
 
 
@@ -36,8 +46,36 @@ def hyper_parameters() -> dict[str, dict[str, Any]]:
     return {name: dict(metaheur.get(name).defaults) for name in metaheur.available()}
 
 
+def none_meaning(cls: type, key: str) -> str | None:
+    """What a ``None`` default of ``key`` means, from the class docstring's
+    ``"``key`` (...; ``None`` means ...)"`` phrase, or ``None`` when it does not say."""
+    doc = " ".join((inspect.getdoc(cls) or "").split())
+    m = re.search(rf"``{re.escape(key)}``(?:/``\w+``)*\s*\([^()]*?``None`` means ([^)]*)\)",
+                  doc)
+    if m is None:  # the second name of a pair: ``c1``/``c2`` (...)
+        m = re.search(rf"``\w+``/``{re.escape(key)}``\s*\([^()]*?``None`` means ([^)]*)\)",
+                      doc)
+    return m[1].replace("``", "").strip() if m else None
+
+
+def _shown(cls: type, params: dict[str, Any]) -> str:
+    if not params:
+        return NO_PARAMS
+    parts = []
+    for k, v in params.items():
+        meaning = none_meaning(cls, k) if v is None else None
+        if v is None:
+            meaning = meaning or "derived from the other settings; see the class docstring"
+            parts.append(f"{k}=None ({meaning})")
+        else:
+            parts.append(f"{k}={v!r}")
+    return ", ".join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the lists; returns 0."""
+    import metaheur
+
     data: dict[str, Any] = collect()
     params = hyper_parameters() if args.params else {}
     if args.json:
@@ -51,6 +89,5 @@ def run(args: argparse.Namespace) -> int:
         for key, text in items.items():
             print(f"  {key:<{width}}  {text}")
             if key in params:
-                shown = ", ".join(f"{k}={v!r}" for k, v in params[key].items())
-                print(f"  {'':<{width}}    {shown}")
+                print(f"  {'':<{width}}    {_shown(metaheur.get(key), params[key])}")
     return 0

@@ -3,37 +3,55 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``report`` sub-parser."""
+    from metaheur.cli import HelpFormatter
+
     p = subparsers.add_parser(
         "report",
+        parents=[common],
         help="write trials.csv, best.json and plots for a stored study",
-        description="Read a study from an Optuna storage (e.g. the study.db that `metaheur "
-        "tune` wrote, or a PostgreSQL server) and write trials.csv, best.json, history.png, "
-        "importances.png and, when the best trial stored validation predictions, "
+        description="Read a study from an existing Optuna storage (e.g. the study.db that "
+        "`metaheur tune` wrote, or a PostgreSQL server) and write trials.csv, best.json, "
+        "history.png, importances.png and, when the best trial stored validation predictions, "
         "confusion_matrix.png and roc.png.",
+        epilog="examples:\n"
+        "  metaheur report --storage sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db\n"
+        "  metaheur report --storage postgresql://user@host/db --study s1 --out rep --json",
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--storage", required=True,
-                   help="SQLAlchemy URL, e.g. sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db")
+                   help="SQLAlchemy URL of an existing storage, e.g. "
+                   "sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db")
     p.add_argument("--study", default=None,
                    help="study name; default: the only study in the storage")
     p.add_argument("--out", default=None,
                    help="output folder; default: metaheur-runs/report-<study>")
+    p.add_argument("--json", action="store_true",
+                   help="print best.json's content instead of the text summary")
     return p
+
+
+def safe_name(name: str) -> str:
+    """``name`` as one path component: runs of characters other than letters, digits, ``_``
+    and ``-`` become ``_`` (a study named ``../../x`` becomes ``x``, inside its folder)."""
+    return re.sub(r"[^\w-]+", "_", name).strip("_") or "study"
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the study and write the report."""
     import optuna
 
-    from metaheur.report import DISCLAIMER, summary_text, write_report
-    from metaheur.tuning import mask_url, open_storage
+    from metaheur.harness.report import DISCLAIMER, summary_text, write_report
+    from metaheur.harness.storage import check_output_dir, mask_url, open_storage
 
-    storage = open_storage(args.storage, heartbeat=False)
+    storage = open_storage(args.storage, heartbeat=False, create=False)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
     if args.study is None:
         if len(names) != 1:
@@ -43,9 +61,12 @@ def run(args: argparse.Namespace) -> int:
     if args.study not in names:
         raise ValueError(f"no study {args.study!r} in {mask_url(args.storage)}; "
                          f"available: {', '.join(names) or 'none'}")
+    out = check_output_dir(args.out or Path("metaheur-runs") / f"report-{safe_name(args.study)}")
     study = optuna.load_study(study_name=args.study, storage=storage)
-    out = Path(args.out or f"metaheur-runs/report-{args.study}")
     written = write_report(study, out)
+    if args.json:
+        print(json.dumps(json.loads(written["best"].read_text()), indent=2))
+        return 0
     print(summary_text(study))
     print(DISCLAIMER)
     print(f"wrote {', '.join(p.name for p in written.values())} to {out}/")

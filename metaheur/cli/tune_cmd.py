@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import functools
-import logging
-import math
 import os
 import shlex
+import signal
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +29,36 @@ FORMATS = {
     "nodulemnist3d": "ifm",
     "lidc": "ifm",
 }
-DEFAULT_TRIALS = 48  # pop 8: initial population + 5 generations; about 9 min on 2 CPU cores
+DEFAULT_TRIALS = 48  # pop 8: the initial population and 5 generations
 DEFAULT_POP_SIZE = 8
 MIN_GENERATIONS = 5
 QUICK_ENV = "METAHEUR_TUNE_QUICK"
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+EXAMPLES = """examples:
+  metaheur tune                                    # LSTM-ELU, DLF-AOA, 48 trials of pop 8
+  metaheur tune --algo pso --trials 96 --n-jobs 2
+  metaheur tune --model ifm --data ~/data/LIDC --algo gwo
+  metaheur tune --storage postgresql://user@host/db --study shared   # several machines
+"""
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``tune`` sub-parser."""
+    from metaheur.cli import HelpFormatter, int_arg, positive_float
+
     p = subparsers.add_parser(
         "tune",
+        parents=[common],
         help="tune a model's hyper-parameters (LSTM-ELU, IFM) on an Optuna storage",
         description="Tune the hyper-parameters of a model with a metaheuristic sampler "
         "(or Optuna's tpe, cmaes, random). Results go to --out: study.db (unless --storage), "
         "trials.csv, best.json and PNG plots. Running the same command again continues the "
-        "study; several copies pointed at one --storage cooperate. Research benchmark, not "
-        "for clinical use.",
+        "study; several copies pointed at one --storage cooperate. Ctrl-C or SIGTERM stops "
+        "within seconds, keeps the finished trials and prints the command that resumes. "
+        "Research benchmark, not for clinical use.",
+        epilog=EXAMPLES,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--algo", "-a", default="dlf-aoa",
                    help="aoa, dlf-aoa, pso, aco, gwo, poa (and plugins; `metaheur list`), "
@@ -56,24 +70,25 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    "data")
     p.add_argument("--data-format", default=None,
                    help=f"dataset format instead of detection: {', '.join(FORMATS)}")
-    p.add_argument("--trials", "-n", type=int, default=DEFAULT_TRIALS,
+    p.add_argument("--trials", "-n", type=int_arg("--trials", 1), default=DEFAULT_TRIALS,
                    help=f"finished trials wanted in the study (earlier runs count); "
                    f"default: {DEFAULT_TRIALS}")
-    p.add_argument("--timeout", type=float, default=None,
+    p.add_argument("--timeout", type=positive_float("--timeout"), default=None,
                    help="stop starting new trials after this many seconds")
     p.add_argument("--pop-size", type=int, default=DEFAULT_POP_SIZE,
                    help=f"population size of the metaheuristic (cmaes: popsize); "
                    f"default: {DEFAULT_POP_SIZE}")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=int_arg("--seed", 0, 2**32 - 1), default=0,
                    help="seed of the sampler, the data split and the training; default: 0")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="training device; default: auto (CUDA when available)")
     p.add_argument("--profile", default=None, choices=["cpu", "gpu"],
                    help="search space / model sizes; default: gpu on CUDA, else cpu (a resumed "
                    "study keeps its own)")
-    p.add_argument("--n-jobs", type=int, default=None,
-                   help="parallel worker processes on this machine (1 torch thread each); "
-                   "default: min(2, CPU cores) on CPU, 1 on CUDA")
+    p.add_argument("--n-jobs", "-j", type=int_arg("--n-jobs", 1, os.cpu_count() or 1),
+                   default=None,
+                   help="parallel worker processes on this machine (1 torch thread each; at "
+                   "most the CPU cores); default: min(2, CPU cores) on CPU, 1 on CUDA")
     p.add_argument("--storage", default=None, metavar="URL",
                    help="Optuna storage URL, e.g. postgresql://user:password@host/db; default: "
                    "sqlite:///<out>/study.db")
@@ -83,7 +98,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="output folder; default: metaheur-runs/<model>-<algo>")
     p.add_argument("--pruner", default="none",
                    help="none, median, hyperband, successive-halving; default: none")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true",
+                   help="print best.json's content on stdout (the run's notes go to stderr)")
+    p.add_argument("--progress", action="store_true",
+                   help="draw the progress bar even when stderr is not a terminal")
     p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)  # tiny models (tests)
     return p
 
@@ -136,7 +154,7 @@ def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, finished: int,
     """Worker ``worker``'s sampler. Optuna's samplers get ``seed + 1000 * worker + finished``
     so that workers and resumed runs do not repeat points; a metaheuristic sampler keeps its
     state in the storage, so every worker gets the run's seed."""
-    from metaheur.tuning import OPTUNA_SAMPLERS, make_sampler
+    from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
         seed = seed + 1000 * worker + finished
@@ -177,10 +195,13 @@ def _space_json(space: dict[str, Any]) -> dict[str, Any]:
     return {k: json.loads(distribution_to_json(d)) for k, d in space.items()}
 
 
-def _quiet_libraries() -> None:
+def _quiet_libraries(verbose: int = 0) -> None:
+    """Logging and warning filters of this process and of every worker (picklable)."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the bar replaces per-trial lines
+    from metaheur.cli import configure_logging
+
+    configure_logging(verbose)  # -vv turns Optuna's per-trial log back on
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
         from metaheur.models.metrics import UndefinedMetricWarning
@@ -188,26 +209,15 @@ def _quiet_libraries() -> None:
         warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
     except ImportError:  # pragma: no cover - models extra missing is reported later
         pass
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
 
 
-# ---------------------------------------------------------------------------------- run
-def run(args: argparse.Namespace) -> int:
-    """Validate, open or create the study, run the trials, write and print the report."""
-    from optuna.trial import TrialState
-
-    from metaheur import tuning
-    from metaheur.report import DISCLAIMER, summary_text, write_report
+def _validate(args: argparse.Namespace) -> str:
+    """Check the options that need no data; returns the normalised algorithm name."""
+    from metaheur.harness import study as tuning
 
     algo = tuning.check_algo(args.algo)
-    args.algo = algo
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; allowed: {', '.join(MODELS)}")
-    if args.trials < 1:
-        raise ValueError(f"--trials must be an integer >= 1, got {args.trials}")
-    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
-        raise ValueError(f"--timeout must be a number of seconds > 0, got {args.timeout}")
     if args.pruner not in tuning.PRUNERS:
         raise ValueError(f"unknown pruner {args.pruner!r}; allowed: {', '.join(tuning.PRUNERS)}")
     if algo not in tuning.OPTUNA_SAMPLERS:
@@ -218,14 +228,40 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--pop-size must be >= {min_pop} for {algo}, got {args.pop_size}")
     elif args.pop_size < 2:
         raise ValueError(f"--pop-size must be >= 2, got {args.pop_size}")
-    if args.n_jobs is not None and args.n_jobs < 1:
-        raise ValueError(f"--n-jobs must be >= 1, got {args.n_jobs}")
+    return algo
+
+
+# ---------------------------------------------------------------------------------- run
+@dataclass
+class _Plan:
+    """What ``run`` decided before opening the study."""
+
+    algo: str
+    source: str
+    root: str | None
+    device: Any
+    n_jobs: int
+    out: Path
+    storage_url: str
+    study_name: str
+    command: str
+    info: Any  # where notes go: stdout, or stderr under --json
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, open or create the study, run the trials, write and print the report; a
+    stop signal at any point prints the command that resumes."""
+    import sys
+
+    from metaheur.harness import storage as storages
+
+    algo = args.algo = _validate(args)
     args.quick = args.quick or os.environ.get(QUICK_ENV, "") not in ("", "0")
     source, root = _data_source(args)
     if source == "digits" and args.model != "lstm-elu":
         raise ValueError("--data-format digits feeds --model lstm-elu only")
     try:
-        from metaheur.models.objectives import get_objective
+        from metaheur.models.objectives import get_objective  # noqa: F401  (models extra?)
         from metaheur.models.train import resolve_device
     except ImportError as exc:
         raise ValueError(f"tune needs the models extra ({exc}): pip install 'metaheur[models]'"
@@ -235,15 +271,49 @@ def run(args: argparse.Namespace) -> int:
 
     args.study_given = args.study is not None
     args.out = args.out or f"metaheur-runs/{args.model}-{algo}"
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = storages.check_output_dir(args.out)  # before any work: a bad --out is exit 2 now
     storage_url = args.storage or f"sqlite:///{out / 'study.db'}"
-    storage_shown = tuning.mask_url(args.storage) if args.storage else None
+    storage_shown = storages.mask_url(args.storage) if args.storage else None
     study_name = args.study or f"{args.model}-{algo}"
     command = _command(args, storage_shown)
-    _quiet_libraries()
+    _quiet_libraries(args.verbose)
+    plan = _Plan(algo, source, root, device, n_jobs, out, storage_url, study_name, command,
+                 sys.stderr if args.json else sys.stdout)  # under --json stdout is the JSON
+    try:
+        return _tune(args, plan)
+    except KeyboardInterrupt as exc:  # a stop outside the trials (they handle their own)
+        from metaheur.cli import signal_of
 
-    storage = tuning.open_storage(storage_url)  # StorageError (masked) -> exit 2
+        signum = signal_of(exc)
+        how = "Stopped by SIGTERM" if signum == signal.SIGTERM else "Interrupted"
+        print(f"{how}: the finished trials are saved in {storages.mask_url(storage_url)}. "
+              f"Resume with:\n  {command}", file=sys.stderr)
+        return 128 + signum
+
+
+def _tune(args: argparse.Namespace, plan: _Plan) -> int:
+    """Open or create the study, run the trials, write and print the report."""
+    import sys
+
+    from optuna.trial import TrialState
+
+    from metaheur.harness import runs
+    from metaheur.harness import storage as storages
+    from metaheur.harness import study as tuning
+    from metaheur.harness.progress import want_progress
+    from metaheur.harness.report import DISCLAIMER, OBJECTIVE_LABELS, summary_text, write_report
+    from metaheur.models.objectives import get_objective
+
+    algo, source, root, device, n_jobs = plan.algo, plan.source, plan.root, plan.device, \
+        plan.n_jobs
+    out, storage_url, study_name, command = plan.out, plan.storage_url, plan.study_name, \
+        plan.command
+
+    def note(text: str) -> None:
+        if not args.quiet:
+            print(text, file=plan.info)
+
+    storage = storages.open_storage(storage_url)  # StorageError (masked) -> exit 2
     stored = _stored_attrs(storage, study_name)
     profile = args.profile or stored.get("profile") or ("gpu" if device.type == "cuda" else "cpu")
     objective_kwargs = _objective_kwargs(args, source, root, profile)
@@ -255,65 +325,81 @@ def run(args: argparse.Namespace) -> int:
         "algo": algo, "model": args.model, "profile": profile, "seed": args.seed,
         "pop_size": args.pop_size, "data": source, "data_path": root,
         "search_space": _space_json(space), "pruner": args.pruner,
-        "storage": tuning.mask_url(storage_url), "command": command,
+        "objective_label": OBJECTIVE_LABELS.get(args.model, "objective"),
+        "storage": storages.mask_url(storage_url), "command": command,
     }
-    study, created = tuning.open_study(storage, study_name, attrs=config,
-                                       check=("algo", "model", "profile", "data"))
+    try:
+        study, created = tuning.open_study(storage, study_name, attrs=config,
+                                           check=("algo", "model", "profile", "data"))
+    except tuning.StudyMismatchError as exc:
+        raise ValueError(f"{exc}; use --study to start another study (or --{exc.key} "
+                         f"{exc.stored} to continue this one)") from None
     finished = tuning.count_finished(study)
 
-    print(f"metaheur tune: {algo} tuning {args.model} on {source} data "
-          f"({len(space)} hyper-parameters, profile {profile})")
-    print(f"  seed {args.seed}, device {device}, {n_jobs} worker(s), pop_size {args.pop_size}, "
-          f"{args.trials} trials, pruner {args.pruner}")
-    print(f"  study {study_name!r} in {tuning.mask_url(storage_url)} "
-          + ("(new)" if created else f"(resumed: {finished} trials already finished)"))
-    print(f"  {DISCLAIMER}")
+    note(f"metaheur tune: {algo} tuning {args.model} on {source} data "
+         f"({len(space)} hyper-parameters, profile {profile})")
+    note(f"  seed {args.seed}, device {device}, {n_jobs} worker(s), pop_size {args.pop_size}, "
+         f"{args.trials} trials, pruner {args.pruner}")
+    note(f"  study {study_name!r} in {storages.mask_url(storage_url)} "
+         + ("(new)" if created else f"(resumed: {finished} trials already finished)"))
+    note(f"  {DISCLAIMER}")
     gens = tuning.generations(algo, args.pop_size, args.trials)
     if algo not in tuning.OPTUNA_SAMPLERS and gens < MIN_GENERATIONS:
-        print(f"warning: {args.trials} trials give {algo} only {gens} generation(s) of "
-              f"{args.pop_size} after the initial population (fewer than {MIN_GENERATIONS}); "
-              f"raise --trials or lower --pop-size")
+        print(f"metaheur tune: warning: {args.trials} trials give {algo} only {gens} "
+              f"generation(s) of {args.pop_size} after the initial population (fewer than "
+              f"{MIN_GENERATIONS}); raise --trials or lower --pop-size", file=sys.stderr)
 
     if finished >= args.trials:
-        print(f"the study already has {finished} finished trials (>= --trials {args.trials}); "
-              f"nothing to run; raise --trials to continue it")
-        outcome = tuning.TuneOutcome(finished, False, 0.0)
+        note(f"the study already has {finished} finished trials (>= --trials {args.trials}); "
+             f"nothing to run; raise --trials to continue it")
+        outcome = runs.TuneOutcome(finished, False, 0.0)
     else:
         del objective  # workers build their own; free the data before forking work
-        outcome = tuning.run_trials(
+        outcome = runs.run_trials(
             storage_url, study_name,
             sampler_factory=functools.partial(_sampler, algo, args.seed, args.pop_size,
                                               args.trials, finished, space),
             objective_factory=functools.partial(get_objective, args.model, **objective_kwargs),
             n_trials=args.trials, timeout=args.timeout, n_jobs=n_jobs, pruner=args.pruner,
-            progress=not args.quiet, desc=f"{algo} trials", worker_init=_quiet_libraries,
+            progress=args.progress or want_progress(not args.quiet), desc=f"{algo} trials",
+            worker_init=functools.partial(_quiet_libraries, args.verbose),
         )
+        study = _reload(storage, study_name)
+        total = float(study.user_attrs.get("wall_seconds") or 0.0) + outcome.seconds
+        study.set_user_attr("wall_seconds", round(total, 1))  # over every run of the study
 
     study = _reload(storage, study_name)
     t0 = time.perf_counter()
     written = write_report(study, out, extra={"command": command, "seed": args.seed,
                                               "device": str(device), "n_jobs": n_jobs,
-                                              "wall_seconds": round(outcome.seconds, 1)})
-    print()
-    print(summary_text(study))
-    print(f"wrote {', '.join(p.name for p in written.values())} to {out}/ "
-          f"({time.perf_counter() - t0:.1f} s)")
-    print(f"{outcome.finished} of {args.trials} trials finished "
-          f"({outcome.seconds:.0f} s this run). {DISCLAIMER}")
+                                              "run_seconds": round(outcome.seconds, 1)},
+                           plots=not outcome.interrupted)  # a stop is quick: no plots then
+    if args.json:
+        print(written["best"].read_text())
+    else:
+        print()
+        print(summary_text(study))
+        print(f"wrote {', '.join(p.name for p in written.values())} to {out}/ "
+              f"({time.perf_counter() - t0:.1f} s)")
+        print(f"{outcome.finished} of {args.trials} trials finished "
+              f"({outcome.seconds:.0f} s this run). {DISCLAIMER}")
     if outcome.interrupted:
-        print(f"Interrupted: {outcome.finished} finished trials are saved in "
-              f"{tuning.mask_url(storage_url)}. Resume with:\n  {command}")
-        return 130
+        how = "Stopped by SIGTERM" if outcome.signum == signal.SIGTERM else "Interrupted"
+        print(f"{how}: {outcome.finished} finished trials are saved in "
+              f"{storages.mask_url(storage_url)} (plots: `metaheur report`, or the run's "
+              f"end). Resume with:\n  {command}", file=sys.stderr)
+        return 128 + int(outcome.signum or signal.SIGINT)
     if outcome.error:
         print(f"metaheur tune: error: a trial failed: {outcome.error}. The finished trials are "
-              f"saved; resume with:\n  {command}")
+              f"saved; resume with:\n  {command}", file=sys.stderr)
         return 1
     if outcome.finished < args.trials:
         running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
         if args.timeout is not None and outcome.seconds >= args.timeout:
-            print(f"Stopped by --timeout; continue with:\n  {command}")
+            print(f"Stopped by --timeout; continue with:\n  {command}", file=sys.stderr)
         elif running:
-            print(f"The other {running} trial(s) are running in other workers of this study.")
+            print(f"The other {running} trial(s) are running in other workers of this study.",
+                  file=sys.stderr)
     return 0
 
 

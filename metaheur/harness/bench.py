@@ -1,8 +1,8 @@
-"""Benchmark harness: many algorithms × functions × dimensions × runs, and their statistics.
+"""Benchmarks: many algorithms × functions × dimensions × runs, and their written report.
 
 Usable from Python and by ``metaheur bench``::
 
-    from metaheur import bench
+    from metaheur.harness import bench
     res = bench.run_benchmark(["dlf-aoa", "pso", "tpe"], ["rastrigin", "ackley"], [10],
                               runs=30, budget="10000d", seed=0, n_jobs=-1)
     bench.write_outputs(res, "bench-out", ref="dlf-aoa")
@@ -14,12 +14,8 @@ which other algorithms are in the list). The registry algorithms run through
 run as Optuna studies with one float parameter per coordinate of the function's box. The
 suite ``functions`` is :mod:`metaheur.functions` (shifted by default, one fixed instance per
 function: ``seed=0``); the suite ``bbob`` is COCO's BBOB through ``cocoex`` (run ``r`` is
-instance ``r + 1``, as in COCO). The final error is ``best f - f_opt``.
-
-Statistics: per function and dimension the mean, std, median, best and worst final error;
-the Wilcoxon rank-sum test (``scipy.stats.ranksums``) of each algorithm against a reference
-with Holm's correction over the algorithms compared on that problem; Friedman average ranks
-over the functions of one dimension (``scipy.stats.friedmanchisquare`` on the mean errors).
+instance ``r + 1``, as in COCO). The final error is ``best f - f_opt``. The statistics are
+those of :mod:`metaheur.harness.stats`, the plots those of :mod:`metaheur.harness.plots`.
 """
 
 from __future__ import annotations
@@ -39,7 +35,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
+
+from metaheur.harness.plots import plot_boxes, plot_convergence
+from metaheur.harness.progress import ProgressBar
+from metaheur.harness.stats import (
+    friedman_note,
+    friedman_ranks,
+    markdown_table,
+    summary_table,
+    wilcoxon_holm,
+)
 
 __all__ = [
     "SUITES",
@@ -47,13 +52,8 @@ __all__ = [
     "parse_budget",
     "parse_list",
     "check_functions",
+    "require_cocoex",
     "run_benchmark",
-    "summary_table",
-    "wilcoxon_holm",
-    "friedman_ranks",
-    "markdown_table",
-    "plot_convergence",
-    "plot_boxes",
     "write_outputs",
 ]
 
@@ -187,7 +187,7 @@ def _optuna_run(algo: str, f: Callable, bounds: NDArray, budget: int, pop_size: 
     """Best-so-far after each of ``budget`` Optuna trials on the box; returns (budget,)."""
     import optuna
 
-    from metaheur.tuning import make_sampler
+    from metaheur.harness.study import make_sampler
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     seed = int(rng.integers(2**31 - 1))
@@ -218,7 +218,7 @@ def _optuna_run(algo: str, f: Callable, bounds: NDArray, budget: int, pop_size: 
 def _one_run(algo: str, problem: _Problem, run: int, budget: int, pop_size: int,
              seed: np.random.SeedSequence, checkpoints: NDArray) -> dict[str, Any]:
     from metaheur._minimize import minimize
-    from metaheur.tuning import OPTUNA_SAMPLERS
+    from metaheur.harness.study import OPTUNA_SAMPLERS
 
     f, bounds, f_opt = problem.build()
     rng = np.random.default_rng(seed)
@@ -254,6 +254,46 @@ class BenchResult:
     settings: dict[str, Any]
 
 
+class _CostModel:
+    """Seconds per evaluation of each algorithm, learnt from its finished runs, to weigh the
+    runs left (their costs differ by orders of magnitude: TPE vs PSO) in the ETA."""
+
+    #: an algorithm this many times slower per evaluation than the fastest one gets a note
+    SLOW_FACTOR = 1000.0
+
+    def __init__(self, tasks: Sequence[tuple[str, int]]) -> None:
+        self.left: dict[tuple[str, int], int] = {}
+        for key in tasks:
+            self.left[key] = self.left.get(key, 0) + 1
+        self.seconds: dict[str, float] = {}
+        self.evals: dict[str, int] = {}
+        self.done = 0.0
+        self.noted = False
+
+    def add(self, algo: str, budget: int, seconds: float) -> str | None:
+        """Record a finished run; returns a note the first time one algorithm is
+        :data:`SLOW_FACTOR` times slower per evaluation than another."""
+        self.left[(algo, budget)] -= 1
+        self.seconds[algo] = self.seconds.get(algo, 0.0) + seconds
+        self.evals[algo] = self.evals.get(algo, 0) + budget
+        self.done += seconds
+        rate = {a: self.seconds[a] / self.evals[a] for a in self.seconds}
+        slow, fast = max(rate, key=rate.get), min(rate, key=rate.get)
+        if not self.noted and rate[fast] > 0 and rate[slow] >= self.SLOW_FACTOR * rate[fast]:
+            self.noted = True
+            return (f"{slow} costs {rate[slow] / rate[fast]:,.0f} times more per evaluation "
+                    f"than {fast} ({rate[slow]:.2g} s vs {rate[fast]:.2g} s); it dominates the "
+                    f"benchmark's time")
+        return None
+
+    def work(self) -> tuple[float, float]:
+        """(seconds of work done, estimated seconds of work left)."""
+        rate = {a: self.seconds[a] / self.evals[a] for a in self.seconds}
+        unknown = max(rate.values(), default=0.0)  # an algorithm not seen yet: the slowest
+        left = sum(n * b * rate.get(a, unknown) for (a, b), n in self.left.items())
+        return self.done, left
+
+
 def _checkpoints(budget: int, n: int = 60) -> NDArray:
     return np.unique(np.geomspace(1, budget, n).round().astype(int))
 
@@ -274,7 +314,7 @@ def run_benchmark(
     """Run every algorithm on every problem ``runs`` times, in parallel with joblib."""
     from joblib import Parallel, delayed
 
-    from metaheur.tuning import check_algo
+    from metaheur.harness.study import check_algo
 
     algos = [check_algo(a) for a in algos]
     if suite == "bbob":
@@ -293,26 +333,25 @@ def run_benchmark(
     if slow and max(budgets.values()) > 2000:
         logger.warning("%s run(s) as Optuna studies with one trial per evaluation: %d trials per "
                        "run will take long (TPE's cost grows with the trial count); consider a "
-                       "smaller --budget", ", ".join(slow), max(budgets.values()))
+                       "smaller budget", ", ".join(slow), max(budgets.values()))
     seeds = np.random.SeedSequence(seed).spawn(runs)
     checkpoints = {d: _checkpoints(b) for d, b in budgets.items()}
     tasks = [(a, p, r) for (p, r) in _problems(suite, functions, dims, runs) for a in algos]
     jobs = (delayed(_one_run)(a, p, r, budgets[p.dim], pop_size, seeds[r],
                               checkpoints[p.dim]) for a, p, r in tasks)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(tasks), desc="bench", unit="run", dynamic_ncols=True)
+    cost = _CostModel([(a, budgets[p.dim]) for a, p, _ in tasks])
+    bar = ProgressBar(len(tasks), desc="bench", unit="run", enabled=progress)
     rows: list[dict[str, Any]] = []
     try:
         for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
             rows.append(row)
-            if bar is not None:
-                bar.update(1)
+            note = cost.add(row["algo"], budgets[row["dim"]], row["seconds"])
+            if note:
+                logger.warning(note)
+            bar.set_work(*cost.work())
+            bar.update(len(rows))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     key = ["algo", "function", "dim", "run"]
     order = {a: i for i, a in enumerate(algos)}
     rows.sort(key=lambda r: (functions.index(r["function"]), r["dim"], order[r["algo"]], r["run"]))
@@ -327,154 +366,12 @@ def run_benchmark(
     return BenchResult(runs_df, conv, settings)
 
 
-# ------------------------------------------------------------------------- statistics
-def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std, median, best, worst of the final error per function, dim and algorithm."""
-    g = runs.groupby(["function", "dim", "algo"], sort=False)["final_error"]
-    out = g.agg(mean="mean", std="std", median="median", best="min", worst="max").reset_index()
-    return out
-
-
-def _holm(p: NDArray) -> NDArray:
-    """Holm–Bonferroni adjusted p-values (monotone, capped at 1)."""
-    p = np.asarray(p, dtype=float)
-    m = p.size
-    order = np.argsort(p)
-    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(adj, 1.0)
-    return out
-
-
-def wilcoxon_holm(runs: pd.DataFrame, ref: str, alpha: float = 0.05) -> pd.DataFrame:
-    """Rank-sum test of each algorithm against ``ref`` on each function and dim.
-
-    Columns: function, dim, algo, statistic, p, p_holm (Holm over the algorithms compared on
-    that problem) and ``result``: ``+`` the reference is significantly better (lower errors),
-    ``-`` significantly worse, ``=`` no significant difference at ``alpha``.
-    """
-    if ref not in set(runs["algo"]):
-        raise ValueError(f"reference {ref!r} is not among the algorithms run: "
-                         f"{', '.join(runs['algo'].unique())}")
-    rows = []
-    for (fun, dim), grp in runs.groupby(["function", "dim"], sort=False):
-        x = grp.loc[grp["algo"] == ref, "final_error"].to_numpy()
-        part = []
-        for algo, sub in grp.groupby("algo", sort=False):
-            if algo == ref:
-                continue
-            y = sub["final_error"].to_numpy()
-            if np.array_equal(np.sort(x), np.sort(y)) or (np.ptp(np.r_[x, y]) == 0):
-                stat, p = 0.0, 1.0
-            else:
-                stat, p = stats.ranksums(x, y)
-            part.append({"function": fun, "dim": dim, "algo": algo, "statistic": float(stat),
-                         "p": float(p)})
-        if part:
-            adj = _holm(np.array([r["p"] for r in part]))
-            for r, pa in zip(part, adj, strict=True):
-                r["p_holm"] = float(pa)
-                # statistic < 0: the reference's errors rank lower (better)
-                r["result"] = "=" if pa >= alpha else ("+" if r["statistic"] < 0 else "-")
-            rows.extend(part)
-    return pd.DataFrame(rows, columns=["function", "dim", "algo", "statistic", "p", "p_holm",
-                                       "result"])
-
-
-def friedman_ranks(runs: pd.DataFrame) -> pd.DataFrame:
-    """Average rank (1 = best mean final error) of each algorithm over the functions of each
-    dimension, with the Friedman chi-square statistic and p-value of that dimension (NaN with
-    fewer than 3 algorithms or 2 functions)."""
-    rows = []
-    for dim, grp in runs.groupby("dim", sort=False):
-        table = grp.pivot_table(index="function", columns="algo", values="final_error",
-                                aggfunc="mean")
-        table = table[[a for a in grp["algo"].unique() if a in table.columns]]
-        ranks = table.rank(axis=1, method="average").mean(axis=0)
-        chi2, p = math.nan, math.nan
-        if table.shape[1] >= 3 and table.shape[0] >= 2:
-            chi2, p = stats.friedmanchisquare(*[table[c].to_numpy() for c in table.columns])
-        for algo, r in ranks.items():
-            rows.append({"dim": dim, "algo": algo, "mean_rank": float(r),
-                         "n_functions": int(table.shape[0]), "friedman_chi2": float(chi2),
-                         "friedman_p": float(p)})
-    out = pd.DataFrame(rows)
-    return out.sort_values(["dim", "mean_rank"], kind="stable").reset_index(drop=True)
-
-
-def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3e") -> str:
-    """A GitHub markdown table (no ``tabulate`` dependency)."""
-    def cell(v: Any) -> str:
-        if isinstance(v, (float, np.floating)):
-            return "nan" if math.isnan(v) else format(float(v), floatfmt)
-        return str(v)
-
-    head = "| " + " | ".join(map(str, frame.columns)) + " |"
-    sep = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
-    return "\n".join([head, sep, *body])
-
-
-# ------------------------------------------------------------------------------ plots
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-_FLOOR = 1e-16  # errors below this are drawn at the floor on log axes
-
-
-def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
-    """Median and inter-quartile band of the best-so-far error vs evaluations, per algorithm."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    sub = conv[(conv["function"] == function) & (conv["dim"] == dim)]
-    for i, (algo, g) in enumerate(sub.groupby("algo", sort=False)):
-        q = g.replace(np.inf, np.nan).groupby("nfev")["error"].quantile([0.25, 0.5, 0.75])
-        q = q.unstack().clip(lower=_FLOOR)
-        ax.plot(q.index, q[0.5], label=algo, color=f"C{i}")
-        ax.fill_between(q.index, q[0.25], q[0.75], color=f"C{i}", alpha=0.2)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("best-so-far error (median, IQR)")
-    ax.set_title(f"{function}, d={dim}")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def plot_boxes(runs: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
-    """Box plot of the final error of each algorithm (log scale)."""
-    plt = _pyplot()
-    sub = runs[(runs["function"] == function) & (runs["dim"] == dim)]
-    algos = list(sub["algo"].unique())
-    data = [np.maximum(sub.loc[sub["algo"] == a, "final_error"].to_numpy(), _FLOOR)
-            for a in algos]
-    fig, ax = plt.subplots(figsize=(1.1 * len(algos) + 3, 4.5))
-    ax.boxplot(data, tick_labels=algos)
-    ax.set_yscale("log")
-    ax.set_ylabel("final error")
-    ax.set_title(f"{function}, d={dim}")
-    ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
 def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = None
                   ) -> dict[str, Any]:
     """Write raw CSVs, markdown tables, statistics and plots into ``out``; returns
     ``{"summary": DataFrame, "wilcoxon": DataFrame | None, "friedman": DataFrame,
-    "markdown": str, "paths": [...]}``."""
+    "markdown": str, "paths": [...], "notes": [...]}``; ``notes`` says which statistics
+    could not be computed and why (also written in the markdown)."""
     out = Path(out)
     for sub in ("raw", "tables", "plots"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -484,11 +381,21 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
     paths: list[Path] = [out / "raw" / "runs.csv", out / "raw" / "convergence.csv"]
     summary = summary_table(runs)
     summary.to_csv(out / "summary.csv", index=False)
-    if ref is not None and ref not in set(runs["algo"]):
-        raise ValueError(f"--ref {ref!r} is not among the algorithms run: "
-                         f"{', '.join(runs['algo'].unique())}")
-    wil = wilcoxon_holm(runs, ref) if ref is not None and runs["algo"].nunique() > 1 else None
+    notes: list[str] = []
+    algos_run = list(runs["algo"].unique())
+    if ref is not None and ref not in algos_run:
+        notes.append(f"no rank-sum tests: the reference algorithm {ref} is not among the "
+                     f"algorithms run ({', '.join(algos_run)})")
+        ref = None
+    elif ref is not None and len(algos_run) < 2:
+        notes.append(f"no rank-sum tests: {ref} is the only algorithm run")
+        ref = None
+    wil = wilcoxon_holm(runs, ref) if ref is not None else None
     fried = friedman_ranks(runs)
+    for dim, grp in runs.groupby("dim", sort=False):
+        why = friedman_note(grp["algo"].nunique(), grp["function"].nunique())
+        if why:
+            notes.append(f"no Friedman test for d={dim}: {why}")
     s = result.settings
     parts = [f"# Benchmark: suite {s['suite']}, {s['runs']} runs, budget {s['budget']}, "
              f"pop_size {s['pop_size']}, seed {s['seed']}", ""]
@@ -515,8 +422,10 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
     fried.to_csv(out / "friedman.csv", index=False)
     if wil is not None:
         wil.to_csv(out / "wilcoxon.csv", index=False)
+    if notes:
+        parts.append("## Notes\n\n" + "\n".join(f"- {n}" for n in notes) + "\n")
     markdown = "\n".join(parts)
     (out / "report.md").write_text(markdown)
     paths.append(out / "report.md")
     return {"summary": summary, "wilcoxon": wil, "friedman": fried, "markdown": markdown,
-            "paths": paths}
+            "paths": paths, "notes": notes}

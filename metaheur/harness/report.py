@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -22,36 +22,54 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 from optuna.trial import FrozenTrial, TrialState
+
+from metaheur.harness.plots import (
+    plot_confusion_matrix,
+    plot_history,
+    plot_importances,
+    plot_roc,
+)
 
 __all__ = [
     "DISCLAIMER",
+    "OBJECTIVE_LABELS",
+    "TRIAL_COLUMNS",
+    "objective_label",
     "versions",
     "trials_frame",
     "best_trial",
     "val_predictions",
     "summary_text",
-    "roc_curve",
-    "plot_history",
-    "plot_importances",
-    "plot_confusion_matrix",
-    "plot_roc",
     "write_report",
 ]
 
 logger = logging.getLogger(__name__)
 
 DISCLAIMER = "Research benchmark for optimisers, not for clinical use."
+#: What each model's objective minimises (studies store it as ``objective_label``; older
+#: studies are labelled from their ``model`` attribute).
+OBJECTIVE_LABELS = {
+    "lstm-elu": "1 − validation macro-F1",
+    "ifm": "1 − validation AUC",
+}
+#: The columns of ``trials.csv`` before the ``params_*`` and ``metric_*`` ones.
+TRIAL_COLUMNS = ["number", "state", "value", "best_so_far", "duration_s", "fit_s",
+                 "reused_from", "reissue_of", "datetime_start"]
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+def objective_label(study: optuna.Study) -> str:
+    """What the study minimises, e.g. ``"1 − validation macro-F1"`` (``"objective"`` when
+    the study does not say)."""
+    attrs = study.user_attrs
+    label = attrs.get("objective_label")
+    if isinstance(label, str) and label:
+        return label
+    for key in ("objective", "model"):
+        if attrs.get(key) in OBJECTIVE_LABELS:
+            return OBJECTIVE_LABELS[attrs[key]]
+    return "objective"
 
 
 def versions() -> dict[str, str | None]:
@@ -85,30 +103,65 @@ def _json_safe(obj: Any) -> Any:
     return str(obj)
 
 
+def _reissues(trials: list[FrozenTrial]) -> dict[int, int]:
+    """``{trial number: number of the first trial given the same population row}``, from the
+    row records a metaheuristic sampler keeps in the trials' system attributes."""
+    first: dict[tuple, int] = {}
+    out: dict[int, int] = {}
+    for t in trials:
+        for key, rec in t.system_attrs.items():
+            if isinstance(rec, Mapping) and {"run", "gen", "row"} <= set(rec):
+                slot = (key, str(rec["run"]), rec["gen"], rec.get("token"), rec["row"])
+                if slot in first:
+                    out[t.number] = first[slot]
+                else:
+                    first[slot] = t.number
+    return out
+
+
+def _metrics(t: FrozenTrial) -> dict[str, Any]:
+    """The trial's validation metrics: the ``metrics`` dict (older studies) and scalar
+    ``metric_<name>`` user attributes."""
+    found: dict[str, Any] = {}
+    metrics = t.user_attrs.get("metrics")
+    if isinstance(metrics, Mapping):
+        found.update(metrics)
+    found.update({k[len("metric_"):]: v for k, v in t.user_attrs.items()
+                  if k.startswith("metric_")})
+    return {k: v for k, v in found.items() if isinstance(v, (int, float)) or v is None}
+
+
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial: ``number``, ``state``, ``value``, ``best_so_far``, ``duration_s``,
-    ``params_<name>`` and ``metric_<name>`` (from ``user_attrs["metrics"]``)."""
+    """One row per trial: the :data:`TRIAL_COLUMNS`, ``params_<name>`` and
+    ``metric_<name>``. ``duration_s`` is Optuna's wall time of the trial (it includes any
+    wait for a generation), ``fit_s`` the training alone; ``reused_from`` names the trial
+    whose result a repeated configuration copied, ``reissue_of`` the first trial that was
+    given the same population row (a re-issue after a slow or lost trial)."""
     rows = []
     best = math.inf
-    for t in study.get_trials(deepcopy=False):
+    trials = study.get_trials(deepcopy=False)
+    reissues = _reissues(trials)
+    for t in trials:
         value = t.value if t.state == TrialState.COMPLETE else None
         if value is not None:
             best = min(best, value)
+        reused = t.user_attrs.get("reused_from")
+        fit = t.user_attrs.get("fit_seconds")
         row: dict[str, Any] = {
             "number": t.number,
             "state": t.state.name,
             "value": value,
             "best_so_far": best if math.isfinite(best) else None,
             "duration_s": t.duration.total_seconds() if t.duration is not None else None,
+            "fit_s": None if reused is not None else fit,
+            "reused_from": reused,
+            "reissue_of": reissues.get(t.number),
             "datetime_start": t.datetime_start,
         }
         row.update({f"params_{k}": v for k, v in t.params.items()})
-        metrics = t.user_attrs.get("metrics")
-        if isinstance(metrics, Mapping):
-            row.update({f"metric_{k}": v for k, v in metrics.items()
-                        if isinstance(v, (int, float)) or v is None})
+        row.update({f"metric_{k}": v for k, v in _metrics(t).items()})
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else TRIAL_COLUMNS)
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
@@ -134,8 +187,10 @@ def val_predictions(trial: FrozenTrial) -> tuple[NDArray, NDArray, list[str]] | 
         y_score = y_score[:, 0]
     k = 2 if y_score.ndim == 1 else y_score.shape[1]
     names = pred.get("class_names") or trial.user_attrs.get("class_names")
-    names = [str(n) for n in names] if names and len(names) == k else [
-        f"class {i}" for i in range(k)]
+    if names and len(names) == k:
+        names = [str(n) for n in names]
+    else:  # a binary objective that stored no names: say which side is the positive class
+        names = ["negative (0)", "positive (1)"] if k == 2 else [f"class {i}" for i in range(k)]
     return y_true, y_score, names
 
 
@@ -144,13 +199,14 @@ def summary_text(study: optuna.Study) -> str:
     best = best_trial(study)
     if best is None:
         return "no complete trial yet"
-    metrics = best.user_attrs.get("metrics") or {}
+    metrics = _metrics(best)
     width = max([len(k) for k in (*best.params, *metrics)] + [len("validation metric")])
 
     def fmt(v: Any, spec: str) -> str:
         return format(v, spec) if isinstance(v, float) else str(v)
 
-    lines = [f"best trial #{best.number}: objective {best.value:.6g} (minimised)",
+    lines = [f"best trial #{best.number}: {objective_label(study)} = {best.value:.6g} "
+             f"(minimised)",
              f"  {'hyper-parameter':<{width}}  value"]
     lines += [f"  {k:<{width}}  {fmt(v, '.6g')}" for k, v in best.params.items()]
     if metrics:
@@ -159,129 +215,24 @@ def summary_text(study: optuna.Study) -> str:
     return "\n".join(lines)
 
 
-def roc_curve(y_true: ArrayLike, score: ArrayLike) -> tuple[NDArray, NDArray, float]:
-    """``(fpr, tpr, auc)`` of a binary score (positive class 1), ties handled as one step."""
-    y = np.asarray(y_true).astype(bool)
-    s = np.asarray(score, dtype=float)
-    order = np.argsort(-s, kind="stable")
-    y, s = y[order], s[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]  # end of each block of equal scores
-    tp, fp = np.cumsum(y)[last], np.cumsum(~y)[last]
-    P, N = max(int(y.sum()), 1), max(int((~y).sum()), 1)
-    tpr, fpr = np.r_[0.0, tp / P], np.r_[0.0, fp / N]
-    return fpr, tpr, float(np.trapezoid(tpr, fpr))
-
-
-def plot_history(frame: pd.DataFrame, path: Path, title: str = "") -> Path:
-    """Objective value of every complete trial and the best-so-far line, vs trial number."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    done = frame[frame["state"] == "COMPLETE"] if len(frame) else frame
-    if len(done):
-        ax.scatter(done["number"], done["value"], s=14, alpha=0.6, label="trial")
-        ax.step(done["number"], done["value"].cummin(), where="post", color="C3",
-                label="best so far")
-        ax.legend()
-    ax.set_xlabel("trial")
-    ax.set_ylabel("objective (minimised)")
-    ax.set_title(title or "optimisation history")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def plot_importances(study: optuna.Study, path: Path) -> Path | None:
-    """Bar chart of ``optuna.importance.get_param_importances``; ``None`` (logged) when there
-    are too few complete trials or the evaluator fails."""
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if len(done) < 2:
-        logger.info("parameter importances need at least 2 complete trials; skipped")
-        return None
-    try:
-        imp = optuna.importance.get_param_importances(study)
-    except Exception as exc:  # evaluator-specific (constant values, single parameter, ...)
-        logger.warning("parameter importances not computed: %s", exc)
-        return None
-    if not imp:
-        return None
-    plt = _pyplot()
-    names, vals = list(imp)[::-1], list(imp.values())[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(names) + 1.5))
-    ax.barh(names, vals, color="C0")
-    ax.set_xlabel("importance (Optuna, normalised)")
-    ax.set_title("hyper-parameter importances")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def plot_confusion_matrix(
-    y_true: ArrayLike, y_pred: ArrayLike, class_names: Sequence[str], path: Path
-) -> Path:
-    """Counts of (true, predicted) class with the numbers written in the cells."""
-    k = len(class_names)
-    cm = np.zeros((k, k), dtype=int)
-    np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(1.2 * k + 2.5, 1.2 * k + 2))
-    ax.imshow(cm, cmap="Blues")
-    for i in range(k):
-        for j in range(k):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
-                    color="white" if cm[i, j] > cm.max() / 2 else "black")
-    ax.set_xticks(range(k), class_names, rotation=30, ha="right")
-    ax.set_yticks(range(k), class_names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title("best trial: validation confusion matrix")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def plot_roc(y_true: ArrayLike, y_score: ArrayLike, class_names: Sequence[str],
-             path: Path) -> Path:
-    """ROC curve (binary) or one-vs-rest curves per class (multi-class), with AUCs."""
-    y_true, y_score = np.asarray(y_true, dtype=int), np.asarray(y_score, dtype=float)
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    if y_score.ndim == 1:
-        fpr, tpr, auc = roc_curve(y_true == 1, y_score)
-        ax.plot(fpr, tpr, label=f"{class_names[-1]} (AUC {auc:.3f})")
-    else:
-        for k, name in enumerate(class_names):
-            fpr, tpr, auc = roc_curve(y_true == k, y_score[:, k])
-            ax.plot(fpr, tpr, label=f"{name} vs rest (AUC {auc:.3f})")
-    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title("best trial: validation ROC")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
 def write_report(
     study: optuna.Study,
     out: str | Path,
     *,
     extra: Mapping[str, Any] | None = None,
+    plots: bool = True,
 ) -> dict[str, Path]:
     """Write ``trials.csv``, ``best.json`` and the PNG plots of ``study`` into ``out``.
 
     ``best.json`` holds the study's user attributes (the configuration ``tune`` stored),
     then ``extra`` (which wins; never put an unmasked storage URL in it), the best trial and
-    the versions. Returns the written paths by name.
+    the versions. ``plots=False`` writes the two files only (seconds count after a stop).
+    Returns the written paths by name.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     frame = trials_frame(study)
+    label = objective_label(study)
     written: dict[str, Path] = {}
     frame.to_csv(out / "trials.csv", index=False)
     written["trials"] = out / "trials.csv"
@@ -292,20 +243,25 @@ def write_report(
     info: dict[str, Any] = {"note": DISCLAIMER, "study": study.study_name}
     info.update({k: v for k, v in study.user_attrs.items()})
     info.update(dict(extra or {}))
+    info["objective_label"] = label
     info["trials"] = {"total": len(frame), **counts}
     info["best"] = None if best is None else {
         "number": best.number,
         "value": best.value,
         "params": best.params,
-        "metrics": best.user_attrs.get("metrics", {}),
+        "metrics": _metrics(best),
     }
     info["versions"] = versions()
     with open(out / "best.json", "w") as fh:
         json.dump(_json_safe(info), fh, indent=2, allow_nan=False)
     written["best"] = out / "best.json"
 
-    title = f"{study.study_name}: optimisation history"
-    written["history"] = plot_history(frame, out / "history.png", title)
+    if not plots:
+        return written
+    title = f"{study.study_name}: {label}"
+    history = plot_history(frame, out / "history.png", title, objective=label)
+    if history is not None:
+        written["history"] = history
     imp = plot_importances(study, out / "importances.png")
     if imp is not None:
         written["importances"] = imp

@@ -1,0 +1,214 @@
+"""Plots of benchmark runs and of tuning studies (matplotlib on the Agg backend; nothing is
+shown, every function writes one PNG and returns its path)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["plot_convergence", "plot_boxes", "roc_curve", "confusion_counts", "plot_history",
+           "plot_importances", "plot_confusion_matrix", "plot_roc"]
+
+logger = logging.getLogger(__name__)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+_FLOOR = 1e-16  # errors below this are drawn at the floor on log axes
+
+
+def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
+    """Median and inter-quartile band of the best-so-far error vs evaluations, per algorithm."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sub = conv[(conv["function"] == function) & (conv["dim"] == dim)]
+    for i, (algo, g) in enumerate(sub.groupby("algo", sort=False)):
+        q = g.replace(np.inf, np.nan).groupby("nfev")["error"].quantile([0.25, 0.5, 0.75])
+        q = q.unstack().clip(lower=_FLOOR)
+        ax.plot(q.index, q[0.5], label=algo, color=f"C{i}")
+        ax.fill_between(q.index, q[0.25], q[0.75], color=f"C{i}", alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("best-so-far error (median, IQR)")
+    ax.set_title(f"{function}, d={dim}")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_boxes(runs: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
+    """Box plot of the final error of each algorithm (log scale)."""
+    plt = _pyplot()
+    sub = runs[(runs["function"] == function) & (runs["dim"] == dim)]
+    algos = list(sub["algo"].unique())
+    data = [np.maximum(sub.loc[sub["algo"] == a, "final_error"].to_numpy(), _FLOOR)
+            for a in algos]
+    fig, ax = plt.subplots(figsize=(1.1 * len(algos) + 3, 4.5))
+    ax.boxplot(data, tick_labels=algos)
+    ax.set_yscale("log")
+    ax.set_ylabel("final error")
+    ax.set_title(f"{function}, d={dim}")
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------- tuning studies
+def roc_curve(y_true: ArrayLike, score: ArrayLike) -> tuple[NDArray, NDArray, float]:
+    """``(fpr, tpr, auc)`` of a binary score (positive class: true values): scikit-learn's
+    ``roc_curve`` and ``roc_auc_score`` where it is installed, else the same step curve
+    (tied scores form one step) with the trapezoid area. A single-class ``y_true`` has no
+    ROC: ``auc`` is NaN."""
+    y = np.asarray(y_true).astype(bool)
+    s = np.asarray(score, dtype=float)
+    if y.all() or not y.any():
+        return np.array([0.0, 1.0]), np.array([0.0, 1.0]), math.nan
+    try:
+        from sklearn.metrics import roc_auc_score
+        from sklearn.metrics import roc_curve as sk_roc_curve
+    except ImportError:
+        return _roc_curve(y, s)
+    fpr, tpr, _ = sk_roc_curve(y, s, drop_intermediate=False)
+    return fpr, tpr, float(roc_auc_score(y, s))
+
+
+def _roc_curve(y: NDArray, s: NDArray) -> tuple[NDArray, NDArray, float]:
+    """The fallback of :func:`roc_curve` without scikit-learn (``y`` bool, both classes)."""
+    order = np.argsort(-s, kind="stable")
+    y, s = y[order], s[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]  # end of each block of equal scores
+    tp, fp = np.cumsum(y)[last], np.cumsum(~y)[last]
+    tpr, fpr = np.r_[0.0, tp / y.sum()], np.r_[0.0, fp / (~y).sum()]
+    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))  # trapezoids; any NumPy
+    return fpr, tpr, auc
+
+
+def confusion_counts(y_true: ArrayLike, y_pred: ArrayLike, k: int) -> NDArray:
+    """``(k, k)`` counts of (true, predicted) class."""
+    cm = np.zeros((k, k), dtype=int)
+    np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
+    return cm
+
+
+def plot_history(frame: pd.DataFrame, path: Path, title: str = "",
+                 objective: str = "objective") -> Path | None:
+    """Objective value of every complete trial and the best-so-far line, vs trial number;
+    ``None`` (nothing written) without a complete trial."""
+    done = frame[frame["state"] == "COMPLETE"] if len(frame) else frame
+    if not len(done):
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.scatter(done["number"], done["value"], s=14, alpha=0.6, label="trial")
+    ax.step(done["number"], done["value"].cummin(), where="post", color="C3",
+            label="best so far")
+    ax.legend()
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"{objective} (minimised)")
+    ax.set_title(title or "optimisation history")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_importances(study: Any, path: Path) -> Path | None:
+    """Bar chart of ``optuna.importance.get_param_importances``; ``None`` (logged) when there
+    are too few complete trials or the evaluator fails."""
+    import optuna
+    from optuna.trial import TrialState
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(done) < 2:
+        logger.info("parameter importances need at least 2 complete trials; skipped")
+        return None
+    try:
+        imp = optuna.importance.get_param_importances(study)
+    except Exception as exc:  # evaluator-specific (constant values, single parameter, ...)
+        logger.warning("parameter importances not computed: %s", exc)
+        return None
+    if not imp:
+        return None
+    plt = _pyplot()
+    names, vals = list(imp)[::-1], list(imp.values())[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(names) + 1.5))
+    ax.barh(names, vals, color="C0")
+    ax.set_xlabel("importance (Optuna, normalised)")
+    ax.set_title("hyper-parameter importances")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, class_names: Sequence[str],
+                          path: Path) -> Path:
+    """Counts of (true, predicted) class with the numbers in the cells (scikit-learn's
+    ``ConfusionMatrixDisplay`` where it is installed)."""
+    k = len(class_names)
+    cm = confusion_counts(y_true, y_pred, k)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(1.2 * k + 2.5, 1.2 * k + 2))
+    try:
+        from sklearn.metrics import ConfusionMatrixDisplay
+    except ImportError:
+        ax.imshow(cm, cmap="Blues")
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                        color="white" if cm[i, j] > cm.max() / 2 else "black")
+        ax.set_xticks(range(k), class_names, rotation=30, ha="right")
+        ax.set_yticks(range(k), class_names)
+    else:
+        ConfusionMatrixDisplay(cm, display_labels=list(class_names)).plot(
+            ax=ax, cmap="Blues", colorbar=False, xticks_rotation=30)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("best trial: validation confusion matrix")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_roc(y_true: ArrayLike, y_score: ArrayLike, class_names: Sequence[str],
+             path: Path) -> Path:
+    """ROC curve (binary) or one-vs-rest curves per class (multi-class), with AUCs."""
+    y_true, y_score = np.asarray(y_true, dtype=int), np.asarray(y_score, dtype=float)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    curves = ([(class_names[-1], y_true == 1, y_score)] if y_score.ndim == 1 else
+              [(f"{n} vs rest", y_true == k, y_score[:, k]) for k, n in enumerate(class_names)])
+    for label, positive, score in curves:
+        fpr, tpr, auc = roc_curve(positive, score)
+        ax.plot(fpr, tpr, label=f"{label} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title("best trial: validation ROC")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

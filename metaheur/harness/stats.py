@@ -1,0 +1,126 @@
+"""Statistics of benchmark runs: summary per problem, rank-sum tests with Holm's correction
+against a reference algorithm, Friedman average ranks, and markdown tables.
+
+Inputs are the long ``runs`` table of :mod:`metaheur.harness.bench` (columns ``algo``,
+``function``, ``dim``, ``run``, ``final_error``); nothing here runs an optimiser or draws.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+__all__ = ["summary_table", "holm", "rank_sum", "wilcoxon_holm", "friedman_note",
+           "friedman_ranks", "markdown_table"]
+
+
+def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std, median, best, worst of the final error per function, dim and algorithm."""
+    g = runs.groupby(["function", "dim", "algo"], sort=False)["final_error"]
+    out = g.agg(mean="mean", std="std", median="median", best="min", worst="max").reset_index()
+    return out
+
+
+def holm(p: NDArray) -> NDArray:
+    """Holm–Bonferroni adjusted p-values (monotone, capped at 1)."""
+    p = np.asarray(p, dtype=float)
+    m = p.size
+    order = np.argsort(p)
+    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
+def rank_sum(x: NDArray, y: NDArray) -> tuple[float, float]:
+    """Two-sided Wilcoxon rank-sum (Mann-Whitney U) test of ``x`` against ``y``, with the tie
+    correction (``scipy.stats.mannwhitneyu``; ties are common when runs reach exactly zero
+    error): ``(U of x, p)``. Identical samples give ``p = 1``."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if np.ptp(np.r_[x, y]) == 0:  # all values equal: no evidence either way
+        return x.size * y.size / 2.0, 1.0
+    res = stats.mannwhitneyu(x, y, alternative="two-sided")
+    return float(res.statistic), float(res.pvalue)
+
+
+def wilcoxon_holm(runs: pd.DataFrame, ref: str, alpha: float = 0.05) -> pd.DataFrame:
+    """Rank-sum test (:func:`rank_sum`) of each algorithm against ``ref`` on each function
+    and dim.
+
+    Columns: function, dim, algo, statistic (U of the reference), p, p_holm (Holm over the
+    algorithms compared on that problem) and ``result``: ``+`` the reference is
+    significantly better (lower errors), ``-`` significantly worse, ``=`` no significant
+    difference at ``alpha``.
+    """
+    if ref not in set(runs["algo"]):
+        raise ValueError(f"reference {ref!r} is not among the algorithms run: "
+                         f"{', '.join(runs['algo'].unique())}")
+    rows = []
+    for (fun, dim), grp in runs.groupby(["function", "dim"], sort=False):
+        x = grp.loc[grp["algo"] == ref, "final_error"].to_numpy()
+        part = []
+        for algo, sub in grp.groupby("algo", sort=False):
+            if algo == ref:
+                continue
+            y = sub["final_error"].to_numpy()
+            stat, p = rank_sum(x, y)
+            part.append({"function": fun, "dim": dim, "algo": algo, "statistic": stat, "p": p,
+                         "_ref_lower": stat < x.size * y.size / 2.0})
+        if part:
+            adj = holm(np.array([r["p"] for r in part]))
+            for r, pa in zip(part, adj, strict=True):
+                r["p_holm"] = float(pa)
+                # U below its mean n1 n2 / 2: the reference's errors rank lower (better)
+                lower = r.pop("_ref_lower")
+                r["result"] = "=" if pa >= alpha else ("+" if lower else "-")
+            rows.extend(part)
+    return pd.DataFrame(rows, columns=["function", "dim", "algo", "statistic", "p", "p_holm",
+                                       "result"])
+
+
+def friedman_note(n_algos: int, n_functions: int) -> str | None:
+    """Why the Friedman test cannot be computed for this many algorithms and functions
+    (``None`` when it can)."""
+    if n_algos >= 3 and n_functions >= 2:
+        return None
+    return (f"the Friedman test needs at least 3 algorithms and 2 functions; "
+            f"here {n_algos} algorithm(s) and {n_functions} function(s)")
+
+
+def friedman_ranks(runs: pd.DataFrame) -> pd.DataFrame:
+    """Average rank (1 = best mean final error) of each algorithm over the functions of each
+    dimension, with the Friedman chi-square statistic and p-value of that dimension (NaN with
+    fewer than 3 algorithms or 2 functions: :func:`friedman_note` says why)."""
+    rows = []
+    for dim, grp in runs.groupby("dim", sort=False):
+        table = grp.pivot_table(index="function", columns="algo", values="final_error",
+                                aggfunc="mean")
+        table = table[[a for a in grp["algo"].unique() if a in table.columns]]
+        ranks = table.rank(axis=1, method="average").mean(axis=0)
+        chi2, p = math.nan, math.nan
+        if friedman_note(table.shape[1], table.shape[0]) is None:
+            chi2, p = stats.friedmanchisquare(*[table[c].to_numpy() for c in table.columns])
+        for algo, r in ranks.items():
+            rows.append({"dim": dim, "algo": algo, "mean_rank": float(r),
+                         "n_functions": int(table.shape[0]), "friedman_chi2": float(chi2),
+                         "friedman_p": float(p)})
+    out = pd.DataFrame(rows)
+    return out.sort_values(["dim", "mean_rank"], kind="stable").reset_index(drop=True)
+
+
+def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3e") -> str:
+    """A GitHub markdown table (no ``tabulate`` dependency)."""
+    def cell(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "nan" if math.isnan(v) else format(float(v), floatfmt)
+        return str(v)
+
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    sep = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join([head, sep, *body])

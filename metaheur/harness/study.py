@@ -1,0 +1,166 @@
+"""Studies on an Optuna storage: algorithm and pruner names, samplers, study creation.
+
+The storage (SQLite file, PostgreSQL server) is the source of truth: a run that is started
+again with the same storage and study name continues the study, and trials already finished
+count towards the requested total, so several processes or machines pointed at one storage
+cooperate on one study.
+
+Algorithm names are the registry names (:func:`metaheur.available`) plus Optuna's ``tpe``,
+``cmaes`` and ``random`` for comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from metaheur._registry import available, get
+
+__all__ = [
+    "OPTUNA_SAMPLERS",
+    "PRUNERS",
+    "FINISHED_STATES",
+    "StudyMismatchError",
+    "algorithm_names",
+    "check_algo",
+    "generations",
+    "make_sampler",
+    "make_pruner",
+    "open_study",
+    "count_finished",
+]
+
+OPTUNA_SAMPLERS = ("tpe", "cmaes", "random")
+PRUNERS = ("none", "median", "hyperband", "successive-halving")
+#: Trial states that count towards the requested total (an interrupted trial is FAIL and
+#: is run again).
+FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+class StudyMismatchError(ValueError):
+    """An existing study was created with another algorithm, model or profile: ``key`` is
+    the attribute that differs, ``stored`` its value in the study, ``given`` the new one."""
+
+    def __init__(self, study_name: str, key: str, stored: Any, given: Any) -> None:
+        super().__init__(f"study {study_name!r} was created with {key}={stored!r}, not "
+                         f"{given!r}")
+        self.key, self.stored, self.given = key, stored, given
+
+
+# ---------------------------------------------------------------------------- names
+def algorithm_names() -> list[str]:
+    """Registry names followed by Optuna's ``tpe``, ``cmaes`` and ``random``."""
+    return available() + list(OPTUNA_SAMPLERS)
+
+
+def check_algo(name: str) -> str:
+    """Normalise ``name`` (case, ``_`` → ``-``); ``ValueError`` listing what is allowed."""
+    key = str(name).strip().lower().replace("_", "-")
+    if key not in algorithm_names():
+        raise ValueError(f"unknown algorithm {name!r}; allowed: {', '.join(algorithm_names())}")
+    return key
+
+
+def generations(algo: str, pop_size: int, n_trials: int) -> int:
+    """Iterations a metaheuristic completes in ``n_trials`` evaluations after its initial
+    population (docs/algorithms.md §0.2); ``n_trials // pop_size`` for Optuna's samplers."""
+    if algo in OPTUNA_SAMPLERS:
+        return n_trials // max(pop_size, 1)
+    if n_trials < pop_size:
+        return 0
+    opt = get(algo)([(0.0, 1.0)], pop_size=pop_size, budget=n_trials)
+    return (n_trials - pop_size) // sum(opt._rounds())  # POA: two rounds per iteration
+
+
+def make_sampler(
+    algo: str,
+    *,
+    seed: int | None = None,
+    pop_size: int | None = None,
+    n_trials: int | None = None,
+    search_space: Mapping[str, Any] | None = None,
+    **params: Any,
+) -> optuna.samplers.BaseSampler:
+    """Sampler for ``algo``: a :class:`metaheur.optuna.MetaheuristicSampler` for a registry
+    name (``search_space`` fixes its space from the first trial on, so the first trials are
+    its initial population), else Optuna's ``TPESampler``, ``CmaEsSampler`` (``pop_size`` is
+    its ``popsize``) or ``RandomSampler`` (``search_space`` unused)."""
+    algo = check_algo(algo)
+    if algo == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if algo == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if algo == "cmaes":
+        try:
+            import cmaes  # noqa: F401  (Optuna's CmaEsSampler needs it)
+        except ImportError as exc:
+            raise ValueError(
+                "algorithm 'cmaes' needs the cmaes package: pip install cmaes"
+            ) from exc
+        return optuna.samplers.CmaEsSampler(
+            seed=seed, popsize=pop_size, warn_independent_sampling=False
+        )
+    from metaheur.optuna import MetaheuristicSampler
+
+    kw: dict[str, Any] = {} if n_trials is None else {"n_trials": n_trials}
+    if search_space is not None:
+        kw["search_space"] = dict(search_space)
+    return MetaheuristicSampler(algo, pop_size=pop_size, seed=seed, **kw, **params)
+
+
+def make_pruner(name: str, *, n_startup_trials: int = 8) -> optuna.pruners.BasePruner:
+    """Pruner by name (:data:`PRUNERS`); ``none`` never prunes (the default of ``tune``)."""
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner()
+    if name == "successive-halving":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    raise ValueError(f"unknown pruner {name!r}; allowed: {', '.join(PRUNERS)}")
+
+
+
+def open_study(
+    storage: optuna.storages.BaseStorage,
+    study_name: str,
+    *,
+    sampler: optuna.samplers.BaseSampler | None = None,
+    pruner: optuna.pruners.BasePruner | None = None,
+    attrs: Mapping[str, Any] | None = None,
+    check: tuple[str, ...] = ("algo", "model", "profile"),
+) -> tuple[optuna.Study, bool]:
+    """Create the minimising study or load it; returns ``(study, created)``.
+
+    ``attrs`` are stored as study user attributes when the study is created; for an existing
+    study the keys in ``check`` must agree with the stored ones (else
+    :class:`StudyMismatchError`).
+    """
+    attrs = dict(attrs or {})
+    try:
+        existing = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    except Exception:  # pragma: no cover - storage-specific
+        existing = set()
+    created = study_name not in existing
+    study = optuna.create_study(
+        storage=storage, study_name=study_name, sampler=sampler, pruner=pruner,
+        direction="minimize", load_if_exists=True,
+    )
+    if created:
+        for key, value in attrs.items():
+            study.set_user_attr(key, value)
+    else:
+        stored = study.user_attrs
+        for key in check:
+            if key in stored and key in attrs and stored[key] != attrs[key]:
+                raise StudyMismatchError(study_name, key, stored[key], attrs[key])
+    return study, created
+
+
+def count_finished(study: optuna.Study) -> int:
+    """Trials that count towards the requested total (COMPLETE and PRUNED)."""
+    return len(study.get_trials(deepcopy=False, states=FINISHED_STATES))

@@ -1,0 +1,198 @@
+"""``metaheur report`` and the harness pieces under it: storage URLs and their secrets,
+report files of old and empty studies, ROC/AUC and confusion counts (fast: no training)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from metaheur.cli import main
+from metaheur.harness import plots, report, storage
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+#: Every form a password can take in a storage URL (issue 12), and the secret in each.
+PASSWORD_FORMS = [
+    ("postgresql://alice:s3cr3t-pw@127.0.0.1:1/db", "s3cr3t-pw"),
+    ("postgresql://127.0.0.1:1/db?user=alice&password=qry-s3cr3t", "qry-s3cr3t"),
+    ("postgresql://alice:has space@127.0.0.1:1/db", "has space"),
+    ("postgresql://alice:a%40b-enc@127.0.0.1:1/db", "a@b-enc"),
+    ("postgresql://alice:at@sign-pw@127.0.0.1:1/db", "at@sign-pw"),
+    ("postgresql://alice@127.0.0.1:1/db?sslpassword=ssl-s3cr3t", "ssl-s3cr3t"),
+    ("alice:no-scheme-pw@127.0.0.1/db", "no-scheme-pw"),
+]
+
+
+@pytest.mark.parametrize(("url", "secret"), PASSWORD_FORMS)
+def test_mask_url_hides_every_password_form(url: str, secret: str) -> None:
+    shown = storage.mask_url(url)
+    assert secret not in shown and secret.split("@")[-1] not in shown
+    assert "alice" in shown or shown.startswith("<unparsable")
+    text = f"could not connect to {url}: password {secret} rejected"
+    assert secret not in storage.mask_text(text, url)
+
+
+def test_mask_url_keeps_urls_without_secrets() -> None:
+    assert storage.mask_url("sqlite:///a/b.db") == "sqlite:///a/b.db"
+    assert storage.mask_url("postgresql://u@h/db?sslmode=require") == \
+        "postgresql://u@h/db?sslmode=require"
+    assert storage.mask_url("not-a-url") == "not-a-url"
+
+
+@pytest.mark.parametrize(("url", "secret"), PASSWORD_FORMS)
+def test_unreachable_storage_error_is_masked(url: str, secret: str, capsys) -> None:
+    assert main(["report", "--storage", url]) == 2
+    err = capsys.readouterr().err
+    assert secret not in err and len(err.strip().splitlines()) == 1
+
+
+def _study(db: Path, name: str = "s", *, old: bool = True, n: int = 3) -> optuna.Study:
+    """A study as ``metaheur tune`` stored it before the harness (metrics as one dict,
+    predictions as a user attribute, no objective label)."""
+    study = optuna.create_study(storage=f"sqlite:///{db}", study_name=name)
+    study.set_user_attr("model", "lstm-elu")
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        t = study.ask()
+        x = t.suggest_float("lr", 1e-4, 1e-1, log=True)
+        y = rng.integers(0, 3, 30)
+        proba = rng.dirichlet(np.ones(3), 30)
+        t.set_user_attr("metrics", {"f1": 0.5 + i / 10, "accuracy": 0.6})
+        t.set_user_attr("val_predictions", {"y": y.tolist(), "proba": proba.tolist()})
+        t.set_user_attr("fit_seconds", 1.5)
+        if i == 2:
+            t.set_user_attr("reused_from", 0)
+        study.tell(t, x)
+    return study
+
+
+def test_report_on_a_study_from_before_the_harness(tmp_path: Path, capsys) -> None:
+    _study(tmp_path / "old.db")
+    rc = main(["report", "--storage", f"sqlite:///{tmp_path / 'old.db'}", "--out",
+               str(tmp_path / "rep")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "best trial #" in out and ": 1 − validation macro-F1 = " in out
+    for name in ("trials.csv", "best.json", "history.png", "confusion_matrix.png", "roc.png"):
+        assert (tmp_path / "rep" / name).is_file(), name
+    best = json.loads((tmp_path / "rep" / "best.json").read_text())
+    assert best["objective_label"] == "1 − validation macro-F1"
+    assert best["best"]["metrics"]["f1"] == pytest.approx(0.5 + best["best"]["number"] / 10)
+    trials = pd.read_csv(tmp_path / "rep" / "trials.csv")
+    assert list(trials.columns[:9]) == report.TRIAL_COLUMNS
+    assert trials["reused_from"].tolist()[2] == 0 and np.isnan(trials["fit_s"][2])
+    assert trials["fit_s"][0] == 1.5
+
+
+def test_report_json(tmp_path: Path, capsys) -> None:
+    _study(tmp_path / "old.db")
+    assert main(["report", "--storage", f"sqlite:///{tmp_path / 'old.db'}", "--out",
+                 str(tmp_path / "rep"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["trials"]["complete"] == 3
+
+
+def test_report_of_an_empty_study(tmp_path: Path) -> None:
+    """Regression: a run stopped before any trial wrote a 1-byte trials.csv and an empty
+    history.png."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'e.db'}", study_name="e")
+    written = report.write_report(study, tmp_path / "rep")
+    assert "history" not in written and not (tmp_path / "rep" / "history.png").exists()
+    header = (tmp_path / "rep" / "trials.csv").read_text().splitlines()
+    assert header == [",".join(report.TRIAL_COLUMNS)]
+
+
+def test_report_does_not_create_a_database(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Regression: ``report --storage sqlite:///typo.db`` created an empty database."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--storage", "sqlite:///typo.db"]) == 2
+    err = capsys.readouterr().err
+    assert "no SQLite database typo.db" in err and not (tmp_path / "typo.db").exists()
+
+
+def test_report_keeps_a_hostile_study_name_inside_its_folder(tmp_path: Path, monkeypatch
+                                                              ) -> None:
+    """Regression: a study named ``../../x`` wrote its report outside metaheur-runs/."""
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    _study(tmp_path / "h.db", name="../../x")
+    assert main(["report", "--storage", f"sqlite:///{tmp_path / 'h.db'}"]) == 0
+    assert (tmp_path / "a" / "b" / "metaheur-runs" / "report-x" / "best.json").is_file()
+    assert not (tmp_path / "x").exists() and not (tmp_path / "report-x").exists()
+
+
+def test_check_output_dir(tmp_path: Path) -> None:
+    assert storage.check_output_dir(tmp_path / "new" / "dir").is_dir()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(storage.OutputError, match="a file is in the way"):
+        storage.check_output_dir(tmp_path / "f")
+    with pytest.raises(storage.OutputError, match="is a file, not a folder"):
+        storage.check_output_dir(tmp_path / "f" / "sub")
+    assert not list((tmp_path / "new" / "dir").iterdir())  # the probe file is removed
+
+
+# --------------------------------------------------------------- metrics (issue 13)
+def test_roc_fallback_equals_scikit_learn() -> None:
+    pytest.importorskip("sklearn")
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 200).astype(bool)
+    s = np.round(rng.random(200) + 0.3 * y, 1)  # many tied scores
+    fpr, tpr, auc = plots.roc_curve(y, s)
+    f2, t2, a2 = plots._roc_curve(y, s)
+    assert auc == pytest.approx(roc_auc_score(y, s), rel=1e-12)
+    assert a2 == pytest.approx(auc, rel=1e-12)
+    np.testing.assert_allclose(np.c_[f2, t2], np.unique(np.c_[fpr, tpr], axis=0), atol=0)
+
+
+def test_roc_fallback_needs_no_numpy_2(monkeypatch) -> None:
+    """Regression: ``np.trapezoid`` exists only from NumPy 2 (pyproject allows 1.24)."""
+    monkeypatch.delattr(np, "trapezoid", raising=False)
+    _, _, auc = plots._roc_curve(np.array([True, False, True, False]),
+                                 np.array([0.9, 0.1, 0.4, 0.6]))
+    assert auc == pytest.approx(0.75)
+
+
+def test_roc_of_one_class_is_undefined() -> None:
+    assert np.isnan(plots.roc_curve(np.ones(5, bool), np.linspace(0, 1, 5))[2])
+
+
+def test_confusion_counts_equal_scikit_learn() -> None:
+    pytest.importorskip("sklearn")
+    from sklearn.metrics import confusion_matrix
+
+    rng = np.random.default_rng(4)
+    y, p = rng.integers(0, 3, 50), rng.integers(0, 3, 50)
+    np.testing.assert_array_equal(plots.confusion_counts(y, p, 3),
+                                  confusion_matrix(y, p, labels=[0, 1, 2]))
+
+
+def test_eta_work_ignores_reused_trials(tmp_path: Path) -> None:
+    """Regression: the ETA counted reused (instant) trials as work done."""
+    import time
+
+    from metaheur.harness import runs
+
+    since = time.time() - 1.0
+    study = _study(tmp_path / "w.db")  # 3 trials, the third reused from the first
+    assert runs._evaluated(study, since) == 2
+    assert runs._evaluated(study, time.time() + 60) == 0  # trials of earlier runs: not ours
+
+
+def test_trials_csv_marks_reissued_rows(tmp_path: Path) -> None:
+    """Regression: trials.csv did not say which trials re-ran a population row."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'r.db'}", study_name="r")
+    for number, row in enumerate([0, 1, 1, 2]):  # trial 2 re-issues trial 1's row
+        t = study.ask()
+        study._storage.set_trial_system_attr(
+            t._trial_id, "metaheur:pso", {"run": "abc", "gen": 0, "token": 7, "row": row,
+                                          "x": [0.5], "t": 0.0})
+        study.tell(t, float(number))
+    frame = report.trials_frame(study)
+    assert frame["reissue_of"].isna().tolist() == [True, True, False, True]
+    assert frame["reissue_of"][2] == 1

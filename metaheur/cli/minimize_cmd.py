@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         "nit": int(res.nit),
         "n_failed": int(res.n_failed),
         "success": bool(res.success),
+        "status": int(res.status),
         "message": res.message,
         "time_s": elapsed,
     }
@@ -114,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
         print(head + f", seed={args.seed})")
         print(f"  fun      {res.fun:.6g}   (error {res.fun - fn.f_opt:.6g}, f_opt {fn.f_opt:.6g})")
         print(f"  nfev     {res.nfev}   nit {res.nit}   n_failed {res.n_failed}")
-        print(f"  success  {res.success}   ({res.message})")
+        print(f"  success  {res.success}   status {res.status}   ({res.message})")
         print(f"  time     {elapsed:.3f} s (optimisation only)")
         print("  x        " + " ".join(f"{v:.6g}" for v in res.x))
-    return 0 if res.success else 1
+    # success follows SciPy (True only when --target was reached); the exit status says
+    # whether the run produced a finite best value at all.
+    return 0 if math.isfinite(res.fun) else 1

@@ -72,7 +72,7 @@ def generations(algo: str, pop_size: int, n_trials: int) -> int:
     if n_trials < pop_size:
         return 0
     opt = get(algo)([(0.0, 1.0)], pop_size=pop_size, budget=n_trials)
-    return (n_trials - pop_size) // sum(opt._rounds())  # POA: two rounds per iteration
+    return (n_trials - pop_size) // sum(opt.rounds)  # POA: two rounds per iteration
 
 
 def make_sampler(

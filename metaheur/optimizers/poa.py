@@ -16,7 +16,8 @@ iteration has two ask/tell rounds of N points (2N evaluations)::
 Choices of the reference code (docs/algorithms.md §7): the prey is an existing member (its
 value is known, no extra evaluation) and acceptance is ``<=`` (drift across plateaus).
 Faithful quirks kept on purpose: phase 2 is a zero move at t = T (N wasted evaluations)
-and an agent that is the prey does not move in phase 1. Phase 2 scales with |x| and
+and an agent that is the prey does not move in phase 1. Rows of a truncated last batch
+that were never evaluated are rejected even against a failed (+inf) pelican. Phase 2 scales with |x| and
 I = 2 pulls towards 0, so POA is strongly origin-biased (docs/algorithms.md §0.3, §10.3).
 """
 
@@ -48,7 +49,7 @@ class POA(Optimizer):
     min_pop_size = 2  # with N = 1 the prey is the agent itself and nothing moves
     # Between phase 1 and phase 2 the prey (index, position, value) and the draws of
     # phase 1 are exported too, so a restored run is bit-identical at any point.
-    _state_fields = ("_X", "_fX", "_prey", "_prey_x", "_prey_f", "_I", "_r")
+    _state_fields = ("_X", "_fX", "_prey", "_prey_x", "_prey_f", "_I", "_r", "_n_eval")
 
     def _check_params(self) -> None:
         R = self.R
@@ -66,9 +67,12 @@ class POA(Optimizer):
         self._X, self._fX = X.copy(), f.copy()
         self._prey, self._prey_x, self._prey_f = None, None, None
         self._I, self._r = None, None
+        self._n_eval = self.pop_size
 
     def _ask(self, t: int, r: int) -> NDArray:
         X = self._X
+        # rows the core will hand out: fewer than N only in the budget's last batch
+        self._n_eval = min(self.pop_size, self.budget - self.nfev)
         if r == 0:
             return self._phase1(X)
         c = self.R * (1.0 - t / self.max_iter)  # 0 at t = T: X comes back unchanged
@@ -101,6 +105,7 @@ class POA(Optimizer):
 
     def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
         ok = f <= self._fX  # Eqs. (5) and (7), `<=` as in POA.m
+        ok[self._n_eval :] = False  # never-evaluated rows (+inf) must not pass inf <= inf
         np.copyto(self._X, X, where=ok[:, None])
         np.copyto(self._fX, f, where=ok)
         if r == 1:

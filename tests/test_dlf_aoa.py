@@ -57,14 +57,27 @@ def test_levy_sample_is_symmetric():
     assert abs((L > 0).mean() - 0.5) < 0.005
 
 
+def test_levy_step_into_a_buffer_and_against_the_pow_form():
+    """``out=`` gives the same steps; ``exp(−log|v|/β)`` is the power up to 4 ulp."""
+    buf = np.empty((2, 3, 40, 7))
+    L = levy_step(np.random.default_rng(3), 1.5, (3, 40, 7), out=buf)
+    assert L.base is buf or np.shares_memory(L, buf)
+    np.testing.assert_array_equal(L, levy_step(np.random.default_rng(3), 1.5, (3, 40, 7)))
+    uv = np.random.default_rng(3).standard_normal((2, 3, 40, 7))
+    ref = uv[0] * mantegna_sigma(1.5) / np.abs(uv[1]) ** (1 / 1.5)  # Mantegna, as printed
+    np.testing.assert_allclose(L, ref, rtol=4 * np.finfo(float).eps, atol=0)
+    with pytest.raises(ValueError, match="shape"):
+        levy_step(np.random.default_rng(3), 1.5, (3, 40, 7), out=np.empty((3, 40, 7)))
+
+
 class _ZeroVRNG:
     """Generator stub: every 7th ``v`` of a Lévy normal draw (the second half) is 0."""
 
     def __init__(self, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
 
-    def standard_normal(self, size):
-        Z = self._rng.standard_normal(size)
+    def standard_normal(self, size=None, out=None):
+        Z = self._rng.standard_normal(size, out=out)
         Z[1].reshape(-1)[::7] = 0.0
         return Z
 

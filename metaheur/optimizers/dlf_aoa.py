@@ -78,6 +78,8 @@ class DLFAOA(AOA):
         "dcs_decay": 0.99,
     }
 
+    _levy_buf: NDArray | None = None
+
     def _check_params(self) -> None:
         super()._check_params()
         _check_real(self, "levy_scale", lambda v: v >= 0, " >= 0")
@@ -87,8 +89,13 @@ class DLFAOA(AOA):
         self._fp_guard = True  # Lévy terms up to ±α·1e150 reach acc_b and then Eq. (30)
 
     def _levy_terms(self, t: int) -> NDArray:
-        with np.errstate(over="ignore", divide="ignore"):
-            L = levy_step(self.rng, self.levy_beta, (2, self.pop_size, self.dim))  # L1, L2
-        np.clip(L, -_LEVY_CAP, _LEVY_CAP, out=L)
+        shape = (2, self.pop_size, self.dim)
+        buf = self._levy_buf  # scratch, reused every iteration (no page faults at large N)
+        if buf is None or buf.shape[1:] != shape:
+            buf = self._levy_buf = np.empty((2, *shape))
+        with np.errstate(over="ignore", invalid="ignore"):
+            L = levy_step(self.rng, self.levy_beta, shape, out=buf)  # L1, L2
+        np.minimum(L, _LEVY_CAP, out=L)
+        np.maximum(L, -_LEVY_CAP, out=L)
         L *= self.levy_scale * dcs(t, self.dcs0, self.dcs_decay)  # α·DCS_t·L
         return L

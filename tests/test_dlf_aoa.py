@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import run
+from helpers import roundtrip, run
 
 import metaheur
 from metaheur import Optimizer
@@ -222,8 +222,21 @@ def test_bad_parameters_raise_naming_them(key, value):
 def test_registered_with_published_defaults():
     assert metaheur.get("dlf-aoa") is DLFAOA
     assert DLFAOA.defaults == {
-        **AOA.defaults, "levy_scale": 1.0, "levy_beta": 1.5, "dcs0": 1.0, "dcs_decay": 0.99
+        **AOA.defaults, "levy_scale": 0.1, "levy_beta": 1.5, "dcs0": 1.0, "dcs_decay": 0.99
     }  # fmt: skip
+
+
+def test_levy_scale_named_settings():
+    """0.1 is calibrated on BBOB (module docstring); the previous unscaled α = 1 is named."""
+    box = [(-5.0, 5.0)] * 3
+    old = DLFAOA(box, budget=300, seed=2, levy_scale="unscaled")
+    assert old.levy_scale == 1.0 and old.params["levy_scale"] == "unscaled"
+    assert DLFAOA(box, budget=300, seed=2, levy_scale="calibrated").levy_scale == 0.1
+    ref = DLFAOA(box, budget=300, seed=2, levy_scale=1.0)
+    assert all(np.array_equal(a, b) for a, b in zip(run(old), run(ref), strict=True))
+    assert roundtrip(old).levy_scale == 1.0
+    with pytest.raises(ValueError, match=r"levy_scale must be a number >= 0 or one of"):
+        DLFAOA(box, budget=300, levy_scale="paper")
     assert DLFAOA.min_pop_size == 2 and "ijai.v15.i2" in DLFAOA.reference
 
 

@@ -86,7 +86,7 @@ def _task(args: tuple[str, int, int, int, tuple[int, ...], int]) -> list[tuple]:
             opt.tell(X, np.fromiter((problem(x) for x in X), float, X.shape[0]))
         err = max(opt.best_f - f_opt, 0.0)
         out.append((spec, mult, fid, dim, inst, float(np.mean(err <= TARGETS)), err,
-                    time.perf_counter() - t0))
+                    time.perf_counter() - t0, getattr(opt, "restarts", 0)))
     return out
 
 
@@ -124,26 +124,28 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - t0
     if a.csv:
         with open(a.csv, "w") as fh:
-            fh.write("algo,budget,function,dim,instance,fraction,error,seconds\n")
+            fh.write("algo,budget,function,dim,instance,fraction,error,seconds,restarts\n")
             for r in rows:
                 fh.write(",".join(map(str, r)) + "\n")
     score: dict[tuple, list[float]] = defaultdict(list)
     secs: dict[str, float] = defaultdict(float)
-    for spec, mult, fid, dim, inst, frac, err, sec in rows:
+    restarts: dict[tuple, list[int]] = defaultdict(list)
+    for spec, mult, fid, dim, inst, frac, err, sec, nres in rows:
         score[spec, mult, "all"].append(frac)
         score[spec, mult, dim].append(frac)
         secs[spec] += sec
+        restarts[spec, mult].append(nres)
     cols = ["all", *dims]
     print(f"BBOB f{fids[0]}..f{fids[-1]} ({len(fids)} functions), instances 1..{len(insts)}, "
           f"seed {a.seed}; fraction of the 51 targets reached (higher is better)")
     print(f"load average {os.getloadavg()[0]:.2f}; wall {wall:.0f} s")
     for mult in mults:
         print(f"\n| {mult}·d | " + " | ".join(f"d={c}" if c != "all" else "all" for c in cols)
-              + " |")
-        print("|---" * (len(cols) + 1) + "|")
+              + " | restarts |")
+        print("|---" * (len(cols) + 2) + "|")
         for spec in a.algos:
             cells = " | ".join(f"{np.mean(score[spec, mult, c]):.3f}" for c in cols)
-            print(f"| {spec} | {cells} |")
+            print(f"| {spec} | {cells} | {np.mean(restarts[spec, mult]):.1f} |")
     print("\nCPU seconds per algorithm (optimiser + evaluations): "
           + ", ".join(f"{s} {secs[s]:.0f}" for s in a.algos))
     return 0

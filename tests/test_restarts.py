@@ -90,6 +90,15 @@ def test_restart_iters_gives_each_run_its_own_horizon() -> None:
     assert opt.restarts >= 2 and opt.nfev == 300
 
 
+def test_without_keep_best_a_new_run_starts_uniform() -> None:
+    opt = metaheur.get("pso-ipop")(BOUNDS, pop_size=4, budget=200, seed=1,
+                                   restart_patience=1, restart_keep_best=False)
+    while opt.restarts == 0:
+        X = opt.ask()
+        opt.tell(X, plateau(X))
+    assert opt.current_run._f_init.size == 0 and opt.ask().shape[0] == 8
+
+
 def test_no_restart_when_improving() -> None:
     """A smooth problem with a patient criterion: the run is the plain algorithm's."""
     opt = metaheur.get("pso-ipop")(BOUNDS, pop_size=10, budget=600, seed=3,
@@ -184,6 +193,8 @@ def test_minimize_and_the_optuna_sampler_use_it_unchanged() -> None:
         ({"restart_growth": 0.5}, "restart_growth"),
         ({"restart_growth": float("nan")}, "restart_growth"),
         ({"restart_patience": 0}, "restart_patience"),
+        ({"restart_patience": None}, "restart_patience"),
+        ({"restart_keep_best": 1}, "restart_keep_best"),
         ({"restart_iters": 1.5}, "restart_iters"),
         ({"restart_ftol": -1.0}, "restart_ftol"),
         ({"inner": "nope"}, "unknown algorithm 'nope'"),

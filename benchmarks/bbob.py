@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     score: dict[tuple, list[float]] = defaultdict(list)
     secs: dict[str, float] = defaultdict(float)
     restarts: dict[tuple, list[int]] = defaultdict(list)
-    for spec, mult, fid, dim, inst, frac, err, sec, nres in rows:
+    for spec, mult, _fid, dim, _inst, frac, _err, sec, nres in rows:
         score[spec, mult, "all"].append(frac)
         score[spec, mult, dim].append(frac)
         secs[spec] += sec

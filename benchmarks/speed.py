@@ -185,7 +185,7 @@ def pyswarms_pso(ss: np.random.SeedSequence) -> int:  # pragma: no cover - optio
     import pyswarms as ps
 
     logging.getLogger("pyswarms").setLevel(logging.ERROR)
-    np.random.seed(int(ss.generate_state(1)[0] % 2**31))  # pyswarms uses the global state
+    np.random.seed(int(ss.generate_state(1)[0] % 2**31))  # noqa: NPY002 - pyswarms' global state
     opt = ps.single.GlobalBestPSO(
         n_particles=POP, dimensions=DIM, bounds=(np.full(DIM, LB), np.full(DIM, UB)),
         options={"c1": 1.496180, "c2": 1.496180, "w": 0.729844},

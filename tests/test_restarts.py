@@ -8,11 +8,11 @@ from typing import Any, ClassVar
 import numpy as np
 import optuna
 import pytest
+from helpers import check_invariants, roundtrip, run, shifted_sphere
 
 import metaheur
 from metaheur import Optimizer
 from metaheur.restarts import IPOP, RESTART_DEFAULTS, with_restarts
-from helpers import check_invariants, roundtrip, run, shifted_sphere
 
 BOUNDS = [(-2.0, 3.0), (-1.0, 1.0), (0.0, 10.0)]
 BUILT_INS = ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa")

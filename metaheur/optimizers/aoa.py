@@ -45,7 +45,15 @@ from numpy.typing import NDArray
 from metaheur._base import Optimizer
 from metaheur._registry import register
 
-__all__ = ["AOA", "DrawLayout", "Draws", "transfer_factor", "density_factor", "normalize_acceleration", "apply_flag"]
+__all__ = [
+    "AOA",
+    "DrawLayout",
+    "Draws",
+    "transfer_factor",
+    "density_factor",
+    "normalize_acceleration",
+    "apply_flag",
+]
 
 _NO_FP_GUARD = contextlib.nullcontext()
 #: Raw accelerations (Eq. 6, in bound units) divided by ρ·den·vol >= 2^-159 cannot overflow

@@ -76,7 +76,8 @@ class DLFAOA(AOA):
     """AOA with dynamic Lévy flight (docs/algorithms.md §2.2).
 
     Hyper-parameters: those of :class:`~metaheur.optimizers.aoa.AOA` plus ``levy_scale``
-    α (0.1, calibrated on BBOB; the paper gives no scale; ``"unscaled"`` is α = 1), ``levy_beta`` β (1.5, Mantegna), ``dcs0`` (1.0) and
+    α (0.1, calibrated on BBOB; the paper gives no scale; ``"unscaled"`` is α = 1),
+    ``levy_beta`` β (1.5, Mantegna), ``dcs0`` (1.0) and
     ``dcs_decay`` γ (0.99). The state is AOA's; the only extra schedule, DCS, comes from t.
     """
 

@@ -17,8 +17,9 @@ Choices of the reference code (docs/algorithms.md §7): the prey is an existing 
 value is known, no extra evaluation) and acceptance is ``<=`` (drift across plateaus).
 Faithful quirks kept on purpose: phase 2 is a zero move at t = T (N wasted evaluations)
 and an agent that is the prey does not move in phase 1. Rows of a truncated last batch
-that were never evaluated are rejected even against a failed (+inf) pelican. Phase 2 scales with |x| and
-I = 2 pulls towards 0, so POA is strongly origin-biased (docs/algorithms.md §0.3, §10.3).
+that were never evaluated are rejected even against a failed (+inf) pelican. Phase 2
+scales with |x| and I = 2 pulls towards 0, so POA is strongly origin-biased
+(docs/algorithms.md §0.3, §10.3).
 """
 
 from __future__ import annotations

@@ -99,6 +99,19 @@ def test_without_keep_best_a_new_run_starts_uniform() -> None:
     assert opt.current_run._f_init.size == 0 and opt.ask().shape[0] == 8
 
 
+def test_a_collapsed_population_ends_the_run_at_once() -> None:
+    """restart_xtol: every coordinate's spread <= xtol of the box ends a run (1.0: always)."""
+    opt = metaheur.get("aco-ipop")(BOUNDS, pop_size=4, budget=200, seed=0,
+                                   restart_patience=10**6, restart_xtol=1.0)
+    seen = drive(opt)
+    # run k: its initial population, then one iteration, then the next run starts
+    assert [r for r, _ in seen[:5]] == [0, 1, 1, 2, 2]
+    calm = metaheur.get("aco-ipop")(BOUNDS, pop_size=4, budget=200, seed=0,
+                                    restart_patience=10**6, restart_xtol=1e-300)
+    drive(calm)
+    assert calm.restarts == 0
+
+
 def test_no_restart_when_improving() -> None:
     """A smooth problem with a patient criterion: the run is the plain algorithm's."""
     opt = metaheur.get("pso-ipop")(BOUNDS, pop_size=10, budget=600, seed=3,
@@ -197,6 +210,7 @@ def test_minimize_and_the_optuna_sampler_use_it_unchanged() -> None:
         ({"restart_keep_best": 1}, "restart_keep_best"),
         ({"restart_iters": 1.5}, "restart_iters"),
         ({"restart_ftol": -1.0}, "restart_ftol"),
+        ({"restart_xtol": float("inf")}, "restart_xtol"),
         ({"inner": "nope"}, "unknown algorithm 'nope'"),
         ({"inner": "gwo-ipop"}, "without restarts"),
         ({"inner": "pso", "inner_params": {"w": "x"}}, "w must be"),

@@ -56,6 +56,9 @@ With these defaults, d = 2/5/10/20, 1,000·d evaluations, instances 1-3 (load av
     -ipop     .344   .350      .352   .347   .251   .260
     -ipop from pop_size 10: pso .364 (restart_xtol = 0: pso .365, aoa .331, dlf-aoa .332)
 
+    100·d     plain / -ipop: aoa .163 / .164, dlf-aoa .161 / .164, pso .155 / .161,
+              aco .169 / .169, gwo .162 / .162, poa .101 / .101 (never worse)
+
 Restarts gain 0 to .02 at this budget: runs rarely stagnate within 1,000·d evaluations,
 and GWO/POA are limited by their origin bias (docs/algorithms.md §0.3), not by
 stagnation. Much of the gap to CMA-ES is on the ill-conditioned functions f10-f13, where

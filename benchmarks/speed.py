@@ -12,7 +12,8 @@ Reference rows for one algorithm, GWO, on the same work: a per-agent Python loop
 in Mirjalili's ``GWO.m`` (loops over agents and dimensions, one objective call per
 agent), a per-agent loop with vector operations per agent, and, if ``mealpy``
 happens to be importable (never a dependency), mealpy's ``OriginalGWO``. Their
-``vs_vectorised`` column is their time over metaheur's GWO time.
+``vs_vectorised`` column is their time over metaheur's GWO time. If ``pyswarms`` is
+importable (the fastest peer), its ``GlobalBestPSO`` on the same work, against our PSO.
 
 Every timing is the median of ``--repeats`` runs (seeds from
 ``SeedSequence(seed).spawn``). Prints one table; writes ``speed.csv`` and
@@ -176,6 +177,31 @@ def mealpy_gwo(ss: np.random.SeedSequence) -> int:  # pragma: no cover - optiona
     return BUDGET
 
 
+def pyswarms_pso(ss: np.random.SeedSequence) -> int:  # pragma: no cover - optional
+    """pyswarms' GlobalBestPSO on the same work: 500 iterations of 50 particles (its first
+    iteration evaluates the initial swarm), constriction coefficients as our PSO."""
+    import logging
+
+    import pyswarms as ps
+
+    logging.getLogger("pyswarms").setLevel(logging.ERROR)
+    np.random.seed(int(ss.generate_state(1)[0] % 2**31))  # noqa: NPY002 - pyswarms' global state
+    opt = ps.single.GlobalBestPSO(
+        n_particles=POP, dimensions=DIM, bounds=(np.full(DIM, LB), np.full(DIM, UB)),
+        options={"c1": 1.496180, "c2": 1.496180, "w": 0.729844},
+    )
+    opt.optimize(sphere, iters=BUDGET // POP, verbose=False)
+    return BUDGET
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+    except Exception:
+        return False
+    return True
+
+
 def _mealpy_available() -> bool:
     try:
         import mealpy  # noqa: F401
@@ -238,10 +264,24 @@ def main(argv: list[str] | None = None) -> int:
                      "repeats": args.loop_repeats, "vs_vectorised": t / gwo_s})
         print(f"{impl}: {t:.2f} s ({t / bare:.0f}x bare)", file=sys.stderr)
 
+    if _importable("pyswarms"):
+        pso_s = next((r["run_s"] for r in rows if r["algo"] == "pso"), None)
+        if pso_s is None:
+            pso_s = _median_time(lambda ss: run_ask_tell("pso", ss), seeds)
+        t = _median_time(pyswarms_pso, seeds)
+        rows.append({"algo": "pso", "impl": "pyswarms GlobalBestPSO", "run_s": t,
+                     "minimize_s": float("nan"), "bare_s": bare, "ratio": t / bare,
+                     "target_ok": t / bare <= 20.0, "repeats": args.repeats,
+                     "vs_vectorised": t / pso_s})
+        print(f"pyswarms GlobalBestPSO: {t * 1e3:.1f} ms ({t / bare:.1f}x bare)", file=sys.stderr)
+    else:
+        print("pyswarms not importable: no pyswarms row", file=sys.stderr)
+
     df = pd.DataFrame(rows)
     if "vs_vectorised" not in df:
         df["vs_vectorised"] = float("nan")
-    df.loc[(df["algo"] == "gwo") & (df["impl"] == "metaheur (vectorised)"), "vs_vectorised"] = 1.0
+    vec = df["impl"] == "metaheur (vectorised)"
+    df.loc[vec & df["algo"].isin(["gwo", "pso"]), "vs_vectorised"] = 1.0
     with pd.option_context("display.width", 160, "display.max_columns", 20,
                            "display.float_format", "{:.4g}".format):
         print(f"sphere d={DIM}, pop {POP}, {BUDGET} evaluations; bare = 500 calls on "

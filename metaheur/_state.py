@@ -144,8 +144,8 @@ def decode(obj: Any, *, max_elements: int = _DEFAULT_MAX_ELEMENTS) -> Any:
 # ------------------------------------------------------------ declared state fields
 #: Domains of a state field: ``point`` (finite, inside the box, last axis D), ``value``
 #: (objective values: finite or +inf, never NaN), ``real`` (finite, within [low, high]),
-#: ``index`` (an integer in [0, N)).
-_KINDS = ("point", "value", "real", "index")
+#: ``index`` (an integer in [0, N)), ``count`` (an integer in [0, N]).
+_KINDS = ("point", "value", "real", "index", "count")
 #: When an optional field is present: ``pending`` while a batch is asked and not yet
 #: told; ``iteration`` while an iteration is under way (a batch pending or round > 0).
 _PRESENCE = (None, "pending", "iteration")
@@ -175,16 +175,16 @@ class Field:
         """Return ``value`` as the optimizer holds it; raise ``ValueError`` otherwise."""
         shape = tuple(dims[s] if isinstance(s, str) else s for s in self.shape)
         if shape == ():
-            types = (int, np.integer) if self.kind == "index" else (
-                int, float, np.integer, np.floating)
+            integral = self.kind in ("index", "count")
+            types = (int, np.integer) if integral else (int, float, np.integer, np.floating)
             if not isinstance(value, types) or isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"state field {name!r} must be a number, got {value!r}")
             try:
-                arr = np.asarray(value, dtype=np.int64 if self.kind == "index" else float)
+                arr = np.asarray(value, dtype=np.int64 if integral else float)
             except OverflowError:
                 raise ValueError(f"state field {name!r} is out of range: {value!r}") from None
         else:
-            want = "i" if self.kind == "index" else "f"
+            want = "i" if self.kind in ("index", "count") else "f"
             if not (isinstance(value, np.ndarray) and value.dtype.kind == want
                     and value.dtype.itemsize == 8):
                 raise ValueError(
@@ -204,6 +204,9 @@ class Field:
         if self.kind == "index":
             ok = bool(((a >= 0) & (a < n)).all())
             allowed = f"integers in [0, {n})"
+        elif self.kind == "count":
+            ok = bool(((a >= 0) & (a <= n)).all())
+            allowed = f"integers in [0, {n}]"
         elif self.kind == "value":
             ok = not bool((np.isnan(a) | (a == -np.inf)).any())
             allowed = "objective values (finite or +inf)"

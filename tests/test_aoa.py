@@ -296,3 +296,32 @@ def test_registered_with_published_defaults():
 
 
 # ----------------------------------------------------------------------- quality
+
+
+# ------------------------------------------------------- random numbers (§1.6, issue 9)
+@pytest.mark.parametrize("per_dim", [True, False])
+@pytest.mark.parametrize("rho", [True, False])
+@pytest.mark.parametrize("tf", [0.3, 0.42, 0.8])  # collision+explore, explore, exploit
+def test_draw_layout_names_every_part_of_the_one_draw(per_dim, rho, tf):
+    N, D = 5, 3
+    opt = AOA([(0.0, 1.0)] * D, pop_size=N, max_iter=3, partner_per_dim=per_dim,
+              acc_rand_divisor=rho)
+    collide, explore = tf < 0.45, tf < 0.40
+    layout = opt._layout(collide, explore)
+    sizes = dict(zip(["R", "M", "r", "rho", "mr", "partner"], layout.sizes(), strict=True))
+    assert sizes["R"] == N * D and sizes["r"] == 1
+    assert sizes["M"] == (N * D if (not explore or per_dim) else 0)
+    assert sizes["rho"] == (N if rho else 0)
+    assert sizes["mr"] == (N if collide else 0)
+    assert sizes["partner"] == (N if explore and not per_dim else 0)
+    U = np.random.default_rng(7).random(sum(sizes.values()))
+    got = layout.draw(np.random.default_rng(7))
+    k = 0
+    for name, n in sizes.items():  # one draw, parts in the documented order
+        part = getattr(got, name)
+        if n == 0:
+            assert part is None
+        else:
+            np.testing.assert_array_equal(np.ravel(part), U[k : k + n])
+        k += n
+    assert got.R.shape == (N, D) and (got.M is None or got.M.shape == (N, D))

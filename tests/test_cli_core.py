@@ -126,7 +126,7 @@ def test_list_params_shows_published_defaults(capsys):
 
     assert main(["list", "--params"]) == 0
     out = capsys.readouterr().out
-    assert "C1=2" in out and "levy_scale=1.0" in out and "q=0.0001" in out
+    assert "C1=2" in out and "levy_scale=0.1" in out and "q=0.0001" in out
     assert main(["list", "--params", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["params"]["pso"]["w"] == 0.729844

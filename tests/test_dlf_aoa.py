@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import run
+from helpers import roundtrip, run
 
 import metaheur
 from metaheur import Optimizer
@@ -57,14 +57,27 @@ def test_levy_sample_is_symmetric():
     assert abs((L > 0).mean() - 0.5) < 0.005
 
 
+def test_levy_step_into_a_buffer_and_against_the_pow_form():
+    """``out=`` gives the same steps; ``exp(−log|v|/β)`` is the power up to 4 ulp."""
+    buf = np.empty((2, 3, 40, 7))
+    L = levy_step(np.random.default_rng(3), 1.5, (3, 40, 7), out=buf)
+    assert L.base is buf or np.shares_memory(L, buf)
+    np.testing.assert_array_equal(L, levy_step(np.random.default_rng(3), 1.5, (3, 40, 7)))
+    uv = np.random.default_rng(3).standard_normal((2, 3, 40, 7))
+    ref = uv[0] * mantegna_sigma(1.5) / np.abs(uv[1]) ** (1 / 1.5)  # Mantegna, as printed
+    np.testing.assert_allclose(L, ref, rtol=4 * np.finfo(float).eps, atol=0)
+    with pytest.raises(ValueError, match="shape"):
+        levy_step(np.random.default_rng(3), 1.5, (3, 40, 7), out=np.empty((3, 40, 7)))
+
+
 class _ZeroVRNG:
     """Generator stub: every 7th ``v`` of a Lévy normal draw (the second half) is 0."""
 
     def __init__(self, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
 
-    def standard_normal(self, size):
-        Z = self._rng.standard_normal(size)
+    def standard_normal(self, size=None, out=None):
+        Z = self._rng.standard_normal(size, out=out)
         Z[1].reshape(-1)[::7] = 0.0
         return Z
 
@@ -209,8 +222,21 @@ def test_bad_parameters_raise_naming_them(key, value):
 def test_registered_with_published_defaults():
     assert metaheur.get("dlf-aoa") is DLFAOA
     assert DLFAOA.defaults == {
-        **AOA.defaults, "levy_scale": 1.0, "levy_beta": 1.5, "dcs0": 1.0, "dcs_decay": 0.99
+        **AOA.defaults, "levy_scale": 0.1, "levy_beta": 1.5, "dcs0": 1.0, "dcs_decay": 0.99
     }  # fmt: skip
+
+
+def test_levy_scale_named_settings():
+    """0.1 is calibrated on BBOB (module docstring); the previous unscaled α = 1 is named."""
+    box = [(-5.0, 5.0)] * 3
+    old = DLFAOA(box, budget=300, seed=2, levy_scale="unscaled")
+    assert old.levy_scale == 1.0 and old.params["levy_scale"] == "unscaled"
+    assert DLFAOA(box, budget=300, seed=2, levy_scale="calibrated").levy_scale == 0.1
+    ref = DLFAOA(box, budget=300, seed=2, levy_scale=1.0)
+    assert all(np.array_equal(a, b) for a, b in zip(run(old), run(ref), strict=True))
+    assert roundtrip(old).levy_scale == 1.0
+    with pytest.raises(ValueError, match=r"levy_scale must be a number >= 0 or one of"):
+        DLFAOA(box, budget=300, levy_scale="paper")
     assert DLFAOA.min_pop_size == 2 and "ijai.v15.i2" in DLFAOA.reference
 
 

@@ -146,3 +146,30 @@ def test_bad_parameters() -> None:
         POA([(0.0, 1.0)], pop_size=1, budget=10)
 
 
+
+
+def test_truncated_last_batch_never_enters_a_failed_population() -> None:
+    """Issue 8: with every value +inf, ``inf <= inf`` accepted the rows of a truncated
+    last batch that were never evaluated (pop_size=4, budget=14, NaN objective)."""
+    opt = POA([(-2.0, 2.0)] * 3, pop_size=4, budget=14, seed=0)
+    evaluated: list[np.ndarray] = []
+    while not opt.done:
+        X = opt.ask()
+        evaluated.extend(X)
+        opt.tell(X, np.full(len(X), np.nan))
+    assert opt.nfev == 14 and len(evaluated) == 14
+    X, fX = opt.population
+    assert np.isinf(fX).all()
+    for row in X:  # every pelican is a point that was asked and told
+        assert any(np.array_equal(row, e) for e in evaluated)
+
+
+def test_failed_evaluations_still_drift_with_le() -> None:
+    """``<=`` keeps accepting evaluated failures (inf <= inf): POA.m's plateau drift."""
+    opt = POA([(-2.0, 2.0)] * 3, pop_size=4, budget=8, seed=0)  # init + phase 1
+    X0 = opt.ask()
+    opt.tell(X0, np.full(4, np.nan))
+    X1 = opt.ask()
+    opt.tell(X1, np.full(4, np.nan))
+    assert opt.done and not np.array_equal(X1, X0)
+    np.testing.assert_array_equal(opt.population[0], X1)

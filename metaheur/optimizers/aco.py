@@ -139,21 +139,30 @@ class ACOR(Optimizer):
         Z = self.rng.standard_normal((m, D))
         sigma = abs_dev_sums(S, self._rows)  # Eq. (3), rows that can be chosen
         sigma *= self._scale
+        # Eq. (4), x = S_ℓ + σ_ℓ ⊙ z, computed in Z's storage (products and sums commute)
         if self._rows == 1:  # p one-hot (the default q): every ant samples around row 0
-            Xc = sigma[0] * Z  # Eq. (4); bit-identical to the general case with ℓ = 0
-            Xc += S[0]
-            return Xc
+            Z *= sigma[0]  # bit-identical to the general case with ℓ = 0
+            Z += S[0]
+            return Z
         if self.kernel_per_dim:  # ℓ per ant and coordinate (Yarpiz / mealpy)
-            return S[ell, self._cols] + sigma[ell, self._cols] * Z  # Eq. (4)
-        return S[ell] + sigma[ell] * Z  # Eq. (4), one kernel per ant
+            Z *= sigma[ell, self._cols]
+            Z += S[ell, self._cols]
+            return Z
+        K = sigma.take(ell, axis=0)  # one kernel per ant
+        Z *= K
+        Z += S.take(ell, axis=0, out=K)
+        return Z
 
     def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
         if not f.min() < self._fS[-1]:  # no ant beats the worst row: the archive stays
             return
+        k = self.pop_size
         fa = np.concatenate((self._fS, f))
-        keep = np.argsort(fa, kind="stable")[: self.pop_size]  # Eq. (5), archive first on ties
-        self._S = np.concatenate((self._S, X))[keep]
-        self._fS = fa[keep]
+        keep = np.argsort(fa, kind="stable")[:k]  # Eq. (5), archive first on ties
+        new = keep >= k  # rows taken from the ants (no (k + m)·D temporary)
+        S = self._S.take(np.where(new, 0, keep), axis=0)
+        S[new] = X[keep[new] - k]
+        self._S, self._fS = S, fa[keep]
 
     @property
     def population(self) -> tuple[NDArray, NDArray]:

@@ -23,9 +23,10 @@ paper-literal variant. A zero (negligible or non-finite) span in Eq. 12 gives th
 ``l + u/2`` instead of NaN. den, vol and acc are updated for every agent, accepted or not;
 ``acc_b`` is the raw Eq. 6 value until the first improvement, then the best agent's Â.
 
-Random numbers (§1.6): ONE ``rng.random`` call per iteration, laid out as
-``[R (N·D) | P of Eq. 15, or per-dimension partners (N·D) | r | ρ (N) | mr (N) |
-per-agent partners (N)]``; a part is absent when its branch or switch is off. The indices
+Random numbers (§1.6): ONE ``rng.random`` call per iteration, laid out by
+:class:`DrawLayout` as ``[R (N·D) | P of Eq. 15, or per-dimension partners (N·D) | r |
+ρ (N) | mr (N) | per-agent partners (N)]``; a part is absent when its branch or switch is
+off. The indices
 ``mr`` and the partners are ``floor(N·U)``: uniform on 0..N-1 like ``rng.integers(0, N)``
 but without a second call. DLF-AOA (:mod:`metaheur.optimizers.dlf_aoa`) is this class with
 the hook :meth:`AOA._levy_terms` filled in; AOA draws nothing there.
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,7 +46,15 @@ from metaheur._params import Flag, Real
 from metaheur._registry import register
 from metaheur._state import Field
 
-__all__ = ["AOA", "transfer_factor", "density_factor", "normalize_acceleration", "apply_flag"]
+__all__ = [
+    "AOA",
+    "DrawLayout",
+    "Draws",
+    "transfer_factor",
+    "density_factor",
+    "normalize_acceleration",
+    "apply_flag",
+]
 
 _NO_FP_GUARD = contextlib.nullcontext()
 #: Raw accelerations (Eq. 6, in bound units) divided by ρ·den·vol >= 2^-159 cannot overflow
@@ -95,6 +104,59 @@ def apply_flag(R: NDArray, P: NDArray, C4: float, *, out: NDArray | None = None)
     """
     out = np.subtract((0.5 + C4) / 2.0, P, out=out)
     return np.copysign(R, out, out=out)  # Eq. (15)
+
+
+class Draws(NamedTuple):
+    """The uniforms of one AOA iteration, as views of one draw (docs/algorithms.md §1.6).
+
+    ``R`` (N, D) of Eqs. 13-14; ``M`` (N, D): the flag's ``P`` of Eq. 15 (exploitation) or
+    the per-dimension partner uniforms (exploration), else None; ``r`` the scalar of
+    Eq. 7; ``rho`` (N,) the divisor uniforms; ``mr`` (N,) the material uniforms of
+    Eq. 10; ``partner`` (N,) the per-agent partner uniforms. Absent parts are None.
+    """
+
+    R: NDArray
+    M: NDArray | None
+    r: float
+    rho: NDArray | None
+    mr: NDArray | None
+    partner: NDArray | None
+
+
+class DrawLayout(NamedTuple):
+    """Which uniforms an AOA iteration needs; :meth:`draw` makes them in ONE call.
+
+    Order in the stream: ``[R (N·D) | M (N·D) | r | rho (N) | mr (N) | partner (N)]``,
+    absent parts taking no room, so every phase and switch has a fixed, documented
+    stream. Indices ``floor(N·U)`` are uniform on 0..N-1 like ``rng.integers(0, N)``.
+    """
+
+    N: int
+    D: int
+    flag: bool  # M holds Eq. 15's P (exploitation)
+    partners_per_dim: bool  # M holds per-dimension partners (exploration)
+    rho: bool
+    materials: bool  # collision phase: mr of Eq. 10
+    partners_per_agent: bool  # exploration with one partner per agent
+
+    def sizes(self) -> tuple[int, int, int, int, int, int]:
+        """Lengths of ``R, M, r, rho, mr, partner`` in the draw."""
+        N, ND = self.N, self.N * self.D
+        return (ND, ND if self.flag or self.partners_per_dim else 0, 1,
+                N if self.rho else 0, N if self.materials else 0,
+                N if self.partners_per_agent else 0)
+
+    def draw(self, rng: np.random.Generator) -> Draws:
+        sizes = self.sizes()
+        U = rng.random(sum(sizes))
+        parts, k = [], 0
+        for n in sizes:
+            parts.append(U[k : k + n] if n else None)
+            k += n
+        R, M, r, rho, mr, partner = parts
+        shape = (self.N, self.D)
+        return Draws(R.reshape(shape), None if M is None else M.reshape(shape), r[0],
+                     rho, mr, partner)
 
 
 @register
@@ -185,40 +247,29 @@ class AOA(Optimizer):
         return None
 
     def _ask(self, t: int, r: int) -> NDArray:
-        N, D, X = self.pop_size, self.dim, self.X
+        N, X = self.pop_size, self.X
         TF = transfer_factor(t, self.max_iter)  # Eq. (8)
         d = density_factor(t, self.max_iter)  # Eq. (9)
         collide, explore = TF < self.tf_collision, TF < self.tf_explore
-        ND = N * D
-        # one draw: [R (N·D) | P or per-dimension partners (N·D) | r | ρ (N) | mr (N) |
-        # per-agent partners (N)]; absent parts take no room
-        n_body = ND if explore and not self.partner_per_dim else 2 * ND
-        n_rho = N if self.acc_rand_divisor else 0
-        n_mr = N if collide else 0
-        U = self.rng.random(n_body + 1 + n_rho + n_mr + (2 * ND - n_body) // D)
+        U = self._layout(collide, explore).draw(self.rng)
         lev = self._levy_terms(t)  # DLF-AOA only: drawn after U, in every phase
-        if n_body == ND:
-            R, M = U[:ND].reshape(N, D), None
-        else:
-            R, M = U[:n_body].reshape(2, N, D)
 
         dv = np.subtract(self.dv_b, self.dv)
-        dv *= U[n_body]  # r: one scalar for all agents, den and vol
+        dv *= U.r
         dv += self.dv  # Eq. (7): den + r·(den_b − den), vol likewise
-        k = n_body + 1 + n_rho  # start of mr
         fp = _NO_FP_GUARD
         if self._fp_guard:
             fp = np.errstate(over="ignore", divide="ignore", invalid="ignore")
         with fp:
             if collide:
-                mr = (U[k : k + N] * N).astype(np.intp)  # random material; may equal i
+                mr = (U.mr * N).astype(np.intp)  # random material; may equal i
                 den_mr, vol_mr = dv.take(mr, axis=1)
                 num = vol_mr * self.acc.take(mr, axis=0)
                 num += den_mr  # den_mr + vol_mr ⊙ acc_mr, Eq. (10)
             else:
                 num = self.dv_b[0, 0] + self.dv_b[1, 0] * self.acc_b  # Eq. (11), (D,)
-            if n_rho:  # ρ ∈ (0, 1], one per agent
-                num = np.divide(num, 1.0 - U[n_body + 1 : k, None])
+            if U.rho is not None:  # ρ ∈ (0, 1], one per agent
+                num = np.divide(num, 1.0 - U.rho[:, None])
             A = dv[0] * dv[1]
             np.divide(num, A, out=A)  # Eqs. (10)-(11): num / (ρ ⊙ den ⊙ vol)
             if lev is not None and not collide:
@@ -228,23 +279,34 @@ class AOA(Optimizer):
             Ah += lev[1]  # DLF-AOA Eq. (31)
 
         if explore:
-            if M is not None:  # a different partner in every dimension
-                P = X[(M * N).astype(np.intp), self._cols]
+            if self.partner_per_dim:  # a different partner in every dimension
+                P = X[(U.M * N).astype(np.intp), self._cols]
             else:  # one partner x_rand per agent (paper)
-                P = X[(U[k + n_mr :] * N).astype(np.intp)]
+                P = X[(U.partner * N).astype(np.intp)]
             Xc = np.subtract(P, X)
-            Xc *= R
+            Xc *= U.R
             Xc *= Ah
             Xc *= self.C1 * d
             Xc += X  # Eq. (13): X + C1·R ⊙ Â ⊙ (P − X)·d
         else:
-            Xc = apply_flag(R, M, self.C4, out=M)  # F ⊙ R, Eq. (15) (in U's storage)
+            Xc = apply_flag(U.R, U.M, self.C4, out=U.M)  # F ⊙ R, Eq. (15) (in U's storage)
             Xc *= self.C2 * d
             Xc *= Ah
             Xc *= min(self.C3 * TF, 1.0) * self.x_b - X
             Xc += self.x_b  # Eq. (14): x_b + F ⊙ C2·R ⊙ Â ⊙ (Tt·x_b − X)·d
         self._dv_new, self._acc_new = dv, Ah
         return Xc
+
+    def _layout(self, collide: bool, explore: bool) -> DrawLayout:
+        return DrawLayout(
+            self.pop_size,
+            self.dim,
+            flag=not explore,
+            partners_per_dim=explore and self.partner_per_dim,
+            rho=self.acc_rand_divisor,
+            materials=collide,
+            partners_per_agent=explore and not self.partner_per_dim,
+        )
 
     def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
         keep = f < self.fX  # greedy, strict <; unevaluated rows are +inf

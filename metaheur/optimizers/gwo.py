@@ -53,6 +53,7 @@ class GWO(Optimizer):
         "_X": Field(("N", "D"), "point"), "_fX": Field(("N",), "value"),
         "_L": Field((3, "D"), "point"), "_fL": Field((3,), "value"),
     }  # fmt: skip
+    _R: NDArray | None = None
 
     def _init_state(self, X: NDArray, f: NDArray) -> None:
         self._X, self._fX = X, f
@@ -62,7 +63,10 @@ class GWO(Optimizer):
     def _ask(self, t: int, r: int) -> NDArray:
         a = 2.0 - 2.0 * (t - 1) / self.max_iter
         L = self._L[:, None, :]  # (3, 1, D): α, β, δ
-        R = self.rng.random((2, 3, *self._X.shape))  # r1, r2 per leader, wolf and dimension
+        R = self._R  # scratch: r1, r2 per leader, wolf and dimension, redrawn in place
+        if R is None or R.shape[2:] != self._X.shape:
+            R = self._R = np.empty((2, 3, *self._X.shape))
+        self.rng.random(out=R)  # the stream of rng.random(R.shape), without allocating
         # The 1/3 of Eq. (3.7) is folded into A: mean_L(x_L − A_L D_L) = mean(x_L) − Σ_L A_L D_L/3.
         # Loop version: for i in range(N): Xn[i] = sum(L[j] - A[j, i] * abs(C[j, i] * L[j] - X[i])
         #                                          for j in range(3)) / 3

@@ -16,8 +16,10 @@ iteration has two ask/tell rounds of N points (2N evaluations)::
 Choices of the reference code (docs/algorithms.md §7): the prey is an existing member (its
 value is known, no extra evaluation) and acceptance is ``<=`` (drift across plateaus).
 Faithful quirks kept on purpose: phase 2 is a zero move at t = T (N wasted evaluations)
-and an agent that is the prey does not move in phase 1. Phase 2 scales with |x| and
-I = 2 pulls towards 0, so POA is strongly origin-biased (docs/algorithms.md §0.3, §10.3).
+and an agent that is the prey does not move in phase 1. Rows of a truncated last batch
+that were never evaluated are rejected even against a failed (+inf) pelican. Phase 2
+scales with |x| and I = 2 pulls towards 0, so POA is strongly origin-biased
+(docs/algorithms.md §0.3, §10.3).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class POA(Optimizer):
         "_prey_f": Field((), "value", present="iteration"),
         "_I": Field(("N", 1), "real", 1.0, 2.0, present="iteration"),
         "_r": Field(("N", 1), "real", 0.0, 1.0, present="iteration"),
+        "_n_eval": Field((), "count"),  # rows of the asked batch the core evaluates
     }  # fmt: skip
     constraints = {"R": Real(low=0.0)}
 
@@ -67,9 +70,12 @@ class POA(Optimizer):
         self._X, self._fX = X.copy(), f.copy()
         self._prey, self._prey_x, self._prey_f = None, None, None
         self._I, self._r = None, None
+        self._n_eval = self.pop_size
 
     def _ask(self, t: int, r: int) -> NDArray:
         X = self._X
+        # rows the core will hand out: fewer than N only in the budget's last batch
+        self._n_eval = min(self.pop_size, self.budget - self.nfev)
         if r == 0:
             return self._phase1(X)
         c = self.R * (1.0 - t / self.max_iter)  # 0 at t = T: X comes back unchanged
@@ -102,6 +108,7 @@ class POA(Optimizer):
 
     def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
         ok = f <= self._fX  # Eqs. (5) and (7), `<=` as in POA.m
+        ok[self._n_eval :] = False  # never-evaluated rows (+inf) must not pass inf <= inf
         np.copyto(self._X, X, where=ok[:, None])
         np.copyto(self._fX, f, where=ok)
         if r == 1:

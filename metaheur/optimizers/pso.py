@@ -76,6 +76,7 @@ class PSO(Optimizer):
         "v_max_frac": Real(low=0.0, low_open=True),
         "inertia": Choice(*_INERTIA),
     }  # fmt: skip
+    _R: NDArray | None = None
 
     def _check_params(self) -> None:
         for key in ("c1", "c2"):
@@ -100,7 +101,10 @@ class PSO(Optimizer):
 
     def _ask(self, t: int, r: int) -> NDArray:
         X, P = self._X, self._P
-        R = self.rng.random((2, *X.shape))  # r1, r2: per particle AND per dimension
+        R = self._R  # scratch for r1, r2: per particle AND per dimension, redrawn in place
+        if R is None or R.shape[1:] != X.shape:
+            R = self._R = np.empty((2, *X.shape))
+        self.rng.random(out=R)  # the stream of rng.random((2, N, D)), without allocating
         R *= self._c  # c1 r1, c2 r2
         d = P - X
         R[0] *= d
@@ -112,8 +116,9 @@ class PSO(Optimizer):
         np.minimum(V, self._v_max, out=V)  # Eq. (2)
         np.maximum(V, self._v_min, out=V)
         Xn = X + V  # Eq. (3)
-        Xc = np.maximum(Xn, self.lower)
-        np.minimum(Xc, self.upper, out=Xc)
+        lo, hi = self._clip_bounds  # floats when the box is uniform (same result, faster)
+        Xc = np.maximum(Xn, lo)
+        np.minimum(Xc, hi, out=Xc)
         V *= Xc == Xn  # SPSO-2007 confinement: v = 0 (or -0.0) where x was clipped
         self._V_new = V
         return Xc

@@ -1,0 +1,155 @@
+"""COCO BBOB calibration: fraction of the 51 targets reached, per algorithm and budget.
+
+For each algorithm spec, BBOB function (1-24), dimension and instance, one run of
+``budget·d`` evaluations drives the ask/tell optimizer directly on ``cocoex`` (no observer,
+no files). The score of a run is the fraction of the 51 targets ``10^(2 − 0.2 k)``,
+k = 0..50 (100 down to 1e-8), with ``best f − f_opt <= target``; a table cell is the mean
+over functions, instances and the dimensions in its column. Every algorithm gets the same
+generator seed per (function, dimension, instance): common random numbers.
+
+An algorithm spec is a registry key with optional hyper-parameters, ``:`` separated
+(values are JSON, else strings)::
+
+    nice -n 10 python benchmarks/bbob.py aoa dlf-aoa dlf-aoa:levy_scale=0.1 \\
+        --budgets 100,1000 --dims 2,5,10,20 --instances 3 --jobs 2
+
+Needs ``pip install coco-experiment``. The measurements that chose the defaults of
+DLF-AOA's ``levy_scale`` and of the restart layer (:mod:`metaheur.restarts`) are recorded
+in docs/algorithms.md §2.4 and §12.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+TARGETS = 10.0 ** (2.0 - 0.2 * np.arange(51))
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"dlf-aoa:levy_scale=0.1"`` → ``("dlf-aoa", {"levy_scale": 0.1})``."""
+    name, *items = spec.split(":")
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise SystemExit(f"bad hyper-parameter {item!r} in {spec!r}: expected key=value")
+        try:
+            params[key] = json.loads(text)
+        except json.JSONDecodeError:
+            params[key] = text
+    return name, params
+
+
+def _problem(fid: int, dim: int, instance: int) -> tuple[Any, float]:
+    import cocoex
+
+    suite = cocoex.Suite("bbob", "", f"function_indices:{fid} dimensions:{dim} "
+                                     f"instance_indices:{instance}")
+    problem = next(iter(suite))
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)  # COCO prints x_opt to a file in the cwd (no other public access)
+        try:
+            problem._best_parameter("print")
+            x_opt = np.loadtxt("._bbob_problem_best_parameter.txt").reshape(-1)
+        finally:
+            os.chdir(cwd)
+    return problem, float(problem(x_opt))
+
+
+def _task(args: tuple[str, int, int, int, tuple[int, ...], int]) -> list[tuple]:
+    """All instances of one (spec, function, dim, budget multiplier): fractions reached."""
+    spec, fid, dim, mult, instances, seed = args
+    import metaheur
+
+    name, params = parse_spec(spec)
+    cls = metaheur.get(name)
+    out = []
+    for inst in instances:
+        problem, f_opt = _problem(fid, dim, inst)
+        bounds = np.column_stack([problem.lower_bounds, problem.upper_bounds])
+        rng = np.random.default_rng([seed, fid, dim, inst])
+        opt = cls(bounds, budget=mult * dim, seed=rng, **params)
+        t0 = time.perf_counter()
+        while not opt.done:
+            X = opt.ask()
+            opt.tell(X, np.fromiter((problem(x) for x in X), float, X.shape[0]))
+        err = max(opt.best_f - f_opt, 0.0)
+        out.append((spec, mult, fid, dim, inst, float(np.mean(err <= TARGETS)), err,
+                    time.perf_counter() - t0, getattr(opt, "restarts", 0)))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("algos", nargs="+", help="registry keys, optionally key:param=value:...")
+    ap.add_argument("--budgets", default="1000", help="multipliers of d, comma-separated")
+    ap.add_argument("--dims", default="2,5,10,20")
+    ap.add_argument("--functions", default="1-24", help="e.g. 1-24 or 15,16,21")
+    ap.add_argument("--instances", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (at most 2 here)")
+    ap.add_argument("--csv", help="write one row per run to this file")
+    a = ap.parse_args(argv)
+    fids: list[int] = []
+    for part in a.functions.split(","):
+        lo, _, hi = part.partition("-")
+        fids.extend(range(int(lo), int(hi or lo) + 1))
+    dims = [int(d) for d in a.dims.split(",")]
+    mults = [int(b) for b in a.budgets.split(",")]
+    insts = tuple(range(1, a.instances + 1))
+    for spec in a.algos:  # fail fast on a bad key or hyper-parameter
+        import metaheur
+
+        name, params = parse_spec(spec)
+        metaheur.get(name)([(-5.0, 5.0)] * 2, max_iter=1, **params)
+    tasks = [(s, f, d, m, insts, a.seed) for m in mults for s in a.algos for d in dims
+             for f in fids]
+    t0 = time.perf_counter()
+    if a.jobs > 1:
+        with mp.Pool(a.jobs) as pool:
+            rows = [r for chunk in pool.imap_unordered(_task, tasks) for r in chunk]
+    else:
+        rows = [r for t in tasks for r in _task(t)]
+    wall = time.perf_counter() - t0
+    if a.csv:
+        with open(a.csv, "w") as fh:
+            fh.write("algo,budget,function,dim,instance,fraction,error,seconds,restarts\n")
+            for r in rows:
+                fh.write(",".join(map(str, r)) + "\n")
+    score: dict[tuple, list[float]] = defaultdict(list)
+    secs: dict[str, float] = defaultdict(float)
+    restarts: dict[tuple, list[int]] = defaultdict(list)
+    for spec, mult, _fid, dim, _inst, frac, _err, sec, nres in rows:
+        score[spec, mult, "all"].append(frac)
+        score[spec, mult, dim].append(frac)
+        secs[spec] += sec
+        restarts[spec, mult].append(nres)
+    cols = ["all", *dims]
+    print(f"BBOB f{fids[0]}..f{fids[-1]} ({len(fids)} functions), instances 1..{len(insts)}, "
+          f"seed {a.seed}; fraction of the 51 targets reached (higher is better)")
+    print(f"load average {os.getloadavg()[0]:.2f}; wall {wall:.0f} s")
+    for mult in mults:
+        print(f"\n| {mult}·d | " + " | ".join(f"d={c}" if c != "all" else "all" for c in cols)
+              + " | restarts |")
+        print("|---" * (len(cols) + 2) + "|")
+        for spec in a.algos:
+            cells = " | ".join(f"{np.mean(score[spec, mult, c]):.3f}" for c in cols)
+            print(f"| {spec} | {cells} | {np.mean(restarts[spec, mult]):.1f} |")
+    print("\nCPU seconds per algorithm (optimiser + evaluations): "
+          + ", ".join(f"{s} {secs[s]:.0f}" for s in a.algos))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -65,6 +65,13 @@ def test_summary_ranks_regret_and_pvalues(tiny_run):
     assert set(s["source"]) == {"own run", "read off 6"}
 
 
+def test_target_check_compares_dlf_aoa_with_random_and_our_best_with_tpe(hpo, tiny_run):
+    s = pd.read_csv(tiny_run / "summary.csv")
+    t = hpo.target_check(s, 6).iloc[0]
+    assert t["our_best"] == "dlf-aoa"  # the only one of ours in this run
+    assert t["dlf<random"] == (t["dlf-aoa"] < t["random"])
+
+
 def test_rerun_skips_finished_runs(hpo, tiny_run, capsys):
     before = (tiny_run / "runs.csv").read_text()
     assert hpo.main([*ARGS, "--out", str(tiny_run), "--no-plot"]) == 0
@@ -101,6 +108,8 @@ def test_unknown_names_are_rejected(hpo, tmp_path):
         hpo.main(["--tasks", "nope", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="unknown samplers"):
         hpo.main(["--samplers", "de", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        hpo.main(["--jobs", "0", "--out", str(tmp_path)])
 
 
 def test_tasks_are_deterministic_and_conditional_space_branches(hpo):
@@ -118,3 +127,8 @@ def test_tasks_are_deterministic_and_conditional_space_branches(hpo):
     assert values[0] == values[1] and all(np.isfinite(values[0]))
     for p in params:  # only the chosen branch's parameters exist
         assert all(k == "classifier" or k.startswith(p["classifier"] + "_") for k in p)
+
+
+def test_report_only_with_no_runs_runs_nothing(hpo, tmp_path):
+    assert hpo.main(["--report-only", "--out", str(tmp_path)]) == 0
+    assert not (tmp_path / "runs.csv").exists()

@@ -115,7 +115,9 @@ def run_one(task: str, sampler: str, seed: int, trials: int) -> dict[str, Any]:
     """One study of ``trials`` trials; returns its CSV row (``trace`` = best so far per trial)."""
     _quiet_worker()
     objective = get_task(task).make()
-    study = optuna.create_study(direction="minimize",
+    # no pruner: every trial of the budget runs to the end (LSTM-ELU reports each epoch, and
+    # Optuna's default MedianPruner would cut trials differently for each sampler)
+    study = optuna.create_study(direction="minimize", pruner=optuna.pruners.NopPruner(),
                                 sampler=make_sampler(sampler, seed, trials))
     t0 = time.perf_counter()
     study.optimize(objective, n_trials=trials, catch=(Exception,))
@@ -225,11 +227,29 @@ def at_budgets(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["task", "sampler", "seed", "budget", "best", "source"])
 
 
+def complete_seeds(pts: pd.DataFrame) -> pd.DataFrame:
+    """Keep the (task, budget, seed) groups that hold every sampler of that task and budget.
+
+    Ranks and tests compare samplers on the same seeds; a seed still running (or interrupted)
+    for some samplers would skew both, so it is left out with a warning.
+    """
+    keep = []
+    for (task, b), grp in pts.groupby(["task", "budget"]):
+        n = grp["sampler"].nunique()
+        counts = grp.groupby("seed")["sampler"].nunique()
+        partial = counts.index[counts < n].tolist()
+        if partial:
+            logger.warning("%s at %d trials: seeds %s lack some samplers; left out", task, b,
+                           partial)
+        keep.append(grp[~grp["seed"].isin(partial)])
+    return pd.concat(keep) if keep else pts
+
+
 def summarise(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
     """Per (task, budget, sampler): score, regret, mean rank and Holm-corrected MWU p-values."""
     from scipy.stats import rankdata
 
-    pts = at_budgets(runs, budgets)
+    pts = complete_seeds(at_budgets(runs, budgets))
     ref = runs.groupby("task")["best"].min()  # best value any run found on the task
     pts["regret"] = pts["best"] - pts["task"].map(ref)
     # ranks among the samplers that share a seed (NaN = no finite value: ranked last)

@@ -132,3 +132,27 @@ def test_tasks_are_deterministic_and_conditional_space_branches(hpo):
 def test_report_only_with_no_runs_runs_nothing(hpo, tmp_path):
     assert hpo.main(["--report-only", "--out", str(tmp_path)]) == 0
     assert not (tmp_path / "runs.csv").exists()
+
+
+def test_runs_never_prune_trials_that_report_progress(hpo, monkeypatch):
+    """LSTM-ELU reports every epoch; Optuna's default MedianPruner would cut those trials."""
+    import optuna
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        trial.report(float(trial.number), step=0)  # each trial looks worse than the median
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+        return x
+
+    task = hpo.TASKS["select-breast_cancer"]
+    monkeypatch.setattr(hpo, "get_task", lambda name: type(task)(name, "", lambda: objective))
+    row = hpo.run_one("reporting", "random", 0, 8)
+    assert row["n_complete"] == 8 and row["n_failed"] == 0
+
+
+def test_seeds_missing_a_sampler_are_left_out_of_ranks(hpo):
+    pts = pd.DataFrame({"task": "t", "budget": 5, "sampler": ["a", "b", "a"], "seed": [0, 0, 1],
+                        "best": [1.0, 2.0, 0.5], "source": "own run"})
+    kept = hpo.complete_seeds(pts)
+    assert sorted(kept["seed"]) == [0, 0]

@@ -85,6 +85,7 @@ def make_sampler(name: str, seed: int, n_trials: int) -> optuna.samplers.BaseSam
 
 def _quiet_worker() -> None:
     """One thread per run (runs are the parallel unit) and no per-trial chatter."""
+    import sklearn.ensemble  # noqa: F401 - loads OpenMP and BLAS: the limit reaches loaded ones only
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)

@@ -156,3 +156,13 @@ def test_seeds_missing_a_sampler_are_left_out_of_ranks(hpo):
                         "best": [1.0, 2.0, 0.5], "source": "own run"})
     kept = hpo.complete_seeds(pts)
     assert sorted(kept["seed"]) == [0, 0]
+
+
+def test_worker_limits_openmp_and_blas_to_one_thread(hpo):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(None):  # restore the caller's limits afterwards
+        hpo._quiet_worker()
+        info = threadpool_info()
+        assert {d["internal_api"] for d in info} >= {"openmp"}
+        assert all(d["num_threads"] == 1 for d in info), info

@@ -380,14 +380,22 @@ def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
             style = "-" if smp in OURS else "--"
             ax.plot(x, med, style, color=colours(i % 10), lw=1.4, label=smp)
             ax.fill_between(x, q25, q75, color=colours(i % 10), alpha=0.12, lw=0)
-        ax.set_yscale("symlog", linthresh=1e-4)
+        final = sub["best"].to_numpy(dtype=float) - ref[task]
+        positive = final[np.isfinite(final) & (final > 0)]
+        lin = 10.0 ** math.floor(math.log10(positive.min())) if positive.size else 1e-6
+        ax.set_yscale("symlog", linthresh=lin)  # linear below the smallest final regret
         ax.set_title(task, fontsize=10)
         ax.set_xlabel("trial")
         ax.set_ylabel("regret of best so far")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    legend: dict[str, Any] = {}
+    for ax in axes.flat:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, h)
+    labels = [s for s in order if s in legend]
+    handles = [legend[s] for s in labels]
     fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8)
     fig.suptitle("median and quartiles over seeds; regret vs the best value any run found",
                  fontsize=10)

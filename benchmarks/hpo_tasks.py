@@ -208,6 +208,15 @@ def mwu(x: Sequence[float], y: Sequence[float]) -> float:
     return float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
 
 
+def _sig(v: float, digits: int = 12) -> float:
+    """``v`` to ``digits`` significant digits: equal scores compare equal (ties, regret 0).
+
+    A CV mean over the same predictions can differ in its last bits with the summation order
+    (e.g. BLAS threads), which would otherwise break ties at random.
+    """
+    return float(f"{float(v):.{digits}g}")
+
+
 def at_budgets(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
     """Best value per (task, sampler, seed, budget): from a run of that length, else read off."""
     rows = []
@@ -224,7 +233,7 @@ def at_budgets(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
             trace = json.loads(r.trace)
             v = trace[b - 1] if b <= len(trace) else None
             rows.append({"task": task, "sampler": sampler, "seed": int(seed), "budget": b,
-                         "best": math.nan if v is None else float(v), "source": source})
+                         "best": math.nan if v is None else _sig(v), "source": source})
     return pd.DataFrame(rows, columns=["task", "sampler", "seed", "budget", "best", "source"])
 
 
@@ -251,7 +260,7 @@ def summarise(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
     from scipy.stats import rankdata
 
     pts = complete_seeds(at_budgets(runs, budgets))
-    ref = runs.groupby("task")["best"].min()  # best value any run found on the task
+    ref = runs.groupby("task")["best"].min().map(_sig)  # best value any run found on the task
     pts["regret"] = pts["best"] - pts["task"].map(ref)
     # ranks among the samplers that share a seed (NaN = no finite value: ranked last)
     pts["rank"] = np.nan

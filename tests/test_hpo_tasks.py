@@ -166,3 +166,13 @@ def test_worker_limits_openmp_and_blas_to_one_thread(hpo):
         info = threadpool_info()
         assert {d["internal_api"] for d in info} >= {"openmp"}
         assert all(d["num_threads"] == 1 for d in info), info
+
+
+def test_scores_equal_to_12_digits_tie(hpo):
+    a, b = 0.004077123807269434, 0.004077123807269323  # measured: same AUC, other sum order
+    runs = pd.DataFrame([
+        {"task": "t", "sampler": s, "seed": 0, "trials": 1, "best": v, "trace": json.dumps([v])}
+        for s, v in (("x", a), ("y", b))
+    ])
+    s = hpo.summarise(runs, [1])
+    assert (s["mean_rank"] == 1.5).all() and (s["median_regret"] == 0).all()

@@ -1,0 +1,227 @@
+"""Hyper-parameter tuning tasks for ``benchmarks/hpo_tasks.py``: real models, no download.
+
+Every task is an Optuna objective (``objective(trial) -> float``, **minimised**) that trains a
+real model on a dataset shipped with scikit-learn and scores it by 3-fold stratified
+cross-validation on one fixed split per task (or, for LSTM-ELU, on the fixed validation split of
+``metaheur.models``). Estimators are seeded, so each objective is a deterministic function of its
+parameters: a difference between samplers is a difference in the points they chose.
+
+* ``svc-digits``: PCA + SVC on digits (1,797 x 64), 1 - accuracy;
+  n_components (int, log), kernel (cat), C and gamma (log).
+* ``hgb-breast_cancer``: HistGradientBoosting on breast_cancer (569 x 30), log-loss;
+  learning_rate, l2_regularization (log), max_iter, max_leaf_nodes, min_samples_leaf (int, log),
+  max_features (float), class_weight (cat).
+* ``mlp-wine``: scaled MLP on wine (178 x 13), log-loss; width (int, log), depth (int),
+  activation and batch_size (cat), alpha and learning_rate_init (log).
+* ``select-breast_cancer``: **conditional** space on scaled breast_cancer, 1 - ROC AUC;
+  classifier in {svc, logreg, knn} (cat), then only that branch's parameters: svc_C, svc_gamma
+  (log) | logreg_C (log), logreg_penalty (cat) | knn_k (int, log), knn_weights (cat).
+* ``lstm-digits``: LSTM-ELU on the digits' rows (docs/models.md §4.3), 1 - validation macro-F1,
+  the CPU space of ``metaheur.models.objectives`` with epochs fixed at 4: lr, weight_decay,
+  grad_clip (log), hidden (int, log), layers (int), dropout, elu_alpha (float), batch_size (cat).
+
+Cost is kept small on purpose (3 folds, one thread, bounded iterations) so that a benchmark of
+many samplers x seeds x trials fits on a laptop; ``hpo_tasks.py --time`` measures it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import optuna
+from numpy.typing import NDArray
+
+__all__ = ["Task", "TASKS", "get_task", "lstm_elu_digits_objective"]
+
+Objective = Callable[[optuna.Trial], float]
+
+CV_FOLDS = 3
+LSTM_EPOCHS = 4
+
+
+@dataclass(frozen=True)
+class Task:
+    """A tuning task: ``make()`` returns a fresh objective; ``conditional``: a branching space."""
+
+    name: str
+    summary: str
+    make: Callable[[], Objective]
+    conditional: bool = False
+
+
+@cache
+def load(dataset: str) -> tuple[NDArray, NDArray]:
+    """``(X, y)`` of a scikit-learn bundled dataset, loaded once per process."""
+    from sklearn import datasets
+
+    loaders = {
+        "digits": datasets.load_digits,
+        "breast_cancer": datasets.load_breast_cancer,
+        "wine": datasets.load_wine,
+    }
+    if dataset not in loaders:
+        raise ValueError(f"unknown dataset {dataset!r}; available: {', '.join(loaders)}")
+    X, y = loaders[dataset](return_X_y=True)
+    return np.asarray(X, dtype=np.float64), np.asarray(y)
+
+
+class CVObjective:
+    """Minimised cross-validated score of the estimator that ``build(trial)`` returns.
+
+    ``scoring`` is a scikit-learn scorer name (greater is better); the objective returns
+    ``1 - score`` for ``"accuracy"`` / ``"roc_auc"`` and ``-score`` for ``"neg_log_loss"``
+    (i.e. the log-loss). The folds are ``StratifiedKFold(3, shuffle=True, random_state=cv_seed)``,
+    the same for every trial. A non-finite score (e.g. a diverged network) is returned as NaN, so
+    Optuna marks the trial FAIL.
+    """
+
+    def __init__(self, dataset: str, build: Callable[[optuna.Trial], Any], scoring: str,
+                 cv_seed: int = 0) -> None:
+        if scoring not in ("accuracy", "roc_auc", "neg_log_loss"):
+            raise ValueError(f"scoring must be accuracy, roc_auc or neg_log_loss, got {scoring!r}")
+        self.dataset, self.build, self.scoring, self.cv_seed = dataset, build, scoring, cv_seed
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+        X, y = load(self.dataset)
+        estimator = self.build(trial)
+        cv = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=self.cv_seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)  # overflow in a diverging MLP
+            warnings.simplefilter("ignore", UserWarning)
+            scores = cross_val_score(estimator, X, y, cv=cv, scoring=self.scoring,
+                                     error_score=np.nan, n_jobs=1)
+        score = float(np.mean(scores))
+        if not math.isfinite(score):
+            return math.nan
+        return -score if self.scoring == "neg_log_loss" else 1.0 - score
+
+
+# -- search spaces: each returns an unfitted estimator ----------------------------------------
+def _svc_digits(trial: optuna.Trial) -> Any:
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import SVC
+
+    n_components = trial.suggest_int("n_components", 4, 64, log=True)
+    kernel = trial.suggest_categorical("kernel", ["rbf", "poly", "sigmoid"])
+    C = trial.suggest_float("C", 1e-2, 1e4, log=True)
+    gamma = trial.suggest_float("gamma", 1e-6, 1e0, log=True)
+    return make_pipeline(PCA(n_components, random_state=0),
+                         SVC(C=C, gamma=gamma, kernel=kernel, degree=3, max_iter=20_000))
+
+
+def _hgb_breast_cancer(trial: optuna.Trial) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        learning_rate=trial.suggest_float("learning_rate", 1e-3, 1.0, log=True),
+        max_iter=trial.suggest_int("max_iter", 10, 100, log=True),
+        max_leaf_nodes=trial.suggest_int("max_leaf_nodes", 2, 64, log=True),
+        min_samples_leaf=trial.suggest_int("min_samples_leaf", 2, 100, log=True),
+        l2_regularization=trial.suggest_float("l2_regularization", 1e-6, 10.0, log=True),
+        max_features=trial.suggest_float("max_features", 0.1, 1.0),
+        class_weight=trial.suggest_categorical("class_weight", [None, "balanced"]),
+        early_stopping=False,
+        random_state=0,
+    )
+
+
+def _mlp_wine(trial: optuna.Trial) -> Any:
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    width = trial.suggest_int("width", 4, 128, log=True)
+    depth = trial.suggest_int("depth", 1, 3)
+    mlp = MLPClassifier(
+        hidden_layer_sizes=(width,) * depth,
+        activation=trial.suggest_categorical("activation", ["relu", "tanh", "logistic"]),
+        alpha=trial.suggest_float("alpha", 1e-6, 1.0, log=True),
+        learning_rate_init=trial.suggest_float("learning_rate_init", 1e-4, 1e-1, log=True),
+        batch_size=trial.suggest_categorical("batch_size", [32, 64, 128]),
+        max_iter=60,
+        random_state=0,
+    )
+    return make_pipeline(StandardScaler(), mlp)
+
+
+def _select_breast_cancer(trial: optuna.Trial) -> Any:
+    """Conditional space: the parameters that exist depend on ``classifier``."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    classifier = trial.suggest_categorical("classifier", ["svc", "logreg", "knn"])
+    if classifier == "svc":
+        model: Any = SVC(C=trial.suggest_float("svc_C", 1e-3, 1e3, log=True),
+                         gamma=trial.suggest_float("svc_gamma", 1e-5, 1e1, log=True))
+    elif classifier == "logreg":
+        model = LogisticRegression(
+            C=trial.suggest_float("logreg_C", 1e-4, 1e3, log=True),
+            l1_ratio=1.0 if trial.suggest_categorical("logreg_penalty", ["l1", "l2"]) == "l1"
+            else 0.0,
+            solver="liblinear", max_iter=1000, random_state=0,
+        )
+    else:
+        model = KNeighborsClassifier(
+            n_neighbors=trial.suggest_int("knn_k", 1, 100, log=True),
+            weights=trial.suggest_categorical("knn_weights", ["uniform", "distance"]),
+            n_jobs=1,
+        )
+    return make_pipeline(StandardScaler(), model)
+
+
+def lstm_elu_digits_objective() -> Objective:
+    """LSTM-ELU on digits: the one adapter that knows ``metaheur.models.objectives``' API.
+
+    1 - validation macro-F1 on the fixed 70/15/15 split of seed 0, initialisation seed fixed
+    (deterministic), CPU search space (docs/models.md §7) with ``epochs`` fixed at 4 to keep a
+    trial to a few seconds.
+    """
+    from metaheur.models.objectives import get_objective
+
+    return get_objective("lstm-elu", source="digits", device="cpu", seed=0,
+                         fixed={"epochs": LSTM_EPOCHS})
+
+
+def _cv(
+    dataset: str, build: Callable[[optuna.Trial], Any], scoring: str
+) -> Callable[[], Objective]:
+    return lambda: CVObjective(dataset, build, scoring)
+
+
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        Task("svc-digits", "PCA + SVC on digits, 1 - 3-fold CV accuracy",
+             _cv("digits", _svc_digits, "accuracy")),
+        Task("hgb-breast_cancer", "HistGradientBoosting on breast_cancer, 3-fold CV log-loss",
+             _cv("breast_cancer", _hgb_breast_cancer, "neg_log_loss")),
+        Task("mlp-wine", "scaled MLP on wine, 3-fold CV log-loss",
+             _cv("wine", _mlp_wine, "neg_log_loss")),
+        Task("select-breast_cancer",
+             "conditional: svc | logreg | knn on scaled breast_cancer, 1 - 3-fold CV ROC AUC",
+             _cv("breast_cancer", _select_breast_cancer, "roc_auc"), conditional=True),
+        Task("lstm-digits", f"LSTM-ELU on digits rows, 1 - val macro-F1, {LSTM_EPOCHS} epochs",
+             lstm_elu_digits_objective),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name``; ValueError listing the available ones otherwise."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; available: {', '.join(TASKS)}")
+    return TASKS[name]

@@ -1,0 +1,536 @@
+"""Samplers on real tuning tasks: metaheur's six beside Optuna's TPE, CMA-ES, GP and random search.
+
+The tasks (``benchmarks/_tasks.py``) train scikit-learn estimators on datasets shipped with
+scikit-learn (3-fold CV on a fixed split) and LSTM-ELU on digits, with int, log-scaled and
+categorical parameters and one conditional search space. Every (task, sampler, seed, trials) is
+one independent in-memory Optuna study; each finished run is appended to ``runs.csv`` at once,
+and a rerun skips the runs already there (resumable). Then, per task and reported budget:
+
+* **regret** = best value found by the run's first ``budget`` trials minus the best value that
+  *any* run of *any* sampler found on that task (true optima are unknown), with the score
+  itself beside it;
+* **mean rank** over seeds (1 = best; scores equal to 12 significant digits tie and share the
+  average rank; only seeds on which every sampler finished are ranked and tested);
+* two-sided Mann-Whitney U tests (tie-corrected, ``scipy.stats.mannwhitneyu``) of each sampler's
+  best values against random search and against TPE, Holm-corrected over the samplers of one
+  task, budget and reference.
+
+A budget is read from runs of exactly that many trials when there are some; otherwise off the
+best-so-far curve of the shortest longer run (column ``source``). Our samplers use ``n_trials``
+as their schedule horizon, so a 100-trial reading of a 200-trial run shows them mid-schedule:
+run ``--trials 50 100 200`` to give every budget its own horizon. Samplers run with their
+defaults (ours with ``n_trials`` = the study length; CMA-ES draws categoricals from its random
+fallback; GP with ``deterministic_objective=True``), no pruner. ``n_repeats`` counts the trials
+that re-proposed parameters the study had already evaluated. Writes ``runs.csv``,
+``summary.csv``, a best-so-far plot (median and quartiles of the regret per sampler, one panel
+per task), and prints markdown tables and issue 8's targets.
+
+    python benchmarks/hpo_tasks.py                # 5 tasks x 10 samplers x 10 seeds x 200 trials
+    python benchmarks/hpo_tasks.py --trials 50 100 200 --jobs -1  # each budget its own runs
+    python benchmarks/hpo_tasks.py --trials 100 --seeds 3 --jobs 2 --tasks svc-digits mlp-wine
+    python benchmarks/hpo_tasks.py --time                         # seconds per trial of each task
+    python benchmarks/hpo_tasks.py --quick                        # smoke test (seconds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _tasks import TASKS, get_task  # noqa: E402
+
+logger = logging.getLogger("hpo_tasks")
+
+OURS = ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa")
+THEIRS = ("tpe", "cmaes", "gp", "random")
+SAMPLERS = OURS + THEIRS
+KEY = ["task", "sampler", "seed", "trials"]
+COLUMNS = KEY + ["best", "n_complete", "n_failed", "n_repeats", "seconds", "best_params", "trace"]
+
+
+def make_sampler(name: str, seed: int, n_trials: int) -> optuna.samplers.BaseSampler:
+    """The sampler ``name`` seeded with ``seed``; ours get ``n_trials`` as their horizon."""
+    from metaheur.optuna import (
+        ACOSampler,
+        AOASampler,
+        DLFAOASampler,
+        GWOSampler,
+        POASampler,
+        PSOSampler,
+    )
+
+    ours = {"aoa": AOASampler, "dlf-aoa": DLFAOASampler, "pso": PSOSampler,
+            "aco": ACOSampler, "gwo": GWOSampler, "poa": POASampler}
+    if name in ours:
+        return ours[name](seed=seed, n_trials=n_trials)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name == "gp":  # every task is a deterministic function of its parameters
+        return optuna.samplers.GPSampler(seed=seed, deterministic_objective=True)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise ValueError(f"unknown sampler {name!r}; available: {', '.join(SAMPLERS)}")
+
+
+def _quiet_worker() -> None:
+    """One thread per run (runs are the parallel unit) and no per-trial chatter."""
+    import sklearn.ensemble  # noqa: F401 - loads OpenMP and BLAS: the limit reaches loaded ones only
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a dependency of metaheur.models
+        pass
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    logging.getLogger("metaheur").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", module="optuna")
+    warnings.filterwarnings("ignore", module="metaheur")
+
+
+def best_so_far(values: Sequence[float]) -> list[float]:
+    """Running minimum of trial values; NaN (a failed trial) never improves it."""
+    out, best = [], math.nan
+    for v in values:
+        if math.isfinite(v) and not (best <= v):
+            best = v
+        out.append(best)
+    return out
+
+
+def run_one(task: str, sampler: str, seed: int, trials: int) -> dict[str, Any]:
+    """One study of ``trials`` trials; returns its CSV row (``trace`` = best so far per trial)."""
+    _quiet_worker()
+    objective = get_task(task).make()
+    # no pruner: every trial of the budget runs to the end (LSTM-ELU reports each epoch, and
+    # Optuna's default MedianPruner would cut trials differently for each sampler)
+    study = optuna.create_study(direction="minimize", pruner=optuna.pruners.NopPruner(),
+                                sampler=make_sampler(sampler, seed, trials))
+    t0 = time.perf_counter()
+    study.optimize(objective, n_trials=trials, catch=(Exception,))
+    seconds = time.perf_counter() - t0
+    done = study.get_trials(deepcopy=False)
+    values = [t.value if t.state == optuna.trial.TrialState.COMPLETE else math.nan for t in done]
+    seen: set[str] = set()
+    repeats = 0
+    for t in done:
+        key = json.dumps(t.params, sort_keys=True, default=str)
+        repeats += key in seen
+        seen.add(key)
+    trace = best_so_far(values)
+    complete = [v for v in values if math.isfinite(v)]
+    return {
+        "task": task, "sampler": sampler, "seed": seed, "trials": trials,
+        "best": trace[-1] if trace else math.nan,
+        "n_complete": len(complete), "n_failed": len(done) - len(complete),
+        "n_repeats": repeats, "seconds": round(seconds, 3),
+        "best_params": json.dumps(study.best_params if complete else {}, default=str),
+        "trace": json.dumps([None if math.isnan(v) else v for v in trace]),
+    }
+
+
+# -- results file -------------------------------------------------------------------------------
+def read_runs(path: Path) -> pd.DataFrame:
+    """The runs recorded in ``path`` (empty frame if absent); a malformed file is an error."""
+    if not path.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    df = pd.read_csv(path)
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; expected {COLUMNS}. "
+                         "Move it away or pass another --out.")
+    dup = df.duplicated(KEY)
+    if dup.any():
+        logger.warning("%s: %d duplicate runs; keeping the first of each", path, int(dup.sum()))
+        df = df[~dup]
+    return df.reset_index(drop=True)
+
+
+def append_run(path: Path, row: dict[str, Any]) -> None:
+    header = not path.exists() or path.stat().st_size == 0
+    pd.DataFrame([row], columns=COLUMNS).to_csv(path, mode="a", header=header, index=False)
+
+
+def run_all(jobs_todo: list[tuple[str, str, int, int]], path: Path, n_jobs: int) -> None:
+    """Run the missing studies (joblib when ``n_jobs`` > 1), appending each as it finishes."""
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(jobs_todo), file=sys.stderr, disable=not sys.stderr.isatty(),
+               desc="runs", unit="run")
+    if n_jobs == 1:
+        results: Iterable[dict[str, Any]] = (run_one(*j) for j in jobs_todo)
+    else:
+        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(run_one)(*j) for j in jobs_todo)
+    for row in results:
+        append_run(path, row)
+        bar.update()
+        bar.set_postfix_str(f"{row['task']} {row['sampler']} s{row['seed']}")
+    bar.close()
+
+
+# -- analysis -----------------------------------------------------------------------------------
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (same order as given; NaN stays NaN)."""
+    p = np.asarray(pvalues, dtype=float)
+    ok = np.flatnonzero(~np.isnan(p))
+    out = np.full(p.shape, np.nan)
+    m, running = len(ok), 0.0
+    for i, j in enumerate(ok[np.argsort(p[ok], kind="stable")]):
+        running = max(running, min(1.0, (m - i) * p[j]))
+        out[j] = running
+    return out.tolist()
+
+
+def mwu(x: Sequence[float], y: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value (tie-corrected); 1.0 when every value is the same."""
+    from scipy.stats import mannwhitneyu
+
+    if len(x) == 0 or len(y) == 0:
+        return math.nan
+    if len(set(x) | set(y)) == 1:
+        return 1.0
+    return float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
+
+
+def _sig(v: float, digits: int = 12) -> float:
+    """``v`` to ``digits`` significant digits: equal scores compare equal (ties, regret 0).
+
+    A CV mean over the same predictions can differ in its last bits with the summation order
+    (e.g. BLAS threads), which would otherwise break ties at random.
+    """
+    return float(f"{float(v):.{digits}g}")
+
+
+def at_budgets(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
+    """Best value per (task, sampler, seed, budget): from a run of that length, else read off."""
+    rows = []
+    for (task, sampler, seed), grp in runs.groupby(["task", "sampler", "seed"]):
+        by_len = {int(r.trials): r for r in grp.itertuples()}
+        for b in budgets:
+            if b in by_len:
+                r, source = by_len[b], "own run"
+            else:
+                longer = [n for n in by_len if n > b]
+                if not longer:
+                    continue
+                r, source = by_len[min(longer)], f"read off {min(longer)}"
+            trace = json.loads(r.trace)
+            v = trace[b - 1] if b <= len(trace) else None
+            rows.append({"task": task, "sampler": sampler, "seed": int(seed), "budget": b,
+                         "best": math.nan if v is None else _sig(v), "source": source})
+    return pd.DataFrame(rows, columns=["task", "sampler", "seed", "budget", "best", "source"])
+
+
+def complete_seeds(pts: pd.DataFrame) -> pd.DataFrame:
+    """Keep the (task, budget, seed) groups that hold every sampler of that task and budget.
+
+    Ranks and tests compare samplers on the same seeds; a seed still running (or interrupted)
+    for some samplers would skew both, so it is left out with a warning.
+    """
+    keep = []
+    for (task, b), grp in pts.groupby(["task", "budget"]):
+        n = grp["sampler"].nunique()
+        counts = grp.groupby("seed")["sampler"].nunique()
+        partial = counts.index[counts < n].tolist()
+        if partial:
+            logger.warning("%s at %d trials: seeds %s lack some samplers; left out", task, b,
+                           partial)
+        keep.append(grp[~grp["seed"].isin(partial)])
+    return pd.concat(keep) if keep else pts
+
+
+def summarise(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
+    """Per (task, budget, sampler): score, regret, mean rank and Holm-corrected MWU p-values."""
+    from scipy.stats import rankdata
+
+    pts = complete_seeds(at_budgets(runs, budgets))
+    ref = runs.groupby("task")["best"].min().map(_sig)  # best value any run found on the task
+    pts["regret"] = pts["best"] - pts["task"].map(ref)
+    # ranks among the samplers that share a seed (NaN = no finite value: ranked last)
+    pts["rank"] = np.nan
+    for _, grp in pts.groupby(["task", "budget", "seed"]):
+        pts.loc[grp.index, "rank"] = rankdata(grp["best"].fillna(np.inf).to_numpy())
+    out = []
+    for (task, b), grp in pts.groupby(["task", "budget"]):
+        vals = {s: g["best"].dropna().tolist() for s, g in grp.groupby("sampler")}
+        rows = []
+        for s, g in grp.groupby("sampler"):
+            reg = g["regret"].dropna()
+            rows.append({
+                "task": task, "budget": b, "sampler": s, "n_seeds": len(g),
+                "median_best": g["best"].median(), "median_regret": reg.median(),
+                "q25_regret": reg.quantile(0.25), "q75_regret": reg.quantile(0.75),
+                "mean_rank": g["rank"].mean(), "source": ",".join(sorted(set(g["source"]))),
+                "p_vs_random": mwu(vals[s], vals["random"]) if "random" in vals and s != "random"
+                else math.nan,
+                "p_vs_tpe": mwu(vals[s], vals["tpe"]) if "tpe" in vals and s != "tpe" else math.nan,
+            })
+        for col in ("p_vs_random", "p_vs_tpe"):
+            adj = holm([r[col] for r in rows])
+            for r, a in zip(rows, adj, strict=True):
+                r[col + "_holm"] = a
+        out.extend(rows)
+    return pd.DataFrame(out)
+
+
+def _marks(r: pd.Series, alpha: float = 0.05) -> str:
+    marks = []
+    for col, ref, tag in (("p_vs_random_holm", "random", "R"), ("p_vs_tpe_holm", "tpe", "T")):
+        p = r.get(col)
+        if p is not None and not math.isnan(p) and p < alpha:
+            marks.append(("+" if r["median_regret"] < r[f"_{ref}_regret"] else "-") + tag)
+    return " " + " ".join(marks) if marks else ""
+
+
+def markdown_table(summary: pd.DataFrame, budget: int, order: Sequence[str]) -> str:
+    """Median regret (mean rank) per sampler x task at ``budget``, with significance marks."""
+    s = summary[summary["budget"] == budget].copy()
+    if s.empty:
+        return f"(no results at {budget} trials)"
+    for ref in ("random", "tpe"):
+        m = s[s["sampler"] == ref].set_index("task")["median_regret"]
+        s[f"_{ref}_regret"] = s["task"].map(m)
+    tasks = [t for t in TASKS if t in set(s["task"])]
+    samplers = [x for x in order if x in set(s["sampler"])]
+    lines = ["| sampler | " + " | ".join(tasks) + " | mean rank |",
+             "|---|" + "---|" * (len(tasks) + 1)]
+    for smp in samplers:
+        cells, ranks = [], []
+        for t in tasks:
+            r = s[(s["task"] == t) & (s["sampler"] == smp)]
+            if r.empty:
+                cells.append("")
+                continue
+            r = r.iloc[0]
+            ranks.append(r["mean_rank"])
+            cells.append(f"{r['median_regret']:.3g} ({r['mean_rank']:.1f}){_marks(r)}")
+        mean = f"{statistics.fmean(ranks):.2f}" if ranks else ""
+        lines.append(f"| {smp} | " + " | ".join(cells) + f" | {mean} |")
+    return "\n".join(lines)
+
+
+def score_table(summary: pd.DataFrame, budget: int, order: Sequence[str]) -> str:
+    """Median best score (the minimised objective itself) per sampler x task at ``budget``."""
+    s = summary[summary["budget"] == budget]
+    t = s.pivot(index="sampler", columns="task", values="median_best")
+    t = t.reindex([x for x in order if x in t.index])[[x for x in TASKS if x in t.columns]]
+    return t.to_string(float_format=lambda v: f"{v:.4g}")
+
+
+def target_check(summary: pd.DataFrame, budget: int) -> pd.DataFrame:
+    """Issue 8's targets per task: DLF-AOA vs random search; our best sampler vs TPE.
+
+    "Our best" is the one of our six with the lowest mean rank on that task (chosen after the
+    fact, so it is optimistic). Medians compared; p-values are the Holm-adjusted ones.
+    """
+    s = summary[summary["budget"] == budget].set_index(["task", "sampler"])
+    rows = []
+    for task in [t for t in TASKS if t in set(summary["task"])]:
+        row: dict[str, Any] = {"task": task}
+        if (task, "dlf-aoa") in s.index and (task, "random") in s.index:
+            d, r = s.loc[(task, "dlf-aoa")], s.loc[(task, "random")]
+            row.update({"dlf-aoa": d["median_best"], "random": r["median_best"],
+                        "dlf<random": bool(d["median_best"] < r["median_best"]),
+                        "p_holm_vs_random": d["p_vs_random_holm"]})
+        ours = [x for x in OURS if (task, x) in s.index]
+        if ours and (task, "tpe") in s.index:
+            best = min(ours, key=lambda x: s.loc[(task, x), "mean_rank"])
+            b, t = s.loc[(task, best)], s.loc[(task, "tpe")]
+            row.update({"our_best": best, "ours": b["median_best"], "tpe": t["median_best"],
+                        "ours<=tpe": bool(b["median_best"] <= t["median_best"]),
+                        "p_holm_vs_tpe": b["p_vs_tpe_holm"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
+    """Regret of the best so far vs trial: median line, quartile band, one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = [t for t in TASKS if t in set(runs["task"])]
+    ncol = min(3, len(tasks))
+    nrow = math.ceil(len(tasks) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(max(5.2 * ncol, 9.0), 3.8 * nrow + 0.8),
+                             squeeze=False)
+    colours = plt.get_cmap("tab10")
+    ref = runs.groupby("task")["best"].min()
+    for ax, task in zip(axes.flat, tasks, strict=False):  # spare panels stay blank
+        sub = runs[runs["task"] == task]
+        longest = sub.groupby("sampler")["trials"].max()
+        for i, smp in enumerate(order):
+            if smp not in longest.index:
+                continue
+            g = sub[(sub["sampler"] == smp) & (sub["trials"] == longest[smp])]
+            traces = np.array([[np.nan if v is None else v for v in json.loads(tr)]
+                               for tr in g["trace"]], dtype=float) - ref[task]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns at the start
+                q25, med, q75 = np.nanpercentile(traces, [25, 50, 75], axis=0)
+            x = np.arange(1, traces.shape[1] + 1)
+            style = "-" if smp in OURS else "--"
+            ax.plot(x, med, style, color=colours(i % 10), lw=1.4, label=smp)
+            ax.fill_between(x, q25, q75, color=colours(i % 10), alpha=0.12, lw=0)
+        final = sub["best"].to_numpy(dtype=float) - ref[task]
+        positive = final[np.isfinite(final) & (final > 0)]
+        if not positive.size:  # every run found the best value: scale by the curves instead
+            curves = np.array([v for tr in sub["trace"] for v in json.loads(tr) if v is not None])
+            positive = curves[curves > ref[task]] - ref[task]
+        lin = 10.0 ** math.floor(math.log10(positive.min())) if positive.size else 1e-6
+        ax.set_yscale("symlog", linthresh=lin)  # linear below the smallest final regret
+        ax.set_title(task, fontsize=10)
+        ax.set_xlabel("trial")
+        ax.set_ylabel("regret of best so far")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.axis("off")
+    legend: dict[str, Any] = {}
+    for ax in axes.flat:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, h)
+    labels = [s for s in order if s in legend]
+    handles = [legend[s] for s in labels]
+    fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8)
+    fig.suptitle("median and quartiles over seeds; regret vs the best value any run found",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0.8 / (3.8 * nrow + 0.8), 1, 0.95))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def time_tasks(tasks: Sequence[str], n: int) -> pd.DataFrame:
+    """Seconds per trial of each task over ``n`` random-search trials (seed 0), one thread."""
+    _quiet_worker()
+    rows = []
+    for name in tasks:
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        study.optimize(get_task(name).make(), n_trials=n, catch=(Exception,))
+        secs = [(t.datetime_complete - t.datetime_start).total_seconds() for t in study.trials]
+        rows.append({"task": name, "trials": n, "median_s": statistics.median(secs),
+                     "max_s": max(secs), "total_s": sum(secs)})
+        print(f"{name:22s} median {rows[-1]['median_s']:.3f} s  max {rows[-1]['max_s']:.3f} s",
+              file=sys.stderr, flush=True)
+    return pd.DataFrame(rows)
+
+
+# -- command line -------------------------------------------------------------------------------
+def _names(values: Sequence[str], allowed: Sequence[str], what: str) -> list[str]:
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise SystemExit(f"error: unknown {what} {bad}; allowed: {', '.join(allowed)}")
+    return list(dict.fromkeys(values))
+
+
+def _positive(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return v
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tasks", nargs="+", default=list(TASKS), help=", ".join(TASKS))
+    p.add_argument("--samplers", nargs="+", default=list(SAMPLERS), help=", ".join(SAMPLERS))
+    p.add_argument("--seeds", type=_positive, default=10, help="number of seeds (default 10)")
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--trials", type=_positive, nargs="+", default=[200],
+                   help="study lengths to run (default 200)")
+    p.add_argument("--report", type=_positive, nargs="+", default=[50, 100, 200],
+                   help="budgets to report; those not run are read off longer runs")
+    p.add_argument("--jobs", type=int, default=1, help="parallel runs (joblib; -1 = all cores)")
+    p.add_argument("--out", default="results/hpo_tasks", help="output folder")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: select-breast_cancer, 6 trials, 2 seeds, "
+                   "out=results/hpo_tasks_quick")
+    p.add_argument("--time", action="store_true", help="time each task (8 trials) and exit")
+    p.add_argument("--report-only", action="store_true",
+                   help="summarise the runs already in --out; run nothing")
+    p.add_argument("--no-plot", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+
+    if args.jobs == 0 or args.jobs < -1:
+        p.error(f"--jobs must be >= 1 or -1 (all cores), got {args.jobs}")
+    tasks = _names(args.tasks, list(TASKS), "tasks")
+    samplers = _names(args.samplers, SAMPLERS, "samplers")
+    if args.time:
+        print(time_tasks(tasks, 8).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        return 0
+    if args.quick:
+        if args.tasks == list(TASKS):
+            tasks = ["select-breast_cancer"]
+        args.trials, args.report, args.seeds = [6], [3, 6], 2
+        if args.out == p.get_default("out"):
+            args.out = "results/hpo_tasks_quick"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "runs.csv"
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    done = {tuple(k) for k in read_runs(path)[KEY].itertuples(index=False)}
+    # seed-major order: an interrupted run leaves whole seeds, comparable across samplers
+    todo = [(t, s, seed, n) for seed in seeds for n in sorted(args.trials, reverse=True)
+            for t in tasks for s in samplers if (t, s, seed, n) not in done]
+    if args.report_only:
+        todo = []
+    wanted = len(tasks) * len(samplers) * args.seeds * len(args.trials)
+    logger.info("%d of %d runs to do (%d already in %s)", len(todo), wanted, wanted - len(todo),
+                path)
+    run_all(todo, path, args.jobs)
+
+    runs = read_runs(path)
+    runs = runs[runs["task"].isin(tasks) & runs["sampler"].isin(samplers)
+                & runs["seed"].isin(list(seeds)) & runs["trials"].isin(args.trials)]
+    if runs.empty:
+        logger.warning("no finished runs in %s for this selection; nothing to report", path)
+        return 0
+    budgets = sorted(b for b in set(args.report) if b <= max(args.trials))
+    summary = summarise(runs, budgets)
+    summary.to_csv(out / "summary.csv", index=False)
+    order = [s for s in SAMPLERS if s in samplers]
+    for b in budgets:
+        src = sorted(set(summary.loc[summary["budget"] == b, "source"]))
+        print(f"\n## {b} trials ({'; '.join(src)}), {args.seeds} seeds: median regret "
+              f"(mean rank); +R/-R, +T/-T: significantly better/worse than random / TPE "
+              f"(two-sided Mann-Whitney U, Holm, alpha 0.05)\n")
+        print(markdown_table(summary, b, order))
+        print(f"\nmedian best score at {b} trials (minimised; see benchmarks/_tasks.py)")
+        print(score_table(summary, b, order))
+    if 100 in budgets:
+        print("\nissue 8 targets at 100 trials (median best score; lower is better):")
+        print(target_check(summary, 100).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    rep = runs.groupby("sampler")["n_repeats"].sum().reindex(order)
+    print("\nrepeated parameter sets (trials re-proposing an evaluated point), all runs:")
+    print(rep.to_string())
+    if not args.no_plot and not runs.empty:
+        plot(runs, out / "best_so_far.png", order)
+        print(f"\nwrote {path}, {out / 'summary.csv'}, {out / 'best_so_far.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""Contract of ``benchmarks/hpo_tasks.py``: one tiny end-to-end run, resume, and its statistics."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("sklearn")
+pytest.importorskip("scipy")
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "hpo_tasks.py"
+
+
+@pytest.fixture(scope="module")
+def hpo():
+    spec = importlib.util.spec_from_file_location("hpo_tasks", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["hpo_tasks"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+SAMPLERS = ["dlf-aoa", "tpe", "random"]
+ARGS = ["--tasks", "select-breast_cancer", "--samplers", *SAMPLERS, "--trials", "6",
+        "--report", "3", "6", "--seeds", "2"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(hpo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("hpo")
+    assert hpo.main([*ARGS, "--out", str(out)]) == 0
+    return out
+
+
+def test_runs_csv_has_one_complete_row_per_run(hpo, tiny_run):
+    runs = pd.read_csv(tiny_run / "runs.csv")
+    assert list(runs.columns) == hpo.COLUMNS
+    assert sorted(map(tuple, runs[hpo.KEY].values.tolist())) == sorted(
+        ("select-breast_cancer", s, seed, 6) for s in SAMPLERS for seed in (0, 1))
+    for r in runs.itertuples():
+        trace = json.loads(r.trace)
+        assert len(trace) == 6 and r.n_complete + r.n_failed == 6
+        assert all(b <= a for a, b in zip(trace[:-1], trace[1:], strict=True))  # never rises
+        assert trace[-1] == r.best
+    assert (tiny_run / "best_so_far.png").stat().st_size > 0
+
+
+def test_summary_ranks_regret_and_pvalues(tiny_run):
+    s = pd.read_csv(tiny_run / "summary.csv")
+    assert set(s["budget"]) == {3, 6} and set(s["sampler"]) == set(SAMPLERS)
+    assert (s["median_regret"] >= 0).all() and (s["q25_regret"] >= 0).all()
+    assert s["mean_rank"].between(1, len(SAMPLERS)).all()
+    # ranks of one (task, budget, seed) sum to 1 + 2 + 3, so their means over seeds do too
+    assert s.groupby("budget")["mean_rank"].sum().to_numpy() == pytest.approx([6.0, 6.0])
+    assert s.loc[s["sampler"] == "random", "p_vs_random"].isna().all()
+    p = s["p_vs_tpe_holm"].dropna()
+    assert p.between(0, 1).all() and (p >= s.loc[p.index, "p_vs_tpe"]).all()
+    assert set(s["source"]) == {"own run", "read off 6"}
+
+
+def test_target_check_compares_dlf_aoa_with_random_and_our_best_with_tpe(hpo, tiny_run):
+    s = pd.read_csv(tiny_run / "summary.csv")
+    t = hpo.target_check(s, 6).iloc[0]
+    assert t["our_best"] == "dlf-aoa"  # the only one of ours in this run
+    assert t["dlf<random"] == (t["dlf-aoa"] < t["random"])
+
+
+def test_rerun_skips_finished_runs(hpo, tiny_run, capsys):
+    before = (tiny_run / "runs.csv").read_text()
+    assert hpo.main([*ARGS, "--out", str(tiny_run), "--no-plot"]) == 0
+    assert (tiny_run / "runs.csv").read_text() == before
+    assert "| dlf-aoa |" in capsys.readouterr().out
+
+
+def test_holm_adjusts_in_step_down_order(hpo):
+    # sorted p: .01*3 = .03, .03*2 = .06, .04*1 = .04 -> monotone .06
+    assert hpo.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    out = hpo.holm([0.5, math.nan])
+    assert out[0] == pytest.approx(0.5) and math.isnan(out[1])
+
+
+def test_best_so_far_ignores_failed_trials(hpo):
+    got = hpo.best_so_far([math.nan, 3.0, math.nan, 2.0, 5.0])
+    assert math.isnan(got[0]) and got[1:] == [3.0, 3.0, 2.0, 2.0]
+
+
+def test_mwu_handles_ties(hpo):
+    assert hpo.mwu([1.0, 1.0], [1.0, 1.0]) == 1.0
+    assert hpo.mwu([0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0]) < 0.05
+    assert 0 < hpo.mwu([0.0, 1.0, 1.0], [1.0, 1.0, 2.0]) <= 1
+
+
+def test_malformed_results_file_is_a_clear_error(hpo, tmp_path):
+    (tmp_path / "runs.csv").write_text("task,seed\nx,0\n")
+    with pytest.raises(ValueError, match="missing columns"):
+        hpo.read_runs(tmp_path / "runs.csv")
+
+
+def test_unknown_names_are_rejected(hpo, tmp_path):
+    with pytest.raises(SystemExit, match="unknown tasks"):
+        hpo.main(["--tasks", "nope", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="unknown samplers"):
+        hpo.main(["--samplers", "de", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        hpo.main(["--jobs", "0", "--out", str(tmp_path)])
+
+
+def test_tasks_are_deterministic_and_conditional_space_branches(hpo):
+    import optuna
+    from _tasks import get_task
+
+    task = get_task("select-breast_cancer")
+    assert task.conditional
+    values, params = [], []
+    for _ in range(2):
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+        study.optimize(task.make(), n_trials=4)
+        values.append([t.value for t in study.trials])
+        params.extend(t.params for t in study.trials)
+    assert values[0] == values[1] and all(np.isfinite(values[0]))
+    for p in params:  # only the chosen branch's parameters exist
+        assert all(k == "classifier" or k.startswith(p["classifier"] + "_") for k in p)
+
+
+def test_report_only_with_no_runs_runs_nothing(hpo, tmp_path):
+    assert hpo.main(["--report-only", "--out", str(tmp_path)]) == 0
+    assert not (tmp_path / "runs.csv").exists()
+
+
+def test_runs_never_prune_trials_that_report_progress(hpo, monkeypatch):
+    """LSTM-ELU reports every epoch; Optuna's default MedianPruner would cut those trials."""
+    import optuna
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        trial.report(float(trial.number), step=0)  # each trial looks worse than the median
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+        return x
+
+    task = hpo.TASKS["select-breast_cancer"]
+    monkeypatch.setattr(hpo, "get_task", lambda name: type(task)(name, "", lambda: objective))
+    row = hpo.run_one("reporting", "random", 0, 8)
+    assert row["n_complete"] == 8 and row["n_failed"] == 0
+
+
+def test_seeds_missing_a_sampler_are_left_out_of_ranks(hpo):
+    pts = pd.DataFrame({"task": "t", "budget": 5, "sampler": ["a", "b", "a"], "seed": [0, 0, 1],
+                        "best": [1.0, 2.0, 0.5], "source": "own run"})
+    kept = hpo.complete_seeds(pts)
+    assert sorted(kept["seed"]) == [0, 0]
+
+
+def test_worker_limits_openmp_and_blas_to_one_thread(hpo):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(None):  # restore the caller's limits afterwards
+        hpo._quiet_worker()
+        info = threadpool_info()
+        assert {d["internal_api"] for d in info} >= {"openmp"}
+        assert all(d["num_threads"] == 1 for d in info), info
+
+
+def test_scores_equal_to_12_digits_tie(hpo):
+    a, b = 0.004077123807269434, 0.004077123807269323  # measured: same AUC, other sum order
+    runs = pd.DataFrame([
+        {"task": "t", "sampler": s, "seed": 0, "trials": 1, "best": v, "trace": json.dumps([v])}
+        for s, v in (("x", a), ("y", b))
+    ])
+    s = hpo.summarise(runs, [1])
+    assert (s["mean_rank"] == 1.5).all() and (s["median_regret"] == 0).all()

@@ -36,8 +36,8 @@ __all__ = [
 class _NamedSampler(MetaheuristicSampler):
     _algo_name: str = ""
 
-    def __init__(self, pop_size: int | None = None, seed: int | None = None, **kwargs: Any):
-        super().__init__(self._algo_name, pop_size=pop_size, seed=seed, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(self._algo_name, **kwargs)
 
 
 class AOASampler(_NamedSampler):

@@ -361,3 +361,25 @@ def test_late_worker_continues_the_same_run() -> None:
     study.sampler = MetaheuristicSampler("poa", **kw)
     study.optimize(objective, n_trials=27)
     assert [t.params for t in study.trials] == [t.params for t in ref.trials]
+
+
+# ------------------------------------------------------------------------ factories
+def test_make_sampler_and_pruner_by_name() -> None:
+    from metaheur.optuna import PRUNERS, make_pruner, make_sampler, sampler_names
+
+    assert sampler_names()[:len(ALGOS)] == ALGOS and sampler_names()[-3:] == ["tpe", "cmaes",
+                                                                              "random"]
+    s = make_sampler("DLF_AOA", seed=0, pop_size=5, n_trials=30, search_space=SPACE)
+    assert isinstance(s, MetaheuristicSampler) and s._cls.name == "dlf-aoa" and s._pop_size == 5
+    assert isinstance(make_sampler("tpe", seed=0), optuna.samplers.TPESampler)
+    assert isinstance(make_sampler("random"), optuna.samplers.RandomSampler)
+    with pytest.raises(ValueError, match="unknown sampler 'nope'; allowed: aco"):
+        make_sampler("nope")
+    with pytest.raises(ValueError, match="takes no options"):
+        make_sampler("tpe", omega=1)
+    kinds = {name: type(make_pruner(name)).__name__ for name in PRUNERS}
+    assert kinds == {"none": "NopPruner", "median": "MedianPruner",
+                     "hyperband": "HyperbandPruner",
+                     "successive-halving": "SuccessiveHalvingPruner"}
+    with pytest.raises(ValueError, match="unknown pruner 'x'; allowed: none"):
+        make_pruner("x")

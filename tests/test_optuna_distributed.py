@@ -50,6 +50,17 @@ def claim(t: optuna.trial.FrozenTrial, algo: str = "gwo") -> dict[str, Any]:
     return t.system_attrs[ATTR + algo]
 
 
+def table(study: optuna.Study, algo: str = "gwo") -> str:
+    """The trials' claims, for assertion messages."""
+    rows = []
+    for t in study.trials:
+        c = t.system_attrs.get(ATTR + algo, {})
+        rows.append(f"#{t.number} {t.state.name} src={c.get('src')} gen={c.get('gen')} "
+                    f"row={c.get('row')} end={t.system_attrs.get('metaheur:end')} "
+                    f"{t.datetime_start} {t.datetime_complete}")
+    return "\n".join(rows)
+
+
 def run_threads(studies: list[optuna.Study], n: int, obj: Any = objective) -> None:
     errors: list[BaseException] = []
 
@@ -120,7 +131,7 @@ def test_dead_row_is_reissued_exactly_once_without_heartbeat() -> None:
 
 def _heartbeat_storage(tmp_path: Any) -> optuna.storages.RDBStorage:
     return optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'hb.db'}", heartbeat_interval=1,
-                                      grace_period=2)
+                                      grace_period=3)
 
 
 def test_dead_row_with_heartbeat_is_failed_and_reissued_once(tmp_path: Any) -> None:
@@ -134,7 +145,7 @@ def test_dead_row_with_heartbeat_is_failed_and_reissued_once(tmp_path: Any) -> N
     trials = studies[0].trials
     assert trials[0].state == TrialState.FAIL  # failed by Optuna's heartbeat check
     a = audit(studies[0], "gwo")
-    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 1, 0, 0)
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 1, 0, 0), table(studies[0])
 
 
 def test_slow_live_trial_is_not_reissued_with_heartbeat(tmp_path: Any) -> None:
@@ -149,7 +160,7 @@ def test_slow_live_trial_is_not_reissued_with_heartbeat(tmp_path: Any) -> None:
     studies = [worker_study(storage, "s", wait_timeout=0.3) for _ in range(2)]
     run_threads(studies, 5, obj)
     a = audit(studies[0], "gwo")
-    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0)
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(studies[0])
 
 
 # ---------------------------------------------------------------------- cause 4: forks
@@ -297,7 +308,8 @@ def test_unusable_record_warns_once_and_the_study_goes_on(how: str) -> None:
 
 
 def test_completed_trial_without_parameters_warns() -> None:
-    study = optuna.create_study(sampler=MetaheuristicSampler("gwo", seed=0))
+    study = optuna.create_study(sampler=MetaheuristicSampler("gwo", seed=0,
+                                                             union_space=False))
     study.add_trial(optuna.trial.create_trial(value=1.0))
     with pytest.warns(UserWarning, match="has no parameters"):
         study.optimize(objective, n_trials=3)
@@ -328,3 +340,40 @@ def test_threads_share_one_sampler_without_waste() -> None:
         assert sorted(told) == list(range(len(told)))  # every row of a told batch
     assert study.best_value < min(t.value for t in study.trials[:6])
     assert math.isfinite(study.best_value) and np.isfinite(a.wait_fraction)
+
+
+# --------------------------------------------- issue 8 item 7: conditional spaces
+def conditional(trial: optuna.Trial) -> float:
+    kind = trial.suggest_categorical("kind", ["svm", "tree"])
+    if kind == "svm":
+        c = trial.suggest_float("svm_c", 1e-3, 1e3, log=True)
+        g = trial.suggest_float("svm_gamma", -5.0, 5.0)
+        return (math.log10(c) - 1.0) ** 2 + (g - 2.0) ** 2
+    depth = trial.suggest_int("tree_depth", 1, 30)
+    rate = trial.suggest_float("tree_rate", 0.0, 1.0)
+    return 0.5 + 0.01 * (depth - 7) ** 2 + (rate - 0.3) ** 2
+
+
+def test_conditional_branch_parameters_come_from_the_algorithm() -> None:
+    from metaheur.optuna import SearchSpaceEncoder
+
+    best = {}
+    for union in (True, False):
+        values = []
+        for seed in range(3):
+            study = optuna.create_study(sampler=MetaheuristicSampler(
+                "pso", seed=seed, n_trials=80, union_space=union,
+                warn_independent_sampling=False))
+            study.optimize(conditional, n_trials=80)
+            values.append(study.best_value)
+        best[union] = float(np.mean(values))
+        if union:
+            last = study.trials[-1]
+            c = claim(last, "pso")
+            space = dict(sorted({n: d for t in study.trials[:40]
+                                 for n, d in t.distributions.items()}.items()))
+            decoded = SearchSpaceEncoder(space).decode(np.array(c["x"]))
+            assert len(c["x"]) == 5  # every branch's parameters are dimensions
+            assert all(decoded[n] == v for n, v in last.params.items())
+            assert audit(study, "pso").repeated == 0
+    assert best[True] < best[False]

@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 from metaheur.optuna._index import TrialIndex
 from metaheur.optuna._protocol import BadRecord, Claim
 from metaheur.optuna._scheduler import Advance, Take, TakeSpare, Wait, decide, row_views
-from metaheur.optuna._store import Evaluated, Generation, GenerationStore, RunSpace
+from metaheur.optuna._store import Generation, GenerationStore, RunSpace
 
 __all__ = ["Coordinator"]
 
@@ -70,6 +70,11 @@ class Coordinator:
             if not isinstance(d, Advance):
                 break
             g, made = self.store.advance(run, g, trial.number, d.f, d.told, held), True
+        spare = None
+        if isinstance(d, TakeSpare):
+            spare = self._spare(run, g, d, trial.number, held)
+            if spare is None:
+                d = Wait(MAX_POLL if heartbeat else min(MAX_POLL, timeout))
         if isinstance(d, Wait):
             return d
         if made:
@@ -81,8 +86,8 @@ class Coordinator:
             x, params = g.X[d.row], g.params[d.row]
             row: int | None = d.row
         else:
-            assert isinstance(d, TakeSpare)
-            x, params = self._spare(index, run, g, d, trial.number, held)
+            assert spare is not None
+            x, params = spare
             row = None
         claim = Claim(run.sig, g.src, g.gen, row, tuple(float(v) for v in x), time.time(),
                       waited)
@@ -91,15 +96,22 @@ class Coordinator:
         self.live[trial.number] = me
         return dict(params)
 
-    def _spare(self, index: TrialIndex, run: RunSpace, g: Generation, d: TakeSpare,
-               number: int, held: dict[str, int]) -> tuple[np.ndarray, dict[str, Any]]:
-        taken = set(run.evaluated) | set(held) | set(g.keys)
-        rng = np.random.default_rng([self.seed, number])
-        x = g.X[0]
-        for _, x in zip(range(SPARE_TRIES), self.store.predict(g, d.f, rng), strict=False):
+    def _spare(self, run: RunSpace, g: Generation, d: TakeSpare, number: int,
+               held: dict[str, int]) -> tuple[np.ndarray, dict[str, Any]] | None:
+        """A point no trial evaluated or holds: a predicted row of the next generation, or
+        (only when waiting would deadlock) further predictions and uniform points."""
+        taken = set(held) | set(g.keys)
+        if d.must:
+            points = self.store.predict(g, d.f, np.random.default_rng([self.seed, number]))
+        else:
+            points = self.store.predict(g, d.f, None, depth=1)
+        x = None
+        for _, x in zip(range(SPARE_TRIES), points, strict=False):
             params = run.encoder.decode(x)
-            if run.key(params) not in taken:
+            if run.key(params) not in taken and run.lookup(params) is None:
                 return x, params
+        if x is None or not d.must:
+            return None  # every prediction is taken: wait for the generation instead
         return x, run.encoder.decode(x)  # a finite discrete space with every point taken
 
     def _current(self, study: Study, index: TrialIndex, run: RunSpace, trial: FrozenTrial,
@@ -135,10 +147,8 @@ class Coordinator:
                 d = (t.datetime_complete - t.datetime_start).total_seconds()
                 self.durations.setdefault(run.sig, deque(maxlen=101)).append(
                     max(d - info.ticket.waited, 0.0))
-            if info.state == TrialState.COMPLETE and math.isfinite(info.value) \
-                    and run.contains(t):
-                params = {name: t.params[name] for name in run.space}
-                run.evaluated.setdefault(run.key(params), Evaluated(k, info.value, params))
+            if info.state == TrialState.COMPLETE and math.isfinite(info.value):
+                run.add(t, info.value)
         run.cursor = len(order)
 
     def _held(self, index: TrialIndex, run: RunSpace, now: float, timeout: float,

@@ -47,7 +47,7 @@ def make_sampler(
         return optuna.samplers.RandomSampler(seed=seed)
     if key == "cmaes":
         try:
-            import cmaes  # noqa: F401  (Optuna's CmaEsSampler needs it)
+            import cmaes  # type: ignore[import-untyped]  # noqa: F401  (CmaEsSampler needs it)
         except ImportError as exc:
             raise ValueError("sampler 'cmaes' needs the cmaes package: pip install cmaes") from exc
         return optuna.samplers.CmaEsSampler(seed=seed, popsize=pop_size,

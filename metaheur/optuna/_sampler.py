@@ -36,7 +36,7 @@ from metaheur.optuna._protocol import (
     VERSION,
     ticket_key,
 )
-from metaheur.optuna._space import SearchSpaceEncoder
+from metaheur.optuna._space import SearchSpaceEncoder, UnionSearchSpace
 from metaheur.optuna._store import GenerationStore
 
 __all__ = ["MetaheuristicSampler"]
@@ -104,10 +104,14 @@ class MetaheuristicSampler(BaseSampler):
         ``search_space`` fixes the space from the first trial on; a study with one worker
         then evaluates the points of ``metaheur.minimize(f_encoded, encoder.bounds, algo,
         budget=n_trials, pop_size=..., seed=seed)`` (with ``skip_evaluated=False``: exactly
-        them). Without it the space is Optuna's intersection of the completed trials'
-        spaces; the first trial is sampled by the fallback sampler and joins the initial
-        population. A changed space starts a new run, warm-started from the completed
-        trials in that space.
+        them). Without it the space is the *union* of the completed trials' parameters
+        (``union_space=True``): a conditional parameter is a dimension like any other, and
+        a trial ignores the dimensions its branch does not suggest; a row is answered from
+        history when a completed trial had the same values on its own parameters. With
+        ``union_space=False`` it is Optuna's intersection (branch parameters then come from
+        the fallback sampler). The first trial is sampled by the fallback sampler and joins
+        the initial population. A changed space starts a new run, warm-started from the
+        completed trials (inactive dimensions at the centre of their range).
     No trial spent twice
         A row whose parameters this study already evaluated (a COMPLETE trial in the space)
         is answered from the stored value without a trial; a row whose point a running
@@ -159,6 +163,9 @@ class MetaheuristicSampler(BaseSampler):
         Answer rows already evaluated from the study (default) instead of re-running them.
     speculative
         Evaluate spare points instead of waiting for a generation to finish.
+    union_space
+        Without ``search_space``: optimise the union of the trials' parameters (default),
+        or Optuna's intersection (``False``).
     independent_sampler, warn_independent_sampling
         Sampler for parameters outside the relative search space; emit its one warning.
     **algo_params
@@ -176,6 +183,7 @@ class MetaheuristicSampler(BaseSampler):
         wait_timeout: float | None = None,
         skip_evaluated: bool = True,
         speculative: bool = False,
+        union_space: bool = True,
         independent_sampler: BaseSampler | None = None,
         warn_independent_sampling: bool = True,
         **algo_params: Any,
@@ -200,7 +208,8 @@ class MetaheuristicSampler(BaseSampler):
                     f"wait_timeout must be None (adaptive) or a finite number of seconds "
                     f">= 0, got {wait_timeout!r}"
                 )
-        for name, flag in (("skip_evaluated", skip_evaluated), ("speculative", speculative)):
+        for name, flag in (("skip_evaluated", skip_evaluated), ("speculative", speculative),
+                           ("union_space", union_space)):
             if not isinstance(flag, bool):
                 raise ValueError(f"{name} must be True or False, got {flag!r}")
         if search_space is not None and not isinstance(search_space, dict):
@@ -223,6 +232,7 @@ class MetaheuristicSampler(BaseSampler):
             self._fixed_space = {k: v for k, v in search_space.items() if not v.single()}
         self._wait_timeout = None if wait_timeout is None else float(wait_timeout)
         self._speculative = speculative
+        self._union_space = union_space
         self._store = GenerationStore(cls, self._pop_size, self._n_trials, self._algo_params,
                                       skip_evaluated=skip_evaluated)
         self._independent_sampler = independent_sampler or _PerTrialRandomSampler(seed)
@@ -240,11 +250,12 @@ class MetaheuristicSampler(BaseSampler):
                                   wait_timeout=self._wait_timeout, warn=self._warn_once)
         self._had_space: set[int] = set()  # trial ids whose relative search space was not empty
         self._warned: set[str] = set()
+        self._union: tuple[tuple[int, int], UnionSearchSpace] | None = None
         self._decided: dict[int, dict[str, Any]] = {}  # trial id -> params chosen at creation
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_coord", "_had_space", "_warned",
+        for key in ("_lock", "_coord", "_had_space", "_warned", "_union",
                     "_decided"):
             state.pop(key, None)
         return state
@@ -288,6 +299,14 @@ class MetaheuristicSampler(BaseSampler):
                                     ) -> dict[str, BaseDistribution]:
         if self._fixed_space is not None:
             space = dict(self._fixed_space)
+        elif self._union_space:
+            key = (id(study._storage), study._study_id)
+            trials = study._storage.get_all_trials(study._study_id, deepcopy=False,
+                                                   states=(TrialState.COMPLETE,))
+            with self._lock:
+                if self._union is None or self._union[0] != key:
+                    self._union = (key, UnionSearchSpace())
+                space = self._union[1].calculate(trials)
         else:
             space = {name: dist for name, dist in self._intersection.calculate(study).items()
                      if not dist.single()}

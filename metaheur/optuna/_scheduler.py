@@ -57,9 +57,12 @@ class Take:
 
 @dataclass(frozen=True)
 class TakeSpare:
-    """Every row is taken: evaluate a predicted point; ``f``: the values known so far."""
+    """Every row is taken: evaluate a predicted point; ``f``: the values known so far.
+    ``must``: waiting would deadlock (batch ask), so any new point will do; otherwise only
+    a prediction of the next generation is worth a trial."""
 
     f: NDArray
+    must: bool
 
 
 @dataclass(frozen=True)
@@ -144,8 +147,9 @@ def decide(g: Generation, views: list[RowView], *, speculative: bool, timeout: f
         return Take(max(stale, key=lambda i: (views[i].age, -i)), True)
     f = np.array([v.value if v.state is RowState.DONE else math.inf for v in resolved])
     busy = [s for s in states if s in (RowState.HELD, RowState.MINE)]
-    if speculative or all(s is RowState.MINE for s in busy):
-        return TakeSpare(f)
+    must = all(s is RowState.MINE for s in busy)
+    if speculative or must:
+        return TakeSpare(f, must)
     if heartbeat:
         return Wait(max_wait)
     oldest = max(v.age for v in views if v.state is RowState.HELD)

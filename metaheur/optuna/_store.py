@@ -43,16 +43,38 @@ class RunSpace:
         desc = json.dumps([[[k, distribution_to_json(v)] for k, v in self.space.items()],
                            settings])
         self.sig = hashlib.sha1(desc.encode()).hexdigest()[:12]
-        self.evaluated: dict[str, Evaluated] = {}  # params key -> first completed trial
+        # completed trials by the set of this space's parameters they have (one set unless
+        # the space is conditional), then by the key of those parameters' values
+        self.groups: dict[tuple[str, ...], dict[str, Evaluated]] = {}
         self.cursor = 0  # position in the index's finished_order already looked at
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
 
-    def key(self, params: Mapping[str, Any]) -> str:
-        return repr(tuple(params[n] for n in self.encoder.names))
+    def key(self, params: Mapping[str, Any], names: tuple[str, ...] | None = None) -> str:
+        return repr(tuple(params[n] for n in (names or self.encoder.names)))
 
-    def contains(self, trial: FrozenTrial) -> bool:
+    def add(self, trial: FrozenTrial, value: float) -> None:
+        """Record a completed trial whose parameters of this space (at least one) have this
+        space's distributions: a point evaluated here (inactive conditional ones aside)."""
         d = trial.distributions
-        return all(d.get(k) == v for k, v in self.space.items())
+        names = tuple(n for n in self.encoder.names if n in d)
+        if not names or any(d[n] != self.space[n] for n in names):
+            return
+        params = {n: trial.params[n] for n in names}
+        group = self.groups.setdefault(names, {})
+        group.setdefault(self.key(params, names), Evaluated(trial.number, value, params))
+
+    def lookup(self, params: Mapping[str, Any]) -> Evaluated | None:
+        """A completed trial that evaluated ``params`` (a full point of the space): one whose
+        every parameter equals ``params``'s, the others being inactive in it."""
+        for names, group in self.groups.items():
+            e = group.get(self.key(params, names))
+            if e is not None:
+                return e
+        return None
+
+    @property
+    def evaluated(self) -> list[Evaluated]:
+        return [e for group in self.groups.values() for e in group.values()]
 
 
 @dataclass(frozen=True)
@@ -187,8 +209,7 @@ class GenerationStore:
             first[key] = i
             if key in held:
                 rec.bound[i] = held[key]
-            elif self.skip_evaluated and key in run.evaluated:
-                e = run.evaluated[key]
+            elif self.skip_evaluated and (e := run.lookup(g.params[i])) is not None:
                 rec.answered[i] = (e.number, e.value)
         if not self.skip_evaluated:  # repeats wanted: only bind points already running
             rec.same.clear()
@@ -218,32 +239,33 @@ class GenerationStore:
         for i, (fv, x) in enumerate(population):
             if math.isfinite(fv):
                 cands.append((fv, 0, i, run.encoder.decode(x)))
-        for e in run.evaluated.values():
+        for e in run.evaluated:
             cands.append((e.value, 1, e.number, e.params))
         cands.sort(key=lambda c: c[:3])
         X: list[NDArray] = []
         f: list[float] = []
         seen: set[str] = set()
         for fv, src, i, params in cands:
-            key = run.key(params)
+            key = repr(sorted(params.items()))
             if len(f) >= limit:
                 break
             if key in seen:
                 continue
             seen.add(key)
             X.append(np.asarray(population[i][1], dtype=float) if src == 0
-                     else run.encoder.encode(params))
+                     else run.encoder.encode(params, partial=True))
             f.append(fv)
         if not f:
             return None, None
         return np.array(X), np.array(f)
 
     # ---------------------------------------------------------------- spares
-    def predict(self, g: Generation, f: NDArray, rng: np.random.Generator,
+    def predict(self, g: Generation, f: NDArray, rng: np.random.Generator | None,
                 depth: int = 3) -> Iterator[NDArray]:
         """Points a spare trial may evaluate, most useful first: the next generation's rows
         predicted from the values known so far (``+inf`` for the others; rows whose value
-        is known first), then ``depth - 1`` generations further, then uniform points."""
+        is known first), then ``depth - 1`` generations further, then (with ``rng``)
+        uniform points."""
         opt = self.cls.from_state(g.record.opt, check_version=False)
         X = opt.ask()
         fv = f
@@ -260,5 +282,5 @@ class GenerationStore:
                 yield X[i]
             fv = np.full(X.shape[0], np.inf)
             known = np.zeros(X.shape[0], dtype=bool)
-        while True:
+        while rng is not None:
             yield np.asarray(rng.uniform(-1.0, 1.0, g.X.shape[1]))

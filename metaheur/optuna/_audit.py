@@ -70,6 +70,7 @@ def audit(study: optuna.Study, algo: str) -> Audit:
                 a.told_rows[(t.number, gen)] = rec.told
                 told.update(rec.told.values())
                 told.update(n for n, _ in rec.answered.values())
+                told.update(rec.skipped)
         if t.state == TrialState.RUNNING:
             a.running += 1
         if t.state.is_finished() and t.datetime_start and t.datetime_complete:

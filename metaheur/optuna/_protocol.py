@@ -177,7 +177,8 @@ class Record:
     ``bound``: row -> number of a running trial that evaluates the row's point;
     ``same``: row -> an earlier row of this generation with the same parameters;
     ``told``: for the previous generation, row -> number of the trial whose value was told
-    (``-1``: no trial, ``+inf`` was told).
+    (``-1``: no trial, ``+inf`` was told); ``skipped``: numbers of the trials whose values
+    answered generations in between that needed no trial at all.
     """
 
     run: str
@@ -188,6 +189,7 @@ class Record:
     bound: dict[int, int] = field(default_factory=dict)
     same: dict[int, int] = field(default_factory=dict)
     told: dict[int, int] = field(default_factory=dict)
+    skipped: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -197,6 +199,7 @@ class Record:
             "bound": sorted([r, n] for r, n in self.bound.items()),
             "same": sorted([r, s] for r, s in self.same.items()),
             "told": sorted([r, n] for r, n in self.told.items()),
+            "skipped": list(self.skipped),
         }
 
     @classmethod
@@ -229,12 +232,16 @@ class Record:
             for p in told
         ):
             raise BadRecord("the record's 'told' is malformed")
+        skipped = obj.get("skipped", [])
+        if not isinstance(skipped, list) or not all(_int(n) for n in skipped):
+            raise BadRecord("the record's 'skipped' is malformed")
         return cls(
             run, gen, int(obj["restart"]), obj["opt"],
             answered={int(r): (int(n), float(v)) for r, n, v in answered},
             bound={int(r): int(n) for r, n in pairs("bound", 2)},
             same={int(r): int(s) for r, s in pairs("same", 2)},
             told={int(r): int(n) for r, n in told},
+            skipped=[int(n) for n in skipped],
         )
 
 

@@ -170,6 +170,7 @@ class GenerationStore:
              held: Mapping[str, int], told: dict[int, int]) -> Generation:
         """Ask until a batch has a row needing a trial; rows already evaluated are
         answered from history and told at once."""
+        skipped: list[int] = []
         for _ in range(_MAX_ANSWERED):
             if opt.done:
                 opt, restart = self._restart(run, opt, restart), restart + 1
@@ -177,7 +178,7 @@ class GenerationStore:
             if X.shape[0] == 0:
                 opt.tell(X, np.empty(0))
                 continue
-            rec = Record(run.sig, gen, restart, opt.get_state(), told=told)
+            rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped)
             g = self._generation(run, rec, src, opt, X)
             self._answer(run, g, held)
             if g.free_rows or rec.bound:
@@ -185,8 +186,7 @@ class GenerationStore:
             f = np.array([self._answered_value(rec, i) for i in range(X.shape[0])])
             logger.debug("generation %d answered wholly from the study's history", gen)
             opt.tell(X, f)
-            told = {i: rec.answered[i][0] if i in rec.answered else -1
-                    for i in range(X.shape[0])}
+            skipped = skipped + sorted(n for n, _ in rec.answered.values())
             gen += 1
         logger.warning("the algorithm keeps proposing evaluated points; evaluating one again")
         rec.answered.clear()

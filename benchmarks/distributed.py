@@ -6,7 +6,7 @@ heartbeat, JournalFileBackend without one, PostgreSQL when METAHEUR_TEST_POSTGRE
 set), with ``seed=None`` and a fixed seed, with and without one worker SIGKILLed mid-trial,
 in the waiting mode (default) and the speculative one. Counts come from
 ``metaheur.optuna._audit`` (what the protocol stores); the serial column is the range of
-the best value over serial runs of the same length.
+the best value over serial runs with as many trials as the parallel run completed.
 
     python benchmarks/distributed.py --algos gwo,pso --storages sqlite,journal > out.txt
 """
@@ -103,13 +103,20 @@ def run(url: str, algo: str, seed: int | None, workers: int, per: int, kill: boo
     }
 
 
+_SPREADS: dict[tuple[str, int], tuple[float, float]] = {}
+
+
 def serial_spread(algo: str, n: int, seeds: range) -> tuple[float, float]:
+    """Range of the best value over serial runs of ``n`` trials (cached)."""
+    if (algo, n) in _SPREADS:
+        return _SPREADS[(algo, n)]
     best = []
     for s in seeds:
         study = optuna.create_study(sampler=_sampler(algo, s, n, False))
         study.optimize(objective, n_trials=n)
         best.append(study.best_value)
-    return min(best), max(best)
+    _SPREADS[(algo, n)] = min(best), max(best)
+    return _SPREADS[(algo, n)]
 
 
 def main() -> None:
@@ -134,9 +141,7 @@ def main() -> None:
             "reissued", "running", "spares_unused", "answered", "wait%", "best", "serial",
             "wall_s"]
     print(" | ".join(cols))
-    n = args.workers * args.trials
     for algo in args.algos.split(","):
-        lo, hi = serial_spread(algo, n, range(args.serial_seeds))
         for storage in args.storages.split(","):
             if storage not in urls:
                 continue
@@ -146,6 +151,8 @@ def main() -> None:
                     for mode in args.modes.split(","):
                         r = run(urls[storage], algo, seed, args.workers, args.trials,
                                 kill == "yes", mode == "speculative")
+                        # serial runs as long as the parallel one's completed trials
+                        lo, hi = serial_spread(algo, r["complete"], range(args.serial_seeds))
                         row = [algo, storage, seed_s, kill, mode] + [
                             r[c] for c in cols[5:13]] + [
                             f"{r['best']:.3g}", f"{lo:.3g}-{hi:.3g}", f"{r['wall_s']:.0f}"]

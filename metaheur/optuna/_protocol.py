@@ -35,6 +35,8 @@ claim or skip ticket, enqueued, or silent for ``GRACE`` seconds (a worker that d
 deciding). The current generation of a run is the one named by the newest claim; the
 first trial of a run creates generation 0 with its own seed, every later trial reads it.
 So all workers see one run, whatever their seeds: no forks, and no row is claimed twice.
+``GRACE`` compares a trial's ``datetime_start`` and wait tickets with the reader's clock:
+workers on several machines need clocks that agree to well within ``GRACE``.
 The deciding trial, in this order:
 
 1. tells the generation when every row has a result and asks the next one, writing the
@@ -48,11 +50,14 @@ The deciding trial, in this order:
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than
    ``wait_timeout``. Being the only decider, it re-issues a lost row exactly once;
 4. else, if waiting would deadlock (every open row is held by trials its own thread asked,
-   e.g. batch ``study.ask()``) or the sampler is ``speculative``, takes a *spare*: the
-   next generation's point predicted from the results known so far (unknown rows count as
+   e.g. batch ``study.ask()``) or the sampler is ``speculative``, takes a *spare*: a point
+   of the next generation predicted from the results known so far (unknown rows count as
    ``+inf``), one not evaluated nor held yet. A spare whose point the next generation asks
    is bound to that row, so its evaluation is the row's; otherwise it is a completed trial
-   in the space, a candidate at every restart;
+   in the space, a candidate at every restart. A speculative sampler takes spares only
+   from the next generation's prediction and waits once those are taken; a batch ask goes
+   on to later generations' predictions and then to uniform points, so ``k`` asks give
+   ``k`` distinct points for any ``k``;
 5. else waits (polling the storage), refreshing its wait ticket.
 
 A failure of the objective (an exception, a pruned trial) counts as ``+inf``; an

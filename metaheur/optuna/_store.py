@@ -180,7 +180,7 @@ class GenerationStore:
                 continue
             rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped)
             g = self._generation(run, rec, src, opt, X)
-            self._answer(run, g, held)
+            self.answer(run, g, held)
             if g.free_rows or rec.bound:
                 return g
             f = np.array([self._answered_value(rec, i) for i in range(X.shape[0])])
@@ -199,7 +199,9 @@ class GenerationStore:
             i = rec.same[i]
         return rec.answered[i][1]
 
-    def _answer(self, run: RunSpace, g: Generation, held: Mapping[str, int]) -> None:
+    def answer(self, run: RunSpace, g: Generation, held: Mapping[str, int]) -> None:
+        """Fill the rows of a fresh generation that need no trial: answered from history,
+        bound to a running trial, or the same as an earlier row."""
         rec = g.record
         first: dict[str, int] = {}
         for i, key in enumerate(g.keys):

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 MIN_WAIT = 10.0  # seconds, floor of the adaptive wait_timeout
 FIRST_WAIT = 60.0  # adaptive wait_timeout before any trial of the run has finished
 MAX_POLL = 0.5  # seconds between two storage polls while waiting for a generation
+MIN_POLL = 0.02
 MAX_TURN_POLL = 0.1  # ... while waiting for a lower-numbered trial to decide
 SPARE_TRIES = 2000
 
@@ -53,10 +54,11 @@ class Coordinator:
         index = self._study_index(study)
         index.refresh()
         now = time.time()
-        if index.unsettled_before(trial.number, now):
-            return Wait(MAX_TURN_POLL)
         run = self._run_for(space)
         self._update(index, run)
+        poll = self._poll(run)
+        if index.unsettled_before(trial.number, now):
+            return Wait(min(MAX_TURN_POLL, poll))
         heartbeat = is_heartbeat_enabled(study._storage)
         timeout = self._timeout(run)
         held = self._held(index, run, now, timeout, heartbeat)
@@ -66,7 +68,7 @@ class Coordinator:
         for _ in range(1000):
             views = row_views(g, index, run.sig, now, timeout, heartbeat, mine)
             d = decide(g, views, speculative=self.speculative, timeout=timeout,
-                       heartbeat=heartbeat, max_wait=MAX_POLL)
+                       heartbeat=heartbeat, max_wait=poll)
             if not isinstance(d, Advance):
                 break
             g, made = self.store.advance(run, g, trial.number, d.f, d.told, held), True
@@ -74,7 +76,7 @@ class Coordinator:
         if isinstance(d, TakeSpare):
             spare = self._spare(run, g, d, trial.number, held)
             if spare is None:
-                d = Wait(MAX_POLL if heartbeat else min(MAX_POLL, timeout))
+                d = Wait(poll if heartbeat else min(poll, timeout))
         if isinstance(d, Wait):
             return d
         if made:
@@ -163,6 +165,13 @@ class Coordinator:
             if heartbeat or now - c.t < timeout:
                 held.setdefault(run.key(run.encoder.decode(np.array(c.x))), k)
         return held
+
+    def _poll(self, run: RunSpace) -> float:
+        """Seconds between storage polls: a fifth of the median trial, in [0.02, 0.5]."""
+        durations = self.durations.get(run.sig)
+        if not durations:
+            return MAX_POLL
+        return min(MAX_POLL, max(MIN_POLL, 0.2 * statistics.median(durations)))
 
     def _timeout(self, run: RunSpace) -> float:
         if self.wait_timeout is not None:

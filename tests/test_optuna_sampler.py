@@ -312,6 +312,9 @@ def test_validation_errors() -> None:
             MetaheuristicSampler("gwo", wait_timeout=bad)
     with pytest.raises(ValueError, match="unknown hyper-parameter"):
         MetaheuristicSampler("pso", omega=3)
+    for flag in ("skip_evaluated", "speculative", "union_space"):
+        with pytest.raises(ValueError, match=f"{flag} must be True or False, got 1"):
+            MetaheuristicSampler("pso", **{flag: 1})
     with pytest.raises(ValueError, match="search_space must be None or a dict"):
         MetaheuristicSampler("pso", search_space=[1])  # type: ignore[arg-type]
     study = optuna.create_study(directions=["minimize", "minimize"],

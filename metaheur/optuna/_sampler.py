@@ -170,6 +170,12 @@ class MetaheuristicSampler(BaseSampler):
         Sampler for parameters outside the relative search space; emit its one warning.
     **algo_params
         Hyper-parameters of the algorithm (``Optimizer.defaults``).
+
+    Notes
+    -----
+    Each trial writes one claim; each generation one record (the optimizer state) into the
+    trial that made it. MySQL's TEXT column caps a record at 64 KiB (about pop_size x dim
+    <= 1,000 numbers per array); PostgreSQL and SQLite have no such limit.
     """
 
     def __init__(
@@ -189,34 +195,9 @@ class MetaheuristicSampler(BaseSampler):
         **algo_params: Any,
     ) -> None:
         cls = _check_algo(algo)
-        if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)):
-            raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
-        if n_trials < 1:
-            raise ValueError(f"n_trials must be an integer >= 1, got {n_trials}")
-        if pop_size is None:
-            pop_size = _default_pop_size(cls, int(n_trials))
-        elif isinstance(pop_size, bool) or not isinstance(pop_size, (int, np.integer)):
-            raise ValueError(f"pop_size must be an integer or None, got {pop_size!r}")
-        elif pop_size < cls.min_pop_size:
-            raise ValueError(
-                f"pop_size must be >= {cls.min_pop_size} for {cls.name}, got {pop_size}"
-            )
-        if wait_timeout is not None:
-            ok = isinstance(wait_timeout, (int, float)) and not isinstance(wait_timeout, bool)
-            if not ok or not math.isfinite(wait_timeout) or wait_timeout < 0:
-                raise ValueError(
-                    f"wait_timeout must be None (adaptive) or a finite number of seconds "
-                    f">= 0, got {wait_timeout!r}"
-                )
-        for name, flag in (("skip_evaluated", skip_evaluated), ("speculative", speculative),
-                           ("union_space", union_space)):
-            if not isinstance(flag, bool):
-                raise ValueError(f"{name} must be True or False, got {flag!r}")
-        if search_space is not None and not isinstance(search_space, dict):
-            raise ValueError(
-                "search_space must be None or a dict of parameter name -> optuna "
-                f"distribution, got {type(search_space).__name__}"
-            )
+        pop_size = _check_options(cls, n_trials, pop_size, wait_timeout, search_space,
+                                  skip_evaluated=skip_evaluated, speculative=speculative,
+                                  union_space=union_space)
         # Validate the hyper-parameters now (the core raises ValueError naming them).
         cls([(-1.0, 1.0)], pop_size=int(pop_size), max_iter=1, **algo_params)
         if seed is None:
@@ -255,8 +236,7 @@ class MetaheuristicSampler(BaseSampler):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_coord", "_had_space", "_warned", "_union",
-                    "_decided"):
+        for key in ("_lock", "_coord", "_had_space", "_warned", "_union", "_decided"):
             state.pop(key, None)
         return state
 
@@ -407,3 +387,37 @@ def _check_algo(algo: Any) -> type[Optimizer]:
         f"algo must be a registered name or an Optimizer subclass, got {algo!r}; "
         f"available: {', '.join(available())}"
     )
+
+
+def _check_options(cls: type[Optimizer], n_trials: Any, pop_size: Any, wait_timeout: Any,
+                   search_space: Any, **flags: Any) -> int:
+    """Validate the sampler's options (``ValueError`` naming the option); the population
+    size, defaulted."""
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)):
+        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    if n_trials < 1:
+        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials}")
+    if pop_size is None:
+        pop_size = _default_pop_size(cls, int(n_trials))
+    elif isinstance(pop_size, bool) or not isinstance(pop_size, (int, np.integer)):
+        raise ValueError(f"pop_size must be an integer or None, got {pop_size!r}")
+    elif pop_size < cls.min_pop_size:
+        raise ValueError(
+            f"pop_size must be >= {cls.min_pop_size} for {cls.name}, got {pop_size}"
+        )
+    if wait_timeout is not None:
+        ok = isinstance(wait_timeout, (int, float)) and not isinstance(wait_timeout, bool)
+        if not ok or not math.isfinite(wait_timeout) or wait_timeout < 0:
+            raise ValueError(
+                f"wait_timeout must be None (adaptive) or a finite number of seconds "
+                f">= 0, got {wait_timeout!r}"
+            )
+    for name, flag in flags.items():
+        if not isinstance(flag, bool):
+            raise ValueError(f"{name} must be True or False, got {flag!r}")
+    if search_space is not None and not isinstance(search_space, dict):
+        raise ValueError(
+            "search_space must be None or a dict of parameter name -> optuna "
+            f"distribution, got {type(search_space).__name__}"
+        )
+    return int(pop_size)

@@ -123,6 +123,9 @@ class TrialIndex:
             self._register(info)
 
     def unsettled_before(self, number: int, now: float) -> list[int]:
+        """Lower-numbered trials that have not decided yet, or not become visible yet."""
+        for k in range(self.hw, number):  # a storage's cache may not show them yet
+            self.missing.setdefault(k, now)
         waiting = [k for k, t in self.missing.items() if k < number and now - t <= GRACE]
         return waiting + [k for k in self.unfinished
                           if k < number and not self.trials[k].settled(now)]

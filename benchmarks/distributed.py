@@ -128,7 +128,7 @@ def main() -> None:
     ap.add_argument("--modes", default="wait,speculative")
     ap.add_argument("--seeds", default="none,0", help="none and/or an integer")
     ap.add_argument("--kill", default="no,yes")
-    ap.add_argument("--serial-seeds", type=int, default=5)
+    ap.add_argument("--serial-seeds", type=int, default=10)
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.simplefilter("ignore")

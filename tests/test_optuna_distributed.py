@@ -134,6 +134,7 @@ def _heartbeat_storage(tmp_path: Any) -> optuna.storages.RDBStorage:
                                       grace_period=3)
 
 
+@pytest.mark.slow
 def test_dead_row_with_heartbeat_is_failed_and_reissued_once(tmp_path: Any) -> None:
     storage = _heartbeat_storage(tmp_path)
     optuna.create_study(study_name="s", storage=storage)
@@ -148,6 +149,7 @@ def test_dead_row_with_heartbeat_is_failed_and_reissued_once(tmp_path: Any) -> N
     assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 1, 0, 0), table(studies[0])
 
 
+@pytest.mark.slow
 def test_slow_live_trial_is_not_reissued_with_heartbeat(tmp_path: Any) -> None:
     storage = _heartbeat_storage(tmp_path)
     optuna.create_study(study_name="s", storage=storage)

@@ -1,40 +1,50 @@
 """Several processes, each with its own sampler, run one metaheuristic through one storage.
 
-SQLite always; PostgreSQL when ``METAHEUR_TEST_POSTGRES_URL`` names a server (the CI script
-``.ci/run`` starts one). One worker kills itself mid-trial, leaving a RUNNING trial forever:
-the others must re-issue its row after ``wait_timeout`` instead of deadlocking.
+SQLite with Optuna's heartbeat, JournalFileBackend without one, and PostgreSQL when
+``METAHEUR_TEST_POSTGRES_URL`` names a server (the CI script ``.ci/run`` starts one). Seeds
+differ per worker (as ``seed=None`` does), and one worker is SIGKILLed mid-trial. The counts
+of issue 11 are asserted: nothing repeated, nothing completed and never told, the dead row
+re-issued exactly once, nothing left RUNNING when the storage has a heartbeat.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import time
 import uuid
+from typing import Any
 
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
-from optuna.trial import TrialState
 
 ALGO = "gwo"
-ATTR = "metaheur:" + ALGO
-POP, N_WORKERS, PER_WORKER, WAIT = 6, 4, 15, 1.0
+POP, N_WORKERS, PER_WORKER = 4, 3, 8
 SPACE = {f"x{i}": FloatDistribution(-5.0, 5.0) for i in range(4)}
 POSTGRES_URL = os.environ.get("METAHEUR_TEST_POSTGRES_URL")
 
 
-def _storage(url: str) -> optuna.storages.RDBStorage:
+def _storage(url: str) -> Any:
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(url[len("journal:"):]))
+    heartbeat = {"heartbeat_interval": 1, "grace_period": 3}
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, **heartbeat)
 
 
 def _worker(url: str, study_name: str, worker: int) -> None:
+    import warnings
+
     from metaheur.optuna import MetaheuristicSampler
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = MetaheuristicSampler(ALGO, pop_size=POP, seed=0, n_trials=60,
-                                   search_space=SPACE, wait_timeout=WAIT)
+    warnings.simplefilter("ignore")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    sampler = MetaheuristicSampler(ALGO, pop_size=POP, seed=worker, n_trials=40,
+                                   search_space=SPACE, wait_timeout=2.0)
     study = optuna.load_study(study_name=study_name, storage=_storage(url), sampler=sampler)
     count = 0
 
@@ -42,9 +52,9 @@ def _worker(url: str, study_name: str, worker: int) -> None:
         nonlocal count
         count += 1
         x = [trial.suggest_float(n, d.low, d.high) for n, d in SPACE.items()]
-        if worker == 0 and count == 3:
-            os._exit(0)  # killed mid-trial: its trial stays RUNNING forever
-        time.sleep(0.005 * (1 + trial.number % 3))
+        if worker == 0 and count == 2:
+            os.kill(os.getpid(), signal.SIGKILL)  # dies mid-trial
+        time.sleep(0.01 * (1 + trial.number % 3))
         return sum((v - 1.0) ** 2 for v in x)
 
     study.optimize(objective, n_trials=PER_WORKER)
@@ -58,47 +68,45 @@ def _run_workers(url: str) -> optuna.Study:
     for p in procs:
         p.start()
     for p in procs:
-        p.join(timeout=90)
+        p.join(timeout=120)
     alive = [p for p in procs if p.is_alive()]
     for p in alive:
         p.kill()
     assert not alive, "a worker deadlocked"
-    assert [p.exitcode for p in procs] == [0] * N_WORKERS
+    assert [p.exitcode for p in procs] == [-signal.SIGKILL] + [0] * (N_WORKERS - 1)
     return optuna.load_study(study_name=study_name, storage=_storage(url))
 
 
-def _check(study: optuna.Study) -> None:
-    trials = study.trials
-    running = [t for t in trials if t.state == TrialState.RUNNING]
-    assert len(running) == 1  # the killed worker's trial
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    assert len(complete) == 2 + (N_WORKERS - 1) * PER_WORKER
-    attrs = [t.system_attrs[ATTR] for t in trials]
-    last = max(a["gen"] for a in attrs)
-    assert last >= len(complete) // POP - 2
-    key = next(k for k in study._storage.get_study_system_attrs(study._study_id)
-               if k.startswith(ATTR))
-    record = study._storage.get_study_system_attrs(study._study_id)[key]
-    assert record["gen"] >= last
-    # every generation that was told had each of its rows evaluated (or re-issued)
-    for g in range(record["gen"]):
-        rows = {a["row"] for a in attrs if a["gen"] == g and a["token"]}
-        assert rows == set(range(POP)), (g, rows)
-    first = min(t.value for t in complete[:POP])
+def _check(study: optuna.Study, heartbeat: bool) -> None:
+    from metaheur.optuna._audit import audit
+
+    a = audit(study, ALGO)
+    assert a.complete == 1 + (N_WORKERS - 1) * PER_WORKER
+    assert a.repeated == 0
+    assert a.never_told == 0
+    assert a.reissued == 1  # the dead worker's row, exactly once
+    assert a.running == (0 if heartbeat else 1)
+    assert a.generations >= a.complete // POP - 1
+    for told in a.told_rows.values():
+        assert sorted(told) == list(range(len(told)))
+    first = min(t.value for t in study.trials[:POP] if t.value is not None)
     assert study.best_value < first
 
 
 @pytest.mark.slow
-def test_four_processes_share_one_sqlite_file(tmp_path) -> None:
-    study = _run_workers(f"sqlite:///{tmp_path / 'study.db'}")
-    _check(study)
+def test_processes_share_one_sqlite_file_with_heartbeat(tmp_path: Any) -> None:
+    _check(_run_workers(f"sqlite:///{tmp_path / 'study.db'}"), heartbeat=True)
+
+
+@pytest.mark.slow
+def test_processes_share_one_journal_file(tmp_path: Any) -> None:
+    _check(_run_workers(f"journal:{tmp_path / 'journal.log'}"), heartbeat=False)
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.skipif(POSTGRES_URL is None,
                     reason="set METAHEUR_TEST_POSTGRES_URL to a PostgreSQL server to run it")
-def test_four_processes_share_one_postgres_database() -> None:
+def test_processes_share_one_postgres_database() -> None:
     assert POSTGRES_URL is not None
-    study = _run_workers(POSTGRES_URL)
-    _check(study)
+    _check(_run_workers(POSTGRES_URL), heartbeat=True)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import math
 import pickle
-import threading
-import time
 import warnings
 from typing import Any, ClassVar
 
@@ -47,12 +45,20 @@ def objective(trial: optuna.Trial) -> float:
     return sphere_params(p)
 
 
-def study_attrs(study: optuna.Study) -> dict[str, Any]:
-    return study._storage.get_study_system_attrs(study._study_id)
-
-
 def rows_of(study: optuna.Study, algo: str) -> list[list[float]]:
-    return [t.system_attrs[ATTR + algo]["x"] for t in study.trials]
+    return [t.system_attrs[ATTR + algo]["x"] for t in study.trials
+            if "x" in t.system_attrs.get(ATTR + algo, {})]
+
+
+def skipped(t: optuna.trial.FrozenTrial, algo: str) -> bool:
+    return t.system_attrs.get(ATTR + algo) == {"v": 2, "skip": True}
+
+
+def latest_record(study: optuna.Study, algo: str) -> dict[str, Any]:
+    prefix = ATTR + algo + ":gen:"
+    recs = [(int(k[len(prefix):]), v) for t in study.trials
+            for k, v in t.system_attrs.items() if k.startswith(prefix)]
+    return max(recs, key=lambda r: r[0])[1]
 
 
 class RandomSearch(Optimizer):
@@ -101,7 +107,7 @@ def test_serial_equivalence_with_minimize(algo: str) -> None:
     n_trials, pop = 47, 6  # a truncated last batch; POA has two rounds per iteration
     enc = SearchSpaceEncoder(SPACE)
     sampler = MetaheuristicSampler(algo, pop_size=pop, seed=3, n_trials=n_trials,
-                                   search_space=SPACE)
+                                   search_space=SPACE, skip_evaluated=False)
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=n_trials)
 
@@ -136,7 +142,8 @@ def test_serial_equivalence_maximize_and_failures() -> None:
                       for n, d in SPACE.items()})
 
     study = optuna.create_study(direction="maximize", sampler=MetaheuristicSampler(
-        algo, pop_size=pop, seed=1, n_trials=n_trials, search_space=SPACE))
+        algo, pop_size=pop, seed=1, n_trials=n_trials, search_space=SPACE,
+        skip_evaluated=False))
     study.optimize(obj, n_trials=n_trials, catch=(RuntimeError,))
     states = {t.state for t in study.trials}
     assert {TrialState.FAIL, TrialState.PRUNED, TrialState.COMPLETE} <= states
@@ -162,7 +169,7 @@ def test_inferred_space_first_trial_is_a_warm_start_point() -> None:
                                                              n_trials=n_trials))
     study.optimize(objective, n_trials=n_trials)
     first = study.trials[0]
-    assert ATTR + algo not in first.system_attrs
+    assert skipped(first, algo)
     x0 = enc.encode(first.params)
     seen: list[np.ndarray] = []
 
@@ -183,6 +190,7 @@ def test_third_party_unregistered_optimizer_class() -> None:
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=30)
     gens = {t.system_attrs[ATTR + "third-party-random"]["gen"] for t in study.trials[1:]}
+    assert skipped(study.trials[0], "third-party-random")
     assert len(gens) >= 6
 
 
@@ -223,8 +231,7 @@ def test_restart_past_the_horizon_keeps_best_half() -> None:
     study = optuna.create_study(sampler=MetaheuristicSampler(
         algo, pop_size=pop, seed=0, n_trials=n_trials, search_space=SPACE))
     study.optimize(objective, n_trials=100)
-    key = next(k for k in study_attrs(study) if k.startswith(ATTR + algo))
-    record = study_attrs(study)[key]
+    record = latest_record(study, algo)
     assert record["restart"] >= 2
     json.dumps(record, allow_nan=False)
     # every trial holds a row and the run keeps improving after restarts
@@ -249,7 +256,7 @@ def test_enqueued_trials_are_warm_start_points_not_rows() -> None:
         study.enqueue_trial(p)
     study.optimize(objective, n_trials=n_trials)
     assert [t.params for t in study.trials[:2]] == warm
-    assert all(ATTR + algo not in t.system_attrs for t in study.trials[:2])
+    assert all(skipped(t, algo) for t in study.trials[:2])
 
     # the same run by hand: x0/f0 = the enqueued points (best first), budget minus them
     order = sorted(range(2), key=lambda i: sphere_params(warm[i]))
@@ -276,7 +283,7 @@ def test_partially_enqueued_trial_uses_fallback_without_warning() -> None:
         warnings.simplefilter("error")
         study.optimize(objective, n_trials=1)
     t = study.trials[-1]
-    assert t.params["x0"] == 1.0 and ATTR + "pso" not in t.system_attrs
+    assert t.params["x0"] == 1.0 and skipped(t, "pso")
 
 
 # ------------------------------------------------------- fallback and validation
@@ -305,6 +312,9 @@ def test_validation_errors() -> None:
             MetaheuristicSampler("gwo", wait_timeout=bad)
     with pytest.raises(ValueError, match="unknown hyper-parameter"):
         MetaheuristicSampler("pso", omega=3)
+    for flag in ("skip_evaluated", "speculative", "union_space"):
+        with pytest.raises(ValueError, match=f"{flag} must be True or False, got 1"):
+            MetaheuristicSampler("pso", **{flag: 1})
     with pytest.raises(ValueError, match="search_space must be None or a dict"):
         MetaheuristicSampler("pso", search_space=[1])  # type: ignore[arg-type]
     study = optuna.create_study(directions=["minimize", "minimize"],
@@ -356,90 +366,23 @@ def test_late_worker_continues_the_same_run() -> None:
     assert [t.params for t in study.trials] == [t.params for t in ref.trials]
 
 
-def test_duplicate_transition_writes_are_identical() -> None:
-    """Two workers telling the same generation write the same record."""
-    kw = dict(pop_size=4, seed=0, n_trials=40, search_space=SPACE)
-    study = optuna.create_study(sampler=MetaheuristicSampler("aco", **kw))
-    study.optimize(objective, n_trials=4)  # generation 0 complete, not yet told
-    key = next(k for k in study_attrs(study) if k.startswith(ATTR))
-    rec0 = study_attrs(study)[key]
-    study.optimize(objective, n_trials=1)  # worker A tells it
-    rec1 = study_attrs(study)[key]
-    assert rec1["gen"] == 1
-    # worker B read the storage before A wrote: replay with a stale record and a fresh sampler
-    study._storage.set_study_system_attr(study._study_id, key, rec0)
-    study.sampler = MetaheuristicSampler("aco", **kw)
-    study.optimize(objective, n_trials=1)
-    assert json.dumps(study_attrs(study)[key], sort_keys=True) == json.dumps(rec1,
-                                                                             sort_keys=True)
-    a, b = (t.system_attrs[ATTR + "aco"] for t in study.trials[4:6])
-    assert (a["gen"], a["token"], a["row"]) == (1, rec1["token"], 0)
-    assert (b["gen"], b["token"], b["row"]) == (1, rec1["token"], 1)
+# ------------------------------------------------------------------------ factories
+def test_make_sampler_and_pruner_by_name() -> None:
+    from metaheur.optuna import PRUNERS, make_pruner, make_sampler, sampler_names
 
-
-def test_stale_running_trial_is_reissued_after_wait_timeout() -> None:
-    kw = dict(pop_size=4, seed=0, n_trials=40, search_space=SPACE)
-    study = optuna.create_study(sampler=MetaheuristicSampler("gwo", wait_timeout=0.3, **kw))
-    study.optimize(objective, n_trials=2)
-    # a worker (another sampler instance) takes row 2 and dies mid-trial
-    dead = optuna.Study(study.study_name, storage=study._storage,
-                        sampler=MetaheuristicSampler("gwo", **kw))
-    ghost = dead.ask()
-    for n, d in SPACE.items():
-        ghost.suggest_float(n, d.low, d.high, log=d.log)
-    t0 = time.monotonic()
-    study.optimize(objective, n_trials=10)
-    elapsed = time.monotonic() - t0
-    assert 0.25 <= elapsed < 5.0  # waited about wait_timeout once, then re-issued row 2
-    ghost_attr = study.trials[2].system_attrs[ATTR + "gwo"]
-    assert study.trials[2].state == TrialState.RUNNING and ghost_attr["row"] == 2
-    rows0 = [t.system_attrs[ATTR + "gwo"]["row"] for t in study.trials
-             if t.system_attrs[ATTR + "gwo"]["gen"] == 0]
-    assert sorted(rows0) == [0, 1, 2, 2, 3]
-    assert max(t.system_attrs[ATTR + "gwo"]["gen"] for t in study.trials) >= 2
-
-
-def test_batch_ask_beyond_the_population_does_not_wait() -> None:
-    """study.ask() more trials than rows from one thread: extra trials duplicate rows at once."""
-    study = optuna.create_study(sampler=PSOSampler(pop_size=4, seed=0, search_space=SPACE,
-                                                   wait_timeout=30))
-    t0 = time.monotonic()
-    trials = [study.ask(SPACE) for _ in range(7)]
-    assert time.monotonic() - t0 < 2.0
-    rows = [study._storage.get_trial(t._trial_id).system_attrs[ATTR + "pso"]["row"]
-            for t in trials]
-    assert rows[:4] == [0, 1, 2, 3] and len(rows) == 7
-    for t in trials:
-        study.tell(t, sphere_params(t.params))
-    study.optimize(objective, n_trials=4)
-    gens = [t.system_attrs[ATTR + "pso"]["gen"] for t in study.trials]
-    assert gens[-1] == 1
-
-
-@pytest.mark.parametrize("algo", ["gwo", "poa"])
-def test_threads_share_one_sampler(algo: str) -> None:
-    def obj(trial: optuna.Trial) -> float:
-        time.sleep(0.002 * (trial.number % 3))
-        return objective(trial)
-
-    sampler = MetaheuristicSampler(algo, pop_size=6, seed=0, n_trials=80, search_space=SPACE,
-                                   wait_timeout=5.0)
-    study = optuna.create_study(sampler=sampler)
-    done = threading.Event()
-
-    def run() -> None:
-        study.optimize(obj, n_trials=80, n_jobs=4)
-        done.set()
-
-    th = threading.Thread(target=run, daemon=True)
-    th.start()
-    assert done.wait(60), "n_jobs=4 deadlocked"
-    trials = study.trials
-    assert len(trials) == 80 and all(t.state == TrialState.COMPLETE for t in trials)
-    attrs = [t.system_attrs[ATTR + algo] for t in trials]
-    gens = max(a["gen"] for a in attrs)
-    assert gens >= 80 // 6 - 3
-    # every row of every told generation was evaluated at least once
-    for g in range(gens):
-        assert {a["row"] for a in attrs if a["gen"] == g} == set(range(6))
-    assert study.best_value < min(t.value for t in trials[:6])
+    assert sampler_names()[:len(ALGOS)] == ALGOS and sampler_names()[-3:] == ["tpe", "cmaes",
+                                                                              "random"]
+    s = make_sampler("DLF_AOA", seed=0, pop_size=5, n_trials=30, search_space=SPACE)
+    assert isinstance(s, MetaheuristicSampler) and s._cls.name == "dlf-aoa" and s._pop_size == 5
+    assert isinstance(make_sampler("tpe", seed=0), optuna.samplers.TPESampler)
+    assert isinstance(make_sampler("random"), optuna.samplers.RandomSampler)
+    with pytest.raises(ValueError, match="unknown sampler 'nope'; allowed: aco"):
+        make_sampler("nope")
+    with pytest.raises(ValueError, match="takes no options"):
+        make_sampler("tpe", omega=1)
+    kinds = {name: type(make_pruner(name)).__name__ for name in PRUNERS}
+    assert kinds == {"none": "NopPruner", "median": "MedianPruner",
+                     "hyperband": "HyperbandPruner",
+                     "successive-halving": "SuccessiveHalvingPruner"}
+    with pytest.raises(ValueError, match="unknown pruner 'x'; allowed: none"):
+        make_pruner("x")

@@ -9,21 +9,34 @@ included); the named classes fix ``algo`` for the six built-ins::
     study = optuna.create_study(sampler=GWOSampler(seed=0, n_trials=300))
     study.optimize(objective, n_trials=300)
 
-See :class:`MetaheuristicSampler` for the encoding, horizon/restart, FAIL/PRUNED, stale
-RUNNING, enqueued-trial and fallback policies, and :class:`SearchSpaceEncoder` for the
-map between an Optuna search space and the box [-1, 1]^d.
+See :class:`MetaheuristicSampler` for its policies, :mod:`metaheur.optuna._protocol` for
+how many workers share one run through the storage, :class:`SearchSpaceEncoder` for the
+map between an Optuna search space and the box [-1, 1]^d, and :func:`make_sampler` /
+:func:`make_pruner` for samplers and pruners by name.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from metaheur.optuna._factories import (
+    OPTUNA_SAMPLERS,
+    PRUNERS,
+    make_pruner,
+    make_sampler,
+    sampler_names,
+)
 from metaheur.optuna._sampler import MetaheuristicSampler
 from metaheur.optuna._space import SearchSpaceEncoder
 
 __all__ = [
     "MetaheuristicSampler",
     "SearchSpaceEncoder",
+    "OPTUNA_SAMPLERS",
+    "PRUNERS",
+    "make_pruner",
+    "make_sampler",
+    "sampler_names",
     "AOASampler",
     "DLFAOASampler",
     "PSOSampler",
@@ -36,8 +49,8 @@ __all__ = [
 class _NamedSampler(MetaheuristicSampler):
     _algo_name: str = ""
 
-    def __init__(self, pop_size: int | None = None, seed: int | None = None, **kwargs: Any):
-        super().__init__(self._algo_name, pop_size=pop_size, seed=seed, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(self._algo_name, **kwargs)
 
 
 class AOASampler(_NamedSampler):

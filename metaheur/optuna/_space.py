@@ -35,7 +35,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-__all__ = ["SearchSpaceEncoder"]
+__all__ = ["SearchSpaceEncoder", "UnionSearchSpace"]
 
 _LINEAR, _LOG, _GRID, _INTLOG, _CAT = range(5)
 
@@ -166,12 +166,14 @@ class SearchSpaceEncoder:
         self.dim = len(self.names)
         self.bounds: NDArray = np.tile(np.array([-1.0, 1.0]), (self.dim, 1))
 
-    def encode(self, params: Mapping[str, Any]) -> NDArray:
-        """Return the ``(d,)`` point of ``params`` (a dict holding every name in ``names``)."""
+    def encode(self, params: Mapping[str, Any], *, partial: bool = False) -> NDArray:
+        """Return the ``(d,)`` point of ``params`` (a dict holding every name in ``names``;
+        with ``partial=True`` a missing (inactive) parameter encodes to 0, the centre)."""
         missing = [n for n in self.names if n not in params]
-        if missing:
+        if missing and not partial:
             raise ValueError(f"params lack the search-space parameter(s) {missing}")
-        return np.array([d.encode(params[n]) for n, d in zip(self.names, self._dims, strict=True)])
+        return np.array([d.encode(params[n]) if n in params else 0.0
+                         for n, d in zip(self.names, self._dims, strict=True)])
 
     def decode(self, x: ArrayLike) -> dict[str, Any]:
         """Return the parameter dict of the ``(d,)`` point ``x`` (clipped to the box)."""
@@ -184,3 +186,31 @@ class SearchSpaceEncoder:
 
     def __repr__(self) -> str:
         return f"SearchSpaceEncoder({self.space!r})"
+
+
+class UnionSearchSpace:
+    """Every parameter of the study's completed trials, for conditional search spaces.
+
+    A parameter that appeared with two different distributions (a dynamic range) is left
+    out, as are single-valued ones; the study's trials are read incrementally. A trial uses
+    the parameters of its branch and ignores the others (inactive dimensions).
+    """
+
+    def __init__(self) -> None:
+        self._space: dict[str, BaseDistribution] = {}
+        self._conflicts: set[str] = set()
+        self._seen: set[int] = set()
+
+    def calculate(self, trials: list[Any]) -> dict[str, BaseDistribution]:
+        for t in trials:
+            if t.number in self._seen:
+                continue
+            self._seen.add(t.number)
+            for name, dist in t.distributions.items():
+                old = self._space.get(name)
+                if old is None and name not in self._conflicts:
+                    self._space[name] = dist
+                elif old is not None and old != dist:
+                    del self._space[name]
+                    self._conflicts.add(name)
+        return {k: v for k, v in sorted(self._space.items()) if not v.single()}

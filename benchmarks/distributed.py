@@ -1,0 +1,165 @@
+"""Distributed samplers: what several processes on one storage lose, repeat and wait for.
+
+Issue 11's measurement: W processes x T trials each on one study (5 floats, 1 int, 1
+categorical; each trial sleeps 50-150 ms), per algorithm, storage (SQLite with Optuna's
+heartbeat, JournalFileBackend without one, PostgreSQL when METAHEUR_TEST_POSTGRES_URL is
+set), with ``seed=None`` and a fixed seed, with and without one worker SIGKILLed mid-trial,
+in the waiting mode (default) and the speculative one. Counts come from
+``metaheur.optuna._audit`` (what the protocol stores); the serial column is the range of
+the best value over serial runs with as many trials as the parallel run completed.
+
+    python benchmarks/distributed.py --algos gwo,pso --storages sqlite,journal > out.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing as mp
+import os
+import signal
+import tempfile
+import time
+import uuid
+import warnings
+from typing import Any
+
+import optuna
+
+from metaheur import available
+
+SPACE_FLOATS = 5
+
+
+def objective(trial: optuna.Trial) -> float:
+    x = [trial.suggest_float(f"x{i}", -5.0, 5.0) for i in range(SPACE_FLOATS)]
+    k = trial.suggest_int("k", 0, 10)
+    act = trial.suggest_categorical("act", ["relu", "tanh", "elu"])
+    return sum((v - 1.0) ** 2 for v in x) + abs(k - 3) + (act != "elu")
+
+
+def _storage(url: str) -> Any:
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(url[len("journal:"):]))
+    kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
+    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=1,
+                                      grace_period=3)
+
+
+def _sampler(algo: str, seed: int | None, n_trials: int, speculative: bool) -> Any:
+    from metaheur.optuna import MetaheuristicSampler
+
+    return MetaheuristicSampler(algo, seed=seed, n_trials=n_trials, speculative=speculative)
+
+
+def _worker(url: str, name: str, algo: str, seed: int | None, n_trials: int, per: int,
+            kill: bool, speculative: bool, worker: int) -> None:
+    warnings.simplefilter("ignore")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.load_study(study_name=name, storage=_storage(url),
+                              sampler=_sampler(algo, seed, n_trials, speculative))
+    count = 0
+
+    def timed(trial: optuna.Trial) -> float:
+        nonlocal count
+        count += 1
+        value = objective(trial)
+        time.sleep(0.05 + 0.1 * ((trial.number * 7919) % 11) / 10)
+        if kill and worker == 0 and count == 5:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return value
+
+    study.optimize(timed, n_trials=per)
+
+
+def run(url: str, algo: str, seed: int | None, workers: int, per: int, kill: bool,
+        speculative: bool) -> dict[str, Any]:
+    from metaheur.optuna._audit import audit
+
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    optuna.create_study(study_name=name, storage=_storage(url))
+    ctx = mp.get_context("spawn")
+    args = (url, name, algo, seed, workers * per, per, kill, speculative)
+    procs = [ctx.Process(target=_worker, args=(*args, w)) for w in range(workers)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=900)
+    wall = time.perf_counter() - t0
+    hung = [p for p in procs if p.is_alive()]
+    for p in hung:
+        p.kill()
+    study = optuna.load_study(study_name=name, storage=_storage(url))
+    a = audit(study, algo)
+    return {
+        "complete": a.complete, "repeated": a.repeated, "never_told": a.never_told,
+        "spares_unused": a.unused_spares, "reissued": a.reissued, "running": a.running,
+        "answered": a.answered, "wait%": 100 * a.wait_fraction,
+        "best": study.best_value if a.complete else math.nan, "wall_s": wall,
+        "hung": len(hung),
+    }
+
+
+_SPREADS: dict[tuple[str, int], tuple[float, float]] = {}
+
+
+def serial_spread(algo: str, n: int, seeds: range) -> tuple[float, float]:
+    """Range of the best value over serial runs of ``n`` trials (cached)."""
+    if (algo, n) in _SPREADS:
+        return _SPREADS[(algo, n)]
+    best = []
+    for s in seeds:
+        study = optuna.create_study(sampler=_sampler(algo, s, n, False))
+        study.optimize(objective, n_trials=n)
+        best.append(study.best_value)
+    _SPREADS[(algo, n)] = min(best), max(best)
+    return _SPREADS[(algo, n)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--algos", default=",".join(available()))
+    ap.add_argument("--storages", default="sqlite,journal")
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--trials", type=int, default=40, help="trials per worker")
+    ap.add_argument("--modes", default="wait,speculative")
+    ap.add_argument("--seeds", default="none,0", help="none and/or an integer")
+    ap.add_argument("--kill", default="no,yes")
+    ap.add_argument("--serial-seeds", type=int, default=10)
+    args = ap.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.simplefilter("ignore")
+    tmp = tempfile.mkdtemp(prefix="metaheur-dist-")
+    urls = {"sqlite": f"sqlite:///{tmp}/study.db", "journal": f"journal:{tmp}/journal.log"}
+    if os.environ.get("METAHEUR_TEST_POSTGRES_URL"):
+        urls["postgres"] = os.environ["METAHEUR_TEST_POSTGRES_URL"]
+    print(f"# load average {os.getloadavg()}; {args.workers} processes x {args.trials} trials")
+    cols = ["algo", "storage", "seed", "kill", "mode", "complete", "repeated", "never_told",
+            "reissued", "running", "spares_unused", "answered", "wait%", "best", "serial",
+            "wall_s"]
+    print(" | ".join(cols))
+    for algo in args.algos.split(","):
+        for storage in args.storages.split(","):
+            if storage not in urls:
+                continue
+            for seed_s in args.seeds.split(","):
+                seed = None if seed_s == "none" else int(seed_s)
+                for kill in args.kill.split(","):
+                    for mode in args.modes.split(","):
+                        r = run(urls[storage], algo, seed, args.workers, args.trials,
+                                kill == "yes", mode == "speculative")
+                        # serial runs as long as the parallel one's completed trials
+                        lo, hi = serial_spread(algo, r["complete"], range(args.serial_seeds))
+                        row = [algo, storage, seed_s, kill, mode] + [
+                            r[c] for c in cols[5:13]] + [
+                            f"{r['best']:.3g}", f"{lo:.3g}-{hi:.3g}", f"{r['wall_s']:.0f}"]
+                        row = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in row]
+                        print(" | ".join(row) + (f" | HUNG {r['hung']}" if r["hung"] else ""),
+                              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The deciding step of one trial: read the index, find the run's current generation,
+advance it, and claim a row or a spare (rules of ``_protocol``)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution
+from optuna.storages._heartbeat import is_heartbeat_enabled
+from optuna.study import Study, StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from metaheur.optuna._index import TrialIndex
+from metaheur.optuna._protocol import BadRecord, Claim
+from metaheur.optuna._scheduler import Advance, Take, TakeSpare, Wait, decide, row_views
+from metaheur.optuna._store import Generation, GenerationStore, RunSpace
+
+__all__ = ["Coordinator"]
+
+logger = logging.getLogger(__name__)
+
+MIN_WAIT = 10.0  # seconds, floor of the adaptive wait_timeout
+FIRST_WAIT = 60.0  # adaptive wait_timeout before any trial of the run has finished
+MAX_POLL = 0.5  # seconds between two storage polls while waiting for a generation
+MIN_POLL = 0.02
+MAX_TURN_POLL = 0.1  # ... while waiting for a lower-numbered trial to decide
+SPARE_TRIES = 2000
+
+
+class Coordinator:
+    """One sampler's view of the study and its runs (callers hold the sampler's lock)."""
+
+    def __init__(self, store: GenerationStore, attr: str, seed: int, settings: str, *,
+                 speculative: bool, wait_timeout: float | None,
+                 warn: Callable[[str, str], None]) -> None:
+        self.store, self.attr, self.seed, self.settings = store, attr, seed, settings
+        self.speculative, self.wait_timeout, self.warn = speculative, wait_timeout, warn
+        self.index_: TrialIndex | None = None
+        self.runs: dict[str, RunSpace] = {}
+        self.durations: dict[str, deque[float]] = {}
+        self.live: dict[int, int] = {}  # trial number -> ident of the thread that asked it
+
+    def decide(self, study: Study, trial: FrozenTrial, space: dict[str, BaseDistribution],
+                waited: float) -> dict[str, Any] | Wait:
+        """Claim a row or a spare for ``trial`` (returning its parameters), or wait."""
+        index = self._study_index(study)
+        index.refresh()
+        now = time.time()
+        run = self._run_for(space)
+        self._update(index, run)
+        poll = self._poll(run)
+        if index.unsettled_before(trial.number, now):
+            return Wait(min(MAX_TURN_POLL, poll))
+        heartbeat = is_heartbeat_enabled(study._storage)
+        timeout = self._timeout(run)
+        held = self._held(index, run, now, timeout, heartbeat)
+        g, made = self._current(study, index, run, trial, held)
+        me = threading.get_ident()
+        mine = {k for k, ident in self.live.items() if ident == me}
+        for _ in range(1000):
+            views = row_views(g, index, run.sig, now, timeout, heartbeat, mine)
+            d = decide(g, views, speculative=self.speculative, timeout=timeout,
+                       heartbeat=heartbeat, max_wait=poll)
+            if not isinstance(d, Advance):
+                break
+            g, made = self.store.advance(run, g, trial.number, d.f, d.told, held), True
+        spare = None
+        if isinstance(d, TakeSpare):
+            spare = self._spare(run, g, d, trial.number, held)
+            if spare is None:
+                d = Wait(poll if heartbeat else min(poll, timeout))
+        if isinstance(d, Wait):
+            return d
+        if made:
+            self.store.save(study._storage, trial._trial_id, g)
+        if isinstance(d, Take):
+            if d.reissue:
+                logger.info("trial %d re-issues row %d of generation %d", trial.number, d.row,
+                            g.gen)
+            x, params = g.X[d.row], g.params[d.row]
+            row: int | None = d.row
+        else:
+            assert spare is not None
+            x, params = spare
+            row = None
+        claim = Claim(run.sig, g.src, g.gen, row, tuple(float(v) for v in x), time.time(),
+                      waited)
+        study._storage.set_trial_system_attr(trial._trial_id, self.attr, claim.to_json())
+        index.note_ticket(trial.number, claim)
+        self.live[trial.number] = me
+        return dict(params)
+
+    def _spare(self, run: RunSpace, g: Generation, d: TakeSpare, number: int,
+               held: dict[str, int]) -> tuple[np.ndarray, dict[str, Any]] | None:
+        """A point no trial evaluated or holds: a predicted row of the next generation, or
+        (only when waiting would deadlock) further predictions and uniform points."""
+        taken = set(held) | set(g.keys)
+        if d.must:
+            points = self.store.predict(g, d.f, np.random.default_rng([self.seed, number]))
+        else:
+            points = self.store.predict(g, d.f, None, depth=1)
+        x = None
+        for _, x in zip(range(SPARE_TRIES), points, strict=False):
+            params = run.encoder.decode(x)
+            if run.key(params) not in taken and run.lookup(params) is None:
+                return x, params
+        if x is None or not d.must:
+            return None  # every prediction is taken: wait for the generation instead
+        return x, run.encoder.decode(x)  # a finite discrete space with every point taken
+
+    def _current(self, study: Study, index: TrialIndex, run: RunSpace, trial: FrozenTrial,
+                 held: dict[str, int]) -> tuple[Generation, bool]:
+        """The run's current generation (``True``: made by this trial, not yet stored)."""
+        head = index.head(run.sig)
+        if head is None:
+            g = self.store.start(run, trial.number, self.seed, gen=0, restart=0, held=held)
+            return g, True
+        src = index.trials.get(head.src)
+        try:
+            if src is None:
+                raise BadRecord(f"its trial #{head.src} does not exist")
+            return self.store.load(run, src.trial, head.gen), False
+        except BadRecord as exc:
+            self.warn(
+                f"record:{head.src}:{head.gen}",
+                f"the stored generation {head.gen} (trial #{head.src}) cannot be "
+                f"used: {exc}. The run restarts from the study's completed trials.",
+            )
+            seed = np.random.default_rng([self.seed, trial.number])
+            g = self.store.start(run, trial.number, seed, gen=head.gen + 1, restart=0,
+                                  held=held)
+            return g, True
+
+    def _update(self, index: TrialIndex, run: RunSpace) -> None:
+        """Add the newly finished trials to the run's evaluated points and durations."""
+        order = index.finished_order
+        for k in order[run.cursor:]:
+            info = index.trials[k]
+            t = info.trial
+            if isinstance(info.ticket, Claim) and t.datetime_start and t.datetime_complete:
+                d = (t.datetime_complete - t.datetime_start).total_seconds()
+                self.durations.setdefault(run.sig, deque(maxlen=101)).append(
+                    max(d - info.ticket.waited, 0.0))
+            if info.state == TrialState.COMPLETE and math.isfinite(info.value):
+                run.add(t, info.value)
+        run.cursor = len(order)
+
+    def _held(self, index: TrialIndex, run: RunSpace, now: float, timeout: float,
+              heartbeat: bool) -> dict[str, int]:
+        """Parameter key -> number of a running (not stale) claim of ``run``."""
+        held: dict[str, int] = {}
+        for k in sorted(index.unfinished):
+            info = index.trials[k]
+            c = info.ticket
+            if not (isinstance(c, Claim) and c.run == run.sig) or len(c.x) != run.encoder.dim:
+                continue
+            if heartbeat or now - c.t < timeout:
+                held.setdefault(run.key(run.encoder.decode(np.array(c.x))), k)
+        return held
+
+    def _poll(self, run: RunSpace) -> float:
+        """Seconds between storage polls: a fifth of the median trial, in [0.02, 0.5]."""
+        durations = self.durations.get(run.sig)
+        if not durations:
+            return MAX_POLL
+        return min(MAX_POLL, max(MIN_POLL, 0.2 * statistics.median(durations)))
+
+    def _timeout(self, run: RunSpace) -> float:
+        if self.wait_timeout is not None:
+            return self.wait_timeout
+        durations = self.durations.get(run.sig)
+        if not durations:
+            return FIRST_WAIT
+        return max(MIN_WAIT, 3.0 * statistics.median(durations))
+
+    def _study_index(self, study: Study) -> TrialIndex:
+        key = (id(study._storage), study._study_id)
+        if self.index_ is None or self.index_.key != key:
+            sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
+            self.index_ = TrialIndex(study._storage, study._study_id, self.attr, sign)
+            self.runs = {}
+        return self.index_
+
+    def _run_for(self, space: dict[str, BaseDistribution]) -> RunSpace:
+        run = RunSpace(space, self.settings)
+        return self.runs.setdefault(run.sig, run)
+

@@ -1,0 +1,261 @@
+"""How samplers in many workers run one metaheuristic through one Optuna storage.
+
+What the storages guarantee, and what they do not
+-------------------------------------------------
+Every Optuna storage (in-memory, RDB, journal) creates trials atomically and numbers them
+0, 1, 2, ... in creation order, and a trial's system attributes are written by the worker
+that runs it. There is no compare-and-set: a study attribute written by two workers keeps
+whichever write came last. The protocol therefore never lets two workers write the same
+key; it orders every decision by trial number, the one total order all workers agree on.
+
+The log
+-------
+Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *ticket*
+(trial system attribute ``metaheur:<algo>``):
+
+``{"v": 2, "wait": t}``
+    the trial is deciding (waiting); ``t`` is refreshed every few seconds while it waits.
+``{"v": 2, "skip": true}``
+    the trial takes no part (enqueued parameters, nothing to sample).
+``{"v": 2, "run", "src", "gen", "row", "x", "t", "waited"}``
+    a *claim*: the trial evaluates row ``row`` of generation ``gen`` whose record is held
+    by trial ``src`` (``row`` is ``null`` for a *spare*, a point given out while every row
+    is taken, see below); ``x`` is the encoded point.
+
+A generation *record* (trial system attribute ``metaheur:<algo>:gen:<gen>`` of the trial
+that made it) is written once and never changed: the optimizer state after its ``ask()``,
+the rows answered from the study's history, the rows bound to running trials that already
+evaluate their point, and, for the previous generation, which trial's value each row was
+told (docs/algorithms.md §0.2 for the ask/tell contract).
+
+Decisions in trial-number order
+-------------------------------
+A trial decides only once every lower-numbered trial is *settled*: finished, holding a
+claim or skip ticket, enqueued, or silent for ``GRACE`` seconds (a worker that died before
+deciding). The current generation of a run is the one named by the newest claim; the
+first trial of a run creates generation 0 with its own seed, every later trial reads it.
+So all workers see one run, whatever their seeds: no forks, and no row is claimed twice.
+``GRACE`` compares a trial's ``datetime_start`` and wait tickets with the reader's clock:
+workers on several machines need clocks that agree to well within ``GRACE``.
+The deciding trial, in this order:
+
+1. tells the generation when every row has a result and asks the next one, writing the
+   new record into its own attributes first (so a claim never names a missing record);
+   rows whose parameters the study already evaluated are answered from the stored value
+   (unless ``skip_evaluated=False``), rows whose point a running trial evaluates are
+   bound to it: no trial is spent twice on one point;
+2. claims the first free row;
+3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
+   by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
+   ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than
+   ``wait_timeout``. Being the only decider, it re-issues a lost row exactly once;
+4. else, if waiting would deadlock (every open row is held by trials its own thread asked,
+   e.g. batch ``study.ask()``) or the sampler is ``speculative``, takes a *spare*: a point
+   of the next generation predicted from the results known so far (unknown rows count as
+   ``+inf``), one not evaluated nor held yet. A spare whose point the next generation asks
+   is bound to that row, so its evaluation is the row's; otherwise it is a completed trial
+   in the space, a candidate at every restart. A speculative sampler takes spares only
+   from the next generation's prediction and waits once those are taken; a batch ask goes
+   on to later generations' predictions and then to uniform points, so ``k`` asks give
+   ``k`` distinct points for any ``k``;
+5. else waits (polling the storage), refreshing its wait ticket.
+
+A failure of the objective (an exception, a pruned trial) counts as ``+inf``; an
+interruption is not a result, and its row goes back to the queue. Without a heartbeat a
+worker that dies mid-trial leaves the trial RUNNING forever (Optuna cannot tell it from a
+slow one); its row is re-issued after ``wait_timeout``, and if the trial completes after all
+its value stays in the study. With ``RDBStorage(heartbeat_interval=...)`` a slow trial is
+never re-issued, and Optuna fails a dead one, whose row is then re-issued at once.
+
+A record that cannot be used (malformed, not a state of this algorithm, points outside the
+box) is reported once as a warning; the deciding trial starts a new segment of the run
+(a restart) from the study's completed trials, and the study goes on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "GRACE",
+    "BadRecord",
+    "Claim",
+    "Record",
+    "Skip",
+    "Waiting",
+    "parse_ticket",
+    "record_key",
+    "ticket_key",
+]
+
+VERSION = 2
+GRACE = 10.0  # seconds without a ticket (or a refreshed wait ticket): the trial is dead
+END_KEY = "metaheur:end"  # {"interrupted": bool}, written by after_trial for FAIL trials
+
+
+def ticket_key(algo: str) -> str:
+    return f"metaheur:{algo}"
+
+
+def record_key(algo: str, gen: int) -> str:
+    return f"metaheur:{algo}:gen:{gen}"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The trial is deciding; ``t`` is the time of its last sign of life."""
+
+    t: float
+
+
+@dataclass(frozen=True)
+class Skip:
+    """The trial takes no part in the run (enqueued, or nothing to sample)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The trial evaluates row ``row`` (``None``: a spare) of generation ``(src, gen)``."""
+
+    run: str
+    src: int
+    gen: int
+    row: int | None
+    x: tuple[float, ...]
+    t: float
+    waited: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": VERSION, "run": self.run, "src": self.src, "gen": self.gen, "row": self.row,
+            "x": list(self.x), "t": self.t, "waited": self.waited,
+        }
+
+
+Ticket = Waiting | Skip | Claim
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def parse_ticket(obj: Any) -> Ticket | None:
+    """The ticket in a trial attribute, or ``None`` if it is absent or not one we wrote."""
+    if not isinstance(obj, dict) or obj.get("v") != VERSION:
+        return None
+    if obj.get("skip") is True:
+        return Skip()
+    if "wait" in obj:
+        return Waiting(float(obj["wait"])) if _num(obj["wait"]) else None
+    run, src, gen, row, x, t = (obj.get(k) for k in ("run", "src", "gen", "row", "x", "t"))
+    if not (isinstance(run, str) and _int(src) and _int(gen) and _num(t)):
+        return None
+    if row is not None and not _int(row):
+        return None
+    if not isinstance(x, list) or not all(_num(v) for v in x):
+        return None
+    waited = obj.get("waited", 0.0)
+    return Claim(run, int(obj["src"]), int(obj["gen"]), row, tuple(float(v) for v in x),
+                 float(obj["t"]),
+                 float(waited) if _num(waited) else 0.0)
+
+
+class BadRecord(ValueError):
+    """A generation record that cannot be used (untrusted input from the storage)."""
+
+
+@dataclass
+class Record:
+    """One generation, as stored: the optimizer state after its ``ask()`` and the rows that
+    need no new trial.
+
+    ``answered``: row -> (trial number, value) taken from the study's history;
+    ``bound``: row -> number of a running trial that evaluates the row's point;
+    ``same``: row -> an earlier row of this generation with the same parameters;
+    ``told``: for the previous generation, row -> number of the trial whose value was told
+    (``-1``: no trial, ``+inf`` was told); ``skipped``: numbers of the trials whose values
+    answered generations in between that needed no trial at all.
+    """
+
+    run: str
+    gen: int
+    restart: int
+    opt: dict[str, Any]
+    answered: dict[int, tuple[int, float]] = field(default_factory=dict)
+    bound: dict[int, int] = field(default_factory=dict)
+    same: dict[int, int] = field(default_factory=dict)
+    told: dict[int, int] = field(default_factory=dict)
+    skipped: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": VERSION, "run": self.run, "gen": self.gen, "restart": self.restart,
+            "opt": self.opt,
+            "answered": [[r, n, v] for r, (n, v) in sorted(self.answered.items())],
+            "bound": sorted([r, n] for r, n in self.bound.items()),
+            "same": sorted([r, s] for r, s in self.same.items()),
+            "told": sorted([r, n] for r, n in self.told.items()),
+            "skipped": list(self.skipped),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any, *, run: str, gen: int) -> Record:
+        """Validate the structure (the optimizer state is validated by its class)."""
+        if not isinstance(obj, dict):
+            raise BadRecord(f"the record is a {type(obj).__name__}, not a dict")
+        if obj.get("v") != VERSION or obj.get("run") != run:
+            raise BadRecord("the record has another version or belongs to another run")
+        if obj.get("gen") != gen or not _int(obj.get("restart")):
+            raise BadRecord(f"the record's generation is {obj.get('gen')!r}, expected {gen}")
+        if not isinstance(obj.get("opt"), dict):
+            raise BadRecord("the record holds no optimizer state")
+
+        def pairs(name: str, width: int) -> list[list[Any]]:
+            items = obj.get(name)
+            if not isinstance(items, list) or not all(
+                isinstance(p, list) and len(p) == width and all(_int(v) for v in p[:2])
+                for p in items
+            ):
+                raise BadRecord(f"the record's {name!r} is malformed")
+            return items
+
+        answered = pairs("answered", 3)
+        if not all(_num(p[2]) for p in answered):
+            raise BadRecord("the record's 'answered' holds a value that is not finite")
+        told = obj.get("told")
+        if not isinstance(told, list) or not all(
+            isinstance(p, list) and len(p) == 2 and _int(p[0]) and isinstance(p[1], int)
+            for p in told
+        ):
+            raise BadRecord("the record's 'told' is malformed")
+        skipped = obj.get("skipped", [])
+        if not isinstance(skipped, list) or not all(_int(n) for n in skipped):
+            raise BadRecord("the record's 'skipped' is malformed")
+        return cls(
+            run, gen, int(obj["restart"]), obj["opt"],
+            answered={int(r): (int(n), float(v)) for r, n, v in answered},
+            bound={int(r): int(n) for r, n in pairs("bound", 2)},
+            same={int(r): int(s) for r, s in pairs("same", 2)},
+            told={int(r): int(n) for r, n in told},
+            skipped=[int(n) for n in skipped],
+        )
+
+
+def check_rows(rec: Record, X: NDArray) -> None:
+    """Raise :class:`BadRecord` unless the asked rows are finite points of the box and the
+    row maps name rows of the batch."""
+    if X.ndim != 2 or not np.all(np.isfinite(X)) or np.any(np.abs(X) > 1.0):
+        raise BadRecord("the record's pending rows are not finite points of the box")
+    n = X.shape[0]
+    rows = list(rec.answered) + list(rec.bound) + list(rec.same) + list(rec.same.values())
+    if any(r >= n for r in rows) or any(s >= r for r, s in rec.same.items()):
+        raise BadRecord("the record names rows that its batch does not have")

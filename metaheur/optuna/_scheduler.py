@@ -1,0 +1,156 @@
+"""Row scheduling: the state of each row of a generation and what a deciding trial does.
+
+Pure functions of the trial index (see ``_protocol`` for the rules they implement), with
+one explicit result type per decision: :class:`Advance`, :class:`Take`, :class:`TakeSpare`,
+:class:`Wait`.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from optuna.trial import TrialState
+
+from metaheur.optuna._index import TrialIndex, TrialInfo
+from metaheur.optuna._protocol import Claim
+from metaheur.optuna._store import Generation
+
+__all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "decide", "row_views"]
+
+
+class RowState(enum.Enum):
+    DONE = "done"  # a result: answered from history, or a finished trial that counts
+    HELD = "held"  # a running trial evaluates it
+    MINE = "mine"  # held only by unfinished trials this thread asked (batch ask)
+    STALE = "stale"  # held only by trials running past wait_timeout (no heartbeat)
+    OPEN = "open"  # no trial, or only lost ones (interrupted, failed by the heartbeat)
+    SAME = "same"  # the same parameters as an earlier row: shares its result
+
+
+@dataclass(frozen=True)
+class RowView:
+    state: RowState
+    value: float = math.inf  # DONE: the value told (minimisation sign)
+    number: int = -1  # DONE: the trial whose value it is (-1: none); HELD/STALE: newest
+    age: float = 0.0  # HELD/STALE: seconds since the newest holder claimed the row
+    tried: bool = False  # OPEN: some trial held it before (a re-issue)
+
+
+@dataclass(frozen=True)
+class Advance:
+    """Every row has a result: tell ``f`` (``told``: row -> trial number, -1 for none)."""
+
+    f: NDArray
+    told: dict[int, int]
+
+
+@dataclass(frozen=True)
+class Take:
+    row: int
+    reissue: bool
+
+
+@dataclass(frozen=True)
+class TakeSpare:
+    """Every row is taken: evaluate a predicted point; ``f``: the values known so far.
+    ``must``: waiting would deadlock (batch ask), so any new point will do; otherwise only
+    a prediction of the next generation is worth a trial."""
+
+    f: NDArray
+    must: bool
+
+
+@dataclass(frozen=True)
+class Wait:
+    seconds: float
+
+
+def _alive(info: TrialInfo, now: float, timeout: float, heartbeat: bool) -> bool | None:
+    """True: running; None: running past ``timeout`` without a heartbeat; False: not."""
+    if info.state != TrialState.RUNNING:
+        return False
+    if heartbeat:
+        return True
+    t = info.ticket.t if isinstance(info.ticket, Claim) else info.start
+    return True if now - t < timeout else None
+
+
+def row_views(g: Generation, index: TrialIndex, run: str, now: float, timeout: float,
+              heartbeat: bool, mine: Collection[int]) -> list[RowView]:
+    rec = g.record
+    n = g.X.shape[0]
+    holders: list[list[TrialInfo]] = [[] for _ in range(n)]
+    for i, number in rec.bound.items():
+        info = index.trials.get(number)
+        if info is not None:
+            holders[i].append(info)
+    for info in index.holders(run, g.src, g.gen):
+        row = info.ticket.row  # type: ignore[union-attr]
+        if row is not None and row < n and info.number not in rec.bound.values():
+            holders[row].append(info)
+    views: list[RowView] = []
+    for i in range(n):
+        if i in rec.same:
+            views.append(RowView(RowState.SAME))
+            continue
+        if i in rec.answered:
+            number, value = rec.answered[i]
+            views.append(RowView(RowState.DONE, value, number))
+            continue
+        hs = sorted(holders[i], key=lambda h: h.number)
+        counted = [h for h in hs if h.counted]
+        if counted:
+            views.append(RowView(RowState.DONE, counted[0].value, counted[0].number))
+            continue
+        running = [(h, _alive(h, now, timeout, heartbeat)) for h in hs]
+        alive = [h for h, a in running if a]
+        stale = [h for h, a in running if a is None]
+        if alive:
+            newest = max(alive, key=lambda h: h.number)
+            age = now - (newest.ticket.t if isinstance(newest.ticket, Claim) else newest.start)
+            state = RowState.MINE if all(h.number in mine for h in alive) else RowState.HELD
+            views.append(RowView(state, number=newest.number, age=age))
+        elif stale:
+            newest = max(stale, key=lambda h: h.number)
+            age = now - (newest.ticket.t if isinstance(newest.ticket, Claim) else newest.start)
+            views.append(RowView(RowState.STALE, number=newest.number, age=age))
+        else:
+            views.append(RowView(RowState.OPEN, tried=bool(hs)))
+    return views
+
+
+def _resolve(views: list[RowView], rec_same: dict[int, int], i: int) -> RowView:
+    while views[i].state is RowState.SAME:
+        i = rec_same[i]
+    return views[i]
+
+
+def decide(g: Generation, views: list[RowView], *, speculative: bool, timeout: float,
+           heartbeat: bool, max_wait: float) -> Advance | Take | TakeSpare | Wait:
+    """What the deciding trial does with generation ``g`` (rules 1-5 of ``_protocol``)."""
+    same = g.record.same
+    resolved = [_resolve(views, same, i) for i in range(len(views))]
+    if all(v.state is RowState.DONE for v in resolved):
+        return Advance(np.array([v.value for v in resolved]),
+                       {i: v.number for i, v in enumerate(resolved)})
+    states = [v.state for v in views]
+    if RowState.OPEN in states:
+        row = states.index(RowState.OPEN)
+        return Take(row, views[row].tried)
+    stale = [i for i, s in enumerate(states) if s is RowState.STALE]
+    if stale:
+        return Take(max(stale, key=lambda i: (views[i].age, -i)), True)
+    f = np.array([v.value if v.state is RowState.DONE else math.inf for v in resolved])
+    busy = [s for s in states if s in (RowState.HELD, RowState.MINE)]
+    must = all(s is RowState.MINE for s in busy)
+    if speculative or must:
+        return TakeSpare(f, must)
+    if heartbeat:
+        return Wait(max_wait)
+    oldest = max(v.age for v in views if v.state is RowState.HELD)
+    return Wait(max(0.001, min(max_wait, timeout - oldest)))

@@ -1,0 +1,288 @@
+"""The generation store: records of one run, its horizon and restarts (see ``_protocol``).
+
+Works on any Optuna storage and needs no sampler: :meth:`GenerationStore.start` makes
+generation 0 (or a restart segment), :meth:`GenerationStore.advance` tells a finished
+generation and asks the next, :meth:`GenerationStore.save` / :meth:`GenerationStore.load`
+write and read a record in a trial's system attributes, :meth:`GenerationStore.predict`
+proposes the spare points.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from optuna.distributions import BaseDistribution, distribution_to_json
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial
+
+from metaheur._base import Optimizer
+from metaheur.optuna._protocol import BadRecord, Record, check_rows, record_key
+from metaheur.optuna._space import SearchSpaceEncoder
+
+__all__ = ["Evaluated", "Generation", "GenerationStore", "RunSpace"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_ANSWERED = 100  # consecutive generations answered wholly from history before giving up
+
+
+class RunSpace:
+    """One run: a search space (and the settings) under a short signature."""
+
+    def __init__(self, space: Mapping[str, BaseDistribution], settings: str) -> None:
+        self.space = dict(space)
+        self.encoder = SearchSpaceEncoder(self.space)
+        desc = json.dumps([[[k, distribution_to_json(v)] for k, v in self.space.items()],
+                           settings])
+        self.sig = hashlib.sha1(desc.encode()).hexdigest()[:12]
+        # completed trials by the set of this space's parameters they have (one set unless
+        # the space is conditional), then by the key of those parameters' values
+        self.groups: dict[tuple[str, ...], dict[str, Evaluated]] = {}
+        self.cursor = 0  # position in the index's finished_order already looked at
+        self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
+
+    def key(self, params: Mapping[str, Any], names: tuple[str, ...] | None = None) -> str:
+        return repr(tuple(params[n] for n in (names or self.encoder.names)))
+
+    def add(self, trial: FrozenTrial, value: float) -> None:
+        """Record a completed trial whose parameters of this space (at least one) have this
+        space's distributions: a point evaluated here (inactive conditional ones aside)."""
+        d = trial.distributions
+        names = tuple(n for n in self.encoder.names if n in d)
+        if not names or any(d[n] != self.space[n] for n in names):
+            return
+        params = {n: trial.params[n] for n in names}
+        group = self.groups.setdefault(names, {})
+        group.setdefault(self.key(params, names), Evaluated(trial.number, value, params))
+
+    def lookup(self, params: Mapping[str, Any]) -> Evaluated | None:
+        """A completed trial that evaluated ``params`` (a full point of the space): one whose
+        every parameter equals ``params``'s, the others being inactive in it."""
+        for names, group in self.groups.items():
+            e = group.get(self.key(params, names))
+            if e is not None:
+                return e
+        return None
+
+    @property
+    def evaluated(self) -> list[Evaluated]:
+        return [e for group in self.groups.values() for e in group.values()]
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    number: int
+    value: float  # minimisation sign, finite
+    params: dict[str, Any]
+
+
+@dataclass
+class Generation:
+    """A record with its optimizer (after ``ask()``) and its decoded rows."""
+
+    record: Record
+    src: int
+    opt: Optimizer
+    X: NDArray
+    params: list[dict[str, Any]]
+    keys: list[str]
+
+    @property
+    def gen(self) -> int:
+        return self.record.gen
+
+    @property
+    def free_rows(self) -> list[int]:
+        r = self.record
+        return [i for i in range(self.X.shape[0])
+                if i not in r.answered and i not in r.bound and i not in r.same]
+
+
+class GenerationStore:
+    """Makes, reads and writes the generations of one algorithm's runs."""
+
+    def __init__(self, cls: type[Optimizer], pop_size: int, n_trials: int,
+                 algo_params: Mapping[str, Any], *, skip_evaluated: bool = True) -> None:
+        self.cls, self.pop_size, self.n_trials = cls, pop_size, n_trials
+        self.algo_params = dict(algo_params)
+        self.skip_evaluated = skip_evaluated
+
+    # ------------------------------------------------------------- storage
+    def save(self, storage: BaseStorage, trial_id: int, g: Generation) -> None:
+        storage.set_trial_system_attr(trial_id, record_key(self.cls.name, g.gen),
+                                      g.record.to_json())
+
+    def load(self, run: RunSpace, trial: FrozenTrial, gen: int) -> Generation:
+        """The generation ``gen`` held by ``trial``; :class:`BadRecord` if it is unusable."""
+        cached = run.cache.get((trial.number, gen))
+        if cached is not None:
+            return cached
+        obj = trial.system_attrs.get(record_key(self.cls.name, gen))
+        if obj is None:
+            raise BadRecord(f"trial #{trial.number} holds no record of generation {gen}")
+        rec = Record.from_json(obj, run=run.sig, gen=gen)
+        try:
+            opt = self.cls.from_state(rec.opt, check_version=False)
+            if opt.dim != run.encoder.dim or opt.pop_size != self.pop_size:
+                raise ValueError("its shape does not match the search space and pop_size")
+            X = opt.ask()
+        except Exception as exc:  # untrusted state: any failure means "cannot use it"
+            raise BadRecord(f"its optimizer state is unusable ({exc})") from exc
+        check_rows(rec, X)
+        g = self._generation(run, rec, trial.number, opt, X)
+        return g
+
+    def _generation(self, run: RunSpace, rec: Record, src: int, opt: Optimizer,
+                    X: NDArray) -> Generation:
+        params = [run.encoder.decode(x) for x in X]
+        g = Generation(rec, src, opt, X, params, [run.key(p) for p in params])
+        run.cache[(src, rec.gen)] = g
+        return g
+
+    # ------------------------------------------------------------ life cycle
+    def start(self, run: RunSpace, src: int, seed: int | np.random.Generator, *, gen: int,
+              restart: int, held: Mapping[str, int],
+              population: list[tuple[float, NDArray]] = ()) -> Generation:  # type: ignore[assignment]
+        """Generation 0 of a run (or of a restart segment), warm-started from the best
+        completed trials in the space (and ``population``)."""
+        limit = self.pop_size if not population else max(self.pop_size // 2, 1)
+        X0, f0 = self._warm_points(run, limit, population)
+        opt = self._new_optimizer(run.encoder.dim, seed, X0, f0)
+        return self._ask(run, src, opt, gen, restart, held, told={})
+
+    def advance(self, run: RunSpace, g: Generation, src: int, f: NDArray,
+                told: dict[int, int], held: Mapping[str, int]) -> Generation:
+        """Tell ``g`` its values ``f`` (minimisation sign) and ask the next generation."""
+        opt = self.cls.from_state(g.record.opt, check_version=False)
+        X = opt.ask()
+        opt.tell(X, f)
+        return self._ask(run, src, opt, g.gen + 1, g.record.restart, held, told)
+
+    def _ask(self, run: RunSpace, src: int, opt: Optimizer, gen: int, restart: int,
+             held: Mapping[str, int], told: dict[int, int]) -> Generation:
+        """Ask until a batch has a row needing a trial; rows already evaluated are
+        answered from history and told at once."""
+        skipped: list[int] = []
+        for _ in range(_MAX_ANSWERED):
+            if opt.done:
+                opt, restart = self._restart(run, opt, restart), restart + 1
+            X = opt.ask()
+            if X.shape[0] == 0:
+                opt.tell(X, np.empty(0))
+                continue
+            rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped)
+            g = self._generation(run, rec, src, opt, X)
+            self.answer(run, g, held)
+            if g.free_rows or rec.bound:
+                return g
+            f = np.array([self._answered_value(rec, i) for i in range(X.shape[0])])
+            logger.debug("generation %d answered wholly from the study's history", gen)
+            opt.tell(X, f)
+            skipped = skipped + sorted(n for n, _ in rec.answered.values())
+            gen += 1
+        logger.warning("the algorithm keeps proposing evaluated points; evaluating one again")
+        rec.answered.clear()
+        rec.same.clear()
+        return g
+
+    @staticmethod
+    def _answered_value(rec: Record, i: int) -> float:
+        while i in rec.same:
+            i = rec.same[i]
+        return rec.answered[i][1]
+
+    def answer(self, run: RunSpace, g: Generation, held: Mapping[str, int]) -> None:
+        """Fill the rows of a fresh generation that need no trial: answered from history,
+        bound to a running trial, or the same as an earlier row."""
+        rec = g.record
+        first: dict[str, int] = {}
+        for i, key in enumerate(g.keys):
+            if key in first:
+                rec.same[i] = first[key]
+                continue
+            first[key] = i
+            if key in held:
+                rec.bound[i] = held[key]
+            elif self.skip_evaluated and (e := run.lookup(g.params[i])) is not None:
+                rec.answered[i] = (e.number, e.value)
+        if not self.skip_evaluated:  # repeats wanted: only bind points already running
+            rec.same.clear()
+
+    def _new_optimizer(self, dim: int, seed: int | np.random.Generator,
+                       X0: NDArray | None, f0: NDArray | None) -> Optimizer:
+        m = 0 if f0 is None else f0.size
+        horizon: dict[str, int] = {"budget": self.n_trials - m}
+        if self.n_trials - m < self.pop_size - m + 1:  # at least one iteration: T >= 1
+            horizon = {"max_iter": 1}
+        return self.cls([(-1.0, 1.0)] * dim, pop_size=self.pop_size, seed=seed, x0=X0, f0=f0,
+                        **horizon, **self.algo_params)
+
+    def _restart(self, run: RunSpace, opt: Optimizer, restart: int) -> Optimizer:
+        X, f = opt.population
+        pop = [(float(v), x) for v, x in zip(f, X, strict=True)]
+        m = max(self.pop_size // 2, 1)
+        X0, f0 = self._warm_points(run, m, pop)
+        logger.info("schedule horizon reached after %d evaluations; restart %d keeps %d points",
+                    opt.nfev, restart + 1, 0 if f0 is None else f0.size)
+        return self._new_optimizer(run.encoder.dim, opt.rng, X0, f0)
+
+    def _warm_points(self, run: RunSpace, limit: int, population: Any
+                     ) -> tuple[NDArray | None, NDArray | None]:
+        """Best ``limit`` distinct points of ``population`` and of the completed trials."""
+        cands: list[tuple[float, int, int, dict[str, Any]]] = []
+        for i, (fv, x) in enumerate(population):
+            if math.isfinite(fv):
+                cands.append((fv, 0, i, run.encoder.decode(x)))
+        for e in run.evaluated:
+            cands.append((e.value, 1, e.number, e.params))
+        cands.sort(key=lambda c: c[:3])
+        X: list[NDArray] = []
+        f: list[float] = []
+        seen: set[str] = set()
+        for fv, src, i, params in cands:
+            key = repr(sorted(params.items()))
+            if len(f) >= limit:
+                break
+            if key in seen:
+                continue
+            seen.add(key)
+            X.append(np.asarray(population[i][1], dtype=float) if src == 0
+                     else run.encoder.encode(params, partial=True))
+            f.append(fv)
+        if not f:
+            return None, None
+        return np.array(X), np.array(f)
+
+    # ---------------------------------------------------------------- spares
+    def predict(self, g: Generation, f: NDArray, rng: np.random.Generator | None,
+                depth: int = 3) -> Iterator[NDArray]:
+        """Points a spare trial may evaluate, most useful first: the next generation's rows
+        predicted from the values known so far (``+inf`` for the others; rows whose value
+        is known first), then ``depth - 1`` generations further, then (with ``rng``)
+        uniform points."""
+        opt = self.cls.from_state(g.record.opt, check_version=False)
+        X = opt.ask()
+        fv = f
+        known = np.isfinite(f)
+        for _ in range(depth):
+            opt.tell(X, fv)
+            if opt.done:
+                break
+            X = opt.ask()
+            if X.shape[0] == 0:
+                continue
+            order = sorted(range(X.shape[0]), key=lambda i: (not known[i % known.size], i))
+            for i in order:
+                yield X[i]
+            fv = np.full(X.shape[0], np.inf)
+            known = np.zeros(X.shape[0], dtype=bool)
+        while rng is not None:
+            yield np.asarray(rng.uniform(-1.0, 1.0, g.X.shape[1]))

@@ -1,0 +1,381 @@
+"""Several samplers on one storage: the reproductions of issue 11's causes, in one process.
+
+Each worker is its own sampler instance (as in its own process) on a shared storage; the
+counts come from :func:`metaheur.optuna._audit.audit`, which reads only what the protocol
+stores (docs: metaheur/optuna/_protocol.py).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from metaheur.optuna import MetaheuristicSampler
+from metaheur.optuna._audit import audit
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+ATTR = "metaheur:"
+SPACE = {f"x{i}": FloatDistribution(-5.0, 5.0) for i in range(3)}
+
+
+def value(p: dict[str, Any]) -> float:
+    return sum((p[f"x{i}"] - 1.0) ** 2 for i in range(3))
+
+
+def objective(trial: optuna.Trial) -> float:
+    return value({n: trial.suggest_float(n, d.low, d.high) for n, d in SPACE.items()})
+
+
+def suggest(trial: optuna.Trial) -> dict[str, Any]:
+    return {n: trial.suggest_float(n, d.low, d.high) for n, d in SPACE.items()}
+
+
+def worker_study(storage: Any, name: str, **kw: Any) -> optuna.Study:
+    kw = {"pop_size": 4, "seed": 0, "n_trials": 40, "search_space": SPACE} | kw
+    return optuna.load_study(study_name=name, storage=storage,
+                             sampler=MetaheuristicSampler(kw.pop("algo", "gwo"), **kw))
+
+
+def claim(t: optuna.trial.FrozenTrial, algo: str = "gwo") -> dict[str, Any]:
+    return t.system_attrs[ATTR + algo]
+
+
+def table(study: optuna.Study, algo: str = "gwo") -> str:
+    """The trials' claims, for assertion messages."""
+    rows = []
+    for t in study.trials:
+        c = t.system_attrs.get(ATTR + algo, {})
+        rows.append(f"#{t.number} {t.state.name} src={c.get('src')} gen={c.get('gen')} "
+                    f"row={c.get('row')} end={t.system_attrs.get('metaheur:end')} "
+                    f"{t.datetime_start} {t.datetime_complete}")
+    return "\n".join(rows)
+
+
+def run_threads(studies: list[optuna.Study], n: int, obj: Any = objective) -> None:
+    errors: list[BaseException] = []
+
+    def work(s: optuna.Study) -> None:
+        try:
+            s.optimize(obj, n_trials=n)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in studies]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not any(th.is_alive() for th in threads), "a worker deadlocked"
+    assert not errors, errors
+
+
+# ------------------------------------------------------------- cause 1: lost row race
+def test_racing_samplers_never_share_a_row() -> None:
+    """Workers deciding at the same instant (a barrier before every ask) on one storage:
+    trials are ordered by number, so no row is claimed twice and nothing is repeated."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    studies = [worker_study(storage, "s") for _ in range(3)]
+    barrier = threading.Barrier(3, timeout=20)
+
+    def obj(trial: optuna.Trial) -> float:
+        p = suggest(trial)
+        time.sleep(0.002 * (trial.number % 3))
+        return value(p)
+
+    def work(s: optuna.Study) -> None:
+        for _ in range(12):
+            barrier.wait()
+            s.optimize(obj, n_trials=1)
+
+    threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in studies]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not any(th.is_alive() for th in threads)
+    a = audit(studies[0], "gwo")
+    assert a.complete == 36
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0)
+    assert a.generations >= 36 // 4 - 1
+
+
+# ------------------------------------------------ causes 2 and 3: dead and slow trials
+def test_dead_row_is_reissued_exactly_once_without_heartbeat() -> None:
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    ghost = worker_study(storage, "s").ask()  # a worker that dies mid-trial
+    suggest(ghost)
+    studies = [worker_study(storage, "s", wait_timeout=0.3) for _ in range(3)]
+    t0 = time.monotonic()
+    run_threads(studies, 8)
+    assert time.monotonic() - t0 < 10
+    trials = studies[0].trials
+    assert trials[0].state == TrialState.RUNNING  # no heartbeat: nobody can fail it
+    row0 = [t for t in trials if claim(t).get("row") == claim(trials[0])["row"]
+            and claim(t)["gen"] == 0]
+    assert len(row0) == 2  # the ghost and exactly one re-issue
+    a = audit(studies[0], "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 1, 0, 1)
+
+
+def _heartbeat_storage(tmp_path: Any) -> optuna.storages.RDBStorage:
+    return optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'hb.db'}", heartbeat_interval=1,
+                                      grace_period=3)
+
+
+@pytest.mark.slow
+def test_dead_row_with_heartbeat_is_failed_and_reissued_once(tmp_path: Any) -> None:
+    storage = _heartbeat_storage(tmp_path)
+    optuna.create_study(study_name="s", storage=storage)
+    ghost = worker_study(storage, "s").ask()
+    suggest(ghost)
+    storage.record_heartbeat(ghost._trial_id)  # then it dies: no more heartbeats
+    studies = [worker_study(storage, "s", wait_timeout=0.3) for _ in range(2)]
+    run_threads(studies, 8)
+    trials = studies[0].trials
+    assert trials[0].state == TrialState.FAIL  # failed by Optuna's heartbeat check
+    a = audit(studies[0], "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 1, 0, 0), table(studies[0])
+
+
+@pytest.mark.slow
+def test_slow_live_trial_is_not_reissued_with_heartbeat(tmp_path: Any) -> None:
+    storage = _heartbeat_storage(tmp_path)
+    optuna.create_study(study_name="s", storage=storage)
+
+    def obj(trial: optuna.Trial) -> float:
+        p = suggest(trial)
+        time.sleep(2.5 if trial.number == 1 else 0.01)
+        return value(p)
+
+    studies = [worker_study(storage, "s", wait_timeout=0.3) for _ in range(2)]
+    run_threads(studies, 5, obj)
+    a = audit(studies[0], "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(studies[0])
+
+
+# ---------------------------------------------------------------------- cause 4: forks
+def test_workers_with_different_seeds_run_one_generation_zero() -> None:
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    a, b = (worker_study(storage, "s", seed=None) for _ in range(2))
+    for _ in range(6):  # alternate the workers trial by trial
+        a.optimize(objective, n_trials=1)
+        b.optimize(objective, n_trials=1)
+    claims = [claim(t) for t in a.trials]
+    assert [(c["src"], c["gen"]) for c in claims[:4]] == [(0, 0)] * 4
+    assert [c["row"] for c in claims[:4]] == [0, 1, 2, 3]
+    assert all(c["src"] in (0, 4, 8) for c in claims)  # one chain of records
+    au = audit(a, "gwo")
+    assert (au.repeated, au.reissued, au.never_told) == (0, 0, 0)
+
+
+# ------------------------------------------------------------------ cause 5: batch ask
+@pytest.mark.parametrize("k", [1, 6, 25])
+def test_batch_ask_gives_distinct_points_without_waiting(k: int) -> None:
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "pso", pop_size=6, seed=0, search_space=SPACE, wait_timeout=30))
+    t0 = time.monotonic()
+    trials = [study.ask(SPACE) for _ in range(k)]
+    assert time.monotonic() - t0 < 5.0
+    assert len({tuple(t.params.values()) for t in trials}) == k
+    for t in trials:
+        study.tell(t, value(t.params))
+    study.optimize(objective, n_trials=12)
+    a = audit(study, "pso")
+    assert (a.repeated, a.never_told) == (0, 0)
+
+
+# ----------------------------------------------------------- cause 6: the first trial
+def test_workers_sharing_a_seed_draw_different_first_trials() -> None:
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    samplers = [MetaheuristicSampler("gwo", seed=5, n_trials=20) for _ in range(3)]
+    trials = []
+    for s in samplers:  # no search_space: the empty space is served by the fallback
+        study = optuna.load_study(study_name="s", storage=storage, sampler=s)
+        trials.append(study.ask())
+        suggest(trials[-1])
+    assert len({tuple(t.params.values()) for t in trials}) == 3
+
+
+# --------------------------------------------------------- cause 7: an interruption
+def test_interrupted_row_goes_back_to_the_queue_failure_does_not() -> None:
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, search_space=SPACE))
+
+    def obj(trial: optuna.Trial) -> float:
+        p = suggest(trial)
+        if trial.number == 1:
+            raise KeyboardInterrupt
+        if trial.number == 3:
+            raise RuntimeError("objective failed")
+        return value(p)
+
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(obj, n_trials=4, catch=(RuntimeError,))
+    study.optimize(obj, n_trials=4, catch=(RuntimeError,))
+    t = study.trials
+    assert t[1].state == TrialState.FAIL and t[1].system_attrs["metaheur:end"] == {
+        "interrupted": True}
+    # the next trial evaluates the interrupted row again
+    assert t[2].params == t[1].params and claim(t[2])["row"] == claim(t[1])["row"] == 1
+    assert t[3].state == TrialState.FAIL and t[3].system_attrs["metaheur:end"] == {
+        "interrupted": False}
+    assert claim(t[3])["row"] == 2
+    # the failed row counts as +inf and is not evaluated again; the generation moved on
+    assert claim(t[5])["gen"] == 1
+
+
+# ------------------------------------------------ issue 8: no trial is spent twice
+def test_no_repeated_parameter_sets_in_a_200_trial_study() -> None:
+    space: dict[str, Any] = {f"x{i}": FloatDistribution(-5.0, 5.0) for i in range(10)}
+    space["lr"] = FloatDistribution(1e-5, 1e-1, log=True)
+    space["act"] = CategoricalDistribution(["relu", "tanh", "elu"])
+
+    def obj(trial: optuna.Trial) -> float:
+        p = {n: trial.suggest_float(n, d.low, d.high, log=d.log) for n, d in space.items()
+             if isinstance(d, FloatDistribution)}
+        act = trial.suggest_categorical("act", ["relu", "tanh", "elu"])
+        return sum(v * v for k, v in p.items() if k != "lr") + (act != "elu")
+
+    study = optuna.create_study(sampler=MetaheuristicSampler("dlf-aoa", seed=0, n_trials=200))
+    study.optimize(obj, n_trials=200)
+    params = [repr(sorted(t.params.items())) for t in study.trials]
+    assert len(set(params)) == 200
+    assert audit(study, "dlf-aoa").answered > 0  # DLF-AOA re-proposes its best row
+
+
+def test_skip_evaluated_switch_allows_repeats_for_noisy_objectives() -> None:
+    space = {"a": IntDistribution(0, 4), "b": IntDistribution(0, 4)}
+
+    def obj(trial: optuna.Trial) -> float:
+        return (trial.suggest_int("a", 0, 4) - 2) ** 2 + (trial.suggest_int("b", 0, 4) - 1) ** 2
+
+    repeats = {}
+    for skip in (True, False):
+        study = optuna.create_study(sampler=MetaheuristicSampler(
+            "pso", pop_size=4, seed=0, n_trials=20, search_space=space, skip_evaluated=skip))
+        study.optimize(obj, n_trials=20)
+        repeats[skip] = audit(study, "pso").repeated
+    assert repeats[True] == 0 < repeats[False]
+
+
+# --------------------------------------------- issue 12: a record that cannot be used
+def _corrupt(rec: dict[str, Any], how: str) -> Any:
+    if how == "garbage":
+        return "garbage"
+    if how == "empty":
+        return {}
+    if how == "generation":
+        return rec | {"gen": -3}
+    rec = dict(rec)
+    core = dict(rec["opt"]["core"])
+    pend = dict(core["pending"])
+    pend["__ndarray__"] = [{"__float__": "nan"}] + pend["__ndarray__"][1:]
+    rec["opt"] = rec["opt"] | {"core": core | {"pending": pend}}
+    return rec
+
+
+@pytest.mark.parametrize("how", ["garbage", "empty", "generation", "nan"])
+def test_unusable_record_warns_once_and_the_study_goes_on(how: str) -> None:
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=40, search_space=SPACE))
+    study.optimize(objective, n_trials=4)
+    src = study.ask()  # tells generation 0 and holds the record of generation 1
+    key = f"{ATTR}gwo:gen:1"
+    stored = study._storage.get_trial(src._trial_id).system_attrs[key]
+    study._storage.set_trial_system_attr(src._trial_id, key, _corrupt(stored, how))
+    study.tell(src, value(suggest(src)))
+    head = (src.number, 1)
+    study.sampler = MetaheuristicSampler("gwo", pop_size=4, seed=0, n_trials=40,
+                                         search_space=SPACE)
+    with pytest.warns(UserWarning, match="cannot be used") as rec:
+        study.optimize(objective, n_trials=10)
+    assert sum("cannot be used" in str(w.message) for w in rec) == 1
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert claim(study.trials[-1])["gen"] > head[1]
+    assert audit(study, "gwo").repeated == 0
+
+
+def test_completed_trial_without_parameters_warns() -> None:
+    study = optuna.create_study(sampler=MetaheuristicSampler("gwo", seed=0,
+                                                             union_space=False))
+    study.add_trial(optuna.trial.create_trial(value=1.0))
+    with pytest.warns(UserWarning, match="has no parameters"):
+        study.optimize(objective, n_trials=3)
+
+
+def test_options_are_keyword_only() -> None:
+    from metaheur.optuna import GWOSampler
+
+    with pytest.raises(TypeError):
+        GWOSampler(30, 0)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        MetaheuristicSampler("gwo", 30)  # type: ignore[misc]
+
+
+def test_threads_share_one_sampler_without_waste() -> None:
+    def obj(trial: optuna.Trial) -> float:
+        time.sleep(0.002 * (trial.number % 3))
+        return objective(trial)
+
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "poa", pop_size=6, seed=0, n_trials=60, search_space=SPACE, wait_timeout=5.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study.optimize(obj, n_trials=60, n_jobs=4)
+    a = audit(study, "poa")
+    assert (a.complete, a.repeated, a.reissued, a.never_told, a.running) == (60, 0, 0, 0, 0)
+    for told in a.told_rows.values():
+        assert sorted(told) == list(range(len(told)))  # every row of a told batch
+    assert study.best_value < min(t.value for t in study.trials[:6])
+    assert math.isfinite(study.best_value) and np.isfinite(a.wait_fraction)
+
+
+# --------------------------------------------- issue 8 item 7: conditional spaces
+def conditional(trial: optuna.Trial) -> float:
+    kind = trial.suggest_categorical("kind", ["svm", "tree"])
+    if kind == "svm":
+        c = trial.suggest_float("svm_c", 1e-3, 1e3, log=True)
+        g = trial.suggest_float("svm_gamma", -5.0, 5.0)
+        return (math.log10(c) - 1.0) ** 2 + (g - 2.0) ** 2
+    depth = trial.suggest_int("tree_depth", 1, 30)
+    rate = trial.suggest_float("tree_rate", 0.0, 1.0)
+    return 0.5 + 0.01 * (depth - 7) ** 2 + (rate - 0.3) ** 2
+
+
+def test_conditional_branch_parameters_come_from_the_algorithm() -> None:
+    from metaheur.optuna import SearchSpaceEncoder
+
+    best = {}
+    for union in (True, False):
+        values = []
+        for seed in range(3):
+            study = optuna.create_study(sampler=MetaheuristicSampler(
+                "pso", seed=seed, n_trials=80, union_space=union,
+                warn_independent_sampling=False))
+            study.optimize(conditional, n_trials=80)
+            values.append(study.best_value)
+        best[union] = float(np.mean(values))
+        if union:
+            last = study.trials[-1]
+            c = claim(last, "pso")
+            space = dict(sorted({n: d for t in study.trials[:40]
+                                 for n, d in t.distributions.items()}.items()))
+            decoded = SearchSpaceEncoder(space).decode(np.array(c["x"]))
+            assert len(c["x"]) == 5  # every branch's parameters are dimensions
+            assert all(decoded[n] == v for n, v in last.params.items())
+            assert audit(study, "pso").repeated == 0
+    assert best[True] < best[False]

@@ -1,0 +1,125 @@
+"""The sampler's parts alone: the generation store on a storage without a sampler, the
+record validation, and the scheduling decision as a pure function."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution, IntDistribution
+
+from metaheur import get
+from metaheur.optuna._protocol import BadRecord, Record, parse_ticket
+from metaheur.optuna._scheduler import (
+    Advance,
+    RowState,
+    RowView,
+    Take,
+    TakeSpare,
+    Wait,
+    decide,
+)
+from metaheur.optuna._store import GenerationStore, RunSpace
+
+SPACE = {"x": FloatDistribution(-1.0, 1.0), "k": IntDistribution(0, 9)}
+
+
+def _setup() -> tuple[Any, int, GenerationStore]:
+    storage = optuna.storages.InMemoryStorage()
+    study_id = storage.create_new_study([optuna.study.StudyDirection.MINIMIZE], "s")
+    return storage, study_id, GenerationStore(get("pso"), 4, 20, {})
+
+
+def test_store_round_trip_and_advance_without_a_sampler() -> None:
+    storage, study_id, store = _setup()
+    trial_id = storage.create_new_trial(study_id)
+    run = RunSpace(SPACE, "settings")
+    g0 = store.start(run, 0, 0, gen=0, restart=0, held={})
+    assert g0.X.shape == (4, 2) and g0.free_rows == [0, 1, 2, 3]
+    store.save(storage, trial_id, g0)
+    fresh = RunSpace(SPACE, "settings")
+    loaded = store.load(fresh, storage.get_trial(trial_id), 0)
+    np.testing.assert_array_equal(loaded.X, g0.X)
+    g1 = store.advance(fresh, loaded, 5, np.arange(4.0), {i: i for i in range(4)}, {})
+    assert (g1.gen, g1.src, g1.record.told) == (1, 5, {0: 0, 1: 1, 2: 2, 3: 3})
+    # the same tell in another worker gives the same generation
+    g1b = store.advance(run, g0, 5, np.arange(4.0), {i: i for i in range(4)}, {})
+    np.testing.assert_array_equal(g1.X, g1b.X)
+
+
+def test_rows_evaluated_before_are_answered_from_history() -> None:
+    storage, study_id, store = _setup()
+    run = RunSpace(SPACE, "s")
+    g = store.start(run, 0, 0, gen=0, restart=0, held={})
+    done = optuna.trial.create_trial(params=g.params[1], distributions=SPACE, value=3.5)
+    done.number = 7
+    run.add(done, 3.5)
+    g.params[3] = dict(g.params[0])
+    g.keys[3] = g.keys[0]
+    store.answer(run, g, {g.keys[2]: 9})
+    assert g.record.answered == {1: (7, 3.5)}
+    assert g.record.bound == {2: 9} and g.record.same == {3: 0}
+    assert g.free_rows == [0]
+    # a conditional trial (only "x") answers every row with its "x"
+    half = optuna.trial.create_trial(params={"x": g.params[0]["x"]},
+                                     distributions={"x": SPACE["x"]}, value=1.0)
+    half.number = 8
+    run.add(half, 1.0)
+    assert run.lookup(g.params[0] | {"k": 5}).number == 8
+    # repeats wanted: nothing answered, running points still bound
+    g2 = GenerationStore(get("pso"), 4, 20, {}, skip_evaluated=False).start(
+        RunSpace(SPACE, "s"), 0, 0, gen=0, restart=0, held={g.keys[2]: 9})
+    assert g2.record.answered == {} and g2.record.bound == {2: 9}
+
+
+@pytest.mark.parametrize("bad", [
+    "garbage", {}, [], {"v": 2, "run": "r", "gen": -1, "restart": 0, "opt": {}},
+    {"v": 2, "run": "r", "gen": 0, "restart": 0, "opt": {}, "answered": [[0, 1, math.inf]],
+     "bound": [], "same": [], "told": []},
+    {"v": 2, "run": "r", "gen": 0, "restart": 0, "opt": {}, "answered": [], "bound": [[0]],
+     "same": [], "told": []},
+])
+def test_record_validation_rejects_junk(bad: Any) -> None:
+    with pytest.raises(BadRecord):
+        Record.from_json(bad, run="r", gen=0)
+
+
+def test_ticket_parsing_ignores_junk() -> None:
+    assert parse_ticket("x") is None and parse_ticket({"v": 1}) is None
+    assert parse_ticket({"v": 2, "run": "r", "src": -1, "gen": 0, "row": 0, "x": [],
+                         "t": 1.0}) is None
+    c = parse_ticket({"v": 2, "run": "r", "src": 3, "gen": 1, "row": None, "x": [0.5],
+                      "t": 2.0})
+    assert c is not None and c.row is None and c.x == (0.5,)
+
+
+def _views(*states: RowState, age: float = 0.0) -> list[RowView]:
+    return [RowView(s, value=float(i), number=i, age=age) for i, s in enumerate(states)]
+
+
+def _gen() -> Any:
+    storage, study_id, store = _setup()
+    return store.start(RunSpace(SPACE, "s"), 0, 0, gen=0, restart=0, held={})
+
+
+def test_decide_is_a_function_of_the_row_states() -> None:
+    g = _gen()
+    kw: dict[str, Any] = {"speculative": False, "timeout": 10.0, "heartbeat": False,
+                          "max_wait": 0.5}
+    d = decide(g, _views(*[RowState.DONE] * 4), **kw)
+    assert isinstance(d, Advance) and d.told == {0: 0, 1: 1, 2: 2, 3: 3}
+    d = decide(g, _views(RowState.DONE, RowState.HELD, RowState.OPEN, RowState.OPEN), **kw)
+    assert d == Take(2, False)
+    d = decide(g, _views(RowState.DONE, RowState.STALE, RowState.HELD, RowState.DONE), **kw)
+    assert d == Take(1, True)
+    d = decide(g, _views(RowState.DONE, RowState.MINE, RowState.MINE, RowState.DONE), **kw)
+    assert isinstance(d, TakeSpare) and d.must and d.f[0] == 0.0 and math.isinf(d.f[1])
+    d = decide(g, _views(RowState.DONE, RowState.HELD, RowState.MINE, RowState.DONE,
+                         age=9.0), **kw)
+    assert isinstance(d, Wait) and d.seconds == pytest.approx(0.5)
+    d = decide(g, _views(RowState.DONE, RowState.HELD, RowState.HELD, RowState.DONE),
+               **(kw | {"speculative": True}))
+    assert isinstance(d, TakeSpare) and not d.must

@@ -158,7 +158,7 @@ def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--algo", "nope"], "unknown algorithm 'nope'; allowed: aco, aoa, dlf-aoa"),
+        (["--algo", "nope"], "unknown algorithm 'nope'; allowed: aco, aco-ipop, aoa"),
         (["--model", "resnet"], "unknown model 'resnet'; allowed: lstm-elu, ifm"),
         (["--trials", "0"], "argument --trials/-n: must be >= 1, got 0"),
         (["--n-jobs", "100000"], "argument --n-jobs/-j: must be between 1 and"),

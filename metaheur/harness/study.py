@@ -17,7 +17,14 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from metaheur._registry import available, get
+from metaheur._registry import get
+from metaheur.optuna import (
+    OPTUNA_SAMPLERS,
+    PRUNERS,
+    make_pruner,
+    make_sampler,
+    sampler_names,
+)
 
 __all__ = [
     "OPTUNA_SAMPLERS",
@@ -33,8 +40,6 @@ __all__ = [
     "count_finished",
 ]
 
-OPTUNA_SAMPLERS = ("tpe", "cmaes", "random")
-PRUNERS = ("none", "median", "hyperband", "successive-halving")
 #: Trial states that count towards the requested total (an interrupted trial is FAIL and
 #: is run again).
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -53,7 +58,7 @@ class StudyMismatchError(ValueError):
 # ---------------------------------------------------------------------------- names
 def algorithm_names() -> list[str]:
     """Registry names followed by Optuna's ``tpe``, ``cmaes`` and ``random``."""
-    return available() + list(OPTUNA_SAMPLERS)
+    return sampler_names()
 
 
 def check_algo(name: str) -> str:
@@ -73,56 +78,6 @@ def generations(algo: str, pop_size: int, n_trials: int) -> int:
         return 0
     opt = get(algo)([(0.0, 1.0)], pop_size=pop_size, budget=n_trials)
     return (n_trials - pop_size) // sum(opt.rounds)  # POA: two rounds per iteration
-
-
-def make_sampler(
-    algo: str,
-    *,
-    seed: int | None = None,
-    pop_size: int | None = None,
-    n_trials: int | None = None,
-    search_space: Mapping[str, Any] | None = None,
-    **params: Any,
-) -> optuna.samplers.BaseSampler:
-    """Sampler for ``algo``: a :class:`metaheur.optuna.MetaheuristicSampler` for a registry
-    name (``search_space`` fixes its space from the first trial on, so the first trials are
-    its initial population), else Optuna's ``TPESampler``, ``CmaEsSampler`` (``pop_size`` is
-    its ``popsize``) or ``RandomSampler`` (``search_space`` unused)."""
-    algo = check_algo(algo)
-    if algo == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if algo == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if algo == "cmaes":
-        try:
-            import cmaes  # noqa: F401  (Optuna's CmaEsSampler needs it)
-        except ImportError as exc:
-            raise ValueError(
-                "algorithm 'cmaes' needs the cmaes package: pip install cmaes"
-            ) from exc
-        return optuna.samplers.CmaEsSampler(
-            seed=seed, popsize=pop_size, warn_independent_sampling=False
-        )
-    from metaheur.optuna import MetaheuristicSampler
-
-    kw: dict[str, Any] = {} if n_trials is None else {"n_trials": n_trials}
-    if search_space is not None:
-        kw["search_space"] = dict(search_space)
-    return MetaheuristicSampler(algo, pop_size=pop_size, seed=seed, **kw, **params)
-
-
-def make_pruner(name: str, *, n_startup_trials: int = 8) -> optuna.pruners.BasePruner:
-    """Pruner by name (:data:`PRUNERS`); ``none`` never prunes (the default of ``tune``)."""
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=1)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner()
-    if name == "successive-halving":
-        return optuna.pruners.SuccessiveHalvingPruner()
-    raise ValueError(f"unknown pruner {name!r}; allowed: {', '.join(PRUNERS)}")
-
 
 
 def open_study(

@@ -103,10 +103,8 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "datetime_start": t.datetime_start,
         }
         row.update({f"params_{k}": v for k, v in t.params.items()})
-        metrics = t.user_attrs.get("metrics")
-        if isinstance(metrics, Mapping):
-            row.update({f"metric_{k}": v for k, v in metrics.items()
-                        if isinstance(v, (int, float)) or v is None})
+        row.update({f"metric_{k}": v for k, v in trial_metrics(t).items()
+                    if isinstance(v, (int, float)) or v is None})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -118,11 +116,27 @@ def best_trial(study: optuna.Study) -> FrozenTrial | None:
     return min(done, key=lambda t: (t.value, t.number)) if done else None
 
 
-def val_predictions(trial: FrozenTrial) -> tuple[NDArray, NDArray, list[str]] | None:
-    """``(y_true (n,), y_score (n,) or (n, k), class_names)`` stored by the objective in
-    ``user_attrs["val_predictions"]`` (keys ``y`` and ``proba``; class names from
+def trial_metrics(trial: FrozenTrial) -> dict[str, Any]:
+    """Validation metrics: scalar ``val_<name>`` user attributes, or the ``metrics`` dict of
+    studies written before they were split."""
+    old = trial.user_attrs.get("metrics")
+    if isinstance(old, Mapping):
+        return dict(old)
+    return {k[4:]: v for k, v in trial.user_attrs.items()
+            if k.startswith("val_") and isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def val_predictions(trial: FrozenTrial, artifact_dir: str | Path | None = None
+                    ) -> tuple[NDArray, NDArray, list[str]] | None:  # fmt: skip
+    """``(y_true (n,), y_score (n,) or (n, k), class_names)`` stored by the objective as the
+    Optuna artifact ``user_attrs["val_predictions_artifact"]`` in ``artifact_dir`` (the
+    study's user attribute ``artifact_dir``), or (older
+    studies) in ``user_attrs["val_predictions"]`` (keys ``y`` and ``proba``; class names from
     ``user_attrs["class_names"]``), or ``None``."""
     pred = trial.user_attrs.get("val_predictions")
+    art = trial.user_attrs.get("val_predictions_artifact")
+    if pred is None and art is not None and artifact_dir is not None:
+        pred = _read_artifact(Path(artifact_dir), str(art))
     if not isinstance(pred, Mapping):
         return None
     y_true = pred.get("y", pred.get("y_true"))
@@ -139,12 +153,23 @@ def val_predictions(trial: FrozenTrial) -> tuple[NDArray, NDArray, list[str]] | 
     return y_true, y_score, names
 
 
+def _read_artifact(artifact_dir: Path, artifact_id: str) -> Any:
+    """The JSON artifact ``artifact_id`` of a file-system store, or ``None`` if unreadable."""
+    from optuna.artifacts import FileSystemArtifactStore
+
+    try:
+        with FileSystemArtifactStore(artifact_dir).open_reader(artifact_id) as fh:
+            return json.loads(fh.read())
+    except (OSError, ValueError, KeyError, optuna.exceptions.OptunaError):
+        return None
+
+
 def summary_text(study: optuna.Study) -> str:
     """The best trial's hyper-parameters and validation metrics as a plain-text table."""
     best = best_trial(study)
     if best is None:
         return "no complete trial yet"
-    metrics = best.user_attrs.get("metrics") or {}
+    metrics = trial_metrics(best)
     width = max([len(k) for k in (*best.params, *metrics)] + [len("validation metric")])
 
     def fmt(v: Any, spec: str) -> str:
@@ -297,7 +322,7 @@ def write_report(
         "number": best.number,
         "value": best.value,
         "params": best.params,
-        "metrics": best.user_attrs.get("metrics", {}),
+        "metrics": trial_metrics(best),
     }
     info["versions"] = versions()
     with open(out / "best.json", "w") as fh:
@@ -309,7 +334,8 @@ def write_report(
     imp = plot_importances(study, out / "importances.png")
     if imp is not None:
         written["importances"] = imp
-    pred = val_predictions(best) if best is not None else None
+    pred = val_predictions(best, study.user_attrs.get("artifact_dir")) if best is not None \
+        else None
     if pred is not None:
         y_true, y_score, names = pred
         y_pred = (y_score >= 0.5).astype(int) if y_score.ndim == 1 else y_score.argmax(axis=1)

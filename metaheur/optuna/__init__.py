@@ -19,11 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from metaheur.optuna._sampler import MetaheuristicSampler
-from metaheur.optuna._space import SearchSpaceEncoder
+from metaheur.optuna._space import SearchSpaceEncoder, box_problem
 
 __all__ = [
     "MetaheuristicSampler",
     "SearchSpaceEncoder",
+    "box_problem",
     "AOASampler",
     "DLFAOASampler",
     "PSOSampler",

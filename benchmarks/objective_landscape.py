@@ -91,6 +91,7 @@ def baselines(model: str, obj) -> dict[str, float]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     from metaheur.models.data import split_indices
     from metaheur.models.metrics import binary_metrics, multiclass_metrics
@@ -110,8 +111,9 @@ def baselines(model: str, obj) -> dict[str, float]:
         ("gboost_pixels", pix, HistGradientBoostingClassifier(
             class_weight="balanced", random_state=0, max_iter=200)),
     ):  # fmt: skip
-        clf.fit(feats[tr], y[tr])
-        P = clf.predict_proba(feats[va])
+        with threadpool_limits(1):  # one thread, as the trials (OpenMP spins on a busy box)
+            clf.fit(feats[tr], y[tr])
+            P = clf.predict_proba(feats[va])
         if model == "lstm-elu":
             out[name] = multiclass_metrics(y[va], P)[obj.metric]
         else:

@@ -135,9 +135,9 @@ def trunk_features(
     k = int(n_classes or (int(y.max()) + 1))
     key = ("trunk-features", FEATURE_VERSION, _digest(X, y, train_idx), k,
            tuple(sorted(asdict(cfg).items())))  # fmt: skip
-    hit = disk_load("features", key)
-    if hit is not None and hit.get("F") is not None and hit["F"].shape[0] == X.shape[0]:
-        return hit["F"]
+    F = (disk_load("features", key) or {}).get("F")
+    if F is not None and F.ndim == 3 and F.shape[0] == X.shape[0] and np.isfinite(F).all():
+        return F  # a cache file is untrusted input: anything else is rebuilt
     dev = resolve_device(device)
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=[]):

@@ -25,7 +25,12 @@ from metaheur.models.data.iqothnccd import find_iqoth, iqoth_files
 from metaheur.models.data.lidc import find_lidc, load_lidc
 from metaheur.models.data.nodulemnist import find_nodulemnist, load_nodulemnist, npz_keys
 from metaheur.models.data.sources import MEMO, clear_cache, env_key, first_real
-from metaheur.models.data.synthetic import GENERATOR_VERSION, make_nodules, make_slices
+from metaheur.models.data.synthetic import (
+    NODULES_VERSION,
+    SLICES_VERSION,
+    make_nodules,
+    make_slices,
+)
 from metaheur.models.data.types import (
     CHESTCT_CLASSES,
     IQOTH_CLASSES,
@@ -135,7 +140,7 @@ def _synthetic_slices(
 ) -> Slices2D:
     if len(n) != 3 or min(n) < 0:
         raise ValueError(f"n must be three non-negative sizes (train, val, test), got {n}")
-    key = ("synthetic-slices", GENERATOR_VERSION, _CACHE_VERSION, image_size, seed,
+    key = ("synthetic-slices", SLICES_VERSION, _CACHE_VERSION, image_size, seed,
            tuple(int(v) for v in n), float(difficulty), segmentation)
     z = disk_load("synthetic", key)
     if z is None:
@@ -235,7 +240,7 @@ def _synthetic_volumes(
 ) -> Volumes3D:
     if len(n) != 3 or min(n) < 0:
         raise ValueError(f"n must be three non-negative sizes (train, val, test), got {n}")
-    key = ("synthetic-volumes", GENERATOR_VERSION, _CACHE_VERSION, seed,
+    key = ("synthetic-volumes", NODULES_VERSION, _CACHE_VERSION, seed,
            tuple(int(v) for v in n), int(size), float(spacing_mm), float(difficulty))
     z = disk_load("synthetic", key)
     if z is None:

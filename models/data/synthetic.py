@@ -14,10 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["GENERATOR_VERSION", "make_nodules", "make_slices"]
+__all__ = ["NODULES_VERSION", "SLICES_VERSION", "make_nodules", "make_slices"]
 
 # Bump when the rendered data change, so on-disk caches keyed on it are invalidated.
-GENERATOR_VERSION = 2
+NODULES_VERSION = 2  # 2: sizes overlap, texture cue (shape/margin/texture, not density)
+SLICES_VERSION = 1
 
 
 def _check_unit(name: str, v: float) -> None:

@@ -298,7 +298,10 @@ class IFMEnsemble(nn.Module):
             raise ValueError("give either subnets (non-empty) or sub-network keywords, not both")
         self.subnets = nn.ModuleList(subnets)
         n = len(self.subnets)
-        self.register_buffer("weights", torch.full((n,), 1.0 / n))
+        # on the sub-networks' device: an ensemble built from trained (e.g. CUDA) sub-networks
+        # is used as it is, without a .to() that would be easy to forget
+        device = next(self.subnets.parameters()).device
+        self.register_buffer("weights", torch.full((n,), 1.0 / n, device=device))
 
     def forward(self, xs: Sequence[Tensor]) -> Tensor:
         if len(xs) != len(self.subnets):

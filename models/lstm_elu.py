@@ -117,7 +117,13 @@ class LSTMELU(nn.Module):
         self.hidden = hidden
 
     def forward(self, x: Tensor) -> Tensor:
+        """The recurrence runs in float32 even under autocast: the cell state accumulates over
+        T steps and ELU's positive side is unbounded, so bf16's 8-bit mantissa would drift."""
         B, T, _ = x.shape
+        with torch.autocast(x.device.type, enabled=False):
+            return self._run(x.float(), B, T)
+
+    def _run(self, x: Tensor, B: int, T: int) -> Tensor:
         seq = x
         for cell in self.cells:
             zx = cell.input_projection(seq)  # (B, T, 4 hidden), one matmul for all steps

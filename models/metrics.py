@@ -1,9 +1,11 @@
-"""Evaluation metrics at threshold 0.5 (docs/models.md §6.3), in NumPy.
+"""Evaluation metrics at threshold 0.5 (docs/models.md §6.3), on scikit-learn's metrics.
 
 Binary (IFM, positive = malignant) and macro one-vs-rest multi-class (LSTM-ELU) versions of
-accuracy, sensitivity = recall, specificity, precision, F1, error rate and ROC AUC
-(Mann-Whitney with ties counted 1/2, as scikit-learn's ``roc_auc_score``). A zero denominator
-gives 0 with one :class:`UndefinedMetricWarning` per metric and call.
+accuracy, sensitivity = recall, specificity, precision, F1, error rate and ROC AUC. Precision,
+recall, F1 and AUC are scikit-learn's (``precision_recall_fscore_support``, ``roc_auc_score``);
+specificity, which scikit-learn lacks, is computed from its confusion matrix. A zero
+denominator gives 0 with one :class:`UndefinedMetricWarning` per metric and call (scikit-learn's
+own warning is not raised), and an AUC without both classes is 0 instead of an error.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import rankdata
+from sklearn.metrics import confusion_matrix as _sk_confusion_matrix
+from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
 __all__ = [
     "UndefinedMetricWarning",
@@ -53,37 +56,44 @@ def _safe_div(num: ArrayLike, den: ArrayLike, name: str, warned: set[str] | None
 
 
 def roc_auc(y_true: ArrayLike, score: ArrayLike, *, warn: bool = True) -> float:
-    """Binary ROC AUC by the Mann-Whitney U statistic, ties counted 1/2.
+    """Binary ROC AUC (scikit-learn's ``roc_auc_score``: Mann-Whitney, ties counted 1/2).
 
-    Returns 0 (with a warning when ``warn``) if ``y_true`` has no positives or no negatives.
+    Returns 0 (with a warning when ``warn``) if ``y_true`` has no positives or no negatives,
+    where scikit-learn raises.
     """
     y = np.asarray(y_true).reshape(-1) == 1
     s = np.asarray(score, dtype=float).reshape(-1)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
+    if y.all() or not y.any():
         if warn:
             warnings.warn("auc: only one class in y_true; set to 0", UndefinedMetricWarning, 2)
         return 0.0
-    ranks = rankdata(s)  # average ranks = ties count 1/2
-    u = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
+    return float(roc_auc_score(y, s))
 
 
 def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> NDArray:
     """``C[i, j]`` = number of samples of true class i predicted as j."""
-    t = np.asarray(y_true, dtype=np.int64).reshape(-1)
-    p = np.asarray(y_pred, dtype=np.int64).reshape(-1)
-    return np.bincount(t * n_classes + p, minlength=n_classes**2).reshape(n_classes, n_classes)
+    return _sk_confusion_matrix(np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1),
+                                labels=np.arange(n_classes))  # fmt: skip
 
 
-def _from_counts(tp: NDArray, fp: NDArray, fn: NDArray, tn: NDArray, warned: set[str]) -> dict:
-    recall = _safe_div(tp, tp + fn, "sensitivity", warned)
+def _per_class(y: NDArray, pred: NDArray, n_classes: int, labels: NDArray,
+               warned: set[str]) -> dict:  # fmt: skip
+    """Precision, recall, F1 (scikit-learn) and specificity (one-vs-rest, from the confusion
+    matrix; scikit-learn has none) of the classes ``labels``, averaged (macro)."""
+    C = confusion_matrix(y, pred, n_classes)
+    tp = np.diag(C).astype(float)
+    fp, fn = C.sum(axis=0) - tp, C.sum(axis=1) - tp
+    tn = C.sum() - tp - fp - fn
+    tp, fp, fn, tn = tp[labels], fp[labels], fn[labels], tn[labels]
+    for name, den in (("sensitivity", tp + fn), ("precision", tp + fp),
+                      ("f1", 2 * tp + fp + fn)):  # fmt: skip
+        _safe_div(0, den, name, warned)  # the warning only; values come from scikit-learn
+    prec, rec, f1, _ = precision_recall_fscore_support(
+        y, pred, labels=labels, average=None, zero_division=0.0)
     spec = _safe_div(tn, tn + fp, "specificity", warned)
-    prec = _safe_div(tp, tp + fp, "precision", warned)
-    f1 = _safe_div(2 * tp, 2 * tp + fp + fn, "f1", warned)  # = 2PR/(P+R), 0 when P = R = 0
     return {
-        "sensitivity": float(recall.mean()),
-        "recall": float(recall.mean()),
+        "sensitivity": float(rec.mean()),
+        "recall": float(rec.mean()),
         "specificity": float(spec.mean()),
         "precision": float(prec.mean()),
         "f1": float(f1.mean()),
@@ -97,13 +107,9 @@ def binary_metrics(y_true: ArrayLike, prob: ArrayLike, threshold: float = 0.5) -
     if y.shape != p.shape:
         raise ValueError(f"y_true and prob must have the same length, got {y.shape}, {p.shape}")
     pred = (p >= threshold).astype(np.int64)
-    tp = np.sum((pred == 1) & (y == 1))
-    tn = np.sum((pred == 0) & (y == 0))
-    fp = np.sum((pred == 1) & (y == 0))
-    fn = np.sum((pred == 0) & (y == 1))
     warned: set[str] = set()
-    out = {"accuracy": float(_safe_div(tp + tn, len(y), "accuracy", warned))}
-    out.update(_from_counts(tp, fp, fn, tn, warned))
+    out = {"accuracy": float(_safe_div(np.sum(pred == y), len(y), "accuracy", warned))}
+    out.update(_per_class(y, pred, 2, np.array([1]), warned))  # positive class = malignant
     out["error_rate"] = 1.0 - out["accuracy"]
     out["auc"] = roc_auc(y, p)
     return out
@@ -121,13 +127,10 @@ def multiclass_metrics(y_true: ArrayLike, proba: ArrayLike) -> dict[str, float]:
     K = P.shape[1]
     if y.size and (y.min() < 0 or y.max() >= K):
         raise ValueError(f"y_true must lie in [0, {K}), got range [{y.min()}, {y.max()}]")
-    C = confusion_matrix(y, P.argmax(axis=1), K)
-    tp = np.diag(C).astype(float)
-    fp, fn = C.sum(axis=0) - tp, C.sum(axis=1) - tp
-    tn = C.sum() - tp - fp - fn
+    pred = P.argmax(axis=1)
     warned: set[str] = set()
-    out = {"accuracy": float(_safe_div(tp.sum(), C.sum(), "accuracy", warned))}
-    out.update(_from_counts(tp, fp, fn, tn, warned))
+    out = {"accuracy": float(_safe_div(np.sum(pred == y), len(y), "accuracy", warned))}
+    out.update(_per_class(y, pred, K, np.arange(K), warned))
     out["error_rate"] = 1.0 - out["accuracy"]
     aucs = [roc_auc(y == k, P[:, k], warn=False) for k in range(K)]
     missing = [k for k in range(K) if not 0 < np.sum(y == k) < len(y)]

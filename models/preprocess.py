@@ -186,9 +186,11 @@ def augment(x: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> 
     """Random flips and translations per sample (docs/models.md §3.1 step 3; also used in 2-D).
 
     ``x`` is (B, C, *spatial). Each sample is flipped along each spatial axis with p = 0.5 and
-    rolled (``torch.roll``, circular) by an integer drawn from U{-max_shift..max_shift} per
-    axis. All draws come from ``generator`` (on the CPU), so a seeded generator gives a
-    deterministic result. Returns a new tensor of the same shape, dtype and device.
+    then rolled (circularly) by an integer drawn from U{-max_shift..max_shift} per axis. The
+    draws come from ``generator``, which must live on ``x``'s device (no host copies, no
+    synchronisation); each axis costs one ``gather`` with the index
+    ``j = (i - shift) mod n``, mirrored to ``n - 1 - j`` for flipped samples. A seeded generator
+    gives a deterministic result. Returns a new tensor of the same shape, dtype and device.
     """
     import torch
 
@@ -196,22 +198,22 @@ def augment(x: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> 
         raise ValueError(f"x must be (B, C, *spatial), got shape {tuple(x.shape)}")
     if max_shift < 0:
         raise ValueError(f"max_shift must be >= 0, got {max_shift}")
+    if generator.device.type != x.device.type:
+        raise ValueError(
+            f"generator is on {generator.device} but x is on {x.device}; draw on x's device"
+        )
     B, nd = x.shape[0], x.ndim - 2
-    flips = torch.rand((nd, B), generator=generator) < 0.5
-    shifts = torch.randint(-max_shift, max_shift + 1, (nd, B), generator=generator)
-    view = (B,) + (1,) * (x.ndim - 1)
+    flips = torch.rand((nd, B), generator=generator, device=x.device) < 0.5
+    shifts = torch.randint(-max_shift, max_shift + 1, (nd, B), generator=generator,
+                           device=x.device)  # fmt: skip
     out = x
     for a in range(nd):
-        dim = 2 + a
-        m = flips[a].to(x.device).view(view)
-        out = torch.where(m, out.flip(dim), out)
-        if max_shift > 0:
-            rolled = out.clone()
-            for s in torch.unique(shifts[a]).tolist():
-                if s == 0:
-                    continue
-                sel = (shifts[a] == s).nonzero().flatten().to(x.device)
-                rolled[sel] = torch.roll(out[sel], shifts=int(s), dims=dim)
-            out = rolled
+        dim, n = 2 + a, x.shape[2 + a]
+        i = torch.arange(n, device=x.device)
+        j = torch.remainder(i[None, :] - shifts[a][:, None], n)  # (B, n): roll
+        j = torch.where(flips[a][:, None], n - 1 - j, j)  # flip applied before the roll
+        view = [B] + [1] * (x.ndim - 1)
+        view[dim] = n
+        out = out.gather(dim, j.view(view).expand_as(out))
     return out
 

@@ -3,7 +3,8 @@
 :func:`train_model` runs Adam with a OneCycle / constant / step schedule on in-memory tensors
 (shuffled index permutation per epoch from a seeded ``np.random.Generator``; a final batch of
 fewer than 2 samples is dropped for BatchNorm), optional flip + roll augmentation, gradient-norm
-clipping, bf16 autocast on CUDA (losses and probabilities in float32) and channels-last memory
+clipping, autocast on CUDA (bf16, or fp16 with a gradient scaler; losses and probabilities in
+float32; device settings in :mod:`metaheur.models.device`) and channels-last memory
 format. The score is the **final epoch's** validation value of ``score_fn`` (minimised; no
 early stopping). Validation runs every epoch only when a ``report`` callback or an Optuna
 ``trial`` is attached (the trial is then pruned as Optuna decides); otherwise once at the end.
@@ -15,11 +16,11 @@ else :class:`TrainingDiverged` / :class:`TrainingFailed`; :func:`fit` turns thos
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,23 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch import Tensor, nn
 
+from metaheur.models.device import (
+    autocast,
+    device_settings,
+    grad_scaler,
+    memory_format,
+    release_cuda_memory,
+    resolve_device,
+    seeded,
+    torch_threads,
+)
+
 __all__ = [
     "TrainingFailed",
     "TrainingDiverged",
     "FitResult",
+    "TrainConfig",
+    "progress_step",
     "SCHEDULES",
     "resolve_device",
     "seeded",
@@ -76,67 +90,12 @@ class FitResult:
     device: str = "cpu"
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available else CPU; ``"cuda"`` without a GPU is a ValueError."""
-    if isinstance(device, torch.device):
-        device = str(device)
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not isinstance(device, str) or device.split(":")[0] not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:i]', got {device!r}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} requested but CUDA is not available; use 'auto'")
-    return torch.device(device)
-
-
-@contextlib.contextmanager
-def seeded(seed: int, device: torch.device | None = None) -> Iterator[None]:
-    """Seed torch's global generator inside the block only (init, dropout); restored after."""
-    devices = []
-    if device is not None and device.type == "cuda":
-        devices = [device.index if device.index is not None else torch.cuda.current_device()]
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(seed))
-        yield
-
-
-@contextlib.contextmanager
-def torch_threads(device: torch.device) -> Iterator[None]:
-    """On CPU: ``METAHEUR_TORCH_THREADS`` threads (default 1) and deterministic algorithms."""
-    if device.type != "cpu":
-        yield
-        return
-    raw = os.environ.get("METAHEUR_TORCH_THREADS", "1")
-    try:
-        n = int(raw)
-        if n < 1:
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"METAHEUR_TORCH_THREADS must be a positive integer, got {raw!r}"
-        ) from None
-    old_n, old_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.set_num_threads(n)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old_n)
-        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
-
-
-def _memory_format(ndim: int, device: torch.device, channels_last: bool | None) -> Any:
-    """channels_last_3d for 5D always (3-4x faster conv3d on CPU); channels_last for 4D on CUDA."""
-    if channels_last is None:
-        channels_last = ndim == 5 or device.type == "cuda"
-    if not channels_last:
-        return torch.contiguous_format
-    return {4: torch.channels_last, 5: torch.channels_last_3d}.get(ndim, torch.contiguous_format)
-
-
-def _as_tensor(X: ArrayLike | Tensor, device: torch.device, dtype: torch.dtype) -> Tensor:
+def _as_tensor(X: ArrayLike | Tensor, device: torch.device, dtype: torch.dtype | None = None
+               ) -> Tensor:  # fmt: skip
+    """On ``device``; floating data keep their dtype (float16 stays float16) unless ``dtype``."""
     t = X if isinstance(X, Tensor) else torch.as_tensor(np.asarray(X))
+    if dtype is None:
+        dtype = t.dtype if t.is_floating_point() else torch.float32
     return t.to(device=device, dtype=dtype)
 
 
@@ -155,12 +114,6 @@ def _make_scheduler(
     return None, False
 
 
-def _autocast(device: torch.device, amp: bool) -> Any:
-    if amp and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -176,15 +129,15 @@ def predict(
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
     dev = resolve_device(device)
-    X = _as_tensor(X, dev, torch.float32)
-    fmt = _memory_format(X.dim(), dev, channels_last)
+    X = _as_tensor(X, dev)
+    fmt = memory_format(X.dim(), dev, channels_last)
     was_training = model.training
     model.eval()
     outs = []
     try:
         for i in range(0, X.shape[0], batch_size):
-            with _autocast(dev, amp):
-                z = model(X[i : i + batch_size].contiguous(memory_format=fmt))
+            with autocast(dev, amp):
+                z = model(X[i : i + batch_size].to(torch.float32).contiguous(memory_format=fmt))
             z = z.float()  # probabilities in float32 (docs/models.md §9)
             outs.append(torch.sigmoid(z) if output == "sigmoid" else torch.softmax(z, dim=-1))
     finally:
@@ -194,24 +147,57 @@ def predict(
     return torch.cat(outs).cpu().numpy()
 
 
-def _check_hparams(
-    lr: float, weight_decay: float, batch_size: int, epochs: int, schedule: str,
-    grad_clip: float | None, output: str,
-) -> None:  # fmt: skip
-    if not (isinstance(lr, (int, float)) and 0 < lr < math.inf):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    if not (isinstance(weight_decay, (int, float)) and 0 <= weight_decay < math.inf):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
-        raise ValueError(f"batch_size must be an integer >= 2 (BatchNorm), got {batch_size!r}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-    if grad_clip is not None and not (isinstance(grad_clip, (int, float)) and grad_clip >= 0):
-        raise ValueError(f"grad_clip must be None or a number >= 0, got {grad_clip!r}")
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run (docs/models.md §6.1); validated on construction.
+
+    ``seed`` drives the shuffling (numpy Generator), augmentation (torch Generator on the
+    training device) and dropout. ``amp``: autocast on CUDA (bf16 where supported, else fp16
+    with a gradient scaler). ``channels_last=None`` picks the memory format per device.
+    """
+
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    epochs: int = 8
+    schedule: str = "onecycle"
+    grad_clip: float | None = 5.0
+    augment: bool = False
+    max_shift: int = 2
+    seed: int = 0
+    amp: bool = True
+    channels_last: bool | None = None
+
+    def __post_init__(self) -> None:
+        lr, wd, bs, ep = self.lr, self.weight_decay, self.batch_size, self.epochs
+        if not (isinstance(lr, (int, float)) and 0 < lr < math.inf):
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        if not (isinstance(wd, (int, float)) and 0 <= wd < math.inf):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {wd!r}")
+        if isinstance(bs, bool) or not isinstance(bs, int) or bs < 2:
+            raise ValueError(f"batch_size must be an integer >= 2 (BatchNorm), got {bs!r}")
+        if isinstance(ep, bool) or not isinstance(ep, int) or ep < 1:
+            raise ValueError(f"epochs must be a positive integer, got {ep!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        gc_ = self.grad_clip
+        if gc_ is not None and not (isinstance(gc_, (int, float)) and gc_ >= 0):
+            raise ValueError(f"grad_clip must be None or a number >= 0, got {gc_!r}")
+        if isinstance(self.max_shift, bool) or not isinstance(self.max_shift, int) \
+                or self.max_shift < 0:
+            raise ValueError(f"max_shift must be an integer >= 0, got {self.max_shift!r}")
+
+
+def progress_step(epoch: int, epochs: int, stage: int = 0) -> int:
+    """Pruning step of the end of ``epoch`` (0-based): ``stage * 100`` plus the percentage of
+    the schedule done, ``round(100 (epoch + 1) / epochs)``.
+
+    Intermediate values are compared across trials at equal steps. With ``epochs`` tuned, the
+    raw epoch index compares a OneCycle run at its peak learning rate with one at the end of its
+    decay, and the IFM's ``k * epochs + epoch`` compares different sub-networks; the fraction
+    of the schedule (per sub-network ``stage``) is what is alike.
+    """
+    return 100 * stage + round(100 * (epoch + 1) / epochs)
 
 
 def _fail(exc: TrainingFailed, trial: Any) -> None:
@@ -233,100 +219,96 @@ def train_model(
     loss_fn: Callable[[Tensor, Tensor], Tensor],
     score_fn: Callable[[NDArray, NDArray], float],
     output: str = "softmax",
-    lr: float = 3e-3,
-    weight_decay: float = 1e-4,
-    batch_size: int = 32,
-    epochs: int = 8,
-    schedule: str = "onecycle",
-    grad_clip: float | None = 5.0,
-    augment: bool = False,
-    max_shift: int = 2,
-    seed: int = 0,
+    config: TrainConfig | None = None,
     device: str | torch.device = "auto",
-    amp: bool = True,
-    channels_last: bool | None = None,
     report: Callable[[int, float], None] | None = None,
     trial: Any = None,
-    step_offset: int = 0,
+    stage: int = 0,
     checkpoint: str | Path | None = None,
+    **hparams: Any,
 ) -> FitResult:
     """Train ``model`` in place and score it on ``val`` after the last epoch (docs/models.md §6.1).
 
     ``loss_fn(logits_float32, y)`` is the training loss; ``score_fn(y_val, probabilities)`` the
-    minimised validation score (e.g. ``1 - AUC``). ``report(step, score)`` is called after each
-    epoch (step = ``step_offset + epoch``); with an Optuna ``trial`` the score is also passed to
-    ``trial.report`` and the trial pruned when ``trial.should_prune()``. ``seed`` drives the
-    shuffling (numpy Generator), augmentation (torch Generator) and dropout.
+    minimised validation score (e.g. ``1 - AUC``). The hyper-parameters come from ``config``
+    (a :class:`TrainConfig`), or as its keywords (``lr=1e-2, epochs=3``) overriding it.
+    ``report(step, score)`` is called after each epoch with ``step = progress_step(epoch,
+    epochs, stage)``; with an Optuna ``trial`` the score is also passed to ``trial.report``
+    and the trial pruned when ``trial.should_prune()``. Inputs may be held in any float dtype
+    (float16 on CUDA); each batch is cast to float32 when drawn.
     """
-    _check_hparams(lr, weight_decay, batch_size, epochs, schedule, grad_clip, output)
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    unknown = set(hparams) - set(TrainConfig.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"train_model got unknown keywords {sorted(unknown)}")
+    cfg = dataclasses.replace(config or TrainConfig(), **hparams)
     dev = resolve_device(device)
     t0 = time.perf_counter()
+    failure: str | None = None
     try:
-        with torch_threads(dev), seeded(seed, dev):
-            return _train(
-                model, train, val, loss_fn, score_fn, output, lr, weight_decay, batch_size,
-                epochs, schedule, grad_clip, augment, max_shift, seed, dev, amp,
-                channels_last, report, trial, step_offset, checkpoint, t0,
-            )  # fmt: skip
+        with device_settings(dev), seeded(cfg.seed, dev):
+            return _train(model, train, val, loss_fn, score_fn, output, cfg, dev, report,
+                          trial, stage, checkpoint, t0)  # fmt: skip
     except torch.cuda.OutOfMemoryError as exc:
-        if dev.type == "cuda":
-            torch.cuda.empty_cache()
-        msg = (
-            f"CUDA out of memory while training {type(model).__name__} (batch_size={batch_size}); "
-            f"scored as failed: {str(exc).splitlines()[0]}"
+        failure = (
+            f"CUDA out of memory while training {type(model).__name__} "
+            f"(batch_size={cfg.batch_size}); scored as failed: {str(exc).splitlines()[0]}"
         )
-        logger.warning(msg)
-        _fail(TrainingFailed(msg), trial)
-        raise  # unreachable, for type checkers
+    # Outside the except block: the traceback, and with it the failed step's tensors, is gone.
+    release_cuda_memory()
+    logger.warning(failure)
+    _fail(TrainingFailed(failure), trial)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _batch(X: Tensor, idx: Tensor, fmt: Any) -> Tensor:
+    return X.index_select(0, idx).to(torch.float32).contiguous(memory_format=fmt)
 
 
 def _train(
     model: nn.Module, train: tuple, val: tuple, loss_fn: Callable, score_fn: Callable,
-    output: str, lr: float, weight_decay: float, batch_size: int, epochs: int, schedule: str,
-    grad_clip: float | None, augment: bool, max_shift: int, seed: int, dev: torch.device,
-    amp: bool, channels_last: bool | None, report: Callable | None, trial: Any,
-    step_offset: int, checkpoint: str | Path | None, t0: float,
+    output: str, cfg: TrainConfig, dev: torch.device, report: Callable | None, trial: Any,
+    stage: int, checkpoint: str | Path | None, t0: float,
 ) -> FitResult:  # fmt: skip
-    Xtr, ytr = _as_tensor(train[0], dev, torch.float32), _as_tensor(train[1], dev, torch.long)
+    Xtr, ytr = _as_tensor(train[0], dev), _as_tensor(train[1], dev, torch.long)
     Xva, yva = val[0], np.asarray(val[1].cpu() if isinstance(val[1], Tensor) else val[1])
     if Xtr.shape[0] != ytr.shape[0] or Xtr.shape[0] < 2:
         raise ValueError(f"train X and y must have the same length >= 2, got {Xtr.shape[0]}, "
                          f"{ytr.shape[0]}")  # fmt: skip
-    fmt = _memory_format(Xtr.dim(), dev, channels_last)
+    fmt = memory_format(Xtr.dim(), dev, cfg.channels_last)
     model.to(device=dev, memory_format=fmt)
-    if output == "sigmoid":
-        ytr_loss = ytr.float()
-    else:
-        ytr_loss = ytr
-    rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(int(seed))  # augment draws on the CPU
-    if augment:
+    ytr_loss = ytr.float() if output == "sigmoid" else ytr
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator(device=dev).manual_seed(int(cfg.seed))  # augmentation draws on dev
+    if cfg.augment:
         from metaheur.models.preprocess import augment as augment_fn
-    n = Xtr.shape[0]
-    n_batches = n // batch_size + (1 if n % batch_size >= 2 else 0)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched, per_step = _make_scheduler(opt, schedule, lr, epochs * n_batches)
+    n, bs, epochs = Xtr.shape[0], cfg.batch_size, cfg.epochs
+    n_batches = n // bs + (1 if n % bs >= 2 else 0)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched, per_step = _make_scheduler(opt, cfg.schedule, cfg.lr, epochs * n_batches)
+    scaler = grad_scaler(dev, cfg.amp)
     validate_each = report is not None or trial is not None
     history: list[float] = []
     score, probs, steps = math.inf, np.zeros(0, np.float32), 0
-    name = type(model).__name__
+    name, lr = type(model).__name__, cfg.lr
     for epoch in range(epochs):
         model.train()
         perm = torch.as_tensor(rng.permutation(n), device=dev)
         bad = torch.zeros((), dtype=torch.bool, device=dev)
         for b in range(n_batches):
-            idx = perm[b * batch_size : (b + 1) * batch_size]
-            xb, yb = Xtr.index_select(0, idx), ytr_loss.index_select(0, idx)
-            if augment:
-                xb = augment_fn(xb, gen, max_shift=max_shift)
-            xb = xb.contiguous(memory_format=fmt)
-            with _autocast(dev, amp):
+            idx = perm[b * bs : (b + 1) * bs]
+            xb, yb = _batch(Xtr, idx, fmt), ytr_loss.index_select(0, idx)
+            if cfg.augment:
+                xb = augment_fn(xb, gen, max_shift=cfg.max_shift).contiguous(memory_format=fmt)
+            with autocast(dev, cfg.amp):
                 logits = model(xb)
             loss = loss_fn(logits.float(), yb)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            scaler.scale(loss).backward()
+            if cfg.grad_clip:
+                scaler.unscale_(opt)
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             finite = torch.isfinite(loss.detach())
             if dev.type == "cpu":
                 if not bool(finite):
@@ -335,7 +317,8 @@ def _train(
                         f"batch {b + 1} (lr={lr:g}); scored as failed"), trial)  # fmt: skip
             else:
                 bad |= ~finite  # checked once per epoch: no host sync per step on CUDA
-            opt.step()
+            scaler.step(opt)
+            scaler.update()
             steps += 1
             if per_step:
                 sched.step()
@@ -347,16 +330,15 @@ def _train(
                 "scored as failed"), trial)  # fmt: skip
         last = epoch == epochs - 1
         if validate_each or last:
-            probs = predict(
-                model, Xva, output=output, device=dev, amp=amp, channels_last=channels_last
-            )
+            probs = predict(model, Xva, output=output, batch_size=2 * cfg.batch_size,
+                            device=dev, amp=cfg.amp, channels_last=cfg.channels_last)  # fmt: skip
             if not np.isfinite(probs).all():
                 _fail(TrainingDiverged(
                     f"{name}: non-finite validation output after epoch {epoch + 1} (lr={lr:g}); "
                     "scored as failed"), trial)  # fmt: skip
             score = float(score_fn(yva, probs))
             history.append(score)
-            step = step_offset + epoch
+            step = progress_step(epoch, epochs, stage)
             if report is not None:
                 report(step, score)
             if trial is not None:
@@ -366,7 +348,7 @@ def _train(
 
                     raise optuna.TrialPruned(f"pruned at step {step} with score {score:.4f}")
     if checkpoint is not None:
-        save_checkpoint(checkpoint, model, score=score, epochs=epochs, seed=seed)
+        save_checkpoint(checkpoint, model, score=score, epochs=epochs, seed=cfg.seed)
     return FitResult(score, probs, history, epochs, steps, time.perf_counter() - t0, str(dev))
 
 

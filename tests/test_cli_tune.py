@@ -53,6 +53,7 @@ def test_tune_each_algorithm(tmp_path: Path, algo: str, capsys: pytest.CaptureFi
     assert trials["value"].notna().all()
     assert any(c.startswith("params_lr") for c in trials.columns)
     assert "metric_f1" in trials.columns
+    assert list((run / "artifacts").iterdir())  # validation predictions as Optuna artifacts
     best = json.loads((run / "best.json").read_text())
     assert best["algo"] == algo and best["seed"] == 1 and best["model"] == "lstm-elu"
     assert best["best"]["value"] == pytest.approx(trials["value"].min())

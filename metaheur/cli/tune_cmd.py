@@ -19,16 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MODELS = ("lstm-elu", "ifm")
-#: --data-format values and the model each one feeds.
-FORMATS = {
-    "synthetic": None,
-    "digits": "lstm-elu",
-    "iqothnccd": "lstm-elu",
-    "chestct": "lstm-elu",
-    "nodulemnist3d": "ifm",
-    "lidc": "ifm",
-}
+from metaheur.models.catalog import FORMATS, MODELS, TRIALS_PER_GPU, quick_kwargs
+
 DEFAULT_TRIALS = 48  # pop 8: the initial population and 5 generations
 DEFAULT_POP_SIZE = 8
 MIN_GENERATIONS = 5
@@ -88,7 +80,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
     p.add_argument("--n-jobs", "-j", type=int_arg("--n-jobs", 1, os.cpu_count() or 1),
                    default=None,
                    help="parallel worker processes on this machine (1 torch thread each; at "
-                   "most the CPU cores); default: min(2, CPU cores) on CPU, 1 on CUDA")
+                   f"most the CPU cores); default: min(2, CPU cores) on CPU, {TRIALS_PER_GPU} "
+                   "on CUDA")
     p.add_argument("--storage", default=None, metavar="URL",
                    help="Optuna storage URL, e.g. postgresql://user:password@host/db; default: "
                    "sqlite:///<out>/study.db")
@@ -139,13 +132,7 @@ def _objective_kwargs(args: argparse.Namespace, source: str, root: str | None,
     kw: dict[str, Any] = {"source": source, "root": root, "profile": profile,
                           "device": args.device, "seed": args.seed}
     if args.quick:  # tiny configuration for tests: seconds per trial
-        kw["fixed"] = {"epochs": 1}
-        if args.model == "lstm-elu" and source == "synthetic":
-            kw.update(n=(64, 32, 32), image_size=32)
-        elif args.model == "ifm":
-            kw.update(scales=(32,))
-            if source == "synthetic":
-                kw.update(n=(48, 24, 24), size=16, spacing_mm=4.0, input_size=8)
+        kw.update(quick_kwargs(args.model, source))
     return kw
 
 
@@ -267,7 +254,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"tune needs the models extra ({exc}): pip install 'metaheur[models]'"
                          ) from None
     device = resolve_device(args.device)  # ValueError for cuda without a GPU
-    n_jobs = args.n_jobs or (1 if device.type == "cuda" else min(2, os.cpu_count() or 1))
+    n_jobs = args.n_jobs or (TRIALS_PER_GPU if device.type == "cuda"
+                             else min(2, os.cpu_count() or 1))
 
     args.study_given = args.study is not None
     args.out = args.out or f"metaheur-runs/{args.model}-{algo}"
@@ -317,9 +305,11 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     stored = _stored_attrs(storage, study_name)
     profile = args.profile or stored.get("profile") or ("gpu" if device.type == "cuda" else "cpu")
     objective_kwargs = _objective_kwargs(args, source, root, profile)
+    objective_kwargs["artifact_dir"] = str(out / "artifacts")  # validation predictions
     objective = get_objective(args.model, **objective_kwargs)  # validates the options
-    if root is not None:
-        objective.data()  # load a real dataset once here: a bad layout is bad input (exit 2)
+    # data and the one-off feature stage once here, before the workers start (they read the
+    # disk cache); a bad real dataset is bad input (exit 2)
+    objective.prepare()
     space = objective.search_space()
     config = {
         "algo": algo, "model": args.model, "profile": profile, "seed": args.seed,

@@ -119,18 +119,6 @@ def _reissues(trials: list[FrozenTrial]) -> dict[int, int]:
     return out
 
 
-def _metrics(t: FrozenTrial) -> dict[str, Any]:
-    """The trial's validation metrics: the ``metrics`` dict (older studies) and scalar
-    ``metric_<name>`` user attributes."""
-    found: dict[str, Any] = {}
-    metrics = t.user_attrs.get("metrics")
-    if isinstance(metrics, Mapping):
-        found.update(metrics)
-    found.update({k[len("metric_"):]: v for k, v in t.user_attrs.items()
-                  if k.startswith("metric_")})
-    return {k: v for k, v in found.items() if isinstance(v, (int, float)) or v is None}
-
-
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per trial: the :data:`TRIAL_COLUMNS`, ``params_<name>`` and
     ``metric_<name>``. ``duration_s`` is Optuna's wall time of the trial (it includes any
@@ -159,7 +147,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "datetime_start": t.datetime_start,
         }
         row.update({f"params_{k}": v for k, v in t.params.items()})
-        row.update({f"metric_{k}": v for k, v in _metrics(t).items()})
+        row.update({f"metric_{k}": v for k, v in trial_metrics(t).items()})
         rows.append(row)
     return pd.DataFrame(rows, columns=None if rows else TRIAL_COLUMNS)
 
@@ -171,11 +159,32 @@ def best_trial(study: optuna.Study) -> FrozenTrial | None:
     return min(done, key=lambda t: (t.value, t.number)) if done else None
 
 
-def val_predictions(trial: FrozenTrial) -> tuple[NDArray, NDArray, list[str]] | None:
-    """``(y_true (n,), y_score (n,) or (n, k), class_names)`` stored by the objective in
-    ``user_attrs["val_predictions"]`` (keys ``y`` and ``proba``; class names from
+def trial_metrics(trial: FrozenTrial) -> dict[str, Any]:
+    """Validation metrics of a trial, whichever way its study stored them: scalar
+    ``val_<name>`` user attributes (current), a ``metrics`` dict (studies written before
+    they were split) or ``metric_<name>`` attributes. Only numbers (and None) are kept."""
+    found: dict[str, Any] = {}
+    old = trial.user_attrs.get("metrics")
+    if isinstance(old, Mapping):
+        found.update(old)
+    for prefix in ("metric_", "val_"):
+        found.update({k[len(prefix):]: v for k, v in trial.user_attrs.items()
+                      if k.startswith(prefix)})
+    return {k: v for k, v in found.items()
+            if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
+
+
+def val_predictions(trial: FrozenTrial, artifact_dir: str | Path | None = None
+                    ) -> tuple[NDArray, NDArray, list[str]] | None:  # fmt: skip
+    """``(y_true (n,), y_score (n,) or (n, k), class_names)`` stored by the objective as the
+    Optuna artifact ``user_attrs["val_predictions_artifact"]`` in ``artifact_dir`` (the
+    study's user attribute ``artifact_dir``), or (older
+    studies) in ``user_attrs["val_predictions"]`` (keys ``y`` and ``proba``; class names from
     ``user_attrs["class_names"]``), or ``None``."""
     pred = trial.user_attrs.get("val_predictions")
+    art = trial.user_attrs.get("val_predictions_artifact")
+    if pred is None and art is not None and artifact_dir is not None:
+        pred = _read_artifact(Path(artifact_dir), str(art))
     if not isinstance(pred, Mapping):
         return None
     y_true = pred.get("y", pred.get("y_true"))
@@ -194,12 +203,23 @@ def val_predictions(trial: FrozenTrial) -> tuple[NDArray, NDArray, list[str]] | 
     return y_true, y_score, names
 
 
+def _read_artifact(artifact_dir: Path, artifact_id: str) -> Any:
+    """The JSON artifact ``artifact_id`` of a file-system store, or ``None`` if unreadable."""
+    from optuna.artifacts import FileSystemArtifactStore
+
+    try:
+        with FileSystemArtifactStore(artifact_dir).open_reader(artifact_id) as fh:
+            return json.loads(fh.read())
+    except (OSError, ValueError, KeyError, optuna.exceptions.OptunaError):
+        return None
+
+
 def summary_text(study: optuna.Study) -> str:
     """The best trial's hyper-parameters and validation metrics as a plain-text table."""
     best = best_trial(study)
     if best is None:
         return "no complete trial yet"
-    metrics = _metrics(best)
+    metrics = trial_metrics(best)
     width = max([len(k) for k in (*best.params, *metrics)] + [len("validation metric")])
 
     def fmt(v: Any, spec: str) -> str:
@@ -249,7 +269,7 @@ def write_report(
         "number": best.number,
         "value": best.value,
         "params": best.params,
-        "metrics": _metrics(best),
+        "metrics": trial_metrics(best),
     }
     info["versions"] = versions()
     with open(out / "best.json", "w") as fh:
@@ -265,7 +285,8 @@ def write_report(
     imp = plot_importances(study, out / "importances.png")
     if imp is not None:
         written["importances"] = imp
-    pred = val_predictions(best) if best is not None else None
+    pred = val_predictions(best, study.user_attrs.get("artifact_dir")) if best is not None \
+        else None
     if pred is not None:
         y_true, y_score, names = pred
         y_pred = (y_score >= 0.5).astype(int) if y_score.ndim == 1 else y_score.argmax(axis=1)

@@ -27,7 +27,7 @@ from metaheur.optuna._factories import (
     sampler_names,
 )
 from metaheur.optuna._sampler import MetaheuristicSampler
-from metaheur.optuna._space import SearchSpaceEncoder
+from metaheur.optuna._space import SearchSpaceEncoder, box_problem
 
 __all__ = [
     "MetaheuristicSampler",
@@ -37,6 +37,7 @@ __all__ = [
     "make_pruner",
     "make_sampler",
     "sampler_names",
+    "box_problem",
     "AOASampler",
     "DLFAOASampler",
     "PSOSampler",

@@ -22,7 +22,7 @@ within a few units in the last place.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +35,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-__all__ = ["SearchSpaceEncoder", "UnionSearchSpace"]
+__all__ = ["SearchSpaceEncoder", "UnionSearchSpace", "box_problem"]
 
 _LINEAR, _LOG, _GRID, _INTLOG, _CAT = range(5)
 
@@ -214,3 +214,26 @@ class UnionSearchSpace:
                     del self._space[name]
                     self._conflicts.add(name)
         return {k: v for k, v in sorted(self._space.items()) if not v.single()}
+
+
+class _BoxProblem:
+    """Picklable ``fun(x)`` of :func:`box_problem` (worker processes can receive it)."""
+
+    def __init__(self, fun: Callable[[dict[str, Any]], float], encoder: SearchSpaceEncoder
+                 ) -> None:  # fmt: skip
+        self.fun, self.encoder = fun, encoder
+
+    def __call__(self, x: NDArray) -> float:
+        return float(self.fun(self.encoder.decode(np.asarray(x, dtype=float))))
+
+
+def box_problem(
+    fun: Callable[[dict[str, Any]], float], space: Mapping[str, BaseDistribution]
+) -> tuple[Callable[[NDArray], float], NDArray]:
+    """``(f, bounds)`` for :func:`metaheur.minimize` from a function of a parameter dict.
+
+    ``f(x) = fun(SearchSpaceEncoder(space).decode(x))`` on the box ``bounds = [-1, 1]^d``;
+    e.g. ``box_problem(objective.evaluate, objective.search_space())`` for a model objective.
+    """
+    enc = SearchSpaceEncoder(space)
+    return _BoxProblem(fun, enc), np.asarray(enc.bounds, dtype=float)

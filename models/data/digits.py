@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from metaheur.models.data.loaders import Slices2D
+from metaheur.models.data.types import Slices2D
 
 __all__ = ["load_digits"]
 

@@ -18,7 +18,7 @@ from sklearn.model_selection import (
     train_test_split,
 )
 
-from metaheur.models.data.loaders import Slices2D, Volumes3D
+from metaheur.models.data.types import Slices2D, Volumes3D
 
 __all__ = ["kfold_indices", "split_indices"]
 

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["GENERATOR_VERSION", "make_nodules", "make_slices"]
+__all__ = ["NODULES_VERSION", "SLICES_VERSION", "make_nodules", "make_slices"]
 
 # Bump when the rendered data change, so on-disk caches keyed on it are invalidated.
-GENERATOR_VERSION = 1
+NODULES_VERSION = 2  # 2: sizes overlap, texture cue (shape/margin/texture, not density)
+SLICES_VERSION = 1
 
 
 def _check_unit(name: str, v: float) -> None:
@@ -59,8 +60,12 @@ def make_nodules(
     Returns ``X`` float32 (n, size, size, size) in HU, axes (z, y, x), and ``y`` int64 (n,) with
     0 = benign, 1 = malignant after ``label_noise`` flips. Components: parenchyma with correlated
     texture, 2-6 vessels, an optional pleural wall, a nodule with stretch, lobulation,
-    spiculation, class-dependent margin, halo, cavity and calcification, then an anisotropic PSF
-    and white noise. ``difficulty`` in [0, 1] shrinks the malignant/benign differences.
+    spiculation, class-dependent margin, internal texture, halo, cavity and calcification, then
+    an anisotropic PSF and white noise. The classes differ by shape, margin and texture rather
+    than by size or mean density: the diameters overlap (median 8.5 mm benign,
+    ``8.5 (1 + 0.15 (1 - difficulty))`` mm malignant), so a classifier of the mean density in
+    central spheres stays well below a network (``benchmarks/objective_landscape.py``).
+    ``difficulty`` in [0, 1] shrinks the malignant/benign differences.
     """
     if n < 0 or size < 2 or spacing_mm <= 0:
         raise ValueError(f"need n >= 0, size >= 2, spacing_mm > 0; got {n}, {size}, {spacing_mm}")
@@ -113,7 +118,7 @@ def _render_nodule(
 
     # size: log-normal diameter, clipped to [3, 0.5 FOV] mm
     sigma = 0.30 + 0.15 * d
-    median = 6.5 + 7.0 * (1.0 - 0.6 * d) if malignant else 6.5
+    median = 8.5 * (1.0 + 0.15 * (1.0 - d)) if malignant else 8.5
     diam = float(np.clip(median * np.exp(sigma * rng.standard_normal()), 3.0, half))
     R0 = diam / 2.0
     ctr = rng.normal(0.0, 0.8, 3)  # annotation jitter
@@ -138,7 +143,7 @@ def _render_nodule(
         halo = (rng.uniform(1.5, 4.0), rng.uniform(-650.0, -350.0))
     if malignant and rng.random() < 0.08:
         cavity = 0.35 * R0
-    if rng.random() < (0.03 if malignant else 0.35):
+    if rng.random() < (0.03 if malignant else 0.12):
         hu_c = rng.uniform(250.0, 800.0)
         if rng.random() < 0.5:  # central
             calc = ([np.zeros(3)], [rng.uniform(0.25, 0.7) * R0], hu_c)
@@ -182,7 +187,11 @@ def _render_nodule(
     if halo is not None:
         _blend(L, _sigmoid((R + halo[0] - r) / b), halo[1])
     m = _sigmoid((R - r) / b)
-    _blend(L, m, solid)
+    # internal texture: heterogeneous malignant tissue, near-homogeneous benign nodules
+    het = (60.0 if malignant else 12.0) * (1.0 - 0.5 * d)
+    noise = ndimage.gaussian_filter(rng.standard_normal(L.shape).astype(np.float32), 0.8 / sp)
+    noise *= het / max(float(noise.std()), 1e-6)
+    _blend(L, m, solid + noise)
     if calc is not None:
         for off, rc in zip(calc[0], calc[1], strict=True):
             dc = np.sqrt((lz - off[0]) ** 2 + (ly - off[1]) ** 2 + (lx - off[2]) ** 2)

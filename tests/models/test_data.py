@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -414,10 +415,70 @@ def test_prepare_lidc_main_without_pylidc(monkeypatch, capsys, tmp_path):
     assert "pylidc" in capsys.readouterr().err
 
 
-def test_image_open_is_lazy_about_mode(tmp_path):
-    """RGBA and 16-bit PNGs are read as 8-bit grayscale."""
-    from metaheur.models.data.loaders import _open_gray
+def test_images_are_read_at_their_bit_depth(tmp_path):
+    """Regression: 16-bit PNGs saturated at 255 through convert("L")."""
+    from metaheur.models.data.images import read_gray
 
-    f = tmp_path / "a.png"
-    Image.fromarray(np.zeros((5, 7, 4), np.uint8)).save(f)
-    assert _open_gray(f).mode == "L"
+    rgba = tmp_path / "a.png"
+    Image.fromarray(np.full((5, 7, 4), 200, np.uint8)).save(rgba)
+    assert read_gray(rgba).shape == (5, 7)
+    a16 = np.array([[0, 1000, 30000, 65535]], dtype=np.uint16)
+    f16 = tmp_path / "b.png"
+    Image.fromarray(a16).save(f16)
+    with Image.open(f16) as im:
+        assert im.mode.startswith("I")
+    np.testing.assert_allclose(read_gray(f16), a16 / 65535.0, rtol=1e-6)  # no saturation
+    bad = tmp_path / "c.png"
+    bad.write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="cannot read image .*c.png"):
+        read_gray(bad)
+
+
+def test_iqothnccd_skips_macos_metadata_files(iqoth_root):
+    """Regression: one ``._*.jpg`` (AppleDouble metadata from a macOS copy) aborted the load."""
+    d = next(iqoth_root.rglob("Normal cases"))
+    (d / "._Normal case (1).jpg").write_bytes(b"\x00\x05\x16\x07Mac OS X metadata")
+    ds = load_slices("iqothnccd", iqoth_root, image_size=32)
+    assert len(ds.y) == 12
+
+
+def test_lidc_patches_already_scaled_are_refused(tmp_path):
+    """Regression: [0, 1] patches came out of the HU window as the constant 0.714."""
+    f = tmp_path / "scaled.npz"
+    rng = np.random.default_rng(0)
+    np.savez(f, patches=rng.random((4, 8, 8, 8)).astype(np.float32),
+             labels=np.array([0, 1, 0, 1]), patient_id=np.array(["a", "b", "c", "d"]))
+    with pytest.raises(ValueError, match="Hounsfield units.*already scaled"):
+        load_volumes("lidc", f)
+
+
+@pytest.mark.parametrize("loader", ["lidc", "nodulemnist3d"])
+def test_labels_outside_benign_malignant_are_refused(tmp_path, loader):
+    """Regression: a NoduleMNIST label 3 was accepted."""
+    rng = np.random.default_rng(0)
+    if loader == "lidc":
+        f = tmp_path / "lidc.npz"
+        np.savez(f, patches=rng.integers(-1000, 400, (4, 8, 8, 8)).astype(np.int16),
+                 labels=np.array([0, 1, 3, 1]), patient_id=np.array(["a", "b", "c", "d"]))
+    else:
+        f = tmp_path / "nodulemnist3d.npz"
+        arrays = {}
+        for split in ("train", "val", "test"):
+            arrays[f"{split}_images"] = rng.integers(0, 256, (4, 8, 8, 8), dtype=np.uint8)
+            arrays[f"{split}_labels"] = np.array([[0], [1], [3], [1]], np.uint8)
+        np.savez(f, **arrays)
+    with pytest.raises(ValueError, match=r"must be 0 \(benign\) or 1 \(malignant\), found \[3\]"):
+        load_volumes(loader, f)
+
+
+def test_cache_root_follows_xdg_and_the_override(monkeypatch, tmp_path):
+    from metaheur.models.data.cache import cache_root
+
+    monkeypatch.delenv("METAHEUR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    if sys.platform.startswith("linux"):
+        assert cache_root() == tmp_path / "xdg" / "metaheur"
+    monkeypatch.setenv("METAHEUR_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_root() == tmp_path / "mine"
+    monkeypatch.setenv("METAHEUR_CACHE_DIR", "off")
+    assert cache_root() is None

@@ -276,3 +276,40 @@ def test_ensemble_weights_match_brute_force():
     ens = IFMEnsemble(3, width=8)
     assert ens.fit_weights(P, y) == pytest.approx(auc)
     np.testing.assert_allclose(ens.weights.numpy(), w, atol=1e-7)
+
+
+def test_lstm_state_stays_float32_under_autocast():
+    """Regression: the cell state ran in bf16 under autocast (docs/models.md §9)."""
+    from metaheur.models.lstm_elu import LSTMELU
+
+    torch.manual_seed(0)
+    lstm = LSTMELU(6, hidden=5, layers=2)
+    x = torch.randn(3, 4, 6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = lstm(x)
+    assert h.dtype == torch.float32
+    torch.testing.assert_close(h, lstm(x), rtol=0, atol=0)  # the same run as without autocast
+
+
+def test_ifm_ensemble_lives_on_its_subnetworks_device():
+    """Regression: ``weights`` was registered on the CPU, so a CUDA ensemble failed in forward.
+
+    The meta device stands in for a GPU: any tensor left on the CPU mixes devices."""
+    subnets = [IFMSubNet(width=8, micro_width=4, hidden=8).to("meta") for _ in range(2)]
+    ens = IFMEnsemble(subnets=subnets)
+    assert {t.device.type for t in [*ens.parameters(), *ens.buffers()]} == {"meta"}
+    out = ens([torch.empty(2, 1, 8, 8, 8, device="meta")] * 2)
+    assert out.device.type == "meta" and out.shape == (2,)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LSTMELUNet(width=8, image_size=32),
+    lambda: LSTMELUNet(trunk=False, image_size=8),
+    lambda: IFMSubNet(width=8, micro_width=4, hidden=8),
+    lambda: IFMEnsemble(2, width=8, micro_width=4, hidden=8),
+])  # fmt: skip
+def test_every_parameter_and_buffer_follows_to_device(make):
+    """What .to(device) must move (a stray CPU tensor fails only on a GPU)."""
+    m = make().to("meta")
+    stray = [n for n, t in [*m.named_parameters(), *m.named_buffers()] if t.device.type != "meta"]
+    assert stray == []

@@ -13,7 +13,8 @@ import optuna  # noqa: E402
 from optuna.distributions import CategoricalDistribution, FloatDistribution  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-import metaheur.models.objectives as objectives_mod  # noqa: E402
+import metaheur.models.objectives.ifm as ifm_mod  # noqa: E402
+import metaheur.models.objectives.lstm_elu as lstm_mod  # noqa: E402
 from metaheur.models.losses import cross_entropy, ifm_loss  # noqa: E402
 from metaheur.models.objectives import (  # noqa: E402
     OBJECTIVES,
@@ -27,7 +28,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 pytestmark = pytest.mark.filterwarnings("ignore::metaheur.models.metrics.UndefinedMetricWarning")
 
 # unit-test configuration of docs/models.md §8: n = 64, s = 8 (IFM), 32² (LSTM-ELU), w 8, 1 epoch
-LSTM_KW = {"n": (64, 32, 32), "image_size": 32, "fixed": {"epochs": 1}, "device": "cpu"}
+LSTM_KW = {"n": (64, 32, 32), "image_size": 32, "fixed": {"epochs": 1}, "device": "cpu",
+           "trunk_config": {"epochs": 1}}
 IFM_KW = {
     "n": (64, 32, 32),
     "size": 16,
@@ -61,22 +63,28 @@ def test_registry():
 
 
 def test_lstm_search_space_tables():
-    obj = LSTMELUObjective(device="cpu")
+    obj = LSTMELUObjective(device="cpu")  # fixed trunk features: the head is tuned
     cpu, gpu = obj.search_space("cpu"), obj.search_space("gpu")
     names = {"lr", "weight_decay", "batch_size", "epochs", "hidden", "layers", "dropout",
-             "elu_alpha", "width", "grad_clip"}  # fmt: skip
+             "elu_alpha", "grad_clip", "balance"}  # fmt: skip
     assert set(cpu) == set(gpu) == names
-    assert (cpu["epochs"].low, cpu["epochs"].high) == (3, 15)
+    assert (cpu["epochs"].low, cpu["epochs"].high) == (3, 30)
     assert (gpu["epochs"].low, gpu["epochs"].high) == (10, 60)
-    assert cpu["width"].choices == (8, 16) and gpu["width"].choices == (32, 64)
     assert cpu["batch_size"].choices == (16, 32, 64)
+    assert gpu["batch_size"].choices == (32, 64, 128)
     assert all(cpu[k].log for k in ("lr", "weight_decay", "hidden", "grad_clip"))
     assert (cpu["lr"].low, cpu["lr"].high) == (1e-5, 1e-1)
-    for profile in ("cpu", "gpu"):  # defaults lie inside the space
-        space, d = obj.search_space(profile), obj.defaults(profile)
-        for k, dist in space.items():
-            assert dist._contains(dist.to_internal_repr(d[k])), (profile, k)
-    assert obj.defaults()["epochs"] == 8 and obj.defaults()["width"] == 8
+    e2e = LSTMELUObjective(device="cpu", features="end-to-end")
+    assert e2e.search_space("cpu")["width"].choices == (8, 16)
+    assert e2e.search_space("gpu")["width"].choices == (32, 64)
+    assert (e2e.search_space()["epochs"].low, e2e.search_space()["epochs"].high) == (3, 15)
+    for o in (obj, e2e):
+        for profile in ("cpu", "gpu"):  # defaults lie inside the space
+            space, d = o.search_space(profile), o.defaults(profile)
+            for k, dist in space.items():
+                assert dist._contains(dist.to_internal_repr(d[k])), (profile, k)
+    assert obj.defaults()["epochs"] == 10 and obj.defaults()["balance"] == 1.0
+    assert e2e.defaults()["epochs"] == 8 and e2e.defaults()["width"] == 8
     with_cats = LSTMELUObjective(device="cpu", categoricals=True).search_space()
     assert {"gate", "cell_act", "segmentation"} <= set(with_cats)
     with pytest.raises(ValueError, match="profile"):
@@ -92,6 +100,11 @@ def test_ifm_search_space_tables():
     assert (cpu["epochs"].low, cpu["epochs"].high) == (2, 10)
     assert (gpu["epochs"].low, gpu["epochs"].high) == (10, 120)
     assert cpu["width"].choices == (8, 16, 32)
+    assert gpu["batch_size"].choices == (32, 64, 120)  # the paper's 120
+    g = obj.defaults("gpu")
+    assert (g["batch_size"], g["lr"], g["hidden"], g["epochs"]) == (120, 1e-3, 486, 30)
+    assert IFMObjective(device="cpu", profile="gpu").schedule == "step"
+    assert IFMObjective(device="cpu").schedule == "onecycle"  # seed spread 0.08 -> 0.01 AUC
     assert (cpu["hidden"].low, cpu["hidden"].high, cpu["hidden"].log) == (16, 512, True)
     assert isinstance(cpu["alpha_scale"], FloatDistribution)
     assert obj.defaults()["epochs"] == 3
@@ -170,7 +183,7 @@ def test_optuna_study_end_to_end(which, lstm_obj, ifm_obj):
     t = study.best_trial
     assert set(t.params) == set(obj.search_space())
     assert t.value == pytest.approx(
-        1.0 - t.user_attrs["metrics"]["f1" if which == "lstm" else "auc"]
+        1.0 - t.user_attrs["val_f1" if which == "lstm" else "val_auc"]
     )
     pred = t.user_attrs["val_predictions"]
     assert len(pred["y"]) == len(pred["proba"]) == 32
@@ -195,10 +208,10 @@ def _nan(fn):
 @pytest.mark.parametrize("which", ["lstm", "ifm"])
 def test_divergence_is_pruned_or_inf_not_raised(which, monkeypatch):
     if which == "lstm":
-        monkeypatch.setattr(objectives_mod, "cross_entropy", _nan(cross_entropy))
+        monkeypatch.setattr(lstm_mod, "cross_entropy", _nan(cross_entropy))
         obj = LSTMELUObjective(**LSTM_KW)
     else:
-        monkeypatch.setattr(objectives_mod, "ifm_loss", _nan(ifm_loss))
+        monkeypatch.setattr(ifm_mod, "ifm_loss", _nan(ifm_loss))
         obj = IFMObjective(**IFM_KW)
     study = optuna.create_study()
     study.optimize(obj, n_trials=1)  # must not raise
@@ -233,8 +246,10 @@ def test_digits_source_skips_the_trunk():
     assert obj.last_result.proba_val.shape[1] == 10
 
 
-def test_as_minimize_problem(lstm_obj):
-    fun, bounds = lstm_obj.as_minimize_problem()
+def test_box_problem_for_minimize(lstm_obj):
+    from metaheur.optuna import box_problem
+
+    fun, bounds = box_problem(lstm_obj.evaluate, lstm_obj.search_space())
     d = len(lstm_obj.search_space())
     assert bounds.shape == (d, 2)
     x = np.clip(np.zeros(d), bounds[:, 0], bounds[:, 1])
@@ -258,7 +273,7 @@ def test_identical_configuration_is_not_trained_twice(lstm_obj, monkeypatch):
     assert second.state == TrialState.COMPLETE
     assert second.value == first.value
     assert second.user_attrs["reused_from"] == 0
-    assert second.user_attrs["metrics"] == first.user_attrs["metrics"]
+    assert second.user_attrs["val_f1"] == first.user_attrs["val_f1"]
 
 
 def test_trial_init_seed_always_trains():
@@ -268,3 +283,99 @@ def test_trial_init_seed_always_trains():
     study.enqueue_trial(study.trials[0].params)
     study.optimize(obj, n_trials=1)
     assert "reused_from" not in study.trials[1].user_attrs
+
+
+def test_trial_records_scalar_metrics_and_a_predictions_artifact(tmp_path):
+    """optuna-dashboard: each metric its own scalar attribute; predictions as an artifact."""
+    import json
+
+    from optuna.artifacts import FileSystemArtifactStore, download_artifact
+
+    obj = LSTMELUObjective(**LSTM_KW, artifact_dir=tmp_path / "artifacts")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(0))
+    study.optimize(obj, n_trials=1)
+    attrs = study.trials[0].user_attrs
+    assert "metrics" not in attrs and "val_predictions" not in attrs
+    scalars = {k: v for k, v in attrs.items()
+               if k.startswith("val_") and k != "val_predictions_artifact"}
+    assert {"val_f1", "val_accuracy", "val_auc"} <= set(scalars)
+    assert all(isinstance(v, float) for v in scalars.values())
+    out = tmp_path / "pred.json"
+    download_artifact(artifact_store=FileSystemArtifactStore(tmp_path / "artifacts"),
+                      artifact_id=attrs["val_predictions_artifact"], file_path=str(out))
+    pred = json.loads(out.read_text())
+    assert len(pred["y"]) == len(pred["proba"]) == 32
+
+
+def test_trunk_features_are_computed_once_and_cached(monkeypatch, tmp_path):
+    """The feature stage trains the trunk once; a second objective reads the disk cache."""
+    import metaheur.models.features as feat
+
+    monkeypatch.setenv("METAHEUR_CACHE_DIR", str(tmp_path))
+    calls = []
+    real = feat.train_model
+    monkeypatch.setattr(feat, "train_model", lambda *a, **k: calls.append(1) or real(*a, **k))
+    s1 = LSTMELUObjective(**LSTM_KW).evaluate()
+    s2 = LSTMELUObjective(**LSTM_KW).evaluate()
+    assert calls == [1] and s1 == s2
+    assert len(list((tmp_path / "features").glob("*.npz"))) == 1
+    LSTMELUObjective(**{**LSTM_KW, "trunk_config": {"epochs": 2}}).evaluate()
+    assert calls == [1, 1]  # another trunk configuration is another cache entry
+
+
+def test_end_to_end_option_trains_the_trunk_per_trial():
+    obj = LSTMELUObjective(**LSTM_KW, features="end-to-end")
+    assert "width" in obj.search_space()
+    assert 0.0 <= obj.evaluate({"width": 8}) <= 1.0
+
+
+def test_cv_folds_score_the_mean(monkeypatch, tmp_path):
+    monkeypatch.setenv("METAHEUR_CACHE_DIR", str(tmp_path))
+    obj = LSTMELUObjective(**LSTM_KW, cv=3)
+    s = obj.evaluate()
+    res = obj.last_result
+    assert len(res.extra["cv_scores"]) == 3
+    assert s == pytest.approx(np.mean(res.extra["cv_scores"]), abs=1e-4)
+    assert res.y_val.shape == (96,)  # out-of-fold predictions cover train + val
+    assert len(list((tmp_path / "features").glob("*.npz"))) == 3  # one trunk per fold
+    with pytest.raises(ValueError, match="cv must be None or an integer"):
+        LSTMELUObjective(cv=1, device="cpu")
+
+
+def test_balance_weights_the_rare_class(monkeypatch):
+    seen = []
+    real = lstm_mod.cross_entropy
+    monkeypatch.setattr(lstm_mod, "cross_entropy",
+                        lambda lg, y, weight=None: seen.append(weight) or real(lg, y, weight))
+    obj = LSTMELUObjective(**LSTM_KW)
+    obj.evaluate({"balance": 0.0})
+    assert torch.equal(seen[-1], torch.ones(3))
+    obj.evaluate({"balance": 1.0})
+    w = seen[-1]
+    ytr = obj.data()["folds"][0]["train"][1]
+    counts = np.bincount(ytr, minlength=3)
+    np.testing.assert_allclose(w.numpy(), len(ytr) / (3 * counts), rtol=1e-6)
+
+
+def test_single_class_data_are_refused(monkeypatch):
+    """Regression: a single-class dataset ran to the end and scored AUC 0."""
+    from metaheur.models.data import Volumes3D
+
+    X = np.zeros((30, 16, 16, 16), np.float32)
+    one = Volumes3D(X=X, y=np.ones(30, np.int64), spacing_mm=4.0, groups=None, split=None,
+                    source="lidc")
+    monkeypatch.setattr("metaheur.models.data.load_volumes", lambda *a, **k: one)
+    with pytest.raises(ValueError, match="single class"):
+        IFMObjective(**IFM_KW).evaluate()
+
+
+def test_ifm_eval_test_runs_batched_under_predict(monkeypatch):
+    """The test volumes go through ``predict`` (batches, autocast), not one fp32 forward."""
+    calls = []
+    real = ifm_mod.predict
+    monkeypatch.setattr(ifm_mod, "predict",
+                        lambda *a, **k: calls.append(k.get("batch_size")) or real(*a, **k))
+    obj = IFMObjective(**{**IFM_KW, "eval_test": True})
+    obj.evaluate()
+    assert calls == [32, 32, 32]
+    assert 0.0 <= obj.last_result.extra["test_metrics"]["auc"] <= 1.0

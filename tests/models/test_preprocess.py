@@ -159,3 +159,27 @@ def test_segment_slice_finds_lungs_and_candidates():
     assert out.shape == (4, 2, 64, 64)
     with pytest.raises(ValueError, match="segmentation must be one of"):
         apply_segmentation(E, "otsu")
+
+
+@pytest.mark.parametrize("shape", [(5, 2, 7, 6), (3, 1, 4, 5, 6)])
+def test_augment_is_flip_then_roll_with_the_generators_draws(shape):
+    """One gather per axis equals flipping then rolling each sample with the same draws."""
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(9))
+    out = augment(x, torch.Generator().manual_seed(4), max_shift=2)
+    g = torch.Generator().manual_seed(4)
+    B, nd = shape[0], len(shape) - 2
+    flips = torch.rand((nd, B), generator=g) < 0.5
+    shifts = torch.randint(-2, 3, (nd, B), generator=g)
+    for b in range(B):
+        ref = x[b]
+        for a in range(nd):
+            if flips[a, b]:
+                ref = ref.flip(1 + a)
+            ref = torch.roll(ref, int(shifts[a, b]), dims=1 + a)
+        assert torch.equal(out[b], ref)
+
+
+def test_augment_refuses_a_generator_on_another_device():
+    x = torch.zeros(2, 1, 4, 4, device="meta")
+    with pytest.raises(ValueError, match="draw on x's device"):
+        augment(x, torch.Generator(), max_shift=1)

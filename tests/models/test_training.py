@@ -219,7 +219,7 @@ def test_report_each_epoch_only_when_attached():
     assert len(calls) == 1
     reported = []
     res = train_model(_lstm(), (X, y), (X, y), report=lambda s, v: reported.append((s, v)), **kw)
-    assert [s for s, _ in reported] == [0, 1, 2] and len(res.history) == 3
+    assert [s for s, _ in reported] == [33, 67, 100] and len(res.history) == 3
     assert reported[-1][1] == res.score
 
 
@@ -332,3 +332,94 @@ def test_out_of_memory_is_a_failed_trial_not_a_crash():
     with pytest.raises(optuna.TrialPruned, match="out of memory"):
         train_model(_OOMNet(), (X, y), (X, y), trial=trial, **kw)
     assert "batch_size=4" in trial.user_attrs["failure"]
+
+
+def test_progress_steps_compare_like_with_like():
+    """Regression: with epochs tuned, step k was epoch k of schedules of different lengths, and
+    the IFM's k * epochs + e mixed sub-networks. Steps are percent of the schedule per stage."""
+    from metaheur.models.train import progress_step
+
+    assert [progress_step(e, 4) for e in range(4)] == [25, 50, 75, 100]
+    assert [progress_step(e, 2) for e in range(2)] == [50, 100]  # comparable with 4 epochs
+    assert [progress_step(e, 2, stage=1) for e in range(2)] == [150, 200]
+    steps = [progress_step(e, 15) for e in range(15)]
+    assert steps == sorted(set(steps)) and steps[-1] == 100
+
+
+def test_oom_frees_cuda_memory_after_the_traceback_is_gone(monkeypatch):
+    """Regression: empty_cache() ran inside ``except``, while the traceback held the tensors."""
+    import sys
+    import weakref
+
+    import metaheur.models.train as train_mod
+
+    refs = []
+
+    class OOMNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 2)
+
+        def forward(self, x):
+            big = torch.ones(1000)
+            refs.append(weakref.ref(big))
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 10 GiB")
+
+    seen = []
+
+    def release():
+        seen.append((sys.exc_info()[0], [r() is None for r in refs]))
+
+    monkeypatch.setattr(train_mod, "release_cuda_memory", release)
+    X, y = np.zeros((8, 4), np.float32), np.arange(8) % 2
+    with pytest.raises(train_mod.TrainingFailed, match="out of memory"):
+        train_mod.train_model(OOMNet(), (X, y), (X, y), loss_fn=cross_entropy,
+                              score_fn=_ce_score, epochs=1, batch_size=4, device="cpu")
+    assert seen == [(None, [True])]
+
+
+def test_amp_dtype_and_scaler(monkeypatch):
+    from metaheur.models import device as dv
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert dv.amp_dtype(cpu) is None and not dv.grad_scaler(cpu).is_enabled()
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert dv.amp_dtype(cuda) == torch.bfloat16 and dv.amp_dtype(cuda, amp=False) is None
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert dv.amp_dtype(cuda) == torch.float16  # e.g. V100, T4: fp16 needs the scaler
+
+
+def test_device_settings_turn_on_cudnn_benchmark_for_cuda_only():
+    from metaheur.models.device import device_settings
+
+    before = torch.backends.cudnn.benchmark
+    with device_settings(torch.device("cuda")):
+        assert torch.backends.cudnn.benchmark
+    assert torch.backends.cudnn.benchmark == before
+    with device_settings(torch.device("cpu")):
+        assert torch.backends.cudnn.benchmark == before
+
+
+def test_float16_inputs_are_trained_in_float32():
+    """Datasets may be held as float16 (the GPU profile); batches are cast when drawn."""
+    X, y = _lstm_data()
+    kw = dict(loss_fn=cross_entropy, score_fn=_ce_score, epochs=2, batch_size=8, seed=1,
+              device="cpu")
+    r16 = train_model(_lstm(), (X.astype(np.float16), y), (X.astype(np.float16), y), **kw)
+    r32 = train_model(_lstm(), (X.astype(np.float16).astype(np.float32), y),
+                      (X.astype(np.float16).astype(np.float32), y), **kw)
+    assert r16.score == r32.score
+
+
+def test_train_config_validates_and_keywords_override():
+    from metaheur.models.train import TrainConfig
+
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        TrainConfig(epochs=0)
+    X, y = _lstm_data()
+    with pytest.raises(TypeError, match="unknown keywords"):
+        train_model(_lstm(), (X, y), (X, y), loss_fn=cross_entropy, score_fn=_ce_score,
+                    epoch=2, device="cpu")
+    res = train_model(_lstm(), (X, y), (X, y), loss_fn=cross_entropy, score_fn=_ce_score,
+                      config=TrainConfig(epochs=5, batch_size=8), epochs=1, device="cpu")
+    assert res.epochs == 1

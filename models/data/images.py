@@ -1,0 +1,99 @@
+"""Reading 2-D image files (PNG, JPG) for the real 2-D datasets (docs/models.md §1.3, §1.4, §3.2).
+
+* Files whose names start with ``.`` (macOS ``._*`` AppleDouble metadata, ``.DS_Store``) are
+  not images and are skipped; any other file that cannot be decoded is an error naming it.
+* 8-bit images are read as they are; 16-bit PNGs (modes ``I;16*``, or ``I`` within 0..65535)
+  are scaled by 1/65535, not clipped to 255 as ``convert("L")`` would do; float images must
+  lie in [0, 1]. Anything else is refused with the file's name and mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from metaheur.models.preprocess import to_square
+
+__all__ = ["IMG_EXT", "list_images", "read_gray", "ahash_groups", "read_images", "fingerprint"]
+
+IMG_EXT = {".jpg", ".jpeg", ".png"}
+_16BIT = ("I;16", "I;16B", "I;16L", "I;16N")
+
+
+def _natural_key(p: Path) -> list[Any]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files of ``folder`` in natural order; hidden files (``._*``, ``.*``) skipped."""
+    files = [p for p in folder.iterdir()
+             if p.is_file() and p.suffix.lower() in IMG_EXT and not p.name.startswith(".")]
+    return sorted(files, key=_natural_key)
+
+
+def read_gray(path: Path) -> np.ndarray:
+    """The image at ``path`` as a float32 (H, W) array in [0, 1] (see the module doc)."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode in _16BIT or mode == "I":
+                a = np.asarray(im, dtype=np.float64)
+                if a.ndim != 2 or a.min(initial=0) < 0 or a.max(initial=0) > 65535:
+                    raise ValueError(f"integer image with values outside 0..65535 (mode {mode})")
+                return (a / 65535.0).astype(np.float32)
+            if mode == "F":
+                a = np.asarray(im, dtype=np.float32)
+                if not (np.isfinite(a).all() and a.min(initial=0) >= 0 and a.max(initial=0) <= 1):
+                    raise ValueError("float image with values outside [0, 1]")
+                return a
+            return np.asarray(im.convert("L"), dtype=np.float32) / np.float32(255.0)
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise ValueError(f"cannot read image {path}: {e}") from e
+
+
+def _ahash(a: np.ndarray) -> np.ndarray:
+    """8x8 average hash (64 booleans) of a [0, 1] image."""
+    im = Image.fromarray(a.astype(np.float32), mode="F")
+    s = np.asarray(im.resize((8, 8), resample=Image.Resampling.BOX), dtype=np.float32)
+    return (s > s.mean()).ravel()
+
+
+def ahash_groups(hashes: np.ndarray, max_distance: int = 4) -> np.ndarray:
+    """Connected components of images whose hash Hamming distance is <= max_distance (§1.3)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    B = np.asarray(hashes, dtype=np.int32)
+    ham = B @ (1 - B).T + (1 - B) @ B.T
+    _, labels = connected_components(csr_matrix(ham <= max_distance), directed=False)
+    return labels.astype(np.int64)
+
+
+
+def read_images(
+    paths: list[Path], image_size: int, want_hash: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(X (N, size, size) float32 in [0, 1], 8x8 average hashes or None)``."""
+    X = np.empty((len(paths), image_size, image_size), dtype=np.float32)
+    H = np.empty((len(paths), 64), dtype=bool) if want_hash else None
+    for i, p in enumerate(paths):
+        a = read_gray(p)
+        X[i] = to_square(a, image_size)
+        if H is not None:
+            H[i] = _ahash(a)
+    return X, H
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """Digest of the files' paths, sizes and modification times (the cache key's data part)."""
+    h = hashlib.sha256()
+    for p in paths:
+        st = p.stat()
+        h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:24]

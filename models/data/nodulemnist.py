@@ -1,0 +1,93 @@
+"""NoduleMNIST3D (MedMNIST v2 ``.npz``; docs/models.md §1.1) and the shared ``.npz`` helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from metaheur.models.data.cache import warn_once
+from metaheur.models.data.types import LAYOUTS, NODULEMNIST_KEYS, Volumes3D
+
+__all__ = ["find_nodulemnist", "load_nodulemnist", "npz_keys"]
+
+_NODULEMNIST_FILES = {  # file name -> (Volumes3D.source, MD5 from Zenodo)
+    "nodulemnist3d_64.npz": ("nodulemnist3d_64", "c47c5b7d457bf6332200d2ea6d64ecd8"),
+    "nodulemnist3d.npz": ("nodulemnist3d", "8755a7e9e05a4d9ce80a24c3e7a256f3"),
+}
+
+_MD5_CHECKED: set[tuple[str, int, int]] = set()
+
+
+def _md5_check(path: Path, expected: str) -> None:
+    st = path.stat()
+    tag = (str(path), st.st_size, st.st_mtime_ns)
+    if tag in _MD5_CHECKED:
+        return
+    _MD5_CHECKED.add(tag)
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    if h.hexdigest() != expected:
+        warn_once(f"{path}: MD5 {h.hexdigest()} differs from the Zenodo file's {expected}")
+
+
+
+def npz_keys(path: Path) -> list[str]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return list(z.files)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"cannot read {path} as .npz: {e}") from e
+
+
+
+def find_nodulemnist(base: Path) -> Path | None:
+    if base.is_file():
+        ok = base.suffix == ".npz" and "train_images" in npz_keys(base)
+        return base if ok else None
+    if base.is_dir():
+        for fname in _NODULEMNIST_FILES:  # the _64 file first
+            if (base / fname).is_file():
+                return base / fname
+    return None
+
+
+
+def load_nodulemnist(path: Path) -> Volumes3D:
+    src, md5 = _NODULEMNIST_FILES.get(path.name, ("nodulemnist3d", None))
+    keys = npz_keys(path)
+    missing = [k for k in NODULEMNIST_KEYS if k not in keys]
+    if missing:
+        raise ValueError(f"{path} lacks keys {missing}; expected {LAYOUTS['nodulemnist3d']}")
+    if md5 is not None:
+        _md5_check(path, md5)
+    Xs, ys, ss = [], [], []
+    with np.load(path, allow_pickle=False) as z:
+        for split in ("train", "val", "test"):
+            img, lab = z[f"{split}_images"], z[f"{split}_labels"]
+            if img.ndim != 4 or len(set(img.shape[1:])) != 1 or lab.shape[0] != img.shape[0]:
+                raise ValueError(
+                    f"{path}: {split}_images must be (N, S, S, S) with (N, 1) labels, got "
+                    f"{img.shape} and {lab.shape}"
+                )
+            Xs.append(img.astype(np.float32) / np.float32(255.0))  # no HU window (§1.1)
+            bad = np.setdiff1d(np.unique(lab), (0, 1))
+            if bad.size:
+                raise ValueError(f"{path}: {split}_labels must be 0 (benign) or 1 (malignant), "
+                                 f"found {bad[:5].tolist()}")  # fmt: skip
+            ys.append(lab.reshape(-1).astype(np.int64))
+            ss.append(np.full(img.shape[0], split))
+    X = np.concatenate(Xs)
+    if X.shape[1] < 64:
+        src = "nodulemnist3d"
+        warn_once(
+            f"{path} is {X.shape[1]}^3 at 1 mm, covering only {X.shape[1]} mm: use fovs_mm="
+            "(20, 24, 28) (metaheur.models.preprocess.default_fovs); nodulemnist3d_64.npz is recommended"
+        )
+    return Volumes3D(X=X, y=np.concatenate(ys), spacing_mm=1.0, groups=None,
+                     split=np.concatenate(ss), source=src)
+

@@ -495,11 +495,12 @@ def main(argv: list[str] | None = None) -> int:
     # seed-major order: an interrupted run leaves whole seeds, comparable across samplers
     todo = [(t, s, seed, n) for seed in seeds for n in sorted(args.trials, reverse=True)
             for t in tasks for s in samplers if (t, s, seed, n) not in done]
-    if args.report_only:
-        todo = []
     wanted = len(tasks) * len(samplers) * args.seeds * len(args.trials)
     logger.info("%d of %d runs to do (%d already in %s)", len(todo), wanted, wanted - len(todo),
                 path)
+    if args.report_only:
+        logger.info("--report-only: the %d missing runs are not run", len(todo))
+        todo = []
     run_all(todo, path, args.jobs)
 
     runs = read_runs(path)
@@ -513,8 +514,11 @@ def main(argv: list[str] | None = None) -> int:
     summary.to_csv(out / "summary.csv", index=False)
     order = [s for s in SAMPLERS if s in samplers]
     for b in budgets:
-        src = sorted(set(summary.loc[summary["budget"] == b, "source"]))
-        print(f"\n## {b} trials ({'; '.join(src)}), {args.seeds} seeds: median regret "
+        at_b = summary[summary["budget"] == b]
+        src = sorted(set(at_b["source"]))
+        n = at_b.groupby("task")["n_seeds"].min()
+        n_seeds = ", ".join(f"{t} {n[t]}" for t in TASKS if t in n.index)
+        print(f"\n## {b} trials ({'; '.join(src)}), seeds per task: {n_seeds}; median regret "
               f"(mean rank); +R/-R, +T/-T: significantly better/worse than random / TPE "
               f"(two-sided Mann-Whitney U, Holm, alpha 0.05)\n")
         print(markdown_table(summary, b, order))

@@ -14,10 +14,12 @@ initial population, with its known value, so it is not evaluated again)::
 The wrapper is itself an :class:`~metaheur.Optimizer` (registered as ``"<algo>-ipop"`` for
 the built-ins and as ``"ipop"`` with an ``inner`` hyper-parameter for any algorithm, plug-ins
 included), so :func:`metaheur.minimize`, the Optuna samplers and ``get_state``/``from_state``
-use it unchanged. Its JSON state holds the inner optimizer's complete state, the restart
-count and the stagnation counters; the best point is the core's ``best_x``/``best_f``. The
+use it unchanged. Its JSON state holds the inner optimizer's complete state (restored and
+checked by the inner class), the restart count, the evaluations made before the current run
+and the stagnation counters; the best point is the core's ``best_x``/``best_f``. On restore
+the current run must fit the wrapper's counters and settings (docs/algorithms.md §12.3). The
 inner optimizer draws from the wrapper's generator (one stream, so a restored run is
-bit-identical).
+bit-identical). Run 0 adopts the wrapper's evaluated initial population with its values.
 
 The published algorithm without restarts is the plain key (``"gwo"``); ``"gwo-ipop"``
 adds restarts. ``pop_size`` is the FIRST run's population (IPOP's λ_0): start small.

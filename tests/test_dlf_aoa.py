@@ -47,7 +47,8 @@ def test_dcs_schedule():
 
 # ------------------------------------------------------------- Mantegna (§0.4)
 def test_mantegna_sigma():
-    assert mantegna_sigma(1.5) == pytest.approx(0.6965745025576967, rel=1e-13)  # libm gamma/sin: a few ulp
+    # libm gamma/sin: a few ulp
+    assert mantegna_sigma(1.5) == pytest.approx(0.6965745025576967, rel=1e-13)
     assert mantegna_sigma(1.0) == pytest.approx(1.0, rel=1e-15)
 
 

@@ -70,14 +70,13 @@ every one of ours reaches at most a quarter of the targets, with or without rest
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from metaheur._base import Optimizer
-from metaheur._params import Constraint, Flag, Integer, Real
+from metaheur._params import Choice, Constraint, Dict, Flag, Integer, Real
 from metaheur._registry import available, get, register
 from metaheur._state import Field, encode
 
@@ -103,29 +102,25 @@ RESTART_CONSTRAINTS: dict[str, Constraint] = {
 }
 
 
-class _Algorithm(Constraint):
-    """``inner``: the key of a registered algorithm without restarts (plug-ins included)."""
+class _Algorithm(Choice):
+    """``inner``: the key of a registered algorithm without restarts (plug-ins included:
+    the choices are the registry's at the time of the check)."""
+
+    def __init__(self) -> None:
+        self.none = False
+
+    @property
+    def options(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(k for k in available() if not issubclass(get(k), IPOP))
 
     def describe(self) -> str:
-        names = [k for k in available() if not issubclass(get(k), IPOP)]
-        return f"the name of a registered algorithm without restarts ({', '.join(names)})"
+        return f"the name of a registered algorithm without restarts ({', '.join(self.options)})"
 
     def _convert(self, value: Any) -> str | None:
         if not isinstance(value, str) or value.strip().lower().replace("_", "-") not in available():
             return None
         cls = get(value)
         return None if issubclass(cls, IPOP) else cls.name
-
-
-class _Params(Constraint):
-    """``inner_params``: the wrapped algorithm's hyper-parameters by name."""
-
-    def describe(self) -> str:
-        return "a dict of the inner algorithm's hyper-parameters by name"
-
-    def _convert(self, value: Any) -> dict[str, Any] | None:
-        ok = isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
-        return dict(value) if ok else None
 
 
 @register
@@ -155,7 +150,7 @@ class IPOP(Optimizer):
     )
     defaults: ClassVar[dict[str, Any]] = {"inner": "pso", "inner_params": {}, **RESTART_DEFAULTS}
     constraints: ClassVar[dict[str, Constraint]] = {
-        "inner": _Algorithm(), "inner_params": _Params(), **RESTART_CONSTRAINTS}
+        "inner": _Algorithm(), "inner_params": Dict(), **RESTART_CONSTRAINTS}
     #: The wrapped algorithm's key when fixed by a registered variant (``"gwo-ipop"``).
     inner_algo: ClassVar[str | None] = None
     #: The current run's complete state (restored, and checked, by its own class), the

@@ -5,9 +5,11 @@ The state may come from a file or from a study's shared storage, so nothing in i
 trusted: the configuration goes through the constructor's own validation, every array
 is numeric and bounded by the optimizer's shapes (:func:`metaheur._state.decode`), the
 random generator must be one of NumPy's bit generators, the counters must agree with the
-budget arithmetic (docs/algorithms.md §0.2), the pending batch with the box and the
-budget, and every algorithm field with its declared :class:`~metaheur._state.Field`.
-Only declared fields are set. Anything wrong raises ``ValueError``.
+budget arithmetic (docs/algorithms.md §0.2; checked once the whole state is set, through
+:meth:`~metaheur.Optimizer._restored_progress`, which the restart layer overrides), the
+pending batch with the box and the budget, and every algorithm field with its declared
+:class:`~metaheur._state.Field` (a nested optimizer's state is left encoded for its own
+``from_state``). Only declared fields are set. Anything wrong raises ``ValueError``.
 """
 
 from __future__ import annotations

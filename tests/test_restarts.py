@@ -259,7 +259,7 @@ def _states_along(opt: Optimizer, fun: Any = plateau) -> list[tuple[int, dict[st
         # growth 1 with the best point kept: more batches than the first run's max_iter
         {"pop_size": 4, "budget": 400, "restart_patience": 1, "restart_growth": 1.0},
         # one long run: its history alone outgrows the first population's shapes
-        {"pop_size": 4, "budget": 4000, "restart_patience": 10**6, "restart_xtol": 0.0},
+        {"pop_size": 4, "budget": 1000, "restart_patience": 10**6, "restart_xtol": 0.0},
         # each run with its own horizon, the last one cut by the budget
         {"pop_size": 5, "budget": 700, "restart_iters": 3, "restart_patience": 10**6},
     ],

@@ -117,9 +117,10 @@ class _Algorithm(Choice):
         return f"the name of a registered algorithm without restarts ({', '.join(self.options)})"
 
     def _convert(self, value: Any) -> str | None:
-        if not isinstance(value, str) or value.strip().lower().replace("_", "-") not in available():
+        try:
+            cls = get(value) if isinstance(value, str) else IPOP
+        except ValueError:  # not registered
             return None
-        cls = get(value)
         return None if issubclass(cls, IPOP) else cls.name
 
 

@@ -200,6 +200,21 @@ class Optimizer(abc.ABC):
         """Batch sizes of the ask/tell rounds of one iteration (POA: ``(N, N)``)."""
         return (self.pop_size,)
 
+    def _restored_progress(self, nit: int, rnd: int) -> tuple[int, int] | None:
+        """``(nfev, n)`` of an initialised run at round ``rnd`` of iteration ``nit + 1``.
+
+        The evaluations made so far and the rows of that round's batch, both before the
+        budget cuts them (docs/algorithms.md §0.2); ``None`` if no run reaches that point.
+        :meth:`from_state` checks a restored state's counters and pending batch against
+        it, once the whole state is set: an optimizer whose batches do not follow
+        :attr:`rounds` (the restart layer) derives both from its own state and checks
+        that state here, raising ``ValueError``.
+        """
+        r = self._rounds_
+        if nit > self.max_iter or rnd >= len(r):
+            return None
+        return self.pop_size - self._n_known + nit * sum(r) + sum(r[:rnd]), r[rnd]
+
     @abc.abstractmethod
     def _init_state(self, X: NDArray, f: NDArray) -> None:
         """Set up the algorithm state from the evaluated initial population (t = 0)."""

@@ -11,6 +11,7 @@ constraint per hyper-parameter::
         "n_ants": Integer(low=1, none=True),         # an integer >= 1, or None
         "kernel_per_dim": Flag(),                    # True or False
         "inertia": Choice("constant", "linear"),
+        "inner_params": Dict(),                      # a dict by name (the restart layer)
     }
 
 The base class checks every given value against its constraint and raises a
@@ -35,8 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
 BoundsLike = Union[ArrayLike, "scipy.optimize.Bounds"]  # noqa: UP007
 
 __all__ = [
-    "Constraint", "Real", "Integer", "Flag", "Choice", "check_params", "check_int", "as_bounds",
-    "default_rng", "warm_start", "horizon",
+    "Constraint", "Real", "Integer", "Flag", "Choice", "Dict", "check_params", "check_int",
+    "as_bounds", "default_rng", "warm_start", "horizon",
 ]
 
 
@@ -162,6 +163,21 @@ class Choice(Constraint):
 
     def __repr__(self) -> str:
         return f"Choice({', '.join(map(repr, self.options))}, none={self.none})"
+
+
+@dataclass(frozen=True)
+class Dict(Constraint):
+    """A dict with string keys, copied (the hyper-parameters of a wrapped algorithm: their
+    values are checked by that algorithm's own constraints)."""
+
+    none: bool = False
+
+    def describe(self) -> str:
+        return "a dict with string keys"
+
+    def _convert(self, value: Any) -> dict[str, Any] | None:
+        ok = isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
+        return dict(value) if ok else None
 
 
 def check_params(

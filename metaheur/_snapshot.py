@@ -5,16 +5,18 @@ The state may come from a file or from a study's shared storage, so nothing in i
 trusted: the configuration goes through the constructor's own validation, every array
 is numeric and bounded by the optimizer's shapes (:func:`metaheur._state.decode`), the
 random generator must be one of NumPy's bit generators, the counters must agree with the
-budget arithmetic (docs/algorithms.md §0.2), the pending batch with the box and the
-budget, and every algorithm field with its declared :class:`~metaheur._state.Field`.
-Only declared fields are set. Anything wrong raises ``ValueError``.
+budget arithmetic (docs/algorithms.md §0.2; checked once the whole state is set, through
+:meth:`~metaheur.Optimizer._restored_progress`, which the restart layer overrides), the
+pending batch with the box and the budget, and every algorithm field with its declared
+:class:`~metaheur._state.Field` (a nested optimizer's state is left encoded for its own
+``from_state``). Only declared fields are set. Anything wrong raises ``ValueError``.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 from numpy.typing import NDArray
@@ -105,13 +107,23 @@ def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) 
         raise ValueError(f"optimizer state lacks its {', '.join(bad)} section(s)")
     cfg = _section(parts, "config", 0)
     obj = _from_config(target, cfg, parts["core"])
-    # Every array of the state is bounded by the optimizer's own shapes.
+    # Every array of the state is bounded by the optimizer's own shapes, a pending batch
+    # by what the budget allows (the restart layer's runs grow; the exact shape of every
+    # array is checked below).
     limit = 16 * (max(obj.pop_size, *obj._rounds_) + 3) * obj.dim
-    core = _section(parts, "core", limit)
-    algo = _section(parts, "algo_state", limit)
+    core = _section(parts, "core", max(limit, min(obj.budget, MAX_BATCH_VALUES // obj.dim)
+                                       * obj.dim))
+    # A nested optimizer's state stays encoded: its own from_state checks it, with the
+    # nested optimizer's own shapes.
+    raw = parts["algo_state"]
+    nested = {k for k, spec in target.state_fields.items() if spec.kind == "state"} & set(raw)
+    algo = _section({"algo_state": {k: v for k, v in raw.items() if k not in nested}},
+                    "algo_state", limit)
+    algo.update({k: raw[k] for k in nested})
     obj.rng = _state.restore_rng(_section(parts, "rng", 1024))
     _restore_core(obj, core, n_known=obj._n_known)
     _restore_algo(obj, algo, limit)
+    _check_progress(obj)
     return obj
 
 
@@ -198,21 +210,38 @@ def _counters(opt: Optimizer, core: dict[str, Any], initialized: bool,
     rnd = check_int("state core 'round'", core["round"], 0)
     nfev = check_int("state core 'nfev'", core["nfev"], 0)
     n_failed = check_int("state core 'n_failed'", core["n_failed"], 0)
-    rounds = opt._rounds_
-    # the initial population evaluates N − n_known rows, then every round its batch
-    expected = 0
-    if initialized:
-        expected = min(opt.budget, opt.pop_size - n_known + nit * sum(rounds) + sum(rounds[:rnd]))
-    if nit > opt.max_iter or rnd >= len(rounds) or nfev != expected or (
-        not initialized and (nit or rnd)
+    # Here what holds for every optimizer; once the whole state is set, _check_progress
+    # checks nit, round and nfev against the optimizer's own arithmetic.
+    if rnd >= len(opt._rounds_) or nfev > opt.budget or (
+        not initialized and (nit or rnd or nfev)
     ):
-        raise ValueError(
-            f"state core counters are inconsistent: nit={nit}, round={rnd}, nfev={nfev} "
-            f"(budget {opt.budget}, max_iter {opt.max_iter}, rounds {rounds})"
-        )
+        _inconsistent(opt, nit, rnd, nfev)
     if n_failed > nfev:
         raise ValueError(f"state core 'n_failed' ({n_failed}) exceeds nfev ({nfev})")
     return nit, rnd, nfev, n_failed
+
+
+def _inconsistent(opt: Optimizer, nit: int, rnd: int, nfev: int) -> NoReturn:
+    raise ValueError(
+        f"state core counters are inconsistent: nit={nit}, round={rnd}, nfev={nfev} "
+        f"(budget {opt.budget}, max_iter {opt.max_iter}, rounds {opt._rounds_})"
+    )
+
+
+def _check_progress(opt: Optimizer) -> None:
+    """The restored counters and pending batch against :meth:`Optimizer._restored_progress`
+    (the initial population evaluates N − n_known rows, then every round its batch)."""
+    if not opt._initialized:
+        return  # _counters: nothing evaluated yet; _batches: the pending rows
+    progress = opt._restored_progress(opt.nit, opt._round)
+    if progress is None or opt.nfev != min(opt.budget, progress[0]):
+        _inconsistent(opt, opt.nit, opt._round, opt.nfev)
+    full = opt._pending_full
+    if full is not None and full.shape[0] != progress[1]:
+        raise ValueError(
+            f"state field 'pending_full' must have shape {(progress[1], opt.dim)}, "
+            f"got {full.shape}"
+        )
 
 
 def _best(opt: Optimizer, core: dict[str, Any]) -> tuple[float, NDArray]:
@@ -249,7 +278,11 @@ def _batches(opt: Optimizer, core: dict[str, Any], initialized: bool, n_known: i
         "f_init", core["f_init"], dims, lo, up)
     if full is None:
         return x_init, f_init, None, None
-    n_full = opt._rounds_[rnd] if initialized else N - n_known
+    if not initialized:
+        n_full = N - n_known
+    else:  # the number of rows is checked by _check_progress
+        ok = isinstance(full, np.ndarray) and full.ndim == 2
+        n_full = full.shape[0] if ok else opt._rounds_[rnd]
     full = Field((n_full, "D"), "point").check("pending_full", full, dims, lo, up)
     if not initialized and not np.array_equal(full, x_init[n_known:]):
         raise ValueError("state core 'pending_full' must be the unevaluated x_init rows")

@@ -144,8 +144,12 @@ def decode(obj: Any, *, max_elements: int = _DEFAULT_MAX_ELEMENTS) -> Any:
 # ------------------------------------------------------------ declared state fields
 #: Domains of a state field: ``point`` (finite, inside the box, last axis D), ``value``
 #: (objective values: finite or +inf, never NaN), ``real`` (finite, within [low, high]),
-#: ``index`` (an integer in [0, N)), ``count`` (an integer in [0, N]).
-_KINDS = ("point", "value", "real", "index", "count")
+#: ``index`` (an integer in [0, N)), ``count`` (an integer in [0, N]), ``integer`` (an
+#: integer within [low, high]), ``state`` (the complete JSON state of a nested optimizer,
+#: left encoded: its owner restores it with that optimizer's own ``from_state``, which
+#: checks it with the nested optimizer's own shapes and limits; shape ``()``).
+_KINDS = ("point", "value", "real", "index", "count", "integer", "state")
+_INTEGRAL = ("index", "count", "integer")
 #: When an optional field is present: ``pending`` while a batch is asked and not yet
 #: told; ``iteration`` while an iteration is under way (a batch pending or round > 0).
 _PRESENCE = (None, "pending", "iteration")
@@ -173,9 +177,14 @@ class Field:
     def check(self, name: str, value: Any, dims: dict[str, int], lower: NDArray,
               upper: NDArray) -> Any:
         """Return ``value`` as the optimizer holds it; raise ``ValueError`` otherwise."""
+        if self.kind == "state":
+            if not (isinstance(value, dict) and "algo" in value):
+                raise ValueError(f"state field {name!r} must be an optimizer state, got "
+                                 f"{_describe(value)}")
+            return value
         shape = tuple(dims[s] if isinstance(s, str) else s for s in self.shape)
         if shape == ():
-            integral = self.kind in ("index", "count")
+            integral = self.kind in _INTEGRAL
             types = (int, np.integer) if integral else (int, float, np.integer, np.floating)
             if not isinstance(value, types) or isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"state field {name!r} must be a number, got {value!r}")
@@ -184,7 +193,7 @@ class Field:
             except OverflowError:
                 raise ValueError(f"state field {name!r} is out of range: {value!r}") from None
         else:
-            want = "i" if self.kind in ("index", "count") else "f"
+            want = "i" if self.kind in _INTEGRAL else "f"
             if not (isinstance(value, np.ndarray) and value.dtype.kind == want
                     and value.dtype.itemsize == 8):
                 raise ValueError(
@@ -207,6 +216,9 @@ class Field:
         elif self.kind == "count":
             ok = bool(((a >= 0) & (a <= n)).all())
             allowed = f"integers in [0, {n}]"
+        elif self.kind == "integer":
+            ok = bool(((a >= self.low) & (a <= self.high)).all())
+            allowed = f"integers in [{self.low:g}, {self.high:g}]"
         elif self.kind == "value":
             ok = not bool((np.isnan(a) | (a == -np.inf)).any())
             allowed = "objective values (finite or +inf)"

@@ -14,10 +14,12 @@ initial population, with its known value, so it is not evaluated again)::
 The wrapper is itself an :class:`~metaheur.Optimizer` (registered as ``"<algo>-ipop"`` for
 the built-ins and as ``"ipop"`` with an ``inner`` hyper-parameter for any algorithm, plug-ins
 included), so :func:`metaheur.minimize`, the Optuna samplers and ``get_state``/``from_state``
-use it unchanged. Its JSON state holds the inner optimizer's complete state, the restart
-count and the stagnation counters; the best point is the core's ``best_x``/``best_f``. The
+use it unchanged. Its JSON state holds the inner optimizer's complete state (restored and
+checked by the inner class), the restart count, the evaluations made before the current run
+and the stagnation counters; the best point is the core's ``best_x``/``best_f``. On restore
+the current run must fit the wrapper's counters and settings (docs/algorithms.md §12.3). The
 inner optimizer draws from the wrapper's generator (one stream, so a restored run is
-bit-identical).
+bit-identical). Run 0 adopts the wrapper's evaluated initial population with its values.
 
 The published algorithm without restarts is the plain key (``"gwo"``); ``"gwo-ipop"``
 adds restarts. ``pop_size`` is the FIRST run's population (IPOP's λ_0): start small.
@@ -73,11 +75,12 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from metaheur import _state
 from metaheur._base import Optimizer
+from metaheur._params import Choice, Constraint, Dict, Flag, Integer, Real
 from metaheur._registry import available, get, register
+from metaheur._state import Field, encode
 
-__all__ = ["IPOP", "with_restarts", "RESTART_DEFAULTS"]
+__all__ = ["IPOP", "with_restarts", "RESTART_DEFAULTS", "RESTART_CONSTRAINTS"]
 
 #: Hyper-parameters of the restart layer (prefixed so they never clash with the inner ones).
 RESTART_DEFAULTS: dict[str, Any] = {
@@ -88,10 +91,37 @@ RESTART_DEFAULTS: dict[str, Any] = {
     "restart_keep_best": True,
     "restart_xtol": 1e-6,
 }
+#: What each restart hyper-parameter may be (checked by the base class).
+RESTART_CONSTRAINTS: dict[str, Constraint] = {
+    "restart_growth": Real(1.0),
+    "restart_patience": Integer(low=1),
+    "restart_ftol": Real(0.0),
+    "restart_iters": Integer(low=1, none=True),
+    "restart_keep_best": Flag(),
+    "restart_xtol": Real(0.0),
+}
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+class _Algorithm(Choice):
+    """``inner``: the key of a registered algorithm without restarts (plug-ins included:
+    the choices are the registry's at the time of the check)."""
+
+    def __init__(self) -> None:
+        self.none = False
+
+    @property
+    def options(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(k for k in available() if not issubclass(get(k), IPOP))
+
+    def describe(self) -> str:
+        return f"the name of a registered algorithm without restarts ({', '.join(self.options)})"
+
+    def _convert(self, value: Any) -> str | None:
+        try:
+            cls = get(value) if isinstance(value, str) else IPOP
+        except ValueError:  # not registered
+            return None
+        return None if issubclass(cls, IPOP) else cls.name
 
 
 @register
@@ -99,16 +129,18 @@ class IPOP(Optimizer):
     """Any registered algorithm (hyper-parameter ``inner``, its own hyper-parameters in
     ``inner_params``) restarted with a growing population when it stagnates.
 
-    Restart hyper-parameters: ``restart_growth`` (population factor per restart, >= 1;
-    2), ``restart_patience`` (iterations without improvement that end a run; 50),
-    ``restart_ftol`` (relative improvement that counts, >= 0; 1e-12), ``restart_iters``
-    (iterations given to each run as its schedule horizon; ``None``: the whole remaining
-    budget, so a run ends only by stagnation), ``restart_keep_best`` (the new run's
-    population holds the best point so far, with its known value; True),
+    Restart hyper-parameters (:data:`RESTART_CONSTRAINTS`): ``restart_growth`` (population
+    factor per restart, >= 1; 2), ``restart_patience`` (iterations without improvement
+    that end a run; 50), ``restart_ftol`` (relative improvement that counts, >= 0; 1e-12),
+    ``restart_iters`` (iterations given to each run as its schedule horizon; ``None``: the
+    whole remaining budget, so a run ends only by stagnation), ``restart_keep_best`` (the
+    new run's population holds the best point so far, with its known value; True),
     ``restart_xtol`` (a run also ends once every coordinate of its population spans at
     most this fraction of the box; 1e-6; 0 turns it off).
     :attr:`population` is the current run's population; :attr:`restarts` counts the runs
-    started after the first.
+    started after the first. The wrapper's ``nit`` counts its own ask/tell cycles (of
+    :attr:`rounds`, the first run's); each run counts its iterations in
+    :attr:`current_run`.
     """
 
     name = "ipop"
@@ -118,130 +150,143 @@ class IPOP(Optimizer):
         "size, IEEE CEC 2005, 1769-1776, doi:10.1109/CEC.2005.1554902"
     )
     defaults: ClassVar[dict[str, Any]] = {"inner": "pso", "inner_params": {}, **RESTART_DEFAULTS}
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "inner": _Algorithm(), "inner_params": Dict(), **RESTART_CONSTRAINTS}
     #: The wrapped algorithm's key when fixed by a registered variant (``"gwo-ipop"``).
     inner_algo: ClassVar[str | None] = None
-    _state_fields = ("_inner_state", "restarts", "_run_best", "_run_mark", "_stall", "_inner_nit")
+    #: The current run's complete state (restored, and checked, by its own class), the
+    #: restart count, our evaluations before the run, the run's best value so far, the
+    #: value that last counted as an improvement, and the iterations since then.
+    state_fields: ClassVar[dict[str, Field]] = {
+        "_inner_state": Field((), "state"),
+        "_restarts": Field((), "integer", low=0),
+        "_run_start": Field((), "integer", low=0),
+        "_run_best": Field((), "value"),
+        "_run_mark": Field((), "value"),
+        "_stall": Field((), "integer", low=0),
+    }
 
     _inner: Optimizer | None = None
-    restarts: int = 0
+    _restarts: int | None = None
+    _run_start: int | None = None
+    _run_best: float | None = None
+    _run_mark: float | None = None
+    _stall: int | None = None
 
     # ------------------------------------------------------------------ setup
-    def _split_params(self) -> tuple[str, dict[str, Any]]:
-        if self.inner_algo is not None:
-            inner = {k: v for k, v in self.params.items() if k not in RESTART_DEFAULTS}
-            return self.inner_algo, inner
-        algo, inner = self.params["inner"], self.params["inner_params"]
-        if not isinstance(algo, str):
-            raise ValueError(f"inner must be the name of a registered algorithm, got {algo!r}")
-        if not isinstance(inner, dict):
-            raise ValueError(f"inner_params must be a dict of {algo!r}'s hyper-parameters, "
-                             f"got {inner!r}")
-        return algo, dict(inner)
+    @classmethod
+    def _inner_of(cls, params: dict[str, Any]) -> tuple[type[Optimizer], dict[str, Any]]:
+        """The wrapped class and its hyper-parameters, from checked ``params``."""
+        if cls.inner_algo is not None:
+            inner = {k: v for k, v in params.items() if k not in RESTART_DEFAULTS}
+            return get(cls.inner_algo), inner
+        return get(params["inner"]), params["inner_params"]
+
+    @classmethod
+    def validate_params(cls, *, pop_size: int | None = None, **params: Any) -> dict[str, Any]:
+        """The base check, and the wrapped class checks ``inner_params`` (and ``pop_size``)."""
+        checked = super().validate_params(pop_size=pop_size, **params)
+        inner_cls, inner = cls._inner_of(checked)
+        try:
+            inner_cls.validate_params(pop_size=pop_size, **inner)
+        except ValueError as exc:
+            if cls.inner_algo is not None:
+                raise
+            raise ValueError(f"inner_params for {inner_cls.name!r}: {exc}") from None
+        return checked
 
     def _check_params(self) -> None:
-        g = self.restart_growth
-        if not (isinstance(g, (int, float, np.integer, np.floating)) and not isinstance(g, bool)
-                and math.isfinite(g) and g >= 1):
-            raise ValueError(f"restart_growth must be a finite number >= 1, got {g!r}")
-        for key in ("restart_ftol", "restart_xtol"):
-            tol = getattr(self, key)
-            if not (isinstance(tol, (int, float, np.integer, np.floating))
-                    and not isinstance(tol, bool) and math.isfinite(tol) and tol >= 0):
-                raise ValueError(f"{key} must be a finite number >= 0, got {tol!r}")
-        if not isinstance(self.restart_keep_best, (bool, np.bool_)):
-            raise ValueError(f"restart_keep_best must be True or False, "
-                             f"got {self.restart_keep_best!r}")
-        if not (_is_int(self.restart_patience) and self.restart_patience >= 1):
-            raise ValueError(f"restart_patience must be an integer >= 1, "
-                             f"got {self.restart_patience!r}")
-        v = self.restart_iters
-        if v is not None and not (_is_int(v) and v >= 1):
-            raise ValueError(f"restart_iters must be an integer >= 1 or None, got {v!r}")
-        algo, inner = self._split_params()
-        cls = get(algo)  # ValueError listing the available names
-        if issubclass(cls, IPOP):
-            raise ValueError(f"inner must be an algorithm without restarts, got {algo!r}")
-        # the inner class checks its own hyper-parameters (and names them) here
-        probe = cls(np.column_stack([self.lower, self.upper]), pop_size=self.pop_size,
-                    max_iter=1, **inner)
-        self._inner_cls, self._inner_params = cls, inner
-        self._inner_rounds = probe._rounds()
+        cls, inner = self._inner_of(self.params)
+        self._inner_cls = cls
+        self._inner_params = cls.validate_params(pop_size=self.pop_size, **inner)
+        self._box = np.column_stack([self.lower, self.upper])
+        # a run's rounds depend on its population: those of the first run are ours
+        probe = cls(self._box, pop_size=self.pop_size, max_iter=1, seed=0, **self._inner_params)
+        self._inner_rounds = probe.rounds
 
     def _rounds(self) -> tuple[int, ...]:
         return self._inner_rounds  # an iteration of the first run
 
     # ------------------------------------------------------------ inner runs
-    def _pop(self, k: int) -> int:
-        return max(round(self.pop_size * float(self.restart_growth) ** k), 1)
+    def _pop(self, k: int, cap: int) -> int:
+        """``N_k = round(N_0 · growth^k)``, at most ``cap``."""
+        try:
+            n = self.pop_size * self.restart_growth**k
+        except OverflowError:
+            return cap
+        return round(n) if n < cap else cap
 
-    def _spawn(self, n: int, spent: int, **warm: Any) -> Optimizer:
-        """A new inner run of ``n`` agents; ``spent`` evaluations it counts as already
-        made (the initial population of run 0); its budget never passes ours."""
-        remaining = self.budget - self.nfev
+    def _fits(self, run: Optimizer) -> bool:
+        """Whether ``run``, of ``restart_iters`` iterations, leaves room for the next one."""
+        remaining = self.budget - self._run_start
+        nxt = self._pop(self.restarts + 1, remaining)
+        return remaining - run.budget >= max(nxt, self._inner_cls.min_pop_size)
+
+    def _spawn(self, n: int, **warm: Any) -> Optimizer:
+        """A new run of ``n`` agents from here on; its budget never passes ours (but is at
+        least one evaluation: the initial population may have spent ours)."""
         kw = dict(pop_size=n, seed=self.rng, **warm, **self._inner_params)
-        bounds = np.column_stack([self.lower, self.upper])
         if self.restart_iters is not None:
-            opt = self._inner_cls(bounds, max_iter=int(self.restart_iters), **kw)
-            wanted = opt.budget - spent
-            nxt = self._pop(self.restarts + 1)
-            if wanted <= remaining and remaining - wanted >= max(nxt, self._inner_cls.min_pop_size):
-                return opt
-        return self._inner_cls(bounds, budget=spent + remaining, **kw)
+            run = self._inner_cls(self._box, max_iter=self.restart_iters, **kw)
+            if self._fits(run):
+                return run
+        return self._inner_cls(self._box, budget=max(self.budget - self.nfev, 1), **kw)
 
     def _start(self) -> None:
+        self._run_start = self.nfev
         self._run_best = self._run_mark = math.inf
         self._stall = 0
-        self._inner_nit = 0
 
     def _init_state(self, X: NDArray, f: NDArray) -> None:
-        self.restarts = 0
+        self._restarts = 0
         self._start()
-        # run 0 adopts our evaluated initial population as its own
-        self._inner = self._spawn(self.pop_size, self.pop_size, x0=X)
-        self._inner.tell(self._inner.ask(), f)
-        self._observe(f)
+        # run 0 adopts our evaluated initial population, values known: it evaluates nothing
+        self._inner = self._spawn(self.pop_size, x0=X, f0=f)
+        self._inner.tell(self._inner.ask(), np.empty(0))
+        self._observe(f, finished=False)
 
     def _restart(self) -> bool:
         remaining = self.budget - self.nfev
-        n = min(self._pop(self.restarts + 1), remaining)
-        if n < max(self._inner_cls.min_pop_size, 1):
+        n = self._pop(self.restarts + 1, remaining)
+        if n < self._inner_cls.min_pop_size:
             return False
         warm: dict[str, Any] = {}
         if self.restart_keep_best and np.isfinite(self.best_f):
             warm = {"x0": self.best_x[None, :], "f0": [self.best_f]}
-        self.restarts += 1
+        self._restarts = self.restarts + 1
         self._start()
-        self._inner = self._spawn(n, 0, **warm)
+        self._inner = self._spawn(n, **warm)
         return True
 
-    def _observe(self, f: NDArray) -> None:
-        """Stagnation bookkeeping on the current run's own values (not on x0's f0)."""
+    def _observe(self, f: NDArray, *, finished: bool) -> None:
+        """Stagnation bookkeeping on the current run's own values (not on x0's f0), once
+        per iteration of the run (``finished``)."""
         if f.size:
             self._run_best = min(self._run_best, float(f.min()))
-        if self._inner.nit == self._inner_nit:
+        if not finished:
             return  # mid-iteration (POA's first phase) or the initial population
-        self._inner_nit = self._inner.nit
         mark = self._run_mark
-        if self._run_best < mark - float(self.restart_ftol) * abs(mark) or not math.isfinite(mark):
+        if self._run_best < mark - self.restart_ftol * abs(mark) or not math.isfinite(mark):
             self._run_mark, self._stall = self._run_best, 0
         else:
             self._stall += 1
         if self.restart_xtol > 0 and self._collapsed():
-            self._stall = max(self._stall, int(self.restart_patience))
+            self._stall = max(self._stall, self.restart_patience)
 
     def _collapsed(self) -> bool:
         """Every coordinate of the population spans <= restart_xtol of the box."""
         X, _ = self._inner.population
         span = np.ptp(X, axis=0) if X.shape[0] else np.zeros(self.dim)
-        return bool((span <= float(self.restart_xtol) * (self.upper - self.lower)).all())
+        return bool((span <= self.restart_xtol * (self.upper - self.lower)).all())
 
     # ------------------------------------------------------------- iteration
     def _ask(self, t: int, r: int) -> NDArray:
         return self._inner.ask()  # a copy; the inner's budget ends no later than ours
 
     def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
+        nit = self._inner.nit
         self._inner.tell(X, f)
-        self._observe(f)
+        self._observe(f, finished=self._inner.nit > nit)
         if self.done:
             return
         if self._inner.done or self._stall >= self.restart_patience:
@@ -258,10 +303,54 @@ class IPOP(Optimizer):
         if state is None:
             self._inner = None
             return
-        # the outer restore decoded the nested arrays; from_state reads (and checks) the
-        # inner state in its JSON form
-        self._inner = Optimizer.from_state(_state.encode(state), check_version=False)
-        self._inner.rng = self.rng  # one stream, as before the export
+        try:  # the wrapped class checks its own state, with its own shapes and limits
+            run = self._inner_cls.from_state(state, check_version=False)
+        except ValueError as exc:
+            raise ValueError(f"{self.name} state: current run: {exc}") from None
+        run.rng = self.rng  # one stream, as before the export
+        self._inner = run
+
+    def _restored_progress(self, nit: int, rnd: int) -> tuple[int, int] | None:
+        """Our counters are the runs' sums: check the restored run against them."""
+        run, start, k = self._inner, self._run_start, self._restarts
+        first = self.pop_size - self._n_known  # our initial population's evaluations
+        size = self.pop_size if k == 0 else self._pop(k, self.budget - start)
+        budget = max(self.budget - start, 1)
+        iters = self.restart_iters is not None and run._max_iter_arg == self.restart_iters
+        problems = [
+            (self.nfev != start + run.nfev,
+             f"has made {run.nfev} evaluations, we {self.nfev} of which {start} before it"),
+            (encode(run.params) != encode(self._inner_params)
+             or not np.array_equal(run.lower, self.lower)
+             or not np.array_equal(run.upper, self.upper), "is not a run of this configuration"),
+            (start != first if k == 0 else start < first,
+             f"starts after {start} evaluations (our initial population: {first})"),
+            (run.pop_size != size, f"has {run.pop_size} agents, restart {k} has {size}"),
+            (run._n_known != self.pop_size if k == 0 else run._n_known > 1,
+             f"has {run._n_known} known warm-start values"),
+            (not (self._fits(run) if iters else run._budget_arg == budget),
+             f"has a budget of {run.budget}, ours leaves it {budget}"),
+            (not self.done and (run.done or self._stall >= self.restart_patience),
+             "has ended but no restart followed"),
+            (not (self.best_f <= run.best_f <= self._run_best <= self._run_mark),
+             "has best values inconsistent with ours"),
+            ((self._pending is None) != (run._pending is None)
+             or (self._pending is not None
+                 and not np.array_equal(self._pending_full, run._pending)),
+             "has a pending batch other than ours"),
+        ]
+        for bad, what in problems:
+            if bad:
+                raise ValueError(f"{self.name} state: the current run disagrees with the "
+                                 f"wrapper's counters and settings: it {what}")
+        if rnd >= len(self._rounds_) or nit * len(self._rounds_) + rnd > self.nfev + k:
+            return None  # every batch after the first has rows, but a restart's may not
+        return self.nfev, 0 if run._pending is None else run._pending.shape[0]
+
+    @property
+    def restarts(self) -> int:
+        """The number of runs started after the first."""
+        return self._restarts or 0
 
     @property
     def current_run(self) -> Optimizer | None:
@@ -298,6 +387,7 @@ def with_restarts(algo: str) -> type[IPOP]:
             "summary": f"{cls.name} with IPOP restarts (growing population, best point kept)",
             "reference": cls.reference,
             "defaults": {**cls.defaults, **RESTART_DEFAULTS},
+            "constraints": {**cls.constraints, **RESTART_CONSTRAINTS},
             "inner_algo": cls.name,
             "min_pop_size": cls.min_pop_size,
             "__module__": __name__,

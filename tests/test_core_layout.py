@@ -13,7 +13,7 @@ import pytest
 
 import metaheur
 from metaheur import Optimizer
-from metaheur._params import Choice, Flag, Integer, Real
+from metaheur._params import Choice, Dict, Flag, Integer, Real
 
 PACKAGE = Path(metaheur.__file__).parent
 BUILTIN = [a for a in metaheur.available() if metaheur.get(a).__module__.startswith("metaheur.")]
@@ -64,7 +64,7 @@ def test_every_hyper_parameter_has_a_declared_constraint(algo: str) -> None:
     assert set(cls.constraints) == set(cls.defaults)
     assert cls.validate_params() == cls.defaults  # the published defaults are valid
     for key, spec in cls.constraints.items():
-        assert isinstance(spec, (Real, Integer, Flag, Choice))
+        assert isinstance(spec, (Real, Integer, Flag, Choice, Dict))
         for bad in ("x", [], float("nan")):
             with pytest.raises(ValueError, match=f"^{key} must be .*, got"):
                 cls.validate_params(**{key: bad})

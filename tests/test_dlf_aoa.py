@@ -47,7 +47,8 @@ def test_dcs_schedule():
 
 # ------------------------------------------------------------- Mantegna (§0.4)
 def test_mantegna_sigma():
-    assert mantegna_sigma(1.5) == pytest.approx(0.6965745025576967, rel=1e-13)  # libm gamma/sin: a few ulp
+    # libm gamma/sin: a few ulp
+    assert mantegna_sigma(1.5) == pytest.approx(0.6965745025576967, rel=1e-13)
     assert mantegna_sigma(1.0) == pytest.approx(1.0, rel=1e-15)
 
 
@@ -227,15 +228,20 @@ def test_registered_with_published_defaults():
 
 
 def test_levy_scale_named_settings():
-    """0.1 is calibrated on BBOB (module docstring); the previous unscaled α = 1 is named."""
+    """0.1 is calibrated on BBOB (module docstring); the previous unscaled α = 1 is named.
+
+    A name is an alias resolved by the declared constraint: the parameters and the state's
+    configuration hold the number (plain JSON), so the state equals that of α = 1.0."""
     box = [(-5.0, 5.0)] * 3
     old = DLFAOA(box, budget=300, seed=2, levy_scale="unscaled")
-    assert old.levy_scale == 1.0 and old.params["levy_scale"] == "unscaled"
+    assert old.levy_scale == 1.0 and old.params["levy_scale"] == 1.0
     assert DLFAOA(box, budget=300, seed=2, levy_scale="calibrated").levy_scale == 0.1
     ref = DLFAOA(box, budget=300, seed=2, levy_scale=1.0)
+    assert old.get_state() == ref.get_state()
     assert all(np.array_equal(a, b) for a, b in zip(run(old), run(ref), strict=True))
     assert roundtrip(old).levy_scale == 1.0
-    with pytest.raises(ValueError, match=r"levy_scale must be a number >= 0 or one of"):
+    with pytest.raises(ValueError, match=r"levy_scale must be a finite real number >= 0, "
+                                         r"or one of \['calibrated', 'unscaled'\], got 'paper'"):
         DLFAOA(box, budget=300, levy_scale="paper")
     assert DLFAOA.min_pop_size == 2 and "ijai.v15.i2" in DLFAOA.reference
 

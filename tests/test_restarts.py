@@ -3,12 +3,16 @@ exact budget, bit-identical export/restore across restarts, any algorithm (plug-
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any, ClassVar
 
 import numpy as np
 import optuna
 import pytest
 from helpers import check_invariants, roundtrip, run, shifted_sphere
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import metaheur
 from metaheur import Optimizer
@@ -131,7 +135,7 @@ def test_state_holds_the_restart_state_and_restores_across_restarts() -> None:
     state = opt.get_state()
     assert state["algo"] == "poa-ipop"
     algo_state = state["algo_state"]
-    assert algo_state["restarts"] == 2
+    assert algo_state["_restarts"] == 2
     assert algo_state["_inner_state"]["algo"] == "poa"
     assert algo_state["_inner_state"]["config"]["pop_size"] == 20
     twin = roundtrip(opt)
@@ -211,7 +215,7 @@ def test_minimize_and_the_optuna_sampler_use_it_unchanged() -> None:
         ({"restart_iters": 1.5}, "restart_iters"),
         ({"restart_ftol": -1.0}, "restart_ftol"),
         ({"restart_xtol": float("inf")}, "restart_xtol"),
-        ({"inner": "nope"}, "unknown algorithm 'nope'"),
+        ({"inner": "nope"}, "inner must be the name of a registered algorithm .*got 'nope'"),
         ({"inner": "gwo-ipop"}, "without restarts"),
         ({"inner": "pso", "inner_params": {"w": "x"}}, "w must be"),
         ({"inner": "pso", "inner_params": [1]}, "inner_params must be a dict"),
@@ -227,3 +231,136 @@ def test_inner_hyper_parameters_are_checked_by_the_inner_class() -> None:
         metaheur.get("dlf-aoa-ipop")(BOUNDS, budget=100, levy_scale=-1.0)
     with pytest.raises(ValueError, match="already restarts"):
         with_restarts("gwo-ipop")
+
+
+# ------------------------------------------------------------------ restored states
+def _states_along(opt: Optimizer, fun: Any = plateau) -> list[tuple[int, dict[str, Any]]]:
+    """Run to the end; the JSON state before every 5th ask and with every 7th batch pending,
+    keyed by the number of batches asked so far."""
+    states = []
+    while not opt.done:
+        if len(states) % 5 == 0:
+            states.append((opt.nfev, roundtrip(opt).get_state()))
+        X = opt.ask()
+        if opt.nit % 7 == 3:
+            states.append((opt.nfev, roundtrip(opt).get_state()))
+        opt.tell(X, fun(X))
+    return states
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        # runs grow far beyond the first population (pending batches of 512 points)
+        {"pop_size": 4, "budget": 3000, "restart_patience": 1},
+        # our own warm start with a known value: the first run adopts every value
+        {"pop_size": 5, "budget": 300, "restart_patience": 2, "x0": np.full((2, 3), 0.5),
+         "f0": [1.0]},
+        # growth 1 with the best point kept: more batches than the first run's max_iter
+        {"pop_size": 4, "budget": 400, "restart_patience": 1, "restart_growth": 1.0},
+        # one long run: its history alone outgrows the first population's shapes
+        {"pop_size": 4, "budget": 1000, "restart_patience": 10**6, "restart_xtol": 0.0},
+        # each run with its own horizon, the last one cut by the budget
+        {"pop_size": 5, "budget": 700, "restart_iters": 3, "restart_patience": 10**6},
+    ],
+)
+def test_restored_states_continue_bit_identically(kw: dict[str, Any]) -> None:
+    """Regression (merge of the strict restore): every state of these runs was refused."""
+    make = lambda: metaheur.get("pso-ipop")(BOUNDS, seed=0, **kw)  # noqa: E731
+    asked = run(make(), plateau)
+    for nfev, state in _states_along(make()):
+        twin = Optimizer.from_state(state)
+        assert twin.nfev == nfev
+        rest = run(twin, plateau)
+        done = len(asked) - len(rest)
+        assert all(np.array_equal(a, b) for a, b in zip(asked[done:], rest, strict=True))
+
+
+def _eager_state(algo: str = "pso-ipop", *, pending: bool = True) -> dict[str, Any]:
+    opt = metaheur.get(algo)(BOUNDS, pop_size=4, budget=200, seed=1, **EAGER)
+    while opt.restarts < 2:
+        X = opt.ask()
+        opt.tell(X, plateau(X))
+    if pending:
+        opt.ask()
+    return json.loads(json.dumps(opt.get_state(), allow_nan=False))
+
+
+def _inner(s: dict[str, Any]) -> dict[str, Any]:
+    return s["algo_state"]["_inner_state"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda s: s["core"].update(nfev=s["core"]["nfev"] + 1), "counters"),
+        (lambda s: _inner(s)["core"].update(nfev=_inner(s)["core"]["nfev"] + 1),
+         "current run: state core counters"),
+        (lambda s: s["algo_state"].update(_restarts=5), "agents, restart 5 has"),
+        (lambda s: s["algo_state"].update(_restarts=-1), "_restarts"),
+        (lambda s: s["algo_state"].update(_stall=50), "ended but no restart"),
+        (lambda s: s["algo_state"].update(_run_mark=-1e9), "best values"),
+        (lambda s: s["algo_state"].update(_inner_state=None), "_inner_state.*present"),
+        (lambda s: s["algo_state"].update(_inner_state=[1.0]), "_inner_state.*optimizer state"),
+        (lambda s: _inner(s).update(algo="gwo"), "cannot restore it into"),
+        (lambda s: _inner(s)["config"].update(bounds=[[-20.0, 20.0]] * 3), "configuration"),
+        (lambda s: s["algo_state"].update(_run_start=s["algo_state"]["_run_start"] + 1),
+         "evaluations"),
+        (lambda s: _inner(s)["config"]["params"].update(w=0.5), "configuration"),
+        (lambda s: _inner(s)["core"].update(pending=None, pending_full=None), "pending batch"),
+        (lambda s: s["config"]["params"].update(restart_patience=0), "restart_patience"),
+    ],
+)
+def test_junk_restart_states_are_refused(mutate: Any, match: str) -> None:
+    state = _eager_state()
+    assert state["algo_state"]["_restarts"] == 2
+    mutate(state)
+    with pytest.raises(ValueError, match=match):
+        Optimizer.from_state(state)
+
+
+_JUNK: list[Any] = [None, True, -1, 0, 1, 3, 10**30, 1.5, 1e308, "x", [], {},
+                    {"__float__": "nan"}, {"__float__": "inf"}, {"__int__": "99"}]
+
+
+def _paths(obj: Any, path: tuple = ()) -> list[tuple]:
+    out = [path]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _paths(v, (*path, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj[:4]):
+            out += _paths(v, (*path, i))
+    return out
+
+
+_BASES = [_eager_state(a, pending=p) for a in ("pso-ipop", "poa-ipop") for p in (False, True)]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_mutated_restart_states_raise_value_error_or_run_in_box(
+    data: st.DataObject,
+) -> None:
+    """Junk anywhere in the wrapper's state or its nested run's: a ValueError, or a run
+    that stays in the box and spends exactly the budget."""
+    state = copy.deepcopy(data.draw(st.sampled_from(_BASES)))
+    paths = [p for p in _paths(state)[1:] if "params" not in p]
+    path = data.draw(st.sampled_from(paths))
+    parent = state
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = copy.deepcopy(data.draw(st.sampled_from(_JUNK)))
+    try:
+        opt = Optimizer.from_state(state)
+    except ValueError:
+        return
+    start = opt.nfev
+    evaluated = 0
+    with np.errstate(all="ignore"):
+        while not opt.done:
+            X = opt.ask()
+            assert np.isfinite(X).all() and (X >= opt.lower).all() and (X <= opt.upper).all()
+            evaluated += X.shape[0]
+            opt.tell(X, shifted_sphere(X))
+    assert opt.nfev == opt.budget == start + evaluated

@@ -68,7 +68,10 @@ LEVY_SCALES = {"unscaled": 1.0, "calibrated": 0.1}
 
 @dataclass(frozen=True)
 class _LevyScale(Real):
-    """``levy_scale``: a finite real number >= 0, or a name from :data:`LEVY_SCALES`."""
+    """``levy_scale``: a finite real number >= 0, or a name from :data:`LEVY_SCALES`.
+
+    A name is an alias: it is resolved here, so ``params`` and the state's configuration
+    hold the number (``"unscaled"`` and ``1.0`` give the same optimizer and state)."""
 
     def describe(self) -> str:
         return super().describe() + f", or one of {sorted(LEVY_SCALES)}"

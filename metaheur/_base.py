@@ -22,7 +22,6 @@ them and they never become the best).
 from __future__ import annotations
 
 import abc
-import functools
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, Union
@@ -35,8 +34,10 @@ from metaheur._params import (
     BoundsLike,
     Constraint,
     as_bounds,
+    check_declarations,
     check_int,
     check_params,
+    clip_bounds,
     default_rng,
     horizon,
     warm_start,
@@ -115,20 +116,12 @@ class Optimizer(abc.ABC):
     #: The algorithm state exported by :meth:`get_state`: attribute name -> what it must
     #: be (:class:`metaheur.Field`); :meth:`from_state` checks it on restore.
     state_fields: ClassVar[dict[str, Field]] = {}
-    #: Names of the exported state attributes (derived from :attr:`state_fields`; a
-    #: plug-in may list names only, which are then restored with generic checks).
+    #: Exported names, from :attr:`state_fields` (a plug-in may list names only).
     _state_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "state_fields" in cls.__dict__:
-            bad = [k for k, v in cls.state_fields.items() if not isinstance(v, Field)]
-            if bad:
-                raise TypeError(f"{cls.__name__}.state_fields must map names to Field: {bad}")
-            cls._state_fields = tuple(cls.state_fields)
-        stray = sorted(set(cls.constraints) - set(cls.defaults))
-        if stray:
-            raise TypeError(f"{cls.__name__}.constraints names no hyper-parameter: {stray}")
+        check_declarations(cls)
 
     def __init__(
         self,
@@ -144,6 +137,7 @@ class Optimizer(abc.ABC):
     ) -> None:
         self.lower, self.upper = as_bounds(bounds)
         self.dim = self.lower.size
+        self._clip_bounds = clip_bounds(self.lower, self.upper)
         self.pop_size = check_int("pop_size", pop_size, self.min_pop_size)
         self.params: dict[str, Any] = self.validate_params(**params)
         for key, value in self.params.items():
@@ -190,25 +184,20 @@ class Optimizer(abc.ABC):
 
     # ------------------------------------------------------------------ hooks
     def _check_params(self) -> None:  # noqa: B027 - optional hook, empty by default
-        """Derive constants from the (already validated) hyper-parameters and the box.
-
-        The declared :attr:`constraints` are checked before this hook runs; raise
-        ``ValueError`` naming the parameter for anything they cannot express.
-        """
+        """Derive constants from the hyper-parameters (already checked against
+        :attr:`constraints`); raise ``ValueError`` for what they cannot express."""
 
     def _rounds(self) -> tuple[int, ...]:
         """Batch sizes of the ask/tell rounds of one iteration (POA: ``(N, N)``)."""
         return (self.pop_size,)
 
     def _restored_progress(self, nit: int, rnd: int) -> tuple[int, int] | None:
-        """``(nfev, n)`` of an initialised run at round ``rnd`` of iteration ``nit + 1``.
+        """``(nfev, n)`` at round ``rnd`` of iteration ``nit + 1``: evaluations so far and
+        that round's rows before the budget cuts them (docs/algorithms.md §0.2), or ``None``.
 
-        The evaluations made so far and the rows of that round's batch, both before the
-        budget cuts them (docs/algorithms.md §0.2); ``None`` if no run reaches that point.
-        :meth:`from_state` checks a restored state's counters and pending batch against
-        it, once the whole state is set: an optimizer whose batches do not follow
-        :attr:`rounds` (the restart layer) derives both from its own state and checks
-        that state here, raising ``ValueError``.
+        :meth:`from_state` checks restored counters and pending rows against it; an
+        optimizer whose batches do not follow :attr:`rounds` (the restart layer) derives
+        both from its own state and raises ``ValueError`` here.
         """
         r = self._rounds_
         if nit > self.max_iter or rnd >= len(r):
@@ -371,22 +360,11 @@ class Optimizer(abc.ABC):
         return _snapshot.from_state(cls, state, check_version=check_version)
 
     # ---------------------------------------------------------------- helpers
-    @functools.cached_property
-    def _clip_bounds(self) -> tuple[Any, Any]:
-        """``(lower, upper)`` for clipping: two floats when the box is the same in every
-        dimension (a third of the cost of clipping against arrays; same result)."""
-        lo, hi = self.lower, self.upper
-        if (lo == lo[0]).all() and (hi == hi[0]).all():
-            return float(lo[0]), float(hi[0])
-        return lo, hi
-
     def _uniform(self, shape: Sequence[int]) -> NDArray:
         """``lb + U(shape) ⊙ (ub − lb)`` (docs/algorithms.md §0, eq. 4 of AOA)."""
         return self.lower + self.rng.random(tuple(shape)) * (self.upper - self.lower)
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(dim={self.dim}, pop_size={self.pop_size}, "
-            f"budget={self.budget}, max_iter={self.max_iter}, nfev={self.nfev}, "
-            f"best_f={self.best_f:.6g})"
-        )
+        return (f"{type(self).__name__}(dim={self.dim}, pop_size={self.pop_size}, budget="
+                f"{self.budget}, max_iter={self.max_iter}, nfev={self.nfev}, "
+                f"best_f={self.best_f:.6g})")

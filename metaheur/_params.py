@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from metaheur._state import Field
+
 if TYPE_CHECKING:  # pragma: no cover
     import scipy.optimize
 
@@ -202,6 +204,28 @@ def check_params(
         if key in params:
             params[key] = spec.check(key, params[key])
     return params
+
+
+def clip_bounds(lower: NDArray, upper: NDArray) -> tuple[Any, Any]:
+    """``(lower, upper)`` for clipping: two floats when the box is the same in every
+    dimension (a third of the cost of clipping against arrays; same result)."""
+    if (lower == lower[0]).all() and (upper == upper[0]).all():
+        return float(lower[0]), float(upper[0])
+    return lower, upper
+
+
+def check_declarations(cls: type) -> None:
+    """``TypeError`` unless an optimizer class's ``state_fields`` map names to
+    :class:`~metaheur._state.Field` and its ``constraints`` name only hyper-parameters;
+    sets ``cls._state_fields`` from ``state_fields``."""
+    if "state_fields" in cls.__dict__:
+        bad = [k for k, v in cls.state_fields.items() if not isinstance(v, Field)]
+        if bad:
+            raise TypeError(f"{cls.__name__}.state_fields must map names to Field: {bad}")
+        cls._state_fields = tuple(cls.state_fields)
+    stray = sorted(set(cls.constraints) - set(cls.defaults))
+    if stray:
+        raise TypeError(f"{cls.__name__}.constraints names no hyper-parameter: {stray}")
 
 
 def check_int(name: str, value: Any, minimum: int) -> int:

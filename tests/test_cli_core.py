@@ -224,10 +224,3 @@ def test_sigterm_ends_a_command_like_ctrl_c(monkeypatch, capsys) -> None:
     assert err.strip() == "metaheur list: interrupted"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored afterwards
 
-
-def test_cli_and_harness_modules_stay_small() -> None:
-    """Issue 9: no module over 450 lines (the harness split keeps each part readable)."""
-    root = Path(metaheur.__file__).resolve().parent
-    sizes = {p.relative_to(root).as_posix(): len(p.read_text().splitlines())
-             for sub in ("cli", "harness") for p in (root / sub).glob("*.py")}
-    assert sizes and max(sizes.values()) <= 450, sizes

@@ -172,3 +172,24 @@ def test_levy_beta_below_the_mantegna_overflow_is_refused() -> None:
         X = opt.ask()
         assert np.isfinite(X).all()
         opt.tell(X, np.sum(X * X, axis=1))
+
+
+def test_modules_and_classes_stay_small() -> None:
+    """Issue 9: no module over 450 lines and no class over 300 in metaheur/ or models/."""
+    import ast
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    files = [p for top in ("metaheur", "models") for p in (repo / top).rglob("*.py")]
+    assert len(files) > 40
+    big_modules, big_classes = {}, {}
+    for path in files:
+        text = path.read_text()
+        name = path.relative_to(repo).as_posix()
+        if len(text.splitlines()) > 450:
+            big_modules[name] = len(text.splitlines())
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > 300:
+                big_classes[f"{name}:{node.name}"] = node.end_lineno - node.lineno + 1
+    assert not big_modules, big_modules
+    assert not big_classes, big_classes

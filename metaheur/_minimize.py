@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from metaheur._base import BoundsLike, Optimizer, SeedLike, as_bounds
+from metaheur._evaluate import EvaluationMemo, evaluate_batch
 from metaheur._registry import get
 
 __all__ = ["minimize", "OptimizeResult", "evaluate_batch", "STATUS"]
@@ -55,8 +55,10 @@ class _Lazy:
 class OptimizeResult(dict):
     """Result of :func:`minimize`: a dict with attribute access, as SciPy's.
 
-    Attributes: ``x``, ``fun``, ``nfev``, ``nit``, ``n_failed``, ``failures`` (reason ->
-    count of failed evaluations), ``success``, ``status`` (see :data:`STATUS`),
+    Attributes: ``x``, ``fun``, ``nfev`` (evaluations the optimizer made, within the
+    budget), ``n_reused`` (those of them answered from memory without calling ``fun``),
+    ``nit``, ``n_failed``, ``failures`` (reason -> count of failed evaluations),
+    ``success``, ``status`` (see :data:`STATUS`),
     ``message``, ``history`` and ``optimizer`` (the final ask/tell object;
     ``get_state()`` resumes it). ``history`` has the columns ``nit``, ``nfev``, ``best_f``
     (one row per iteration): a ``pandas.DataFrame`` when pandas is installed, otherwise a
@@ -114,135 +116,6 @@ def _history(opt: Optimizer, rows: int) -> Any:
 
 
 # ------------------------------------------------------------------ objective values
-def _as_value(value: Any) -> tuple[float, str | None]:
-    """One objective value as a float, or NaN and the reason it is not a real number."""
-    if hasattr(value, "detach"):  # a tensor that may require grad (torch), without torch
-        value = value.detach()
-    if not isinstance(value, numbers.Number) and hasattr(value, "item"):
-        size = getattr(value, "size", 1)
-        size = size() if callable(size) else size
-        if hasattr(value, "numel"):
-            size = value.numel()
-        if size != 1:
-            raise ValueError(
-                f"objective must return one number per point; got {size} values (use "
-                "vectorized=True for a function of (n, d) arrays)"
-            )
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)):
-        return math.nan, "returned a bool"
-    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
-        if value.imag != 0:
-            return math.nan, "returned a complex number"
-        value = value.real
-    if isinstance(value, numbers.Real):
-        try:
-            return float(value), None
-        except OverflowError:
-            return math.nan, "returned a number too large for a float"
-    if isinstance(value, (list, tuple)):
-        if len(value) == 1:
-            return _as_value(value[0])
-        raise ValueError(
-            f"objective must return one number per point; got a {type(value).__name__} of "
-            f"{len(value)} values (use vectorized=True for a function of (n, d) arrays)"
-        )
-    return math.nan, f"returned a {type(value).__name__}"
-
-
-def _as_values(values: Any, n: int, d: int) -> tuple[NDArray, list[str | None]]:
-    """A vectorised objective's ``(n,)`` values as floats; NaN where one is not real."""
-    if hasattr(values, "detach"):
-        values = values.detach()
-    if hasattr(values, "cpu"):
-        values = values.cpu()
-    try:
-        arr = np.asarray(values)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"vectorized objective returned {type(values).__name__}: {exc}") from None
-    if arr.shape != (n,):
-        raise ValueError(
-            f"vectorized objective must return shape ({n},) for an ({n}, {d}) input; got "
-            f"shape {arr.shape}"
-        )
-    if arr.dtype.kind in "fiu":
-        return arr.astype(float), [None] * n
-    out, reasons = np.empty(n), []
-    for i, v in enumerate(arr.tolist() if arr.dtype.kind != "O" else list(arr)):
-        out[i], reason = _as_value(v)
-        reasons.append(reason)
-    return out, reasons
-
-
-def _call_point(
-    fun: Callable[..., Any], x: NDArray, args: tuple, raise_errors: bool
-) -> tuple[float, str | None]:
-    try:
-        value = fun(x, *args)
-    except Exception as exc:
-        if raise_errors:
-            raise
-        logger.debug("objective raised at x=%s", x, exc_info=True)
-        return math.nan, f"raised {type(exc).__name__}"
-    f, reason = _as_value(value)
-    if reason is not None and raise_errors:
-        raise TypeError(f"objective {reason} ({value!r}) at x={x.tolist()}; expected a real "
-                        "number")
-    return f, reason
-
-
-def evaluate_batch(
-    fun: Callable[..., Any],
-    X: NDArray,
-    *,
-    args: tuple = (),
-    vectorized: bool = False,
-    parallel: Any = None,
-    on_error: str = "inf",
-    failures: Counter | None = None,
-) -> NDArray:
-    """Evaluate ``fun`` on the rows of ``X``; failures become NaN (``on_error="inf"``).
-
-    The objective gets a copy of ``X``, so it may change its input. A value that is not
-    a real number (a string, a dict, a complex number with an imaginary part, an int too
-    large for a float) is a failed evaluation, counted by reason in ``failures``, or a
-    ``TypeError`` with ``on_error="raise"``. Non-finite values count as
-    ``"non-finite value"``. ``parallel`` is an open ``joblib.Parallel`` (or ``None``).
-    """
-    raise_errors = on_error == "raise"
-    n = X.shape[0]
-    X = X.copy()
-    if vectorized:
-        try:
-            values = fun(X, *args)
-        except Exception as exc:
-            if raise_errors:
-                raise
-            logger.warning("vectorised objective raised; the %d points count as failed", n,
-                           exc_info=True)
-            if failures is not None:
-                failures[f"raised {type(exc).__name__}"] += n
-            return np.full(n, math.nan)
-        f, reasons = _as_values(values, n, X.shape[1])
-    elif parallel is None:
-        pairs = [_call_point(fun, x, args, raise_errors) for x in X]
-        f, reasons = np.array([v for v, _ in pairs], dtype=float), [r for _, r in pairs]
-    else:
-        from joblib import delayed
-
-        pairs = parallel(delayed(_call_point)(fun, x, args, raise_errors) for x in X)
-        f, reasons = np.array([v for v, _ in pairs], dtype=float), [r for _, r in pairs]
-    bad = [r for r in reasons if r is not None]
-    if bad and raise_errors:
-        raise TypeError(f"objective {bad[0]}; expected real numbers")
-    if failures is not None:
-        failures.update(bad)
-        n_nonfinite = int((~np.isfinite(f)).sum()) - len(bad)
-        if n_nonfinite:
-            failures["non-finite value"] += n_nonfinite
-    return f
-
-
 def _check_number(name: str, value: Any) -> float | None:
     if value is None:
         return None
@@ -272,6 +145,7 @@ def minimize(
     on_error: str = "inf",
     x0: Any = None,
     progress: bool = False,
+    reuse_evaluated: bool = True,
     **params: Any,
 ) -> OptimizeResult:
     """Minimise ``fun`` over the box ``bounds`` with a registered metaheuristic.
@@ -307,6 +181,11 @@ def minimize(
         Warm-start points placed in the initial population.
     progress
         Show a tqdm progress bar over evaluations.
+    reuse_evaluated
+        Point-wise objectives only: a point whose exact coordinates were already
+        evaluated (with a finite value) is answered from memory instead of calling
+        ``fun`` again; it still counts towards the budget (``n_reused`` in the result).
+        Pass ``False`` for a noisy objective whose repeats are wanted.
     **params
         Hyper-parameters of the algorithm (``Optimizer.defaults``).
 
@@ -380,13 +259,21 @@ def minimize(
     start = time.monotonic()
     status = 1 if max_iter is None else 2
     failures: Counter = Counter()
+    memo = EvaluationMemo() if reuse_evaluated and not vectorized else None
     try:
         if parallel is not None:
             parallel.__enter__()
         while not opt.done:
             X = opt.ask()
-            f = evaluate_batch(fun, X, args=args, vectorized=vectorized, parallel=parallel,
-                               on_error=on_error, failures=failures)
+            if memo is None:
+                f = evaluate_batch(fun, X, args=args, vectorized=vectorized,
+                                   parallel=parallel, on_error=on_error, failures=failures)
+            else:  # answer points evaluated before from memory (module _memo)
+                f, todo, first = memo.plan(X)
+                f[todo] = evaluate_batch(fun, X[todo], args=args, parallel=parallel,
+                                         on_error=on_error, failures=failures)
+                memo.store(X[todo], f[todo])
+                f = np.where(np.isnan(f), f[first], f)
             opt.tell(X, f)
             if bar is not None:
                 bar.update(X.shape[0])
@@ -398,7 +285,7 @@ def minimize(
                 break
             if callback is not None:
                 try:
-                    stop = callback(_result(opt, -1, "running", failures))
+                    stop = callback(_result(opt, -1, "running", failures, memo))
                 except StopIteration:
                     stop = True
                 if stop:
@@ -420,10 +307,11 @@ def minimize(
         message = f"target {target} reached"
     elif status == 3:
         message = f"time limit of {time_limit} s reached"
-    return _result(opt, status, message, failures)
+    return _result(opt, status, message, failures, memo)
 
 
-def _result(opt: Optimizer, status: int, message: str, failures: Counter) -> OptimizeResult:
+def _result(opt: Optimizer, status: int, message: str, failures: Counter,
+            memo: EvaluationMemo | None = None) -> OptimizeResult:
     """The result so far; ``history`` is built on first access (linear-time callbacks)."""
     rows = opt.n_history
     if not math.isfinite(opt.best_f):
@@ -434,6 +322,7 @@ def _result(opt: Optimizer, status: int, message: str, failures: Counter) -> Opt
         nfev=opt.nfev,
         nit=opt.nit,
         n_failed=opt.n_failed,
+        n_reused=0 if memo is None else memo.hits,
         failures=dict(failures),
         success=status == 0 and math.isfinite(opt.best_f),
         status=status,

@@ -347,7 +347,7 @@ def test_vectorised_pointwise_and_joblib_agree(algo: str) -> None:
 
     kw: dict[str, Any] = {"budget": budget, "pop_size": N, "seed": 5}
     r_vec = metaheur.minimize(vec, bounds, algo, vectorized=True, **kw)
-    r_pt = metaheur.minimize(pt, bounds, algo, **kw)
+    r_pt = metaheur.minimize(pt, bounds, algo, reuse_evaluated=False, **kw)  # every call
     r_par = metaheur.minimize(sphere_point, bounds, algo, n_jobs=2, **kw)
     assert np.array_equal(np.vstack(rows["vec"]), np.vstack(rows["pt"]))
     for r in (r_pt, r_par):
@@ -491,7 +491,8 @@ def test_failures_count_as_inf(algo: str) -> None:
         return sphere_point(x)
 
     seen: list[NDArray] = []
-    res = metaheur.minimize(lambda x: seen.append(x) or flaky(x), b, algo, budget=97, seed=0)
+    res = metaheur.minimize(lambda x: seen.append(x) or flaky(x), b, algo, budget=97, seed=0,
+                            reuse_evaluated=False)  # counts calls: no answers from memory
     X = np.array(seen)
     assert np.isfinite(X).all() and (np.abs(X) <= 1.0).all()  # raising never leaks out
     expected = int(((X[:, 0] > 0.6) | (X[:, 1] > 0.6)).sum())

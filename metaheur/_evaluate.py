@@ -1,0 +1,195 @@
+"""Calling the objective: one guarded evaluation per batch, and answers from history.
+
+:func:`evaluate_batch` turns whatever the objective returns into float values (failures
+become NaN and are counted by reason). :class:`EvaluationMemo` answers points that were
+evaluated before: AOA and DLF-AOA move an agent that sits on the best point by
+``x_best - x = 0``, and POA keeps rows unchanged when a move is refused, so they ask
+points again; for an expensive objective (a training run) each such call is wasted.
+Only finite values are stored: a failed evaluation is tried again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["evaluate_batch", "EvaluationMemo"]
+
+logger = logging.getLogger("metaheur._minimize")
+
+
+def _as_value(value: Any) -> tuple[float, str | None]:
+    """One objective value as a float, or NaN and the reason it is not a real number."""
+    if hasattr(value, "detach"):  # a tensor that may require grad (torch), without torch
+        value = value.detach()
+    if not isinstance(value, numbers.Number) and hasattr(value, "item"):
+        size = getattr(value, "size", 1)
+        size = size() if callable(size) else size
+        if hasattr(value, "numel"):
+            size = value.numel()
+        if size != 1:
+            raise ValueError(
+                f"objective must return one number per point; got {size} values (use "
+                "vectorized=True for a function of (n, d) arrays)"
+            )
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        return math.nan, "returned a bool"
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        if value.imag != 0:
+            return math.nan, "returned a complex number"
+        value = value.real
+    if isinstance(value, numbers.Real):
+        try:
+            return float(value), None
+        except OverflowError:
+            return math.nan, "returned a number too large for a float"
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            return _as_value(value[0])
+        raise ValueError(
+            f"objective must return one number per point; got a {type(value).__name__} of "
+            f"{len(value)} values (use vectorized=True for a function of (n, d) arrays)"
+        )
+    return math.nan, f"returned a {type(value).__name__}"
+
+
+def _as_values(values: Any, n: int, d: int) -> tuple[NDArray, list[str | None]]:
+    """A vectorised objective's ``(n,)`` values as floats; NaN where one is not real."""
+    if hasattr(values, "detach"):
+        values = values.detach()
+    if hasattr(values, "cpu"):
+        values = values.cpu()
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"vectorized objective returned {type(values).__name__}: {exc}") from None
+    if arr.shape != (n,):
+        raise ValueError(
+            f"vectorized objective must return shape ({n},) for an ({n}, {d}) input; got "
+            f"shape {arr.shape}"
+        )
+    if arr.dtype.kind in "fiu":
+        return arr.astype(float), [None] * n
+    out, reasons = np.empty(n), []
+    for i, v in enumerate(arr.tolist() if arr.dtype.kind != "O" else list(arr)):
+        out[i], reason = _as_value(v)
+        reasons.append(reason)
+    return out, reasons
+
+
+def _call_point(
+    fun: Callable[..., Any], x: NDArray, args: tuple, raise_errors: bool
+) -> tuple[float, str | None]:
+    try:
+        value = fun(x, *args)
+    except Exception as exc:
+        if raise_errors:
+            raise
+        logger.debug("objective raised at x=%s", x, exc_info=True)
+        return math.nan, f"raised {type(exc).__name__}"
+    f, reason = _as_value(value)
+    if reason is not None and raise_errors:
+        raise TypeError(f"objective {reason} ({value!r}) at x={x.tolist()}; expected a real "
+                        "number")
+    return f, reason
+
+
+def evaluate_batch(
+    fun: Callable[..., Any],
+    X: NDArray,
+    *,
+    args: tuple = (),
+    vectorized: bool = False,
+    parallel: Any = None,
+    on_error: str = "inf",
+    failures: Counter | None = None,
+) -> NDArray:
+    """Evaluate ``fun`` on the rows of ``X``; failures become NaN (``on_error="inf"``).
+
+    The objective gets a copy of ``X``, so it may change its input. A value that is not
+    a real number (a string, a dict, a complex number with an imaginary part, an int too
+    large for a float) is a failed evaluation, counted by reason in ``failures``, or a
+    ``TypeError`` with ``on_error="raise"``. Non-finite values count as
+    ``"non-finite value"``. ``parallel`` is an open ``joblib.Parallel`` (or ``None``).
+    """
+    raise_errors = on_error == "raise"
+    n = X.shape[0]
+    X = X.copy()
+    if vectorized:
+        try:
+            values = fun(X, *args)
+        except Exception as exc:
+            if raise_errors:
+                raise
+            logger.warning("vectorised objective raised; the %d points count as failed", n,
+                           exc_info=True)
+            if failures is not None:
+                failures[f"raised {type(exc).__name__}"] += n
+            return np.full(n, math.nan)
+        f, reasons = _as_values(values, n, X.shape[1])
+    elif parallel is None:
+        pairs = [_call_point(fun, x, args, raise_errors) for x in X]
+        f, reasons = np.array([v for v, _ in pairs], dtype=float), [r for _, r in pairs]
+    else:
+        from joblib import delayed
+
+        pairs = parallel(delayed(_call_point)(fun, x, args, raise_errors) for x in X)
+        f, reasons = np.array([v for v, _ in pairs], dtype=float), [r for _, r in pairs]
+    bad = [r for r in reasons if r is not None]
+    if bad and raise_errors:
+        raise TypeError(f"objective {bad[0]}; expected real numbers")
+    if failures is not None:
+        failures.update(bad)
+        n_nonfinite = int((~np.isfinite(f)).sum()) - len(bad)
+        if n_nonfinite:
+            failures["non-finite value"] += n_nonfinite
+    return f
+
+
+
+class EvaluationMemo:
+    """Finite objective values keyed by the exact bytes of each point."""
+
+    def __init__(self) -> None:
+        self._values: dict[bytes, float] = {}
+        self.hits = 0
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def plan(self, X: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+        """``(f, todo, first)`` for a batch: ``f`` holds the known values (NaN elsewhere),
+        ``todo`` the indices of the rows to evaluate (first occurrences of unknown
+        points) and ``first[i]`` the row whose value row ``i`` takes."""
+        X = np.ascontiguousarray(X, dtype=float)
+        f = np.full(X.shape[0], np.nan)
+        first = np.arange(X.shape[0])
+        seen: dict[bytes, int] = {}
+        todo = []
+        for i, row in enumerate(X):
+            key = row.tobytes()
+            if key in self._values:
+                f[i] = self._values[key]
+                self.hits += 1
+            elif key in seen:
+                first[i] = seen[key]
+                self.hits += 1
+            else:
+                seen[key] = i
+                todo.append(i)
+        return f, np.array(todo, dtype=int), first
+
+    def store(self, X: NDArray, f: NDArray) -> None:
+        """Remember the finite values ``f`` of the rows of ``X``."""
+        X = np.ascontiguousarray(X, dtype=float)
+        for row, value in zip(X, f, strict=True):
+            if np.isfinite(value):
+                self._values[row.tobytes()] = float(value)

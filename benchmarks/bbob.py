@@ -25,7 +25,6 @@ import json
 import multiprocessing as mp
 import os
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from typing import Any
@@ -50,33 +49,17 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return name, params
 
 
-def _problem(fid: int, dim: int, instance: int) -> tuple[Any, float]:
-    import cocoex
-
-    suite = cocoex.Suite("bbob", "", f"function_indices:{fid} dimensions:{dim} "
-                                     f"instance_indices:{instance}")
-    problem = next(iter(suite))
-    cwd = os.getcwd()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)  # COCO prints x_opt to a file in the cwd (no other public access)
-        try:
-            problem._best_parameter("print")
-            x_opt = np.loadtxt("._bbob_problem_best_parameter.txt").reshape(-1)
-        finally:
-            os.chdir(cwd)
-    return problem, float(problem(x_opt))
-
-
 def _task(args: tuple[str, int, int, int, tuple[int, ...], int]) -> list[tuple]:
     """All instances of one (spec, function, dim, budget multiplier): fractions reached."""
     spec, fid, dim, mult, instances, seed = args
     import metaheur
+    from metaheur.harness.bench import bbob_problem
 
     name, params = parse_spec(spec)
     cls = metaheur.get(name)
     out = []
     for inst in instances:
-        problem, f_opt = _problem(fid, dim, inst)
+        problem, f_opt = bbob_problem(fid, dim, inst)
         bounds = np.column_stack([problem.lower_bounds, problem.upper_bounds])
         rng = np.random.default_rng([seed, fid, dim, inst])
         opt = cls(bounds, budget=mult * dim, seed=rng, **params)

@@ -133,6 +133,24 @@ def require_cocoex() -> Any:
     return cocoex
 
 
+def bbob_problem(fid: int, dim: int, instance: int) -> tuple[Any, float]:
+    """COCO's BBOB function ``fid`` in ``dim`` dimensions, instance ``instance``, and its
+    optimal value ``f_opt`` (read through the optimum COCO writes to a file)."""
+    cocoex = require_cocoex()
+    suite = cocoex.Suite("bbob", "", f"function_indices:{fid} dimensions:{dim} "
+                                     f"instance_indices:{instance}")
+    problem = next(iter(suite))
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)  # COCO writes x_opt to a file in the cwd (no other public access)
+        try:
+            problem._best_parameter("print")
+            x_opt = np.loadtxt("._bbob_problem_best_parameter.txt").reshape(-1)
+        finally:
+            os.chdir(cwd)
+    return problem, float(problem(x_opt))
+
+
 # ---------------------------------------------------------------------------- problems
 @dataclass(frozen=True)
 class _Problem:
@@ -150,20 +168,7 @@ class _Problem:
 
             tf = fn.get(self.function, self.dim, shift=True, rotate=False, seed=0)
             return tf, np.asarray(tf.bounds, dtype=float), float(tf.f_opt)
-        cocoex = require_cocoex()
-        fid = int(self.function[1:])
-        suite = cocoex.Suite("bbob", "", f"function_indices:{fid} dimensions:{self.dim} "
-                                         f"instance_indices:{self.instance}")
-        problem = next(iter(suite))
-        cwd = os.getcwd()
-        with tempfile.TemporaryDirectory() as tmp:
-            os.chdir(tmp)  # COCO writes x_opt to a file in the cwd (no other public access)
-            try:
-                problem._best_parameter("print")
-                x_opt = np.loadtxt("._bbob_problem_best_parameter.txt").reshape(-1)
-            finally:
-                os.chdir(cwd)
-        f_opt = float(problem(x_opt))
+        problem, f_opt = bbob_problem(int(self.function[1:]), self.dim, self.instance)
         bounds = np.column_stack([problem.lower_bounds, problem.upper_bounds])
 
         def f(X: NDArray) -> NDArray:

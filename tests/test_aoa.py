@@ -325,3 +325,21 @@ def test_draw_layout_names_every_part_of_the_one_draw(per_dim, rho, tf):
             np.testing.assert_array_equal(np.ravel(part), U[k : k + n])
         k += n
     assert got.R.shape == (N, D) and (got.M is None or got.M.shape == (N, D))
+
+
+@pytest.mark.parametrize("algo", ["aoa", "dlf-aoa"])
+def test_huge_constants_are_refused_and_the_largest_allowed_run(algo: str) -> None:
+    """Regression: C1 = 1e308 (and the like) was accepted, then every ask produced NaN
+    points and the base raised 'this is a bug in the algorithm'."""
+    cls = metaheur.get(algo)
+    big = {k: 1e308 for k in ("C1", "C2", "C3", "C4", "u", "l")}
+    for key, value in big.items():
+        with pytest.raises(ValueError, match=key):
+            cls([(-5.0, 5.0)] * 3, budget=100, **{key: value})
+    top = {k: 1e3 for k in big}
+    if algo == "dlf-aoa":
+        top |= {"levy_scale": 1e3, "dcs0": 1e3}
+    for seed in range(3):
+        res = metaheur.minimize(lambda X: (X**2).sum(axis=1), [(-5.0, 5.0)] * 5, algo,
+                                budget=1000, pop_size=10, seed=seed, vectorized=True, **top)
+        assert np.isfinite(res.fun)

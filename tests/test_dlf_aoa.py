@@ -240,7 +240,7 @@ def test_levy_scale_named_settings():
     assert old.get_state() == ref.get_state()
     assert all(np.array_equal(a, b) for a, b in zip(run(old), run(ref), strict=True))
     assert roundtrip(old).levy_scale == 1.0
-    with pytest.raises(ValueError, match=r"levy_scale must be a finite real number >= 0, "
+    with pytest.raises(ValueError, match=r"levy_scale must be a finite real number in \[0, 1000\], "
                                          r"or one of \['calibrated', 'unscaled'\], got 'paper'"):
         DLFAOA(box, budget=300, levy_scale="paper")
     assert DLFAOA.min_pop_size == 2 and "ijai.v15.i2" in DLFAOA.reference

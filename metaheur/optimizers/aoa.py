@@ -105,6 +105,8 @@ def apply_flag(R: NDArray, P: NDArray, C4: float, *, out: NDArray | None = None)
     out = np.subtract((0.5 + C4) / 2.0, P, out=out)
     return np.copysign(R, out, out=out)  # Eq. (15)
 
+#: Largest value accepted for AOA's constants C1-C4, u and l (and DLF-AOA's α, DCS_0).
+_C_MAX = 1e3
 
 class Draws(NamedTuple):
     """The uniforms of one AOA iteration, as views of one draw (docs/algorithms.md §1.6).
@@ -193,10 +195,12 @@ class AOA(Optimizer):
         "partner_per_dim": True,
     }
     min_pop_size = 2
+    # upper limits: far above every published setting, low enough that no product of
+    # the constants overflows to inf/NaN (1e308 did; tests/test_aoa.py)
     constraints = {
-        "C1": Real(0.0, low_open=True), "C2": Real(0.0, low_open=True),
-        "C3": Real(0.0, low_open=True), "C4": Real(),
-        "u": Real(0.0, low_open=True), "l": Real(0.0),
+        "C1": Real(0.0, _C_MAX, low_open=True), "C2": Real(0.0, _C_MAX, low_open=True),
+        "C3": Real(0.0, _C_MAX, low_open=True), "C4": Real(-_C_MAX, _C_MAX),
+        "u": Real(0.0, _C_MAX, low_open=True), "l": Real(0.0, _C_MAX),
         "tf_collision": Real(0.0, 1.0, low_open=True), "tf_explore": Real(0.0, 1.0, low_open=True),
         "acc_rand_divisor": Flag(), "partner_per_dim": Flag(),
     }  # fmt: skip

@@ -56,7 +56,7 @@ from numpy.typing import NDArray
 from metaheur._ops import levy_step
 from metaheur._params import Real
 from metaheur._registry import register
-from metaheur.optimizers.aoa import AOA
+from metaheur.optimizers.aoa import _C_MAX, AOA
 
 __all__ = ["DLFAOA", "dcs", "LEVY_SCALES"]
 
@@ -120,8 +120,8 @@ class DLFAOA(AOA):
     constraints = {
         **AOA.constraints,
         # Mantegna's σ_u ≈ 1.2533^(1/β) overflows a double below β ≈ 3.2e-4
-        "levy_scale": _LevyScale(0.0), "levy_beta": Real(1e-3, 2.0),
-        "dcs0": Real(0.0), "dcs_decay": Real(0.0, 1.0, low_open=True),
+        "levy_scale": _LevyScale(0.0, _C_MAX), "levy_beta": Real(1e-3, 2.0),
+        "dcs0": Real(0.0, _C_MAX), "dcs_decay": Real(0.0, 1.0, low_open=True),
     }  # fmt: skip
 
     def _check_params(self) -> None:

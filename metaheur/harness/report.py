@@ -1,8 +1,8 @@
 """Tables and plots from any stored Optuna study (used by ``metaheur tune`` and ``report``).
 
 :func:`write_report` writes into one folder: ``trials.csv`` (one row per trial: state, value,
-duration, parameters and the validation metrics the objective stored in
-``trial.user_attrs["metrics"]``), ``best.json`` (best trial, its metrics, the run's
+duration, parameters and the validation metrics the objective stored, see
+:func:`trial_metrics`), ``best.json`` (best trial, its metrics, the run's
 configuration as stored in the study, versions) and PNG plots: ``history.png`` (value and
 best-so-far per trial), ``importances.png`` (Optuna's parameter importances), and for the
 best trial ``confusion_matrix.png`` and ``roc.png`` when it stored validation predictions.

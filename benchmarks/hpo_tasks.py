@@ -153,7 +153,7 @@ def read_runs(path: Path) -> pd.DataFrame:
     """The runs recorded in ``path`` (empty frame if absent); a malformed file is an error."""
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
-    df = pd.read_csv(path)
+    df = pd.read_csv(path, float_precision="round_trip")  # the values written, bit for bit
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}; expected {COLUMNS}. "

@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from numpy.typing import ArrayLike, NDArray
-from torch import Tensor, nn
-
 from metaheur.models.lstm_elu import _check_float
 from metaheur.models.resnet import _check_positive_int
+from numpy.typing import ArrayLike, NDArray
+from torch import Tensor, nn
 
 __all__ = [
     "CBR",

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-
 from metaheur.models.resnet import ResNetTrunk, _check_choice, _check_positive_int, trunk_reduction
+from torch import Tensor, nn
 
 __all__ = ["LSTMELUCell", "LSTMELU", "LSTMELUNet", "GATES", "CELL_ACTS", "SEQUENCES"]
 

@@ -27,9 +27,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from numpy.typing import ArrayLike, NDArray
-from torch import Tensor, nn
-
 from metaheur.models.device import (
     autocast,
     device_settings,
@@ -40,6 +37,8 @@ from metaheur.models.device import (
     seeded,
     torch_threads,
 )
+from numpy.typing import ArrayLike, NDArray
+from torch import Tensor, nn
 
 __all__ = [
     "TrainingFailed",

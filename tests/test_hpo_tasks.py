@@ -18,8 +18,24 @@ pytest.importorskip("scipy")
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "hpo_tasks.py"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _process_state_restored():
+    """The script quiets logging and warnings for its workers; this module runs it in the
+    test process, so the settings are restored afterwards (later tests read log records)."""
+    import logging
+    import warnings
+
+    import optuna
+
+    level, verbosity = logging.getLogger("metaheur").level, optuna.logging.get_verbosity()
+    with warnings.catch_warnings():
+        yield
+    logging.getLogger("metaheur").setLevel(level)
+    optuna.logging.set_verbosity(verbosity)
+
+
 @pytest.fixture(scope="module")
-def hpo():
+def hpo(_process_state_restored):
     spec = importlib.util.spec_from_file_location("hpo_tasks", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules["hpo_tasks"] = module
@@ -40,7 +56,7 @@ def tiny_run(hpo, tmp_path_factory):
 
 
 def test_runs_csv_has_one_complete_row_per_run(hpo, tiny_run):
-    runs = pd.read_csv(tiny_run / "runs.csv")
+    runs = pd.read_csv(tiny_run / "runs.csv", float_precision="round_trip")
     assert list(runs.columns) == hpo.COLUMNS
     assert sorted(map(tuple, runs[hpo.KEY].values.tolist())) == sorted(
         ("select-breast_cancer", s, seed, 6) for s in SAMPLERS for seed in (0, 1))

@@ -117,7 +117,8 @@ def test_serial_equivalence_with_minimize(algo: str) -> None:
         seen.append(x.copy())
         return sphere_params(enc.decode(x))
 
-    res = metaheur.minimize(f_encoded, enc.bounds, algo, budget=n_trials, pop_size=pop, seed=3)
+    res = metaheur.minimize(f_encoded, enc.bounds, algo, budget=n_trials, pop_size=pop, seed=3,
+                            reuse_evaluated=False)  # as skip_evaluated=False above
     assert res.nfev == n_trials
     np.testing.assert_array_equal(np.array(rows_of(study, algo)), np.array(seen))
     for t, x in zip(study.trials, seen, strict=True):

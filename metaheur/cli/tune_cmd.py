@@ -289,7 +289,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     from metaheur.harness import storage as storages
     from metaheur.harness import study as tuning
     from metaheur.harness.progress import want_progress
-    from metaheur.harness.report import DISCLAIMER, OBJECTIVE_LABELS, summary_text, write_report
+    from metaheur.harness.report import DISCLAIMER, summary_text, write_report
     from metaheur.models.objectives import get_objective
 
     algo, source, root, device, n_jobs = plan.algo, plan.source, plan.root, plan.device, \
@@ -315,7 +315,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         "algo": algo, "model": args.model, "profile": profile, "seed": args.seed,
         "pop_size": args.pop_size, "data": source, "data_path": root,
         "search_space": _space_json(space), "pruner": args.pruner,
-        "objective_label": OBJECTIVE_LABELS.get(args.model, "objective"),
+        "objective_label": objective.label,
         "storage": storages.mask_url(storage_url), "command": command,
     }
     try:

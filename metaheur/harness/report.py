@@ -48,8 +48,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DISCLAIMER = "Research benchmark for optimisers, not for clinical use."
-#: What each model's objective minimises (studies store it as ``objective_label``; older
-#: studies are labelled from their ``model`` attribute).
+#: What the built-in models' objectives minimise, for studies written before they stored
+#: ``objective_label`` (labelled from their ``model`` attribute).
 OBJECTIVE_LABELS = {
     "lstm-elu": "1 − validation macro-F1",
     "ifm": "1 − validation AUC",

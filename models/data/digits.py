@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-
 from metaheur.models.data.types import Slices2D
 
 __all__ = ["load_digits"]

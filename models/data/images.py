@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
-
 from metaheur.models.preprocess import to_square
+from PIL import Image, UnidentifiedImageError
 
 __all__ = ["IMG_EXT", "list_images", "read_gray", "ahash_groups", "read_images", "fingerprint"]
 

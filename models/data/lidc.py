@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from metaheur.models.data.nodulemnist import npz_keys
 from metaheur.models.data.types import LAYOUTS, Volumes3D
 from metaheur.models.preprocess import hu_window

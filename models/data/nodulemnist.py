@@ -7,7 +7,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-
 from metaheur.models.data.cache import warn_once
 from metaheur.models.data.types import LAYOUTS, NODULEMNIST_KEYS, Volumes3D
 

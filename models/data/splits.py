@@ -11,14 +11,13 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from metaheur.models.data.types import Slices2D, Volumes3D
 from sklearn.model_selection import (
     GroupShuffleSplit,
     StratifiedGroupKFold,
     StratifiedKFold,
     train_test_split,
 )
-
-from metaheur.models.data.types import Slices2D, Volumes3D
 
 __all__ = ["kfold_indices", "split_indices"]
 

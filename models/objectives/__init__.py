@@ -14,15 +14,16 @@ used for every trial (common random numbers, docs/models.md §6.1).
 For :func:`metaheur.minimize`, ``metaheur.optuna.box_problem(obj.evaluate,
 obj.search_space())`` gives ``(fun, bounds)`` on the encoded box.
 
-Adding a model: one module here with a table of :class:`HP` rows and an :class:`Objective`
-subclass, then one line in :data:`OBJECTIVES` (and its data formats in :data:`FORMATS`).
+Adding a model: one module with a table of :class:`HP` rows and an :class:`Objective`
+subclass, then one registration (:func:`metaheur.models.catalog.register_model`, or an entry
+point in the group ``metaheur.models``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from metaheur.models.catalog import FORMATS, MODELS, quick_kwargs
+from metaheur.models.catalog import FORMATS, MODELS, objective_class, quick_kwargs, register_model
 from metaheur.models.objectives.base import (
     HP,
     METRIC_PREFIX,
@@ -43,21 +44,13 @@ __all__ = [
     "RunResult",
     "LSTMELUObjective",
     "IFMObjective",
-    "OBJECTIVES",
     "FORMATS",
     "MODELS",
     "get_objective",
     "quick_kwargs",
+    "register_model",
 ]
-
-OBJECTIVES: dict[str, type[Objective]] = {
-    LSTMELUObjective.name: LSTMELUObjective,
-    IFMObjective.name: IFMObjective,
-}
-assert tuple(OBJECTIVES) == MODELS
 
 def get_objective(name: str, **kwargs: Any) -> Objective:
     """Instantiate a registered objective: ``get_objective("ifm", scales=(32,), seed=1)``."""
-    if name not in OBJECTIVES:
-        raise ValueError(f"unknown objective {name!r}; available: {', '.join(OBJECTIVES)}")
-    return OBJECTIVES[name](**kwargs)
+    return objective_class(name)(**kwargs)

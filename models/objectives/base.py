@@ -24,6 +24,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import optuna
+from metaheur.models.device import resolve_device
+from metaheur.models.train import TrainingFailed
 from numpy.typing import NDArray
 from optuna.distributions import (
     BaseDistribution,
@@ -31,9 +33,6 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-
-from metaheur.models.device import resolve_device
-from metaheur.models.train import TrainingFailed
 
 __all__ = ["PROFILES", "HP", "RunResult", "Objective", "METRIC_PREFIX", "PREDICTIONS_ARTIFACT"]
 
@@ -141,6 +140,8 @@ class Objective(abc.ABC):
     """
 
     name: ClassVar[str] = ""
+    #: What the score is, for plots and summaries (the score is always minimised).
+    label: ClassVar[str] = "objective"
 
     def __init__(
         self,

@@ -28,8 +28,6 @@ from typing import Any
 import numpy as np
 import optuna
 import torch
-from numpy.typing import NDArray
-
 from metaheur.models.device import seeded, storage_dtype
 from metaheur.models.features import TrunkConfig, trunk_features
 from metaheur.models.losses import balanced_class_weight, cross_entropy
@@ -37,6 +35,7 @@ from metaheur.models.lstm_elu import LSTMELUNet
 from metaheur.models.metrics import UndefinedMetricWarning, multiclass_metrics
 from metaheur.models.objectives.base import HP, Objective, RunResult, cat, flt, intd
 from metaheur.models.train import TrainConfig, predict, train_model
+from numpy.typing import NDArray
 
 __all__ = ["LSTMELUObjective", "FEATURES", "lstm_elu_table"]
 
@@ -106,6 +105,7 @@ class LSTMELUObjective(Objective):
     """
 
     name = "lstm-elu"
+    label = "1 − validation macro-F1"
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ import metaheur.models.objectives.ifm as ifm_mod  # noqa: E402
 import metaheur.models.objectives.lstm_elu as lstm_mod  # noqa: E402
 from metaheur.models.losses import cross_entropy, ifm_loss  # noqa: E402
 from metaheur.models.objectives import (  # noqa: E402
-    OBJECTIVES,
+    MODELS,
     IFMObjective,
     LSTMELUObjective,
     get_objective,
@@ -56,10 +56,29 @@ class _AlwaysPrune(optuna.pruners.BasePruner):
 
 
 def test_registry():
-    assert set(OBJECTIVES) == {"lstm-elu", "ifm"}
+    assert set(MODELS) == {"lstm-elu", "ifm"}
     assert isinstance(get_objective("ifm", scales=(32,), device="cpu"), IFMObjective)
-    with pytest.raises(ValueError, match="unknown objective 'resnet'; available: lstm-elu, ifm"):
+    with pytest.raises(ValueError, match="unknown model 'resnet'; allowed: lstm-elu, ifm"):
         get_objective("resnet")
+
+
+def test_a_new_model_is_one_registration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9: adding a model objective is one new class plus one registration."""
+    from metaheur.models import catalog
+
+    monkeypatch.setattr(catalog, "MODELS", dict(catalog.MODELS))
+    monkeypatch.setattr(catalog, "FORMATS", dict(catalog.FORMATS))
+
+    class Tiny(IFMObjective):
+        name = "tiny-ifm"
+
+    catalog.register_model("tiny-ifm", Tiny, formats=("tinyfmt",))
+    assert catalog.model_for_format("tinyfmt") == "tiny-ifm"
+    assert type(get_objective("tiny-ifm", **IFM_KW)) is Tiny
+    with pytest.raises(ValueError, match="taken"):
+        catalog.register_model("ifm", Tiny)
+    with pytest.raises(ValueError, match="already feed"):
+        catalog.register_model("other", Tiny, formats=("lidc",))
 
 
 def test_lstm_search_space_tables():

@@ -149,11 +149,18 @@ def run_one(task: str, sampler: str, seed: int, trials: int) -> dict[str, Any]:
 
 
 # -- results file -------------------------------------------------------------------------------
+def read_csv_exact(path: Path) -> pd.DataFrame:
+    """``pd.read_csv`` returning the floats written, bit for bit (pandas < 3 parses them
+    with a faster, inexact reader unless asked; pandas 3 is exact and deprecates asking)."""
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    return pd.read_csv(path, **exact)
+
+
 def read_runs(path: Path) -> pd.DataFrame:
     """The runs recorded in ``path`` (empty frame if absent); a malformed file is an error."""
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
-    df = pd.read_csv(path, float_precision="round_trip")  # the values written, bit for bit
+    df = read_csv_exact(path)
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}; expected {COLUMNS}. "

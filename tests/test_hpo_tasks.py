@@ -56,7 +56,7 @@ def tiny_run(hpo, tmp_path_factory):
 
 
 def test_runs_csv_has_one_complete_row_per_run(hpo, tiny_run):
-    runs = pd.read_csv(tiny_run / "runs.csv", float_precision="round_trip")
+    runs = hpo.read_csv_exact(tiny_run / "runs.csv")
     assert list(runs.columns) == hpo.COLUMNS
     assert sorted(map(tuple, runs[hpo.KEY].values.tolist())) == sorted(
         ("select-breast_cancer", s, seed, 6) for s in SAMPLERS for seed in (0, 1))

@@ -142,35 +142,35 @@ def test_init_state_and_acc_b_rules():
     opt = AOA(BOX10, pop_size=20, budget=2_000, seed=4)
     X = opt.ask()
     opt.tell(X, sphere(X))
-    den, vol = opt.dv
+    den, vol = opt._dv
     assert np.all((den > 0) & (den <= 1) & (vol > 0) & (vol <= 1))
-    assert np.all((opt.acc >= -100) & (opt.acc <= 100))  # Eq. (6): raw, bound units
-    b = int(np.argmin(opt.fX))
-    np.testing.assert_array_equal(opt.acc_b, opt.acc[b])  # raw before any improvement
-    np.testing.assert_array_equal(opt.x_b, opt.X[b])
-    f_b = opt.f_b
-    while opt.f_b == f_b:
+    assert np.all((opt._acc >= -100) & (opt._acc <= 100))  # Eq. (6): raw, bound units
+    b = int(np.argmin(opt._fX))
+    np.testing.assert_array_equal(opt._acc_b, opt._acc[b])  # raw before any improvement
+    np.testing.assert_array_equal(opt._x_b, opt._X[b])
+    f_b = opt._f_b
+    while opt._f_b == f_b:
         X = opt.ask()
         opt.tell(X, sphere(X))
-    b = int(np.argmin(opt.fX))
-    np.testing.assert_array_equal(opt.acc_b, opt.acc[b])  # normalised Â of the new best
-    assert np.all((opt.acc_b >= 0.1) & (opt.acc_b <= 1.0 + 1e-15))
-    np.testing.assert_array_equal(opt.dv_b[:, 0], opt.dv[:, b])
-    assert opt.f_b == opt.fX.min() == opt.best_f
+    b = int(np.argmin(opt._fX))
+    np.testing.assert_array_equal(opt._acc_b, opt._acc[b])  # normalised Â of the new best
+    assert np.all((opt._acc_b >= 0.1) & (opt._acc_b <= 1.0 + 1e-15))
+    np.testing.assert_array_equal(opt._dv_b[:, 0], opt._dv[:, b])
+    assert opt._f_b == opt._fX.min() == opt.best_f
 
 
 def test_rejected_moves_still_update_den_vol_acc_and_ties_are_rejected():
     opt = AOA(BOX10, pop_size=10, budget=1_000, seed=5)
     X = opt.ask()
     opt.tell(X, sphere(X))
-    X0, f0, dv0 = opt.X.copy(), opt.fX.copy(), opt.dv.copy()
+    X0, f0, dv0 = opt._X.copy(), opt._fX.copy(), opt._dv.copy()
     Xc = opt.ask()
     assert "_dv_new" in opt._state_fields and opt._dv_new is not None
     pending_dv, pending_acc = opt._dv_new, opt._acc_new
     opt.tell(Xc, f0.copy())  # equal values: strict < rejects every move
-    np.testing.assert_array_equal(opt.X, X0)
-    np.testing.assert_array_equal(opt.fX, f0)
-    assert opt.dv is pending_dv and opt.acc is pending_acc and not np.array_equal(opt.dv, dv0)
+    np.testing.assert_array_equal(opt._X, X0)
+    np.testing.assert_array_equal(opt._fX, f0)
+    assert opt._dv is pending_dv and opt._acc is pending_acc and not np.array_equal(opt._dv, dv0)
     assert opt._dv_new is None and opt._acc_new is None
 
 
@@ -178,13 +178,13 @@ def test_greedy_selection_accepts_strict_improvements_only():
     opt = AOA(BOX10, pop_size=6, budget=1_000, seed=6)
     X = opt.ask()
     opt.tell(X, sphere(X))
-    f0 = opt.fX.copy()
+    f0 = opt._fX.copy()
     Xc = opt.ask()
     f = f0.copy()
     f[::2] -= 1.0
     opt.tell(Xc, f)
-    np.testing.assert_array_equal(opt.X[::2], Xc[::2])
-    np.testing.assert_array_equal(opt.X[1::2], X[1::2])
+    np.testing.assert_array_equal(opt._X[::2], Xc[::2])
+    np.testing.assert_array_equal(opt._X[1::2], X[1::2])
 
 
 # ----------------------------------------------------------------- invariants (§10.1)

@@ -114,6 +114,9 @@ def test_state_fields_are_declared(algo: str) -> None:
     opt = cls([(0.0, 1.0)] * 2, pop_size=10, budget=100, seed=0)
     opt.tell(opt.ask(), np.zeros(10))
     assert set(opt.get_state()["algo_state"]) == set(cls.state_fields)
+    # one naming rule: state is private (leading underscore); the public view is
+    # `population`, `best_x`, `best_f`
+    assert all(name.startswith("_") for name in cls.state_fields), cls.state_fields
 
 
 def test_public_round_and_rounds() -> None:

@@ -118,7 +118,7 @@ def test_levy_scale_zero_reproduces_aoa_bit_for_bit(params):
     a, b = run(dlf), run(aoa)
     assert len(a) == len(b) == dlf.max_iter + 1
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-    np.testing.assert_array_equal(dlf.acc, aoa.acc)
+    np.testing.assert_array_equal(dlf._acc, aoa._acc)
     assert dlf.best_f == aoa.best_f
     # and with the default scale the run differs
     c = run(DLFAOA(BOX10, **kw))

@@ -130,7 +130,7 @@ def test_algo_state_sets_only_declared_fields(key: str) -> None:
 
 def test_missing_algo_field() -> None:
     state = _state("aoa")
-    del state["algo_state"]["acc"]
+    del state["algo_state"]["_acc"]
     with pytest.raises(ValueError, match="must hold exactly the fields"):
         Optimizer.from_state(state)
 

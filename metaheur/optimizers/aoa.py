@@ -206,10 +206,10 @@ class AOA(Optimizer):
     }  # fmt: skip
     # den and vol lie in (0, 1] (Eqs. 5 and 7 keep them there)
     state_fields = {
-        "X": Field(("N", "D"), "point"), "fX": Field(("N",), "value"),
-        "dv": Field((2, "N", "D"), "real", _DV_MIN, 1.0), "acc": Field(("N", "D")),
-        "x_b": Field(("D",), "point"), "f_b": Field((), "value"),
-        "dv_b": Field((2, 1, "D"), "real", _DV_MIN, 1.0), "acc_b": Field(("D",)),
+        "_X": Field(("N", "D"), "point"), "_fX": Field(("N",), "value"),
+        "_dv": Field((2, "N", "D"), "real", _DV_MIN, 1.0), "_acc": Field(("N", "D")),
+        "_x_b": Field(("D",), "point"), "_f_b": Field((), "value"),
+        "_dv_b": Field((2, 1, "D"), "real", _DV_MIN, 1.0), "_acc_b": Field(("D",)),
         "_dv_new": Field((2, "N", "D"), "real", _DV_MIN, 1.0, present="pending"),
         "_acc_new": Field(("N", "D"), present="pending"),
     }  # fmt: skip
@@ -230,20 +230,20 @@ class AOA(Optimizer):
     def _init_state(self, X: NDArray, f: NDArray) -> None:
         N, D = self.pop_size, self.dim
         U = self.rng.random((3, N, D))  # den, vol, acc: per agent and dimension
-        self.X, self.fX = X.copy(), f.copy()  # Eq. (4) (drawn by the core)
-        self.dv = 1.0 - U[:2]  # Eq. (5), in (0, 1]: den = dv[0], vol = dv[1]
-        self.acc = self.lower + U[2] * (self.upper - self.lower)  # Eq. (6), raw
+        self._X, self._fX = X.copy(), f.copy()  # Eq. (4) (drawn by the core)
+        self._dv = 1.0 - U[:2]  # Eq. (5), in (0, 1]: den = dv[0], vol = dv[1]
+        self._acc = self.lower + U[2] * (self.upper - self.lower)  # Eq. (6), raw
         b = int(np.argmin(f))
-        self.x_b, self.f_b = self.X[b].copy(), float(f[b])
-        self.dv_b = self.dv[:, b : b + 1].copy()  # (2, 1, D)
-        self.acc_b = self.acc[b].copy()
+        self._x_b, self._f_b = self._X[b].copy(), float(f[b])
+        self._dv_b = self._dv[:, b : b + 1].copy()  # (2, 1, D)
+        self._acc_b = self._acc[b].copy()
         self._dv_new = self._acc_new = None
 
     @property
     def population(self) -> tuple[NDArray, NDArray]:
-        if self.X is None:
+        if self._X is None:
             return np.empty((0, self.dim)), np.empty(0)
-        return self.X.copy(), self.fX.copy()
+        return self._X.copy(), self._fX.copy()
 
     # ------------------------------------------------------------ iteration
     def _levy_terms(self, t: int) -> NDArray | None:
@@ -251,16 +251,16 @@ class AOA(Optimizer):
         return None
 
     def _ask(self, t: int, r: int) -> NDArray:
-        N, X = self.pop_size, self.X
+        N, X = self.pop_size, self._X
         TF = transfer_factor(t, self.max_iter)  # Eq. (8)
         d = density_factor(t, self.max_iter)  # Eq. (9)
         collide, explore = TF < self.tf_collision, TF < self.tf_explore
         U = self._layout(collide, explore).draw(self.rng)
         lev = self._levy_terms(t)  # DLF-AOA only: drawn after U, in every phase
 
-        dv = np.subtract(self.dv_b, self.dv)
+        dv = np.subtract(self._dv_b, self._dv)
         dv *= U.r
-        dv += self.dv  # Eq. (7): den + r·(den_b − den), vol likewise
+        dv += self._dv  # Eq. (7): den + r·(den_b − den), vol likewise
         fp = _NO_FP_GUARD
         if self._fp_guard:
             fp = np.errstate(over="ignore", divide="ignore", invalid="ignore")
@@ -268,10 +268,10 @@ class AOA(Optimizer):
             if collide:
                 mr = (U.mr * N).astype(np.intp)  # random material; may equal i
                 den_mr, vol_mr = dv.take(mr, axis=1)
-                num = vol_mr * self.acc.take(mr, axis=0)
+                num = vol_mr * self._acc.take(mr, axis=0)
                 num += den_mr  # den_mr + vol_mr ⊙ acc_mr, Eq. (10)
             else:
-                num = self.dv_b[0, 0] + self.dv_b[1, 0] * self.acc_b  # Eq. (11), (D,)
+                num = self._dv_b[0, 0] + self._dv_b[1, 0] * self._acc_b  # Eq. (11), (D,)
             if U.rho is not None:  # ρ ∈ (0, 1], one per agent
                 num = np.divide(num, 1.0 - U.rho[:, None])
             A = dv[0] * dv[1]
@@ -296,8 +296,8 @@ class AOA(Optimizer):
             Xc = apply_flag(U.R, U.M, self.C4, out=U.M)  # F ⊙ R, Eq. (15) (in U's storage)
             Xc *= self.C2 * d
             Xc *= Ah
-            Xc *= min(self.C3 * TF, 1.0) * self.x_b - X
-            Xc += self.x_b  # Eq. (14): x_b + F ⊙ C2·R ⊙ Â ⊙ (Tt·x_b − X)·d
+            Xc *= min(self.C3 * TF, 1.0) * self._x_b - X
+            Xc += self._x_b  # Eq. (14): x_b + F ⊙ C2·R ⊙ Â ⊙ (Tt·x_b − X)·d
         self._dv_new, self._acc_new = dv, Ah
         return Xc
 
@@ -313,13 +313,13 @@ class AOA(Optimizer):
         )
 
     def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
-        keep = f < self.fX  # greedy, strict <; unevaluated rows are +inf
-        np.copyto(self.X, X, where=keep[:, None])
-        np.copyto(self.fX, f, where=keep)
-        self.dv, self.acc = self._dv_new, self._acc_new  # for ALL agents
+        keep = f < self._fX  # greedy, strict <; unevaluated rows are +inf
+        np.copyto(self._X, X, where=keep[:, None])
+        np.copyto(self._fX, f, where=keep)
+        self._dv, self._acc = self._dv_new, self._acc_new  # for ALL agents
         self._dv_new = self._acc_new = None
-        b = int(self.fX.argmin())
-        if self.fX[b] < self.f_b:
-            self.x_b, self.f_b = self.X[b].copy(), float(self.fX[b])
-            self.dv_b = self.dv[:, b : b + 1].copy()
-            self.acc_b = self.acc[b].copy()  # normalised Â of the new best
+        b = int(self._fX.argmin())
+        if self._fX[b] < self._f_b:
+            self._x_b, self._f_b = self._X[b].copy(), float(self._fX[b])
+            self._dv_b = self._dv[:, b : b + 1].copy()
+            self._acc_b = self._acc[b].copy()  # normalised Â of the new best

@@ -132,3 +132,15 @@ def test_invariants(params: dict[str, Any]) -> None:
     check_invariants("pso", **params)
 
 
+
+
+def test_huge_velocity_clamp_means_no_clamp() -> None:
+    """Regression (found by the mutated-state property test): v_max_frac * box width
+    overflowed with a RuntimeWarning; an infinite clamp is simply no clamp."""
+    with np.errstate(over="raise"):
+        opt = PSO([(-1e300, 1e300)] * 2, pop_size=4, budget=40, seed=0, v_max_frac=1e300)
+    assert np.isinf(opt._v_max).all()
+    while not opt.done:
+        X = opt.ask()
+        assert np.isfinite(X).all()
+        opt.tell(X, np.abs(X).sum(axis=1))

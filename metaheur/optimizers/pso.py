@@ -83,7 +83,8 @@ class PSO(Optimizer):
             if self.params[key] is None:
                 setattr(self, key, _C_DEFAULT[self.inertia])
         self._c = np.array([self.c1, self.c2], dtype=float)[:, None, None]
-        self._v_max = self.v_max_frac * (self.upper - self.lower)
+        with np.errstate(over="ignore"):  # a fraction so large it overflows: no clamp
+            self._v_max = self.v_max_frac * (self.upper - self.lower)
         self._v_min = -self._v_max
 
     def _init_state(self, X: NDArray, f: NDArray) -> None:

@@ -22,6 +22,7 @@ is never accepted as a number, nor a string as anything but a choice).
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,17 +50,18 @@ def _is_real(value: Any) -> bool:
     )
 
 
-class Constraint:
+class Constraint(abc.ABC):
     """What a hyper-parameter may be: :meth:`check` returns the normalised value."""
 
     none: bool = False
 
-    def describe(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """What is allowed, as in "must be <describe()>"."""
 
-    def _convert(self, value: Any) -> Any:  # pragma: no cover - abstract
+    @abc.abstractmethod
+    def _convert(self, value: Any) -> Any:
         """The normalised value, or ``None`` when ``value`` is not allowed."""
-        raise NotImplementedError
 
     def check(self, name: str, value: Any) -> Any:
         """Return ``value`` normalised; raise ``ValueError`` naming ``name`` otherwise."""

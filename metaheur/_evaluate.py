@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 __all__ = ["evaluate_batch", "EvaluationMemo"]
 
-logger = logging.getLogger("metaheur._minimize")
+logger = logging.getLogger(__name__)
 
 
 def _as_value(value: Any) -> tuple[float, str | None]:

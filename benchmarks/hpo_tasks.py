@@ -64,27 +64,13 @@ COLUMNS = KEY + ["best", "n_complete", "n_failed", "n_repeats", "seconds", "best
 
 def make_sampler(name: str, seed: int, n_trials: int) -> optuna.samplers.BaseSampler:
     """The sampler ``name`` seeded with ``seed``; ours get ``n_trials`` as their horizon."""
-    from metaheur.optuna import (
-        ACOSampler,
-        AOASampler,
-        DLFAOASampler,
-        GWOSampler,
-        POASampler,
-        PSOSampler,
-    )
+    from metaheur import optuna as mo
 
-    ours = {"aoa": AOASampler, "dlf-aoa": DLFAOASampler, "pso": PSOSampler,
-            "aco": ACOSampler, "gwo": GWOSampler, "poa": POASampler}
-    if name in ours:
-        return ours[name](seed=seed, n_trials=n_trials)
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if name == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     if name == "gp":  # every task is a deterministic function of its parameters
         return optuna.samplers.GPSampler(seed=seed, deterministic_objective=True)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+    if name in SAMPLERS:  # ours get n_trials as their horizon; Optuna's ignore it
+        return mo.make_sampler(name, seed=seed,
+                               n_trials=None if name in mo.OPTUNA_SAMPLERS else n_trials)
     raise ValueError(f"unknown sampler {name!r}; available: {', '.join(SAMPLERS)}")
 
 

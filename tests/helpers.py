@@ -78,3 +78,16 @@ def check_invariants(name: str, **params: Any) -> None:
                 restored, _ = run_with_restore(name, budget, restore_at=at, pending=pending,
                                                **params)
                 assert all(np.array_equal(a, b) for a, b in zip(asked, restored, strict=True))
+
+
+def json_paths(obj: Any, max_items: int = 6, path: tuple = ()) -> list[tuple]:
+    """Every place in a JSON state a mutation can go: dict keys and the first
+    ``max_items`` elements of each list (array elements and headers too)."""
+    out = [path]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += json_paths(v, max_items, (*path, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj[:max_items]):
+            out += json_paths(v, max_items, (*path, i))
+    return out

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 import optuna
 import pytest
-from helpers import check_invariants, roundtrip, run, shifted_sphere
+from helpers import check_invariants, json_paths, roundtrip, run, shifted_sphere
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -323,17 +323,6 @@ _JUNK: list[Any] = [None, True, -1, 0, 1, 3, 10**30, 1.5, 1e308, "x", [], {},
                     {"__float__": "nan"}, {"__float__": "inf"}, {"__int__": "99"}]
 
 
-def _paths(obj: Any, path: tuple = ()) -> list[tuple]:
-    out = [path]
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out += _paths(v, (*path, k))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj[:4]):
-            out += _paths(v, (*path, i))
-    return out
-
-
 _BASES = [_eager_state(a, pending=p) for a in ("pso-ipop", "poa-ipop") for p in (False, True)]
 
 
@@ -345,7 +334,7 @@ def test_property_mutated_restart_states_raise_value_error_or_run_in_box(
     """Junk anywhere in the wrapper's state or its nested run's: a ValueError, or a run
     that stays in the box and spends exactly the budget."""
     state = copy.deepcopy(data.draw(st.sampled_from(_BASES)))
-    paths = [p for p in _paths(state)[1:] if "params" not in p]
+    paths = [p for p in json_paths(state, 4)[1:] if "params" not in p]
     path = data.draw(st.sampled_from(paths))
     parent = state
     for key in path[:-1]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import json_paths
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -240,18 +241,6 @@ _JUNK: list[Any] = [
 ]
 
 
-def _paths(obj: Any, path: tuple = ()) -> list[tuple]:
-    """Every place in a JSON state a mutation can go (array elements and headers too)."""
-    out = [path]
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out += _paths(v, (*path, k))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj[:6]):
-            out += _paths(v, (*path, i))
-    return out
-
-
 def _set(obj: Any, path: tuple, value: Any) -> Any:
     if not path:
         return value
@@ -271,7 +260,7 @@ def test_property_mutated_states_raise_value_error_or_run_in_box(data: st.DataOb
     state = copy.deepcopy(data.draw(st.sampled_from(_BASES)))
     for _ in range(data.draw(st.integers(1, 2))):
         # Hyper-parameter values are the constructor's business (tests per algorithm).
-        paths = [p for p in _paths(state)[1:] if p[:2] != ("config", "params")]
+        paths = [p for p in json_paths(state, 6)[1:] if p[:2] != ("config", "params")]
         path = data.draw(st.sampled_from(paths))
         state = _set(state, path, copy.deepcopy(data.draw(st.sampled_from(_JUNK))))
     try:

@@ -16,6 +16,7 @@ checks its arguments. Every problem is a ``ValueError``.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -274,14 +275,16 @@ BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 def restore_rng(data: Any) -> np.random.Generator:
     """The ``np.random.Generator`` described by ``{"bit_generator": name, "state": ...}``."""
     name = data.get("bit_generator") if isinstance(data, dict) else None
-    if name not in BIT_GENERATORS:
+    if not isinstance(name, str) or name not in BIT_GENERATORS:
         raise ValueError(
             f"optimizer state names bit generator {name!r}; allowed: "
             f"{', '.join(BIT_GENERATORS)}"
         )
     bitgen = getattr(np.random, name)()
     try:
-        bitgen.state = data["state"]
-    except (KeyError, IndexError, TypeError, ValueError, OverflowError) as exc:
+        with warnings.catch_warnings():  # older NumPy warns (and wraps -1) where 2.x raises
+            warnings.simplefilter("error")
+            bitgen.state = data["state"]
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError, Warning) as exc:
         raise ValueError(f"bad {name} state in optimizer state: {exc!r}") from None
     return np.random.Generator(bitgen)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 
 import metaheur
 from metaheur import Optimizer
-from metaheur._state import BIT_GENERATORS, decode
+from metaheur._state import BIT_GENERATORS, decode, restore_rng
 
 ALGOS = metaheur.available()
 BOUNDS = [(-5.0, 5.0), (-1.0, 3.0), (0.0, 1.0)]
@@ -46,7 +47,8 @@ def _state(algo: str, steps: int = 2, *, pending: bool = False, budget: int = 60
 
 # ------------------------------------------------------------------ random generator
 @pytest.mark.parametrize("name", ["seed", "get_bit_generator", "test", "default_rng",
-                                  "RandomState", "__class__", "BitGenerator", 3, None])
+                                  "RandomState", "__class__", "BitGenerator", 3, None,
+                                  ["PCG64", "MT19937"], {"PCG64": 1}, [1.5, 2.5]])
 def test_rng_names_only_known_bit_generators(name: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     called: list[str] = []
     for fn in ("seed", "get_bit_generator", "set_bit_generator", "test"):
@@ -54,9 +56,20 @@ def test_rng_names_only_known_bit_generators(name: Any, monkeypatch: pytest.Monk
             monkeypatch.setattr(np.random, fn, lambda *a, _fn=fn, **k: called.append(_fn))
     state = _state("gwo")
     state["rng"]["bit_generator"] = name
-    with pytest.raises(ValueError, match="bit generator .*allowed: PCG64"):
-        Optimizer.from_state(state)
+    with warnings.catch_warnings():  # a list name once made NumPy warn, not simply refuse
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="bit generator .*allowed: PCG64"):
+            Optimizer.from_state(state)
     assert called == []
+
+
+@pytest.mark.parametrize("name", [np.array(["PCG64", "SFC64"]), np.array([1.5, 2.5]),
+                                  np.array("PCG64")])
+def test_rng_name_that_is_an_array_is_refused_without_numpy_warnings(name: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy 1.24 warned on `array in tuple`, then went on
+        with pytest.raises(ValueError, match="bit generator .*allowed: PCG64"):
+            restore_rng({"bit_generator": name, "state": {}})
 
 
 @pytest.mark.parametrize("bitgen", BIT_GENERATORS)

@@ -128,7 +128,7 @@ class DLFAOA(AOA):
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._fp_guard = True  # Lévy terms up to ±α·1e150 reach acc_b and then Eq. (30)
+        self._fp_guard = True  # Lévy terms up to ±α·DCS·σ_u·|u|·1e150 reach acc_b, then Eq. (30)
 
     def _levy_terms(self, t: int, collide: bool) -> tuple[NDArray | None, NDArray]:
         N, D = self.pop_size, self.dim

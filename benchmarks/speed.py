@@ -14,6 +14,9 @@ agent), a per-agent loop with vector operations per agent, and, if ``mealpy``
 happens to be importable (never a dependency), mealpy's ``OriginalGWO``. Their
 ``vs_vectorised`` column is their time over metaheur's GWO time. If ``pyswarms`` is
 importable (the fastest peer), its ``GlobalBestPSO`` on the same work, against our PSO.
+With DLF-AOA, the floor it cannot go below: NumPy drawing just the standard normals of its
+Mantegna Lévy steps (``rng.standard_normal(out=...)``, the same count per iteration) on
+the same work; its ``vs_vectorised`` is its share of DLF-AOA's run time.
 
 Every timing is the median of ``--repeats`` runs (seeds from
 ``SeedSequence(seed).spawn``). Prints one table; writes ``speed.csv`` and
@@ -194,6 +197,22 @@ def pyswarms_pso(ss: np.random.SeedSequence) -> int:  # pragma: no cover - optio
     return BUDGET
 
 
+def dlf_aoa_normals_only(ss: np.random.SeedSequence) -> int:
+    """The standard normals DLF-AOA draws in one run of this work, and nothing else: 2·N·D
+    per iteration in the collision phase (L2), 4·N·D otherwise (L1, L2)."""
+    from metaheur.optimizers.aoa import transfer_factor
+
+    opt = metaheur.get("dlf-aoa")([(LB, UB)] * DIM, pop_size=POP, budget=BUDGET, seed=0)
+    rng = np.random.default_rng(ss)
+    buf = np.empty(4 * POP * DIM)
+    n = 0
+    for t in range(1, opt.max_iter + 1):
+        k = 1 if transfer_factor(t, opt.max_iter) < opt.tf_collision else 2
+        rng.standard_normal(out=buf[: 2 * k * POP * DIM])
+        n += 2 * k * POP * DIM
+    return n
+
+
 def _importable(module: str) -> bool:
     try:
         __import__(module)
@@ -264,6 +283,15 @@ def main(argv: list[str] | None = None) -> int:
                      "repeats": args.loop_repeats, "vs_vectorised": t / gwo_s})
         print(f"{impl}: {t:.2f} s ({t / bare:.0f}x bare)", file=sys.stderr)
 
+    if "dlf-aoa" in algos:
+        dlf_s = next(r["run_s"] for r in rows if r["algo"] == "dlf-aoa")
+        t = _median_time(dlf_aoa_normals_only, seeds)
+        rows.append({"algo": "dlf-aoa", "impl": "its Levy normals alone (numpy)", "run_s": t,
+                     "minimize_s": float("nan"), "bare_s": bare, "ratio": t / bare,
+                     "target_ok": t / bare <= 20.0, "repeats": args.repeats,
+                     "vs_vectorised": t / dlf_s})
+        print(f"DLF-AOA's normals alone: {t * 1e3:.1f} ms ({t / bare:.1f}x bare)", file=sys.stderr)
+
     if _importable("pyswarms"):
         pso_s = next((r["run_s"] for r in rows if r["algo"] == "pso"), None)
         if pso_s is None:
@@ -281,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     if "vs_vectorised" not in df:
         df["vs_vectorised"] = float("nan")
     vec = df["impl"] == "metaheur (vectorised)"
-    df.loc[vec & df["algo"].isin(["gwo", "pso"]), "vs_vectorised"] = 1.0
+    df.loc[vec & df["algo"].isin(["gwo", "pso", "dlf-aoa"]), "vs_vectorised"] = 1.0
     with pd.option_context("display.width", 160, "display.max_columns", 20,
                            "display.float_format", "{:.4g}".format):
         print(f"sphere d={DIM}, pop {POP}, {BUDGET} evaluations; bare = 500 calls on "

@@ -10,7 +10,7 @@ from helpers import roundtrip, run
 
 import metaheur
 from metaheur import Optimizer
-from metaheur._ops import levy_step, mantegna_sigma
+from metaheur._ops import LEVY_CAP, levy_step, mantegna_sigma
 from metaheur.optimizers.aoa import AOA, transfer_factor
 from metaheur.optimizers.dlf_aoa import DLFAOA, dcs
 
@@ -20,20 +20,20 @@ PAPER = dict(tf_collision=0.5, tf_explore=0.5, acc_rand_divisor=False, partner_p
 
 class AOADrawingLevy(AOA):
     """AOA that draws DLF-AOA's Lévy normals at the same point of the stream and discards
-    them (not registered)."""
+    them: L2 only in the collision phase, L1 and L2 otherwise (not registered)."""
 
-    def _levy_terms(self, t: int) -> None:
-        levy_step(self.rng, 1.5, (2, self.pop_size, self.dim))
+    def _levy_terms(self, t: int, collide: bool) -> None:
+        levy_step(self.rng, 1.5, (1 if collide else 2, self.pop_size, self.dim))
         return None
 
 
 class DLFOnlyL1(DLFAOA):
     """DLF-AOA whose L2 term is zero, to see where L1 acts (not registered)."""
 
-    def _levy_terms(self, t: int) -> np.ndarray:
-        L = super()._levy_terms(t)
-        L[1] = 0.0
-        return L
+    def _levy_terms(self, t: int, collide: bool) -> tuple:
+        L1, L2 = super()._levy_terms(t, collide)
+        L2[...] = 0.0
+        return L1, L2
 
 
 # ------------------------------------------------------------------ DCS (Eqs. 32-33)
@@ -99,6 +99,34 @@ def test_forced_zero_v_gives_finite_steps_and_points(beta):
     assert np.all(np.diff(opt.history["best_f"]) <= 0)
 
 
+@pytest.mark.parametrize("beta", [1e-3, 0.3, 1.0, 2.0])
+def test_levy_factor_is_capped_so_no_beta_gives_inf_or_nan(beta):
+    """``|v|`` is floored at ``max(tiny, 1e150^(−β))``: ``|v|^(−1/β) <= 1e150`` for any β,
+    so an exact ``v = 0`` gives a finite step, also for β < 1 (``tiny^(−1/β)`` overflows)."""
+    buf = np.empty((2, 4, 5))
+    with np.errstate(all="raise"):
+        L = levy_step(_ZeroVRNG(0), beta, (4, 5), out=buf)
+    factor = L / (mantegna_sigma(beta) * np.random.default_rng(0).standard_normal((2, 4, 5))[0])
+    assert np.isfinite(L).all()
+    assert factor.max() == pytest.approx(LEVY_CAP, rel=1e-12)  # the forced zeros
+    assert (factor > 0).all()
+
+
+def test_levy_floor_leaves_real_draws_unchanged_for_beta_from_one_half():
+    beta = 0.5
+    L = levy_step(np.random.default_rng(4), beta, (100_000,))
+    uv = np.random.default_rng(4).standard_normal((2, 100_000))
+    ref = uv[0] * mantegna_sigma(beta) / np.abs(uv[1]) ** (1 / beta)
+    np.testing.assert_allclose(L, ref, rtol=64 * np.finfo(float).eps, atol=0)
+
+
+def test_levy_scale_folds_into_sigma():
+    a = levy_step(np.random.default_rng(5), 1.5, (3, 7), scale=0.37)
+    b = levy_step(np.random.default_rng(5), 1.5, (3, 7))
+    np.testing.assert_allclose(a, 0.37 * b, rtol=2 * np.finfo(float).eps, atol=0)
+    assert not np.signbit(levy_step(np.random.default_rng(5), 1.5, (3, 7), scale=0.0)).all()
+
+
 @pytest.mark.slow
 def test_levy_tail_index_close_to_beta():
     # P(|L| > x) ~ x^-beta: slope of the log-log survival function over two decades
@@ -133,6 +161,22 @@ def test_l1_acts_only_outside_the_collision_phase():
     same = [np.array_equal(x, y) for x, y in zip(a[1:], b[1:], strict=True)]
     n_collide = sum(transfer_factor(t, 50) < 0.45 for t in range(1, 51))
     assert all(same[:n_collide]) and not same[n_collide]
+
+
+@pytest.mark.parametrize("collide", [True, False])
+def test_levy_terms_draw_l1_only_where_eq30_uses_it(collide):
+    """Collision phase: only L2 is drawn (2·N·D normals); otherwise L1 and L2 (4·N·D).
+    Both are α·DCS_t times Mantegna steps of that draw."""
+    opt = DLFAOA(BOX10, pop_size=6, max_iter=20, seed=24, levy_scale=0.3, dcs_decay=0.9)
+    ref_rng = np.random.default_rng()
+    ref_rng.bit_generator.state = opt.rng.bit_generator.state
+    L1, L2 = opt._levy_terms(7, collide)
+    k = 1 if collide else 2
+    ref = levy_step(ref_rng, 1.5, (k, 6, 10)) * (0.3 * dcs(7, 1.0, 0.9))
+    assert opt.rng.bit_generator.state == ref_rng.bit_generator.state  # same stream length
+    assert (L1 is None) == collide
+    got = np.stack([L2] if collide else [L1, L2])
+    np.testing.assert_allclose(got, ref, rtol=4 * np.finfo(float).eps, atol=0)
 
 
 def test_acceleration_leaves_the_normalised_range():

@@ -29,7 +29,8 @@ Random numbers (§1.6): ONE ``rng.random`` call per iteration, laid out by
 off. The indices
 ``mr`` and the partners are ``floor(N·U)``: uniform on 0..N-1 like ``rng.integers(0, N)``
 but without a second call. DLF-AOA (:mod:`metaheur.optimizers.dlf_aoa`) is this class with
-the hook :meth:`AOA._levy_terms` filled in; AOA draws nothing there.
+the hook :meth:`AOA._levy_terms` filled in (called right after the uniform draw, under the
+floating-point guard); AOA draws nothing there.
 """
 
 from __future__ import annotations
@@ -246,8 +247,9 @@ class AOA(Optimizer):
         return self._X.copy(), self._fX.copy()
 
     # ------------------------------------------------------------ iteration
-    def _levy_terms(self, t: int) -> NDArray | None:
-        """DLF-AOA hook: ``α·DCS_t·[L1, L2]`` of shape (2, N, D), or None (AOA: no draw)."""
+    def _levy_terms(self, t: int, collide: bool) -> tuple[NDArray | None, NDArray] | None:
+        """DLF-AOA hook: ``(α·DCS_t·L1, α·DCS_t·L2)``, each (N, D), L1 None in the collision
+        phase (Eq. 30 replaces Eq. 11 only); None for AOA, which draws nothing here."""
         return None
 
     def _ask(self, t: int, r: int) -> NDArray:
@@ -256,7 +258,6 @@ class AOA(Optimizer):
         d = density_factor(t, self.max_iter)  # Eq. (9)
         collide, explore = TF < self.tf_collision, TF < self.tf_explore
         U = self._layout(collide, explore).draw(self.rng)
-        lev = self._levy_terms(t)  # DLF-AOA only: drawn after U, in every phase
 
         dv = np.subtract(self._dv_b, self._dv)
         dv *= U.r
@@ -265,6 +266,7 @@ class AOA(Optimizer):
         if self._fp_guard:
             fp = np.errstate(over="ignore", divide="ignore", invalid="ignore")
         with fp:
+            lev = self._levy_terms(t, collide)  # DLF-AOA only: drawn right after U
             if collide:
                 mr = (U.mr * N).astype(np.intp)  # random material; may equal i
                 den_mr, vol_mr = dv.take(mr, axis=1)
@@ -276,11 +278,11 @@ class AOA(Optimizer):
                 num = np.divide(num, 1.0 - U.rho[:, None])
             A = dv[0] * dv[1]
             np.divide(num, A, out=A)  # Eqs. (10)-(11): num / (ρ ⊙ den ⊙ vol)
-            if lev is not None and not collide:
+            if lev is not None and lev[0] is not None:
                 A += lev[0]  # DLF-AOA Eq. (30)
             Ah = normalize_acceleration(A, self.u, self.l, out=A)  # Eq. (12)
-        if lev is not None:
-            Ah += lev[1]  # DLF-AOA Eq. (31)
+            if lev is not None:
+                Ah += lev[1]  # DLF-AOA Eq. (31)
 
         if explore:
             if self.partner_per_dim:  # a different partner in every dimension

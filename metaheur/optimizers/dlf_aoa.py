@@ -25,24 +25,27 @@ derived from T found nothing to exploit). Load average 6-14 on 2 cores. Re-measu
 the default after the Lévy power became ``exp(−log|v|/β)``: 100·d (instances 1-15) AOA
 .155, DLF-AOA .160, ``"unscaled"`` .129; 1,000·d (instances 1-3) AOA .336, DLF-AOA .343.
 
-``L1``, ``L2`` are independent Mantegna steps (docs/algorithms.md §0.4, β = ``levy_beta``), drawn
-every iteration, even in the collision phase where L1 is unused. The carried acceleration
-and ``acc_b`` include the Lévy term. DCS is derived from ``t``, never accumulated, so a
-restored run is bit-identical.
+``L1``, ``L2`` are independent Mantegna steps (docs/algorithms.md §0.4, β = ``levy_beta``),
+drawn every iteration in which they are used: L2 always, L1 only outside the collision
+phase (Eq. 30), as AOA draws only the uniforms of the branch taken. The carried
+acceleration and ``acc_b`` include the Lévy term. DCS is derived from ``t``, never
+accumulated, so a restored run is bit-identical.
 
 Shared random stream (design choice): DLF-AOA *is* the AOA class with its
 :meth:`~metaheur.optimizers.aoa.AOA._levy_terms` hook filled in. The hook runs right after
-AOA's single uniform draw of the iteration and makes ONE normal draw of shape (2, 2, N, D)
-(``levy_step(rng, β, (2, N, D))``). AOA itself draws nothing there, so it does not pay for
-6·N·D unused normals. Hence ``levy_scale=0`` reproduces, bit for bit, an AOA whose hook
-draws the same normals and discards them (tests/test_dlf_aoa.py), not plain ``aoa`` with
-the same seed, whose stream is shorter.
+AOA's single uniform draw of the iteration and makes ONE normal draw of shape (2, k, N, D),
+k = 1 (collision phase) or 2 (``levy_step(rng, β, (k, N, D), scale=α·DCS_t)``, into a
+reused buffer). AOA itself draws nothing there, so it does not pay for 4·N·D unused
+normals. Hence ``levy_scale=0`` reproduces, bit for bit, an AOA whose hook draws the same
+normals and discards them (tests/test_dlf_aoa.py), not plain ``aoa`` with the same seed,
+whose stream is shorter. The normals are most of DLF-AOA's cost over AOA
+(``benchmarks/speed.py``).
 
-Numerical guard: the Lévy steps are clipped to ±1e150 before scaling. For β ≥ 0.5 that
-needs ``|v| < 1e-74`` (probability below 1e-74 per draw), so the clip never changes a real
-draw; it keeps an exact ``v = 0`` (floored at the smallest double, §0.4) with β ≤ 1 from
-giving ``inf`` and then ``0·inf = NaN`` positions. DLF-AOA always computes Eqs. 30-31
-under ``np.errstate`` (huge but finite accelerations may overflow, see the zero-span guard).
+Numerical guard: ``levy_step`` floors ``|v|`` so that ``|v|^(−1/β) <= 1e150``. For β ≥ 0.5
+that needs ``|v| < 1e-75`` (probability below 1e-75 per draw), so the floor never changes
+a real draw; it keeps an exact ``v = 0`` from giving ``inf`` and then ``0·inf = NaN``
+positions. DLF-AOA always computes its Lévy terms and Eqs. 30-31 under ``np.errstate``
+(huge but finite accelerations may overflow, see the zero-span guard).
 """
 
 from __future__ import annotations
@@ -60,7 +63,6 @@ from metaheur.optimizers.aoa import _C_MAX, AOA
 
 __all__ = ["DLFAOA", "dcs", "LEVY_SCALES"]
 
-_LEVY_CAP = 1e150
 #: Named values of ``levy_scale``: the unscaled Mantegna step (our default until the
 #: BBOB calibration) and the calibrated default.
 LEVY_SCALES = {"unscaled": 1.0, "calibrated": 0.1}
@@ -126,16 +128,15 @@ class DLFAOA(AOA):
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._fp_guard = True  # Lévy terms up to ±α·1e150 reach acc_b and then Eq. (30)
+        self._fp_guard = True  # Lévy terms up to ±α·DCS·σ_u·|u|·1e150 reach acc_b, then Eq. (30)
 
-    def _levy_terms(self, t: int) -> NDArray:
-        shape = (2, self.pop_size, self.dim)
+    def _levy_terms(self, t: int, collide: bool) -> tuple[NDArray | None, NDArray]:
+        N, D = self.pop_size, self.dim
+        k = 1 if collide else 2  # L1 only where Eq. (30) uses it
         buf = self._levy_buf  # scratch, reused every iteration (no page faults at large N)
-        if buf is None or buf.shape[1:] != shape:
-            buf = self._levy_buf = np.empty((2, *shape))
-        with np.errstate(over="ignore", invalid="ignore"):
-            L = levy_step(self.rng, self.levy_beta, shape, out=buf)  # L1, L2
-        np.minimum(L, _LEVY_CAP, out=L)
-        np.maximum(L, -_LEVY_CAP, out=L)
-        L *= self.levy_scale * dcs(t, self.dcs0, self.dcs_decay)  # α·DCS_t·L
-        return L
+        if buf is None or buf.size != 4 * N * D:
+            buf = self._levy_buf = np.empty(4 * N * D)
+        L = levy_step(self.rng, self.levy_beta, (k, N, D),
+                      out=buf[: 2 * k * N * D].reshape(2, k, N, D),
+                      scale=self.levy_scale * dcs(t, self.dcs0, self.dcs_decay))  # α·DCS_t·L
+        return (None, L[0]) if collide else (L[0], L[1])

@@ -20,7 +20,16 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna._index import TrialIndex
 from metaheur.optuna._protocol import BadRecord, Claim
-from metaheur.optuna._scheduler import Advance, Take, TakeSpare, Wait, decide, row_views
+from metaheur.optuna._scheduler import (
+    Advance,
+    RowState,
+    RowView,
+    Take,
+    TakeSpare,
+    Wait,
+    decide,
+    row_views,
+)
 from metaheur.optuna._store import Generation, GenerationStore, RunSpace
 
 __all__ = ["Coordinator"]
@@ -67,6 +76,8 @@ class Coordinator:
         mine = {k for k, ident in self.live.items() if ident == me}
         for _ in range(1000):
             views = row_views(g, index, run.sig, now, timeout, heartbeat, mine)
+            if self.store.skip_evaluated:
+                views = _answer_open_rows(run, g, views)
             d = decide(g, views, speculative=self.speculative, timeout=timeout,
                        heartbeat=heartbeat, max_wait=poll)
             if not isinstance(d, Advance):
@@ -193,3 +204,25 @@ class Coordinator:
         run = RunSpace(space, self.settings)
         return self.runs.setdefault(run.sig, run)
 
+
+def _answer_open_rows(run: RunSpace, g: Generation, views: list[RowView]) -> list[RowView]:
+    """Answer from history the OPEN rows whose point a trial of ``g`` itself evaluated.
+
+    In a conditional (union) space two rows of one generation can differ only in dimensions
+    their branch does not suggest: one configuration under two keys, so ``answer`` cannot
+    tell them apart when the generation is made. Once the first one's trial has completed,
+    ``run.lookup`` (which compares a trial's own parameters only) finds it for the other.
+    Only trials numbered from ``g.src`` on (those of this generation) count: earlier ones were
+    looked up when ``g`` was made, and a generation that gave up answering (every point of
+    a finite space evaluated) keeps evaluating. Every worker derives this from the completed
+    trials alone; a row some trial holds is left to it."""
+    out = views
+    for i, v in enumerate(views):
+        if v.state is not RowState.OPEN:
+            continue
+        e = run.lookup(g.params[i])
+        if e is not None and e.number >= g.src:
+            if out is views:
+                out = list(views)
+            out[i] = RowView(RowState.DONE, e.value, e.number)
+    return out

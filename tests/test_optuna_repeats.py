@@ -1,0 +1,72 @@
+"""Issue 8, "no trial is spent twice", in a conditional (union) search space.
+
+Two rows of one generation may differ only in dimensions their branch does not use (e.g. the
+``svc_*`` parameters of a row whose ``classifier`` is ``knn``): the same configuration. Once
+the first one's trial completes, the second must be answered from the study's history.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import optuna
+import pytest
+
+from metaheur.optuna import MetaheuristicSampler
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def conditional(trial: optuna.Trial) -> float:
+    """Branch ``knn`` has only 2 x 6 configurations; ``svc`` is continuous."""
+    kind = trial.suggest_categorical("kind", ["svc", "knn"])
+    if kind == "svc":
+        c = trial.suggest_float("svc_C", 1e-3, 1e3, log=True)
+        g = trial.suggest_float("svc_gamma", 1e-5, 1e1, log=True)
+        return 1.0 + (math.log10(c) - 1.0) ** 2 + (math.log10(g) + 2.0) ** 2
+    k = trial.suggest_int("knn_k", 1, 6)
+    w = trial.suggest_categorical("knn_weights", ["uniform", "distance"])
+    return abs(k - 4) + (w == "uniform") * 0.5
+
+
+def repeats(study: optuna.Study) -> int:
+    keys = [json.dumps(t.params, sort_keys=True) for t in study.trials]
+    return len(keys) - len(set(keys))
+
+
+@pytest.mark.parametrize("algo", ["gwo", "pso", "dlf-aoa"])
+def test_no_repeats_when_rows_differ_only_in_inactive_dimensions(algo: str) -> None:
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        algo, seed=0, n_trials=60, pop_size=8, warn_independent_sampling=False))
+    study.optimize(conditional, n_trials=60)
+    assert len(study.trials) == 60
+    assert repeats(study) == 0
+    assert study.best_value == 0.0  # knn_k = 4, distance: the branch was still optimised
+
+
+def test_repeats_stay_allowed_without_skip_evaluated() -> None:
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", seed=0, n_trials=60, pop_size=8, skip_evaluated=False,
+        warn_independent_sampling=False))
+    study.optimize(conditional, n_trials=60)
+    assert repeats(study) > 0
+
+
+def tiny_conditional(trial: optuna.Trial) -> float:
+    """Five configurations in all."""
+    if trial.suggest_categorical("kind", ["a", "b"]) == "a":
+        return trial.suggest_int("x", 0, 2) + 1.0
+    return float(trial.suggest_int("y", 0, 1))
+
+
+@pytest.mark.parametrize("algo", ["pso", "gwo"])
+def test_a_study_longer_than_its_finite_conditional_space_keeps_going(algo: str) -> None:
+    """Every configuration evaluated: the sampler evaluates one again (it does not loop
+    answering from history, nor fail)."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        algo, seed=0, n_trials=30, pop_size=4, warn_independent_sampling=False))
+    study.optimize(tiny_conditional, n_trials=30)
+    assert len(study.trials) == 30
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) == 5

@@ -14,16 +14,26 @@ from typing import Any
 
 import numpy as np
 from optuna.distributions import BaseDistribution
-from optuna.storages._heartbeat import is_heartbeat_enabled
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from metaheur.optuna._index import TrialIndex
-from metaheur.optuna._protocol import BadRecord, Claim
+from metaheur.optuna import _protocol
+from metaheur.optuna._index import TrialIndex, TrialInfo
+from metaheur.optuna._protocol import (
+    VERSION,
+    BadRecord,
+    Claim,
+    Liveness,
+    Skip,
+    Waiting,
+    tomb_key,
+)
 from metaheur.optuna._scheduler import Advance, Take, TakeSpare, Wait, decide, row_views
 from metaheur.optuna._store import Generation, GenerationStore, RunSpace
 
-__all__ = ["Coordinator"]
+__all__ = ["Coordinator", "Withdrawn"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +45,10 @@ MAX_TURN_POLL = 0.1  # ... while waiting for a lower-numbered trial to decide
 SPARE_TRIES = 2000
 
 
+class Withdrawn:
+    """The trial was presumed dead by a later one: it takes no part in the run."""
+
+
 class Coordinator:
     """One sampler's view of the study and its runs (callers hold the sampler's lock)."""
 
@@ -42,6 +56,7 @@ class Coordinator:
                  speculative: bool, wait_timeout: float | None,
                  warn: Callable[[str, str], None]) -> None:
         self.store, self.attr, self.seed, self.settings = store, attr, seed, settings
+        self.tomb_attr = tomb_key(store.cls.name)
         self.speculative, self.wait_timeout, self.warn = speculative, wait_timeout, warn
         self.index_: TrialIndex | None = None
         self.runs: dict[str, RunSpace] = {}
@@ -49,16 +64,25 @@ class Coordinator:
         self.live: dict[int, int] = {}  # trial number -> ident of the thread that asked it
 
     def decide(self, study: Study, trial: FrozenTrial, space: dict[str, BaseDistribution],
-                waited: float) -> dict[str, Any] | Wait:
-        """Claim a row or a spare for ``trial`` (returning its parameters), or wait."""
+                waited: float, life: Liveness) -> dict[str, Any] | Wait | Withdrawn:
+        """Claim a row or a spare for ``trial`` (returning its parameters), wait, or
+        withdraw (``life``: when others may have presumed ``trial`` dead)."""
         index = self._study_index(study)
-        index.refresh()
-        now = time.time()
+        now = index.refresh()  # taken before the read
         run = self._run_for(space)
         self._update(index, run)
         poll = self._poll(run)
-        if index.unsettled_before(trial.number, now):
-            return Wait(min(MAX_TURN_POLL, poll))
+        me_info = index.trials.get(trial.number)
+        if me_info is not None and me_info.tomb:
+            return self._withdraw(study, trial, index)
+        unsettled = index.unsettled_before(trial.number, now)
+        if unsettled:
+            silent = [index.trials[k] for k in unsettled
+                      if k in index.trials and index.trials[k].silent(now)]
+            for info in silent:
+                self._presume_dead(study, info, trial.number, now)
+            # marked: decide again at once, from a read that shows the marks
+            return Wait(0.0 if silent else min(MAX_TURN_POLL, poll))
         heartbeat = is_heartbeat_enabled(study._storage)
         timeout = self._timeout(run)
         held = self._held(index, run, now, timeout, heartbeat)
@@ -91,12 +115,43 @@ class Coordinator:
             assert spare is not None
             x, params = spare
             row = None
+        storage = study._storage
+        if heartbeat and isinstance(storage, BaseHeartbeat):
+            # a claim implies a heartbeat: if the worker dies before Optuna's heartbeat
+            # thread beats once, fail_stale_trials still fails the trial (no endless wait)
+            storage.record_heartbeat(trial._trial_id)
         claim = Claim(run.sig, g.src, g.gen, row, tuple(float(v) for v in x), time.time(),
                       waited)
-        study._storage.set_trial_system_attr(trial._trial_id, self.attr, claim.to_json())
+        storage.set_trial_system_attr(trial._trial_id, self.attr, claim.to_json())
+        life.wrote(claim.t, time.time())
         index.note_ticket(trial.number, claim)
+        if life.late and self.tomb_attr in storage.get_trial(trial._trial_id).system_attrs:
+            return self._withdraw(study, trial, index)
         self.live[trial.number] = me
         return dict(params)
+
+    def _presume_dead(self, study: Study, info: TrialInfo, number: int, now: float) -> None:
+        """Mark ``info``'s trial, silent for ``GRACE`` seconds, as presumed dead."""
+        last = info.ticket.t if isinstance(info.ticket, Waiting) else info.start
+        logger.info("trial %d presumes trial %d dead (no sign of life for %.1f s)", number,
+                    info.number, now - last)
+        try:
+            study._storage.set_trial_system_attr(
+                info.trial_id, self.tomb_attr, {"v": VERSION, "by": number, "t": now})
+        except UpdateFinishedTrialError:
+            pass  # it finished meanwhile: settled anyway
+
+    def _withdraw(self, study: Study, trial: FrozenTrial, index: TrialIndex) -> Withdrawn:
+        """``trial`` found itself presumed dead: withdraw its claim, if any, and take no
+        part in the run (its parameters come from the independent sampler)."""
+        logger.warning(
+            "trial %d was silent for more than %.0f s (an overloaded machine or storage?): "
+            "a later trial presumed it dead, so it takes no part in the run and its "
+            "parameters are sampled independently", trial.number, _protocol.GRACE)
+        study._storage.set_trial_system_attr(trial._trial_id, self.attr,
+                                             {"v": VERSION, "skip": True})
+        index.note_ticket(trial.number, Skip())
+        return Withdrawn()
 
     def _spare(self, run: RunSpace, g: Generation, d: TakeSpare, number: int,
                held: dict[str, int]) -> tuple[np.ndarray, dict[str, Any]] | None:
@@ -185,7 +240,8 @@ class Coordinator:
         key = (id(study._storage), study._study_id)
         if self.index_ is None or self.index_.key != key:
             sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
-            self.index_ = TrialIndex(study._storage, study._study_id, self.attr, sign)
+            self.index_ = TrialIndex(study._storage, study._study_id, self.attr,
+                                     self.tomb_attr, sign)
             self.runs = {}
         return self.index_
 

@@ -29,11 +29,12 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metaheur._base import Optimizer
 from metaheur._registry import available, get
-from metaheur.optuna._coordinator import Coordinator
+from metaheur.optuna import _protocol
+from metaheur.optuna._coordinator import Coordinator, Withdrawn
 from metaheur.optuna._protocol import (
     END_KEY,
-    GRACE,
     VERSION,
+    Liveness,
     ticket_key,
 )
 from metaheur.optuna._space import SearchSpaceEncoder, UnionSearchSpace
@@ -134,7 +135,10 @@ class MetaheuristicSampler(BaseSampler):
         taken, a trial waits for the generation, or, with ``speculative=True`` (and always
         for batch ``study.ask()`` from one thread), evaluates a *spare*: a point of the
         next generation predicted from the results known so far, which the next
-        generation uses when it asks that point. See :mod:`metaheur.optuna._protocol`.
+        generation uses when it asks that point. A trial silent for ``GRACE`` (10 s) is
+        presumed dead and decided around; if it was only stalled it finds the mark after
+        claiming and takes no part in the run (its parameters come from
+        ``independent_sampler``). See :mod:`metaheur.optuna._protocol`.
     Enqueued trials and the fallback sampler
         Enqueued and other completed trials are warm-start points, never rows. Parameters
         outside the relative search space (conditional ones, the first trial without
@@ -230,13 +234,15 @@ class MetaheuristicSampler(BaseSampler):
                                   speculative=self._speculative,
                                   wait_timeout=self._wait_timeout, warn=self._warn_once)
         self._had_space: set[int] = set()  # trial ids whose relative search space was not empty
+        self._withdrawn: set[int] = set()  # trial ids presumed dead, sampled independently
         self._warned: set[str] = set()
         self._union: tuple[tuple[int, int], UnionSearchSpace] | None = None
         self._decided: dict[int, dict[str, Any]] = {}  # trial id -> params chosen at creation
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_coord", "_had_space", "_warned", "_union", "_decided"):
+        for key in ("_lock", "_coord", "_had_space", "_withdrawn", "_warned", "_union",
+                    "_decided"):
             state.pop(key, None)
         return state
 
@@ -272,6 +278,7 @@ class MetaheuristicSampler(BaseSampler):
         with self._lock:
             self._coord.live.pop(trial.number, None)
             self._had_space.discard(trial._trial_id)
+            self._withdrawn.discard(trial._trial_id)
             self._decided.pop(trial._trial_id, None)
         self._independent_sampler.after_trial(study, trial, state, values)
 
@@ -303,6 +310,7 @@ class MetaheuristicSampler(BaseSampler):
         if (
             self._warn_independent_sampling
             and trial._trial_id in self._had_space
+            and trial._trial_id not in self._withdrawn
             and "fixed_params" not in trial.system_attrs
         ):
             self._warn_once(
@@ -336,26 +344,35 @@ class MetaheuristicSampler(BaseSampler):
                                                                         "skip": True})
             return {}
         t0 = time.monotonic()
+        life = Liveness.since(trial.datetime_start.timestamp() if trial.datetime_start
+                              else time.time())
         beat = 0.0
         last_fail = time.monotonic()
         delay = 0.002
         while True:
             with self._lock:
-                got = self._coord.decide(study, trial, search_space, time.monotonic() - t0)
+                got = self._coord.decide(study, trial, search_space, time.monotonic() - t0,
+                                         life)
             if isinstance(got, dict):
                 return got
+            if isinstance(got, Withdrawn):
+                with self._lock:
+                    self._withdrawn.add(trial._trial_id)  # no warning: it is logged
+                return {}
             now = time.time()
-            if now - beat > GRACE / 4:  # a sign of life for the trials that come after
+            if now - beat > _protocol.GRACE / 4:  # a sign of life for the later trials
                 storage.set_trial_system_attr(trial._trial_id, self._attr,
                                               {"v": VERSION, "wait": now})
+                life.wrote(now, time.time())
                 beat = now
             if time.monotonic() - last_fail > 2.0 and is_heartbeat_enabled(storage):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     fail_stale_trials(study)
                 last_fail = time.monotonic()
-            time.sleep(min(delay, got.seconds))
-            delay = min(2 * delay, got.seconds)
+            if got.seconds > 0:  # 0: decide again at once
+                time.sleep(min(delay, got.seconds))
+                delay = min(2 * delay, got.seconds)
 
     # ------------------------------------------------------------- internals
     def _warn_once(self, key: str, message: str) -> None:

@@ -89,10 +89,20 @@ def _check(study: optuna.Study, heartbeat: bool) -> None:
     # the dead worker's trial: failed by the heartbeat, or RUNNING forever without one
     (dead,) = [t for t in study.trials if t.state == TrialState.RUNNING
                or (t.state == TrialState.FAIL and "metaheur:end" not in t.system_attrs)]
-    # its row re-issued exactly once (none if it held no row: a trial that found itself
-    # presumed dead by the others, on an overloaded machine, takes no part in the run)
-    held_row = dead.system_attrs.get(f"metaheur:{ALGO}", {}).get("row") is not None
-    assert a.reissued == int(held_row)
+    # Its row is re-issued exactly once, if it held one (a trial that found itself presumed
+    # dead by the others, on an overloaded machine, takes no part in the run) and if its
+    # generation was told; in the last generation the other workers may have finished
+    # their trials on its other rows before anyone needed it.
+    c = dead.system_attrs.get(f"metaheur:{ALGO}", {})
+    claims = [t.system_attrs[f"metaheur:{ALGO}"] for t in study.trials
+              if "run" in t.system_attrs.get(f"metaheur:{ALGO}", {})]
+    current = max(claims, key=lambda h: (h["src"], h["gen"]))
+    if c.get("row") is None:
+        assert a.reissued == 0
+    elif (c["src"], c["gen"]) == (current["src"], current["gen"]):
+        assert a.reissued <= 1
+    else:
+        assert a.reissued == 1
     assert a.generations >= a.complete // POP - 1
     for told in a.told_rows.values():
         assert sorted(told) == list(range(len(told)))

@@ -238,11 +238,12 @@ class MetaheuristicSampler(BaseSampler):
         self._warned: set[str] = set()
         self._union: tuple[tuple[int, int], UnionSearchSpace] | None = None
         self._decided: dict[int, dict[str, Any]] = {}  # trial id -> params chosen at creation
+        self._spaces: dict[int, dict[str, BaseDistribution]] = {}  # ... and its space
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         for key in ("_lock", "_coord", "_had_space", "_withdrawn", "_warned", "_union",
-                    "_decided"):
+                    "_decided", "_spaces"):
             state.pop(key, None)
         return state
 
@@ -266,9 +267,11 @@ class MetaheuristicSampler(BaseSampler):
         self._raise_error_if_multi_objective(study)
         if trial.params:  # created with its parameters (a retried trial): nothing to decide
             return
-        params = self._sample(study, trial, self.infer_relative_search_space(study, trial))
+        space = self.infer_relative_search_space(study, trial)
+        params = self._sample(study, trial, space)
         with self._lock:
             self._decided[trial._trial_id] = params
+            self._spaces[trial._trial_id] = space  # Optuna infers it again: one read less
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState,
                     values: Sequence[float] | None) -> None:
@@ -280,10 +283,15 @@ class MetaheuristicSampler(BaseSampler):
             self._had_space.discard(trial._trial_id)
             self._withdrawn.discard(trial._trial_id)
             self._decided.pop(trial._trial_id, None)
+            self._spaces.pop(trial._trial_id, None)
         self._independent_sampler.after_trial(study, trial, state, values)
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial
                                     ) -> dict[str, BaseDistribution]:
+        with self._lock:
+            known = self._spaces.pop(trial._trial_id, None)  # the space it was decided in
+        if known is not None:
+            return dict(known)
         if self._fixed_space is not None:
             space = dict(self._fixed_space)
         elif self._union_space:

@@ -230,6 +230,70 @@ def test_claim_stalled_past_grace_is_withdrawn_so_nothing_forks(
     assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(slow)
 
 
+def test_claim_seen_by_the_trial_that_marked_it_is_counted_then_withdrawn(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both sides see each other: trial 0's late claim lands after trial 1 marked it but
+    before trial 1 reads again, and trial 0 reads the mark. Trial 1 counts the claim
+    (takes row 1, not row 0); trial 0 withdraws; row 0 goes to the next trial."""
+    from metaheur.optuna import _protocol
+
+    monkeypatch.setattr(_protocol, "GRACE", 0.3)
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    stalled, marked, landed, read = (threading.Event() for _ in range(4))
+    set_attr, get_all, get_trial = (storage.set_trial_system_attr, storage.get_all_trials,
+                                    storage.get_trial)
+
+    def stalled_set(trial_id: int, key: str, value: Any) -> None:
+        me = threading.current_thread().name
+        if me == "slow" and key == ATTR + "gwo" and "run" in value:
+            stalled.set()
+            assert marked.wait(20)  # stalled until trial 1 has marked it
+            set_attr(trial_id, key, value)
+            landed.set()
+            return
+        set_attr(trial_id, key, value)
+        if me == "fast" and key.endswith(":presumed-dead"):
+            marked.set()
+
+    def fast_read(*args: Any, **kw: Any) -> Any:
+        if threading.current_thread().name == "fast" and marked.is_set() and not read.is_set():
+            assert landed.wait(20)
+            out = get_all(*args, **kw)
+            read.set()
+            return out
+        return get_all(*args, **kw)
+
+    def slow_check(trial_id: int) -> Any:
+        if threading.current_thread().name == "slow" and landed.is_set():  # its check
+            assert read.wait(20)
+        return get_trial(trial_id)
+
+    monkeypatch.setattr(storage, "set_trial_system_attr", stalled_set)
+    monkeypatch.setattr(storage, "get_all_trials", fast_read)
+    monkeypatch.setattr(storage, "get_trial", slow_check)
+    slow, fast = worker_study(storage, "s"), worker_study(storage, "s")
+    asked: dict[str, optuna.Trial] = {}
+    threads = [threading.Thread(target=lambda s=s, n=n: asked.update({n: s.ask()}), name=n,
+                                daemon=True) for s, n in ((slow, "slow"), (fast, "fast"))]
+    threads[0].start()
+    assert stalled.wait(20)
+    time.sleep(0.5)  # trial 0 silent for longer than GRACE
+    threads[1].start()
+    for th in threads:
+        th.join(20)
+    assert read.is_set() and not any(th.is_alive() for th in threads)
+    for t in (asked["slow"], asked["fast"]):
+        slow.tell(t, value(suggest(t)))
+    slow.optimize(objective, n_trials=6)
+    trials = slow.trials
+    assert claim(trials[0]) == {"v": 2, "skip": True}, table(slow)
+    assert (claim(trials[1])["src"], claim(trials[1])["row"]) == (0, 1)  # trial 0's gen 0
+    assert claim(trials[2])["row"] == 0  # the withdrawn row is open again
+    a = audit(slow, "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(slow)
+
+
 # ---------------------------------------------------------------------- cause 4: forks
 def test_workers_with_different_seeds_run_one_generation_zero() -> None:
     storage = optuna.storages.InMemoryStorage()

@@ -31,6 +31,7 @@ from metaheur.optuna._protocol import (
     tomb_key,
 )
 from metaheur.optuna._scheduler import Advance, Take, TakeSpare, Wait, decide, row_views
+from metaheur.optuna._space import UnionSearchSpace
 from metaheur.optuna._store import Generation, GenerationStore, RunSpace
 
 __all__ = ["Coordinator", "Withdrawn"]
@@ -62,13 +63,31 @@ class Coordinator:
         self.runs: dict[str, RunSpace] = {}
         self.durations: dict[str, deque[float]] = {}
         self.live: dict[int, int] = {}  # trial number -> ident of the thread that asked it
+        self.union = UnionSearchSpace()  # of the index's study
+        self.union_seen = 0  # position in the index's finished_order already added
+        self.fresh: tuple[int, float] | None = None  # (trial number, time of its read)
+
+    def union_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        """The union of the completed trials' parameters, from a read of the storage that
+        ``trial``'s first decision then uses (one read serves both)."""
+        index = self._study_index(study)
+        self.fresh = (trial.number, index.refresh())
+        order = index.finished_order
+        new = [index.trials[k].trial for k in order[self.union_seen:]
+               if index.trials[k].state == TrialState.COMPLETE]
+        self.union_seen = len(order)
+        return self.union.calculate(new)
 
     def decide(self, study: Study, trial: FrozenTrial, space: dict[str, BaseDistribution],
                 waited: float, life: Liveness) -> dict[str, Any] | Wait | Withdrawn:
         """Claim a row or a spare for ``trial`` (returning its parameters), wait, or
         withdraw (``life``: when others may have presumed ``trial`` dead)."""
         index = self._study_index(study)
-        now = index.refresh()  # taken before the read
+        if self.fresh is not None and self.fresh[0] == trial.number:
+            now = self.fresh[1]  # read by union_space just before
+        else:
+            now = index.refresh()  # taken before the read
+        self.fresh = None
         run = self._run_for(space)
         self._update(index, run)
         poll = self._poll(run)
@@ -243,6 +262,7 @@ class Coordinator:
             self.index_ = TrialIndex(study._storage, study._study_id, self.attr,
                                      self.tomb_attr, sign)
             self.runs = {}
+            self.union, self.union_seen, self.fresh = UnionSearchSpace(), 0, None
         return self.index_
 
     def _run_for(self, space: dict[str, BaseDistribution]) -> RunSpace:

@@ -37,7 +37,7 @@ from metaheur.optuna._protocol import (
     Liveness,
     ticket_key,
 )
-from metaheur.optuna._space import SearchSpaceEncoder, UnionSearchSpace
+from metaheur.optuna._space import SearchSpaceEncoder
 from metaheur.optuna._store import GenerationStore
 
 __all__ = ["MetaheuristicSampler"]
@@ -236,14 +236,13 @@ class MetaheuristicSampler(BaseSampler):
         self._had_space: set[int] = set()  # trial ids whose relative search space was not empty
         self._withdrawn: set[int] = set()  # trial ids presumed dead, sampled independently
         self._warned: set[str] = set()
-        self._union: tuple[tuple[int, int], UnionSearchSpace] | None = None
         self._decided: dict[int, dict[str, Any]] = {}  # trial id -> params chosen at creation
         self._spaces: dict[int, dict[str, BaseDistribution]] = {}  # ... and its space
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_coord", "_had_space", "_withdrawn", "_warned", "_union",
-                    "_decided", "_spaces"):
+        for key in ("_lock", "_coord", "_had_space", "_withdrawn", "_warned", "_decided",
+                    "_spaces"):
             state.pop(key, None)
         return state
 
@@ -295,13 +294,9 @@ class MetaheuristicSampler(BaseSampler):
         if self._fixed_space is not None:
             space = dict(self._fixed_space)
         elif self._union_space:
-            key = (id(study._storage), study._study_id)
-            trials = study._storage.get_all_trials(study._study_id, deepcopy=False,
-                                                   states=(TrialState.COMPLETE,))
+            self._raise_error_if_multi_objective(study)
             with self._lock:
-                if self._union is None or self._union[0] != key:
-                    self._union = (key, UnionSearchSpace())
-                space = self._union[1].calculate(trials)
+                space = self._coord.union_space(study, trial)
         else:
             space = {name: dist for name, dist in self._intersection.calculate(study).items()
                      if not dist.single()}

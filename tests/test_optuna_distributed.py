@@ -228,6 +228,7 @@ def test_claim_stalled_past_grace_is_withdrawn_so_nothing_forks(
     assert all(claim(t)["src"] != 0 for t in trials[1:])  # one chain of records
     a = audit(slow, "gwo")
     assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(slow)
+    assert (a.presumed, a.withdrawn) == (1, 1)
 
 
 def test_claim_seen_by_the_trial_that_marked_it_is_counted_then_withdrawn(
@@ -292,6 +293,7 @@ def test_claim_seen_by_the_trial_that_marked_it_is_counted_then_withdrawn(
     assert claim(trials[2])["row"] == 0  # the withdrawn row is open again
     a = audit(slow, "gwo")
     assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(slow)
+    assert (a.presumed, a.withdrawn) == (1, 1)
 
 
 # ---------------------------------------------------------------------- cause 4: forks

@@ -8,6 +8,7 @@ import math
 import statistics
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages import fail_stale_trials
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
@@ -77,6 +79,35 @@ class Coordinator:
                if index.trials[k].state == TrialState.COMPLETE]
         self.union_seen = len(order)
         return self.union.calculate(new)
+
+    def take_turn(self, study: Study, trial: FrozenTrial, space: dict[str, BaseDistribution],
+                  lock: threading.Lock) -> dict[str, Any] | Withdrawn:
+        """Wait for ``trial``'s turn and claim a row or a spare (its parameters), or
+        withdraw; ``lock``: the sampler's, held while deciding."""
+        storage = study._storage
+        t0 = time.monotonic()
+        life = Liveness.since(trial.datetime_start.timestamp() if trial.datetime_start
+                              else time.time())
+        beat, last_fail, delay = 0.0, time.monotonic(), 0.002
+        while True:
+            with lock:
+                got = self.decide(study, trial, space, time.monotonic() - t0, life)
+            if not isinstance(got, Wait):
+                return got
+            now = time.time()
+            if now - beat > _protocol.GRACE / 4:  # a sign of life for the later trials
+                storage.set_trial_system_attr(trial._trial_id, self.attr,
+                                              {"v": VERSION, "wait": now})
+                life.wrote(now, time.time())
+                beat = now
+            if time.monotonic() - last_fail > 2.0 and is_heartbeat_enabled(storage):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fail_stale_trials(study)
+                last_fail = time.monotonic()
+            if got.seconds > 0:  # 0: decide again at once
+                time.sleep(min(delay, got.seconds))
+                delay = min(2 * delay, got.seconds)
 
     def decide(self, study: Study, trial: FrozenTrial, space: dict[str, BaseDistribution],
                 waited: float, life: Liveness) -> dict[str, Any] | Wait | Withdrawn:

@@ -11,7 +11,6 @@ import logging
 import math
 import sys
 import threading
-import time
 import warnings
 import zlib
 from collections.abc import Sequence
@@ -22,19 +21,15 @@ import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.search_space import IntersectionSearchSpace
-from optuna.storages import fail_stale_trials
-from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur._base import Optimizer
 from metaheur._registry import available, get
-from metaheur.optuna import _protocol
 from metaheur.optuna._coordinator import Coordinator, Withdrawn
 from metaheur.optuna._protocol import (
     END_KEY,
     VERSION,
-    Liveness,
     ticket_key,
 )
 from metaheur.optuna._space import SearchSpaceEncoder
@@ -346,36 +341,12 @@ class MetaheuristicSampler(BaseSampler):
             storage.set_trial_system_attr(trial._trial_id, self._attr, {"v": VERSION,
                                                                         "skip": True})
             return {}
-        t0 = time.monotonic()
-        life = Liveness.since(trial.datetime_start.timestamp() if trial.datetime_start
-                              else time.time())
-        beat = 0.0
-        last_fail = time.monotonic()
-        delay = 0.002
-        while True:
+        got = self._coord.take_turn(study, trial, search_space, self._lock)
+        if isinstance(got, Withdrawn):
             with self._lock:
-                got = self._coord.decide(study, trial, search_space, time.monotonic() - t0,
-                                         life)
-            if isinstance(got, dict):
-                return got
-            if isinstance(got, Withdrawn):
-                with self._lock:
-                    self._withdrawn.add(trial._trial_id)  # no warning: it is logged
-                return {}
-            now = time.time()
-            if now - beat > _protocol.GRACE / 4:  # a sign of life for the later trials
-                storage.set_trial_system_attr(trial._trial_id, self._attr,
-                                              {"v": VERSION, "wait": now})
-                life.wrote(now, time.time())
-                beat = now
-            if time.monotonic() - last_fail > 2.0 and is_heartbeat_enabled(storage):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fail_stale_trials(study)
-                last_fail = time.monotonic()
-            if got.seconds > 0:  # 0: decide again at once
-                time.sleep(min(delay, got.seconds))
-                delay = min(2 * delay, got.seconds)
+                self._withdrawn.add(trial._trial_id)  # no warning: it is logged
+            return {}
+        return got
 
     # ------------------------------------------------------------- internals
     def _warn_once(self, key: str, message: str) -> None:

@@ -296,6 +296,41 @@ def test_claim_seen_by_the_trial_that_marked_it_is_counted_then_withdrawn(
     assert (a.presumed, a.withdrawn) == (1, 1)
 
 
+def test_torn_read_of_a_claiming_trial_does_not_settle_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An RDB read loads a trial's system attributes before its parameters: a read that
+    falls between trial 0's claim and its first ``suggest`` shows trial 0 with parameters
+    and without its claim. Trial 1 must not take that for a trial that takes no part (before
+    the fix it made a second generation 0 and evaluated row 0 again: a fork)."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    first, second = worker_study(storage, "s"), worker_study(storage, "s")
+    t0 = first.ask()
+    p0 = suggest(t0)  # trial 0 claimed row 0 and suggested its parameters
+    get_all, torn = storage.get_all_trials, [True]
+
+    def torn_read(*args: Any, **kw: Any) -> list[optuna.trial.FrozenTrial]:
+        trials = get_all(*args, **kw)
+        if kw.get("states") is None and torn and torn.pop():  # once: trial 0 without them
+            trials = [t if t.number != 0 else optuna.trial.FrozenTrial(
+                t.number, t.state, t.value, t.datetime_start, t.datetime_complete, t.params,
+                t.distributions, t.user_attrs, {}, t.intermediate_values, t._trial_id)
+                for t in trials]
+        return trials
+
+    monkeypatch.setattr(storage, "get_all_trials", torn_read)
+    t1 = second.ask()
+    p1 = suggest(t1)
+    assert not torn  # the torn read happened
+    assert p1 != p0
+    assert (claim(second.trials[1])["src"], claim(second.trials[1])["row"]) == (0, 1)
+    first.tell(t0, value(p0))
+    second.tell(t1, value(p1))
+    second.optimize(objective, n_trials=6)
+    a = audit(second, "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(second)
+
+
 # ---------------------------------------------------------------------- cause 4: forks
 def test_workers_with_different_seeds_run_one_generation_zero() -> None:
     storage = optuna.storages.InMemoryStorage()

@@ -29,6 +29,7 @@ class TrialInfo:
     enqueued: bool
     tomb: bool  # a later trial presumed it dead (it may still claim, see ``_protocol``)
     trial: FrozenTrial
+    steady_params: bool = False  # it had parameters at the previous read already
 
     @property
     def finished(self) -> bool:
@@ -46,7 +47,11 @@ class TrialInfo:
             return True
         if isinstance(self.ticket, (Claim, Skip)):
             return True
-        return bool(self.trial.params)  # e.g. a retried trial, created with its parameters
+        # Created with its parameters (a retried trial) or another sampler's: it has them
+        # without a ticket. One read is not enough to tell: an RDB read loads the system
+        # attributes before the parameters, so a trial that claimed and then suggested
+        # between the two can show its parameters and not its claim. Two reads can.
+        return self.steady_params
 
     def silent(self, now: float) -> bool:
         """Unsettled and without a sign of life for ``GRACE`` seconds before ``now`` (a
@@ -91,6 +96,8 @@ class TrialIndex:
                 continue
             self.missing.pop(k, None)
             info = self._info(t)
+            prev = self.trials.get(k)
+            info.steady_params = bool(t.params) and prev is not None and bool(prev.trial.params)
             self.trials[k] = info
             self._register(info)
             if info.finished:

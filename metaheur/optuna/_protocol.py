@@ -31,7 +31,10 @@ told (docs/algorithms.md §0.2 for the ask/tell contract).
 Decisions in trial-number order
 -------------------------------
 A trial decides only once every lower-numbered trial is *settled*: finished, holding a
-claim or skip ticket, enqueued, or presumed dead (below). The current generation of a run
+claim or skip ticket, enqueued, created with its parameters (a retried trial, another
+sampler's: parameters and no ticket in two successive reads, as an RDB read loads the
+system attributes before the parameters and can show a trial that just claimed and
+suggested without its claim), or presumed dead (below). The current generation of a run
 is the one named by the newest claim; the first trial of a run creates generation 0 with
 its own seed, every later trial reads it. So all workers see one run, whatever their
 seeds: no forks, and no row is claimed twice. The deciding trial, in this order:

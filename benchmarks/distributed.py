@@ -97,7 +97,7 @@ def run(url: str, algo: str, seed: int | None, workers: int, per: int, kill: boo
     return {
         "complete": a.complete, "repeated": a.repeated, "never_told": a.never_told,
         "spares_unused": a.unused_spares, "reissued": a.reissued, "running": a.running,
-        "answered": a.answered, "wait%": 100 * a.wait_fraction,
+        "withdrawn": a.withdrawn, "answered": a.answered, "wait%": 100 * a.wait_fraction,
         "best": study.best_value if a.complete else math.nan, "wall_s": wall,
         "hung": len(hung),
     }
@@ -138,8 +138,8 @@ def main() -> None:
         urls["postgres"] = os.environ["METAHEUR_TEST_POSTGRES_URL"]
     print(f"# load average {os.getloadavg()}; {args.workers} processes x {args.trials} trials")
     cols = ["algo", "storage", "seed", "kill", "mode", "complete", "repeated", "never_told",
-            "reissued", "running", "spares_unused", "answered", "wait%", "best", "serial",
-            "wall_s"]
+            "reissued", "running", "withdrawn", "spares_unused", "answered", "wait%", "best",
+            "serial", "wall_s"]
     print(" | ".join(cols))
     for algo in args.algos.split(","):
         for storage in args.storages.split(","):
@@ -154,7 +154,7 @@ def main() -> None:
                         # serial runs as long as the parallel one's completed trials
                         lo, hi = serial_spread(algo, r["complete"], range(args.serial_seeds))
                         row = [algo, storage, seed_s, kill, mode] + [
-                            r[c] for c in cols[5:13]] + [
+                            r[c] for c in cols[5:14]] + [
                             f"{r['best']:.3g}", f"{lo:.3g}-{hi:.3g}", f"{r['wall_s']:.0f}"]
                         row = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in row]
                         print(" | ".join(row) + (f" | HUNG {r['hung']}" if r["hung"] else ""),

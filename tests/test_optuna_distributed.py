@@ -61,7 +61,8 @@ def table(study: optuna.Study, algo: str = "gwo") -> str:
     return "\n".join(rows)
 
 
-def run_threads(studies: list[optuna.Study], n: int, obj: Any = objective) -> None:
+def run_threads(studies: list[optuna.Study], n: int, obj: Any = objective,
+                timeout: float = 60) -> None:
     errors: list[BaseException] = []
 
     def work(s: optuna.Study) -> None:
@@ -73,8 +74,9 @@ def run_threads(studies: list[optuna.Study], n: int, obj: Any = objective) -> No
     threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in studies]
     for th in threads:
         th.start()
+    t0 = time.monotonic()
     for th in threads:
-        th.join(60)
+        th.join(max(0.0, timeout - (time.monotonic() - t0)))
     assert not any(th.is_alive() for th in threads), "a worker deadlocked"
     assert not errors, errors
 
@@ -135,14 +137,20 @@ def _heartbeat_storage(tmp_path: Any) -> optuna.storages.RDBStorage:
 
 
 @pytest.mark.slow
-def test_dead_row_with_heartbeat_is_failed_and_reissued_once(tmp_path: Any) -> None:
+@pytest.mark.parametrize("beats", [1, 0])
+def test_dead_row_with_heartbeat_is_failed_and_reissued_once(tmp_path: Any,
+                                                             beats: int) -> None:
+    """With ``beats=0`` the worker dies after its claim but before Optuna's heartbeat
+    thread beat once (the thread starts after ``ask``): the claim itself must leave a
+    heartbeat, or the trial stays RUNNING forever and every other worker waits for it."""
     storage = _heartbeat_storage(tmp_path)
     optuna.create_study(study_name="s", storage=storage)
     ghost = worker_study(storage, "s").ask()
     suggest(ghost)
-    storage.record_heartbeat(ghost._trial_id)  # then it dies: no more heartbeats
+    for _ in range(beats):
+        storage.record_heartbeat(ghost._trial_id)  # then it dies: no more heartbeats
     studies = [worker_study(storage, "s", wait_timeout=0.3) for _ in range(2)]
-    run_threads(studies, 8)
+    run_threads(studies, 8, timeout=20)
     trials = studies[0].trials
     assert trials[0].state == TrialState.FAIL  # failed by Optuna's heartbeat check
     a = audit(studies[0], "gwo")
@@ -163,6 +171,164 @@ def test_slow_live_trial_is_not_reissued_with_heartbeat(tmp_path: Any) -> None:
     run_threads(studies, 5, obj)
     a = audit(studies[0], "gwo")
     assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(studies[0])
+
+
+# ------------------------------------------- a live worker presumed dead (overload)
+def _stall_claims(monkeypatch: pytest.MonkeyPatch, storage: Any, thread: str
+                  ) -> tuple[threading.Event, threading.Event]:
+    """Make ``thread``'s claim writes stall until released (a storage write blocked on a
+    lock of an overloaded machine)."""
+    stalled, release = threading.Event(), threading.Event()
+    write = storage.set_trial_system_attr
+
+    def set_attr(trial_id: int, key: str, value: Any) -> None:
+        if (key == ATTR + "gwo" and isinstance(value, dict) and "run" in value
+                and threading.current_thread().name == thread):
+            stalled.set()
+            release.wait(20)
+        write(trial_id, key, value)
+
+    monkeypatch.setattr(storage, "set_trial_system_attr", set_attr)
+    return stalled, release
+
+
+@pytest.mark.parametrize("seed", [0, None])
+def test_claim_stalled_past_grace_is_withdrawn_so_nothing_forks(
+        monkeypatch: pytest.MonkeyPatch, seed: int | None) -> None:
+    """Trial 0's claim write stalls past GRACE; trial 1 (another worker) presumes it dead
+    and makes generation 0 itself. Trial 0's claim lands afterwards: it must not make a
+    second generation 0 (a fork: with one seed both evaluate row 0, with two seeds one
+    chain's results are never told). It finds the mark and withdraws."""
+    from metaheur.optuna import _protocol
+
+    monkeypatch.setattr(_protocol, "GRACE", 0.3)
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    stalled, release = _stall_claims(monkeypatch, storage, "slow")
+    slow, fast = worker_study(storage, "s", seed=seed), worker_study(storage, "s", seed=seed)
+    asked: list[optuna.Trial] = []
+    th = threading.Thread(target=lambda: asked.append(slow.ask()), name="slow", daemon=True)
+    th.start()
+    assert stalled.wait(20)
+    time.sleep(0.5)  # trial 0 silent for longer than GRACE
+    t1 = fast.ask()
+    release.set()
+    th.join(20)
+    (t0,) = asked
+    p0, p1 = suggest(t0), suggest(t1)
+    assert p0 != p1
+    slow.tell(t0, value(p0))
+    fast.tell(t1, value(p1))
+    for _ in range(5):
+        slow.optimize(objective, n_trials=1)
+        fast.optimize(objective, n_trials=1)
+    trials = slow.trials
+    assert claim(trials[0]) == {"v": 2, "skip": True}, table(slow)  # withdrawn
+    assert claim(trials[1])["row"] == 0 and claim(trials[1])["gen"] == 0
+    assert all(claim(t)["src"] != 0 for t in trials[1:])  # one chain of records
+    a = audit(slow, "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(slow)
+    assert (a.presumed, a.withdrawn) == (1, 1)
+
+
+def test_claim_seen_by_the_trial_that_marked_it_is_counted_then_withdrawn(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both sides see each other: trial 0's late claim lands after trial 1 marked it but
+    before trial 1 reads again, and trial 0 reads the mark. Trial 1 counts the claim
+    (takes row 1, not row 0); trial 0 withdraws; row 0 goes to the next trial."""
+    from metaheur.optuna import _protocol
+
+    monkeypatch.setattr(_protocol, "GRACE", 0.3)
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    stalled, marked, landed, read = (threading.Event() for _ in range(4))
+    set_attr, get_all, get_trial = (storage.set_trial_system_attr, storage.get_all_trials,
+                                    storage.get_trial)
+
+    def stalled_set(trial_id: int, key: str, value: Any) -> None:
+        me = threading.current_thread().name
+        if me == "slow" and key == ATTR + "gwo" and "run" in value:
+            stalled.set()
+            assert marked.wait(20)  # stalled until trial 1 has marked it
+            set_attr(trial_id, key, value)
+            landed.set()
+            return
+        set_attr(trial_id, key, value)
+        if me == "fast" and key.endswith(":presumed-dead"):
+            marked.set()
+
+    def fast_read(*args: Any, **kw: Any) -> Any:
+        if threading.current_thread().name == "fast" and marked.is_set() and not read.is_set():
+            assert landed.wait(20)
+            out = get_all(*args, **kw)
+            read.set()
+            return out
+        return get_all(*args, **kw)
+
+    def slow_check(trial_id: int) -> Any:
+        if threading.current_thread().name == "slow" and landed.is_set():  # its check
+            assert read.wait(20)
+        return get_trial(trial_id)
+
+    monkeypatch.setattr(storage, "set_trial_system_attr", stalled_set)
+    monkeypatch.setattr(storage, "get_all_trials", fast_read)
+    monkeypatch.setattr(storage, "get_trial", slow_check)
+    slow, fast = worker_study(storage, "s"), worker_study(storage, "s")
+    asked: dict[str, optuna.Trial] = {}
+    threads = [threading.Thread(target=lambda s=s, n=n: asked.update({n: s.ask()}), name=n,
+                                daemon=True) for s, n in ((slow, "slow"), (fast, "fast"))]
+    threads[0].start()
+    assert stalled.wait(20)
+    time.sleep(0.5)  # trial 0 silent for longer than GRACE
+    threads[1].start()
+    for th in threads:
+        th.join(20)
+    assert read.is_set() and not any(th.is_alive() for th in threads)
+    for t in (asked["slow"], asked["fast"]):
+        slow.tell(t, value(suggest(t)))
+    slow.optimize(objective, n_trials=6)
+    trials = slow.trials
+    assert claim(trials[0]) == {"v": 2, "skip": True}, table(slow)
+    assert (claim(trials[1])["src"], claim(trials[1])["row"]) == (0, 1)  # trial 0's gen 0
+    assert claim(trials[2])["row"] == 0  # the withdrawn row is open again
+    a = audit(slow, "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(slow)
+    assert (a.presumed, a.withdrawn) == (1, 1)
+
+
+def test_torn_read_of_a_claiming_trial_does_not_settle_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An RDB read loads a trial's system attributes before its parameters: a read that
+    falls between trial 0's claim and its first ``suggest`` shows trial 0 with parameters
+    and without its claim. Trial 1 must not take that for a trial that takes no part (before
+    the fix it made a second generation 0 and evaluated row 0 again: a fork)."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    first, second = worker_study(storage, "s"), worker_study(storage, "s")
+    t0 = first.ask()
+    p0 = suggest(t0)  # trial 0 claimed row 0 and suggested its parameters
+    get_all, torn = storage.get_all_trials, [True]
+
+    def torn_read(*args: Any, **kw: Any) -> list[optuna.trial.FrozenTrial]:
+        trials = get_all(*args, **kw)
+        if kw.get("states") is None and torn and torn.pop():  # once: trial 0 without them
+            trials = [t if t.number != 0 else optuna.trial.FrozenTrial(
+                t.number, t.state, t.value, t.datetime_start, t.datetime_complete, t.params,
+                t.distributions, t.user_attrs, {}, t.intermediate_values, t._trial_id)
+                for t in trials]
+        return trials
+
+    monkeypatch.setattr(storage, "get_all_trials", torn_read)
+    t1 = second.ask()
+    p1 = suggest(t1)
+    assert not torn  # the torn read happened
+    assert p1 != p0
+    assert (claim(second.trials[1])["src"], claim(second.trials[1])["row"]) == (0, 1)
+    first.tell(t0, value(p0))
+    second.tell(t1, value(p1))
+    second.optimize(objective, n_trials=6)
+    a = audit(second, "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(second)
 
 
 # ---------------------------------------------------------------------- cause 4: forks

@@ -19,6 +19,7 @@ from typing import Any
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
 
 ALGO = "gwo"
 POP, N_WORKERS, PER_WORKER = 4, 3, 8
@@ -84,8 +85,24 @@ def _check(study: optuna.Study, heartbeat: bool) -> None:
     assert a.complete == 1 + (N_WORKERS - 1) * PER_WORKER
     assert a.repeated == 0
     assert a.never_told == 0
-    assert a.reissued == 1  # the dead worker's row, exactly once
     assert a.running == (0 if heartbeat else 1)
+    # the dead worker's trial: failed by the heartbeat, or RUNNING forever without one
+    (dead,) = [t for t in study.trials if t.state == TrialState.RUNNING
+               or (t.state == TrialState.FAIL and "metaheur:end" not in t.system_attrs)]
+    # Its row is re-issued exactly once, if it held one (a trial that found itself presumed
+    # dead by the others, on an overloaded machine, takes no part in the run) and if its
+    # generation was told; in the last generation the other workers may have finished
+    # their trials on its other rows before anyone needed it.
+    c = dead.system_attrs.get(f"metaheur:{ALGO}", {})
+    claims = [t.system_attrs[f"metaheur:{ALGO}"] for t in study.trials
+              if "run" in t.system_attrs.get(f"metaheur:{ALGO}", {})]
+    current = max(claims, key=lambda h: (h["src"], h["gen"]))
+    if c.get("row") is None:
+        assert a.reissued == 0
+    elif (c["src"], c["gen"]) == (current["src"], current["gen"]):
+        assert a.reissued <= 1
+    else:
+        assert a.reissued == 1
     assert a.generations >= a.complete // POP - 1
     for told in a.told_rows.values():
         assert sorted(told) == list(range(len(told)))

@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from metaheur.optuna._protocol import Claim, Record, parse_ticket, ticket_key
+from metaheur.optuna._protocol import Claim, Record, Skip, parse_ticket, ticket_key, tomb_key
 
 __all__ = ["Audit", "audit"]
 
@@ -30,6 +30,8 @@ class Audit:
     pending: int = 0  # COMPLETE trials of the current generation (not told yet)
     reissued: int = 0  # claims of a row beyond its first
     running: int = 0  # trials left RUNNING
+    presumed: int = 0  # trials a later one presumed dead (silent for GRACE)
+    withdrawn: int = 0  # ... of which took no part in the run (their claim withdrawn)
     answered: int = 0  # rows answered from the study's history (no trial spent)
     generations: int = 0
     wait_seconds: float = 0.0  # time trials spent waiting inside the sampler
@@ -58,6 +60,9 @@ def audit(study: optuna.Study, algo: str) -> Audit:
         if isinstance(c, Claim):
             claims[t.number] = c
             a.wait_seconds += c.waited
+        if tomb_key(algo) in t.system_attrs:
+            a.presumed += 1
+            a.withdrawn += isinstance(c, Skip)
         for key, obj in t.system_attrs.items():
             if key.startswith(prefix):
                 gen = int(key[len(prefix):])
@@ -108,6 +113,7 @@ def summary(a: Audit) -> dict[str, Any]:
     return {
         "trials": a.trials, "repeated": a.repeated, "never_told": a.never_told,
         "unused_spares": a.unused_spares, "reissued": a.reissued, "running": a.running,
+        "presumed": a.presumed, "withdrawn": a.withdrawn,
         "answered": a.answered, "generations": a.generations,
         "wait_%": round(100 * a.wait_fraction, 1) if math.isfinite(a.wait_fraction) else None,
     }

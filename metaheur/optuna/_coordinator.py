@@ -8,18 +8,30 @@ import math
 import statistics
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from optuna.distributions import BaseDistribution
-from optuna.storages._heartbeat import is_heartbeat_enabled
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages import fail_stale_trials
+from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from metaheur.optuna._index import TrialIndex
-from metaheur.optuna._protocol import BadRecord, Claim
+from metaheur.optuna import _protocol
+from metaheur.optuna._index import TrialIndex, TrialInfo
+from metaheur.optuna._protocol import (
+    VERSION,
+    BadRecord,
+    Claim,
+    Liveness,
+    Skip,
+    Waiting,
+    tomb_key,
+)
 from metaheur.optuna._scheduler import (
     Advance,
     RowState,
@@ -30,9 +42,10 @@ from metaheur.optuna._scheduler import (
     decide,
     row_views,
 )
+from metaheur.optuna._space import UnionSearchSpace
 from metaheur.optuna._store import Generation, GenerationStore, RunSpace
 
-__all__ = ["Coordinator"]
+__all__ = ["Coordinator", "Withdrawn"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +57,10 @@ MAX_TURN_POLL = 0.1  # ... while waiting for a lower-numbered trial to decide
 SPARE_TRIES = 2000
 
 
+class Withdrawn:
+    """The trial was presumed dead by a later one: it takes no part in the run."""
+
+
 class Coordinator:
     """One sampler's view of the study and its runs (callers hold the sampler's lock)."""
 
@@ -51,23 +68,80 @@ class Coordinator:
                  speculative: bool, wait_timeout: float | None,
                  warn: Callable[[str, str], None]) -> None:
         self.store, self.attr, self.seed, self.settings = store, attr, seed, settings
+        self.tomb_attr = tomb_key(store.cls.name)
         self.speculative, self.wait_timeout, self.warn = speculative, wait_timeout, warn
         self.index_: TrialIndex | None = None
         self.runs: dict[str, RunSpace] = {}
         self.durations: dict[str, deque[float]] = {}
         self.live: dict[int, int] = {}  # trial number -> ident of the thread that asked it
+        self.union = UnionSearchSpace()  # of the index's study
+        self.union_seen = 0  # position in the index's finished_order already added
+        self.fresh: tuple[int, float] | None = None  # (trial number, time of its read)
+
+    def union_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        """The union of the completed trials' parameters, from a read of the storage that
+        ``trial``'s first decision then uses (one read serves both)."""
+        index = self._study_index(study)
+        self.fresh = (trial.number, index.refresh())
+        order = index.finished_order
+        new = [index.trials[k].trial for k in order[self.union_seen:]
+               if index.trials[k].state == TrialState.COMPLETE]
+        self.union_seen = len(order)
+        return self.union.calculate(new)
+
+    def take_turn(self, study: Study, trial: FrozenTrial, space: dict[str, BaseDistribution],
+                  lock: threading.Lock) -> dict[str, Any] | Withdrawn:
+        """Wait for ``trial``'s turn and claim a row or a spare (its parameters), or
+        withdraw; ``lock``: the sampler's, held while deciding."""
+        storage = study._storage
+        t0 = time.monotonic()
+        life = Liveness.since(trial.datetime_start.timestamp() if trial.datetime_start
+                              else time.time())
+        beat, last_fail, delay = 0.0, time.monotonic(), 0.002
+        while True:
+            with lock:
+                got = self.decide(study, trial, space, time.monotonic() - t0, life)
+            if not isinstance(got, Wait):
+                return got
+            now = time.time()
+            if now - beat > _protocol.GRACE / 4:  # a sign of life for the later trials
+                storage.set_trial_system_attr(trial._trial_id, self.attr,
+                                              {"v": VERSION, "wait": now})
+                life.wrote(now, time.time())
+                beat = now
+            if time.monotonic() - last_fail > 2.0 and is_heartbeat_enabled(storage):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fail_stale_trials(study)
+                last_fail = time.monotonic()
+            if got.seconds > 0:  # 0: decide again at once
+                time.sleep(min(delay, got.seconds))
+                delay = min(2 * delay, got.seconds)
 
     def decide(self, study: Study, trial: FrozenTrial, space: dict[str, BaseDistribution],
-                waited: float) -> dict[str, Any] | Wait:
-        """Claim a row or a spare for ``trial`` (returning its parameters), or wait."""
+                waited: float, life: Liveness) -> dict[str, Any] | Wait | Withdrawn:
+        """Claim a row or a spare for ``trial`` (returning its parameters), wait, or
+        withdraw (``life``: when others may have presumed ``trial`` dead)."""
         index = self._study_index(study)
-        index.refresh()
-        now = time.time()
+        if self.fresh is not None and self.fresh[0] == trial.number:
+            now = self.fresh[1]  # read by union_space just before
+        else:
+            now = index.refresh()  # taken before the read
+        self.fresh = None
         run = self._run_for(space)
         self._update(index, run)
         poll = self._poll(run)
-        if index.unsettled_before(trial.number, now):
-            return Wait(min(MAX_TURN_POLL, poll))
+        me_info = index.trials.get(trial.number)
+        if me_info is not None and me_info.tomb:
+            return self._withdraw(study, trial, index)
+        unsettled = index.unsettled_before(trial.number, now)
+        if unsettled:
+            silent = [index.trials[k] for k in unsettled
+                      if k in index.trials and index.trials[k].silent(now)]
+            for info in silent:
+                self._presume_dead(study, info, trial.number, now)
+            # marked: decide again at once, from a read that shows the marks
+            return Wait(0.0 if silent else min(MAX_TURN_POLL, poll))
         heartbeat = is_heartbeat_enabled(study._storage)
         timeout = self._timeout(run)
         held = self._held(index, run, now, timeout, heartbeat)
@@ -102,12 +176,43 @@ class Coordinator:
             assert spare is not None
             x, params = spare
             row = None
+        storage = study._storage
+        if heartbeat and isinstance(storage, BaseHeartbeat):
+            # a claim implies a heartbeat: if the worker dies before Optuna's heartbeat
+            # thread beats once, fail_stale_trials still fails the trial (no endless wait)
+            storage.record_heartbeat(trial._trial_id)
         claim = Claim(run.sig, g.src, g.gen, row, tuple(float(v) for v in x), time.time(),
                       waited)
-        study._storage.set_trial_system_attr(trial._trial_id, self.attr, claim.to_json())
+        storage.set_trial_system_attr(trial._trial_id, self.attr, claim.to_json())
+        life.wrote(claim.t, time.time())
         index.note_ticket(trial.number, claim)
+        if life.late and self.tomb_attr in storage.get_trial(trial._trial_id).system_attrs:
+            return self._withdraw(study, trial, index)
         self.live[trial.number] = me
         return dict(params)
+
+    def _presume_dead(self, study: Study, info: TrialInfo, number: int, now: float) -> None:
+        """Mark ``info``'s trial, silent for ``GRACE`` seconds, as presumed dead."""
+        last = info.ticket.t if isinstance(info.ticket, Waiting) else info.start
+        logger.info("trial %d presumes trial %d dead (no sign of life for %.1f s)", number,
+                    info.number, now - last)
+        try:
+            study._storage.set_trial_system_attr(
+                info.trial_id, self.tomb_attr, {"v": VERSION, "by": number, "t": now})
+        except UpdateFinishedTrialError:
+            pass  # it finished meanwhile: settled anyway
+
+    def _withdraw(self, study: Study, trial: FrozenTrial, index: TrialIndex) -> Withdrawn:
+        """``trial`` found itself presumed dead: withdraw its claim, if any, and take no
+        part in the run (its parameters come from the independent sampler)."""
+        logger.warning(
+            "trial %d was silent for more than %.0f s (an overloaded machine or storage?): "
+            "a later trial presumed it dead, so it takes no part in the run and its "
+            "parameters are sampled independently", trial.number, _protocol.GRACE)
+        study._storage.set_trial_system_attr(trial._trial_id, self.attr,
+                                             {"v": VERSION, "skip": True})
+        index.note_ticket(trial.number, Skip())
+        return Withdrawn()
 
     def _spare(self, run: RunSpace, g: Generation, d: TakeSpare, number: int,
                held: dict[str, int]) -> tuple[np.ndarray, dict[str, Any]] | None:
@@ -196,8 +301,10 @@ class Coordinator:
         key = (id(study._storage), study._study_id)
         if self.index_ is None or self.index_.key != key:
             sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
-            self.index_ = TrialIndex(study._storage, study._study_id, self.attr, sign)
+            self.index_ = TrialIndex(study._storage, study._study_id, self.attr,
+                                     self.tomb_attr, sign)
             self.runs = {}
+            self.union, self.union_seen, self.fresh = UnionSearchSpace(), 0, None
         return self.index_
 
     def _run_for(self, space: dict[str, BaseDistribution]) -> RunSpace:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from metaheur.optuna._protocol import END_KEY, GRACE, Claim, Skip, Ticket, Waiting, parse_ticket
+from metaheur.optuna import _protocol
+from metaheur.optuna._protocol import END_KEY, Claim, Skip, Ticket, Waiting, parse_ticket
 
 __all__ = ["TrialIndex", "TrialInfo"]
 
@@ -26,7 +27,9 @@ class TrialInfo:
     lost: bool  # FAIL by interruption or by someone else (heartbeat): not a result
     start: float  # datetime_start as a POSIX time (0 if unknown)
     enqueued: bool
+    tomb: bool  # a later trial presumed it dead (it may still claim, see ``_protocol``)
     trial: FrozenTrial
+    steady_params: bool = False  # it had parameters at the previous read already
 
     @property
     def finished(self) -> bool:
@@ -37,46 +40,55 @@ class TrialInfo:
         """Finished with a result the optimizer is told (FAIL/PRUNED count as +inf)."""
         return self.finished and not self.lost
 
-    def settled(self, now: float) -> bool:
-        """Has this trial decided (or will it never)? Later trials wait until it has."""
-        if self.state != TrialState.RUNNING or self.enqueued:
+    def settled(self) -> bool:
+        """Has this trial decided, or will it never (its claim, if one comes, is made
+        after it saw the mark and withdrawn)? Later trials wait until it has."""
+        if self.state != TrialState.RUNNING or self.enqueued or self.tomb:
             return True
-        t = self.ticket
-        if isinstance(t, (Claim, Skip)):
+        if isinstance(self.ticket, (Claim, Skip)):
             return True
-        if isinstance(t, Waiting):
-            return now - t.t > GRACE
-        if self.trial.params:  # e.g. a retried trial, created with its parameters
-            return True
-        return now - self.start > GRACE
+        # Created with its parameters (a retried trial) or another sampler's: it has them
+        # without a ticket. One read is not enough to tell: an RDB read loads the system
+        # attributes before the parameters, so a trial that claimed and then suggested
+        # between the two can show its parameters and not its claim. Two reads can.
+        return self.steady_params
+
+    def silent(self, now: float) -> bool:
+        """Unsettled and without a sign of life for ``GRACE`` seconds before ``now`` (a
+        time taken before the storage was read): to be presumed dead."""
+        if self.settled():
+            return False
+        t = self.ticket.t if isinstance(self.ticket, Waiting) else self.start
+        return now - t > _protocol.GRACE
 
 
 class TrialIndex:
     """Trials of one study by number, re-read only while unfinished."""
 
-    def __init__(self, storage: BaseStorage, study_id: int, ticket_attr: str,
+    def __init__(self, storage: BaseStorage, study_id: int, ticket_attr: str, tomb_attr: str,
                  sign: float) -> None:
         self.key = (id(storage), study_id)
         self.storage, self.study_id = storage, study_id
-        self.ticket_attr, self.sign = ticket_attr, sign
+        self.ticket_attr, self.tomb_attr, self.sign = ticket_attr, tomb_attr, sign
         self.trials: dict[int, TrialInfo] = {}
         self.unfinished: set[int] = set()
         self.finished_order: list[int] = []  # numbers in the order they were seen finished
         self.hw = 0
         self.by_gen: dict[tuple[str, int, int], list[int]] = {}  # claims per generation
-        self.newest: dict[str, int] = {}  # run -> number of its newest claim
+        self.claims: dict[str, list[int]] = {}  # run -> numbers of its claims, ascending
         self._registered: set[int] = set()
         self.missing: dict[int, float] = {}  # numbers not visible yet -> first noticed
 
-    def refresh(self) -> None:
-        """Read the trials that are new, unfinished, or were missing at the last look (an
-        RDB storage can show trial ``k + 1`` before trial ``k`` commits)."""
+    def refresh(self) -> float:
+        """Read the trials that are new, unfinished, or were missing at the last look (a
+        storage's cache can show trial ``k + 1`` before trial ``k``); return the time taken
+        just before the read: everything committed before it is in the index."""
+        now = time.time()
         trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
         by_number = {t.number: t for t in trials}
         n = max(by_number, default=-1) + 1
         numbers = sorted(self.unfinished | set(self.missing)) + list(range(self.hw, n))
         self.hw = max(self.hw, n)
-        now = time.time()
         for k in numbers:
             t = by_number.get(k)
             if t is None:
@@ -84,6 +96,8 @@ class TrialIndex:
                 continue
             self.missing.pop(k, None)
             info = self._info(t)
+            prev = self.trials.get(k)
+            info.steady_params = bool(t.params) and prev is not None and bool(prev.trial.params)
             self.trials[k] = info
             self._register(info)
             if info.finished:
@@ -91,14 +105,17 @@ class TrialIndex:
                 self.finished_order.append(k)
             else:
                 self.unfinished.add(k)
+        return now
 
     def _register(self, info: TrialInfo) -> None:
         t = info.ticket
         if isinstance(t, Claim) and info.number not in self._registered:
             self._registered.add(info.number)
             self.by_gen.setdefault((t.run, t.src, t.gen), []).append(info.number)
-            if info.number > self.newest.get(t.run, -1):
-                self.newest[t.run] = info.number
+            numbers = self.claims.setdefault(t.run, [])
+            numbers.append(info.number)
+            if len(numbers) > 1 and numbers[-2] > info.number:
+                numbers.sort()
 
     def _info(self, t: FrozenTrial) -> TrialInfo:
         value = math.inf
@@ -112,7 +129,8 @@ class TrialIndex:
         start = t.datetime_start.timestamp() if t.datetime_start else 0.0
         return TrialInfo(
             t.number, t._trial_id, t.state, parse_ticket(t.system_attrs.get(self.ticket_attr)),
-            value, lost, start, "fixed_params" in t.system_attrs, t,
+            value, lost, start, "fixed_params" in t.system_attrs,
+            self.tomb_attr in t.system_attrs, t,
         )
 
     def note_ticket(self, number: int, ticket: Ticket) -> None:
@@ -126,18 +144,21 @@ class TrialIndex:
         """Lower-numbered trials that have not decided yet, or not become visible yet."""
         for k in range(self.hw, number):  # a storage's cache may not show them yet
             self.missing.setdefault(k, now)
-        waiting = [k for k, t in self.missing.items() if k < number and now - t <= GRACE]
+        waiting = [k for k, t in self.missing.items()
+                   if k < number and now - t <= _protocol.GRACE]
         return waiting + [k for k in self.unfinished
-                          if k < number and not self.trials[k].settled(now)]
+                          if k < number and not self.trials[k].settled()]
 
     def head(self, run: str) -> Claim | None:
-        """The newest claim of ``run`` (its generation is the run's current one)."""
-        k = self.newest.get(run)
-        if k is None:
-            return None
-        t = self.trials[k].ticket
-        return t if isinstance(t, Claim) else None
+        """The newest claim of ``run`` (its generation is the run's current one); a claim
+        withdrawn by a trial that found itself presumed dead no longer counts."""
+        for k in reversed(self.claims.get(run, ())):
+            t = self.trials[k].ticket
+            if isinstance(t, Claim):
+                return t
+        return None
 
     def holders(self, run: str, src: int, gen: int) -> list[TrialInfo]:
         """Trials claiming a row (or a spare) of generation ``(src, gen)``, by number."""
-        return [self.trials[k] for k in sorted(self.by_gen.get((run, src, gen), ()))]
+        infos = (self.trials[k] for k in sorted(self.by_gen.get((run, src, gen), ())))
+        return [info for info in infos if isinstance(info.ticket, Claim)]

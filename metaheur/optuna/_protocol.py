@@ -31,13 +31,13 @@ told (docs/algorithms.md §0.2 for the ask/tell contract).
 Decisions in trial-number order
 -------------------------------
 A trial decides only once every lower-numbered trial is *settled*: finished, holding a
-claim or skip ticket, enqueued, or silent for ``GRACE`` seconds (a worker that died before
-deciding). The current generation of a run is the one named by the newest claim; the
-first trial of a run creates generation 0 with its own seed, every later trial reads it.
-So all workers see one run, whatever their seeds: no forks, and no row is claimed twice.
-``GRACE`` compares a trial's ``datetime_start`` and wait tickets with the reader's clock:
-workers on several machines need clocks that agree to well within ``GRACE``.
-The deciding trial, in this order:
+claim or skip ticket, enqueued, created with its parameters (a retried trial, another
+sampler's: parameters and no ticket in two successive reads, as an RDB read loads the
+system attributes before the parameters and can show a trial that just claimed and
+suggested without its claim), or presumed dead (below). The current generation of a run
+is the one named by the newest claim; the first trial of a run creates generation 0 with
+its own seed, every later trial reads it. So all workers see one run, whatever their
+seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
 
 1. tells the generation when every row has a result and asks the next one, writing the
    new record into its own attributes first (so a claim never names a missing record);
@@ -60,6 +60,40 @@ The deciding trial, in this order:
    ``k`` distinct points for any ``k``;
 5. else waits (polling the storage), refreshing its wait ticket.
 
+Presumed dead
+-------------
+A trial silent for ``GRACE`` seconds (no ticket since its ``datetime_start``, or a wait
+ticket not refreshed) would hold every later trial up: a worker may have died before
+deciding. The next deciding trial *presumes it dead*: it writes a mark (trial system
+attribute ``metaheur:<algo>:presumed-dead``) on it, and decides from a read of the storage
+made after the mark. Silence is measured from a time taken *before* the read, so what
+was committed earlier is in it.
+
+A worker can be silent and alive: a storage write stalled on a lock, a process starved of
+CPU. Such a trial must not decide as if nothing happened (two trials would advance the
+same generation: a fork, rows evaluated twice, results never told). Each trial tracks
+when it could first be presumed dead: ``GRACE / 2`` after its last ticket (or its start),
+half of ``GRACE`` being left for clocks that disagree. If any of its tickets was written
+later than that (:class:`Liveness`), it reads its own attributes after writing its claim,
+and if the mark is there it *withdraws*: it overwrites the claim with a skip ticket, takes
+no part in the run and samples its parameters independently (a logged warning). Both
+sides write before they read, so at least one sees the other: either the marking trial
+read the claim, and counts it like any claim (until it is withdrawn: then the row is open
+again), or the claimant reads the mark and withdraws. A claim is never ignored while its
+trial evaluates it, and no live worker is stopped.
+
+``GRACE`` compares a trial's ``datetime_start`` and tickets with the reader's clock:
+workers on several machines need clocks that agree to well within ``GRACE / 2``.
+
+Heartbeat
+---------
+With a storage heartbeat the claim first records one for its trial: Optuna's heartbeat
+thread starts only after ``ask()`` returns, and a worker that dies before it beats once
+would leave a RUNNING trial that no ``fail_stale_trials`` ever fails, its row held for
+ever. Waiting workers call ``fail_stale_trials`` every two seconds.
+
+Failures and interruptions
+--------------------------
 A failure of the objective (an exception, a pruned trial) counts as ``+inf``; an
 interruption is not a result, and its row goes back to the queue. Without a heartbeat a
 worker that dies mid-trial leaves the trial RUNNING forever (Optuna cannot tell it from a
@@ -85,16 +119,18 @@ __all__ = [
     "GRACE",
     "BadRecord",
     "Claim",
+    "Liveness",
     "Record",
     "Skip",
     "Waiting",
     "parse_ticket",
     "record_key",
     "ticket_key",
+    "tomb_key",
 ]
 
 VERSION = 2
-GRACE = 10.0  # seconds without a ticket (or a refreshed wait ticket): the trial is dead
+GRACE = 10.0  # seconds without a ticket (or a refreshed wait ticket): presumed dead
 END_KEY = "metaheur:end"  # {"interrupted": bool}, written by after_trial for FAIL trials
 
 
@@ -102,8 +138,33 @@ def ticket_key(algo: str) -> str:
     return f"metaheur:{algo}"
 
 
+def tomb_key(algo: str) -> str:
+    """Key of the mark a later trial writes on a trial it presumes dead."""
+    return f"metaheur:{algo}:presumed-dead"
+
+
 def record_key(algo: str, gen: int) -> str:
     return f"metaheur:{algo}:gen:{gen}"
+
+
+@dataclass
+class Liveness:
+    """What a deciding trial knows of how others see it: until ``until`` (this machine's
+    clock) no other trial can presume it dead, because its last ticket is younger than
+    ``GRACE`` there; ``late`` once a ticket of its was written after that instant, when
+    another trial may have presumed it dead and marked it (rule "Presumed dead")."""
+
+    until: float
+    late: bool = False
+
+    @classmethod
+    def since(cls, start: float) -> Liveness:
+        return cls(start + GRACE / 2)
+
+    def wrote(self, t: float, now: float) -> None:
+        """A ticket stamped ``t`` was written; the write returned at ``now``."""
+        self.late = self.late or now > self.until
+        self.until = t + GRACE / 2
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import logging
 import math
 import sys
 import threading
-import time
 import warnings
 import zlib
 from collections.abc import Sequence
@@ -22,21 +21,18 @@ import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.search_space import IntersectionSearchSpace
-from optuna.storages import fail_stale_trials
-from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur._base import Optimizer
 from metaheur._registry import available, get
-from metaheur.optuna._coordinator import Coordinator
+from metaheur.optuna._coordinator import Coordinator, Withdrawn
 from metaheur.optuna._protocol import (
     END_KEY,
-    GRACE,
     VERSION,
     ticket_key,
 )
-from metaheur.optuna._space import SearchSpaceEncoder, UnionSearchSpace
+from metaheur.optuna._space import SearchSpaceEncoder
 from metaheur.optuna._store import GenerationStore
 
 __all__ = ["MetaheuristicSampler"]
@@ -134,7 +130,10 @@ class MetaheuristicSampler(BaseSampler):
         taken, a trial waits for the generation, or, with ``speculative=True`` (and always
         for batch ``study.ask()`` from one thread), evaluates a *spare*: a point of the
         next generation predicted from the results known so far, which the next
-        generation uses when it asks that point. See :mod:`metaheur.optuna._protocol`.
+        generation uses when it asks that point. A trial silent for ``GRACE`` (10 s) is
+        presumed dead and decided around; if it was only stalled it finds the mark after
+        claiming and takes no part in the run (its parameters come from
+        ``independent_sampler``). See :mod:`metaheur.optuna._protocol`.
     Enqueued trials and the fallback sampler
         Enqueued and other completed trials are warm-start points, never rows. Parameters
         outside the relative search space (conditional ones, the first trial without
@@ -230,13 +229,15 @@ class MetaheuristicSampler(BaseSampler):
                                   speculative=self._speculative,
                                   wait_timeout=self._wait_timeout, warn=self._warn_once)
         self._had_space: set[int] = set()  # trial ids whose relative search space was not empty
+        self._withdrawn: set[int] = set()  # trial ids presumed dead, sampled independently
         self._warned: set[str] = set()
-        self._union: tuple[tuple[int, int], UnionSearchSpace] | None = None
         self._decided: dict[int, dict[str, Any]] = {}  # trial id -> params chosen at creation
+        self._spaces: dict[int, dict[str, BaseDistribution]] = {}  # ... and its space
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_coord", "_had_space", "_warned", "_union", "_decided"):
+        for key in ("_lock", "_coord", "_had_space", "_withdrawn", "_warned", "_decided",
+                    "_spaces"):
             state.pop(key, None)
         return state
 
@@ -260,9 +261,11 @@ class MetaheuristicSampler(BaseSampler):
         self._raise_error_if_multi_objective(study)
         if trial.params:  # created with its parameters (a retried trial): nothing to decide
             return
-        params = self._sample(study, trial, self.infer_relative_search_space(study, trial))
+        space = self.infer_relative_search_space(study, trial)
+        params = self._sample(study, trial, space)
         with self._lock:
             self._decided[trial._trial_id] = params
+            self._spaces[trial._trial_id] = space  # Optuna infers it again: one read less
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState,
                     values: Sequence[float] | None) -> None:
@@ -272,21 +275,23 @@ class MetaheuristicSampler(BaseSampler):
         with self._lock:
             self._coord.live.pop(trial.number, None)
             self._had_space.discard(trial._trial_id)
+            self._withdrawn.discard(trial._trial_id)
             self._decided.pop(trial._trial_id, None)
+            self._spaces.pop(trial._trial_id, None)
         self._independent_sampler.after_trial(study, trial, state, values)
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial
                                     ) -> dict[str, BaseDistribution]:
+        with self._lock:
+            known = self._spaces.pop(trial._trial_id, None)  # the space it was decided in
+        if known is not None:
+            return dict(known)
         if self._fixed_space is not None:
             space = dict(self._fixed_space)
         elif self._union_space:
-            key = (id(study._storage), study._study_id)
-            trials = study._storage.get_all_trials(study._study_id, deepcopy=False,
-                                                   states=(TrialState.COMPLETE,))
+            self._raise_error_if_multi_objective(study)
             with self._lock:
-                if self._union is None or self._union[0] != key:
-                    self._union = (key, UnionSearchSpace())
-                space = self._union[1].calculate(trials)
+                space = self._coord.union_space(study, trial)
         else:
             space = {name: dist for name, dist in self._intersection.calculate(study).items()
                      if not dist.single()}
@@ -303,6 +308,7 @@ class MetaheuristicSampler(BaseSampler):
         if (
             self._warn_independent_sampling
             and trial._trial_id in self._had_space
+            and trial._trial_id not in self._withdrawn
             and "fixed_params" not in trial.system_attrs
         ):
             self._warn_once(
@@ -335,27 +341,12 @@ class MetaheuristicSampler(BaseSampler):
             storage.set_trial_system_attr(trial._trial_id, self._attr, {"v": VERSION,
                                                                         "skip": True})
             return {}
-        t0 = time.monotonic()
-        beat = 0.0
-        last_fail = time.monotonic()
-        delay = 0.002
-        while True:
+        got = self._coord.take_turn(study, trial, search_space, self._lock)
+        if isinstance(got, Withdrawn):
             with self._lock:
-                got = self._coord.decide(study, trial, search_space, time.monotonic() - t0)
-            if isinstance(got, dict):
-                return got
-            now = time.time()
-            if now - beat > GRACE / 4:  # a sign of life for the trials that come after
-                storage.set_trial_system_attr(trial._trial_id, self._attr,
-                                              {"v": VERSION, "wait": now})
-                beat = now
-            if time.monotonic() - last_fail > 2.0 and is_heartbeat_enabled(storage):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fail_stale_trials(study)
-                last_fail = time.monotonic()
-            time.sleep(min(delay, got.seconds))
-            delay = min(2 * delay, got.seconds)
+                self._withdrawn.add(trial._trial_id)  # no warning: it is logged
+            return {}
+        return got
 
     # ------------------------------------------------------------- internals
     def _warn_once(self, key: str, message: str) -> None:

@@ -87,7 +87,7 @@ def row_views(g: Generation, index: TrialIndex, run: str, now: float, timeout: f
     holders: list[list[TrialInfo]] = [[] for _ in range(n)]
     for i, number in rec.bound.items():
         info = index.trials.get(number)
-        if info is not None:
+        if info is not None and isinstance(info.ticket, Claim):  # not withdrawn
             holders[i].append(info)
     for info in index.holders(run, g.src, g.gen):
         row = info.ticket.row  # type: ignore[union-attr]

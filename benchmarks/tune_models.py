@@ -32,9 +32,14 @@ summarised and tested.
 
 Several processes may share one ``--out``: each study is locked while it runs, so starting
 the same command k times uses k cores (each process takes the studies no other holds).
+``--chunk N`` runs the optimisers of a seed in passes of N trials, so a run stopped early
+leaves them all at about the same count, and ``--report-at N`` reads every study at its
+first N trials (mid-schedule for the metaheuristics, whose horizon is ``--trials``).
 
     python benchmarks/tune_models.py                      # 9 x 100 trials x 10 seeds x 2 data
     python benchmarks/tune_models.py --datasets synthetic --seeds 3 --time-limit 3600
+    python benchmarks/tune_models.py --datasets synthetic --chunk 20 --time-limit 3600
+    python benchmarks/tune_models.py --datasets synthetic --report-only --report-at 40
     python benchmarks/tune_models.py --report-only        # tables and plots of what is done
     python benchmarks/tune_models.py --quick              # one epoch, tiny data: a smoke test
 
@@ -61,6 +66,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
@@ -205,14 +211,32 @@ def objective_kwargs(dataset: str, seed: int, quick: bool) -> dict[str, Any]:
 
 
 def make_study_sampler(algo: str, seed: int, trials: int, space: dict[str, Any],
-                       worker: int = 0) -> optuna.samplers.BaseSampler:
+                       start: int = 0, worker: int = 0) -> optuna.samplers.BaseSampler:
     """Optuna's samplers with their defaults; ours with the study length as their horizon,
-    the default population (isqrt of the trials) and the objective's search space."""
+    the default population (isqrt of the trials) and the objective's search space.
+
+    ``start``: trials already in the study. Ours restore their random stream from the
+    storage; Optuna's would restart theirs from ``seed`` and re-propose the first trials'
+    points (RandomSampler, TPE's start-up), so a resumed run seeds them from (seed, start).
+    """
     from metaheur.optuna import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
+        if start:
+            seed = int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
         return make_sampler(algo, seed=seed)
     return make_sampler(algo, seed=seed, n_trials=trials, search_space=space)
+
+
+def _seed_groups(tasks: Sequence[tuple[str, str, int]]) -> list[list[tuple[str, str, int]]]:
+    """``tasks`` split into runs of one (dataset, seed), in order."""
+    groups: list[list[tuple[str, str, int]]] = []
+    for t in tasks:
+        if groups and groups[-1][0][::2] == t[::2]:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+    return groups
 
 
 class _Counted:
@@ -241,6 +265,7 @@ class Runner:
     out: Path
     design: Design
     max_new: int | None = None
+    chunk: int = 10**9  # trials per pass over the optimisers of one seed
     deadline: float | None = None  # time.monotonic() after which no trial starts
     progress: bool = True
     new_trials: int = 0
@@ -263,7 +288,6 @@ class Runner:
         """Run ``tasks`` (dataset, algo, seed) to the design's trial count; ``False`` when a
         stop signal, ``--time-limit`` or ``--max-new-trials`` ended the run early."""
         from metaheur.harness.progress import ProgressBar, want_progress
-        from metaheur.harness.runs import run_trials
         from metaheur.harness.study import count_finished
 
         trials = self.design.trials
@@ -293,60 +317,71 @@ class Runner:
 
         complete = True
         try:
-            for d, a, s in tasks:
-                path = study_path(self.out, d, a, s)
-                with study_lock(path) as mine:
-                    if not mine:
-                        logger.info("%s: another process holds it; skipped", path)
-                        self.busy.append(str(path))
-                        complete = False
-                        continue
-                    study = open_design_study(path, d, a, s, self.design)
-                    assert study is not None
-                    fail_orphans(study)
-                    have = count_finished(study)
-                    if have >= trials:
-                        continue
-                    target = trials
-                    if self.max_new is not None:
-                        target = min(trials, have + self.max_new - self.new_trials)
-                    timeout = None
-                    if self.deadline is not None:
-                        timeout = self.deadline - time.monotonic()
-                    if target <= have or (timeout is not None and timeout <= 0):
-                        complete = False
-                        break
-                    obj = self.objective(d, s)
-                    space = obj.search_space()
-                    bar.write(f"{d} {a} seed {s}: trials {have + 1}-{target} of {trials}")
-                    outcome = run_trials(
-                        f"sqlite:///{path}", study_name(d, a, s), n_trials=target,
-                        timeout=timeout, n_jobs=1, progress=False,
-                        sampler_factory=functools.partial(make_study_sampler, a, s, trials,
-                                                          space),
-                        objective_factory=functools.partial(_Counted, obj, on_done),
-                    )
-                    if outcome.error:
-                        raise RuntimeError(f"{d} {a} seed {s}: {outcome.error}")
-                    if outcome.interrupted or outcome.finished < trials:
-                        complete = False
-                        if outcome.interrupted:
-                            self.signum = outcome.signum
-                            logger.warning("stopped by signal %s", outcome.signum)
-                        break
+            for group in _seed_groups(tasks):
+                for goal in range(min(self.chunk, trials), trials + self.chunk, self.chunk):
+                    for d, a, s in group:
+                        state = self._run_study(d, a, s, min(goal, trials), bar, on_done)
+                        complete = complete and state == "done"
+                        if state == "stop":
+                            return False
         finally:
             bar.close()
-        logger.info("%d trials run in %.0f s", self.new_trials, time.monotonic() - start)
+            logger.info("%d trials run in %.0f s", self.new_trials, time.monotonic() - start)
         return complete
+
+    def _run_study(self, d: str, a: str, s: int, goal: int, bar: Any,
+                   on_done: Callable[[bool], None]) -> str:
+        """Run one study until ``goal`` trials are finished: ``"done"``, ``"busy"`` (another
+        process holds it) or ``"stop"`` (signal, time limit or trial limit)."""
+        from metaheur.harness.runs import run_trials
+        from metaheur.harness.study import count_finished
+
+        path = study_path(self.out, d, a, s)
+        with study_lock(path) as mine:
+            if not mine:
+                logger.info("%s: another process holds it; skipped", path)
+                self.busy.append(str(path))
+                return "busy"
+            study = open_design_study(path, d, a, s, self.design)
+            assert study is not None
+            fail_orphans(study)
+            have = count_finished(study)
+            if have >= goal:
+                return "done"
+            target = goal
+            if self.max_new is not None:
+                target = min(goal, have + self.max_new - self.new_trials)
+            timeout = None if self.deadline is None else self.deadline - time.monotonic()
+            if target <= have or (timeout is not None and timeout <= 0):
+                return "stop"
+            obj = self.objective(d, s)
+            bar.write(f"{d} {a} seed {s}: trials {have + 1}-{target} of {self.design.trials}")
+            outcome = run_trials(
+                f"sqlite:///{path}", study_name(d, a, s), n_trials=target, timeout=timeout,
+                n_jobs=1, progress=False,
+                sampler_factory=functools.partial(make_study_sampler, a, s, self.design.trials,
+                                                  obj.search_space(), len(study.trials)),
+                objective_factory=functools.partial(_Counted, obj, on_done),
+            )
+        if outcome.error:
+            raise RuntimeError(f"{d} {a} seed {s}: {outcome.error}")
+        if outcome.interrupted:
+            self.signum = outcome.signum
+            logger.warning("stopped by signal %s", outcome.signum)
+        return "done" if outcome.finished >= goal and not outcome.interrupted else "stop"
 
 
 # ------------------------------------------------------------------------------ reporting
-def study_row(study: optuna.Study, dataset: str, algo: str, seed: int) -> dict[str, Any]:
-    """The CSV row of one finished study: the trial selected on validation and its records."""
-    from metaheur.harness.report import best_trial, trial_metrics
+def study_row(study: optuna.Study, dataset: str, algo: str, seed: int,
+              budget: int | None = None) -> dict[str, Any]:
+    """The CSV row of one study read at its first ``budget`` finished trials (all when
+    ``None``): the trial selected on validation (lowest value, then lowest number) and its
+    validation and test records."""
+    from metaheur.harness.report import trial_metrics
 
     trials = study.get_trials(deepcopy=False)
-    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    finished = sorted((t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)),
+                      key=lambda t: t.number)[:budget]
     values = [t.value if t.state == TrialState.COMPLETE and t.value is not None else math.nan
               for t in finished]
     seconds = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in finished
@@ -358,9 +393,10 @@ def study_row(study: optuna.Study, dataset: str, algo: str, seed: int) -> dict[s
         "trial_seconds": round(seconds, 2),
         "trace": json.dumps([None if math.isnan(v) else v for v in best_so_far(values)]),
     }
-    best = best_trial(study)
-    if best is None:
+    done = [t for t, v in zip(finished, values, strict=True) if math.isfinite(v)]
+    if not done:
         return row
+    best = min(done, key=lambda t: (t.value, t.number))
     val, test = trial_metrics(best), best.user_attrs.get("test_metrics") or {}
     row.update({"best_trial": best.number, "val_objective": best.value,
                 "params": json.dumps(best.params, sort_keys=True)})
@@ -369,15 +405,18 @@ def study_row(study: optuna.Study, dataset: str, algo: str, seed: int) -> dict[s
     return row
 
 
-def collect(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design) -> pd.DataFrame:
-    """Rows of the studies of ``tasks`` that reached the design's trial count."""
+def collect(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
+            budget: int | None = None) -> pd.DataFrame:
+    """Rows of the studies of ``tasks`` that reached ``budget`` trials (default: the
+    design's trial count), read at that many trials."""
+    budget = budget or design.trials
     rows = []
     for d, a, s in tasks:
         study = open_design_study(study_path(out, d, a, s), d, a, s, design, create=False)
         if study is None:
             continue
-        row = study_row(study, d, a, s)
-        if row["trials"] >= design.trials:
+        row = study_row(study, d, a, s, budget)
+        if row["trials"] >= budget:
             rows.append(row)
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
@@ -453,6 +492,13 @@ def convergence_plots(runs: pd.DataFrame, out: Path, order: Sequence[str],
     return paths
 
 
+def _budget_text(budget: int, design: Design) -> str:
+    if budget >= design.trials:
+        return f"{design.trials} trials"
+    return (f"the first {budget} of {design.trials} trials (read mid-run: the "
+            f"metaheuristics' schedules run to {design.trials})")
+
+
 def _pm(mean: float, std: float) -> str:
     """``mean ± std`` (the std of one seed is undefined: the mean alone)."""
     if math.isnan(mean):
@@ -460,7 +506,7 @@ def _pm(mean: float, std: float) -> str:
     return f"{mean:.3f}" if math.isnan(std) else f"{mean:.3f} ± {std:.3f}"
 
 
-def markdown(summary: pd.DataFrame, tests: pd.DataFrame, design: Design) -> str:
+def markdown(summary: pd.DataFrame, tests: pd.DataFrame, design: Design, budget: int) -> str:
     """The paper's table per dataset (test split, mean ± std over seeds), the validation
     objective, and the rank tests against DLF-AOA."""
     from metaheur.harness.report import DISCLAIMER
@@ -483,7 +529,7 @@ def markdown(summary: pd.DataFrame, tests: pd.DataFrame, design: Design) -> str:
             marks[algo] = " ".join(f"{r.result}" for r in g.itertuples())
         table["vs dlf-aoa"] = [marks.get(a, "(ref)" if a == REF else "") for a in sub["algo"]]
         parts.append(
-            f"## {dataset}: LSTM-ELU tuned by each optimiser, {design.trials} trials, "
+            f"## {dataset}: LSTM-ELU tuned by each optimiser, {_budget_text(budget, design)}, "
             f"configuration selected on validation, metrics on the held-out test split "
             f"(mean ± std over seeds)\n\n" + markdown_table(table))
     parts.append(
@@ -507,13 +553,14 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def report(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
-           order: Sequence[str], *, plot: bool = True, extra: dict[str, Any] | None = None
-           ) -> pd.DataFrame:
-    """Write runs.csv, summary.csv, tests.csv, the plots, results.json and table.md; print
-    the table. Returns the summary."""
+           order: Sequence[str], *, budget: int | None = None, plot: bool = True,
+           extra: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Write runs.csv, summary.csv, tests.csv, the plots, results.json and table.md, read at
+    ``budget`` trials (default all); print the table. Returns the summary."""
     from metaheur.harness.report import versions
 
-    runs = collect(out, tasks, design)
+    budget = budget or design.trials
+    runs = collect(out, tasks, design, budget)
     runs.to_csv(out / "runs.csv", index=False)
     used = whole_seeds(runs, order)
     if used.empty:
@@ -523,7 +570,7 @@ def report(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
     tests = rank_tests(used)
     summary.to_csv(out / "summary.csv", index=False)
     tests.to_csv(out / "tests.csv", index=False)
-    md = markdown(summary, tests, design)
+    md = markdown(summary, tests, design, budget)
     (out / "table.md").write_text(md)
     print(md)
     plots: list[str] = []
@@ -536,7 +583,8 @@ def report(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
     seeds = {d: sorted(int(s) for s in g["seed"].unique())
              for d, g in used.groupby("dataset", sort=False)}
     result = {
-        "design": {"trials": design.trials, "quick": design.quick, "algos": list(order),
+        "design": {"trials": design.trials, "read_at": budget, "quick": design.quick,
+                   "algos": list(order),
                    "reference": REF, "seeds_summarised": seeds,
                    "studies_finished": int(len(runs)), "studies_planned": len(tasks),
                    "trial_seconds_summarised": round(float(used["trial_seconds"].sum()), 1)},
@@ -576,6 +624,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="seconds after which no new trial starts (resume later)")
     p.add_argument("--max-new-trials", type=_positive, default=None,
                    help="run at most this many trials now (resume later)")
+    p.add_argument("--chunk", type=_positive, default=None,
+                   help="run the optimisers of a seed in passes of this many trials each, so "
+                   "a stopped run leaves them all at about the same count (default: one "
+                   "study after the other)")
+    p.add_argument("--report-at", type=_positive, default=None,
+                   help="read every study at its first N trials (default --trials)")
     p.add_argument("--report-only", action="store_true", help="run nothing; report what is done")
     p.add_argument("--no-plot", action="store_true")
     p.add_argument("--no-progress", action="store_true")
@@ -593,6 +647,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = sorted(set(datasets) - set(DATASETS))
     if bad:
         p.error(f"unknown dataset(s) {bad}; allowed: {', '.join(DATASETS)}")
+    if args.report_at is not None and args.report_at > args.trials:
+        p.error(f"--report-at must be <= --trials ({args.trials}), got {args.report_at}")
     if REF not in algos:
         logger.warning("%s is not among --algos: no rank tests", REF)
     order = [a for a in ALGOS if a in algos] + [a for a in algos if a not in ALGOS]
@@ -616,11 +672,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.report_only:
             deadline = None if args.time_limit is None else time.monotonic() + args.time_limit
             runner = Runner(out, design, max_new=args.max_new_trials, deadline=deadline,
-                            progress=not args.no_progress)
+                            progress=not args.no_progress, chunk=args.chunk or args.trials)
             complete, signum = runner.run(tasks), runner.signum
         extra = {"this_run": {"wall_seconds": round(time.monotonic() - wall, 1),
                               "loadavg_start": load_start, "complete": complete}}
-        report(out, tasks, design, order, plot=not args.no_plot, extra=extra)
+        report(out, tasks, design, order, budget=args.report_at, plot=not args.no_plot,
+               extra=extra)
     except DesignError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

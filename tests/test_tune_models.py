@@ -95,6 +95,10 @@ def test_resume_finishes_each_study_without_redoing_a_trial(tm, resumed):
             running = study.get_trials(states=(TrialState.RUNNING,))
             assert running == []
     assert total == len(ALGOS) * len(SEEDS) * TRIALS - 5
+    # a resumed sampler draws new points: a seeded RandomSampler (TPE's start-up) restarted
+    # with its first seed re-proposed trial 0's parameters, a wasted trial of the budget
+    runs = pd.read_csv(out / "runs.csv")
+    assert (runs["n_reused"] == 0).all(), runs[["algo", "seed", "n_reused"]]
     killed = _load(tm, out, "tpe", 0).trials[orphan]
     assert killed.state == TrialState.FAIL
 
@@ -215,3 +219,22 @@ def test_another_study_or_design_is_refused(tm, tmp_path, capsys):
     tm.open_design_study(path, "synthetic", "dlf-aoa", 0, tm.Design(50, quick=True))
     err = _err(tm, capsys, tmp_path)
     assert "trials=50" in err and str(path) in err
+
+
+def test_chunked_passes_and_reading_at_a_budget(tm, tmp_path):
+    """``--chunk 1`` advances the optimisers of a seed together, so a stopped run leaves them
+    within a trial of each other; ``--report-at`` reads every study at its first N trials."""
+    assert tm.main([*ARGS, "--out", str(tmp_path), "--chunk", "1", "--max-new-trials", "4",
+                    "--no-plot"]) == 0
+    counts = [len(_finished(_load(tm, tmp_path, a, 0))) for a in ALGOS]
+    assert counts == [2, 1, 1]
+    assert not tm.study_path(tmp_path, "synthetic", "dlf-aoa", 1).exists()
+    assert tm.main([*ARGS, "--out", str(tmp_path), "--report-only", "--report-at", "1",
+                    "--no-plot"]) == 0
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert sorted(runs["algo"]) == sorted(ALGOS) and (runs["trials"] == 1).all()
+    assert (runs["best_trial"] == 0).all()  # the dlf-aoa study's second trial is not read
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["design"]["read_at"] == 1 and res["design"]["seeds_summarised"] == {
+        "synthetic": [0]}
+    assert "the first 1 of 3 trials" in (tmp_path / "table.md").read_text()

@@ -333,6 +333,7 @@ class Runner:
                    on_done: Callable[[bool], None]) -> str:
         """Run one study until ``goal`` trials are finished: ``"done"``, ``"busy"`` (another
         process holds it) or ``"stop"`` (signal, time limit or trial limit)."""
+        from metaheur.harness.progress import format_seconds
         from metaheur.harness.runs import run_trials
         from metaheur.harness.study import count_finished
 
@@ -355,7 +356,8 @@ class Runner:
             if target <= have or (timeout is not None and timeout <= 0):
                 return "stop"
             obj = self.objective(d, s)
-            bar.write(f"{d} {a} seed {s}: trials {have + 1}-{target} of {self.design.trials}")
+            bar.write(f"{d} {a} seed {s}: trials {have + 1}-{target} of {self.design.trials} "
+                      f"(all studies: about {format_seconds(bar.eta())} left)")
             outcome = run_trials(
                 f"sqlite:///{path}", study_name(d, a, s), n_trials=target, timeout=timeout,
                 n_jobs=1, progress=False,

@@ -193,7 +193,7 @@ def fail_orphans(study: optuna.Study) -> int:
     lock, so none is really running); they are run again. Returns how many."""
     orphans = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for t in orphans:
-        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        study.tell(t.number, state=TrialState.FAIL)
     if orphans:
         logger.warning("%s: %d trial(s) left RUNNING by an earlier run marked FAIL (run again)",
                        study.study_name, len(orphans))

@@ -1,23 +1,47 @@
-"""The protocol of the DLF-AOA paper's Table 2, reproduced honestly on data we can ship.
+"""The comparison of the DLF-AOA paper's Table 2, re-run on data we can ship, resumable.
 
 Gowthami & Jayaseelan (IJ-AI 15(2) 2026) tune LSTM-ELU with DLF-AOA and compare it with PSO,
-ACO, GWO and POA by accuracy, precision, recall (sensitivity), specificity, F1 and error rate.
-Here every optimiser (and Optuna's TPE and random search as baselines) gets the same trial
-budget on the same objective (``metaheur.models.objectives``: 1 - validation macro-F1, fixed data split
-per seed), for several seeds, on
+ACO, GWO and POA by accuracy, sensitivity, specificity, precision, F1 and error rate on the
+private IQ-OTH/NCCD images. Here the six metaheuristics of ``metaheur`` and Optuna's TPE,
+CMA-ES and random search each tune LSTM-ELU (``metaheur.models.objectives``, 1 - validation
+macro-F1, the fixed-trunk pipeline of docs/models.md §4.4, CPU search space of §7) with the
+same trial budget, for several seeds, on
 
-* ``synthetic``: the embedded synthetic chest slices (3 classes, LSTM-ELU with its ResNet trunk);
-* ``digits``: scikit-learn's 8x8 digits (a small real dataset; LSTM without the ResNet trunk).
+* ``synthetic``: the embedded synthetic chest slices (3 classes, ResNet-18 trunk fixed once
+  per seed, LSTM-ELU head tuned);
+* ``digits``: scikit-learn's 8x8 digits (10 classes, the rows fed to the LSTM).
 
-The configuration each run selects by validation score is reported with its **validation** and
-held-out **test** metrics, as mean ± std over the seeds. Unlike the paper's table, the numbers
-are what this run measured: no value is copied, and differences smaller than the spread across
-seeds mean nothing. Each (dataset, algorithm, seed) is one resumable SQLite study in
-``--out``; runs go in parallel with joblib (one torch thread each).
+A seed fixes the data (synthetic draw), the train/val/test split (docs/models.md §6.2), the
+trunk, the network's initialisation (the same for every trial: a trial is a deterministic
+function of its parameters) and the sampler. **Selection is on validation only**: the trial
+with the lowest validation objective; the selected configuration is **reported on the
+held-out test split**. The objective is built with ``eval_test=True``, so every trial scores
+its own trained model on the test split and records it; only the selected trial's record is
+read, which equals retraining the selected configuration (same seed, same process type).
 
-    python benchmarks/tune_models.py                                 # 48 trials x 3 seeds (hours)
-    python benchmarks/tune_models.py --trials 16 --seeds 2 --datasets digits   # minutes
-    python benchmarks/tune_models.py --quick      # one epoch, tiny data: a smoke test
+Outputs in ``--out``: one SQLite storage per (dataset, optimiser, seed) under ``studies/``
+(a rerun continues every study to ``--trials`` and never re-runs a finished trial; a trial
+cut off by a kill runs again), ``runs.csv`` (one row per finished study: selected trial,
+its validation and test metrics, the best-so-far trace), ``summary.csv`` (mean ± std over
+seeds), ``tests.csv`` (two-sided tie-corrected Mann-Whitney U of every optimiser against
+DLF-AOA, Holm-corrected over the optimisers, :mod:`metaheur.harness.stats`), one
+``convergence_<dataset>.png`` (best validation objective against trial count, median and
+quartiles over seeds), ``results.json`` (all of it, with the design, machine and load) and
+``table.md`` (printed). Only seeds that every optimiser of a dataset has finished are
+summarised and tested.
+
+Several processes may share one ``--out``: each study is locked while it runs, so starting
+the same command k times uses k cores (each process takes the studies no other holds).
+``--chunk N`` runs the optimisers of a seed in passes of N trials, so a run stopped early
+leaves them all at about the same count, and ``--report-at N`` reads every study at its
+first N trials (mid-schedule for the metaheuristics, whose horizon is ``--trials``).
+
+    python benchmarks/tune_models.py                      # 9 x 100 trials x 10 seeds x 2 data
+    python benchmarks/tune_models.py --datasets synthetic --seeds 3 --time-limit 3600
+    python benchmarks/tune_models.py --datasets synthetic --chunk 20 --time-limit 3600
+    python benchmarks/tune_models.py --datasets synthetic --report-only --report-at 40
+    python benchmarks/tune_models.py --report-only        # tables and plots of what is done
+    python benchmarks/tune_models.py --quick              # one epoch, tiny data: a smoke test
 
 Research benchmark for optimisers, not for clinical use.
 """
@@ -25,145 +49,647 @@ Research benchmark for optimisers, not for clinical use.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import functools
 import json
+import logging
 import math
 import os
+import platform
+import sqlite3
+import sys
 import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import optuna
 import pandas as pd
+from optuna.trial import TrialState
 
-ALGOS = ("dlf-aoa", "pso", "aco", "gwo", "poa", "tpe", "random")
-METRICS = ("accuracy", "precision", "recall", "specificity", "f1", "error_rate")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hpo_tasks import _quiet_worker, best_so_far  # noqa: E402
+
+logger = logging.getLogger("tune_models")
+
+ALGOS = ("dlf-aoa", "aoa", "pso", "aco", "gwo", "poa", "tpe", "cmaes", "random")
+REF = "dlf-aoa"
+DATASETS = ("synthetic", "digits")
+#: The paper's table: sensitivity is the (macro) recall, error rate 1 - accuracy.
+METRICS = ("accuracy", "sensitivity", "specificity", "precision", "f1", "error_rate")
+#: Measures tested against DLF-AOA: the validation objective the optimisers minimise, then
+#: the test metrics (each turned into a loss, lower = better, for the rank test).
+TESTED = ("val_objective", "test_accuracy", "test_f1", "test_sensitivity",
+          "test_specificity", "test_precision")
+RUN_COLUMNS = (["dataset", "algo", "seed", "trials", "best_trial", "val_objective"]
+               + [f"val_{m}" for m in METRICS] + [f"test_{m}" for m in METRICS]
+               + ["n_reused", "n_failed", "trial_seconds", "params", "trace"])
+MODEL = "lstm-elu"
 
 
-def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, space: dict[str, Any],
-             worker: int = 0) -> Any:
-    from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
-
-    if algo in OPTUNA_SAMPLERS:
-        return make_sampler(algo, seed=seed + 1000 * worker)
-    return make_sampler(algo, seed=seed, pop_size=pop_size, n_trials=n_trials,
-                        search_space=space)
+class DesignError(ValueError):
+    """A storage file that this design cannot use (corrupt, foreign, another design)."""
 
 
-def _objective_kwargs(dataset: str, seed: int, quick: bool) -> dict[str, Any]:
+# ------------------------------------------------------------------------------ one study
+@dataclass(frozen=True)
+class Design:
+    """The fixed settings every study of one ``--out`` shares (stored in each study)."""
+
+    trials: int
+    quick: bool = False
+
+    def attrs(self, dataset: str, algo: str, seed: int) -> dict[str, Any]:
+        return {"algo": algo, "model": MODEL, "data": dataset, "seed": seed,
+                "trials": self.trials, "quick": self.quick}
+
+
+def study_path(out: Path, dataset: str, algo: str, seed: int) -> Path:
+    return out / "studies" / dataset / f"{algo}-seed{seed}.db"
+
+
+def study_name(dataset: str, algo: str, seed: int) -> str:
+    return f"{dataset}-{algo}-seed{seed}"
+
+
+def _check_sqlite(path: Path) -> None:
+    """An existing file must be an SQLite database holding Optuna's tables (read-only check,
+    so a foreign file is never modified)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE "
+                                                "type='table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise DesignError(f"{path}: not a readable SQLite database ({exc}); move it away or "
+                          "use another --out") from None
+    if not {"studies", "trials"} <= tables:
+        raise DesignError(f"{path}: an SQLite database without Optuna's tables (found "
+                          f"{sorted(tables) or 'none'}); move it away or use another --out")
+
+
+def open_design_study(path: Path, dataset: str, algo: str, seed: int, design: Design,
+                      *, create: bool = True) -> optuna.Study | None:
+    """The study of (dataset, algo, seed) in its own file, created when ``create``; ``None``
+    when absent and not ``create``. :class:`DesignError` when the file holds anything else."""
+    from metaheur.harness.storage import StorageError, open_storage
+    from metaheur.harness.study import StudyMismatchError, open_study
+
+    if not create and not path.exists():
+        return None
+    _check_sqlite(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    name = study_name(dataset, algo, seed)
+    try:
+        storage = open_storage(f"sqlite:///{path}", heartbeat=False, create=create)
+        names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    except StorageError as exc:
+        raise DesignError(f"{path}: {exc}; move it away or use another --out") from None
+    if names - {name}:
+        raise DesignError(f"{path}: holds the studies {sorted(names)}, not only {name!r}; "
+                          "move it away or use another --out")
+    if name not in names and not create:
+        return None
+    attrs = design.attrs(dataset, algo, seed)
+    try:
+        study, _ = open_study(storage, name, attrs=attrs, check=tuple(attrs))
+    except StudyMismatchError as exc:
+        raise DesignError(f"{path}: {exc}; rerun with the design that made it or use "
+                          "another --out") from None
+    missing = [k for k in attrs if k not in study.user_attrs]
+    if missing:
+        raise DesignError(f"{path}: study {name!r} lacks the design attributes {missing}: "
+                          "not written by this script; move it away or use another --out")
+    return study
+
+
+@contextlib.contextmanager
+def study_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path``'s study while it runs; yields ``False`` (and holds
+    nothing) when another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def fail_orphans(study: optuna.Study) -> int:
+    """Mark FAIL the trials left RUNNING by a killed process (the caller holds the study's
+    lock, so none is really running); they are run again. Returns how many."""
+    orphans = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for t in orphans:
+        study.tell(t.number, state=TrialState.FAIL)
+    if orphans:
+        logger.warning("%s: %d trial(s) left RUNNING by an earlier run marked FAIL (run again)",
+                       study.study_name, len(orphans))
+    return len(orphans)
+
+
+def objective_kwargs(dataset: str, seed: int, quick: bool) -> dict[str, Any]:
+    """Constructor keywords of the objective of one seed (the quick one: one epoch, tiny data)."""
+    from metaheur.models.objectives import quick_kwargs
+
     kw: dict[str, Any] = {"source": dataset, "seed": seed, "device": "cpu", "eval_test": True}
     if quick:
-        kw["fixed"] = {"epochs": 1}
-        if dataset == "synthetic":
-            kw.update(n=(64, 32, 32), image_size=32)
+        kw.update(quick_kwargs(MODEL, dataset))
     return kw
 
 
-def one_study(dataset: str, algo: str, seed: int, *, trials: int, pop_size: int, out: str,
-              quick: bool) -> dict[str, Any]:
-    """Run (or resume) one study and return the selected trial's metrics."""
-    import warnings
+def make_study_sampler(algo: str, seed: int, trials: int, space: dict[str, Any],
+                       start: int = 0, worker: int = 0) -> optuna.samplers.BaseSampler:
+    """Optuna's samplers with their defaults; ours with the study length as their horizon,
+    the default population (isqrt of the trials) and the objective's search space.
 
-    import optuna
+    ``start``: trials already in the study. Ours restore their random stream from the
+    storage; Optuna's would restart theirs from ``seed`` and re-propose the first trials'
+    points (RandomSampler, TPE's start-up), so a resumed run seeds them from (seed, start).
+    """
+    from metaheur.optuna import OPTUNA_SAMPLERS, make_sampler
 
-    from metaheur.harness import runs as tuning_runs
-    from metaheur.harness import storage as tuning_storage
-    from metaheur.harness import study as tuning
-    from metaheur.harness.report import best_trial
-    from metaheur.models.metrics import UndefinedMetricWarning
-    from metaheur.models.objectives import get_objective
+    if algo in OPTUNA_SAMPLERS:
+        if start:
+            seed = int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
+        return make_sampler(algo, seed=seed)
+    return make_sampler(algo, seed=seed, n_trials=trials, search_space=space)
 
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    # a collapsed (majority-class) trial has an undefined precision: expected while tuning
-    warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
-    kw = _objective_kwargs(dataset, seed, quick)
-    space = get_objective("lstm-elu", **kw).search_space()
-    url = f"sqlite:///{Path(out) / 'studies.db'}"
-    name = f"{dataset}-{algo}-seed{seed}"
-    storage = tuning_storage.open_storage(url, heartbeat=False)
-    tuning.open_study(storage, name, attrs={"algo": algo, "model": "lstm-elu", "data": dataset,
-                                            "seed": seed, "pop_size": pop_size})
-    t0 = time.perf_counter()
-    outcome = tuning_runs.run_trials(
-        url, name, n_trials=trials, n_jobs=1, progress=False,
-        sampler_factory=functools.partial(_sampler, algo, seed, pop_size, trials, space),
-        objective_factory=functools.partial(get_objective, "lstm-elu", **kw),
-    )
-    study = optuna.load_study(study_name=name, storage=storage)
-    best = best_trial(study)
-    row: dict[str, Any] = {"dataset": dataset, "algo": algo, "seed": seed,
-                           "trials": outcome.finished, "seconds": time.perf_counter() - t0}
-    if best is not None:
-        row["objective"] = best.value
-        row["params"] = json.dumps(best.params)
-        for prefix, key in (("val", "metrics"), ("test", "test_metrics")):
-            metrics = best.user_attrs.get(key) or {}
-            row.update({f"{prefix}_{m}": metrics.get(m, math.nan) for m in METRICS})
+
+def _seed_groups(tasks: Sequence[tuple[str, str, int]]) -> list[list[tuple[str, str, int]]]:
+    """``tasks`` split into runs of one (dataset, seed), in order."""
+    groups: list[list[tuple[str, str, int]]] = []
+    for t in tasks:
+        if groups and groups[-1][0][::2] == t[::2]:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+    return groups
+
+
+class _Counted:
+    """The objective, calling ``on_done(trained)`` after every trial that finishes (COMPLETE
+    or PRUNED; ``trained`` is false for a configuration reused from an earlier trial)."""
+
+    def __init__(self, objective: Callable[[optuna.Trial], float],
+                 on_done: Callable[[bool], None]) -> None:
+        self.objective, self.on_done = objective, on_done
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        try:
+            value = self.objective(trial)
+        except optuna.TrialPruned:
+            self.on_done(True)
+            raise
+        self.on_done("reused_from" not in trial.user_attrs)
+        return value
+
+
+# ------------------------------------------------------------------------------- running
+@dataclass
+class Runner:
+    """Runs the missing trials of a design, one study at a time, in this process."""
+
+    out: Path
+    design: Design
+    max_new: int | None = None
+    chunk: int = 10**9  # trials per pass over the optimisers of one seed
+    deadline: float | None = None  # time.monotonic() after which no trial starts
+    progress: bool = True
+    new_trials: int = 0
+    signum: int | None = None
+    busy: list[str] = field(default_factory=list)
+    _objectives: dict[tuple[str, int], Any] = field(default_factory=dict)
+
+    def objective(self, dataset: str, seed: int) -> Any:
+        """One objective per (dataset, seed), kept: its data and features load once."""
+        from metaheur.models.objectives import get_objective
+
+        key = (dataset, seed)
+        if key not in self._objectives:
+            obj = get_objective(MODEL, **objective_kwargs(dataset, seed, self.design.quick))
+            obj.prepare()
+            self._objectives[key] = obj
+        return self._objectives[key]
+
+    def run(self, tasks: Sequence[tuple[str, str, int]]) -> bool:
+        """Run ``tasks`` (dataset, algo, seed) to the design's trial count; ``False`` when a
+        stop signal, ``--time-limit`` or ``--max-new-trials`` ended the run early."""
+        from metaheur.harness.progress import ProgressBar, want_progress
+        from metaheur.harness.study import count_finished
+
+        trials = self.design.trials
+        done_before = 0
+        for d, a, s in tasks:
+            study = open_design_study(study_path(self.out, d, a, s), d, a, s, self.design,
+                                      create=False)
+            done_before += count_finished(study) if study is not None else 0
+        total = trials * len(tasks)
+        bar = ProgressBar(total, initial=done_before, desc="trials", unit="trial",
+                          enabled=want_progress(self.progress))
+        finished = [done_before]
+        start = time.monotonic()
+        logger.info("%d studies x %d trials: %d of %d trials already finished", len(tasks),
+                    trials, done_before, total)
+
+        trained = [0]
+
+        def on_done(was_trained: bool) -> None:
+            self.new_trials += 1
+            finished[0] += 1
+            trained[0] += was_trained
+            # ETA from the measured cost of this run's trials: elapsed x remaining / trained
+            # (a reused configuration costs nothing and counts as no work)
+            bar.set_work(trained[0], max(total - finished[0], 0))
+            bar.update(finished[0])
+
+        complete = True
+        try:
+            for group in _seed_groups(tasks):
+                for goal in range(min(self.chunk, trials), trials + self.chunk, self.chunk):
+                    for d, a, s in group:
+                        state = self._run_study(d, a, s, min(goal, trials), bar, on_done)
+                        complete = complete and state == "done"
+                        if state == "stop":
+                            return False
+        finally:
+            bar.close()
+            logger.info("%d trials run in %.0f s", self.new_trials, time.monotonic() - start)
+        return complete
+
+    def _run_study(self, d: str, a: str, s: int, goal: int, bar: Any,
+                   on_done: Callable[[bool], None]) -> str:
+        """Run one study until ``goal`` trials are finished: ``"done"``, ``"busy"`` (another
+        process holds it) or ``"stop"`` (signal, time limit or trial limit)."""
+        from metaheur.harness.progress import format_seconds
+        from metaheur.harness.runs import run_trials
+        from metaheur.harness.study import count_finished
+
+        path = study_path(self.out, d, a, s)
+        with study_lock(path) as mine:
+            if not mine:
+                logger.info("%s: another process holds it; skipped", path)
+                self.busy.append(str(path))
+                return "busy"
+            study = open_design_study(path, d, a, s, self.design)
+            assert study is not None
+            fail_orphans(study)
+            have = count_finished(study)
+            if have >= goal:
+                return "done"
+            target = goal
+            if self.max_new is not None:
+                target = min(goal, have + self.max_new - self.new_trials)
+            timeout = None if self.deadline is None else self.deadline - time.monotonic()
+            if target <= have or (timeout is not None and timeout <= 0):
+                return "stop"
+            obj = self.objective(d, s)
+            bar.write(f"{d} {a} seed {s}: trials {have + 1}-{target} of {self.design.trials} "
+                      f"(all studies: about {format_seconds(bar.eta())} left)")
+            outcome = run_trials(
+                f"sqlite:///{path}", study_name(d, a, s), n_trials=target, timeout=timeout,
+                n_jobs=1, progress=False,
+                sampler_factory=functools.partial(make_study_sampler, a, s, self.design.trials,
+                                                  obj.search_space(), len(study.trials)),
+                objective_factory=functools.partial(_Counted, obj, on_done),
+            )
+        if outcome.error:
+            raise RuntimeError(f"{d} {a} seed {s}: {outcome.error}")
+        if outcome.interrupted:
+            self.signum = outcome.signum
+            logger.warning("stopped by signal %s", outcome.signum)
+        return "done" if outcome.finished >= goal and not outcome.interrupted else "stop"
+
+
+# ------------------------------------------------------------------------------ reporting
+def study_row(study: optuna.Study, dataset: str, algo: str, seed: int,
+              budget: int | None = None) -> dict[str, Any]:
+    """The CSV row of one study read at its first ``budget`` finished trials (all when
+    ``None``): the trial selected on validation (lowest value, then lowest number) and its
+    validation and test records."""
+    from metaheur.harness.report import trial_metrics
+
+    trials = study.get_trials(deepcopy=False)
+    finished = sorted((t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)),
+                      key=lambda t: t.number)[:budget]
+    values = [t.value if t.state == TrialState.COMPLETE and t.value is not None else math.nan
+              for t in finished]
+    seconds = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in finished
+                  if t.datetime_start is not None and t.datetime_complete is not None)
+    row: dict[str, Any] = {
+        "dataset": dataset, "algo": algo, "seed": seed, "trials": len(finished),
+        "n_reused": sum("reused_from" in t.user_attrs for t in finished),
+        "n_failed": sum(t.state == TrialState.FAIL for t in trials),
+        "trial_seconds": round(seconds, 2),
+        "trace": json.dumps([None if math.isnan(v) else v for v in best_so_far(values)]),
+    }
+    done = [t for t, v in zip(finished, values, strict=True) if math.isfinite(v)]
+    if not done:
+        return row
+    best = min(done, key=lambda t: (t.value, t.number))
+    val, test = trial_metrics(best), best.user_attrs.get("test_metrics") or {}
+    row.update({"best_trial": best.number, "val_objective": best.value,
+                "params": json.dumps(best.params, sort_keys=True)})
+    row.update({f"val_{m}": val.get(m, math.nan) for m in METRICS})
+    row.update({f"test_{m}": test.get(m, math.nan) for m in METRICS})
     return row
 
 
-def summarise(rows: pd.DataFrame, split: str) -> pd.DataFrame:
-    """``mean ± std`` over seeds of each metric, one row per dataset and algorithm."""
-    cols = [f"{split}_{m}" for m in METRICS]
-    g = rows.groupby(["dataset", "algo"], sort=False)[cols]
-    mean, std = g.mean(), g.std().fillna(0.0)
-    out = mean.copy().astype(object)
-    for c in cols:
-        out[c] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(mean[c], std[c], strict=True)]
-    out.columns = list(METRICS)
+def collect(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
+            budget: int | None = None) -> pd.DataFrame:
+    """Rows of the studies of ``tasks`` that reached ``budget`` trials (default: the
+    design's trial count), read at that many trials."""
+    budget = budget or design.trials
+    rows = []
+    for d, a, s in tasks:
+        study = open_design_study(study_path(out, d, a, s), d, a, s, design, create=False)
+        if study is None:
+            continue
+        row = study_row(study, d, a, s, budget)
+        if row["trials"] >= budget:
+            rows.append(row)
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def whole_seeds(runs: pd.DataFrame, algos: Sequence[str]) -> pd.DataFrame:
+    """The runs of the (dataset, seed) pairs that every one of ``algos`` finished: a seed
+    that some optimisers lack would bias the means and the tests."""
+    if runs.empty:
+        return runs
+    n = runs.groupby(["dataset", "seed"])["algo"].transform(lambda a: len(set(a) & set(algos)))
+    partial = runs.loc[n < len(set(algos)), ["dataset", "seed"]].drop_duplicates()
+    for r in partial.itertuples():
+        logger.info("%s seed %d: not finished by every optimiser; left out", r.dataset, r.seed)
+    return runs[(n == len(set(algos))) & runs["algo"].isin(algos)]
+
+
+def summarise(runs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Mean and std over seeds of the validation objective and every metric, per dataset
+    and optimiser (numeric columns ``<measure>_mean`` / ``<measure>_std``)."""
+    measures = ["val_objective", *[f"val_{m}" for m in METRICS], *[f"test_{m}" for m in METRICS]]
+    g = runs.groupby(["dataset", "algo"], sort=False)
+    out = g[measures].agg(["mean", "std"])
+    out.columns = [f"{m}_{s}" for m, s in out.columns]
     out.insert(0, "seeds", g.size())
-    return out.reset_index()
+    out.insert(1, "trial_seconds_mean", g["trial_seconds"].mean() / runs["trials"].iloc[0])
+    out = out.reset_index()
+    rank = {a: i for i, a in enumerate(order)}
+    return out.sort_values(["dataset", "algo"], key=lambda c: c.map(rank) if c.name == "algo"
+                           else c.map({d: i for i, d in enumerate(DATASETS)}), kind="stable"
+                           ).reset_index(drop=True)
 
 
-def main() -> None:
-    from joblib import Parallel, delayed
+def rank_tests(runs: pd.DataFrame, ref: str = REF, alpha: float = 0.05) -> pd.DataFrame:
+    """Two-sided Mann-Whitney U (tie-corrected) of every optimiser against ``ref`` on each
+    measure of :data:`TESTED`, Holm-corrected over the optimisers of one dataset and measure
+    (:func:`metaheur.harness.stats.wilcoxon_holm`). ``result``: ``+`` ``ref`` significantly
+    better, ``-`` significantly worse, ``=`` no significant difference."""
+    from metaheur.harness.stats import wilcoxon_holm
 
-    from metaheur.harness.bench import parse_list
+    cols = ["dataset", "measure", "algo", "statistic", "p", "p_holm", "result"]
+    if runs.empty or ref not in set(runs["algo"]):
+        return pd.DataFrame(columns=cols)
+    parts = []
+    for measure in TESTED:
+        loss = runs[measure].astype(float)
+        if measure.startswith("test_"):  # higher is better: the test compares 1 - metric
+            loss = 1.0 - loss
+        parts.append(pd.DataFrame({"function": runs["dataset"], "dim": measure,
+                                   "algo": runs["algo"], "final_error": loss}))
+    res = wilcoxon_holm(pd.concat(parts, ignore_index=True), ref, alpha)
+    return res.rename(columns={"function": "dataset", "dim": "measure"})[cols]
+
+
+def convergence_plots(runs: pd.DataFrame, out: Path, order: Sequence[str],
+                      dims: dict[str, int]) -> list[Path]:
+    """One PNG per dataset: best validation objective so far against trials (median and
+    quartiles over seeds; :func:`metaheur.harness.plots.plot_convergence`)."""
+    from metaheur.harness.plots import plot_convergence
+
+    paths = []
+    for dataset, sub in runs.groupby("dataset", sort=False):
+        rows = []
+        for r in sub.itertuples():
+            for i, v in enumerate(json.loads(r.trace), start=1):
+                rows.append({"function": dataset, "dim": dims[dataset], "algo": r.algo,
+                             "nfev": i, "error": math.inf if v is None else v})
+        conv = pd.DataFrame(rows)
+        rank = {a: i for i, a in enumerate(order)}
+        conv = conv.sort_values("algo", key=lambda c: c.map(rank), kind="stable")
+        paths.append(plot_convergence(
+            conv, dataset, dims[dataset], out / f"convergence_{dataset}.png", xlabel="trials",
+            ylabel="best 1 − validation macro-F1 so far\n(median and quartiles over seeds)"))
+    return paths
+
+
+def _budget_text(budget: int, design: Design) -> str:
+    if budget >= design.trials:
+        return f"{design.trials} trials"
+    return (f"the first {budget} of {design.trials} trials (read mid-run: the "
+            f"metaheuristics' schedules run to {design.trials})")
+
+
+def _pm(mean: float, std: float) -> str:
+    """``mean ± std`` (the std of one seed is undefined: the mean alone)."""
+    if math.isnan(mean):
+        return "nan"
+    return f"{mean:.3f}" if math.isnan(std) else f"{mean:.3f} ± {std:.3f}"
+
+
+def markdown(summary: pd.DataFrame, tests: pd.DataFrame, design: Design, budget: int) -> str:
+    """The paper's table per dataset (test split, mean ± std over seeds), the validation
+    objective, and the rank tests against DLF-AOA."""
     from metaheur.harness.report import DISCLAIMER
     from metaheur.harness.stats import markdown_table
-    from metaheur.harness.study import check_algo
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--algos", default=",".join(ALGOS))
-    p.add_argument("--datasets", default="synthetic,digits")
-    p.add_argument("--trials", type=int, default=48)
-    p.add_argument("--pop-size", type=int, default=8)
-    p.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1")
-    p.add_argument("--n-jobs", type=int, default=min(2, os.cpu_count() or 1))
-    p.add_argument("--out", default="results/tune_models")
-    p.add_argument("--quick", action="store_true", help="one epoch on tiny data (smoke test)")
-    args = p.parse_args()
-    if os.environ.get("METAHEUR_EXAMPLE_QUICK", "") not in ("", "0"):
-        args.quick, args.trials, args.seeds = True, min(args.trials, 4), min(args.seeds, 1)
-
-    algos = [check_algo(a) for a in parse_list(args.algos, "--algos")]
-    datasets = parse_list(args.datasets, "--datasets")
-    bad = sorted(set(datasets) - {"synthetic", "digits"})
-    if bad:
-        raise SystemExit(f"unknown dataset(s) {bad}; allowed: synthetic, digits")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    tasks = [(d, a, s) for d in datasets for a in algos for s in range(args.seeds)]
-    print(f"{len(tasks)} studies of {args.trials} trials (pop_size {args.pop_size}) on "
-          f"{args.n_jobs} worker(s); studies in {out / 'studies.db'}")
-    start = time.perf_counter()
-    rows = Parallel(n_jobs=args.n_jobs)(
-        delayed(one_study)(d, a, s, trials=args.trials, pop_size=args.pop_size, out=str(out),
-                           quick=args.quick) for d, a, s in tasks)
-    frame = pd.DataFrame(rows)
-    frame.to_csv(out / "runs.csv", index=False)
     parts = []
-    for split, title in (("test", "held-out test split"), ("val", "validation split")):
-        table = summarise(frame, split)
-        table.to_csv(out / f"table_{split}.csv", index=False)
-        parts.append(f"## LSTM-ELU tuned by each optimiser: metrics of the selected "
-                     f"configuration on the {title} (mean ± std over seeds)\n\n"
-                     + markdown_table(table))
-    md = "\n\n".join(parts) + f"\n\n{args.trials} trials per study, pop_size {args.pop_size}. " \
-        + DISCLAIMER + "\n"
+    for dataset, sub in summary.groupby("dataset", sort=False):
+        table = pd.DataFrame({
+            "optimiser": sub["algo"], "seeds": sub["seeds"],
+            "1 - val F1 (selected)": [_pm(m, s) for m, s in
+                                      zip(sub["val_objective_mean"], sub["val_objective_std"],
+                                          strict=True)],
+            **{f"test {m}": [_pm(a, b) for a, b in zip(sub[f"test_{m}_mean"],
+                                                       sub[f"test_{m}_std"], strict=True)]
+               for m in METRICS},
+        })
+        t = tests[tests["dataset"] == dataset]
+        marks = {}
+        for algo, g in t.groupby("algo", sort=False):
+            marks[algo] = " ".join(f"{r.result}" for r in g.itertuples())
+        table["vs dlf-aoa"] = [marks.get(a, "(ref)" if a == REF else "") for a in sub["algo"]]
+        parts.append(
+            f"## {dataset}: LSTM-ELU tuned by each optimiser, {_budget_text(budget, design)}, "
+            f"configuration selected on validation, metrics on the held-out test split "
+            f"(mean ± std over seeds)\n\n" + markdown_table(table))
+    parts.append(
+        "`vs dlf-aoa`: two-sided tie-corrected Mann-Whitney U over seeds, Holm-corrected over "
+        "the optimisers, alpha 0.05, on " + ", ".join(TESTED) + " in that order; `+` DLF-AOA "
+        "significantly better, `-` significantly worse, `=` no significant difference "
+        "(tests.csv has the p-values). Sensitivity, specificity, precision and F1 are macro "
+        "averages over the classes (docs/models.md §6.3). " + DISCLAIMER)
+    return "\n\n".join(parts) + "\n"
+
+
+def machine() -> dict[str, Any]:
+    """What the run ran on (load average sampled now)."""
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as strict-JSON records (NaN becomes null)."""
+    return json.loads(frame.to_json(orient="records"))
+
+
+def report(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
+           order: Sequence[str], *, budget: int | None = None, plot: bool = True,
+           extra: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Write runs.csv, summary.csv, tests.csv, the plots, results.json and table.md, read at
+    ``budget`` trials (default all); print the table. Returns the summary."""
+    from metaheur.harness.report import versions
+
+    budget = budget or design.trials
+    runs = collect(out, tasks, design, budget)
+    runs.to_csv(out / "runs.csv", index=False)
+    used = whole_seeds(runs, order)
+    if used.empty:
+        logger.warning("no seed finished by every optimiser yet: nothing to summarise")
+        return pd.DataFrame()
+    summary = summarise(used, order)
+    tests = rank_tests(used)
+    summary.to_csv(out / "summary.csv", index=False)
+    tests.to_csv(out / "tests.csv", index=False)
+    md = markdown(summary, tests, design, budget)
     (out / "table.md").write_text(md)
     print(md)
-    print(f"{time.perf_counter() - start:.0f} s; runs.csv, table_*.csv and table.md in {out}/")
+    plots: list[str] = []
+    if plot:
+        from metaheur.models.objectives import get_objective
+
+        dims = {d: len(get_objective(MODEL, **objective_kwargs(d, 0, design.quick))
+                       .search_space()) for d in used["dataset"].unique()}
+        plots = [p.name for p in convergence_plots(used, out, order, dims)]
+    seeds = {d: sorted(int(s) for s in g["seed"].unique())
+             for d, g in used.groupby("dataset", sort=False)}
+    result = {
+        "design": {"trials": design.trials, "read_at": budget, "quick": design.quick,
+                   "algos": list(order),
+                   "reference": REF, "seeds_summarised": seeds,
+                   "studies_finished": int(len(runs)), "studies_planned": len(tasks),
+                   "trial_seconds_summarised": round(float(used["trial_seconds"].sum()), 1)},
+        "machine": machine(), "versions": versions(), **(extra or {}),
+        "summary": _records(summary), "tests": _records(tests),
+        "runs": _records(used.drop(columns=["trace"])),
+        "plots": plots,
+    }
+    (out / "results.json").write_text(json.dumps(result, indent=1, default=str,
+                                                 allow_nan=False))
+    files = ["runs.csv", "summary.csv", "tests.csv", *plots, "results.json", "table.md"]
+    print(f"wrote {', '.join(files)} in {out}/")
+    return summary
+
+
+# ---------------------------------------------------------------------------------- main
+def _positive(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from metaheur.harness.bench import parse_list
+    from metaheur.harness.study import check_algo
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--algos", default=",".join(ALGOS), help=",".join(ALGOS))
+    p.add_argument("--datasets", default=",".join(DATASETS), help=",".join(DATASETS))
+    p.add_argument("--trials", type=_positive, default=100, help="trials per study (100)")
+    p.add_argument("--seeds", type=_positive, default=10, help="number of seeds (10)")
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--out", default="results/tune_models")
+    p.add_argument("--time-limit", type=float, default=None,
+                   help="seconds after which no new trial starts (resume later)")
+    p.add_argument("--max-new-trials", type=_positive, default=None,
+                   help="run at most this many trials now (resume later)")
+    p.add_argument("--chunk", type=_positive, default=None,
+                   help="run the optimisers of a seed in passes of this many trials each, so "
+                   "a stopped run leaves them all at about the same count (default: one "
+                   "study after the other)")
+    p.add_argument("--report-at", type=_positive, default=None,
+                   help="read every study at its first N trials (default --trials)")
+    p.add_argument("--report-only", action="store_true", help="run nothing; report what is done")
+    p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--quick", action="store_true", help="one epoch on tiny data (smoke test)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if os.environ.get("METAHEUR_EXAMPLE_QUICK", "") not in ("", "0"):
+        args.quick, args.trials, args.seeds = True, min(args.trials, 4), min(args.seeds, 2)
+
+    try:
+        algos = [check_algo(a) for a in parse_list(args.algos, "--algos")]
+    except ValueError as exc:
+        p.error(str(exc))
+    datasets = parse_list(args.datasets, "--datasets")
+    bad = sorted(set(datasets) - set(DATASETS))
+    if bad:
+        p.error(f"unknown dataset(s) {bad}; allowed: {', '.join(DATASETS)}")
+    if args.report_at is not None and args.report_at > args.trials:
+        p.error(f"--report-at must be <= --trials ({args.trials}), got {args.report_at}")
+    if REF not in algos:
+        logger.warning("%s is not among --algos: no rank tests", REF)
+    order = [a for a in ALGOS if a in algos] + [a for a in algos if a not in ALGOS]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    design = Design(args.trials, args.quick)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    # dataset-major, then seed-major: a stopped run leaves whole seeds, comparable across
+    # the optimisers (only those are summarised)
+    tasks = [(d, a, s) for d in datasets for s in seeds for a in order]
+    _quiet_worker()  # one thread (BLAS, OpenMP, torch), no per-trial chatter
+    logging.getLogger("tune_models").setLevel(logging.INFO)
+    from metaheur.models.metrics import UndefinedMetricWarning
+
+    # a collapsed (majority-class) trial has an undefined precision: expected while tuning
+    warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
+    wall = time.monotonic()
+    load_start = machine()["loadavg"]
+    complete, signum = True, None
+    try:
+        if not args.report_only:
+            deadline = None if args.time_limit is None else time.monotonic() + args.time_limit
+            runner = Runner(out, design, max_new=args.max_new_trials, deadline=deadline,
+                            progress=not args.no_progress, chunk=args.chunk or args.trials)
+            complete, signum = runner.run(tasks), runner.signum
+        extra = {"this_run": {"wall_seconds": round(time.monotonic() - wall, 1),
+                              "loadavg_start": load_start, "complete": complete}}
+        report(out, tasks, design, order, budget=args.report_at, plot=not args.no_plot,
+               extra=extra)
+    except DesignError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not complete:
+        seeds_arg = f"--seeds {args.seeds}" + (f" --first-seed {args.first_seed}"
+                                               if args.first_seed else "")
+        print(f"partial: rerun with the same --out, --trials {args.trials} and {seeds_arg} "
+              "to continue", file=sys.stderr)
+    return 130 if signum is not None else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -31,7 +31,9 @@ def _pyplot() -> Any:
 _FLOOR = 1e-16  # errors below this are drawn at the floor on log axes
 
 
-def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
+def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path, *,
+                     xlabel: str = "evaluations",
+                     ylabel: str = "best-so-far error (median, IQR)") -> Path:
     """Median and inter-quartile band of the best-so-far error vs evaluations, per algorithm."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -43,8 +45,8 @@ def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path) ->
         ax.fill_between(q.index, q[0.25], q[0.75], color=f"C{i}", alpha=0.2)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("best-so-far error (median, IQR)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(f"{function}, d={dim}")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)

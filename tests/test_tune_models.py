@@ -1,0 +1,240 @@
+"""Contract of ``benchmarks/tune_models.py``: a tiny design end to end, resume after a stop and
+a kill without redoing a finished trial, honest selection, and storages it must refuse."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+import optuna  # noqa: E402
+from optuna.trial import TrialState  # noqa: E402
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_models.py"
+ALGOS = ["dlf-aoa", "tpe", "random"]
+SEEDS = (0, 1)
+TRIALS = 3
+ARGS = ["--quick", "--datasets", "synthetic", "--algos", ",".join(ALGOS), "--seeds", "2",
+        "--trials", str(TRIALS), "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def _process_state_restored():
+    """The script quiets logging, warnings and thread pools for its run; this module runs it
+    in the test process, so the settings are restored afterwards."""
+    import logging
+    import warnings
+
+    import torch
+
+    level, verbosity = logging.getLogger("metaheur").level, optuna.logging.get_verbosity()
+    threads = torch.get_num_threads()
+    with warnings.catch_warnings():
+        yield
+    logging.getLogger("metaheur").setLevel(level)
+    optuna.logging.set_verbosity(verbosity)
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tm(_process_state_restored):
+    spec = importlib.util.spec_from_file_location("tune_models", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["tune_models"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _load(tm, out: Path, algo: str, seed: int) -> optuna.Study:
+    study = tm.open_design_study(tm.study_path(out, "synthetic", algo, seed), "synthetic", algo,
+                                 seed, tm.Design(TRIALS, quick=True), create=False)
+    assert study is not None
+    return study
+
+
+def _finished(study: optuna.Study) -> dict[int, tuple]:
+    return {t.number: (t.params, t.value, t.datetime_start)
+            for t in study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))}
+
+
+@pytest.fixture(scope="module")
+def resumed(tm, tmp_path_factory):
+    """Run 5 trials, leave a trial RUNNING as a killed process would, then rerun to the end."""
+    out = tmp_path_factory.mktemp("tune_models")
+    assert tm.main([*ARGS, "--out", str(out), "--max-new-trials", "5"]) == 0
+    first = {(a, s): _finished(_load(tm, out, a, s))
+             for a in ALGOS for s in SEEDS if tm.study_path(out, "synthetic", a, s).exists()}
+    assert sum(map(len, first.values())) == 5
+    killed = _load(tm, out, "tpe", 0)  # the study the limit stopped half-way
+    assert len(_finished(killed)) == 2
+    orphan = killed.ask()  # a trial whose process was killed: RUNNING for ever
+    assert tm.main([*ARGS, "--out", str(out)]) == 0
+    return out, first, orphan.number
+
+
+@pytest.mark.slow  # one tiny design run twice: about 15 s on 2 cores
+def test_resume_finishes_each_study_without_redoing_a_trial(tm, resumed):
+    out, first, orphan = resumed
+    total = 0
+    for a in ALGOS:
+        for s in SEEDS:
+            study = _load(tm, out, a, s)
+            now = _finished(study)
+            assert len(now) == TRIALS  # exactly the design's count, the orphan not counted
+            before = first.get((a, s), {})
+            assert all(now[n] == rec for n, rec in before.items())  # kept, not re-run
+            total += len(now) - len(before)
+            running = study.get_trials(states=(TrialState.RUNNING,))
+            assert running == []
+    assert total == len(ALGOS) * len(SEEDS) * TRIALS - 5
+    # a resumed sampler draws new points: a seeded RandomSampler (TPE's start-up) restarted
+    # with its first seed re-proposed trial 0's parameters, a wasted trial of the budget
+    runs = pd.read_csv(out / "runs.csv")
+    assert (runs["n_reused"] == 0).all(), runs[["algo", "seed", "n_reused"]]
+    killed = _load(tm, out, "tpe", 0).trials[orphan]
+    assert killed.state == TrialState.FAIL
+
+
+@pytest.mark.slow  # one tiny design run twice: about 15 s on 2 cores
+def test_a_rerun_of_a_finished_design_runs_nothing(tm, resumed):
+    out, _, _ = resumed
+    before = {(a, s): len(_load(tm, out, a, s).trials) for a in ALGOS for s in SEEDS}
+    assert tm.main([*ARGS, "--out", str(out), "--no-plot"]) == 0
+    assert before == {(a, s): len(_load(tm, out, a, s).trials) for a in ALGOS for s in SEEDS}
+
+
+@pytest.mark.slow  # one tiny design run twice: about 15 s on 2 cores
+@pytest.mark.filterwarnings("ignore::metaheur.models.metrics.UndefinedMetricWarning")
+def test_selection_on_validation_reported_on_test(tm, resumed):
+    out, _, _ = resumed
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(zip(runs["algo"], runs["seed"], strict=True)) == sorted(
+        (a, s) for a in ALGOS for s in SEEDS)
+    from metaheur.models.objectives import get_objective
+
+    for r in runs.itertuples():
+        study = _load(tm, out, r.algo, r.seed)
+        done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+        best = min(done, key=lambda t: (t.value, t.number))
+        assert r.best_trial == best.number and r.val_objective == best.value
+        assert r.test_accuracy == best.user_attrs["test_metrics"]["accuracy"]
+        assert r.test_error_rate == pytest.approx(1.0 - r.test_accuracy, abs=1e-12)
+        trace = json.loads(r.trace)
+        assert len(trace) == TRIALS and trace[-1] == r.val_objective
+        assert all(b <= a for a, b in zip(trace[:-1], trace[1:], strict=True))
+    # the recorded test metrics are those of the selected configuration retrained
+    r = runs.iloc[0]
+    obj = get_objective("lstm-elu", **tm.objective_kwargs("synthetic", int(r.seed), True))
+    assert obj.evaluate(json.loads(r.params)) == pytest.approx(r.val_objective, abs=1e-12)
+    test = obj.last_result.extra["test_metrics"]
+    assert test["accuracy"] == pytest.approx(r.test_accuracy, abs=1e-12)
+    assert test["f1"] == pytest.approx(r.test_f1, abs=1e-12)
+
+
+@pytest.mark.slow  # one tiny design run twice: about 15 s on 2 cores
+def test_summary_tests_plot_and_json(tm, resumed):
+    out, _, _ = resumed
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary["algo"]) == ALGOS and (summary["seeds"] == len(SEEDS)).all()
+    runs = pd.read_csv(out / "runs.csv")
+    for m in tm.METRICS:
+        mean = runs.groupby("algo")[f"test_{m}"].mean()
+        std = runs.groupby("algo")[f"test_{m}"].std()
+        got = summary.set_index("algo")
+        assert got[f"test_{m}_mean"].to_numpy() == pytest.approx(mean[ALGOS].to_numpy())
+        assert got[f"test_{m}_std"].to_numpy() == pytest.approx(std[ALGOS].to_numpy())
+    tests = pd.read_csv(out / "tests.csv")
+    assert set(tests["algo"]) == {"tpe", "random"}
+    assert set(tests["measure"]) == set(tm.TESTED)
+    assert tests["p"].between(0, 1).all() and (tests["p_holm"] >= tests["p"] - 1e-15).all()
+    assert set(tests["result"]) <= {"+", "-", "="}
+    assert (out / "convergence_synthetic.png").stat().st_size > 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["design"]["seeds_summarised"] == {"synthetic": list(SEEDS)}
+    assert res["design"]["trials"] == TRIALS and "loadavg" in res["machine"]
+    assert "held-out test split" in (out / "table.md").read_text()
+
+
+def test_whole_seeds_leaves_out_a_seed_some_optimiser_lacks(tm):
+    runs = pd.DataFrame({"dataset": "synthetic", "algo": ["dlf-aoa", "tpe", "dlf-aoa"],
+                         "seed": [0, 0, 1]})
+    kept = tm.whole_seeds(runs, ["dlf-aoa", "tpe"])
+    assert list(zip(kept["algo"], kept["seed"], strict=True)) == [("dlf-aoa", 0), ("tpe", 0)]
+
+
+def test_rank_tests_say_which_side_is_better(tm):
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(8):
+        for algo, shift in (("dlf-aoa", 0.0), ("worse", 0.3), ("same", 0.0)):
+            acc = 0.9 - shift + 0.01 * rng.random()
+            rows.append({"dataset": "d", "algo": algo, "seed": seed,
+                         "val_objective": 1 - acc, **{f"test_{m}": acc for m in tm.METRICS}})
+    t = tm.rank_tests(pd.DataFrame(rows)).set_index(["algo", "measure"])
+    assert (t.loc["worse", "result"] == "+").all()  # DLF-AOA significantly better
+    assert (t.loc["same", "result"] == "=").all()
+
+
+# -- storages that are not this design's -------------------------------------------------------
+def _err(tm, capsys, out: Path, *extra: str) -> str:
+    assert tm.main([*ARGS, "--out", str(out), "--no-plot", *extra]) == 2
+    return capsys.readouterr().err
+
+
+def test_a_corrupt_storage_is_a_clear_error(tm, tmp_path, capsys):
+    path = tm.study_path(tmp_path, "synthetic", "dlf-aoa", 0)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database, not at all" * 10)
+    err = _err(tm, capsys, tmp_path)
+    assert str(path) in err and "not a readable SQLite database" in err
+
+
+def test_a_foreign_sqlite_file_is_refused_and_left_alone(tm, tmp_path, capsys):
+    path = tm.study_path(tmp_path, "synthetic", "dlf-aoa", 0)
+    path.parent.mkdir(parents=True)
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE notes (x TEXT)")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    err = _err(tm, capsys, tmp_path)
+    assert "without Optuna's tables" in err and "notes" in err
+    assert path.read_bytes() == before
+
+
+def test_another_study_or_design_is_refused(tm, tmp_path, capsys):
+    path = tm.study_path(tmp_path, "synthetic", "dlf-aoa", 0)
+    path.parent.mkdir(parents=True)
+    optuna.create_study(storage=f"sqlite:///{path}", study_name="someone-else")
+    assert "someone-else" in _err(tm, capsys, tmp_path)
+    path.unlink()
+    tm.open_design_study(path, "synthetic", "dlf-aoa", 0, tm.Design(50, quick=True))
+    err = _err(tm, capsys, tmp_path)
+    assert "trials=50" in err and str(path) in err
+
+
+def test_chunked_passes_and_reading_at_a_budget(tm, tmp_path):
+    """``--chunk 1`` advances the optimisers of a seed together, so a stopped run leaves them
+    within a trial of each other; ``--report-at`` reads every study at its first N trials."""
+    assert tm.main([*ARGS, "--out", str(tmp_path), "--chunk", "1", "--max-new-trials", "4",
+                    "--no-plot"]) == 0
+    counts = [len(_finished(_load(tm, tmp_path, a, 0))) for a in ALGOS]
+    assert counts == [2, 1, 1]
+    assert not tm.study_path(tmp_path, "synthetic", "dlf-aoa", 1).exists()
+    assert tm.main([*ARGS, "--out", str(tmp_path), "--report-only", "--report-at", "1",
+                    "--no-plot"]) == 0
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert sorted(runs["algo"]) == sorted(ALGOS) and (runs["trials"] == 1).all()
+    assert (runs["best_trial"] == 0).all()  # the dlf-aoa study's second trial is not read
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["design"]["read_at"] == 1 and res["design"]["seeds_summarised"] == {
+        "synthetic": [0]}
+    assert "the first 1 of 3 trials" in (tmp_path / "table.md").read_text()

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
-from collections.abc import Callable
+import logging
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -91,3 +98,34 @@ def json_paths(obj: Any, max_items: int = 6, path: tuple = ()) -> list[tuple]:
         for i, v in enumerate(obj[:max_items]):
             out += json_paths(v, max_items, (*path, i))
     return out
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """Import the script ``benchmarks/<name>.py`` (not a package) as module ``name``."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its worker functions must pickle by module name
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def restored_process_state() -> Iterator[None]:
+    """Run a benchmark script in the test process, then restore what scripts quiet for their
+    runs: the ``metaheur`` log level, Optuna's verbosity, warning filters and, when torch is
+    loaded, its thread count (later tests read log records and warnings)."""
+    import optuna
+
+    level, verbosity = logging.getLogger("metaheur").level, optuna.logging.get_verbosity()
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    with warnings.catch_warnings():
+        yield
+    logging.getLogger("metaheur").setLevel(level)
+    optuna.logging.set_verbosity(verbosity)
+    if threads is not None:
+        torch.set_num_threads(threads)

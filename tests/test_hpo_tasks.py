@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,32 +12,13 @@ import pytest
 pytest.importorskip("sklearn")
 pytest.importorskip("scipy")
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "hpo_tasks.py"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _process_state_restored():
-    """The script quiets logging and warnings for its workers; this module runs it in the
-    test process, so the settings are restored afterwards (later tests read log records)."""
-    import logging
-    import warnings
-
-    import optuna
-
-    level, verbosity = logging.getLogger("metaheur").level, optuna.logging.get_verbosity()
-    with warnings.catch_warnings():
-        yield
-    logging.getLogger("metaheur").setLevel(level)
-    optuna.logging.set_verbosity(verbosity)
+from helpers import load_benchmark, restored_process_state  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def hpo(_process_state_restored):
-    spec = importlib.util.spec_from_file_location("hpo_tasks", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hpo_tasks"] = module
-    spec.loader.exec_module(module)
-    return module
+def hpo():
+    with restored_process_state():
+        yield load_benchmark("hpo_tasks")
 
 
 SAMPLERS = ["dlf-aoa", "tpe", "random"]

@@ -3,10 +3,8 @@ a kill without redoing a finished trial, honest selection, and storages it must 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +14,9 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 import optuna  # noqa: E402
+from helpers import load_benchmark, restored_process_state  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_models.py"
 ALGOS = ["dlf-aoa", "tpe", "random"]
 SEEDS = (0, 1)
 TRIALS = 3
@@ -27,30 +25,11 @@ ARGS = ["--quick", "--datasets", "synthetic", "--algos", ",".join(ALGOS), "--see
 
 
 @pytest.fixture(scope="module")
-def _process_state_restored():
-    """The script quiets logging, warnings and thread pools for its run; this module runs it
-    in the test process, so the settings are restored afterwards."""
-    import logging
-    import warnings
+def tm():
+    import torch  # noqa: F401  (loaded first, so its thread count is restored afterwards)
 
-    import torch
-
-    level, verbosity = logging.getLogger("metaheur").level, optuna.logging.get_verbosity()
-    threads = torch.get_num_threads()
-    with warnings.catch_warnings():
-        yield
-    logging.getLogger("metaheur").setLevel(level)
-    optuna.logging.set_verbosity(verbosity)
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tm(_process_state_restored):
-    spec = importlib.util.spec_from_file_location("tune_models", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["tune_models"] = module
-    spec.loader.exec_module(module)
-    return module
+    with restored_process_state():
+        yield load_benchmark("tune_models")
 
 
 def _load(tm, out: Path, algo: str, seed: int) -> optuna.Study:

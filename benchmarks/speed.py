@@ -265,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
                      "target_ok": run_s / bare_a <= 20.0, "repeats": args.repeats})
         print(f"{algo:>8}: {run_s * 1e3:8.1f} ms  ({run_s / bare_a:5.1f}x bare)", file=sys.stderr)
 
+    def ref_row(algo: str, impl: str, t: float, repeats: int, vectorised_s: float) -> None:
+        """A reference timing (no ``minimize``), beside our vectorised run of ``algo``."""
+        rows.append({"algo": algo, "impl": impl, "run_s": t, "minimize_s": float("nan"),
+                     "bare_s": bare, "ratio": t / bare, "target_ok": t / bare <= 20.0,
+                     "repeats": repeats, "vs_vectorised": t / vectorised_s})
+
     refs: list[tuple[str, Callable[[np.random.SeedSequence], Any]]] = []
     if not args.no_loops:
         refs += [("python loop over agents and dims (GWO.m style)", gwo_loop_matlab_style),
@@ -278,18 +284,13 @@ def main(argv: list[str] | None = None) -> int:
         gwo_s = _median_time(lambda ss: run_ask_tell("gwo", ss), seeds)
     for impl, fn in refs:
         t = _median_time(fn, loop_seeds)
-        rows.append({"algo": "gwo", "impl": impl, "run_s": t, "minimize_s": float("nan"),
-                     "bare_s": bare, "ratio": t / bare, "target_ok": t / bare <= 20.0,
-                     "repeats": args.loop_repeats, "vs_vectorised": t / gwo_s})
+        ref_row("gwo", impl, t, args.loop_repeats, gwo_s)
         print(f"{impl}: {t:.2f} s ({t / bare:.0f}x bare)", file=sys.stderr)
 
     if "dlf-aoa" in algos:
         dlf_s = next(r["run_s"] for r in rows if r["algo"] == "dlf-aoa")
         t = _median_time(dlf_aoa_normals_only, seeds)
-        rows.append({"algo": "dlf-aoa", "impl": "its Levy normals alone (numpy)", "run_s": t,
-                     "minimize_s": float("nan"), "bare_s": bare, "ratio": t / bare,
-                     "target_ok": t / bare <= 20.0, "repeats": args.repeats,
-                     "vs_vectorised": t / dlf_s})
+        ref_row("dlf-aoa", "its Levy normals alone (numpy)", t, args.repeats, dlf_s)
         print(f"DLF-AOA's normals alone: {t * 1e3:.1f} ms ({t / bare:.1f}x bare)", file=sys.stderr)
 
     if _importable("pyswarms"):
@@ -297,10 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         if pso_s is None:
             pso_s = _median_time(lambda ss: run_ask_tell("pso", ss), seeds)
         t = _median_time(pyswarms_pso, seeds)
-        rows.append({"algo": "pso", "impl": "pyswarms GlobalBestPSO", "run_s": t,
-                     "minimize_s": float("nan"), "bare_s": bare, "ratio": t / bare,
-                     "target_ok": t / bare <= 20.0, "repeats": args.repeats,
-                     "vs_vectorised": t / pso_s})
+        ref_row("pso", "pyswarms GlobalBestPSO", t, args.repeats, pso_s)
         print(f"pyswarms GlobalBestPSO: {t * 1e3:.1f} ms ({t / bare:.1f}x bare)", file=sys.stderr)
     else:
         print("pyswarms not importable: no pyswarms row", file=sys.stderr)

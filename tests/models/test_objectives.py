@@ -191,8 +191,8 @@ def test_subnet_epochs(epochs, n_scales, share, expected):
 
 
 def test_cpu_default_costs_what_the_former_3x3_epochs_cost():
-    assert sum(ifm_mod.subnet_epochs(IFMObjective(device="cpu").defaults()["epochs"], 3, 0.4)) \
-        == 3 * 3
+    epochs = IFMObjective(device="cpu").defaults()["epochs"]
+    assert sum(ifm_mod.subnet_epochs(epochs, 3, 0.4)) == 3 * 3
 
 
 @pytest.mark.parametrize("profile, expected", [("cpu", [3, 1, 1]), ("gpu", [3, 3, 3])])

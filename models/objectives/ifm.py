@@ -8,12 +8,12 @@ sub-network trained for the same number of epochs.
 
 On the CPU profile every field of view is resampled to 16³, so the 48 and 64 mm sub-networks
 see 3 and 4 mm voxels, too coarse for the margin, texture and spiculation cues of the
-synthetic nodules: with equal epochs they reached validation AUC 0.65 and 0.58 against 0.90
-for the 32 mm one, and the fitted ensemble weights gave them 0 in every seed. So on the CPU the
-finest field of view trains ``epochs`` epochs and the coarser ones ``coarse_share`` of them
-(default 0.4: 5, 2, 2 epochs at the default ``epochs=5``, the cost of the former 3, 3, 3),
-which took the default's validation AUC from 0.776 +- 0.038 to about 0.90 +- 0.01 over
-training seeds (docs/models.md §6.4, §7).
+synthetic nodules: with 3 epochs each they reached validation AUC 0.60 and 0.55 against
+0.78 for the 32 mm one, and the fitted ensemble weights gave them 0 in 3 of 4 seeds. So on
+the CPU the finest field of view trains ``epochs`` epochs and the coarser ones
+``coarse_share`` of them (default 0.4: 5, 2, 2 epochs at the default ``epochs=5``, the cost
+of the former 3, 3, 3), which took the default's validation AUC from 0.776 +- 0.038 to
+0.900 +- 0.012 over training seeds (docs/models.md §4.2, §6.4, §7).
 """
 
 from __future__ import annotations

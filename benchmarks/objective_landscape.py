@@ -12,6 +12,10 @@ Per model this prints (docs/models.md §6.4, §7):
   the central spheres of radius 2, 4, 6, 8 voxels) and gradient boosting on downsampled pixels
   (2-D 16x16; 3-D 8x8x8), both with balanced class weights.
 
+Timing: wall and process CPU seconds per landscape trial and per default trial (one torch
+thread; on a shared machine the CPU seconds are the steadier figure). For the IFM the mean
+validation AUC of each sub-network at the default is printed too (finest field of view first).
+
 Targets of issue 10: landscape SD >= 5x seed SD; network >= best baseline + 0.05.
 
     python benchmarks/objective_landscape.py --models lstm-elu,ifm --samples 16 --seeds 4
@@ -134,12 +138,18 @@ def run_model(case: str, samples: int, seeds: int, seed: int) -> dict:
     t0 = time.perf_counter()
     obj.prepare()
     t_prep = time.perf_counter() - t0
-    land, t0 = [], time.perf_counter()
+    land, t0, c0 = [], time.perf_counter(), time.process_time()
     for cfg in sample_space(obj.search_space(), samples, seed=1234):
         land.append(1.0 - obj.evaluate(cfg))  # +inf (failed run) -> -inf score
-    t_land = (time.perf_counter() - t0) / samples
+    t_land, c_land = time.perf_counter() - t0, time.process_time() - c0
     land = np.where(np.isfinite(land), land, np.nan)
-    seed_scores = [1.0 - obj.evaluate(train_seed=1000 + s) for s in range(seeds)]
+    seed_scores, subnet_auc = [], []
+    t0, c0 = time.perf_counter(), time.process_time()
+    for s in range(seeds):
+        seed_scores.append(1.0 - obj.evaluate(train_seed=1000 + s))
+        if obj.last_result is not None and "subnet_auc" in obj.last_result.extra:
+            subnet_auc.append(obj.last_result.extra["subnet_auc"])
+    t_def, c_def = time.perf_counter() - t0, time.process_time() - c0
     base = baselines(name, obj)
     net = float(np.mean(seed_scores))
     row = {
@@ -154,8 +164,13 @@ def run_model(case: str, samples: int, seeds: int, seed: int) -> dict:
         "default_mean": net,
         **base,
         "prepare_s": t_prep,
-        "s_per_trial": t_land,
+        "s_per_trial": t_land / samples,
+        "cpu_s_per_trial": c_land / samples,
+        "s_per_default_trial": t_def / seeds,
+        "cpu_s_per_default_trial": c_def / seeds,
     }
+    if subnet_auc:  # IFM: where the default's score comes from, per field of view
+        row["default_subnet_auc"] = " / ".join(f"{a:.3f}" for a in np.mean(subnet_auc, axis=0))
     row["sd_ratio"] = row["landscape_sd"] / max(row["seed_sd"], 1e-12)
     row["margin_vs_best_baseline"] = max(row["landscape_best"], net) - max(base.values())
     return row

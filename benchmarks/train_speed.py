@@ -64,7 +64,9 @@ def run_case(case: str, device: str, profile: str, n: tuple[int, int, int], epoc
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     res = obj.last_result
     ep = params["epochs"]
-    per_epoch = res.seconds / (ep * n_nets)  # includes the final validation pass, amortised
+    # the IFM's coarse fields of view train fewer epochs than the finest one
+    net_epochs = sum(res.extra.get("subnet_epochs", [ep] * n_nets))
+    per_epoch = res.seconds / net_epochs  # includes the final validation pass, amortised
     metric = "macro_f1" if name == "lstm-elu" else "auc"
     return {
         "network": case,

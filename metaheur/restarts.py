@@ -80,7 +80,7 @@ from metaheur._params import Choice, Constraint, Dict, Flag, Integer, Real
 from metaheur._registry import available, get, register
 from metaheur._state import Field, encode
 
-__all__ = ["IPOP", "with_restarts", "RESTART_DEFAULTS", "RESTART_CONSTRAINTS"]
+__all__ = ["IPOP", "with_restarts", "local_box", "RESTART_DEFAULTS", "RESTART_CONSTRAINTS"]
 
 #: Hyper-parameters of the restart layer (prefixed so they never clash with the inner ones).
 RESTART_DEFAULTS: dict[str, Any] = {
@@ -90,6 +90,9 @@ RESTART_DEFAULTS: dict[str, Any] = {
     "restart_iters": None,
     "restart_keep_best": True,
     "restart_xtol": 1e-6,
+    "restart_local": False,
+    "restart_local_width": 0.5,
+    "restart_local_shrink": 0.1,
 }
 #: What each restart hyper-parameter may be (checked by the base class).
 RESTART_CONSTRAINTS: dict[str, Constraint] = {
@@ -99,7 +102,14 @@ RESTART_CONSTRAINTS: dict[str, Constraint] = {
     "restart_iters": Integer(low=1, none=True),
     "restart_keep_best": Flag(),
     "restart_xtol": Real(0.0),
+    "restart_local": Flag(),
+    "restart_local_width": Real(0.0, 0.5, low_open=True),
+    "restart_local_shrink": Real(0.0, 1.0, low_open=True),
 }
+#: A local run's box is never narrower than this fraction of the whole box.
+MIN_LOCAL_WIDTH = 1e-4
+#: Regimes of a run (the state's ``_kind``).
+GLOBAL, LOCAL = 0, 1
 
 
 class _Algorithm(Choice):
@@ -164,6 +174,11 @@ class IPOP(Optimizer):
         "_run_best": Field((), "value"),
         "_run_mark": Field((), "value"),
         "_stall": Field((), "integer", low=0),
+        "_kind": Field((), "integer", low=GLOBAL, high=LOCAL),
+        "_globals": Field((), "integer", low=0),
+        "_local_runs": Field((), "integer", low=0),
+        "_spent": Field((2,), "integer", low=0),
+        "_last_global": Field((), "integer", low=0),
     }
 
     _inner: Optimizer | None = None
@@ -172,6 +187,14 @@ class IPOP(Optimizer):
     _run_best: float | None = None
     _run_mark: float | None = None
     _stall: int | None = None
+    #: The current run's regime (GLOBAL or LOCAL), the global runs started after the
+    #: first, the local runs since the last global one, the evaluations of the finished
+    #: runs per regime, and those of the last finished global run.
+    _kind: int | None = None
+    _globals: int | None = None
+    _local_runs: int | None = None
+    _spent: NDArray | None = None
+    _last_global: int | None = None
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -216,15 +239,28 @@ class IPOP(Optimizer):
             return cap
         return round(n) if n < cap else cap
 
+    def _room(self, start: int) -> int:
+        """Evaluations the run after one ending at ``start`` needs at least."""
+        nxt = self._pop((self._globals or 0) + 1, self.budget - start)
+        return max(nxt, self.pop_size, self._inner_cls.min_pop_size)
+
     def _fits(self, run: Optimizer) -> bool:
         """Whether ``run``, of ``restart_iters`` iterations, leaves room for the next one."""
         remaining = self.budget - self._run_start
-        nxt = self._pop(self.restarts + 1, remaining)
-        return remaining - run.budget >= max(nxt, self._inner_cls.min_pop_size)
+        return remaining - run.budget >= self._room(self._run_start)
+
+    def _local_budget(self, start: int) -> int:
+        """A local run's budget: half the last global run's evaluations (BIPOP's rule),
+        or everything left when that would leave too little for the next run."""
+        remaining = self.budget - start
+        budget = self._last_global // 2
+        if budget < self.pop_size or remaining - budget < self._room(start):
+            return max(remaining, 1)
+        return budget
 
     def _spawn(self, n: int, **warm: Any) -> Optimizer:
-        """A new run of ``n`` agents from here on; its budget never passes ours (but is at
-        least one evaluation: the initial population may have spent ours)."""
+        """A new global run of ``n`` agents from here on; its budget never passes ours (but
+        is at least one evaluation: the initial population may have spent ours)."""
         kw = dict(pop_size=n, seed=self.rng, **warm, **self._inner_params)
         if self.restart_iters is not None:
             run = self._inner_cls(self._box, max_iter=self.restart_iters, **kw)
@@ -232,13 +268,23 @@ class IPOP(Optimizer):
                 return run
         return self._inner_cls(self._box, budget=max(self.budget - self.nfev, 1), **kw)
 
-    def _start(self) -> None:
+    def _local_box(self) -> NDArray:
+        """The box of the next local run: half-width ``restart_local_width ·
+        restart_local_shrink^j`` of the whole box (j: local runs since the last global
+        one; at least :data:`MIN_LOCAL_WIDTH`) around the best point."""
+        with np.errstate(under="ignore"):
+            frac = self.restart_local_width * self.restart_local_shrink ** self._local_runs
+        return local_box(self.best_x, self.lower, self.upper, max(frac, MIN_LOCAL_WIDTH))
+
+    def _start(self, kind: int = GLOBAL) -> None:
+        self._kind = kind
         self._run_start = self.nfev
         self._run_best = self._run_mark = math.inf
         self._stall = 0
 
     def _init_state(self, X: NDArray, f: NDArray) -> None:
-        self._restarts = 0
+        self._restarts = self._globals = self._local_runs = self._last_global = 0
+        self._spent = np.zeros(2, dtype=np.int64)
         self._start()
         # run 0 adopts our evaluated initial population, values known: it evaluates nothing
         self._inner = self._spawn(self.pop_size, x0=X, f0=f)
@@ -246,16 +292,33 @@ class IPOP(Optimizer):
         self._observe(f, finished=False)
 
     def _restart(self) -> bool:
+        spent = self.nfev - (self._run_start if self.restarts else 0)  # run 0: with ours
+        self._spent[self._kind] += spent
+        if self._kind == GLOBAL:
+            self._last_global = spent
         remaining = self.budget - self.nfev
-        n = self._pop(self.restarts + 1, remaining)
+        # BIPOP's balance: a local run next while local runs have spent less than global
+        local = (self.restart_local and math.isfinite(self.best_f)
+                 and self._spent[LOCAL] < self._spent[GLOBAL])
+        n = min(self.pop_size, remaining) if local else self._pop(self._globals + 1, remaining)
         if n < self._inner_cls.min_pop_size:
             return False
         warm: dict[str, Any] = {}
-        if self.restart_keep_best and np.isfinite(self.best_f):
+        if (self.restart_keep_best or local) and np.isfinite(self.best_f):
             warm = {"x0": self.best_x[None, :], "f0": [self.best_f]}
         self._restarts = self.restarts + 1
-        self._start()
-        self._inner = self._spawn(n, **warm)
+        if local:
+            box = self._local_box()
+            self._local_runs += 1
+            self._start(LOCAL)
+            self._inner = self._inner_cls(box, pop_size=n, seed=self.rng,
+                                          budget=self._local_budget(self.nfev),
+                                          **warm, **self._inner_params)
+        else:
+            self._globals += 1
+            self._local_runs = 0
+            self._start(GLOBAL)
+            self._inner = self._spawn(n, **warm)
         return True
 
     def _observe(self, f: NDArray, *, finished: bool) -> None:
@@ -312,17 +375,35 @@ class IPOP(Optimizer):
 
     def _restored_progress(self, nit: int, rnd: int) -> tuple[int, int] | None:
         """Our counters are the runs' sums: check the restored run against them."""
-        run, start, k = self._inner, self._run_start, self._restarts
+        run, start, k, g = self._inner, self._run_start, self._restarts, self._globals
         first = self.pop_size - self._n_known  # our initial population's evaluations
-        size = self.pop_size if k == 0 else self._pop(k, self.budget - start)
-        budget = max(self.budget - start, 1)
-        iters = self.restart_iters is not None and run._max_iter_arg == self.restart_iters
+        local = self._kind == LOCAL
+        if local:
+            size = min(self.pop_size, self.budget - start)
+            budget = self._local_budget(start)
+            box_ok = bool((run.lower >= self.lower).all() and (run.upper <= self.upper).all()
+                          and (np.isnan(self.best_x).any()
+                               or ((run.lower <= self.best_x) & (self.best_x <= run.upper)).all()))
+        else:
+            size = self.pop_size if k == 0 else self._pop(g, self.budget - start)
+            budget = max(self.budget - start, 1)
+            box_ok = np.array_equal(run.lower, self.lower) and np.array_equal(run.upper,
+                                                                              self.upper)
+        iters = (not local and self.restart_iters is not None
+                 and run._max_iter_arg == self.restart_iters)
         problems = [
+            (g > k or (g != k and not self.restart_local) or (local and k == 0)
+             or self._local_runs > k - g or (not local and self._local_runs != 0),
+             f"is run {k} with {g} global restarts and {self._local_runs} local runs since "
+             f"the last, in regime {self._kind}: impossible"),
+            (int(self._spent.sum()) != (start if k else 0)
+             or self._last_global > self._spent[GLOBAL],
+             f"follows runs of {self._spent.tolist()} evaluations (last global "
+             f"{self._last_global}), but starts after {start}"),
             (self.nfev != start + run.nfev,
              f"has made {run.nfev} evaluations, we {self.nfev} of which {start} before it"),
-            (encode(run.params) != encode(self._inner_params)
-             or not np.array_equal(run.lower, self.lower)
-             or not np.array_equal(run.upper, self.upper), "is not a run of this configuration"),
+            (encode(run.params) != encode(self._inner_params) or not box_ok,
+             "is not a run of this configuration"),
             (start != first if k == 0 else start < first,
              f"starts after {start} evaluations (our initial population: {first})"),
             (run.pop_size != size, f"has {run.pop_size} agents, restart {k} has {size}"),
@@ -362,6 +443,19 @@ class IPOP(Optimizer):
         if self._inner is None:
             return np.empty((0, self.dim)), np.empty(0)
         return self._inner.population
+
+
+def local_box(center: NDArray, lower: NDArray, upper: NDArray, frac: float) -> NDArray:
+    """``(d, 2)`` box of half-width ``frac · (upper − lower)`` (``frac <= 0.5``) around
+    ``center``, shifted to lie inside ``[lower, upper]``; it always holds ``center``, and a
+    coordinate that rounding would leave empty keeps its whole range."""
+    h = frac * (upper - lower)
+    lo = np.maximum(np.minimum(center - h, upper - 2 * h), lower)
+    hi = np.minimum(lo + 2 * h, upper)
+    lo, hi = np.minimum(lo, center), np.maximum(hi, center)
+    flat = lo >= hi
+    lo[flat], hi[flat] = lower[flat], upper[flat]
+    return np.column_stack([lo, hi])
 
 
 def with_restarts(algo: str) -> type[IPOP]:

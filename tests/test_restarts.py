@@ -28,7 +28,8 @@ from metaheur.restarts import (
 
 BOUNDS = [(-2.0, 3.0), (-1.0, 1.0), (0.0, 10.0)]
 BUILT_INS = ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa")
-EAGER = {"restart_patience": 1, "restart_iters": 2}  # restart very often
+# restart very often; global runs only (IPOP), unless a test turns local runs on
+EAGER = {"restart_patience": 1, "restart_iters": 2, "restart_local": False}
 LOCAL_ON = {"restart_local": True, "restart_patience": 1}  # local runs between global ones
 
 
@@ -96,7 +97,7 @@ def test_population_sizes_follow_the_growth_factor() -> None:
 
 def test_restart_iters_gives_each_run_its_own_horizon() -> None:
     opt = metaheur.get("gwo-ipop")(BOUNDS, pop_size=5, budget=300, seed=0, restart_iters=3,
-                                   restart_patience=1000)
+                                   restart_patience=1000, restart_local=False)
     seen = drive(opt)
     # run 0: the initial population, then 3 iterations; the third one ends the run
     assert seen[:4] == [(0, 5), (0, 5), (0, 5), (1, 10)]
@@ -105,7 +106,8 @@ def test_restart_iters_gives_each_run_its_own_horizon() -> None:
 
 def test_without_keep_best_a_new_run_starts_uniform() -> None:
     opt = metaheur.get("pso-ipop")(BOUNDS, pop_size=4, budget=200, seed=1,
-                                   restart_patience=1, restart_keep_best=False)
+                                   restart_patience=1, restart_keep_best=False,
+                                   restart_local=False)
     while opt.restarts == 0:
         X = opt.ask()
         opt.tell(X, plateau(X))
@@ -299,10 +301,11 @@ def test_property_a_local_box_lies_inside_the_bounds_around_its_centre(
                                rtol=1e-9, atol=8 * np.spacing(np.abs(box).max()))
 
 
-def test_local_runs_need_the_option() -> None:
-    opt = metaheur.get("pso-ipop")(BOUNDS, pop_size=4, budget=1000, seed=1,
-                                   restart_patience=1)
-    assert {r["kind"] for r in _runs(opt)} == {GLOBAL}
+def test_local_runs_are_on_by_default_and_one_argument_turns_them_off() -> None:
+    make = lambda **kw: metaheur.get("pso-ipop")(BOUNDS, pop_size=4, budget=1000,  # noqa: E731
+                                                 seed=1, restart_patience=1, **kw)
+    assert {r["kind"] for r in _runs(make())} == {GLOBAL, LOCAL}
+    assert {r["kind"] for r in _runs(make(restart_local=False))} == {GLOBAL}
 
 
 def test_minimize_and_the_optuna_sampler_use_it_unchanged() -> None:

@@ -37,86 +37,8 @@ bit-identical). Run 0 adopts the wrapper's evaluated initial population with its
 The published algorithm without restarts is the plain key (``"gwo"``); ``"gwo-ipop"``
 adds restarts. ``pop_size`` is the FIRST run's population (IPOP's λ_0): start small.
 
-Defaults, chosen on COCO BBOB with benchmarks/bbob.py (1,000·d evaluations, 24 functions,
-instances 1-3, fraction of the 51 targets reached; exploration on d = 2 and 10)::
-
-    PSO, d = 2/10                            pop 30   pop 10
-    no restarts                              .416     .451
-    restart_patience = 10 + ceil(30 d/N)     .387     .428
-    restart_patience = 30                      -      .459
-    restart_patience = 50 (default)          .416     .467
-    restart_patience = 100                     -      .462
-    restart_keep_best = False, patience 50   .417       -
-
-    restart_xtol (patience 50)     0      1e-9   1e-6 (default)   1e-5   1e-4
-    ACO, pop 30                    .422   .422   .435             .438   .425
-    PSO, pop 30 / pop 10           .416 / .467 at 1e-9 and 1e-6 alike
-    GWO .329, AOA .444 at 1e-6 (plain: GWO .327, AOA .438; patience alone: .330, .440)
-
-    ACO, d = 2/10: plain .421; ipop (pop 30, patience rule) .432, best point kept or not;
-    ipop from pop 10 .384.  GWO, d = 2/10: plain .327; ipop from pop 10 .305; ipop with
-    restart_iters = 100 and no best point kept .317 (GWO does not gain from restarts).
-
-A short patience kills runs that are still converging; ``restart_iters`` (a schedule
-horizon per run) measured no better than one horizon for the whole budget (GWO .246 vs
-.246, AOA .326 vs .334, all four dimensions). Keeping the best point made no measurable
-difference and is kept so that no run starts worse than the last one ended. Growth 2 is
-IPOP's, not tuned.
-
-Local runs, earlier stagnation, planned budgets (exploration: d = 2/5/10, instances 1-3,
-1,000·d; PSO from pop_size 10, ACO and AOA from 20; global restarts only: .425 / .393 /
-.420 there)::
-
-    restart_local = True, local half-width w · s^j        PSO    ACO    AOA
-    w = 0.5, s = 0.1 (default)                             .429   .398   .421
-    w = 0.5, s = 0.3                                       .428   .394   .421
-    w = 0.1, s = 0.1                                       .420   .384   .429
-    BIPOP's random scale 0.5 · 10^(-2U), U ~ U(0, 1)       .424   .390   .425
-    local budget = the last global run's, not half        .427   .395   .420
-    local runs only while below half the global runs'     .429   .398   .418
-    no local runs; a run also ends when its best improved
-      by <= 0.1 · (median − best of its population) in 20  .397   .395   .421
-    (instance 1 only: that rule with 0.01/0.05/0.1 over 20 iterations or 0.05 over 10:
-    PSO .366-.429 against .443; a local box of twice the last population's spread: PSO
-    .439; runs planned as 1/3 + 2/3 (1/7 + 2/7 + 4/7) of the budget: PSO .421 (.351))
-
-Runs rarely stagnate within 1,000·d evaluations, so what ends them matters less than what
-follows; every earlier end measured worse, because the targets reward the precision of a
-long run.
-
-First population (no local runs, instance 1, d = 2/5/10/20; the best N_0 grows with d)::
-
-    N_0       5      10     20     40     80
-    PSO      .329   .373   .383   .344   .281     best per d: 10 (d = 2), 20, 40, 20
-    ACO      .349   .338   .340   .365   .346
-    AOA      .310   .351   .354   .347   .343
-
-The best of those 15 configurations chosen per problem (an oracle that no rule can beat;
-benchmarks/bbob.py prints it for the specs given) reaches .506 on instance 1, where the
-best single one reaches .383: a target of .45 for one configuration of ours is out of
-reach by restarts or by choosing populations; the rest of the gap is the algorithms'.
-
-d = 2/5/10/20, 1,000·d evaluations, instances 1-3, pop_size 30 (load average 7-11 on 2
-cores for the restart rows, 10-16 for the plain one; CMA-ES with IPOP restarts: .648 in
-the project's reference run)::
-
-                            aoa    dlf-aoa   pso    aco    gwo    poa
-    plain                   .336   .343      .346   .324   .248   .260
-    restart_local = False   .344   .348      .352   .347   .251   .260
-    -ipop (local runs)      .349   .349      .352   .353   .251   .260
-    pso-ipop from pop_size 10: .364 without local runs, .368 with; from 20: .369
-    (restart_xtol = 0, no local runs: pso .365, aoa .331, dlf-aoa .332 from pop_size 10)
-
-    100·d     plain / -ipop without local runs: aoa .163 / .164, dlf-aoa .161 / .164,
-              pso .155 / .161, aco .169 / .169, gwo .162 / .162, poa .101 / .101;
-              -ipop with / without local runs (load 13): aoa .167 / .164, dlf-aoa
-              .169 / .169, pso .161 / .161, aco .169 / .169, gwo .162 / .162,
-              poa .101 / .101 (never worse)
-
-Restarts gain 0 to .03 at this budget: runs rarely stagnate within 1,000·d evaluations,
-and GWO/POA are limited by their origin bias (docs/algorithms.md §0.3), not by
-stagnation. Much of the gap to CMA-ES is on the ill-conditioned functions f10-f13, where
-ours reach 4 % to 27 % of the targets, with or without restarts.
+The defaults were chosen on COCO BBOB with benchmarks/bbob.py; every measurement, and the
+gap to CMA-ES, is in docs/algorithms.md §12.2-12.4.
 """
 
 from __future__ import annotations
@@ -130,9 +52,11 @@ from numpy.typing import NDArray
 from metaheur._base import Optimizer
 from metaheur._params import Choice, Constraint, Dict, Flag, Integer, Real
 from metaheur._registry import available, get, register
-from metaheur._state import Field, encode
+from metaheur._restart_checks import GLOBAL, LOCAL, local_box, run_problems
+from metaheur._state import Field
 
-__all__ = ["IPOP", "with_restarts", "local_box", "RESTART_DEFAULTS", "RESTART_CONSTRAINTS"]
+__all__ = ["IPOP", "with_restarts", "local_box", "GLOBAL", "LOCAL", "RESTART_DEFAULTS",
+           "RESTART_CONSTRAINTS"]
 
 #: Hyper-parameters of the restart layer (prefixed so they never clash with the inner ones).
 RESTART_DEFAULTS: dict[str, Any] = {
@@ -160,8 +84,7 @@ RESTART_CONSTRAINTS: dict[str, Constraint] = {
 }
 #: A local run's box is never narrower than this fraction of the whole box.
 MIN_LOCAL_WIDTH = 1e-4
-#: Regimes of a run (the state's ``_kind``).
-GLOBAL, LOCAL = 0, 1
+
 
 
 class _Algorithm(Choice):
@@ -209,11 +132,13 @@ class IPOP(Optimizer):
     """
 
     name = "ipop"
-    summary = ("Restarts with a growing population (IPOP; local runs optional: BIPOP) around "
-               "any algorithm: inner=<name>")
+    summary = ("Restarts around any algorithm (inner=<name>): growing global runs (IPOP), "
+               "local runs around the best point (BIPOP)")
     reference = (
         "A. Auger, N. Hansen, A restart CMA evolution strategy with increasing population "
-        "size, IEEE CEC 2005, 1769-1776, doi:10.1109/CEC.2005.1554902"
+        "size, IEEE CEC 2005, 1769-1776, doi:10.1109/CEC.2005.1554902; N. Hansen, "
+        "Benchmarking a BI-population CMA-ES on the BBOB-2009 function testbed, GECCO 2009 "
+        "workshops, 2389-2396, doi:10.1145/1570256.1570333"
     )
     defaults: ClassVar[dict[str, Any]] = {"inner": "pso", "inner_params": {}, **RESTART_DEFAULTS}
     constraints: ClassVar[dict[str, Constraint]] = {
@@ -431,52 +356,8 @@ class IPOP(Optimizer):
 
     def _restored_progress(self, nit: int, rnd: int) -> tuple[int, int] | None:
         """Our counters are the runs' sums: check the restored run against them."""
-        run, start, k, g = self._inner, self._run_start, self._restarts, self._globals
-        first = self.pop_size - self._n_known  # our initial population's evaluations
-        local = self._kind == LOCAL
-        if local:
-            size = min(self.pop_size, self.budget - start)
-            budget = self._local_budget(start)
-            box_ok = bool((run.lower >= self.lower).all() and (run.upper <= self.upper).all()
-                          and (np.isnan(self.best_x).any()
-                               or ((run.lower <= self.best_x) & (self.best_x <= run.upper)).all()))
-        else:
-            size = self.pop_size if k == 0 else self._pop(g, self.budget - start)
-            budget = max(self.budget - start, 1)
-            box_ok = np.array_equal(run.lower, self.lower) and np.array_equal(run.upper,
-                                                                              self.upper)
-        iters = (not local and self.restart_iters is not None
-                 and run._max_iter_arg == self.restart_iters)
-        problems = [
-            (g > k or (g != k and not self.restart_local) or (local and k == 0)
-             or self._local_runs > k - g or (not local and self._local_runs != 0),
-             f"is run {k} with {g} global restarts and {self._local_runs} local runs since "
-             f"the last, in regime {self._kind}: impossible"),
-            (int(self._spent.sum()) != (start if k else 0)
-             or self._last_global > self._spent[GLOBAL],
-             f"follows runs of {self._spent.tolist()} evaluations (last global "
-             f"{self._last_global}), but starts after {start}"),
-            (self.nfev != start + run.nfev,
-             f"has made {run.nfev} evaluations, we {self.nfev} of which {start} before it"),
-            (encode(run.params) != encode(self._inner_params) or not box_ok,
-             "is not a run of this configuration"),
-            (start != first if k == 0 else start < first,
-             f"starts after {start} evaluations (our initial population: {first})"),
-            (run.pop_size != size, f"has {run.pop_size} agents, restart {k} has {size}"),
-            (run._n_known != self.pop_size if k == 0 else run._n_known > 1,
-             f"has {run._n_known} known warm-start values"),
-            (not (self._fits(run) if iters else run._budget_arg == budget),
-             f"has a budget of {run.budget}, ours leaves it {budget}"),
-            (not self.done and (run.done or self._stall >= self.restart_patience),
-             "has ended but no restart followed"),
-            (not (self.best_f <= run.best_f <= self._run_best <= self._run_mark),
-             "has best values inconsistent with ours"),
-            ((self._pending is None) != (run._pending is None)
-             or (self._pending is not None
-                 and not np.array_equal(self._pending_full, run._pending)),
-             "has a pending batch other than ours"),
-        ]
-        for bad, what in problems:
+        run, k = self._inner, self._restarts
+        for bad, what in run_problems(self):
             if bad:
                 raise ValueError(f"{self.name} state: the current run disagrees with the "
                                  f"wrapper's counters and settings: it {what}")
@@ -501,19 +382,6 @@ class IPOP(Optimizer):
         return self._inner.population
 
 
-def local_box(center: NDArray, lower: NDArray, upper: NDArray, frac: float) -> NDArray:
-    """``(d, 2)`` box of half-width ``frac · (upper − lower)`` (``frac <= 0.5``) around
-    ``center``, shifted to lie inside ``[lower, upper]``; it always holds ``center``, and a
-    coordinate that rounding would leave empty keeps its whole range."""
-    h = frac * (upper - lower)
-    lo = np.maximum(np.minimum(center - h, upper - 2 * h), lower)
-    hi = np.minimum(lo + 2 * h, upper)
-    lo, hi = np.minimum(lo, center), np.maximum(hi, center)
-    flat = lo >= hi
-    lo[flat], hi[flat] = lower[flat], upper[flat]
-    return np.column_stack([lo, hi])
-
-
 def with_restarts(algo: str) -> type[IPOP]:
     """The registered restart variant ``"<algo>-ipop"`` of ``algo`` (made on first use).
 
@@ -534,7 +402,8 @@ def with_restarts(algo: str) -> type[IPOP]:
         (IPOP,),
         {
             "name": key,
-            "summary": f"{cls.name} with IPOP restarts (growing population, best point kept)",
+            "summary": (f"{cls.name} with restarts (growing global runs, local runs around "
+                        "the best point, best point kept)"),
             "reference": cls.reference,
             "defaults": {**cls.defaults, **RESTART_DEFAULTS},
             "constraints": {**cls.constraints, **RESTART_CONSTRAINTS},

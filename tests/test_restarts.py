@@ -193,6 +193,10 @@ def test_plug_in_algorithms_get_restarts_both_ways() -> None:
     assert all(np.array_equal(x, y) for x, y in zip(xa, xb, strict=True))
     restored = roundtrip(b)
     assert restored.params["inner"] == "test-walk"
+    # local runs too: the plug-in on a smaller box, restored bit for bit mid-run
+    c = cls(BOUNDS, pop_size=4, budget=600, seed=0, step=0.2, **LOCAL_ON)
+    assert LOCAL in {r["kind"] for r in _runs(c)} and c.nfev == 600
+    check_invariants("test-walk-ipop", step=0.2, **LOCAL_ON)
 
 
 # ------------------------------------------------------------------ local runs (BIPOP)

@@ -1,5 +1,6 @@
 """The restart layer (metaheur.restarts): growing populations, local runs around the best
-point, the best point kept, the exact budget, bit-identical export/restore across restarts, any algorithm (plug-ins too)."""
+point, the best point kept, the exact budget, bit-identical export/restore across
+restarts, any algorithm (plug-ins too)."""
 
 from __future__ import annotations
 

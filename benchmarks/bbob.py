@@ -129,6 +129,18 @@ def main(argv: list[str] | None = None) -> int:
         for spec in a.algos:
             cells = " | ".join(f"{np.mean(score[spec, mult, c]):.3f}" for c in cols)
             print(f"| {spec} | {cells} | {np.mean(restarts[spec, mult]):.1f} |")
+    if len(a.algos) > 1:
+        # what a perfect per-problem choice among these specs would reach: an upper bound
+        # for any portfolio or selection rule built from them
+        best: dict[tuple, float] = defaultdict(float)
+        for _spec, mult, fid, dim, inst, frac, *_ in rows:
+            best[mult, fid, dim, inst] = max(best[mult, fid, dim, inst], frac)
+        for mult in mults:
+            cells = {c: [v for (m, _f, d, _i), v in best.items() if m == mult
+                         and (c == "all" or d == c)] for c in cols}
+            print(f"\nbest of these {len(a.algos)} per (function, d, instance) at {mult}·d: "
+                  + ", ".join(f"{c if c == 'all' else f'd={c}'} {np.mean(v):.3f}"
+                              for c, v in cells.items()))
     print("\nCPU seconds per algorithm (optimiser + evaluations): "
           + ", ".join(f"{s} {secs[s]:.0f}" for s in a.algos))
     return 0

@@ -1,15 +1,28 @@
-"""Restarts with a growing population for any registered algorithm (the IPOP idea).
+"""Restarts for any registered algorithm: a growing population (IPOP), and optionally
+local runs around the best point between the global ones (BIPOP's two regimes).
 
 Auger & Hansen (2005), *A restart CMA evolution strategy with increasing population size*,
 CEC 2005, doi:10.1109/CEC.2005.1554902: when a run stagnates, start a new one with a
-larger population. Here the new run also keeps the best point found so far (one row of its
-initial population, with its known value, so it is not evaluated again)::
+larger population. Hansen (2009), *Benchmarking a BI-population CMA-ES on the BBOB-2009
+function testbed*, GECCO workshops, doi:10.1145/1570256.1570333: alternate those large
+global runs with small local ones, giving both regimes the same share of the evaluations.
+Here every new run also keeps the best point found so far (one row of its initial
+population, with its known value, so it is not evaluated again)::
 
-    run 0:  N_0 = pop_size agents, the initial population of the whole optimizer
-    run k:  N_k = round(N_0 · growth^k) agents, x0 = [best_x], f0 = [best_f]
+    run 0:         N_0 = pop_size agents, the initial population of the whole optimizer
+    global run g:  round(N_0 · growth^g) agents in the whole box, x0 = [best_x], f0 = [best_f]
+    local run:     (restart_local=True) N_0 agents in a box of half-width
+                   max(width · shrink^j, 1e-4) · (ub − lb) around best_x (shifted inside
+                   the bounds; j: local runs since the last global one), x0 = [best_x],
+                   f0 = [best_f], budget: half the last global run's evaluations
+    next run:      local while the local runs have spent fewer evaluations than the global
+                   ones (run 0 included), else global
     a run ends when its own budget is spent, when its best value has not improved
     by more than ftol·|best| for `patience` iterations, or when its population has
-    collapsed (every coordinate spans <= xtol of the box); then run k + 1 starts
+    collapsed (every coordinate spans <= xtol of the whole box)
+
+The inner algorithm runs unchanged inside each run: a local run is the published algorithm
+on a smaller box.
 
 The wrapper is itself an :class:`~metaheur.Optimizer` (registered as ``"<algo>-ipop"`` for
 the built-ins and as ``"ipop"`` with an ``inner`` hyper-parameter for any algorithm, plug-ins
@@ -24,47 +37,8 @@ bit-identical). Run 0 adopts the wrapper's evaluated initial population with its
 The published algorithm without restarts is the plain key (``"gwo"``); ``"gwo-ipop"``
 adds restarts. ``pop_size`` is the FIRST run's population (IPOP's λ_0): start small.
 
-Defaults, chosen on COCO BBOB with benchmarks/bbob.py (1,000·d evaluations, 24 functions,
-instances 1-3, fraction of the 51 targets reached; exploration on d = 2 and 10)::
-
-    PSO, d = 2/10                            pop 30   pop 10
-    no restarts                              .416     .451
-    restart_patience = 10 + ceil(30 d/N)     .387     .428
-    restart_patience = 30                      -      .459
-    restart_patience = 50 (default)          .416     .467
-    restart_patience = 100                     -      .462
-    restart_keep_best = False, patience 50   .417       -
-
-    restart_xtol (patience 50)     0      1e-9   1e-6 (default)   1e-5   1e-4
-    ACO, pop 30                    .422   .422   .435             .438   .425
-    PSO, pop 30 / pop 10           .416 / .467 at 1e-9 and 1e-6 alike
-    GWO .329, AOA .444 at 1e-6 (plain: GWO .327, AOA .438; patience alone: .330, .440)
-
-    ACO, d = 2/10: plain .421; ipop (pop 30, patience rule) .432, best point kept or not;
-    ipop from pop 10 .384.  GWO, d = 2/10: plain .327; ipop from pop 10 .305; ipop with
-    restart_iters = 100 and no best point kept .317 (GWO does not gain from restarts).
-
-A short patience kills runs that are still converging; ``restart_iters`` (a schedule
-horizon per run) measured no better than one horizon for the whole budget (GWO .246 vs
-.246, AOA .326 vs .334, all four dimensions). Keeping the best point made no measurable
-difference and is kept so that no run starts worse than the last one ended. Growth 2 is
-IPOP's, not tuned.
-
-With these defaults, d = 2/5/10/20, 1,000·d evaluations, instances 1-3 (load average
-10-16 on 2 cores; CMA-ES with IPOP restarts: .648 in the project's reference run)::
-
-              aoa    dlf-aoa   pso    aco    gwo    poa      (pop_size 30)
-    plain     .336   .343      .346   .324   .248   .260
-    -ipop     .344   .350      .352   .347   .251   .260
-    -ipop from pop_size 10: pso .364 (restart_xtol = 0: pso .365, aoa .331, dlf-aoa .332)
-
-    100·d     plain / -ipop: aoa .163 / .164, dlf-aoa .161 / .164, pso .155 / .161,
-              aco .169 / .169, gwo .162 / .162, poa .101 / .101 (never worse)
-
-Restarts gain 0 to .02 at this budget: runs rarely stagnate within 1,000·d evaluations,
-and GWO/POA are limited by their origin bias (docs/algorithms.md §0.3), not by
-stagnation. Much of the gap to CMA-ES is on the ill-conditioned functions f10-f13, where
-every one of ours reaches at most a quarter of the targets, with or without restarts.
+The defaults were chosen on COCO BBOB with benchmarks/bbob.py; every measurement, and the
+gap to CMA-ES, is in docs/algorithms.md §12.2-12.4.
 """
 
 from __future__ import annotations
@@ -78,9 +52,11 @@ from numpy.typing import NDArray
 from metaheur._base import Optimizer
 from metaheur._params import Choice, Constraint, Dict, Flag, Integer, Real
 from metaheur._registry import available, get, register
-from metaheur._state import Field, encode
+from metaheur._restart_checks import GLOBAL, LOCAL, local_box, run_problems
+from metaheur._state import Field
 
-__all__ = ["IPOP", "with_restarts", "RESTART_DEFAULTS", "RESTART_CONSTRAINTS"]
+__all__ = ["IPOP", "with_restarts", "local_box", "GLOBAL", "LOCAL", "RESTART_DEFAULTS",
+           "RESTART_CONSTRAINTS"]
 
 #: Hyper-parameters of the restart layer (prefixed so they never clash with the inner ones).
 RESTART_DEFAULTS: dict[str, Any] = {
@@ -90,6 +66,9 @@ RESTART_DEFAULTS: dict[str, Any] = {
     "restart_iters": None,
     "restart_keep_best": True,
     "restart_xtol": 1e-6,
+    "restart_local": True,
+    "restart_local_width": 0.5,
+    "restart_local_shrink": 0.1,
 }
 #: What each restart hyper-parameter may be (checked by the base class).
 RESTART_CONSTRAINTS: dict[str, Constraint] = {
@@ -99,7 +78,13 @@ RESTART_CONSTRAINTS: dict[str, Constraint] = {
     "restart_iters": Integer(low=1, none=True),
     "restart_keep_best": Flag(),
     "restart_xtol": Real(0.0),
+    "restart_local": Flag(),
+    "restart_local_width": Real(0.0, 0.5, low_open=True),
+    "restart_local_shrink": Real(0.0, 1.0, low_open=True),
 }
+#: A local run's box is never narrower than this fraction of the whole box.
+MIN_LOCAL_WIDTH = 1e-4
+
 
 
 class _Algorithm(Choice):
@@ -136,7 +121,10 @@ class IPOP(Optimizer):
     whole remaining budget, so a run ends only by stagnation), ``restart_keep_best`` (the
     new run's population holds the best point so far, with its known value; True),
     ``restart_xtol`` (a run also ends once every coordinate of its population spans at
-    most this fraction of the box; 1e-6; 0 turns it off).
+    most this fraction of the box; 1e-6; 0 turns it off), ``restart_local`` (local runs
+    between the global ones, BIPOP's balance; True), ``restart_local_width`` (half-width
+    of the first local box after a global run, as a fraction of the box, in (0, 0.5];
+    0.5) and ``restart_local_shrink`` (its factor per further local run, in (0, 1]; 0.1).
     :attr:`population` is the current run's population; :attr:`restarts` counts the runs
     started after the first. The wrapper's ``nit`` counts its own ask/tell cycles (of
     :attr:`rounds`, the first run's); each run counts its iterations in
@@ -144,10 +132,13 @@ class IPOP(Optimizer):
     """
 
     name = "ipop"
-    summary = "Restarts with a growing population (IPOP) around any algorithm: inner=<name>"
+    summary = ("Restarts around any algorithm (inner=<name>): growing global runs (IPOP), "
+               "local runs around the best point (BIPOP)")
     reference = (
         "A. Auger, N. Hansen, A restart CMA evolution strategy with increasing population "
-        "size, IEEE CEC 2005, 1769-1776, doi:10.1109/CEC.2005.1554902"
+        "size, IEEE CEC 2005, 1769-1776, doi:10.1109/CEC.2005.1554902; N. Hansen, "
+        "Benchmarking a BI-population CMA-ES on the BBOB-2009 function testbed, GECCO 2009 "
+        "workshops, 2389-2396, doi:10.1145/1570256.1570333"
     )
     defaults: ClassVar[dict[str, Any]] = {"inner": "pso", "inner_params": {}, **RESTART_DEFAULTS}
     constraints: ClassVar[dict[str, Constraint]] = {
@@ -164,6 +155,11 @@ class IPOP(Optimizer):
         "_run_best": Field((), "value"),
         "_run_mark": Field((), "value"),
         "_stall": Field((), "integer", low=0),
+        "_kind": Field((), "integer", low=GLOBAL, high=LOCAL),
+        "_globals": Field((), "integer", low=0),
+        "_local_runs": Field((), "integer", low=0),
+        "_spent": Field((2,), "integer", low=0),
+        "_last_global": Field((), "integer", low=0),
     }
 
     _inner: Optimizer | None = None
@@ -172,6 +168,14 @@ class IPOP(Optimizer):
     _run_best: float | None = None
     _run_mark: float | None = None
     _stall: int | None = None
+    #: The current run's regime (GLOBAL or LOCAL), the global runs started after the
+    #: first, the local runs since the last global one, the evaluations of the finished
+    #: runs per regime, and those of the last finished global run.
+    _kind: int | None = None
+    _globals: int | None = None
+    _local_runs: int | None = None
+    _spent: NDArray | None = None
+    _last_global: int | None = None
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -216,15 +220,28 @@ class IPOP(Optimizer):
             return cap
         return round(n) if n < cap else cap
 
+    def _room(self, start: int) -> int:
+        """Evaluations the run after one ending at ``start`` needs at least."""
+        nxt = self._pop((self._globals or 0) + 1, self.budget - start)
+        return max(nxt, self.pop_size, self._inner_cls.min_pop_size)
+
     def _fits(self, run: Optimizer) -> bool:
         """Whether ``run``, of ``restart_iters`` iterations, leaves room for the next one."""
         remaining = self.budget - self._run_start
-        nxt = self._pop(self.restarts + 1, remaining)
-        return remaining - run.budget >= max(nxt, self._inner_cls.min_pop_size)
+        return remaining - run.budget >= self._room(self._run_start)
+
+    def _local_budget(self, start: int) -> int:
+        """A local run's budget: half the last global run's evaluations (BIPOP's rule),
+        or everything left when that would leave too little for the next run."""
+        remaining = self.budget - start
+        budget = self._last_global // 2
+        if budget < self.pop_size or remaining - budget < self._room(start):
+            return max(remaining, 1)
+        return budget
 
     def _spawn(self, n: int, **warm: Any) -> Optimizer:
-        """A new run of ``n`` agents from here on; its budget never passes ours (but is at
-        least one evaluation: the initial population may have spent ours)."""
+        """A new global run of ``n`` agents from here on; its budget never passes ours (but
+        is at least one evaluation: the initial population may have spent ours)."""
         kw = dict(pop_size=n, seed=self.rng, **warm, **self._inner_params)
         if self.restart_iters is not None:
             run = self._inner_cls(self._box, max_iter=self.restart_iters, **kw)
@@ -232,13 +249,23 @@ class IPOP(Optimizer):
                 return run
         return self._inner_cls(self._box, budget=max(self.budget - self.nfev, 1), **kw)
 
-    def _start(self) -> None:
+    def _local_box(self) -> NDArray:
+        """The box of the next local run: half-width ``restart_local_width ·
+        restart_local_shrink^j`` of the whole box (j: local runs since the last global
+        one; at least :data:`MIN_LOCAL_WIDTH`) around the best point."""
+        with np.errstate(under="ignore"):
+            frac = self.restart_local_width * self.restart_local_shrink ** self._local_runs
+        return local_box(self.best_x, self.lower, self.upper, max(frac, MIN_LOCAL_WIDTH))
+
+    def _start(self, kind: int = GLOBAL) -> None:
+        self._kind = kind
         self._run_start = self.nfev
         self._run_best = self._run_mark = math.inf
         self._stall = 0
 
     def _init_state(self, X: NDArray, f: NDArray) -> None:
-        self._restarts = 0
+        self._restarts = self._globals = self._local_runs = self._last_global = 0
+        self._spent = np.zeros(2, dtype=np.int64)
         self._start()
         # run 0 adopts our evaluated initial population, values known: it evaluates nothing
         self._inner = self._spawn(self.pop_size, x0=X, f0=f)
@@ -246,16 +273,33 @@ class IPOP(Optimizer):
         self._observe(f, finished=False)
 
     def _restart(self) -> bool:
+        spent = self.nfev - (self._run_start if self.restarts else 0)  # run 0: with ours
+        self._spent[self._kind] += spent
+        if self._kind == GLOBAL:
+            self._last_global = spent
         remaining = self.budget - self.nfev
-        n = self._pop(self.restarts + 1, remaining)
+        # BIPOP's balance: a local run next while local runs have spent less than global
+        local = (self.restart_local and math.isfinite(self.best_f)
+                 and self._spent[LOCAL] < self._spent[GLOBAL])
+        n = min(self.pop_size, remaining) if local else self._pop(self._globals + 1, remaining)
         if n < self._inner_cls.min_pop_size:
             return False
         warm: dict[str, Any] = {}
-        if self.restart_keep_best and np.isfinite(self.best_f):
+        if (self.restart_keep_best or local) and np.isfinite(self.best_f):
             warm = {"x0": self.best_x[None, :], "f0": [self.best_f]}
         self._restarts = self.restarts + 1
-        self._start()
-        self._inner = self._spawn(n, **warm)
+        if local:
+            box = self._local_box()
+            self._local_runs += 1
+            self._start(LOCAL)
+            self._inner = self._inner_cls(box, pop_size=n, seed=self.rng,
+                                          budget=self._local_budget(self.nfev),
+                                          **warm, **self._inner_params)
+        else:
+            self._globals += 1
+            self._local_runs = 0
+            self._start(GLOBAL)
+            self._inner = self._spawn(n, **warm)
         return True
 
     def _observe(self, f: NDArray, *, finished: bool) -> None:
@@ -312,34 +356,8 @@ class IPOP(Optimizer):
 
     def _restored_progress(self, nit: int, rnd: int) -> tuple[int, int] | None:
         """Our counters are the runs' sums: check the restored run against them."""
-        run, start, k = self._inner, self._run_start, self._restarts
-        first = self.pop_size - self._n_known  # our initial population's evaluations
-        size = self.pop_size if k == 0 else self._pop(k, self.budget - start)
-        budget = max(self.budget - start, 1)
-        iters = self.restart_iters is not None and run._max_iter_arg == self.restart_iters
-        problems = [
-            (self.nfev != start + run.nfev,
-             f"has made {run.nfev} evaluations, we {self.nfev} of which {start} before it"),
-            (encode(run.params) != encode(self._inner_params)
-             or not np.array_equal(run.lower, self.lower)
-             or not np.array_equal(run.upper, self.upper), "is not a run of this configuration"),
-            (start != first if k == 0 else start < first,
-             f"starts after {start} evaluations (our initial population: {first})"),
-            (run.pop_size != size, f"has {run.pop_size} agents, restart {k} has {size}"),
-            (run._n_known != self.pop_size if k == 0 else run._n_known > 1,
-             f"has {run._n_known} known warm-start values"),
-            (not (self._fits(run) if iters else run._budget_arg == budget),
-             f"has a budget of {run.budget}, ours leaves it {budget}"),
-            (not self.done and (run.done or self._stall >= self.restart_patience),
-             "has ended but no restart followed"),
-            (not (self.best_f <= run.best_f <= self._run_best <= self._run_mark),
-             "has best values inconsistent with ours"),
-            ((self._pending is None) != (run._pending is None)
-             or (self._pending is not None
-                 and not np.array_equal(self._pending_full, run._pending)),
-             "has a pending batch other than ours"),
-        ]
-        for bad, what in problems:
+        run, k = self._inner, self._restarts
+        for bad, what in run_problems(self):
             if bad:
                 raise ValueError(f"{self.name} state: the current run disagrees with the "
                                  f"wrapper's counters and settings: it {what}")
@@ -384,7 +402,8 @@ def with_restarts(algo: str) -> type[IPOP]:
         (IPOP,),
         {
             "name": key,
-            "summary": f"{cls.name} with IPOP restarts (growing population, best point kept)",
+            "summary": (f"{cls.name} with restarts (growing global runs, local runs around "
+                        "the best point, best point kept)"),
             "reference": cls.reference,
             "defaults": {**cls.defaults, **RESTART_DEFAULTS},
             "constraints": {**cls.constraints, **RESTART_CONSTRAINTS},

@@ -1,5 +1,6 @@
-"""The restart layer (metaheur.restarts): growing populations, the best point kept, the
-exact budget, bit-identical export/restore across restarts, any algorithm (plug-ins too)."""
+"""The restart layer (metaheur.restarts): growing populations, local runs around the best
+point, the best point kept, the exact budget, bit-identical export/restore across
+restarts, any algorithm (plug-ins too)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,21 @@ from hypothesis import strategies as st
 
 import metaheur
 from metaheur import Optimizer
-from metaheur.restarts import IPOP, RESTART_DEFAULTS, with_restarts
+from metaheur.restarts import (
+    GLOBAL,
+    IPOP,
+    LOCAL,
+    MIN_LOCAL_WIDTH,
+    RESTART_DEFAULTS,
+    local_box,
+    with_restarts,
+)
 
 BOUNDS = [(-2.0, 3.0), (-1.0, 1.0), (0.0, 10.0)]
 BUILT_INS = ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa")
-EAGER = {"restart_patience": 1, "restart_iters": 2}  # restart very often
+# restart very often; global runs only (IPOP), unless a test turns local runs on
+EAGER = {"restart_patience": 1, "restart_iters": 2, "restart_local": False}
+LOCAL_ON = {"restart_local": True, "restart_patience": 1}  # local runs between global ones
 
 
 def plateau(X: np.ndarray) -> np.ndarray:
@@ -87,7 +98,7 @@ def test_population_sizes_follow_the_growth_factor() -> None:
 
 def test_restart_iters_gives_each_run_its_own_horizon() -> None:
     opt = metaheur.get("gwo-ipop")(BOUNDS, pop_size=5, budget=300, seed=0, restart_iters=3,
-                                   restart_patience=1000)
+                                   restart_patience=1000, restart_local=False)
     seen = drive(opt)
     # run 0: the initial population, then 3 iterations; the third one ends the run
     assert seen[:4] == [(0, 5), (0, 5), (0, 5), (1, 10)]
@@ -96,7 +107,8 @@ def test_restart_iters_gives_each_run_its_own_horizon() -> None:
 
 def test_without_keep_best_a_new_run_starts_uniform() -> None:
     opt = metaheur.get("pso-ipop")(BOUNDS, pop_size=4, budget=200, seed=1,
-                                   restart_patience=1, restart_keep_best=False)
+                                   restart_patience=1, restart_keep_best=False,
+                                   restart_local=False)
     while opt.restarts == 0:
         X = opt.ask()
         opt.tell(X, plateau(X))
@@ -182,6 +194,123 @@ def test_plug_in_algorithms_get_restarts_both_ways() -> None:
     assert all(np.array_equal(x, y) for x, y in zip(xa, xb, strict=True))
     restored = roundtrip(b)
     assert restored.params["inner"] == "test-walk"
+    # local runs too: the plug-in on a smaller box, restored bit for bit mid-run
+    c = cls(BOUNDS, pop_size=4, budget=600, seed=0, step=0.2, **LOCAL_ON)
+    assert LOCAL in {r["kind"] for r in _runs(c)} and c.nfev == 600
+    check_invariants("test-walk-ipop", step=0.2, **LOCAL_ON)
+
+
+# ------------------------------------------------------------------ local runs (BIPOP)
+def _runs(opt: Optimizer, fun: Any = plateau) -> list[dict[str, Any]]:
+    """Run to the end; one record per run: regime, population, box, budget, the best point
+    when it started, and the evaluations it made."""
+    runs: list[dict[str, Any]] = []
+    while not opt.done:
+        nfev = opt.nfev
+        X = opt.ask()
+        opt.tell(X, fun(X))
+        r = opt.current_run
+        if not opt.done and (not runs or runs[-1]["run"] is not r):
+            if runs:
+                runs[-1]["made"] = opt.nfev - runs[-1]["start"]
+            runs.append({"run": r, "kind": opt._kind, "n": r.pop_size,
+                         "start": opt.nfev if runs else nfev,
+                         "box": np.column_stack([r.lower, r.upper]), "budget": r.budget,
+                         "best_x": opt.best_x.copy(), "best_f": opt.best_f,
+                         "x0": r._x_init.copy(), "f0": r._f_init.copy()})
+    runs[-1]["made"] = opt.nfev - runs[-1]["start"]
+    return runs
+
+
+@pytest.mark.parametrize("algo", BUILT_INS)
+def test_invariants_with_local_runs(algo: str) -> None:
+    check_invariants(f"{algo}-ipop", **LOCAL_ON)
+
+
+def test_local_runs_alternate_with_global_ones_by_budget() -> None:
+    """BIPOP's balance: a local run (N_0 agents, a box around the best point, shrinking by
+    restart_local_shrink per local run) whenever local runs have spent less than global
+    ones; global runs grow as without local runs; the budget is spent exactly."""
+    opt = metaheur.get("pso-ipop")(BOUNDS, pop_size=4, budget=3000, seed=2,
+                                   restart_local_width=0.4, restart_local_shrink=0.5,
+                                   **LOCAL_ON)
+    runs = _runs(opt)
+    kinds = [r["kind"] for r in runs]
+    assert kinds[0] == GLOBAL and LOCAL in kinds and kinds.count(GLOBAL) >= 3
+    assert opt.nfev == 3000 == sum(r["made"] for r in runs)
+    lower, upper = np.array(BOUNDS).T
+    spent = {GLOBAL: 0, LOCAL: 0}
+    globals_, j = 0, 0
+    for prev, r in zip(runs, runs[1:], strict=False):
+        spent[prev["kind"]] += prev["made"]
+        assert r["kind"] == (LOCAL if spent[LOCAL] < spent[GLOBAL] else GLOBAL)
+        box = r["box"]
+        if r["kind"] == GLOBAL:
+            globals_, j = globals_ + 1, 0
+            assert r["n"] == min(4 * 2**globals_, 3000 - r["start"])
+            np.testing.assert_array_equal(box, np.array(BOUNDS))
+            continue
+        assert r["n"] == 4
+        assert (box[:, 0] >= lower).all() and (box[:, 1] <= upper).all()
+        assert ((box[:, 0] <= r["best_x"]) & (r["best_x"] <= box[:, 1])).all()
+        width = max(0.4 * 0.5**j, MIN_LOCAL_WIDTH) * 2 * (upper - lower)
+        np.testing.assert_allclose(box[:, 1] - box[:, 0], width, rtol=1e-12)
+        # the run holds the best point with its known value (not evaluated again)
+        np.testing.assert_array_equal(r["x0"], r["best_x"][None, :])
+        assert r["f0"].tolist() == [r["best_f"]]
+        j += 1
+
+
+def test_a_local_run_gets_half_the_last_global_runs_evaluations() -> None:
+    opt = metaheur.get("aco-ipop")(BOUNDS, pop_size=5, budget=4000, seed=0, **LOCAL_ON)
+    runs = _runs(opt)
+    last_global, halves = None, 0
+    for r in runs:
+        if r["kind"] == GLOBAL:
+            last_global = r["made"]
+            continue
+        assert r["made"] <= r["budget"]
+        # or everything left, when half would leave too little for the next run
+        assert r["budget"] in (last_global // 2, 4000 - r["start"])
+        halves += r["budget"] == last_global // 2
+    assert halves >= 2
+
+
+def test_a_local_run_holds_the_best_point_even_without_keep_best() -> None:
+    opt = metaheur.get("gwo-ipop")(BOUNDS, pop_size=5, budget=1500, seed=3,
+                                   restart_keep_best=False, **LOCAL_ON)
+    runs = _runs(opt)
+    local = [r for r in runs if r["kind"] == LOCAL]
+    assert local and all(r["f0"].tolist() == [r["best_f"]] for r in local)
+    assert all(r["f0"].size == 0 for r in runs[1:] if r["kind"] == GLOBAL)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    bounds=st.lists(st.tuples(st.floats(-1e6, 1e6), st.floats(1e-3, 1e6)), min_size=1,
+                    max_size=4),
+    where=st.lists(st.floats(0.0, 1.0), min_size=4, max_size=4),
+    frac=st.floats(MIN_LOCAL_WIDTH, 0.5),
+)
+def test_property_a_local_box_lies_inside_the_bounds_around_its_centre(
+    bounds: list[tuple[float, float]], where: list[float], frac: float,
+) -> None:
+    lower = np.array([lo for lo, _ in bounds])
+    upper = lower + np.array([w for _, w in bounds])
+    centre = np.clip(lower + np.array(where[: lower.size]) * (upper - lower), lower, upper)
+    box = local_box(centre, lower, upper, frac)
+    assert (box[:, 0] >= lower).all() and (box[:, 1] <= upper).all()
+    assert (box[:, 0] < box[:, 1]).all()
+    assert ((box[:, 0] <= centre) & (centre <= box[:, 1])).all()
+    np.testing.assert_allclose(box[:, 1] - box[:, 0], 2 * frac * (upper - lower),
+                               rtol=1e-9, atol=8 * np.spacing(np.abs(box).max()))
+
+
+def test_local_runs_are_on_by_default_and_one_argument_turns_them_off() -> None:
+    make = lambda **kw: metaheur.get("pso-ipop")(BOUNDS, pop_size=4, budget=1000,  # noqa: E731
+                                                 seed=1, restart_patience=1, **kw)
+    assert {r["kind"] for r in _runs(make())} == {GLOBAL, LOCAL}
+    assert {r["kind"] for r in _runs(make(restart_local=False))} == {GLOBAL}
 
 
 def test_minimize_and_the_optuna_sampler_use_it_unchanged() -> None:
@@ -215,6 +344,10 @@ def test_minimize_and_the_optuna_sampler_use_it_unchanged() -> None:
         ({"restart_iters": 1.5}, "restart_iters"),
         ({"restart_ftol": -1.0}, "restart_ftol"),
         ({"restart_xtol": float("inf")}, "restart_xtol"),
+        ({"restart_local": 1}, "restart_local"),
+        ({"restart_local_width": 0.0}, "restart_local_width"),
+        ({"restart_local_width": 0.6}, "restart_local_width"),
+        ({"restart_local_shrink": 1.5}, "restart_local_shrink"),
         ({"inner": "nope"}, "inner must be the name of a registered algorithm .*got 'nope'"),
         ({"inner": "gwo-ipop"}, "without restarts"),
         ({"inner": "pso", "inner_params": {"w": "x"}}, "w must be"),
@@ -262,6 +395,9 @@ def _states_along(opt: Optimizer, fun: Any = plateau) -> list[tuple[int, dict[st
         {"pop_size": 4, "budget": 1000, "restart_patience": 10**6, "restart_xtol": 0.0},
         # each run with its own horizon, the last one cut by the budget
         {"pop_size": 5, "budget": 700, "restart_iters": 3, "restart_patience": 10**6},
+        # local runs between global ones
+        {"pop_size": 4, "budget": 2000, **LOCAL_ON},
+        {"pop_size": 5, "budget": 600, "restart_iters": 3, **LOCAL_ON},
     ],
 )
 def test_restored_states_continue_bit_identically(kw: dict[str, Any]) -> None:
@@ -276,9 +412,13 @@ def test_restored_states_continue_bit_identically(kw: dict[str, Any]) -> None:
         assert all(np.array_equal(a, b) for a, b in zip(asked[done:], rest, strict=True))
 
 
-def _eager_state(algo: str = "pso-ipop", *, pending: bool = True) -> dict[str, Any]:
-    opt = metaheur.get(algo)(BOUNDS, pop_size=4, budget=200, seed=1, **EAGER)
-    while opt.restarts < 2:
+def _eager_state(algo: str = "pso-ipop", *, pending: bool = True,
+                 local: bool = False) -> dict[str, Any]:
+    """A state after two restarts (``local``: in a local run, after a global restart)."""
+    kw = {**EAGER, "restart_local": True} if local else EAGER
+    opt = metaheur.get(algo)(BOUNDS, pop_size=4, budget=400 if local else 200, seed=1,
+                             **kw)
+    while opt.restarts < 2 or (local and (opt._kind != LOCAL or opt._globals < 1)):
         X = opt.ask()
         opt.tell(X, plateau(X))
     if pending:
@@ -296,7 +436,7 @@ def _inner(s: dict[str, Any]) -> dict[str, Any]:
         (lambda s: s["core"].update(nfev=s["core"]["nfev"] + 1), "counters"),
         (lambda s: _inner(s)["core"].update(nfev=_inner(s)["core"]["nfev"] + 1),
          "current run: state core counters"),
-        (lambda s: s["algo_state"].update(_restarts=5), "agents, restart 5 has"),
+        (lambda s: s["algo_state"].update(_restarts=5), "run 5 with 2 global restarts"),
         (lambda s: s["algo_state"].update(_restarts=-1), "_restarts"),
         (lambda s: s["algo_state"].update(_stall=50), "ended but no restart"),
         (lambda s: s["algo_state"].update(_run_mark=-1e9), "best values"),
@@ -319,11 +459,47 @@ def test_junk_restart_states_are_refused(mutate: Any, match: str) -> None:
         Optimizer.from_state(state)
 
 
+def _box(s: dict[str, Any], lo: float, hi: float) -> None:
+    _inner(s)["config"]["bounds"][0] = [lo, hi]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda s: s["algo_state"].update(_kind=GLOBAL), "impossible"),
+        (lambda s: s["algo_state"].update(_kind=2), "_kind"),
+        (lambda s: s["config"]["params"].update(restart_local=False), "impossible"),
+        (lambda s: s["algo_state"].update(_globals=s["algo_state"]["_restarts"] + 1),
+         "impossible"),
+        (lambda s: s["algo_state"].update(_local_runs=s["algo_state"]["_restarts"]),
+         "impossible"),
+        (lambda s: s["algo_state"]["_spent"]["__ndarray__"].__setitem__(0, 0),
+         "follows runs of"),
+        (lambda s: s["algo_state"].update(_last_global=10**6), "follows runs of"),
+        (lambda s: s["algo_state"].update(_last_global=-1), "_last_global"),
+        # a local box reaching out of the bounds, or one without the best point
+        (lambda s: _box(s, -3.0, 3.0), "configuration"),
+        (lambda s: _box(s, 2.9, 3.0), "current run: .*best_x"),
+        (lambda s: _inner(s)["config"].update(pop_size=5), "current run: .*shape"),
+        (lambda s: _inner(s)["config"].update(budget=_inner(s)["config"]["budget"] + 1),
+         "budget"),
+    ],
+)
+def test_junk_local_run_states_are_refused(mutate: Any, match: str) -> None:
+    state = _eager_state(local=True)
+    assert state["algo_state"]["_kind"] == LOCAL
+    Optimizer.from_state(copy.deepcopy(state))  # the unmutated state restores
+    mutate(state)
+    with pytest.raises(ValueError, match=match):
+        Optimizer.from_state(state)
+
+
 _JUNK: list[Any] = [None, True, -1, 0, 1, 3, 10**30, 1.5, 1e308, "x", [], {},
                     {"__float__": "nan"}, {"__float__": "inf"}, {"__int__": "99"}]
 
 
-_BASES = [_eager_state(a, pending=p) for a in ("pso-ipop", "poa-ipop") for p in (False, True)]
+_BASES = [_eager_state(a, pending=p, local=loc) for a in ("pso-ipop", "poa-ipop")
+          for p in (False, True) for loc in (False, True)]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

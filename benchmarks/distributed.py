@@ -4,9 +4,14 @@ Issue 11's measurement: W processes x T trials each on one study (5 floats, 1 in
 categorical; each trial sleeps 50-150 ms), per algorithm, storage (SQLite with Optuna's
 heartbeat, JournalFileBackend without one, PostgreSQL when METAHEUR_TEST_POSTGRES_URL is
 set), with ``seed=None`` and a fixed seed, with and without one worker SIGKILLed mid-trial,
-in the waiting mode (default) and the speculative one. Counts come from
-``metaheur.optuna._audit`` (what the protocol stores); the serial column is the range of
-the best value over serial runs with as many trials as the parallel run completed.
+in the waiting mode (default) and the speculative one (idle workers evaluate predicted
+rows of the next generation, which take those rows' places). Counts come from
+``metaheur.optuna._audit`` (what the protocol stores): ``wait%`` is the time trials spent
+waiting inside the sampler over the trials' total duration; ``spares`` the trials evaluated
+while every row was taken, ``moved`` the rows whose point a spare's replaced, ``unused``
+the spares whose result no generation was told (waste, with ``never_told``). The serial
+column is the range of the best value over serial runs with as many trials as the
+parallel run completed; ``ok`` says whether the parallel best is within or below it.
 
     python benchmarks/distributed.py --algos gwo,pso --storages sqlite,journal > out.txt
 """
@@ -96,7 +101,8 @@ def run(url: str, algo: str, seed: int | None, workers: int, per: int, kill: boo
     a = audit(study, algo)
     return {
         "complete": a.complete, "repeated": a.repeated, "never_told": a.never_told,
-        "spares_unused": a.unused_spares, "reissued": a.reissued, "running": a.running,
+        "spares": a.spares, "moved": a.moved, "unused": a.unused_spares,
+        "reissued": a.reissued, "running": a.running,
         "withdrawn": a.withdrawn, "answered": a.answered, "wait%": 100 * a.wait_fraction,
         "best": study.best_value if a.complete else math.nan, "wall_s": wall,
         "hung": len(hung),
@@ -136,11 +142,13 @@ def main() -> None:
     urls = {"sqlite": f"sqlite:///{tmp}/study.db", "journal": f"journal:{tmp}/journal.log"}
     if os.environ.get("METAHEUR_TEST_POSTGRES_URL"):
         urls["postgres"] = os.environ["METAHEUR_TEST_POSTGRES_URL"]
-    print(f"# load average {os.getloadavg()}; {args.workers} processes x {args.trials} trials")
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"# load average {load}; {args.workers} processes x {args.trials} trials")
     cols = ["algo", "storage", "seed", "kill", "mode", "complete", "repeated", "never_told",
-            "reissued", "running", "withdrawn", "spares_unused", "answered", "wait%", "best",
-            "serial", "wall_s"]
-    print(" | ".join(cols))
+            "reissued", "running", "withdrawn", "spares", "moved", "unused", "answered",
+            "wait%", "best", "serial", "ok", "wall_s"]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
     for algo in args.algos.split(","):
         for storage in args.storages.split(","):
             if storage not in urls:
@@ -153,12 +161,15 @@ def main() -> None:
                                 kill == "yes", mode == "speculative")
                         # serial runs as long as the parallel one's completed trials
                         lo, hi = serial_spread(algo, r["complete"], range(args.serial_seeds))
+                        ok = "yes" if r["best"] <= hi else "NO"
                         row = [algo, storage, seed_s, kill, mode] + [
-                            r[c] for c in cols[5:14]] + [
-                            f"{r['best']:.3g}", f"{lo:.3g}-{hi:.3g}", f"{r['wall_s']:.0f}"]
+                            r[c] for c in cols[5:16]] + [
+                            f"{r['best']:.3g}", f"{lo:.3g}-{hi:.3g}", ok, f"{r['wall_s']:.0f}"]
                         row = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in row]
-                        print(" | ".join(row) + (f" | HUNG {r['hung']}" if r["hung"] else ""),
-                              flush=True)
+                        print("| " + " | ".join(row) + " |"
+                              + (f" HUNG {r['hung']}" if r["hung"] else ""), flush=True)
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"# load average at the end {load}")
 
 
 if __name__ == "__main__":

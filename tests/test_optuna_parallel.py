@@ -4,7 +4,8 @@ SQLite with Optuna's heartbeat, JournalFileBackend without one, and PostgreSQL w
 ``METAHEUR_TEST_POSTGRES_URL`` names a server (the CI script ``.ci/run`` starts one). Seeds
 differ per worker (as ``seed=None`` does), and one worker is SIGKILLed mid-trial. The counts
 of issue 11 are asserted: nothing repeated, nothing completed and never told, the dead row
-re-issued exactly once, nothing left RUNNING when the storage has a heartbeat.
+re-issued exactly once, nothing left RUNNING when the storage has a heartbeat. In the
+speculative mode (issue 11's asynchronous mode) every spare's result is told as well.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _storage(url: str) -> Any:
     return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, **heartbeat)
 
 
-def _worker(url: str, study_name: str, worker: int) -> None:
+def _worker(url: str, study_name: str, worker: int, speculative: bool = False) -> None:
     import warnings
 
     from metaheur.optuna import MetaheuristicSampler
@@ -45,7 +46,8 @@ def _worker(url: str, study_name: str, worker: int) -> None:
     warnings.simplefilter("ignore")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     sampler = MetaheuristicSampler(ALGO, pop_size=POP, seed=worker, n_trials=40,
-                                   search_space=SPACE, wait_timeout=2.0)
+                                   search_space=SPACE, wait_timeout=2.0,
+                                   speculative=speculative)
     study = optuna.load_study(study_name=study_name, storage=_storage(url), sampler=sampler)
     count = 0
 
@@ -55,17 +57,22 @@ def _worker(url: str, study_name: str, worker: int) -> None:
         x = [trial.suggest_float(n, d.low, d.high) for n, d in SPACE.items()]
         if worker == 0 and count == 2:
             os.kill(os.getpid(), signal.SIGKILL)  # dies mid-trial
-        time.sleep(0.01 * (1 + trial.number % 3))
+        if speculative:  # the last row of each generation is slow: the others idle
+            c = study._storage.get_trial(trial._trial_id).system_attrs[f"metaheur:{ALGO}"]
+            time.sleep(0.15 if c.get("row") == POP - 1 else 0.01)
+        else:
+            time.sleep(0.01 * (1 + trial.number % 3))
         return sum((v - 1.0) ** 2 for v in x)
 
     study.optimize(objective, n_trials=PER_WORKER)
 
 
-def _run_workers(url: str) -> optuna.Study:
+def _run_workers(url: str, speculative: bool = False) -> optuna.Study:
     study_name = f"metaheur-{uuid.uuid4().hex[:8]}"
     optuna.create_study(study_name=study_name, storage=_storage(url))
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(url, study_name, w)) for w in range(N_WORKERS)]
+    procs = [ctx.Process(target=_worker, args=(url, study_name, w, speculative))
+             for w in range(N_WORKERS)]
     for p in procs:
         p.start()
     for p in procs:
@@ -78,13 +85,16 @@ def _run_workers(url: str) -> optuna.Study:
     return optuna.load_study(study_name=study_name, storage=_storage(url))
 
 
-def _check(study: optuna.Study, heartbeat: bool) -> None:
+def _check(study: optuna.Study, heartbeat: bool, speculative: bool = False) -> None:
     from metaheur.optuna._audit import audit
 
     a = audit(study, ALGO)
     assert a.complete == 1 + (N_WORKERS - 1) * PER_WORKER
     assert a.repeated == 0
     assert a.never_told == 0
+    assert a.unused_spares == 0
+    if speculative:
+        assert a.spares > 0 and a.moved > 0
     assert a.running == (0 if heartbeat else 1)
     # the dead worker's trial: failed by the heartbeat, or RUNNING forever without one
     (dead,) = [t for t in study.trials if t.state == TrialState.RUNNING
@@ -118,6 +128,19 @@ def test_processes_share_one_sqlite_file_with_heartbeat(tmp_path: Any) -> None:
 @pytest.mark.slow
 def test_processes_share_one_journal_file(tmp_path: Any) -> None:
     _check(_run_workers(f"journal:{tmp_path / 'journal.log'}"), heartbeat=False)
+
+
+@pytest.mark.slow
+def test_speculative_processes_share_one_sqlite_file_and_use_every_spare(tmp_path: Any
+                                                                        ) -> None:
+    _check(_run_workers(f"sqlite:///{tmp_path / 'study.db'}", speculative=True),
+           heartbeat=True, speculative=True)
+
+
+@pytest.mark.slow
+def test_speculative_processes_share_one_journal_file(tmp_path: Any) -> None:
+    _check(_run_workers(f"journal:{tmp_path / 'journal.log'}", speculative=True),
+           heartbeat=False, speculative=True)
 
 
 @pytest.mark.slow

@@ -26,7 +26,9 @@ class Audit:
     complete: int = 0
     repeated: int = 0  # COMPLETE trials whose parameters an earlier COMPLETE trial had
     never_told: int = 0  # COMPLETE row trials of a told generation whose value was not told
+    spares: int = 0  # COMPLETE spare trials (evaluated while every row was taken)
     unused_spares: int = 0  # COMPLETE spare trials no generation used
+    moved: int = 0  # rows whose point a spare's replaced (speculative mode)
     pending: int = 0  # COMPLETE trials of the current generation (not told yet)
     reissued: int = 0  # claims of a row beyond its first
     running: int = 0  # trials left RUNNING
@@ -55,6 +57,7 @@ def audit(study: optuna.Study, algo: str) -> Audit:
     prefix = attr + ":gen:"
     claims: dict[int, Claim] = {}
     told: set[int] = set()
+    bound: dict[tuple[int, int], set[int]] = {}  # generation -> trials bound to its rows
     for t in trials:
         c = parse_ticket(t.system_attrs.get(attr))
         if isinstance(c, Claim):
@@ -72,6 +75,8 @@ def audit(study: optuna.Study, algo: str) -> Audit:
                     continue
                 a.generations += 1
                 a.answered += len(rec.answered)
+                a.moved += len(rec.moved)
+                bound[(t.number, gen)] = set(rec.bound.values())
                 a.told_rows[(t.number, gen)] = rec.told
                 told.update(rec.told.values())
                 told.update(n for n, _ in rec.answered.values())
@@ -96,9 +101,10 @@ def audit(study: optuna.Study, algo: str) -> Audit:
         if key in seen:
             a.repeated += 1
         seen.add(key)
+        a.spares += c is not None and c.row is None
         if c is None or t.number in told:
             continue
-        if (c.src, c.gen) == current:
+        if (c.src, c.gen) == current or t.number in bound.get(current, ()):  # type: ignore[arg-type]
             a.pending += 1
         elif c.row is None:
             a.unused_spares += 1
@@ -112,7 +118,8 @@ def summary(a: Audit) -> dict[str, Any]:
     """The counts as a flat dict (for tables)."""
     return {
         "trials": a.trials, "repeated": a.repeated, "never_told": a.never_told,
-        "unused_spares": a.unused_spares, "reissued": a.reissued, "running": a.running,
+        "spares": a.spares, "unused_spares": a.unused_spares, "moved": a.moved,
+        "reissued": a.reissued, "running": a.running,
         "presumed": a.presumed, "withdrawn": a.withdrawn,
         "answered": a.answered, "generations": a.generations,
         "wait_%": round(100 * a.wait_fraction, 1) if math.isfinite(a.wait_fraction) else None,

@@ -23,6 +23,7 @@ from optuna.distributions import BaseDistribution, distribution_to_json
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
+from metaheur import _state
 from metaheur._base import Optimizer
 from metaheur.optuna._protocol import BadRecord, Record, check_rows, record_key
 from metaheur.optuna._space import SearchSpaceEncoder
@@ -159,26 +160,38 @@ class GenerationStore:
         return self._ask(run, src, opt, gen, restart, held, told={})
 
     def advance(self, run: RunSpace, g: Generation, src: int, f: NDArray,
-                told: dict[int, int], held: Mapping[str, int]) -> Generation:
-        """Tell ``g`` its values ``f`` (minimisation sign) and ask the next generation."""
+                told: dict[int, int], held: Mapping[str, int],
+                ahead: Mapping[int, tuple[int, NDArray]] | None = None) -> Generation:
+        """Tell ``g`` its values ``f`` (minimisation sign) and ask the next generation.
+
+        ``ahead``: row -> (number, point) of the spare trials that predicted a row of the
+        next batch; each such row takes the spare's point (:meth:`_move`)."""
         opt = self.cls.from_state(g.record.opt, check_version=False)
         X = opt.ask()
         opt.tell(X, f)
-        return self._ask(run, src, opt, g.gen + 1, g.record.restart, held, told)
+        return self._ask(run, src, opt, g.gen + 1, g.record.restart, held, told, ahead or {})
 
     def _ask(self, run: RunSpace, src: int, opt: Optimizer, gen: int, restart: int,
-             held: Mapping[str, int], told: dict[int, int]) -> Generation:
+             held: Mapping[str, int], told: dict[int, int],
+             ahead: Mapping[int, tuple[int, NDArray]] = {}) -> Generation:  # noqa: B006
         """Ask until a batch has a row needing a trial; rows already evaluated are
-        answered from history and told at once."""
+        answered from history and told at once. ``ahead`` applies to the first batch
+        only, and only when it is the batch the spares predicted (no restart between)."""
         skipped: list[int] = []
+        moved: dict[int, int] = {}
         for _ in range(_MAX_ANSWERED):
             if opt.done:
                 opt, restart = self._restart(run, opt, restart), restart + 1
+                ahead = {}
             X = opt.ask()
             if X.shape[0] == 0:
                 opt.tell(X, np.empty(0))
                 continue
-            rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped)
+            if ahead:
+                opt, X, moved = self._move(opt, X, ahead)
+                ahead = {}
+            rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped,
+                         moved=moved)
             g = self._generation(run, rec, src, opt, X)
             self.answer(run, g, held)
             if g.free_rows or rec.bound:
@@ -199,12 +212,40 @@ class GenerationStore:
             i = rec.same[i]
         return rec.answered[i][1]
 
+    def _move(self, opt: Optimizer, X: NDArray, ahead: Mapping[int, tuple[int, NDArray]]
+              ) -> tuple[Optimizer, NDArray, dict[int, int]]:
+        """Put each spare's point in place of the row it predicted (speculative mode, see
+        ``_protocol``): the pending batch of ``opt``'s state is edited and the state
+        restored, so the optimizer is told the spare's point with the spare's value (its
+        other pending quantities, e.g. PSO's velocities, stay those of its own ask)."""
+        rows = {r: (k, np.asarray(x, dtype=float)) for r, (k, x) in ahead.items()
+                if r < X.shape[0] and np.shape(x) == X.shape[1:]}
+        if not rows:
+            return opt, X, {}
+        state = opt.get_state()
+        core = state["core"]
+        full = _state.decode(core["pending_full"])
+        for r, (_, x) in rows.items():
+            full[r] = x
+        core["pending_full"] = _state.encode(full)
+        core["pending"] = _state.encode(full[: X.shape[0]])
+        try:
+            moved = self.cls.from_state(state, check_version=False)
+        except ValueError as exc:  # e.g. a spare's point outside the box: keep the batch
+            logger.warning("the spares' points cannot replace their rows (%s)", exc)
+            return opt, X, {}
+        return moved, moved.ask(), {r: k for r, (k, _) in rows.items()}
+
     def answer(self, run: RunSpace, g: Generation, held: Mapping[str, int]) -> None:
-        """Fill the rows of a fresh generation that need no trial: answered from history,
-        bound to a running trial, or the same as an earlier row."""
+        """Fill the rows of a fresh generation that need no trial: taken by a spare,
+        answered from history, bound to a running trial, or the same as an earlier row."""
         rec = g.record
         first: dict[str, int] = {}
         for i, key in enumerate(g.keys):
+            if i in rec.moved:  # the spare's point: its trial's result is the row's
+                rec.bound[i] = rec.moved[i]
+                first.setdefault(key, i)
+                continue
             if key in first:
                 rec.same[i] = first[key]
                 continue
@@ -263,16 +304,17 @@ class GenerationStore:
 
     # ---------------------------------------------------------------- spares
     def predict(self, g: Generation, f: NDArray, rng: np.random.Generator | None,
-                depth: int = 3) -> Iterator[NDArray]:
-        """Points a spare trial may evaluate, most useful first: the next generation's rows
-        predicted from the values known so far (``+inf`` for the others; rows whose value
-        is known first), then ``depth - 1`` generations further, then (with ``rng``)
-        uniform points."""
+                depth: int = 3) -> Iterator[tuple[int | None, NDArray]]:
+        """Points a spare trial may evaluate, most useful first, as ``(row, x)``: the next
+        generation's rows predicted from the values known so far (``+inf`` for the others;
+        rows whose value is known first), ``row`` being the row of the next batch; then
+        ``depth - 1`` generations further, then (with ``rng``) uniform points (``row``
+        ``None``)."""
         opt = self.cls.from_state(g.record.opt, check_version=False)
         X = opt.ask()
         fv = f
         known = np.isfinite(f)
-        for _ in range(depth):
+        for level in range(depth):
             opt.tell(X, fv)
             if opt.done:
                 break
@@ -281,8 +323,8 @@ class GenerationStore:
                 continue
             order = sorted(range(X.shape[0]), key=lambda i: (not known[i % known.size], i))
             for i in order:
-                yield X[i]
+                yield (i if level == 0 else None), X[i]
             fv = np.full(X.shape[0], np.inf)
             known = np.zeros(X.shape[0], dtype=bool)
         while rng is not None:
-            yield np.asarray(rng.uniform(-1.0, 1.0, g.X.shape[1]))
+            yield None, np.asarray(rng.uniform(-1.0, 1.0, g.X.shape[1]))

@@ -7,7 +7,9 @@ set), with ``seed=None`` and a fixed seed, with and without one worker SIGKILLed
 in the waiting mode (default) and the speculative one (idle workers evaluate predicted
 rows of the next generation, which take those rows' places). Counts come from
 ``metaheur.optuna._audit`` (what the protocol stores): ``wait%`` is the time trials spent
-waiting inside the sampler over the trials' total duration; ``spares`` the trials evaluated
+waiting inside the sampler over the trials' total duration (``barrier%``: the part spent
+waiting because every row of the generation was taken; the rest is waiting for lower-
+numbered trials to decide, and the sampler's own reads and writes); ``spares`` the trials evaluated
 while every row was taken, ``moved`` the rows whose point a spare's replaced, ``unused``
 the spares whose result no generation was told (waste, with ``never_told``). The serial
 column is the range of the best value over serial runs with as many trials as the
@@ -104,6 +106,7 @@ def run(url: str, algo: str, seed: int | None, workers: int, per: int, kill: boo
         "spares": a.spares, "moved": a.moved, "unused": a.unused_spares,
         "reissued": a.reissued, "running": a.running,
         "withdrawn": a.withdrawn, "answered": a.answered, "wait%": 100 * a.wait_fraction,
+        "barrier%": 100 * a.barrier_fraction,
         "best": study.best_value if a.complete else math.nan, "wall_s": wall,
         "hung": len(hung),
     }
@@ -146,7 +149,7 @@ def main() -> None:
     print(f"# load average {load}; {args.workers} processes x {args.trials} trials")
     cols = ["algo", "storage", "seed", "kill", "mode", "complete", "repeated", "never_told",
             "reissued", "running", "withdrawn", "spares", "moved", "unused", "answered",
-            "wait%", "best", "serial", "ok", "wall_s"]
+            "wait%", "barrier%", "best", "serial", "ok", "wall_s"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for algo in args.algos.split(","):
@@ -163,7 +166,7 @@ def main() -> None:
                         lo, hi = serial_spread(algo, r["complete"], range(args.serial_seeds))
                         ok = "yes" if r["best"] <= hi else "NO"
                         row = [algo, storage, seed_s, kill, mode] + [
-                            r[c] for c in cols[5:16]] + [
+                            r[c] for c in cols[5:17]] + [
                             f"{r['best']:.3g}", f"{lo:.3g}-{hi:.3g}", ok, f"{r['wall_s']:.0f}"]
                         row = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in row]
                         print("| " + " | ".join(row) + " |"

@@ -638,19 +638,21 @@ def test_lost_spare_leaves_its_row_to_the_generation() -> None:
     assert (au.repeated, au.never_told, au.unused_spares, au.moved) == (0, 0, 0, 0)
 
 
-def test_threads_with_a_straggler_row_use_every_spare() -> None:
+@pytest.mark.parametrize("algo", ["pso", "aco-ipop"])
+def test_threads_with_a_straggler_row_use_every_spare(algo: str) -> None:
     """Four threads, the last row of each generation three times slower: the idle
-    threads evaluate spares, and every spare is told to the optimizer."""
+    threads evaluate spares, and every spare is told to the optimizer (with a restart
+    layer too: its current run's pending batch is edited alike)."""
     def obj(trial: optuna.Trial) -> float:
         p = suggest(trial)
-        c = claim(trial.study._storage.get_trial(trial._trial_id), "pso")
+        c = claim(trial.study._storage.get_trial(trial._trial_id), algo)
         time.sleep(0.06 if c.get("row") == 5 else 0.02)
         return value(p)
 
     study = optuna.create_study(sampler=MetaheuristicSampler(
-        "pso", pop_size=6, seed=0, n_trials=60, search_space=SPACE, speculative=True))
+        algo, pop_size=6, seed=0, n_trials=60, search_space=SPACE, speculative=True))
     study.optimize(obj, n_trials=60, n_jobs=4)
-    a = audit(study, "pso")
+    a = audit(study, algo)
     assert (a.complete, a.repeated, a.reissued, a.never_told, a.running) == (60, 0, 0, 0, 0)
     assert a.spares > 0 and a.unused_spares == 0, (a.spares, a.unused_spares)
     for told in a.told_rows.values():

@@ -37,6 +37,7 @@ class Audit:
     answered: int = 0  # rows answered from the study's history (no trial spent)
     generations: int = 0
     wait_seconds: float = 0.0  # time trials spent waiting inside the sampler
+    barrier_seconds: float = 0.0  # ... of which because every row was taken
     trial_seconds: float = 0.0  # total duration of the finished trials
     told_rows: dict[tuple[int, int], dict[int, int]] = field(default_factory=dict)
 
@@ -47,6 +48,10 @@ class Audit:
     @property
     def wait_fraction(self) -> float:
         return self.wait_seconds / self.trial_seconds if self.trial_seconds > 0 else 0.0
+
+    @property
+    def barrier_fraction(self) -> float:
+        return self.barrier_seconds / self.trial_seconds if self.trial_seconds > 0 else 0.0
 
 
 def audit(study: optuna.Study, algo: str) -> Audit:
@@ -63,6 +68,7 @@ def audit(study: optuna.Study, algo: str) -> Audit:
         if isinstance(c, Claim):
             claims[t.number] = c
             a.wait_seconds += c.waited
+            a.barrier_seconds += c.barrier
         if tomb_key(algo) in t.system_attrs:
             a.presumed += 1
             a.withdrawn += isinstance(c, Skip)
@@ -123,4 +129,5 @@ def summary(a: Audit) -> dict[str, Any]:
         "presumed": a.presumed, "withdrawn": a.withdrawn,
         "answered": a.answered, "generations": a.generations,
         "wait_%": round(100 * a.wait_fraction, 1) if math.isfinite(a.wait_fraction) else None,
+        "barrier_%": round(100 * a.barrier_fraction, 1),
     }

@@ -98,9 +98,13 @@ class Coordinator:
         life = Liveness.since(trial.datetime_start.timestamp() if trial.datetime_start
                               else time.time())
         beat, last_fail, delay = 0.0, time.monotonic(), 0.002
+        barrier, since = 0.0, None  # time waiting for rows (all taken), and since when
         while True:
             with lock:
-                got = self.decide(study, trial, space, time.monotonic() - t0, life)
+                got = self.decide(study, trial, space, time.monotonic() - t0, life, barrier)
+            if since is not None:
+                barrier += time.monotonic() - since
+            since = time.monotonic() if isinstance(got, Wait) and got.barrier else None
             if not isinstance(got, Wait):
                 return got
             now = time.time()
@@ -119,9 +123,11 @@ class Coordinator:
                 delay = min(2 * delay, got.seconds)
 
     def decide(self, study: Study, trial: FrozenTrial, space: dict[str, BaseDistribution],
-                waited: float, life: Liveness) -> dict[str, Any] | Wait | Withdrawn:
+                waited: float, life: Liveness, barrier: float = 0.0
+                ) -> dict[str, Any] | Wait | Withdrawn:
         """Claim a row or a spare for ``trial`` (returning its parameters), wait, or
-        withdraw (``life``: when others may have presumed ``trial`` dead)."""
+        withdraw (``life``: when others may have presumed ``trial`` dead; ``waited`` and
+        ``barrier``: seconds waited so far, and of them waiting for rows, for the claim)."""
         index = self._study_index(study)
         if self.fresh is not None and self.fresh[0] == trial.number:
             now = self.fresh[1]  # read by union_space just before
@@ -166,7 +172,7 @@ class Coordinator:
         if isinstance(d, TakeSpare):
             spare = self._spare(run, g, d, trial.number, held, index)
             if spare is None:
-                d = Wait(poll if heartbeat else min(poll, timeout))
+                d = Wait(poll if heartbeat else min(poll, timeout), barrier=True)
         if isinstance(d, Wait):
             return d
         for made_g in new:
@@ -188,7 +194,7 @@ class Coordinator:
             # thread beats once, fail_stale_trials still fails the trial (no endless wait)
             storage.record_heartbeat(trial._trial_id)
         claim = Claim(run.sig, g.src, g.gen, row, tuple(float(v) for v in x), time.time(),
-                      waited, None if row is not None else ahead_row)
+                      waited, None if row is not None else ahead_row, barrier)
         storage.set_trial_system_attr(trial._trial_id, self.attr, claim.to_json())
         life.wrote(claim.t, time.time())
         index.note_ticket(trial.number, claim)
@@ -234,7 +240,7 @@ class Coordinator:
             rows = {r for r, c in _ahead(index, run.sig, g).items() if not c.lost}
             for r, x in self.store.predict(g, d.f, None, depth=1):
                 params = run.encoder.decode(x)
-                if (r not in rows and run.key(params) not in taken
+                if (r is not None and r not in rows and run.key(params) not in taken
                         and run.lookup(params) is None):
                     return r, x, params
             if not d.must:

@@ -17,11 +17,12 @@ Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *t
     the trial is deciding (waiting); ``t`` is refreshed every few seconds while it waits.
 ``{"v": 2, "skip": true}``
     the trial takes no part (enqueued parameters, nothing to sample).
-``{"v": 2, "run", "src", "gen", "row", "x", "t", "waited"[, "ahead"]}``
+``{"v": 2, "run", "src", "gen", "row", "x", "t", "waited", "barrier"[, "ahead"]}``
     a *claim*: the trial evaluates row ``row`` of generation ``gen`` whose record is held
     by trial ``src`` (``row`` is ``null`` for a *spare*, a point given out while every row
     is taken, see below; a speculative spare names in ``ahead`` the row of the next
-    generation it predicts); ``x`` is the encoded point.
+    generation it predicts); ``x`` is the encoded point; ``waited``: seconds the trial
+    spent deciding, of which ``barrier`` waiting because every row was taken.
 
 A generation *record* (trial system attribute ``metaheur:<algo>:gen:<gen>`` of the trial
 that made it) is written once and never changed: the optimizer state after its ``ask()``,
@@ -209,11 +210,12 @@ class Claim:
     t: float
     waited: float = 0.0
     ahead: int | None = None  # a spare predicting this row of the next generation
+    barrier: float = 0.0  # of ``waited``, seconds waiting because every row was taken
 
     def to_json(self) -> dict[str, Any]:
         out = {
             "v": VERSION, "run": self.run, "src": self.src, "gen": self.gen, "row": self.row,
-            "x": list(self.x), "t": self.t, "waited": self.waited,
+            "x": list(self.x), "t": self.t, "waited": self.waited, "barrier": self.barrier,
         }
         if self.ahead is not None:
             out["ahead"] = self.ahead
@@ -246,11 +248,12 @@ def parse_ticket(obj: Any) -> Ticket | None:
         return None
     if not isinstance(x, list) or not all(_num(v) for v in x):
         return None
-    waited, ahead = obj.get("waited", 0.0), obj.get("ahead")
+    waited, ahead, barrier = (obj.get(k) for k in ("waited", "ahead", "barrier"))
     if ahead is not None and (row is not None or not _int(ahead)):
         return None
     return Claim(run, int(obj["src"]), int(obj["gen"]), row, tuple(float(v) for v in x),
-                 float(obj["t"]), float(waited) if _num(waited) else 0.0, ahead)
+                 float(obj["t"]), float(waited) if _num(waited) else 0.0, ahead,
+                 float(barrier) if _num(barrier) else 0.0)
 
 
 class BadRecord(ValueError):

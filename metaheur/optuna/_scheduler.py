@@ -67,7 +67,11 @@ class TakeSpare:
 
 @dataclass(frozen=True)
 class Wait:
+    """Decide again after ``seconds``; ``barrier``: every row is taken (the generation's
+    end), not a lower-numbered trial still deciding."""
+
     seconds: float
+    barrier: bool = False
 
 
 def _alive(info: TrialInfo, now: float, timeout: float, heartbeat: bool) -> bool | None:
@@ -151,6 +155,6 @@ def decide(g: Generation, views: list[RowView], *, speculative: bool, timeout: f
     if speculative or must:
         return TakeSpare(f, must)
     if heartbeat:
-        return Wait(max_wait)
+        return Wait(max_wait, barrier=True)
     oldest = max(v.age for v in views if v.state is RowState.HELD)
-    return Wait(max(0.001, min(max_wait, timeout - oldest)))
+    return Wait(max(0.001, min(max_wait, timeout - oldest)), barrier=True)

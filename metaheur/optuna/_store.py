@@ -215,26 +215,29 @@ class GenerationStore:
     def _move(self, opt: Optimizer, X: NDArray, ahead: Mapping[int, tuple[int, NDArray]]
               ) -> tuple[Optimizer, NDArray, dict[int, int]]:
         """Put each spare's point in place of the row it predicted (speculative mode, see
-        ``_protocol``): the pending batch of ``opt``'s state is edited and the state
-        restored, so the optimizer is told the spare's point with the spare's value (its
-        other pending quantities, e.g. PSO's velocities, stay those of its own ask)."""
+        ``_protocol``): the pending batch of ``opt``'s state (and of a wrapped optimizer's
+        state holding the same batch, e.g. a restart layer's current run) is edited and
+        the state restored, so the optimizer is told the spare's point with the spare's
+        value (its other pending quantities, e.g. PSO's velocities, stay those of its own
+        ask). Nothing moves when the state does not allow it (a batch that is a new run's
+        initial population)."""
         rows = {r: (k, np.asarray(x, dtype=float)) for r, (k, x) in ahead.items()
                 if r < X.shape[0] and np.shape(x) == X.shape[1:]}
         if not rows:
             return opt, X, {}
         state = opt.get_state()
-        core = state["core"]
-        full = _state.decode(core["pending_full"])
-        for r, (_, x) in rows.items():
-            full[r] = x
-        core["pending_full"] = _state.encode(full)
-        core["pending"] = _state.encode(full[: X.shape[0]])
+        _edit_pending(state, X, {r: x for r, (_, x) in rows.items()})
         try:
             moved = self.cls.from_state(state, check_version=False)
-        except ValueError as exc:  # e.g. a spare's point outside the box: keep the batch
-            logger.warning("the spares' points cannot replace their rows (%s)", exc)
+        except ValueError as exc:
+            logger.debug("the spares' points cannot replace their rows (%s)", exc)
             return opt, X, {}
         return moved, moved.ask(), {r: k for r, (k, _) in rows.items()}
+
+    def _movable(self, opt: Optimizer, X: NDArray) -> bool:
+        """Can a spare's point replace a row of ``opt``'s pending batch ``X``?"""
+        probe = {0: (-1, X[0] * 0.5)}  # another point of the box
+        return bool(self._move(opt, X, probe)[2])
 
     def answer(self, run: RunSpace, g: Generation, held: Mapping[str, int]) -> None:
         """Fill the rows of a fresh generation that need no trial: taken by a spare,
@@ -321,10 +324,30 @@ class GenerationStore:
             X = opt.ask()
             if X.shape[0] == 0:
                 continue
+            rows = level == 0 and self._movable(opt, X)
             order = sorted(range(X.shape[0]), key=lambda i: (not known[i % known.size], i))
             for i in order:
-                yield (i if level == 0 else None), X[i]
+                yield (i if rows else None), X[i]
             fv = np.full(X.shape[0], np.inf)
             known = np.zeros(X.shape[0], dtype=bool)
         while rng is not None:
             yield None, np.asarray(rng.uniform(-1.0, 1.0, g.X.shape[1]))
+
+
+def _edit_pending(state: dict[str, Any], X: NDArray, rows: Mapping[int, NDArray]) -> None:
+    """Replace rows of the pending batch ``X`` in an optimizer state (JSON data, edited in
+    place), and in every nested optimizer state whose pending rows are ``X``'s."""
+    core = state.get("core")
+    if isinstance(core, dict) and core.get("pending_full") is not None:
+        for name in ("pending_full", "pending"):
+            P = np.array(_state.decode(core[name]), dtype=float)
+            if P.ndim != 2 or P.shape[1:] != X.shape[1:]:
+                continue
+            n = min(P.shape[0], X.shape[0])
+            for r, x in rows.items():
+                if r < n and np.array_equal(P[r], X[r]):
+                    P[r] = x
+            core[name] = _state.encode(P)
+    for value in (state.get("algo_state") or {}).values():
+        if isinstance(value, dict) and "core" in value:
+            _edit_pending(value, X, rows)

@@ -16,6 +16,7 @@ column is the range of the best value over serial runs with as many trials as th
 parallel run completed; ``ok`` says whether the parallel best is within or below it.
 
     python benchmarks/distributed.py --algos gwo,pso --storages sqlite,journal > out.txt
+    python benchmarks/distributed.py --algos gwo,pso --quality 10   # best values per mode
 """
 
 from __future__ import annotations
@@ -128,6 +129,46 @@ def serial_spread(algo: str, n: int, seeds: range) -> tuple[float, float]:
     return _SPREADS[(algo, n)]
 
 
+def quality(algo: str, runs: int, n: int, workers: int) -> dict[str, list[float]]:
+    """Best values of ``runs`` seeded studies of ``n`` trials per mode: serial, and
+    ``workers`` threads on an in-memory storage in the wait and speculative modes (trials
+    sleeping 5-15 ms, so the last rows of a generation straggle as in the process runs)."""
+    from metaheur.optuna._audit import audit
+
+    def timed(trial: optuna.Trial) -> float:
+        value = objective(trial)
+        time.sleep(0.005 + 0.01 * ((trial.number * 7919) % 11) / 10)
+        return value
+
+    out: dict[str, list[float]] = {"serial": [], "wait": [], "speculative": [], "spares": []}
+    for seed in range(runs):
+        for mode in ("serial", "wait", "speculative"):
+            study = optuna.create_study(sampler=_sampler(algo, seed, n, mode == "speculative"))
+            study.optimize(timed, n_trials=n, n_jobs=1 if mode == "serial" else workers)
+            out[mode].append(study.best_value)
+            if mode == "speculative":
+                out["spares"].append(audit(study, algo).spares / n)
+    return out
+
+
+def _quality_table(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    n = args.workers * args.trials
+    print(f"# quality: {args.quality} seeds x {n} trials, {args.workers} threads, in memory")
+    print("| algo | serial median (min-max) | wait median (min-max) "
+          "| speculative median (min-max) | spares | speculative < serial median |")
+    print("|---|---|---|---|---|---|")
+    for algo in args.algos.split(","):
+        q = quality(algo, args.quality, n, args.workers)
+        cells = [f"{np.median(q[m]):.3g} ({min(q[m]):.3g}-{max(q[m]):.3g})"
+                 for m in ("serial", "wait", "speculative")]
+        below = sum(v < np.median(q["serial"]) for v in q["speculative"])
+        print(f"| {algo} | " + " | ".join(cells)
+              + f" | {100 * np.mean(q['spares']):.0f} % | {below} of {args.quality} |",
+              flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--algos", default=",".join(available()))
@@ -138,9 +179,14 @@ def main() -> None:
     ap.add_argument("--seeds", default="none,0", help="none and/or an integer")
     ap.add_argument("--kill", default="no,yes")
     ap.add_argument("--serial-seeds", type=int, default=10)
+    ap.add_argument("--quality", type=int, default=0, metavar="RUNS",
+                    help="instead: compare the best values of RUNS seeds per mode (threads)")
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.simplefilter("ignore")
+    if args.quality:
+        _quality_table(args)
+        return
     tmp = tempfile.mkdtemp(prefix="metaheur-dist-")
     urls = {"sqlite": f"sqlite:///{tmp}/study.db", "journal": f"journal:{tmp}/journal.log"}
     if os.environ.get("METAHEUR_TEST_POSTGRES_URL"):

@@ -593,17 +593,23 @@ def test_speculative_spare_becomes_its_row_of_the_next_generation() -> None:
 
 
 def test_spares_of_one_generation_take_different_rows() -> None:
+    """Each spare predicts another row of the next generation, only rows of agents whose
+    own result is known (the late results change them least); then workers wait."""
     storage = optuna.storages.InMemoryStorage()
     optuna.create_study(study_name="s", storage=storage)
     a, b = (worker_study(storage, "s", speculative=True) for _ in range(2))
     rows = [(a if i % 2 == 0 else b).ask() for i in range(4)]
     for t in rows[:2]:
         a.tell(t, value(suggest(t)))
-    spares = [(a if i % 2 == 0 else b).ask() for i in range(3)]  # rows 2, 3 running
+    spares = [a.ask(), b.ask()]  # rows 2 (a's) and 3 (b's) still running
     ahead = [claim(a.trials[t.number])["ahead"] for t in spares]
-    assert sorted(ahead) == ahead and len(set(ahead)) == 3  # known rows first
-    assert set(ahead[:2]) == {0, 1}
-    for t in spares + rows[2:]:
+    assert ahead == [0, 1]
+    for t in spares + rows[2:3]:
+        a.tell(t, value(suggest(t)))
+    third = b.ask()  # row 2 is known now: its agent's row is predicted next
+    assert claim(b.trials[third.number])["ahead"] == 2
+    spares.append(third)
+    for t in [third, rows[3]]:
         a.tell(t, value(suggest(t)))
     a.optimize(objective, n_trials=8)
     au = audit(a, "gwo")
@@ -655,5 +661,6 @@ def test_threads_with_a_straggler_row_use_every_spare(algo: str) -> None:
     a = audit(study, algo)
     assert (a.complete, a.repeated, a.reissued, a.never_told, a.running) == (60, 0, 0, 0, 0)
     assert a.spares > 0 and a.unused_spares == 0, (a.spares, a.unused_spares)
+    assert 0.0 <= a.barrier_seconds <= a.wait_seconds
     for told in a.told_rows.values():
         assert sorted(told) == list(range(len(told)))

@@ -147,6 +147,7 @@ def test_speculative_processes_share_one_journal_file(tmp_path: Any) -> None:
 @pytest.mark.postgres
 @pytest.mark.skipif(POSTGRES_URL is None,
                     reason="set METAHEUR_TEST_POSTGRES_URL to a PostgreSQL server to run it")
-def test_processes_share_one_postgres_database() -> None:
+@pytest.mark.parametrize("speculative", [False, True])
+def test_processes_share_one_postgres_database(speculative: bool) -> None:
     assert POSTGRES_URL is not None
-    _check(_run_workers(POSTGRES_URL), heartbeat=True)
+    _check(_run_workers(POSTGRES_URL, speculative), heartbeat=True, speculative=speculative)

@@ -231,17 +231,20 @@ class Coordinator:
                ) -> tuple[int | None, np.ndarray, dict[str, Any]] | None:
         """A point no trial evaluated or holds, with the row of the next generation it
         predicts (``None``: none). Speculative: a predicted row no other spare of ``g``
-        took, whose point the next generation will use (``_protocol`` rule 4). Otherwise,
+        took, of an agent whose own result in ``g`` is known, whose point the next
+        generation will use (``_protocol`` rule 4). Otherwise,
         and when those are taken but waiting would deadlock: a predicted point, then
         further predictions and uniform points, used only if the next generation asks
         them."""
         taken = set(held) | set(g.keys)
         if self.speculative:
+            # rows of agents whose own result is known: the late results change them
+            # least (their leaders or best points only)
             rows = {r for r, c in _ahead(index, run.sig, g).items() if not c.lost}
-            for r, x in self.store.predict(g, d.f, None, depth=1):
+            for r, x in self.store.predict(g, d.f, None, depth=1, rows=True):
                 params = run.encoder.decode(x)
-                if (r is not None and r not in rows and run.key(params) not in taken
-                        and run.lookup(params) is None):
+                if (r is not None and r not in rows and d.known[r % d.known.size]
+                        and run.key(params) not in taken and run.lookup(params) is None):
                     return r, x, params
             if not d.must:
                 return None  # every row of the next generation is predicted: wait

@@ -59,8 +59,9 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
    count as ``+inf``), one not evaluated nor held yet.
 
    *Speculative* (opt-in): the spare takes a row ``j`` of the predicted next batch that no
-   other spare of this generation took (rows whose own value is known first) and writes
-   ``"ahead": j`` in its claim; once every row of the next batch is taken it waits. When
+   other spare of this generation took, of an agent whose own result in this generation
+   is known (so only its leaders or best points may still change), and writes
+   ``"ahead": j`` in its claim; once every such row is taken it waits. When
    the generation is told, the deciding trial puts each such spare's point in place of
    row ``j`` of the next batch (it edits the optimizer's pending batch: the algorithm is
    told the spare's point and value) and binds the row to the spare, recording it in the

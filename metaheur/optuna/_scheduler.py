@@ -57,12 +57,14 @@ class Take:
 
 @dataclass(frozen=True)
 class TakeSpare:
-    """Every row is taken: evaluate a predicted point; ``f``: the values known so far.
-    ``must``: waiting would deadlock (batch ask), so any new point will do; otherwise only
-    a prediction of the next generation is worth a trial."""
+    """Every row is taken: evaluate a predicted point; ``f``: the values known so far
+    (``known``: which rows have a result). ``must``: waiting would deadlock (batch ask), so
+    any new point will do; otherwise only a prediction of the next generation is worth a
+    trial."""
 
     f: NDArray
     must: bool
+    known: NDArray
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def decide(g: Generation, views: list[RowView], *, speculative: bool, timeout: f
     busy = [s for s in states if s in (RowState.HELD, RowState.MINE)]
     must = all(s is RowState.MINE for s in busy)
     if speculative or must:
-        return TakeSpare(f, must)
+        return TakeSpare(f, must, np.array([v.state is RowState.DONE for v in resolved]))
     if heartbeat:
         return Wait(max_wait, barrier=True)
     oldest = max(v.age for v in views if v.state is RowState.HELD)

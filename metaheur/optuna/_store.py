@@ -307,12 +307,12 @@ class GenerationStore:
 
     # ---------------------------------------------------------------- spares
     def predict(self, g: Generation, f: NDArray, rng: np.random.Generator | None,
-                depth: int = 3) -> Iterator[tuple[int | None, NDArray]]:
+                depth: int = 3, rows: bool = False) -> Iterator[tuple[int | None, NDArray]]:
         """Points a spare trial may evaluate, most useful first, as ``(row, x)``: the next
         generation's rows predicted from the values known so far (``+inf`` for the others;
-        rows whose value is known first), ``row`` being the row of the next batch; then
-        ``depth - 1`` generations further, then (with ``rng``) uniform points (``row``
-        ``None``)."""
+        rows whose value is known first), then ``depth - 1`` generations further, then
+        (with ``rng``) uniform points. ``row`` is ``None`` except, with ``rows``, for the
+        next generation's rows when a spare's point can take the row's place."""
         opt = self.cls.from_state(g.record.opt, check_version=False)
         X = opt.ask()
         fv = f
@@ -324,10 +324,10 @@ class GenerationStore:
             X = opt.ask()
             if X.shape[0] == 0:
                 continue
-            rows = level == 0 and self._movable(opt, X)
+            movable = rows and level == 0 and self._movable(opt, X)
             order = sorted(range(X.shape[0]), key=lambda i: (not known[i % known.size], i))
             for i in order:
-                yield (i if rows else None), X[i]
+                yield (i if movable else None), X[i]
             fv = np.full(X.shape[0], np.inf)
             known = np.zeros(X.shape[0], dtype=bool)
         while rng is not None:

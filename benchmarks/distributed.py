@@ -4,11 +4,19 @@ Issue 11's measurement: W processes x T trials each on one study (5 floats, 1 in
 categorical; each trial sleeps 50-150 ms), per algorithm, storage (SQLite with Optuna's
 heartbeat, JournalFileBackend without one, PostgreSQL when METAHEUR_TEST_POSTGRES_URL is
 set), with ``seed=None`` and a fixed seed, with and without one worker SIGKILLed mid-trial,
-in the waiting mode (default) and the speculative one. Counts come from
-``metaheur.optuna._audit`` (what the protocol stores); the serial column is the range of
-the best value over serial runs with as many trials as the parallel run completed.
+in the waiting mode (default) and the speculative one (idle workers evaluate predicted
+rows of the next generation, which take those rows' places). Counts come from
+``metaheur.optuna._audit`` (what the protocol stores): ``wait%`` is the time trials spent
+waiting inside the sampler over the trials' total duration (``barrier%``: the part spent
+waiting because every row of the generation was taken; the rest is waiting for lower-
+numbered trials to decide, and the sampler's own reads and writes); ``spares`` the trials evaluated
+while every row was taken, ``moved`` the rows whose point a spare's replaced, ``unused``
+the spares whose result no generation was told (waste, with ``never_told``). The serial
+column is the range of the best value over serial runs with as many trials as the
+parallel run completed; ``ok`` says whether the parallel best is within or below it.
 
     python benchmarks/distributed.py --algos gwo,pso --storages sqlite,journal > out.txt
+    python benchmarks/distributed.py --algos gwo,pso --quality 10   # best values per mode
 """
 
 from __future__ import annotations
@@ -96,8 +104,10 @@ def run(url: str, algo: str, seed: int | None, workers: int, per: int, kill: boo
     a = audit(study, algo)
     return {
         "complete": a.complete, "repeated": a.repeated, "never_told": a.never_told,
-        "spares_unused": a.unused_spares, "reissued": a.reissued, "running": a.running,
+        "spares": a.spares, "moved": a.moved, "unused": a.unused_spares,
+        "reissued": a.reissued, "running": a.running,
         "withdrawn": a.withdrawn, "answered": a.answered, "wait%": 100 * a.wait_fraction,
+        "barrier%": 100 * a.barrier_fraction,
         "best": study.best_value if a.complete else math.nan, "wall_s": wall,
         "hung": len(hung),
     }
@@ -119,6 +129,46 @@ def serial_spread(algo: str, n: int, seeds: range) -> tuple[float, float]:
     return _SPREADS[(algo, n)]
 
 
+def quality(algo: str, runs: int, n: int, workers: int) -> dict[str, list[float]]:
+    """Best values of ``runs`` seeded studies of ``n`` trials per mode: serial, and
+    ``workers`` threads on an in-memory storage in the wait and speculative modes (trials
+    sleeping 5-15 ms, so the last rows of a generation straggle as in the process runs)."""
+    from metaheur.optuna._audit import audit
+
+    def timed(trial: optuna.Trial) -> float:
+        value = objective(trial)
+        time.sleep(0.005 + 0.01 * ((trial.number * 7919) % 11) / 10)
+        return value
+
+    out: dict[str, list[float]] = {"serial": [], "wait": [], "speculative": [], "spares": []}
+    for seed in range(runs):
+        for mode in ("serial", "wait", "speculative"):
+            study = optuna.create_study(sampler=_sampler(algo, seed, n, mode == "speculative"))
+            study.optimize(timed, n_trials=n, n_jobs=1 if mode == "serial" else workers)
+            out[mode].append(study.best_value)
+            if mode == "speculative":
+                out["spares"].append(audit(study, algo).spares / n)
+    return out
+
+
+def _quality_table(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    n = args.workers * args.trials
+    print(f"# quality: {args.quality} seeds x {n} trials, {args.workers} threads, in memory")
+    print("| algo | serial median (min-max) | wait median (min-max) "
+          "| speculative median (min-max) | spares | speculative < serial median |")
+    print("|---|---|---|---|---|---|")
+    for algo in args.algos.split(","):
+        q = quality(algo, args.quality, n, args.workers)
+        cells = [f"{np.median(q[m]):.3g} ({min(q[m]):.3g}-{max(q[m]):.3g})"
+                 for m in ("serial", "wait", "speculative")]
+        below = sum(v < np.median(q["serial"]) for v in q["speculative"])
+        print(f"| {algo} | " + " | ".join(cells)
+              + f" | {100 * np.mean(q['spares']):.0f} % | {below} of {args.quality} |",
+              flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--algos", default=",".join(available()))
@@ -129,18 +179,25 @@ def main() -> None:
     ap.add_argument("--seeds", default="none,0", help="none and/or an integer")
     ap.add_argument("--kill", default="no,yes")
     ap.add_argument("--serial-seeds", type=int, default=10)
+    ap.add_argument("--quality", type=int, default=0, metavar="RUNS",
+                    help="instead: compare the best values of RUNS seeds per mode (threads)")
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.simplefilter("ignore")
+    if args.quality:
+        _quality_table(args)
+        return
     tmp = tempfile.mkdtemp(prefix="metaheur-dist-")
     urls = {"sqlite": f"sqlite:///{tmp}/study.db", "journal": f"journal:{tmp}/journal.log"}
     if os.environ.get("METAHEUR_TEST_POSTGRES_URL"):
         urls["postgres"] = os.environ["METAHEUR_TEST_POSTGRES_URL"]
-    print(f"# load average {os.getloadavg()}; {args.workers} processes x {args.trials} trials")
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"# load average {load}; {args.workers} processes x {args.trials} trials")
     cols = ["algo", "storage", "seed", "kill", "mode", "complete", "repeated", "never_told",
-            "reissued", "running", "withdrawn", "spares_unused", "answered", "wait%", "best",
-            "serial", "wall_s"]
-    print(" | ".join(cols))
+            "reissued", "running", "withdrawn", "spares", "moved", "unused", "answered",
+            "wait%", "barrier%", "best", "serial", "ok", "wall_s"]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
     for algo in args.algos.split(","):
         for storage in args.storages.split(","):
             if storage not in urls:
@@ -153,12 +210,15 @@ def main() -> None:
                                 kill == "yes", mode == "speculative")
                         # serial runs as long as the parallel one's completed trials
                         lo, hi = serial_spread(algo, r["complete"], range(args.serial_seeds))
+                        ok = "yes" if r["best"] <= hi else "NO"
                         row = [algo, storage, seed_s, kill, mode] + [
-                            r[c] for c in cols[5:14]] + [
-                            f"{r['best']:.3g}", f"{lo:.3g}-{hi:.3g}", f"{r['wall_s']:.0f}"]
+                            r[c] for c in cols[5:17]] + [
+                            f"{r['best']:.3g}", f"{lo:.3g}-{hi:.3g}", ok, f"{r['wall_s']:.0f}"]
                         row = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in row]
-                        print(" | ".join(row) + (f" | HUNG {r['hung']}" if r["hung"] else ""),
-                              flush=True)
+                        print("| " + " | ".join(row) + " |"
+                              + (f" HUNG {r['hung']}" if r["hung"] else ""), flush=True)
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"# load average at the end {load}")
 
 
 if __name__ == "__main__":

@@ -545,3 +545,122 @@ def test_conditional_branch_parameters_come_from_the_algorithm() -> None:
             assert all(decoded[n] == v for n, v in last.params.items())
             assert audit(study, "pso").repeated == 0
     assert best[True] < best[False]
+
+
+# ------------------------------- issue 11: spares of idle workers feed the run
+def _record(study: optuna.Study, src: int, gen: int, algo: str = "gwo") -> dict[str, Any]:
+    return study.trials[src].system_attrs[f"{ATTR}{algo}:gen:{gen}"]
+
+
+def test_speculative_spare_becomes_its_row_of_the_next_generation() -> None:
+    """Generation 0's row 3 is still running when a worker would wait: with
+    ``speculative=True`` it evaluates a spare, a row of generation 1 predicted from the
+    results known so far. Row 3's result then moves GWO's leaders, so generation 1 asks
+    another point for that row; the spare's point takes the row's place (the algorithm is
+    told the spare's point and value): nothing evaluated is thrown away."""
+    from metaheur import get
+    from metaheur.optuna._protocol import record_key
+
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    a, b = (worker_study(storage, "s", speculative=True) for _ in range(2))
+    rows = [(a if i % 2 == 0 else b).ask() for i in range(4)]  # generation 0, rows 0-3
+    for t in rows[:3]:
+        a.tell(t, value(suggest(t)))
+    spare = a.ask()  # row 3 still running: a spare instead of waiting
+    c = claim(a.trials[spare.number])
+    assert (c["gen"], c["row"], c["ahead"]) == (0, None, 0)
+    a.tell(spare, value(suggest(spare)))
+    suggest(rows[3])
+    b.tell(rows[3], -100.0)  # row 3 becomes GWO's alpha
+    nxt = b.ask()  # tells generation 0 and asks generation 1
+    rec = _record(b, nxt.number, 1)
+    assert rec["moved"] == [[0, spare.number]]
+    assert [0, spare.number] in rec["bound"]
+    assert claim(b.trials[nxt.number])["row"] == 1  # row 0 is the spare's
+    # the point the algorithm itself would have asked for row 0 is another one
+    opt = get("gwo").from_state(_record(a, 0, 0)["opt"], check_version=False)
+    opt.tell(opt.ask(), np.array([t.value for t in b.trials[:4]]))
+    assert not np.allclose(opt.ask()[0], c["x"])
+    b.tell(nxt, value(suggest(nxt)))
+    b.optimize(objective, n_trials=10)
+    told = {n for r in audit(b, "gwo").told_rows.values() for n in r.values()}
+    assert spare.number in told
+    au = audit(b, "gwo")
+    assert (au.repeated, au.never_told, au.unused_spares, au.reissued) == (0, 0, 0, 0)
+    assert au.moved == 1
+    assert record_key("gwo", 1) in b.trials[nxt.number].system_attrs
+
+
+def test_spares_of_one_generation_take_different_rows() -> None:
+    """Each spare predicts another row of the next generation, only rows of agents whose
+    own result is known (the late results change them least); then workers wait."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    a, b = (worker_study(storage, "s", speculative=True) for _ in range(2))
+    rows = [(a if i % 2 == 0 else b).ask() for i in range(4)]
+    for t in rows[:2]:
+        a.tell(t, value(suggest(t)))
+    spares = [a.ask(), b.ask()]  # rows 2 (a's) and 3 (b's) still running
+    ahead = [claim(a.trials[t.number])["ahead"] for t in spares]
+    assert ahead == [0, 1]
+    for t in spares + rows[2:3]:
+        a.tell(t, value(suggest(t)))
+    third = b.ask()  # row 2 is known now: its agent's row is predicted next
+    assert claim(b.trials[third.number])["ahead"] == 2
+    spares.append(third)
+    for t in [third, rows[3]]:
+        a.tell(t, value(suggest(t)))
+    a.optimize(objective, n_trials=8)
+    au = audit(a, "gwo")
+    assert (au.repeated, au.never_told, au.unused_spares) == (0, 0, 0)
+    assert au.spares == 3
+
+
+def test_lost_spare_leaves_its_row_to_the_generation() -> None:
+    """A spare interrupted (or failed by the heartbeat) is not a result: the next
+    generation's row keeps the algorithm's own point and is evaluated by a trial."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    a, b = (worker_study(storage, "s", speculative=True) for _ in range(2))
+    rows = [(a if i % 2 == 0 else b).ask() for i in range(4)]
+    for t in rows[:3]:
+        a.tell(t, value(suggest(t)))
+    def interrupted(trial: optuna.Trial) -> float:
+        suggest(trial)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        a.optimize(interrupted, n_trials=1)  # a spare, interrupted
+    assert claim(a.trials[4])["ahead"] == 0
+    b.tell(rows[3], value(suggest(rows[3])))
+    nxt = b.ask()
+    rec = _record(b, nxt.number, 1)
+    assert rec.get("moved", []) == []
+    assert claim(b.trials[nxt.number])["row"] == 0
+    b.tell(nxt, value(suggest(nxt)))
+    b.optimize(objective, n_trials=6)
+    au = audit(b, "gwo")
+    assert (au.repeated, au.never_told, au.unused_spares, au.moved) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("algo", ["pso", "aco-ipop"])
+def test_threads_with_a_straggler_row_use_every_spare(algo: str) -> None:
+    """Four threads, the last row of each generation three times slower: the idle
+    threads evaluate spares, and every spare is told to the optimizer (with a restart
+    layer too: its current run's pending batch is edited alike)."""
+    def obj(trial: optuna.Trial) -> float:
+        p = suggest(trial)
+        c = claim(trial.study._storage.get_trial(trial._trial_id), algo)
+        time.sleep(0.06 if c.get("row") == 5 else 0.02)
+        return value(p)
+
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        algo, pop_size=6, seed=0, n_trials=60, search_space=SPACE, speculative=True))
+    study.optimize(obj, n_trials=60, n_jobs=4)
+    a = audit(study, algo)
+    assert (a.complete, a.repeated, a.reissued, a.never_told, a.running) == (60, 0, 0, 0, 0)
+    assert a.spares > 0 and a.unused_spares == 0, (a.spares, a.unused_spares)
+    assert 0.0 <= a.barrier_seconds <= a.wait_seconds
+    for told in a.told_rows.values():
+        assert sorted(told) == list(range(len(told)))

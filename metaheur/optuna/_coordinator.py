@@ -98,9 +98,13 @@ class Coordinator:
         life = Liveness.since(trial.datetime_start.timestamp() if trial.datetime_start
                               else time.time())
         beat, last_fail, delay = 0.0, time.monotonic(), 0.002
+        barrier, since = 0.0, None  # time waiting for rows (all taken), and since when
         while True:
             with lock:
-                got = self.decide(study, trial, space, time.monotonic() - t0, life)
+                got = self.decide(study, trial, space, time.monotonic() - t0, life, barrier)
+            if since is not None:
+                barrier += time.monotonic() - since
+            since = time.monotonic() if isinstance(got, Wait) and got.barrier else None
             if not isinstance(got, Wait):
                 return got
             now = time.time()
@@ -119,9 +123,11 @@ class Coordinator:
                 delay = min(2 * delay, got.seconds)
 
     def decide(self, study: Study, trial: FrozenTrial, space: dict[str, BaseDistribution],
-                waited: float, life: Liveness) -> dict[str, Any] | Wait | Withdrawn:
+                waited: float, life: Liveness, barrier: float = 0.0
+                ) -> dict[str, Any] | Wait | Withdrawn:
         """Claim a row or a spare for ``trial`` (returning its parameters), wait, or
-        withdraw (``life``: when others may have presumed ``trial`` dead)."""
+        withdraw (``life``: when others may have presumed ``trial`` dead; ``waited`` and
+        ``barrier``: seconds waited so far, and of them waiting for rows, for the claim)."""
         index = self._study_index(study)
         if self.fresh is not None and self.fresh[0] == trial.number:
             now = self.fresh[1]  # read by union_space just before
@@ -146,6 +152,7 @@ class Coordinator:
         timeout = self._timeout(run)
         held = self._held(index, run, now, timeout, heartbeat)
         g, made = self._current(study, index, run, trial, held)
+        new: list[Generation] = [g] if made else []  # generations made here, to store
         me = threading.get_ident()
         mine = {k for k, ident in self.live.items() if ident == me}
         for _ in range(1000):
@@ -156,25 +163,30 @@ class Coordinator:
                        heartbeat=heartbeat, max_wait=poll)
             if not isinstance(d, Advance):
                 break
-            g, made = self.store.advance(run, g, trial.number, d.f, d.told, held), True
+            ahead = _ahead(index, run.sig, g)
+            g = self.store.advance(run, g, trial.number, d.f, d.told, held,
+                                   {r: (c.number, np.array(c.ticket.x))  # type: ignore[union-attr]
+                                    for r, c in ahead.items() if not c.lost})
+            new.append(g)  # stored even if told at once (rows all done by spares)
         spare = None
         if isinstance(d, TakeSpare):
-            spare = self._spare(run, g, d, trial.number, held)
+            spare = self._spare(run, g, d, trial.number, held, index)
             if spare is None:
-                d = Wait(poll if heartbeat else min(poll, timeout))
+                d = Wait(poll if heartbeat else min(poll, timeout), barrier=True)
         if isinstance(d, Wait):
             return d
-        if made:
-            self.store.save(study._storage, trial._trial_id, g)
+        for made_g in new:
+            self.store.save(study._storage, trial._trial_id, made_g)
         if isinstance(d, Take):
             if d.reissue:
                 logger.info("trial %d re-issues row %d of generation %d", trial.number, d.row,
                             g.gen)
             x, params = g.X[d.row], g.params[d.row]
             row: int | None = d.row
+            ahead_row = None
         else:
             assert spare is not None
-            x, params = spare
+            ahead_row, x, params = spare
             row = None
         storage = study._storage
         if heartbeat and isinstance(storage, BaseHeartbeat):
@@ -182,7 +194,7 @@ class Coordinator:
             # thread beats once, fail_stale_trials still fails the trial (no endless wait)
             storage.record_heartbeat(trial._trial_id)
         claim = Claim(run.sig, g.src, g.gen, row, tuple(float(v) for v in x), time.time(),
-                      waited)
+                      waited, None if row is not None else ahead_row, barrier)
         storage.set_trial_system_attr(trial._trial_id, self.attr, claim.to_json())
         life.wrote(claim.t, time.time())
         index.note_ticket(trial.number, claim)
@@ -215,22 +227,39 @@ class Coordinator:
         return Withdrawn()
 
     def _spare(self, run: RunSpace, g: Generation, d: TakeSpare, number: int,
-               held: dict[str, int]) -> tuple[np.ndarray, dict[str, Any]] | None:
-        """A point no trial evaluated or holds: a predicted row of the next generation, or
-        (only when waiting would deadlock) further predictions and uniform points."""
+               held: dict[str, int], index: TrialIndex
+               ) -> tuple[int | None, np.ndarray, dict[str, Any]] | None:
+        """A point no trial evaluated or holds, with the row of the next generation it
+        predicts (``None``: none). Speculative: a predicted row no other spare of ``g``
+        took, of an agent whose own result in ``g`` is known, whose point the next
+        generation will use (``_protocol`` rule 4). Otherwise,
+        and when those are taken but waiting would deadlock: a predicted point, then
+        further predictions and uniform points, used only if the next generation asks
+        them."""
         taken = set(held) | set(g.keys)
+        if self.speculative:
+            # rows of agents whose own result is known: the late results change them
+            # least (their leaders or best points only)
+            rows = {r for r, c in _ahead(index, run.sig, g).items() if not c.lost}
+            for r, x in self.store.predict(g, d.f, None, depth=1, rows=True):
+                params = run.encoder.decode(x)
+                if (r is not None and r not in rows and d.known[r % d.known.size]
+                        and run.key(params) not in taken and run.lookup(params) is None):
+                    return r, x, params
+            if not d.must:
+                return None  # every row of the next generation is predicted: wait
         if d.must:
             points = self.store.predict(g, d.f, np.random.default_rng([self.seed, number]))
         else:
             points = self.store.predict(g, d.f, None, depth=1)
         x = None
-        for _, x in zip(range(SPARE_TRIES), points, strict=False):
+        for _, (_, x) in zip(range(SPARE_TRIES), points, strict=False):
             params = run.encoder.decode(x)
             if run.key(params) not in taken and run.lookup(params) is None:
-                return x, params
+                return None, x, params
         if x is None or not d.must:
             return None  # every prediction is taken: wait for the generation instead
-        return x, run.encoder.decode(x)  # a finite discrete space with every point taken
+        return None, x, run.encoder.decode(x)  # a finite discrete space, every point taken
 
     def _current(self, study: Study, index: TrialIndex, run: RunSpace, trial: FrozenTrial,
                  held: dict[str, int]) -> tuple[Generation, bool]:
@@ -310,6 +339,18 @@ class Coordinator:
     def _run_for(self, space: dict[str, BaseDistribution]) -> RunSpace:
         run = RunSpace(space, self.settings)
         return self.runs.setdefault(run.sig, run)
+
+
+def _ahead(index: TrialIndex, run: str, g: Generation) -> dict[int, TrialInfo]:
+    """Row of the next generation -> the spare of ``g`` that predicted it (the lowest
+    numbered one, should two claim one row). Lost spares are included (``lost``)."""
+    out: dict[int, TrialInfo] = {}
+    for info in index.holders(run, g.src, g.gen):
+        c = info.ticket
+        if isinstance(c, Claim) and c.row is None and c.ahead is not None:
+            if c.ahead not in out or out[c.ahead].lost:
+                out[c.ahead] = info
+    return out
 
 
 def _answer_open_rows(run: RunSpace, g: Generation, views: list[RowView]) -> list[RowView]:

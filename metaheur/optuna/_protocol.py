@@ -17,16 +17,20 @@ Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *t
     the trial is deciding (waiting); ``t`` is refreshed every few seconds while it waits.
 ``{"v": 2, "skip": true}``
     the trial takes no part (enqueued parameters, nothing to sample).
-``{"v": 2, "run", "src", "gen", "row", "x", "t", "waited"}``
+``{"v": 2, "run", "src", "gen", "row", "x", "t", "waited", "barrier"[, "ahead"]}``
     a *claim*: the trial evaluates row ``row`` of generation ``gen`` whose record is held
     by trial ``src`` (``row`` is ``null`` for a *spare*, a point given out while every row
-    is taken, see below); ``x`` is the encoded point.
+    is taken, see below; a speculative spare names in ``ahead`` the row of the next
+    generation it predicts); ``x`` is the encoded point; ``waited``: seconds the trial
+    spent deciding, of which ``barrier`` waiting because every row was taken.
 
 A generation *record* (trial system attribute ``metaheur:<algo>:gen:<gen>`` of the trial
 that made it) is written once and never changed: the optimizer state after its ``ask()``,
 the rows answered from the study's history, the rows bound to running trials that already
-evaluate their point, and, for the previous generation, which trial's value each row was
-told (docs/algorithms.md §0.2 for the ask/tell contract).
+evaluate their point, the rows whose point a speculative spare's replaced (rule 4), and,
+for the previous generation, which trial's value each row was told (docs/algorithms.md
+§0.2 for the ask/tell contract). A trial that tells several generations at once (their
+rows all done by spares) stores each record it made.
 
 Decisions in trial-number order
 -------------------------------
@@ -49,15 +53,31 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than
    ``wait_timeout``. Being the only decider, it re-issues a lost row exactly once;
-4. else, if waiting would deadlock (every open row is held by trials its own thread asked,
-   e.g. batch ``study.ask()``) or the sampler is ``speculative``, takes a *spare*: a point
-   of the next generation predicted from the results known so far (unknown rows count as
-   ``+inf``), one not evaluated nor held yet. A spare whose point the next generation asks
-   is bound to that row, so its evaluation is the row's; otherwise it is a completed trial
-   in the space, a candidate at every restart. A speculative sampler takes spares only
-   from the next generation's prediction and waits once those are taken; a batch ask goes
-   on to later generations' predictions and then to uniform points, so ``k`` asks give
-   ``k`` distinct points for any ``k``;
+4. else, if the sampler is ``speculative`` or waiting would deadlock (every open row is
+   held by trials its own thread asked, e.g. batch ``study.ask()``), takes a *spare*: a
+   point of the next generation predicted from the results known so far (unknown rows
+   count as ``+inf``), one not evaluated nor held yet.
+
+   *Speculative* (opt-in): the spare takes a row ``j`` of the predicted next batch that no
+   other spare of this generation took, of an agent whose own result in this generation
+   is known (so only its leaders or best points may still change), and writes
+   ``"ahead": j`` in its claim; once every such row is taken it waits. When
+   the generation is told, the deciding trial puts each such spare's point in place of
+   row ``j`` of the next batch (it edits the optimizer's pending batch: the algorithm is
+   told the spare's point and value) and binds the row to the spare, recording it in the
+   new record's ``moved``. A lost spare (interrupted, or failed by the heartbeat) moves
+   nothing: the row keeps the algorithm's own point. Every spare's result is therefore
+   told, and a worker never idles while a row of the next generation is left to
+   predict. This departs from the published algorithms in one way: a row's point may come
+   from the results known when it was predicted, not from the whole generation (an
+   asynchronous update, at most one generation behind); rows the late results do not
+   change are the same points either way.
+
+   *Batch ask* (not speculative): any new point will do; the spare is bound to a row of
+   the next generation only if that generation asks its point (otherwise it is a completed
+   trial in the space, a candidate at every restart). It goes on to later generations'
+   predictions and then to uniform points, so ``k`` asks give ``k`` distinct points for
+   any ``k``;
 5. else waits (polling the storage), refreshing its wait ticket.
 
 Presumed dead
@@ -190,12 +210,17 @@ class Claim:
     x: tuple[float, ...]
     t: float
     waited: float = 0.0
+    ahead: int | None = None  # a spare predicting this row of the next generation
+    barrier: float = 0.0  # of ``waited``, seconds waiting because every row was taken
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "v": VERSION, "run": self.run, "src": self.src, "gen": self.gen, "row": self.row,
-            "x": list(self.x), "t": self.t, "waited": self.waited,
+            "x": list(self.x), "t": self.t, "waited": self.waited, "barrier": self.barrier,
         }
+        if self.ahead is not None:
+            out["ahead"] = self.ahead
+        return out
 
 
 Ticket = Waiting | Skip | Claim
@@ -224,10 +249,12 @@ def parse_ticket(obj: Any) -> Ticket | None:
         return None
     if not isinstance(x, list) or not all(_num(v) for v in x):
         return None
-    waited = obj.get("waited", 0.0)
+    waited, ahead, barrier = (obj.get(k) for k in ("waited", "ahead", "barrier"))
+    if ahead is not None and (row is not None or not _int(ahead)):
+        return None
     return Claim(run, int(obj["src"]), int(obj["gen"]), row, tuple(float(v) for v in x),
-                 float(obj["t"]),
-                 float(waited) if _num(waited) else 0.0)
+                 float(obj["t"]), float(waited) if _num(waited) else 0.0, ahead,
+                 float(barrier) if _num(barrier) else 0.0)
 
 
 class BadRecord(ValueError):
@@ -244,7 +271,8 @@ class Record:
     ``same``: row -> an earlier row of this generation with the same parameters;
     ``told``: for the previous generation, row -> number of the trial whose value was told
     (``-1``: no trial, ``+inf`` was told); ``skipped``: numbers of the trials whose values
-    answered generations in between that needed no trial at all.
+    answered generations in between that needed no trial at all; ``moved``: row -> number
+    of the spare trial whose point replaced the row's (the row is also bound to it).
     """
 
     run: str
@@ -256,6 +284,7 @@ class Record:
     same: dict[int, int] = field(default_factory=dict)
     told: dict[int, int] = field(default_factory=dict)
     skipped: list[int] = field(default_factory=list)
+    moved: dict[int, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -266,6 +295,7 @@ class Record:
             "same": sorted([r, s] for r, s in self.same.items()),
             "told": sorted([r, n] for r, n in self.told.items()),
             "skipped": list(self.skipped),
+            "moved": sorted([r, n] for r, n in self.moved.items()),
         }
 
     @classmethod
@@ -298,6 +328,7 @@ class Record:
             for p in told
         ):
             raise BadRecord("the record's 'told' is malformed")
+        moved = pairs("moved", 2) if "moved" in obj else []
         skipped = obj.get("skipped", [])
         if not isinstance(skipped, list) or not all(_int(n) for n in skipped):
             raise BadRecord("the record's 'skipped' is malformed")
@@ -308,6 +339,7 @@ class Record:
             same={int(r): int(s) for r, s in pairs("same", 2)},
             told={int(r): int(n) for r, n in told},
             skipped=[int(n) for n in skipped],
+            moved={int(r): int(n) for r, n in moved},
         )
 
 
@@ -317,6 +349,9 @@ def check_rows(rec: Record, X: NDArray) -> None:
     if X.ndim != 2 or not np.all(np.isfinite(X)) or np.any(np.abs(X) > 1.0):
         raise BadRecord("the record's pending rows are not finite points of the box")
     n = X.shape[0]
-    rows = list(rec.answered) + list(rec.bound) + list(rec.same) + list(rec.same.values())
+    rows = (list(rec.answered) + list(rec.bound) + list(rec.same) + list(rec.same.values())
+            + list(rec.moved))
     if any(r >= n for r in rows) or any(s >= r for r, s in rec.same.items()):
         raise BadRecord("the record names rows that its batch does not have")
+    if any(rec.bound.get(r) != k for r, k in rec.moved.items()):
+        raise BadRecord("the record's 'moved' rows are not bound to their spare trials")

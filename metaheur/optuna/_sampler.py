@@ -127,10 +127,13 @@ class MetaheuristicSampler(BaseSampler):
         re-issued exactly once: at once when its trial failed by the heartbeat or an
         interruption, after ``wait_timeout`` when it stays RUNNING in a storage without a
         heartbeat (with a heartbeat a slow trial is never re-issued). When every row is
-        taken, a trial waits for the generation, or, with ``speculative=True`` (and always
-        for batch ``study.ask()`` from one thread), evaluates a *spare*: a point of the
-        next generation predicted from the results known so far, which the next
-        generation uses when it asks that point. A trial silent for ``GRACE`` (10 s) is
+        taken, a trial waits for the generation, or, with ``speculative=True``, evaluates
+        a *spare*: a row of the next generation predicted from the results known so far,
+        whose point then takes that row's place (the algorithm is told it: nothing is
+        wasted, but a row may be one generation behind, an asynchronous variant of the
+        published update; opt-in). Batch ``study.ask()`` from one thread always gets
+        spares (distinct points), used by the next generation when it asks them. A trial
+        silent for ``GRACE`` (10 s) is
         presumed dead and decided around; if it was only stalled it finds the mark after
         claiming and takes no part in the run (its parameters come from
         ``independent_sampler``). See :mod:`metaheur.optuna._protocol`.
@@ -161,7 +164,9 @@ class MetaheuristicSampler(BaseSampler):
     skip_evaluated
         Answer rows already evaluated from the study (default) instead of re-running them.
     speculative
-        Evaluate spare points instead of waiting for a generation to finish.
+        Instead of waiting for a generation's last rows, evaluate predicted rows of the
+        next generation, which then take those rows' places (an asynchronous variant of
+        the algorithm, at most one generation behind; ``_protocol`` rule 4).
     union_space
         Without ``search_space``: optimise the union of the trials' parameters (default),
         or Optuna's intersection (``False``).

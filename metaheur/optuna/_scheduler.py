@@ -57,17 +57,23 @@ class Take:
 
 @dataclass(frozen=True)
 class TakeSpare:
-    """Every row is taken: evaluate a predicted point; ``f``: the values known so far.
-    ``must``: waiting would deadlock (batch ask), so any new point will do; otherwise only
-    a prediction of the next generation is worth a trial."""
+    """Every row is taken: evaluate a predicted point; ``f``: the values known so far
+    (``known``: which rows have a result). ``must``: waiting would deadlock (batch ask), so
+    any new point will do; otherwise only a prediction of the next generation is worth a
+    trial."""
 
     f: NDArray
     must: bool
+    known: NDArray
 
 
 @dataclass(frozen=True)
 class Wait:
+    """Decide again after ``seconds``; ``barrier``: every row is taken (the generation's
+    end), not a lower-numbered trial still deciding."""
+
     seconds: float
+    barrier: bool = False
 
 
 def _alive(info: TrialInfo, now: float, timeout: float, heartbeat: bool) -> bool | None:
@@ -149,8 +155,8 @@ def decide(g: Generation, views: list[RowView], *, speculative: bool, timeout: f
     busy = [s for s in states if s in (RowState.HELD, RowState.MINE)]
     must = all(s is RowState.MINE for s in busy)
     if speculative or must:
-        return TakeSpare(f, must)
+        return TakeSpare(f, must, np.array([v.state is RowState.DONE for v in resolved]))
     if heartbeat:
-        return Wait(max_wait)
+        return Wait(max_wait, barrier=True)
     oldest = max(v.age for v in views if v.state is RowState.HELD)
-    return Wait(max(0.001, min(max_wait, timeout - oldest)))
+    return Wait(max(0.001, min(max_wait, timeout - oldest)), barrier=True)

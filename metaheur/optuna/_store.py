@@ -23,6 +23,7 @@ from optuna.distributions import BaseDistribution, distribution_to_json
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
+from metaheur import _state
 from metaheur._base import Optimizer
 from metaheur.optuna._protocol import BadRecord, Record, check_rows, record_key
 from metaheur.optuna._space import SearchSpaceEncoder
@@ -159,26 +160,38 @@ class GenerationStore:
         return self._ask(run, src, opt, gen, restart, held, told={})
 
     def advance(self, run: RunSpace, g: Generation, src: int, f: NDArray,
-                told: dict[int, int], held: Mapping[str, int]) -> Generation:
-        """Tell ``g`` its values ``f`` (minimisation sign) and ask the next generation."""
+                told: dict[int, int], held: Mapping[str, int],
+                ahead: Mapping[int, tuple[int, NDArray]] | None = None) -> Generation:
+        """Tell ``g`` its values ``f`` (minimisation sign) and ask the next generation.
+
+        ``ahead``: row -> (number, point) of the spare trials that predicted a row of the
+        next batch; each such row takes the spare's point (:meth:`_move`)."""
         opt = self.cls.from_state(g.record.opt, check_version=False)
         X = opt.ask()
         opt.tell(X, f)
-        return self._ask(run, src, opt, g.gen + 1, g.record.restart, held, told)
+        return self._ask(run, src, opt, g.gen + 1, g.record.restart, held, told, ahead or {})
 
     def _ask(self, run: RunSpace, src: int, opt: Optimizer, gen: int, restart: int,
-             held: Mapping[str, int], told: dict[int, int]) -> Generation:
+             held: Mapping[str, int], told: dict[int, int],
+             ahead: Mapping[int, tuple[int, NDArray]] = {}) -> Generation:  # noqa: B006
         """Ask until a batch has a row needing a trial; rows already evaluated are
-        answered from history and told at once."""
+        answered from history and told at once. ``ahead`` applies to the first batch
+        only, and only when it is the batch the spares predicted (no restart between)."""
         skipped: list[int] = []
+        moved: dict[int, int] = {}
         for _ in range(_MAX_ANSWERED):
             if opt.done:
                 opt, restart = self._restart(run, opt, restart), restart + 1
+                ahead = {}
             X = opt.ask()
             if X.shape[0] == 0:
                 opt.tell(X, np.empty(0))
                 continue
-            rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped)
+            if ahead:
+                opt, X, moved = self._move(opt, X, ahead)
+                ahead = {}
+            rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped,
+                         moved=moved)
             g = self._generation(run, rec, src, opt, X)
             self.answer(run, g, held)
             if g.free_rows or rec.bound:
@@ -199,12 +212,43 @@ class GenerationStore:
             i = rec.same[i]
         return rec.answered[i][1]
 
+    def _move(self, opt: Optimizer, X: NDArray, ahead: Mapping[int, tuple[int, NDArray]]
+              ) -> tuple[Optimizer, NDArray, dict[int, int]]:
+        """Put each spare's point in place of the row it predicted (speculative mode, see
+        ``_protocol``): the pending batch of ``opt``'s state (and of a wrapped optimizer's
+        state holding the same batch, e.g. a restart layer's current run) is edited and
+        the state restored, so the optimizer is told the spare's point with the spare's
+        value (its other pending quantities, e.g. PSO's velocities, stay those of its own
+        ask). Nothing moves when the state does not allow it (a batch that is a new run's
+        initial population)."""
+        rows = {r: (k, np.asarray(x, dtype=float)) for r, (k, x) in ahead.items()
+                if r < X.shape[0] and np.shape(x) == X.shape[1:]}
+        if not rows:
+            return opt, X, {}
+        state = opt.get_state()
+        _edit_pending(state, X, {r: x for r, (_, x) in rows.items()})
+        try:
+            moved = self.cls.from_state(state, check_version=False)
+        except ValueError as exc:
+            logger.debug("the spares' points cannot replace their rows (%s)", exc)
+            return opt, X, {}
+        return moved, moved.ask(), {r: k for r, (k, _) in rows.items()}
+
+    def _movable(self, opt: Optimizer, X: NDArray) -> bool:
+        """Can a spare's point replace a row of ``opt``'s pending batch ``X``?"""
+        probe = {0: (-1, X[0] * 0.5)}  # another point of the box
+        return bool(self._move(opt, X, probe)[2])
+
     def answer(self, run: RunSpace, g: Generation, held: Mapping[str, int]) -> None:
-        """Fill the rows of a fresh generation that need no trial: answered from history,
-        bound to a running trial, or the same as an earlier row."""
+        """Fill the rows of a fresh generation that need no trial: taken by a spare,
+        answered from history, bound to a running trial, or the same as an earlier row."""
         rec = g.record
         first: dict[str, int] = {}
         for i, key in enumerate(g.keys):
+            if i in rec.moved:  # the spare's point: its trial's result is the row's
+                rec.bound[i] = rec.moved[i]
+                first.setdefault(key, i)
+                continue
             if key in first:
                 rec.same[i] = first[key]
                 continue
@@ -263,26 +307,47 @@ class GenerationStore:
 
     # ---------------------------------------------------------------- spares
     def predict(self, g: Generation, f: NDArray, rng: np.random.Generator | None,
-                depth: int = 3) -> Iterator[NDArray]:
-        """Points a spare trial may evaluate, most useful first: the next generation's rows
-        predicted from the values known so far (``+inf`` for the others; rows whose value
-        is known first), then ``depth - 1`` generations further, then (with ``rng``)
-        uniform points."""
+                depth: int = 3, rows: bool = False) -> Iterator[tuple[int | None, NDArray]]:
+        """Points a spare trial may evaluate, most useful first, as ``(row, x)``: the next
+        generation's rows predicted from the values known so far (``+inf`` for the others;
+        rows whose value is known first), then ``depth - 1`` generations further, then
+        (with ``rng``) uniform points. ``row`` is ``None`` except, with ``rows``, for the
+        next generation's rows when a spare's point can take the row's place."""
         opt = self.cls.from_state(g.record.opt, check_version=False)
         X = opt.ask()
         fv = f
         known = np.isfinite(f)
-        for _ in range(depth):
+        for level in range(depth):
             opt.tell(X, fv)
             if opt.done:
                 break
             X = opt.ask()
             if X.shape[0] == 0:
                 continue
+            movable = rows and level == 0 and self._movable(opt, X)
             order = sorted(range(X.shape[0]), key=lambda i: (not known[i % known.size], i))
             for i in order:
-                yield X[i]
+                yield (i if movable else None), X[i]
             fv = np.full(X.shape[0], np.inf)
             known = np.zeros(X.shape[0], dtype=bool)
         while rng is not None:
-            yield np.asarray(rng.uniform(-1.0, 1.0, g.X.shape[1]))
+            yield None, np.asarray(rng.uniform(-1.0, 1.0, g.X.shape[1]))
+
+
+def _edit_pending(state: dict[str, Any], X: NDArray, rows: Mapping[int, NDArray]) -> None:
+    """Replace rows of the pending batch ``X`` in an optimizer state (JSON data, edited in
+    place), and in every nested optimizer state whose pending rows are ``X``'s."""
+    core = state.get("core")
+    if isinstance(core, dict) and core.get("pending_full") is not None:
+        for name in ("pending_full", "pending"):
+            P = np.array(_state.decode(core[name]), dtype=float)
+            if P.ndim != 2 or P.shape[1:] != X.shape[1:]:
+                continue
+            n = min(P.shape[0], X.shape[0])
+            for r, x in rows.items():
+                if r < n and np.array_equal(P[r], X[r]):
+                    P[r] = x
+            core[name] = _state.encode(P)
+    for value in (state.get("algo_state") or {}).values():
+        if isinstance(value, dict) and "core" in value:
+            _edit_pending(value, X, rows)

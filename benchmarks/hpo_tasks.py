@@ -62,16 +62,43 @@ KEY = ["task", "sampler", "seed", "trials"]
 COLUMNS = KEY + ["best", "n_complete", "n_failed", "n_repeats", "seconds", "best_params", "trace"]
 
 
-def make_sampler(name: str, seed: int, n_trials: int) -> optuna.samplers.BaseSampler:
-    """The sampler ``name`` seeded with ``seed``; ours get ``n_trials`` as their horizon."""
+def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"name"`` or ``"name:key=value,key=value"`` (one of our six with options, e.g.
+    ``dlf-aoa:pop_size=6``) -> ``(name, options)``; values are int, float or text."""
+    name, sep, rest = spec.partition(":")
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; available: {', '.join(SAMPLERS)}")
+    if not sep:
+        return name, {}
+    if name not in OURS:
+        raise ValueError(f"sampler {spec!r}: only {', '.join(OURS)} take options")
+    options: dict[str, Any] = {}
+    for item in rest.split(","):
+        key, eq, text = (part.strip() for part in item.partition("="))
+        if not key or not eq or not text:
+            raise ValueError(f"sampler {spec!r}: options are key=value pairs separated by ','")
+        value: Any = text
+        for convert in (int, float):
+            try:
+                value = convert(text)
+                break
+            except ValueError:
+                continue
+        options[key] = value
+    return name, options
+
+
+def make_sampler(spec: str, seed: int, n_trials: int) -> optuna.samplers.BaseSampler:
+    """The sampler ``spec`` (see :func:`parse_sampler`) seeded with ``seed``; ours get
+    ``n_trials`` as their horizon."""
     from metaheur import optuna as mo
 
+    name, options = parse_sampler(spec)
     if name == "gp":  # every task is a deterministic function of its parameters
         return optuna.samplers.GPSampler(seed=seed, deterministic_objective=True)
-    if name in SAMPLERS:  # ours get n_trials as their horizon; Optuna's ignore it
-        return mo.make_sampler(name, seed=seed,
-                               n_trials=None if name in mo.OPTUNA_SAMPLERS else n_trials)
-    raise ValueError(f"unknown sampler {name!r}; available: {', '.join(SAMPLERS)}")
+    # ours get n_trials as their horizon; Optuna's ignore it
+    return mo.make_sampler(name, seed=seed,
+                           n_trials=None if name in mo.OPTUNA_SAMPLERS else n_trials, **options)
 
 
 def _quiet_worker() -> None:
@@ -384,7 +411,7 @@ def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns at the start
                 q25, med, q75 = np.nanpercentile(traces, [25, 50, 75], axis=0)
             x = np.arange(1, traces.shape[1] + 1)
-            style = "-" if smp in OURS else "--"
+            style = "-" if smp.partition(":")[0] in OURS else "--"
             ax.plot(x, med, style, color=colours(i % 10), lw=1.4, label=smp)
             ax.fill_between(x, q25, q75, color=colours(i % 10), alpha=0.12, lw=0)
         final = sub["best"].to_numpy(dtype=float) - ref[task]
@@ -448,7 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", nargs="+", default=list(TASKS), help=", ".join(TASKS))
-    p.add_argument("--samplers", nargs="+", default=list(SAMPLERS), help=", ".join(SAMPLERS))
+    p.add_argument("--samplers", nargs="+", default=list(SAMPLERS),
+                   help=", ".join(SAMPLERS) + "; ours take options, e.g. dlf-aoa:pop_size=6")
     p.add_argument("--seeds", type=_positive, default=10, help="number of seeds (default 10)")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--trials", type=_positive, nargs="+", default=[200],
@@ -470,7 +498,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs == 0 or args.jobs < -1:
         p.error(f"--jobs must be >= 1 or -1 (all cores), got {args.jobs}")
     tasks = _names(args.tasks, list(TASKS), "tasks")
-    samplers = _names(args.samplers, SAMPLERS, "samplers")
+    samplers = list(dict.fromkeys(args.samplers))
+    for spec in samplers:
+        try:
+            make_sampler(spec, 0, max(args.trials))  # options are checked here, not in a worker
+        except ValueError as exc:
+            raise SystemExit(f"error: unknown samplers or options: {exc}") from exc
     if args.time:
         print(time_tasks(tasks, 8).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         return 0
@@ -505,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     budgets = sorted(b for b in set(args.report) if b <= max(args.trials))
     summary = summarise(runs, budgets)
     summary.to_csv(out / "summary.csv", index=False)
-    order = [s for s in SAMPLERS if s in samplers]
+    order = [s for s in SAMPLERS if s in samplers] + [s for s in samplers if s not in SAMPLERS]
     for b in budgets:
         at_b = summary[summary["budget"] == b]
         src = sorted(set(at_b["source"]))

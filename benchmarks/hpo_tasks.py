@@ -29,6 +29,7 @@ per task), and prints markdown tables and issue 8's targets.
     python benchmarks/hpo_tasks.py --trials 50 100 200 --jobs -1  # each budget its own runs
     python benchmarks/hpo_tasks.py --trials 100 --seeds 3 --jobs 2 --tasks svc-digits mlp-wine
     python benchmarks/hpo_tasks.py --time                         # seconds per trial of each task
+    python benchmarks/hpo_tasks.py --samplers dlf-aoa dlf-aoa:pop_size=6 random  # an option
     python benchmarks/hpo_tasks.py --quick                        # smoke test (seconds)
 """
 
@@ -501,7 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     samplers = list(dict.fromkeys(args.samplers))
     for spec in samplers:
         try:
-            make_sampler(spec, 0, max(args.trials))  # options are checked here, not in a worker
+            with warnings.catch_warnings():  # GP's experimental option: said once per worker
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                make_sampler(spec, 0, max(args.trials))  # options checked here, not in a worker
         except ValueError as exc:
             raise SystemExit(f"error: unknown samplers or options: {exc}") from exc
     if args.time:

@@ -47,12 +47,17 @@ LSTM_EPOCHS = 4
 
 @dataclass(frozen=True)
 class Task:
-    """A tuning task: ``make()`` returns a fresh objective; ``conditional``: a branching space."""
+    """A tuning task: ``make()`` returns a fresh objective; ``branch``: the categorical
+    parameter that chooses which other parameters exist (a conditional space), if any."""
 
     name: str
     summary: str
     make: Callable[[], Objective]
-    conditional: bool = False
+    branch: str | None = None
+
+    @property
+    def conditional(self) -> bool:
+        return self.branch is not None
 
 
 @cache
@@ -213,7 +218,7 @@ TASKS: dict[str, Task] = {
              _cv("wine", _mlp_wine, "neg_log_loss")),
         Task("select-breast_cancer",
              "conditional: svc | logreg | knn on scaled breast_cancer, 1 - 3-fold CV ROC AUC",
-             _cv("breast_cancer", _select_breast_cancer, "roc_auc"), conditional=True),
+             _cv("breast_cancer", _select_breast_cancer, "roc_auc"), branch="classifier"),
         Task("lstm-digits", f"LSTM-ELU on digits rows, 1 - val macro-F1, {LSTM_EPOCHS} epochs",
              lstm_elu_digits_objective),
     )

@@ -385,6 +385,22 @@ def target_check(summary: pd.DataFrame, budget: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def branch_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Conditional tasks: per (task, sampler), in how many runs the best configuration took
+    each branch (the value of the task's ``branch`` parameter in ``best_params``)."""
+    rows = []
+    for r in runs.itertuples():
+        branch = TASKS[r.task].branch if r.task in TASKS else None
+        if branch is not None:
+            rows.append({"task": r.task, "sampler": r.sampler,
+                         "branch": json.loads(r.best_params).get(branch, "(none)")})
+    if not rows:
+        return pd.DataFrame()
+    return pd.crosstab([pd.Series([x["task"] for x in rows], name="task"),
+                        pd.Series([x["sampler"] for x in rows], name="sampler")],
+                       pd.Series([x["branch"] for x in rows], name="branch"))
+
+
 def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
     """Regret of the best so far vs trial: median line, quartile band, one panel per task."""
     import matplotlib
@@ -556,6 +572,10 @@ def main(argv: list[str] | None = None) -> int:
     if 100 in budgets:
         print("\nissue 8 targets at 100 trials (median best score; lower is better):")
         print(target_check(summary, 100).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    branches = branch_table(runs)
+    if not branches.empty:
+        print("\nconditional tasks: runs whose best configuration took each branch")
+        print(branches.reindex(order, level="sampler").to_string())
     rep = runs.groupby("sampler")["n_repeats"].sum().reindex(order)
     print("\nrepeated parameter sets (trials re-proposing an evaluated point), all runs:")
     print(rep.to_string())

@@ -188,3 +188,19 @@ def test_sampler_variants_pass_options_to_our_samplers(hpo):
 def test_sampler_variant_is_validated_on_the_command_line(hpo, tmp_path):
     with pytest.raises(SystemExit, match="pop_size must be"):
         hpo.main(["--samplers", "gwo:pop_size=1", "--out", str(tmp_path)])
+
+
+def test_branch_table_counts_the_branch_of_each_runs_best_configuration(hpo):
+    assert hpo.TASKS["select-breast_cancer"].branch == "classifier"
+    assert hpo.TASKS["mlp-wine"].branch is None and not hpo.TASKS["mlp-wine"].conditional
+    runs = pd.DataFrame({
+        "task": ["select-breast_cancer"] * 4 + ["mlp-wine"],
+        "sampler": ["dlf-aoa", "dlf-aoa", "random", "random", "random"],
+        "seed": [0, 1, 0, 1, 0], "trials": [100] * 5,
+        "best_params": [json.dumps({"classifier": c}) for c in ("svc", "logreg", "svc", "svc")]
+        + [json.dumps({"width": 8})],
+    })
+    t = hpo.branch_table(runs)
+    assert t.loc[("select-breast_cancer", "dlf-aoa")].to_dict() == {"logreg": 1, "svc": 1}
+    assert t.loc[("select-breast_cancer", "random")].to_dict() == {"logreg": 0, "svc": 2}
+    assert "mlp-wine" not in t.index.get_level_values("task")

@@ -29,6 +29,7 @@ per task), and prints markdown tables and issue 8's targets.
     python benchmarks/hpo_tasks.py --trials 50 100 200 --jobs -1  # each budget its own runs
     python benchmarks/hpo_tasks.py --trials 100 --seeds 3 --jobs 2 --tasks svc-digits mlp-wine
     python benchmarks/hpo_tasks.py --time                         # seconds per trial of each task
+    python benchmarks/hpo_tasks.py --samplers dlf-aoa dlf-aoa:pop_size=6 random  # an option
     python benchmarks/hpo_tasks.py --quick                        # smoke test (seconds)
 """
 
@@ -62,16 +63,43 @@ KEY = ["task", "sampler", "seed", "trials"]
 COLUMNS = KEY + ["best", "n_complete", "n_failed", "n_repeats", "seconds", "best_params", "trace"]
 
 
-def make_sampler(name: str, seed: int, n_trials: int) -> optuna.samplers.BaseSampler:
-    """The sampler ``name`` seeded with ``seed``; ours get ``n_trials`` as their horizon."""
+def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"name"`` or ``"name:key=value,key=value"`` (one of our six with options, e.g.
+    ``dlf-aoa:pop_size=6``) -> ``(name, options)``; values are int, float or text."""
+    name, sep, rest = spec.partition(":")
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; available: {', '.join(SAMPLERS)}")
+    if not sep:
+        return name, {}
+    if name not in OURS:
+        raise ValueError(f"sampler {spec!r}: only {', '.join(OURS)} take options")
+    options: dict[str, Any] = {}
+    for item in rest.split(","):
+        key, eq, text = (part.strip() for part in item.partition("="))
+        if not key or not eq or not text:
+            raise ValueError(f"sampler {spec!r}: options are key=value pairs separated by ','")
+        value: Any = text
+        for convert in (int, float):
+            try:
+                value = convert(text)
+                break
+            except ValueError:
+                continue
+        options[key] = value
+    return name, options
+
+
+def make_sampler(spec: str, seed: int, n_trials: int) -> optuna.samplers.BaseSampler:
+    """The sampler ``spec`` (see :func:`parse_sampler`) seeded with ``seed``; ours get
+    ``n_trials`` as their horizon."""
     from metaheur import optuna as mo
 
+    name, options = parse_sampler(spec)
     if name == "gp":  # every task is a deterministic function of its parameters
         return optuna.samplers.GPSampler(seed=seed, deterministic_objective=True)
-    if name in SAMPLERS:  # ours get n_trials as their horizon; Optuna's ignore it
-        return mo.make_sampler(name, seed=seed,
-                               n_trials=None if name in mo.OPTUNA_SAMPLERS else n_trials)
-    raise ValueError(f"unknown sampler {name!r}; available: {', '.join(SAMPLERS)}")
+    # ours get n_trials as their horizon; Optuna's ignore it
+    return mo.make_sampler(name, seed=seed,
+                           n_trials=None if name in mo.OPTUNA_SAMPLERS else n_trials, **options)
 
 
 def _quiet_worker() -> None:
@@ -357,6 +385,22 @@ def target_check(summary: pd.DataFrame, budget: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def branch_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Conditional tasks: per (task, sampler), in how many runs the best configuration took
+    each branch (the value of the task's ``branch`` parameter in ``best_params``)."""
+    rows = []
+    for r in runs.itertuples():
+        branch = TASKS[r.task].branch if r.task in TASKS else None
+        if branch is not None:
+            rows.append({"task": r.task, "sampler": r.sampler,
+                         "branch": json.loads(r.best_params).get(branch, "(none)")})
+    if not rows:
+        return pd.DataFrame()
+    return pd.crosstab([pd.Series([x["task"] for x in rows], name="task"),
+                        pd.Series([x["sampler"] for x in rows], name="sampler")],
+                       pd.Series([x["branch"] for x in rows], name="branch"))
+
+
 def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
     """Regret of the best so far vs trial: median line, quartile band, one panel per task."""
     import matplotlib
@@ -384,7 +428,7 @@ def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns at the start
                 q25, med, q75 = np.nanpercentile(traces, [25, 50, 75], axis=0)
             x = np.arange(1, traces.shape[1] + 1)
-            style = "-" if smp in OURS else "--"
+            style = "-" if smp.partition(":")[0] in OURS else "--"
             ax.plot(x, med, style, color=colours(i % 10), lw=1.4, label=smp)
             ax.fill_between(x, q25, q75, color=colours(i % 10), alpha=0.12, lw=0)
         final = sub["best"].to_numpy(dtype=float) - ref[task]
@@ -448,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", nargs="+", default=list(TASKS), help=", ".join(TASKS))
-    p.add_argument("--samplers", nargs="+", default=list(SAMPLERS), help=", ".join(SAMPLERS))
+    p.add_argument("--samplers", nargs="+", default=list(SAMPLERS),
+                   help=", ".join(SAMPLERS) + "; ours take options, e.g. dlf-aoa:pop_size=6")
     p.add_argument("--seeds", type=_positive, default=10, help="number of seeds (default 10)")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--trials", type=_positive, nargs="+", default=[200],
@@ -470,7 +515,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs == 0 or args.jobs < -1:
         p.error(f"--jobs must be >= 1 or -1 (all cores), got {args.jobs}")
     tasks = _names(args.tasks, list(TASKS), "tasks")
-    samplers = _names(args.samplers, SAMPLERS, "samplers")
+    samplers = list(dict.fromkeys(args.samplers))
+    for spec in samplers:
+        try:
+            with warnings.catch_warnings():  # GP's experimental option: said once per worker
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                make_sampler(spec, 0, max(args.trials))  # options checked here, not in a worker
+        except ValueError as exc:
+            raise SystemExit(f"error: unknown samplers or options: {exc}") from exc
     if args.time:
         print(time_tasks(tasks, 8).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         return 0
@@ -505,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     budgets = sorted(b for b in set(args.report) if b <= max(args.trials))
     summary = summarise(runs, budgets)
     summary.to_csv(out / "summary.csv", index=False)
-    order = [s for s in SAMPLERS if s in samplers]
+    order = [s for s in SAMPLERS if s in samplers] + [s for s in samplers if s not in SAMPLERS]
     for b in budgets:
         at_b = summary[summary["budget"] == b]
         src = sorted(set(at_b["source"]))
@@ -520,6 +572,10 @@ def main(argv: list[str] | None = None) -> int:
     if 100 in budgets:
         print("\nissue 8 targets at 100 trials (median best score; lower is better):")
         print(target_check(summary, 100).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    branches = branch_table(runs)
+    if not branches.empty:
+        print("\nconditional tasks: runs whose best configuration took each branch")
+        print(branches.reindex(order, level="sampler").to_string())
     rep = runs.groupby("sampler")["n_repeats"].sum().reindex(order)
     print("\nrepeated parameter sets (trials re-proposing an evaluated point), all runs:")
     print(rep.to_string())

@@ -170,3 +170,37 @@ def test_scores_equal_to_12_digits_tie(hpo):
     ])
     s = hpo.summarise(runs, [1])
     assert (s["mean_rank"] == 1.5).all() and (s["median_regret"] == 0).all()
+
+
+def test_sampler_variants_pass_options_to_our_samplers(hpo):
+    s = hpo.make_sampler("dlf-aoa:pop_size=6,levy_scale=0.3", seed=0, n_trials=50)
+    assert s._pop_size == 6 and s._algo_params == {"levy_scale": 0.3}
+    assert s._n_trials == 50
+    assert hpo.make_sampler("pso", seed=0, n_trials=100)._pop_size == 10  # the default
+    assert hpo.parse_sampler("aco:pop_size=8") == ("aco", {"pop_size": 8})
+    assert hpo.parse_sampler("dlf-aoa:levy_scale=unscaled") == ("dlf-aoa",
+                                                               {"levy_scale": "unscaled"})
+    for bad in ("dlf-aoa:pop_size", "de:pop_size=4", "tpe:pop_size=4", "aoa:", "aoa:=3"):
+        with pytest.raises(ValueError, match="sampler"):
+            hpo.parse_sampler(bad)
+
+
+def test_sampler_variant_is_validated_on_the_command_line(hpo, tmp_path):
+    with pytest.raises(SystemExit, match="pop_size must be"):
+        hpo.main(["--samplers", "gwo:pop_size=1", "--out", str(tmp_path)])
+
+
+def test_branch_table_counts_the_branch_of_each_runs_best_configuration(hpo):
+    assert hpo.TASKS["select-breast_cancer"].branch == "classifier"
+    assert hpo.TASKS["mlp-wine"].branch is None and not hpo.TASKS["mlp-wine"].conditional
+    runs = pd.DataFrame({
+        "task": ["select-breast_cancer"] * 4 + ["mlp-wine"],
+        "sampler": ["dlf-aoa", "dlf-aoa", "random", "random", "random"],
+        "seed": [0, 1, 0, 1, 0], "trials": [100] * 5,
+        "best_params": [json.dumps({"classifier": c}) for c in ("svc", "logreg", "svc", "svc")]
+        + [json.dumps({"width": 8})],
+    })
+    t = hpo.branch_table(runs)
+    assert t.loc[("select-breast_cancer", "dlf-aoa")].to_dict() == {"logreg": 1, "svc": 1}
+    assert t.loc[("select-breast_cancer", "random")].to_dict() == {"logreg": 0, "svc": 2}
+    assert "mlp-wine" not in t.index.get_level_values("task")

@@ -54,6 +54,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _tasks import TASKS, get_task  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+import metaheur  # noqa: E402
+
 logger = logging.getLogger("hpo_tasks")
 
 OURS = ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa")
@@ -64,15 +67,19 @@ COLUMNS = KEY + ["best", "n_complete", "n_failed", "n_repeats", "seconds", "best
 
 
 def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
-    """``"name"`` or ``"name:key=value,key=value"`` (one of our six with options, e.g.
-    ``dlf-aoa:pop_size=6``) -> ``(name, options)``; values are int, float or text."""
+    """``"name"`` or ``"name:key=value,key=value"`` (any registered algorithm, e.g. one of
+    our six or a restart variant ``pso-ipop``, with options, e.g. ``dlf-aoa:pop_size=6``)
+    -> ``(name, options)``; values are int, float or text."""
     name, sep, rest = spec.partition(":")
-    if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; available: {', '.join(SAMPLERS)}")
+    registered = metaheur.available()
+    if name not in SAMPLERS and name not in registered:
+        raise ValueError(f"unknown sampler {name!r}; available: {', '.join(SAMPLERS)} "
+                         f"or any registered algorithm ({', '.join(registered)})")
     if not sep:
         return name, {}
-    if name not in OURS:
-        raise ValueError(f"sampler {spec!r}: only {', '.join(OURS)} take options")
+    if name in THEIRS:
+        raise ValueError(f"sampler {spec!r}: only our algorithms take options, not "
+                         f"{', '.join(THEIRS)}")
     options: dict[str, Any] = {}
     for item in rest.split(","):
         key, eq, text = (part.strip() for part in item.partition("="))

@@ -185,6 +185,15 @@ def test_sampler_variants_pass_options_to_our_samplers(hpo):
             hpo.parse_sampler(bad)
 
 
+def test_any_registered_algorithm_is_a_sampler(hpo):
+    """Restart variants (and plug-ins) are measured like the six: ``pso-ipop``, with options."""
+    assert hpo.parse_sampler("pso-ipop") == ("pso-ipop", {})
+    s = hpo.make_sampler("dlf-aoa-ipop:restart_patience=30", seed=0, n_trials=60)
+    assert s._algo_params == {"restart_patience": 30} and s._n_trials == 60
+    with pytest.raises(ValueError, match="registered algorithm"):
+        hpo.parse_sampler("pso-bipop")
+
+
 def test_sampler_variant_is_validated_on_the_command_line(hpo, tmp_path):
     with pytest.raises(SystemExit, match="pop_size must be"):
         hpo.main(["--samplers", "gwo:pop_size=1", "--out", str(tmp_path)])

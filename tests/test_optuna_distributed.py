@@ -50,6 +50,15 @@ def claim(t: optuna.trial.FrozenTrial, algo: str = "gwo") -> dict[str, Any]:
     return t.system_attrs[ATTR + algo]
 
 
+def speculative_pair() -> tuple[optuna.Study, optuna.Study, list[optuna.Trial]]:
+    """Two speculative workers on one in-memory study, and generation 0's four rows asked
+    alternately by them (all still running)."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    a, b = (worker_study(storage, "s", speculative=True) for _ in range(2))
+    return a, b, [(a if i % 2 == 0 else b).ask() for i in range(4)]
+
+
 def table(study: optuna.Study, algo: str = "gwo") -> str:
     """The trials' claims, for assertion messages."""
     rows = []
@@ -561,10 +570,7 @@ def test_speculative_spare_becomes_its_row_of_the_next_generation() -> None:
     from metaheur import get
     from metaheur.optuna._protocol import record_key
 
-    storage = optuna.storages.InMemoryStorage()
-    optuna.create_study(study_name="s", storage=storage)
-    a, b = (worker_study(storage, "s", speculative=True) for _ in range(2))
-    rows = [(a if i % 2 == 0 else b).ask() for i in range(4)]  # generation 0, rows 0-3
+    a, b, rows = speculative_pair()  # generation 0, rows 0-3 running
     for t in rows[:3]:
         a.tell(t, value(suggest(t)))
     spare = a.ask()  # row 3 still running: a spare instead of waiting
@@ -595,10 +601,7 @@ def test_speculative_spare_becomes_its_row_of_the_next_generation() -> None:
 def test_spares_of_one_generation_take_different_rows() -> None:
     """Each spare predicts another row of the next generation, only rows of agents whose
     own result is known (the late results change them least); then workers wait."""
-    storage = optuna.storages.InMemoryStorage()
-    optuna.create_study(study_name="s", storage=storage)
-    a, b = (worker_study(storage, "s", speculative=True) for _ in range(2))
-    rows = [(a if i % 2 == 0 else b).ask() for i in range(4)]
+    a, b, rows = speculative_pair()
     for t in rows[:2]:
         a.tell(t, value(suggest(t)))
     spares = [a.ask(), b.ask()]  # rows 2 (a's) and 3 (b's) still running
@@ -620,10 +623,7 @@ def test_spares_of_one_generation_take_different_rows() -> None:
 def test_lost_spare_leaves_its_row_to_the_generation() -> None:
     """A spare interrupted (or failed by the heartbeat) is not a result: the next
     generation's row keeps the algorithm's own point and is evaluated by a trial."""
-    storage = optuna.storages.InMemoryStorage()
-    optuna.create_study(study_name="s", storage=storage)
-    a, b = (worker_study(storage, "s", speculative=True) for _ in range(2))
-    rows = [(a if i % 2 == 0 else b).ask() for i in range(4)]
+    a, b, rows = speculative_pair()
     for t in rows[:3]:
         a.tell(t, value(suggest(t)))
     def interrupted(trial: optuna.Trial) -> float:

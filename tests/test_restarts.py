@@ -578,6 +578,8 @@ _JUNK: list[Any] = [None, True, -1, 0, 1, 3, 10**30, 1.5, 1e308, "x", [], {},
 
 _BASES = [_eager_state(a, pending=p, local=loc) for a in ("pso-ipop", "poa-ipop")
           for p in (False, True) for loc in (False, True)]
+# a centred local run of an origin-biased algorithm (its origin, _offset, is junk too)
+_BASES += [_eager_state("gwo-ipop", pending=p, local=True) for p in (False, True)]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -52,7 +52,7 @@ def run_problems(opt: IPOP) -> list[tuple[bool, str]]:
             (lo >= opt.lower - tol).all() and (hi <= opt.upper + tol).all()
             and (np.isnan(opt.best_x).any()
                  or ((lo - tol <= opt.best_x) & (opt.best_x <= hi + tol)).all())
-            and (not centred or ((run.lower <= 0) & (run.upper >= 0)).all()))
+            and (not c.any() or ((run.lower <= 0) & (run.upper >= 0)).all()))
     else:
         size = opt.pop_size if k == 0 else opt._pop(g, opt.budget - start)
         budget = max(opt.budget - start, 1)

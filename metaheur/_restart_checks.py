@@ -38,19 +38,30 @@ def run_problems(opt: IPOP) -> list[tuple[bool, str]]:
     run, start, k, g = opt._inner, opt._run_start, opt._restarts, opt._globals
     first = opt.pop_size - opt._n_known  # our initial population's evaluations
     local = opt._kind == LOCAL
+    c = opt._offset  # the run's origin: nonzero only in a centred local run
+    centred = local and opt.restart_local_center
+    if run.dim != opt.dim:
+        return [(True, "is not a run of this configuration")]
     if local:
         size = min(opt.pop_size, opt.budget - start)
         budget = opt._local_budget(start)
-        box_ok = run.dim == opt.dim and bool(
-            (run.lower >= opt.lower).all() and (run.upper <= opt.upper).all()
+        # its box in our coordinates, up to the rounding of x − c + c
+        tol = 4 * np.spacing(np.maximum(np.abs(opt.lower), np.abs(opt.upper)))
+        lo, hi = run.lower + c, run.upper + c
+        box_ok = bool(
+            (lo >= opt.lower - tol).all() and (hi <= opt.upper + tol).all()
             and (np.isnan(opt.best_x).any()
-                 or ((run.lower <= opt.best_x) & (opt.best_x <= run.upper)).all()))
+                 or ((lo - tol <= opt.best_x) & (opt.best_x <= hi + tol)).all())
+            and (not c.any() or ((run.lower <= 0) & (run.upper >= 0)).all()))
     else:
         size = opt.pop_size if k == 0 else opt._pop(g, opt.budget - start)
         budget = max(opt.budget - start, 1)
         box_ok = np.array_equal(run.lower, opt.lower) and np.array_equal(run.upper, opt.upper)
     iters = (not local and opt.restart_iters is not None
              and run._max_iter_arg == opt.restart_iters)
+    # our pending batch is the run's, moved to our coordinates and clipped to our box
+    asked = None if run._pending is None else np.clip(opt._outer(run._pending), opt.lower,
+                                                      opt.upper)
     return [
         (g > k or (g != k and not opt.restart_local) or (local and k == 0)
          or opt._local_runs > k - g or (not local and opt._local_runs != 0),
@@ -64,6 +75,9 @@ def run_problems(opt: IPOP) -> list[tuple[bool, str]]:
          f"has made {run.nfev} evaluations, we {opt.nfev} of which {start} before it"),
         (encode(run.params) != encode(opt._inner_params) or not box_ok,
          "is not a run of this configuration"),
+        (bool(c.any()) and not centred,
+         f"has its origin at {c.tolist()}, but only a centred local run "
+         "(restart_local_center) moves it"),
         (start != first if k == 0 else start < first,
          f"starts after {start} evaluations (our initial population: {first})"),
         (run.pop_size != size, f"has {run.pop_size} agents, restart {k} has {size}"),
@@ -76,7 +90,6 @@ def run_problems(opt: IPOP) -> list[tuple[bool, str]]:
         (not (opt.best_f <= run.best_f <= opt._run_best <= opt._run_mark),
          "has best values inconsistent with ours"),
         ((opt._pending is None) != (run._pending is None)
-         or (opt._pending is not None
-             and not np.array_equal(opt._pending_full, run._pending)),
+         or (opt._pending is not None and not np.array_equal(opt._pending_full, asked)),
          "has a pending batch other than ours"),
     ]

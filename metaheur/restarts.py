@@ -14,7 +14,9 @@ population, with its known value, so it is not evaluated again)::
     local run:     (restart_local=True) N_0 agents in a box of half-width
                    max(width · shrink^j, 1e-4) · (ub − lb) around best_x (shifted inside
                    the bounds; j: local runs since the last global one), x0 = [best_x],
-                   f0 = [best_f], budget: half the last global run's evaluations
+                   f0 = [best_f], budget: half the last global run's evaluations; with
+                   restart_local_center=True (default) the run works in coordinates
+                   y = x − best_x, so its origin is the best point
     next run:      local while the local runs have spent fewer evaluations than the global
                    ones (run 0 included), else global
     a run ends when its own budget is spent, when its best value has not improved
@@ -22,7 +24,11 @@ population, with its known value, so it is not evaluated again)::
     collapsed (every coordinate spans <= xtol of the whole box)
 
 The inner algorithm runs unchanged inside each run: a local run is the published algorithm
-on a smaller box.
+on a smaller box, by default translated so that the best point is its origin. The
+translation changes nothing for PSO and ACOR, whose updates commute with it; GWO, POA and
+AOA/DLF-AOA are origin-biased (docs/algorithms.md §0.3): their steps scale with |x|, so in
+our coordinates they stall at a distance of a few per cent of |x*| from a shifted optimum,
+and centred on the best point their steps scale with the distance to it instead.
 
 The wrapper is itself an :class:`~metaheur.Optimizer` (registered as ``"<algo>-ipop"`` for
 the built-ins and as ``"ipop"`` with an ``inner`` hyper-parameter for any algorithm, plug-ins
@@ -56,7 +62,7 @@ from metaheur._restart_checks import GLOBAL, LOCAL, local_box, run_problems
 from metaheur._state import Field
 
 __all__ = ["IPOP", "with_restarts", "local_box", "GLOBAL", "LOCAL", "RESTART_DEFAULTS",
-           "RESTART_CONSTRAINTS"]
+           "RESTART_CONSTRAINTS", "RESTART_TUNED"]
 
 #: Hyper-parameters of the restart layer (prefixed so they never clash with the inner ones).
 RESTART_DEFAULTS: dict[str, Any] = {
@@ -69,6 +75,7 @@ RESTART_DEFAULTS: dict[str, Any] = {
     "restart_local": True,
     "restart_local_width": 0.5,
     "restart_local_shrink": 0.1,
+    "restart_local_center": True,
 }
 #: What each restart hyper-parameter may be (checked by the base class).
 RESTART_CONSTRAINTS: dict[str, Constraint] = {
@@ -81,6 +88,16 @@ RESTART_CONSTRAINTS: dict[str, Constraint] = {
     "restart_local": Flag(),
     "restart_local_width": Real(0.0, 0.5, low_open=True),
     "restart_local_shrink": Real(0.0, 1.0, low_open=True),
+    "restart_local_center": Flag(),
+}
+#: Settings of a registered ``"<algo>-ipop"`` variant that differ from
+#: :data:`RESTART_DEFAULTS`, measured per algorithm on COCO BBOB (docs/algorithms.md §12.2).
+#: GWO's steps become small only as its ``a`` nears 0 (§6), so each of its global runs
+#: gets a short horizon of its own; ACOR and POA gain from global runs of 100 iterations.
+RESTART_TUNED: dict[str, dict[str, Any]] = {
+    "aco": {"restart_iters": 100},
+    "gwo": {"restart_iters": 30},
+    "poa": {"restart_iters": 100},
 }
 #: A local run's box is never narrower than this fraction of the whole box.
 MIN_LOCAL_WIDTH = 1e-4
@@ -124,8 +141,13 @@ class IPOP(Optimizer):
     most this fraction of the box; 1e-6; 0 turns it off), ``restart_local`` (local runs
     between the global ones, BIPOP's balance; True), ``restart_local_width`` (half-width
     of the first local box after a global run, as a fraction of the box, in (0, 0.5];
-    0.5) and ``restart_local_shrink`` (its factor per further local run, in (0, 1]; 0.1).
-    :attr:`population` is the current run's population; :attr:`restarts` counts the runs
+    0.5), ``restart_local_shrink`` (its factor per further local run, in (0, 1]; 0.1) and
+    ``restart_local_center`` (a local run works in coordinates centred on the best point;
+    True). The ``"<algo>-ipop"`` variants take :data:`RESTART_TUNED`'s values for their
+    algorithm (``gwo-ipop``: ``restart_iters=30``; ``aco-ipop``, ``poa-ipop``: 100).
+    :attr:`population` is the current run's population (in our coordinates; a new run's
+    known rows until its first batch), :attr:`run_origin` the origin of the current run's
+    coordinates; :attr:`restarts` counts the runs
     started after the first. The wrapper's ``nit`` counts its own ask/tell cycles (of
     :attr:`rounds`, the first run's); each run counts its iterations in
     :attr:`current_run`.
@@ -160,6 +182,7 @@ class IPOP(Optimizer):
         "_local_runs": Field((), "integer", low=0),
         "_spent": Field((2,), "integer", low=0),
         "_last_global": Field((), "integer", low=0),
+        "_offset": Field(("D",), "point"),
     }
 
     _inner: Optimizer | None = None
@@ -176,6 +199,7 @@ class IPOP(Optimizer):
     _local_runs: int | None = None
     _spent: NDArray | None = None
     _last_global: int | None = None
+    _offset: NDArray | None = None
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -188,7 +212,13 @@ class IPOP(Optimizer):
 
     @classmethod
     def validate_params(cls, *, pop_size: int | None = None, **params: Any) -> dict[str, Any]:
-        """The base check, and the wrapped class checks ``inner_params`` (and ``pop_size``)."""
+        """The base check, and the wrapped class checks ``inner_params`` (and ``pop_size``).
+        ``ipop`` takes :data:`RESTART_TUNED`'s values for ``inner`` where not given, as
+        ``"<inner>-ipop"`` does."""
+        if cls.inner_algo is None:
+            inner = params.get("inner", cls.defaults["inner"])
+            params = {**RESTART_TUNED.get(inner if isinstance(inner, str) else "", {}),
+                      **params}
         checked = super().validate_params(pop_size=pop_size, **params)
         inner_cls, inner = cls._inner_of(checked)
         try:
@@ -257,6 +287,17 @@ class IPOP(Optimizer):
             frac = self.restart_local_width * self.restart_local_shrink ** self._local_runs
         return local_box(self.best_x, self.lower, self.upper, max(frac, MIN_LOCAL_WIDTH))
 
+    def _centre(self, box: NDArray, warm: dict[str, Any]) -> tuple[NDArray, dict[str, Any]]:
+        """A local run's box and warm start in coordinates centred on the best point c
+        (``restart_local_center``): the run sees ``y = x − c``, so its origin is c and its
+        x0 is 0. Unchanged when rounding would leave a coordinate of the box empty."""
+        c = self.best_x
+        shifted = box - c[:, None]  # lo <= c <= hi, so lo − c <= 0 <= hi − c exactly
+        if not (shifted[:, 0] < shifted[:, 1]).all():  # pragma: no cover - huge offsets
+            return box, warm
+        self._offset = c.copy()
+        return shifted, {"x0": np.zeros((1, self.dim)), "f0": [self.best_f]}
+
     def _start(self, kind: int = GLOBAL) -> None:
         self._kind = kind
         self._run_start = self.nfev
@@ -266,6 +307,7 @@ class IPOP(Optimizer):
     def _init_state(self, X: NDArray, f: NDArray) -> None:
         self._restarts = self._globals = self._local_runs = self._last_global = 0
         self._spent = np.zeros(2, dtype=np.int64)
+        self._offset = np.zeros(self.dim)
         self._start()
         # run 0 adopts our evaluated initial population, values known: it evaluates nothing
         self._inner = self._spawn(self.pop_size, x0=X, f0=f)
@@ -288,8 +330,11 @@ class IPOP(Optimizer):
         if (self.restart_keep_best or local) and np.isfinite(self.best_f):
             warm = {"x0": self.best_x[None, :], "f0": [self.best_f]}
         self._restarts = self.restarts + 1
+        self._offset = np.zeros(self.dim)
         if local:
             box = self._local_box()
+            if self.restart_local_center:
+                box, warm = self._centre(box, warm)
             self._local_runs += 1
             self._start(LOCAL)
             self._inner = self._inner_cls(box, pop_size=n, seed=self.rng,
@@ -325,11 +370,15 @@ class IPOP(Optimizer):
 
     # ------------------------------------------------------------- iteration
     def _ask(self, t: int, r: int) -> NDArray:
-        return self._inner.ask()  # a copy; the inner's budget ends no later than ours
+        return self._outer(self._inner.ask())  # the inner's budget ends no later than ours
+
+    def _outer(self, Y: NDArray) -> NDArray:
+        """The current run's points ``Y`` in our coordinates (before the base's clip)."""
+        return Y + self._offset if self._offset.any() else Y
 
     def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
         nit = self._inner.nit
-        self._inner.tell(X, f)
+        self._inner.tell(self._inner.ask(), f)  # its own points (X is them + its origin)
         self._observe(f, finished=self._inner.nit > nit)
         if self.done:
             return
@@ -376,16 +425,31 @@ class IPOP(Optimizer):
         return self._inner
 
     @property
+    def run_origin(self) -> NDArray:
+        """Where the current run's origin lies in our coordinates: the best point when a
+        centred local run started (``restart_local_center``), else 0. The run's own
+        points, box and best point (:attr:`current_run`) are relative to it."""
+        return np.zeros(self.dim) if self._offset is None else self._offset.copy()
+
+    @property
     def population(self) -> tuple[NDArray, NDArray]:
-        if self._inner is None:
+        """The current run's population, in our coordinates, and its values (a new run's
+        known rows, the best point, until its first batch is told)."""
+        run = self._inner
+        if run is None:
             return np.empty((0, self.dim)), np.empty(0)
-        return self._inner.population
+        if run._initialized:
+            X, f = run.population
+        else:
+            X, f = run._x_init[: run._f_init.size], run._f_init
+        return self._outer(X), f
 
 
 def with_restarts(algo: str) -> type[IPOP]:
     """The registered restart variant ``"<algo>-ipop"`` of ``algo`` (made on first use).
 
-    Its hyper-parameters are ``algo``'s own plus :data:`RESTART_DEFAULTS`; for example
+    Its hyper-parameters are ``algo``'s own plus :data:`RESTART_DEFAULTS` (with the
+    values of :data:`RESTART_TUNED` for ``algo``, if any); for example
     ``with_restarts("dlf-aoa")(bounds, budget=10_000, levy_scale=0.1, restart_growth=3)``.
     """
     cls = get(algo)
@@ -405,7 +469,7 @@ def with_restarts(algo: str) -> type[IPOP]:
             "summary": (f"{cls.name} with restarts (growing global runs, local runs around "
                         "the best point, best point kept)"),
             "reference": cls.reference,
-            "defaults": {**cls.defaults, **RESTART_DEFAULTS},
+            "defaults": {**cls.defaults, **RESTART_DEFAULTS, **RESTART_TUNED.get(cls.name, {})},
             "constraints": {**cls.constraints, **RESTART_CONSTRAINTS},
             "inner_algo": cls.name,
             "min_pop_size": cls.min_pop_size,

@@ -23,6 +23,7 @@ from metaheur.restarts import (
     LOCAL,
     MIN_LOCAL_WIDTH,
     RESTART_DEFAULTS,
+    RESTART_TUNED,
     local_box,
     with_restarts,
 )
@@ -81,7 +82,8 @@ def test_population_grows_and_best_point_is_kept_without_reevaluation() -> None:
             starts.append(before)
             run_ = opt.current_run
             # the new run holds the best point with its known value: N_k − 1 new rows
-            np.testing.assert_array_equal(run_._x_init[0], before[1])
+            # (at its origin when it is a centred local run)
+            np.testing.assert_array_equal(run_._x_init[0] + opt.run_origin, before[1])
             assert run_._f_init.tolist() == [before[2]]
             assert opt.ask().shape[0] == min(run_.pop_size - 1, opt.budget - opt.nfev)
     assert len(starts) >= 2
@@ -213,11 +215,12 @@ def _runs(opt: Optimizer, fun: Any = plateau) -> list[dict[str, Any]]:
         if not opt.done and (not runs or runs[-1]["run"] is not r):
             if runs:
                 runs[-1]["made"] = opt.nfev - runs[-1]["start"]
+            off = opt.run_origin  # box and x0 in our coordinates
             runs.append({"run": r, "kind": opt._kind, "n": r.pop_size,
-                         "start": opt.nfev if runs else nfev,
-                         "box": np.column_stack([r.lower, r.upper]), "budget": r.budget,
-                         "best_x": opt.best_x.copy(), "best_f": opt.best_f,
-                         "x0": r._x_init.copy(), "f0": r._f_init.copy()})
+                         "start": opt.nfev if runs else nfev, "origin": off.copy(),
+                         "box": np.column_stack([r.lower + off, r.upper + off]),
+                         "budget": r.budget, "best_x": opt.best_x.copy(),
+                         "best_f": opt.best_f, "x0": r._x_init + off, "f0": r._f_init.copy()})
     runs[-1]["made"] = opt.nfev - runs[-1]["start"]
     return runs
 
@@ -251,7 +254,10 @@ def test_local_runs_alternate_with_global_ones_by_budget() -> None:
             np.testing.assert_array_equal(box, np.array(BOUNDS))
             continue
         assert r["n"] == 4
-        assert (box[:, 0] >= lower).all() and (box[:, 1] <= upper).all()
+        # the run's origin is the best point (restart_local_center), up to rounding
+        np.testing.assert_array_equal(r["origin"], r["best_x"])
+        tol = 4 * np.spacing(np.maximum(abs(lower), abs(upper)))
+        assert (box[:, 0] >= lower - tol).all() and (box[:, 1] <= upper + tol).all()
         assert ((box[:, 0] <= r["best_x"]) & (r["best_x"] <= box[:, 1])).all()
         width = max(0.4 * 0.5**j, MIN_LOCAL_WIDTH) * 2 * (upper - lower)
         np.testing.assert_allclose(box[:, 1] - box[:, 0], width, rtol=1e-12)
@@ -304,6 +310,65 @@ def test_property_a_local_box_lies_inside_the_bounds_around_its_centre(
     assert ((box[:, 0] <= centre) & (centre <= box[:, 1])).all()
     np.testing.assert_allclose(box[:, 1] - box[:, 0], 2 * frac * (upper - lower),
                                rtol=1e-9, atol=8 * np.spacing(np.abs(box).max()))
+
+
+def test_a_local_run_works_in_coordinates_centred_on_the_best_point() -> None:
+    """restart_local_center: the run sees y = x − c (c: the best point when it started), so
+    its x0 is the origin and its box holds it; we ask its points + c and tell it its own;
+    :attr:`population` is in our coordinates. Off: the run works in ours (origin 0)."""
+    for center in (True, False):
+        opt = metaheur.get("gwo-ipop")(BOUNDS, pop_size=4, budget=800, seed=4,
+                                       restart_local_center=center, **LOCAL_ON)
+        seen = 0
+        while not opt.done:
+            X = opt.ask()
+            run_ = opt.current_run
+            c = opt.run_origin
+            if run_ is None:
+                assert not c.any()
+                opt.tell(X, plateau(X))
+                continue
+            if opt._kind == GLOBAL or not center:
+                assert not c.any()
+            elif run_.nfev == 0:  # its first batch is asked: x0 (known) + N − 1 new
+                seen += 1
+                np.testing.assert_array_equal(run_._x_init[:1], np.zeros((1, 3)))
+                assert run_._f_init.tolist() == [opt.best_f]
+                assert ((run_.lower <= 0) & (0 <= run_.upper)).all()
+                np.testing.assert_array_equal(c, opt.best_x)
+            np.testing.assert_array_equal(
+                X, np.clip(run_.ask() + c, *np.array(BOUNDS).T))
+            opt.tell(X, plateau(X))
+            if not opt.done:  # a new run's population: its known rows until its first batch
+                run_ = opt.current_run
+                P, fP = opt.population
+                Y, fY = (run_.population if run_._initialized
+                         else (run_._x_init[: run_._f_init.size], run_._f_init))
+                np.testing.assert_array_equal(P, Y + opt.run_origin)
+                np.testing.assert_array_equal(fP, fY)
+        assert opt.nfev == 800 and (seen > 0) == center
+
+
+def test_centred_local_runs_overcome_the_origin_bias_of_gwo() -> None:
+    """GWO's steps scale with |x| (docs/algorithms.md §0.3): on a shifted sphere its local
+    runs stall far from the optimum unless they are centred on the best point."""
+    shift = np.array([1.3, -2.1, 0.7, 2.9, -0.4])
+
+    def f(X: np.ndarray) -> np.ndarray:
+        return ((X - shift) ** 2).sum(axis=1)
+
+    best = {}
+    for center in (True, False):
+        errs = []
+        for seed in range(3):
+            opt = metaheur.get("gwo-ipop")([(-5.0, 5.0)] * 5, budget=5000, seed=seed,
+                                           restart_iters=30, restart_local_center=center)
+            while not opt.done:
+                X = opt.ask()
+                opt.tell(X, f(X))
+            errs.append(opt.best_f)
+        best[center] = max(errs)
+    assert best[True] < 1e-8 < 1e-5 < best[False]  # measured: 1.5e-9 against 7e-5
 
 
 def test_local_runs_are_on_by_default_and_one_argument_turns_them_off() -> None:
@@ -398,11 +463,15 @@ def _states_along(opt: Optimizer, fun: Any = plateau) -> list[tuple[int, dict[st
         # local runs between global ones
         {"pop_size": 4, "budget": 2000, **LOCAL_ON},
         {"pop_size": 5, "budget": 600, "restart_iters": 3, **LOCAL_ON},
+        # GWO's local runs, centred on the best point (its origin bias, §0.3)
+        {"algo": "gwo-ipop", "pop_size": 4, "budget": 2000, **LOCAL_ON},
     ],
 )
 def test_restored_states_continue_bit_identically(kw: dict[str, Any]) -> None:
     """Regression (merge of the strict restore): every state of these runs was refused."""
-    make = lambda: metaheur.get("pso-ipop")(BOUNDS, seed=0, **kw)  # noqa: E731
+    kw = dict(kw)
+    algo = kw.pop("algo", "pso-ipop")
+    make = lambda: metaheur.get(algo)(BOUNDS, seed=0, **kw)  # noqa: E731
     asked = run(make(), plateau)
     for nfev, state in _states_along(make()):
         twin = Optimizer.from_state(state)
@@ -449,6 +518,8 @@ def _inner(s: dict[str, Any]) -> dict[str, Any]:
         (lambda s: _inner(s)["config"]["params"].update(w=0.5), "configuration"),
         (lambda s: _inner(s)["core"].update(pending=None, pending_full=None), "pending batch"),
         (lambda s: s["config"]["params"].update(restart_patience=0), "restart_patience"),
+        # only a centred local run moves the origin
+        (lambda s: s["algo_state"]["_offset"]["__ndarray__"].__setitem__(0, 1.0), "origin"),
     ],
 )
 def test_junk_restart_states_are_refused(mutate: Any, match: str) -> None:
@@ -477,12 +548,19 @@ def _box(s: dict[str, Any], lo: float, hi: float) -> None:
          "follows runs of"),
         (lambda s: s["algo_state"].update(_last_global=10**6), "follows runs of"),
         (lambda s: s["algo_state"].update(_last_global=-1), "_last_global"),
-        # a local box reaching out of the bounds, or one without the best point
-        (lambda s: _box(s, -3.0, 3.0), "configuration"),
+        # a local box reaching out of the bounds, or one without the best point (in the
+        # run's coordinates: its origin is the best point, -0.33 in the first coordinate)
+        (lambda s: _box(s, -1.7, 3.4), "configuration"),
         (lambda s: _box(s, 2.9, 3.0), "current run: .*best_x"),
         (lambda s: _inner(s)["config"].update(pop_size=5), "current run: .*shape"),
         (lambda s: _inner(s)["config"].update(budget=_inner(s)["config"]["budget"] + 1),
          "budget"),
+        # a centred run whose origin moved: its box leaves the bounds or loses best_x
+        (lambda s: s["algo_state"]["_offset"]["__ndarray__"].__setitem__(0, 3.0),
+         "configuration|best_x"),
+        (lambda s: s["algo_state"]["_offset"]["__ndarray__"].__setitem__(0, 9.0),
+         "_offset"),
+        (lambda s: s["config"]["params"].update(restart_local_center=False), "origin"),
     ],
 )
 def test_junk_local_run_states_are_refused(mutate: Any, match: str) -> None:
@@ -500,6 +578,8 @@ _JUNK: list[Any] = [None, True, -1, 0, 1, 3, 10**30, 1.5, 1e308, "x", [], {},
 
 _BASES = [_eager_state(a, pending=p, local=loc) for a in ("pso-ipop", "poa-ipop")
           for p in (False, True) for loc in (False, True)]
+# a centred local run of an origin-biased algorithm (its origin, _offset, is junk too)
+_BASES += [_eager_state("gwo-ipop", pending=p, local=True) for p in (False, True)]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -529,3 +609,36 @@ def test_property_mutated_restart_states_raise_value_error_or_run_in_box(
             evaluated += X.shape[0]
             opt.tell(X, shifted_sphere(X))
     assert opt.nfev == opt.budget == start + evaluated
+
+
+def test_gwo_ipop_gives_each_global_run_a_short_horizon_by_default() -> None:
+    """RESTART_TUNED: gwo-ipop's global runs have 30 iterations each (its ``a`` must reach
+    0 for small steps, docs/algorithms.md §12.2), and so do ``ipop``'s with inner="gwo";
+    ACOR's and POA's 100; the others keep one horizon for the budget left."""
+    iters = {"aco": 100, "gwo": 30, "poa": 100}
+    assert RESTART_TUNED == {k: {"restart_iters": v} for k, v in iters.items()}
+    for algo in BUILT_INS:
+        assert metaheur.get(f"{algo}-ipop").defaults["restart_iters"] == iters.get(algo)
+    assert IPOP.defaults["restart_iters"] is None
+    assert IPOP.validate_params(inner="gwo")["restart_iters"] == 30
+    assert IPOP.validate_params(inner="gwo", restart_iters=None)["restart_iters"] is None
+    assert IPOP.validate_params(inner="pso")["restart_iters"] is None
+    opt = metaheur.get("gwo-ipop")(BOUNDS, pop_size=5, budget=3000, seed=0,
+                                   restart_patience=10**6)
+    assert opt.params["restart_iters"] == 30
+    runs = _runs(opt, shifted_sphere)
+    first = [r for r in runs if r["kind"] == GLOBAL]
+    assert len(first) >= 2 and first[0]["run"].max_iter == 30
+
+
+def test_population_right_after_a_restart_is_the_new_runs_known_rows() -> None:
+    """Regression: between a restart and the new run's first batch, ``population`` raised
+    AttributeError (GWO has no pack yet); it is the run's known row, the best point."""
+    opt = metaheur.get("gwo-ipop")(BOUNDS, pop_size=4, budget=400, seed=0,
+                                   restart_patience=1, restart_local=False)
+    while opt.restarts == 0:
+        X = opt.ask()
+        opt.tell(X, plateau(X))
+    X, f = opt.population
+    np.testing.assert_array_equal(X, opt.best_x[None, :])
+    assert f.tolist() == [opt.best_f]

@@ -95,6 +95,7 @@ def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) 
             f"state is for algorithm {state['algo']!r}, cannot restore it into "
             f"{target.__name__} ({target.name!r})"
         )
+    state = target._upgrade_state(state)
     if check_version and state.get("version") != __version__:
         raise ValueError(
             f"state was written by metaheur {state.get('version')!r}, this is "

@@ -59,7 +59,7 @@ from metaheur._base import Optimizer
 from metaheur._params import Choice, Constraint, Dict, Flag, Integer, Real
 from metaheur._registry import available, get, register
 from metaheur._restart_checks import GLOBAL, LOCAL, local_box, run_problems
-from metaheur._state import Field
+from metaheur._state import Field, encode
 
 __all__ = ["IPOP", "with_restarts", "local_box", "GLOBAL", "LOCAL", "RESTART_DEFAULTS",
            "RESTART_CONSTRAINTS", "RESTART_TUNED"]
@@ -390,6 +390,21 @@ class IPOP(Optimizer):
     @property
     def _inner_state(self) -> dict[str, Any] | None:
         return None if self._inner is None else self._inner.get_state()
+
+    @classmethod
+    def _upgrade_state(cls, state: dict[str, Any]) -> dict[str, Any]:
+        """States of metaheur 0.1.0 as first released, whose local runs were never
+        centred, lack ``_offset`` and ``restart_local_center``: they continue as what they
+        were, ``restart_local_center=False`` with the origin 0."""
+        algo, cfg = state.get("algo_state"), state.get("config")
+        if not (isinstance(algo, dict) and isinstance(cfg, dict)
+                and isinstance(cfg.get("params"), dict) and isinstance(cfg.get("bounds"), list)
+                and "_offset" not in algo and "restart_local_center" not in cfg["params"]):
+            return state  # the current layout, or one that the checks will refuse
+        offset = None if algo.get("_kind") is None else np.zeros(len(cfg["bounds"]))
+        return {**state,
+                "config": {**cfg, "params": {**cfg["params"], "restart_local_center": False}},
+                "algo_state": {**algo, "_offset": encode(offset)}}
 
     @_inner_state.setter
     def _inner_state(self, state: dict[str, Any] | None) -> None:

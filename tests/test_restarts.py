@@ -642,3 +642,44 @@ def test_population_right_after_a_restart_is_the_new_runs_known_rows() -> None:
     X, f = opt.population
     np.testing.assert_array_equal(X, opt.best_x[None, :])
     assert f.tolist() == [opt.best_f]
+
+
+def _first_release_layout(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` as metaheur 0.1.0 first wrote it: no ``_offset``, no
+    ``restart_local_center`` (its local runs were never centred)."""
+    old = copy.deepcopy(state)
+    del old["algo_state"]["_offset"]
+    del old["config"]["params"]["restart_local_center"]
+    return old
+
+
+@pytest.mark.parametrize("stop", [0, 12, 140, 290])
+def test_a_state_of_the_first_release_restores_as_the_run_it_was(stop: int) -> None:
+    """Regression: ipop states written before centred local runs (no ``_offset``) were
+    refused. They restore as uncentred runs and continue bit for bit like one."""
+    opt = metaheur.get("gwo-ipop")(BOUNDS, pop_size=4, budget=600, seed=5,
+                                   restart_local_center=False, **LOCAL_ON)
+    while opt.nfev < stop:
+        X = opt.ask()
+        opt.tell(X, plateau(X))
+    assert stop == 0 or opt._kind == LOCAL  # the other stops are in local runs
+    state = json.loads(json.dumps(opt.get_state()))
+    old = metaheur.Optimizer.from_state(_first_release_layout(state))
+    new = metaheur.Optimizer.from_state(state)
+    assert old.restart_local_center is False
+    while not new.done:
+        X = new.ask()
+        np.testing.assert_array_equal(old.ask(), X)
+        old.tell(X, plateau(X))
+        new.tell(X, plateau(X))
+    assert old.best_f == new.best_f and old.restarts == new.restarts > 0
+
+
+def test_a_state_without_offset_but_with_centring_is_refused() -> None:
+    opt = metaheur.get("gwo-ipop")(BOUNDS, pop_size=4, budget=600, seed=5, **LOCAL_ON)
+    X = opt.ask()
+    opt.tell(X, plateau(X))
+    state = json.loads(json.dumps(opt.get_state()))
+    del state["algo_state"]["_offset"]
+    with pytest.raises(ValueError, match="_offset"):
+        metaheur.Optimizer.from_state(state)

@@ -151,12 +151,19 @@ class TrialIndex:
 
     def head(self, run: str) -> Claim | None:
         """The newest claim of ``run`` (its generation is the run's current one); a claim
-        withdrawn by a trial that found itself presumed dead no longer counts."""
+        withdrawn by a trial that found itself presumed dead no longer counts. Claims name
+        generations in trial-number order even when a trial claims its reserved row before
+        lower-numbered ones decide (``_protocol``, "Reserved rows")."""
         for k in reversed(self.claims.get(run, ())):
             t = self.trials[k].ticket
             if isinstance(t, Claim):
                 return t
         return None
+
+    def pending(self, number: int) -> bool:
+        """May trial ``number`` still claim (not settled, or not visible yet)?"""
+        info = self.trials.get(number)
+        return info is None or not info.settled()
 
     def holders(self, run: str, src: int, gen: int) -> list[TrialInfo]:
         """Trials claiming a row (or a spare) of generation ``(src, gen)``, by number."""

@@ -13,11 +13,11 @@ The log
 Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *ticket*
 (trial system attribute ``metaheur:<algo>``):
 
-``{"v": 2, "wait": t}``
+``{"v": 3, "wait": t}``
     the trial is deciding (waiting); ``t`` is refreshed every few seconds while it waits.
-``{"v": 2, "skip": true}``
+``{"v": 3, "skip": true}``
     the trial takes no part (enqueued parameters, nothing to sample).
-``{"v": 2, "run", "src", "gen", "row", "x", "t", "waited", "barrier"[, "ahead"]}``
+``{"v": 3, "run", "src", "gen", "row", "x", "t", "waited", "barrier"[, "ahead"]}``
     a *claim*: the trial evaluates row ``row`` of generation ``gen`` whose record is held
     by trial ``src`` (``row`` is ``null`` for a *spare*, a point given out while every row
     is taken, see below; a speculative spare names in ``ahead`` the row of the next
@@ -149,7 +149,7 @@ __all__ = [
     "tomb_key",
 ]
 
-VERSION = 2
+VERSION = 3  # 3: generation records reserve their rows for trial numbers
 GRACE = 10.0  # seconds without a ticket (or a refreshed wait ticket): presumed dead
 END_KEY = "metaheur:end"  # {"interrupted": bool}, written by after_trial for FAIL trials
 
@@ -285,6 +285,7 @@ class Record:
     told: dict[int, int] = field(default_factory=dict)
     skipped: list[int] = field(default_factory=list)
     moved: dict[int, int] = field(default_factory=dict)
+    reserve: bool = False  # free rows reserved for trial numbers (rule "Reserved rows")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -296,6 +297,7 @@ class Record:
             "told": sorted([r, n] for r, n in self.told.items()),
             "skipped": list(self.skipped),
             "moved": sorted([r, n] for r, n in self.moved.items()),
+            "reserve": self.reserve,
         }
 
     @classmethod
@@ -329,6 +331,9 @@ class Record:
         ):
             raise BadRecord("the record's 'told' is malformed")
         moved = pairs("moved", 2) if "moved" in obj else []
+        reserve = obj.get("reserve", False)
+        if not isinstance(reserve, bool):
+            raise BadRecord("the record's 'reserve' is not a boolean")
         skipped = obj.get("skipped", [])
         if not isinstance(skipped, list) or not all(_int(n) for n in skipped):
             raise BadRecord("the record's 'skipped' is malformed")
@@ -340,6 +345,7 @@ class Record:
             told={int(r): int(n) for r, n in told},
             skipped=[int(n) for n in skipped],
             moved={int(r): int(n) for r, n in moved},
+            reserve=reserve,
         )
 
 

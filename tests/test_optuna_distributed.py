@@ -703,3 +703,22 @@ def test_threads_with_a_straggler_row_use_every_spare(algo: str) -> None:
     assert 0.0 <= a.barrier_seconds <= a.wait_seconds
     for told in a.told_rows.values():
         assert sorted(told) == list(range(len(told)))
+
+
+def test_tickets_of_another_protocol_version_are_reported_and_not_read() -> None:
+    """A study run by an earlier metaheur (protocol version 2, no reserved rows) is resumed:
+    its records are not read (a worker of that version would not honour reservations), one
+    warning says so, and the run starts anew, warm-started from the completed trials."""
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="s", storage=storage)
+    old = {"v": 2, "run": "r", "src": 0, "gen": 0, "row": 0, "x": [0.0, 0.0, 0.0], "t": 0.0}
+    study.add_trial(optuna.trial.create_trial(
+        params={n: 1.0 for n in SPACE}, distributions=SPACE, value=0.0,
+        system_attrs={ATTR + "gwo": old}))
+    resumed = worker_study(storage, "s")
+    with pytest.warns(UserWarning, match="protocol version 2; this version \\(3\\)"):
+        resumed.optimize(objective, n_trials=4)
+    trials = resumed.trials
+    assert (claim(trials[1])["src"], claim(trials[1])["gen"]) == (1, 0)  # a new run
+    assert all(claim(t)["run"] != "r" for t in trials[1:])
+    assert resumed.best_value == 0.0  # the old trial is kept (a warm-start point)

@@ -134,6 +134,16 @@ class Coordinator:
         else:
             now = index.refresh()  # taken before the read
         self.fresh = None
+        if index.versions:
+            old = ", ".join(str(v) for v in sorted(index.versions))
+            self.warn(
+                "versions",
+                f"the study holds tickets of metaheur's distributed protocol version {old}; "
+                f"this version ({VERSION}) does not read them, so its run starts anew, "
+                "warm-started from the study's completed trials. Workers of different "
+                "metaheur versions must not share a study (they would run separate "
+                "populations).",
+            )
         run = self._run_for(space)
         self._update(index, run)
         poll = self._poll(run)
@@ -172,10 +182,9 @@ class Coordinator:
                            heartbeat=heartbeat, max_wait=poll)
                 if not isinstance(d, Advance):
                     break
-                ahead = _ahead(index, run.sig, g)
-                g = self.store.advance(run, g, trial.number, d.f, d.told, held,
-                                       {r: (c.number, np.array(c.ticket.x))  # type: ignore[union-attr]
-                                        for r, c in ahead.items() if not c.lost})
+                spares = {r: (c.number, np.array(c.ticket.x))  # type: ignore[union-attr]
+                          for r, c in _ahead(index, run.sig, g).items() if not c.lost}
+                g = self.store.advance(run, g, trial.number, d.f, d.told, held, spares)
                 new.append(g)  # stored even if told at once (rows all done by spares)
         spare = None
         if isinstance(d, TakeSpare):

@@ -10,7 +10,15 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna import _protocol
-from metaheur.optuna._protocol import END_KEY, Claim, Skip, Ticket, Waiting, parse_ticket
+from metaheur.optuna._protocol import (
+    END_KEY,
+    VERSION,
+    Claim,
+    Skip,
+    Ticket,
+    Waiting,
+    parse_ticket,
+)
 
 __all__ = ["TrialIndex", "TrialInfo"]
 
@@ -78,6 +86,7 @@ class TrialIndex:
         self.claims: dict[str, list[int]] = {}  # run -> numbers of its claims, ascending
         self._registered: set[int] = set()
         self.missing: dict[int, float] = {}  # numbers not visible yet -> first noticed
+        self.versions: set[int] = set()  # other protocol versions seen in tickets
 
     def refresh(self) -> float:
         """Read the trials that are new, unfinished, or were missing at the last look (a
@@ -118,6 +127,9 @@ class TrialIndex:
                 numbers.sort()
 
     def _info(self, t: FrozenTrial) -> TrialInfo:
+        raw = t.system_attrs.get(self.ticket_attr)
+        if isinstance(raw, dict) and isinstance(raw.get("v"), int) and raw["v"] != VERSION:
+            self.versions.add(raw["v"])
         value = math.inf
         if t.state == TrialState.COMPLETE and t.value is not None:
             v = self.sign * t.value
@@ -128,7 +140,7 @@ class TrialIndex:
             lost = not isinstance(end, dict) or end.get("interrupted") is not False
         start = t.datetime_start.timestamp() if t.datetime_start else 0.0
         return TrialInfo(
-            t.number, t._trial_id, t.state, parse_ticket(t.system_attrs.get(self.ticket_attr)),
+            t.number, t._trial_id, t.state, parse_ticket(raw),
             value, lost, start, "fixed_params" in t.system_attrs,
             self.tomb_attr in t.system_attrs, t,
         )

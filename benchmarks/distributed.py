@@ -1,19 +1,21 @@
 """Distributed samplers: what several processes on one storage lose, repeat and wait for.
 
 Issue 11's measurement: W processes x T trials each on one study (5 floats, 1 int, 1
-categorical; each trial sleeps 50-150 ms), per algorithm, storage (SQLite with Optuna's
-heartbeat, JournalFileBackend without one, PostgreSQL when METAHEUR_TEST_POSTGRES_URL is
-set), with ``seed=None`` and a fixed seed, with and without one worker SIGKILLed mid-trial,
-in the waiting mode (default) and the speculative one (idle workers evaluate predicted
-rows of the next generation, which take those rows' places). Counts come from
-``metaheur.optuna._audit`` (what the protocol stores): ``wait%`` is the time trials spent
-waiting inside the sampler over the trials' total duration (``barrier%``: the part spent
-waiting because every row of the generation was taken; the rest is waiting for lower-
-numbered trials to decide, and the sampler's own reads and writes); ``spares`` the trials evaluated
-while every row was taken, ``moved`` the rows whose point a spare's replaced, ``unused``
-the spares whose result no generation was told (waste, with ``never_told``). The serial
-column is the range of the best value over serial runs with as many trials as the
-parallel run completed; ``ok`` says whether the parallel best is within or below it.
+categorical; each trial sleeps 50-150 ms, or 0.5-1.5 s with ``--duration 1``), per
+algorithm, storage (SQLite with Optuna's heartbeat, ``sqlite-wal`` the same in SQLite's
+write-ahead-log mode, JournalFileBackend without a heartbeat, PostgreSQL when
+METAHEUR_TEST_POSTGRES_URL is set), with ``seed=None`` and a fixed seed, with and without
+one worker SIGKILLed mid-trial, in the waiting mode (default) and the speculative one (idle
+workers evaluate predicted rows of the next generation, which take those rows' places).
+Counts come from ``metaheur.optuna._audit`` (what the protocol stores): ``wait%`` is the
+time trials spent waiting inside the sampler over the trials' total duration
+(``barrier%``: the part spent waiting because every row of the generation was taken; the
+rest is waiting for lower-numbered trials to decide, and the sampler's own reads and
+writes); ``spares`` the trials evaluated while every row was taken, ``moved`` the rows
+whose point a spare's replaced, ``unused`` the spares whose result no generation was told
+(waste, with ``never_told``). The serial column is the range of the best value over serial
+runs with as many trials as the parallel run completed; ``ok`` says whether the parallel
+best is within or below it.
 
     python benchmarks/distributed.py --algos gwo,pso --storages sqlite,journal > out.txt
     python benchmarks/distributed.py --algos gwo,pso --quality 10   # best values per mode
@@ -26,6 +28,7 @@ import math
 import multiprocessing as mp
 import os
 import signal
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -63,7 +66,7 @@ def _sampler(algo: str, seed: int | None, n_trials: int, speculative: bool) -> A
 
 
 def _worker(url: str, name: str, algo: str, seed: int | None, n_trials: int, per: int,
-            kill: bool, speculative: bool, worker: int) -> None:
+            kill: bool, speculative: bool, duration: float, worker: int) -> None:
     warnings.simplefilter("ignore")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.load_study(study_name=name, storage=_storage(url),
@@ -74,7 +77,7 @@ def _worker(url: str, name: str, algo: str, seed: int | None, n_trials: int, per
         nonlocal count
         count += 1
         value = objective(trial)
-        time.sleep(0.05 + 0.1 * ((trial.number * 7919) % 11) / 10)
+        time.sleep(duration * (0.5 + ((trial.number * 7919) % 11) / 10))
         if kill and worker == 0 and count == 5:
             os.kill(os.getpid(), signal.SIGKILL)
         return value
@@ -83,13 +86,13 @@ def _worker(url: str, name: str, algo: str, seed: int | None, n_trials: int, per
 
 
 def run(url: str, algo: str, seed: int | None, workers: int, per: int, kill: bool,
-        speculative: bool) -> dict[str, Any]:
+        speculative: bool, duration: float = 0.1) -> dict[str, Any]:
     from metaheur.optuna._audit import audit
 
     name = f"bench-{uuid.uuid4().hex[:8]}"
     optuna.create_study(study_name=name, storage=_storage(url))
     ctx = mp.get_context("spawn")
-    args = (url, name, algo, seed, workers * per, per, kill, speculative)
+    args = (url, name, algo, seed, workers * per, per, kill, speculative, duration)
     procs = [ctx.Process(target=_worker, args=(*args, w)) for w in range(workers)]
     t0 = time.perf_counter()
     for p in procs:
@@ -178,6 +181,8 @@ def main() -> None:
     ap.add_argument("--modes", default="wait,speculative")
     ap.add_argument("--seeds", default="none,0", help="none and/or an integer")
     ap.add_argument("--kill", default="no,yes")
+    ap.add_argument("--duration", type=float, default=0.1,
+                    help="mean seconds a trial sleeps (uniform over 0.5-1.5 times it)")
     ap.add_argument("--serial-seeds", type=int, default=10)
     ap.add_argument("--quality", type=int, default=0, metavar="RUNS",
                     help="instead: compare the best values of RUNS seeds per mode (threads)")
@@ -188,11 +193,15 @@ def main() -> None:
         _quality_table(args)
         return
     tmp = tempfile.mkdtemp(prefix="metaheur-dist-")
-    urls = {"sqlite": f"sqlite:///{tmp}/study.db", "journal": f"journal:{tmp}/journal.log"}
+    urls = {"sqlite": f"sqlite:///{tmp}/study.db", "journal": f"journal:{tmp}/journal.log",
+            "sqlite-wal": f"sqlite:///{tmp}/wal.db"}
+    with sqlite3.connect(f"{tmp}/wal.db") as db:  # the mode persists in the file
+        db.execute("PRAGMA journal_mode=WAL")
     if os.environ.get("METAHEUR_TEST_POSTGRES_URL"):
         urls["postgres"] = os.environ["METAHEUR_TEST_POSTGRES_URL"]
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    print(f"# load average {load}; {args.workers} processes x {args.trials} trials")
+    print(f"# load average {load}; {args.workers} processes x {args.trials} trials, "
+          f"trials sleeping {0.5 * args.duration:g}-{1.5 * args.duration:g} s")
     cols = ["algo", "storage", "seed", "kill", "mode", "complete", "repeated", "never_told",
             "reissued", "running", "withdrawn", "spares", "moved", "unused", "answered",
             "wait%", "barrier%", "best", "serial", "ok", "wall_s"]
@@ -207,7 +216,7 @@ def main() -> None:
                 for kill in args.kill.split(","):
                     for mode in args.modes.split(","):
                         r = run(urls[storage], algo, seed, args.workers, args.trials,
-                                kill == "yes", mode == "speculative")
+                                kill == "yes", mode == "speculative", args.duration)
                         # serial runs as long as the parallel one's completed trials
                         lo, hi = serial_spread(algo, r["complete"], range(args.serial_seeds))
                         ok = "yes" if r["best"] <= hi else "NO"

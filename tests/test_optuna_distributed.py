@@ -232,7 +232,7 @@ def test_claim_stalled_past_grace_is_withdrawn_so_nothing_forks(
         slow.optimize(objective, n_trials=1)
         fast.optimize(objective, n_trials=1)
     trials = slow.trials
-    assert claim(trials[0]) == {"v": 2, "skip": True}, table(slow)  # withdrawn
+    assert claim(trials[0]) == {"v": 3, "skip": True}, table(slow)  # withdrawn
     assert claim(trials[1])["row"] == 0 and claim(trials[1])["gen"] == 0
     assert all(claim(t)["src"] != 0 for t in trials[1:])  # one chain of records
     a = audit(slow, "gwo")
@@ -297,12 +297,51 @@ def test_claim_seen_by_the_trial_that_marked_it_is_counted_then_withdrawn(
         slow.tell(t, value(suggest(t)))
     slow.optimize(objective, n_trials=6)
     trials = slow.trials
-    assert claim(trials[0]) == {"v": 2, "skip": True}, table(slow)
+    assert claim(trials[0]) == {"v": 3, "skip": True}, table(slow)
     assert (claim(trials[1])["src"], claim(trials[1])["row"]) == (0, 1)  # trial 0's gen 0
     assert claim(trials[2])["row"] == 0  # the withdrawn row is open again
     a = audit(slow, "gwo")
     assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(slow)
     assert (a.presumed, a.withdrawn) == (1, 1)
+
+
+@pytest.mark.parametrize("speculative", [False, True])
+def test_reserved_row_is_claimed_before_a_lower_trial_decides(
+        monkeypatch: pytest.MonkeyPatch, speculative: bool) -> None:
+    """Generation 0 (made by trial 0) reserves its row ``i`` for trial ``i``. Trial 1's
+    claim write stalls (a slow storage write); trial 2 claims its reserved row 2 at once
+    instead of waiting for trial 1 (before: it waited GRACE, presumed trial 1 dead and
+    took row 1). Trial 1's claim then lands on row 1: no row is claimed twice."""
+    from metaheur.optuna import _protocol
+
+    monkeypatch.setattr(_protocol, "GRACE", 2.0)
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    first = worker_study(storage, "s", speculative=speculative)
+    first.optimize(objective, n_trials=1)  # trial 0: generation 0, row 0
+    stalled, release = _stall_claims(monkeypatch, storage, "slow")
+    slow = worker_study(storage, "s", speculative=speculative)
+    fast = worker_study(storage, "s", speculative=speculative)
+    asked: list[optuna.Trial] = []
+    th = threading.Thread(target=lambda: asked.append(slow.ask()), name="slow", daemon=True)
+    th.start()
+    assert stalled.wait(20)
+    t2 = fast.ask()
+    assert th.is_alive()  # trial 1 has not claimed yet
+    release.set()
+    th.join(20)
+    (t1,) = asked
+    trials = fast.trials
+    assert [(claim(t)["gen"], claim(t)["row"]) for t in trials] == [(0, 0), (0, 1), (0, 2)], \
+        table(fast)
+    for t, s in ((t1, slow), (t2, fast)):
+        s.tell(t, value(suggest(t)))
+    for _ in range(4):
+        for s in (fast, slow, first):
+            s.optimize(objective, n_trials=1)
+    a = audit(fast, "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running, a.presumed) == (0, 0, 0, 0, 0)
+    assert a.unused_spares == 0 and a.generations >= 3
 
 
 def test_torn_read_of_a_claiming_trial_does_not_settle_it(
@@ -664,3 +703,22 @@ def test_threads_with_a_straggler_row_use_every_spare(algo: str) -> None:
     assert 0.0 <= a.barrier_seconds <= a.wait_seconds
     for told in a.told_rows.values():
         assert sorted(told) == list(range(len(told)))
+
+
+def test_tickets_of_another_protocol_version_are_reported_and_not_read() -> None:
+    """A study run by an earlier metaheur (protocol version 2, no reserved rows) is resumed:
+    its records are not read (a worker of that version would not honour reservations), one
+    warning says so, and the run starts anew, warm-started from the completed trials."""
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="s", storage=storage)
+    old = {"v": 2, "run": "r", "src": 0, "gen": 0, "row": 0, "x": [0.0, 0.0, 0.0], "t": 0.0}
+    study.add_trial(optuna.trial.create_trial(
+        params={n: 1.0 for n in SPACE}, distributions=SPACE, value=0.0,
+        system_attrs={ATTR + "gwo": old}))
+    resumed = worker_study(storage, "s")
+    with pytest.warns(UserWarning, match="protocol version 2; this version \\(3\\)"):
+        resumed.optimize(objective, n_trials=4)
+    trials = resumed.trials
+    assert (claim(trials[1])["src"], claim(trials[1])["gen"]) == (1, 0)  # a new run
+    assert all(claim(t)["run"] != "r" for t in trials[1:])
+    assert resumed.best_value == 0.0  # the old trial is kept (a warm-start point)

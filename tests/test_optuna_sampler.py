@@ -51,7 +51,7 @@ def rows_of(study: optuna.Study, algo: str) -> list[list[float]]:
 
 
 def skipped(t: optuna.trial.FrozenTrial, algo: str) -> bool:
-    return t.system_attrs.get(ATTR + algo) == {"v": 2, "skip": True}
+    return t.system_attrs.get(ATTR + algo) == {"v": 3, "skip": True}
 
 
 def latest_record(study: optuna.Study, algo: str) -> dict[str, Any]:

@@ -76,10 +76,10 @@ def test_rows_evaluated_before_are_answered_from_history() -> None:
 
 
 @pytest.mark.parametrize("bad", [
-    "garbage", {}, [], {"v": 2, "run": "r", "gen": -1, "restart": 0, "opt": {}},
-    {"v": 2, "run": "r", "gen": 0, "restart": 0, "opt": {}, "answered": [[0, 1, math.inf]],
+    "garbage", {}, [], {"v": 3, "run": "r", "gen": -1, "restart": 0, "opt": {}},
+    {"v": 3, "run": "r", "gen": 0, "restart": 0, "opt": {}, "answered": [[0, 1, math.inf]],
      "bound": [], "same": [], "told": []},
-    {"v": 2, "run": "r", "gen": 0, "restart": 0, "opt": {}, "answered": [], "bound": [[0]],
+    {"v": 3, "run": "r", "gen": 0, "restart": 0, "opt": {}, "answered": [], "bound": [[0]],
      "same": [], "told": []},
 ])
 def test_record_validation_rejects_junk(bad: Any) -> None:
@@ -89,9 +89,9 @@ def test_record_validation_rejects_junk(bad: Any) -> None:
 
 def test_ticket_parsing_ignores_junk() -> None:
     assert parse_ticket("x") is None and parse_ticket({"v": 1}) is None
-    assert parse_ticket({"v": 2, "run": "r", "src": -1, "gen": 0, "row": 0, "x": [],
+    assert parse_ticket({"v": 3, "run": "r", "src": -1, "gen": 0, "row": 0, "x": [],
                          "t": 1.0}) is None
-    c = parse_ticket({"v": 2, "run": "r", "src": 3, "gen": 1, "row": None, "x": [0.5],
+    c = parse_ticket({"v": 3, "run": "r", "src": 3, "gen": 1, "row": None, "x": [0.5],
                       "t": 2.0})
     assert c is not None and c.row is None and c.x == (0.5,)
 

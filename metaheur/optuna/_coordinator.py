@@ -134,40 +134,58 @@ class Coordinator:
         else:
             now = index.refresh()  # taken before the read
         self.fresh = None
+        if index.versions:
+            old = ", ".join(str(v) for v in sorted(index.versions))
+            self.warn(
+                "versions",
+                f"the study holds tickets of metaheur's distributed protocol version {old}; "
+                f"this version ({VERSION}) does not read them, so its run starts anew, "
+                "warm-started from the study's completed trials. Workers of different "
+                "metaheur versions must not share a study (they would run separate "
+                "populations).",
+            )
         run = self._run_for(space)
         self._update(index, run)
         poll = self._poll(run)
         me_info = index.trials.get(trial.number)
         if me_info is not None and me_info.tomb:
             return self._withdraw(study, trial, index)
+        heartbeat = is_heartbeat_enabled(study._storage)
+        timeout = self._timeout(run)
         unsettled = index.unsettled_before(trial.number, now)
+        new: list[Generation] = []  # generations made here, to store
         if unsettled:
             silent = [index.trials[k] for k in unsettled
                       if k in index.trials and index.trials[k].silent(now)]
             for info in silent:
                 self._presume_dead(study, info, trial.number, now)
             # marked: decide again at once, from a read that shows the marks
-            return Wait(0.0 if silent else min(MAX_TURN_POLL, poll))
-        heartbeat = is_heartbeat_enabled(study._storage)
-        timeout = self._timeout(run)
-        held = self._held(index, run, now, timeout, heartbeat)
-        g, made = self._current(study, index, run, trial, held)
-        new: list[Generation] = [g] if made else []  # generations made here, to store
-        me = threading.get_ident()
-        mine = {k for k, ident in self.live.items() if ident == me}
-        for _ in range(1000):
-            views = row_views(g, index, run.sig, now, timeout, heartbeat, mine)
-            if self.store.skip_evaluated:
-                views = _answer_open_rows(run, g, views)
-            d = decide(g, views, speculative=self.speculative, timeout=timeout,
-                       heartbeat=heartbeat, max_wait=poll)
-            if not isinstance(d, Advance):
-                break
-            ahead = _ahead(index, run.sig, g)
-            g = self.store.advance(run, g, trial.number, d.f, d.told, held,
-                                   {r: (c.number, np.array(c.ticket.x))  # type: ignore[union-attr]
-                                    for r, c in ahead.items() if not c.lost})
-            new.append(g)  # stored even if told at once (rows all done by spares)
+            early = None if silent else self._early(index, run, trial.number, now, timeout,
+                                                    heartbeat)
+            if early is None:
+                return Wait(0.0 if silent else min(MAX_TURN_POLL, poll))
+            g, d = early
+            held: dict[str, int] = {}
+        else:
+            held = self._held(index, run, now, timeout, heartbeat)
+            g, made = self._current(study, index, run, trial, held)
+            if made:
+                new.append(g)
+            me = threading.get_ident()
+            mine = {k for k, ident in self.live.items() if ident == me}
+            for _ in range(1000):
+                views = row_views(g, index, run.sig, now, timeout, heartbeat, mine)
+                views = _reserve(g, views, index, trial.number)
+                if self.store.skip_evaluated and not g.record.reserve:
+                    views = _answer_open_rows(run, g, views)
+                d = decide(g, views, speculative=self.speculative, timeout=timeout,
+                           heartbeat=heartbeat, max_wait=poll)
+                if not isinstance(d, Advance):
+                    break
+                spares = {r: (c.number, np.array(c.ticket.x))  # type: ignore[union-attr]
+                          for r, c in _ahead(index, run.sig, g).items() if not c.lost}
+                g = self.store.advance(run, g, trial.number, d.f, d.told, held, spares)
+                new.append(g)  # stored even if told at once (rows all done by spares)
         spare = None
         if isinstance(d, TakeSpare):
             spare = self._spare(run, g, d, trial.number, held, index)
@@ -200,8 +218,29 @@ class Coordinator:
         index.note_ticket(trial.number, claim)
         if life.late and self.tomb_attr in storage.get_trial(trial._trial_id).system_attrs:
             return self._withdraw(study, trial, index)
-        self.live[trial.number] = me
+        self.live[trial.number] = threading.get_ident()
         return dict(params)
+
+    def _early(self, index: TrialIndex, run: RunSpace, number: int, now: float,
+               timeout: float, heartbeat: bool) -> tuple[Generation, Take] | None:
+        """Trial ``number``'s reserved row of the run's current generation, if it is still
+        open: claimed without waiting for lower-numbered trials, none of which may take it
+        (``_protocol``, "Reserved rows"); ``None``: wait for the trial's turn."""
+        head = index.head(run.sig)
+        if head is None or head.src >= number:
+            return None
+        src = index.trials.get(head.src)
+        if src is None:
+            return None
+        try:
+            g = self.store.load(run, src.trial, head.gen)
+        except BadRecord:
+            return None  # the trial whose turn it is reports it
+        row = next((r for r, k in g.reserved().items() if k == number), None)
+        if row is None:
+            return None
+        view = row_views(g, index, run.sig, now, timeout, heartbeat, ())[row]
+        return (g, Take(row, view.tried)) if view.state is RowState.OPEN else None
 
     def _presume_dead(self, study: Study, info: TrialInfo, number: int, now: float) -> None:
         """Mark ``info``'s trial, silent for ``GRACE`` seconds, as presumed dead."""
@@ -350,6 +389,19 @@ def _ahead(index: TrialIndex, run: str, g: Generation) -> dict[int, TrialInfo]:
         if isinstance(c, Claim) and c.row is None and c.ahead is not None:
             if c.ahead not in out or out[c.ahead].lost:
                 out[c.ahead] = info
+    return out
+
+
+def _reserve(g: Generation, views: list[RowView], index: TrialIndex, number: int
+             ) -> list[RowView]:
+    """Rows reserved for another trial that may still claim them are held by it (for the
+    deciding trial ``number``)."""
+    out = views
+    for r, k in g.reserved().items():
+        if k != number and views[r].state is RowState.OPEN and index.pending(k):
+            if out is views:
+                out = list(views)
+            out[r] = RowView(RowState.HELD, number=k)
     return out
 
 

@@ -10,7 +10,15 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna import _protocol
-from metaheur.optuna._protocol import END_KEY, Claim, Skip, Ticket, Waiting, parse_ticket
+from metaheur.optuna._protocol import (
+    END_KEY,
+    VERSION,
+    Claim,
+    Skip,
+    Ticket,
+    Waiting,
+    parse_ticket,
+)
 
 __all__ = ["TrialIndex", "TrialInfo"]
 
@@ -78,6 +86,7 @@ class TrialIndex:
         self.claims: dict[str, list[int]] = {}  # run -> numbers of its claims, ascending
         self._registered: set[int] = set()
         self.missing: dict[int, float] = {}  # numbers not visible yet -> first noticed
+        self.versions: set[int] = set()  # other protocol versions seen in tickets
 
     def refresh(self) -> float:
         """Read the trials that are new, unfinished, or were missing at the last look (a
@@ -118,6 +127,9 @@ class TrialIndex:
                 numbers.sort()
 
     def _info(self, t: FrozenTrial) -> TrialInfo:
+        raw = t.system_attrs.get(self.ticket_attr)
+        if isinstance(raw, dict) and isinstance(raw.get("v"), int) and raw["v"] != VERSION:
+            self.versions.add(raw["v"])
         value = math.inf
         if t.state == TrialState.COMPLETE and t.value is not None:
             v = self.sign * t.value
@@ -128,7 +140,7 @@ class TrialIndex:
             lost = not isinstance(end, dict) or end.get("interrupted") is not False
         start = t.datetime_start.timestamp() if t.datetime_start else 0.0
         return TrialInfo(
-            t.number, t._trial_id, t.state, parse_ticket(t.system_attrs.get(self.ticket_attr)),
+            t.number, t._trial_id, t.state, parse_ticket(raw),
             value, lost, start, "fixed_params" in t.system_attrs,
             self.tomb_attr in t.system_attrs, t,
         )
@@ -151,12 +163,19 @@ class TrialIndex:
 
     def head(self, run: str) -> Claim | None:
         """The newest claim of ``run`` (its generation is the run's current one); a claim
-        withdrawn by a trial that found itself presumed dead no longer counts."""
+        withdrawn by a trial that found itself presumed dead no longer counts. Claims name
+        generations in trial-number order even when a trial claims its reserved row before
+        lower-numbered ones decide (``_protocol``, "Reserved rows")."""
         for k in reversed(self.claims.get(run, ())):
             t = self.trials[k].ticket
             if isinstance(t, Claim):
                 return t
         return None
+
+    def pending(self, number: int) -> bool:
+        """May trial ``number`` still claim (not settled, or not visible yet)?"""
+        info = self.trials.get(number)
+        return info is None or not info.settled()
 
     def holders(self, run: str, src: int, gen: int) -> list[TrialInfo]:
         """Trials claiming a row (or a spare) of generation ``(src, gen)``, by number."""

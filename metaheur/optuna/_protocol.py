@@ -13,11 +13,11 @@ The log
 Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *ticket*
 (trial system attribute ``metaheur:<algo>``):
 
-``{"v": 2, "wait": t}``
+``{"v": 3, "wait": t}``
     the trial is deciding (waiting); ``t`` is refreshed every few seconds while it waits.
-``{"v": 2, "skip": true}``
+``{"v": 3, "skip": true}``
     the trial takes no part (enqueued parameters, nothing to sample).
-``{"v": 2, "run", "src", "gen", "row", "x", "t", "waited", "barrier"[, "ahead"]}``
+``{"v": 3, "run", "src", "gen", "row", "x", "t", "waited", "barrier"[, "ahead"]}``
     a *claim*: the trial evaluates row ``row`` of generation ``gen`` whose record is held
     by trial ``src`` (``row`` is ``null`` for a *spare*, a point given out while every row
     is taken, see below; a speculative spare names in ``ahead`` the row of the next
@@ -34,11 +34,12 @@ rows all done by spares) stores each record it made.
 
 Decisions in trial-number order
 -------------------------------
-A trial decides only once every lower-numbered trial is *settled*: finished, holding a
-claim or skip ticket, enqueued, created with its parameters (a retried trial, another
-sampler's: parameters and no ticket in two successive reads, as an RDB read loads the
-system attributes before the parameters and can show a trial that just claimed and
-suggested without its claim), or presumed dead (below). The current generation of a run
+A trial decides only once every lower-numbered trial is *settled* (or claims its reserved
+row earlier, see "Reserved rows" below): finished, holding a claim or skip ticket,
+enqueued, created with its parameters (a retried trial, another sampler's: parameters and
+no ticket in two successive reads, as an RDB read loads the system attributes before the
+parameters and can show a trial that just claimed and suggested without its claim), or
+presumed dead (below). The current generation of a run
 is the one named by the newest claim; the first trial of a run creates generation 0 with
 its own seed, every later trial reads it. So all workers see one run, whatever their
 seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
@@ -48,7 +49,7 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
    rows whose parameters the study already evaluated are answered from the stored value
    (unless ``skip_evaluated=False``), rows whose point a running trial evaluates are
    bound to it: no trial is spent twice on one point;
-2. claims the first free row;
+2. claims the first open row not reserved for another trial that may still claim it;
 3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than
@@ -79,6 +80,35 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
    predictions and then to uniform points, so ``k`` asks give ``k`` distinct points for
    any ``k``;
 5. else waits (polling the storage), refreshing its wait ticket.
+
+Reserved rows
+-------------
+Waiting for every lower-numbered trial turns the decisions into a queue: each costs a read
+of the study and a write, and on a busy storage the later trials wait in line. A
+generation record therefore *reserves* its free rows (those not answered, bound or the
+same as an earlier row, in row order) for trial numbers: the ``i``-th free row for trial
+``src + i``, ``src`` being the trial that made the record (``"reserve": true``; a record
+made while some completed trial lacks a parameter of the run's space, a conditional space,
+does not reserve). A trial whose reserved row of the current generation is open claims it
+at once, without waiting for the lower-numbered trials (the liveness check below applies
+as to any claim). A trial deciding in its turn treats a row reserved for another trial
+that may still claim it (not settled, or not visible yet) as held by that trial.
+
+* No row is claimed twice: while the trial a row is reserved for is unsettled, only it
+  may claim the row; once it is settled (it claimed, takes no part, finished or was
+  presumed dead) it never claims again.
+* No claim lands on a generation already told: a generation is told only when every row
+  has a result, and a reserved row is open until its trial claims it. Claims therefore
+  still name generations in trial-number order, and the newest claim names the current
+  generation.
+* No deadlock: trial ``src + i`` deciding in its turn finds an open row among the first
+  ``i + 1`` free rows, since at most ``i`` trials (``src`` to ``src + i - 1``, all
+  settled) hold them; past the last free row's number no row is reserved for a higher
+  trial.
+* Records that reserve answer a row only when the record is made (rule 1), not from
+  results that come in later (they differ only for conditional spaces, which do not
+  reserve). With one worker every trial decides in its turn and takes the first open row,
+  as before: a serial run is unchanged.
 
 Presumed dead
 -------------
@@ -149,7 +179,7 @@ __all__ = [
     "tomb_key",
 ]
 
-VERSION = 2
+VERSION = 3  # 3: generation records reserve their rows for trial numbers
 GRACE = 10.0  # seconds without a ticket (or a refreshed wait ticket): presumed dead
 END_KEY = "metaheur:end"  # {"interrupted": bool}, written by after_trial for FAIL trials
 
@@ -285,6 +315,7 @@ class Record:
     told: dict[int, int] = field(default_factory=dict)
     skipped: list[int] = field(default_factory=list)
     moved: dict[int, int] = field(default_factory=dict)
+    reserve: bool = False  # free rows reserved for trial numbers (rule "Reserved rows")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -296,6 +327,7 @@ class Record:
             "told": sorted([r, n] for r, n in self.told.items()),
             "skipped": list(self.skipped),
             "moved": sorted([r, n] for r, n in self.moved.items()),
+            "reserve": self.reserve,
         }
 
     @classmethod
@@ -329,6 +361,9 @@ class Record:
         ):
             raise BadRecord("the record's 'told' is malformed")
         moved = pairs("moved", 2) if "moved" in obj else []
+        reserve = obj.get("reserve", False)
+        if not isinstance(reserve, bool):
+            raise BadRecord("the record's 'reserve' is not a boolean")
         skipped = obj.get("skipped", [])
         if not isinstance(skipped, list) or not all(_int(n) for n in skipped):
             raise BadRecord("the record's 'skipped' is malformed")
@@ -340,6 +375,7 @@ class Record:
             told={int(r): int(n) for r, n in told},
             skipped=[int(n) for n in skipped],
             moved={int(r): int(n) for r, n in moved},
+            reserve=reserve,
         )
 
 

@@ -74,6 +74,12 @@ class RunSpace:
         return None
 
     @property
+    def plain(self) -> bool:
+        """Has every completed trial seen so far all of this space's parameters (no
+        conditional ones)? Then two rows differ in a parameter their trials suggest."""
+        return all(len(names) == len(self.encoder.names) for names in self.groups)
+
+    @property
     def evaluated(self) -> list[Evaluated]:
         return [e for group in self.groups.values() for e in group.values()]
 
@@ -105,6 +111,13 @@ class Generation:
         r = self.record
         return [i for i in range(self.X.shape[0])
                 if i not in r.answered and i not in r.bound and i not in r.same]
+
+    def reserved(self) -> dict[int, int]:
+        """Row -> the trial number it is reserved for: the ``i``-th free row for trial
+        ``src + i`` (``_protocol``, "Reserved rows"); empty unless the record reserves."""
+        if not self.record.reserve:
+            return {}
+        return {r: self.src + i for i, r in enumerate(self.free_rows)}
 
 
 class GenerationStore:
@@ -191,7 +204,7 @@ class GenerationStore:
                 opt, X, moved = self._move(opt, X, ahead)
                 ahead = {}
             rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped,
-                         moved=moved)
+                         moved=moved, reserve=run.plain)
             g = self._generation(run, rec, src, opt, X)
             self.answer(run, g, held)
             if g.free_rows or rec.bound:

@@ -213,3 +213,28 @@ def test_branch_table_counts_the_branch_of_each_runs_best_configuration(hpo):
     assert t.loc[("select-breast_cancer", "dlf-aoa")].to_dict() == {"logreg": 1, "svc": 1}
     assert t.loc[("select-breast_cancer", "random")].to_dict() == {"logreg": 0, "svc": 2}
     assert "mlp-wine" not in t.index.get_level_values("task")
+
+
+def test_svc_digits_is_an_rbf_svc_on_a_fixed_stratified_600_digit_subset(hpo):
+    """The first svc-digits (all digits, poly kernel among the choices) saturated: a cubic
+    kernel without offset gives the same hard-margin SVM for every C * gamma^3 above a
+    threshold. Pinned: RBF only, 600 digits, the same subset in every process."""
+    import optuna
+    from _tasks import get_task, load
+
+    X, y = load("digits-600")
+    assert X.shape == (600, 64)
+    full = np.bincount(load("digits")[1])
+    np.testing.assert_allclose(np.bincount(y), full * 600 / full.sum(), atol=1)  # stratified
+    load.cache_clear()
+    np.testing.assert_array_equal(load("digits-600")[0], X)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(get_task("svc-digits").make(), n_trials=1)
+    assert set(study.trials[0].params) == {"n_components", "whiten", "C", "gamma"}
+    # the poly plateau is gone: C and gamma trade off no longer (C * gamma^3 fixed)
+    fixed = {"n_components": 16, "whiten": False}
+    a = get_task("svc-digits").make()(optuna.trial.FixedTrial({**fixed, "C": 10.0, "gamma": 1e-3}))
+    b = get_task("svc-digits").make()(optuna.trial.FixedTrial({**fixed, "C": 80.0, "gamma": 5e-4}))
+    assert a != b
+    with pytest.raises(ValueError, match="digits-600"):
+        load("nope")

@@ -359,13 +359,6 @@ class Optimizer(abc.ABC):
         """
         return _snapshot.from_state(cls, state, check_version=check_version)
 
-    @classmethod
-    def _upgrade_state(cls, state: dict[str, Any]) -> dict[str, Any]:
-        """``state`` in this class's current layout when an earlier release wrote it in
-        another (a new copy; ``state`` is untrusted and every check of
-        :meth:`from_state` follows). The base class has had one layout."""
-        return state
-
     # ---------------------------------------------------------------- helpers
     def _uniform(self, shape: Sequence[int]) -> NDArray:
         """``lb + U(shape) ⊙ (ub − lb)`` (docs/algorithms.md §0, eq. 4 of AOA)."""

@@ -1,12 +1,13 @@
 """Checks and geometry of the restart layer (:mod:`metaheur.restarts`): the box of a local
-run, and what a restored current run must satisfy to fit the wrapper's counters and
-settings (docs/algorithms.md §12.3). The state is untrusted input: every rule here is a
-``(violated, what)`` pair that the wrapper turns into a ``ValueError``.
+run and its centred coordinates, the collapse of a run, what a restored current run must
+satisfy to fit the wrapper's counters and settings (docs/algorithms.md §12.3), and states of
+the first release read in the current layout. The state is untrusted input: every rule here
+is a ``(violated, what)`` pair that the wrapper turns into a ``ValueError``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -93,3 +94,50 @@ def run_problems(opt: IPOP) -> list[tuple[bool, str]]:
          or (opt._pending is not None and not np.array_equal(opt._pending_full, asked)),
          "has a pending batch other than ours"),
     ]
+
+
+def upgrade_first_release(state: dict[str, Any]) -> dict[str, Any]:
+    """An ipop state of metaheur 0.1.0 as first released in the current layout. Its local
+    runs were never centred, so it lacks ``_offset`` and ``restart_local_center``: it
+    continues as what it was, ``restart_local_center=False`` with the origin 0. Any other
+    state is returned as it is (the checks of ``from_state`` follow)."""
+    algo, cfg = state.get("algo_state"), state.get("config")
+    if not (isinstance(algo, dict) and isinstance(cfg, dict)
+            and isinstance(cfg.get("params"), dict) and isinstance(cfg.get("bounds"), list)
+            and "_offset" not in algo and "restart_local_center" not in cfg["params"]):
+        return state
+    offset = None if algo.get("_kind") is None else np.zeros(len(cfg["bounds"]))
+    return {**state,
+            "config": {**cfg, "params": {**cfg["params"], "restart_local_center": False}},
+            "algo_state": {**algo, "_offset": encode(offset)}}
+
+
+def centred(box: NDArray, warm: dict[str, Any], c: NDArray, f_c: float
+            ) -> tuple[NDArray, dict[str, Any], NDArray]:
+    """A local run's box, warm start and origin in coordinates centred on the best point
+    ``c`` (``restart_local_center``): the run sees ``y = x − c``, so its x0 is 0. Unchanged
+    (origin 0) when rounding would leave a coordinate of the box empty."""
+    shifted = box - c[:, None]  # lo <= c <= hi, so lo − c <= 0 <= hi − c exactly
+    if not (shifted[:, 0] < shifted[:, 1]).all():  # pragma: no cover - huge offsets
+        return box, warm, np.zeros(c.size)
+    return shifted, {"x0": np.zeros((1, c.size)), "f0": [f_c]}, c.copy()
+
+
+def collapsed(opt: IPOP) -> bool:
+    """Every coordinate of the current run's population spans <= restart_xtol of the box."""
+    X, _ = opt._inner.population
+    span = np.ptp(X, axis=0) if X.shape[0] else np.zeros(opt.dim)
+    return bool((span <= opt.restart_xtol * (opt.upper - opt.lower)).all())
+
+
+def restored_progress(opt: IPOP, nit: int, rnd: int) -> tuple[int, int] | None:
+    """``Optimizer._restored_progress`` of the wrapper, whose counters are the runs' sums:
+    the restored current run is checked against them (:func:`run_problems`)."""
+    run, k = opt._inner, opt._restarts
+    for bad, what in run_problems(opt):
+        if bad:
+            raise ValueError(f"{opt.name} state: the current run disagrees with the "
+                             f"wrapper's counters and settings: it {what}")
+    if rnd >= len(opt._rounds_) or nit * len(opt._rounds_) + rnd > opt.nfev + k:
+        return None  # every batch after the first has rows, but a restart's may not
+    return opt.nfev, 0 if run._pending is None else run._pending.shape[0]

@@ -95,7 +95,11 @@ def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) 
             f"state is for algorithm {state['algo']!r}, cannot restore it into "
             f"{target.__name__} ({target.name!r})"
         )
-    state = target._upgrade_state(state)
+    # a class whose state layout changed reads the earlier ones with ``_upgrade_state``
+    # (a new copy in the current layout; every check below follows)
+    upgrade = getattr(target, "_upgrade_state", None)
+    if upgrade is not None:
+        state = upgrade(state)
     if check_version and state.get("version") != __version__:
         raise ValueError(
             f"state was written by metaheur {state.get('version')!r}, this is "

@@ -56,74 +56,30 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metaheur._base import Optimizer
-from metaheur._params import Choice, Constraint, Dict, Flag, Integer, Real
+from metaheur._params import Constraint, Dict
 from metaheur._registry import available, get, register
-from metaheur._restart_checks import GLOBAL, LOCAL, local_box, run_problems
-from metaheur._state import Field, encode
+from metaheur._restart_checks import (
+    GLOBAL,
+    LOCAL,
+    centred,
+    collapsed,
+    local_box,
+    restored_progress,
+    upgrade_first_release,
+)
+from metaheur._restart_settings import (
+    MIN_LOCAL_WIDTH,
+    RESTART_CONSTRAINTS,
+    RESTART_DEFAULTS,
+    RESTART_TUNED,
+    InnerAlgorithm,
+)
+from metaheur._state import Field
 
 __all__ = ["IPOP", "with_restarts", "local_box", "GLOBAL", "LOCAL", "RESTART_DEFAULTS",
            "RESTART_CONSTRAINTS", "RESTART_TUNED"]
 
-#: Hyper-parameters of the restart layer (prefixed so they never clash with the inner ones).
-RESTART_DEFAULTS: dict[str, Any] = {
-    "restart_growth": 2.0,
-    "restart_patience": 50,
-    "restart_ftol": 1e-12,
-    "restart_iters": None,
-    "restart_keep_best": True,
-    "restart_xtol": 1e-6,
-    "restart_local": True,
-    "restart_local_width": 0.5,
-    "restart_local_shrink": 0.1,
-    "restart_local_center": True,
-}
-#: What each restart hyper-parameter may be (checked by the base class).
-RESTART_CONSTRAINTS: dict[str, Constraint] = {
-    "restart_growth": Real(1.0),
-    "restart_patience": Integer(low=1),
-    "restart_ftol": Real(0.0),
-    "restart_iters": Integer(low=1, none=True),
-    "restart_keep_best": Flag(),
-    "restart_xtol": Real(0.0),
-    "restart_local": Flag(),
-    "restart_local_width": Real(0.0, 0.5, low_open=True),
-    "restart_local_shrink": Real(0.0, 1.0, low_open=True),
-    "restart_local_center": Flag(),
-}
-#: Settings of a registered ``"<algo>-ipop"`` variant that differ from
-#: :data:`RESTART_DEFAULTS`, measured per algorithm on COCO BBOB (docs/algorithms.md §12.2).
-#: GWO's steps become small only as its ``a`` nears 0 (§6), so each of its global runs
-#: gets a short horizon of its own; ACOR and POA gain from global runs of 100 iterations.
-RESTART_TUNED: dict[str, dict[str, Any]] = {
-    "aco": {"restart_iters": 100},
-    "gwo": {"restart_iters": 30},
-    "poa": {"restart_iters": 100},
-}
-#: A local run's box is never narrower than this fraction of the whole box.
-MIN_LOCAL_WIDTH = 1e-4
 
-
-
-class _Algorithm(Choice):
-    """``inner``: the key of a registered algorithm without restarts (plug-ins included:
-    the choices are the registry's at the time of the check)."""
-
-    def __init__(self) -> None:
-        self.none = False
-
-    @property
-    def options(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(k for k in available() if not issubclass(get(k), IPOP))
-
-    def describe(self) -> str:
-        return f"the name of a registered algorithm without restarts ({', '.join(self.options)})"
-
-    def _convert(self, value: Any) -> str | None:
-        try:
-            cls = get(value) if isinstance(value, str) else IPOP
-        except ValueError:  # not registered
-            return None
-        return None if issubclass(cls, IPOP) else cls.name
 
 
 @register
@@ -164,7 +120,7 @@ class IPOP(Optimizer):
     )
     defaults: ClassVar[dict[str, Any]] = {"inner": "pso", "inner_params": {}, **RESTART_DEFAULTS}
     constraints: ClassVar[dict[str, Constraint]] = {
-        "inner": _Algorithm(), "inner_params": Dict(), **RESTART_CONSTRAINTS}
+        "inner": InnerAlgorithm(), "inner_params": Dict(), **RESTART_CONSTRAINTS}
     #: The wrapped algorithm's key when fixed by a registered variant (``"gwo-ipop"``).
     inner_algo: ClassVar[str | None] = None
     #: The current run's complete state (restored, and checked, by its own class), the
@@ -287,17 +243,6 @@ class IPOP(Optimizer):
             frac = self.restart_local_width * self.restart_local_shrink ** self._local_runs
         return local_box(self.best_x, self.lower, self.upper, max(frac, MIN_LOCAL_WIDTH))
 
-    def _centre(self, box: NDArray, warm: dict[str, Any]) -> tuple[NDArray, dict[str, Any]]:
-        """A local run's box and warm start in coordinates centred on the best point c
-        (``restart_local_center``): the run sees ``y = x − c``, so its origin is c and its
-        x0 is 0. Unchanged when rounding would leave a coordinate of the box empty."""
-        c = self.best_x
-        shifted = box - c[:, None]  # lo <= c <= hi, so lo − c <= 0 <= hi − c exactly
-        if not (shifted[:, 0] < shifted[:, 1]).all():  # pragma: no cover - huge offsets
-            return box, warm
-        self._offset = c.copy()
-        return shifted, {"x0": np.zeros((1, self.dim)), "f0": [self.best_f]}
-
     def _start(self, kind: int = GLOBAL) -> None:
         self._kind = kind
         self._run_start = self.nfev
@@ -333,8 +278,8 @@ class IPOP(Optimizer):
         self._offset = np.zeros(self.dim)
         if local:
             box = self._local_box()
-            if self.restart_local_center:
-                box, warm = self._centre(box, warm)
+            if self.restart_local_center:  # the run's origin is the best point
+                box, warm, self._offset = centred(box, warm, self.best_x, self.best_f)
             self._local_runs += 1
             self._start(LOCAL)
             self._inner = self._inner_cls(box, pop_size=n, seed=self.rng,
@@ -359,14 +304,8 @@ class IPOP(Optimizer):
             self._run_mark, self._stall = self._run_best, 0
         else:
             self._stall += 1
-        if self.restart_xtol > 0 and self._collapsed():
+        if self.restart_xtol > 0 and collapsed(self):
             self._stall = max(self._stall, self.restart_patience)
-
-    def _collapsed(self) -> bool:
-        """Every coordinate of the population spans <= restart_xtol of the box."""
-        X, _ = self._inner.population
-        span = np.ptp(X, axis=0) if X.shape[0] else np.zeros(self.dim)
-        return bool((span <= self.restart_xtol * (self.upper - self.lower)).all())
 
     # ------------------------------------------------------------- iteration
     def _ask(self, t: int, r: int) -> NDArray:
@@ -393,18 +332,7 @@ class IPOP(Optimizer):
 
     @classmethod
     def _upgrade_state(cls, state: dict[str, Any]) -> dict[str, Any]:
-        """States of metaheur 0.1.0 as first released, whose local runs were never
-        centred, lack ``_offset`` and ``restart_local_center``: they continue as what they
-        were, ``restart_local_center=False`` with the origin 0."""
-        algo, cfg = state.get("algo_state"), state.get("config")
-        if not (isinstance(algo, dict) and isinstance(cfg, dict)
-                and isinstance(cfg.get("params"), dict) and isinstance(cfg.get("bounds"), list)
-                and "_offset" not in algo and "restart_local_center" not in cfg["params"]):
-            return state  # the current layout, or one that the checks will refuse
-        offset = None if algo.get("_kind") is None else np.zeros(len(cfg["bounds"]))
-        return {**state,
-                "config": {**cfg, "params": {**cfg["params"], "restart_local_center": False}},
-                "algo_state": {**algo, "_offset": encode(offset)}}
+        return upgrade_first_release(state)
 
     @_inner_state.setter
     def _inner_state(self, state: dict[str, Any] | None) -> None:
@@ -419,15 +347,7 @@ class IPOP(Optimizer):
         self._inner = run
 
     def _restored_progress(self, nit: int, rnd: int) -> tuple[int, int] | None:
-        """Our counters are the runs' sums: check the restored run against them."""
-        run, k = self._inner, self._restarts
-        for bad, what in run_problems(self):
-            if bad:
-                raise ValueError(f"{self.name} state: the current run disagrees with the "
-                                 f"wrapper's counters and settings: it {what}")
-        if rnd >= len(self._rounds_) or nit * len(self._rounds_) + rnd > self.nfev + k:
-            return None  # every batch after the first has rows, but a restart's may not
-        return self.nfev, 0 if run._pending is None else run._pending.shape[0]
+        return restored_progress(self, nit, rnd)
 
     @property
     def restarts(self) -> int:

@@ -135,15 +135,7 @@ class Coordinator:
             now = index.refresh()  # taken before the read
         self.fresh = None
         if index.versions:
-            old = ", ".join(str(v) for v in sorted(index.versions))
-            self.warn(
-                "versions",
-                f"the study holds tickets of metaheur's distributed protocol version {old}; "
-                f"this version ({VERSION}) does not read them, so its run starts anew, "
-                "warm-started from the study's completed trials. Workers of different "
-                "metaheur versions must not share a study (they would run separate "
-                "populations).",
-            )
+            self.warn("versions", _versions_message(index.versions))
         run = self._run_for(space)
         self._update(index, run)
         poll = self._poll(run)
@@ -160,8 +152,8 @@ class Coordinator:
             for info in silent:
                 self._presume_dead(study, info, trial.number, now)
             # marked: decide again at once, from a read that shows the marks
-            early = None if silent else self._early(index, run, trial.number, now, timeout,
-                                                    heartbeat)
+            early = None if silent else _reserved_take(self.store, index, run, trial.number,
+                                                       now, timeout, heartbeat)
             if early is None:
                 return Wait(0.0 if silent else min(MAX_TURN_POLL, poll))
             g, d = early
@@ -220,27 +212,6 @@ class Coordinator:
             return self._withdraw(study, trial, index)
         self.live[trial.number] = threading.get_ident()
         return dict(params)
-
-    def _early(self, index: TrialIndex, run: RunSpace, number: int, now: float,
-               timeout: float, heartbeat: bool) -> tuple[Generation, Take] | None:
-        """Trial ``number``'s reserved row of the run's current generation, if it is still
-        open: claimed without waiting for lower-numbered trials, none of which may take it
-        (``_protocol``, "Reserved rows"); ``None``: wait for the trial's turn."""
-        head = index.head(run.sig)
-        if head is None or head.src >= number:
-            return None
-        src = index.trials.get(head.src)
-        if src is None:
-            return None
-        try:
-            g = self.store.load(run, src.trial, head.gen)
-        except BadRecord:
-            return None  # the trial whose turn it is reports it
-        row = next((r for r, k in g.reserved().items() if k == number), None)
-        if row is None:
-            return None
-        view = row_views(g, index, run.sig, now, timeout, heartbeat, ())[row]
-        return (g, Take(row, view.tried)) if view.state is RowState.OPEN else None
 
     def _presume_dead(self, study: Study, info: TrialInfo, number: int, now: float) -> None:
         """Mark ``info``'s trial, silent for ``GRACE`` seconds, as presumed dead."""
@@ -378,6 +349,37 @@ class Coordinator:
     def _run_for(self, space: dict[str, BaseDistribution]) -> RunSpace:
         run = RunSpace(space, self.settings)
         return self.runs.setdefault(run.sig, run)
+
+
+def _reserved_take(store: GenerationStore, index: TrialIndex, run: RunSpace, number: int,
+                   now: float, timeout: float, heartbeat: bool
+                   ) -> tuple[Generation, Take] | None:
+    """Trial ``number``'s reserved row of the run's current generation, if it is still
+    open: claimed without waiting for lower-numbered trials, none of which may take it
+    (``_protocol``, "Reserved rows"); ``None``: wait for the trial's turn."""
+    head = index.head(run.sig)
+    if head is None or head.src >= number:
+        return None
+    src = index.trials.get(head.src)
+    if src is None:
+        return None
+    try:
+        g = store.load(run, src.trial, head.gen)
+    except BadRecord:
+        return None  # the trial whose turn it is reports it
+    row = next((r for r, k in g.reserved().items() if k == number), None)
+    if row is None:
+        return None
+    view = row_views(g, index, run.sig, now, timeout, heartbeat, ())[row]
+    return (g, Take(row, view.tried)) if view.state is RowState.OPEN else None
+
+
+def _versions_message(versions: set[int]) -> str:
+    old = ", ".join(str(v) for v in sorted(versions))
+    return (f"the study holds tickets of metaheur's distributed protocol version {old}; "
+            f"this version ({VERSION}) does not read them, so its run starts anew, "
+            "warm-started from the study's completed trials. Workers of different metaheur "
+            "versions must not share a study (they would run separate populations).")
 
 
 def _ahead(index: TrialIndex, run: str, g: Generation) -> dict[int, TrialInfo]:

@@ -1,0 +1,80 @@
+"""Hyper-parameters of the restart layer (:mod:`metaheur.restarts`): their defaults, what
+each may be (the wrapped algorithm ``inner`` included), and the per-algorithm settings
+measured on COCO BBOB (docs/algorithms.md §12.2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from metaheur._params import Choice, Constraint, Flag, Integer, Real
+from metaheur._registry import available, get
+
+#: Hyper-parameters of the restart layer (prefixed so they never clash with the inner ones).
+RESTART_DEFAULTS: dict[str, Any] = {
+    "restart_growth": 2.0,
+    "restart_patience": 50,
+    "restart_ftol": 1e-12,
+    "restart_iters": None,
+    "restart_keep_best": True,
+    "restart_xtol": 1e-6,
+    "restart_local": True,
+    "restart_local_width": 0.5,
+    "restart_local_shrink": 0.1,
+    "restart_local_center": True,
+}
+#: What each restart hyper-parameter may be (checked by the base class).
+RESTART_CONSTRAINTS: dict[str, Constraint] = {
+    "restart_growth": Real(1.0),
+    "restart_patience": Integer(low=1),
+    "restart_ftol": Real(0.0),
+    "restart_iters": Integer(low=1, none=True),
+    "restart_keep_best": Flag(),
+    "restart_xtol": Real(0.0),
+    "restart_local": Flag(),
+    "restart_local_width": Real(0.0, 0.5, low_open=True),
+    "restart_local_shrink": Real(0.0, 1.0, low_open=True),
+    "restart_local_center": Flag(),
+}
+#: Settings of a registered ``"<algo>-ipop"`` variant that differ from
+#: :data:`RESTART_DEFAULTS`, measured per algorithm on COCO BBOB (docs/algorithms.md §12.2).
+#: GWO's steps become small only as its ``a`` nears 0 (§6), so each of its global runs
+#: gets a short horizon of its own; ACOR and POA gain from global runs of 100 iterations.
+RESTART_TUNED: dict[str, dict[str, Any]] = {
+    "aco": {"restart_iters": 100},
+    "gwo": {"restart_iters": 30},
+    "poa": {"restart_iters": 100},
+}
+#: A local run's box is never narrower than this fraction of the whole box.
+MIN_LOCAL_WIDTH = 1e-4
+
+
+def _restarts(cls: type) -> bool:
+    """Whether ``cls`` is the restart layer or one of its variants."""
+    from metaheur.restarts import IPOP  # the layer imports this module
+
+    return issubclass(cls, IPOP)
+
+
+class InnerAlgorithm(Choice):
+    """``inner``: the key of a registered algorithm without restarts (plug-ins included:
+    the choices are the registry's at the time of the check)."""
+
+    def __init__(self) -> None:
+        self.none = False
+
+    @property
+    def options(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(k for k in available() if not _restarts(get(k)))
+
+    def describe(self) -> str:
+        return f"the name of a registered algorithm without restarts ({', '.join(self.options)})"
+
+    def _convert(self, value: Any) -> str | None:
+        if not isinstance(value, str):
+            return None
+        try:
+            cls = get(value)
+        except ValueError:  # not registered
+            return None
+        return None if _restarts(cls) else cls.name

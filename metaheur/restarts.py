@@ -171,11 +171,10 @@ class IPOP(Optimizer):
         """The base check, and the wrapped class checks ``inner_params`` (and ``pop_size``).
         ``ipop`` takes :data:`RESTART_TUNED`'s values for ``inner`` where not given, as
         ``"<inner>-ipop"`` does."""
-        if cls.inner_algo is None:
-            inner = params.get("inner", cls.defaults["inner"])
-            params = {**RESTART_TUNED.get(inner if isinstance(inner, str) else "", {}),
-                      **params}
         checked = super().validate_params(pop_size=pop_size, **params)
+        if cls.inner_algo is None:  # ``inner`` is the registered name by now, however spelt
+            tuned = RESTART_TUNED.get(checked["inner"], {})
+            checked.update({k: v for k, v in tuned.items() if k not in params})
         inner_cls, inner = cls._inner_of(checked)
         try:
             inner_cls.validate_params(pop_size=pop_size, **inner)

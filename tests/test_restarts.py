@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -621,6 +622,9 @@ def test_gwo_ipop_gives_each_global_run_a_short_horizon_by_default() -> None:
         assert metaheur.get(f"{algo}-ipop").defaults["restart_iters"] == iters.get(algo)
     assert IPOP.defaults["restart_iters"] is None
     assert IPOP.validate_params(inner="gwo")["restart_iters"] == 30
+    for name in ("GWO", "Gwo"):  # the registry's spelling-insensitive lookup: same tuning
+        assert IPOP.validate_params(inner=name)["restart_iters"] == 30
+    assert IPOP.validate_params(inner="ACO")["restart_iters"] == 100
     assert IPOP.validate_params(inner="gwo", restart_iters=None)["restart_iters"] is None
     assert IPOP.validate_params(inner="pso")["restart_iters"] is None
     opt = metaheur.get("gwo-ipop")(BOUNDS, pop_size=5, budget=3000, seed=0,
@@ -673,6 +677,27 @@ def test_a_state_of_the_first_release_restores_as_the_run_it_was(stop: int) -> N
         old.tell(X, plateau(X))
         new.tell(X, plateau(X))
     assert old.best_f == new.best_f and old.restarts == new.restarts > 0
+
+
+def test_states_written_by_the_first_release_continue_bit_for_bit() -> None:
+    """tests/data/ipop_states_0.1.0.json: gwo-, pso- and poa-ipop states (in a global run,
+    a local run, before the first tell) as metaheur 0.1.0 wrote them, with the next 12
+    batches that release asked; restored here they ask the same points."""
+    path = Path(__file__).parent / "data" / "ipop_states_0.1.0.json"
+    cases = json.loads(path.read_text())
+    assert [c["kind"] for c in cases] == [GLOBAL, LOCAL, None]
+
+    def f(X: np.ndarray) -> np.ndarray:  # the objective the fixtures were written with
+        return ((X - 0.3) ** 2).sum(axis=1) + np.abs(X).sum(axis=1)
+
+    for case in cases:
+        opt = metaheur.Optimizer.from_state(case["state"])
+        assert opt.name == case["algo"] and opt.restart_local_center is False
+        for X_old in case["next"]:
+            X = opt.ask()
+            np.testing.assert_array_equal(X, np.array(X_old))
+            opt.tell(X, f(X))
+        assert opt.best_f == case["best_f"]
 
 
 def test_a_state_without_offset_but_with_centring_is_refused() -> None:

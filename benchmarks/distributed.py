@@ -24,6 +24,7 @@ best is within or below it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -195,7 +196,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="metaheur-dist-")
     urls = {"sqlite": f"sqlite:///{tmp}/study.db", "journal": f"journal:{tmp}/journal.log",
             "sqlite-wal": f"sqlite:///{tmp}/wal.db"}
-    with sqlite3.connect(f"{tmp}/wal.db") as db:  # the mode persists in the file
+    with contextlib.closing(sqlite3.connect(f"{tmp}/wal.db")) as db:  # persists in the file
         db.execute("PRAGMA journal_mode=WAL")
     if os.environ.get("METAHEUR_TEST_POSTGRES_URL"):
         urls["postgres"] = os.environ["METAHEUR_TEST_POSTGRES_URL"]

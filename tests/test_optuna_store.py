@@ -81,6 +81,9 @@ def test_rows_evaluated_before_are_answered_from_history() -> None:
      "bound": [], "same": [], "told": []},
     {"v": 3, "run": "r", "gen": 0, "restart": 0, "opt": {}, "answered": [], "bound": [[0]],
      "same": [], "told": []},
+    *({"v": 3, "run": "r", "gen": 0, "restart": 0, "opt": {}, "answered": [], "bound": [],
+       "same": [], "told": [], "skipped": [], "moved": [], "reserve": junk}
+      for junk in ("yes", 1, None, [True])),
 ])
 def test_record_validation_rejects_junk(bad: Any) -> None:
     with pytest.raises(BadRecord):

@@ -135,7 +135,7 @@ class Coordinator:
             now = index.refresh()  # taken before the read
         self.fresh = None
         if index.versions:
-            self.warn("versions", _versions_message(index.versions))
+            self.warn(f"versions:{sorted(index.versions)}", _versions_message(index.versions))
         run = self._run_for(space)
         self._update(index, run)
         poll = self._poll(run)
@@ -397,7 +397,9 @@ def _ahead(index: TrialIndex, run: str, g: Generation) -> dict[int, TrialInfo]:
 def _reserve(g: Generation, views: list[RowView], index: TrialIndex, number: int
              ) -> list[RowView]:
     """Rows reserved for another trial that may still claim them are held by it (for the
-    deciding trial ``number``)."""
+    deciding trial ``number``). A defence: a trial deciding in its turn takes the first
+    open row, which is its own or a settled lower trial's, so this changes a decision
+    only on a stale read (a trial presumed dead, which then withdraws its claim)."""
     out = views
     for r, k in g.reserved().items():
         if k != number and views[r].state is RowState.OPEN and index.pending(k):

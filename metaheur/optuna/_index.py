@@ -128,8 +128,9 @@ class TrialIndex:
 
     def _info(self, t: FrozenTrial) -> TrialInfo:
         raw = t.system_attrs.get(self.ticket_attr)
-        if isinstance(raw, dict) and isinstance(raw.get("v"), int) and raw["v"] != VERSION:
-            self.versions.add(raw["v"])
+        v = raw.get("v") if isinstance(raw, dict) else None
+        if isinstance(v, int) and not isinstance(v, bool) and v != VERSION:
+            self.versions.add(v)
         value = math.inf
         if t.state == TrialState.COMPLETE and t.value is not None:
             v = self.sign * t.value

@@ -106,9 +106,12 @@ that may still claim it (not settled, or not visible yet) as held by that trial.
   settled) hold them; past the last free row's number no row is reserved for a higher
   trial.
 * Records that reserve answer a row only when the record is made (rule 1), not from
-  results that come in later (they differ only for conditional spaces, which do not
-  reserve). With one worker every trial decides in its turn and takes the first open row,
-  as before: a serial run is unchanged.
+  results that come in later, so that a reserved row stays open for its trial. What that
+  gives up: an enqueued, retried or other-sampler trial numbered after the record that
+  completes an open row's exact point no longer answers the row (it is evaluated again;
+  this matters only in small discrete spaces), and conditional spaces, where later
+  results answer rows routinely, do not reserve. With one worker every trial decides in
+  its turn and takes the first open row, as before: a serial run is unchanged.
 
 Presumed dead
 -------------

@@ -124,8 +124,11 @@ def _check(study: optuna.Study, heartbeat: bool, speculative: bool = False) -> N
     assert a.generations >= a.complete // POP - 1
     for told in a.told_rows.values():
         assert sorted(told) == list(range(len(told)))
-    first = min(t.value for t in study.trials[:POP] if t.value is not None)
-    assert study.best_value < first
+    # No assertion that the best value improves on the first generation's: with 17 trials
+    # from differently seeded workers it usually does, but not always (a CI rehearsal drew
+    # a first point at 6.53 that three GWO generations did not beat). What must hold is
+    # asserted above: every result told, spares used, rows re-issued once. Quality against
+    # serial runs is measured by benchmarks/distributed.py --quality.
 
 
 @pytest.mark.slow

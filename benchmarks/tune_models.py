@@ -23,8 +23,11 @@ Outputs in ``--out``: one SQLite storage per (dataset, optimiser, seed) under ``
 (a rerun continues every study to ``--trials`` and never re-runs a finished trial; a trial
 cut off by a kill runs again), ``runs.csv`` (one row per finished study: selected trial,
 its validation and test metrics, the best-so-far trace), ``summary.csv`` (mean ± std over
-seeds), ``tests.csv`` (two-sided tie-corrected Mann-Whitney U of every optimiser against
-DLF-AOA, Holm-corrected over the optimisers, :mod:`metaheur.harness.stats`), one
+seeds, and the mean rank of the selected validation score among the optimisers of a seed),
+``tests.csv`` (two-sided Wilcoxon signed-rank tests of every optimiser against DLF-AOA,
+paired by seed, tie-aware, Holm-corrected over the optimisers,
+:mod:`metaheur.harness.stats`: a seed fixes the data, split, trunk and initialisation of
+every optimiser, so the seeds are blocks and pairing removes their effect), one
 ``convergence_<dataset>.png`` (best validation objective against trial count, median and
 quartiles over seeds), ``results.json`` (all of it, with the design, machine and load) and
 ``table.md`` (printed). Only seeds that every optimiser of a dataset has finished are
@@ -444,18 +447,27 @@ def summarise(runs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     out.columns = [f"{m}_{s}" for m, s in out.columns]
     out.insert(0, "seeds", g.size())
     out.insert(1, "trial_seconds_mean", g["trial_seconds"].mean() / runs["trials"].iloc[0])
-    out = out.reset_index()
+    out = out.reset_index().merge(mean_ranks(runs), on=["dataset", "algo"], how="left")
     rank = {a: i for i, a in enumerate(order)}
     return out.sort_values(["dataset", "algo"], key=lambda c: c.map(rank) if c.name == "algo"
                            else c.map({d: i for i, d in enumerate(DATASETS)}), kind="stable"
                            ).reset_index(drop=True)
 
 
+def mean_ranks(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset, each optimiser's rank of the selected validation objective among the
+    optimisers of a seed (1 = best, ties averaged), averaged over seeds (``mean_rank``)."""
+    rank = runs.groupby(["dataset", "seed"])["val_objective"].rank(method="average")
+    return (runs.assign(mean_rank=rank).groupby(["dataset", "algo"], sort=False)["mean_rank"]
+            .mean().reset_index())
+
+
 def rank_tests(runs: pd.DataFrame, ref: str = REF, alpha: float = 0.05) -> pd.DataFrame:
-    """Two-sided Mann-Whitney U (tie-corrected) of every optimiser against ``ref`` on each
-    measure of :data:`TESTED`, Holm-corrected over the optimisers of one dataset and measure
-    (:func:`metaheur.harness.stats.wilcoxon_holm`). ``result``: ``+`` ``ref`` significantly
-    better, ``-`` significantly worse, ``=`` no significant difference."""
+    """Two-sided Wilcoxon signed-rank tests (tie-aware) of every optimiser against ``ref``,
+    paired by seed, on each measure of :data:`TESTED`, Holm-corrected over the optimisers of
+    one dataset and measure (:func:`metaheur.harness.stats.wilcoxon_holm`). ``result``: ``+``
+    ``ref`` significantly better, ``-`` significantly worse, ``=`` no significant difference.
+    """
     from metaheur.harness.stats import wilcoxon_holm
 
     cols = ["dataset", "measure", "algo", "statistic", "p", "p_holm", "result"]
@@ -467,8 +479,9 @@ def rank_tests(runs: pd.DataFrame, ref: str = REF, alpha: float = 0.05) -> pd.Da
         if measure.startswith("test_"):  # higher is better: the test compares 1 - metric
             loss = 1.0 - loss
         parts.append(pd.DataFrame({"function": runs["dataset"], "dim": measure,
-                                   "algo": runs["algo"], "final_error": loss}))
-    res = wilcoxon_holm(pd.concat(parts, ignore_index=True), ref, alpha)
+                                   "algo": runs["algo"], "run": runs["seed"],
+                                   "final_error": loss}))
+    res = wilcoxon_holm(pd.concat(parts, ignore_index=True), ref, alpha, paired=True)
     return res.rename(columns={"function": "dataset", "dim": "measure"})[cols]
 
 
@@ -518,6 +531,7 @@ def markdown(summary: pd.DataFrame, tests: pd.DataFrame, design: Design, budget:
     for dataset, sub in summary.groupby("dataset", sort=False):
         table = pd.DataFrame({
             "optimiser": sub["algo"], "seeds": sub["seeds"],
+            "mean rank (val)": [f"{r:.2f}" for r in sub["mean_rank"]],
             "1 - val F1 (selected)": [_pm(m, s) for m, s in
                                       zip(sub["val_objective_mean"], sub["val_objective_std"],
                                           strict=True)],
@@ -535,8 +549,10 @@ def markdown(summary: pd.DataFrame, tests: pd.DataFrame, design: Design, budget:
             f"configuration selected on validation, metrics on the held-out test split "
             f"(mean ± std over seeds)\n\n" + markdown_table(table))
     parts.append(
-        "`vs dlf-aoa`: two-sided tie-corrected Mann-Whitney U over seeds, Holm-corrected over "
-        "the optimisers, alpha 0.05, on " + ", ".join(TESTED) + " in that order; `+` DLF-AOA "
+        "`mean rank (val)`: rank of the selected validation score among the optimisers of a "
+        "seed (1 = best), averaged over seeds. `vs dlf-aoa`: two-sided Wilcoxon signed-rank "
+        "tests paired by seed (a seed fixes the data, split and initialisation of every "
+        "optimiser; zero differences split), Holm-corrected over the optimisers, alpha 0.05, on " + ", ".join(TESTED) + " in that order; `+` DLF-AOA "
         "significantly better, `-` significantly worse, `=` no significant difference "
         "(tests.csv has the p-values). Sensitivity, specificity, precision and F1 are macro "
         "averages over the classes (docs/models.md §6.3). " + DISCLAIMER)

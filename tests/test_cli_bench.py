@@ -187,6 +187,33 @@ def test_tie_aware_verdict_after_holm_over_five_algorithms() -> None:
     assert (wil.loc[["c", "d", "e"], "result"] == "=").all()
 
 
+def test_signed_rank_is_paired_and_tie_aware() -> None:
+    """Paired by run: a consistent 0.001 advantage hidden under a large per-run effect."""
+    from scipy.stats import wilcoxon
+
+    block = np.linspace(0.0, 1.0, 10)  # what a seed does to every algorithm alike
+    x, y = block, block + 0.001 * np.r_[1, 2, 3, 4, 5, 6, 7, 8, 9, 0]  # one tie (zero diff)
+    w, p = stats.signed_rank(x, y)
+    assert w < 0  # x (the reference) lower on the runs that differ
+    assert p == pytest.approx(wilcoxon(x, y, zero_method="zsplit").pvalue, rel=1e-12)
+    assert p < 0.01 and stats.rank_sum(x, y)[1] > 0.5  # the unpaired test sees nothing
+    assert stats.signed_rank(np.ones(4), np.ones(4)) == (0.0, 1.0)
+
+
+def test_paired_verdict_matches_runs_and_drops_unshared_ones() -> None:
+    block = np.linspace(0.0, 1.0, 10)
+    rows = [{"algo": a, "function": "f", "dim": 2, "run": r, "final_error": block[r] + d}
+            for a, d in (("ref", 0.0), ("worse", 0.001), ("same", 0.0)) for r in range(10)]
+    rows.append({"algo": "worse", "function": "f", "dim": 2, "run": 99, "final_error": -5.0})
+    runs = pd.DataFrame(rows)
+    paired = stats.wilcoxon_holm(runs, "ref", paired=True).set_index("algo")
+    assert paired.loc["worse", "result"] == "+" and paired.loc["same", "result"] == "="
+    assert paired.loc["same", "p"] == 1.0
+    assert stats.wilcoxon_holm(runs, "ref").set_index("algo").loc["worse", "result"] == "="
+    with pytest.raises(ValueError, match="'run'"):
+        stats.wilcoxon_holm(runs.drop(columns="run"), "ref", paired=True)
+
+
 def test_friedman_note() -> None:
     assert stats.friedman_note(3, 2) is None
     assert "here 4 algorithm(s) and 1 function(s)" in stats.friedman_note(4, 1)

@@ -1,5 +1,6 @@
-"""Statistics of benchmark runs: summary per problem, rank-sum tests with Holm's correction
-against a reference algorithm, Friedman average ranks, and markdown tables.
+"""Statistics of benchmark runs: summary per problem, rank-sum (or, for runs paired by
+``run``, signed-rank) tests with Holm's correction against a reference algorithm, Friedman
+average ranks, and markdown tables.
 
 Inputs are the long ``runs`` table of :mod:`metaheur.harness.bench` (columns ``algo``,
 ``function``, ``dim``, ``run``, ``final_error``); nothing here runs an optimiser or draws.
@@ -15,7 +16,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-__all__ = ["summary_table", "holm", "rank_sum", "wilcoxon_holm", "friedman_note",
+__all__ = ["summary_table", "holm", "rank_sum", "signed_rank", "wilcoxon_holm", "friedman_note",
            "friedman_ranks", "markdown_table"]
 
 
@@ -48,34 +49,64 @@ def rank_sum(x: NDArray, y: NDArray) -> tuple[float, float]:
     return float(res.statistic), float(res.pvalue)
 
 
-def wilcoxon_holm(runs: pd.DataFrame, ref: str, alpha: float = 0.05) -> pd.DataFrame:
-    """Rank-sum test (:func:`rank_sum`) of each algorithm against ``ref`` on each function
-    and dim.
+def signed_rank(x: NDArray, y: NDArray) -> tuple[float, float]:
+    """Two-sided Wilcoxon signed-rank test of the pairs ``(x[i], y[i])``, tie-aware: zero
+    differences are split evenly between the two signs (``zero_method="zsplit"``) and tied
+    magnitudes share their average rank (``scipy.stats.wilcoxon``). Returns ``(W, p)`` with
+    ``W`` = the sum of the signed ranks of ``x − y`` (negative: ``x`` lower on the pairs that
+    differ). All pairs equal give ``(0, 1)``."""
+    d = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
+    if not d.any():
+        return 0.0, 1.0
+    w = float(np.sum(np.sign(d) * stats.rankdata(np.abs(d))))
+    return w, float(stats.wilcoxon(d, zero_method="zsplit", alternative="two-sided").pvalue)
 
-    Columns: function, dim, algo, statistic (U of the reference), p, p_holm (Holm over the
-    algorithms compared on that problem) and ``result``: ``+`` the reference is
-    significantly better (lower errors), ``-`` significantly worse, ``=`` no significant
-    difference at ``alpha``.
+
+def _compare(x: pd.Series, y: pd.Series, paired: bool) -> tuple[float, float, bool]:
+    """``(statistic, p, x lower)`` of :func:`signed_rank` on the runs both have (``paired``)
+    or of :func:`rank_sum`."""
+    if paired:
+        common = x.index.intersection(y.index)
+        w, p = signed_rank(x[common].to_numpy(), y[common].to_numpy())
+        return w, p, w < 0
+    u, p = rank_sum(x.to_numpy(), y.to_numpy())
+    # U below its mean n1 n2 / 2: the reference's errors rank lower (better)
+    return u, p, u < x.size * y.size / 2.0
+
+
+def wilcoxon_holm(runs: pd.DataFrame, ref: str, alpha: float = 0.05, *,
+                  paired: bool = False) -> pd.DataFrame:
+    """Rank-sum test (:func:`rank_sum`) of each algorithm against ``ref`` on each function
+    and dim; with ``paired=True`` a signed-rank test (:func:`signed_rank`) on the runs that
+    both have, matched by the ``run`` column (for designs in which a run number fixes what
+    every algorithm sees, e.g. the data split of a seed).
+
+    Columns: function, dim, algo, statistic (U of the reference, or W of reference − other),
+    p, p_holm (Holm over the algorithms compared on that problem) and ``result``: ``+`` the
+    reference is significantly better (lower errors), ``-`` significantly worse, ``=`` no
+    significant difference at ``alpha``.
     """
     if ref not in set(runs["algo"]):
         raise ValueError(f"reference {ref!r} is not among the algorithms run: "
                          f"{', '.join(runs['algo'].unique())}")
+    if paired and "run" not in runs.columns:
+        raise ValueError("paired tests match runs by their 'run' column, which is missing")
     rows = []
     for (fun, dim), grp in runs.groupby(["function", "dim"], sort=False):
-        x = grp.loc[grp["algo"] == ref, "final_error"].to_numpy()
+        if paired:
+            grp = grp.drop_duplicates(["algo", "run"], keep="last").set_index("run")
+        x = grp.loc[grp["algo"] == ref, "final_error"]
         part = []
         for algo, sub in grp.groupby("algo", sort=False):
             if algo == ref:
                 continue
-            y = sub["final_error"].to_numpy()
-            stat, p = rank_sum(x, y)
+            stat, p, lower = _compare(x, sub["final_error"], paired)
             part.append({"function": fun, "dim": dim, "algo": algo, "statistic": stat, "p": p,
-                         "_ref_lower": stat < x.size * y.size / 2.0})
+                         "_ref_lower": lower})
         if part:
             adj = holm(np.array([r["p"] for r in part]))
             for r, pa in zip(part, adj, strict=True):
                 r["p_holm"] = float(pa)
-                # U below its mean n1 n2 / 2: the reference's errors rank lower (better)
                 lower = r.pop("_ref_lower")
                 r["result"] = "=" if pa >= alpha else ("+" if lower else "-")
             rows.extend(part)

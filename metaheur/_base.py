@@ -77,7 +77,7 @@ class Optimizer(abc.ABC):
     bounds
         ``(d, 2)`` array-like of ``(low, high)`` pairs or ``scipy.optimize.Bounds``.
     pop_size
-        Number of agents N (ACOR: archive size k). Default 30.
+        Number of agents N (ACOR: archive size k); ``None``: :attr:`default_pop_size`.
     budget, max_iter
         Exactly one: the number of objective evaluations (the schedule horizon T is
         derived from it, docs/algorithms.md §0.2), or the number of iterations T (the
@@ -113,6 +113,8 @@ class Optimizer(abc.ABC):
     constraints: ClassVar[dict[str, Constraint]] = {}
     #: Smallest population the algorithm is defined for (docs/algorithms.md §3).
     min_pop_size: ClassVar[int] = 2
+    #: Population when ``pop_size`` is None (``pso-ipop``: 20, docs/algorithms.md §12.3).
+    default_pop_size: ClassVar[int] = 30
     #: The algorithm state exported by :meth:`get_state`: attribute name -> what it must
     #: be (:class:`metaheur.Field`); :meth:`from_state` checks it on restore.
     state_fields: ClassVar[dict[str, Field]] = {}
@@ -127,7 +129,7 @@ class Optimizer(abc.ABC):
         self,
         bounds: BoundsLike,
         *,
-        pop_size: int = 30,
+        pop_size: int | None = None,
         budget: int | None = None,
         max_iter: int | None = None,
         seed: SeedLike = None,
@@ -138,7 +140,8 @@ class Optimizer(abc.ABC):
         self.lower, self.upper = as_bounds(bounds)
         self.dim = self.lower.size
         self._clip_bounds = clip_bounds(self.lower, self.upper)
-        self.pop_size = check_int("pop_size", pop_size, self.min_pop_size)
+        self.pop_size = check_int("pop_size", self.default_pop_size if pop_size is None
+                                  else pop_size, self.min_pop_size)
         self.params: dict[str, Any] = self.validate_params(**params)
         for key, value in self.params.items():
             setattr(self, key, value)
@@ -256,10 +259,8 @@ class Optimizer(abc.ABC):
         return len(self._history)
 
     def ask(self) -> NDArray:
-        """Return the next batch of points to evaluate, shape ``(n, d)``.
-
-        Calling ``ask`` again before :meth:`tell` returns the same pending batch.
-        """
+        """Return the next batch of points to evaluate, shape ``(n, d)`` (calling ``ask``
+        again before :meth:`tell` returns the same pending batch)."""
         if self._pending is not None:
             return self._pending.copy()
         if self.done:
@@ -349,13 +350,12 @@ class Optimizer(abc.ABC):
     def from_state(cls, state: dict[str, Any], *, check_version: bool = True) -> Optimizer:
         """Rebuild an optimizer from :meth:`get_state` data.
 
-        Called on :class:`Optimizer` itself, the class is looked up in the registry by
-        the state's algorithm key. The state is untrusted input and is checked as
-        strictly as the constructor checks its arguments (configuration, counters,
-        pending batch, random generator, every declared :attr:`state_fields` entry);
-        anything wrong raises ``ValueError``, as do a format, algorithm or metaheur
-        version that does not match (``check_version=False`` accepts a state written by
-        another metaheur version).
+        Called on :class:`Optimizer` itself, the class is looked up in the registry by the
+        state's algorithm key. The state is untrusted input and is checked as strictly as the
+        constructor checks its arguments (configuration, counters, pending batch, random
+        generator, every declared :attr:`state_fields` entry); anything wrong raises
+        ``ValueError``, as do a format, algorithm or metaheur version that does not match
+        (``check_version=False`` accepts a state written by another metaheur version).
         """
         return _snapshot.from_state(cls, state, check_version=check_version)
 

@@ -134,7 +134,7 @@ def minimize(
     *,
     budget: int | None = None,
     max_iter: int | None = None,
-    pop_size: int = 30,
+    pop_size: int | None = None,
     seed: SeedLike = None,
     args: tuple = (),
     vectorized: bool = False,
@@ -161,6 +161,9 @@ def minimize(
         Registry name (see :func:`metaheur.available`) or an :class:`Optimizer` class.
     budget, max_iter
         At most one; the default budget is ``10_000 * d`` evaluations (CEC convention).
+    pop_size
+        Population size; ``None`` (default): the algorithm's ``default_pop_size``, 30
+        (``pso-ipop``: 20, docs/algorithms.md §12.2).
     n_jobs
         Parallel workers for point-wise objectives (joblib; ``-1`` = all cores). Ignored,
         with a warning, when ``vectorized=True``.

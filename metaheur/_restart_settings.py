@@ -45,6 +45,18 @@ RESTART_TUNED: dict[str, dict[str, Any]] = {
     "gwo": {"restart_iters": 30},
     "poa": {"restart_iters": 100},
 }
+#: First population (``pop_size``, IPOP's λ_0) of a registered ``"<algo>-ipop"`` variant
+#: when none is given, where it differs from the wrapped class's ``default_pop_size`` (30;
+#: ``ipop`` keeps 30 whatever its ``inner``: its population is settled before its
+#: hyper-parameters). PSO, fraction of the BBOB targets (benchmarks/bbob.py, 24 functions,
+#: d = 2/5/10/20, instances 1-3; docs/algorithms.md §12.3)::
+#:
+#:     pso-ipop from    1,000·d, seeds 0-3          100·d, seeds 0-3
+#:     30               .353  .365  .348  .339      .161  .162  .156  .162
+#:     20               .369  .373  .368  .367      .165  .171  .172  .172
+#:
+#: A smaller first swarm converges sooner, so the restarts get evaluations to spend.
+RESTART_POP_SIZE: dict[str, int] = {"pso": 20}
 #: A local run's box is never narrower than this fraction of the whole box.
 MIN_LOCAL_WIDTH = 1e-4
 

@@ -142,7 +142,8 @@ def _from_config(cls: type[Optimizer], cfg: dict[str, Any], core: dict[str, Any]
             f"got {sorted(cfg)}"
         )
     check_params(cls.name, cls.defaults, {}, cfg["params"])  # names first: no ** clash
-    pop_size, bounds = cfg["pop_size"], cfg["bounds"]
+    # the constructor's default population (None) is for callers, never for a state
+    pop_size, bounds = check_int("pop_size", cfg["pop_size"], cls.min_pop_size), cfg["bounds"]
     dim = len(bounds) if isinstance(bounds, list) else 1
     if isinstance(pop_size, int) and pop_size * max(dim, 1) > MAX_BATCH_VALUES:
         raise ValueError(

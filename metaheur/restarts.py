@@ -41,7 +41,8 @@ inner optimizer draws from the wrapper's generator (one stream, so a restored ru
 bit-identical). Run 0 adopts the wrapper's evaluated initial population with its values.
 
 The published algorithm without restarts is the plain key (``"gwo"``); ``"gwo-ipop"``
-adds restarts. ``pop_size`` is the FIRST run's population (IPOP's λ_0): start small.
+adds restarts. ``pop_size`` is the FIRST run's population (IPOP's λ_0): start small
+(``pso-ipop`` starts from 20 when not told, :data:`RESTART_POP_SIZE`).
 
 The defaults were chosen on COCO BBOB with benchmarks/bbob.py; every measurement, and the
 gap to CMA-ES, is in docs/algorithms.md §12.2-12.4.
@@ -71,15 +72,14 @@ from metaheur._restart_settings import (
     MIN_LOCAL_WIDTH,
     RESTART_CONSTRAINTS,
     RESTART_DEFAULTS,
+    RESTART_POP_SIZE,
     RESTART_TUNED,
     InnerAlgorithm,
 )
 from metaheur._state import Field
 
 __all__ = ["IPOP", "with_restarts", "local_box", "GLOBAL", "LOCAL", "RESTART_DEFAULTS",
-           "RESTART_CONSTRAINTS", "RESTART_TUNED"]
-
-
+           "RESTART_CONSTRAINTS", "RESTART_TUNED", "RESTART_POP_SIZE"]
 
 
 @register
@@ -100,7 +100,8 @@ class IPOP(Optimizer):
     0.5), ``restart_local_shrink`` (its factor per further local run, in (0, 1]; 0.1) and
     ``restart_local_center`` (a local run works in coordinates centred on the best point;
     True). The ``"<algo>-ipop"`` variants take :data:`RESTART_TUNED`'s values for their
-    algorithm (``gwo-ipop``: ``restart_iters=30``; ``aco-ipop``, ``poa-ipop``: 100).
+    algorithm (``gwo-ipop``: ``restart_iters=30``; ``aco-ipop``, ``poa-ipop``: 100), and
+    ``pso-ipop`` starts from 20 agents unless told (:data:`RESTART_POP_SIZE`; ``ipop``: 30).
     :attr:`population` is the current run's population (in our coordinates; a new run's
     known rows until its first batch), :attr:`run_origin` the origin of the current run's
     coordinates; :attr:`restarts` counts the runs
@@ -383,7 +384,8 @@ def with_restarts(algo: str) -> type[IPOP]:
     """The registered restart variant ``"<algo>-ipop"`` of ``algo`` (made on first use).
 
     Its hyper-parameters are ``algo``'s own plus :data:`RESTART_DEFAULTS` (with the
-    values of :data:`RESTART_TUNED` for ``algo``, if any); for example
+    values of :data:`RESTART_TUNED` for ``algo``, if any), its ``default_pop_size``
+    :data:`RESTART_POP_SIZE`'s for ``algo`` or else ``algo``'s; for example
     ``with_restarts("dlf-aoa")(bounds, budget=10_000, levy_scale=0.1, restart_growth=3)``.
     """
     cls = get(algo)
@@ -407,6 +409,7 @@ def with_restarts(algo: str) -> type[IPOP]:
             "constraints": {**cls.constraints, **RESTART_CONSTRAINTS},
             "inner_algo": cls.name,
             "min_pop_size": cls.min_pop_size,
+            "default_pop_size": RESTART_POP_SIZE.get(cls.name, cls.default_pop_size),
             "__module__": __name__,
         },
     )

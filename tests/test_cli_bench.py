@@ -279,6 +279,25 @@ def test_bench_json(tmp_path: Path, capsys) -> None:
     assert data["wilcoxon"][0]["algo"] == "gwo"
 
 
+def test_without_pop_size_each_algorithm_runs_from_its_own_default(tmp_path: Path,
+                                                                  capsys) -> None:
+    """``--pop-size`` not given: ``pso-ipop`` from its tuned 20 (docs/algorithms.md §12.3),
+    the others from 30 (Optuna's CMA-ES keeps 30 too); ``minimize`` says which it used."""
+    argv = ["bench", "--functions", "sphere", "--dim", "2", "--runs", "1", "--budget", "60",
+            "--n-jobs", "1", "--quiet", "--json", "--out", str(tmp_path / "b"),
+            "--algos", "pso,pso-ipop", "--ref", "pso"]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["settings"]["pop_size"] == {"pso": 30, "pso-ipop": 20}
+    assert "pop_size pso 30, pso-ipop 20" in (tmp_path / "b" / "report.md").read_text()
+    for algo, pop in (("pso-ipop", 20), ("gwo-ipop", 30), ("pso", 30)):
+        assert main(["minimize", "--dim", "2", "--budget", "100", "--algo", algo, "--json",
+                     "--quiet"]) == 0
+        assert json.loads(capsys.readouterr().out)["pop_size"] == pop
+    assert main([*argv[:-4], "--budget", "25", "--algos", "gwo,pso-ipop"]) == 2
+    assert "at least one population (pop_size=30)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("where", ["file", "under-file"])
 def test_bench_checks_its_output_place_first(tmp_path: Path, capsys, monkeypatch,
                                              where: str) -> None:

@@ -24,6 +24,7 @@ from metaheur.restarts import (
     LOCAL,
     MIN_LOCAL_WIDTH,
     RESTART_DEFAULTS,
+    RESTART_POP_SIZE,
     RESTART_TUNED,
     local_box,
     with_restarts,
@@ -633,6 +634,48 @@ def test_gwo_ipop_gives_each_global_run_a_short_horizon_by_default() -> None:
     runs = _runs(opt, shifted_sphere)
     first = [r for r in runs if r["kind"] == GLOBAL]
     assert len(first) >= 2 and first[0]["run"].max_iter == 30
+
+
+def test_pso_ipop_starts_from_a_tuned_first_population_of_20() -> None:
+    """RESTART_POP_SIZE: ``pso-ipop`` starts from 20 agents when ``pop_size`` is not given
+    (docs/algorithms.md §12.3); every other variant, ``ipop`` whatever its ``inner``, and
+    the published ``pso`` from 30; a given ``pop_size`` always wins."""
+    assert RESTART_POP_SIZE == {"pso": 20}
+    for algo in BUILT_INS:
+        want = 20 if algo == "pso" else 30
+        assert metaheur.get(f"{algo}-ipop")(BOUNDS, budget=200).pop_size == want
+        assert metaheur.get(algo)(BOUNDS, budget=200).pop_size == 30  # published: unchanged
+    assert metaheur.get("pso-ipop").default_pop_size == 20
+    for kw in ({}, {"inner": "pso"}, {"inner": "gwo"}):
+        assert metaheur.get("ipop")(BOUNDS, budget=200, **kw).pop_size == 30
+    assert metaheur.get("pso-ipop")(BOUNDS, budget=200, pop_size=30).pop_size == 30
+    res = metaheur.minimize(shifted_sphere, BOUNDS, "pso-ipop", budget=300, seed=0,
+                            vectorized=True)
+    assert res.optimizer.pop_size == 20 and res.optimizer.current_run.pop_size >= 20
+    assert metaheur.minimize(shifted_sphere, BOUNDS, "pso", budget=300, seed=0,
+                             vectorized=True).optimizer.pop_size == 30
+
+
+def test_default_first_population_state_round_trip_and_null_pop_size_refused() -> None:
+    """A ``pso-ipop`` made without ``pop_size`` exports 20 and continues bit for bit; a
+    state whose ``pop_size`` is null is refused (the constructor's default is for
+    callers, never filled into an untrusted state)."""
+    opt = metaheur.get("pso-ipop")(BOUNDS, budget=900, seed=5, restart_patience=3)
+    run(opt, shifted_sphere, stop_nit=12)
+    state = json.loads(json.dumps(opt.get_state(), allow_nan=False))
+    assert state["config"]["pop_size"] == 20
+    twin = Optimizer.from_state(state)
+    a, b = run(opt, shifted_sphere), run(twin, shifted_sphere)
+    assert opt.restarts >= 1 and len(a) == len(b)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert opt.best_f == twin.best_f
+    state["config"]["pop_size"] = None
+    with pytest.raises(ValueError, match="pop_size"):
+        Optimizer.from_state(state)
+    plain = json.loads(json.dumps(metaheur.get("pso")(BOUNDS, budget=90).get_state()))
+    plain["config"]["pop_size"] = None
+    with pytest.raises(ValueError, match="pop_size"):
+        Optimizer.from_state(plain)
 
 
 def test_population_right_after_a_restart_is_the_new_runs_known_rows() -> None:

@@ -52,8 +52,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    help="runs per algorithm and problem; default: 30")
     p.add_argument("--budget", default="10000d",
                    help="evaluations per run: an integer or <k>d (k × dimension); default: 10000d")
-    p.add_argument("--pop-size", type=int_arg("--pop-size", 1), default=30,
-                   help="population size; default: 30")
+    p.add_argument("--pop-size", type=int_arg("--pop-size", 1), default=None,
+                   help="population size; default: each algorithm's (30; pso-ipop: 20)")
     p.add_argument("--seed", type=int_arg("--seed", 0), default=0, help="root seed; default: 0")
     p.add_argument("--ref", default="dlf-aoa",
                    help="reference algorithm of the rank-sum tests; default: dlf-aoa "

@@ -37,7 +37,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    help="algorithm (see `metaheur list`); default: dlf-aoa")
     p.add_argument("--budget", "-b", type=int_arg("--budget", 1), default=None,
                    help="objective evaluations; default: 10000 * dim")
-    p.add_argument("--pop-size", type=int, default=30, help="population size; default: 30")
+    p.add_argument("--pop-size", type=int, default=None,
+                   help="population size; default: the algorithm's (30; pso-ipop: 20)")
     p.add_argument("--seed", "-s", type=int_arg("--seed", 0), default=0,
                    help="seed of the algorithm and of the function's shift/rotation; default: 0")
     p.add_argument("--no-shift", action="store_true", help="use the unshifted function")
@@ -82,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
     algo = metaheur.get(args.algo)  # ValueError lists the valid names
     timed = _Timed(fn)
-    res = metaheur.minimize(timed, fn.bounds, algo, budget=args.budget, pop_size=args.pop_size,
+    pop = algo.default_pop_size if args.pop_size is None else args.pop_size
+    res = metaheur.minimize(timed, fn.bounds, algo, budget=args.budget, pop_size=pop,
                             seed=args.seed, vectorized=True,
                             progress=args.progress or want_progress(not args.quiet))
     elapsed = timed.seconds
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         "shifted": fn.shifted,
         "rotated": fn.rotated,
         "seed": args.seed,
-        "pop_size": args.pop_size,
+        "pop_size": pop,
         "fun": _finite(float(res.fun)),
         "error": _finite(float(res.fun) - fn.f_opt),
         "f_opt": fn.f_opt,

@@ -310,16 +310,19 @@ def run_benchmark(
     *,
     runs: int = 30,
     budget: int | str = "10000d",
-    pop_size: int = 30,
+    pop_size: int | None = None,
     seed: int = 0,
     n_jobs: int = 1,
     suite: str = "functions",
     progress: bool = False,
 ) -> BenchResult:
-    """Run every algorithm on every problem ``runs`` times, in parallel with joblib."""
+    """Run every algorithm on every problem ``runs`` times, in parallel with joblib.
+    ``pop_size=None``: each algorithm's ``default_pop_size`` (30 for Optuna's samplers)."""
     from joblib import Parallel, delayed
 
-    from metaheur.harness.study import check_algo
+    from metaheur._base import Optimizer
+    from metaheur._registry import get
+    from metaheur.harness.study import OPTUNA_SAMPLERS, check_algo
 
     algos = [check_algo(a) for a in algos]
     if suite == "bbob":
@@ -331,9 +334,11 @@ def run_benchmark(
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     budgets = {d: parse_budget(budget, d) for d in dims}
-    if min(budgets.values()) < pop_size:
-        raise ValueError(f"budget must be at least one population (pop_size={pop_size}); "
-                         f"got {min(budgets.values())} evaluations")
+    pops = {a: pop_size if pop_size is not None else (Optimizer.default_pop_size
+            if a in OPTUNA_SAMPLERS else get(a).default_pop_size) for a in algos}
+    if min(budgets.values()) < max(pops.values()):
+        raise ValueError(f"budget must be at least one population (pop_size="
+                         f"{max(pops.values())}); got {min(budgets.values())} evaluations")
     slow = [a for a in algos if a in ("tpe", "cmaes", "random")]
     if slow and max(budgets.values()) > 2000:
         logger.warning("%s run(s) as Optuna studies with one trial per evaluation: %d trials per "
@@ -342,7 +347,7 @@ def run_benchmark(
     seeds = np.random.SeedSequence(seed).spawn(runs)
     checkpoints = {d: _checkpoints(b) for d, b in budgets.items()}
     tasks = [(a, p, r) for (p, r) in _problems(suite, functions, dims, runs) for a in algos]
-    jobs = (delayed(_one_run)(a, p, r, budgets[p.dim], pop_size, seeds[r],
+    jobs = (delayed(_one_run)(a, p, r, budgets[p.dim], pops[a], seeds[r],
                               checkpoints[p.dim]) for a, p, r in tasks)
     cost = _CostModel([(a, budgets[p.dim]) for a, p, _ in tasks])
     bar = ProgressBar(len(tasks), desc="bench", unit="run", enabled=progress)
@@ -366,7 +371,7 @@ def run_benchmark(
     )
     runs_df = pd.DataFrame([{k: v for k, v in r.items() if k != "convergence"} for r in rows])
     settings = {"algos": algos, "functions": functions, "dims": dims, "runs": runs,
-                "budget": str(budget), "budgets": budgets, "pop_size": pop_size, "seed": seed,
+                "budget": str(budget), "budgets": budgets, "pop_size": pops, "seed": seed,
                 "suite": suite}
     return BenchResult(runs_df, conv, settings)
 
@@ -403,7 +408,8 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
             notes.append(f"no Friedman test for d={dim}: {why}")
     s = result.settings
     parts = [f"# Benchmark: suite {s['suite']}, {s['runs']} runs, budget {s['budget']}, "
-             f"pop_size {s['pop_size']}, seed {s['seed']}", ""]
+             f"pop_size {', '.join(f'{a} {n}' for a, n in s['pop_size'].items())}, "
+             f"seed {s['seed']}", ""]
     for (fun, dim), grp in summary.groupby(["function", "dim"], sort=False):
         table = grp.drop(columns=["function", "dim"])
         if wil is not None:

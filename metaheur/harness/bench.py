@@ -371,7 +371,8 @@ def run_benchmark(
     )
     runs_df = pd.DataFrame([{k: v for k, v in r.items() if k != "convergence"} for r in rows])
     settings = {"algos": algos, "functions": functions, "dims": dims, "runs": runs,
-                "budget": str(budget), "budgets": budgets, "pop_size": pops, "seed": seed,
+                "budget": str(budget), "budgets": budgets, "pop_size": pop_size,
+                "pop_sizes": pops, "seed": seed,
                 "suite": suite}
     return BenchResult(runs_df, conv, settings)
 
@@ -408,7 +409,7 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
             notes.append(f"no Friedman test for d={dim}: {why}")
     s = result.settings
     parts = [f"# Benchmark: suite {s['suite']}, {s['runs']} runs, budget {s['budget']}, "
-             f"pop_size {', '.join(f'{a} {n}' for a, n in s['pop_size'].items())}, "
+             f"pop_size {', '.join(f'{a} {n}' for a, n in s['pop_sizes'].items())}, "
              f"seed {s['seed']}", ""]
     for (fun, dim), grp in summary.groupby(["function", "dim"], sort=False):
         table = grp.drop(columns=["function", "dim"])

@@ -457,7 +457,9 @@ def summarise(runs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
 def mean_ranks(runs: pd.DataFrame) -> pd.DataFrame:
     """Per dataset, each optimiser's rank of the selected validation objective among the
     optimisers of a seed (1 = best, ties averaged), averaged over seeds (``mean_rank``)."""
-    rank = runs.groupby(["dataset", "seed"])["val_objective"].rank(method="average")
+    # a study without a selected value (every trial failed or pruned) ranks last
+    rank = runs.groupby(["dataset", "seed"])["val_objective"].rank(method="average",
+                                                                   na_option="bottom")
     return (runs.assign(mean_rank=rank).groupby(["dataset", "algo"], sort=False)["mean_rank"]
             .mean().reset_index())
 
@@ -552,7 +554,8 @@ def markdown(summary: pd.DataFrame, tests: pd.DataFrame, design: Design, budget:
         "`mean rank (val)`: rank of the selected validation score among the optimisers of a "
         "seed (1 = best), averaged over seeds. `vs dlf-aoa`: two-sided Wilcoxon signed-rank "
         "tests paired by seed (a seed fixes the data, split and initialisation of every "
-        "optimiser; zero differences split), Holm-corrected over the optimisers, alpha 0.05, on " + ", ".join(TESTED) + " in that order; `+` DLF-AOA "
+        "optimiser; zero differences split; exact p-values), Holm-corrected over the "
+        "optimisers, alpha 0.05, on " + ", ".join(TESTED) + " in that order; `+` DLF-AOA "
         "significantly better, `-` significantly worse, `=` no significant difference "
         "(tests.csv has the p-values). Sensitivity, specificity, precision and F1 are macro "
         "averages over the classes (docs/models.md §6.3). " + DISCLAIMER)

@@ -40,6 +40,7 @@ from metaheur._params import (
     clip_bounds,
     default_rng,
     horizon,
+    resolve_pop_size,
     warm_start,
 )
 from metaheur._state import STATE_FORMAT, Field
@@ -77,7 +78,8 @@ class Optimizer(abc.ABC):
     bounds
         ``(d, 2)`` array-like of ``(low, high)`` pairs or ``scipy.optimize.Bounds``.
     pop_size
-        Number of agents N (ACOR: archive size k); ``None``: :attr:`default_pop_size`.
+        Number of agents N (ACOR: archive size k); ``None``: :attr:`default_pop_size`, or
+        the number of ``x0`` rows if larger.
     budget, max_iter
         Exactly one: the number of objective evaluations (the schedule horizon T is
         derived from it, docs/algorithms.md §0.2), or the number of iterations T (the
@@ -140,8 +142,8 @@ class Optimizer(abc.ABC):
         self.lower, self.upper = as_bounds(bounds)
         self.dim = self.lower.size
         self._clip_bounds = clip_bounds(self.lower, self.upper)
-        self.pop_size = check_int("pop_size", self.default_pop_size if pop_size is None
-                                  else pop_size, self.min_pop_size)
+        self.pop_size = resolve_pop_size(pop_size, self.default_pop_size, x0,
+                                         self.min_pop_size)
         self.params: dict[str, Any] = self.validate_params(**params)
         for key, value in self.params.items():
             setattr(self, key, value)

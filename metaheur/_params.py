@@ -40,6 +40,7 @@ BoundsLike = Union[ArrayLike, "scipy.optimize.Bounds"]  # noqa: UP007
 
 __all__ = [
     "Constraint", "Real", "Integer", "Flag", "Choice", "Dict", "check_params", "check_int",
+    "resolve_pop_size",
     "as_bounds", "default_rng", "warm_start", "horizon",
 ]
 
@@ -228,6 +229,15 @@ def check_declarations(cls: type) -> None:
     stray = sorted(set(cls.constraints) - set(cls.defaults))
     if stray:
         raise TypeError(f"{cls.__name__}.constraints names no hyper-parameter: {stray}")
+
+
+def resolve_pop_size(pop_size: Any, default: int, x0: ArrayLike | None, minimum: int) -> int:
+    """``pop_size`` checked by :func:`check_int`; ``None``: ``default``, or more agents
+    when the warm start ``x0`` has more rows (the user never chose that limit)."""
+    if pop_size is None:
+        rows = np.shape(x0)[0] if x0 is not None and np.ndim(x0) == 2 else 0
+        pop_size = max(default, rows)
+    return check_int("pop_size", pop_size, minimum)
 
 
 def check_int(name: str, value: Any, minimum: int) -> int:

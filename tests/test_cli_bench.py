@@ -187,31 +187,76 @@ def test_tie_aware_verdict_after_holm_over_five_algorithms() -> None:
     assert (wil.loc[["c", "d", "e"], "result"] == "=").all()
 
 
-def test_signed_rank_is_paired_and_tie_aware() -> None:
+def test_signed_rank_is_paired() -> None:
     """Paired by run: a consistent 0.001 advantage hidden under a large per-run effect."""
-    from scipy.stats import wilcoxon
-
     block = np.linspace(0.0, 1.0, 10)  # what a seed does to every algorithm alike
-    x, y = block, block + 0.001 * np.r_[1, 2, 3, 4, 5, 6, 7, 8, 9, 0]  # one tie (zero diff)
+    x, y = block, block + 0.001 * np.r_[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     w, p = stats.signed_rank(x, y)
-    assert w < 0  # x (the reference) lower on the runs that differ
-    assert p == pytest.approx(wilcoxon(x, y, zero_method="zsplit").pvalue, rel=1e-12)
-    assert p < 0.01 and stats.rank_sum(x, y)[1] > 0.5  # the unpaired test sees nothing
+    assert w == -55.0 and p == pytest.approx(2 / 2**10)  # every sign negative: 2 of 1024
+    assert stats.rank_sum(x, y)[1] > 0.5  # the unpaired test sees nothing
     assert stats.signed_rank(np.ones(4), np.ones(4)) == (0.0, 1.0)
 
 
-def test_paired_verdict_matches_runs_and_drops_unshared_ones() -> None:
+@pytest.mark.parametrize(("d", "w", "p"), [
+    # one zero difference (zsplit: it takes rank 1, its rank split between the signs, and it
+    # never flips): ranks 2-6 all positive, 2 of the 32 sign patterns as extreme
+    ([1, 2, 3, 4, 5, 0], 20.0, 2 / 32),
+    # tied magnitudes share rank 1.5; |T| >= 7 in 12 of the 32 patterns (counted by hand)
+    ([-1, -1, -2, 3, -4], -7.0, 12 / 32),
+    # no ties, no zeros: the classical exact table (scipy's exact p, every version)
+    ([0.1, -0.25, 0.3, 0.45, 0.5, 0.61, 0.7], 24.0, 6 / 128),
+])
+def test_signed_rank_exact_with_zeros_and_ties(d, w, p) -> None:
+    """Exact conditional p-values, the same on every SciPy (SciPy < 1.15 switches to a normal
+    approximation at the first zero difference and ignores ties in its exact table)."""
+    got_w, got_p = stats.signed_rank(np.asarray(d, dtype=float), np.zeros(len(d)))
+    assert got_w == pytest.approx(w) and got_p == pytest.approx(p, rel=1e-12)
+
+
+def test_signed_rank_large_samples_use_the_tie_corrected_normal_law() -> None:
+    d = np.r_[np.arange(1.0, 301.0), -np.arange(1.0, 101.0)]  # 400 pairs, ties in |d|
+    w, p = stats.signed_rank(d, np.zeros(d.size))
+    r = np.asarray(pd.Series(np.abs(d)).rank())
+    from scipy.stats import norm
+
+    assert w == pytest.approx(np.sum(np.sign(d) * r))
+    assert p == pytest.approx(2 * norm.sf(abs(w) / np.sqrt(np.sum(r**2))), rel=1e-12)
+
+
+def test_signed_rank_missing_and_infinite_values() -> None:
+    """A NaN leaves its pair out; equal infinities are a tie, not NaN; shapes must match."""
+    x = np.array([np.inf, 1.0, 2.0, 3.0, np.nan])
+    assert stats.signed_rank(x, x.copy()) == (0.0, 1.0)
+    assert stats.signed_rank(np.array([np.nan, 1.0]), np.array([0.0, 0.0]))[0] == 1.0
+    with pytest.raises(ValueError, match="same shape"):
+        stats.signed_rank(np.arange(3.0), np.zeros(1))
+
+
+def test_paired_verdict_matches_runs_and_says_which_side() -> None:
     block = np.linspace(0.0, 1.0, 10)
     rows = [{"algo": a, "function": "f", "dim": 2, "run": r, "final_error": block[r] + d}
-            for a, d in (("ref", 0.0), ("worse", 0.001), ("same", 0.0)) for r in range(10)]
+            for a, d in (("ref", 0.0), ("worse", 0.001), ("better", -0.001), ("same", 0.0))
+            for r in range(10)]
     rows.append({"algo": "worse", "function": "f", "dim": 2, "run": 99, "final_error": -5.0})
     runs = pd.DataFrame(rows)
     paired = stats.wilcoxon_holm(runs, "ref", paired=True).set_index("algo")
-    assert paired.loc["worse", "result"] == "+" and paired.loc["same", "result"] == "="
-    assert paired.loc["same", "p"] == 1.0
+    assert paired.loc["worse", "result"] == "+" and paired.loc["better", "result"] == "-"
+    assert paired.loc["same", "result"] == "=" and paired.loc["same", "p"] == 1.0
     assert stats.wilcoxon_holm(runs, "ref").set_index("algo").loc["worse", "result"] == "="
     with pytest.raises(ValueError, match="'run'"):
         stats.wilcoxon_holm(runs.drop(columns="run"), "ref", paired=True)
+
+
+def test_an_undefined_p_value_is_no_verdict() -> None:
+    """Regression: a NaN p-value (no run in common) read as "significantly worse"."""
+    rows = [{"algo": "ref", "function": "f", "dim": 2, "run": r, "final_error": float(r)}
+            for r in range(5)]
+    rows += [{"algo": "other", "function": "f", "dim": 2, "run": r + 10, "final_error": 9.0}
+             for r in range(5)]
+    res = stats.wilcoxon_holm(pd.DataFrame(rows), "ref", paired=True)
+    assert res["result"].tolist() == ["="] and np.isnan(res["p"].iloc[0])
+    np.testing.assert_allclose(stats.holm(np.array([0.01, np.nan, 0.02])),
+                               [0.02, np.nan, 0.02])  # a NaN is not counted as a test
 
 
 def test_friedman_note() -> None:
@@ -296,7 +341,8 @@ def test_without_pop_size_each_algorithm_runs_from_its_own_default(tmp_path: Pat
                      "--quiet"]) == 0
         assert json.loads(capsys.readouterr().out)["pop_size"] == pop
     assert main([*argv[:-4], "--budget", "25", "--algos", "gwo,pso-ipop"]) == 2
-    assert "at least one population (pop_size=30)" in capsys.readouterr().err
+    assert "at least one population (gwo: pop_size=30)" in capsys.readouterr().err
+    assert main([*argv[:-4], "--budget", "25", "--algos", "random,pso-ipop"]) == 0
 
 
 @pytest.mark.parametrize("where", ["file", "under-file"])

@@ -651,9 +651,21 @@ def test_pso_ipop_starts_from_a_tuned_first_population_of_20() -> None:
     assert metaheur.get("pso-ipop")(BOUNDS, budget=200, pop_size=30).pop_size == 30
     res = metaheur.minimize(shifted_sphere, BOUNDS, "pso-ipop", budget=300, seed=0,
                             vectorized=True)
-    assert res.optimizer.pop_size == 20 and res.optimizer.current_run.pop_size >= 20
+    assert res.optimizer.pop_size == 20  # the first run's population
+    assert metaheur.get("pso-ipop")(BOUNDS, budget=200).ask().shape[0] == 20
     assert metaheur.minimize(shifted_sphere, BOUNDS, "pso", budget=300, seed=0,
                              vectorized=True).optimizer.pop_size == 30
+
+
+def test_a_default_population_grows_to_hold_the_warm_start() -> None:
+    """Regression: 25 warm-start points were refused by ``pso-ipop`` (default first swarm
+    20) although the user never chose a population; a given ``pop_size`` is still a limit."""
+    x0 = np.random.default_rng(0).uniform(*np.asarray(BOUNDS).T, (25, len(BOUNDS)))
+    assert metaheur.get("pso-ipop")(BOUNDS, budget=200, x0=x0).pop_size == 25
+    assert metaheur.get("pso-ipop")(BOUNDS, budget=200, x0=x0[:5]).pop_size == 20
+    assert metaheur.get("pso")(BOUNDS, budget=200, x0=x0).pop_size == 30
+    with pytest.raises(ValueError, match="m <= pop_size=20"):
+        metaheur.get("pso-ipop")(BOUNDS, budget=200, x0=x0, pop_size=20)
 
 
 def test_default_first_population_state_round_trip_and_null_pop_size_refused() -> None:

@@ -170,14 +170,23 @@ def test_rank_tests_pair_optimisers_by_seed(tm):
     for seed in range(10):
         for algo, shift in (("dlf-aoa", 0.0), ("worse", 0.002)):
             acc = 0.6 + 0.03 * seed - shift  # seeds differ by 0.03, the optimisers by 0.002
-            rows.append({"dataset": "d", "algo": algo, "seed": seed,
-                         "val_objective": 1 - acc, **{f"test_{m}": acc for m in tm.METRICS}})
+            rows.append({"dataset": "d", "algo": algo, "seed": seed, "trials": 10,
+                         "trial_seconds": 1.0, "val_objective": 1 - acc,
+                         **{f"{split}_{m}": acc for m in tm.METRICS
+                            for split in ("val", "test")}})
     runs = pd.DataFrame(rows)
     t = tm.rank_tests(runs).set_index(["algo", "measure"])
     assert (t.loc["worse", "result"] == "+").all()
-    assert (t.loc["worse", "p"] < 0.01).all()
+    assert (t.loc["worse", "p"] == 2 / 2**10).all()  # exact: 2 of the 1,024 sign patterns
     ranks = tm.mean_ranks(runs).set_index("algo")["mean_rank"]
     assert ranks["dlf-aoa"] == 1.0 and ranks["worse"] == 2.0
+    # regression: a study with no selected value (NaN) ranked best on the seeds it had
+    nan = pd.DataFrame([{"dataset": "d", "algo": "none", "seed": 0, "val_objective": np.nan}])
+    ranks = tm.mean_ranks(pd.concat([runs, nan])).set_index("algo")["mean_rank"]
+    assert ranks["none"] == 3.0 and ranks["dlf-aoa"] == 1.0
+    md = tm.markdown(tm.summarise(runs, ["dlf-aoa", "worse"]), tm.rank_tests(runs),
+                     tm.Design(10), 10)
+    assert "| mean rank (val) |" in md and "| dlf-aoa | 10 | 1.00 |" in md
 
 
 # -- storages that are not this design's -------------------------------------------------------

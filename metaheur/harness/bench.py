@@ -336,9 +336,11 @@ def run_benchmark(
     budgets = {d: parse_budget(budget, d) for d in dims}
     pops = {a: pop_size if pop_size is not None else (Optimizer.default_pop_size
             if a in OPTUNA_SAMPLERS else get(a).default_pop_size) for a in algos}
-    if min(budgets.values()) < max(pops.values()):
-        raise ValueError(f"budget must be at least one population (pop_size="
-                         f"{max(pops.values())}); got {min(budgets.values())} evaluations")
+    sized = {a: n for a, n in pops.items() if a not in ("tpe", "random")}  # no population
+    if sized and min(budgets.values()) < max(sized.values()):
+        big = max(sized, key=sized.__getitem__)
+        raise ValueError(f"budget must be at least one population ({big}: pop_size="
+                         f"{sized[big]}); got {min(budgets.values())} evaluations")
     slow = [a for a in algos if a in ("tpe", "cmaes", "random")]
     if slow and max(budgets.values()) > 2000:
         logger.warning("%s run(s) as Optuna studies with one trial per evaluation: %d trials per "
@@ -372,7 +374,7 @@ def run_benchmark(
     runs_df = pd.DataFrame([{k: v for k, v in r.items() if k != "convergence"} for r in rows])
     settings = {"algos": algos, "functions": functions, "dims": dims, "runs": runs,
                 "budget": str(budget), "budgets": budgets, "pop_size": pop_size,
-                "pop_sizes": pops, "seed": seed,
+                "pop_sizes": sized, "seed": seed,
                 "suite": suite}
     return BenchResult(runs_df, conv, settings)
 

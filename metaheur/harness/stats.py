@@ -28,12 +28,14 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def holm(p: NDArray) -> NDArray:
-    """Holm–Bonferroni adjusted p-values (monotone, capped at 1)."""
+    """Holm–Bonferroni adjusted p-values (monotone, capped at 1). A NaN (a test that could
+    not be made) stays NaN and is not counted among the tests."""
     p = np.asarray(p, dtype=float)
-    m = p.size
-    order = np.argsort(p)
+    out = np.full(p.size, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = ok.size
+    order = ok[np.argsort(p[ok])]
     adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
     out[order] = np.minimum(adj, 1.0)
     return out
 
@@ -49,17 +51,47 @@ def rank_sum(x: NDArray, y: NDArray) -> tuple[float, float]:
     return float(res.statistic), float(res.pvalue)
 
 
+#: Up to this many nonzero differences :func:`signed_rank` counts its null law exactly.
+EXACT_SIGNED_RANK_MAX = 200
+
+
 def signed_rank(x: NDArray, y: NDArray) -> tuple[float, float]:
-    """Two-sided Wilcoxon signed-rank test of the pairs ``(x[i], y[i])``, tie-aware: zero
-    differences are split evenly between the two signs (``zero_method="zsplit"``) and tied
-    magnitudes share their average rank (``scipy.stats.wilcoxon``). Returns ``(W, p)`` with
-    ``W`` = the sum of the signed ranks of ``x − y`` (negative: ``x`` lower on the pairs that
-    differ). All pairs equal give ``(0, 1)``."""
-    d = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
+    """Two-sided Wilcoxon signed-rank test of the pairs ``(x[i], y[i])``: ``(W, p)``.
+
+    ``W`` is the sum of the signed ranks of ``x − y`` (negative: ``x`` lower on the pairs
+    that differ). Tie-aware: tied magnitudes share their average rank, and zero differences
+    (equal values, equal infinities included) take the lowest ranks, split evenly between
+    the two signs (Pratt's "zsplit"), so they never move ``W``. A pair with a NaN is left
+    out. ``p`` is exact and conditional on these ranks: under the null hypothesis each
+    nonzero difference is equally likely to have either sign, and the 2^n sign patterns are
+    counted (up to :data:`EXACT_SIGNED_RANK_MAX` of them, then the normal law with variance
+    ``Σ rank²``). Computed here rather than by ``scipy.stats.wilcoxon``, whose p-value with
+    ties or zeros depends on the SciPy version (exact since 1.15, normal before). No
+    difference at all gives ``(0, 1)``."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"signed_rank needs two 1-D samples of the same shape (pairs); got "
+                         f"{x.shape} and {y.shape}")
+    keep = ~(np.isnan(x) | np.isnan(y))
+    with np.errstate(invalid="ignore"):  # inf − inf: a tie, set to 0 here
+        d = np.where(x == y, 0.0, x - y)[keep]
     if not d.any():
         return 0.0, 1.0
-    w = float(np.sum(np.sign(d) * stats.rankdata(np.abs(d))))
-    return w, float(stats.wilcoxon(d, zero_method="zsplit", alternative="two-sided").pvalue)
+    ranks = stats.rankdata(np.abs(d))
+    r = ranks[d != 0]
+    w = float(np.sum(np.sign(d) * ranks))
+    if r.size > EXACT_SIGNED_RANK_MAX:
+        return w, float(min(1.0, 2.0 * stats.norm.sf(abs(w) / math.sqrt(np.sum(r**2)))))
+    # W = 2·S − Σr, S the rank sum of the positive signs; with the ranks doubled (average
+    # ranks are multiples of 1/2) S is an integer sum, and its law is a subset-sum count
+    r2 = np.rint(2.0 * r).astype(np.int64)
+    law = np.zeros(int(r2.sum()) + 1)
+    law[0] = 1.0
+    for k in r2:  # each sign flips with probability 1/2
+        law[k:] = 0.5 * (law[k:] + law[:-k])  # the right side is evaluated first
+        law[:k] *= 0.5
+    t = np.abs(2.0 * np.arange(law.size) - r2.sum())  # |2·(2S)| − 2Σr = 2|W| on this grid
+    return w, float(min(1.0, law[t >= 2.0 * abs(w) - 1e-9].sum()))
 
 
 def _compare(x: pd.Series, y: pd.Series, paired: bool) -> tuple[float, float, bool]:
@@ -67,6 +99,8 @@ def _compare(x: pd.Series, y: pd.Series, paired: bool) -> tuple[float, float, bo
     or of :func:`rank_sum`."""
     if paired:
         common = x.index.intersection(y.index)
+        if common.empty:
+            return math.nan, math.nan, False
         w, p = signed_rank(x[common].to_numpy(), y[common].to_numpy())
         return w, p, w < 0
     u, p = rank_sum(x.to_numpy(), y.to_numpy())
@@ -108,7 +142,8 @@ def wilcoxon_holm(runs: pd.DataFrame, ref: str, alpha: float = 0.05, *,
             for r, pa in zip(part, adj, strict=True):
                 r["p_holm"] = float(pa)
                 lower = r.pop("_ref_lower")
-                r["result"] = "=" if pa >= alpha else ("+" if lower else "-")
+                # NaN (no runs to compare) is no evidence either way
+                r["result"] = ("+" if lower else "-") if pa < alpha else "="
             rows.extend(part)
     return pd.DataFrame(rows, columns=["function", "dim", "algo", "statistic", "p", "p_holm",
                                        "result"])

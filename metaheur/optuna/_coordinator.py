@@ -135,7 +135,8 @@ class Coordinator:
             now = index.refresh()  # taken before the read
         self.fresh = None
         if index.versions:
-            self.warn(f"versions:{sorted(index.versions)}", _versions_message(index.versions))
+            for key, message in index.version_warnings():
+                self.warn(key, message)
         run = self._run_for(space)
         self._update(index, run)
         poll = self._poll(run)
@@ -372,14 +373,6 @@ def _reserved_take(store: GenerationStore, index: TrialIndex, run: RunSpace, num
         return None
     view = row_views(g, index, run.sig, now, timeout, heartbeat, ())[row]
     return (g, Take(row, view.tried)) if view.state is RowState.OPEN else None
-
-
-def _versions_message(versions: set[int]) -> str:
-    old = ", ".join(str(v) for v in sorted(versions))
-    return (f"the study holds tickets of metaheur's distributed protocol version {old}; "
-            f"this version ({VERSION}) does not read them, so its run starts anew, "
-            "warm-started from the study's completed trials. Workers of different metaheur "
-            "versions must not share a study (they would run separate populations).")
 
 
 def _ahead(index: TrialIndex, run: str, g: Generation) -> dict[int, TrialInfo]:

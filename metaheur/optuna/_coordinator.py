@@ -95,9 +95,11 @@ class Coordinator:
         withdraw; ``lock``: the sampler's, held while deciding."""
         storage = study._storage
         t0 = time.monotonic()
-        life = Liveness.since(trial.datetime_start.timestamp() if trial.datetime_start
-                              else time.time())
-        beat, last_fail, delay = 0.0, time.monotonic(), 0.002
+        start = trial.datetime_start.timestamp() if trial.datetime_start else None
+        life = Liveness.since(time.time() if start is None else start)
+        # the start is the trial's sign of life until its first wait ticket (``silent``),
+        # due GRACE / 4 after it: a trial that waits briefly writes no wait ticket
+        beat, last_fail, delay = start or 0.0, time.monotonic(), 0.002
         barrier, since = 0.0, None  # time waiting for rows (all taken), and since when
         while True:
             with lock:

@@ -14,7 +14,8 @@ Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *t
 (trial system attribute ``metaheur:<algo>``):
 
 ``{"v": 3, "wait": t}``
-    the trial is deciding (waiting); ``t`` is refreshed every few seconds while it waits.
+    the trial is deciding (waiting); written ``GRACE / 4`` after the trial's start (until
+    then its ``datetime_start`` is its sign of life) and refreshed as often while it waits.
 ``{"v": 3, "skip": true}``
     the trial takes no part (enqueued parameters, nothing to sample).
 ``{"v": 3, "run", "src", "gen", "row", "x", "t", "waited", "barrier"[, "ahead"]}``

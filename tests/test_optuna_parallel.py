@@ -2,10 +2,11 @@
 
 SQLite with Optuna's heartbeat, JournalFileBackend without one (with Optuna's lock and with
 ``JournalFlockLock``), and PostgreSQL when ``METAHEUR_TEST_POSTGRES_URL`` names a server
-(the CI script ``.ci/run`` starts one). Seeds differ per worker (as ``seed=None`` does), and one worker is SIGKILLed mid-trial. The counts
-of issue 11 are asserted: nothing repeated, nothing completed and never told, the dead row
-re-issued exactly once, nothing left RUNNING when the storage has a heartbeat. In the
-speculative mode (issue 11's asynchronous mode) every spare's result is told as well.
+(the CI script ``.ci/run`` starts one). Seeds differ per worker (as ``seed=None`` does),
+and one worker is SIGKILLed mid-trial. The counts of issue 11 are asserted: nothing
+repeated, nothing completed and never told, the dead row re-issued exactly once, nothing
+left RUNNING when the storage has a heartbeat. In the speculative mode (issue 11's
+asynchronous mode) every spare's result is told as well.
 """
 
 from __future__ import annotations

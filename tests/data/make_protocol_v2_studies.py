@@ -2,10 +2,12 @@
 distributed protocol version 2, no reserved rows), with the trials that release asked when
 it resumed each one. Run it against that release's code, from the repository root::
 
-    git archive de9bbea | tar -x -C /tmp/v2
+    mkdir /tmp/v2 && git archive de9bbea | tar -x -C /tmp/v2
     PYTHONPATH=/tmp/v2 python tests/data/make_protocol_v2_studies.py
 
-``freeze`` and ``thaw`` are also what tests/test_optuna_upgrade.py restores them with.
+The threaded study depends on thread timing, so a new run writes other (equally valid)
+trials; the resumed trials are always those that release asked from the trials stored.
+``freeze``, ``thaw`` and ``make_sampler`` are also what tests/test_optuna_upgrade.py uses.
 """
 
 from __future__ import annotations

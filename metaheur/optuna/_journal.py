@@ -18,10 +18,14 @@ import os
 import threading
 from typing import Any
 
+# The lock type JournalFileBackend's ``lock_obj`` is annotated with (not exported by Optuna;
+# subclassing it keeps type checkers content, and the backend only calls the two methods).
+from optuna.storages.journal._file import BaseJournalFileLock
+
 __all__ = ["JournalFlockLock"]
 
 
-class JournalFlockLock:
+class JournalFlockLock(BaseJournalFileLock):
     """``flock(2)`` lock for ``optuna.storages.journal.JournalFileBackend`` (POSIX, local
     file systems)::
 

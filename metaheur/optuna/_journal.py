@@ -4,12 +4,11 @@
 ``JournalFileBackend`` takes its lock for every write (an append and an ``fsync``). Its
 default, ``JournalFileSymlinkLock``, polls: a worker that finds the lock taken sleeps 1 ms,
 then twice as long after each miss, up to 1 s, and a lock whose holder died is broken only
-after a 30 s grace period. With several workers writing about ten records per trial (each
-``suggest_*`` is one) on a loaded machine, waiters sleep past the lock's release and the
-lock goes to whoever happens to poll: writes of 50-150 ms trials waited up to 2.9 s
-(benchmarks/distributed.py, ``--storages journal,journal-flock``). An ``flock(2)`` lock is
-granted by the kernel the moment it is released, and released by the kernel when its
-holder dies.
+after a 30 s grace period. With several workers appending about ten times per trial (each
+``suggest_*`` is one append) on a loaded machine, waiters sleep past the lock's release and
+the lock goes to whoever happens to poll: with 50-150 ms trials single acquisitions took up
+to 2.9 s (benchmarks/journal_lock.py). An ``flock(2)`` lock is granted by the kernel the
+moment it is released, and released by the kernel when its holder dies.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Issue 11's measurement: W processes x T trials each on one study (5 floats, 1 int, 1
 categorical; each trial sleeps 50-150 ms, or 0.5-1.5 s with ``--duration 1``), per
 algorithm, storage (SQLite with Optuna's heartbeat, ``sqlite-wal`` the same in SQLite's
-write-ahead-log mode, JournalFileBackend without a heartbeat, PostgreSQL when
+write-ahead-log mode, JournalFileBackend without a heartbeat (``journal-flock`` the same
+with ``metaheur.optuna.JournalFlockLock`` instead of Optuna's default lock), PostgreSQL when
 METAHEUR_TEST_POSTGRES_URL is set), with ``seed=None`` and a fixed seed, with and without
 one worker SIGKILLed mid-trial, in the waiting mode (default) and the speculative one (idle
 workers evaluate predicted rows of the next generation, which take those rows' places).
@@ -51,10 +52,14 @@ def objective(trial: optuna.Trial) -> float:
 
 
 def _storage(url: str) -> Any:
-    if url.startswith("journal:"):
+    if url.startswith(("journal:", "journal-flock:")):
         from optuna.storages.journal import JournalFileBackend
 
-        return optuna.storages.JournalStorage(JournalFileBackend(url[len("journal:"):]))
+        from metaheur.optuna import JournalFlockLock
+
+        kind, path = url.split(":", 1)
+        lock = JournalFlockLock(path) if kind == "journal-flock" else None
+        return optuna.storages.JournalStorage(JournalFileBackend(path, lock_obj=lock))
     kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
     return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=1,
                                       grace_period=3)
@@ -195,6 +200,7 @@ def main() -> None:
         return
     tmp = tempfile.mkdtemp(prefix="metaheur-dist-")
     urls = {"sqlite": f"sqlite:///{tmp}/study.db", "journal": f"journal:{tmp}/journal.log",
+            "journal-flock": f"journal-flock:{tmp}/flock.log",
             "sqlite-wal": f"sqlite:///{tmp}/wal.db"}
     with contextlib.closing(sqlite3.connect(f"{tmp}/wal.db")) as db:  # persists in the file
         db.execute("PRAGMA journal_mode=WAL")

@@ -705,20 +705,37 @@ def test_threads_with_a_straggler_row_use_every_spare(algo: str) -> None:
         assert sorted(told) == list(range(len(told)))
 
 
-def test_tickets_of_another_protocol_version_are_reported_and_not_read() -> None:
-    """A study run by an earlier metaheur (protocol version 2, no reserved rows) is resumed:
-    its records are not read (a worker of that version would not honour reservations), one
-    warning says so, and the run starts anew, warm-started from the completed trials."""
+@pytest.mark.parametrize("v", [1, 4])
+def test_tickets_of_a_version_not_read_are_reported_and_the_run_starts_anew(v: int) -> None:
+    """Protocol version 1 (before trial order) and a later version than this one are not
+    read: one warning says so, and the run starts anew, warm-started from the completed
+    trials. (Version 2, metaheur 0.1.0, is read: tests/test_optuna_upgrade.py.)"""
     storage = optuna.storages.InMemoryStorage()
     study = optuna.create_study(study_name="s", storage=storage)
-    old = {"v": 2, "run": "r", "src": 0, "gen": 0, "row": 0, "x": [0.0, 0.0, 0.0], "t": 0.0}
+    old = {"v": v, "run": "r", "src": 0, "gen": 0, "row": 0, "x": [0.0, 0.0, 0.0], "t": 0.0}
     study.add_trial(optuna.trial.create_trial(
         params={n: 1.0 for n in SPACE}, distributions=SPACE, value=0.0,
         system_attrs={ATTR + "gwo": old}))
     resumed = worker_study(storage, "s")
-    with pytest.warns(UserWarning, match="protocol version 2; this version \\(3\\)"):
+    with pytest.warns(UserWarning, match=f"protocol version {v}; this version \\(3\\) does "
+                                         "not read them"):
         resumed.optimize(objective, n_trials=4)
     trials = resumed.trials
     assert (claim(trials[1])["src"], claim(trials[1])["gen"]) == (1, 0)  # a new run
     assert all(claim(t)["run"] != "r" for t in trials[1:])
     assert resumed.best_value == 0.0  # the old trial is kept (a warm-start point)
+
+
+def test_a_worker_of_version_2_beside_this_version_is_reported() -> None:
+    """A version-2 ticket on a trial numbered after this version's first ticket: a worker
+    of metaheur 0.1.0 still runs on the study (it does not read version-3 tickets)."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    study = worker_study(storage, "s")
+    study.optimize(objective, n_trials=2)
+    study.add_trial(optuna.trial.create_trial(
+        params={n: 0.5 for n in SPACE}, distributions=SPACE, value=1.0,
+        system_attrs={ATTR + "gwo": {"v": 2, "skip": True}}))
+    with pytest.warns(UserWarning, match="version 2 asked a trial after this version's "
+                                         "trial #0: workers of two versions share"):
+        study.optimize(objective, n_trials=1)

@@ -1,11 +1,12 @@
 """Several processes, each with its own sampler, run one metaheuristic through one storage.
 
-SQLite with Optuna's heartbeat, JournalFileBackend without one, and PostgreSQL when
-``METAHEUR_TEST_POSTGRES_URL`` names a server (the CI script ``.ci/run`` starts one). Seeds
-differ per worker (as ``seed=None`` does), and one worker is SIGKILLed mid-trial. The counts
-of issue 11 are asserted: nothing repeated, nothing completed and never told, the dead row
-re-issued exactly once, nothing left RUNNING when the storage has a heartbeat. In the
-speculative mode (issue 11's asynchronous mode) every spare's result is told as well.
+SQLite with Optuna's heartbeat, JournalFileBackend without one (with Optuna's lock and with
+``JournalFlockLock``), and PostgreSQL when ``METAHEUR_TEST_POSTGRES_URL`` names a server
+(the CI script ``.ci/run`` starts one). Seeds differ per worker (as ``seed=None`` does),
+and one worker is SIGKILLed mid-trial. The counts of issue 11 are asserted: nothing
+repeated, nothing completed and never told, the dead row re-issued exactly once, nothing
+left RUNNING when the storage has a heartbeat. In the speculative mode (issue 11's
+asynchronous mode) every spare's result is told as well.
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ POSTGRES_URL = os.environ.get("METAHEUR_TEST_POSTGRES_URL")
 
 
 def _storage(url: str) -> Any:
-    if url.startswith("journal:"):
+    if url.startswith(("journal:", "journal-flock:")):
         from optuna.storages.journal import JournalFileBackend
 
-        return optuna.storages.JournalStorage(JournalFileBackend(url[len("journal:"):]))
+        from metaheur.optuna import JournalFlockLock
+
+        kind, path = url.split(":", 1)
+        lock = JournalFlockLock(path) if kind == "journal-flock" else None
+        return optuna.storages.JournalStorage(JournalFileBackend(path, lock_obj=lock))
     heartbeat = {"heartbeat_interval": 1, "grace_period": 3}
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, **heartbeat)
@@ -151,6 +156,13 @@ def test_speculative_processes_share_one_sqlite_file_and_use_every_spare(tmp_pat
 @pytest.mark.slow
 def test_speculative_processes_share_one_journal_file(tmp_path: Any) -> None:
     _check(_run_workers(f"journal:{tmp_path / 'journal.log'}", speculative=True),
+           heartbeat=False, speculative=True)
+
+
+@pytest.mark.slow
+def test_speculative_processes_share_one_journal_file_with_the_flock_lock(tmp_path: Any
+                                                                          ) -> None:
+    _check(_run_workers(f"journal-flock:{tmp_path / 'journal.log'}", speculative=True),
            heartbeat=False, speculative=True)
 
 

@@ -90,6 +90,40 @@ def test_record_validation_rejects_junk(bad: Any) -> None:
         Record.from_json(bad, run="r", gen=0)
 
 
+def _record(v: Any, **extra: Any) -> dict[str, Any]:
+    return {"v": v, "run": "r", "gen": 0, "restart": 0, "opt": {}, "answered": [],
+            "bound": [[1, 5]], "same": [], "told": [[2, 4]], "skipped": [], "moved": [],
+            **extra}
+
+
+def test_version_2_record_reads_as_a_record_that_reserves_no_row() -> None:
+    """metaheur 0.1.0 wrote version 2: version 3's layout without 'reserve'."""
+    rec = Record.from_json(_record(2), run="r", gen=0)
+    assert rec.reserve is False and rec.bound == {1: 5} and rec.told == {2: 4}
+    assert Record.from_json(_record(3, reserve=True), run="r", gen=0).reserve is True
+    # a record of this version is written as version 3 whatever it was read as
+    assert rec.to_json()["v"] == 3
+
+
+@pytest.mark.parametrize("bad", [
+    _record(2, reserve=False), _record(2, reserve=True),  # v2 had no reservations
+    _record(1), _record(4), _record(2.0), _record(True), _record("2"), _record(None),
+])
+def test_records_of_versions_not_read_are_refused_by_name(bad: dict[str, Any]) -> None:
+    with pytest.raises(BadRecord, match="version|'reserve'"):
+        Record.from_json(bad, run="r", gen=0)
+
+
+def test_tickets_of_version_2_are_read_others_are_not() -> None:
+    claim = {"run": "r", "src": 3, "gen": 1, "row": 2, "x": [0.5], "t": 2.0, "waited": 0.1,
+             "barrier": 0.0}
+    assert parse_ticket({"v": 2} | claim) == parse_ticket({"v": 3} | claim) is not None
+    assert parse_ticket({"v": 2, "skip": True}) is not None
+    assert parse_ticket({"v": 2, "wait": 5.0}) is not None
+    for v in (1, 4, 2.0, True, "3", None):
+        assert parse_ticket({"v": v} | claim) is None, v
+
+
 def test_ticket_parsing_ignores_junk() -> None:
     assert parse_ticket("x") is None and parse_ticket({"v": 1}) is None
     assert parse_ticket({"v": 3, "run": "r", "src": -1, "gen": 0, "row": 0, "x": [],

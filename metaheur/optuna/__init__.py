@@ -12,7 +12,8 @@ included); the named classes fix ``algo`` for the six built-ins::
 See :class:`MetaheuristicSampler` for its policies, :mod:`metaheur.optuna._protocol` for
 how many workers share one run through the storage, :class:`SearchSpaceEncoder` for the
 map between an Optuna search space and the box [-1, 1]^d, and :func:`make_sampler` /
-:func:`make_pruner` for samplers and pruners by name.
+:func:`make_pruner` for samplers and pruners by name. :class:`JournalFlockLock` is a lock
+for Optuna's ``JournalFileBackend`` that several workers wait on far less.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from metaheur.optuna._factories import (
     make_sampler,
     sampler_names,
 )
+from metaheur.optuna._journal import JournalFlockLock
 from metaheur.optuna._sampler import MetaheuristicSampler
 from metaheur.optuna._space import SearchSpaceEncoder, box_problem
 
 __all__ = [
     "MetaheuristicSampler",
     "SearchSpaceEncoder",
+    "JournalFlockLock",
     "OPTUNA_SAMPLERS",
     "PRUNERS",
     "make_pruner",

@@ -95,9 +95,11 @@ class Coordinator:
         withdraw; ``lock``: the sampler's, held while deciding."""
         storage = study._storage
         t0 = time.monotonic()
-        life = Liveness.since(trial.datetime_start.timestamp() if trial.datetime_start
-                              else time.time())
-        beat, last_fail, delay = 0.0, time.monotonic(), 0.002
+        start = trial.datetime_start.timestamp() if trial.datetime_start else None
+        life = Liveness.since(time.time() if start is None else start)
+        # the start is the trial's sign of life until its first wait ticket (``silent``),
+        # due GRACE / 4 after it: a trial that waits briefly writes no wait ticket
+        beat, last_fail, delay = start or 0.0, time.monotonic(), 0.002
         barrier, since = 0.0, None  # time waiting for rows (all taken), and since when
         while True:
             with lock:
@@ -135,7 +137,8 @@ class Coordinator:
             now = index.refresh()  # taken before the read
         self.fresh = None
         if index.versions:
-            self.warn(f"versions:{sorted(index.versions)}", _versions_message(index.versions))
+            for key, message in index.version_warnings():
+                self.warn(key, message)
         run = self._run_for(space)
         self._update(index, run)
         poll = self._poll(run)
@@ -372,14 +375,6 @@ def _reserved_take(store: GenerationStore, index: TrialIndex, run: RunSpace, num
         return None
     view = row_views(g, index, run.sig, now, timeout, heartbeat, ())[row]
     return (g, Take(row, view.tried)) if view.state is RowState.OPEN else None
-
-
-def _versions_message(versions: set[int]) -> str:
-    old = ", ".join(str(v) for v in sorted(versions))
-    return (f"the study holds tickets of metaheur's distributed protocol version {old}; "
-            f"this version ({VERSION}) does not read them, so its run starts anew, "
-            "warm-started from the study's completed trials. Workers of different metaheur "
-            "versions must not share a study (they would run separate populations).")
 
 
 def _ahead(index: TrialIndex, run: str, g: Generation) -> dict[int, TrialInfo]:

@@ -12,12 +12,14 @@ from optuna.trial import FrozenTrial, TrialState
 from metaheur.optuna import _protocol
 from metaheur.optuna._protocol import (
     END_KEY,
+    READS,
     VERSION,
     Claim,
     Skip,
     Ticket,
     Waiting,
     parse_ticket,
+    version,
 )
 
 __all__ = ["TrialIndex", "TrialInfo"]
@@ -86,7 +88,9 @@ class TrialIndex:
         self.claims: dict[str, list[int]] = {}  # run -> numbers of its claims, ascending
         self._registered: set[int] = set()
         self.missing: dict[int, float] = {}  # numbers not visible yet -> first noticed
-        self.versions: set[int] = set()  # other protocol versions seen in tickets
+        # other protocol versions seen in tickets -> the highest trial number holding one
+        self.versions: dict[int, int] = {}
+        self.first_current: int | None = None  # lowest number with a ticket of VERSION
 
     def refresh(self) -> float:
         """Read the trials that are new, unfinished, or were missing at the last look (a
@@ -128,9 +132,12 @@ class TrialIndex:
 
     def _info(self, t: FrozenTrial) -> TrialInfo:
         raw = t.system_attrs.get(self.ticket_attr)
-        v = raw.get("v") if isinstance(raw, dict) else None
-        if isinstance(v, int) and not isinstance(v, bool) and v != VERSION:
-            self.versions.add(v)
+        ver = version(raw)
+        if ver == VERSION:
+            if self.first_current is None or t.number < self.first_current:
+                self.first_current = t.number
+        elif ver is not None:
+            self.versions[ver] = max(self.versions.get(ver, -1), t.number)
         value = math.inf
         if t.state == TrialState.COMPLETE and t.value is not None:
             v = self.sign * t.value
@@ -182,3 +189,36 @@ class TrialIndex:
         """Trials claiming a row (or a spare) of generation ``(src, gen)``, by number."""
         infos = (self.trials[k] for k in sorted(self.by_gen.get((run, src, gen), ())))
         return [info for info in infos if isinstance(info.ticket, Claim)]
+
+    def version_warnings(self) -> list[tuple[str, str]]:
+        """(key, message) of the warnings that tickets of other protocol versions call for."""
+        out = []
+        read = sorted(v for v in self.versions if v in READS)
+        if read:
+            out.append((f"versions-read:{read}", (
+                f"the study holds tickets of metaheur's distributed protocol version "
+                f"{_names(read)}; this version ({VERSION}) reads them and continues their "
+                "run. Stop every worker of the earlier version before starting this one: an "
+                f"earlier version does not read version-{VERSION} tickets, so it would run a "
+                "separate population beside this one.")))
+        first = self.first_current
+        late = sorted(v for v, n in self.versions.items() if first is not None and n > first)
+        if late:
+            out.append((f"versions-late:{late}", (
+                f"a worker of metaheur's distributed protocol version {_names(late)} asked a "
+                f"trial after this version's trial #{first}: workers of two versions share "
+                "this study and run separate populations (trials may repeat). Stop the "
+                "workers of the other version.")))
+        unread = sorted(v for v in self.versions if v not in READS)
+        if unread:
+            out.append((f"versions:{unread}", (
+                f"the study holds tickets of metaheur's distributed protocol version "
+                f"{_names(unread)}; this version ({VERSION}) does not read them, so its run "
+                "starts anew, warm-started from the study's completed trials. Workers of "
+                "different metaheur versions must not share a study (they would run "
+                "separate populations).")))
+        return out
+
+
+def _names(versions: list[int]) -> str:
+    return ", ".join(map(str, versions))

@@ -14,7 +14,8 @@ Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *t
 (trial system attribute ``metaheur:<algo>``):
 
 ``{"v": 3, "wait": t}``
-    the trial is deciding (waiting); ``t`` is refreshed every few seconds while it waits.
+    the trial is deciding (waiting); written ``GRACE / 4`` after the trial's start (until
+    then its ``datetime_start`` is its sign of life) and refreshed as often while it waits.
 ``{"v": 3, "skip": true}``
     the trial takes no part (enqueued parameters, nothing to sample).
 ``{"v": 3, "run", "src", "gen", "row", "x", "t", "waited", "barrier"[, "ahead"]}``
@@ -157,6 +158,19 @@ never re-issued, and Optuna fails a dead one, whose row is then re-issued at onc
 A record that cannot be used (malformed, not a state of this algorithm, points outside the
 box) is reported once as a warning; the deciding trial starts a new segment of the run
 (a restart) from the study's completed trials, and the study goes on.
+
+Versions
+--------
+Every ticket and record names its protocol version (``"v"``). This version (3) also reads
+version 2 (metaheur 0.1.0), whose layout is version 3's without ``"reserve"``: a version-2
+record is a record that reserves no row, so a study begun with 0.1.0 keeps its population
+and goes on (its current generation is decided in turn, the later ones reserve). Tickets or
+records of any other version are not read (one warning; the run starts anew from the
+study's completed trials), nor is a version-2 record that names ``"reserve"``. A worker of
+version 2 does not read version-3 tickets: it would take the newest version-2 claim for the
+run's head and fork the run. All its workers must stop before a worker of this version
+starts on the study; a version-2 ticket on a trial numbered after this version's first
+ticket is reported as a warning.
 """
 
 from __future__ import annotations
@@ -183,6 +197,9 @@ __all__ = [
 ]
 
 VERSION = 3  # 3: generation records reserve their rows for trial numbers
+# Versions whose tickets and records this one reads: a version-2 record is a version-3
+# record that reserves no row (metaheur 0.1.0, before reserved rows).
+READS = (2, 3)
 GRACE = 10.0  # seconds without a ticket (or a refreshed wait ticket): presumed dead
 END_KEY = "metaheur:end"  # {"interrupted": bool}, written by after_trial for FAIL trials
 
@@ -267,9 +284,16 @@ def _num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def version(obj: Any) -> int | None:
+    """The protocol version a stored ticket or record names (``None``: none, or junk)."""
+    v = obj.get("v") if isinstance(obj, dict) else None
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
 def parse_ticket(obj: Any) -> Ticket | None:
-    """The ticket in a trial attribute, or ``None`` if it is absent or not one we wrote."""
-    if not isinstance(obj, dict) or obj.get("v") != VERSION:
+    """The ticket in a trial attribute, or ``None`` if it is absent, not one we wrote, or of
+    a version this one does not read (tickets of the versions in ``READS`` have one layout)."""
+    if version(obj) not in READS:
         return None
     if obj.get("skip") is True:
         return Skip()
@@ -338,8 +362,12 @@ class Record:
         """Validate the structure (the optimizer state is validated by its class)."""
         if not isinstance(obj, dict):
             raise BadRecord(f"the record is a {type(obj).__name__}, not a dict")
-        if obj.get("v") != VERSION or obj.get("run") != run:
-            raise BadRecord("the record has another version or belongs to another run")
+        v = version(obj)
+        if v not in READS:
+            raise BadRecord(f"the record's protocol version is {obj.get('v')!r}; this "
+                            f"version ({VERSION}) reads {' and '.join(map(str, READS))}")
+        if obj.get("run") != run:
+            raise BadRecord("the record belongs to another run")
         if obj.get("gen") != gen or not _int(obj.get("restart")):
             raise BadRecord(f"the record's generation is {obj.get('gen')!r}, expected {gen}")
         if not isinstance(obj.get("opt"), dict):
@@ -367,6 +395,9 @@ class Record:
         reserve = obj.get("reserve", False)
         if not isinstance(reserve, bool):
             raise BadRecord("the record's 'reserve' is not a boolean")
+        if v == 2 and "reserve" in obj:
+            raise BadRecord("the record is of version 2, which reserves no rows, yet has "
+                            "'reserve'")
         skipped = obj.get("skipped", [])
         if not isinstance(skipped, list) or not all(_int(n) for n in skipped):
             raise BadRecord("the record's 'skipped' is malformed")

@@ -726,9 +726,15 @@ def test_tickets_of_a_version_not_read_are_reported_and_the_run_starts_anew(v: i
     assert resumed.best_value == 0.0  # the old trial is kept (a warm-start point)
 
 
-def test_a_worker_of_version_2_beside_this_version_is_reported() -> None:
-    """A version-2 ticket on a trial numbered after this version's first ticket: a worker
-    of metaheur 0.1.0 still runs on the study (it does not read version-3 tickets)."""
+def test_a_worker_of_version_2_beside_this_version_stops_this_one() -> None:
+    """Regression: a version-2 ticket on a trial numbered after this version's first ticket
+    means a worker of metaheur 0.1.0 still runs on the study. It does not read version-3
+    tickets, and this version reads its claims, so both would claim the rows of one
+    population (the review reproduced 19 repeated trials and rows claimed twice). This
+    version stops with an error that says so; the trial it was deciding is FAIL, not
+    RUNNING."""
+    from metaheur.optuna import MixedVersionsError
+
     storage = optuna.storages.InMemoryStorage()
     optuna.create_study(study_name="s", storage=storage)
     study = worker_study(storage, "s")
@@ -736,6 +742,8 @@ def test_a_worker_of_version_2_beside_this_version_is_reported() -> None:
     study.add_trial(optuna.trial.create_trial(
         params={n: 0.5 for n in SPACE}, distributions=SPACE, value=1.0,
         system_attrs={ATTR + "gwo": {"v": 2, "skip": True}}))
-    with pytest.warns(UserWarning, match="version 2 asked a trial after this version's "
-                                         "trial #0: workers of two versions share"):
+    with pytest.raises(MixedVersionsError, match="version 2 asked a trial after this "
+                       "version's trial #0: .*Stop the workers of metaheur 0.1.0"):
         study.optimize(objective, n_trials=1)
+    assert study.trials[-1].state == TrialState.FAIL
+    assert [t.state for t in study.trials].count(TrialState.RUNNING) == 0

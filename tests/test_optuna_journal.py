@@ -77,6 +77,63 @@ def test_release_without_acquire_and_pickling(tmp_path: Path) -> None:
     lock.release()
 
 
+def _free(path: str) -> bool:
+    """Can another open file description take the lock at once?"""
+    import fcntl
+    import os
+
+    fd = os.open(path + ".flock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _interrupt_at(code: Any, line: int) -> Any:
+    """A tracer that raises KeyboardInterrupt (a Ctrl-C) once, at ``line`` of ``code``."""
+    fired = [False]
+
+    def local(frame: Any, event: str, arg: Any) -> Any:
+        if event == "line" and frame.f_lineno == line and not fired[0]:
+            fired[0] = True
+            raise KeyboardInterrupt
+        return local
+
+    return lambda frame, event, arg: local if frame.f_code is code else None
+
+
+@pytest.mark.parametrize("method", ["acquire", "release"])
+def test_a_ctrl_c_anywhere_in_acquire_or_release_leaves_the_lock_free(tmp_path: Path,
+                                                                      method: str) -> None:
+    """Regression: a Ctrl-C after ``flock`` had locked but before the descriptor was
+    recorded left the file locked, unrecorded, until the process exited (every other worker
+    blocked). Interrupted at each line in turn, the lock ends free and the object usable."""
+    import inspect
+
+    path = str(tmp_path / "j.log")
+    lock = JournalFlockLock(path)
+    fn = getattr(JournalFlockLock, method)
+    lines, first = inspect.getsourcelines(fn)
+    for line in range(first + 1, first + len(lines)):
+        if method == "release":
+            lock.acquire()
+        sys.settrace(_interrupt_at(fn.__code__, line))
+        try:
+            getattr(lock, method)()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.settrace(None)
+        if lock._fd is not None:  # not interrupted, or interrupted after the work was done
+            lock.release()
+        assert _free(path), line
+        assert lock.acquire() is True, line  # usable again
+        lock.release()
+
+
 def test_a_journal_study_with_the_lock_loses_and_repeats_nothing(tmp_path: Path) -> None:
     path = str(tmp_path / "j.log")
 

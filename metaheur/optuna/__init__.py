@@ -28,6 +28,7 @@ from metaheur.optuna._factories import (
     sampler_names,
 )
 from metaheur.optuna._journal import JournalFlockLock
+from metaheur.optuna._protocol import MixedVersionsError
 from metaheur.optuna._sampler import MetaheuristicSampler
 from metaheur.optuna._space import SearchSpaceEncoder, box_problem
 
@@ -35,6 +36,7 @@ __all__ = [
     "MetaheuristicSampler",
     "SearchSpaceEncoder",
     "JournalFlockLock",
+    "MixedVersionsError",
     "OPTUNA_SAMPLERS",
     "PRUNERS",
     "make_pruner",

@@ -28,6 +28,7 @@ from metaheur.optuna._protocol import (
     BadRecord,
     Claim,
     Liveness,
+    MixedVersionsError,
     Skip,
     Waiting,
     tomb_key,
@@ -139,6 +140,8 @@ class Coordinator:
         if index.versions:
             for key, message in index.version_warnings():
                 self.warn(key, message)
+            if (why := index.mixed_versions()) is not None:
+                _fail_and_raise(study, trial, why)
         run = self._run_for(space)
         self._update(index, run)
         poll = self._poll(run)
@@ -425,3 +428,11 @@ def _answer_open_rows(run: RunSpace, g: Generation, views: list[RowView]) -> lis
                 out = list(views)
             out[i] = RowView(RowState.DONE, e.value, e.number)
     return out
+
+
+def _fail_and_raise(study: Study, trial: FrozenTrial, why: str) -> None:
+    """Mark the deciding trial FAIL (it must not stay RUNNING: Optuna's ``ask`` raises
+    before any objective runs) and stop this worker with :class:`MixedVersionsError`."""
+    study._storage.set_trial_system_attr(trial._trial_id, "metaheur:error", why)
+    study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    raise MixedVersionsError(why)

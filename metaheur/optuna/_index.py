@@ -190,6 +190,21 @@ class TrialIndex:
         infos = (self.trials[k] for k in sorted(self.by_gen.get((run, src, gen), ())))
         return [info for info in infos if isinstance(info.ticket, Claim)]
 
+    def mixed_versions(self) -> str | None:
+        """Why this worker must stop, if a worker of a version it reads (claims) but that
+        does not read this version's tickets asked a trial after this version's first one
+        (:class:`~metaheur.optuna._protocol.MixedVersionsError`); else ``None``."""
+        first = self.first_current
+        late = sorted(v for v, n in self.versions.items()
+                      if v in READS and first is not None and n > first)
+        if not late:
+            return None
+        return (f"a worker of metaheur's distributed protocol version {_names(late)} asked a "
+                f"trial after this version's trial #{first}: workers of two versions share "
+                "this study, and the earlier one does not read this version's tickets, so "
+                "both would claim the rows of one population (trials repeated, rows claimed "
+                "twice). Stop the workers of metaheur 0.1.0, then start this version's again.")
+
     def version_warnings(self) -> list[tuple[str, str]]:
         """(key, message) of the warnings that tickets of other protocol versions call for."""
         out = []
@@ -198,17 +213,10 @@ class TrialIndex:
             out.append((f"versions-read:{read}", (
                 f"the study holds tickets of metaheur's distributed protocol version "
                 f"{_names(read)}; this version ({VERSION}) reads them and continues their "
-                "run. Stop every worker of the earlier version before starting this one: an "
-                f"earlier version does not read version-{VERSION} tickets, so it would run a "
-                "separate population beside this one.")))
-        first = self.first_current
-        late = sorted(v for v, n in self.versions.items() if first is not None and n > first)
-        if late:
-            out.append((f"versions-late:{late}", (
-                f"a worker of metaheur's distributed protocol version {_names(late)} asked a "
-                f"trial after this version's trial #{first}: workers of two versions share "
-                "this study and run separate populations (trials may repeat). Stop the "
-                "workers of the other version.")))
+                "run (if this sampler's settings and search space are the run's). Stop every "
+                f"worker of the earlier version first: it does not read version-{VERSION} "
+                "tickets, so both would claim the rows of one population (this version stops "
+                "with an error when it sees one).")))
         unread = sorted(v for v in self.versions if v not in READS)
         if unread:
             out.append((f"versions:{unread}", (

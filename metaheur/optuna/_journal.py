@@ -37,7 +37,12 @@ class JournalFlockLock(BaseJournalFileLock):
 
     Every worker on one journal file must use this lock: it locks ``<path>.flock``, which
     Optuna's own locks (``<path>.lock``) do not see. A blocked ``acquire`` sleeps in the
-    kernel until the holder releases or dies; there is no grace period to wait out.
+    kernel until the holder releases or dies; there is no grace period to wait out. Each
+    thread locks through a descriptor of its own (``flock`` excludes open file
+    descriptions, so threads sharing one object exclude each other too); a thread must not
+    acquire twice. **Not on NFS**: there ``flock`` is emulated with byte-range locks or, with
+    ``local_lock=flock`` or ``nolock``, local to one machine (no exclusion across machines);
+    keep Optuna's ``JournalFileOpenLock`` there.
     """
 
     def __init__(self, filepath: str | os.PathLike[str]) -> None:
@@ -47,42 +52,46 @@ class JournalFlockLock(BaseJournalFileLock):
             raise OSError("JournalFlockLock needs fcntl.flock (POSIX); on this system use "
                           "optuna.storages.journal.JournalFileOpenLock") from exc
         self._lock_file = os.fspath(filepath) + ".flock"
-        self._fd: int | None = None
-        self._thread = threading.Lock()  # threads of one process sharing this object
+        self._held = threading.local()  # the calling thread's locked descriptor
+
+    @property
+    def _fd(self) -> int | None:
+        """The calling thread's locked descriptor, or ``None``."""
+        return getattr(self._held, "fd", None)
 
     def acquire(self) -> bool:
-        """Block until this thread holds the lock; ``True``."""
+        """Block until this thread holds the lock; ``True``. An exception (a Ctrl-C) at any
+        point leaves the lock free: the descriptor, once open, is closed on the way out."""
         import fcntl
 
-        self._thread.acquire()
+        fd = -1
         try:
-            fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except BaseException:
-                os.close(fd)
-                raise
+            fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o666)  # umask applies
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._held.fd = fd
         except BaseException:
-            self._thread.release()
+            self._held.fd = None
+            if fd >= 0:
+                os.close(fd)  # closing the descriptor releases its flock
             raise
-        self._fd = fd
         return True
 
     def release(self) -> None:
-        """Release the lock (``RuntimeError`` if it is not held)."""
+        """Release the lock (``RuntimeError`` if this thread does not hold it); interrupted
+        at any point after it starts unlocking, the descriptor is closed all the same."""
         import fcntl
 
-        fd, self._fd = self._fd, None
+        fd = self._fd
         if fd is None:
-            raise RuntimeError(f"the lock {self._lock_file} is not held")
+            raise RuntimeError(f"the lock {self._lock_file} is not held by this thread")
         try:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
+            self._held.fd = None
             os.close(fd)
-            self._thread.release()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"_lock_file": self._lock_file}  # a copy (another process) holds nothing
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._lock_file, self._fd, self._thread = state["_lock_file"], None, threading.Lock()
+        self._lock_file, self._held = state["_lock_file"], threading.local()

@@ -168,9 +168,10 @@ and goes on (its current generation is decided in turn, the later ones reserve).
 records of any other version are not read (one warning; the run starts anew from the
 study's completed trials), nor is a version-2 record that names ``"reserve"``. A worker of
 version 2 does not read version-3 tickets: it would take the newest version-2 claim for the
-run's head and fork the run. All its workers must stop before a worker of this version
-starts on the study; a version-2 ticket on a trial numbered after this version's first
-ticket is reported as a warning.
+run's head, and this version reads its claims, so both would claim the rows of one
+population. All its workers must stop before a worker of this version starts on the study;
+a worker of this version that sees a version-2 ticket on a trial numbered after this
+version's first ticket stops with :class:`MixedVersionsError`.
 """
 
 from __future__ import annotations
@@ -316,6 +317,12 @@ def parse_ticket(obj: Any) -> Ticket | None:
 
 class BadRecord(ValueError):
     """A generation record that cannot be used (untrusted input from the storage)."""
+
+
+class MixedVersionsError(RuntimeError):
+    """Workers of two protocol versions that read each other's claims but not each other's
+    tickets run on one study (a worker of metaheur 0.1.0 beside this version): carrying on
+    would let both claim the rows of one population."""
 
 
 @dataclass

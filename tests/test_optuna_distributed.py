@@ -747,3 +747,19 @@ def test_a_worker_of_version_2_beside_this_version_stops_this_one() -> None:
         study.optimize(objective, n_trials=1)
     assert study.trials[-1].state == TrialState.FAIL
     assert [t.state for t in study.trials].count(TrialState.RUNNING) == 0
+
+
+def test_a_worker_of_a_version_not_read_beside_this_version_is_reported() -> None:
+    """A later version's ticket after this version's first: separate populations (neither
+    reads the other's claims), so a warning, not an error."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    study = worker_study(storage, "s")
+    study.optimize(objective, n_trials=2)
+    study.add_trial(optuna.trial.create_trial(
+        params={n: 0.5 for n in SPACE}, distributions=SPACE, value=1.0,
+        system_attrs={ATTR + "gwo": {"v": 4, "skip": True}}))
+    with pytest.warns(UserWarning, match="version 4 asked a trial after this version's "
+                                         "trial #0: workers of two versions share"):
+        study.optimize(objective, n_trials=1)
+    assert study.trials[-1].state == TrialState.COMPLETE

@@ -217,6 +217,15 @@ class TrialIndex:
                 f"worker of the earlier version first: it does not read version-{VERSION} "
                 "tickets, so both would claim the rows of one population (this version stops "
                 "with an error when it sees one).")))
+        first = self.first_current
+        late = sorted(v for v, n in self.versions.items()
+                      if v not in READS and first is not None and n > first)
+        if late:  # (a late version this one reads is an error: mixed_versions)
+            out.append((f"versions-late:{late}", (
+                f"a worker of metaheur's distributed protocol version {_names(late)} asked a "
+                f"trial after this version's trial #{first}: workers of two versions share "
+                "this study and run separate populations (trials may repeat). Stop the "
+                "workers of the other version.")))
         unread = sorted(v for v in self.versions if v not in READS)
         if unread:
             out.append((f"versions:{unread}", (

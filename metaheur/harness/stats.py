@@ -90,7 +90,7 @@ def signed_rank(x: NDArray, y: NDArray) -> tuple[float, float]:
     for k in r2:  # each sign flips with probability 1/2
         law[k:] = 0.5 * (law[k:] + law[:-k])  # the right side is evaluated first
         law[:k] *= 0.5
-    t = np.abs(2.0 * np.arange(law.size) - r2.sum())  # |2·(2S)| − 2Σr = 2|W| on this grid
+    t = np.abs(2.0 * np.arange(law.size) - r2.sum())  # index 2S: |2·2S − 2Σr| = 2|W|
     return w, float(min(1.0, law[t >= 2.0 * abs(w) - 1e-9].sum()))
 
 

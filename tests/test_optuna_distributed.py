@@ -726,6 +726,18 @@ def test_tickets_of_a_version_not_read_are_reported_and_the_run_starts_anew(v: i
     assert resumed.best_value == 0.0  # the old trial is kept (a warm-start point)
 
 
+def _study_with_a_later_ticket_of_version(v: int) -> optuna.Study:
+    """Two trials of this version, then a trial whose ticket is of version ``v``."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    study = worker_study(storage, "s")
+    study.optimize(objective, n_trials=2)
+    study.add_trial(optuna.trial.create_trial(
+        params={n: 0.5 for n in SPACE}, distributions=SPACE, value=1.0,
+        system_attrs={ATTR + "gwo": {"v": v, "skip": True}}))
+    return study
+
+
 def test_a_worker_of_version_2_beside_this_version_stops_this_one() -> None:
     """Regression: a version-2 ticket on a trial numbered after this version's first ticket
     means a worker of metaheur 0.1.0 still runs on the study. It does not read version-3
@@ -735,13 +747,7 @@ def test_a_worker_of_version_2_beside_this_version_stops_this_one() -> None:
     RUNNING."""
     from metaheur.optuna import MixedVersionsError
 
-    storage = optuna.storages.InMemoryStorage()
-    optuna.create_study(study_name="s", storage=storage)
-    study = worker_study(storage, "s")
-    study.optimize(objective, n_trials=2)
-    study.add_trial(optuna.trial.create_trial(
-        params={n: 0.5 for n in SPACE}, distributions=SPACE, value=1.0,
-        system_attrs={ATTR + "gwo": {"v": 2, "skip": True}}))
+    study = _study_with_a_later_ticket_of_version(2)
     with pytest.raises(MixedVersionsError, match="version 2 asked a trial after this "
                        "version's trial #0: .*Stop the workers of metaheur 0.1.0"):
         study.optimize(objective, n_trials=1)
@@ -752,13 +758,7 @@ def test_a_worker_of_version_2_beside_this_version_stops_this_one() -> None:
 def test_a_worker_of_a_version_not_read_beside_this_version_is_reported() -> None:
     """A later version's ticket after this version's first: separate populations (neither
     reads the other's claims), so a warning, not an error."""
-    storage = optuna.storages.InMemoryStorage()
-    optuna.create_study(study_name="s", storage=storage)
-    study = worker_study(storage, "s")
-    study.optimize(objective, n_trials=2)
-    study.add_trial(optuna.trial.create_trial(
-        params={n: 0.5 for n in SPACE}, distributions=SPACE, value=1.0,
-        system_attrs={ATTR + "gwo": {"v": 4, "skip": True}}))
+    study = _study_with_a_later_ticket_of_version(4)
     with pytest.warns(UserWarning, match="version 4 asked a trial after this version's "
                                          "trial #0: workers of two versions share"):
         study.optimize(objective, n_trials=1)

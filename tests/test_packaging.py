@@ -120,8 +120,8 @@ def _floors_file() -> dict[str, str]:
 
 
 #: Requirements whose floor CI cannot install: PyPI's Linux torch wheels are multi-GB CUDA
-#: builds, so the floors run uses the local CPU wheel (see .ci/run); the BBOB suite is
-#: optional and its tests skip without it.
+#: builds, so the floors run uses the local CPU wheel (see .ci/run); coco-experiment (the
+#: BBOB suite, in the test extra so that its tests run in CI) is installed at its newest.
 _UNPINNED = {"torch", "coco-experiment"}
 
 

@@ -163,7 +163,7 @@ def minimize(
         At most one; the default budget is ``10_000 * d`` evaluations (CEC convention).
     pop_size
         Population size; ``None`` (default): the algorithm's ``default_pop_size``, 30
-        (``pso-ipop``: 20, docs/algorithms.md §12.2).
+        (``pso-ipop``: 20, docs/algorithms.md §12.3).
     n_jobs
         Parallel workers for point-wise objectives (joblib; ``-1`` = all cores). Ignored,
         with a warning, when ``vectorized=True``.

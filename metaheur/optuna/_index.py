@@ -190,17 +190,22 @@ class TrialIndex:
         infos = (self.trials[k] for k in sorted(self.by_gen.get((run, src, gen), ())))
         return [info for info in infos if isinstance(info.ticket, Claim)]
 
+    def _late(self, read: bool) -> list[int]:
+        """Other versions (that this one reads, or does not) with a trial numbered after this
+        version's first ticket: a worker of theirs is still running on the study."""
+        first = self.first_current
+        return sorted(v for v, n in self.versions.items()
+                      if (v in READS) == read and first is not None and n > first)
+
     def mixed_versions(self) -> str | None:
         """Why this worker must stop, if a worker of a version it reads (claims) but that
         does not read this version's tickets asked a trial after this version's first one
         (:class:`~metaheur.optuna._protocol.MixedVersionsError`); else ``None``."""
-        first = self.first_current
-        late = sorted(v for v, n in self.versions.items()
-                      if v in READS and first is not None and n > first)
+        late = self._late(read=True)
         if not late:
             return None
         return (f"a worker of metaheur's distributed protocol version {_names(late)} asked a "
-                f"trial after this version's trial #{first}: workers of two versions share "
+                f"trial after this version's trial #{self.first_current}: workers of two versions share "
                 "this study, and the earlier one does not read this version's tickets, so "
                 "both would claim the rows of one population (trials repeated, rows claimed "
                 "twice). Stop the workers of metaheur 0.1.0, then start this version's again.")
@@ -217,13 +222,11 @@ class TrialIndex:
                 f"worker of the earlier version first: it does not read version-{VERSION} "
                 "tickets, so both would claim the rows of one population (this version stops "
                 "with an error when it sees one).")))
-        first = self.first_current
-        late = sorted(v for v, n in self.versions.items()
-                      if v not in READS and first is not None and n > first)
-        if late:  # (a late version this one reads is an error: mixed_versions)
+        late = self._late(read=False)  # (a late version this one reads: mixed_versions)
+        if late:
             out.append((f"versions-late:{late}", (
                 f"a worker of metaheur's distributed protocol version {_names(late)} asked a "
-                f"trial after this version's trial #{first}: workers of two versions share "
+                f"trial after this version's trial #{self.first_current}: workers of two versions share "
                 "this study and run separate populations (trials may repeat). Stop the "
                 "workers of the other version.")))
         unread = sorted(v for v in self.versions if v not in READS)

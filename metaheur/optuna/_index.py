@@ -205,8 +205,8 @@ class TrialIndex:
         if not late:
             return None
         return (f"a worker of metaheur's distributed protocol version {_names(late)} asked a "
-                f"trial after this version's trial #{self.first_current}: workers of two versions share "
-                "this study, and the earlier one does not read this version's tickets, so "
+                f"trial after this version's trial #{self.first_current}: workers of two "
+                "versions share this study, and the earlier one does not read this version's tickets, so "
                 "both would claim the rows of one population (trials repeated, rows claimed "
                 "twice). Stop the workers of metaheur 0.1.0, then start this version's again.")
 
@@ -226,8 +226,8 @@ class TrialIndex:
         if late:
             out.append((f"versions-late:{late}", (
                 f"a worker of metaheur's distributed protocol version {_names(late)} asked a "
-                f"trial after this version's trial #{self.first_current}: workers of two versions share "
-                "this study and run separate populations (trials may repeat). Stop the "
+                f"trial after this version's trial #{self.first_current}: workers of two "
+                "versions share this study and run separate populations (trials may repeat). Stop the "
                 "workers of the other version.")))
         unread = sorted(v for v in self.versions if v not in READS)
         if unread:

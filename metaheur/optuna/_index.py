@@ -206,9 +206,10 @@ class TrialIndex:
             return None
         return (f"a worker of metaheur's distributed protocol version {_names(late)} asked a "
                 f"trial after this version's trial #{self.first_current}: workers of two "
-                "versions share this study, and the earlier one does not read this version's tickets, so "
-                "both would claim the rows of one population (trials repeated, rows claimed "
-                "twice). Stop the workers of metaheur 0.1.0, then start this version's again.")
+                "versions share this study, and the earlier one does not read this version's "
+                "tickets, so both would claim the rows of one population (trials repeated, rows "
+                "claimed twice). Stop the workers of metaheur 0.1.0, then start this version's "
+                "again.")
 
     def version_warnings(self) -> list[tuple[str, str]]:
         """(key, message) of the warnings that tickets of other protocol versions call for."""
@@ -227,8 +228,8 @@ class TrialIndex:
             out.append((f"versions-late:{late}", (
                 f"a worker of metaheur's distributed protocol version {_names(late)} asked a "
                 f"trial after this version's trial #{self.first_current}: workers of two "
-                "versions share this study and run separate populations (trials may repeat). Stop the "
-                "workers of the other version.")))
+                "versions share this study and run separate populations (trials may repeat). "
+                "Stop the workers of the other version.")))
         unread = sorted(v for v in self.versions if v not in READS)
         if unread:
             out.append((f"versions:{unread}", (

@@ -122,6 +122,45 @@ def test_bbob_suite(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert not list(Path.cwd().glob("._bbob_problem_best_parameter.txt"))
 
 
+@pytest.mark.parametrize("dim", ["1", "4", "2,60"])
+def test_bbob_dimension_outside_the_suite(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                          dim: str) -> None:
+    """COCO's bbob suite has d = 2, 3, 5, 10, 20, 40 only: another dimension is bad input
+    (it used to crash in a worker, or silently run every dimension's first problem, d = 2)."""
+    pytest.importorskip("cocoex")
+    rc = main(["bench", "--suite", "bbob", "--functions", "1", "--dim", dim, "--runs", "1",
+               "--budget", "30d", "--pop-size", "6", "--n-jobs", "1", "--quiet",
+               "--out", str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "2, 3, 5, 10, 20, 40" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(ValueError, match="2, 3, 5, 10, 20, 40"):
+        bench.bbob_problem(1, int(dim.split(",")[-1]), 1)
+
+
+def test_bbob_default_dimensions_exist(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Without --dim the bbob suite runs dimensions it has (the functions' default 10,30
+    used to run d = 2 under the label d = 30)."""
+    pytest.importorskip("cocoex")
+    rc = main(["bench", "--suite", "bbob", "--algos", "pso", "--functions", "1", "--runs", "1",
+               "--budget", "3d", "--pop-size", "6", "--n-jobs", "1", "--quiet",
+               "--out", str(tmp_path / "b")])
+    assert rc == 0, capsys.readouterr().err
+    runs = pd.read_csv(tmp_path / "b" / "raw" / "runs.csv")
+    assert sorted(runs["dim"]) == [10, 20] and sorted(runs["nfev"]) == [30, 60]
+
+
+@pytest.mark.parametrize("instance", [1, 6, 15, 16, 31])
+def test_bbob_instance_is_the_instance_number(instance: int) -> None:
+    """Run ``r`` is BBOB instance ``r + 1`` as documented: not the ``r + 1``-th entry of
+    COCO's default instance list (1-5, 71-80), past whose end every run fell back to
+    instance 1."""
+    pytest.importorskip("cocoex")
+    problem, f_opt = bench.bbob_problem(3, 5, instance)
+    assert (problem.id_function, problem.id_instance, problem.dimension) == (3, instance, 5)
+    assert np.isfinite(f_opt)
+
+
 def test_list_and_minimize(capsys: pytest.CaptureFixture) -> None:
     assert main(["list"]) == 0
     listed = capsys.readouterr().out

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -36,6 +34,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from metaheur.harness.bbob import BBOB_DIMS, bbob_ids, bbob_problem, require_cocoex
 from metaheur.harness.plots import plot_boxes, plot_convergence
 from metaheur.harness.progress import ProgressBar
 from metaheur.harness.stats import (
@@ -48,10 +47,12 @@ from metaheur.harness.stats import (
 
 __all__ = [
     "SUITES",
+    "BBOB_DIMS",
     "BenchResult",
     "parse_budget",
     "parse_list",
     "check_functions",
+    "check_dims",
     "require_cocoex",
     "run_benchmark",
     "write_outputs",
@@ -60,10 +61,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SUITES = ("functions", "bbob")
-_BBOB_INSTALL = (
-    "the bbob suite needs the COCO package: pip install coco-experiment "
-    "(or pip install 'metaheur[bbob]')"
-)
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -95,23 +92,10 @@ def parse_list(text: str | Sequence[Any], name: str, cast: Callable[[str], Any] 
     return out
 
 
-def _bbob_ids(functions: Sequence[str]) -> list[int]:
-    ids: list[int] = []
-    for f in functions:
-        m = re.fullmatch(r"f?(\d+)(?:-f?(\d+))?", str(f).strip().lower())
-        lo, hi = (int(m[1]), int(m[2] or m[1])) if m else (0, 0)
-        if not m or not (1 <= lo <= hi <= 24):
-            raise ValueError(
-                f"unknown bbob function {f!r}; allowed: 1..24 (as 1, f1 or ranges like 1-24)"
-            )
-        ids.extend(range(lo, hi + 1))
-    return ids
-
-
 def check_functions(functions: Sequence[str], suite: str = "functions") -> list[str]:
     """Validate names for ``suite``; bbob ids become ``f1``..``f24``."""
     if suite == "bbob":
-        return [f"f{i}" for i in _bbob_ids(functions)]
+        return [f"f{i}" for i in bbob_ids(functions)]
     if suite != "functions":
         raise ValueError(f"unknown suite {suite!r}; allowed: {', '.join(SUITES)}")
     from metaheur import functions as fn
@@ -124,31 +108,16 @@ def check_functions(functions: Sequence[str], suite: str = "functions") -> list[
     return list(functions)
 
 
-def require_cocoex() -> Any:
-    """Import ``cocoex`` or raise ``ImportError`` saying what to install."""
-    try:
-        import cocoex
-    except ImportError as exc:
-        raise ImportError(_BBOB_INSTALL) from exc
-    return cocoex
-
-
-def bbob_problem(fid: int, dim: int, instance: int) -> tuple[Any, float]:
-    """COCO's BBOB function ``fid`` in ``dim`` dimensions, instance ``instance``, and its
-    optimal value ``f_opt`` (read through the optimum COCO writes to a file)."""
-    cocoex = require_cocoex()
-    suite = cocoex.Suite("bbob", "", f"function_indices:{fid} dimensions:{dim} "
-                                     f"instance_indices:{instance}")
-    problem = next(iter(suite))
-    cwd = os.getcwd()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)  # COCO writes x_opt to a file in the cwd (no other public access)
-        try:
-            problem._best_parameter("print")
-            x_opt = np.loadtxt("._bbob_problem_best_parameter.txt").reshape(-1)
-        finally:
-            os.chdir(cwd)
-    return problem, float(problem(x_opt))
+def check_dims(dims: Sequence[int], suite: str = "functions") -> list[int]:
+    """Dimensions as integers >= 1; the bbob suite's must be among :data:`BBOB_DIMS`."""
+    dims = [int(d) for d in dims]
+    if any(d < 1 for d in dims):
+        raise ValueError(f"dimensions must be >= 1, got {dims}")
+    bad = [d for d in dims if suite == "bbob" and d not in BBOB_DIMS]
+    if bad:
+        raise ValueError(f"the bbob suite has no dimension {', '.join(map(str, bad))}; "
+                         f"allowed: {', '.join(map(str, BBOB_DIMS))}")
+    return dims
 
 
 # ---------------------------------------------------------------------------- problems
@@ -328,9 +297,7 @@ def run_benchmark(
     if suite == "bbob":
         require_cocoex()
     functions = check_functions(functions, suite)
-    dims = [int(d) for d in dims]
-    if any(d < 1 for d in dims):
-        raise ValueError(f"dimensions must be >= 1, got {dims}")
+    dims = check_dims(dims, suite)
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     budgets = {d: parse_budget(budget, d) for d in dims}

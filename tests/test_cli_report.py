@@ -106,6 +106,38 @@ def test_report_of_an_empty_study(tmp_path: Path) -> None:
     assert header == [",".join(report.TRIAL_COLUMNS)]
 
 
+def test_report_of_a_maximised_study(tmp_path: Path, capsys) -> None:
+    """A study that maximises (e.g. accuracy) reports its highest value as the best, with a
+    rising best-so-far; it used to report the lowest as "(minimised)"."""
+    db = tmp_path / "max.db"
+    study = optuna.create_study(storage=f"sqlite:///{db}", study_name="acc",
+                                direction="maximize")
+    for x in (0.5, 0.1, 0.9, 0.3):
+        study.enqueue_trial({"x": x})
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=4)
+    assert main(["report", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "best trial #2: objective = 0.9 (maximised)" in out
+    best = json.loads((tmp_path / "r" / "best.json").read_text())["best"]
+    assert (best["number"], best["value"]) == (2, 0.9)
+    frame = pd.read_csv(tmp_path / "r" / "trials.csv")
+    assert list(frame["best_so_far"]) == [0.5, 0.5, 0.9, 0.9]
+    assert report.best_trial(study).number == 2
+
+
+def test_report_of_a_multi_objective_study(tmp_path: Path, capsys) -> None:
+    """A multi-objective study has no single best trial: one line saying so (it used to
+    end in a traceback from Optuna)."""
+    db = tmp_path / "mo.db"
+    study = optuna.create_study(storage=f"sqlite:///{db}", study_name="mo",
+                                directions=["minimize", "maximize"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)
+    assert main(["report", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "2 objectives" in err and "single-objective" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_report_does_not_create_a_database(tmp_path: Path, capsys, monkeypatch) -> None:
     """Regression: ``report --storage sqlite:///typo.db`` created an empty database."""
     monkeypatch.chdir(tmp_path)

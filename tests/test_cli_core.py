@@ -224,3 +224,21 @@ def test_sigterm_ends_a_command_like_ctrl_c(monkeypatch, capsys) -> None:
     assert err.strip() == "metaheur list: interrupted"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored afterwards
 
+
+
+def test_closed_output_pipe_ends_quietly() -> None:
+    """``metaheur list --params | head -1``: the reader closing the pipe ends the command
+    quietly with 141 (128 + SIGPIPE), as for a shell tool; it used to print "error: Broken
+    pipe" on stderr and exit 2."""
+    code = (
+        "import os, subprocess, sys\n"
+        "r, w = os.pipe()\n"
+        "os.close(r)\n"
+        "p = subprocess.run([sys.executable, '-m', 'metaheur', 'list', '--params'],\n"
+        "                   stdout=w, stderr=subprocess.PIPE, text=True)\n"
+        "print(p.returncode); print(p.stderr, end='')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    rc, _, err = out.partition("\n")
+    assert (int(rc), err) == (141, "")

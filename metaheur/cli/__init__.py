@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 from typing import Any, NoReturn
@@ -212,12 +213,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"metaheur {args._name}: interrupted", file=sys.stderr)
         return 128 + signal_of(exc)
+    except BrokenPipeError:  # the reader went away (`metaheur list | head -1`): end quietly
+        _silence_stdout()
+        return 128 + 13  # as if killed by SIGPIPE, like a shell tool
     except (ValueError, OSError, *_storage_errors()) as exc:
         print(f"metaheur {args._name}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit raises no second
+    ``BrokenPipeError`` (the recipe of Python's ``signal`` documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # not a real file (e.g. under pytest)
+        pass
 
 
 def _main_thread() -> bool:

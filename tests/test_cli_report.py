@@ -106,6 +106,20 @@ def test_report_of_an_empty_study(tmp_path: Path) -> None:
     assert header == [",".join(report.TRIAL_COLUMNS)]
 
 
+@pytest.mark.parametrize("folder", ["q?x=1", "50%20off", "plain name"])
+def test_sqlite_url_of_a_folder_with_url_characters(tmp_path: Path, folder: str) -> None:
+    """``metaheur tune --out DIR`` stores the study in ``DIR/study.db`` whatever DIR holds:
+    a ``?`` used to cut the path (the database landed in a file named ``q``) and ``%20``
+    was decoded (no such folder: the storage could not be opened)."""
+    db = tmp_path / folder / "study.db"
+    db.parent.mkdir()
+    url = storage.sqlite_url(db)
+    optuna.create_study(storage=storage.open_storage(url), study_name="s")
+    assert db.is_file() and sorted(p.name for p in tmp_path.iterdir()) == [folder]
+    if folder == "plain name":
+        assert url == f"sqlite:///{db}"  # readable where nothing needs escaping
+
+
 def test_report_of_a_maximised_study(tmp_path: Path, capsys) -> None:
     """A study that maximises (e.g. accuracy) reports its highest value as the best, with a
     rising best-so-far; it used to report the lowest as "(minimised)"."""

@@ -260,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
     args.study_given = args.study is not None
     args.out = args.out or f"metaheur-runs/{args.model}-{algo}"
     out = storages.check_output_dir(args.out)  # before any work: a bad --out is exit 2 now
-    storage_url = args.storage or f"sqlite:///{out / 'study.db'}"
+    storage_url = args.storage or storages.sqlite_url(out / "study.db")
     storage_shown = storages.mask_url(args.storage) if args.storage else None
     study_name = args.study or f"{args.model}-{algo}"
     command = _command(args, storage_shown)

@@ -411,3 +411,25 @@ def test_storage_failure_during_a_run_is_one_line(tmp_path: Path, capsys: pytest
     assert err.startswith("metaheur tune: error: storage failed: sqlite:///")
     assert "database or disk is full" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("directions", [["maximize"], ["minimize", "minimize"]])
+def test_tune_refuses_a_study_that_does_not_minimise_one_objective(
+        tmp_path: Path, directions: list[str]) -> None:
+    """``tune --storage URL --study NAME`` on a study another tool made to maximise (or with
+    two objectives) is refused before a trial runs; it used to load it and let the sampler
+    maximise 1 - F1, i.e. look for the worst network."""
+    import optuna
+
+    from metaheur.harness.storage import open_storage
+    from metaheur.harness.study import open_study
+
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    optuna.create_study(storage=url, study_name="theirs", directions=directions)
+    with pytest.raises(ValueError, match="minimis") as info:
+        open_study(open_storage(url), "theirs")
+    assert "--study" in str(info.value)
+    assert [s.directions for s in optuna.get_all_study_summaries(url)] == \
+        [[optuna.study.StudyDirection[d.upper()] for d in directions]]
+    study, created = open_study(open_storage(url), "mine")  # a new study is still made
+    assert created and study.direction == optuna.study.StudyDirection.MINIMIZE

@@ -122,6 +122,21 @@ def test_bbob_suite(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert not list(Path.cwd().glob("._bbob_problem_best_parameter.txt"))
 
 
+def test_function_names_are_canonical(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--functions accepts any case and ``_`` for ``-`` (as --algos does) and reports the
+    registry name; the same function twice is refused (``Sphere`` used to label its own
+    tables, and ``sphere,Sphere`` ran and ranked one function as two)."""
+    rc = main(["bench", "--algos", "pso", "--functions", "Sphere,STYBLINSKI_TANG", "--dim", "2",
+               "--runs", "1", "--budget", "10", "--pop-size", "5", "--n-jobs", "1", "--quiet",
+               "--out", str(tmp_path / "b")])
+    assert rc == 0, capsys.readouterr().err
+    runs = pd.read_csv(tmp_path / "b" / "raw" / "runs.csv")
+    assert sorted(runs["function"]) == ["sphere", "styblinski-tang"]
+    assert main(["bench", "--functions", "sphere,Sphere", "--quiet",
+                 "--out", str(tmp_path / "c")]) == 2
+    assert "--functions names sphere twice" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("dim", ["1", "4", "2,60"])
 def test_bbob_dimension_outside_the_suite(tmp_path: Path, capsys: pytest.CaptureFixture,
                                           dim: str) -> None:

@@ -93,7 +93,8 @@ def parse_list(text: str | Sequence[Any], name: str, cast: Callable[[str], Any] 
 
 
 def check_functions(functions: Sequence[str], suite: str = "functions") -> list[str]:
-    """Validate names for ``suite``; bbob ids become ``f1``..``f24``."""
+    """Validate names for ``suite`` and return their canonical forms: registry names (any
+    case, ``_`` for ``-``), bbob ids as ``f1``..``f24``."""
     if suite == "bbob":
         return [f"f{i}" for i in bbob_ids(functions)]
     if suite != "functions":
@@ -101,11 +102,11 @@ def check_functions(functions: Sequence[str], suite: str = "functions") -> list[
     from metaheur import functions as fn
 
     known = fn.available()
-    bad = [f for f in functions if f.strip().lower().replace("_", "-") not in known
-           and f.strip().lower() not in known]
+    names = [f.strip().lower().replace("_", "-") for f in functions]
+    bad = [f for f, name in zip(functions, names, strict=True) if name not in known]
     if bad:
         raise ValueError(f"unknown function(s) {', '.join(bad)}; allowed: {', '.join(known)}")
-    return list(functions)
+    return names
 
 
 def check_dims(dims: Sequence[int], suite: str = "functions") -> list[int]:

@@ -152,8 +152,10 @@ def test_keyboard_interrupt_saves_and_resumes(
 def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rc = main(["tune", "--quick", "--quiet", "--algo", "pso", "--pop-size", "2", "--trials",
                "4", "--n-jobs", "2", "--out", str(tmp_path / "par")])
-    assert rc == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert rc == 0
     assert _states(tmp_path / "par" / "study.db").count("COMPLETE") == 4
+    assert out.startswith("best trial #")  # --quiet: no notes, nor the blank line after them
 
 
 @pytest.mark.parametrize(

@@ -367,7 +367,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     if args.json:
         print(written["best"].read_text())
     else:
-        print()
+        if not args.quiet:
+            print()  # after the notes
         print(summary_text(study))
         print(f"wrote {', '.join(p.name for p in written.values())} to {out}/ "
               f"({time.perf_counter() - t0:.1f} s)")

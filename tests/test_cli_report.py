@@ -96,6 +96,44 @@ def test_report_json(tmp_path: Path, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["trials"]["complete"] == 3
 
 
+def test_report_of_a_moved_run_folder(tmp_path: Path, capsys, caplog) -> None:
+    """A run folder copied elsewhere (e.g. from a cluster) keeps its confusion matrix and
+    ROC: the predictions are read from ``artifacts/`` beside the SQLite file when the
+    stored absolute ``artifact_dir`` is gone (they used to be dropped, with an INFO line
+    saying the trial stored none); where they cannot be found, a warning says so."""
+    import shutil
+
+    from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+
+    run = tmp_path / "run"
+    store_dir = run / "artifacts"
+    store_dir.mkdir(parents=True)
+    study = optuna.create_study(storage=f"sqlite:///{run / 'study.db'}", study_name="s")
+    study.set_user_attr("artifact_dir", str(store_dir))
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    preds = tmp_path / "p.json"
+    preds.write_text(json.dumps({"y": [0, 1, 2, 1], "proba": np.eye(3)[[0, 1, 2, 0]].tolist()}))
+    trial.set_user_attr("val_predictions_artifact", upload_artifact(
+        artifact_store=FileSystemArtifactStore(str(store_dir)), file_path=str(preds),
+        study_or_trial=trial))
+    study.tell(trial, 0.25)
+    del study
+    moved = tmp_path / "copied" / "run"
+    shutil.move(str(run), str(moved))
+    assert main(["report", "--storage", f"sqlite:///{moved / 'study.db'}", "--out",
+                 str(tmp_path / "rep")]) == 0
+    assert (tmp_path / "rep" / "confusion_matrix.png").is_file()
+    assert (tmp_path / "rep" / "roc.png").is_file()
+
+    shutil.rmtree(moved / "artifacts")
+    with caplog.at_level("WARNING"):
+        assert main(["report", "--storage", f"sqlite:///{moved / 'study.db'}", "--out",
+                     str(tmp_path / "rep2")]) == 0
+    assert not (tmp_path / "rep2" / "roc.png").exists()
+    assert "validation predictions" in caplog.text and "cannot be read" in caplog.text
+
+
 def test_report_of_an_empty_study(tmp_path: Path) -> None:
     """Regression: a run stopped before any trial wrote a 1-byte trials.csv and an empty
     history.png."""

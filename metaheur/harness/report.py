@@ -255,13 +255,15 @@ def write_report(
     *,
     extra: Mapping[str, Any] | None = None,
     plots: bool = True,
+    artifact_dir: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write ``trials.csv``, ``best.json`` and the PNG plots of ``study`` into ``out``.
 
     ``best.json`` holds the study's user attributes (the configuration ``tune`` stored),
     then ``extra`` (which wins; never put an unmasked storage URL in it), the best trial and
     the versions. ``plots=False`` writes the two files only (seconds count after a stop).
-    Returns the written paths by name.
+    The best trial's validation predictions are read from ``artifact_dir`` (default: the
+    study's user attribute ``artifact_dir``). Returns the written paths by name.
     """
     maximised(study)  # a multi-objective study: ValueError before anything is written
     out = Path(out)
@@ -301,14 +303,17 @@ def write_report(
     imp = plot_importances(study, out / "importances.png")
     if imp is not None:
         written["importances"] = imp
-    pred = val_predictions(best, study.user_attrs.get("artifact_dir")) if best is not None \
-        else None
+    artifact_dir = artifact_dir or study.user_attrs.get("artifact_dir")
+    pred = val_predictions(best, artifact_dir) if best is not None else None
     if pred is not None:
         y_true, y_score, names = pred
         y_pred = (y_score >= 0.5).astype(int) if y_score.ndim == 1 else y_score.argmax(axis=1)
         written["confusion_matrix"] = plot_confusion_matrix(
             y_true, y_pred, names, out / "confusion_matrix.png")
         written["roc"] = plot_roc(y_true, y_score, names, out / "roc.png")
+    elif best is not None and "val_predictions_artifact" in best.user_attrs:
+        logger.warning("the validation predictions of trial #%d cannot be read from %s; no "
+                       "confusion matrix / ROC", best.number, artifact_dir)
     elif best is not None:
         logger.info("best trial stored no validation predictions; no confusion matrix / ROC")
     return written

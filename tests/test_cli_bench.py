@@ -122,6 +122,34 @@ def test_bbob_suite(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert not list(Path.cwd().glob("._bbob_problem_best_parameter.txt"))
 
 
+def test_an_interrupted_bench_keeps_its_finished_runs(tmp_path: Path, monkeypatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    """Ctrl-C or SIGTERM stops ``bench`` "keeping what finished" (README): the finished runs'
+    raw results are written and said so, without tables or statistics of incomplete runs;
+    everything used to be lost."""
+    real = bench._one_run
+    calls = []
+
+    def stop_at_third(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "_one_run", stop_at_third)
+    out = tmp_path / "b"
+    rc = main(["bench", "--algos", "pso,gwo", "--functions", "sphere", "--dim", "2",
+               "--runs", "4", "--budget", "10", "--pop-size", "5", "--n-jobs", "1", "--quiet",
+               "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 130
+    assert "2 of 8 runs finished" in err and str(out / "raw") in err
+    runs = pd.read_csv(out / "raw" / "runs.csv")
+    assert len(runs) == 2 and (runs["final_error"] >= 0).all()
+    assert len(pd.read_csv(out / "raw" / "convergence.csv")) > 0
+    assert not (out / "report.md").exists() and not (out / "summary.csv").exists()
+
+
 def test_function_names_are_canonical(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """--functions accepts any case and ``_`` for ``-`` (as --algos does) and reports the
     registry name; the same function twice is refused (``Sphere`` used to label its own

@@ -108,10 +108,20 @@ def run(args: argparse.Namespace) -> int:
     ref = check_algo(args.ref) if args.ref else None
     out = check_output_dir(args.out)  # before the work, not after it
     start = time.perf_counter()
-    result = bench.run_benchmark(algos, functions, dims, runs=args.runs, budget=args.budget,
-                                 pop_size=args.pop_size, seed=args.seed, n_jobs=args.n_jobs,
-                                 suite=args.suite,
-                                 progress=args.progress or want_progress(not args.quiet))
+    try:
+        result = bench.run_benchmark(algos, functions, dims, runs=args.runs,
+                                     budget=args.budget, pop_size=args.pop_size,
+                                     seed=args.seed, n_jobs=args.n_jobs, suite=args.suite,
+                                     progress=args.progress or want_progress(not args.quiet))
+    except bench.Interrupted as stop:  # keep what finished, then stop as interrupted
+        done = len(stop.result.runs)
+        where = f"; their raw results are in {out / 'raw'}/ (runs.csv, convergence.csv; no " \
+                "tables or statistics of incomplete runs)" if done else ""
+        if done:
+            bench.write_raw(stop.result, out)
+        print(f"metaheur bench: {done} of {stop.planned} runs finished{where}",
+              file=sys.stderr)
+        raise stop.cause from None
     written = bench.write_outputs(result, out, ref=ref)
     for note in written["notes"]:
         print(f"note: {note}", file=sys.stderr)

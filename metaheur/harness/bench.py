@@ -49,6 +49,7 @@ __all__ = [
     "SUITES",
     "BBOB_DIMS",
     "BenchResult",
+    "Interrupted",
     "parse_budget",
     "parse_list",
     "check_functions",
@@ -229,6 +230,15 @@ class BenchResult:
     settings: dict[str, Any]
 
 
+class Interrupted(KeyboardInterrupt):
+    """:func:`run_benchmark` stopped by Ctrl-C or SIGTERM (``cause``, re-raise it):
+    ``result`` holds the runs that finished, of ``planned``."""
+
+    def __init__(self, result: BenchResult, planned: int, cause: KeyboardInterrupt) -> None:
+        super().__init__()
+        self.result, self.planned, self.cause = result, planned, cause
+
+
 class _CostModel:
     """Seconds per evaluation of each algorithm, learnt from its finished runs, to weigh the
     runs left (their costs differ by orders of magnitude: TPE vs PSO) in the ETA."""
@@ -322,6 +332,7 @@ def run_benchmark(
     cost = _CostModel([(a, budgets[p.dim]) for a, p, _ in tasks])
     bar = ProgressBar(len(tasks), desc="bench", unit="run", enabled=progress)
     rows: list[dict[str, Any]] = []
+    stop: KeyboardInterrupt | None = None
     try:
         for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
             rows.append(row)
@@ -330,6 +341,8 @@ def run_benchmark(
                 logger.warning(note)
             bar.set_work(*cost.work())
             bar.update(len(rows))
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: keep what finished
+        stop = exc
     finally:
         bar.close()
     key = ["algo", "function", "dim", "run"]
@@ -344,7 +357,18 @@ def run_benchmark(
                 "budget": str(budget), "budgets": budgets, "pop_size": pop_size,
                 "pop_sizes": sized, "seed": seed,
                 "suite": suite}
+    if stop is not None:
+        raise Interrupted(BenchResult(runs_df, conv, settings), len(tasks), stop)
     return BenchResult(runs_df, conv, settings)
+
+
+def write_raw(result: BenchResult, out: str | Path) -> list[Path]:
+    """Write ``raw/runs.csv`` and ``raw/convergence.csv`` into ``out``; returns their paths."""
+    raw = Path(out) / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    result.runs.to_csv(raw / "runs.csv", index=False)
+    result.convergence.to_csv(raw / "convergence.csv", index=False)
+    return [raw / "runs.csv", raw / "convergence.csv"]
 
 
 def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = None
@@ -354,12 +378,10 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
     "markdown": str, "paths": [...], "notes": [...]}``; ``notes`` says which statistics
     could not be computed and why (also written in the markdown)."""
     out = Path(out)
-    for sub in ("raw", "tables", "plots"):
+    for sub in ("tables", "plots"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     runs, conv = result.runs, result.convergence
-    runs.to_csv(out / "raw" / "runs.csv", index=False)
-    conv.to_csv(out / "raw" / "convergence.csv", index=False)
-    paths: list[Path] = [out / "raw" / "runs.csv", out / "raw" / "convergence.csv"]
+    paths: list[Path] = write_raw(result, out)
     summary = summary_table(runs)
     summary.to_csv(out / "summary.csv", index=False)
     notes: list[str] = []

@@ -242,3 +242,28 @@ def test_closed_output_pipe_ends_quietly() -> None:
                          timeout=120, check=True).stdout
     rc, _, err = out.partition("\n")
     assert (int(rc), err) == (141, "")
+
+
+def test_interrupted_minimize_prints_the_best_so_far(monkeypatch, capsys) -> None:
+    """Ctrl-C or SIGTERM stops ``minimize`` "keeping what finished" (README): the best of the
+    finished iterations is printed, marked as interrupted, before the interrupted exit (it
+    used to print nothing but "interrupted")."""
+    from metaheur.cli import minimize_cmd
+
+    calls = []
+    real = minimize_cmd._Timed.__call__
+
+    def third_call_interrupted(self, X):  # noqa: ANN001, ANN202
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, X)
+
+    monkeypatch.setattr(minimize_cmd._Timed, "__call__", third_call_interrupted)
+    assert main(["minimize", "-f", "sphere", "-d", "3", "-a", "gwo", "--pop-size", "10",
+                 "--budget", "1000", "--json", "--quiet"]) == 130
+    captured = capsys.readouterr()
+    res = json.loads(captured.out)
+    assert (res["nfev"], res["nit"], res["status"]) == (20, 1, -1)
+    assert res["message"] == "interrupted" and res["fun"] == pytest.approx(res["error"])
+    assert "interrupted" in captured.err

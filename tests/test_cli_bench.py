@@ -464,3 +464,19 @@ def test_bench_storage_failures_are_one_line(tmp_path: Path, capsys, monkeypatch
     err = capsys.readouterr().err
     assert err.startswith("metaheur bench: error: ") and reason in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_compare_functions_script_draws_no_bar_into_a_log(tmp_path: Path) -> None:
+    """``benchmarks/compare_functions.py > log 2>&1`` (how long runs are started) wrote the
+    progress bar's carriage-return frames into the log: it forced the bar on."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_functions.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--algos", "pso,gwo", "--functions", "sphere", "--dim",
+         "2", "--runs", "2", "--budget", "60", "--n-jobs", "1", "--out", str(tmp_path / "cf")],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "\r" not in proc.stderr and "bench:" not in proc.stderr
+    assert (tmp_path / "cf" / "raw" / "runs.csv").is_file()

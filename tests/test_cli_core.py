@@ -267,3 +267,26 @@ def test_interrupted_minimize_prints_the_best_so_far(monkeypatch, capsys) -> Non
     assert (res["nfev"], res["nit"], res["status"]) == (20, 1, -1)
     assert res["message"] == "interrupted" and res["fun"] == pytest.approx(res["error"])
     assert "interrupted" in captured.err
+
+
+@pytest.mark.parametrize(("missing", "argv"), [
+    ("pandas", ["report", "--storage", "sqlite:///{tmp}/s.db"]),
+    ("scipy", ["bench", "--algos", "pso", "--functions", "sphere", "--dim", "2", "--runs", "1",
+               "--budget", "60", "--out", "{tmp}/b"]),
+])
+def test_a_missing_extra_is_named(missing: str, argv: list[str], tmp_path: Path, monkeypatch,
+                                  capsys) -> None:
+    """``report`` and ``bench`` on the core install (no ``bench`` extra) say which extra to
+    install, in one line; they used to end in a ModuleNotFoundError traceback."""
+    import optuna
+
+    optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", study_name="s")
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, missing, None)  # as if not installed
+    for name in ("metaheur.harness.report", "metaheur.harness.bench", "metaheur.harness.stats",
+                 "metaheur.harness.plots"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert missing in err and "pip install 'metaheur[bench]'" in err
+    assert len(err.strip().splitlines()) == 1

@@ -34,6 +34,13 @@ SUBCOMMANDS: list[tuple[str, str]] = [
 ]
 
 EXIT_USAGE = 2
+#: The extra (pyproject.toml) that installs each optional top-level module.
+_EXTRAS = {
+    **dict.fromkeys(("pandas", "scipy", "matplotlib", "sklearn", "cmaes"), "bench"),
+    **dict.fromkeys(("torch", "skimage", "PIL", "platformdirs"), "models"),
+    "psycopg": "postgres",
+    "cocoex": "bbob",
+}
 
 EXAMPLES = """examples:
   metaheur list --params
@@ -213,6 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"metaheur {args._name}: interrupted", file=sys.stderr)
         return 128 + signal_of(exc)
+    except ImportError as exc:  # an optional dependency: name the extra that installs it
+        extra = _EXTRAS.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        print(f"metaheur {args._name}: error: this needs {exc.name}, which is not installed: "
+              f"pip install 'metaheur[{extra}]'", file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:  # the reader went away (`metaheur list | head -1`): end quietly
         _silence_stdout()
         return 128 + 13  # as if killed by SIGPIPE, like a shell tool

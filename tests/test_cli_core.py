@@ -290,3 +290,37 @@ def test_a_missing_extra_is_named(missing: str, argv: list[str], tmp_path: Path,
     err = capsys.readouterr().err
     assert missing in err and "pip install 'metaheur[bench]'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def _readme_commands() -> list[list[str]]:
+    """Every ``metaheur ...`` command in the README's bash blocks (continuations joined,
+    comments and ``[--json]``-style optional parts dropped)."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", readme, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"\[[^\]]*\]", "", line.split("#")[0]).strip()
+            if line.startswith("metaheur "):
+                commands.append(shlex.split(line.replace("$METAHEUR_STORAGE", "sqlite:///x"))[1:])
+    return commands
+
+
+def test_readme_commands_parse_and_fit_their_samplers() -> None:
+    """The README's commands use options that exist, and its bench example gives Optuna's
+    samplers (one trial per evaluation) no budget the bench itself warns about: it had tpe
+    at 10000d, i.e. 300,000 TPE trials per run."""
+    from metaheur.cli import build_parser
+    from metaheur.harness import bench
+
+    commands = _readme_commands()
+    assert {c[0] for c in commands} >= {"list", "minimize", "tune", "report", "bench"}
+    parser = build_parser()
+    for argv in commands:
+        args = parser.parse_args(argv)
+        if argv[0] == "bench":
+            slow = {"tpe", "cmaes", "random"} & set(args.algos.split(","))
+            dim = max(int(d) for d in (args.dim or "10,30").split(","))
+            assert not slow or bench.parse_budget(args.budget, dim) <= 2000, argv

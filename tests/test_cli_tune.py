@@ -118,6 +118,13 @@ def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFix
     # another algorithm on the same study is refused
     assert main(_tune(tmp_path, "--algo", "gwo", "--study", "lstm-elu-dlf-aoa",
                       "--trials", "9")) == 2
+    capsys.readouterr()
+    # and so is another seed: it fixes the data split and the training, so its scores
+    # cannot be compared with the study's (it used to be accepted silently)
+    assert main(_tune(tmp_path, *args, "--trials", "9", "--seed", "1")) == 2
+    err = capsys.readouterr().err
+    assert "created with seed=0, not 1" in err and "--seed 0" in err
+    assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 8
 
 
 def test_keyboard_interrupt_saves_and_resumes(

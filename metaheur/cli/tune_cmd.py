@@ -320,7 +320,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     }
     try:
         study, created = tuning.open_study(storage, study_name, attrs=config,
-                                           check=("algo", "model", "profile", "data"))
+                                           check=("algo", "model", "profile", "data", "seed"))
     except tuning.StudyMismatchError as exc:
         raise ValueError(f"{exc}; use --study to start another study (or --{exc.key} "
                          f"{exc.stored} to continue this one)") from None

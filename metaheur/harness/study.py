@@ -46,8 +46,9 @@ FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 class StudyMismatchError(ValueError):
-    """An existing study was created with another algorithm, model or profile: ``key`` is
-    the attribute that differs, ``stored`` its value in the study, ``given`` the new one."""
+    """An existing study was created with another algorithm, model, profile, data or seed
+    (the keys tune checks): ``key`` is the attribute that differs, ``stored`` its value in
+    the study, ``given`` the new one."""
 
     def __init__(self, study_name: str, key: str, stored: Any, given: Any) -> None:
         super().__init__(f"study {study_name!r} was created with {key}={stored!r}, not "

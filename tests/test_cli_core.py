@@ -283,9 +283,11 @@ def test_a_missing_extra_is_named(missing: str, argv: list[str], tmp_path: Path,
     optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", study_name="s")
     capsys.readouterr()
     monkeypatch.setitem(sys.modules, missing, None)  # as if not installed
-    for name in ("metaheur.harness.report", "metaheur.harness.bench", "metaheur.harness.stats",
-                 "metaheur.harness.plots"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
+    import metaheur.harness
+
+    for name in ("report", "bench", "stats", "plots"):  # imported afresh, as on first use
+        monkeypatch.delitem(sys.modules, f"metaheur.harness.{name}", raising=False)
+        monkeypatch.delattr(metaheur.harness, name, raising=False)
     assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
     err = capsys.readouterr().err
     assert missing in err and "pip install 'metaheur[bench]'" in err

@@ -326,3 +326,19 @@ def test_readme_commands_parse_and_fit_their_samplers() -> None:
             slow = {"tpe", "cmaes", "random"} & set(args.algos.split(","))
             dim = max(int(d) for d in (args.dim or "10,30").split(","))
             assert not slow or bench.parse_budget(args.budget, dim) <= 2000, argv
+
+
+def test_list_params_explains_none_of_the_restart_variants(capsys) -> None:
+    """``pso-ipop`` showed ``c1=None (derived from the other settings; see the class
+    docstring)`` where ``pso`` says what it is, and no variant explained ``restart_iters``."""
+    assert main(["list", "--params"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    def params(name: str) -> str:
+        return lines[[i for i, line in enumerate(lines) if line.split()[:1] == [name]][0] + 1]
+
+    assert "c1=None (1.496180 with constant inertia and 2.0 with linear inertia)" in \
+        params("pso-ipop")
+    assert "n_ants=None (pop_size)" in params("aco-ipop")
+    assert "restart_iters=None (the whole remaining budget" in params("aoa-ipop")
+    assert "see the class docstring" not in "\n".join(lines)

@@ -150,6 +150,26 @@ def test_an_interrupted_bench_keeps_its_finished_runs(tmp_path: Path, monkeypatc
     assert not (out / "report.md").exists() and not (out / "summary.csv").exists()
 
 
+def test_a_rerun_in_the_same_folder_leaves_no_stale_results(tmp_path: Path, capsys) -> None:
+    """A second bench into the same --out leaves only its own results: the first run's
+    tables, plots and wilcoxon.csv used to stay beside a report.md that no longer had them
+    (e.g. rank-sum tests of a reference the second run did not include)."""
+    out = tmp_path / "b"
+    common = ["--dim", "2", "--runs", "2", "--budget", "10", "--pop-size", "5", "--n-jobs", "1",
+              "--quiet", "--out", str(out)]
+    assert main(["bench", "--algos", "pso,gwo", "--functions", "sphere,ackley", "--ref", "pso",
+                 *common]) == 0
+    assert (out / "wilcoxon.csv").is_file() and (out / "tables" / "ackley_d2.md").is_file()
+    (out / "notes.txt").write_text("mine")  # not the bench's: kept
+    assert main(["bench", "--algos", "gwo", "--functions", "sphere", *common]) == 0
+    assert not (out / "wilcoxon.csv").exists()
+    assert sorted(p.name for p in (out / "tables").iterdir()) == ["sphere_d2.md"]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["box_sphere_d2.png",
+                                                                 "convergence_sphere_d2.png"]
+    assert (out / "notes.txt").read_text() == "mine"
+    capsys.readouterr()
+
+
 def test_function_names_are_canonical(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """--functions accepts any case and ``_`` for ``-`` (as --algos does) and reports the
     registry name; the same function twice is refused (``Sphere`` used to label its own

@@ -362,8 +362,18 @@ def run_benchmark(
     return BenchResult(runs_df, conv, settings)
 
 
+#: What a benchmark writes into its folder (globs), cleared before it writes again there.
+_OUTPUTS = ("report.md", "summary.csv", "friedman.csv", "wilcoxon.csv", "raw/runs.csv",
+            "raw/convergence.csv", "tables/*_d*.md", "plots/convergence_*_d*.png",
+            "plots/box_*_d*.png")
+
+
 def write_raw(result: BenchResult, out: str | Path) -> list[Path]:
-    """Write ``raw/runs.csv`` and ``raw/convergence.csv`` into ``out``; returns their paths."""
+    """Clear an earlier benchmark's results from ``out`` (only the files it writes: no stale
+    table or test beside the new report), then write ``raw/runs.csv`` and
+    ``raw/convergence.csv``; returns their paths."""
+    for path in (p for pattern in _OUTPUTS for p in Path(out).glob(pattern)):
+        path.unlink()
     raw = Path(out) / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     result.runs.to_csv(raw / "runs.csv", index=False)
@@ -378,10 +388,10 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
     "markdown": str, "paths": [...], "notes": [...]}``; ``notes`` says which statistics
     could not be computed and why (also written in the markdown)."""
     out = Path(out)
+    paths: list[Path] = write_raw(result, out)
     for sub in ("tables", "plots"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     runs, conv = result.runs, result.convergence
-    paths: list[Path] = write_raw(result, out)
     summary = summary_table(runs)
     summary.to_csv(out / "summary.csv", index=False)
     notes: list[str] = []

@@ -20,6 +20,7 @@ import time
 import pandas as pd
 
 from metaheur.harness import bench
+from metaheur.harness.progress import want_progress
 from metaheur.harness.stats import markdown_table
 
 ALGOS = ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa")
@@ -67,7 +68,8 @@ def main() -> None:
     result = bench.run_benchmark(
         algos, bench.parse_list(args.functions, "--functions"),
         bench.parse_list(args.dim, "--dim", int), runs=args.runs, budget=args.budget,
-        pop_size=args.pop_size, seed=args.seed, n_jobs=args.n_jobs, progress=True,
+        pop_size=args.pop_size, seed=args.seed, n_jobs=args.n_jobs,
+        progress=want_progress(True),  # a bar on a terminal only, not into a log file
     )
     ref = REF if REF in algos else None
     written = bench.write_outputs(result, args.out, ref=ref)

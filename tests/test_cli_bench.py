@@ -122,6 +122,108 @@ def test_bbob_suite(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert not list(Path.cwd().glob("._bbob_problem_best_parameter.txt"))
 
 
+def test_an_interrupted_bench_keeps_its_finished_runs(tmp_path: Path, monkeypatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    """Ctrl-C or SIGTERM stops ``bench`` "keeping what finished" (README): the finished runs'
+    raw results are written and said so, without tables or statistics of incomplete runs;
+    everything used to be lost."""
+    real = bench._one_run
+    calls = []
+
+    def stop_at_third(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "_one_run", stop_at_third)
+    out = tmp_path / "b"
+    rc = main(["bench", "--algos", "pso,gwo", "--functions", "sphere", "--dim", "2",
+               "--runs", "4", "--budget", "10", "--pop-size", "5", "--n-jobs", "1", "--quiet",
+               "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 130
+    assert "2 of 8 runs finished" in err and str(out / "raw") in err
+    runs = pd.read_csv(out / "raw" / "runs.csv")
+    assert len(runs) == 2 and (runs["final_error"] >= 0).all()
+    assert len(pd.read_csv(out / "raw" / "convergence.csv")) > 0
+    assert not (out / "report.md").exists() and not (out / "summary.csv").exists()
+
+
+def test_a_rerun_in_the_same_folder_leaves_no_stale_results(tmp_path: Path, capsys) -> None:
+    """A second bench into the same --out leaves only its own results: the first run's
+    tables, plots and wilcoxon.csv used to stay beside a report.md that no longer had them
+    (e.g. rank-sum tests of a reference the second run did not include)."""
+    out = tmp_path / "b"
+    common = ["--dim", "2", "--runs", "2", "--budget", "10", "--pop-size", "5", "--n-jobs", "1",
+              "--quiet", "--out", str(out)]
+    assert main(["bench", "--algos", "pso,gwo", "--functions", "sphere,ackley", "--ref", "pso",
+                 *common]) == 0
+    assert (out / "wilcoxon.csv").is_file() and (out / "tables" / "ackley_d2.md").is_file()
+    (out / "notes.txt").write_text("mine")  # not the bench's: kept
+    assert main(["bench", "--algos", "gwo", "--functions", "sphere", *common]) == 0
+    assert not (out / "wilcoxon.csv").exists()
+    assert sorted(p.name for p in (out / "tables").iterdir()) == ["sphere_d2.md"]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["box_sphere_d2.png",
+                                                                 "convergence_sphere_d2.png"]
+    assert (out / "notes.txt").read_text() == "mine"
+    capsys.readouterr()
+
+
+def test_function_names_are_canonical(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--functions accepts any case and ``_`` for ``-`` (as --algos does) and reports the
+    registry name; the same function twice is refused (``Sphere`` used to label its own
+    tables, and ``sphere,Sphere`` ran and ranked one function as two)."""
+    rc = main(["bench", "--algos", "pso", "--functions", "Sphere,STYBLINSKI_TANG", "--dim", "2",
+               "--runs", "1", "--budget", "10", "--pop-size", "5", "--n-jobs", "1", "--quiet",
+               "--out", str(tmp_path / "b")])
+    assert rc == 0, capsys.readouterr().err
+    runs = pd.read_csv(tmp_path / "b" / "raw" / "runs.csv")
+    assert sorted(runs["function"]) == ["sphere", "styblinski-tang"]
+    assert main(["bench", "--functions", "sphere,Sphere", "--quiet",
+                 "--out", str(tmp_path / "c")]) == 2
+    assert "--functions names sphere twice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dim", ["1", "4", "2,60"])
+def test_bbob_dimension_outside_the_suite(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                          dim: str) -> None:
+    """COCO's bbob suite has d = 2, 3, 5, 10, 20, 40 only: another dimension is bad input
+    (it used to crash in a worker, or silently run every dimension's first problem, d = 2)."""
+    pytest.importorskip("cocoex")
+    rc = main(["bench", "--suite", "bbob", "--functions", "1", "--dim", dim, "--runs", "1",
+               "--budget", "30d", "--pop-size", "6", "--n-jobs", "1", "--quiet",
+               "--out", str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "2, 3, 5, 10, 20, 40" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(ValueError, match="2, 3, 5, 10, 20, 40"):
+        bench.bbob_problem(1, int(dim.split(",")[-1]), 1)
+
+
+def test_bbob_default_dimensions_exist(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Without --dim the bbob suite runs dimensions it has (the functions' default 10,30
+    used to run d = 2 under the label d = 30)."""
+    pytest.importorskip("cocoex")
+    rc = main(["bench", "--suite", "bbob", "--algos", "pso", "--functions", "1", "--runs", "1",
+               "--budget", "3d", "--pop-size", "6", "--n-jobs", "1", "--quiet",
+               "--out", str(tmp_path / "b")])
+    assert rc == 0, capsys.readouterr().err
+    runs = pd.read_csv(tmp_path / "b" / "raw" / "runs.csv")
+    assert sorted(runs["dim"]) == [10, 20] and sorted(runs["nfev"]) == [30, 60]
+
+
+@pytest.mark.parametrize("instance", [1, 6, 15, 16, 31])
+def test_bbob_instance_is_the_instance_number(instance: int) -> None:
+    """Run ``r`` is BBOB instance ``r + 1`` as documented: not the ``r + 1``-th entry of
+    COCO's default instance list (1-5, 71-80), past whose end every run fell back to
+    instance 1."""
+    pytest.importorskip("cocoex")
+    problem, f_opt = bench.bbob_problem(3, 5, instance)
+    assert (problem.id_function, problem.id_instance, problem.dimension) == (3, instance, 5)
+    assert np.isfinite(f_opt)
+
+
 def test_list_and_minimize(capsys: pytest.CaptureFixture) -> None:
     assert main(["list"]) == 0
     listed = capsys.readouterr().out
@@ -382,3 +484,19 @@ def test_bench_storage_failures_are_one_line(tmp_path: Path, capsys, monkeypatch
     err = capsys.readouterr().err
     assert err.startswith("metaheur bench: error: ") and reason in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_compare_functions_script_draws_no_bar_into_a_log(tmp_path: Path) -> None:
+    """``benchmarks/compare_functions.py > log 2>&1`` (how long runs are started) wrote the
+    progress bar's carriage-return frames into the log: it forced the bar on."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_functions.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--algos", "pso,gwo", "--functions", "sphere", "--dim",
+         "2", "--runs", "2", "--budget", "60", "--n-jobs", "1", "--out", str(tmp_path / "cf")],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "\r" not in proc.stderr and "bench:" not in proc.stderr
+    assert (tmp_path / "cf" / "raw" / "runs.csv").is_file()

@@ -224,3 +224,121 @@ def test_sigterm_ends_a_command_like_ctrl_c(monkeypatch, capsys) -> None:
     assert err.strip() == "metaheur list: interrupted"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored afterwards
 
+
+
+def test_closed_output_pipe_ends_quietly() -> None:
+    """``metaheur list --params | head -1``: the reader closing the pipe ends the command
+    quietly with 141 (128 + SIGPIPE), as for a shell tool; it used to print "error: Broken
+    pipe" on stderr and exit 2."""
+    code = (
+        "import os, subprocess, sys\n"
+        "r, w = os.pipe()\n"
+        "os.close(r)\n"
+        "p = subprocess.run([sys.executable, '-m', 'metaheur', 'list', '--params'],\n"
+        "                   stdout=w, stderr=subprocess.PIPE, text=True)\n"
+        "print(p.returncode); print(p.stderr, end='')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    rc, _, err = out.partition("\n")
+    assert (int(rc), err) == (141, "")
+
+
+def test_interrupted_minimize_prints_the_best_so_far(monkeypatch, capsys) -> None:
+    """Ctrl-C or SIGTERM stops ``minimize`` "keeping what finished" (README): the best of the
+    finished iterations is printed, marked as interrupted, before the interrupted exit (it
+    used to print nothing but "interrupted")."""
+    from metaheur.cli import minimize_cmd
+
+    calls = []
+    real = minimize_cmd._Timed.__call__
+
+    def third_call_interrupted(self, X):  # noqa: ANN001, ANN202
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, X)
+
+    monkeypatch.setattr(minimize_cmd._Timed, "__call__", third_call_interrupted)
+    assert main(["minimize", "-f", "sphere", "-d", "3", "-a", "gwo", "--pop-size", "10",
+                 "--budget", "1000", "--json", "--quiet"]) == 130
+    captured = capsys.readouterr()
+    res = json.loads(captured.out)
+    assert (res["nfev"], res["nit"], res["status"]) == (20, 1, -1)
+    assert res["message"] == "interrupted" and res["fun"] == pytest.approx(res["error"])
+    assert "interrupted" in captured.err
+
+
+@pytest.mark.parametrize(("missing", "argv"), [
+    ("pandas", ["report", "--storage", "sqlite:///{tmp}/s.db"]),
+    ("scipy", ["bench", "--algos", "pso", "--functions", "sphere", "--dim", "2", "--runs", "1",
+               "--budget", "60", "--out", "{tmp}/b"]),
+])
+def test_a_missing_extra_is_named(missing: str, argv: list[str], tmp_path: Path, monkeypatch,
+                                  capsys) -> None:
+    """``report`` and ``bench`` on the core install (no ``bench`` extra) say which extra to
+    install, in one line; they used to end in a ModuleNotFoundError traceback."""
+    import optuna
+
+    optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", study_name="s")
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, missing, None)  # as if not installed
+    import metaheur.harness
+
+    for name in ("report", "bench", "stats", "plots"):  # imported afresh, as on first use
+        monkeypatch.delitem(sys.modules, f"metaheur.harness.{name}", raising=False)
+        monkeypatch.delattr(metaheur.harness, name, raising=False)
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert missing in err and "pip install 'metaheur[bench]'" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def _readme_commands() -> list[list[str]]:
+    """Every ``metaheur ...`` command in the README's bash blocks (continuations joined,
+    comments and ``[--json]``-style optional parts dropped)."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", readme, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"\[[^\]]*\]", "", line.split("#")[0]).strip()
+            if line.startswith("metaheur "):
+                commands.append(shlex.split(line.replace("$METAHEUR_STORAGE", "sqlite:///x"))[1:])
+    return commands
+
+
+def test_readme_commands_parse_and_fit_their_samplers() -> None:
+    """The README's commands use options that exist, and its bench example gives Optuna's
+    samplers (one trial per evaluation) no budget the bench itself warns about: it had tpe
+    at 10000d, i.e. 300,000 TPE trials per run."""
+    from metaheur.cli import build_parser
+    from metaheur.harness import bench
+
+    commands = _readme_commands()
+    assert {c[0] for c in commands} >= {"list", "minimize", "tune", "report", "bench"}
+    parser = build_parser()
+    for argv in commands:
+        args = parser.parse_args(argv)
+        if argv[0] == "bench":
+            slow = {"tpe", "cmaes", "random"} & set(args.algos.split(","))
+            dim = max(int(d) for d in (args.dim or "10,30").split(","))
+            assert not slow or bench.parse_budget(args.budget, dim) <= 2000, argv
+
+
+def test_list_params_explains_none_of_the_restart_variants(capsys) -> None:
+    """``pso-ipop`` showed ``c1=None (derived from the other settings; see the class
+    docstring)`` where ``pso`` says what it is, and no variant explained ``restart_iters``."""
+    assert main(["list", "--params"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    def params(name: str) -> str:
+        return lines[[i for i, line in enumerate(lines) if line.split()[:1] == [name]][0] + 1]
+
+    assert "c1=None (1.496180 with constant inertia and 2.0 with linear inertia)" in \
+        params("pso-ipop")
+    assert "n_ants=None (pop_size)" in params("aco-ipop")
+    assert "restart_iters=None (the whole remaining budget" in params("aoa-ipop")
+    assert "see the class docstring" not in "\n".join(lines)

@@ -96,6 +96,44 @@ def test_report_json(tmp_path: Path, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["trials"]["complete"] == 3
 
 
+def test_report_of_a_moved_run_folder(tmp_path: Path, capsys, caplog) -> None:
+    """A run folder copied elsewhere (e.g. from a cluster) keeps its confusion matrix and
+    ROC: the predictions are read from ``artifacts/`` beside the SQLite file when the
+    stored absolute ``artifact_dir`` is gone (they used to be dropped, with an INFO line
+    saying the trial stored none); where they cannot be found, a warning says so."""
+    import shutil
+
+    from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+
+    run = tmp_path / "run"
+    store_dir = run / "artifacts"
+    store_dir.mkdir(parents=True)
+    study = optuna.create_study(storage=f"sqlite:///{run / 'study.db'}", study_name="s")
+    study.set_user_attr("artifact_dir", str(store_dir))
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    preds = tmp_path / "p.json"
+    preds.write_text(json.dumps({"y": [0, 1, 2, 1], "proba": np.eye(3)[[0, 1, 2, 0]].tolist()}))
+    trial.set_user_attr("val_predictions_artifact", upload_artifact(
+        artifact_store=FileSystemArtifactStore(str(store_dir)), file_path=str(preds),
+        study_or_trial=trial))
+    study.tell(trial, 0.25)
+    del study
+    moved = tmp_path / "copied" / "run"
+    shutil.move(str(run), str(moved))
+    assert main(["report", "--storage", f"sqlite:///{moved / 'study.db'}", "--out",
+                 str(tmp_path / "rep")]) == 0
+    assert (tmp_path / "rep" / "confusion_matrix.png").is_file()
+    assert (tmp_path / "rep" / "roc.png").is_file()
+
+    shutil.rmtree(moved / "artifacts")
+    with caplog.at_level("WARNING"):
+        assert main(["report", "--storage", f"sqlite:///{moved / 'study.db'}", "--out",
+                     str(tmp_path / "rep2")]) == 0
+    assert not (tmp_path / "rep2" / "roc.png").exists()
+    assert "validation predictions" in caplog.text and "cannot be read" in caplog.text
+
+
 def test_report_of_an_empty_study(tmp_path: Path) -> None:
     """Regression: a run stopped before any trial wrote a 1-byte trials.csv and an empty
     history.png."""
@@ -104,6 +142,52 @@ def test_report_of_an_empty_study(tmp_path: Path) -> None:
     assert "history" not in written and not (tmp_path / "rep" / "history.png").exists()
     header = (tmp_path / "rep" / "trials.csv").read_text().splitlines()
     assert header == [",".join(report.TRIAL_COLUMNS)]
+
+
+@pytest.mark.parametrize("folder", ["q?x=1", "50%20off", "plain name"])
+def test_sqlite_url_of_a_folder_with_url_characters(tmp_path: Path, folder: str) -> None:
+    """``metaheur tune --out DIR`` stores the study in ``DIR/study.db`` whatever DIR holds:
+    a ``?`` used to cut the path (the database landed in a file named ``q``) and ``%20``
+    was decoded (no such folder: the storage could not be opened)."""
+    db = tmp_path / folder / "study.db"
+    db.parent.mkdir()
+    url = storage.sqlite_url(db)
+    optuna.create_study(storage=storage.open_storage(url), study_name="s")
+    assert db.is_file() and sorted(p.name for p in tmp_path.iterdir()) == [folder]
+    if folder == "plain name":
+        assert url == f"sqlite:///{db}"  # readable where nothing needs escaping
+
+
+def test_report_of_a_maximised_study(tmp_path: Path, capsys) -> None:
+    """A study that maximises (e.g. accuracy) reports its highest value as the best, with a
+    rising best-so-far; it used to report the lowest as "(minimised)"."""
+    db = tmp_path / "max.db"
+    study = optuna.create_study(storage=f"sqlite:///{db}", study_name="acc",
+                                direction="maximize")
+    for x in (0.5, 0.1, 0.9, 0.3):
+        study.enqueue_trial({"x": x})
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=4)
+    assert main(["report", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "best trial #2: objective = 0.9 (maximised)" in out
+    best = json.loads((tmp_path / "r" / "best.json").read_text())["best"]
+    assert (best["number"], best["value"]) == (2, 0.9)
+    frame = pd.read_csv(tmp_path / "r" / "trials.csv")
+    assert list(frame["best_so_far"]) == [0.5, 0.5, 0.9, 0.9]
+    assert report.best_trial(study).number == 2
+
+
+def test_report_of_a_multi_objective_study(tmp_path: Path, capsys) -> None:
+    """A multi-objective study has no single best trial: one line saying so (it used to
+    end in a traceback from Optuna)."""
+    db = tmp_path / "mo.db"
+    study = optuna.create_study(storage=f"sqlite:///{db}", study_name="mo",
+                                directions=["minimize", "maximize"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)
+    assert main(["report", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "2 objectives" in err and "single-objective" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_report_does_not_create_a_database(tmp_path: Path, capsys, monkeypatch) -> None:

@@ -118,6 +118,13 @@ def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFix
     # another algorithm on the same study is refused
     assert main(_tune(tmp_path, "--algo", "gwo", "--study", "lstm-elu-dlf-aoa",
                       "--trials", "9")) == 2
+    capsys.readouterr()
+    # and so is another seed: it fixes the data split and the training, so its scores
+    # cannot be compared with the study's (it used to be accepted silently)
+    assert main(_tune(tmp_path, *args, "--trials", "9", "--seed", "1")) == 2
+    err = capsys.readouterr().err
+    assert "created with seed=0, not 1" in err and "--seed 0" in err
+    assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 8
 
 
 def test_keyboard_interrupt_saves_and_resumes(
@@ -152,8 +159,10 @@ def test_keyboard_interrupt_saves_and_resumes(
 def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rc = main(["tune", "--quick", "--quiet", "--algo", "pso", "--pop-size", "2", "--trials",
                "4", "--n-jobs", "2", "--out", str(tmp_path / "par")])
-    assert rc == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert rc == 0
     assert _states(tmp_path / "par" / "study.db").count("COMPLETE") == 4
+    assert out.startswith("best trial #")  # --quiet: no notes, nor the blank line after them
 
 
 @pytest.mark.parametrize(
@@ -411,3 +420,25 @@ def test_storage_failure_during_a_run_is_one_line(tmp_path: Path, capsys: pytest
     assert err.startswith("metaheur tune: error: storage failed: sqlite:///")
     assert "database or disk is full" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("directions", [["maximize"], ["minimize", "minimize"]])
+def test_tune_refuses_a_study_that_does_not_minimise_one_objective(
+        tmp_path: Path, directions: list[str]) -> None:
+    """``tune --storage URL --study NAME`` on a study another tool made to maximise (or with
+    two objectives) is refused before a trial runs; it used to load it and let the sampler
+    maximise 1 - F1, i.e. look for the worst network."""
+    import optuna
+
+    from metaheur.harness.storage import open_storage
+    from metaheur.harness.study import open_study
+
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    optuna.create_study(storage=url, study_name="theirs", directions=directions)
+    with pytest.raises(ValueError, match="minimis") as info:
+        open_study(open_storage(url), "theirs")
+    assert "--study" in str(info.value)
+    assert [s.directions for s in optuna.get_all_study_summaries(url)] == \
+        [[optuna.study.StudyDirection[d.upper()] for d in directions]]
+    study, created = open_study(open_storage(url), "mine")  # a new study is still made
+    assert created and study.direction == optuna.study.StudyDirection.MINIMIZE

@@ -82,3 +82,19 @@ def test_example_runs_with_the_local_package(monkeypatch: pytest.MonkeyPatch,
     finally:
         optuna.logging.set_verbosity(verbosity)
     assert "{'x':" in capsys.readouterr().out
+
+
+def test_readme_documents_every_sampler_option() -> None:
+    """The hub's API list names every keyword of ``MetaheuristicSampler`` with its default
+    (it missed ``skip_evaluated``, ``speculative`` and ``union_space``, and called the
+    intersection search space the default, where the union is)."""
+    import inspect
+
+    text = (PACKAGE / "README.md").read_text(encoding="utf-8")
+    api = text.split("## APIs", 1)[1].split("## Installation", 1)[0]
+    params = inspect.signature(metaheur.optuna.MetaheuristicSampler.__init__).parameters
+    for name, p in params.items():
+        if p.kind is p.KEYWORD_ONLY:
+            assert f"{name}={p.default!r}" in api.splitlines()[2], name  # the signature line
+            assert f"  - `{name}`:" in api, name  # and its bullet
+    assert "union" in api and "intersection search space is used" not in api

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 from typing import Any, NoReturn
@@ -33,6 +34,13 @@ SUBCOMMANDS: list[tuple[str, str]] = [
 ]
 
 EXIT_USAGE = 2
+#: The extra (pyproject.toml) that installs each optional top-level module.
+_EXTRAS = {
+    **dict.fromkeys(("pandas", "scipy", "matplotlib", "sklearn", "cmaes"), "bench"),
+    **dict.fromkeys(("torch", "skimage", "PIL", "platformdirs"), "models"),
+    "psycopg": "postgres",
+    "cocoex": "bbob",
+}
 
 EXAMPLES = """examples:
   metaheur list --params
@@ -212,12 +220,32 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"metaheur {args._name}: interrupted", file=sys.stderr)
         return 128 + signal_of(exc)
+    except ImportError as exc:  # an optional dependency: name the extra that installs it
+        extra = _EXTRAS.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        print(f"metaheur {args._name}: error: this needs {exc.name}, which is not installed: "
+              f"pip install 'metaheur[{extra}]'", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (`metaheur list | head -1`): end quietly
+        _silence_stdout()
+        return 128 + 13  # as if killed by SIGPIPE, like a shell tool
     except (ValueError, OSError, *_storage_errors()) as exc:
         print(f"metaheur {args._name}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit raises no second
+    ``BrokenPipeError`` (the recipe of Python's ``signal`` documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # not a real file (e.g. under pytest)
+        pass
 
 
 def _main_thread() -> bool:

@@ -47,7 +47,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
     p.add_argument("--functions", default=None,
                    help=f"comma-separated functions; default: {DEFAULT_FUNCTIONS} "
                    "(bbob: ids 1..24, e.g. 1,15 or 1-24; default all)")
-    p.add_argument("--dim", default="10,30", help="comma-separated dimensions; default: 10,30")
+    p.add_argument("--dim", default=None, help="comma-separated dimensions; default: 10,30 "
+                   "(bbob: 10,20; its dimensions are 2, 3, 5, 10, 20, 40)")
     p.add_argument("--runs", type=int_arg("--runs", 1), default=30,
                    help="runs per algorithm and problem; default: 30")
     p.add_argument("--budget", default="10000d",
@@ -88,9 +89,11 @@ def run(args: argparse.Namespace) -> int:
     if args.n_jobs == 0:
         raise ValueError("--n-jobs must be -1 (all cores) or >= 1, got 0")
     algos = _unique([check_algo(a) for a in bench.parse_list(args.algos, "--algos")], "--algos")
-    dims = _unique(bench.parse_list(args.dim, "--dim", int), "--dim")
+    dim_text = args.dim or ("10,20" if args.suite == "bbob" else "10,30")
+    dims = _unique(bench.parse_list(dim_text, "--dim", int), "--dim")
     if any(d < 1 for d in dims):
-        raise ValueError(f"--dim values must be >= 1, got {args.dim}")
+        raise ValueError(f"--dim values must be >= 1, got {dim_text}")
+    bench.check_dims(dims, args.suite)
     for d in dims:
         bench.parse_budget(args.budget, d)
     if args.suite == "bbob":
@@ -105,10 +108,20 @@ def run(args: argparse.Namespace) -> int:
     ref = check_algo(args.ref) if args.ref else None
     out = check_output_dir(args.out)  # before the work, not after it
     start = time.perf_counter()
-    result = bench.run_benchmark(algos, functions, dims, runs=args.runs, budget=args.budget,
-                                 pop_size=args.pop_size, seed=args.seed, n_jobs=args.n_jobs,
-                                 suite=args.suite,
-                                 progress=args.progress or want_progress(not args.quiet))
+    try:
+        result = bench.run_benchmark(algos, functions, dims, runs=args.runs,
+                                     budget=args.budget, pop_size=args.pop_size,
+                                     seed=args.seed, n_jobs=args.n_jobs, suite=args.suite,
+                                     progress=args.progress or want_progress(not args.quiet))
+    except bench.Interrupted as stop:  # keep what finished, then stop as interrupted
+        done = len(stop.result.runs)
+        where = f"; their raw results are in {out / 'raw'}/ (runs.csv, convergence.csv; no " \
+                "tables or statistics of incomplete runs)" if done else ""
+        if done:
+            bench.write_raw(stop.result, out)
+        print(f"metaheur bench: {done} of {stop.planned} runs finished{where}",
+              file=sys.stderr)
+        raise stop.cause from None
     written = bench.write_outputs(result, out, ref=ref)
     for note in written["notes"]:
         print(f"note: {note}", file=sys.stderr)

@@ -48,13 +48,17 @@ def hyper_parameters() -> dict[str, dict[str, Any]]:
 
 def none_meaning(cls: type, key: str) -> str | None:
     """What a ``None`` default of ``key`` means, from the class docstring's
-    ``"``key`` (...; ``None`` means ...)"`` phrase, or ``None`` when it does not say."""
+    ``"``key`` (...; ``None`` means ...)"`` (or ``"``None``: ..."``) phrase, or ``None``
+    when it does not say. A restart variant (``inner_algo``) also asks its inner algorithm."""
     doc = " ".join((inspect.getdoc(cls) or "").split())
-    m = re.search(rf"``{re.escape(key)}``(?:/``\w+``)*\s*\([^()]*?``None`` means ([^)]*)\)",
-                  doc)
+    said = r"``None``(?: means|:) ([^)]*)\)"
+    m = re.search(rf"``{re.escape(key)}``(?:/``\w+``)*\s*\([^()]*?{said}", doc)
     if m is None:  # the second name of a pair: ``c1``/``c2`` (...)
-        m = re.search(rf"``\w+``/``{re.escape(key)}``\s*\([^()]*?``None`` means ([^)]*)\)",
-                      doc)
+        m = re.search(rf"``\w+``/``{re.escape(key)}``\s*\([^()]*?{said}", doc)
+    if m is None and isinstance(getattr(cls, "inner_algo", None), str):
+        import metaheur
+
+        return none_meaning(metaheur.get(cls.inner_algo), key)
     return m[1].replace("``", "").strip() if m else None
 
 

@@ -84,9 +84,21 @@ def run(args: argparse.Namespace) -> int:
     algo = metaheur.get(args.algo)  # ValueError lists the valid names
     timed = _Timed(fn)
     pop = algo.default_pop_size if args.pop_size is None else args.pop_size
-    res = metaheur.minimize(timed, fn.bounds, algo, budget=args.budget, pop_size=pop,
-                            seed=args.seed, vectorized=True,
-                            progress=args.progress or want_progress(not args.quiet))
+    latest: list[Any] = []  # the state after the last finished iteration
+
+    def keep(res: Any) -> None:
+        latest[:] = [res]
+
+    stop: KeyboardInterrupt | None = None
+    try:
+        res = metaheur.minimize(timed, fn.bounds, algo, budget=args.budget, pop_size=pop,
+                                seed=args.seed, vectorized=True, callback=keep,
+                                progress=args.progress or want_progress(not args.quiet))
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: print what finished, then stop
+        if not latest:
+            raise
+        res, stop = latest[-1], exc
+        res["message"] = "interrupted"
     elapsed = timed.seconds
     out = {
         "algo": algo.name,
@@ -120,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  success  {res.success}   status {res.status}   ({res.message})")
         print(f"  time     {elapsed:.3f} s (optimisation only)")
         print("  x        " + " ".join(f"{v:.6g}" for v in res.x))
+    if stop is not None:
+        raise stop
     # success follows SciPy (True only when --target was reached); the exit status says
     # whether the run produced a finite best value at all.
     return 0 if math.isfinite(res.fun) else 1

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                          f"available: {', '.join(names) or 'none'}")
     out = check_output_dir(args.out or Path("metaheur-runs") / f"report-{safe_name(args.study)}")
     study = optuna.load_study(study_name=args.study, storage=storage)
-    written = write_report(study, out)
+    written = write_report(study, out, artifact_dir=_artifact_dir(study, args.storage))
     if args.json:
         print(json.dumps(json.loads(written["best"].read_text()), indent=2))
         return 0
@@ -71,3 +71,16 @@ def run(args: argparse.Namespace) -> int:
     print(DISCLAIMER)
     print(f"wrote {', '.join(p.name for p in written.values())} to {out}/")
     return 0
+
+
+def _artifact_dir(study: Any, url: str) -> Path | None:
+    """Where the study's artifacts are: the folder ``tune`` recorded, or, when that is gone
+    (a run folder copied or moved), ``artifacts/`` beside an SQLite database."""
+    from metaheur.harness.storage import sqlite_file
+
+    stored = study.user_attrs.get("artifact_dir")
+    if isinstance(stored, str) and Path(stored).is_dir():
+        return Path(stored)
+    db = sqlite_file(url)
+    beside = None if db is None else db.parent / "artifacts"
+    return beside if beside is not None and beside.is_dir() else None

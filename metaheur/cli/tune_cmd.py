@@ -260,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
     args.study_given = args.study is not None
     args.out = args.out or f"metaheur-runs/{args.model}-{algo}"
     out = storages.check_output_dir(args.out)  # before any work: a bad --out is exit 2 now
-    storage_url = args.storage or f"sqlite:///{out / 'study.db'}"
+    storage_url = args.storage or storages.sqlite_url(out / "study.db")
     storage_shown = storages.mask_url(args.storage) if args.storage else None
     study_name = args.study or f"{args.model}-{algo}"
     command = _command(args, storage_shown)
@@ -320,7 +320,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     }
     try:
         study, created = tuning.open_study(storage, study_name, attrs=config,
-                                           check=("algo", "model", "profile", "data"))
+                                           check=("algo", "model", "profile", "data", "seed"))
     except tuning.StudyMismatchError as exc:
         raise ValueError(f"{exc}; use --study to start another study (or --{exc.key} "
                          f"{exc.stored} to continue this one)") from None
@@ -367,7 +367,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     if args.json:
         print(written["best"].read_text())
     else:
-        print()
+        if not args.quiet:
+            print()  # after the notes
         print(summary_text(study))
         print(f"wrote {', '.join(p.name for p in written.values())} to {out}/ "
               f"({time.perf_counter() - t0:.1f} s)")

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -36,6 +34,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from metaheur.harness.bbob import BBOB_DIMS, bbob_ids, bbob_problem, require_cocoex
 from metaheur.harness.plots import plot_boxes, plot_convergence
 from metaheur.harness.progress import ProgressBar
 from metaheur.harness.stats import (
@@ -48,10 +47,13 @@ from metaheur.harness.stats import (
 
 __all__ = [
     "SUITES",
+    "BBOB_DIMS",
     "BenchResult",
+    "Interrupted",
     "parse_budget",
     "parse_list",
     "check_functions",
+    "check_dims",
     "require_cocoex",
     "run_benchmark",
     "write_outputs",
@@ -60,10 +62,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SUITES = ("functions", "bbob")
-_BBOB_INSTALL = (
-    "the bbob suite needs the COCO package: pip install coco-experiment "
-    "(or pip install 'metaheur[bbob]')"
-)
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -95,60 +93,33 @@ def parse_list(text: str | Sequence[Any], name: str, cast: Callable[[str], Any] 
     return out
 
 
-def _bbob_ids(functions: Sequence[str]) -> list[int]:
-    ids: list[int] = []
-    for f in functions:
-        m = re.fullmatch(r"f?(\d+)(?:-f?(\d+))?", str(f).strip().lower())
-        lo, hi = (int(m[1]), int(m[2] or m[1])) if m else (0, 0)
-        if not m or not (1 <= lo <= hi <= 24):
-            raise ValueError(
-                f"unknown bbob function {f!r}; allowed: 1..24 (as 1, f1 or ranges like 1-24)"
-            )
-        ids.extend(range(lo, hi + 1))
-    return ids
-
-
 def check_functions(functions: Sequence[str], suite: str = "functions") -> list[str]:
-    """Validate names for ``suite``; bbob ids become ``f1``..``f24``."""
+    """Validate names for ``suite`` and return their canonical forms: registry names (any
+    case, ``_`` for ``-``), bbob ids as ``f1``..``f24``."""
     if suite == "bbob":
-        return [f"f{i}" for i in _bbob_ids(functions)]
+        return [f"f{i}" for i in bbob_ids(functions)]
     if suite != "functions":
         raise ValueError(f"unknown suite {suite!r}; allowed: {', '.join(SUITES)}")
     from metaheur import functions as fn
 
     known = fn.available()
-    bad = [f for f in functions if f.strip().lower().replace("_", "-") not in known
-           and f.strip().lower() not in known]
+    names = [f.strip().lower().replace("_", "-") for f in functions]
+    bad = [f for f, name in zip(functions, names, strict=True) if name not in known]
     if bad:
         raise ValueError(f"unknown function(s) {', '.join(bad)}; allowed: {', '.join(known)}")
-    return list(functions)
+    return names
 
 
-def require_cocoex() -> Any:
-    """Import ``cocoex`` or raise ``ImportError`` saying what to install."""
-    try:
-        import cocoex
-    except ImportError as exc:
-        raise ImportError(_BBOB_INSTALL) from exc
-    return cocoex
-
-
-def bbob_problem(fid: int, dim: int, instance: int) -> tuple[Any, float]:
-    """COCO's BBOB function ``fid`` in ``dim`` dimensions, instance ``instance``, and its
-    optimal value ``f_opt`` (read through the optimum COCO writes to a file)."""
-    cocoex = require_cocoex()
-    suite = cocoex.Suite("bbob", "", f"function_indices:{fid} dimensions:{dim} "
-                                     f"instance_indices:{instance}")
-    problem = next(iter(suite))
-    cwd = os.getcwd()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)  # COCO writes x_opt to a file in the cwd (no other public access)
-        try:
-            problem._best_parameter("print")
-            x_opt = np.loadtxt("._bbob_problem_best_parameter.txt").reshape(-1)
-        finally:
-            os.chdir(cwd)
-    return problem, float(problem(x_opt))
+def check_dims(dims: Sequence[int], suite: str = "functions") -> list[int]:
+    """Dimensions as integers >= 1; the bbob suite's must be among :data:`BBOB_DIMS`."""
+    dims = [int(d) for d in dims]
+    if any(d < 1 for d in dims):
+        raise ValueError(f"dimensions must be >= 1, got {dims}")
+    bad = [d for d in dims if suite == "bbob" and d not in BBOB_DIMS]
+    if bad:
+        raise ValueError(f"the bbob suite has no dimension {', '.join(map(str, bad))}; "
+                         f"allowed: {', '.join(map(str, BBOB_DIMS))}")
+    return dims
 
 
 # ---------------------------------------------------------------------------- problems
@@ -259,6 +230,15 @@ class BenchResult:
     settings: dict[str, Any]
 
 
+class Interrupted(KeyboardInterrupt):
+    """:func:`run_benchmark` stopped by Ctrl-C or SIGTERM (``cause``, re-raise it):
+    ``result`` holds the runs that finished, of ``planned``."""
+
+    def __init__(self, result: BenchResult, planned: int, cause: KeyboardInterrupt) -> None:
+        super().__init__()
+        self.result, self.planned, self.cause = result, planned, cause
+
+
 class _CostModel:
     """Seconds per evaluation of each algorithm, learnt from its finished runs, to weigh the
     runs left (their costs differ by orders of magnitude: TPE vs PSO) in the ETA."""
@@ -328,9 +308,7 @@ def run_benchmark(
     if suite == "bbob":
         require_cocoex()
     functions = check_functions(functions, suite)
-    dims = [int(d) for d in dims]
-    if any(d < 1 for d in dims):
-        raise ValueError(f"dimensions must be >= 1, got {dims}")
+    dims = check_dims(dims, suite)
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     budgets = {d: parse_budget(budget, d) for d in dims}
@@ -354,6 +332,7 @@ def run_benchmark(
     cost = _CostModel([(a, budgets[p.dim]) for a, p, _ in tasks])
     bar = ProgressBar(len(tasks), desc="bench", unit="run", enabled=progress)
     rows: list[dict[str, Any]] = []
+    stop: KeyboardInterrupt | None = None
     try:
         for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
             rows.append(row)
@@ -362,6 +341,8 @@ def run_benchmark(
                 logger.warning(note)
             bar.set_work(*cost.work())
             bar.update(len(rows))
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: keep what finished
+        stop = exc
     finally:
         bar.close()
     key = ["algo", "function", "dim", "run"]
@@ -376,7 +357,28 @@ def run_benchmark(
                 "budget": str(budget), "budgets": budgets, "pop_size": pop_size,
                 "pop_sizes": sized, "seed": seed,
                 "suite": suite}
+    if stop is not None:
+        raise Interrupted(BenchResult(runs_df, conv, settings), len(tasks), stop)
     return BenchResult(runs_df, conv, settings)
+
+
+#: What a benchmark writes into its folder (globs), cleared before it writes again there.
+_OUTPUTS = ("report.md", "summary.csv", "friedman.csv", "wilcoxon.csv", "raw/runs.csv",
+            "raw/convergence.csv", "tables/*_d*.md", "plots/convergence_*_d*.png",
+            "plots/box_*_d*.png")
+
+
+def write_raw(result: BenchResult, out: str | Path) -> list[Path]:
+    """Clear an earlier benchmark's results from ``out`` (only the files it writes: no stale
+    table or test beside the new report), then write ``raw/runs.csv`` and
+    ``raw/convergence.csv``; returns their paths."""
+    for path in (p for pattern in _OUTPUTS for p in Path(out).glob(pattern)):
+        path.unlink()
+    raw = Path(out) / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    result.runs.to_csv(raw / "runs.csv", index=False)
+    result.convergence.to_csv(raw / "convergence.csv", index=False)
+    return [raw / "runs.csv", raw / "convergence.csv"]
 
 
 def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = None
@@ -386,12 +388,10 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
     "markdown": str, "paths": [...], "notes": [...]}``; ``notes`` says which statistics
     could not be computed and why (also written in the markdown)."""
     out = Path(out)
-    for sub in ("raw", "tables", "plots"):
+    paths: list[Path] = write_raw(result, out)
+    for sub in ("tables", "plots"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     runs, conv = result.runs, result.convergence
-    runs.to_csv(out / "raw" / "runs.csv", index=False)
-    conv.to_csv(out / "raw" / "convergence.csv", index=False)
-    paths: list[Path] = [out / "raw" / "runs.csv", out / "raw" / "convergence.csv"]
     summary = summary_table(runs)
     summary.to_csv(out / "summary.csv", index=False)
     notes: list[str] = []

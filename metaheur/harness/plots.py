@@ -113,20 +113,22 @@ def confusion_counts(y_true: ArrayLike, y_pred: ArrayLike, k: int) -> NDArray:
 
 
 def plot_history(frame: pd.DataFrame, path: Path, title: str = "",
-                 objective: str = "objective") -> Path | None:
-    """Objective value of every complete trial and the best-so-far line, vs trial number;
-    ``None`` (nothing written) without a complete trial."""
+                 objective: str = "objective", *, maximise: bool = False) -> Path | None:
+    """Objective value of every complete trial and the best-so-far line (the running
+    maximum when ``maximise``), vs trial number; ``None`` (nothing written) without a
+    complete trial."""
     done = frame[frame["state"] == "COMPLETE"] if len(frame) else frame
     if not len(done):
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.scatter(done["number"], done["value"], s=14, alpha=0.6, label="trial")
-    ax.step(done["number"], done["value"].cummin(), where="post", color="C3",
+    best = done["value"].cummax() if maximise else done["value"].cummin()
+    ax.step(done["number"], best, where="post", color="C3",
             label="best so far")
     ax.legend()
     ax.set_xlabel("trial")
-    ax.set_ylabel(f"{objective} (minimised)")
+    ax.set_ylabel(f"{objective} ({'maximised' if maximise else 'minimised'})")
     ax.set_title(title or "optimisation history")
     ax.grid(alpha=0.3)
     fig.tight_layout()

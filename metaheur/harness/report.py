@@ -37,6 +37,7 @@ __all__ = [
     "OBJECTIVE_LABELS",
     "TRIAL_COLUMNS",
     "objective_label",
+    "maximised",
     "versions",
     "trials_frame",
     "best_trial",
@@ -70,6 +71,15 @@ def objective_label(study: optuna.Study) -> str:
         if attrs.get(key) in OBJECTIVE_LABELS:
             return OBJECTIVE_LABELS[attrs[key]]
     return "objective"
+
+
+def maximised(study: optuna.Study) -> bool:
+    """Whether ``study`` maximises its objective; ``ValueError`` for a multi-objective study,
+    which has no single best trial to report."""
+    if len(study.directions) != 1:
+        raise ValueError(f"study {study.study_name!r} has {len(study.directions)} objectives; "
+                         f"reports are made of single-objective studies only")
+    return study.direction == optuna.study.StudyDirection.MAXIMIZE
 
 
 def versions() -> dict[str, str | None]:
@@ -126,20 +136,21 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     whose result a repeated configuration copied, ``reissue_of`` the first trial that was
     given the same population row (a re-issue after a slow or lost trial)."""
     rows = []
+    sign = -1.0 if maximised(study) else 1.0  # best-so-far of sign * value is a minimum
     best = math.inf
     trials = study.get_trials(deepcopy=False)
     reissues = _reissues(trials)
     for t in trials:
         value = t.value if t.state == TrialState.COMPLETE else None
         if value is not None:
-            best = min(best, value)
+            best = min(best, sign * value)
         reused = t.user_attrs.get("reused_from")
         fit = t.user_attrs.get("fit_seconds")
         row: dict[str, Any] = {
             "number": t.number,
             "state": t.state.name,
             "value": value,
-            "best_so_far": best if math.isfinite(best) else None,
+            "best_so_far": sign * best if math.isfinite(best) else None,
             "duration_s": t.duration.total_seconds() if t.duration is not None else None,
             "fit_s": None if reused is not None else fit,
             "reused_from": reused,
@@ -153,10 +164,12 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
-    """The complete trial with the lowest value, or ``None`` when none completed."""
+    """The complete trial with the best value (the lowest, or the highest in a study that
+    maximises; the first of equals), or ``None`` when none completed."""
+    sign = -1.0 if maximised(study) else 1.0
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if t.value is not None and math.isfinite(t.value)]
-    return min(done, key=lambda t: (t.value, t.number)) if done else None
+    return min(done, key=lambda t: (sign * t.value, t.number)) if done else None
 
 
 def trial_metrics(trial: FrozenTrial) -> dict[str, Any]:
@@ -225,8 +238,9 @@ def summary_text(study: optuna.Study) -> str:
     def fmt(v: Any, spec: str) -> str:
         return format(v, spec) if isinstance(v, float) else str(v)
 
+    goal = "maximised" if maximised(study) else "minimised"
     lines = [f"best trial #{best.number}: {objective_label(study)} = {best.value:.6g} "
-             f"(minimised)",
+             f"({goal})",
              f"  {'hyper-parameter':<{width}}  value"]
     lines += [f"  {k:<{width}}  {fmt(v, '.6g')}" for k, v in best.params.items()]
     if metrics:
@@ -241,14 +255,17 @@ def write_report(
     *,
     extra: Mapping[str, Any] | None = None,
     plots: bool = True,
+    artifact_dir: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write ``trials.csv``, ``best.json`` and the PNG plots of ``study`` into ``out``.
 
     ``best.json`` holds the study's user attributes (the configuration ``tune`` stored),
     then ``extra`` (which wins; never put an unmasked storage URL in it), the best trial and
     the versions. ``plots=False`` writes the two files only (seconds count after a stop).
-    Returns the written paths by name.
+    The best trial's validation predictions are read from ``artifact_dir`` (default: the
+    study's user attribute ``artifact_dir``). Returns the written paths by name.
     """
+    maximised(study)  # a multi-objective study: ValueError before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     frame = trials_frame(study)
@@ -279,20 +296,24 @@ def write_report(
     if not plots:
         return written
     title = f"{study.study_name}: {label}"
-    history = plot_history(frame, out / "history.png", title, objective=label)
+    history = plot_history(frame, out / "history.png", title, objective=label,
+                           maximise=maximised(study))
     if history is not None:
         written["history"] = history
     imp = plot_importances(study, out / "importances.png")
     if imp is not None:
         written["importances"] = imp
-    pred = val_predictions(best, study.user_attrs.get("artifact_dir")) if best is not None \
-        else None
+    artifact_dir = artifact_dir or study.user_attrs.get("artifact_dir")
+    pred = val_predictions(best, artifact_dir) if best is not None else None
     if pred is not None:
         y_true, y_score, names = pred
         y_pred = (y_score >= 0.5).astype(int) if y_score.ndim == 1 else y_score.argmax(axis=1)
         written["confusion_matrix"] = plot_confusion_matrix(
             y_true, y_pred, names, out / "confusion_matrix.png")
         written["roc"] = plot_roc(y_true, y_score, names, out / "roc.png")
+    elif best is not None and "val_predictions_artifact" in best.user_attrs:
+        logger.warning("the validation predictions of trial #%d cannot be read from %s; no "
+                       "confusion matrix / ROC", best.number, artifact_dir)
     elif best is not None:
         logger.info("best trial stored no validation predictions; no confusion matrix / ROC")
     return written

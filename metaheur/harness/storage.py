@@ -26,6 +26,8 @@ __all__ = [
     "mask_text",
     "url_secrets",
     "open_storage",
+    "sqlite_url",
+    "sqlite_file",
     "storage_error",
     "check_output_dir",
     "os_reason",
@@ -112,6 +114,19 @@ def _sqlite_path(parsed: Any) -> Path | None:
     if db in ("", ":memory:") or db.startswith("file:"):
         return None
     return Path(db)
+
+
+def sqlite_url(path: str | Path) -> str:
+    """The SQLite URL of the database file ``path``. SQLAlchemy decodes ``%XX`` in the path
+    and cuts it at ``?`` (the query), so those two are escaped; nothing else is."""
+    return "sqlite:///" + str(path).replace("%", "%25").replace("?", "%3F")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an ``sqlite:`` storage URL, or ``None`` (another backend, an
+    in-memory database, not a URL)."""
+    parsed = _parse(url)
+    return None if parsed is None else _sqlite_path(parsed)
 
 
 def open_storage(url: str, *, heartbeat: bool = True, create: bool = True) -> Any:

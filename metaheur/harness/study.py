@@ -46,8 +46,9 @@ FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 class StudyMismatchError(ValueError):
-    """An existing study was created with another algorithm, model or profile: ``key`` is
-    the attribute that differs, ``stored`` its value in the study, ``given`` the new one."""
+    """An existing study was created with another algorithm, model, profile, data or seed
+    (the keys tune checks): ``key`` is the attribute that differs, ``stored`` its value in
+    the study, ``given`` the new one."""
 
     def __init__(self, study_name: str, key: str, stored: Any, given: Any) -> None:
         super().__init__(f"study {study_name!r} was created with {key}={stored!r}, not "
@@ -93,14 +94,20 @@ def open_study(
 
     ``attrs`` are stored as study user attributes when the study is created; for an existing
     study the keys in ``check`` must agree with the stored ones (else
-    :class:`StudyMismatchError`).
+    :class:`StudyMismatchError`), and one that does not minimise one objective (a study of
+    another tool) is a ``ValueError``.
     """
     attrs = dict(attrs or {})
     try:
-        existing = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+        existing = {s.study_name: s.directions for s in optuna.get_all_study_summaries(storage)}
     except Exception:  # pragma: no cover - storage-specific
-        existing = set()
+        existing = {}
     created = study_name not in existing
+    minimise = [optuna.study.StudyDirection.MINIMIZE]
+    if not created and list(existing[study_name]) != minimise:
+        goals = ", ".join(d.name.lower() for d in existing[study_name])
+        raise ValueError(f"study {study_name!r} has the direction(s) {goals}; tuning "
+                         f"minimises one objective, so use --study to start another study")
     study = optuna.create_study(
         storage=storage, study_name=study_name, sampler=sampler, pruner=pruner,
         direction="minimize", load_if_exists=True,

@@ -36,6 +36,9 @@ def _md5_check(path: Path, expected: str) -> None:
 
 
 def npz_keys(path: Path) -> list[str]:
+    """The array names in the ``.npz`` archive ``path``; ``ValueError`` for anything else."""
+    if not zipfile.is_zipfile(path):  # np.load would try .npy, then pickle, and say so
+        raise ValueError(f"cannot read {path} as .npz: not a NumPy .npz (zip) archive")
     try:
         with np.load(path, allow_pickle=False) as z:
             return list(z.files)

@@ -482,3 +482,20 @@ def test_cache_root_follows_xdg_and_the_override(monkeypatch, tmp_path):
     assert cache_root() == tmp_path / "mine"
     monkeypatch.setenv("METAHEUR_CACHE_DIR", "off")
     assert cache_root() is None
+
+
+@pytest.mark.parametrize("content", ["text", "npy"])
+def test_a_file_that_is_not_an_npz_archive_is_named_so(tmp_path: Path, content: str) -> None:
+    """A damaged or foreign ``.npz`` says what it is not; it used to relay NumPy's advice to
+    load it "unsafely" with ``allow_pickle`` (text) or fail with a traceback (``.npy``)."""
+    from metaheur.models.data.nodulemnist import npz_keys
+
+    path = tmp_path / "nodulemnist3d_64.npz"
+    if content == "text":
+        path.write_text("not an archive\n")
+    else:
+        with open(path, "wb") as fh:
+            np.save(fh, np.zeros(3))
+    with pytest.raises(ValueError, match="not a NumPy .npz") as info:
+        npz_keys(path)
+    assert "pickle" not in str(info.value)

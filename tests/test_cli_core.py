@@ -226,22 +226,48 @@ def test_sigterm_ends_a_command_like_ctrl_c(monkeypatch, capsys) -> None:
 
 
 
-def test_closed_output_pipe_ends_quietly() -> None:
+def _run_child(code: str) -> tuple[int, str]:
+    """Run ``code`` in a child Python whose environment lacks ``PYTHONUNBUFFERED`` (a
+    user's shell rarely sets it; CI does), and return the exit status and stderr that
+    the code printed on its stdout."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True, env=env).stdout
+    rc, _, err = out.partition("\n")
+    return int(rc), err
+
+
+@pytest.mark.parametrize("argv", [["list", "--params"], ["list"], ["--version"]])
+def test_closed_output_pipe_ends_quietly(argv: list[str]) -> None:
     """``metaheur list --params | head -1``: the reader closing the pipe ends the command
     quietly with 141 (128 + SIGPIPE), as for a shell tool; it used to print "error: Broken
-    pipe" on stderr and exit 2."""
+    pipe" on stderr and exit 2, and with stdout buffered (no ``PYTHONUNBUFFERED``) a short
+    output failed only at exit: "Exception ignored ... BrokenPipeError", exit 120."""
     code = (
         "import os, subprocess, sys\n"
         "r, w = os.pipe()\n"
         "os.close(r)\n"
-        "p = subprocess.run([sys.executable, '-m', 'metaheur', 'list', '--params'],\n"
+        f"p = subprocess.run([sys.executable, '-m', 'metaheur', *{argv!r}],\n"
         "                   stdout=w, stderr=subprocess.PIPE, text=True)\n"
         "print(p.returncode); print(p.stderr, end='')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
-    rc, _, err = out.partition("\n")
-    assert (int(rc), err) == (141, "")
+    assert _run_child(code) == (141, "")
+
+
+def test_broken_pipe_elsewhere_is_an_error() -> None:
+    """A ``BrokenPipeError`` that is not stdout's (a worker's pipe, a socket) is reported as
+    an error, not taken for a reader that went away."""
+    code = (
+        "import subprocess, sys\n"
+        "prog = ('import sys, metaheur.cli as c, metaheur.cli.list_cmd as l\\n'\n"
+        "        'def run(args): raise BrokenPipeError(32, \"Broken pipe\")\\n'\n"
+        "        'l.run = run\\n'\n"
+        "        'sys.exit(c.main([\"list\"]))\\n')\n"
+        "p = subprocess.run([sys.executable, '-c', prog], capture_output=True, text=True)\n"
+        "print(p.returncode); print(p.stderr, end='')\n"
+    )
+    rc, err = _run_child(code)
+    assert rc == 2 and err.strip() == "metaheur list: error: Broken pipe", err
 
 
 def test_interrupted_minimize_prints_the_best_so_far(monkeypatch, capsys) -> None:

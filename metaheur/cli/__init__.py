@@ -17,6 +17,7 @@ import argparse
 import importlib
 import logging
 import os
+import select
 import signal
 import sys
 from typing import Any, NoReturn
@@ -212,11 +213,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        try:
+            sys.stdout.flush()  # a short, buffered output meets a closed pipe here
+        except BrokenPipeError:
+            return _reader_gone()
+        return code
     configure_logging(args.verbose, args.quiet)
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     try:
-        return int(args._run(args))
+        code = int(args._run(args))
+        sys.stdout.flush()  # inside the try: buffered output may meet a closed pipe here
+        return code
     except KeyboardInterrupt as exc:
         print(f"metaheur {args._name}: interrupted", file=sys.stderr)
         return 128 + signal_of(exc)
@@ -227,15 +235,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"metaheur {args._name}: error: this needs {exc.name}, which is not installed: "
               f"pip install 'metaheur[{extra}]'", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:  # the reader went away (`metaheur list | head -1`): end quietly
-        _silence_stdout()
-        return 128 + 13  # as if killed by SIGPIPE, like a shell tool
+    except BrokenPipeError as exc:
+        if _stdout_closed():  # the reader went away (`metaheur list | head -1`)
+            return _reader_gone()
+        print(f"metaheur {args._name}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except (ValueError, OSError, *_storage_errors()) as exc:
         print(f"metaheur {args._name}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _reader_gone() -> int:
+    """End quietly after stdout's reader closed the pipe: 141, as if killed by SIGPIPE,
+    like a shell tool."""
+    _silence_stdout()
+    return 128 + 13
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on it); True
+    where that cannot be told (no ``poll``, or stdout is not a real file)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True
 
 
 def _silence_stdout() -> None:

@@ -170,6 +170,24 @@ def test_a_rerun_in_the_same_folder_leaves_no_stale_results(tmp_path: Path, caps
     capsys.readouterr()
 
 
+def test_clearing_old_results_spares_the_users_files(tmp_path: Path) -> None:
+    """The clean-up before writing removes only names a benchmark writes: a user's
+    ``tables/my_data.md`` or ``plots/box_and_dots.png`` matched the former globs
+    (``tables/*_d*.md``, ``plots/box_*_d*.png``) and were deleted (review finding)."""
+    mine = ["tables/my_data.md", "tables/notes_draft.md", "tables/my_d3.md",
+            "plots/box_and_dots.png", "plots/convergence_old_dataset.png",
+            "plots/box_sphere_d2.md", "raw/notes.csv"]
+    stale = ["tables/sphere_d2.md", "tables/f24_d40.md", "tables/styblinski-tang_d5.md",
+             "plots/box_f1_d2.png", "plots/convergence_ackley_d10.png", "summary.csv"]
+    for name in mine + stale:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    result = bench.BenchResult(pd.DataFrame({"algo": ["pso"]}), pd.DataFrame({"it": [0]}), {})
+    bench.write_raw(result, tmp_path)
+    assert [n for n in mine if not (tmp_path / n).exists()] == []
+    assert [n for n in stale if (tmp_path / n).exists()] == []
+
+
 def test_function_names_are_canonical(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """--functions accepts any case and ``_`` for ``-`` (as --algos does) and reports the
     registry name; the same function twice is refused (``Sphere`` used to label its own

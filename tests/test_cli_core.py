@@ -311,7 +311,7 @@ def test_a_missing_extra_is_named(missing: str, argv: list[str], tmp_path: Path,
     monkeypatch.setitem(sys.modules, missing, None)  # as if not installed
     import metaheur.harness
 
-    for name in ("report", "bench", "stats", "plots"):  # imported afresh, as on first use
+    for name in ("report", "bench", "bench_report", "stats", "plots"):  # afresh, as on first use
         monkeypatch.delitem(sys.modules, f"metaheur.harness.{name}", raising=False)
         monkeypatch.delattr(metaheur.harness, name, raising=False)
     assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2

@@ -320,6 +320,37 @@ def test_a_missing_extra_is_named(missing: str, argv: list[str], tmp_path: Path,
     assert len(err.strip().splitlines()) == 1
 
 
+def test_an_import_error_of_an_installed_package_is_not_called_missing(monkeypatch) -> None:
+    """A package that is installed but lacks a name (too old: ``from scipy.stats import
+    x``) raises ImportError, not ModuleNotFoundError: its traceback shows, instead of
+    "needs scipy.stats, which is not installed" (review finding)."""
+    from metaheur.cli import list_cmd
+
+    def too_old(args):  # noqa: ANN001, ANN202
+        raise ImportError("cannot import name 'x' from 'scipy.stats'", name="scipy.stats")
+
+    monkeypatch.setattr(list_cmd, "run", too_old)
+    with pytest.raises(ImportError, match="cannot import name"):
+        main(["list"])
+
+
+def test_bench_without_matplotlib_stops_before_the_runs(tmp_path: Path, monkeypatch,
+                                                         capsys) -> None:
+    """With matplotlib missing, ``bench`` names the extra before running anything (it used
+    to run every benchmark run and fail while plotting; review finding)."""
+    from metaheur.harness import bench
+
+    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the runs started")
+
+    monkeypatch.setattr(bench, "run_benchmark", never)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    assert main(["bench", "--algos", "pso", "--functions", "sphere", "--dim", "2", "--runs",
+                 "1", "--budget", "60", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "matplotlib" in err and "pip install 'metaheur[bench]'" in err
+
+
 def _readme_commands() -> list[list[str]]:
     """Every ``metaheur ...`` command in the README's bash blocks (continuations joined,
     comments and ``[--json]``-style optional parts dropped)."""

@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"metaheur {args._name}: interrupted", file=sys.stderr)
         return 128 + signal_of(exc)
-    except ImportError as exc:  # an optional dependency: name the extra that installs it
+    except ModuleNotFoundError as exc:  # an optional dependency: name the extra installing it
         extra = _EXTRAS.get((exc.name or "").partition(".")[0])
         if extra is None:
             raise

@@ -9,6 +9,7 @@ before any run, runs in parallel with joblib, writes raw CSVs, markdown tables, 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         "--functions")
     ref = check_algo(args.ref) if args.ref else None
     out = check_output_dir(args.out)  # before the work, not after it
+    importlib.import_module("matplotlib")  # the plots come last: a missing extra fails first
     start = time.perf_counter()
     try:
         result = bench.run_benchmark(algos, functions, dims, runs=args.runs,

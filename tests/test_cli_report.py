@@ -134,6 +134,22 @@ def test_report_of_a_moved_run_folder(tmp_path: Path, capsys, caplog) -> None:
     assert "validation predictions" in caplog.text and "cannot be read" in caplog.text
 
 
+def test_predictions_without_an_artifact_folder_are_named_so(tmp_path: Path, caplog) -> None:
+    """A study that recorded no artifact folder (e.g. made by another tool in PostgreSQL):
+    the warning says so instead of "cannot be read from None" (review finding)."""
+    from metaheur.harness.report import write_report
+
+    study = optuna.create_study()
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    trial.set_user_attr("val_predictions_artifact", "some-id")
+    study.tell(trial, 0.25)
+    with caplog.at_level("WARNING"):
+        write_report(study, tmp_path / "rep")
+    assert "from None" not in caplog.text
+    assert "no artifact folder recorded" in caplog.text
+
+
 def test_report_of_an_empty_study(tmp_path: Path) -> None:
     """Regression: a run stopped before any trial wrote a 1-byte trials.csv and an empty
     history.png."""
@@ -188,6 +204,7 @@ def test_report_of_a_multi_objective_study(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "2 objectives" in err and "single-objective" in err
     assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()  # refused before its folder was made (review)
 
 
 def test_report_does_not_create_a_database(tmp_path: Path, capsys, monkeypatch) -> None:

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the study and write the report."""
     import optuna
 
-    from metaheur.harness.report import DISCLAIMER, summary_text, write_report
+    from metaheur.harness.report import DISCLAIMER, maximised, summary_text, write_report
     from metaheur.harness.storage import check_output_dir, mask_url, open_storage
 
     storage = open_storage(args.storage, heartbeat=False, create=False)
@@ -61,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
     if args.study not in names:
         raise ValueError(f"no study {args.study!r} in {mask_url(args.storage)}; "
                          f"available: {', '.join(names) or 'none'}")
-    out = check_output_dir(args.out or Path("metaheur-runs") / f"report-{safe_name(args.study)}")
     study = optuna.load_study(study_name=args.study, storage=storage)
+    maximised(study)  # a multi-objective study is refused before its folder is made
+    out = check_output_dir(args.out or Path("metaheur-runs") / f"report-{safe_name(args.study)}")
     written = write_report(study, out, artifact_dir=_artifact_dir(study, args.storage))
     if args.json:
         print(json.dumps(json.loads(written["best"].read_text()), indent=2))

@@ -312,8 +312,10 @@ def write_report(
             y_true, y_pred, names, out / "confusion_matrix.png")
         written["roc"] = plot_roc(y_true, y_score, names, out / "roc.png")
     elif best is not None and "val_predictions_artifact" in best.user_attrs:
-        logger.warning("the validation predictions of trial #%d cannot be read from %s; no "
-                       "confusion matrix / ROC", best.number, artifact_dir)
+        where = (f"from {artifact_dir}" if artifact_dir else "(no artifact folder recorded, "
+                 "none beside the database)")
+        logger.warning("the validation predictions of trial #%d cannot be read %s; no "
+                       "confusion matrix / ROC", best.number, where)
     elif best is not None:
         logger.info("best trial stored no validation predictions; no confusion matrix / ROC")
     return written

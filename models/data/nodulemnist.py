@@ -37,6 +37,11 @@ def _md5_check(path: Path, expected: str) -> None:
 
 def npz_keys(path: Path) -> list[str]:
     """The array names in the ``.npz`` archive ``path``; ``ValueError`` for anything else."""
+    try:
+        with open(path, "rb"):  # is_zipfile says False for a file it cannot open
+            pass
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from e
     if not zipfile.is_zipfile(path):  # np.load would try .npy, then pickle, and say so
         raise ValueError(f"cannot read {path} as .npz: not a NumPy .npz (zip) archive")
     try:

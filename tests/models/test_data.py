@@ -499,3 +499,16 @@ def test_a_file_that_is_not_an_npz_archive_is_named_so(tmp_path: Path, content: 
     with pytest.raises(ValueError, match="not a NumPy .npz") as info:
         npz_keys(path)
     assert "pickle" not in str(info.value)
+
+
+def test_an_unreadable_npz_path_says_why(tmp_path: Path) -> None:
+    """A path that cannot be read (here a folder named like the archive; a file without
+    read permission alike) gives the system's reason, not "not a NumPy .npz (zip) archive"
+    (``zipfile.is_zipfile`` answers False on any OSError; review finding)."""
+    from metaheur.models.data.nodulemnist import npz_keys
+
+    path = tmp_path / "nodulemnist3d_64.npz"
+    path.mkdir()
+    with pytest.raises(ValueError, match="cannot read .*: Is a directory") as info:
+        npz_keys(path)
+    assert "not a NumPy" not in str(info.value)

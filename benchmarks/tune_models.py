@@ -143,7 +143,7 @@ def open_design_study(path: Path, dataset: str, algo: str, seed: int, design: De
                       *, create: bool = True) -> optuna.Study | None:
     """The study of (dataset, algo, seed) in its own file, created when ``create``; ``None``
     when absent and not ``create``. :class:`DesignError` when the file holds anything else."""
-    from metaheur.harness.storage import StorageError, open_storage
+    from metaheur.harness.storage import StorageError, open_storage, sqlite_url
     from metaheur.harness.study import StudyMismatchError, open_study
 
     if not create and not path.exists():
@@ -152,7 +152,7 @@ def open_design_study(path: Path, dataset: str, algo: str, seed: int, design: De
     path.parent.mkdir(parents=True, exist_ok=True)
     name = study_name(dataset, algo, seed)
     try:
-        storage = open_storage(f"sqlite:///{path}", heartbeat=False, create=create)
+        storage = open_storage(sqlite_url(path), heartbeat=False, create=create)
         names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
     except StorageError as exc:
         raise DesignError(f"{path}: {exc}; move it away or use another --out") from None
@@ -338,6 +338,7 @@ class Runner:
         process holds it) or ``"stop"`` (signal, time limit or trial limit)."""
         from metaheur.harness.progress import format_seconds
         from metaheur.harness.runs import run_trials
+        from metaheur.harness.storage import sqlite_url
         from metaheur.harness.study import count_finished
 
         path = study_path(self.out, d, a, s)
@@ -362,7 +363,7 @@ class Runner:
             bar.write(f"{d} {a} seed {s}: trials {have + 1}-{target} of {self.design.trials} "
                       f"(all studies: about {format_seconds(bar.eta())} left)")
             outcome = run_trials(
-                f"sqlite:///{path}", study_name(d, a, s), n_trials=target, timeout=timeout,
+                sqlite_url(path), study_name(d, a, s), n_trials=target, timeout=timeout,
                 n_jobs=1, progress=False,
                 sampler_factory=functools.partial(make_study_sampler, a, s, self.design.trials,
                                                   obj.search_space(), len(study.trials)),

@@ -43,29 +43,33 @@ def test_basis_is_orthonormal_and_starts_with_the_direction(d: np.ndarray) -> No
 
 @pytest.mark.parametrize("D", [1, 2, 5])
 def test_basis_of_axis_directions_and_of_a_zero_direction(D: int) -> None:
-    """[d, I] is rank-deficient in its first D columns when d lies on an axis; a zero d
-    (an archive row equal to the kernel) still gives an orthonormal basis."""
+    """A d along an axis makes Gram–Schmidt skip that axis; a zero d (an archive row equal
+    to the kernel) gives the standard basis."""
     d = np.vstack([-3.0 * np.eye(D), np.eye(D)[::-1], np.zeros(D)])
     B = direction_basis(d)
     _orthonormal(B)
     np.testing.assert_allclose(B[:-1, :, 0], d[:-1] / np.abs(d[:-1]).sum(1, keepdims=True),
                                atol=1e-15)
-    assert np.isfinite(B).all()
+    np.testing.assert_array_equal(B[-1], np.eye(D))
 
 
-def test_basis_completion_is_the_householder_reflection_of_the_standard_axes() -> None:
-    """Our choice: the reflection that swaps e_1 and ∓d̂ maps the other standard axes onto
-    the other columns (computed here from its textbook form I − 2wwᵀ)."""
+def _explicit_gram_schmidt(d: np.ndarray) -> np.ndarray:
+    vecs = [d / np.linalg.norm(d)]
+    for e in np.eye(d.size)[::-1]:  # last axis first
+        w = e - sum((e @ v) * v for v in vecs)
+        if np.linalg.norm(w) > 1e-9:  # the one standard axis that depends on the others
+            vecs.append(w / np.linalg.norm(w))
+    return np.column_stack([vecs[0], *vecs[:0:-1]])  # d̂, then by axis: e_1's first
+
+
+def test_basis_completion_is_gram_schmidt_of_the_standard_axes() -> None:
+    """The paper's Gram–Schmidt, in our closed form: [d̂, e_D, .., e_1] orthogonalised in
+    that order (the axis that depends on the others skipped)."""
     rng = np.random.default_rng(0)
-    for d in (rng.standard_normal(4), -rng.random(4), np.array([0.0, 0.0, 2.0, 0.0])):
-        unit = d / np.linalg.norm(d)
-        s = 1.0 if unit[0] >= 0 else -1.0
-        w = np.eye(4)[0] + s * unit
-        w /= np.linalg.norm(w)
-        H = np.eye(4) - 2.0 * np.outer(w, w)
+    for d in (rng.standard_normal(5), -rng.random(5), np.array([0.0, 3.0, -1.0, 0.0, 0.0]),
+              np.array([0.0, 0.0, 0.0, 0.0, -2.0]), np.array([1.0, 0.0, 0.0, 0.0, 0.0])):
         B = direction_basis(d[None])[0]
-        np.testing.assert_allclose(B[:, 1:], H[:, 1:], atol=1e-15)
-        np.testing.assert_allclose(B[:, 0], unit, atol=1e-15)
+        np.testing.assert_allclose(B, _explicit_gram_schmidt(d), atol=1e-14)
 
 
 def test_direction_probabilities_are_the_fourth_power_of_the_distance() -> None:

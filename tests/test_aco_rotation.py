@@ -14,11 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+import metaheur
 from metaheur import Optimizer
 from metaheur.optimizers import _aco_rotation
 from metaheur.optimizers._aco_rotation import direction_basis, pick_directions, rotated_samples
 from metaheur.optimizers.aco import ACOR
+from metaheur.restarts import IPOP, RESTART_DEFAULTS, RESTART_TUNED
 
+BOUNDS3 = [(-2.0, 3.0), (-1.0, 1.0), (0.0, 10.0)]
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 
 
@@ -204,3 +207,59 @@ def test_state_round_trip_with_rotation_and_older_states_without_it() -> None:
 @pytest.mark.parametrize("params", [{"rotation": True}, {"rotation": True, "q": 0.5}])
 def test_invariants_with_rotation(params: dict) -> None:
     check_invariants("aco", **params)
+
+
+# ------------------------------------------------------- aco-ipop's tuned inner values
+TUNED_INNER = {k: v for k, v in RESTART_TUNED["aco"].items() if k not in RESTART_DEFAULTS}
+
+
+def _steps(opt: Optimizer, n: int) -> list[np.ndarray]:
+    out = []
+    for _ in range(n):
+        X = opt.ask()
+        opt.tell(X, np.sum((X - 0.3) ** 2, axis=1) + np.abs(X).sum(axis=1))
+        out.append(X)
+    return out
+
+
+def test_aco_ipop_and_ipop_with_inner_aco_take_the_tuned_inner_values() -> None:
+    """RESTART_TUNED (docs/algorithms.md §12.3): aco-ipop samples with rotation and q = 0.1;
+    ``ipop`` with inner="aco" puts the same values into ``inner_params`` (not among its
+    own), unless given; the plain ``aco`` stays the published algorithm."""
+    assert TUNED_INNER == {"rotation": True, "q": 0.1}
+    variant = metaheur.get("aco-ipop")
+    assert {k: variant.defaults[k] for k in TUNED_INNER} == TUNED_INNER
+    assert ACOR.defaults["rotation"] is False and ACOR.defaults["q"] == 1e-4
+    checked = IPOP.validate_params(inner="aco")
+    assert checked["inner_params"] == TUNED_INNER and "rotation" not in checked
+    given_ = IPOP.validate_params(inner="aco", inner_params={"rotation": False})
+    assert given_["inner_params"] == {"rotation": False, "q": 0.1}
+    opt = IPOP(BOUNDS3, inner="aco", pop_size=5, budget=200, seed=0)
+    _steps(opt, 3)
+    assert opt.current_run.rotation is True and opt.current_run.q == 0.1
+    clone = Optimizer.from_state(json.loads(json.dumps(opt.get_state())))
+    for a, b in zip(_steps(opt, 3), _steps(clone, 3), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("wrapper", ["aco-ipop", "ipop"])
+def test_states_written_before_the_tuning_continue_as_they_were(wrapper: str) -> None:
+    """A state without the tuned keys (written before they existed) continues with ACOR's
+    own defaults, the behaviour it had, bit for bit."""
+    if wrapper == "ipop":
+        kw: dict = {"inner": "aco", "inner_params": {"rotation": False, "q": 1e-4}}
+    else:
+        kw = {"rotation": False}
+    old_kw = {**kw} if wrapper == "ipop" else {**kw, "q": 1e-4}
+    opt = metaheur.get(wrapper)(BOUNDS3, pop_size=5, budget=400, seed=3, **old_kw)
+    _steps(opt, 4)
+    state = json.loads(json.dumps(opt.get_state()))
+    params = state["config"]["params"]
+    if wrapper == "ipop":
+        params["inner_params"] = {}  # as written before the tuning
+    else:
+        del params["rotation"]
+    old = Optimizer.from_state(state)
+    assert old.current_run.rotation is False and old.current_run.q == 1e-4
+    for a, b in zip(_steps(opt, 6), _steps(old, 6), strict=True):
+        np.testing.assert_array_equal(a, b)

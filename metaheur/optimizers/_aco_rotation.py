@@ -152,8 +152,8 @@ def rotated_samples(S: NDArray, ell: NDArray, Z: NDArray, r: NDArray, scale: flo
         bw = b * w
         C = np.cumsum(bw[:, ::-1], axis=1)[:, ::-1]
         C -= bw
-        step_ = a * w
-        step_ -= u * C
-        step_ += w[rows, slot][:, None] * u
-        X[lo:hi] = center + step_
+        dx = a * w
+        dx -= u * C
+        dx += w[rows, slot][:, None] * u
+        X[lo:hi] = center + dx
     return X

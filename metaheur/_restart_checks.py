@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from metaheur._registry import get
+from metaheur._restart_settings import RESTART_DEFAULTS, RESTART_TUNED
 from metaheur._state import encode
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -110,6 +112,38 @@ def upgrade_first_release(state: dict[str, Any]) -> dict[str, Any]:
     return {**state,
             "config": {**cfg, "params": {**cfg["params"], "restart_local_center": False}},
             "algo_state": {**algo, "_offset": encode(offset)}}
+
+
+def upgrade_inner_params(state: dict[str, Any], inner_algo: str | None) -> dict[str, Any]:
+    """A state written before a hyper-parameter of the wrapped algorithm existed, or before
+    :data:`RESTART_TUNED` set one, continues as what it was: the missing value is the
+    wrapped class's own default (the behaviour it had), not the tuned one. A variant
+    (``inner_algo``) stores all its hyper-parameters, ``ipop`` its ``inner_params`` with
+    the tuned ones, so a missing one means an earlier version. Anything malformed is
+    returned as it is for the checks of ``from_state``."""
+    cfg = state.get("config")
+    params = cfg.get("params") if isinstance(cfg, dict) else None
+    if not isinstance(params, dict):
+        return state
+    name = inner_algo if inner_algo is not None else params.get("inner")
+    try:
+        cls = get(name) if isinstance(name, str) else None
+    except ValueError:  # not registered: from_state says so
+        return state
+    if cls is None:
+        return state
+    if inner_algo is not None:
+        missing = {k: v for k, v in cls.defaults.items() if k not in params}
+        return {**state, "config": {**cfg, "params": {**missing, **params}}} if missing else state
+    inner = params.get("inner_params")
+    tuned = RESTART_TUNED.get(cls.name, {})
+    if not isinstance(inner, dict):
+        return state
+    missing = {k: cls.defaults[k] for k in tuned
+               if k not in RESTART_DEFAULTS and k in cls.defaults and k not in inner}
+    if not missing:
+        return state
+    return {**state, "config": {**cfg, "params": {**params, "inner_params": {**missing, **inner}}}}
 
 
 def centred(box: NDArray, warm: dict[str, Any], c: NDArray, f_c: float

@@ -67,6 +67,7 @@ from metaheur._restart_checks import (
     local_box,
     restored_progress,
     upgrade_first_release,
+    upgrade_inner_params,
 )
 from metaheur._restart_settings import (
     MIN_LOCAL_WIDTH,
@@ -75,6 +76,7 @@ from metaheur._restart_settings import (
     RESTART_POP_SIZE,
     RESTART_TUNED,
     InnerAlgorithm,
+    tuned_for_ipop,
 )
 from metaheur._state import Field
 
@@ -100,7 +102,8 @@ class IPOP(Optimizer):
     0.5), ``restart_local_shrink`` (its factor per further local run, in (0, 1]; 0.1) and
     ``restart_local_center`` (a local run works in coordinates centred on the best point;
     True). The ``"<algo>-ipop"`` variants take :data:`RESTART_TUNED`'s values for their
-    algorithm (``gwo-ipop``: ``restart_iters=30``; ``aco-ipop``, ``poa-ipop``: 100), and
+    algorithm (``gwo-ipop``: ``restart_iters=30``; ``poa-ipop``: 100; ``aco-ipop``: ACOR's
+    ``rotation=True`` and ``q=0.1``), and
     ``pso-ipop`` starts from 20 agents unless told (:data:`RESTART_POP_SIZE`; ``ipop``: 30).
     :attr:`population` is the current run's population (in our coordinates; a new run's
     known rows until its first batch), :attr:`run_origin` the origin of the current run's
@@ -174,8 +177,7 @@ class IPOP(Optimizer):
         ``"<inner>-ipop"`` does."""
         checked = super().validate_params(pop_size=pop_size, **params)
         if cls.inner_algo is None:  # ``inner`` is the registered name by now, however spelt
-            tuned = RESTART_TUNED.get(checked["inner"], {})
-            checked.update({k: v for k, v in tuned.items() if k not in params})
+            checked.update(tuned_for_ipop(checked["inner"], params, checked["inner_params"]))
         inner_cls, inner = cls._inner_of(checked)
         try:
             inner_cls.validate_params(pop_size=pop_size, **inner)
@@ -332,7 +334,7 @@ class IPOP(Optimizer):
 
     @classmethod
     def _upgrade_state(cls, state: dict[str, Any]) -> dict[str, Any]:
-        return upgrade_first_release(state)
+        return upgrade_inner_params(upgrade_first_release(state), cls.inner_algo)
 
     @_inner_state.setter
     def _inner_state(self, state: dict[str, Any] | None) -> None:

@@ -75,7 +75,7 @@ def test_every_hyper_parameter_has_a_declared_constraint(algo: str) -> None:
 def test_validate_params_without_a_box() -> None:
     cls = metaheur.get("aco")
     assert cls.validate_params(pop_size=5, q=np.float32(0.5), n_ants=np.int64(3)) == {
-        "q": 0.5, "xi": 0.85, "n_ants": 3, "kernel_per_dim": False}
+        "q": 0.5, "xi": 0.85, "n_ants": 3, "kernel_per_dim": False, "rotation": False}
     with pytest.raises(ValueError, match="pop_size must be an integer >= 2, got 1"):
         cls.validate_params(pop_size=1)
     with pytest.raises(ValueError, match="unknown hyper-parameter"):

@@ -14,7 +14,8 @@ samples around it. The equations, numbered here (rank ``l = 1..k``, 1-based)::
 Choices (docs/algorithms.md §5): ``k = pop_size`` and ``m = n_ants = pop_size`` by default
 (the paper: k = 50, m = 2), so every ask has the population size; the kernel is drawn
 once per ant as in the paper (``kernel_per_dim=True`` draws it per coordinate, as
-Yarpiz and mealpy do); the optional rotation of the coordinate system is omitted. With
+Yarpiz and mealpy do); the paper's optional rotation of the coordinate system (variable
+correlation handling, docs/algorithms.md §5.1) is ``rotation=True``, off by default. With
 the published q = 1e-4, every ω_l with l > 1 underflows to 0 for k < ~5,000, so all
 ants sample around the best row; that is faithful (q ≈ 0.1 is better on multimodal
 functions, see docs/algorithms.md §10.3).
@@ -31,6 +32,7 @@ from metaheur._base import Optimizer
 from metaheur._params import Flag, Integer, Real
 from metaheur._registry import register
 from metaheur._state import Field
+from metaheur.optimizers._aco_rotation import rotated_samples
 
 __all__ = ["ACOR", "rank_probabilities", "abs_dev_sums"]
 
@@ -84,7 +86,9 @@ class ACOR(Optimizer):
 
     Hyper-parameters (:attr:`defaults`): ``q`` (locality of the rank weights, 1e-4),
     ``xi`` (ξ, speed of convergence, 0.85), ``n_ants`` (m; ``None`` means
-    ``pop_size``), ``kernel_per_dim`` (False: one archive row per ant, as in the paper).
+    ``pop_size``), ``kernel_per_dim`` (False: one archive row per ant, as in the paper),
+    ``rotation`` (False; True: each ant samples in coordinates rotated towards a second
+    archive row, the paper's variable-correlation handling, :mod:`._aco_rotation`).
     :attr:`population` returns the archive, best row first.
     """
 
@@ -99,6 +103,7 @@ class ACOR(Optimizer):
         "xi": 0.85,
         "n_ants": None,
         "kernel_per_dim": False,
+        "rotation": False,
     }
     min_pop_size = 2  # Eq. (3) divides by k − 1
 
@@ -107,11 +112,15 @@ class ACOR(Optimizer):
         "xi": Real(low=0.0, low_open=True),
         "n_ants": Integer(low=1, none=True),  # None: pop_size
         "kernel_per_dim": Flag(),
+        "rotation": Flag(),
     }
     # the archive, sorted; nothing is pending between ask and tell
     state_fields = {"_S": Field(("N", "D"), "point"), "_fS": Field(("N",), "value")}
 
     def _check_params(self) -> None:
+        if self.rotation and self.kernel_per_dim:
+            raise ValueError("aco: rotation=True needs one kernel per ant; it cannot be "
+                             "combined with kernel_per_dim=True")
         m = self.n_ants
         self._m = self.pop_size if m is None else int(m)
         k = self.pop_size
@@ -137,6 +146,8 @@ class ACOR(Optimizer):
         shape = (m, D) if self.kernel_per_dim else m
         ell = self._cdf.searchsorted(self.rng.random(shape), side="right")  # ℓ ~ p, Eq. (2)
         Z = self.rng.standard_normal((m, D))
+        if self.rotation:  # σ along each ant's own axes (docs/algorithms.md §5.1)
+            return rotated_samples(S, ell, Z, self.rng.random(m), self._scale)
         sigma = abs_dev_sums(S, self._rows)  # Eq. (3), rows that can be chosen
         sigma *= self._scale
         # Eq. (4), x = S_ℓ + σ_ℓ ⊙ z, computed in Z's storage (products and sums commute)

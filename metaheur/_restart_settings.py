@@ -73,15 +73,32 @@ RESTART_POP_SIZE: dict[str, int] = {"pso": 20}
 MIN_LOCAL_WIDTH = 1e-4
 
 
+#: Tuned values that give way to a setting of the user's, as ``{inner: {tuned key: (other
+#: key, value)}}``: ACOR's rotation needs one kernel per ant, so ``aco-ipop`` given
+#: ``kernel_per_dim=True`` samples axis-aligned (the wrapped class's own default) rather
+#: than refuse a rotation the user never asked for.
+TUNED_YIELDS: dict[str, dict[str, tuple[str, Any]]] = {
+    "aco": {"rotation": ("kernel_per_dim", True)},
+}
+
+
+def yielded(inner: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The tuned hyper-parameters of ``inner`` that give way to ``params`` (the user's, for
+    ``inner``), with ``inner``'s own defaults (:data:`TUNED_YIELDS`)."""
+    return {key: get(inner).defaults[key]
+            for key, (other, value) in TUNED_YIELDS.get(inner, {}).items()
+            if key not in params and other in params and params[other] == value}
+
+
 def tuned_for_ipop(inner: str, given: dict[str, Any], inner_params: dict[str, Any]
                    ) -> dict[str, Any]:
     """:data:`RESTART_TUNED`'s values for ``ipop`` wrapping ``inner``: the restart
     hyper-parameters not in ``given``, and ``inner_params`` with the tuned hyper-parameters
-    of ``inner`` where it does not set them."""
+    of ``inner`` where it does not set them (and they do not give way to it)."""
     tuned = RESTART_TUNED.get(inner, {})
     out = {k: v for k, v in tuned.items() if k in RESTART_DEFAULTS and k not in given}
     out["inner_params"] = {**{k: v for k, v in tuned.items() if k not in RESTART_DEFAULTS},
-                           **inner_params}
+                           **yielded(inner, inner_params), **inner_params}
     return out
 
 

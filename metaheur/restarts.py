@@ -77,6 +77,7 @@ from metaheur._restart_settings import (
     RESTART_TUNED,
     InnerAlgorithm,
     tuned_for_ipop,
+    yielded,
 )
 from metaheur._state import Field
 
@@ -175,6 +176,8 @@ class IPOP(Optimizer):
         """The base check, and the wrapped class checks ``inner_params`` (and ``pop_size``).
         ``ipop`` takes :data:`RESTART_TUNED`'s values for ``inner`` where not given, as
         ``"<inner>-ipop"`` does."""
+        if cls.inner_algo is not None:  # a tuned value may give way to the user's
+            params = {**yielded(cls.inner_algo, params), **params}
         checked = super().validate_params(pop_size=pop_size, **params)
         if cls.inner_algo is None:  # ``inner`` is the registered name by now, however spelt
             checked.update(tuned_for_ipop(checked["inner"], params, checked["inner_params"]))

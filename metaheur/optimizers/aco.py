@@ -117,10 +117,16 @@ class ACOR(Optimizer):
     # the archive, sorted; nothing is pending between ask and tell
     state_fields = {"_S": Field(("N", "D"), "point"), "_fS": Field(("N",), "value")}
 
-    def _check_params(self) -> None:
-        if self.rotation and self.kernel_per_dim:
+    @classmethod
+    def validate_params(cls, *, pop_size: int | None = None, **params: Any) -> dict[str, Any]:
+        """The base check, and ``rotation`` needs one kernel per ant."""
+        checked = super().validate_params(pop_size=pop_size, **params)
+        if checked["rotation"] and checked["kernel_per_dim"]:
             raise ValueError("aco: rotation=True needs one kernel per ant; it cannot be "
                              "combined with kernel_per_dim=True")
+        return checked
+
+    def _check_params(self) -> None:
         m = self.n_ants
         self._m = self.pop_size if m is None else int(m)
         k = self.pop_size

@@ -285,3 +285,20 @@ def test_a_kernel_per_dimension_turns_the_tuned_rotation_off() -> None:
     with pytest.raises(ValueError, match="rotation=True needs one kernel per ant"):
         IPOP.validate_params(inner="aco", inner_params={"kernel_per_dim": True,
                                                         "rotation": True})
+
+
+@pytest.mark.parametrize(("box", "params"), [
+    (1e306, {"q": 0.1}),               # differences near the largest double
+    (1.0, {"xi": 1e308, "q": 0.3}),    # a step scale that overflows
+    (1e10, {"xi": 1e300, "q": 0.1}),
+])
+def test_huge_boxes_and_step_scales_give_points_not_nan(box: float, params: dict) -> None:
+    """Sums of overflowing terms gave ``inf − inf = NaN`` and ask() raised "produced
+    non-finite points" where the axis-aligned sampler works (its ±inf is clipped to the
+    box); in units of the spread, an overflowing step is ±inf, clipped alike (review)."""
+    D = 30 if box > 1e300 else 4
+    opt = ACOR([(-box, box)] * D, pop_size=10, budget=600, seed=0, rotation=True, **params)
+    while not opt.done:
+        X = opt.ask()
+        assert np.isfinite(X).all() and (np.abs(X) <= box).all()
+        opt.tell(X, np.sum((X / box) ** 2, axis=1))

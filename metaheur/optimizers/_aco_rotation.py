@@ -130,30 +130,61 @@ def rotated_samples(S: NDArray, ell: NDArray, Z: NDArray, r: NDArray, scale: flo
     for lo in range(0, m, step):  # chunks of ants: memory stays bounded at any pop_size
         hi = min(lo + step, m)
         n = hi - lo
-        rows = np.arange(n)
         center = S[ell[lo:hi]]  # (n, D)
         Y = np.subtract(S, center[:, None, :], out=work[0, :n])  # the archive seen from s_ℓ
-        u, a, b, slot = _gram_schmidt(Y[rows, pick_directions(Y, r[lo:hi])])
-        # coordinates along q_j: a_j y_j − b_j Σ_{i<j} u_i y_i; along u (slot m): u · y
-        T = np.multiply(Y, u[:, None, :], out=work[1, :n])
-        np.cumsum(T, axis=2, out=T)  # Σ_{i<=j} u_i y_i
-        dot = T[:, :, -1].copy()
-        T[:, :, 1:] = T[:, :, :-1]  # Σ_{i<j}
-        T[:, :, 0] = 0.0
-        T *= b[:, None, :]
-        Y *= a[:, None, :]
-        Y -= T
-        Y[rows, :, slot] = dot
-        sigma = np.abs(Y, out=Y).sum(axis=1)  # (n, D), Eq. (3) along the new axes
-        sigma *= scale
-        # w = σ ⊙ z in slot order; x = s_ℓ + Σ_j w_j B_j:
-        # x_i = a_i w_i − u_i Σ_{j>i} b_j w_j + w_m u_i
-        w = sigma * np.take_along_axis(Z[lo:hi], _slots(slot, D), axis=1)
-        bw = b * w
-        C = np.cumsum(bw[:, ::-1], axis=1)[:, ::-1]
-        C -= bw
-        dx = a * w
-        dx -= u * C
-        dx += w[rows, slot][:, None] * u
-        X[lo:hi] = center + dx
+        u, a, b, slot = _gram_schmidt(Y[np.arange(n), pick_directions(Y, r[lo:hi])])
+        z = np.take_along_axis(Z[lo:hi], _slots(slot, D), axis=1)  # z in slot order
+        with np.errstate(over="ignore", invalid="ignore"):
+            dx = _steps(Y, work[1, :n], u, a, b, slot, z, scale, units=False)
+            if not np.isfinite(dx).all():  # a huge box or ξ overflowed: again, in units
+                Y = np.subtract(S, center[:, None, :], out=work[0, :n])
+                dx = _steps(Y, work[1, :n], u, a, b, slot, z, scale, units=True)
+        X[lo:hi] = center + dx  # ±inf at worst, which the base class clips to the box
     return X
+
+
+def _steps(Y: NDArray, T: NDArray, u: NDArray, a: NDArray, b: NDArray, slot: NDArray,
+           z: NDArray, scale: float, *, units: bool) -> NDArray:
+    """The steps ``B (σ ⊙ z)`` (R3)-(R4) of a chunk of ants, shape (n, D); ``Y`` (n, k, D)
+    is the archive seen from each ant's kernel row and ``T`` a block like it (both are
+    overwritten); ``z`` is in slot order.
+
+    With ``units=True`` the work is done in units of each ant's largest ``|Y|`` and then
+    of its largest σ (capped at the largest double), multiplied back at the end: a step
+    that overflows is then ±inf, never the NaN of ``inf − inf`` in the sums.
+    """
+    rows = np.arange(Y.shape[0])
+    if units:
+        y_unit = np.abs(Y).max(axis=(1, 2))
+        y_unit[y_unit == 0.0] = 1.0
+        Y /= y_unit[:, None, None]
+    # coordinates along q_j: a_j y_j − b_j Σ_{i<j} u_i y_i; along u (slot m): u · y
+    np.multiply(Y, u[:, None, :], out=T)
+    np.cumsum(T, axis=2, out=T)  # Σ_{i<=j} u_i y_i
+    dot = T[:, :, -1].copy()
+    T[:, :, 1:] = T[:, :, :-1]  # Σ_{i<j}
+    T[:, :, 0] = 0.0
+    T *= b[:, None, :]
+    Y *= a[:, None, :]
+    Y -= T
+    Y[rows, :, slot] = dot
+    sigma = np.abs(Y, out=Y).sum(axis=1)  # (n, D), Eq. (3) along the new axes
+    sigma *= scale
+    if units:
+        np.minimum(sigma, np.finfo(float).max, out=sigma)
+        s_unit = sigma.max(axis=1)
+        s_unit[s_unit == 0.0] = 1.0
+        sigma /= s_unit[:, None]
+    # w = σ ⊙ z in slot order; x = s_ℓ + Σ_j w_j B_j:
+    # x_i = a_i w_i − u_i Σ_{j>i} b_j w_j + w_m u_i
+    w = sigma * z
+    bw = b * w
+    C = np.cumsum(bw[:, ::-1], axis=1)[:, ::-1]
+    C -= bw
+    dx = a * w
+    dx -= u * C
+    dx += w[rows, slot][:, None] * u
+    if units:  # one factor at a time: finite × finite overflows to ±inf, never NaN
+        dx *= s_unit[:, None]
+        dx *= y_unit[:, None]
+    return dx

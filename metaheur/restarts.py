@@ -23,8 +23,9 @@ population, with its known value, so it is not evaluated again)::
     by more than ftol·|best| for `patience` iterations, or when its population has
     collapsed (every coordinate spans <= xtol of the whole box)
 
-The inner algorithm runs unchanged inside each run: a local run is the published algorithm
-on a smaller box, by default translated so that the best point is its origin. The
+The inner algorithm runs unchanged inside each run (with :data:`RESTART_TUNED`'s values
+for the variants: ``aco-ipop`` samples with ACOR's rotation and q = 0.1): a local run is the
+same algorithm on a smaller box, by default translated so that the best point is its origin. The
 translation changes nothing for PSO and ACOR, whose updates commute with it; GWO, POA and
 AOA/DLF-AOA are origin-biased (docs/algorithms.md §0.3): their steps scale with |x|, so in
 our coordinates they stall at a distance of a few per cent of |x*| from a shifted optimum,

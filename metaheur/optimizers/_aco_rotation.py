@@ -26,7 +26,8 @@ from numpy.typing import NDArray
 
 __all__ = ["direction_basis", "pick_directions", "rotated_samples"]
 
-#: Largest (ants × archive rows × D) block held at once (8 bytes each, two blocks): 2 MiB.
+#: Largest (ants × archive rows × D) block held at once, 2 MiB of doubles (two such blocks;
+#: one ant per chunk when k·D alone is larger).
 CHUNK_ELEMENTS = 1 << 18
 
 

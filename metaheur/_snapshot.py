@@ -81,7 +81,11 @@ def export_state(opt: Optimizer) -> dict[str, Any]:
 def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) -> Optimizer:
     """``cls.from_state(state)``: see :meth:`metaheur.Optimizer.from_state`."""
     if not isinstance(state, dict) or "format" not in state or "algo" not in state:
-        raise ValueError("not a metaheur optimizer state: expected a dict from get_state()")
+        missing = [k for k in ("format", "algo") if isinstance(state, dict) and k not in state]
+        got = (f"a dict without {', '.join(map(repr, missing))}" if isinstance(state, dict)
+               else f"a {type(state).__name__}")
+        raise ValueError("not a metaheur optimizer state: expected the dict of get_state(), "
+                         f"with 'format' and 'algo'; got {got}")
     if state["format"] != STATE_FORMAT:
         raise ValueError(
             f"optimizer state has format {state['format']!r}; this metaheur reads "

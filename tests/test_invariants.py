@@ -323,9 +323,11 @@ def test_restore_errors(algo: str) -> None:
     with pytest.raises(ValueError, match="version"):
         Optimizer.from_state({**state, "version": "0.0.0-other"})
     assert Optimizer.from_state({**state, "version": "0.0.0-other"}, check_version=False)
-    for bad in ({}, [], "state", {"format": STATE_FORMAT}):
-        with pytest.raises(ValueError, match="not a metaheur optimizer state"):
+    for bad, why in (({}, "a dict without 'format', 'algo'"), ([], "a list"),
+                     ("state", "a str"), ({"format": STATE_FORMAT}, "a dict without 'algo'")):
+        with pytest.raises(ValueError, match="not a metaheur optimizer state") as info:
             Optimizer.from_state(bad)  # type: ignore[arg-type]
+        assert str(info.value).endswith(f"got {why}")  # it said "expected a dict" of a dict
     with pytest.raises(ValueError, match="unknown algorithm 'no-such-algo'"):
         Optimizer.from_state({**state, "algo": "no-such-algo"})
 

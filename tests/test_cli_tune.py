@@ -70,6 +70,9 @@ def test_tune_each_algorithm(tmp_path: Path, algo: str, capsys: pytest.CaptureFi
         assert "metaheur tune: warning:" in err and "fewer than 5" in err
         assert "warning" not in out
     assert (run / "confusion_matrix.png").is_file() and (run / "roc.png").is_file()
+    # the header names a population only where the sampler has one (TPE and random search
+    # ignore --pop-size; the header used to print it for them too)
+    assert (f"pop_size {pop}," in out + err) == (algo not in ("tpe", "random"))
 
 
 def test_tune_digits_and_report(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

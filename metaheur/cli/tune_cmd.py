@@ -328,7 +328,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
 
     note(f"metaheur tune: {algo} tuning {args.model} on {source} data "
          f"({len(space)} hyper-parameters, profile {profile})")
-    note(f"  seed {args.seed}, device {device}, {n_jobs} worker(s), pop_size {args.pop_size}, "
+    population = "" if algo in ("tpe", "random") else f"pop_size {args.pop_size}, "  # none
+    note(f"  seed {args.seed}, device {device}, {n_jobs} worker(s), {population}"
          f"{args.trials} trials, pruner {args.pruner}")
     note(f"  study {study_name!r} in {storages.mask_url(storage_url)} "
          + ("(new)" if created else f"(resumed: {finished} trials already finished)"))

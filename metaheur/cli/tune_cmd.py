@@ -291,6 +291,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     from metaheur.harness.progress import want_progress
     from metaheur.harness.report import DISCLAIMER, summary_text, write_report
     from metaheur.models.objectives import get_objective
+    from metaheur.optuna import NO_POPULATION
 
     algo, source, root, device, n_jobs = plan.algo, plan.source, plan.root, plan.device, \
         plan.n_jobs
@@ -328,7 +329,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
 
     note(f"metaheur tune: {algo} tuning {args.model} on {source} data "
          f"({len(space)} hyper-parameters, profile {profile})")
-    population = "" if algo in ("tpe", "random") else f"pop_size {args.pop_size}, "  # none
+    population = "" if algo in NO_POPULATION else f"pop_size {args.pop_size}, "
     note(f"  seed {args.seed}, device {device}, {n_jobs} worker(s), {population}"
          f"{args.trials} trials, pruner {args.pruner}")
     note(f"  study {study_name!r} in {storages.mask_url(storage_url)} "

@@ -297,6 +297,7 @@ def run_benchmark(
     from metaheur._base import Optimizer
     from metaheur._registry import get
     from metaheur.harness.study import OPTUNA_SAMPLERS, check_algo
+    from metaheur.optuna import NO_POPULATION
 
     algos = [check_algo(a) for a in algos]
     if suite == "bbob":
@@ -308,7 +309,7 @@ def run_benchmark(
     budgets = {d: parse_budget(budget, d) for d in dims}
     pops = {a: pop_size if pop_size is not None else (Optimizer.default_pop_size
             if a in OPTUNA_SAMPLERS else get(a).default_pop_size) for a in algos}
-    sized = {a: n for a, n in pops.items() if a not in ("tpe", "random")}  # no population
+    sized = {a: n for a, n in pops.items() if a not in NO_POPULATION}
     if sized and min(budgets.values()) < max(sized.values()):
         big = max(sized, key=sized.__getitem__)
         raise ValueError(f"budget must be at least one population ({big}: pop_size="

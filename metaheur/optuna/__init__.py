@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from metaheur.optuna._factories import (
+    NO_POPULATION,
     OPTUNA_SAMPLERS,
     PRUNERS,
     make_pruner,
@@ -37,6 +38,7 @@ __all__ = [
     "SearchSpaceEncoder",
     "JournalFlockLock",
     "MixedVersionsError",
+    "NO_POPULATION",
     "OPTUNA_SAMPLERS",
     "PRUNERS",
     "make_pruner",

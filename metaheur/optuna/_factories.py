@@ -9,10 +9,13 @@ import optuna
 
 from metaheur._registry import available
 
-__all__ = ["OPTUNA_SAMPLERS", "PRUNERS", "make_pruner", "make_sampler", "sampler_names"]
+__all__ = ["NO_POPULATION", "OPTUNA_SAMPLERS", "PRUNERS", "make_pruner", "make_sampler",
+           "sampler_names"]
 
 #: Optuna's own samplers that :func:`make_sampler` builds besides the registry's algorithms.
 OPTUNA_SAMPLERS = ("tpe", "cmaes", "random")
+#: Those of them without a population (``pop_size`` means nothing to them).
+NO_POPULATION = ("tpe", "random")
 #: Pruner names that :func:`make_pruner` accepts.
 PRUNERS = ("none", "median", "hyperband", "successive-halving")
 

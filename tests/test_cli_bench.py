@@ -78,12 +78,19 @@ def test_parse_budget(budget: str | int, dim: int, expected: int) -> None:
     assert bench.parse_budget(budget, dim) == expected
 
 
+@pytest.mark.parametrize("budget", ["-5d", "-100", -100, "0", 0, "0d", "1.5d", "d", "", "5 e"])
+def test_parse_budget_says_what_is_allowed(budget: str | int) -> None:
+    with pytest.raises(ValueError, match=r"budget must be a positive integer or '<k>d' with "
+                                         r"k >= 1 \(k × dimension, e\.g\. 10000d\), got "):
+        bench.parse_budget(budget, 3)
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
         (["--algos", "pso,nope"], "unknown algorithm 'nope'"),
         (["--functions", "sphere,nofun"], "unknown function(s) nofun; allowed:"),
-        (["--budget", "lots"], "budget must be an integer or '<k>d'"),
+        (["--budget", "lots"], "budget must be a positive integer or '<k>d'"),
         (["--dim", "0"], "--dim values must be >= 1"),
         (["--runs", "0"], "argument --runs: must be >= 1"),
     ],

@@ -73,7 +73,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    f"default: {DEFAULT_TRIALS}")
     p.add_argument("--timeout", type=positive_float("--timeout"), default=None,
                    help="stop starting new trials after this many seconds")
-    p.add_argument("--pop-size", type=int, default=DEFAULT_POP_SIZE,
+    p.add_argument("--pop-size", type=int_arg("--pop-size"), default=DEFAULT_POP_SIZE,
                    help=f"population size of the metaheuristic (cmaes: popsize); "
                    f"default: {DEFAULT_POP_SIZE}")
     p.add_argument("--seed", type=int_arg("--seed", 0, MAX_SEED), default=None,

@@ -60,18 +60,16 @@ SUITES = ("functions", "bbob")
 
 # ---------------------------------------------------------------------------- parsing
 def parse_budget(budget: int | str, dim: int) -> int:
-    """``10000`` or ``"10000"`` → 10000; ``"<k>d"`` → ``k * dim``. ``ValueError`` otherwise."""
+    """``10000`` or ``"10000"`` → 10000; ``"<k>d"`` → ``k * dim``. ``ValueError`` otherwise
+    (a negative or zero budget too), saying what is allowed."""
+    value = 0
     if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
         value = int(budget)
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*(d?)\s*", str(budget))
-        if m is None:
-            raise ValueError(
-                f"budget must be an integer or '<k>d' (k × dimension, e.g. 10000d), got {budget!r}"
-            )
+    elif (m := re.fullmatch(r"\s*(\d+)\s*(d?)\s*", str(budget))) is not None:
         value = int(m[1]) * (dim if m[2] else 1)
     if value < 1:
-        raise ValueError(f"budget must be >= 1 evaluation, got {budget!r}")
+        raise ValueError(f"budget must be a positive integer or '<k>d' with k >= 1 "
+                         f"(k × dimension, e.g. 10000d), got {budget!r}")
     return value
 
 

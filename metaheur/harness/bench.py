@@ -201,9 +201,13 @@ def _one_run(algo: str, problem: _Problem, run: int, budget: int, pop_size: int,
         nfev, best, final = res.history["nfev"].to_numpy(), res.history["best_f"].to_numpy(), \
             float(res.fun)
     seconds = time.perf_counter() - t0
-    # best-so-far at each checkpoint: last record at or before it (inf before the first one)
+    # best-so-far error at each checkpoint: the last record at or before it; NaN (an empty
+    # field in convergence.csv, a gap in the plots) while no finite value is known: before
+    # the first population is evaluated, or while every value so far was inf or NaN
     idx = np.searchsorted(nfev, checkpoints, side="right") - 1
-    conv = np.where(idx >= 0, best[np.maximum(idx, 0)] - f_opt, np.inf)
+    with np.errstate(invalid="ignore"):  # inf - inf
+        conv = np.where(idx >= 0, best[np.maximum(idx, 0)] - f_opt, np.nan)
+    conv[~np.isfinite(conv)] = np.nan
     return {
         "algo": algo, "function": problem.function, "dim": problem.dim, "run": run,
         "instance": problem.instance, "final_error": max(final - f_opt, 0.0),
@@ -215,7 +219,8 @@ def _one_run(algo: str, problem: _Problem, run: int, budget: int, pop_size: int,
 @dataclass
 class BenchResult:
     """Raw results: ``runs`` (one row per run) and ``convergence`` (long format: algo,
-    function, dim, run, nfev, error), plus the settings used."""
+    function, dim, run, nfev, error: the best-so-far error after ``nfev`` evaluations, NaN
+    while no finite value is known yet), plus the settings used."""
 
     runs: pd.DataFrame
     convergence: pd.DataFrame

@@ -251,6 +251,31 @@ def test_wrong_data_layout(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     assert "feeds --model lstm-elu, not ifm" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("fmt", "model"), [("iqothnccd", "lstm-elu"), ("chestct", "lstm-elu"),
+                                            ("nodulemnist3d", "ifm"), ("lidc", "ifm")])
+def test_empty_folder_names_the_layout_of_the_format_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture, fmt: str, model: str
+) -> None:
+    """Regression: an explicit --data-format on an empty folder printed every format's
+    layout; it names the one asked for (the others only when detecting)."""
+    from metaheur.models.data.types import LAYOUTS
+
+    (tmp_path / "empty").mkdir()
+    assert main(_tune(tmp_path, "--data", str(tmp_path / "empty"), "--data-format", fmt,
+                      "--model", model)) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"has no {fmt} dataset" in err and LAYOUTS[fmt] in err, err
+    assert not [other for other in LAYOUTS if other != fmt and LAYOUTS[other] in err]
+    # a file that is not one: the same
+    (tmp_path / "notes.txt").write_text("not a dataset")
+    assert main(_tune(tmp_path, "--data", str(tmp_path / "notes.txt"), "--data-format", fmt,
+                      "--model", model)) == 2
+    err = capsys.readouterr().err
+    assert f"is not a {fmt} dataset file" in err and LAYOUTS[fmt] in err, err
+    assert not [other for other in LAYOUTS if other != fmt and LAYOUTS[other] in err]
+
+
 def test_unreachable_storage_masks_password(tmp_path: Path, capsys: pytest.CaptureFixture
                                             ) -> None:
     url = "postgresql://alice:s3cr3t-pw@127.0.0.1:1/optuna"

@@ -123,7 +123,7 @@ def _data_source(args: argparse.Namespace) -> tuple[str, str | None]:
         raise ValueError(f"--data-format {fmt} takes no --data PATH")
     from metaheur.models.data import detect_format
 
-    found = detect_format(path)  # ValueError names the layouts allowed
+    found = detect_format(path, expected=fmt)  # ValueError names fmt's layout (or all)
     if fmt is not None and fmt != found:
         raise ValueError(f"--data {args.data} has the {found} layout, not {fmt}")
     fmt = found

@@ -30,6 +30,13 @@ def test_bench_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
     merged = last.merge(runs.set_index(["algo", "function", "dim", "run"]),
                         left_index=True, right_index=True)
     np.testing.assert_allclose(merged["error"], merged["final_error"], rtol=1e-9, atol=1e-12)
+    # no value is known before the first population is evaluated (5 evaluations; Optuna's
+    # random search has one after each): an empty field, never 'inf' (regression)
+    assert "inf" not in (out / "raw" / "convergence.csv").read_text().lower()
+    before = conv["nfev"] < np.where(conv["algo"] == "random", 1, 5)
+    assert before.any() and conv.loc[before, "error"].isna().all()
+    assert np.isfinite(conv.loc[~before, "error"]).all()
+    assert (conv.loc[~before, "error"] >= 0).all()
     for name in ("sphere_d2", "ackley_d3"):
         md = (out / "tables" / f"{name}.md").read_text()
         assert "| algo | mean | std | median | best | worst |" in md and "vs_ref" in md
@@ -37,6 +44,29 @@ def test_bench_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
         assert (out / "plots" / f"box_{name}.png").is_file()
     assert (out / "wilcoxon.csv").is_file() and (out / "friedman.csv").is_file()
     assert "Friedman average ranks" in stdout and "## sphere, d=2" in stdout
+
+
+@pytest.mark.parametrize("algo", ["pso", "random"])
+def test_convergence_is_nan_until_a_finite_value_is_known(algo: str) -> None:
+    """The best-so-far error is NaN (an empty CSV field) before the first evaluation and
+    while every value so far was non-finite: never inf (regression)."""
+    from types import SimpleNamespace
+
+    calls = [0]
+
+    def f(X: np.ndarray) -> np.ndarray:  # the first call (population or trial) overflows
+        calls[0] += 1
+        return np.full(len(X), np.inf) if calls[0] == 1 else (X**2).sum(axis=1)
+
+    problem = SimpleNamespace(function="fake", dim=2, instance=0,
+                              build=lambda: (f, np.array([[-1.0, 1.0]] * 2), 0.0))
+    checkpoints = np.arange(1, 13)
+    conv = bench._one_run(algo, problem, 0, 12, 4, np.random.SeedSequence(0),
+                          checkpoints)["convergence"]
+    first = 2 if algo == "random" else 8  # random: trial 2; pso: the second population
+    assert np.isnan(conv[checkpoints < first]).all()
+    assert np.isfinite(conv[checkpoints >= first]).all()
+    assert (np.diff(conv[checkpoints >= first]) <= 0).all()  # best so far
 
 
 def test_bench_is_reproducible_and_order_free(tmp_path: Path) -> None:
@@ -78,12 +108,19 @@ def test_parse_budget(budget: str | int, dim: int, expected: int) -> None:
     assert bench.parse_budget(budget, dim) == expected
 
 
+@pytest.mark.parametrize("budget", ["-5d", "-100", -100, "0", 0, "0d", "1.5d", "d", "", "5 e"])
+def test_parse_budget_says_what_is_allowed(budget: str | int) -> None:
+    with pytest.raises(ValueError, match=r"budget must be a positive integer or '<k>d' with "
+                                         r"k >= 1 \(k × dimension, e\.g\. 10000d\), got "):
+        bench.parse_budget(budget, 3)
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
         (["--algos", "pso,nope"], "unknown algorithm 'nope'"),
         (["--functions", "sphere,nofun"], "unknown function(s) nofun; allowed:"),
-        (["--budget", "lots"], "budget must be an integer or '<k>d'"),
+        (["--budget", "lots"], "budget must be a positive integer or '<k>d'"),
         (["--dim", "0"], "--dim values must be >= 1"),
         (["--runs", "0"], "argument --runs: must be >= 1"),
     ],

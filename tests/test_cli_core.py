@@ -181,6 +181,18 @@ def test_minimize_time_counts_the_optimisation_only(monkeypatch) -> None:
         (["minimize", "--seed", "1.5"], "argument --seed/-s: must be an integer, got '1.5'"),
         (["bench", "--n-jobs", "100000"], "argument --n-jobs/-j: must be between -1 and"),
         (["bench", "--runs", "0"], "argument --runs: must be >= 1, got 0"),
+        # a value starting with '-' and a digit reaches the option's own check, not argparse's
+        # "expected one argument" (regression: `--budget -5d`, `--pop-size -3x`)
+        (["bench", "--budget", "-5d"], "budget must be a positive integer or '<k>d'"),
+        (["bench", "--budget=-5d"], "budget must be a positive integer or '<k>d'"),
+        (["bench", "--budget", "-100"], "budget must be a positive integer or '<k>d'"),
+        (["bench", "--budget", "0d"], "budget must be a positive integer or '<k>d'"),
+        (["bench", "--pop-size", "-3x"], "argument --pop-size: must be an integer, got '-3x'"),
+        (["bench", "--pop-size", "-3"], "argument --pop-size: must be >= 1, got -3"),
+        (["tune", "--pop-size", "-3x"], "argument --pop-size: must be an integer, got '-3x'"),
+        (["tune", "--timeout", "-5s"], "argument --timeout: must be a number > 0, got '-5s'"),
+        (["minimize", "--budget", "-1e3"], "argument --budget/-b: must be an integer, got '-1e3'"),
+        (["minimize", "--pop-size", "-3x"], "argument --pop-size: must be an integer, got '-3x'"),
     ],
 )
 def test_bad_values_name_the_argument(argv, needle, capsys) -> None:

@@ -130,6 +130,45 @@ def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFix
     assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 8
 
 
+def test_resume_without_seed_keeps_the_studys_seed(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """Regression: resuming without --seed was refused ("created with seed=3, not 0") while
+    --profile was inherited; the stored seed is now inherited the same way."""
+    import optuna
+
+    args = ["--algo", "random", "--pop-size", "2"]
+    assert main(_tune(tmp_path, *args, "--trials", "2", "--seed", "3")) == 0
+    capsys.readouterr()
+    assert main(_tune(tmp_path, *args, "--trials", "3", "-v")) == 0
+    out, err = capsys.readouterr()
+    assert "resumed: 2 trials already finished" in out
+    assert "seed 3 (the study's)" in out
+    assert "INFO: study 'lstm-elu-random' continues with its stored seed 3" in err
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert best["seed"] == 3 and "--seed 3" in best["command"]  # the command that resumes
+    assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 3
+    # an explicit seed that differs stays an error naming the stored one
+    assert main(_tune(tmp_path, *args, "--trials", "4", "--seed", "0")) == 2
+    err = capsys.readouterr().err
+    assert "created with seed=3, not 0" in err and "--seed 3" in err
+    # a fresh study without --seed keeps the default, 0
+    assert main(_tune(tmp_path, *args, "--trials", "1", name="fresh")) == 0
+    capsys.readouterr()
+    assert json.loads((tmp_path / "fresh" / "best.json").read_text())["seed"] == 0
+    # the stored seed is untrusted input: a malformed one is a clear one-line error
+    storage = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    study = optuna.load_study(study_name="lstm-elu-random", storage=storage)
+    for bad in ("3; rm -rf /", -1, 2**32, 3.5, True, None):
+        study.set_user_attr("seed", bad)
+        for extra in ([], ["--seed", "3"]):
+            assert main(_tune(tmp_path, *args, "--trials", "4", *extra)) == 2
+            err = capsys.readouterr().err
+            assert f"study 'lstm-elu-random' has a malformed seed {bad!r}" in err, err
+            assert "integer between 0 and 4294967295" in err
+            assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 3
+
+
 def test_keyboard_interrupt_saves_and_resumes(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -210,6 +249,31 @@ def test_wrong_data_layout(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     assert "has the iqothnccd layout, not chestct" in capsys.readouterr().err
     assert main(_tune(tmp_path, "--data", str(tmp_path / "iq"), "--model", "ifm")) == 2
     assert "feeds --model lstm-elu, not ifm" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("fmt", "model"), [("iqothnccd", "lstm-elu"), ("chestct", "lstm-elu"),
+                                            ("nodulemnist3d", "ifm"), ("lidc", "ifm")])
+def test_empty_folder_names_the_layout_of_the_format_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture, fmt: str, model: str
+) -> None:
+    """Regression: an explicit --data-format on an empty folder printed every format's
+    layout; it names the one asked for (the others only when detecting)."""
+    from metaheur.models.data.types import LAYOUTS
+
+    (tmp_path / "empty").mkdir()
+    assert main(_tune(tmp_path, "--data", str(tmp_path / "empty"), "--data-format", fmt,
+                      "--model", model)) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"has no {fmt} dataset" in err and LAYOUTS[fmt] in err, err
+    assert not [other for other in LAYOUTS if other != fmt and LAYOUTS[other] in err]
+    # a file that is not one: the same
+    (tmp_path / "notes.txt").write_text("not a dataset")
+    assert main(_tune(tmp_path, "--data", str(tmp_path / "notes.txt"), "--data-format", fmt,
+                      "--model", model)) == 2
+    err = capsys.readouterr().err
+    assert f"is not a {fmt} dataset file" in err and LAYOUTS[fmt] in err, err
+    assert not [other for other in LAYOUTS if other != fmt and LAYOUTS[other] in err]
 
 
 def test_unreachable_storage_masks_password(tmp_path: Path, capsys: pytest.CaptureFixture

@@ -17,6 +17,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import select
 import signal
 import sys
@@ -62,7 +63,18 @@ class HelpFormatter(argparse.HelpFormatter):
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line on stderr and exit status 2."""
+    """An ``ArgumentParser`` whose errors are one line on stderr and exit status 2.
+
+    A word starting with ``-`` and a digit (``-5d``, ``-3x``, ``-1e3``) is a value, not an
+    option: argparse takes only plain negative numbers as values, so ``--budget -5d`` used
+    to fail with "expected one argument" instead of reaching the option's own check, which
+    says what is allowed. No option of ours starts with a digit.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's (private, stable since Python 3.2) test of "looks like a negative number"
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

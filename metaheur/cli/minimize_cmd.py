@@ -37,7 +37,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    help="algorithm (see `metaheur list`); default: dlf-aoa")
     p.add_argument("--budget", "-b", type=int_arg("--budget", 1), default=None,
                    help="objective evaluations; default: 10000 * dim")
-    p.add_argument("--pop-size", type=int, default=None,
+    p.add_argument("--pop-size", type=int_arg("--pop-size"), default=None,
                    help="population size; default: the algorithm's (30; pso-ipop: 20)")
     p.add_argument("--seed", "-s", type=int_arg("--seed", 0), default=0,
                    help="seed of the algorithm and of the function's shift/rotation; default: 0")

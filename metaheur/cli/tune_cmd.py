@@ -3,13 +3,15 @@ random search) on an Optuna storage, resumably, with a progress bar and a report
 
 Defaults: LSTM-ELU on the embedded synthetic data, 48 trials of population 8, seed 0, a SQLite
 study in ``metaheur-runs/<model>-<algo>/study.db``. Running the
-same command again continues the study; Ctrl-C stops after saving what finished.
+same command again continues the study (with its stored seed and profile unless given);
+Ctrl-C stops after saving what finished.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import os
 import shlex
 import signal
@@ -25,6 +27,10 @@ DEFAULT_TRIALS = 48  # pop 8: the initial population and 5 generations
 DEFAULT_POP_SIZE = 8
 MIN_GENERATIONS = 5
 QUICK_ENV = "METAHEUR_TUNE_QUICK"
+DEFAULT_SEED = 0
+MAX_SEED = 2**32 - 1
+
+logger = logging.getLogger(__name__)
 
 
 EXAMPLES = """examples:
@@ -67,11 +73,12 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    f"default: {DEFAULT_TRIALS}")
     p.add_argument("--timeout", type=positive_float("--timeout"), default=None,
                    help="stop starting new trials after this many seconds")
-    p.add_argument("--pop-size", type=int, default=DEFAULT_POP_SIZE,
+    p.add_argument("--pop-size", type=int_arg("--pop-size"), default=DEFAULT_POP_SIZE,
                    help=f"population size of the metaheuristic (cmaes: popsize); "
                    f"default: {DEFAULT_POP_SIZE}")
-    p.add_argument("--seed", type=int_arg("--seed", 0, 2**32 - 1), default=0,
-                   help="seed of the sampler, the data split and the training; default: 0")
+    p.add_argument("--seed", type=int_arg("--seed", 0, MAX_SEED), default=None,
+                   help="seed of the sampler, the data split and the training; default: "
+                   f"{DEFAULT_SEED} (a resumed study keeps its own)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="training device; default: auto (CUDA when available)")
     p.add_argument("--profile", default=None, choices=["cpu", "gpu"],
@@ -116,7 +123,7 @@ def _data_source(args: argparse.Namespace) -> tuple[str, str | None]:
         raise ValueError(f"--data-format {fmt} takes no --data PATH")
     from metaheur.models.data import detect_format
 
-    found = detect_format(path)  # ValueError names the layouts allowed
+    found = detect_format(path, expected=fmt)  # ValueError names fmt's layout (or all)
     if fmt is not None and fmt != found:
         raise ValueError(f"--data {args.data} has the {found} layout, not {fmt}")
     fmt = found
@@ -151,10 +158,13 @@ def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, finished: int,
 
 
 def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
-    """The canonical command of this run (storage masked), used to say how to resume."""
+    """The canonical command of this run (storage masked), used to say how to resume;
+    without ``--seed`` while the seed is not known yet (the study's own is used then)."""
     parts = ["metaheur", "tune", "--algo", args.algo, "--model", args.model,
-             "--trials", str(args.trials), "--pop-size", str(args.pop_size),
-             "--seed", str(args.seed), "--out", str(args.out)]
+             "--trials", str(args.trials), "--pop-size", str(args.pop_size)]
+    if args.seed is not None:
+        parts += ["--seed", str(args.seed)]
+    parts += ["--out", str(args.out)]
     if args.data is not None:
         parts += ["--data", args.data]
     if args.data_format is not None:
@@ -172,6 +182,19 @@ def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     if args.quick:
         parts += ["--quick"]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+def _stored_seed(stored: dict[str, Any], study_name: str) -> int | None:
+    """The seed an existing study was created with (``None``: none recorded); the storage
+    is untrusted input, so anything but an integer in ``[0, MAX_SEED]`` is a ``ValueError``."""
+    if "seed" not in stored:
+        return None
+    seed = stored["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"study {study_name!r} has a malformed seed {seed!r} in its storage "
+                         f"(an integer between 0 and {MAX_SEED} is allowed); use --study to "
+                         f"start another study")
+    return seed
 
 
 def _space_json(space: dict[str, Any]) -> dict[str, Any]:
@@ -230,8 +253,9 @@ class _Plan:
     n_jobs: int
     out: Path
     storage_url: str
+    storage_shown: str | None  # --storage masked, for the command (None: the default)
     study_name: str
-    command: str
+    command: str  # updated once the seed is known
     info: Any  # where notes go: stdout, or stderr under --json
 
 
@@ -265,8 +289,9 @@ def run(args: argparse.Namespace) -> int:
     study_name = args.study or f"{args.model}-{algo}"
     command = _command(args, storage_shown)
     _quiet_libraries(args.verbose)
-    plan = _Plan(algo, source, root, device, n_jobs, out, storage_url, study_name, command,
-                 sys.stderr if args.json else sys.stdout)  # under --json stdout is the JSON
+    info = sys.stderr if args.json else sys.stdout  # under --json stdout is the JSON
+    plan = _Plan(algo, source, root, device, n_jobs, out, storage_url, storage_shown,
+                 study_name, command, info)
     try:
         return _tune(args, plan)
     except KeyboardInterrupt as exc:  # a stop outside the trials (they handle their own)
@@ -275,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
         signum = signal_of(exc)
         how = "Stopped by SIGTERM" if signum == signal.SIGTERM else "Interrupted"
         print(f"{how}: the finished trials are saved in {storages.mask_url(storage_url)}. "
-              f"Resume with:\n  {command}", file=sys.stderr)
+              f"Resume with:\n  {plan.command}", file=sys.stderr)
         return 128 + signum
 
 
@@ -295,8 +320,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
 
     algo, source, root, device, n_jobs = plan.algo, plan.source, plan.root, plan.device, \
         plan.n_jobs
-    out, storage_url, study_name, command = plan.out, plan.storage_url, plan.study_name, \
-        plan.command
+    out, storage_url, study_name = plan.out, plan.storage_url, plan.study_name
 
     def note(text: str) -> None:
         if not args.quiet:
@@ -304,6 +328,17 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
 
     storage = storages.open_storage(storage_url)  # StorageError (masked) -> exit 2
     stored = _stored_attrs(storage, study_name)
+    stored_seed = _stored_seed(stored, study_name)  # checked even when --seed is given
+    seed_inherited = args.seed is None and stored_seed is not None
+    if seed_inherited:
+        logger.info("study %r continues with its stored seed %d", study_name, stored_seed)
+        args.seed = stored_seed
+    elif args.seed is None:
+        args.seed = DEFAULT_SEED
+    command = plan.command = _command(args, plan.storage_shown)  # now with the seed
+    if args.profile is None and stored.get("profile"):
+        logger.info("study %r continues with its stored profile %s", study_name,
+                    stored["profile"])
     profile = args.profile or stored.get("profile") or ("gpu" if device.type == "cuda" else "cpu")
     objective_kwargs = _objective_kwargs(args, source, root, profile)
     objective_kwargs["artifact_dir"] = str(out / "artifacts")  # validation predictions
@@ -330,7 +365,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     note(f"metaheur tune: {algo} tuning {args.model} on {source} data "
          f"({len(space)} hyper-parameters, profile {profile})")
     population = "" if algo in NO_POPULATION else f"pop_size {args.pop_size}, "
-    note(f"  seed {args.seed}, device {device}, {n_jobs} worker(s), {population}"
+    seed_note = f"seed {args.seed}" + (" (the study's)" if seed_inherited else "")
+    note(f"  {seed_note}, device {device}, {n_jobs} worker(s), {population}"
          f"{args.trials} trials, pruner {args.pruner}")
     note(f"  study {study_name!r} in {storages.mask_url(storage_url)} "
          + ("(new)" if created else f"(resumed: {finished} trials already finished)"))

@@ -60,18 +60,16 @@ SUITES = ("functions", "bbob")
 
 # ---------------------------------------------------------------------------- parsing
 def parse_budget(budget: int | str, dim: int) -> int:
-    """``10000`` or ``"10000"`` → 10000; ``"<k>d"`` → ``k * dim``. ``ValueError`` otherwise."""
+    """``10000`` or ``"10000"`` → 10000; ``"<k>d"`` → ``k * dim``. ``ValueError`` otherwise
+    (a negative or zero budget too), saying what is allowed."""
+    value = 0
     if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
         value = int(budget)
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*(d?)\s*", str(budget))
-        if m is None:
-            raise ValueError(
-                f"budget must be an integer or '<k>d' (k × dimension, e.g. 10000d), got {budget!r}"
-            )
+    elif (m := re.fullmatch(r"\s*(\d+)\s*(d?)\s*", str(budget))) is not None:
         value = int(m[1]) * (dim if m[2] else 1)
     if value < 1:
-        raise ValueError(f"budget must be >= 1 evaluation, got {budget!r}")
+        raise ValueError(f"budget must be a positive integer or '<k>d' with k >= 1 "
+                         f"(k × dimension, e.g. 10000d), got {budget!r}")
     return value
 
 
@@ -203,9 +201,13 @@ def _one_run(algo: str, problem: _Problem, run: int, budget: int, pop_size: int,
         nfev, best, final = res.history["nfev"].to_numpy(), res.history["best_f"].to_numpy(), \
             float(res.fun)
     seconds = time.perf_counter() - t0
-    # best-so-far at each checkpoint: last record at or before it (inf before the first one)
+    # best-so-far error at each checkpoint: the last record at or before it; NaN (an empty
+    # field in convergence.csv, a gap in the plots) while no finite value is known: before
+    # the first population is evaluated, or while every value so far was inf or NaN
     idx = np.searchsorted(nfev, checkpoints, side="right") - 1
-    conv = np.where(idx >= 0, best[np.maximum(idx, 0)] - f_opt, np.inf)
+    with np.errstate(invalid="ignore"):  # inf - inf
+        conv = np.where(idx >= 0, best[np.maximum(idx, 0)] - f_opt, np.nan)
+    conv[~np.isfinite(conv)] = np.nan
     return {
         "algo": algo, "function": problem.function, "dim": problem.dim, "run": run,
         "instance": problem.instance, "final_error": max(final - f_opt, 0.0),
@@ -217,7 +219,8 @@ def _one_run(algo: str, problem: _Problem, run: int, budget: int, pop_size: int,
 @dataclass
 class BenchResult:
     """Raw results: ``runs`` (one row per run) and ``convergence`` (long format: algo,
-    function, dim, run, nfev, error), plus the settings used."""
+    function, dim, run, nfev, error: the best-so-far error after ``nfev`` evaluations, NaN
+    while no finite value is known yet), plus the settings used."""
 
     runs: pd.DataFrame
     convergence: pd.DataFrame

@@ -34,7 +34,8 @@ _FLOOR = 1e-16  # errors below this are drawn at the floor on log axes
 def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path, *,
                      xlabel: str = "evaluations",
                      ylabel: str = "best-so-far error (median, IQR)") -> Path:
-    """Median and inter-quartile band of the best-so-far error vs evaluations, per algorithm."""
+    """Median and inter-quartile band of the best-so-far error vs evaluations, per algorithm;
+    a NaN or inf error (no value known yet at that checkpoint) is left out."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     sub = conv[(conv["function"] == function) & (conv["dim"] == dim)]

@@ -257,31 +257,49 @@ def _synthetic_volumes(
 
 
 
-def detect_format(path: str | os.PathLike[str]) -> str:
+#: Whether a folder or file holds each format's layout, in the order detection tries them.
+_FINDERS: dict[str, Callable[[Path], bool]] = {
+    "chestct": lambda p: find_chestct(p) is not None,
+    "iqothnccd": lambda p: len(find_iqoth(p)) == 3,
+    "nodulemnist3d": lambda p: find_nodulemnist(p) is not None,
+    "lidc": lambda p: find_lidc(p) is not None,
+}
+
+
+def detect_format(path: str | os.PathLike[str], expected: str | None = None) -> str:
     """Dataset layout at ``path`` (for the CLI's ``--data PATH``).
 
-    Returns "iqothnccd", "chestct", "nodulemnist3d" or "lidc". A missing path raises
-    ``FileNotFoundError``; anything else raises ``ValueError`` naming the layouts allowed.
+    Returns "iqothnccd", "chestct", "nodulemnist3d" or "lidc"; ``expected`` (the format the
+    user asked for) is tried first, and another layout found instead is returned for the
+    caller to report. A missing path raises ``FileNotFoundError``; no layout found raises
+    ``ValueError`` naming the layout of ``expected``, or every layout when it is ``None``.
     """
+    if expected is not None and expected not in LAYOUTS:
+        raise ValueError(f"unknown data format {expected!r}; allowed: {', '.join(LAYOUTS)}")
     p = Path(path).expanduser()
     if not p.exists():
         raise FileNotFoundError(f"data path {p} does not exist")
-    allowed = "; ".join(f"{k}: {v}" for k, v in LAYOUTS.items())
     if p.is_file():
-        if p.suffix.lower() == ".npz":
-            keys = npz_keys(p)
-            if "patches" in keys:
-                return "lidc"
-            if all(k in keys for k in NODULEMNIST_KEYS):
-                return "nodulemnist3d"
-        raise ValueError(f"unrecognised dataset file {p}; allowed layouts: {allowed}")
-    if find_chestct(p) is not None:
-        return "chestct"
-    if len(find_iqoth(p)) == 3:
-        return "iqothnccd"
-    if find_nodulemnist(p) is not None:
-        return "nodulemnist3d"
-    if find_lidc(p) is not None:
-        return "lidc"
-    raise ValueError(f"unrecognised dataset layout at {p}; allowed layouts: {allowed}")
+        keys = npz_keys(p) if p.suffix.lower() == ".npz" else ()
+        tests = {"lidc": "patches" in keys,
+                 "nodulemnist3d": all(k in keys for k in NODULEMNIST_KEYS)}
+        order = [expected] if expected in tests else []
+        found = next((f for f in [*order, *tests] if tests[f]), None)
+    else:
+        order = [expected] if expected is not None else []
+        found = next((f for f in [*order, *_FINDERS] if _FINDERS[f](p)), None)
+    if found is not None:
+        return found
+    if expected is None:
+        allowed = "; ".join(f"{k}: {v}" for k, v in LAYOUTS.items())
+        what = "file" if p.is_file() else "layout at"
+        raise ValueError(f"unrecognised dataset {what} {p}; allowed layouts: {allowed}")
+    if p.is_file():
+        raise ValueError(f"{p} is not a {expected} dataset file; expected: {LAYOUTS[expected]}")
+    hint = ""
+    if expected == "iqothnccd" and (classes := find_iqoth(p)):
+        missing = [c for c in IQOTH_CLASSES if c not in classes]
+        hint = (f" (found the class folders {', '.join(c for c in IQOTH_CLASSES if c in classes)}"
+                f" but not {', '.join(missing)})")
+    raise ValueError(f"{p} has no {expected} dataset{hint}; expected: {LAYOUTS[expected]}")
 

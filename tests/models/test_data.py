@@ -314,6 +314,32 @@ def test_detect_format(iqoth_root, chestct_root, nodulemnist_root, lidc_file, tm
         detect_format(tmp_path / "junk" / "a.txt")
 
 
+def test_detect_format_names_the_expected_layout_only(iqoth_root, chestct_root, tmp_path):
+    from metaheur.models.data.types import LAYOUTS
+
+    assert detect_format(iqoth_root, expected="iqothnccd") == "iqothnccd"
+    assert detect_format(chestct_root, expected="iqothnccd") == "chestct"  # the caller says
+    (tmp_path / "empty").mkdir()
+    for fmt, layout in LAYOUTS.items():
+        with pytest.raises(ValueError) as info:
+            detect_format(tmp_path / "empty", expected=fmt)
+        text = str(info.value)
+        assert f"has no {fmt} dataset" in text and layout in text
+        assert not [o for o in LAYOUTS if o != fmt and LAYOUTS[o] in text]
+    # a partial IQ-OTH/NCCD layout says which class folders are missing
+    (tmp_path / "partial" / "Normal cases").mkdir(parents=True)
+    (tmp_path / "partial" / "Bengin cases").mkdir()
+    with pytest.raises(ValueError, match=r"found the class folders normal, benign but not "
+                                         r"malignant"):
+        detect_format(tmp_path / "partial", expected="iqothnccd")
+    # no format asked for: every layout, as before
+    with pytest.raises(ValueError, match="allowed layouts: iqothnccd") as info:
+        detect_format(tmp_path / "empty")
+    assert all(layout in str(info.value) for layout in LAYOUTS.values())
+    with pytest.raises(ValueError, match="unknown data format 'dicom'"):
+        detect_format(tmp_path / "empty", expected="dicom")
+
+
 def test_digits_small_real_dataset():
     d = load_slices("digits")
     assert d is load_digits()

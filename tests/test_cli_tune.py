@@ -198,6 +198,35 @@ def test_keyboard_interrupt_saves_and_resumes(
     assert _states(db).count("COMPLETE") == 5
 
 
+def test_resume_command_keeps_the_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a stop before the study existed (during the data stage) printed a resume
+    command without the --profile given, so following it tuned the other profile's space."""
+    from metaheur.models.objectives import LSTMELUObjective
+
+    profiles: list[str] = []
+
+    def interrupted(self) -> None:  # noqa: ANN001 - the data stage, before the study exists
+        profiles.append(self.profile)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LSTMELUObjective, "prepare", interrupted)
+    assert main(_tune(tmp_path, "--algo", "random", "--trials", "2", "--profile", "gpu")) == 130
+    err = capsys.readouterr().err
+    resume = err.split("Resume with:")[1].strip().splitlines()[0]
+    assert "--profile gpu" in resume, resume
+    assert main(resume.split()[1:] + ["--n-jobs", "1"]) == 130  # the resumed run: gpu too
+    assert profiles == ["gpu", "gpu"]
+    capsys.readouterr()
+    # once known, the profile is part of the command that resumes (best.json's "command")
+    monkeypatch.undo()
+    assert main(_tune(tmp_path, "--algo", "random", "--trials", "1", name="cpu")) == 0
+    capsys.readouterr()
+    best = json.loads((tmp_path / "cpu" / "best.json").read_text())
+    assert best["profile"] == "cpu" and "--profile cpu" in best["command"], best["command"]
+
+
 def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rc = main(["tune", "--quick", "--quiet", "--algo", "pso", "--pop-size", "2", "--trials",
                "4", "--n-jobs", "2", "--out", str(tmp_path / "par")])

@@ -159,11 +159,14 @@ def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, finished: int,
 
 def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     """The canonical command of this run (storage masked), used to say how to resume;
-    without ``--seed`` while the seed is not known yet (the study's own is used then)."""
+    without ``--seed`` or ``--profile`` while it is not known yet (the study's own is used
+    then)."""
     parts = ["metaheur", "tune", "--algo", args.algo, "--model", args.model,
              "--trials", str(args.trials), "--pop-size", str(args.pop_size)]
     if args.seed is not None:
         parts += ["--seed", str(args.seed)]
+    if args.profile is not None:
+        parts += ["--profile", args.profile]
     parts += ["--out", str(args.out)]
     if args.data is not None:
         parts += ["--data", args.data]
@@ -335,11 +338,12 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         args.seed = stored_seed
     elif args.seed is None:
         args.seed = DEFAULT_SEED
-    command = plan.command = _command(args, plan.storage_shown)  # now with the seed
     if args.profile is None and stored.get("profile"):
         logger.info("study %r continues with its stored profile %s", study_name,
                     stored["profile"])
-    profile = args.profile or stored.get("profile") or ("gpu" if device.type == "cuda" else "cpu")
+    profile = args.profile = (args.profile or stored.get("profile")
+                              or ("gpu" if device.type == "cuda" else "cpu"))
+    command = plan.command = _command(args, plan.storage_shown)  # now with seed and profile
     objective_kwargs = _objective_kwargs(args, source, root, profile)
     objective_kwargs["artifact_dir"] = str(out / "artifacts")  # validation predictions
     objective = get_objective(args.model, **objective_kwargs)  # validates the options

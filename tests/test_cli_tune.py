@@ -104,6 +104,25 @@ def test_tune_ifm(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert (tmp_path / "run" / "roc.png").is_file()
 
 
+@pytest.mark.parametrize("algo", sorted(OPTUNA_SAMPLERS))
+def test_optuna_samplers_accept_the_largest_seed(algo: str) -> None:
+    """Regression: Optuna's samplers get ``seed + 1000 * worker + finished``, which passed
+    2**32 - 1 for a --seed near the top of the range it allows: resuming a study of
+    --seed 4294967295 (or a second worker) ended in "Seed must be between 0 and 2**32 - 1"."""
+    import optuna
+
+    from metaheur.cli.tune_cmd import MAX_SEED, _sampler
+
+    if algo == "cmaes":
+        pytest.importorskip("cmaes")
+    drawn = []
+    for worker, finished in ((0, 0), (0, 5), (1, 0), (2, 7)):
+        sampler = _sampler(algo, MAX_SEED, 4, 8, finished, {}, worker)
+        study = optuna.create_study(sampler=sampler)
+        drawn.append(study.ask().suggest_float("x", 0.0, 1.0))
+    assert len(set(drawn)) == len(drawn)  # workers and resumed runs still differ
+
+
 def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     args = ["--algo", "dlf-aoa", "--pop-size", "2"]
     assert main(_tune(tmp_path, *args, "--trials", "4")) == 0

@@ -146,12 +146,13 @@ def _objective_kwargs(args: argparse.Namespace, source: str, root: str | None,
 def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, finished: int,
              space: dict[str, Any], worker: int = 0) -> Any:
     """Worker ``worker``'s sampler. Optuna's samplers get ``seed + 1000 * worker + finished``
-    so that workers and resumed runs do not repeat points; a metaheuristic sampler keeps its
-    state in the storage, so every worker gets the run's seed."""
+    (modulo 2**32, the seeds they accept) so that workers and resumed runs do not repeat
+    points; a metaheuristic sampler keeps its state in the storage, so every worker gets the
+    run's seed."""
     from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
-        seed = seed + 1000 * worker + finished
+        seed = (seed + 1000 * worker + finished) % (MAX_SEED + 1)
         return make_sampler(algo, seed=seed, pop_size=pop_size if algo == "cmaes" else None)
     return make_sampler(algo, seed=seed, pop_size=pop_size, n_trials=n_trials,
                         search_space=space)

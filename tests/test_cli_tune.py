@@ -299,6 +299,43 @@ def test_wrong_data_layout(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     assert "feeds --model lstm-elu, not ifm" in capsys.readouterr().err
 
 
+def test_a_registered_models_own_format_reaches_its_objective(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: --data-format of a format registered with a model
+    (``register_model(..., formats=...)``, README "Adding a model") went to the built-in
+    layout detection: "unknown data format" with --data, "needs --data PATH" without, so
+    the format could not be used. Its objective gets it as ``source`` with ``--data``'s
+    path (or ``None``) as ``root``, as the README says."""
+    from metaheur.models import catalog
+    from metaheur.models.objectives import LSTMELUObjective
+
+    class Probe(LSTMELUObjective):
+        name = "probe"
+
+        def __init__(self, *, source: str, root: str | None, **kw: object) -> None:
+            super().__init__(**kw)
+            self.given = (source, root)
+
+        def prepare(self) -> None:  # stop before any work, saying what arrived
+            raise ValueError(f"probe got source={self.given[0]} root={self.given[1]}")
+
+    monkeypatch.setitem(catalog.MODELS, "probe", Probe)
+    monkeypatch.setitem(catalog.FORMATS, "probefmt", "probe")
+    (tmp_path / "mine").mkdir()
+    base = ["tune", "--n-jobs", "1", "--algo", "random", "--out", str(tmp_path / "run"),
+            "--data-format", "probefmt"]
+    assert main([*base, "--model", "probe", "--data", str(tmp_path / "mine")]) == 2
+    assert f"probe got source=probefmt root={tmp_path / 'mine'}" in capsys.readouterr().err
+    assert main([*base, "--model", "probe"]) == 2
+    assert "probe got source=probefmt root=None" in capsys.readouterr().err
+    # the format still feeds its own model only, and a missing path is still an error
+    assert main([*base, "--data", str(tmp_path / "mine")]) == 2
+    assert "--data-format probefmt feeds --model probe, not lstm-elu" in capsys.readouterr().err
+    assert main([*base, "--model", "probe", "--data", str(tmp_path / "nope")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("fmt", "model"), [("iqothnccd", "lstm-elu"), ("chestct", "lstm-elu"),
                                             ("nodulemnist3d", "ifm"), ("lidc", "ifm")])
 def test_empty_folder_names_the_layout_of_the_format_asked_for(

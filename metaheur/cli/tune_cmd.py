@@ -108,30 +108,41 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
 
 # ------------------------------------------------------------------------------ helpers
 def _data_source(args: argparse.Namespace) -> tuple[str, str | None]:
-    """``(source, root)`` for the objective; ``ValueError``/``FileNotFoundError`` on bad input."""
+    """``(source, root)`` for the objective; ``ValueError``/``FileNotFoundError`` on bad input.
+    A built-in dataset format is checked against the layout at ``--data``; a format that a
+    registered model brings (``register_model(..., formats=...)``) goes to its objective as
+    it is, with ``--data``'s path (or ``None``) as ``root``."""
     fmt = args.data_format
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown --data-format {fmt!r}; allowed: {', '.join(FORMATS)}")
-    if args.data is None:
-        if fmt not in (None, "synthetic", "digits"):
-            raise ValueError(f"--data-format {fmt} needs --data PATH (the dataset's folder)")
-        return fmt or "synthetic", None
-    path = Path(args.data).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"--data {args.data}: no such file or folder")
-    if fmt in ("synthetic", "digits"):
-        raise ValueError(f"--data-format {fmt} takes no --data PATH")
-    from metaheur.models.data import detect_format
+    own = False  # a format that a registered model brings
+    if fmt not in (None, "synthetic", "digits"):
+        from metaheur.models.data.types import LAYOUTS
 
-    found = detect_format(path, expected=fmt)  # ValueError names fmt's layout (or all)
-    if fmt is not None and fmt != found:
-        raise ValueError(f"--data {args.data} has the {found} layout, not {fmt}")
-    fmt = found
+        own = fmt not in LAYOUTS
+    root = None
+    if args.data is None:
+        if fmt not in (None, "synthetic", "digits") and not own:
+            raise ValueError(f"--data-format {fmt} needs --data PATH (the dataset's folder)")
+        if not own:
+            return fmt or "synthetic", None
+    else:
+        path = Path(args.data).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"--data {args.data}: no such file or folder")
+        if fmt in ("synthetic", "digits"):
+            raise ValueError(f"--data-format {fmt} takes no --data PATH")
+        from metaheur.models.data import detect_format
+
+        found = fmt if own else detect_format(path, expected=fmt)  # names fmt's layout (or all)
+        if fmt is not None and fmt != found:
+            raise ValueError(f"--data {args.data} has the {found} layout, not {fmt}")
+        fmt, root = found, str(path)
     wanted = FORMATS[fmt]
     if wanted != args.model:
-        raise ValueError(f"--data {args.data} is {fmt} data, which feeds --model {wanted}, "
-                         f"not {args.model}")
-    return fmt, str(path)
+        what = f"--data-format {fmt}" if own else f"--data {args.data} is {fmt} data, which"
+        raise ValueError(f"{what} feeds --model {wanted}, not {args.model}")
+    return fmt, root
 
 
 def _objective_kwargs(args: argparse.Namespace, source: str, root: str | None,

@@ -188,6 +188,31 @@ def test_resume_without_seed_keeps_the_studys_seed(tmp_path: Path,
     assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 3
 
 
+@pytest.mark.parametrize("bad", [5, "tpu", None, ["cpu"]])
+def test_malformed_stored_profile_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture, bad: object
+) -> None:
+    """The stored profile is untrusted input like the seed: a malformed one is a one-line
+    error naming it (a non-string one was a TypeError traceback once the command that
+    resumes named the profile)."""
+    import optuna
+    from metaheur.models.objectives.base import PROFILES as OBJECTIVE_PROFILES
+
+    from metaheur.cli.tune_cmd import PROFILES
+
+    assert PROFILES == OBJECTIVE_PROFILES  # the CLI's copy (no torch import for --help)
+    (tmp_path / "run").mkdir()
+    study = optuna.create_study(study_name="lstm-elu-random", direction="minimize",
+                                storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    study.set_user_attr("profile", bad)
+    for extra in ([], ["--profile", "cpu"]):
+        assert main(_tune(tmp_path, "--algo", "random", "--trials", "1", *extra)) == 2
+        err = capsys.readouterr().err
+        assert f"study 'lstm-elu-random' has a malformed profile {bad!r} in its storage" in err
+        assert "cpu or gpu is allowed" in err, err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 def test_keyboard_interrupt_saves_and_resumes(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,6 +29,7 @@ MIN_GENERATIONS = 5
 QUICK_ENV = "METAHEUR_TUNE_QUICK"
 DEFAULT_SEED = 0
 MAX_SEED = 2**32 - 1
+PROFILES = ("cpu", "gpu")  # the objectives' PROFILES, without importing torch for --help
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    f"{DEFAULT_SEED} (a resumed study keeps its own)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="training device; default: auto (CUDA when available)")
-    p.add_argument("--profile", default=None, choices=["cpu", "gpu"],
+    p.add_argument("--profile", default=None, choices=PROFILES,
                    help="search space / model sizes; default: gpu on CUDA, else cpu (a resumed "
                    "study keeps its own)")
     p.add_argument("--n-jobs", "-j", type=int_arg("--n-jobs", 1, os.cpu_count() or 1),
@@ -199,6 +200,11 @@ def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def _malformed(study_name: str, key: str, value: Any, allowed: str) -> ValueError:
+    return ValueError(f"study {study_name!r} has a malformed {key} {value!r} in its storage "
+                      f"({allowed} is allowed); use --study to start another study")
+
+
 def _stored_seed(stored: dict[str, Any], study_name: str) -> int | None:
     """The seed an existing study was created with (``None``: none recorded); the storage
     is untrusted input, so anything but an integer in ``[0, MAX_SEED]`` is a ``ValueError``."""
@@ -206,10 +212,19 @@ def _stored_seed(stored: dict[str, Any], study_name: str) -> int | None:
         return None
     seed = stored["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"study {study_name!r} has a malformed seed {seed!r} in its storage "
-                         f"(an integer between 0 and {MAX_SEED} is allowed); use --study to "
-                         f"start another study")
+        raise _malformed(study_name, "seed", seed, f"an integer between 0 and {MAX_SEED}")
     return seed
+
+
+def _stored_profile(stored: dict[str, Any], study_name: str) -> str | None:
+    """The profile an existing study was created with (``None``: none recorded); anything
+    but one of :data:`PROFILES` is a ``ValueError`` (untrusted input, like the seed)."""
+    if "profile" not in stored:
+        return None
+    profile = stored["profile"]
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise _malformed(study_name, "profile", profile, " or ".join(PROFILES))
+    return profile
 
 
 def _space_json(space: dict[str, Any]) -> dict[str, Any]:
@@ -350,10 +365,10 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         args.seed = stored_seed
     elif args.seed is None:
         args.seed = DEFAULT_SEED
-    if args.profile is None and stored.get("profile"):
-        logger.info("study %r continues with its stored profile %s", study_name,
-                    stored["profile"])
-    profile = args.profile = (args.profile or stored.get("profile")
+    stored_profile = _stored_profile(stored, study_name)  # checked even when --profile is given
+    if args.profile is None and stored_profile is not None:
+        logger.info("study %r continues with its stored profile %s", study_name, stored_profile)
+    profile = args.profile = (args.profile or stored_profile
                               or ("gpu" if device.type == "cuda" else "cpu"))
     command = plan.command = _command(args, plan.storage_shown)  # now with seed and profile
     objective_kwargs = _objective_kwargs(args, source, root, profile)

@@ -104,6 +104,25 @@ def test_tune_ifm(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert (tmp_path / "run" / "roc.png").is_file()
 
 
+@pytest.mark.parametrize("algo", sorted(OPTUNA_SAMPLERS))
+def test_optuna_samplers_accept_the_largest_seed(algo: str) -> None:
+    """Regression: Optuna's samplers get ``seed + 1000 * worker + finished``, which passed
+    2**32 - 1 for a --seed near the top of the range it allows: resuming a study of
+    --seed 4294967295 (or a second worker) ended in "Seed must be between 0 and 2**32 - 1"."""
+    import optuna
+
+    from metaheur.cli.tune_cmd import MAX_SEED, _sampler
+
+    if algo == "cmaes":
+        pytest.importorskip("cmaes")
+    drawn = []
+    for worker, finished in ((0, 0), (0, 5), (1, 0), (2, 7)):
+        sampler = _sampler(algo, MAX_SEED, 4, 8, finished, {}, worker)
+        study = optuna.create_study(sampler=sampler)
+        drawn.append(study.ask().suggest_float("x", 0.0, 1.0))
+    assert len(set(drawn)) == len(drawn)  # workers and resumed runs still differ
+
+
 def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     args = ["--algo", "dlf-aoa", "--pop-size", "2"]
     assert main(_tune(tmp_path, *args, "--trials", "4")) == 0
@@ -169,6 +188,31 @@ def test_resume_without_seed_keeps_the_studys_seed(tmp_path: Path,
     assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 3
 
 
+@pytest.mark.parametrize("bad", [5, "tpu", None, ["cpu"]])
+def test_malformed_stored_profile_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture, bad: object
+) -> None:
+    """The stored profile is untrusted input like the seed: a malformed one is a one-line
+    error naming it (a non-string one was a TypeError traceback once the command that
+    resumes named the profile)."""
+    import optuna
+    from metaheur.models.objectives.base import PROFILES as OBJECTIVE_PROFILES
+
+    from metaheur.cli.tune_cmd import PROFILES
+
+    assert PROFILES == OBJECTIVE_PROFILES  # the CLI's copy (no torch import for --help)
+    (tmp_path / "run").mkdir()
+    study = optuna.create_study(study_name="lstm-elu-random", direction="minimize",
+                                storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    study.set_user_attr("profile", bad)
+    for extra in ([], ["--profile", "cpu"]):
+        assert main(_tune(tmp_path, "--algo", "random", "--trials", "1", *extra)) == 2
+        err = capsys.readouterr().err
+        assert f"study 'lstm-elu-random' has a malformed profile {bad!r} in its storage" in err
+        assert "cpu or gpu is allowed" in err, err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 def test_keyboard_interrupt_saves_and_resumes(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -196,6 +240,35 @@ def test_keyboard_interrupt_saves_and_resumes(
     monkeypatch.setattr(LSTMELUObjective, "run", original)
     assert main(resume.split()[1:] + ["--quiet", "--n-jobs", "1"]) == 0
     assert _states(db).count("COMPLETE") == 5
+
+
+def test_resume_command_keeps_the_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a stop before the study existed (during the data stage) printed a resume
+    command without the --profile given, so following it tuned the other profile's space."""
+    from metaheur.models.objectives import LSTMELUObjective
+
+    profiles: list[str] = []
+
+    def interrupted(self) -> None:  # noqa: ANN001 - the data stage, before the study exists
+        profiles.append(self.profile)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LSTMELUObjective, "prepare", interrupted)
+    assert main(_tune(tmp_path, "--algo", "random", "--trials", "2", "--profile", "gpu")) == 130
+    err = capsys.readouterr().err
+    resume = err.split("Resume with:")[1].strip().splitlines()[0]
+    assert "--profile gpu" in resume, resume
+    assert main(resume.split()[1:] + ["--n-jobs", "1"]) == 130  # the resumed run: gpu too
+    assert profiles == ["gpu", "gpu"]
+    capsys.readouterr()
+    # once known, the profile is part of the command that resumes (best.json's "command")
+    monkeypatch.undo()
+    assert main(_tune(tmp_path, "--algo", "random", "--trials", "1", name="cpu")) == 0
+    capsys.readouterr()
+    best = json.loads((tmp_path / "cpu" / "best.json").read_text())
+    assert best["profile"] == "cpu" and "--profile cpu" in best["command"], best["command"]
 
 
 def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -249,6 +322,43 @@ def test_wrong_data_layout(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     assert "has the iqothnccd layout, not chestct" in capsys.readouterr().err
     assert main(_tune(tmp_path, "--data", str(tmp_path / "iq"), "--model", "ifm")) == 2
     assert "feeds --model lstm-elu, not ifm" in capsys.readouterr().err
+
+
+def test_a_registered_models_own_format_reaches_its_objective(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: --data-format of a format registered with a model
+    (``register_model(..., formats=...)``, README "Adding a model") went to the built-in
+    layout detection: "unknown data format" with --data, "needs --data PATH" without, so
+    the format could not be used. Its objective gets it as ``source`` with ``--data``'s
+    path (or ``None``) as ``root``, as the README says."""
+    from metaheur.models import catalog
+    from metaheur.models.objectives import LSTMELUObjective
+
+    class Probe(LSTMELUObjective):
+        name = "probe"
+
+        def __init__(self, *, source: str, root: str | None, **kw: object) -> None:
+            super().__init__(**kw)
+            self.given = (source, root)
+
+        def prepare(self) -> None:  # stop before any work, saying what arrived
+            raise ValueError(f"probe got source={self.given[0]} root={self.given[1]}")
+
+    monkeypatch.setitem(catalog.MODELS, "probe", Probe)
+    monkeypatch.setitem(catalog.FORMATS, "probefmt", "probe")
+    (tmp_path / "mine").mkdir()
+    base = ["tune", "--n-jobs", "1", "--algo", "random", "--out", str(tmp_path / "run"),
+            "--data-format", "probefmt"]
+    assert main([*base, "--model", "probe", "--data", str(tmp_path / "mine")]) == 2
+    assert f"probe got source=probefmt root={tmp_path / 'mine'}" in capsys.readouterr().err
+    assert main([*base, "--model", "probe"]) == 2
+    assert "probe got source=probefmt root=None" in capsys.readouterr().err
+    # the format still feeds its own model only, and a missing path is still an error
+    assert main([*base, "--data", str(tmp_path / "mine")]) == 2
+    assert "--data-format probefmt feeds --model probe, not lstm-elu" in capsys.readouterr().err
+    assert main([*base, "--model", "probe", "--data", str(tmp_path / "nope")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("fmt", "model"), [("iqothnccd", "lstm-elu"), ("chestct", "lstm-elu"),

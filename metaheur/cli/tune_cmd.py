@@ -29,6 +29,7 @@ MIN_GENERATIONS = 5
 QUICK_ENV = "METAHEUR_TUNE_QUICK"
 DEFAULT_SEED = 0
 MAX_SEED = 2**32 - 1
+PROFILES = ("cpu", "gpu")  # the objectives' PROFILES, without importing torch for --help
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    f"{DEFAULT_SEED} (a resumed study keeps its own)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="training device; default: auto (CUDA when available)")
-    p.add_argument("--profile", default=None, choices=["cpu", "gpu"],
+    p.add_argument("--profile", default=None, choices=PROFILES,
                    help="search space / model sizes; default: gpu on CUDA, else cpu (a resumed "
                    "study keeps its own)")
     p.add_argument("--n-jobs", "-j", type=int_arg("--n-jobs", 1, os.cpu_count() or 1),
@@ -108,30 +109,41 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
 
 # ------------------------------------------------------------------------------ helpers
 def _data_source(args: argparse.Namespace) -> tuple[str, str | None]:
-    """``(source, root)`` for the objective; ``ValueError``/``FileNotFoundError`` on bad input."""
+    """``(source, root)`` for the objective; ``ValueError``/``FileNotFoundError`` on bad input.
+    A built-in dataset format is checked against the layout at ``--data``; a format that a
+    registered model brings (``register_model(..., formats=...)``) goes to its objective as
+    it is, with ``--data``'s path (or ``None``) as ``root``."""
     fmt = args.data_format
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown --data-format {fmt!r}; allowed: {', '.join(FORMATS)}")
-    if args.data is None:
-        if fmt not in (None, "synthetic", "digits"):
-            raise ValueError(f"--data-format {fmt} needs --data PATH (the dataset's folder)")
-        return fmt or "synthetic", None
-    path = Path(args.data).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"--data {args.data}: no such file or folder")
-    if fmt in ("synthetic", "digits"):
-        raise ValueError(f"--data-format {fmt} takes no --data PATH")
-    from metaheur.models.data import detect_format
+    own = False  # a format that a registered model brings
+    if fmt not in (None, "synthetic", "digits"):
+        from metaheur.models.data.types import LAYOUTS
 
-    found = detect_format(path, expected=fmt)  # ValueError names fmt's layout (or all)
-    if fmt is not None and fmt != found:
-        raise ValueError(f"--data {args.data} has the {found} layout, not {fmt}")
-    fmt = found
+        own = fmt not in LAYOUTS
+    root = None
+    if args.data is None:
+        if fmt not in (None, "synthetic", "digits") and not own:
+            raise ValueError(f"--data-format {fmt} needs --data PATH (the dataset's folder)")
+        if not own:
+            return fmt or "synthetic", None
+    else:
+        path = Path(args.data).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"--data {args.data}: no such file or folder")
+        if fmt in ("synthetic", "digits"):
+            raise ValueError(f"--data-format {fmt} takes no --data PATH")
+        from metaheur.models.data import detect_format
+
+        found = fmt if own else detect_format(path, expected=fmt)  # names fmt's layout (or all)
+        if fmt is not None and fmt != found:
+            raise ValueError(f"--data {args.data} has the {found} layout, not {fmt}")
+        fmt, root = found, str(path)
     wanted = FORMATS[fmt]
     if wanted != args.model:
-        raise ValueError(f"--data {args.data} is {fmt} data, which feeds --model {wanted}, "
-                         f"not {args.model}")
-    return fmt, str(path)
+        what = f"--data-format {fmt}" if own else f"--data {args.data} is {fmt} data, which"
+        raise ValueError(f"{what} feeds --model {wanted}, not {args.model}")
+    return fmt, root
 
 
 def _objective_kwargs(args: argparse.Namespace, source: str, root: str | None,
@@ -146,12 +158,13 @@ def _objective_kwargs(args: argparse.Namespace, source: str, root: str | None,
 def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, finished: int,
              space: dict[str, Any], worker: int = 0) -> Any:
     """Worker ``worker``'s sampler. Optuna's samplers get ``seed + 1000 * worker + finished``
-    so that workers and resumed runs do not repeat points; a metaheuristic sampler keeps its
-    state in the storage, so every worker gets the run's seed."""
+    (modulo 2**32, the seeds they accept) so that workers and resumed runs do not repeat
+    points; a metaheuristic sampler keeps its state in the storage, so every worker gets the
+    run's seed."""
     from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
-        seed = seed + 1000 * worker + finished
+        seed = (seed + 1000 * worker + finished) % (MAX_SEED + 1)
         return make_sampler(algo, seed=seed, pop_size=pop_size if algo == "cmaes" else None)
     return make_sampler(algo, seed=seed, pop_size=pop_size, n_trials=n_trials,
                         search_space=space)
@@ -159,11 +172,14 @@ def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, finished: int,
 
 def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     """The canonical command of this run (storage masked), used to say how to resume;
-    without ``--seed`` while the seed is not known yet (the study's own is used then)."""
+    without ``--seed`` or ``--profile`` while it is not known yet (the study's own is used
+    then)."""
     parts = ["metaheur", "tune", "--algo", args.algo, "--model", args.model,
              "--trials", str(args.trials), "--pop-size", str(args.pop_size)]
     if args.seed is not None:
         parts += ["--seed", str(args.seed)]
+    if args.profile is not None:
+        parts += ["--profile", args.profile]
     parts += ["--out", str(args.out)]
     if args.data is not None:
         parts += ["--data", args.data]
@@ -184,6 +200,11 @@ def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def _malformed(study_name: str, key: str, value: Any, allowed: str) -> ValueError:
+    return ValueError(f"study {study_name!r} has a malformed {key} {value!r} in its storage "
+                      f"({allowed} is allowed); use --study to start another study")
+
+
 def _stored_seed(stored: dict[str, Any], study_name: str) -> int | None:
     """The seed an existing study was created with (``None``: none recorded); the storage
     is untrusted input, so anything but an integer in ``[0, MAX_SEED]`` is a ``ValueError``."""
@@ -191,10 +212,19 @@ def _stored_seed(stored: dict[str, Any], study_name: str) -> int | None:
         return None
     seed = stored["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"study {study_name!r} has a malformed seed {seed!r} in its storage "
-                         f"(an integer between 0 and {MAX_SEED} is allowed); use --study to "
-                         f"start another study")
+        raise _malformed(study_name, "seed", seed, f"an integer between 0 and {MAX_SEED}")
     return seed
+
+
+def _stored_profile(stored: dict[str, Any], study_name: str) -> str | None:
+    """The profile an existing study was created with (``None``: none recorded); anything
+    but one of :data:`PROFILES` is a ``ValueError`` (untrusted input, like the seed)."""
+    if "profile" not in stored:
+        return None
+    profile = stored["profile"]
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise _malformed(study_name, "profile", profile, " or ".join(PROFILES))
+    return profile
 
 
 def _space_json(space: dict[str, Any]) -> dict[str, Any]:
@@ -335,11 +365,12 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         args.seed = stored_seed
     elif args.seed is None:
         args.seed = DEFAULT_SEED
-    command = plan.command = _command(args, plan.storage_shown)  # now with the seed
-    if args.profile is None and stored.get("profile"):
-        logger.info("study %r continues with its stored profile %s", study_name,
-                    stored["profile"])
-    profile = args.profile or stored.get("profile") or ("gpu" if device.type == "cuda" else "cpu")
+    stored_profile = _stored_profile(stored, study_name)  # checked even when --profile is given
+    if args.profile is None and stored_profile is not None:
+        logger.info("study %r continues with its stored profile %s", study_name, stored_profile)
+    profile = args.profile = (args.profile or stored_profile
+                              or ("gpu" if device.type == "cuda" else "cpu"))
+    command = plan.command = _command(args, plan.storage_shown)  # now with seed and profile
     objective_kwargs = _objective_kwargs(args, source, root, profile)
     objective_kwargs["artifact_dir"] = str(out / "artifacts")  # validation predictions
     objective = get_objective(args.model, **objective_kwargs)  # validates the options

@@ -266,6 +266,18 @@ _FINDERS: dict[str, Callable[[Path], bool]] = {
 }
 
 
+def _holds(fmt: str, folder: Path, expected: str | None) -> bool:
+    """Whether ``folder`` holds ``fmt``'s layout. A file that ``fmt``'s search cannot read (a
+    ``.npz`` that is a Git LFS pointer, say) is the error only while detecting or when ``fmt``
+    is the format asked for; otherwise it does not hide the asked format's message."""
+    try:
+        return _FINDERS[fmt](folder)
+    except ValueError:
+        if expected is None or fmt == expected:
+            raise
+        return False
+
+
 def detect_format(path: str | os.PathLike[str], expected: str | None = None) -> str:
     """Dataset layout at ``path`` (for the CLI's ``--data PATH``).
 
@@ -287,7 +299,7 @@ def detect_format(path: str | os.PathLike[str], expected: str | None = None) -> 
         found = next((f for f in [*order, *tests] if tests[f]), None)
     else:
         order = [expected] if expected is not None else []
-        found = next((f for f in [*order, *_FINDERS] if _FINDERS[f](p)), None)
+        found = next((f for f in [*order, *_FINDERS] if _holds(f, p, expected)), None)
     if found is not None:
         return found
     if expected is None:

@@ -340,6 +340,27 @@ def test_detect_format_names_the_expected_layout_only(iqoth_root, chestct_root, 
         detect_format(tmp_path / "empty", expected="dicom")
 
 
+def test_detect_format_expected_is_not_hidden_by_another_layouts_unreadable_file(tmp_path):
+    """Regression: with --data-format F, an unreadable .npz in the folder (a Git LFS pointer,
+    a partial download) that only the LIDC search opens was the error, instead of F's layout."""
+    from metaheur.models.data.types import LAYOUTS
+
+    root = tmp_path / "partial"
+    (root / "Normal cases").mkdir(parents=True)
+    (root / "notes.npz").write_text("version https://git-lfs.github.com/spec/v1\n")
+    with pytest.raises(ValueError, match=r"has no iqothnccd dataset \(found the class folders "
+                                         r"normal but not benign, malignant\)"):
+        detect_format(root, expected="iqothnccd")
+    for fmt in ("chestct", "nodulemnist3d"):
+        with pytest.raises(ValueError, match=f"has no {fmt} dataset") as info:
+            detect_format(root, expected=fmt)
+        assert LAYOUTS[fmt] in str(info.value)
+    # the file is a candidate of the format asked for, or of detection: it is the error then
+    for fmt in ("lidc", None):
+        with pytest.raises(ValueError, match="cannot read .*notes.npz as .npz"):
+            detect_format(root, expected=fmt)
+
+
 def test_digits_small_real_dataset():
     d = load_slices("digits")
     assert d is load_digits()

@@ -382,7 +382,7 @@ def test_empty_folder_names_the_layout_of_the_format_asked_for(
     assert main(_tune(tmp_path, "--data", str(tmp_path / "notes.txt"), "--data-format", fmt,
                       "--model", model)) == 2
     err = capsys.readouterr().err
-    assert f"is not a {fmt} dataset file" in err and LAYOUTS[fmt] in err, err
+    assert f"is not a dataset file of the {fmt} format" in err and LAYOUTS[fmt] in err, err
     assert not [other for other in LAYOUTS if other != fmt and LAYOUTS[other] in err]
 
 

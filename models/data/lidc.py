@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from metaheur.models.data.nodulemnist import npz_keys
+from metaheur.models.data.nodulemnist import named_npz_keys, npz_keys
 from metaheur.models.data.types import LAYOUTS, Volumes3D
 from metaheur.models.preprocess import hu_window
 
@@ -16,7 +16,7 @@ _LIDC_KEYS = ("patches", "labels", "patient_id")
 
 def find_lidc(base: Path) -> Path | None:
     if base.is_file():
-        return base if base.suffix == ".npz" and "patches" in npz_keys(base) else None
+        return base if "patches" in named_npz_keys(base) else None
     if base.is_dir():
         cands = [base / "lidc_patches.npz"] + sorted(base.glob("*.npz"))
         for f in cands:

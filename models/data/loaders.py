@@ -22,7 +22,11 @@ from metaheur.models.data.chestct import chestct_files, find_chestct
 from metaheur.models.data.images import ahash_groups, fingerprint, read_images
 from metaheur.models.data.iqothnccd import find_iqoth, iqoth_files
 from metaheur.models.data.lidc import find_lidc, load_lidc
-from metaheur.models.data.nodulemnist import find_nodulemnist, load_nodulemnist, npz_keys
+from metaheur.models.data.nodulemnist import (
+    find_nodulemnist,
+    load_nodulemnist,
+    named_npz_keys,
+)
 from metaheur.models.data.sources import MEMO, clear_cache, env_key, first_real
 from metaheur.models.data.synthetic import (
     NODULES_VERSION,
@@ -292,7 +296,7 @@ def detect_format(path: str | os.PathLike[str], expected: str | None = None) -> 
     if not p.exists():
         raise FileNotFoundError(f"data path {p} does not exist")
     if p.is_file():
-        keys = npz_keys(p) if p.suffix.lower() == ".npz" else ()
+        keys = named_npz_keys(p)
         tests = {"lidc": "patches" in keys,
                  "nodulemnist3d": all(k in keys for k in NODULEMNIST_KEYS)}
         order = [expected] if expected in tests else []
@@ -307,7 +311,8 @@ def detect_format(path: str | os.PathLike[str], expected: str | None = None) -> 
         what = "file" if p.is_file() else "layout at"
         raise ValueError(f"unrecognised dataset {what} {p}; allowed layouts: {allowed}")
     if p.is_file():
-        raise ValueError(f"{p} is not a {expected} dataset file; expected: {LAYOUTS[expected]}")
+        raise ValueError(f"{p} is not a dataset file of the {expected} format; expected: "
+                         f"{LAYOUTS[expected]}")
     hint = ""
     if expected == "iqothnccd" and (classes := find_iqoth(p)):
         missing = [c for c in IQOTH_CLASSES if c not in classes]

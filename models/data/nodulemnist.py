@@ -10,7 +10,7 @@ import numpy as np
 from metaheur.models.data.cache import warn_once
 from metaheur.models.data.types import LAYOUTS, NODULEMNIST_KEYS, Volumes3D
 
-__all__ = ["find_nodulemnist", "load_nodulemnist", "npz_keys"]
+__all__ = ["find_nodulemnist", "load_nodulemnist", "named_npz_keys", "npz_keys"]
 
 _NODULEMNIST_FILES = {  # file name -> (Volumes3D.source, MD5 from Zenodo)
     "nodulemnist3d_64.npz": ("nodulemnist3d_64", "c47c5b7d457bf6332200d2ea6d64ecd8"),
@@ -52,10 +52,14 @@ def npz_keys(path: Path) -> list[str]:
 
 
 
+def named_npz_keys(path: Path) -> list[str]:
+    """:func:`npz_keys` of a file named ``*.npz`` (any case); no keys for any other name."""
+    return npz_keys(path) if path.suffix.lower() == ".npz" else []
+
+
 def find_nodulemnist(base: Path) -> Path | None:
     if base.is_file():
-        ok = base.suffix == ".npz" and "train_images" in npz_keys(base)
-        return base if ok else None
+        return base if "train_images" in named_npz_keys(base) else None
     if base.is_dir():
         for fname in _NODULEMNIST_FILES:  # the _64 file first
             if (base / fname).is_file():

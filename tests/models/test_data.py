@@ -23,6 +23,8 @@ from metaheur.models.data import (
     make_slices,
     split_indices,
 )
+from metaheur.models.data.lidc import find_lidc
+from metaheur.models.data.nodulemnist import find_nodulemnist
 from metaheur.models.data.prepare_lidc import extract_patch, label_from_malignancy
 
 IQ = "The IQ-OTHNCCD lung cancer dataset"  # as in conftest.py
@@ -559,3 +561,14 @@ def test_an_unreadable_npz_path_says_why(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot read .*: Is a directory") as info:
         npz_keys(path)
     assert "not a NumPy" not in str(info.value)
+
+
+def test_an_upper_case_npz_file_is_found_as_it_is_detected(nodulemnist_root, lidc_file, tmp_path):
+    # detect_format reads a file's suffix case-blind; the finders that load it must agree
+    # (a LIDC.NPZ was detected as lidc and then "not found")
+    lidc = tmp_path / "LIDC.NPZ"
+    lidc.write_bytes(lidc_file.read_bytes())
+    nm = tmp_path / "NODULEMNIST3D.NPZ"
+    nm.write_bytes((nodulemnist_root / "nodulemnist3d.npz").read_bytes())
+    assert detect_format(lidc) == "lidc" and find_lidc(lidc) == lidc
+    assert detect_format(nm) == "nodulemnist3d" and find_nodulemnist(nm) == nm

@@ -213,6 +213,28 @@ def test_malformed_stored_profile_is_a_one_line_error(
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("bad", ["abc", -5.0, float("nan"), [1]])
+def test_malformed_stored_wall_seconds_costs_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture, bad: object
+) -> None:
+    """The study's total run time is untrusted input too, but only a statistic: a malformed
+    one is said on stderr and the count restarts from this run, after the trials ran (it
+    was 'could not convert string to float' once they had, and no report was written)."""
+    import optuna
+
+    args = ["--algo", "random", "--trials", "1"]
+    assert main(_tune(tmp_path, *args)) == 0
+    storage = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    optuna.load_study(study_name="lstm-elu-random", storage=storage).set_user_attr(
+        "wall_seconds", bad)
+    capsys.readouterr()
+    assert main(_tune(tmp_path, "--algo", "random", "--trials", "2")) == 0
+    err = capsys.readouterr().err
+    assert f"malformed wall_seconds {bad!r}" in err and "Traceback" not in err, err
+    wall = json.loads((tmp_path / "run" / "best.json").read_text())["wall_seconds"]
+    assert isinstance(wall, float) and 0 < wall < 600
+
+
 def test_keyboard_interrupt_saves_and_resumes(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

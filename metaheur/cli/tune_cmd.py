@@ -21,6 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from metaheur.cli.tune_stored import (
+    MAX_SEED,
+    PROFILES,
+    read_attrs,
+    read_profile,
+    read_seconds,
+    read_seed,
+    reload,
+)
 from metaheur.models.catalog import FORMATS, MODELS, TRIALS_PER_GPU, quick_kwargs
 
 DEFAULT_TRIALS = 48  # pop 8: the initial population and 5 generations
@@ -28,8 +37,6 @@ DEFAULT_POP_SIZE = 8
 MIN_GENERATIONS = 5
 QUICK_ENV = "METAHEUR_TUNE_QUICK"
 DEFAULT_SEED = 0
-MAX_SEED = 2**32 - 1
-PROFILES = ("cpu", "gpu")  # the objectives' PROFILES, without importing torch for --help
 
 logger = logging.getLogger(__name__)
 
@@ -200,33 +207,6 @@ def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _malformed(study_name: str, key: str, value: Any, allowed: str) -> ValueError:
-    return ValueError(f"study {study_name!r} has a malformed {key} {value!r} in its storage "
-                      f"({allowed} is allowed); use --study to start another study")
-
-
-def _stored_seed(stored: dict[str, Any], study_name: str) -> int | None:
-    """The seed an existing study was created with (``None``: none recorded); the storage
-    is untrusted input, so anything but an integer in ``[0, MAX_SEED]`` is a ``ValueError``."""
-    if "seed" not in stored:
-        return None
-    seed = stored["seed"]
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise _malformed(study_name, "seed", seed, f"an integer between 0 and {MAX_SEED}")
-    return seed
-
-
-def _stored_profile(stored: dict[str, Any], study_name: str) -> str | None:
-    """The profile an existing study was created with (``None``: none recorded); anything
-    but one of :data:`PROFILES` is a ``ValueError`` (untrusted input, like the seed)."""
-    if "profile" not in stored:
-        return None
-    profile = stored["profile"]
-    if not isinstance(profile, str) or profile not in PROFILES:
-        raise _malformed(study_name, "profile", profile, " or ".join(PROFILES))
-    return profile
-
-
 def _space_json(space: dict[str, Any]) -> dict[str, Any]:
     import json
 
@@ -357,15 +337,15 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
             print(text, file=plan.info)
 
     storage = storages.open_storage(storage_url)  # StorageError (masked) -> exit 2
-    stored = _stored_attrs(storage, study_name)
-    stored_seed = _stored_seed(stored, study_name)  # checked even when --seed is given
+    stored = read_attrs(storage, study_name)
+    stored_seed = read_seed(stored, study_name)  # checked even when --seed is given
     seed_inherited = args.seed is None and stored_seed is not None
     if seed_inherited:
         logger.info("study %r continues with its stored seed %d", study_name, stored_seed)
         args.seed = stored_seed
     elif args.seed is None:
         args.seed = DEFAULT_SEED
-    stored_profile = _stored_profile(stored, study_name)  # checked even when --profile is given
+    stored_profile = read_profile(stored, study_name)  # checked even when --profile is given
     if args.profile is None and stored_profile is not None:
         logger.info("study %r continues with its stored profile %s", study_name, stored_profile)
     profile = args.profile = (args.profile or stored_profile
@@ -423,11 +403,11 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
             progress=args.progress or want_progress(not args.quiet), desc=f"{algo} trials",
             worker_init=functools.partial(_quiet_libraries, args.verbose),
         )
-        study = _reload(storage, study_name)
-        total = float(study.user_attrs.get("wall_seconds") or 0.0) + outcome.seconds
+        study = reload(storage, study_name)
+        total = read_seconds(study.user_attrs, study_name) + outcome.seconds
         study.set_user_attr("wall_seconds", round(total, 1))  # over every run of the study
 
-    study = _reload(storage, study_name)
+    study = reload(storage, study_name)
     t0 = time.perf_counter()
     written = write_report(study, out, extra={"command": command, "seed": args.seed,
                                               "device": str(device), "n_jobs": n_jobs,
@@ -461,18 +441,3 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
             print(f"The other {running} trial(s) are running in other workers of this study.",
                   file=sys.stderr)
     return 0
-
-
-def _stored_attrs(storage: Any, study_name: str) -> dict[str, Any]:
-    import optuna
-
-    for s in optuna.get_all_study_summaries(storage):
-        if s.study_name == study_name:
-            return dict(s.user_attrs)
-    return {}
-
-
-def _reload(storage: Any, study_name: str) -> Any:
-    import optuna
-
-    return optuna.load_study(study_name=study_name, storage=storage)

@@ -1,0 +1,73 @@
+"""What an existing study's storage says about how it was started, read as untrusted input.
+
+``metaheur tune`` resumes a study with the seed and the profile it was created with and
+adds to its total run time; the storage may be shared or edited, so every value is checked
+here and a malformed one is a clear message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+__all__ = ["MAX_SEED", "PROFILES", "reload", "read_attrs", "read_profile", "read_seconds",
+           "read_seed"]
+
+MAX_SEED = 2**32 - 1
+PROFILES = ("cpu", "gpu")  # the objectives' PROFILES, without importing torch for --help
+
+
+def _malformed(study_name: str, key: str, value: Any, allowed: str) -> ValueError:
+    return ValueError(f"study {study_name!r} has a malformed {key} {value!r} in its storage "
+                      f"({allowed} is allowed); use --study to start another study")
+
+
+def read_seed(stored: dict[str, Any], study_name: str) -> int | None:
+    """The seed an existing study was created with (``None``: none recorded); the storage
+    is untrusted input, so anything but an integer in ``[0, MAX_SEED]`` is a ``ValueError``."""
+    if "seed" not in stored:
+        return None
+    seed = stored["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise _malformed(study_name, "seed", seed, f"an integer between 0 and {MAX_SEED}")
+    return seed
+
+
+def read_profile(stored: dict[str, Any], study_name: str) -> str | None:
+    """The profile an existing study was created with (``None``: none recorded); anything
+    but one of :data:`PROFILES` is a ``ValueError`` (untrusted input, like the seed)."""
+    if "profile" not in stored:
+        return None
+    profile = stored["profile"]
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise _malformed(study_name, "profile", profile, " or ".join(PROFILES))
+    return profile
+
+
+def read_seconds(stored: dict[str, Any], study_name: str) -> float:
+    """The study's run time so far, a statistic: a malformed stored value (untrusted input)
+    is said on stderr and the count restarts from 0, never failing a finished run."""
+    seconds = stored.get("wall_seconds", 0.0)
+    if (isinstance(seconds, int | float) and not isinstance(seconds, bool)
+            and math.isfinite(seconds) and seconds >= 0):
+        return float(seconds)
+    print(f"metaheur tune: warning: study {study_name!r} has a malformed wall_seconds "
+          f"{seconds!r} in its storage (a finite number >= 0 is allowed); its run time is "
+          f"counted from this run", file=sys.stderr)
+    return 0.0
+
+
+def read_attrs(storage: Any, study_name: str) -> dict[str, Any]:
+    import optuna
+
+    for s in optuna.get_all_study_summaries(storage):
+        if s.study_name == study_name:
+            return dict(s.user_attrs)
+    return {}
+
+
+def reload(storage: Any, study_name: str) -> Any:
+    import optuna
+
+    return optuna.load_study(study_name=study_name, storage=storage)

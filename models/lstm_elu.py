@@ -77,9 +77,20 @@ class LSTMELUCell(nn.Module):
         """``W_x x + b`` for a whole sequence at once: ``(B, T, input) -> (B, T, 4 hidden)``."""
         return F.linear(x, self.linear.weight[:, self.hidden :], self.linear.bias)
 
-    def step(self, zx: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
-        """One step given the precomputed input projection ``zx`` ``(B, 4 hidden)``."""
-        z = zx + F.linear(h, self.linear.weight[:, : self.hidden])
+    def recurrent_weight(self) -> Tensor:
+        """``W_h``, the columns of ``W`` acting on ``h`` (a view: its gradient flows to ``W``)."""
+        return self.linear.weight[:, : self.hidden]
+
+    def step(self, zx: Tensor, h: Tensor, c: Tensor, w_h: Tensor | None = None
+             ) -> tuple[Tensor, Tensor]:  # fmt: skip
+        """One step given the precomputed input projection ``zx`` ``(B, 4 hidden)``.
+
+        ``w_h``: :meth:`recurrent_weight`, taken once per sequence by a caller that loops over
+        time; sliced here when omitted. One view for all steps gives the same numbers as a
+        slice per step, but its backward pass scatters into a zero-filled copy of ``W`` once
+        per sequence instead of once per step.
+        """
+        z = zx + F.linear(h, self.recurrent_weight() if w_h is None else w_h)
         i, f, o, u = z.chunk(4, dim=-1)
         c = self._gate(f) * c + self._gate(i) * self._squash(u)
         h = self._gate(o) * self._squash(c)
@@ -126,10 +137,11 @@ class LSTMELU(nn.Module):
         seq = x
         for cell in self.cells:
             zx = cell.input_projection(seq)  # (B, T, 4 hidden), one matmul for all steps
+            w_h = cell.recurrent_weight()  # one view for all steps (see LSTMELUCell.step)
             h = c = zx.new_zeros(B, self.hidden)
             outs = []
-            for t in range(T):
-                h, c = cell.step(zx[:, t], h, c)
+            for zx_t in zx.unbind(1):  # views as zx[:, t], with one backward node for all t
+                h, c = cell.step(zx_t, h, c, w_h)
                 outs.append(h)
             seq = torch.stack(outs, dim=1)
         return seq[:, -1]

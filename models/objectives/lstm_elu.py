@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -32,7 +31,7 @@ from metaheur.models.device import seeded, storage_dtype
 from metaheur.models.features import TrunkConfig, trunk_features
 from metaheur.models.losses import balanced_class_weight, cross_entropy
 from metaheur.models.lstm_elu import LSTMELUNet
-from metaheur.models.metrics import UndefinedMetricWarning, multiclass_metrics
+from metaheur.models.metrics import argmax_score, multiclass_metrics
 from metaheur.models.objectives.base import HP, Objective, RunResult, cat, flt, intd
 from metaheur.models.train import TrainConfig, predict, train_model
 from numpy.typing import NDArray
@@ -217,9 +216,8 @@ class LSTMELUObjective(Objective):
 
     # -- one run ---------------------------------------------------------------------------
     def _score(self, y: NDArray, P: NDArray) -> float:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UndefinedMetricWarning)
-            return 1.0 - multiclass_metrics(y, P)[self.metric]
+        """``1 - multiclass_metrics(y, P)[metric]``, bit for bit (run after every epoch)."""
+        return 1.0 - argmax_score(y, P, self.metric)
 
     def build_model(self, params: Mapping[str, Any], data: Mapping[str, Any]) -> LSTMELUNet:
         end_to_end = self.features == "end-to-end"

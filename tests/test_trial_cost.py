@@ -86,6 +86,36 @@ def test_legacy_path_is_restored_on_exit(tc):
     assert (LSTMELU._run, LSTMELUObjective._score, runs.gc) == current
 
 
+def _full_collections(run) -> int:
+    """How many full (generation 2) collections ``run()`` made; none automatic."""
+    starts: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            starts.append(1)
+
+    gc.callbacks.append(count)
+    gc.disable()
+    try:
+        run()
+    finally:
+        gc.enable()
+        gc.callbacks.remove(count)
+    return len(starts)
+
+
+def test_legacy_trial_loop_collects_as_the_former_one_did(tc):
+    """The former loop (before the freeze) made one full collection a trial, Optuna's after
+    it; the legacy path must not bill the former trials a second, at the loop's start."""
+    from metaheur.harness.runs import _optimize as optimize
+
+    def one_trial() -> None:
+        optimize(optuna.create_study(), lambda t: 0.0, 1, None)
+
+    with tc.legacy():
+        assert _full_collections(one_trial) == 1
+
+
 @pytest.mark.slow  # two tiny trials per path: about 8 s on 2 cores
 def test_quick_run_prints_a_table_of_identical_pairs(tc, capsys):
     assert tc.main(["--quick", "--datasets", "digits", "--trials", "2"]) == 0

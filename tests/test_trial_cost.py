@@ -29,6 +29,19 @@ def test_trials_run_with_the_earlier_objects_frozen_and_unfrozen_after():
     assert gc.get_freeze_count() == before  # nothing stays frozen for the caller
 
 
+def test_a_freeze_made_before_the_loop_is_left_alone():
+    """``gc.freeze`` is process-wide and has no partial undo: a caller's own freeze (a server
+    freezing before it forks, or an outer trial loop around this one) must not be undone by
+    the loop's unfreeze."""
+    gc.collect()
+    gc.freeze()
+    try:
+        _optimize(optuna.create_study(), lambda t: 0.0, 2, None)
+        assert gc.get_freeze_count() > 0  # (less than before: frozen objects can still die)
+    finally:
+        gc.unfreeze()
+
+
 def test_garbage_from_before_the_loop_is_collected_not_frozen():
     class Node:
         pass

@@ -47,7 +47,7 @@ def _labels_and_probs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return y, P
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(_labels_and_probs())
 def test_argmax_score_is_multiclass_metrics_bit_for_bit(case):
     y, P = case

@@ -82,9 +82,17 @@ def _former_score(self: Any, y: Any, P: Any) -> float:
 
 
 class _NoFreeze:
-    """Stands in for the ``gc`` module of ``metaheur.harness.runs``: collects, never freezes."""
+    """Stands in for the ``gc`` module of ``metaheur.harness.runs``: the former loop neither
+    collected at its start nor froze, so these are no-ops (Optuna's own collection after
+    each trial still runs: one full collection a trial, as before)."""
 
-    collect = staticmethod(gc.collect)
+    @staticmethod
+    def get_freeze_count() -> int:
+        return 0
+
+    @staticmethod
+    def collect() -> int:
+        return 0
 
     @staticmethod
     def freeze() -> None:

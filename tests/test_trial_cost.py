@@ -29,6 +29,19 @@ def test_trials_run_with_the_earlier_objects_frozen_and_unfrozen_after():
     assert gc.get_freeze_count() == before  # nothing stays frozen for the caller
 
 
+def test_a_freeze_made_before_the_loop_is_left_alone():
+    """``gc.freeze`` is process-wide and has no partial undo: a caller's own freeze (a server
+    freezing before it forks, or an outer trial loop around this one) must not be undone by
+    the loop's unfreeze."""
+    gc.collect()
+    gc.freeze()
+    try:
+        _optimize(optuna.create_study(), lambda t: 0.0, 2, None)
+        assert gc.get_freeze_count() > 0  # (less than before: frozen objects can still die)
+    finally:
+        gc.unfreeze()
+
+
 def test_garbage_from_before_the_loop_is_collected_not_frozen():
     class Node:
         pass
@@ -84,6 +97,36 @@ def test_legacy_path_is_restored_on_exit(tc):
         assert LSTMELU._run is tc._former_run and runs.gc is tc._NoFreeze
         raise RuntimeError
     assert (LSTMELU._run, LSTMELUObjective._score, runs.gc) == current
+
+
+def _full_collections(run) -> int:
+    """How many full (generation 2) collections ``run()`` made; none automatic."""
+    starts: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            starts.append(1)
+
+    gc.callbacks.append(count)
+    gc.disable()
+    try:
+        run()
+    finally:
+        gc.enable()
+        gc.callbacks.remove(count)
+    return len(starts)
+
+
+def test_legacy_trial_loop_collects_as_the_former_one_did(tc):
+    """The former loop (before the freeze) made one full collection a trial, Optuna's after
+    it; the legacy path must not bill the former trials a second, at the loop's start."""
+    from metaheur.harness.runs import _optimize as optimize
+
+    def one_trial() -> None:
+        optimize(optuna.create_study(), lambda t: 0.0, 1, None)
+
+    with tc.legacy():
+        assert _full_collections(one_trial) == 1
 
 
 @pytest.mark.slow  # two tiny trials per path: about 8 s on 2 cores

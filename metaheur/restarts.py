@@ -24,7 +24,7 @@ population, with its known value, so it is not evaluated again)::
     collapsed (every coordinate spans <= xtol of the whole box)
 
 The inner algorithm runs unchanged inside each run (with :data:`RESTART_TUNED`'s values
-for the variants: ``aco-ipop`` samples with ACOR's rotation and q = 0.1): a local run is the
+for the variants: ``aco-ipop``: ACOR's rotation, q = 0.1, ξ = 1.0, 10 ants): a local run is the
 same algorithm on a smaller box, by default translated so that the best point is its origin. The
 translation changes nothing for PSO and ACOR, whose updates commute with it; GWO, POA and
 AOA/DLF-AOA are origin-biased (docs/algorithms.md §0.3): their steps scale with |x|, so in
@@ -105,7 +105,7 @@ class IPOP(Optimizer):
     ``restart_local_center`` (a local run works in coordinates centred on the best point;
     True). The ``"<algo>-ipop"`` variants take :data:`RESTART_TUNED`'s values for their
     algorithm (``gwo-ipop``: ``restart_iters=30``; ``poa-ipop``: 100; ``aco-ipop``: ACOR's
-    ``rotation=True`` and ``q=0.1``), and
+    ``rotation=True``, ``q=0.1``, ``xi=1.0``, ``n_ants=10``, ``restart_patience=150``), and
     ``pso-ipop`` starts from 20 agents unless told (:data:`RESTART_POP_SIZE`; ``ipop``: 30).
     :attr:`population` is the current run's population (in our coordinates; a new run's
     known rows until its first batch), :attr:`run_origin` the origin of the current run's

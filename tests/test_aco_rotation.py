@@ -226,14 +226,14 @@ def test_aco_ipop_and_ipop_with_inner_aco_take_the_tuned_inner_values() -> None:
     """RESTART_TUNED (docs/algorithms.md §12.3): aco-ipop samples with rotation and q = 0.1;
     ``ipop`` with inner="aco" puts the same values into ``inner_params`` (not among its
     own), unless given; the plain ``aco`` stays the published algorithm."""
-    assert TUNED_INNER == {"rotation": True, "q": 0.1}
+    assert TUNED_INNER == {"rotation": True, "q": 0.1, "xi": 1.0, "n_ants": 10}
     variant = metaheur.get("aco-ipop")
     assert {k: variant.defaults[k] for k in TUNED_INNER} == TUNED_INNER
     assert ACOR.defaults["rotation"] is False and ACOR.defaults["q"] == 1e-4
     checked = IPOP.validate_params(inner="aco")
     assert checked["inner_params"] == TUNED_INNER and "rotation" not in checked
     given_ = IPOP.validate_params(inner="aco", inner_params={"rotation": False})
-    assert given_["inner_params"] == {"rotation": False, "q": 0.1}
+    assert given_["inner_params"] == {**TUNED_INNER, "rotation": False}
     opt = IPOP(BOUNDS3, inner="aco", pop_size=5, budget=200, seed=0)
     _steps(opt, 3)
     assert opt.current_run.rotation is True and opt.current_run.q == 0.1
@@ -242,15 +242,34 @@ def test_aco_ipop_and_ipop_with_inner_aco_take_the_tuned_inner_values() -> None:
         np.testing.assert_array_equal(a, b)
 
 
+def test_aco_ipop_samples_ten_ants_per_iteration_with_a_patience_of_150() -> None:
+    """RESTART_TUNED (docs/algorithms.md §12.4): aco-ipop asks 10 ants per iteration
+    whatever its archive (pop_size), with ξ = 1.0, and a run ends after 150 iterations
+    without improvement (the 1,500 evaluations of 50 iterations of 30 ants); ``ipop`` with
+    inner="aco" takes the same patience; the plain ``aco`` keeps m = pop_size and ξ = 0.85."""
+    variant = metaheur.get("aco-ipop")
+    assert variant.defaults["restart_patience"] == 150
+    assert RESTART_DEFAULTS["restart_patience"] == 50
+    assert IPOP.validate_params(inner="aco")["restart_patience"] == 150
+    assert IPOP.validate_params(inner="aco", restart_patience=50)["restart_patience"] == 50
+    assert ACOR.defaults["n_ants"] is None and ACOR.defaults["xi"] == 0.85
+    opt = variant(BOUNDS3, pop_size=30, budget=400, seed=0)
+    _steps(opt, 3)
+    run = opt.current_run
+    assert (run.pop_size, run.n_ants, run.xi) == (30, 10, 1.0)
+    assert opt.ask().shape == (10, 3)
+
+
 @pytest.mark.parametrize("wrapper", ["aco-ipop", "ipop"])
 def test_states_written_before_the_tuning_continue_as_they_were(wrapper: str) -> None:
     """A state without the tuned keys (written before they existed) continues with ACOR's
     own defaults, the behaviour it had, bit for bit."""
     if wrapper == "ipop":
-        kw: dict = {"inner": "aco", "inner_params": {"rotation": False, "q": 1e-4}}
+        kw: dict = {"inner": "aco", "inner_params": {"rotation": False, "q": 1e-4, "xi": 0.85,
+                                                     "n_ants": None}}
     else:
         kw = {"rotation": False}
-    old_kw = {**kw} if wrapper == "ipop" else {**kw, "q": 1e-4}
+    old_kw = {**kw} if wrapper == "ipop" else {**kw, "q": 1e-4, "xi": 0.85, "n_ants": None}
     opt = metaheur.get(wrapper)(BOUNDS3, pop_size=5, budget=400, seed=3, **old_kw)
     _steps(opt, 4)
     state = json.loads(json.dumps(opt.get_state()))
@@ -275,7 +294,7 @@ def test_a_kernel_per_dimension_turns_the_tuned_rotation_off() -> None:
     assert (opt.params["rotation"], opt.params["kernel_per_dim"], opt.params["q"]) == (
         False, True, 0.1)
     wrapped = IPOP(box, budget=200, seed=0, inner="aco", inner_params={"kernel_per_dim": True})
-    assert wrapped.params["inner_params"] == {"rotation": False, "q": 0.1,
+    assert wrapped.params["inner_params"] == {**TUNED_INNER, "rotation": False,
                                               "kernel_per_dim": True}
     metaheur.minimize(lambda x: float(x @ x), box, algo="aco-ipop", budget=100, seed=0,
                       kernel_per_dim=True)

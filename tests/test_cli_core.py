@@ -408,6 +408,7 @@ def test_list_params_explains_none_of_the_restart_variants(capsys) -> None:
 
     assert "c1=None (1.496180 with constant inertia and 2.0 with linear inertia)" in \
         params("pso-ipop")
-    assert "n_ants=None (pop_size)" in params("aco-ipop")
+    assert "n_ants=None (pop_size)" in params("aco")
+    assert "n_ants=10," in params("aco-ipop")  # RESTART_TUNED
     assert "restart_iters=None (the whole remaining budget" in params("aoa-ipop")
     assert "see the class docstring" not in "\n".join(lines)

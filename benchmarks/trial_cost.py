@@ -2,7 +2,7 @@
 
 A trial of the DLF-AOA comparison (and of ``metaheur tune --model lstm-elu``) trains LSTM-ELU
 with one configuration, scores the validation split after every epoch (Optuna ``report``) and
-the final model on validation and test. Three changes made it cheaper without changing a
+the final model on validation and test. Two changes made it cheaper without changing a
 single number it computes:
 
 * the per-epoch score is :func:`metaheur.models.metrics.argmax_score` (the macro-F1 alone,
@@ -10,10 +10,11 @@ single number it computes:
   AUCs on the digits cost more than the epoch they scored;
 * the recurrence takes the recurrent weight ``W_h`` as one view per sequence
   (:meth:`LSTMELUCell.step`) and its inputs ``zx[:, t]`` from one ``unbind``: a slice per
-  time step made the backward pass fill a zero copy of ``W`` and one of ``zx`` per step;
-* the objects alive before the first trial (torch, the data) are frozen out of the garbage
-  collection Optuna runs after each trial (``metaheur.harness.runs``): 0.35 s a trial, for
-  one collection per call of the trial loop.
+  time step made the backward pass fill a zero copy of ``W`` and one of ``zx`` per step.
+
+(A third, freezing the objects alive before the first trial out of the collection Optuna runs
+after each trial, saved about 0.35 s a trial but was withdrawn: the stop-signal tests of
+``metaheur tune`` failed more often with it under load, for a reason not found.)
 
 This script runs the same configurations (drawn by a seeded random search over the objective's
 CPU space, as ``tune_models.py`` objectives are built: seed, test evaluation, SQLite storage)
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -81,42 +81,18 @@ def _former_score(self: Any, y: Any, P: Any) -> float:
         return 1.0 - multiclass_metrics(y, P)[self.metric]
 
 
-class _NoFreeze:
-    """Stands in for the ``gc`` module of ``metaheur.harness.runs``: the former loop neither
-    collected at its start nor froze, so these are no-ops (Optuna's own collection after
-    each trial still runs: one full collection a trial, as before)."""
-
-    @staticmethod
-    def get_freeze_count() -> int:
-        return 0
-
-    @staticmethod
-    def collect() -> int:
-        return 0
-
-    @staticmethod
-    def freeze() -> None:
-        return None
-
-    @staticmethod
-    def unfreeze() -> None:
-        return None
-
-
 @contextlib.contextmanager
 def legacy() -> Iterator[None]:
     """Run the code path as it was before the speed-ups (restored on exit)."""
     from metaheur.models.lstm_elu import LSTMELU
     from metaheur.models.objectives.lstm_elu import LSTMELUObjective
 
-    import metaheur.harness.runs as runs
-
-    saved = LSTMELU._run, LSTMELUObjective._score, runs.gc
-    LSTMELU._run, LSTMELUObjective._score, runs.gc = _former_run, _former_score, _NoFreeze
+    saved = LSTMELU._run, LSTMELUObjective._score
+    LSTMELU._run, LSTMELUObjective._score = _former_run, _former_score
     try:
         yield
     finally:
-        LSTMELU._run, LSTMELUObjective._score, runs.gc = saved
+        LSTMELU._run, LSTMELUObjective._score = saved
 
 
 # ---------------------------------------------------------------------------------- runs
@@ -149,25 +125,12 @@ def one_trial(obj: Any, params: dict[str, Any], path: str, folder: Path, name: s
     study = optuna.create_study(storage=f"sqlite:///{folder / name}.db", study_name=name,
                                 pruner=optuna.pruners.NopPruner())
     study.enqueue_trial(params)
-    with legacy() if path == "former" else _frozen():
+    with legacy() if path == "former" else contextlib.nullcontext():
         t0, c0 = time.perf_counter(), time.process_time()
         _optimize(study, obj, 1, None)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     trial = study.get_trials(deepcopy=False)[0]
     return wall, cpu, trial.duration.total_seconds(), record(trial)
-
-
-@contextlib.contextmanager
-def _frozen() -> Iterator[None]:
-    """The state of a long run's trials: ``_optimize`` collects and freezes once per call (per
-    study and pass of ``tune_models.py``: 100 trials by default), done here before the clock
-    starts, so a one-trial call does not bill that one-off collection to its trial."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def measure(datasets: Sequence[str], trials: int, seed: int, quick: bool) -> pd.DataFrame:

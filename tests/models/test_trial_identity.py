@@ -58,14 +58,17 @@ def test_argmax_score_is_multiclass_metrics_bit_for_bit(case):
     assert argmax_score(y, P, "accuracy") == full["accuracy"]
 
 
-def test_argmax_score_is_the_f1_of_the_scikit_learn_floor():
-    """scikit-learn < 1.4 took F1 as ``2 p r / (p + r)`` from precision and recall, which
-    rounds differently from ``2 tp / (n_true + n_pred)`` (here 1/6 + 1 ulp), so the floor in
-    pyproject.toml (and .ci/floors.txt) must be a version that counts as argmax_score does."""
+def test_argmax_score_rounds_as_the_installed_scikit_learn_does():
+    """scikit-learn < 1.4 takes F1 as ``2 p r / (p + r)`` from precision and recall, which
+    rounds differently from 1.4's ``2 tp / (n_true + n_pred)`` (here 1/6 + 1 ulp): the
+    per-epoch score makes scikit-learn's own call, so it equals multiclass_metrics on the
+    floors (.ci/floors.txt: 1.3.0) too; a formula of its own matched only one of them."""
     y, P = np.array([0, 1, 1, 1, 1]), np.array([[1.0, 0.0]] * 5)  # class 0: tp 1, true 1, pred 5
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        assert argmax_score(y, P, "f1") == multiclass_metrics(y, P)["f1"] == (2 / 6) / 2
+        full = multiclass_metrics(y, P)["f1"]
+    assert argmax_score(y, P, "f1") == full
+    assert full == pytest.approx((2 / 6) / 2, rel=1e-15)
 
 
 def test_argmax_score_is_silent_and_checks_its_input():

@@ -75,6 +75,18 @@ def test_tune_each_algorithm(tmp_path: Path, algo: str, capsys: pytest.CaptureFi
     assert (f"pop_size {pop}," in out + err) == (algo not in ("tpe", "random"))
 
 
+def test_too_few_generations_warning_counts_the_trials_of_a_generation(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """aco-ipop asks 10 ants per iteration whatever --pop-size (RESTART_TUNED): the warning
+    says how many trials one of its generations takes, not the population (it read
+    'generation(s) of 3' when each takes 10)."""
+    rc = main(_tune(tmp_path, "--algo", "aco-ipop", "--trials", "5", "--pop-size", "3"))
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "5 trials give aco-ipop only 0 generation(s) of 10 trials after the initial " \
+        "population of 3 (fewer than 5)" in err, err
+
+
 def test_tune_digits_and_report(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rc = main(_tune(tmp_path, "--algo", "pso", "--data-format", "digits", "--trials", "4",
                     "--pop-size", "2", "--study", "digits-pso"))

@@ -385,7 +385,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     gens = tuning.generations(algo, args.pop_size, args.trials)
     if algo not in tuning.OPTUNA_SAMPLERS and gens < MIN_GENERATIONS:
         print(f"metaheur tune: warning: {args.trials} trials give {algo} only {gens} "
-              f"generation(s) of {args.pop_size} after the initial population (fewer than "
+              f"generation(s) of {tuning.trials_per_generation(algo, args.pop_size)} trials "
+              f"after the initial population of {args.pop_size} (fewer than "
               f"{MIN_GENERATIONS}); raise --trials or lower --pop-size", file=sys.stderr)
 
     if finished >= args.trials:

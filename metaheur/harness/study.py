@@ -34,6 +34,7 @@ __all__ = [
     "algorithm_names",
     "check_algo",
     "generations",
+    "trials_per_generation",
     "make_sampler",
     "make_pruner",
     "open_study",
@@ -70,6 +71,15 @@ def check_algo(name: str) -> str:
     return key
 
 
+def trials_per_generation(algo: str, pop_size: int) -> int:
+    """Evaluations of one iteration after the initial population (docs/algorithms.md §0.2):
+    ``pop_size`` for Optuna's samplers; POA's two rounds; ``aco-ipop``'s 10 ants whatever
+    its ``pop_size`` (``RESTART_TUNED``)."""
+    if algo in OPTUNA_SAMPLERS:
+        return max(pop_size, 1)
+    return sum(get(algo)([(0.0, 1.0)], pop_size=pop_size, max_iter=1).rounds)
+
+
 def generations(algo: str, pop_size: int, n_trials: int) -> int:
     """Iterations a metaheuristic completes in ``n_trials`` evaluations after its initial
     population (docs/algorithms.md §0.2); ``n_trials // pop_size`` for Optuna's samplers."""
@@ -77,8 +87,7 @@ def generations(algo: str, pop_size: int, n_trials: int) -> int:
         return n_trials // max(pop_size, 1)
     if n_trials < pop_size:
         return 0
-    opt = get(algo)([(0.0, 1.0)], pop_size=pop_size, budget=n_trials)
-    return (n_trials - pop_size) // sum(opt.rounds)  # POA: two rounds per iteration
+    return (n_trials - pop_size) // trials_per_generation(algo, pop_size)
 
 
 def open_study(

@@ -116,11 +116,8 @@ def binary_metrics(y_true: ArrayLike, prob: ArrayLike, threshold: float = 0.5) -
     return out
 
 
-def multiclass_metrics(y_true: ArrayLike, proba: ArrayLike) -> dict[str, float]:
-    """All §6.3 metrics for K classes from probabilities ``proba`` (N, K); macro averages.
-
-    Prediction is the argmax; AUC is the macro one-vs-rest mean over classes.
-    """
+def _labels_and_proba(y_true: ArrayLike, proba: ArrayLike) -> tuple[NDArray, NDArray]:
+    """``y_true`` as int64 labels in [0, K) and ``proba`` as a float (N, K) array, checked."""
     y = np.asarray(y_true, dtype=np.int64).reshape(-1)
     P = np.asarray(proba, dtype=float)
     if P.ndim != 2 or P.shape[0] != y.shape[0]:
@@ -128,7 +125,16 @@ def multiclass_metrics(y_true: ArrayLike, proba: ArrayLike) -> dict[str, float]:
     K = P.shape[1]
     if y.size and (y.min() < 0 or y.max() >= K):
         raise ValueError(f"y_true must lie in [0, {K}), got range [{y.min()}, {y.max()}]")
-    pred = P.argmax(axis=1)
+    return y, P
+
+
+def multiclass_metrics(y_true: ArrayLike, proba: ArrayLike) -> dict[str, float]:
+    """All §6.3 metrics for K classes from probabilities ``proba`` (N, K); macro averages.
+
+    Prediction is the argmax; AUC is the macro one-vs-rest mean over classes.
+    """
+    y, P = _labels_and_proba(y_true, proba)
+    K, pred = P.shape[1], P.argmax(axis=1)
     warned: set[str] = set()
     out = {"accuracy": float(_safe_div(np.sum(pred == y), len(y), "accuracy", warned))}
     out.update(_per_class(y, pred, K, np.arange(K), warned))
@@ -155,14 +161,8 @@ def argmax_score(y_true: ArrayLike, proba: ArrayLike, metric: str = "f1") -> flo
     :func:`multiclass_metrics`, so it rounds alike on every scikit-learn version (1.3 and 1.4
     compute it by different formulas). About 2 ms against 45 ms for every metric.
     """
-    y = np.asarray(y_true, dtype=np.int64).reshape(-1)
-    P = np.asarray(proba, dtype=float)
-    if P.ndim != 2 or P.shape[0] != y.shape[0]:
-        raise ValueError(f"proba must be (N, K) with N = len(y_true), got {P.shape}")
-    K = P.shape[1]
-    if y.size and (y.min() < 0 or y.max() >= K):
-        raise ValueError(f"y_true must lie in [0, {K}), got range [{y.min()}, {y.max()}]")
-    pred = P.argmax(axis=1)
+    y, P = _labels_and_proba(y_true, proba)
+    K, pred = P.shape[1], P.argmax(axis=1)
     if metric == "accuracy":
         return float(_safe_div(np.sum(pred == y), len(y), "accuracy", None))
     if metric != "f1":

@@ -22,11 +22,7 @@ from metaheur.models.data.chestct import chestct_files, find_chestct
 from metaheur.models.data.images import ahash_groups, fingerprint, read_images
 from metaheur.models.data.iqothnccd import find_iqoth, iqoth_files
 from metaheur.models.data.lidc import find_lidc, load_lidc
-from metaheur.models.data.nodulemnist import (
-    find_nodulemnist,
-    load_nodulemnist,
-    named_npz_keys,
-)
+from metaheur.models.data.nodulemnist import find_nodulemnist, load_nodulemnist
 from metaheur.models.data.sources import MEMO, clear_cache, env_key, first_real
 from metaheur.models.data.synthetic import (
     NODULES_VERSION,
@@ -38,7 +34,6 @@ from metaheur.models.data.types import (
     CHESTCT_CLASSES,
     IQOTH_CLASSES,
     LAYOUTS,
-    NODULEMNIST_KEYS,
     SYNTH_CLASSES,
     Slices2D,
     Volumes3D,
@@ -296,11 +291,9 @@ def detect_format(path: str | os.PathLike[str], expected: str | None = None) -> 
     if not p.exists():
         raise FileNotFoundError(f"data path {p} does not exist")
     if p.is_file():
-        keys = named_npz_keys(p)
-        tests = {"lidc": "patches" in keys,
-                 "nodulemnist3d": all(k in keys for k in NODULEMNIST_KEYS)}
-        order = [expected] if expected in tests else []
-        found = next((f for f in [*order, *tests] if tests[f]), None)
+        files = ("lidc", "nodulemnist3d")  # the layouts that are one file
+        order = [expected] if expected in files else []
+        found = next((f for f in [*order, *files] if _FINDERS[f](p)), None)
     else:
         order = [expected] if expected is not None else []
         found = next((f for f in [*order, *_FINDERS] if _holds(f, p, expected)), None)

@@ -87,6 +87,25 @@ def test_too_few_generations_warning_counts_the_trials_of_a_generation(
         "population of 3 (fewer than 5)" in err, err
 
 
+def test_too_few_generations_advice_is_one_that_helps() -> None:
+    """aco-ipop's generation is 10 ants whatever --pop-size: at the default 48 trials and pop
+    8 it gets 4 generations, and the warning advised "lower --pop-size", which cannot give
+    it 5. The advice names the --trials that do, and a --pop-size only where one helps."""
+    from metaheur.harness.study import too_few_generations
+
+    msg = too_few_generations("aco-ipop", 8, 48, minimum=5)
+    assert msg is not None and "only 4 generation(s) of 10 trials" in msg, msg
+    assert "raise --trials to at least 58" in msg and "--pop-size" not in msg, msg
+    msg = too_few_generations("pso", 8, 40, minimum=5)  # (40 - p) // p >= 5 for p <= 6
+    assert msg is not None and "raise --trials to at least 48 or lower --pop-size to 6" \
+        in msg, msg
+    assert too_few_generations("pso", 8, 48, minimum=5) is None
+    assert too_few_generations("tpe", 8, 8, minimum=5) is None  # no generations to count
+    # POA's generation is two rounds of its population
+    msg = too_few_generations("poa", 8, 48, minimum=5)
+    assert msg is not None and "of 16 trials" in msg and "at least 88" in msg, msg
+
+
 def test_tune_digits_and_report(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rc = main(_tune(tmp_path, "--algo", "pso", "--data-format", "digits", "--trials", "4",
                     "--pop-size", "2", "--study", "digits-pso"))

@@ -382,12 +382,9 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     note(f"  study {study_name!r} in {storages.mask_url(storage_url)} "
          + ("(new)" if created else f"(resumed: {finished} trials already finished)"))
     note(f"  {DISCLAIMER}")
-    gens = tuning.generations(algo, args.pop_size, args.trials)
-    if algo not in tuning.OPTUNA_SAMPLERS and gens < MIN_GENERATIONS:
-        print(f"metaheur tune: warning: {args.trials} trials give {algo} only {gens} "
-              f"generation(s) of {tuning.trials_per_generation(algo, args.pop_size)} trials "
-              f"after the initial population of {args.pop_size} (fewer than "
-              f"{MIN_GENERATIONS}); raise --trials or lower --pop-size", file=sys.stderr)
+    few = tuning.too_few_generations(algo, args.pop_size, args.trials, minimum=MIN_GENERATIONS)
+    if few:
+        print(f"metaheur tune: warning: {few}", file=sys.stderr)
 
     if finished >= args.trials:
         note(f"the study already has {finished} finished trials (>= --trials {args.trials}); "

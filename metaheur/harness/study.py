@@ -34,6 +34,7 @@ __all__ = [
     "algorithm_names",
     "check_algo",
     "generations",
+    "too_few_generations",
     "trials_per_generation",
     "make_sampler",
     "make_pruner",
@@ -88,6 +89,29 @@ def generations(algo: str, pop_size: int, n_trials: int) -> int:
     if n_trials < pop_size:
         return 0
     return (n_trials - pop_size) // trials_per_generation(algo, pop_size)
+
+
+def too_few_generations(algo: str, pop_size: int, n_trials: int, *, minimum: int) -> str | None:
+    """The warning for ``n_trials`` that give a metaheuristic fewer than ``minimum``
+    generations, or ``None``. Its advice is one that helps: the ``--trials`` that give
+    ``minimum``, and the largest smaller ``--pop-size`` that would, where one exists (not for
+    ``aco-ipop``, whose generation is 10 ants whatever its population)."""
+    if algo in OPTUNA_SAMPLERS:
+        return None
+    gens = generations(algo, pop_size, n_trials)
+    if gens >= minimum:
+        return None
+    per_gen = trials_per_generation(algo, pop_size)
+    advice = f"raise --trials to at least {pop_size + minimum * per_gen}"
+    for smaller in range(pop_size - 1, 0, -1):
+        try:
+            if generations(algo, smaller, n_trials) >= minimum:
+                advice += f" or lower --pop-size to {smaller}"
+                break
+        except ValueError:  # below the algorithm's smallest population
+            break
+    return (f"{n_trials} trials give {algo} only {gens} generation(s) of {per_gen} trials "
+            f"after the initial population of {pop_size} (fewer than {minimum}); {advice}")
 
 
 def open_study(

@@ -295,10 +295,14 @@ class Runner:
 
         trials = self.design.trials
         done_before = 0
+        pending = []  # a study finished now stays finished: not reopened at every pass
         for d, a, s in tasks:
             study = open_design_study(study_path(self.out, d, a, s), d, a, s, self.design,
                                       create=False)
-            done_before += count_finished(study) if study is not None else 0
+            have = count_finished(study) if study is not None else 0
+            done_before += have
+            if have < trials:
+                pending.append((d, a, s))
         total = trials * len(tasks)
         bar = ProgressBar(total, initial=done_before, desc="trials", unit="trial",
                           enabled=want_progress(self.progress))
@@ -320,7 +324,7 @@ class Runner:
 
         complete = True
         try:
-            for group in _seed_groups(tasks):
+            for group in _seed_groups(pending):
                 for goal in range(min(self.chunk, trials), trials + self.chunk, self.chunk):
                     for d, a, s in group:
                         state = self._run_study(d, a, s, min(goal, trials), bar, on_done)

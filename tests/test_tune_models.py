@@ -91,6 +91,20 @@ def test_a_rerun_of_a_finished_design_runs_nothing(tm, resumed):
 
 
 @pytest.mark.slow  # one tiny design run twice: about 15 s on 2 cores
+def test_a_rerun_does_not_reopen_finished_studies_at_every_pass(tm, resumed, monkeypatch):
+    """A study found finished at the start is not opened again at each --chunk pass: the
+    restart of a 10-seed run with 4 seeds done spent 4 minutes reopening 36 finished studies
+    five times each before its first trial."""
+    out, _, _ = resumed
+    calls: list[tuple] = []
+    real = tm.Runner._run_study
+    monkeypatch.setattr(tm.Runner, "_run_study",
+                        lambda self, *a: calls.append(a[:3]) or real(self, *a))
+    assert tm.main([*ARGS, "--out", str(out), "--no-plot", "--chunk", "1"]) == 0
+    assert calls == []
+
+
+@pytest.mark.slow  # one tiny design run twice: about 15 s on 2 cores
 @pytest.mark.filterwarnings("ignore::metaheur.models.metrics.UndefinedMetricWarning")
 def test_selection_on_validation_reported_on_test(tm, resumed):
     out, _, _ = resumed

@@ -492,6 +492,27 @@ def rank_tests(runs: pd.DataFrame, ref: str = REF, alpha: float = 0.05) -> pd.Da
     return res.rename(columns={"function": "dataset", "dim": "measure"})[cols]
 
 
+def friedman(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per dataset, Friedman's omnibus test of all optimisers, blocked by seed, on the
+    selected validation objective (does any optimiser differ?; a study without a selected
+    value ranks last): ``chi2``, ``p`` (NaN, with a ``note``, below 3 optimisers or 2 seeds),
+    ``optimisers``, ``seeds``."""
+    from metaheur.harness.stats import friedman_ranks
+
+    blocks = runs.assign(final_error=runs["val_objective"].astype(float).fillna(math.inf))
+    ranks = friedman_ranks(blocks.rename(columns={"seed": "function", "dataset": "dim"}))
+    out = {}
+    for dataset, sub in runs.groupby("dataset", sort=False):
+        r = ranks[ranks["dim"] == dataset].iloc[0]
+        k, n = sub["algo"].nunique(), sub["seed"].nunique()
+        note = None if k >= 3 and n >= 2 else (
+            f"the Friedman test needs at least 3 optimisers and 2 seeds; here {k} and {n}")
+        out[str(dataset)] = {"optimisers": int(k), "seeds": int(n),
+                             "chi2": float(r["friedman_chi2"]), "p": float(r["friedman_p"]),
+                             "note": note}
+    return out
+
+
 def convergence_plots(runs: pd.DataFrame, out: Path, order: Sequence[str],
                       dims: dict[str, int]) -> list[Path]:
     """One PNG per dataset: best validation objective so far against trials (median and
@@ -528,9 +549,10 @@ def _pm(mean: float, std: float) -> str:
     return f"{mean:.3f}" if math.isnan(std) else f"{mean:.3f} ± {std:.3f}"
 
 
-def markdown(summary: pd.DataFrame, tests: pd.DataFrame, design: Design, budget: int) -> str:
+def markdown(summary: pd.DataFrame, tests: pd.DataFrame, design: Design, budget: int,
+             omnibus: dict[str, dict[str, Any]] | None = None) -> str:
     """The paper's table per dataset (test split, mean ± std over seeds), the validation
-    objective, and the rank tests against DLF-AOA."""
+    objective, the rank tests against DLF-AOA and the Friedman test of all (``omnibus``)."""
     from metaheur.harness.report import DISCLAIMER
     from metaheur.harness.stats import markdown_table
 
@@ -551,10 +573,19 @@ def markdown(summary: pd.DataFrame, tests: pd.DataFrame, design: Design, budget:
         for algo, g in t.groupby("algo", sort=False):
             marks[algo] = " ".join(f"{r.result}" for r in g.itertuples())
         table["vs dlf-aoa"] = [marks.get(a, "(ref)" if a == REF else "") for a in sub["algo"]]
+        fried = (omnibus or {}).get(str(dataset))
+        if fried is None:
+            fried_text = ""
+        elif fried["note"]:
+            fried_text = f"\n\nFriedman test: not computed ({fried['note']})."
+        else:
+            fried_text = (f"\n\nFriedman test of the {fried['optimisers']} optimisers over "
+                          f"{fried['seeds']} seeds (blocks), selected validation objective: "
+                          f"chi2 = {fried['chi2']:.2f}, p = {fried['p']:.3g}.")
         parts.append(
             f"## {dataset}: LSTM-ELU tuned by each optimiser, {_budget_text(budget, design)}, "
             f"configuration selected on validation, metrics on the held-out test split "
-            f"(mean ± std over seeds)\n\n" + markdown_table(table))
+            f"(mean ± std over seeds)\n\n" + markdown_table(table) + fried_text)
     parts.append(
         "`mean rank (val)`: rank of the selected validation score among the optimisers of a "
         "seed (1 = best), averaged over seeds. `vs dlf-aoa`: two-sided Wilcoxon signed-rank "
@@ -596,7 +627,8 @@ def report(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
     tests = rank_tests(used)
     summary.to_csv(out / "summary.csv", index=False)
     tests.to_csv(out / "tests.csv", index=False)
-    md = markdown(summary, tests, design, budget)
+    omnibus = friedman(used)
+    md = markdown(summary, tests, design, budget, omnibus)
     (out / "table.md").write_text(md)
     print(md)
     plots: list[str] = []
@@ -615,7 +647,7 @@ def report(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
                    "studies_finished": int(len(runs)), "studies_planned": len(tasks),
                    "trial_seconds_summarised": round(float(used["trial_seconds"].sum()), 1)},
         "machine": machine(), "versions": versions(), **(extra or {}),
-        "summary": _records(summary), "tests": _records(tests),
+        "summary": _records(summary), "tests": _records(tests), "friedman": omnibus,
         "runs": _records(used.drop(columns=["trace"])),
         "plots": plots,
     }

@@ -4,6 +4,7 @@ a kill without redoing a finished trial, honest selection, and storages it must 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from pathlib import Path
 
@@ -154,6 +155,23 @@ def test_summary_tests_plot_and_json(tm, resumed):
     assert res["design"]["seeds_summarised"] == {"synthetic": list(SEEDS)}
     assert res["design"]["trials"] == TRIALS and "loadavg" in res["machine"]
     assert "held-out test split" in (out / "table.md").read_text()
+    # the omnibus test of all optimisers, blocked by seed, on the validation objective
+    from scipy.stats import friedmanchisquare
+
+    val = runs.pivot(index="seed", columns="algo", values="val_objective")
+    chi2, p = friedmanchisquare(*[val[a].to_numpy() for a in ALGOS])
+    fried = res["friedman"]["synthetic"]
+    assert fried["seeds"] == len(SEEDS) and fried["optimisers"] == len(ALGOS)
+    assert fried["p"] == pytest.approx(p) and fried["chi2"] == pytest.approx(chi2)
+    assert f"Friedman test of the {len(ALGOS)} optimisers over {len(SEEDS)} seeds" \
+        in (out / "table.md").read_text()
+
+
+def test_friedman_needs_three_optimisers_and_two_seeds(tm):
+    runs = pd.DataFrame({"dataset": "synthetic", "algo": ["dlf-aoa", "tpe", "random"],
+                         "seed": 0, "val_objective": [0.3, 0.2, 0.1]})
+    fried = tm.friedman(runs)["synthetic"]
+    assert math.isnan(fried["p"]) and "needs at least 3 optimisers and 2 seeds" in fried["note"]
 
 
 def test_whole_seeds_leaves_out_a_seed_some_optimiser_lacks(tm):

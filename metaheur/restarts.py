@@ -59,7 +59,8 @@ from numpy.typing import NDArray
 
 from metaheur._base import Optimizer
 from metaheur._params import Constraint, Dict
-from metaheur._registry import available, get, register
+from metaheur import _registry
+from metaheur._registry import get, register
 from metaheur._restart_checks import (
     GLOBAL,
     LOCAL,
@@ -387,22 +388,30 @@ class IPOP(Optimizer):
 
 
 def with_restarts(algo: str) -> type[IPOP]:
-    """The registered restart variant ``"<algo>-ipop"`` of ``algo`` (made on first use).
+    """The registered restart variant ``"<algo>-ipop"`` of ``algo`` (made on first use;
+    ``metaheur.get("<algo>-ipop")`` makes it too, for any registered ``algo``).
 
     Its hyper-parameters are ``algo``'s own plus :data:`RESTART_DEFAULTS` (with the
     values of :data:`RESTART_TUNED` for ``algo``, if any), its ``default_pop_size``
     :data:`RESTART_POP_SIZE`'s for ``algo`` or else ``algo``'s; for example
     ``with_restarts("dlf-aoa")(bounds, budget=10_000, levy_scale=0.1, restart_growth=3)``.
     """
-    cls = get(algo)
+    return _variant(get(algo))
+
+
+def _variant(cls: type[Optimizer]) -> type[IPOP]:
+    """``cls``'s restart variant, registered (without any registry look-up, so that
+    nothing loads plug-ins while metaheur is being imported)."""
     if issubclass(cls, IPOP):
-        raise ValueError(f"{algo!r} already restarts; pass the algorithm without restarts")
+        raise ValueError(f"{cls.name!r} already restarts; pass the algorithm without restarts")
     key = f"{cls.name}-ipop"
-    if key in available():
-        return get(key)  # type: ignore[return-value]
+    made = _registry._REGISTRY.get(key)
+    if made is not None and issubclass(made, IPOP) and made.inner_algo == cls.name:
+        return made
     clash = sorted(set(cls.defaults) & set(RESTART_DEFAULTS))
     if clash:
-        raise ValueError(f"{algo!r} has hyper-parameters {clash} that the restart layer uses")
+        raise ValueError(
+            f"{cls.name!r} has hyper-parameters {clash} that the restart layer uses")
     variant = type(
         f"{cls.__name__}IPOP",
         (IPOP,),
@@ -423,10 +432,15 @@ def with_restarts(algo: str) -> type[IPOP]:
 
 
 def _register_built_ins() -> None:
-    from metaheur.optimizers import aco, aoa, dlf_aoa, gwo, poa, pso  # noqa: F401 (registers)
+    from metaheur.optimizers.aco import ACOR
+    from metaheur.optimizers.aoa import AOA
+    from metaheur.optimizers.dlf_aoa import DLFAOA
+    from metaheur.optimizers.gwo import GWO
+    from metaheur.optimizers.poa import POA
+    from metaheur.optimizers.pso import PSO
 
-    for algo in ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa"):
-        with_restarts(algo)
+    for cls in (AOA, DLFAOA, PSO, ACOR, GWO, POA):
+        _variant(cls)
 
 
 _register_built_ins()

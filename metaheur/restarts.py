@@ -406,7 +406,7 @@ def _variant(cls: type[Optimizer]) -> type[IPOP]:
         raise ValueError(f"{cls.name!r} already restarts; pass the algorithm without restarts")
     key = f"{cls.name}-ipop"
     made = _registry._REGISTRY.get(key)
-    if made is not None and issubclass(made, IPOP) and made.inner_algo == cls.name:
+    if made is not None and vars(made).get("_variant_of") is cls:
         return made
     clash = sorted(set(cls.defaults) & set(RESTART_DEFAULTS))
     if clash:
@@ -425,6 +425,7 @@ def _variant(cls: type[Optimizer]) -> type[IPOP]:
             "inner_algo": cls.name,
             "min_pop_size": cls.min_pop_size,
             "default_pop_size": RESTART_POP_SIZE.get(cls.name, cls.default_pop_size),
+            "_variant_of": cls,
             "__module__": __name__,
         },
     )
@@ -444,3 +445,4 @@ def _register_built_ins() -> None:
 
 
 _register_built_ins()
+_registry.add_variant_maker("-ipop", _variant)

@@ -14,7 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import metaheur
+from metaheur import _registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,3 +76,119 @@ def test_import_metaheur_loads_no_plugin(tmp_path: Path) -> None:
             "assert seen == [{'group': 'metaheur.optimizers'}], seen\n")
     out = _python(tmp_path, code)
     assert out.returncode == 0, out.stderr
+
+
+# ------------------------------------------------------------------ in-process registry
+
+
+@pytest.fixture()
+def registry(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """A private copy of the registry, restored after the test."""
+    reg = dict(_registry._REGISTRY)
+    monkeypatch.setattr(_registry, "_REGISTRY", reg)
+    return reg
+
+
+def _walk_class(sigma: float = 0.1, module: str = "__main__", qualname: str = "RandomWalk",
+                name: str = "random-walk") -> type:
+    """The README's RandomWalk, defined afresh (as a re-run notebook cell defines it)."""
+    namespace: dict = {}
+    exec(_readme_walk(), namespace)  # noqa: S102 - the README's own example
+    base = namespace["RandomWalk"]
+    cls = type("RandomWalk", (base,), {"name": name, "defaults": {"sigma": sigma},
+                                       "__module__": module, "__qualname__": qualname})
+    return cls
+
+
+def test_registering_a_redefinition_replaces_the_class(registry: dict) -> None:
+    first = metaheur.register(_walk_class())
+    again = metaheur.register(_walk_class(sigma=0.2))  # the same cell run again
+    assert again is not first and metaheur.get("random-walk") is again
+    assert metaheur.get("random-walk").defaults == {"sigma": 0.2}
+    # another class under the same name is still refused, naming the one registered
+    with pytest.raises(ValueError, match=r"'random-walk' is already registered by "
+                                         r"__main__\.RandomWalk"):
+        metaheur.register(_walk_class(module="other_pkg.walk"))
+    with pytest.raises(ValueError, match="already registered"):
+        metaheur.register(_walk_class(qualname="Other"))
+    # a built-in is never replaced by a class of the same name elsewhere
+    with pytest.raises(ValueError, match="already registered by metaheur.optimizers.pso.PSO"):
+        metaheur.register(_walk_class(name="pso"))
+
+
+# ------------------------------------------------------- restart variants of plug-ins
+_SAVE = """
+import json, sys
+import numpy as np
+import {module}
+from metaheur.restarts import with_restarts
+opt = with_restarts("random-walk")([(-1.0, 1.0)] * 2, pop_size=4, budget=200, seed=0,
+                                   restart_patience=2)
+for _ in range(12):
+    X = opt.ask()
+    opt.tell(X, (X ** 2).sum(axis=1))
+assert opt.restarts >= 1
+json.dump({{"state": opt.get_state(), "next": opt.ask().tolist()}}, open(sys.argv[1], "w"))
+"""
+_LOAD = """
+import json, sys
+import numpy as np
+{imports}
+from metaheur import Optimizer
+saved = json.load(open(sys.argv[1]))
+opt = Optimizer.from_state(saved["state"])
+assert opt.name == "random-walk-ipop", opt.name
+assert np.array_equal(opt.ask(), saved["next"])
+"""
+
+
+def test_a_plugins_restart_variant_restores_in_a_new_process(tmp_path: Path) -> None:
+    site = _install(tmp_path / "site", entry_point=False)
+    (site / "rw.py").write_text(_readme_walk().replace("class RandomWalk",
+                                                       "@metaheur.register\nclass RandomWalk"))
+    state = tmp_path / "state.json"
+    out = _python(site, _SAVE.format(module="rw"), str(state))
+    assert out.returncode == 0, out.stderr
+    out = _python(site, _LOAD.format(imports="import rw"), str(state))
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.slow
+def test_an_entry_point_plugins_restart_variant_everywhere(tmp_path: Path) -> None:
+    """Installed through the entry point: its ``-ipop`` variant is restored with no import
+    of the plug-in, listed, and a CLI choice."""
+    site = _install(tmp_path / "site")
+    state = tmp_path / "state.json"
+    out = _python(site, _SAVE.format(module="metaheur"), str(state))
+    assert out.returncode == 0, out.stderr
+    out = _python(site, _LOAD.format(imports=""), str(state))
+    assert out.returncode == 0, out.stderr
+    cli = "import sys; from metaheur.cli import main; sys.exit(main(sys.argv[1:]))"
+    out = _python(site, cli, "list")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"^\s*random-walk-ipop\s", out.stdout, re.M), out.stdout
+    out = _python(site, cli, "bench", "--algos", "random-walk-ipop,random-walk",
+                  "--functions", "sphere", "--dim", "2", "--runs", "1", "--budget", "120",
+                  "-j", "1", "--out", str(tmp_path / "bench"), "--json")
+    assert out.returncode == 0, out.stderr
+    assert "random-walk-ipop" in out.stdout
+
+
+def test_get_makes_the_restart_variant_of_a_registered_plugin(registry: dict) -> None:
+    metaheur.register(_walk_class())
+    assert "random-walk-ipop" in metaheur.available()
+    cls = metaheur.get("Random_Walk-IPOP")
+    assert cls.inner_algo == "random-walk" and cls.defaults["sigma"] == 0.1
+    assert metaheur.get("random-walk-ipop") is cls
+    opt = cls([(-1.0, 1.0)] * 2, pop_size=4, budget=60, seed=0, sigma=0.3)
+    assert opt.current_run is None and opt.params["sigma"] == 0.3
+    # a redefinition of the plug-in remakes its variant with the new declarations
+    metaheur.register(_walk_class(sigma=0.2))
+    assert metaheur.get("random-walk-ipop").defaults["sigma"] == 0.2
+    # no variant of a variant, nor of the restart layer itself
+    assert "random-walk-ipop-ipop" not in metaheur.available()
+    for name in ("random-walk-ipop-ipop", "ipop-ipop"):
+        with pytest.raises(ValueError, match="already restarts"):
+            metaheur.get(name)
+    with pytest.raises(ValueError, match="unknown algorithm 'nope-ipop'"):
+        metaheur.get("nope-ipop")

@@ -23,6 +23,7 @@ is never accepted as a number, nor a string as anything but a choice).
 from __future__ import annotations
 
 import abc
+import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ BoundsLike = Union[ArrayLike, "scipy.optimize.Bounds"]  # noqa: UP007
 
 __all__ = [
     "Constraint", "Real", "Integer", "Flag", "Choice", "Dict", "check_params", "check_int",
-    "resolve_pop_size",
+    "resolve_pop_size", "reserved_names",
     "as_bounds", "default_rng", "warm_start", "horizon",
 ]
 
@@ -217,10 +218,34 @@ def clip_bounds(lower: NDArray, upper: NDArray) -> tuple[Any, Any]:
     return lower, upper
 
 
+#: What :class:`metaheur.Optimizer`'s constructor sets on every instance, besides the
+#: hyper-parameters (tests/test_plugins.py checks that this list is complete).
+_INSTANCE_ATTRIBUTES = ("lower", "upper", "dim", "pop_size", "params", "rng", "budget",
+                        "max_iter", "nit", "nfev", "n_failed", "best_f", "best_x")
+
+
+def _base_class(cls: type) -> type:
+    """The class whose ``__init_subclass__`` declares ``cls`` (:class:`metaheur.Optimizer`)."""
+    return next((c for c in reversed(cls.__mro__[:-1]) if "__init_subclass__" in vars(c)), cls)
+
+
+def reserved_names(cls: type) -> set[str]:
+    """Names a hyper-parameter of ``cls`` may not have (the base class sets each one as an
+    attribute): what the base class defines, what its constructor sets on every instance
+    or takes as a keyword, and the methods and properties of ``cls``. Private names
+    (leading ``_``: the algorithm's state) are reserved too."""
+    names = set(dir(_base_class(cls))) | set(_INSTANCE_ATTRIBUTES)
+    names |= {p.name for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return names | {n for n in dir(cls)
+                    if hasattr(type(inspect.getattr_static(cls, n)), "__get__")}
+
+
 def check_declarations(cls: type) -> None:
     """``TypeError`` unless an optimizer class's ``state_fields`` map names to
-    :class:`~metaheur._state.Field` and its ``constraints`` name only hyper-parameters;
-    sets ``cls._state_fields`` from ``state_fields``."""
+    :class:`~metaheur._state.Field`, its ``constraints`` name only hyper-parameters, no
+    hyper-parameter shadows an attribute (:func:`reserved_names`) and every default meets
+    its constraint; sets ``cls._state_fields`` from ``state_fields``."""
     if "state_fields" in cls.__dict__:
         bad = [k for k, v in cls.state_fields.items() if not isinstance(v, Field)]
         if bad:
@@ -229,6 +254,12 @@ def check_declarations(cls: type) -> None:
     stray = sorted(set(cls.constraints) - set(cls.defaults))
     if stray:
         raise TypeError(f"{cls.__name__}.constraints names no hyper-parameter: {stray}")
+    reserved = reserved_names(cls)
+    clash = sorted(k for k in cls.defaults if k in reserved or str(k).startswith("_"))
+    if clash:
+        raise TypeError(
+            f"{cls.__name__} hyper-parameter(s) {clash} are reserved (attributes of Optimizer "
+            f"or of {cls.__name__}, constructor keywords, private names); rename them")
 
 
 def resolve_pop_size(pop_size: Any, default: int, x0: ArrayLike | None, minimum: int) -> int:

@@ -90,14 +90,14 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> dict:
 
 
 def _walk_class(sigma: float = 0.1, module: str = "__main__", qualname: str = "RandomWalk",
-                name: str = "random-walk") -> type:
+                name: str = "random-walk", **attrs: object) -> type:
     """The README's RandomWalk, defined afresh (as a re-run notebook cell defines it)."""
     namespace: dict = {}
     exec(_readme_walk(), namespace)  # noqa: S102 - the README's own example
     base = namespace["RandomWalk"]
-    cls = type("RandomWalk", (base,), {"name": name, "defaults": {"sigma": sigma},
-                                       "__module__": module, "__qualname__": qualname})
-    return cls
+    attrs = {"name": name, "defaults": {"sigma": sigma}, "__module__": module,
+             "__qualname__": qualname, **attrs}
+    return type("RandomWalk", (base,), attrs)
 
 
 def test_registering_a_redefinition_replaces_the_class(registry: dict) -> None:
@@ -192,3 +192,29 @@ def test_get_makes_the_restart_variant_of_a_registered_plugin(registry: dict) ->
             metaheur.get(name)
     with pytest.raises(ValueError, match="unknown algorithm 'nope-ipop'"):
         metaheur.get("nope-ipop")
+
+
+# ------------------------------------------------------------------- declarations
+@pytest.mark.parametrize("name", [
+    "dim", "lower", "pop_size", "done", "history", "rounds", "population", "nit", "nfev",
+    "rng", "best_f", "budget", "seed", "x0", "bounds", "ask", "name", "params", "_hidden"])
+def test_a_hyper_parameter_may_not_shadow_the_optimizer(name: str) -> None:
+    with pytest.raises(TypeError, match=rf"^RandomWalk hyper-parameter\(s\) \['{name}'\] are "
+                                        r"reserved \(attributes of Optimizer"):
+        _walk_class(defaults={"sigma": 0.1, name: 1.0})
+
+
+def test_a_hyper_parameter_may_not_shadow_a_method_of_the_class() -> None:
+    with pytest.raises(TypeError, match=r"\['step'\] are reserved .* or of RandomWalk"):
+        _walk_class(defaults={"sigma": 0.1, "step": 1.0}, step=lambda self: None)
+
+
+def test_every_attribute_the_base_sets_is_reserved() -> None:
+    from metaheur._params import reserved_names
+
+    opt = metaheur.get("poa")([(0.0, 1.0)] * 2, budget=50, seed=0)
+    while not opt.done:
+        opt.tell(X := opt.ask(), X.sum(axis=1))
+    reserved = reserved_names(type(opt))
+    assert set(vars(opt)) - set(opt.params) <= reserved | {n for n in vars(opt) if n[0] == "_"}
+    assert not reserved & {k for a in metaheur.available() for k in metaheur.get(a).defaults}

@@ -27,7 +27,7 @@ import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -56,6 +56,9 @@ class Constraint(abc.ABC):
     """What a hyper-parameter may be: :meth:`check` returns the normalised value."""
 
     none: bool = False
+    #: Whether what it allows is fixed when declared, so that a class's default is checked
+    #: when the class is (False where it depends on the registry at the time of the check).
+    static: ClassVar[bool] = True
 
     @abc.abstractmethod
     def describe(self) -> str:
@@ -85,6 +88,18 @@ class Real(Constraint):
     low_open: bool = False
     high_open: bool = False
     none: bool = False
+
+    def __post_init__(self) -> None:
+        for end in ("low", "high"):
+            value = getattr(self, end)
+            if not _is_real(value) or math.isnan(value):
+                raise ValueError(f"Real: {end} must be a real number, got {value!r}")
+        if self.low > self.high:
+            raise ValueError(f"Real: low {self.low:g} > high {self.high:g}")
+        empty = self.low == self.high and (self.low_open or self.high_open)
+        if empty or self.low == math.inf or self.high == -math.inf:
+            raise ValueError(f"Real: {'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
+                             f"{')' if self.high_open else ']'} holds no number")
 
     def describe(self) -> str:
         lo, hi = math.isfinite(self.low), math.isfinite(self.high)
@@ -119,6 +134,15 @@ class Integer(Constraint):
     low: int | None = None
     high: int | None = None
     none: bool = False
+
+    def __post_init__(self) -> None:
+        for end in ("low", "high"):
+            value = getattr(self, end)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, np.integer))):
+                raise ValueError(f"Integer: {end} must be an integer or None, got {value!r}")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"Integer: low {self.low} > high {self.high}")
 
     def describe(self) -> str:
         if self.low is not None and self.high is not None:
@@ -155,6 +179,8 @@ class Choice(Constraint):
     """One of a fixed set of values (compared with ``==``, types must match)."""
 
     def __init__(self, *options: Any, none: bool = False) -> None:
+        if not options:
+            raise ValueError("Choice: give at least one option, as Choice('a', 'b')")
         self.options = options
         self.none = none
 
@@ -254,6 +280,13 @@ def check_declarations(cls: type) -> None:
     stray = sorted(set(cls.constraints) - set(cls.defaults))
     if stray:
         raise TypeError(f"{cls.__name__}.constraints names no hyper-parameter: {stray}")
+    for key, spec in cls.constraints.items():
+        if key in cls.defaults and getattr(spec, "static", True):
+            try:
+                spec.check(key, cls.defaults[key])
+            except ValueError as exc:
+                raise TypeError(f"{cls.__name__}.defaults[{key!r}] breaks its constraint: "
+                                f"{exc}") from None
     reserved = reserved_names(cls)
     clash = sorted(k for k in cls.defaults if k in reserved or str(k).startswith("_"))
     if clash:

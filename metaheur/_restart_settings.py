@@ -119,6 +119,8 @@ class InnerAlgorithm(Choice):
     """``inner``: the key of a registered algorithm without restarts (plug-ins included:
     the choices are the registry's at the time of the check)."""
 
+    static = False
+
     def __init__(self) -> None:
         self.none = False
 

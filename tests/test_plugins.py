@@ -13,12 +13,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import metaheur
-from metaheur import _registry
+from metaheur import Choice, Field, Integer, Real, _registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -218,3 +219,51 @@ def test_every_attribute_the_base_sets_is_reserved() -> None:
     reserved = reserved_names(type(opt))
     assert set(vars(opt)) - set(opt.params) <= reserved | {n for n in vars(opt) if n[0] == "_"}
     assert not reserved & {k for a in metaheur.available() for k in metaheur.get(a).defaults}
+
+
+@pytest.mark.parametrize("shape, symbol", [(("N", "K"), "'K'"), (("n",), "'n'"), ((-1,), "-1"),
+                                           ((2.0,), "2.0"), (("N", True), "True")])
+def test_a_state_field_names_only_known_shape_symbols(shape: tuple, symbol: str) -> None:
+    with pytest.raises(ValueError, match=rf"bad state Field shape {re.escape(repr(shape))}: "
+                                         rf"{re.escape(symbol)} .*allowed: 'N' \(pop_size\), "
+                                         r"'D' \(dimension\), 'M' \(largest batch\)"):
+        Field(shape, "real")
+    with pytest.raises(ValueError, match=r"bad state Field shape 'N'.*a tuple"):
+        Field("N", "real")  # type: ignore[arg-type]
+
+
+def test_a_state_field_lists_the_allowed_kinds() -> None:
+    with pytest.raises(ValueError, match=r"bad state Field kind 'vector'; allowed: 'point', "
+                                         r"'value', 'real', 'index', 'count', 'integer', "
+                                         r"'state'"):
+        Field(("N",), "vector")
+    with pytest.raises(ValueError, match=r"bad state Field present 'always'; allowed: None, "
+                                         r"'pending', 'iteration'"):
+        Field(("N",), "real", present="always")
+    with pytest.raises(ValueError, match=r"bad state Field bounds: low 1 > high 0"):
+        Field(("N",), "real", low=1, high=0)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Real(1, 0), r"Real: low 1 > high 0"),
+    (lambda: Real(0, 0, low_open=True), r"Real: \(0, 0\] holds no number"),
+    (lambda: Real("a"), r"Real: low must be a real number, got 'a'"),
+    (lambda: Real(high=float("nan")), r"Real: high must be a real number, got nan"),
+    (lambda: Real(True), r"Real: low must be a real number, got True"),
+    (lambda: Integer(5, 1), r"Integer: low 5 > high 1"),
+    (lambda: Integer(0.5), r"Integer: low must be an integer or None, got 0.5"),
+    (lambda: Choice(), r"Choice: give at least one option"),
+    (lambda: Choice(none=True), r"Choice: give at least one option"),
+])
+def test_a_constraint_that_allows_nothing_is_refused(make: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("default, constraint", [(-1.0, Real(0.0)), (None, Real(0.0)),
+                                                 ("fast", Choice("slow")), (0, Integer(1))])
+def test_a_default_must_meet_its_own_constraint(default: Any, constraint: Any) -> None:
+    with pytest.raises(TypeError, match=r"^RandomWalk\.defaults\['a'\] breaks its constraint: "
+                                        r"a must be "):
+        _walk_class(defaults={"sigma": 0.1, "a": default},
+                    constraints={"sigma": Real(0.0, low_open=True), "a": constraint})

@@ -139,3 +139,26 @@ class InnerAlgorithm(Choice):
         except ValueError:  # not registered
             return None
         return None if _restarts(cls) else cls.name
+
+
+def variant_attributes(cls: Any, module: str) -> dict[str, Any]:
+    """The class attributes of the restart variant ``"<name>-ipop"`` of ``cls`` (defined in
+    ``module``): ``cls``'s hyper-parameters, :data:`RESTART_DEFAULTS` with
+    :data:`RESTART_TUNED`'s values, ``cls``'s population limits."""
+    clash = sorted(set(cls.defaults) & set(RESTART_DEFAULTS))
+    if clash:
+        raise ValueError(
+            f"{cls.name!r} has hyper-parameters {clash} that the restart layer uses")
+    return {
+        "name": f"{cls.name}-ipop",
+        "summary": (f"{cls.name} with restarts (growing global runs, local runs around the "
+                    "best point, best point kept)"),
+        "reference": cls.reference,
+        "defaults": {**cls.defaults, **RESTART_DEFAULTS, **RESTART_TUNED.get(cls.name, {})},
+        "constraints": {**cls.constraints, **RESTART_CONSTRAINTS},
+        "inner_algo": cls.name,
+        "min_pop_size": cls.min_pop_size,
+        "default_pop_size": RESTART_POP_SIZE.get(cls.name, cls.default_pop_size),
+        "_variant_of": cls,
+        "__module__": module,
+    }

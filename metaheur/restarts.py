@@ -32,8 +32,8 @@ our coordinates they stall at a distance of a few per cent of |x*| from a shifte
 and centred on the best point their steps scale with the distance to it instead.
 
 The wrapper is itself an :class:`~metaheur.Optimizer` (registered as ``"<algo>-ipop"`` for
-the built-ins and as ``"ipop"`` with an ``inner`` hyper-parameter for any algorithm, plug-ins
-included), so :func:`metaheur.minimize`, the Optuna samplers and ``get_state``/``from_state``
+every registered algorithm: the built-ins' on import, a plug-in's on its first look-up by
+that name, and as ``"ipop"`` with an ``inner`` hyper-parameter for any algorithm), so :func:`metaheur.minimize`, the Optuna samplers and ``get_state``/``from_state``
 use it unchanged. Its JSON state holds the inner optimizer's complete state (restored and
 checked by the inner class), the restart count, the evaluations made before the current run
 and the stagnation counters; the best point is the core's ``best_x``/``best_f``. On restore
@@ -79,6 +79,7 @@ from metaheur._restart_settings import (
     RESTART_TUNED,
     InnerAlgorithm,
     tuned_for_ipop,
+    variant_attributes,
     yielded,
 )
 from metaheur._state import Field
@@ -408,27 +409,7 @@ def _variant(cls: type[Optimizer]) -> type[IPOP]:
     made = _registry._REGISTRY.get(key)
     if made is not None and vars(made).get("_variant_of") is cls:
         return made
-    clash = sorted(set(cls.defaults) & set(RESTART_DEFAULTS))
-    if clash:
-        raise ValueError(
-            f"{cls.name!r} has hyper-parameters {clash} that the restart layer uses")
-    variant = type(
-        f"{cls.__name__}IPOP",
-        (IPOP,),
-        {
-            "name": key,
-            "summary": (f"{cls.name} with restarts (growing global runs, local runs around "
-                        "the best point, best point kept)"),
-            "reference": cls.reference,
-            "defaults": {**cls.defaults, **RESTART_DEFAULTS, **RESTART_TUNED.get(cls.name, {})},
-            "constraints": {**cls.constraints, **RESTART_CONSTRAINTS},
-            "inner_algo": cls.name,
-            "min_pop_size": cls.min_pop_size,
-            "default_pop_size": RESTART_POP_SIZE.get(cls.name, cls.default_pop_size),
-            "_variant_of": cls,
-            "__module__": __name__,
-        },
-    )
+    variant = type(f"{cls.__name__}IPOP", (IPOP,), variant_attributes(cls, __name__))
     return register(variant)  # type: ignore[return-value]
 
 

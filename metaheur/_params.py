@@ -270,8 +270,9 @@ def reserved_names(cls: type) -> set[str]:
 def check_declarations(cls: type) -> None:
     """``TypeError`` unless an optimizer class's ``state_fields`` map names to
     :class:`~metaheur._state.Field`, its ``constraints`` name only hyper-parameters, no
-    hyper-parameter shadows an attribute (:func:`reserved_names`) and every default meets
-    its constraint; sets ``cls._state_fields`` from ``state_fields``."""
+    hyper-parameter shadows an attribute (:func:`reserved_names`), every default meets
+    its constraint and ``default_pop_size`` is at least ``min_pop_size``; sets
+    ``cls._state_fields`` from ``state_fields``."""
     if "state_fields" in cls.__dict__:
         bad = [k for k, v in cls.state_fields.items() if not isinstance(v, Field)]
         if bad:
@@ -287,6 +288,10 @@ def check_declarations(cls: type) -> None:
             except ValueError as exc:
                 raise TypeError(f"{cls.__name__}.defaults[{key!r}] breaks its constraint: "
                                 f"{exc}") from None
+    low, default = getattr(cls, "min_pop_size", 1), getattr(cls, "default_pop_size", 1)
+    if default < low:
+        raise TypeError(f"{cls.__name__}.default_pop_size {default} is below its "
+                        f"min_pop_size {low}")
     reserved = reserved_names(cls)
     clash = sorted(k for k in cls.defaults if k in reserved or str(k).startswith("_"))
     if clash:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from metaheur._params import Choice, Constraint, Flag, Integer, Real
+from metaheur._params import Choice, Constraint, Flag, Integer, Real, resolve_pop_size
 from metaheur._registry import available, get
 
 #: Hyper-parameters of the restart layer (prefixed so they never clash with the inner ones).
@@ -65,8 +65,8 @@ RESTART_TUNED: dict[str, dict[str, Any]] = {
 }
 #: First population (``pop_size``, IPOP's λ_0) of a registered ``"<algo>-ipop"`` variant
 #: when none is given, where it differs from the wrapped class's ``default_pop_size`` (30;
-#: ``ipop`` keeps 30 whatever its ``inner``: its population is settled before its
-#: hyper-parameters). PSO, fraction of the BBOB targets (benchmarks/bbob.py, 24 functions,
+#: ``ipop`` keeps 30 whatever its ``inner``, unless that needs more: its ``min_pop_size``,
+#: :func:`first_pop_size`). PSO, fraction of the BBOB targets (benchmarks/bbob.py, 24 functions,
 #: d = 2/5/10/20, instances 1-3; docs/algorithms.md §12.3)::
 #:
 #:     pso-ipop from    1,000·d, seeds 0-3          100·d, seeds 0-3
@@ -162,3 +162,30 @@ def variant_attributes(cls: Any, module: str) -> dict[str, Any]:
         "_variant_of": cls,
         "__module__": module,
     }
+
+
+def check_misplaced(name: str, defaults: dict[str, Any], params: dict[str, Any]) -> None:
+    """``ValueError`` pointing to ``inner_params`` where the unknown hyper-parameters given
+    to ``ipop`` (``name``, with ``defaults``) are all the wrapped algorithm's."""
+    unknown = sorted(set(params) - set(defaults))
+    try:
+        inner = get(params.get("inner", defaults["inner"])) if unknown else None
+    except (TypeError, ValueError):  # the base check names the bad ``inner``
+        return
+    if inner is not None and set(unknown) <= set(inner.defaults):
+        keys = ", ".join(f"{k!r}: ..." for k in unknown)
+        raise ValueError(
+            f"unknown hyper-parameter(s) {unknown} for {name!r} (hyper-parameters of "
+            f"{inner.name!r}: pass them as inner_params={{{keys}}}); allowed: "
+            f"{', '.join(defaults)}")
+
+
+def first_pop_size(defaults: dict[str, Any], default: int, kwargs: dict[str, Any]
+                   ) -> int | None:
+    """``ipop``'s first population when none is given: ``default`` (None), or the wrapped
+    algorithm's ``min_pop_size`` where that is larger (or the ``x0`` rows, if more)."""
+    try:
+        low = get(kwargs.get("inner", defaults["inner"])).min_pop_size
+    except (TypeError, ValueError):  # validate_params names the bad ``inner``
+        return None
+    return resolve_pop_size(None, low, kwargs.get("x0"), low) if low > default else None

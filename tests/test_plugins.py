@@ -7,7 +7,6 @@ order of imports runs in a subprocess, where ``import metaheur`` happens for rea
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -267,3 +266,37 @@ def test_a_default_must_meet_its_own_constraint(default: Any, constraint: Any) -
                                         r"a must be "):
         _walk_class(defaults={"sigma": 0.1, "a": default},
                     constraints={"sigma": Real(0.0, low_open=True), "a": constraint})
+
+
+def test_a_default_population_must_reach_the_minimum() -> None:
+    with pytest.raises(TypeError, match=r"^RandomWalk\.default_pop_size 30 is below its "
+                                        r"min_pop_size 40"):
+        _walk_class(min_pop_size=40)
+
+
+# ------------------------------------------------------------------ ipop around a plug-in
+def test_ipop_starts_from_the_inner_algorithms_minimum_population(registry: dict) -> None:
+    metaheur.register(_walk_class(min_pop_size=40, default_pop_size=40))
+    ipop, box = metaheur.get("ipop"), [(0.0, 1.0)] * 2
+    assert ipop(box, budget=500, inner="random-walk").pop_size == 40  # not ipop's 30
+    assert ipop(box, budget=500, inner="random-walk", x0=np.full((45, 2), 0.5)).pop_size == 45
+    assert ipop(box, budget=500, inner="gwo").pop_size == 30
+    assert metaheur.get("random-walk-ipop")(box, budget=500).pop_size == 40
+    with pytest.raises(ValueError, match=r"pop_size must be an integer >= 40, got 35"):
+        ipop(box, budget=500, inner="random-walk", pop_size=35)
+
+
+def test_ipop_given_an_inner_hyper_parameter_points_to_inner_params(registry: dict) -> None:
+    metaheur.register(_walk_class())
+    ipop, box = metaheur.get("ipop"), [(0.0, 1.0)] * 2
+    with pytest.raises(ValueError, match=r"^unknown hyper-parameter\(s\) \['sigma'\] for 'ipop' "
+                                         r"\(hyper-parameters of 'random-walk': pass them as "
+                                         r"inner_params=\{'sigma': \.\.\.\}\); allowed: inner, "):
+        ipop(box, budget=500, inner="random-walk", sigma=0.2)
+    with pytest.raises(ValueError, match=r"\['a', 'sigma'\] for 'ipop'; allowed: inner, "):
+        ipop(box, budget=500, inner="random-walk", sigma=0.2, a=1)
+    with pytest.raises(ValueError, match=r"hyper-parameters of 'pso': pass them as inner_params="
+                                         r"\{'inertia': \.\.\., 'w': \.\.\.\}"):
+        ipop.validate_params(inertia="constant", w=0.5)  # inner: the default, "pso"
+    assert ipop(box, budget=500, inner="random-walk",
+                inner_params={"sigma": 0.2})._inner_params == {"sigma": 0.2}

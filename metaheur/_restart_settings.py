@@ -141,11 +141,12 @@ class InnerAlgorithm(Choice):
         return None if _restarts(cls) else cls.name
 
 
-def variant_attributes(cls: Any, module: str) -> dict[str, Any]:
+def variant_attributes(cls: Any, module: str, layer: type) -> dict[str, Any]:
     """The class attributes of the restart variant ``"<name>-ipop"`` of ``cls`` (defined in
-    ``module``): ``cls``'s hyper-parameters, :data:`RESTART_DEFAULTS` with
-    :data:`RESTART_TUNED`'s values, ``cls``'s population limits."""
-    clash = sorted(set(cls.defaults) & set(RESTART_DEFAULTS))
+    ``module``, a subclass of ``layer``): ``cls``'s hyper-parameters, :data:`RESTART_DEFAULTS`
+    with :data:`RESTART_TUNED`'s values, ``cls``'s population limits. ``ValueError`` where
+    a hyper-parameter of ``cls`` is named like one of the layer or an attribute of it."""
+    clash = sorted(set(cls.defaults) & (set(RESTART_DEFAULTS) | set(vars(layer))))
     if clash:
         raise ValueError(
             f"{cls.name!r} has hyper-parameters {clash} that the restart layer uses")

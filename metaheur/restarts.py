@@ -414,7 +414,7 @@ def _variant(cls: type[Optimizer]) -> type[IPOP]:
     made = _registry._REGISTRY.get(key)
     if made is not None and vars(made).get("_variant_of") is cls:
         return made
-    variant = type(f"{cls.__name__}IPOP", (IPOP,), variant_attributes(cls, __name__))
+    variant = type(f"{cls.__name__}IPOP", (IPOP,), variant_attributes(cls, __name__, IPOP))
     return register(variant)  # type: ignore[return-value]
 
 

@@ -300,3 +300,14 @@ def test_ipop_given_an_inner_hyper_parameter_points_to_inner_params(registry: di
         ipop.validate_params(inertia="constant", w=0.5)  # inner: the default, "pso"
     assert ipop(box, budget=500, inner="random-walk",
                 inner_params={"sigma": 0.2})._inner_params == {"sigma": 0.2}
+
+
+@pytest.mark.parametrize("param", ["restarts", "current_run", "inner_algo", "restart_growth"])
+def test_a_plugin_whose_names_the_restart_layer_uses_has_no_variant(registry: dict,
+                                                                     param: str) -> None:
+    metaheur.register(_walk_class(defaults={"sigma": 0.1, param: 1}))
+    assert "random-walk" in metaheur.available()
+    assert "random-walk-ipop" not in metaheur.available()
+    with pytest.raises(ValueError, match=rf"^'random-walk' has hyper-parameters \['{param}'\] "
+                                         r"that the restart layer uses"):
+        metaheur.get("random-walk-ipop")

@@ -258,10 +258,12 @@ def _base_class(cls: type) -> type:
 def reserved_names(cls: type) -> set[str]:
     """Names a hyper-parameter of ``cls`` may not have (the base class sets each one as an
     attribute): what the base class defines, what its constructor sets on every instance
-    or takes as a keyword, and the methods and properties of ``cls``. Private names
+    or takes as a keyword (a subclass's constructor may name its own hyper-parameters),
+    and the methods and properties of ``cls``. Private names
     (leading ``_``: the algorithm's state) are reserved too."""
-    names = set(dir(_base_class(cls))) | set(_INSTANCE_ATTRIBUTES)
-    names |= {p.name for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+    base = _base_class(cls)
+    names = set(dir(base)) | set(_INSTANCE_ATTRIBUTES)
+    names |= {p.name for p in list(inspect.signature(base.__init__).parameters.values())[1:]
               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
     return names | {n for n in dir(cls)
                     if hasattr(type(inspect.getattr_static(cls, n)), "__get__")}

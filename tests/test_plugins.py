@@ -7,6 +7,7 @@ order of imports runs in a subprocess, where ``import metaheur`` happens for rea
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -60,7 +61,7 @@ def test_entry_point_plugin_with_the_documented_imports_loads(tmp_path: Path) ->
     site = _install(tmp_path / "site")
     out = _python(site, "import metaheur; print(metaheur.available())")
     assert out.returncode == 0, out.stderr
-    assert "random-walk" in eval(out.stdout), out.stdout  # noqa: S307 - our own list
+    assert "random-walk" in ast.literal_eval(out.stdout), out.stdout
     out = _python(site, "import metaheur; print(metaheur.get('random-walk').__module__)")
     assert out.returncode == 0 and out.stdout.strip() == "mywalk_pkg.walk", out.stderr
 
@@ -311,3 +312,11 @@ def test_a_plugin_whose_names_the_restart_layer_uses_has_no_variant(registry: di
     with pytest.raises(ValueError, match=rf"^'random-walk' has hyper-parameters \['{param}'\] "
                                          r"that the restart layer uses"):
         metaheur.get("random-walk-ipop")
+
+
+def test_a_constructor_may_name_its_own_hyper_parameters() -> None:
+    def __init__(self: Any, bounds: Any, *, sigma: float = 0.1, **kw: Any) -> None:
+        super(cls, self).__init__(bounds, sigma=sigma, **kw)
+
+    cls = _walk_class(__init__=__init__)
+    assert cls([(0.0, 1.0)], budget=40, sigma=0.3).sigma == 0.3

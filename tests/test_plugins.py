@@ -320,3 +320,21 @@ def test_a_constructor_may_name_its_own_hyper_parameters() -> None:
 
     cls = _walk_class(__init__=__init__)
     assert cls([(0.0, 1.0)], budget=40, sigma=0.3).sigma == 0.3
+
+
+def test_importlib_reload_of_a_plugin_module(registry: dict, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    (tmp_path / "rw_reload.py").write_text(
+        _readme_walk().replace("class RandomWalk", "@metaheur.register\nclass RandomWalk"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        module = importlib.import_module("rw_reload")
+        first = metaheur.get("random-walk")
+        assert metaheur.get("random-walk-ipop")._variant_of is first
+        again = importlib.reload(module).RandomWalk
+        assert again is not first and metaheur.get("random-walk") is again
+        assert metaheur.get("random-walk-ipop")._variant_of is again
+    finally:
+        sys.modules.pop("rw_reload", None)

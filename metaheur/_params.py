@@ -259,8 +259,8 @@ def reserved_names(cls: type) -> set[str]:
     """Names a hyper-parameter of ``cls`` may not have (the base class sets each one as an
     attribute): what the base class defines, what its constructor sets on every instance
     or takes as a keyword (a subclass's constructor may name its own hyper-parameters),
-    and the methods and properties of ``cls``. Private names
-    (leading ``_``: the algorithm's state) are reserved too."""
+    and the methods and properties of ``cls``. Private names (leading ``_``: the
+    algorithm's state) are reserved too."""
     base = _base_class(cls)
     names = set(dir(base)) | set(_INSTANCE_ATTRIBUTES)
     names |= {p.name for p in list(inspect.signature(base.__init__).parameters.values())[1:]

@@ -3,14 +3,20 @@
 The class below is a plain (mu, lambda) evolution strategy with a 1/5th-success step-size rule,
 written against the ``Optimizer`` hooks: ``_init_state`` (after the initial population),
 ``_ask`` (candidates of iteration t) and ``_tell`` (commit them), plus the ``population``
-property. ``metaheur.register`` makes it available by name to ``minimize``, the Optuna
-``MetaheuristicSampler`` and the CLI (``metaheur bench --algos my-es,...``).
+property. ``metaheur.register`` makes it available by name, in this process, to
+``metaheur.get``, ``minimize`` and the Optuna ``MetaheuristicSampler``, with its restart
+variant ``"my-es-ipop"`` (made on first use). The same class defined again (a notebook cell
+run twice, ``importlib.reload``) is registered in place of the old definition.
 
-A package ships it without any import by the user through an entry point in its
-pyproject.toml (loaded on the first ``metaheur.get``/``available``)::
+The ``metaheur`` command runs in a process of its own, which never imports this script: it
+sees the algorithms that installed packages publish through an entry point in their
+pyproject.toml (loaded on the first ``metaheur.get``/``available``, never by ``import
+metaheur``, so the module may import metaheur itself; no ``register`` needed)::
 
     [project.entry-points."metaheur.optimizers"]
     my-es = "my_package.es:SimpleES"
+
+after which ``metaheur bench --algos my-es,my-es-ipop`` runs it.
 
 Run:  python examples/custom_algorithm.py       (METAHEUR_EXAMPLE_QUICK=1: tiny budget)
 """

@@ -8,7 +8,9 @@ Core API::
 
 Writing an algorithm: subclass :class:`Optimizer`, declare its hyper-parameters'
 :class:`Real` / :class:`Integer` / :class:`Flag` / :class:`Choice` constraints and its
-state :class:`Field` s, and :func:`register` it.
+state :class:`Field` s, and :func:`register` it (or publish it from a package through the
+entry-point group ``metaheur.optimizers``, loaded on the first :func:`get` or
+:func:`available`); ``get("<name>-ipop")`` is its restart variant.
 
 Optuna samplers live in :mod:`metaheur.optuna` (imported on first access).
 """

@@ -23,10 +23,11 @@ is never accepted as a number, nor a string as anything but a choice).
 from __future__ import annotations
 
 import abc
+import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -40,7 +41,7 @@ BoundsLike = Union[ArrayLike, "scipy.optimize.Bounds"]  # noqa: UP007
 
 __all__ = [
     "Constraint", "Real", "Integer", "Flag", "Choice", "Dict", "check_params", "check_int",
-    "resolve_pop_size",
+    "resolve_pop_size", "reserved_names",
     "as_bounds", "default_rng", "warm_start", "horizon",
 ]
 
@@ -55,6 +56,9 @@ class Constraint(abc.ABC):
     """What a hyper-parameter may be: :meth:`check` returns the normalised value."""
 
     none: bool = False
+    #: Whether what it allows is fixed when declared, so that a class's default is checked
+    #: when the class is (False where it depends on the registry at the time of the check).
+    static: ClassVar[bool] = True
 
     @abc.abstractmethod
     def describe(self) -> str:
@@ -84,6 +88,18 @@ class Real(Constraint):
     low_open: bool = False
     high_open: bool = False
     none: bool = False
+
+    def __post_init__(self) -> None:
+        for end in ("low", "high"):
+            value = getattr(self, end)
+            if not _is_real(value) or math.isnan(value):
+                raise ValueError(f"Real: {end} must be a real number, got {value!r}")
+        if self.low > self.high:
+            raise ValueError(f"Real: low {self.low:g} > high {self.high:g}")
+        empty = self.low == self.high and (self.low_open or self.high_open)
+        if empty or self.low == math.inf or self.high == -math.inf:
+            raise ValueError(f"Real: {'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
+                             f"{')' if self.high_open else ']'} holds no number")
 
     def describe(self) -> str:
         lo, hi = math.isfinite(self.low), math.isfinite(self.high)
@@ -118,6 +134,15 @@ class Integer(Constraint):
     low: int | None = None
     high: int | None = None
     none: bool = False
+
+    def __post_init__(self) -> None:
+        for end in ("low", "high"):
+            value = getattr(self, end)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, np.integer))):
+                raise ValueError(f"Integer: {end} must be an integer or None, got {value!r}")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"Integer: low {self.low} > high {self.high}")
 
     def describe(self) -> str:
         if self.low is not None and self.high is not None:
@@ -154,6 +179,8 @@ class Choice(Constraint):
     """One of a fixed set of values (compared with ``==``, types must match)."""
 
     def __init__(self, *options: Any, none: bool = False) -> None:
+        if not options:
+            raise ValueError("Choice: give at least one option, as Choice('a', 'b')")
         self.options = options
         self.none = none
 
@@ -217,10 +244,37 @@ def clip_bounds(lower: NDArray, upper: NDArray) -> tuple[Any, Any]:
     return lower, upper
 
 
+#: What :class:`metaheur.Optimizer`'s constructor sets on every instance, besides the
+#: hyper-parameters (tests/test_plugins.py checks that this list is complete).
+_INSTANCE_ATTRIBUTES = ("lower", "upper", "dim", "pop_size", "params", "rng", "budget",
+                        "max_iter", "nit", "nfev", "n_failed", "best_f", "best_x")
+
+
+def _base_class(cls: type) -> type:
+    """The class whose ``__init_subclass__`` declares ``cls`` (:class:`metaheur.Optimizer`)."""
+    return next((c for c in reversed(cls.__mro__[:-1]) if "__init_subclass__" in vars(c)), cls)
+
+
+def reserved_names(cls: type) -> set[str]:
+    """Names a hyper-parameter of ``cls`` may not have (the base class sets each one as an
+    attribute): what the base class defines, what its constructor sets on every instance
+    or takes as a keyword (a subclass's constructor may name its own hyper-parameters),
+    and the methods and properties of ``cls``. Private names (leading ``_``: the
+    algorithm's state) are reserved too."""
+    base = _base_class(cls)
+    names = set(dir(base)) | set(_INSTANCE_ATTRIBUTES)
+    names |= {p.name for p in list(inspect.signature(base.__init__).parameters.values())[1:]
+              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return names | {n for n in dir(cls)
+                    if hasattr(type(inspect.getattr_static(cls, n)), "__get__")}
+
+
 def check_declarations(cls: type) -> None:
     """``TypeError`` unless an optimizer class's ``state_fields`` map names to
-    :class:`~metaheur._state.Field` and its ``constraints`` name only hyper-parameters;
-    sets ``cls._state_fields`` from ``state_fields``."""
+    :class:`~metaheur._state.Field`, its ``constraints`` name only hyper-parameters, no
+    hyper-parameter shadows an attribute (:func:`reserved_names`), every default meets
+    its constraint and ``default_pop_size`` is at least ``min_pop_size``; sets
+    ``cls._state_fields`` from ``state_fields``."""
     if "state_fields" in cls.__dict__:
         bad = [k for k, v in cls.state_fields.items() if not isinstance(v, Field)]
         if bad:
@@ -229,6 +283,23 @@ def check_declarations(cls: type) -> None:
     stray = sorted(set(cls.constraints) - set(cls.defaults))
     if stray:
         raise TypeError(f"{cls.__name__}.constraints names no hyper-parameter: {stray}")
+    for key, spec in cls.constraints.items():
+        if key in cls.defaults and getattr(spec, "static", True):
+            try:
+                spec.check(key, cls.defaults[key])
+            except ValueError as exc:
+                raise TypeError(f"{cls.__name__}.defaults[{key!r}] breaks its constraint: "
+                                f"{exc}") from None
+    low, default = getattr(cls, "min_pop_size", 1), getattr(cls, "default_pop_size", 1)
+    if default < low:
+        raise TypeError(f"{cls.__name__}.default_pop_size {default} is below its "
+                        f"min_pop_size {low}")
+    reserved = reserved_names(cls)
+    clash = sorted(k for k in cls.defaults if k in reserved or str(k).startswith("_"))
+    if clash:
+        raise TypeError(
+            f"{cls.__name__} hyper-parameter(s) {clash} are reserved (attributes of Optimizer "
+            f"or of {cls.__name__}, constructor keywords, private names); rename them")
 
 
 def resolve_pop_size(pop_size: Any, default: int, x0: ArrayLike | None, minimum: int) -> int:

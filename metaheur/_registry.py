@@ -7,8 +7,14 @@ subclass (or a module that registers classes when imported)::
     [project.entry-points."metaheur.optimizers"]
     my-de = "my_package.de:DE"
 
-Entry points are loaded once, on the first :func:`get` or :func:`available`; a broken
-plugin is reported with a warning and never breaks the built-ins.
+Entry points are loaded once, on the first :func:`get` or :func:`available` (never while
+``import metaheur`` runs: a plugin module may itself ``import metaheur``); a broken plugin
+is reported with a warning and never breaks the built-ins.
+
+Variants are made on demand: the restart layer adds the suffix ``"-ipop"``, so
+``get("<name>-ipop")`` makes and registers the restart variant of any registered algorithm
+without restarts (a plugin's too, in a process that never asked for it before: a saved
+state restores), and :func:`available` lists them.
 
 This module is the bottom layer of the package: it imports nothing from metaheur at run
 time, so :mod:`metaheur._base` can dispatch ``Optimizer.from_state`` through it without an
@@ -17,22 +23,29 @@ import circle. A registered class is recognised by the ask/tell contract it impl
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import warnings
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from metaheur._base import Optimizer
 
-__all__ = ["register", "get", "available", "ENTRY_POINT_GROUP"]
+__all__ = ["register", "get", "available", "add_variant_maker", "ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "metaheur.optimizers"
 _REGISTRY: dict[str, type[Optimizer]] = {}
 #: What makes a class an optimizer here (every ``metaheur.Optimizer`` subclass has these).
 _CONTRACT = ("ask", "tell", "get_state", "from_state", "_init_state", "_ask", "_tell")
 _entry_points_loaded = False
+#: Variants made on demand: name suffix -> maker, which returns the registered variant of
+#: a registered class (made and registered on first use) or raises ``ValueError`` where
+#: that class has none. A variant's class attribute ``_variant_of`` is the class it was
+#: made from; it is remade once another class holds that name (a redefinition).
+_VARIANTS: dict[str, Callable[[type[Optimizer]], type[Optimizer]]] = {}
 logger = logging.getLogger(__name__)
 
 
@@ -43,7 +56,9 @@ def _normalise(name: str) -> str:
 def register(cls: type[Optimizer]) -> type[Optimizer]:
     """Class decorator adding an :class:`Optimizer` subclass under ``cls.name``.
 
-    Raises ``ValueError`` when the name is empty or already taken by another class.
+    Raises ``ValueError`` when the name is empty or already taken by another class. A class
+    of the same module and qualified name as the registered one is a redefinition (a
+    notebook cell run again, ``importlib.reload``) and replaces it.
     """
     if not (inspect.isclass(cls) and all(callable(getattr(cls, m, None)) for m in _CONTRACT)):
         raise TypeError(f"register() takes an Optimizer subclass, got {cls!r}")
@@ -55,13 +70,38 @@ def register(cls: type[Optimizer]) -> type[Optimizer]:
             f"{cls.__name__}.name must be lower-case kebab-case (e.g. {key!r}), got {cls.name!r}"
         )
     existing = _REGISTRY.get(key)
-    if existing is not None and existing is not cls:
+    if existing is not None and existing is not cls and not _same_definition(existing, cls):
         raise ValueError(
             f"algorithm name {key!r} is already registered by "
             f"{existing.__module__}.{existing.__qualname__}"
         )
     _REGISTRY[key] = cls
     return cls
+
+
+def add_variant_maker(suffix: str, make: Callable[[type[Optimizer]], type[Optimizer]]) -> None:
+    """Make ``"<name><suffix>"`` on demand with ``make(get(name))`` (see :data:`_VARIANTS`)."""
+    _VARIANTS[suffix] = make
+
+
+def _stale(cls: type[Optimizer]) -> bool:
+    """Whether ``cls`` is a variant of a class that another has since replaced."""
+    base = vars(cls).get("_variant_of")
+    return base is not None and _REGISTRY.get(base.name, base) is not base
+
+
+def _derived(key: str) -> type[Optimizer] | None:
+    """The variant ``key`` of a registered class, made if need be; None where no variant
+    suffix names a registered class. ``ValueError`` where that class has no such variant."""
+    for suffix, make in _VARIANTS.items():
+        base = _REGISTRY.get(key[: -len(suffix)]) if key.endswith(suffix) else None
+        if base is not None:
+            return make(base)
+    return None
+
+
+def _same_definition(a: type, b: type) -> bool:
+    return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
 
 
 def _load_entry_points() -> None:
@@ -83,17 +123,28 @@ def _load_entry_points() -> None:
 
 
 def available() -> list[str]:
-    """Sorted names of all registered algorithms (built-ins and plugins)."""
+    """Sorted names of all registered algorithms (built-ins and plugins), and of the
+    variants :func:`get` makes on demand (``"<name>-ipop"``), which this makes."""
     _load_entry_points()
+    for suffix, make in _VARIANTS.items():
+        for key, cls in list(_REGISTRY.items()):
+            made = _REGISTRY.get(key + suffix)
+            if made is None or _stale(made):
+                with contextlib.suppress(ValueError):  # no such variant (a restart variant)
+                    make(cls)
     return sorted(_REGISTRY)
 
 
 def get(name: str) -> type[Optimizer]:
-    """Return the optimizer class registered as ``name`` (case and ``_``/``-`` ignored)."""
+    """Return the optimizer class registered as ``name`` (case and ``_``/``-`` ignored),
+    making the variant ``"<algo>-ipop"`` of a registered ``algo`` on first use."""
     if not isinstance(name, str):
         raise TypeError(f"algorithm name must be a string, got {type(name).__name__}")
     _load_entry_points()
     key = _normalise(name)
-    if key not in _REGISTRY:
+    cls = _REGISTRY.get(key)
+    if cls is None or _stale(cls):
+        cls = _derived(key) or cls
+    if cls is None:
         raise ValueError(f"unknown algorithm {name!r}; available: {', '.join(available())}")
-    return _REGISTRY[key]
+    return cls

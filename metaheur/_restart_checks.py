@@ -1,7 +1,8 @@
 """Checks and geometry of the restart layer (:mod:`metaheur.restarts`): the box of a local
 run and its centred coordinates, the collapse of a run, what a restored current run must
 satisfy to fit the wrapper's counters and settings (docs/algorithms.md §12.3), and states of
-the first release read in the current layout. The state is untrusted input: every rule here
+the first release read in the current layout, and the current run's population in the
+wrapper's coordinates. The state is untrusted input: every rule here
 is a ``(violated, what)`` pair that the wrapper turns into a ``ValueError``.
 """
 
@@ -175,3 +176,16 @@ def restored_progress(opt: IPOP, nit: int, rnd: int) -> tuple[int, int] | None:
     if rnd >= len(opt._rounds_) or nit * len(opt._rounds_) + rnd > opt.nfev + k:
         return None  # every batch after the first has rows, but a restart's may not
     return opt.nfev, 0 if run._pending is None else run._pending.shape[0]
+
+
+def run_population(opt: IPOP) -> tuple[NDArray, NDArray]:
+    """:attr:`IPOP.population <metaheur.restarts.IPOP.population>`: the current run's
+    population in ``opt``'s coordinates (a new run's known rows until its first batch)."""
+    run = opt._inner
+    if run is None:
+        return np.empty((0, opt.dim)), np.empty(0)
+    if run._initialized:
+        X, f = run.population
+    else:
+        X, f = run._x_init[: run._f_init.size], run._f_init
+    return opt._outer(X), f

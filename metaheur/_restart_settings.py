@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from metaheur._params import Choice, Constraint, Flag, Integer, Real
+from metaheur._params import Choice, Constraint, Flag, Integer, Real, resolve_pop_size
 from metaheur._registry import available, get
 
 #: Hyper-parameters of the restart layer (prefixed so they never clash with the inner ones).
@@ -65,8 +65,8 @@ RESTART_TUNED: dict[str, dict[str, Any]] = {
 }
 #: First population (``pop_size``, IPOP's λ_0) of a registered ``"<algo>-ipop"`` variant
 #: when none is given, where it differs from the wrapped class's ``default_pop_size`` (30;
-#: ``ipop`` keeps 30 whatever its ``inner``: its population is settled before its
-#: hyper-parameters). PSO, fraction of the BBOB targets (benchmarks/bbob.py, 24 functions,
+#: ``ipop`` keeps 30 whatever its ``inner``, unless that needs more: its ``min_pop_size``,
+#: :func:`first_pop_size`). PSO, fraction of the BBOB targets (benchmarks/bbob.py, 24 functions,
 #: d = 2/5/10/20, instances 1-3; docs/algorithms.md §12.3)::
 #:
 #:     pso-ipop from    1,000·d, seeds 0-3          100·d, seeds 0-3
@@ -119,6 +119,8 @@ class InnerAlgorithm(Choice):
     """``inner``: the key of a registered algorithm without restarts (plug-ins included:
     the choices are the registry's at the time of the check)."""
 
+    static = False
+
     def __init__(self) -> None:
         self.none = False
 
@@ -137,3 +139,54 @@ class InnerAlgorithm(Choice):
         except ValueError:  # not registered
             return None
         return None if _restarts(cls) else cls.name
+
+
+def variant_attributes(cls: Any, module: str, layer: type) -> dict[str, Any]:
+    """The class attributes of the restart variant ``"<name>-ipop"`` of ``cls`` (defined in
+    ``module``, a subclass of ``layer``): ``cls``'s hyper-parameters, :data:`RESTART_DEFAULTS`
+    with :data:`RESTART_TUNED`'s values, ``cls``'s population limits. ``ValueError`` where
+    a hyper-parameter of ``cls`` is named like one of the layer or an attribute of it."""
+    clash = sorted(set(cls.defaults) & (set(RESTART_DEFAULTS) | set(vars(layer))))
+    if clash:
+        raise ValueError(
+            f"{cls.name!r} has hyper-parameters {clash} that the restart layer uses")
+    return {
+        "name": f"{cls.name}-ipop",
+        "summary": (f"{cls.name} with restarts (growing global runs, local runs around the "
+                    "best point, best point kept)"),
+        "reference": cls.reference,
+        "defaults": {**cls.defaults, **RESTART_DEFAULTS, **RESTART_TUNED.get(cls.name, {})},
+        "constraints": {**cls.constraints, **RESTART_CONSTRAINTS},
+        "inner_algo": cls.name,
+        "min_pop_size": cls.min_pop_size,
+        "default_pop_size": RESTART_POP_SIZE.get(cls.name, cls.default_pop_size),
+        "_variant_of": cls,
+        "__module__": module,
+    }
+
+
+def check_misplaced(name: str, defaults: dict[str, Any], params: dict[str, Any]) -> None:
+    """``ValueError`` pointing to ``inner_params`` where the unknown hyper-parameters given
+    to ``ipop`` (``name``, with ``defaults``) are all the wrapped algorithm's."""
+    unknown = sorted(set(params) - set(defaults))
+    try:
+        inner = get(params.get("inner", defaults["inner"])) if unknown else None
+    except (TypeError, ValueError):  # the base check names the bad ``inner``
+        return
+    if inner is not None and set(unknown) <= set(inner.defaults):
+        keys = ", ".join(f"{k!r}: ..." for k in unknown)
+        raise ValueError(
+            f"unknown hyper-parameter(s) {unknown} for {name!r} (hyper-parameters of "
+            f"{inner.name!r}: pass them as inner_params={{{keys}}}); allowed: "
+            f"{', '.join(defaults)}")
+
+
+def first_pop_size(defaults: dict[str, Any], default: int, kwargs: dict[str, Any]
+                   ) -> int | None:
+    """``ipop``'s first population when none is given: ``default`` (None), or the wrapped
+    algorithm's ``min_pop_size`` where that is larger (or the ``x0`` rows, if more)."""
+    try:
+        low = get(kwargs.get("inner", defaults["inner"])).min_pop_size
+    except (TypeError, ValueError):  # validate_params names the bad ``inner``
+        return None
+    return resolve_pop_size(None, low, kwargs.get("x0"), low) if low > default else None

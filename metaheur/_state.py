@@ -154,6 +154,8 @@ _INTEGRAL = ("index", "count", "integer")
 #: When an optional field is present: ``pending`` while a batch is asked and not yet
 #: told; ``iteration`` while an iteration is under way (a batch pending or round > 0).
 _PRESENCE = (None, "pending", "iteration")
+#: Shape symbols: pop_size, dimension, largest batch of an iteration.
+_SYMBOLS = ("N", "D", "M")
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,22 @@ class Field:
     present: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in _KINDS or self.present not in _PRESENCE:
-            raise ValueError(f"bad state Field: kind {self.kind!r}, present {self.present!r}")
+        allowed = "allowed: 'N' (pop_size), 'D' (dimension), 'M' (largest batch), integers >= 0"
+        if not isinstance(self.shape, tuple):
+            raise ValueError(f"bad state Field shape {self.shape!r}: give a tuple ((): a "
+                             f"scalar); {allowed}")
+        for s in self.shape:
+            if not (s in _SYMBOLS if isinstance(s, str) else isinstance(s, (int, np.integer))
+                    and not isinstance(s, bool) and s >= 0):
+                raise ValueError(f"bad state Field shape {self.shape!r}: {s!r} is no size; "
+                                 f"{allowed}")
+        for what, value, values in (("kind", self.kind, _KINDS),
+                                    ("present", self.present, _PRESENCE)):
+            if value not in values:
+                raise ValueError(f"bad state Field {what} {value!r}; allowed: "
+                                 f"{', '.join(map(repr, values))}")
+        if not self.low <= self.high:
+            raise ValueError(f"bad state Field bounds: low {self.low:g} > high {self.high:g}")
 
     def check(self, name: str, value: Any, dims: dict[str, int], lower: NDArray,
               upper: NDArray) -> Any:

@@ -32,8 +32,9 @@ our coordinates they stall at a distance of a few per cent of |x*| from a shifte
 and centred on the best point their steps scale with the distance to it instead.
 
 The wrapper is itself an :class:`~metaheur.Optimizer` (registered as ``"<algo>-ipop"`` for
-the built-ins and as ``"ipop"`` with an ``inner`` hyper-parameter for any algorithm, plug-ins
-included), so :func:`metaheur.minimize`, the Optuna samplers and ``get_state``/``from_state``
+every registered algorithm: the built-ins' on import, a plug-in's on its first look-up by
+that name, and as ``"ipop"`` with an ``inner`` hyper-parameter for any algorithm), so
+:func:`metaheur.minimize`, the Optuna samplers and ``get_state``/``from_state``
 use it unchanged. Its JSON state holds the inner optimizer's complete state (restored and
 checked by the inner class), the restart count, the evaluations made before the current run
 and the stagnation counters; the best point is the core's ``best_x``/``best_f``. On restore
@@ -57,9 +58,10 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from metaheur import _registry
 from metaheur._base import Optimizer
-from metaheur._params import Constraint, Dict
-from metaheur._registry import available, get, register
+from metaheur._params import BoundsLike, Constraint, Dict
+from metaheur._registry import get, register
 from metaheur._restart_checks import (
     GLOBAL,
     LOCAL,
@@ -67,6 +69,7 @@ from metaheur._restart_checks import (
     collapsed,
     local_box,
     restored_progress,
+    run_population,
     upgrade_first_release,
     upgrade_inner_params,
 )
@@ -77,7 +80,10 @@ from metaheur._restart_settings import (
     RESTART_POP_SIZE,
     RESTART_TUNED,
     InnerAlgorithm,
+    check_misplaced,
+    first_pop_size,
     tuned_for_ipop,
+    variant_attributes,
     yielded,
 )
 from metaheur._state import Field
@@ -106,7 +112,8 @@ class IPOP(Optimizer):
     True). The ``"<algo>-ipop"`` variants take :data:`RESTART_TUNED`'s values for their
     algorithm (``gwo-ipop``: ``restart_iters=30``; ``poa-ipop``: 100; ``aco-ipop``: ACOR's
     ``rotation=True``, ``q=0.1``, ``xi=1.0``, ``n_ants=10``, ``restart_patience=150``), and
-    ``pso-ipop`` starts from 20 agents unless told (:data:`RESTART_POP_SIZE`; ``ipop``: 30).
+    ``pso-ipop`` starts from 20 agents unless told (:data:`RESTART_POP_SIZE`; ``ipop``: 30,
+    or its ``inner``'s ``min_pop_size`` if larger).
     :attr:`population` is the current run's population (in our coordinates; a new run's
     known rows until its first batch), :attr:`run_origin` the origin of the current run's
     coordinates; :attr:`restarts` counts the runs
@@ -163,6 +170,11 @@ class IPOP(Optimizer):
     _last_global: int | None = None
     _offset: NDArray | None = None
 
+    def __init__(self, bounds: BoundsLike, *, pop_size: int | None = None, **kw: Any) -> None:
+        if pop_size is None and self.inner_algo is None:
+            pop_size = first_pop_size(self.defaults, self.default_pop_size, kw)
+        super().__init__(bounds, pop_size=pop_size, **kw)
+
     # ------------------------------------------------------------------ setup
     @classmethod
     def _inner_of(cls, params: dict[str, Any]) -> tuple[type[Optimizer], dict[str, Any]]:
@@ -179,6 +191,8 @@ class IPOP(Optimizer):
         ``"<inner>-ipop"`` does."""
         if cls.inner_algo is not None:  # a tuned value may give way to the user's
             params = {**yielded(cls.inner_algo, params), **params}
+        else:
+            check_misplaced(cls.name, cls.defaults, params)
         checked = super().validate_params(pop_size=pop_size, **params)
         if cls.inner_algo is None:  # ``inner`` is the registered name by now, however spelt
             checked.update(tuned_for_ipop(checked["inner"], params, checked["inner_params"]))
@@ -376,57 +390,45 @@ class IPOP(Optimizer):
     def population(self) -> tuple[NDArray, NDArray]:
         """The current run's population, in our coordinates, and its values (a new run's
         known rows, the best point, until its first batch is told)."""
-        run = self._inner
-        if run is None:
-            return np.empty((0, self.dim)), np.empty(0)
-        if run._initialized:
-            X, f = run.population
-        else:
-            X, f = run._x_init[: run._f_init.size], run._f_init
-        return self._outer(X), f
+        return run_population(self)
 
 
 def with_restarts(algo: str) -> type[IPOP]:
-    """The registered restart variant ``"<algo>-ipop"`` of ``algo`` (made on first use).
+    """The registered restart variant ``"<algo>-ipop"`` of ``algo`` (made on first use;
+    ``metaheur.get("<algo>-ipop")`` makes it too, for any registered ``algo``).
 
     Its hyper-parameters are ``algo``'s own plus :data:`RESTART_DEFAULTS` (with the
     values of :data:`RESTART_TUNED` for ``algo``, if any), its ``default_pop_size``
     :data:`RESTART_POP_SIZE`'s for ``algo`` or else ``algo``'s; for example
     ``with_restarts("dlf-aoa")(bounds, budget=10_000, levy_scale=0.1, restart_growth=3)``.
     """
-    cls = get(algo)
+    return _variant(get(algo))
+
+
+def _variant(cls: type[Optimizer]) -> type[IPOP]:
+    """``cls``'s restart variant, registered (without any registry look-up, so that
+    nothing loads plug-ins while metaheur is being imported)."""
     if issubclass(cls, IPOP):
-        raise ValueError(f"{algo!r} already restarts; pass the algorithm without restarts")
+        raise ValueError(f"{cls.name!r} already restarts; pass the algorithm without restarts")
     key = f"{cls.name}-ipop"
-    if key in available():
-        return get(key)  # type: ignore[return-value]
-    clash = sorted(set(cls.defaults) & set(RESTART_DEFAULTS))
-    if clash:
-        raise ValueError(f"{algo!r} has hyper-parameters {clash} that the restart layer uses")
-    variant = type(
-        f"{cls.__name__}IPOP",
-        (IPOP,),
-        {
-            "name": key,
-            "summary": (f"{cls.name} with restarts (growing global runs, local runs around "
-                        "the best point, best point kept)"),
-            "reference": cls.reference,
-            "defaults": {**cls.defaults, **RESTART_DEFAULTS, **RESTART_TUNED.get(cls.name, {})},
-            "constraints": {**cls.constraints, **RESTART_CONSTRAINTS},
-            "inner_algo": cls.name,
-            "min_pop_size": cls.min_pop_size,
-            "default_pop_size": RESTART_POP_SIZE.get(cls.name, cls.default_pop_size),
-            "__module__": __name__,
-        },
-    )
+    made = _registry._REGISTRY.get(key)
+    if made is not None and vars(made).get("_variant_of") is cls:
+        return made
+    variant = type(f"{cls.__name__}IPOP", (IPOP,), variant_attributes(cls, __name__, IPOP))
     return register(variant)  # type: ignore[return-value]
 
 
 def _register_built_ins() -> None:
-    from metaheur.optimizers import aco, aoa, dlf_aoa, gwo, poa, pso  # noqa: F401 (registers)
+    from metaheur.optimizers.aco import ACOR
+    from metaheur.optimizers.aoa import AOA
+    from metaheur.optimizers.dlf_aoa import DLFAOA
+    from metaheur.optimizers.gwo import GWO
+    from metaheur.optimizers.poa import POA
+    from metaheur.optimizers.pso import PSO
 
-    for algo in ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa"):
-        with_restarts(algo)
+    for cls in (AOA, DLFAOA, PSO, ACOR, GWO, POA):
+        _variant(cls)
 
 
 _register_built_ins()
+_registry.add_variant_maker("-ipop", _variant)

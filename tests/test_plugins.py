@@ -1,0 +1,340 @@
+"""Third-party algorithms: the README's plug-in path end to end, in fresh processes.
+
+An entry-point plug-in is installed here as a real distribution would be (a ``*.dist-info``
+folder with ``entry_points.txt`` on ``sys.path``), and every check that depends on the
+order of imports runs in a subprocess, where ``import metaheur`` happens for real.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import metaheur
+from metaheur import Choice, Field, Integer, Real, _registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_walk() -> str:
+    """The README's RandomWalk example, as a module that does not register itself."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S)
+                 if "class RandomWalk" in b)
+    assert block.startswith("import metaheur\nfrom metaheur import Field, Real")
+    return block.replace("@metaheur.register\n", "")
+
+
+def _install(site: Path, *, entry_point: bool = True) -> Path:
+    """``mywalk_pkg.walk:RandomWalk`` under ``site``, published through the entry-point
+    group when ``entry_point``."""
+    pkg = site / "mywalk_pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "walk.py").write_text(_readme_walk())
+    if entry_point:
+        info = site / "mywalk_pkg-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mywalk-pkg\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(
+            "[metaheur.optimizers]\nrandom-walk = mywalk_pkg.walk:RandomWalk\n")
+    return site
+
+
+def _python(site: Path, code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code, *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_entry_point_plugin_with_the_documented_imports_loads(tmp_path: Path) -> None:
+    """``import metaheur`` must not load plug-ins: a plug-in module that itself imports
+    metaheur would meet a half-initialised package (a circular import)."""
+    site = _install(tmp_path / "site")
+    out = _python(site, "import metaheur; print(metaheur.available())")
+    assert out.returncode == 0, out.stderr
+    assert "random-walk" in ast.literal_eval(out.stdout), out.stdout
+    out = _python(site, "import metaheur; print(metaheur.get('random-walk').__module__)")
+    assert out.returncode == 0 and out.stdout.strip() == "mywalk_pkg.walk", out.stderr
+
+
+def test_import_metaheur_loads_no_plugin(tmp_path: Path) -> None:
+    code = ("import importlib.metadata as md, sys\n"
+            "seen = []\n"
+            "real = md.entry_points\n"
+            "md.entry_points = lambda **kw: seen.append(kw) or real(**kw)\n"
+            "import metaheur, metaheur.optimizers, metaheur.restarts\n"
+            "assert seen == [], seen\n"
+            "metaheur.available()\n"
+            "assert seen == [{'group': 'metaheur.optimizers'}], seen\n")
+    out = _python(tmp_path, code)
+    assert out.returncode == 0, out.stderr
+
+
+# ------------------------------------------------------------------ in-process registry
+
+
+@pytest.fixture()
+def registry(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """A private copy of the registry, restored after the test."""
+    reg = dict(_registry._REGISTRY)
+    monkeypatch.setattr(_registry, "_REGISTRY", reg)
+    return reg
+
+
+def _walk_class(sigma: float = 0.1, module: str = "__main__", qualname: str = "RandomWalk",
+                name: str = "random-walk", **attrs: object) -> type:
+    """The README's RandomWalk, defined afresh (as a re-run notebook cell defines it)."""
+    namespace: dict = {}
+    exec(_readme_walk(), namespace)  # noqa: S102 - the README's own example
+    base = namespace["RandomWalk"]
+    attrs = {"name": name, "defaults": {"sigma": sigma}, "__module__": module,
+             "__qualname__": qualname, **attrs}
+    return type("RandomWalk", (base,), attrs)
+
+
+def test_registering_a_redefinition_replaces_the_class(registry: dict) -> None:
+    first = metaheur.register(_walk_class())
+    again = metaheur.register(_walk_class(sigma=0.2))  # the same cell run again
+    assert again is not first and metaheur.get("random-walk") is again
+    assert metaheur.get("random-walk").defaults == {"sigma": 0.2}
+    # another class under the same name is still refused, naming the one registered
+    with pytest.raises(ValueError, match=r"'random-walk' is already registered by "
+                                         r"__main__\.RandomWalk"):
+        metaheur.register(_walk_class(module="other_pkg.walk"))
+    with pytest.raises(ValueError, match="already registered"):
+        metaheur.register(_walk_class(qualname="Other"))
+    # a built-in is never replaced by a class of the same name elsewhere
+    with pytest.raises(ValueError, match="already registered by metaheur.optimizers.pso.PSO"):
+        metaheur.register(_walk_class(name="pso"))
+
+
+# ------------------------------------------------------- restart variants of plug-ins
+_SAVE = """
+import json, sys
+import numpy as np
+import {module}
+from metaheur.restarts import with_restarts
+opt = with_restarts("random-walk")([(-1.0, 1.0)] * 2, pop_size=4, budget=200, seed=0,
+                                   restart_patience=2)
+for _ in range(12):
+    X = opt.ask()
+    opt.tell(X, (X ** 2).sum(axis=1))
+assert opt.restarts >= 1
+json.dump({{"state": opt.get_state(), "next": opt.ask().tolist()}}, open(sys.argv[1], "w"))
+"""
+_LOAD = """
+import json, sys
+import numpy as np
+{imports}
+from metaheur import Optimizer
+saved = json.load(open(sys.argv[1]))
+opt = Optimizer.from_state(saved["state"])
+assert opt.name == "random-walk-ipop", opt.name
+assert np.array_equal(opt.ask(), saved["next"])
+"""
+
+
+def test_a_plugins_restart_variant_restores_in_a_new_process(tmp_path: Path) -> None:
+    site = _install(tmp_path / "site", entry_point=False)
+    (site / "rw.py").write_text(_readme_walk().replace("class RandomWalk",
+                                                       "@metaheur.register\nclass RandomWalk"))
+    state = tmp_path / "state.json"
+    out = _python(site, _SAVE.format(module="rw"), str(state))
+    assert out.returncode == 0, out.stderr
+    out = _python(site, _LOAD.format(imports="import rw"), str(state))
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.slow
+def test_an_entry_point_plugins_restart_variant_everywhere(tmp_path: Path) -> None:
+    """Installed through the entry point: its ``-ipop`` variant is restored with no import
+    of the plug-in, listed, and a CLI choice."""
+    site = _install(tmp_path / "site")
+    state = tmp_path / "state.json"
+    out = _python(site, _SAVE.format(module="metaheur"), str(state))
+    assert out.returncode == 0, out.stderr
+    out = _python(site, _LOAD.format(imports=""), str(state))
+    assert out.returncode == 0, out.stderr
+    cli = "import sys; from metaheur.cli import main; sys.exit(main(sys.argv[1:]))"
+    out = _python(site, cli, "list")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"^\s*random-walk-ipop\s", out.stdout, re.M), out.stdout
+    out = _python(site, cli, "bench", "--algos", "random-walk-ipop,random-walk",
+                  "--functions", "sphere", "--dim", "2", "--runs", "1", "--budget", "120",
+                  "-j", "1", "--out", str(tmp_path / "bench"), "--json")
+    assert out.returncode == 0, out.stderr
+    assert "random-walk-ipop" in out.stdout
+
+
+def test_get_makes_the_restart_variant_of_a_registered_plugin(registry: dict) -> None:
+    metaheur.register(_walk_class())
+    assert "random-walk-ipop" in metaheur.available()
+    cls = metaheur.get("Random_Walk-IPOP")
+    assert cls.inner_algo == "random-walk" and cls.defaults["sigma"] == 0.1
+    assert metaheur.get("random-walk-ipop") is cls
+    opt = cls([(-1.0, 1.0)] * 2, pop_size=4, budget=60, seed=0, sigma=0.3)
+    assert opt.current_run is None and opt.params["sigma"] == 0.3
+    # a redefinition of the plug-in remakes its variant with the new declarations
+    metaheur.register(_walk_class(sigma=0.2))
+    assert metaheur.get("random-walk-ipop").defaults["sigma"] == 0.2
+    # no variant of a variant, nor of the restart layer itself
+    assert "random-walk-ipop-ipop" not in metaheur.available()
+    for name in ("random-walk-ipop-ipop", "ipop-ipop"):
+        with pytest.raises(ValueError, match="already restarts"):
+            metaheur.get(name)
+    with pytest.raises(ValueError, match="unknown algorithm 'nope-ipop'"):
+        metaheur.get("nope-ipop")
+
+
+# ------------------------------------------------------------------- declarations
+@pytest.mark.parametrize("name", [
+    "dim", "lower", "pop_size", "done", "history", "rounds", "population", "nit", "nfev",
+    "rng", "best_f", "budget", "seed", "x0", "bounds", "ask", "name", "params", "_hidden"])
+def test_a_hyper_parameter_may_not_shadow_the_optimizer(name: str) -> None:
+    with pytest.raises(TypeError, match=rf"^RandomWalk hyper-parameter\(s\) \['{name}'\] are "
+                                        r"reserved \(attributes of Optimizer"):
+        _walk_class(defaults={"sigma": 0.1, name: 1.0})
+
+
+def test_a_hyper_parameter_may_not_shadow_a_method_of_the_class() -> None:
+    with pytest.raises(TypeError, match=r"\['step'\] are reserved .* or of RandomWalk"):
+        _walk_class(defaults={"sigma": 0.1, "step": 1.0}, step=lambda self: None)
+
+
+def test_every_attribute_the_base_sets_is_reserved() -> None:
+    from metaheur._params import reserved_names
+
+    opt = metaheur.get("poa")([(0.0, 1.0)] * 2, budget=50, seed=0)
+    while not opt.done:
+        opt.tell(X := opt.ask(), X.sum(axis=1))
+    reserved = reserved_names(type(opt))
+    assert set(vars(opt)) - set(opt.params) <= reserved | {n for n in vars(opt) if n[0] == "_"}
+    assert not reserved & {k for a in metaheur.available() for k in metaheur.get(a).defaults}
+
+
+@pytest.mark.parametrize("shape, symbol", [(("N", "K"), "'K'"), (("n",), "'n'"), ((-1,), "-1"),
+                                           ((2.0,), "2.0"), (("N", True), "True")])
+def test_a_state_field_names_only_known_shape_symbols(shape: tuple, symbol: str) -> None:
+    with pytest.raises(ValueError, match=rf"bad state Field shape {re.escape(repr(shape))}: "
+                                         rf"{re.escape(symbol)} .*allowed: 'N' \(pop_size\), "
+                                         r"'D' \(dimension\), 'M' \(largest batch\)"):
+        Field(shape, "real")
+    with pytest.raises(ValueError, match=r"bad state Field shape 'N'.*a tuple"):
+        Field("N", "real")  # type: ignore[arg-type]
+
+
+def test_a_state_field_lists_the_allowed_kinds() -> None:
+    with pytest.raises(ValueError, match=r"bad state Field kind 'vector'; allowed: 'point', "
+                                         r"'value', 'real', 'index', 'count', 'integer', "
+                                         r"'state'"):
+        Field(("N",), "vector")
+    with pytest.raises(ValueError, match=r"bad state Field present 'always'; allowed: None, "
+                                         r"'pending', 'iteration'"):
+        Field(("N",), "real", present="always")
+    with pytest.raises(ValueError, match=r"bad state Field bounds: low 1 > high 0"):
+        Field(("N",), "real", low=1, high=0)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Real(1, 0), r"Real: low 1 > high 0"),
+    (lambda: Real(0, 0, low_open=True), r"Real: \(0, 0\] holds no number"),
+    (lambda: Real("a"), r"Real: low must be a real number, got 'a'"),
+    (lambda: Real(high=float("nan")), r"Real: high must be a real number, got nan"),
+    (lambda: Real(True), r"Real: low must be a real number, got True"),
+    (lambda: Integer(5, 1), r"Integer: low 5 > high 1"),
+    (lambda: Integer(0.5), r"Integer: low must be an integer or None, got 0.5"),
+    (lambda: Choice(), r"Choice: give at least one option"),
+    (lambda: Choice(none=True), r"Choice: give at least one option"),
+])
+def test_a_constraint_that_allows_nothing_is_refused(make: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("default, constraint", [(-1.0, Real(0.0)), (None, Real(0.0)),
+                                                 ("fast", Choice("slow")), (0, Integer(1))])
+def test_a_default_must_meet_its_own_constraint(default: Any, constraint: Any) -> None:
+    with pytest.raises(TypeError, match=r"^RandomWalk\.defaults\['a'\] breaks its constraint: "
+                                        r"a must be "):
+        _walk_class(defaults={"sigma": 0.1, "a": default},
+                    constraints={"sigma": Real(0.0, low_open=True), "a": constraint})
+
+
+def test_a_default_population_must_reach_the_minimum() -> None:
+    with pytest.raises(TypeError, match=r"^RandomWalk\.default_pop_size 30 is below its "
+                                        r"min_pop_size 40"):
+        _walk_class(min_pop_size=40)
+
+
+# ------------------------------------------------------------------ ipop around a plug-in
+def test_ipop_starts_from_the_inner_algorithms_minimum_population(registry: dict) -> None:
+    metaheur.register(_walk_class(min_pop_size=40, default_pop_size=40))
+    ipop, box = metaheur.get("ipop"), [(0.0, 1.0)] * 2
+    assert ipop(box, budget=500, inner="random-walk").pop_size == 40  # not ipop's 30
+    assert ipop(box, budget=500, inner="random-walk", x0=np.full((45, 2), 0.5)).pop_size == 45
+    assert ipop(box, budget=500, inner="gwo").pop_size == 30
+    assert metaheur.get("random-walk-ipop")(box, budget=500).pop_size == 40
+    with pytest.raises(ValueError, match=r"pop_size must be an integer >= 40, got 35"):
+        ipop(box, budget=500, inner="random-walk", pop_size=35)
+
+
+def test_ipop_given_an_inner_hyper_parameter_points_to_inner_params(registry: dict) -> None:
+    metaheur.register(_walk_class())
+    ipop, box = metaheur.get("ipop"), [(0.0, 1.0)] * 2
+    with pytest.raises(ValueError, match=r"^unknown hyper-parameter\(s\) \['sigma'\] for 'ipop' "
+                                         r"\(hyper-parameters of 'random-walk': pass them as "
+                                         r"inner_params=\{'sigma': \.\.\.\}\); allowed: inner, "):
+        ipop(box, budget=500, inner="random-walk", sigma=0.2)
+    with pytest.raises(ValueError, match=r"\['a', 'sigma'\] for 'ipop'; allowed: inner, "):
+        ipop(box, budget=500, inner="random-walk", sigma=0.2, a=1)
+    with pytest.raises(ValueError, match=r"hyper-parameters of 'pso': pass them as inner_params="
+                                         r"\{'inertia': \.\.\., 'w': \.\.\.\}"):
+        ipop.validate_params(inertia="constant", w=0.5)  # inner: the default, "pso"
+    assert ipop(box, budget=500, inner="random-walk",
+                inner_params={"sigma": 0.2})._inner_params == {"sigma": 0.2}
+
+
+@pytest.mark.parametrize("param", ["restarts", "current_run", "inner_algo", "restart_growth"])
+def test_a_plugin_whose_names_the_restart_layer_uses_has_no_variant(registry: dict,
+                                                                     param: str) -> None:
+    metaheur.register(_walk_class(defaults={"sigma": 0.1, param: 1}))
+    assert "random-walk" in metaheur.available()
+    assert "random-walk-ipop" not in metaheur.available()
+    with pytest.raises(ValueError, match=rf"^'random-walk' has hyper-parameters \['{param}'\] "
+                                         r"that the restart layer uses"):
+        metaheur.get("random-walk-ipop")
+
+
+def test_a_constructor_may_name_its_own_hyper_parameters() -> None:
+    def __init__(self: Any, bounds: Any, *, sigma: float = 0.1, **kw: Any) -> None:
+        super(cls, self).__init__(bounds, sigma=sigma, **kw)
+
+    cls = _walk_class(__init__=__init__)
+    assert cls([(0.0, 1.0)], budget=40, sigma=0.3).sigma == 0.3
+
+
+def test_importlib_reload_of_a_plugin_module(registry: dict, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    (tmp_path / "rw_reload.py").write_text(
+        _readme_walk().replace("class RandomWalk", "@metaheur.register\nclass RandomWalk"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        module = importlib.import_module("rw_reload")
+        first = metaheur.get("random-walk")
+        assert metaheur.get("random-walk-ipop")._variant_of is first
+        again = importlib.reload(module).RandomWalk
+        assert again is not first and metaheur.get("random-walk") is again
+        assert metaheur.get("random-walk-ipop")._variant_of is again
+    finally:
+        sys.modules.pop("rw_reload", None)

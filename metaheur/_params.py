@@ -23,7 +23,6 @@ is never accepted as a number, nor a string as anything but a choice).
 from __future__ import annotations
 
 import abc
-import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from metaheur._reserved import reserved_names
 from metaheur._state import Field
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,9 +138,15 @@ class Integer(Constraint):
     def __post_init__(self) -> None:
         for end in ("low", "high"):
             value = getattr(self, end)
+            if isinstance(value, (float, np.floating)) and (math.isinf(value)
+                                                            or float(value).is_integer()):
+                # no limit, or a whole number written as a float: what they mean
+                value = None if math.isinf(value) else int(value)
+                object.__setattr__(self, end, value)
             if value is not None and (isinstance(value, bool)
                                       or not isinstance(value, (int, np.integer))):
-                raise ValueError(f"Integer: {end} must be an integer or None, got {value!r}")
+                raise ValueError(f"Integer: {end} must be an integer, an infinity or None, "
+                                 f"got {value!r}")
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError(f"Integer: low {self.low} > high {self.high}")
 
@@ -242,31 +248,6 @@ def clip_bounds(lower: NDArray, upper: NDArray) -> tuple[Any, Any]:
     if (lower == lower[0]).all() and (upper == upper[0]).all():
         return float(lower[0]), float(upper[0])
     return lower, upper
-
-
-#: What :class:`metaheur.Optimizer`'s constructor sets on every instance, besides the
-#: hyper-parameters (tests/test_plugins.py checks that this list is complete).
-_INSTANCE_ATTRIBUTES = ("lower", "upper", "dim", "pop_size", "params", "rng", "budget",
-                        "max_iter", "nit", "nfev", "n_failed", "best_f", "best_x")
-
-
-def _base_class(cls: type) -> type:
-    """The class whose ``__init_subclass__`` declares ``cls`` (:class:`metaheur.Optimizer`)."""
-    return next((c for c in reversed(cls.__mro__[:-1]) if "__init_subclass__" in vars(c)), cls)
-
-
-def reserved_names(cls: type) -> set[str]:
-    """Names a hyper-parameter of ``cls`` may not have (the base class sets each one as an
-    attribute): what the base class defines, what its constructor sets on every instance
-    or takes as a keyword (a subclass's constructor may name its own hyper-parameters),
-    and the methods and properties of ``cls``. Private names (leading ``_``: the
-    algorithm's state) are reserved too."""
-    base = _base_class(cls)
-    names = set(dir(base)) | set(_INSTANCE_ATTRIBUTES)
-    names |= {p.name for p in list(inspect.signature(base.__init__).parameters.values())[1:]
-              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
-    return names | {n for n in dir(cls)
-                    if hasattr(type(inspect.getattr_static(cls, n)), "__get__")}
 
 
 def check_declarations(cls: type) -> None:

@@ -23,9 +23,9 @@ import circle. A registered class is recognised by the ask/tell contract it impl
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
+import threading
 import warnings
 from collections.abc import Callable
 from importlib.metadata import entry_points
@@ -41,6 +41,10 @@ _REGISTRY: dict[str, type[Optimizer]] = {}
 #: What makes a class an optimizer here (every ``metaheur.Optimizer`` subclass has these).
 _CONTRACT = ("ask", "tell", "get_state", "from_state", "_init_state", "_ask", "_tell")
 _entry_points_loaded = False
+#: Guards the lazy load and the making of variants: a thread asking while another loads
+#: waits for it (re-entrant: a plug-in module may call get() while it is imported).
+_LOCK = threading.RLock()
+_loading = False
 #: Variants made on demand: name suffix -> maker, which returns the registered variant of
 #: a registered class (made and registered on first use) or raises ``ValueError`` where
 #: that class has none. A variant's class attribute ``_variant_of`` is the class it was
@@ -70,12 +74,15 @@ def register(cls: type[Optimizer]) -> type[Optimizer]:
             f"{cls.__name__}.name must be lower-case kebab-case (e.g. {key!r}), got {cls.name!r}"
         )
     existing = _REGISTRY.get(key)
+    if _made_on_demand(existing) and "_variant_of" not in vars(cls):
+        existing = None  # a plug-in's variant made on demand gives way to a class
     if existing is not None and existing is not cls and not _same_definition(existing, cls):
         raise ValueError(
             f"algorithm name {key!r} is already registered by "
             f"{existing.__module__}.{existing.__qualname__}"
         )
-    _REGISTRY[key] = cls
+    with _LOCK:
+        _REGISTRY[key] = cls
     return cls
 
 
@@ -96,8 +103,14 @@ def _derived(key: str) -> type[Optimizer] | None:
     for suffix, make in _VARIANTS.items():
         base = _REGISTRY.get(key[: -len(suffix)]) if key.endswith(suffix) else None
         if base is not None:
-            return make(base)
+            return _make(make, base, key, strict=True)
     return None
+
+
+def _made_on_demand(cls: type | None) -> bool:
+    """Whether ``cls`` is a variant of a plug-in (a built-in's variants are built-ins)."""
+    base = vars(cls).get("_variant_of") if cls is not None else None
+    return base is not None and not base.__module__.startswith("metaheur.")
 
 
 def _same_definition(a: type, b: type) -> bool:
@@ -105,34 +118,57 @@ def _same_definition(a: type, b: type) -> bool:
 
 
 def _load_entry_points() -> None:
-    global _entry_points_loaded
+    global _entry_points_loaded, _loading
     if _entry_points_loaded:
         return
-    _entry_points_loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    with _LOCK:
+        if _entry_points_loaded or _loading:  # done meanwhile, or a plug-in's own import
+            return
+        _loading = True
+        broken = []
         try:
-            obj = ep.load()
-            if inspect.isclass(obj):  # otherwise a module that registered its classes
-                register(obj)
-        except Exception as exc:  # a broken plugin must not break the built-ins
-            warnings.warn(
-                f"could not load metaheur optimizer plugin {ep.name!r} ({ep.value}): {exc}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                try:
+                    obj = ep.load()
+                    if inspect.isclass(obj):  # otherwise a module that registered classes
+                        register(obj)
+                except Exception as exc:  # a broken plugin must not break the built-ins
+                    broken.append(f"could not load metaheur optimizer plugin {ep.name!r} "
+                                  f"({ep.value}): {exc}")
+        finally:
+            _entry_points_loaded, _loading = True, False
+    for message in broken:  # after loading: a warning raised as an error stops no plug-in
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def available() -> list[str]:
     """Sorted names of all registered algorithms (built-ins and plugins), and of the
     variants :func:`get` makes on demand (``"<name>-ipop"``), which this makes."""
     _load_entry_points()
-    for suffix, make in _VARIANTS.items():
-        for key, cls in list(_REGISTRY.items()):
-            made = _REGISTRY.get(key + suffix)
-            if made is None or _stale(made):
-                with contextlib.suppress(ValueError):  # no such variant (a restart variant)
-                    make(cls)
-    return sorted(_REGISTRY)
+    with _LOCK:
+        for suffix, make in _VARIANTS.items():
+            for key, cls in list(_REGISTRY.items()):
+                made = _REGISTRY.get(key + suffix)
+                if made is None or _stale(made):
+                    _make(make, cls, key + suffix, strict=False)
+        return sorted(_REGISTRY)
+
+
+def _make(make: Callable[[type[Optimizer]], type[Optimizer]], base: type[Optimizer],
+          key: str, *, strict: bool) -> type[Optimizer] | None:
+    """``make(base)``, or None where ``base`` has no such variant (``strict``: its
+    ``ValueError`` is raised); then a stale variant of a former ``base`` is dropped, so
+    that :func:`available` and :func:`get` agree."""
+    try:
+        return make(base)
+    except Exception as exc:  # no such variant, or a class registered by contract only
+        logger.debug("no variant %r: %s", key, exc)
+        stale = _REGISTRY.get(key)
+        if stale is not None and _stale(stale):
+            del _REGISTRY[key]
+        if strict and isinstance(exc, ValueError):
+            raise
+        return None
 
 
 def get(name: str) -> type[Optimizer]:
@@ -142,9 +178,10 @@ def get(name: str) -> type[Optimizer]:
         raise TypeError(f"algorithm name must be a string, got {type(name).__name__}")
     _load_entry_points()
     key = _normalise(name)
-    cls = _REGISTRY.get(key)
-    if cls is None or _stale(cls):
-        cls = _derived(key) or cls
+    with _LOCK:
+        cls = _REGISTRY.get(key)
+        if cls is None or _stale(cls):
+            cls = _derived(key) or _REGISTRY.get(key)
     if cls is None:
         raise ValueError(f"unknown algorithm {name!r}; available: {', '.join(available())}")
     return cls

@@ -175,6 +175,8 @@ class Field:
 
     def __post_init__(self) -> None:
         allowed = "allowed: 'N' (pop_size), 'D' (dimension), 'M' (largest batch), integers >= 0"
+        if isinstance(self.shape, list):
+            object.__setattr__(self, "shape", tuple(self.shape))
         if not isinstance(self.shape, tuple):
             raise ValueError(f"bad state Field shape {self.shape!r}: give a tuple ((): a "
                              f"scalar); {allowed}")

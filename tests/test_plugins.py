@@ -251,7 +251,7 @@ def test_a_state_field_lists_the_allowed_kinds() -> None:
     (lambda: Real(high=float("nan")), r"Real: high must be a real number, got nan"),
     (lambda: Real(True), r"Real: low must be a real number, got True"),
     (lambda: Integer(5, 1), r"Integer: low 5 > high 1"),
-    (lambda: Integer(0.5), r"Integer: low must be an integer or None, got 0.5"),
+    (lambda: Integer(0.5), r"Integer: low must be an integer, an infinity or None, got 0.5"),
     (lambda: Choice(), r"Choice: give at least one option"),
     (lambda: Choice(none=True), r"Choice: give at least one option"),
 ])
@@ -338,3 +338,116 @@ def test_importlib_reload_of_a_plugin_module(registry: dict, tmp_path: Path,
         assert metaheur.get("random-walk-ipop")._variant_of is again
     finally:
         sys.modules.pop("rw_reload", None)
+
+
+# ----------------------------------------------------------- review of the plug-in fixes
+def test_threads_asking_first_all_see_an_installed_plugin(tmp_path: Path) -> None:
+    """The lazy load marked itself done before loading: while one thread imported a slow
+    plug-in, the others were told it was an unknown algorithm."""
+    site = _install(tmp_path / "site")
+    walk = site / "mywalk_pkg" / "walk.py"
+    walk.write_text("import time\ntime.sleep(0.5)\n" + walk.read_text())
+    code = ("import threading, metaheur\n"
+            "res = {}\n"
+            "def work(i):\n"
+            "    try:\n"
+            "        res[i] = metaheur.get('random-walk').name\n"
+            "    except Exception as exc:\n"
+            "        res[i] = repr(exc)\n"
+            "ts = [threading.Thread(target=work, args=(i,)) for i in range(3)]\n"
+            "[t.start() for t in ts]; [t.join() for t in ts]\n"
+            "assert res == {i: 'random-walk' for i in range(3)}, res\n"
+            "assert metaheur.get('random-walk-ipop') is metaheur.get('random-walk-ipop')\n")
+    out = _python(site, code)
+    assert out.returncode == 0, out.stderr
+
+
+def test_a_broken_plugin_warned_as_an_error_does_not_stop_the_others(tmp_path: Path) -> None:
+    """Under ``-W error::RuntimeWarning`` the first broken plug-in's warning escaped the
+    loop, and the plug-ins after it were never loaded."""
+    site = _install(tmp_path / "site")
+    info = site / "mywalk_pkg-1.0.dist-info" / "entry_points.txt"
+    info.write_text("[metaheur.optimizers]\naaa-broken = no_such_module:Nothing\n"
+                    "random-walk = mywalk_pkg.walk:RandomWalk\n")
+    code = ("import metaheur\n"
+            "try:\n"
+            "    metaheur.available()\n"
+            "except RuntimeWarning as w:\n"
+            "    assert 'aaa-broken' in str(w), w\n"
+            "assert 'random-walk' in metaheur.available()\n")
+    out = _python(site, code)
+    assert out.returncode == 0, out.stderr
+
+
+def test_a_variant_that_cannot_be_remade_is_no_longer_listed(registry: dict) -> None:
+    """A redefinition with a name the restart layer uses left the old ``-ipop`` listed,
+    which ``get`` then refused (``metaheur list`` failed, ``ipop(inner='nope')`` gave the
+    plug-in's message instead of naming the bad inner)."""
+    metaheur.register(_walk_class())
+    assert "random-walk-ipop" in metaheur.available()
+    metaheur.register(_walk_class(defaults={"sigma": 0.1, "restarts": 1}))
+    assert "random-walk-ipop" not in metaheur.available()
+    assert "random-walk-ipop" not in registry
+    with pytest.raises(ValueError, match="that the restart layer uses"):
+        metaheur.get("random-walk-ipop")
+    with pytest.raises(ValueError, match="inner"):
+        metaheur.get("ipop")([(-1.0, 1.0)] * 2, budget=100, inner="nope")
+
+
+def test_a_class_of_its_own_may_take_a_name_a_variant_was_made_under(registry: dict) -> None:
+    """Any ``available()`` or unknown-name ``get()`` makes every variant; another
+    package's own class named ``<x>-ipop`` was then refused as already registered."""
+    metaheur.register(_walk_class())
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        metaheur.get("nmae")
+    own = metaheur.register(_walk_class(name="random-walk-ipop", module="pkg_b"))
+    assert metaheur.get("random-walk-ipop") is own
+
+
+def test_a_class_registered_by_contract_does_not_break_the_listing(registry: dict) -> None:
+    class Duck:
+        name = "duck"
+
+        def ask(self) -> None: ...
+        def tell(self, X: Any, f: Any) -> None: ...
+        def get_state(self) -> None: ...
+        @classmethod
+        def from_state(cls, s: Any) -> None: ...
+        def _init_state(self, X: Any, f: Any) -> None: ...
+        def _ask(self, t: int, r: int) -> None: ...
+        def _tell(self, t: int, r: int, X: Any, f: Any) -> None: ...
+
+    metaheur.register(Duck)  # type: ignore[arg-type]
+    names = metaheur.available()
+    assert "duck" in names and "duck-ipop" not in names
+    with pytest.raises(ValueError, match="unknown algorithm 'nope'"):
+        metaheur.get("nope")
+
+
+def test_declarations_that_worked_before_still_work() -> None:
+    """A list shape, an infinite or whole-float Integer bound and descriptive names
+    (``reference``, ``summary``) were accepted before the declaration checks, harmlessly."""
+    assert Field(["N", "D"], "point").shape == ("N", "D")  # type: ignore[arg-type]
+    assert Integer(1, float("inf")) == Integer(1, None)  # type: ignore[arg-type]
+    assert Integer(1.0, 5.0) == Integer(1, 5)  # type: ignore[arg-type]
+    assert Integer(float("-inf"), 3).check("k", 2) == 2  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="integer"):
+        Integer(1.5)  # type: ignore[arg-type]
+    for name in ("reference", "summary"):
+        cls = _walk_class(defaults={"sigma": 0.1, name: 1.0})
+        assert name in cls.defaults
+
+
+def test_a_generic_plugin_is_checked_against_the_optimizer() -> None:
+    """``class H(Optimizer, Generic[T])``: the reserved names were taken from typing.Generic
+    (the first class defining ``__init_subclass__``), so ``seed`` was let through."""
+    from typing import Generic, TypeVar
+
+    T = TypeVar("T")
+    namespace: dict = {}
+    exec(_readme_walk(), namespace)  # noqa: S102 - the README's own example
+    base = namespace["RandomWalk"]
+    with pytest.raises(TypeError, match="seed"):
+        class H(base, Generic[T]):  # type: ignore[valid-type, misc]
+            name = "h"
+            defaults = {"sigma": 0.1, "seed": 1}  # noqa: RUF012

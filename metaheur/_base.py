@@ -70,6 +70,19 @@ def _as_real(f: ArrayLike) -> NDArray:
     )
 
 
+def _in_box(opt: Optimizer, X: NDArray) -> NDArray:
+    """``opt._ask``'s batch ``X`` clipped to the box in place."""
+    X.clip(*opt._clip_bounds, out=X)  # the method: half the cost of np.clip
+    # After clipping only NaN can be left, and min() propagates it (one reduction,
+    # no temporary array, no overflow even for huge boxes).
+    if math.isnan(X.min()):
+        raise RuntimeError(
+            f"{type(opt).__name__}._ask() produced non-finite points; "
+            "this is a bug in the algorithm"
+        )
+    return X
+
+
 class Optimizer(abc.ABC):
     """Base class of every population-based optimizer (ask/tell on whole populations).
 
@@ -168,6 +181,7 @@ class Optimizer(abc.ABC):
         self._round = 0
         self._pending: NDArray | None = None
         self._pending_full: NDArray | None = None
+        self._config_attrs: frozenset[str] = frozenset()  # those before the hooks ran
 
     @classmethod
     def validate_params(cls, *, pop_size: int | None = None, **params: Any) -> dict[str, Any]:
@@ -275,15 +289,7 @@ class Optimizer(abc.ABC):
             self._x_init = np.vstack([self._x_init, self._uniform((n_new, self.dim))])
             X = self._x_init[self._f_init.size :]
         else:
-            X = self._ask(self.nit + 1, self._round)
-            X.clip(*self._clip_bounds, out=X)  # the method: half the cost of np.clip
-            # After clipping only NaN can be left, and min() propagates it (one reduction,
-            # no temporary array, no overflow even for huge boxes).
-            if math.isnan(X.min()):
-                raise RuntimeError(
-                    f"{type(self).__name__}._ask() produced non-finite points; "
-                    "this is a bug in the algorithm"
-                )
+            X = _in_box(self, self._ask(self.nit + 1, self._round))
         self._pending_full = X
         self._pending = X[: self.budget - self.nfev]
         return self._pending.copy()
@@ -324,6 +330,7 @@ class Optimizer(abc.ABC):
         self._pending = self._pending_full = None
         if not self._initialized:
             f_all = np.concatenate([self._f_init, f_full])
+            self._config_attrs = frozenset(vars(self))
             self._init_state(self._x_init, f_all)
             self._initialized = True
             self._x_init = np.empty((0, self.dim))
@@ -345,6 +352,8 @@ class Optimizer(abc.ABC):
 
         ``Optimizer.from_state(opt.get_state())`` continues exactly as ``opt`` would
         (same future points), including mid-iteration and with a batch pending.
+        ``ValueError`` when the hooks set attributes :attr:`state_fields` does not declare
+        (scratch rebuilt when missing: a class-level default) or never set a declared one.
         """
         return _snapshot.export_state(self)
 

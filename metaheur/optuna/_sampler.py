@@ -202,8 +202,9 @@ class MetaheuristicSampler(BaseSampler):
         pop_size = _check_options(cls, n_trials, pop_size, wait_timeout, search_space,
                                   skip_evaluated=skip_evaluated, speculative=speculative,
                                   union_space=union_space)
-        # Validate the hyper-parameters now (the core raises ValueError naming them).
-        cls([(-1.0, 1.0)], pop_size=int(pop_size), max_iter=1, **algo_params)
+        # Validate the hyper-parameters now (the core raises ValueError naming them), and
+        # that the class's state can be shared (get_state names undeclared attributes).
+        _probe(cls([(-1.0, 1.0)], pop_size=int(pop_size), max_iter=1, seed=0, **algo_params))
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         self._cls = cls
@@ -383,6 +384,16 @@ def _check_algo(algo: Any) -> type[Optimizer]:
         f"algo must be a registered name or an Optimizer subclass, got {algo!r}; "
         f"available: {', '.join(available())}"
     )
+
+
+def _probe(opt: Optimizer) -> None:
+    """One generation and the next ask on a 1-d box, then ``get_state()``: a class whose
+    hooks set undeclared state fails here rather than mid-study, in a worker restoring
+    the shared state."""
+    X = opt.ask()
+    opt.tell(X, np.zeros(X.shape[0]))
+    opt.ask()
+    opt.get_state()
 
 
 def _check_options(cls: type[Optimizer], n_trials: Any, pop_size: Any, wait_timeout: Any,

@@ -117,3 +117,56 @@ def test_sampler_refuses_an_undeclared_state_at_construction() -> None:
     study = optuna.create_study(sampler=sampler)
     study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=30)
     assert len(study.trials) == 30
+
+
+# ----------------------------------------------------------------- _ask's batches
+class Returns(Scratch):
+    """Its ``_ask`` returns what ``make`` turns the proper batch into."""
+
+    name = "test-returns"
+    make: ClassVar[Any] = staticmethod(lambda X: X)
+
+    def _ask(self, t: int, r: int) -> Any:
+        return type(self).make(super()._ask(t, r))
+
+
+def _returning(make: Any) -> type[Returns]:
+    return type("Returns", (Returns,), {"make": staticmethod(make)})
+
+
+@pytest.mark.parametrize(("make", "error", "match"), [
+    (lambda X: X[:, :1], ValueError, r"Returns._ask\(\) must return .*shape \(5, 2\).*"
+                                     r"got shape \(5, 1\)"),
+    (lambda X: X[:-1], ValueError, r"Returns._ask\(\).*\(5, 2\).*got shape \(4, 2\)"),
+    (lambda X: X[0], ValueError, r"Returns._ask\(\).*\(5, 2\).*got shape \(2,\)"),
+    (lambda X: X.astype(str), TypeError, r"Returns._ask\(\) must return real numbers.*<U"),
+    (lambda X: X + 1j, TypeError, r"Returns._ask\(\) must return real numbers.*complex"),
+    (lambda X: X > 0, TypeError, r"Returns._ask\(\) must return real numbers.*bool"),
+    (lambda X: [dict(a=1)] * 5, TypeError, r"Returns._ask\(\) must return real numbers"),
+    (lambda X: None, TypeError, r"Returns._ask\(\) must return real numbers"),
+    (lambda X: np.where(X > 0, np.nan, X), RuntimeError, r"Returns._ask\(\).*NaN"),
+])
+def test_bad_batches_name_the_class(make: Any, error: type, match: str) -> None:
+    """Regression: an (n, 1) batch on a 2-d problem was accepted (res.x of shape (1,)),
+    fewer rows too; a list raised AttributeError ('clip'), an int array UFuncTypeError."""
+    opt = _returning(make)(BOX, pop_size=5, budget=50, seed=0)
+    opt.tell(opt.ask(), np.zeros(5))
+    with pytest.raises(error, match=match):
+        opt.ask()
+
+
+@pytest.mark.parametrize("make", [lambda X: X.tolist(), lambda X: np.rint(X).astype(int),
+                                  lambda X: X.astype(np.float32)])
+def test_lists_and_integer_arrays_are_taken_as_floats(make: Any) -> None:
+    res = metaheur.minimize(lambda x: float(x @ x), BOX, _returning(make), budget=40,
+                            pop_size=5, seed=0)
+    assert res.x.shape == (2,) and res.x.dtype == float and np.isfinite(res.fun)
+
+
+def test_infinite_coordinates_are_clipped_to_the_box() -> None:
+    """±inf (an overflowing step: ACOR in a box near the largest double) is a point beyond
+    the box in that direction and is projected onto it like any other; NaN is a bug."""
+    cls = _returning(lambda X: np.where(X > 0, np.inf, -np.inf))
+    opt = cls(BOX, pop_size=5, budget=50, seed=0)
+    opt.tell(opt.ask(), np.zeros(5))
+    assert set(np.abs(opt.ask()).ravel()) == {1.0}

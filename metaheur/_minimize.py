@@ -57,7 +57,8 @@ class OptimizeResult(dict):
 
     Attributes: ``x``, ``fun``, ``nfev`` (evaluations the optimizer made, within the
     budget), ``n_reused`` (those of them answered from memory without calling ``fun``),
-    ``nit``, ``n_failed``, ``failures`` (reason -> count of failed evaluations),
+    ``nit``, ``n_failed``, ``failures`` (reason -> count of failed evaluations; the
+    counts sum to ``n_failed``),
     ``success``, ``status`` (see :data:`STATUS`),
     ``message``, ``history`` and ``optimizer`` (the final ask/tell object;
     ``get_state()`` resumes it). ``history`` has the columns ``nit``, ``nfev``, ``best_f``
@@ -188,6 +189,9 @@ def minimize(
         Point-wise objectives only: a point whose exact coordinates were already
         evaluated (with a finite value) is answered from memory instead of calling
         ``fun`` again; it still counts towards the budget (``n_reused`` in the result).
+        A point repeated within one batch is evaluated once; if that evaluation fails,
+        each repeat is a failure of the same reason (in ``failures``, not ``n_reused``),
+        and the point is tried again when a later batch asks it.
         Pass ``False`` for a noisy objective whose repeats are wanted.
     **params
         Hyper-parameters of the algorithm (``Optimizer.defaults``).
@@ -271,12 +275,9 @@ def minimize(
             if memo is None:
                 f = evaluate_batch(fun, X, args=args, vectorized=vectorized,
                                    parallel=parallel, on_error=on_error, failures=failures)
-            else:  # answer points evaluated before from memory (module _memo)
-                f, todo, first = memo.plan(X)
-                f[todo] = evaluate_batch(fun, X[todo], args=args, parallel=parallel,
-                                         on_error=on_error, failures=failures)
-                memo.store(X[todo], f[todo])
-                f = np.where(np.isnan(f), f[first], f)
+            else:  # answer points evaluated before from memory (EvaluationMemo)
+                f = memo.evaluate(fun, X, args=args, parallel=parallel, on_error=on_error,
+                                  failures=failures)
             opt.tell(X, f)
             if bar is not None:
                 bar.update(X.shape[0])

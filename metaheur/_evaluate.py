@@ -111,6 +111,7 @@ def evaluate_batch(
     parallel: Any = None,
     on_error: str = "inf",
     failures: Counter | None = None,
+    on_raise: Callable[[Exception], Any] | None = None,
 ) -> NDArray:
     """Evaluate ``fun`` on the rows of ``X``; failures become NaN (``on_error="inf"``).
 
@@ -119,15 +120,19 @@ def evaluate_batch(
     large for a float) is a failed evaluation, counted by reason in ``failures``, or a
     ``TypeError`` with ``on_error="raise"``. Non-finite values count as
     ``"non-finite value"``. ``parallel`` is an open ``joblib.Parallel`` (or ``None``).
+    ``on_raise`` gets the exception of a vectorised objective that raised.
     """
-    f, reasons = _evaluate_rows(fun, X, args, vectorized, parallel, on_error == "raise")
+    f, reasons = _evaluate_rows(fun, X, args, vectorized, parallel, on_error == "raise",
+                                on_raise)
     if failures is not None:
         failures.update(r for r in reasons if r is not None)
     return f
 
 
 def _evaluate_rows(fun: Callable[..., Any], X: NDArray, args: tuple, vectorized: bool,
-                   parallel: Any, raise_errors: bool) -> tuple[NDArray, list[str | None]]:
+                   parallel: Any, raise_errors: bool,
+                   on_raise: Callable[[Exception], Any] | None = None
+                   ) -> tuple[NDArray, list[str | None]]:
     """:func:`evaluate_batch`'s values and, per row, why it failed (``None``: it did not)."""
     n = X.shape[0]
     X = X.copy()
@@ -139,6 +144,8 @@ def _evaluate_rows(fun: Callable[..., Any], X: NDArray, args: tuple, vectorized:
                 raise
             logger.warning("vectorised objective raised; the %d points count as failed", n,
                            exc_info=True)
+            if on_raise is not None:
+                on_raise(exc)
             return np.full(n, math.nan), [f"raised {type(exc).__name__}"] * n
         f, reasons = _as_values(values, n, X.shape[1])
     elif parallel is None:

@@ -273,8 +273,12 @@ def minimize(
         while not opt.done:
             X = opt.ask()
             if memo is None:
+                raised: list[Exception] = []
                 f = evaluate_batch(fun, X, args=args, vectorized=vectorized,
-                                   parallel=parallel, on_error=on_error, failures=failures)
+                                   parallel=parallel, on_error=on_error, failures=failures,
+                                   on_raise=raised.append if opt.nfev == 0 else None)
+                if raised:
+                    _warn_not_vectorised(raised[0], X.shape)
             else:  # answer points evaluated before from memory (EvaluationMemo)
                 f = memo.evaluate(fun, X, args=args, parallel=parallel, on_error=on_error,
                                   failures=failures)
@@ -312,6 +316,18 @@ def minimize(
     elif status == 3:
         message = f"time limit of {time_limit} s reached"
     return _result(opt, status, message, failures, memo)
+
+
+def _warn_not_vectorised(exc: Exception, shape: tuple[int, ...]) -> None:
+    """The first batch of a ``vectorized=True`` run raised: most likely a point-wise
+    objective. Say so where the user sees it (the run goes on, as documented)."""
+    import warnings
+
+    warnings.warn(
+        f"the objective raised {type(exc).__name__}({exc}) on the first batch, an array of "
+        f"shape {shape} (vectorized=True); its points count as failed, and so will every "
+        "batch's if fun takes one point: check vectorized= (with vectorized=True fun must "
+        "take an (n, d) array and return n values)", RuntimeWarning, stacklevel=3)
 
 
 def _result(opt: Optimizer, status: int, message: str, failures: Counter,

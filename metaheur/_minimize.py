@@ -171,7 +171,9 @@ def minimize(
     callback
         Called after the initial population and after every iteration with an
         :class:`OptimizeResult` of the state so far (its ``history`` is built only if
-        read); returning ``True`` or raising ``StopIteration`` stops the run.
+        read); the run stops when it returns a truthy value (``True``, ``"stop"``,
+        ``np.True_``; as in SciPy's ``differential_evolution``) or raises
+        ``StopIteration``, and goes on when it returns ``None``, ``False`` or ``0``.
     target
         Stop as soon as the best value is ``<= target``.
     time_limit

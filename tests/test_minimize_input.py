@@ -284,3 +284,15 @@ def test_pointwise_objective_passed_as_vectorised_warns_once() -> None:
         warnings.simplefilter("error")
         res = metaheur.minimize(later, BOX, budget=40, pop_size=10, vectorized=True, seed=0)
     assert res.failures == {"raised ValueError": 30}
+
+
+@pytest.mark.parametrize(("answer", "stops"), [(True, True), ("stop", True),
+                                               (np.True_, True), (1, True), (None, False),
+                                               (False, False), (0, False), ("", False)])
+def test_any_truthy_callback_answer_stops(answer: Any, stops: bool) -> None:
+    """The docstring said 'returning True'; any truthy answer stops (SciPy's
+    differential_evolution alike), and the docstring now says so."""
+    res = metaheur.minimize(sphere, BOX, budget=100, pop_size=10, vectorized=True, seed=0,
+                            callback=lambda r: answer)
+    assert (res.status == 99) == stops and (res.nfev == 10) == stops
+    assert "returns a truthy value" in metaheur.minimize.__doc__

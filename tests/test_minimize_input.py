@@ -286,6 +286,12 @@ def test_pointwise_objective_passed_as_vectorised_warns_once() -> None:
     assert res.failures == {"raised ValueError": 30}
 
 
+@pytest.mark.parametrize("flag", ["yes", 1, None, np.array([True, False])])
+def test_vectorized_must_be_a_bool(flag: Any) -> None:
+    with pytest.raises(ValueError, match="vectorized must be True or False"):
+        metaheur.minimize(sphere, BOX, budget=40, vectorized=flag)
+
+
 @pytest.mark.parametrize(("answer", "stops"), [(True, True), ("stop", True),
                                                (np.True_, True), (1, True), (None, False),
                                                (False, False), (0, False), ("", False)])

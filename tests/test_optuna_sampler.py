@@ -411,6 +411,10 @@ def test_make_sampler_and_pruner_by_name() -> None:
         make_sampler("nope")
     with pytest.raises(ValueError, match="takes no options"):
         make_sampler("tpe", omega=1)
+    for name in ("tpe", "random"):  # regression: pop_size=5 was ignored silently
+        with pytest.raises(ValueError, match=f"sampler '{name}' has no population"):
+            make_sampler(name, pop_size=5)
+    assert make_sampler("cmaes", pop_size=5)._popsize == 5
     kinds = {name: type(make_pruner(name)).__name__ for name in PRUNERS}
     assert kinds == {"none": "NopPruner", "median": "MedianPruner",
                      "hyperband": "HyperbandPruner",

@@ -97,14 +97,17 @@ def _check_declared(opt: Optimizer) -> None:
             "state_fields = {'_X': Field(('N', 'D'), 'point'), '_f': Field(('N',), "
             "'value')}), or give a scratch attribute rebuilt when missing a class-level "
             "default (_buf = None)")
-    unset = [k for k in names if not hasattr(opt, k)]
+    present, fields = _presence(opt), opt.state_fields
+    unset = [k for k in names if not hasattr(opt, k)
+             and (k not in fields or present[fields[k].present])]
     if unset:
         raise ValueError(
             f"{cls.__name__}.get_state(): the declared state field(s) {unset} were never "
-            f"set; set each in _init_state, or remove it from {cls.__name__}.state_fields")
-    present = _presence(opt)
-    for name, spec in opt.state_fields.items():
-        if spec.kind != "state" and present[spec.present] != (getattr(opt, name) is not None):
+            f"set; set each in the hooks (in _init_state unless its Field says when it is "
+            f"present), or remove it from {cls.__name__}.state_fields")
+    for name, spec in fields.items():  # a nested state: exported once, below
+        if spec.kind != "state" and present[spec.present] != (
+                getattr(opt, name, None) is not None):
             raise ValueError(
                 f"{cls.__name__}.get_state(): state field {name!r} is "
                 f"{'None' if present[spec.present] else 'set'} where its Field(present="

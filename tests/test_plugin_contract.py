@@ -90,6 +90,32 @@ def test_declared_field_never_set_is_refused_at_export() -> None:
         opt.get_state()
 
 
+class KeepsPending(Scratch):
+    """Declares ``_trial`` present only while a batch is pending, but never clears it."""
+
+    name = "test-keeps"
+    state_fields: ClassVar[dict[str, Field]] = {
+        **Scratch.state_fields, "_trial": Field(("N", "D"), "point", present="pending")}
+
+    def _ask(self, t: int, r: int) -> np.ndarray:
+        self._trial = super()._ask(t, r).clip(self.lower, self.upper)
+        return self._trial.copy()
+
+
+def test_field_set_against_its_presence_is_refused_at_export() -> None:
+    opt = KeepsPending(BOX, pop_size=5, budget=50, seed=0)
+    opt.tell(opt.ask(), np.zeros(5))
+    KeepsPending.from_state(opt.get_state())  # not yet set, and nothing pending: fine
+    X = opt.ask()
+    KeepsPending.from_state(opt.get_state())  # set while pending: fine
+    opt.tell(X, np.zeros(5))
+    with pytest.raises(ValueError, match=r"KeepsPending.*'_trial' is set where its "
+                                         r"Field\(present='pending'\) says it is None"):
+        opt.get_state()  # from_state would refuse it ('must be null here')
+    opt._trial = None
+    KeepsPending.from_state(opt.get_state())
+
+
 def test_scratch_attributes_with_class_defaults_are_not_state() -> None:
     opt = _run(Scratch(BOX, pop_size=5, budget=60, seed=0), 3)
     again = Scratch.from_state(json.loads(json.dumps(opt.get_state())))

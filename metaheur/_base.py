@@ -70,6 +70,47 @@ def _as_real(f: ArrayLike) -> NDArray:
     )
 
 
+def _in_box(opt: Optimizer, X: Any) -> NDArray:
+    """``opt._ask``'s batch ``X`` checked and clipped to the box in place.
+
+    It must be ``(rows, d)`` real numbers (``rows``: the round's batch size; an optimizer
+    overriding :meth:`Optimizer._restored_progress` has batches of its own sizes); lists
+    and integer arrays are taken as floats. ±inf is a point beyond the box in that
+    direction (an overflowing step in a huge box) and is clipped like any other; NaN is
+    a bug in the algorithm.
+    """
+    rows = (opt._rounds_[opt._round]
+            if type(opt)._restored_progress is Optimizer._restored_progress else None)
+    if not (type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2
+            and X.shape[1] == opt.dim and (rows is None or X.shape[0] == rows)):
+        X = _as_batch(type(opt).__name__, X, rows, opt.dim)
+    X.clip(*opt._clip_bounds, out=X)  # the method: half the cost of np.clip
+    # After clipping only NaN can be left, and min() propagates it (one reduction,
+    # no temporary array, no overflow even for huge boxes).
+    if math.isnan(X.min()):
+        raise RuntimeError(
+            f"{type(opt).__name__}._ask() produced NaN coordinates; "
+            "this is a bug in the algorithm"
+        )
+    return X
+
+
+def _as_batch(name: str, X: Any, rows: int | None, dim: int) -> NDArray:
+    """A batch that is not a ``(rows, dim)`` float64 array as one, or a clear error."""
+    want = f"({'n' if rows is None else rows}, {dim})"
+    try:
+        arr = np.asarray(X)
+    except (TypeError, ValueError):  # ragged lists
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name}._ask() must return real numbers, a float array of shape "
+                        f"{want}; got {type(X).__name__} of dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != dim or (rows is not None and arr.shape[0] != rows):
+        raise ValueError(f"{name}._ask() must return an array of shape {want}, one row per "
+                         f"point of the round; got shape {arr.shape}")
+    return arr.astype(float)  # a copy: X may be the algorithm's own array
+
+
 class Optimizer(abc.ABC):
     """Base class of every population-based optimizer (ask/tell on whole populations).
 
@@ -168,6 +209,7 @@ class Optimizer(abc.ABC):
         self._round = 0
         self._pending: NDArray | None = None
         self._pending_full: NDArray | None = None
+        self._config_attrs: frozenset[str] = frozenset()  # those before the hooks ran
 
     @classmethod
     def validate_params(cls, *, pop_size: int | None = None, **params: Any) -> dict[str, Any]:
@@ -217,7 +259,8 @@ class Optimizer(abc.ABC):
     def _ask(self, t: int, r: int) -> NDArray:
         """Candidates of round ``r`` of iteration ``t`` (1-based); store pending state.
 
-        Return a new array: the base clips it to the box in place.
+        Return a new ``(rounds[r], d)`` array of reals: the base clips it to the box in
+        place (±inf too); anything else, or NaN, raises naming the class.
         """
 
     @abc.abstractmethod
@@ -275,15 +318,7 @@ class Optimizer(abc.ABC):
             self._x_init = np.vstack([self._x_init, self._uniform((n_new, self.dim))])
             X = self._x_init[self._f_init.size :]
         else:
-            X = self._ask(self.nit + 1, self._round)
-            X.clip(*self._clip_bounds, out=X)  # the method: half the cost of np.clip
-            # After clipping only NaN can be left, and min() propagates it (one reduction,
-            # no temporary array, no overflow even for huge boxes).
-            if math.isnan(X.min()):
-                raise RuntimeError(
-                    f"{type(self).__name__}._ask() produced non-finite points; "
-                    "this is a bug in the algorithm"
-                )
+            X = _in_box(self, self._ask(self.nit + 1, self._round))
         self._pending_full = X
         self._pending = X[: self.budget - self.nfev]
         return self._pending.copy()
@@ -324,6 +359,7 @@ class Optimizer(abc.ABC):
         self._pending = self._pending_full = None
         if not self._initialized:
             f_all = np.concatenate([self._f_init, f_full])
+            self._config_attrs = frozenset(vars(self))
             self._init_state(self._x_init, f_all)
             self._initialized = True
             self._x_init = np.empty((0, self.dim))
@@ -345,6 +381,8 @@ class Optimizer(abc.ABC):
 
         ``Optimizer.from_state(opt.get_state())`` continues exactly as ``opt`` would
         (same future points), including mid-iteration and with a batch pending.
+        ``ValueError`` when the hooks set attributes :attr:`state_fields` does not declare
+        (scratch rebuilt when missing: a class-level default) or never set a declared one.
         """
         return _snapshot.export_state(self)
 

@@ -5,7 +5,7 @@ become NaN and are counted by reason). :class:`EvaluationMemo` answers points th
 evaluated before: AOA and DLF-AOA move an agent that sits on the best point by
 ``x_best - x = 0``, and POA keeps rows unchanged when a move is refused, so they ask
 points again; for an expensive objective (a training run) each such call is wasted.
-Only finite values are stored: a failed evaluation is tried again.
+Only finite values are stored: a failed evaluation is tried again in a later batch.
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ def evaluate_batch(
     parallel: Any = None,
     on_error: str = "inf",
     failures: Counter | None = None,
+    on_raise: Callable[[Exception], Any] | None = None,
 ) -> NDArray:
     """Evaluate ``fun`` on the rows of ``X``; failures become NaN (``on_error="inf"``).
 
@@ -119,8 +120,20 @@ def evaluate_batch(
     large for a float) is a failed evaluation, counted by reason in ``failures``, or a
     ``TypeError`` with ``on_error="raise"``. Non-finite values count as
     ``"non-finite value"``. ``parallel`` is an open ``joblib.Parallel`` (or ``None``).
+    ``on_raise`` gets the exception of a vectorised objective that raised.
     """
-    raise_errors = on_error == "raise"
+    f, reasons = _evaluate_rows(fun, X, args, vectorized, parallel, on_error == "raise",
+                                on_raise)
+    if failures is not None:
+        failures.update(r for r in reasons if r is not None)
+    return f
+
+
+def _evaluate_rows(fun: Callable[..., Any], X: NDArray, args: tuple, vectorized: bool,
+                   parallel: Any, raise_errors: bool,
+                   on_raise: Callable[[Exception], Any] | None = None
+                   ) -> tuple[NDArray, list[str | None]]:
+    """:func:`evaluate_batch`'s values and, per row, why it failed (``None``: it did not)."""
     n = X.shape[0]
     X = X.copy()
     if vectorized:
@@ -131,9 +144,9 @@ def evaluate_batch(
                 raise
             logger.warning("vectorised objective raised; the %d points count as failed", n,
                            exc_info=True)
-            if failures is not None:
-                failures[f"raised {type(exc).__name__}"] += n
-            return np.full(n, math.nan)
+            if on_raise is not None:
+                on_raise(exc)
+            return np.full(n, math.nan), [f"raised {type(exc).__name__}"] * n
         f, reasons = _as_values(values, n, X.shape[1])
     elif parallel is None:
         pairs = [_call_point(fun, x, args, raise_errors) for x in X]
@@ -143,20 +156,24 @@ def evaluate_batch(
 
         pairs = parallel(delayed(_call_point)(fun, x, args, raise_errors) for x in X)
         f, reasons = np.array([v for v, _ in pairs], dtype=float), [r for _, r in pairs]
-    bad = [r for r in reasons if r is not None]
-    if bad and raise_errors:
-        raise TypeError(f"objective {bad[0]}; expected real numbers")
-    if failures is not None:
-        failures.update(bad)
-        n_nonfinite = int((~np.isfinite(f)).sum()) - len(bad)
-        if n_nonfinite:
-            failures["non-finite value"] += n_nonfinite
-    return f
-
+    if raise_errors:
+        bad = [r for r in reasons if r is not None]
+        if bad:
+            raise TypeError(f"objective {bad[0]}; expected real numbers")
+    if not np.isfinite(f).all():
+        reasons = [r if r is not None or math.isfinite(v) else "non-finite value"
+                   for v, r in zip(f.tolist(), reasons, strict=True)]
+    return f, reasons
 
 
 class EvaluationMemo:
-    """Finite objective values keyed by the exact bytes of each point."""
+    """Finite objective values keyed by the exact bytes of each point.
+
+    ``hits`` counts the rows answered without calling the objective that got a value: a
+    point evaluated before, or a repeat of a row of the same batch whose evaluation
+    succeeded. A repeat of a row that failed is not evaluated again either (no call is
+    spent twice on a batch); it fails with that row's reason, once per row, and is no hit.
+    """
 
     def __init__(self) -> None:
         self._values: dict[bytes, float] = {}
@@ -168,7 +185,8 @@ class EvaluationMemo:
     def plan(self, X: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """``(f, todo, first)`` for a batch: ``f`` holds the known values (NaN elsewhere),
         ``todo`` the indices of the rows to evaluate (first occurrences of unknown
-        points) and ``first[i]`` the row whose value row ``i`` takes."""
+        points) and ``first[i]`` the row whose value row ``i`` takes. Counts the known
+        values as hits (:meth:`evaluate` those of the repeats)."""
         X = np.ascontiguousarray(X, dtype=float)
         f = np.full(X.shape[0], np.nan)
         first = np.arange(X.shape[0])
@@ -181,7 +199,6 @@ class EvaluationMemo:
                 self.hits += 1
             elif key in seen:
                 first[i] = seen[key]
-                self.hits += 1
             else:
                 seen[key] = i
                 todo.append(i)
@@ -193,3 +210,23 @@ class EvaluationMemo:
         for row, value in zip(X, f, strict=True):
             if np.isfinite(value):
                 self._values[row.tobytes()] = float(value)
+
+    def evaluate(self, fun: Callable[..., Any], X: NDArray, *, args: tuple = (),
+                 parallel: Any = None, on_error: str = "inf",
+                 failures: Counter | None = None) -> NDArray:
+        """:func:`evaluate_batch` of a point-wise ``fun``, calling it only for the points
+        neither known nor repeated in ``X`` (see the class)."""
+        f, todo, first = self.plan(X)
+        f[todo], reasons = _evaluate_rows(fun, X[todo], args, False, parallel,
+                                          on_error == "raise")
+        self.store(X[todo], f[todo])
+        why = dict(zip(todo.tolist(), reasons, strict=True))
+        for i in np.flatnonzero(first != np.arange(first.size)).tolist():
+            f[i] = f[first[i]]
+            if math.isfinite(f[i]):
+                self.hits += 1
+            else:
+                why[i] = why[first[i]]
+        if failures is not None:
+            failures.update(r for r in why.values() if r is not None)
+        return f

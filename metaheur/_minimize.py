@@ -57,7 +57,8 @@ class OptimizeResult(dict):
 
     Attributes: ``x``, ``fun``, ``nfev`` (evaluations the optimizer made, within the
     budget), ``n_reused`` (those of them answered from memory without calling ``fun``),
-    ``nit``, ``n_failed``, ``failures`` (reason -> count of failed evaluations),
+    ``nit``, ``n_failed``, ``failures`` (reason -> count of failed evaluations; the
+    counts sum to ``n_failed``),
     ``success``, ``status`` (see :data:`STATUS`),
     ``message``, ``history`` and ``optimizer`` (the final ask/tell object;
     ``get_state()`` resumes it). ``history`` has the columns ``nit``, ``nfev``, ``best_f``
@@ -170,7 +171,9 @@ def minimize(
     callback
         Called after the initial population and after every iteration with an
         :class:`OptimizeResult` of the state so far (its ``history`` is built only if
-        read); returning ``True`` or raising ``StopIteration`` stops the run.
+        read); the run stops when it returns a truthy value (``True``, ``"stop"``,
+        ``np.True_``; as in SciPy's ``differential_evolution``) or raises
+        ``StopIteration``, and goes on when it returns ``None``, ``False`` or ``0``.
     target
         Stop as soon as the best value is ``<= target``.
     time_limit
@@ -188,6 +191,9 @@ def minimize(
         Point-wise objectives only: a point whose exact coordinates were already
         evaluated (with a finite value) is answered from memory instead of calling
         ``fun`` again; it still counts towards the budget (``n_reused`` in the result).
+        A point repeated within one batch is evaluated once; if that evaluation fails,
+        each repeat is a failure of the same reason (in ``failures``, not ``n_reused``),
+        and the point is tried again when a later batch asks it.
         Pass ``False`` for a noisy objective whose repeats are wanted.
     **params
         Hyper-parameters of the algorithm (``Optimizer.defaults``).
@@ -229,6 +235,8 @@ def minimize(
             f"n_jobs must be None, a positive number of workers or a negative joblib count "
             f"(-1: all cores); got {n_jobs!r}"
         )
+    if not isinstance(vectorized, bool):
+        raise ValueError(f"vectorized must be True or False, got {vectorized!r}")
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable or None, got {type(callback).__name__}")
     if isinstance(algo, type):
@@ -269,14 +277,15 @@ def minimize(
         while not opt.done:
             X = opt.ask()
             if memo is None:
+                raised: list[Exception] = []
                 f = evaluate_batch(fun, X, args=args, vectorized=vectorized,
-                                   parallel=parallel, on_error=on_error, failures=failures)
-            else:  # answer points evaluated before from memory (module _memo)
-                f, todo, first = memo.plan(X)
-                f[todo] = evaluate_batch(fun, X[todo], args=args, parallel=parallel,
-                                         on_error=on_error, failures=failures)
-                memo.store(X[todo], f[todo])
-                f = np.where(np.isnan(f), f[first], f)
+                                   parallel=parallel, on_error=on_error, failures=failures,
+                                   on_raise=raised.append if opt.nfev == 0 else None)
+                if raised:
+                    _warn_not_vectorised(raised[0], X.shape)
+            else:  # answer points evaluated before from memory (EvaluationMemo)
+                f = memo.evaluate(fun, X, args=args, parallel=parallel, on_error=on_error,
+                                  failures=failures)
             opt.tell(X, f)
             if bar is not None:
                 bar.update(X.shape[0])
@@ -311,6 +320,18 @@ def minimize(
     elif status == 3:
         message = f"time limit of {time_limit} s reached"
     return _result(opt, status, message, failures, memo)
+
+
+def _warn_not_vectorised(exc: Exception, shape: tuple[int, ...]) -> None:
+    """The first batch of a ``vectorized=True`` run raised: most likely a point-wise
+    objective. Say so where the user sees it (the run goes on, as documented)."""
+    import warnings
+
+    warnings.warn(
+        f"the objective raised {type(exc).__name__}({exc}) on the first batch, an array of "
+        f"shape {shape} (vectorized=True); its points count as failed, and so will every "
+        "batch's if fun takes one point: check vectorized= (with vectorized=True fun must "
+        "take an (n, d) array and return n values)", RuntimeWarning, stacklevel=3)
 
 
 def _result(opt: Optimizer, status: int, message: str, failures: Counter,

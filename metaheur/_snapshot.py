@@ -38,6 +38,7 @@ MAX_BATCH_VALUES = 2**24
 
 def export_state(opt: Optimizer) -> dict[str, Any]:
     """:meth:`metaheur.Optimizer.get_state`: the complete state as strict JSON data."""
+    _check_declared(opt)
     core = {
         "nit": opt.nit,
         "nfev": opt.nfev,
@@ -54,7 +55,7 @@ def export_state(opt: Optimizer) -> dict[str, Any]:
         "pending": opt._pending,
         "pending_full": opt._pending_full,
     }
-    algo = {k: getattr(opt, k, None) for k in opt._state_fields}
+    algo = {k: getattr(opt, k, None) for k in opt._state_fields}  # None: before the first tell
     return _state.encode(
         {
             "format": STATE_FORMAT,
@@ -76,6 +77,48 @@ def export_state(opt: Optimizer) -> dict[str, Any]:
             "algo_state": algo,
         }
     )
+
+
+def _check_declared(opt: Optimizer) -> None:
+    """``ValueError`` unless the declared fields are the whole algorithm state: the hooks
+    set no attribute that is neither declared nor a class-level default (scratch rebuilt
+    when missing), set every declared one, and each is None exactly when its
+    :class:`~metaheur._state.Field` says (what :func:`_restore_algo` requires)."""
+    if not opt._initialized:
+        return  # before the first tell every field is None (unset) by definition
+    cls, names = type(opt), opt._state_fields
+    undeclared = sorted(k for k in vars(opt) if k not in opt._config_attrs
+                        and k not in names and not hasattr(cls, k))
+    if undeclared:
+        raise ValueError(
+            f"{cls.__name__}.get_state(): its hooks set {undeclared}, which "
+            f"{cls.__name__}.state_fields does not declare, so a restored copy would lack "
+            "them; declare each there as name -> metaheur.Field(shape, kind) (e.g. "
+            "state_fields = {'_X': Field(('N', 'D'), 'point'), '_f': Field(('N',), "
+            "'value')}), or give a scratch attribute rebuilt when missing a class-level "
+            "default (_buf = None)")
+    present, fields = _presence(opt), opt.state_fields
+    unset = [k for k in names if not hasattr(opt, k)
+             and (k not in fields or present[fields[k].present])]
+    if unset:
+        raise ValueError(
+            f"{cls.__name__}.get_state(): the declared state field(s) {unset} were never "
+            f"set; set each in the hooks (in _init_state unless its Field says when it is "
+            f"present), or remove it from {cls.__name__}.state_fields")
+    for name, spec in fields.items():  # a nested state: exported once, below
+        if spec.kind != "state" and present[spec.present] != (
+                getattr(opt, name, None) is not None):
+            raise ValueError(
+                f"{cls.__name__}.get_state(): state field {name!r} is "
+                f"{'None' if present[spec.present] else 'set'} where its Field(present="
+                f"{spec.present!r}) says it is {'set' if present[spec.present] else 'None'}")
+
+
+def _presence(opt: Optimizer) -> dict[str | None, bool]:
+    """Whether a :class:`~metaheur._state.Field` with each ``present`` must be set now."""
+    pending = opt._pending is not None
+    return {None: opt._initialized, "pending": opt._initialized and pending,
+            "iteration": opt._initialized and (pending or opt._round > 0)}
 
 
 def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) -> Optimizer:
@@ -133,6 +176,7 @@ def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) 
     _restore_core(obj, core, n_known=obj._n_known)
     _restore_algo(obj, algo, limit)
     _check_progress(obj)
+    obj._config_attrs = frozenset(vars(obj))
     return obj
 
 
@@ -315,10 +359,7 @@ def _restore_algo(opt: Optimizer, algo: dict[str, Any], limit: int) -> None:
             f"{opt.name} state must hold exactly the fields {sorted(names)}, "
             f"got {sorted(algo)}"
         )
-    dims = _dims(opt)
-    pending = opt._pending is not None
-    present = {None: opt._initialized, "pending": opt._initialized and pending,
-               "iteration": opt._initialized and (pending or opt._round > 0)}
+    dims, present = _dims(opt), _presence(opt)
     values = {}
     for name in names:
         value, spec = algo[name], opt.state_fields.get(name)

@@ -510,7 +510,8 @@ def test_failures_count_as_inf(algo: str) -> None:
     def vec_raises(X: NDArray) -> NDArray:
         raise ZeroDivisionError("vectorised boom")
 
-    res = metaheur.minimize(vec_raises, b, algo, budget=50, seed=0, vectorized=True)
+    with pytest.warns(RuntimeWarning, match="ZeroDivisionError.*first batch"):
+        res = metaheur.minimize(vec_raises, b, algo, budget=50, seed=0, vectorized=True)
     assert res.n_failed == 50 and not res.success and res.fun == math.inf
     assert "every evaluation failed" in res.message
     assert np.isnan(res.x).all()

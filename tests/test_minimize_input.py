@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import warnings
 from fractions import Fraction
 from typing import Any
 
@@ -257,3 +258,47 @@ def test_history_without_pandas_is_a_dict_of_arrays() -> None:
         print(type(res.history).__name__, sorted(res.history), len(res.history["nit"]))
     """)
     assert kind == "dict ['best_f', 'nfev', 'nit'] 2"
+
+
+# ------------------------------------------------------------- vectorized= and callback
+def test_pointwise_objective_passed_as_vectorised_warns_once() -> None:
+    """Regression: every batch raised TypeError, the whole budget was spent and the result
+    said only 'every evaluation failed': the logger's warning never showed (NullHandler)."""
+    box = [(-1.0, 1.0)] * 3
+    with pytest.warns(RuntimeWarning) as rec:
+        res = metaheur.minimize(lambda x: float(x[0] ** 2 + x[1] ** 2 + x[2] ** 2), box,
+                                budget=60, pop_size=10, vectorized=True, seed=0)
+    assert len(rec) == 1 and rec[0].filename == __file__  # points at the caller
+    text = str(rec[0].message)
+    assert "TypeError" in text and "vectorized=True" in text and "(10, 3)" in text
+    assert res.failures == {"raised TypeError": 60} and res.n_failed == 60  # as before
+    calls = []
+
+    def later(X: np.ndarray) -> np.ndarray:  # fails after the first batch: no warning
+        calls.append(1)
+        if len(calls) > 1:
+            raise ValueError("later")
+        return sphere(X)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = metaheur.minimize(later, BOX, budget=40, pop_size=10, vectorized=True, seed=0)
+    assert res.failures == {"raised ValueError": 30}
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, None, np.array([True, False])])
+def test_vectorized_must_be_a_bool(flag: Any) -> None:
+    with pytest.raises(ValueError, match="vectorized must be True or False"):
+        metaheur.minimize(sphere, BOX, budget=40, vectorized=flag)
+
+
+@pytest.mark.parametrize(("answer", "stops"), [(True, True), ("stop", True),
+                                               (np.True_, True), (1, True), (None, False),
+                                               (False, False), (0, False), ("", False)])
+def test_any_truthy_callback_answer_stops(answer: Any, stops: bool) -> None:
+    """The docstring said 'returning True'; any truthy answer stops (SciPy's
+    differential_evolution alike), and the docstring now says so."""
+    res = metaheur.minimize(sphere, BOX, budget=100, pop_size=10, vectorized=True, seed=0,
+                            callback=lambda r: answer)
+    assert (res.status == 99) == stops and (res.nfev == 10) == stops
+    assert "returns a truthy value" in metaheur.minimize.__doc__

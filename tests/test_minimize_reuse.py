@@ -51,3 +51,36 @@ def test_failures_are_tried_again_and_vectorised_objectives_are_left_alone() -> 
     res = metaheur.minimize(lambda X: (X**2).sum(axis=1), [(-1.0, 1.0)] * 2, "aoa",
                             budget=200, pop_size=10, seed=0, vectorized=True)
     assert res.n_reused == 0
+
+
+def test_a_repeat_of_a_failed_point_is_a_failure_not_a_reuse() -> None:
+    """Regression: with an objective that always raises and three equal x0 rows, n_failed
+    was 4 but failures summed to 2 and n_reused was 2, though nothing was answered from
+    memory. A repeat of a failed row in the same batch is not called again: it fails with
+    the first row's reason (one count per row) and is not a reuse."""
+    calls = []
+
+    def boom(x: np.ndarray) -> float:
+        calls.append(x)
+        raise RuntimeError("no")
+
+    res = metaheur.minimize(boom, [(-1.0, 1.0)] * 2, "pso", pop_size=4, budget=4, seed=0,
+                            x0=[[0.5, 0.5]] * 3)
+    assert res.n_failed == 4 and res.failures == {"raised RuntimeError": 4}
+    assert res.n_reused == 0 and len(calls) == 2
+
+
+def test_failures_always_sum_to_n_failed() -> None:
+    """Regression: the README's vectorised rastrigin called point-wise (every call raises)
+    gave n_failed 2000, failures summing to 1981 and n_reused 19."""
+    def rastrigin(X: np.ndarray) -> np.ndarray:
+        return 10 * X.shape[1] + (X**2 - 10 * np.cos(2 * np.pi * X)).sum(axis=1)
+
+    res = metaheur.minimize(rastrigin, [(-5.12, 5.12)] * 5, budget=2000, seed=0)
+    assert res.n_failed == sum(res.failures.values()) == 2000 and res.n_reused == 0
+    flaky = Counting()
+    half = lambda x: flaky(x) if x[0] > 0 else float("nan")  # noqa: E731
+    for algo in ("aoa", "poa"):
+        res = metaheur.minimize(half, [(-1.0, 1.0)] * 3, algo, budget=600, pop_size=10,
+                                seed=0)
+        assert res.n_failed == sum(res.failures.values()) > 0

@@ -324,6 +324,36 @@ def test_validation_errors() -> None:
         study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
 
 
+def test_seed_is_checked_as_optuna_and_minimize_check_it() -> None:
+    """Regression: a SeedSequence, Generator, 'a' or 1.5 gave a TypeError from NumPy's
+    _mt19937.pyx, -1 'Seed must be between 0 and 2**32 - 1', and True was accepted."""
+    for bad in (True, 1.5, "a", -1, 2**32):
+        with pytest.raises(ValueError, match=r"seed must be None or an integer in "
+                                             r"\[0, 2\*\*32 - 1\]"):
+            MetaheuristicSampler("pso", n_trials=10, seed=bad)
+    for obj in (np.random.SeedSequence(3), np.random.default_rng(3), np.random.PCG64(3)):
+        with pytest.raises(ValueError, match=r"seed.*shared storage.*integer"):
+            MetaheuristicSampler("pso", n_trials=10, seed=obj)
+    kw = dict(n_trials=20, pop_size=5, search_space=SPACE)
+    runs = []
+    for seed in (np.int64(3), np.uint32(3), 3):
+        study = optuna.create_study(sampler=MetaheuristicSampler("pso", seed=seed, **kw))
+        study.optimize(objective, n_trials=12)
+        runs.append([t.params for t in study.trials])
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_budget_and_max_iter_are_not_sampler_options() -> None:
+    """Regression: budget=100 gave 'give exactly one of budget ... or max_iter; got
+    budget=100, max_iter=1' though the user never passed max_iter."""
+    for key in ("budget", "max_iter"):
+        with pytest.raises(ValueError, match=rf"{key}.*takes n_trials"):
+            MetaheuristicSampler("pso", n_trials=10, **{key: 100})
+    for key in ("x0", "f0"):
+        with pytest.raises(ValueError, match=rf"{key}.*enqueue_trial"):
+            MetaheuristicSampler("pso", n_trials=10, **{key: [[0.0]]})
+
+
 def test_no_warnings_per_trial_and_pickle() -> None:
     sampler = DLFAOASampler(seed=0, n_trials=50, search_space=SPACE)
     study = optuna.create_study(sampler=sampler)
@@ -381,6 +411,10 @@ def test_make_sampler_and_pruner_by_name() -> None:
         make_sampler("nope")
     with pytest.raises(ValueError, match="takes no options"):
         make_sampler("tpe", omega=1)
+    for name in ("tpe", "random"):  # regression: pop_size=5 was ignored silently
+        with pytest.raises(ValueError, match=f"sampler '{name}' has no population"):
+            make_sampler(name, pop_size=5)
+    assert make_sampler("cmaes", pop_size=5)._popsize == 5
     kinds = {name: type(make_pruner(name)).__name__ for name in PRUNERS}
     assert kinds == {"none": "NopPruner", "median": "MedianPruner",
                      "hyperband": "HyperbandPruner",

@@ -159,7 +159,10 @@ def _optuna_run(algo: str, f: Callable, bounds: NDArray, budget: int, pop_size: 
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     seed = int(rng.integers(2**31 - 1))
-    sampler = make_sampler(algo, seed=seed, pop_size=pop_size)
+    from metaheur.optuna import NO_POPULATION
+
+    sampler = make_sampler(algo, seed=seed,
+                           pop_size=None if algo in NO_POPULATION else pop_size)
     study = optuna.create_study(sampler=sampler)
     names = [f"x{i}" for i in range(bounds.shape[0])]
     values = np.empty(budget)

@@ -37,13 +37,17 @@ def make_sampler(
     """Sampler by name: a :class:`~metaheur.optuna.MetaheuristicSampler` for a registry name
     (``params`` are its options and the algorithm's hyper-parameters; ``search_space`` fixes
     its space from the first trial on), else Optuna's ``TPESampler``, ``CmaEsSampler``
-    (``pop_size`` is its ``popsize``) or ``RandomSampler``. Names are case-insensitive and
-    ``_`` stands for ``-``; an unknown name is a ``ValueError`` listing the allowed ones."""
+    (``pop_size`` is its ``popsize``) or ``RandomSampler`` (no population: ``pop_size`` must
+    be None). Names are case-insensitive and ``_`` stands for ``-``; an unknown name is a
+    ``ValueError`` listing the allowed ones."""
     key = str(name).strip().lower().replace("_", "-")
     if key not in sampler_names():
         raise ValueError(f"unknown sampler {name!r}; allowed: {', '.join(sampler_names())}")
     if key in OPTUNA_SAMPLERS and params:
         raise ValueError(f"sampler {key!r} takes no options {sorted(params)}")
+    if key in NO_POPULATION and pop_size is not None:
+        raise ValueError(f"sampler {key!r} has no population: pop_size={pop_size!r} would mean "
+                         "nothing to it (it applies to the metaheuristics and cmaes); pass None")
     if key == "tpe":
         return optuna.samplers.TPESampler(seed=seed)
     if key == "random":

@@ -8,7 +8,6 @@ that safe is described in :mod:`metaheur.optuna._protocol` (docs: "Distributed s
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import threading
 import warnings
@@ -25,8 +24,14 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur._base import Optimizer
-from metaheur._registry import available, get
 from metaheur.optuna._coordinator import Coordinator, Withdrawn
+from metaheur.optuna._options import (
+    check_algo,
+    check_options,
+    check_seed,
+    probe,
+    refuse_run_options,
+)
 from metaheur.optuna._protocol import (
     END_KEY,
     VERSION,
@@ -40,11 +45,6 @@ __all__ = ["MetaheuristicSampler"]
 logger = logging.getLogger(__name__)
 
 _DEFAULT_N_TRIALS = 100
-
-
-def _default_pop_size(cls: type[Optimizer], n_trials: int) -> int:
-    """``isqrt(n_trials)`` clipped to ``[max(min_pop_size, 4), 30]``: N ~ T ~ sqrt(budget)."""
-    return int(min(30, max(cls.min_pop_size, 4, math.isqrt(n_trials))))
 
 
 def _interrupted() -> bool:
@@ -151,8 +151,10 @@ class MetaheuristicSampler(BaseSampler):
         Population size N; default ``isqrt(n_trials)`` clipped to
         ``[max(min_pop_size, 4), 30]``.
     seed
-        Seed of the optimizer's random stream (the first trial of a run seeds it for all
-        workers) and of the default fallback sampler.
+        ``None`` or an integer in ``[0, 2**32 - 1]`` (NumPy integers too): the seed of the
+        optimizer's random stream (the first trial of a run seeds it for all workers) and
+        of the default fallback sampler. Not a NumPy generator: workers sharing the
+        storage must derive the same stream from it.
     n_trials
         Expected number of trials: the schedule horizon (default 100).
     search_space
@@ -173,7 +175,8 @@ class MetaheuristicSampler(BaseSampler):
     independent_sampler, warn_independent_sampling
         Sampler for parameters outside the relative search space; emit its one warning.
     **algo_params
-        Hyper-parameters of the algorithm (``Optimizer.defaults``).
+        Hyper-parameters of the algorithm (``Optimizer.defaults``); not ``budget`` or
+        ``max_iter`` (``n_trials`` sets both) nor ``x0`` (enqueue trials instead).
 
     Notes
     -----
@@ -198,12 +201,15 @@ class MetaheuristicSampler(BaseSampler):
         warn_independent_sampling: bool = True,
         **algo_params: Any,
     ) -> None:
-        cls = _check_algo(algo)
-        pop_size = _check_options(cls, n_trials, pop_size, wait_timeout, search_space,
+        cls = check_algo(algo)
+        pop_size = check_options(cls, n_trials, pop_size, wait_timeout, search_space,
                                   skip_evaluated=skip_evaluated, speculative=speculative,
                                   union_space=union_space)
-        # Validate the hyper-parameters now (the core raises ValueError naming them).
-        cls([(-1.0, 1.0)], pop_size=int(pop_size), max_iter=1, **algo_params)
+        seed = check_seed(seed)
+        refuse_run_options(algo_params)
+        # Validate the hyper-parameters now (the core raises ValueError naming them), and
+        # that the class's state can be shared (get_state names undeclared attributes).
+        probe(cls([(-1.0, 1.0)], pop_size=int(pop_size), max_iter=1, seed=0, **algo_params))
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         self._cls = cls
@@ -372,48 +378,3 @@ class MetaheuristicSampler(BaseSampler):
                     "fallback sampler (random search). Pass search_space=... to the sampler.",
                 )
                 return
-
-
-def _check_algo(algo: Any) -> type[Optimizer]:
-    if isinstance(algo, type) and issubclass(algo, Optimizer):
-        return algo
-    if isinstance(algo, str):
-        return get(algo)  # ValueError listing the available names
-    raise ValueError(
-        f"algo must be a registered name or an Optimizer subclass, got {algo!r}; "
-        f"available: {', '.join(available())}"
-    )
-
-
-def _check_options(cls: type[Optimizer], n_trials: Any, pop_size: Any, wait_timeout: Any,
-                   search_space: Any, **flags: Any) -> int:
-    """Validate the sampler's options (``ValueError`` naming the option); the population
-    size, defaulted."""
-    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)):
-        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
-    if n_trials < 1:
-        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials}")
-    if pop_size is None:
-        pop_size = _default_pop_size(cls, int(n_trials))
-    elif isinstance(pop_size, bool) or not isinstance(pop_size, (int, np.integer)):
-        raise ValueError(f"pop_size must be an integer or None, got {pop_size!r}")
-    elif pop_size < cls.min_pop_size:
-        raise ValueError(
-            f"pop_size must be >= {cls.min_pop_size} for {cls.name}, got {pop_size}"
-        )
-    if wait_timeout is not None:
-        ok = isinstance(wait_timeout, (int, float)) and not isinstance(wait_timeout, bool)
-        if not ok or not math.isfinite(wait_timeout) or wait_timeout < 0:
-            raise ValueError(
-                f"wait_timeout must be None (adaptive) or a finite number of seconds "
-                f">= 0, got {wait_timeout!r}"
-            )
-    for name, flag in flags.items():
-        if not isinstance(flag, bool):
-            raise ValueError(f"{name} must be True or False, got {flag!r}")
-    if search_space is not None and not isinstance(search_space, dict):
-        raise ValueError(
-            "search_space must be None or a dict of parameter name -> optuna "
-            f"distribution, got {type(search_space).__name__}"
-        )
-    return int(pop_size)

@@ -1,0 +1,114 @@
+"""Checks of :class:`~metaheur.optuna.MetaheuristicSampler`'s options: each bad one is a
+``ValueError`` naming it and what is allowed, raised when the sampler is created."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from metaheur._base import Optimizer
+from metaheur._params import default_rng
+from metaheur._registry import available, get
+
+__all__ = ["check_algo", "check_options", "check_seed", "probe", "refuse_run_options"]
+
+
+def _default_pop_size(cls: type[Optimizer], n_trials: int) -> int:
+    """``isqrt(n_trials)`` clipped to ``[max(min_pop_size, 4), 30]``: N ~ T ~ sqrt(budget)."""
+    return int(min(30, max(cls.min_pop_size, 4, math.isqrt(n_trials))))
+
+
+def check_algo(algo: Any) -> type[Optimizer]:
+    if isinstance(algo, type) and issubclass(algo, Optimizer):
+        return algo
+    if isinstance(algo, str):
+        return get(algo)  # ValueError listing the available names
+    raise ValueError(
+        f"algo must be a registered name or an Optimizer subclass, got {algo!r}; "
+        f"available: {', '.join(available())}"
+    )
+
+
+def probe(opt: Optimizer) -> None:
+    """One generation and the next ask on a 1-d box, then ``get_state()``: a class whose
+    hooks set undeclared state fails here rather than mid-study, in a worker restoring
+    the shared state."""
+    X = opt.ask()
+    opt.tell(X, np.zeros(X.shape[0]))
+    opt.ask()
+    opt.get_state()
+
+
+#: The most Optuna's ``RandomSampler`` (NumPy's ``RandomState``) takes as a seed.
+_MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: Any) -> int | None:
+    """``seed`` as an ``int`` (what Optuna's samplers take: None or an integer, here also a
+    NumPy integer) in ``[0, 2**32 - 1]``; a ``ValueError`` naming it otherwise."""
+    if isinstance(seed, (np.random.Generator, np.random.BitGenerator,
+                         np.random.SeedSequence)):
+        raise ValueError(
+            f"seed must be None or an integer for a sampler, got a {type(seed).__name__}: "
+            "the optimizer's random stream lives in the study's shared storage, where every "
+            "worker (in any process) derives it from the same integer seed; a NumPy "
+            "generator object cannot be shared that way. Pass an integer")
+    try:
+        default_rng(seed)  # minimize()'s check: None or an integer >= 0, not a bool
+        ok = seed is None or seed <= _MAX_SEED
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"seed must be None or an integer in [0, 2**32 - 1] (as for "
+                         f"Optuna's samplers), got {seed!r}")
+    return None if seed is None else int(seed)
+
+
+def refuse_run_options(algo_params: dict[str, Any]) -> None:
+    """The constructor arguments the sampler sets itself are no hyper-parameters."""
+    for key in ("budget", "max_iter"):
+        if key in algo_params:
+            raise ValueError(
+                f"{key} is not a sampler option: the sampler takes n_trials, the number of "
+                "trials expected, and derives the optimizer's budget and horizon from it")
+    for key in ("x0", "f0"):
+        if key in algo_params:
+            raise ValueError(
+                f"{key} is not a sampler option: warm-start the study with "
+                "study.enqueue_trial(params) (enqueued trials join the initial population)")
+
+
+def check_options(cls: type[Optimizer], n_trials: Any, pop_size: Any, wait_timeout: Any,
+                   search_space: Any, **flags: Any) -> int:
+    """Validate the sampler's options (``ValueError`` naming the option); the population
+    size, defaulted."""
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)):
+        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    if n_trials < 1:
+        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials}")
+    if pop_size is None:
+        pop_size = _default_pop_size(cls, int(n_trials))
+    elif isinstance(pop_size, bool) or not isinstance(pop_size, (int, np.integer)):
+        raise ValueError(f"pop_size must be an integer or None, got {pop_size!r}")
+    elif pop_size < cls.min_pop_size:
+        raise ValueError(
+            f"pop_size must be >= {cls.min_pop_size} for {cls.name}, got {pop_size}"
+        )
+    if wait_timeout is not None:
+        ok = isinstance(wait_timeout, (int, float)) and not isinstance(wait_timeout, bool)
+        if not ok or not math.isfinite(wait_timeout) or wait_timeout < 0:
+            raise ValueError(
+                f"wait_timeout must be None (adaptive) or a finite number of seconds "
+                f">= 0, got {wait_timeout!r}"
+            )
+    for name, flag in flags.items():
+        if not isinstance(flag, bool):
+            raise ValueError(f"{name} must be True or False, got {flag!r}")
+    if search_space is not None and not isinstance(search_space, dict):
+        raise ValueError(
+            "search_space must be None or a dict of parameter name -> optuna "
+            f"distribution, got {type(search_space).__name__}"
+        )
+    return int(pop_size)

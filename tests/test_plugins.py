@@ -287,6 +287,20 @@ def test_ipop_starts_from_the_inner_algorithms_minimum_population(registry: dict
         ipop(box, budget=500, inner="random-walk", pop_size=35)
 
 
+def test_a_samplers_default_population_reaches_the_algorithms_minimum(registry: dict) -> None:
+    """The sampler clipped its default population to [max(min_pop_size, 4), 30] with the
+    class's own minimum: ``ipop`` around a plug-in needing 40 agents got 10, and the
+    plug-in or its ``-ipop`` 30 ("pop_size must be an integer >= 40")."""
+    from metaheur.optuna import MetaheuristicSampler
+
+    metaheur.register(_walk_class(min_pop_size=40, default_pop_size=40))
+    for algo, kw in (("ipop", {"inner": "random-walk"}), ("random-walk-ipop", {}),
+                     ("random-walk", {})):
+        assert MetaheuristicSampler(algo, seed=0, n_trials=100, **kw)._pop_size == 40
+    assert MetaheuristicSampler("ipop", seed=0, n_trials=100, inner="gwo")._pop_size == 10
+    assert MetaheuristicSampler("pso", seed=0, n_trials=2000)._pop_size == 30
+
+
 def test_ipop_given_an_inner_hyper_parameter_points_to_inner_params(registry: dict) -> None:
     metaheur.register(_walk_class())
     ipop, box = metaheur.get("ipop"), [(0.0, 1.0)] * 2

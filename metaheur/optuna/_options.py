@@ -12,12 +12,24 @@ from metaheur._base import Optimizer
 from metaheur._params import default_rng
 from metaheur._registry import available, get
 
-__all__ = ["check_algo", "check_options", "check_seed", "probe", "refuse_run_options"]
+__all__ = ["check_algo", "check_options", "check_seed", "probe", "refuse_run_options",
+           "smallest_population"]
 
 
-def _default_pop_size(cls: type[Optimizer], n_trials: int) -> int:
-    """``isqrt(n_trials)`` clipped to ``[max(min_pop_size, 4), 30]``: N ~ T ~ sqrt(budget)."""
-    return int(min(30, max(cls.min_pop_size, 4, math.isqrt(n_trials))))
+def _default_pop_size(floor: int, n_trials: int) -> int:
+    """``isqrt(n_trials)`` clipped to ``[4, 30]`` (N ~ T ~ sqrt(budget)), and at least the
+    algorithm's smallest population ``floor``, above 30 too."""
+    return int(max(floor, min(30, max(4, math.isqrt(n_trials)))))
+
+
+def smallest_population(cls: type[Optimizer], algo_params: dict[str, Any]) -> int:
+    """``cls.min_pop_size``, or its ``inner`` algorithm's where larger (``ipop``); an
+    unknown inner is left to the constructor's own error."""
+    floor = cls.min_pop_size
+    inner = algo_params.get("inner")
+    if isinstance(inner, str) and inner in available():
+        floor = max(floor, get(inner).min_pop_size)
+    return int(floor)
 
 
 def check_algo(algo: Any) -> type[Optimizer]:
@@ -81,15 +93,17 @@ def refuse_run_options(algo_params: dict[str, Any]) -> None:
 
 
 def check_options(cls: type[Optimizer], n_trials: Any, pop_size: Any, wait_timeout: Any,
-                   search_space: Any, **flags: Any) -> int:
-    """Validate the sampler's options (``ValueError`` naming the option); the population
-    size, defaulted."""
+                   search_space: Any, algo_params: dict[str, Any], **flags: Any) -> int:
+    """Validate the sampler's options (``ValueError`` naming the option; ``algo_params``
+    hold no run option, :func:`refuse_run_options`); the population size, defaulted (at
+    least :func:`smallest_population`)."""
+    refuse_run_options(algo_params)
     if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)):
         raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
     if n_trials < 1:
         raise ValueError(f"n_trials must be an integer >= 1, got {n_trials}")
     if pop_size is None:
-        pop_size = _default_pop_size(cls, int(n_trials))
+        pop_size = _default_pop_size(smallest_population(cls, algo_params), int(n_trials))
     elif isinstance(pop_size, bool) or not isinstance(pop_size, (int, np.integer)):
         raise ValueError(f"pop_size must be an integer or None, got {pop_size!r}")
     elif pop_size < cls.min_pop_size:

@@ -30,7 +30,6 @@ from metaheur.optuna._options import (
     check_options,
     check_seed,
     probe,
-    refuse_run_options,
 )
 from metaheur.optuna._protocol import (
     END_KEY,
@@ -203,10 +202,10 @@ class MetaheuristicSampler(BaseSampler):
     ) -> None:
         cls = check_algo(algo)
         pop_size = check_options(cls, n_trials, pop_size, wait_timeout, search_space,
+                                  algo_params,
                                   skip_evaluated=skip_evaluated, speculative=speculative,
                                   union_space=union_space)
         seed = check_seed(seed)
-        refuse_run_options(algo_params)
         # Validate the hyper-parameters now (the core raises ValueError naming them), and
         # that the class's state can be shared (get_state names undeclared attributes).
         probe(cls([(-1.0, 1.0)], pop_size=int(pop_size), max_iter=1, seed=0, **algo_params))

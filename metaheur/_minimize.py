@@ -235,8 +235,9 @@ def minimize(
             f"n_jobs must be None, a positive number of workers or a negative joblib count "
             f"(-1: all cores); got {n_jobs!r}"
         )
-    if not isinstance(vectorized, bool):
+    if not isinstance(vectorized, (bool, np.bool_)):
         raise ValueError(f"vectorized must be True or False, got {vectorized!r}")
+    vectorized = bool(vectorized)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable or None, got {type(callback).__name__}")
     if isinstance(algo, type):

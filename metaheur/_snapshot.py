@@ -87,8 +87,11 @@ def _check_declared(opt: Optimizer) -> None:
     if not opt._initialized:
         return  # before the first tell every field is None (unset) by definition
     cls, names = type(opt), opt._state_fields
-    undeclared = sorted(k for k in vars(opt) if k not in opt._config_attrs
-                        and k not in names and not hasattr(cls, k))
+    config = getattr(opt, "_config_attrs", None)  # None: unpickled from before the check
+    # the algorithm's state is private (a public attribute is the user's own)
+    undeclared = [] if config is None else sorted(
+        k for k in vars(opt) if k.startswith("_") and k not in config and k not in names
+        and not hasattr(cls, k))
     if undeclared:
         raise ValueError(
             f"{cls.__name__}.get_state(): its hooks set {undeclared}, which "
@@ -98,8 +101,10 @@ def _check_declared(opt: Optimizer) -> None:
             "'value')}), or give a scratch attribute rebuilt when missing a class-level "
             "default (_buf = None)")
     present, fields = _presence(opt), opt.state_fields
-    unset = [k for k in names if not hasattr(opt, k)
-             and (k not in fields or present[fields[k].present])]
+    # a field declared by name only may be unset (exported as None); not a property's
+    # getter is run here (an -ipop's exports its inner run)
+    unset = [k for k in fields if present[fields[k].present]
+             and k not in vars(opt) and not hasattr(cls, k)]
     if unset:
         raise ValueError(
             f"{cls.__name__}.get_state(): the declared state field(s) {unset} were never "

@@ -292,6 +292,12 @@ def test_vectorized_must_be_a_bool(flag: Any) -> None:
         metaheur.minimize(sphere, BOX, budget=40, vectorized=flag)
 
 
+def test_vectorized_may_be_a_numpy_bool() -> None:
+    """``np.True_`` (e.g. from a config array) was accepted before the bool check."""
+    res = metaheur.minimize(sphere, BOX, budget=40, vectorized=np.True_, seed=0)
+    assert res.nfev == 40
+
+
 @pytest.mark.parametrize(("answer", "stops"), [(True, True), ("stop", True),
                                                (np.True_, True), (1, True), (None, False),
                                                (False, False), (0, False), ("", False)])

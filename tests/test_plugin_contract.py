@@ -134,6 +134,17 @@ def test_every_registered_algorithm_exports_mid_run(algo: str) -> None:
         Optimizer.from_state(json.loads(json.dumps(opt.get_state())))
 
 
+@pytest.mark.parametrize("algo", [a for a in metaheur.available() if a.endswith("-ipop")])
+def test_every_restart_variant_exports_across_its_restarts(algo: str) -> None:
+    opt = metaheur.get(algo)([(-1.0, 1.0)] * 3, budget=2000, seed=1, restart_patience=2)
+    while opt.restarts < 2 and not opt.done:
+        X = opt.ask()
+        opt.get_state()
+        opt.tell(X, np.ones(len(X)))  # flat: stagnates at once, so it restarts
+        Optimizer.from_state(json.loads(json.dumps(opt.get_state())))
+    assert opt.restarts >= 2
+
+
 def test_sampler_refuses_an_undeclared_state_at_construction() -> None:
     """Regression: ``MetaheuristicSampler`` with such a class crashed mid-study with
     ``AttributeError: 'NoSF' object has no attribute '_f'``."""
@@ -196,3 +207,99 @@ def test_infinite_coordinates_are_clipped_to_the_box() -> None:
     opt = cls(BOX, pop_size=5, budget=50, seed=0)
     opt.tell(opt.ask(), np.zeros(5))
     assert set(np.abs(opt.ask()).ravel()) == {1.0}
+
+
+# ----------------------------------------------------------------- review (rev10b)
+class Momentum(NoSF):
+    """Declares its state by name only (examples/custom_algorithm.py's way); ``_prev``
+    exists from the first tell on."""
+
+    name = "test-momentum"
+    _state_fields = ("_X", "_f", "_prev")
+
+    def _ask(self, t: int, r: int) -> np.ndarray:
+        prev = getattr(self, "_prev", None)
+        return super()._ask(t, r) + (0.0 if prev is None else 0.5 * prev)
+
+    def _tell(self, t: int, r: int, X: np.ndarray, f: np.ndarray) -> None:
+        self._prev = X - self._X
+        super()._tell(t, r, X, f)
+
+
+def test_a_field_declared_by_name_only_may_be_unset() -> None:
+    """It is exported as None and restored so (the former behaviour); only a Field says
+    when a field must be present."""
+    opt = Momentum(BOX, pop_size=4, budget=40, seed=0)
+    X = opt.ask()
+    opt.tell(X, (X ** 2).sum(axis=1))
+    X = opt.ask()
+    copy = Momentum.from_state(json.loads(json.dumps(opt.get_state())))
+    f = (X ** 2).sum(axis=1)
+    opt.tell(X, f)
+    copy.tell(X, f)
+    assert np.array_equal(opt.ask(), copy.ask())
+    MetaheuristicSampler(Momentum, seed=0, n_trials=40)
+
+
+class TwoCoordinates(NoSF):
+    """Swaps two distinct coordinates: needs a box of 2 dimensions or more."""
+
+    name = "test-two-coords"
+    state_fields = Scratch.state_fields
+
+    def _ask(self, t: int, r: int) -> np.ndarray:
+        X = super()._ask(t, r)
+        i, j = self.rng.choice(self.dim, 2, replace=False)
+        X[:, [i, j]] = X[:, [j, i]]
+        return X
+
+
+class Normalised(NoSF):
+    """Normalises its values by their range (NaN when every value is the same)."""
+
+    name = "test-normalised"
+    state_fields = Scratch.state_fields
+
+    def _ask(self, t: int, r: int) -> np.ndarray:
+        m = (self._f.max() - self._f) / (self._f.max() - self._f.min())
+        return self._X + m[:, None] * (self._X.mean(axis=0) - self._X)
+
+
+@pytest.mark.parametrize("cls", [TwoCoordinates, Normalised])
+def test_the_samplers_probe_refuses_only_undeclared_state(cls: type) -> None:
+    """The probe ran the hooks on a 1-d box with equal values: a plug-in that needs two
+    dimensions or distinct values failed at the sampler's construction, not a state
+    problem and not what any study would give it."""
+    MetaheuristicSampler(cls, seed=0, n_trials=50)
+
+
+def test_a_users_own_attribute_is_no_state() -> None:
+    """A public attribute a user puts on an optimizer is no undeclared state of its
+    hooks (get_state blamed PSO's state_fields for a user's ``label``)."""
+    res = metaheur.minimize(lambda x: float((x ** 2).sum()), BOX, "pso", budget=40, seed=0)
+    res.optimizer.label = "run-3"
+    assert res.optimizer.get_state()["algo"] == "pso"
+
+
+def test_an_optimizer_unpickled_from_the_previous_release_exports() -> None:
+    """Optimizers pickled before the declaration check lack ``_config_attrs``."""
+    import pickle
+
+    opt = metaheur.get("gwo")(BOX, pop_size=5, budget=40, seed=0)
+    X = opt.ask()
+    opt.tell(X, (X ** 2).sum(axis=1))
+    old = pickle.loads(pickle.dumps(opt))
+    del old.__dict__["_config_attrs"]
+    assert old.get_state() == opt.get_state()
+
+
+def test_an_ipop_export_exports_its_inner_run_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    opt = metaheur.get("pso-ipop")(BOX, budget=200, seed=0)
+    X = opt.ask()
+    opt.tell(X, (X ** 2).sum(axis=1))
+    inner = type(opt._inner)
+    calls = []
+    real = inner.get_state
+    monkeypatch.setattr(inner, "get_state", lambda self: calls.append(1) or real(self))
+    opt.get_state()
+    assert len(calls) == 1

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -11,6 +12,8 @@ import numpy as np
 from metaheur._base import Optimizer
 from metaheur._params import default_rng
 from metaheur._registry import available, get
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["check_algo", "check_options", "check_seed", "probe", "refuse_run_options",
            "smallest_population"]
@@ -43,13 +46,21 @@ def check_algo(algo: Any) -> type[Optimizer]:
     )
 
 
-def probe(opt: Optimizer) -> None:
-    """One generation and the next ask on a 1-d box, then ``get_state()``: a class whose
-    hooks set undeclared state fails here rather than mid-study, in a worker restoring
-    the shared state."""
-    X = opt.ask()
-    opt.tell(X, np.zeros(X.shape[0]))
-    opt.ask()
+def probe(cls: type[Optimizer], pop_size: int, algo_params: dict[str, Any]) -> None:
+    """Build ``cls`` with ``algo_params`` (its constructor names a bad hyper-parameter),
+    then run one generation and the next ask on a 3-d box with distinct values and call
+    ``get_state()``: a class whose hooks set undeclared state fails here rather than
+    mid-study, in a worker restoring the shared state. Any other failure of the hooks on
+    this made-up problem is not the study's and is left to it."""
+    opt = cls([(-1.0, 1.0)] * 3, pop_size=pop_size, max_iter=1, seed=0, **algo_params)
+    values = np.random.default_rng(0)
+    try:
+        X = opt.ask()
+        opt.tell(X, values.random(X.shape[0]))
+        opt.ask()
+    except Exception as exc:  # noqa: BLE001 - the hooks on a made-up problem
+        logger.debug("the state check of %s could not run its hooks: %r", cls.__name__, exc)
+        return
     opt.get_state()
 
 

@@ -208,7 +208,7 @@ class MetaheuristicSampler(BaseSampler):
         seed = check_seed(seed)
         # Validate the hyper-parameters now (the core raises ValueError naming them), and
         # that the class's state can be shared (get_state names undeclared attributes).
-        probe(cls([(-1.0, 1.0)], pop_size=int(pop_size), max_iter=1, seed=0, **algo_params))
+        probe(cls, int(pop_size), algo_params)
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         self._cls = cls

@@ -507,8 +507,8 @@ def friedman(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
         k, n = sub["algo"].nunique(), sub["seed"].nunique()
         note = None if k >= 3 and n >= 2 else (
             f"the Friedman test needs at least 3 optimisers and 2 seeds; here {k} and {n}")
-        out[str(dataset)] = {"optimisers": int(k), "seeds": int(n),
-                             "chi2": float(r["friedman_chi2"]), "p": float(r["friedman_p"]),
+        chi2, p = (None, None) if note else (float(r["friedman_chi2"]), float(r["friedman_p"]))
+        out[str(dataset)] = {"optimisers": int(k), "seeds": int(n), "chi2": chi2, "p": p,
                              "note": note}
     return out
 

@@ -218,6 +218,12 @@ class Dict(Constraint):
         return dict(value) if ok else None
 
 
+#: Keywords of SciPy's optimisers (differential_evolution and others) that metaheur spells
+#: otherwise: named in the error when given as hyper-parameters.
+_SCIPY_SPELLING = {"popsize": "pop_size", "maxiter": "max_iter", "maxfev": "budget",
+                   "workers": "n_jobs", "rng": "seed", "random_state": "seed"}
+
+
 def check_params(
     algo: str,
     defaults: Mapping[str, Any],
@@ -232,8 +238,10 @@ def check_params(
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         allowed = ", ".join(defaults) or "none"
+        hints = "".join(f"; {k!r} is {_SCIPY_SPELLING[k]}=" for k in unknown
+                        if k in _SCIPY_SPELLING)
         raise ValueError(
-            f"unknown hyper-parameter(s) {unknown} for {algo!r}; allowed: {allowed}"
+            f"unknown hyper-parameter(s) {unknown} for {algo!r}; allowed: {allowed}{hints}"
         )
     params = {**defaults, **given}
     for key, spec in constraints.items():

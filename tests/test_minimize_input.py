@@ -308,3 +308,14 @@ def test_any_truthy_callback_answer_stops(answer: Any, stops: bool) -> None:
                             callback=lambda r: answer)
     assert (res.status == 99) == stops and (res.nfev == 10) == stops
     assert "returns a truthy value" in metaheur.minimize.__doc__
+
+
+@pytest.mark.parametrize(("scipy_name", "ours"), [("popsize", "pop_size"),
+                                                  ("maxiter", "max_iter"),
+                                                  ("maxfev", "budget"), ("workers", "n_jobs"),
+                                                  ("rng", "seed"), ("random_state", "seed")])
+def test_a_scipy_keyword_names_its_metaheur_spelling(scipy_name: str, ours: str) -> None:
+    """SciPy's optimisers spell these otherwise; the error listed only the hyper-parameters
+    (``unknown hyper-parameter(s) ['popsize'] for 'pso'; allowed: w, c1, ...``)."""
+    with pytest.raises(ValueError, match=rf"\['{scipy_name}'\].*'{scipy_name}' is {ours}="):
+        metaheur.minimize(sphere, BOX, "pso", **{scipy_name: 10})

@@ -75,14 +75,15 @@ def _in_box(opt: Optimizer, X: Any) -> NDArray:
 
     It must be ``(rows, d)`` real numbers (``rows``: the round's batch size; an optimizer
     overriding :meth:`Optimizer._restored_progress` has batches of its own sizes); lists
-    and integer arrays are taken as floats. ±inf is a point beyond the box in that
-    direction (an overflowing step in a huge box) and is clipped like any other; NaN is
-    a bug in the algorithm.
+    and integer or read-only arrays are taken as float copies. ±inf is a point beyond the
+    box in that direction (an overflowing step in a huge box) and is clipped like any
+    other; NaN is a bug in the algorithm.
     """
     rows = (opt._rounds_[opt._round]
             if type(opt)._restored_progress is Optimizer._restored_progress else None)
     if not (type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2
-            and X.shape[1] == opt.dim and (rows is None or X.shape[0] == rows)):
+            and X.shape[1] == opt.dim and (rows is None or X.shape[0] == rows)
+            and X.flags.writeable):
         X = _as_batch(type(opt).__name__, X, rows, opt.dim)
     X.clip(*opt._clip_bounds, out=X)  # the method: half the cost of np.clip
     # After clipping only NaN can be left, and min() propagates it (one reduction,

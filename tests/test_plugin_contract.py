@@ -192,8 +192,14 @@ def test_bad_batches_name_the_class(make: Any, error: type, match: str) -> None:
         opt.ask()
 
 
+def _read_only(X: np.ndarray) -> np.ndarray:
+    X = X.copy()
+    X.flags.writeable = False
+    return X
+
+
 @pytest.mark.parametrize("make", [lambda X: X.tolist(), lambda X: np.rint(X).astype(int),
-                                  lambda X: X.astype(np.float32)])
+                                  lambda X: X.astype(np.float32), _read_only])
 def test_lists_and_integer_arrays_are_taken_as_floats(make: Any) -> None:
     res = metaheur.minimize(lambda x: float(x @ x), BOX, _returning(make), budget=40,
                             pop_size=5, seed=0)

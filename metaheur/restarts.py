@@ -418,6 +418,17 @@ def _variant(cls: type[Optimizer]) -> type[IPOP]:
     return register(variant)  # type: ignore[return-value]
 
 
+def __getattr__(name: str) -> type[IPOP]:
+    """The restart variant whose class is called ``name`` (``"PSOIPOP"``). The variants are
+    made at run time, so this is how pickle finds them, in a fresh process too."""
+    if name.endswith("IPOP") and not name.startswith("_"):
+        _registry.available()  # loads the plug-ins and makes their variants
+        for cls in list(_registry._REGISTRY.values()):
+            if cls.__name__ == name and vars(cls).get("_variant_of") is not None:
+                return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _register_built_ins() -> None:
     from metaheur.optimizers.aco import ACOR
     from metaheur.optimizers.aoa import AOA

@@ -481,6 +481,44 @@ def test_bench_json(tmp_path: Path, capsys) -> None:
     assert data["wilcoxon"][0]["algo"] == "gwo"
 
 
+def test_bench_json_numbers_are_the_tables_numbers(tmp_path: Path, capsys) -> None:
+    """Regression: ``--json`` rounded every number to 10 decimals (pandas' to_json): the
+    JSON must carry the exact values of summary.csv, friedman.csv and wilcoxon.csv."""
+    out = tmp_path / "b"
+    assert main(_bench(out, "--algos", "pso,gwo,aco", "--functions", "sphere,ackley",
+                       "--ref", "pso", "--json")) == 0
+    data = json.loads(capsys.readouterr().out)
+    for name in ("summary", "friedman", "wilcoxon"):
+        table = pd.read_csv(out / f"{name}.csv", float_precision="round_trip")
+        assert data[name] and len(data[name]) == len(table)
+        for row, (_, csv_row) in zip(data[name], table.iterrows(), strict=True):
+            for key, value in csv_row.items():
+                if isinstance(value, float) and np.isnan(value):
+                    assert row[key] is None, (name, key)
+                else:
+                    assert row[key] == value, (name, key, row[key], value)
+
+
+def test_bench_json_values_keep_precision_and_tell_inf_from_nan() -> None:
+    """Regression: 1.23e-11 became 0.0 (nearly solved read as solved), 7.98e-67 became 0.0
+    and inf became null like NaN. Now: exact floats, NaN null, ±inf "inf"/"-inf" (as in the
+    CSV tables), and strict JSON."""
+    from metaheur.cli.bench_cmd import json_records
+
+    frame = pd.DataFrame({"algo": ["a", "b", "c", "d"],
+                          "mean": [7.161712538322018e-09, 1.23e-11, np.inf, np.nan],
+                          "p": [7.98e-67, -np.inf, 0.5, 1.0],
+                          "n": np.array([1, 2, 3, 4], dtype=np.int64)})
+    text = json.dumps(json_records(frame), allow_nan=False)
+    assert json.loads(text) == [
+        {"algo": "a", "mean": 7.161712538322018e-09, "p": 7.98e-67, "n": 1},
+        {"algo": "b", "mean": 1.23e-11, "p": "-inf", "n": 2},
+        {"algo": "c", "mean": "inf", "p": 0.5, "n": 3},
+        {"algo": "d", "mean": None, "p": 1.0, "n": 4},
+    ]
+    assert json_records(None) is None
+
+
 def test_without_pop_size_each_algorithm_runs_from_its_own_default(tmp_path: Path,
                                                                   capsys) -> None:
     """``--pop-size`` not given: ``pso-ipop`` from its tuned 20 (docs/algorithms.md §12.3),

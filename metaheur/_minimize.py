@@ -39,8 +39,16 @@ STATUS = {
     1: "evaluation budget exhausted",  # SciPy: maximum number of function evaluations
     2: "iteration limit (max_iter) reached",  # SciPy: maximum number of iterations
     3: "time limit reached",
+    # minimize() itself lets KeyboardInterrupt propagate; `metaheur minimize` reports the
+    # last finished iteration of a run stopped by Ctrl-C or SIGTERM with this status
+    4: "interrupted (Ctrl-C or SIGTERM)",
     99: "stopped by callback",  # SciPy's value for a callback raising StopIteration
 }
+
+#: ``status`` of the interim results a ``callback`` receives (not a final status).
+RUNNING = -1
+#: ``status`` of a run stopped by Ctrl-C or SIGTERM (``metaheur minimize``).
+INTERRUPTED = 4
 
 
 class _Lazy:
@@ -184,10 +192,11 @@ def minimize(
     callback
         Called after the initial population and after every iteration (the last one too,
         however short the budget cut it), unless ``target`` stopped the run, with an
-        :class:`OptimizeResult` of the state so far (its ``history`` is built only if
-        read); the run stops when it returns a truthy value (``True``, ``"stop"``,
-        ``np.True_``; as in SciPy's ``differential_evolution``) or raises
-        ``StopIteration``, and goes on when it returns ``None``, ``False`` or ``0``.
+        :class:`OptimizeResult` of the state so far (``status`` -1, :data:`RUNNING`,
+        ``message`` ``"running"``; its ``history`` is built only if read); the run stops
+        when it returns a truthy value (``True``, ``"stop"``, ``np.True_``; as in SciPy's
+        ``differential_evolution``) or raises ``StopIteration``, and goes on when it
+        returns ``None``, ``False`` or ``0``.
     target
         Stop as soon as the best value is ``<= target`` (checked after every iteration,
         the last one too: a target reached by the last evaluations is a success).
@@ -228,6 +237,10 @@ def minimize(
         1       evaluation budget exhausted (``budget``)     False
         2       iteration limit reached (``max_iter``)        False
         3       ``time_limit`` reached                        False
+        4       interrupted (Ctrl-C, SIGTERM): only           False
+                ``metaheur minimize``, which prints the last
+                finished iteration; ``minimize`` raises
+                ``KeyboardInterrupt``
         99      stopped by ``callback``                       False
         ======  ===========================================  ===========
 
@@ -315,7 +328,7 @@ def minimize(
                 break
             if callback is not None:
                 try:
-                    stop = callback(_result(opt, -1, "running", failures, memo))
+                    stop = callback(_result(opt, RUNNING, "running", failures, memo))
                 except StopIteration:
                     stop = True
                 if stop:

@@ -39,8 +39,16 @@ STATUS = {
     1: "evaluation budget exhausted",  # SciPy: maximum number of function evaluations
     2: "iteration limit (max_iter) reached",  # SciPy: maximum number of iterations
     3: "time limit reached",
+    # minimize() itself lets KeyboardInterrupt propagate; `metaheur minimize` reports the
+    # last finished iteration of a run stopped by Ctrl-C or SIGTERM with this status
+    4: "interrupted (Ctrl-C or SIGTERM)",
     99: "stopped by callback",  # SciPy's value for a callback raising StopIteration
 }
+
+#: ``status`` of the interim results a ``callback`` receives (not a final status).
+RUNNING = -1
+#: ``status`` of a run stopped by Ctrl-C or SIGTERM (``metaheur minimize``).
+INTERRUPTED = 4
 
 
 class _Lazy:
@@ -57,12 +65,14 @@ class OptimizeResult(dict):
 
     Attributes: ``x``, ``fun``, ``nfev`` (evaluations the optimizer made, within the
     budget), ``n_reused`` (those of them answered from memory without calling ``fun``),
-    ``nit``, ``n_failed``, ``failures`` (reason -> count of failed evaluations; the
-    counts sum to ``n_failed``),
+    ``nit`` (iterations run; the last, possibly cut short by the budget, even inside POA's
+    first phase, is iteration ``T``, docs/algorithms.md §0.2), ``n_failed``, ``failures``
+    (reason -> count of failed evaluations; the counts sum to ``n_failed``),
     ``success``, ``status`` (see :data:`STATUS`),
     ``message``, ``history`` and ``optimizer`` (the final ask/tell object;
     ``get_state()`` resumes it). ``history`` has the columns ``nit``, ``nfev``, ``best_f``
-    (one row per iteration): a ``pandas.DataFrame`` when pandas is installed, otherwise a
+    (one row per iteration, ``nit`` 0 (the initial population), 1, ..., ``nit``; the last
+    row is the end of the run): a ``pandas.DataFrame`` when pandas is installed, otherwise a
     dict of NumPy arrays; it is built on first access, so neither pandas nor SciPy is
     imported by :func:`minimize` itself.
     """
@@ -106,9 +116,20 @@ class OptimizeResult(dict):
         return sorted(set(super().__dir__()) | set(self))
 
 
-def _history(opt: Optimizer, rows: int) -> Any:
-    """The first ``rows`` rows of ``opt``'s history as a DataFrame (or dict without pandas)."""
+def _nit(opt: Optimizer) -> int:
+    """Iterations run, counting one the budget cut short inside its first round (POA's
+    phase 1; ``opt.nit`` counts only iterations whose every round ran): the last, possibly
+    truncated, iteration is iteration ``T`` (docs/algorithms.md §0.2)."""
+    return opt.nit + (opt.round != 0)
+
+
+def _history(opt: Optimizer, rows: int, nit: int) -> Any:
+    """The first ``rows`` rows of ``opt``'s history as a DataFrame (or dict without pandas);
+    the last row is labelled ``nit`` (:func:`_nit`: the optimizer records the end of a run
+    cut short mid-iteration with its count of complete iterations)."""
     cols = opt.history_head(rows)
+    if rows:
+        cols["nit"][-1] = nit
     try:
         import pandas as pd
     except ImportError:
@@ -169,13 +190,16 @@ def minimize(
         Parallel workers for point-wise objectives (joblib; ``-1`` = all cores). Ignored,
         with a warning, when ``vectorized=True``.
     callback
-        Called after the initial population and after every iteration with an
-        :class:`OptimizeResult` of the state so far (its ``history`` is built only if
-        read); the run stops when it returns a truthy value (``True``, ``"stop"``,
-        ``np.True_``; as in SciPy's ``differential_evolution``) or raises
-        ``StopIteration``, and goes on when it returns ``None``, ``False`` or ``0``.
+        Called after the initial population and after every iteration (the last one too,
+        however short the budget cut it), unless ``target`` stopped the run, with an
+        :class:`OptimizeResult` of the state so far (``status`` -1, :data:`RUNNING`,
+        ``message`` ``"running"``; its ``history`` is built only if read); the run stops
+        when it returns a truthy value (``True``, ``"stop"``, ``np.True_``; as in SciPy's
+        ``differential_evolution``) or raises ``StopIteration``, and goes on when it
+        returns ``None``, ``False`` or ``0``.
     target
-        Stop as soon as the best value is ``<= target``.
+        Stop as soon as the best value is ``<= target`` (checked after every iteration,
+        the last one too: a target reached by the last evaluations is a success).
     time_limit
         Wall-clock seconds; the run stops after the iteration that crosses it.
     on_error
@@ -213,6 +237,10 @@ def minimize(
         1       evaluation budget exhausted (``budget``)     False
         2       iteration limit reached (``max_iter``)        False
         3       ``time_limit`` reached                        False
+        4       interrupted (Ctrl-C, SIGTERM): only           False
+                ``metaheur minimize``, which prints the last
+                finished iteration; ``minimize`` raises
+                ``KeyboardInterrupt``
         99      stopped by ``callback``                       False
         ======  ===========================================  ===========
 
@@ -291,14 +319,16 @@ def minimize(
             if bar is not None:
                 bar.update(X.shape[0])
                 bar.set_postfix(best=f"{opt.best_f:.4g}", refresh=False)
-            if opt.round != 0:  # mid-iteration (POA phase 1): finish the iteration first
+            if opt.round != 0 and not opt.done:  # mid-iteration (POA phase 1): finish it
                 continue
+            # here an iteration ended, the last one possibly cut short by the budget
+            # (even inside POA's phase 1): it is iteration T (docs/algorithms.md §0.2)
             if target is not None and opt.best_f <= target:
                 status = 0
                 break
             if callback is not None:
                 try:
-                    stop = callback(_result(opt, -1, "running", failures, memo))
+                    stop = callback(_result(opt, RUNNING, "running", failures, memo))
                 except StopIteration:
                     stop = True
                 if stop:
@@ -338,20 +368,20 @@ def _warn_not_vectorised(exc: Exception, shape: tuple[int, ...]) -> None:
 def _result(opt: Optimizer, status: int, message: str, failures: Counter,
             memo: EvaluationMemo | None = None) -> OptimizeResult:
     """The result so far; ``history`` is built on first access (linear-time callbacks)."""
-    rows = opt.n_history
+    rows, nit = opt.n_history, _nit(opt)
     if not math.isfinite(opt.best_f):
         message += "; every evaluation failed"
     return OptimizeResult(
         x=opt.best_x.copy(),
         fun=opt.best_f,
         nfev=opt.nfev,
-        nit=opt.nit,
+        nit=nit,
         n_failed=opt.n_failed,
         n_reused=0 if memo is None else memo.hits,
         failures=dict(failures),
         success=status == 0 and math.isfinite(opt.best_f),
         status=status,
         message=message,
-        history=_Lazy(lambda: _history(opt, rows)),
+        history=_Lazy(lambda: _history(opt, rows, nit)),
         optimizer=opt,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import csv
 import json
 from pathlib import Path
 
@@ -421,6 +422,59 @@ def test_friedman_note() -> None:
     assert "here 4 algorithm(s) and 1 function(s)" in stats.friedman_note(4, 1)
 
 
+def _tied_runs(dims: tuple[int, ...] = (2,)) -> pd.DataFrame:
+    """3 algorithms x 2 functions x 3 runs, every final error 0 (all solved), in ``dims``;
+    in d = 5 (when asked) gwo is worse on one function."""
+    rows = [{"algo": a, "function": f, "dim": d, "run": r,
+             "final_error": 1.0 if (d, a, f) == (5, "gwo", "ackley") else 0.0}
+            for d in dims for a in ("pso", "gwo", "aco") for f in ("sphere", "ackley")
+            for r in range(3)]
+    return pd.DataFrame(rows)
+
+
+def test_friedman_all_tied_is_explained_without_a_scipy_warning() -> None:
+    """Regression: every algorithm tied on every function made SciPy print 'invalid value
+    encountered in scalar divide' and friedman_chi2/p NaN with no note saying why."""
+    import warnings
+
+    runs = _tied_runs((2, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fr = stats.friedman_ranks(runs)
+        notes = stats.friedman_notes(runs)
+    d2 = fr[fr["dim"] == 2]
+    assert (d2["mean_rank"] == 2.0).all()
+    assert d2["friedman_chi2"].isna().all() and d2["friedman_p"].isna().all()
+    assert np.isfinite(fr.loc[fr["dim"] == 5, "friedman_p"]).all()  # one function differs
+    assert list(notes) == [2]
+    assert "every algorithm has the same mean final error on each of the 2 functions" in notes[2]
+    two = runs[(runs["algo"] != "aco") & (runs["dim"] == 2)]  # too few: that note first
+    assert stats.friedman_notes(two) == {2: stats.friedman_note(2, 2)}
+    gap = runs[~((runs["algo"] == "aco") & (runs["function"] == "ackley"))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert stats.friedman_ranks(gap)["friedman_p"].isna().all()
+    assert stats.friedman_notes(gap) == {
+        2: "no final error (no run, or NaN) for aco on ackley",
+        5: "no final error (no run, or NaN) for aco on ackley"}
+
+
+def test_bench_report_notes_an_all_tied_friedman_test(tmp_path: Path) -> None:
+    import warnings
+
+    runs = _tied_runs()
+    conv = runs.assign(nfev=10, error=runs["final_error"])[
+        ["algo", "function", "dim", "run", "nfev", "error"]]
+    settings = {"suite": "functions", "runs": 3, "budget": "10", "seed": 0,
+                "pop_sizes": {"pso": 5, "gwo": 5, "aco": 5}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        written = bench.write_outputs(bench.BenchResult(runs, conv, settings), tmp_path)
+    why = [n for n in written["notes"] if n.startswith("no Friedman test for d=2")]
+    assert len(why) == 1 and "same mean final error" in why[0]
+    assert why[0] in (tmp_path / "report.md").read_text()
+
+
 # ------------------------------------------------------- progress, notes, outputs (12, 15)
 def test_cost_model_weighs_runs_by_measured_cost() -> None:
     cost = bench._CostModel([("pso", 100)] * 4 + [("tpe", 100)] * 2)
@@ -479,6 +533,47 @@ def test_bench_json(tmp_path: Path, capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["settings"]["algos"] == ["pso", "gwo"] and len(data["summary"]) == 2
     assert data["wilcoxon"][0]["algo"] == "gwo"
+
+
+def test_bench_json_numbers_are_the_tables_numbers(tmp_path: Path, capsys) -> None:
+    """Regression: ``--json`` rounded every number to 10 decimals (pandas' to_json): the
+    JSON must carry the exact values of summary.csv, friedman.csv and wilcoxon.csv."""
+    out = tmp_path / "b"
+    assert main(_bench(out, "--algos", "pso,gwo,aco", "--functions", "sphere,ackley",
+                       "--ref", "pso", "--json")) == 0
+    data = json.loads(capsys.readouterr().out)
+    for name in ("summary", "friedman", "wilcoxon"):
+        with open(out / f"{name}.csv", newline="") as fh:
+            table = list(csv.DictReader(fh))  # the text pandas wrote: repr, exact
+        assert data[name] and len(data[name]) == len(table)
+        for row, csv_row in zip(data[name], table, strict=True):
+            assert list(row) == list(csv_row)
+            for key, text in csv_row.items():
+                value = row[key]
+                if isinstance(value, str):
+                    assert value == text, (name, key)
+                else:  # a number or null (an empty field: NaN)
+                    assert value == (float(text) if text else None), (name, key, value, text)
+
+
+def test_bench_json_values_keep_precision_and_tell_inf_from_nan() -> None:
+    """Regression: 1.23e-11 became 0.0 (nearly solved read as solved), 7.98e-67 became 0.0
+    and inf became null like NaN. Now: exact floats, NaN null, ±inf "inf"/"-inf" (as in the
+    CSV tables), and strict JSON."""
+    from metaheur.cli.bench_cmd import json_records
+
+    frame = pd.DataFrame({"algo": ["a", "b", "c", "d"],
+                          "mean": [7.161712538322018e-09, 1.23e-11, np.inf, np.nan],
+                          "p": [7.98e-67, -np.inf, 0.5, 1.0],
+                          "n": np.array([1, 2, 3, 4], dtype=np.int64)})
+    text = json.dumps(json_records(frame), allow_nan=False)
+    assert json.loads(text) == [
+        {"algo": "a", "mean": 7.161712538322018e-09, "p": 7.98e-67, "n": 1},
+        {"algo": "b", "mean": 1.23e-11, "p": "-inf", "n": 2},
+        {"algo": "c", "mean": "inf", "p": 0.5, "n": 3},
+        {"algo": "d", "mean": None, "p": 1.0, "n": 4},
+    ]
+    assert json_records(None) is None
 
 
 def test_without_pop_size_each_algorithm_runs_from_its_own_default(tmp_path: Path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 import metaheur
 from metaheur import functions
+from metaheur._minimize import STATUS
 from metaheur.cli import SUBCOMMANDS, main
 
 
@@ -282,7 +284,8 @@ def test_broken_pipe_elsewhere_is_an_error() -> None:
     assert rc == 2 and err.strip() == "metaheur list: error: Broken pipe", err
 
 
-def test_interrupted_minimize_prints_the_best_so_far(monkeypatch, capsys) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_minimize_prints_the_best_so_far(monkeypatch, capsys, signum) -> None:
     """Ctrl-C or SIGTERM stops ``minimize`` "keeping what finished" (README): the best of the
     finished iterations is printed, marked as interrupted, before the interrupted exit (it
     used to print nothing but "interrupted")."""
@@ -294,15 +297,17 @@ def test_interrupted_minimize_prints_the_best_so_far(monkeypatch, capsys) -> Non
     def third_call_interrupted(self, X):  # noqa: ANN001, ANN202
         calls.append(1)
         if len(calls) == 3:
-            raise KeyboardInterrupt
+            signal.raise_signal(signum)  # SIGINT: Python's KeyboardInterrupt
         return real(self, X)
 
     monkeypatch.setattr(minimize_cmd._Timed, "__call__", third_call_interrupted)
     assert main(["minimize", "-f", "sphere", "-d", "3", "-a", "gwo", "--pop-size", "10",
-                 "--budget", "1000", "--json", "--quiet"]) == 130
+                 "--budget", "1000", "--json", "--quiet"]) == 128 + signum
     captured = capsys.readouterr()
     res = json.loads(captured.out)
-    assert (res["nfev"], res["nit"], res["status"]) == (20, 1, -1)
+    # status 4, documented (it was -1, the status of a callback's interim result)
+    assert (res["nfev"], res["nit"], res["status"], res["success"]) == (20, 1, 4, False)
+    assert STATUS[4] == "interrupted (Ctrl-C or SIGTERM)"
     assert res["message"] == "interrupted" and res["fun"] == pytest.approx(res["error"])
     assert "interrupted" in captured.err
 

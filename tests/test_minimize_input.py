@@ -196,8 +196,8 @@ def test_callback_does_not_build_the_history(monkeypatch: pytest.MonkeyPatch) ->
     """Each callback got a rebuilt history table: quadratic cost in the run's length."""
     calls: list[int] = []
     real = _minimize._history
-    monkeypatch.setattr(_minimize, "_history", lambda opt, rows: calls.append(rows) or
-                        real(opt, rows))
+    monkeypatch.setattr(_minimize, "_history", lambda opt, rows, *more: calls.append(rows)
+                        or real(opt, rows, *more))
     seen: list[int] = []
     res = metaheur.minimize(sphere, BOX, "pso", max_iter=50, pop_size=5, seed=0,
                             vectorized=True, callback=lambda r: seen.append(r.nit))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import sys
 import time
@@ -65,10 +66,39 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
     p.add_argument("--out", default="metaheur-runs/bench", help="output folder; "
                    "default: metaheur-runs/bench")
     p.add_argument("--json", action="store_true",
-                   help="print a JSON summary (settings, notes, summary, friedman, wilcoxon)")
+                   help="print a JSON summary (settings, notes, summary, friedman, wilcoxon; "
+                   "numbers exact, NaN as null, infinities as \"inf\"/\"-inf\")")
     p.add_argument("--progress", action="store_true",
                    help="draw the progress bar even when stderr is not a terminal")
     return p
+
+
+def json_value(obj: Any) -> Any:
+    """``obj`` as strict JSON data, every number exact: NumPy scalars and arrays become
+    Python's, NaN (and pandas' missing values) ``null``, +inf and -inf the strings ``"inf"``
+    and ``"-inf"`` (as the CSV tables write them: an algorithm that never found a finite
+    value is not one whose value is unknown); anything else its ``str``."""
+    if isinstance(obj, dict):
+        return {str(k): json_value(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_value(v) for v in obj]
+    if hasattr(obj, "tolist"):  # a NumPy array or scalar
+        return json_value(obj.tolist())
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            return None
+        return obj if math.isfinite(obj) else ("inf" if obj > 0 else "-inf")
+    if obj is None or isinstance(obj, (str, int, bool)):
+        return obj
+    if type(obj).__name__ in ("NAType", "NaTType"):  # pandas' missing values
+        return None
+    return str(obj)
+
+
+def json_records(frame: Any) -> list[dict[str, Any]] | None:
+    """The rows of a DataFrame (or ``None``) as :func:`json_value` records, full precision
+    (pandas' ``to_json`` rounds to 10 significant decimals and writes inf as null)."""
+    return None if frame is None else json_value(frame.to_dict(orient="records"))
 
 
 def _unique(names: list[Any], option: str) -> list[Any]:
@@ -129,13 +159,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     seconds = time.perf_counter() - start
     if args.json:
-        def records(frame: Any) -> Any:
-            return None if frame is None else json.loads(frame.to_json(orient="records"))
-
-        print(json.dumps({"settings": result.settings, "out": str(out), "seconds": seconds,
-                          "notes": written["notes"], "summary": records(written["summary"]),
-                          "friedman": records(written["friedman"]),
-                          "wilcoxon": records(written["wilcoxon"])}, indent=2, default=str))
+        print(json.dumps(json_value(
+            {"settings": result.settings, "out": str(out), "seconds": seconds,
+             "notes": written["notes"], "summary": json_records(written["summary"]),
+             "friedman": json_records(written["friedman"]),
+             "wilcoxon": json_records(written["wilcoxon"])}), indent=2, allow_nan=False))
         return 0
     print(written["markdown"])
     print(f"{len(result.runs)} runs in {seconds:.1f} s; results in "

@@ -97,8 +97,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: print what finished, then stop
         if not latest:
             raise
-        res, stop = latest[-1], exc
-        res["message"] = "interrupted"
+        from metaheur._minimize import INTERRUPTED
+
+        res, stop = latest[-1], exc  # the callback's interim result: status -1, "running"
+        res["status"], res["success"], res["message"] = INTERRUPTED, False, "interrupted"
     elapsed = timed.seconds
     out = {
         "algo": algo.name,

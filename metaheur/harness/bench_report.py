@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from metaheur.harness.plots import plot_boxes, plot_convergence
 from metaheur.harness.stats import (
-    friedman_note,
+    friedman_notes,
     friedman_ranks,
     markdown_table,
     summary_table,
@@ -86,10 +86,8 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
         ref = None
     wil = wilcoxon_holm(runs, ref) if ref is not None else None
     fried = friedman_ranks(runs)
-    for dim, grp in runs.groupby("dim", sort=False):
-        why = friedman_note(grp["algo"].nunique(), grp["function"].nunique())
-        if why:
-            notes.append(f"no Friedman test for d={dim}: {why}")
+    for dim, why in friedman_notes(runs).items():
+        notes.append(f"no Friedman test for d={dim}: {why}")
     s = result.settings
     parts = [f"# Benchmark: suite {s['suite']}, {s['runs']} runs, budget {s['budget']}, "
              f"pop_size {', '.join(f'{a} {n}' for a, n in s['pop_sizes'].items())}, "

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 __all__ = ["summary_table", "holm", "rank_sum", "signed_rank", "wilcoxon_holm", "friedman_note",
-           "friedman_ranks", "markdown_table"]
+           "friedman_table", "friedman_notes", "friedman_ranks", "markdown_table"]
 
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -149,27 +149,61 @@ def wilcoxon_holm(runs: pd.DataFrame, ref: str, alpha: float = 0.05, *,
                                        "result"])
 
 
-def friedman_note(n_algos: int, n_functions: int) -> str | None:
-    """Why the Friedman test cannot be computed for this many algorithms and functions
-    (``None`` when it can)."""
-    if n_algos >= 3 and n_functions >= 2:
+def friedman_note(n_algos: int, n_functions: int,
+                  means: pd.DataFrame | None = None) -> str | None:
+    """Why the Friedman test cannot be computed for this many algorithms and functions, or,
+    given ``means`` (the function × algorithm table of mean final errors,
+    :func:`friedman_table`), for these values (``None`` when it can).
+
+    With every function's algorithms all tied (e.g. every run solved every function) the
+    statistic is 0/0: each block's tie correction takes away all of its rank variance."""
+    if n_algos < 3 or n_functions < 2:
+        return (f"the Friedman test needs at least 3 algorithms and 2 functions; "
+                f"here {n_algos} algorithm(s) and {n_functions} function(s)")
+    if means is None:
         return None
-    return (f"the Friedman test needs at least 3 algorithms and 2 functions; "
-            f"here {n_algos} algorithm(s) and {n_functions} function(s)")
+    missing = [f"{a} on {f}" for f in means.index for a in means.columns
+               if pd.isna(means.at[f, a])]
+    if missing:
+        return f"no final error (no run, or NaN) for {', '.join(missing)}"
+    if (means.nunique(axis=1) <= 1).all():
+        return (f"every algorithm has the same mean final error on each of the "
+                f"{n_functions} functions (all tied, e.g. all solved): the Friedman "
+                f"statistic is undefined (0/0), and no algorithm ranks better")
+    return None
+
+
+def friedman_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The function × algorithm table of mean final errors of ``runs`` (one dimension),
+    algorithms in order of appearance: the blocks of the Friedman test."""
+    table = runs.pivot_table(index="function", columns="algo", values="final_error",
+                             aggfunc="mean", dropna=False)
+    return table[[a for a in runs["algo"].unique() if a in table.columns]]
+
+
+def friedman_notes(runs: pd.DataFrame) -> dict[Any, str]:
+    """``{dim: why}`` for each dimension of ``runs`` whose Friedman test is NaN in
+    :func:`friedman_ranks` (:func:`friedman_note`)."""
+    out = {}
+    for dim, grp in runs.groupby("dim", sort=False):
+        table = friedman_table(grp)
+        why = friedman_note(table.shape[1], table.shape[0], table)
+        if why is not None:
+            out[dim] = why
+    return out
 
 
 def friedman_ranks(runs: pd.DataFrame) -> pd.DataFrame:
     """Average rank (1 = best mean final error) of each algorithm over the functions of each
     dimension, with the Friedman chi-square statistic and p-value of that dimension (NaN with
-    fewer than 3 algorithms or 2 functions: :func:`friedman_note` says why)."""
+    fewer than 3 algorithms or 2 functions, or with all algorithms tied on every function:
+    :func:`friedman_notes` says why)."""
     rows = []
     for dim, grp in runs.groupby("dim", sort=False):
-        table = grp.pivot_table(index="function", columns="algo", values="final_error",
-                                aggfunc="mean")
-        table = table[[a for a in grp["algo"].unique() if a in table.columns]]
+        table = friedman_table(grp)
         ranks = table.rank(axis=1, method="average").mean(axis=0)
         chi2, p = math.nan, math.nan
-        if friedman_note(table.shape[1], table.shape[0]) is None:
+        if friedman_note(table.shape[1], table.shape[0], table) is None:
             chi2, p = stats.friedmanchisquare(*[table[c].to_numpy() for c in table.columns])
         for algo, r in ranks.items():
             rows.append({"dim": dim, "algo": algo, "mean_rank": float(r),

@@ -66,7 +66,8 @@ class OptimizeResult(dict):
     Attributes: ``x``, ``fun``, ``nfev`` (evaluations the optimizer made, within the
     budget), ``n_reused`` (those of them answered from memory without calling ``fun``),
     ``nit`` (iterations run; the last, possibly cut short by the budget, even inside POA's
-    first phase, is iteration ``T``, docs/algorithms.md §0.2), ``n_failed``, ``failures``
+    first phase, is iteration ``T``, docs/algorithms.md §0.2; for the ``-ipop`` variants the
+    restart layer's ask/tell cycles, which may exceed ``max_iter``), ``n_failed``, ``failures``
     (reason -> count of failed evaluations; the counts sum to ``n_failed``),
     ``success``, ``status`` (see :data:`STATUS`),
     ``message``, ``history`` and ``optimizer`` (the final ask/tell object;
@@ -117,7 +118,7 @@ class OptimizeResult(dict):
 
 
 def _nit(opt: Optimizer) -> int:
-    """Iterations run, counting one the budget cut short inside its first round (POA's
+    """Iterations run, counting one the budget cut short after some of its rounds (POA's
     phase 1; ``opt.nit`` counts only iterations whose every round ran): the last, possibly
     truncated, iteration is iteration ``T`` (docs/algorithms.md §0.2)."""
     return opt.nit + (opt.round != 0)

@@ -308,7 +308,7 @@ def test_interrupted_minimize_prints_the_best_so_far(monkeypatch, capsys, signum
     # status 4, documented (it was -1, the status of a callback's interim result)
     assert (res["nfev"], res["nit"], res["status"], res["success"]) == (20, 1, 4, False)
     assert STATUS[4] == "interrupted (Ctrl-C or SIGTERM)"
-    assert res["message"] == "interrupted" and res["fun"] == pytest.approx(res["error"])
+    assert res["message"] == STATUS[4] and res["fun"] == pytest.approx(res["error"])
     assert "interrupted" in captured.err
 
 

@@ -97,7 +97,7 @@ def json_value(obj: Any) -> Any:
 
 def json_records(frame: Any) -> list[dict[str, Any]] | None:
     """The rows of a DataFrame (or ``None``) as :func:`json_value` records, full precision
-    (pandas' ``to_json`` rounds to 10 significant decimals and writes inf as null)."""
+    (pandas' ``to_json`` rounds to 10 decimal places and writes inf as null)."""
     return None if frame is None else json_value(frame.to_dict(orient="records"))
 
 

@@ -97,10 +97,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: print what finished, then stop
         if not latest:
             raise
-        from metaheur._minimize import INTERRUPTED
+        from metaheur._minimize import INTERRUPTED, STATUS
 
         res, stop = latest[-1], exc  # the callback's interim result: status -1, "running"
-        res["status"], res["success"], res["message"] = INTERRUPTED, False, "interrupted"
+        res["status"], res["success"], res["message"] = INTERRUPTED, False, STATUS[INTERRUPTED]
     elapsed = timed.seconds
     out = {
         "algo": algo.name,

@@ -165,7 +165,8 @@ def friedman_note(n_algos: int, n_functions: int,
     missing = [f"{a} on {f}" for f in means.index for a in means.columns
                if pd.isna(means.at[f, a])]
     if missing:
-        return f"no final error (no run, or NaN) for {', '.join(missing)}"
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        return f"no final error (no run, or NaN) for {', '.join(missing[:5])}{more}"
     if (means.nunique(axis=1) <= 1).all():
         return (f"every algorithm has the same mean final error on each of the "
                 f"{n_functions} functions (all tied, e.g. all solved): the Friedman "
@@ -196,7 +197,8 @@ def friedman_notes(runs: pd.DataFrame) -> dict[Any, str]:
 def friedman_ranks(runs: pd.DataFrame) -> pd.DataFrame:
     """Average rank (1 = best mean final error) of each algorithm over the functions of each
     dimension, with the Friedman chi-square statistic and p-value of that dimension (NaN with
-    fewer than 3 algorithms or 2 functions, or with all algorithms tied on every function:
+    fewer than 3 algorithms or 2 functions, with all algorithms tied on every function, or with
+    a missing cell:
     :func:`friedman_notes` says why)."""
     rows = []
     for dim, grp in runs.groupby("dim", sort=False):

@@ -85,21 +85,29 @@ def _as_values(values: Any, n: int, d: int) -> tuple[NDArray, list[str | None]]:
     return out, reasons
 
 
+def _raised(exc: BaseException) -> str:
+    """``"NameError: name 'y' is not defined"``, cut to 300 characters: what a worker
+    process sends back of an exception (its traceback stays there)."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 def _call_point(
     fun: Callable[..., Any], x: NDArray, args: tuple, raise_errors: bool
-) -> tuple[float, str | None]:
+) -> tuple[float, str | None, str | None]:
+    """``fun(x)`` as ``(value, reason it failed, what it raised)``."""
     try:
         value = fun(x, *args)
     except Exception as exc:
         if raise_errors:
             raise
         logger.debug("objective raised at x=%s", x, exc_info=True)
-        return math.nan, f"raised {type(exc).__name__}"
+        return math.nan, f"raised {type(exc).__name__}", _raised(exc)
     f, reason = _as_value(value)
     if reason is not None and raise_errors:
         raise TypeError(f"objective {reason} ({value!r}) at x={x.tolist()}; expected a real "
                         "number")
-    return f, reason
+    return f, reason, None
 
 
 def evaluate_batch(
@@ -111,7 +119,7 @@ def evaluate_batch(
     parallel: Any = None,
     on_error: str = "inf",
     failures: Counter | None = None,
-    on_raise: Callable[[Exception], Any] | None = None,
+    on_raise: Callable[[str], Any] | None = None,
 ) -> NDArray:
     """Evaluate ``fun`` on the rows of ``X``; failures become NaN (``on_error="inf"``).
 
@@ -120,7 +128,8 @@ def evaluate_batch(
     large for a float) is a failed evaluation, counted by reason in ``failures``, or a
     ``TypeError`` with ``on_error="raise"``. Non-finite values count as
     ``"non-finite value"``. ``parallel`` is an open ``joblib.Parallel`` (or ``None``).
-    ``on_raise`` gets the exception of a vectorised objective that raised.
+    ``on_raise`` gets what the batch raised (``"Type: message"``) where the call of a
+    vectorised objective raised, or where every point of a point-wise one did.
     """
     f, reasons = _evaluate_rows(fun, X, args, vectorized, parallel, on_error == "raise",
                                 on_raise)
@@ -131,7 +140,7 @@ def evaluate_batch(
 
 def _evaluate_rows(fun: Callable[..., Any], X: NDArray, args: tuple, vectorized: bool,
                    parallel: Any, raise_errors: bool,
-                   on_raise: Callable[[Exception], Any] | None = None
+                   on_raise: Callable[[str], Any] | None = None
                    ) -> tuple[NDArray, list[str | None]]:
     """:func:`evaluate_batch`'s values and, per row, why it failed (``None``: it did not)."""
     n = X.shape[0]
@@ -145,17 +154,19 @@ def _evaluate_rows(fun: Callable[..., Any], X: NDArray, args: tuple, vectorized:
             logger.warning("vectorised objective raised; the %d points count as failed", n,
                            exc_info=True)
             if on_raise is not None:
-                on_raise(exc)
+                on_raise(_raised(exc))
             return np.full(n, math.nan), [f"raised {type(exc).__name__}"] * n
         f, reasons = _as_values(values, n, X.shape[1])
-    elif parallel is None:
-        pairs = [_call_point(fun, x, args, raise_errors) for x in X]
-        f, reasons = np.array([v for v, _ in pairs], dtype=float), [r for _, r in pairs]
     else:
-        from joblib import delayed
+        if parallel is None:
+            calls = [_call_point(fun, x, args, raise_errors) for x in X]
+        else:
+            from joblib import delayed
 
-        pairs = parallel(delayed(_call_point)(fun, x, args, raise_errors) for x in X)
-        f, reasons = np.array([v for v, _ in pairs], dtype=float), [r for _, r in pairs]
+            calls = parallel(delayed(_call_point)(fun, x, args, raise_errors) for x in X)
+        f, reasons = np.array([c[0] for c in calls], dtype=float), [c[1] for c in calls]
+        if on_raise is not None and calls and all(c[2] is not None for c in calls):
+            on_raise(calls[0][2])
     if raise_errors:
         bad = [r for r in reasons if r is not None]
         if bad:
@@ -213,12 +224,13 @@ class EvaluationMemo:
 
     def evaluate(self, fun: Callable[..., Any], X: NDArray, *, args: tuple = (),
                  parallel: Any = None, on_error: str = "inf",
-                 failures: Counter | None = None) -> NDArray:
+                 failures: Counter | None = None,
+                 on_raise: Callable[[str], Any] | None = None) -> NDArray:
         """:func:`evaluate_batch` of a point-wise ``fun``, calling it only for the points
         neither known nor repeated in ``X`` (see the class)."""
         f, todo, first = self.plan(X)
         f[todo], reasons = _evaluate_rows(fun, X[todo], args, False, parallel,
-                                          on_error == "raise")
+                                          on_error == "raise", on_raise)
         self.store(X[todo], f[todo])
         why = dict(zip(todo.tolist(), reasons, strict=True))
         for i in np.flatnonzero(first != np.arange(first.size)).tolist():

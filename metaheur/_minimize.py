@@ -188,8 +188,9 @@ def minimize(
         Population size; ``None`` (default): the algorithm's ``default_pop_size``, 30
         (``pso-ipop``: 20, docs/algorithms.md §12.3).
     n_jobs
-        Parallel workers for point-wise objectives (joblib; ``-1`` = all cores). Ignored,
-        with a warning, when ``vectorized=True``.
+        Parallel workers for point-wise objectives (joblib; ``-1`` = all cores; ``None``
+        and ``1``: serial, whatever ``joblib.parallel_config`` says). Ignored, with a
+        warning, when ``vectorized=True``.
     callback
         Called after the initial population and after every iteration (the last one too,
         however short the budget cut it), unless ``target`` stopped the run, with an
@@ -205,9 +206,11 @@ def minimize(
         Wall-clock seconds; the run stops after the iteration that crosses it.
     on_error
         ``"inf"`` (default): an exception, a NaN/inf value or a value that is not a real
-        number counts as ``+inf``, in ``n_failed`` and by reason in ``failures``;
+        number counts as ``+inf``, in ``n_failed`` and by reason in ``failures``, and a
+        ``RuntimeWarning`` names the exception when the whole first batch raised;
         ``"raise"`` re-raises the objective's exception (``TypeError`` for a value that
-        is not a real number).
+        is not a real number). Either way, several values for one point (a sequence or
+        an array of size > 1) is a ``ValueError``: a wrong ``vectorized=``, not a failure.
     x0
         Warm-start points placed in the initial population.
     progress
@@ -306,16 +309,17 @@ def minimize(
             parallel.__enter__()
         while not opt.done:
             X = opt.ask()
+            raised: list[str] = []  # what the first batch raised, if all of it did
+            on_raise = raised.append if opt.nfev == 0 else None
             if memo is None:
-                raised: list[Exception] = []
                 f = evaluate_batch(fun, X, args=args, vectorized=vectorized,
                                    parallel=parallel, on_error=on_error, failures=failures,
-                                   on_raise=raised.append if opt.nfev == 0 else None)
-                if raised:
-                    _warn_not_vectorised(raised[0], X.shape)
+                                   on_raise=on_raise)
             else:  # answer points evaluated before from memory (EvaluationMemo)
                 f = memo.evaluate(fun, X, args=args, parallel=parallel, on_error=on_error,
-                                  failures=failures)
+                                  failures=failures, on_raise=on_raise)
+            if raised:
+                _warn_first_batch_raised(raised[0], X.shape, vectorized)
             opt.tell(X, f)
             if bar is not None:
                 bar.update(X.shape[0])
@@ -354,16 +358,22 @@ def minimize(
     return _result(opt, status, message, failures, memo)
 
 
-def _warn_not_vectorised(exc: Exception, shape: tuple[int, ...]) -> None:
-    """The first batch of a ``vectorized=True`` run raised: most likely a point-wise
-    objective. Say so where the user sees it (the run goes on, as documented)."""
+def _warn_first_batch_raised(raised: str, shape: tuple[int, ...], vectorized: bool) -> None:
+    """The whole first batch raised ``raised`` (``"Type: message"``): with
+    ``vectorized=True`` most likely a point-wise objective, otherwise most likely a bug in
+    ``fun``. Say so where the user sees it (the run goes on, as documented)."""
     import warnings
 
-    warnings.warn(
-        f"the objective raised {type(exc).__name__}({exc}) on the first batch, an array of "
-        f"shape {shape} (vectorized=True); its points count as failed, and so will every "
-        "batch's if fun takes one point: check vectorized= (with vectorized=True fun must "
-        "take an (n, d) array and return n values)", RuntimeWarning, stacklevel=3)
+    if vectorized:
+        text = (f"the objective raised {raised} on the first batch, an array of shape "
+                f"{shape} (vectorized=True); its points count as failed, and so will every "
+                "batch's if fun takes one point: check vectorized= (with vectorized=True fun "
+                "must take an (n, d) array and return n values)")
+    else:
+        text = (f"the objective raised on every one of the first batch's {shape[0]} points, "
+                f"the first {raised}; the run goes on and counts each failed evaluation as "
+                "+inf: pass on_error='raise' to stop at the first error")
+    warnings.warn(text, RuntimeWarning, stacklevel=3)
 
 
 def _result(opt: Optimizer, status: int, message: str, failures: Counter,

@@ -286,6 +286,38 @@ def test_pointwise_objective_passed_as_vectorised_warns_once() -> None:
     assert res.failures == {"raised ValueError": 30}
 
 
+def _typo(x: np.ndarray) -> float:
+    return float(x @ y)  # type: ignore[name-defined]  # noqa: F821  (the user's typo)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("reuse", [True, False])
+def test_pointwise_objective_that_always_raises_warns_once_with_its_message(
+        n_jobs: int, reuse: bool) -> None:
+    """Regression (audit): an objective with a NameError spent the whole budget in silence,
+    and under n_jobs > 1 the message never left the worker (only 'raised NameError')."""
+    with pytest.warns(RuntimeWarning) as rec:
+        res = metaheur.minimize(_typo, BOX, "pso", budget=30, pop_size=10, seed=0,
+                                n_jobs=n_jobs, reuse_evaluated=reuse)
+    assert len(rec) == 1 and rec[0].filename == __file__  # once, at the caller
+    text = str(rec[0].message)
+    assert "NameError: name 'y' is not defined" in text and "10 points" in text
+    assert "on_error='raise'" in text
+    assert res.failures == {"raised NameError": 30} and res.n_failed == 30  # the run goes on
+
+
+def test_pointwise_objective_failing_on_some_points_does_not_warn() -> None:
+    def some(x: np.ndarray) -> float:
+        if x[0] > 0.5:
+            raise ValueError("infeasible")
+        return float(x @ x)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = metaheur.minimize(some, BOX, "pso", budget=40, pop_size=10, seed=0)
+    assert 0 < res.n_failed < 40
+
+
 @pytest.mark.parametrize("flag", ["yes", 1, None, np.array([True, False])])
 def test_vectorized_must_be_a_bool(flag: Any) -> None:
     with pytest.raises(ValueError, match="vectorized must be True or False"):

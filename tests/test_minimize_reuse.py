@@ -64,8 +64,9 @@ def test_a_repeat_of_a_failed_point_is_a_failure_not_a_reuse() -> None:
         calls.append(x)
         raise RuntimeError("no")
 
-    res = metaheur.minimize(boom, [(-1.0, 1.0)] * 2, "pso", pop_size=4, budget=4, seed=0,
-                            x0=[[0.5, 0.5]] * 3)
+    with pytest.warns(RuntimeWarning, match="RuntimeError: no"):  # the whole batch raised
+        res = metaheur.minimize(boom, [(-1.0, 1.0)] * 2, "pso", pop_size=4, budget=4, seed=0,
+                                x0=[[0.5, 0.5]] * 3)
     assert res.n_failed == 4 and res.failures == {"raised RuntimeError": 4}
     assert res.n_reused == 0 and len(calls) == 2
 
@@ -76,7 +77,8 @@ def test_failures_always_sum_to_n_failed() -> None:
     def rastrigin(X: np.ndarray) -> np.ndarray:
         return 10 * X.shape[1] + (X**2 - 10 * np.cos(2 * np.pi * X)).sum(axis=1)
 
-    res = metaheur.minimize(rastrigin, [(-5.12, 5.12)] * 5, budget=2000, seed=0)
+    with pytest.warns(RuntimeWarning, match="IndexError"):
+        res = metaheur.minimize(rastrigin, [(-5.12, 5.12)] * 5, budget=2000, seed=0)
     assert res.n_failed == sum(res.failures.values()) == 2000 and res.n_reused == 0
     flaky = Counting()
     half = lambda x: flaky(x) if x[0] > 0 else float("nan")  # noqa: E731

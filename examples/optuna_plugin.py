@@ -1,8 +1,10 @@
 """A metaheur sampler in an ordinary Optuna project: tune an SVM on scikit-learn's digits.
 
 The sampler is a drop-in ``optuna.samplers.BaseSampler``: studies, storages, pruners and
-visualisation work as usual. Its population lives in the study's storage, so the same code
-with ``storage="sqlite:///svm.db"`` (or PostgreSQL) and several processes runs one swarm.
+visualisation work as usual. Its population lives in the study's storage, so several
+processes run one swarm when each opens the same study (``storage="sqlite:///svm.db"`` or
+PostgreSQL, ``study_name="svm", load_if_exists=True``) with the same sampler settings, and
+``n_trials`` the total over all of them (docs/distributed.md).
 
 Run:  python examples/optuna_plugin.py         (METAHEUR_EXAMPLE_QUICK=1: 8 trials)
 """

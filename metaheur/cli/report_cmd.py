@@ -48,7 +48,13 @@ def run(args: argparse.Namespace) -> int:
     """Load the study and write the report."""
     import optuna
 
-    from metaheur.harness.report import DISCLAIMER, maximised, summary_text, write_report
+    from metaheur.harness.report import (
+        DISCLAIMER,
+        artifact_dirs,
+        maximised,
+        summary_text,
+        write_report,
+    )
     from metaheur.harness.storage import check_output_dir, mask_url, open_storage
 
     storage = open_storage(args.storage, heartbeat=False, create=False)
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     study = optuna.load_study(study_name=args.study, storage=storage)
     maximised(study)  # a multi-objective study is refused before its folder is made
     out = check_output_dir(args.out or Path("metaheur-runs") / f"report-{safe_name(args.study)}")
-    written = write_report(study, out, artifact_dir=_artifact_dir(study, args.storage))
+    written = write_report(study, out, artifact_dir=artifact_dirs(study, args.storage, out))
     if args.json:
         print(json.dumps(json.loads(written["best"].read_text()), indent=2))
         return 0
@@ -73,15 +79,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {', '.join(p.name for p in written.values())} to {out}/")
     return 0
 
-
-def _artifact_dir(study: Any, url: str) -> Path | None:
-    """Where the study's artifacts are: the folder ``tune`` recorded, or, when that is gone
-    (a run folder copied or moved), ``artifacts/`` beside an SQLite database."""
-    from metaheur.harness.storage import sqlite_file
-
-    stored = study.user_attrs.get("artifact_dir")
-    if isinstance(stored, str) and Path(stored).is_dir():
-        return Path(stored)
-    db = sqlite_file(url)
-    beside = None if db is None else db.parent / "artifacts"
-    return beside if beside is not None and beside.is_dir() else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -41,9 +41,12 @@ __all__ = [
     "versions",
     "trials_frame",
     "best_trial",
+    "artifact_dirs",
+    "find_artifact",
     "val_predictions",
     "summary_text",
     "write_report",
+    "PLOTS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -187,17 +190,68 @@ def trial_metrics(trial: FrozenTrial) -> dict[str, Any]:
             if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
 
 
-def val_predictions(trial: FrozenTrial, artifact_dir: str | Path | None = None
+def artifact_dirs(study: optuna.Study, storage_url: str | None = None,
+                  out: str | Path | None = None) -> list[Path]:
+    """The folders where a trial's artifacts may be, in the order they are looked in: the
+    folder recorded when the study was created (its user attribute ``artifact_dir``),
+    ``artifacts/`` beside an SQLite database, ``<out>/artifacts``; existing folders only,
+    each once. A run folder that was copied and resumed keeps its old trials' artifacts
+    in the first and its new ones in the others."""
+    from metaheur.harness.storage import sqlite_file
+
+    found: list[Path] = []
+    stored = study.user_attrs.get("artifact_dir")
+    db = sqlite_file(storage_url) if storage_url else None
+    for cand in (Path(stored) if isinstance(stored, str) and stored else None,
+                 None if db is None else db.parent / "artifacts",
+                 None if out is None else Path(out) / "artifacts"):
+        if cand is not None and cand.is_dir() and all(not _same(cand, f) for f in found):
+            found.append(cand)
+    return found
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def _dirs(artifact_dir: str | Path | Sequence[str | Path] | None) -> list[Path]:
+    if artifact_dir is None:
+        return []
+    if isinstance(artifact_dir, (str, Path)):
+        return [Path(artifact_dir)]
+    return [Path(d) for d in artifact_dir]
+
+
+def find_artifact(artifact_id: str, artifact_dir: str | Path | Sequence[str | Path] | None
+                  ) -> Path | None:  # fmt: skip
+    """The file of the file-system artifact ``artifact_id`` in the first of the folders
+    ``artifact_dir`` that has it, or ``None``. The id comes from the storage (untrusted):
+    only a plain file name is looked up, so it cannot name a file outside the folders."""
+    if not isinstance(artifact_id, str) or artifact_id in ("", ".", "..") \
+            or Path(artifact_id).name != artifact_id or "\\" in artifact_id:
+        return None
+    for folder in _dirs(artifact_dir):
+        if (folder / artifact_id).is_file():
+            return folder / artifact_id
+    return None
+
+
+def val_predictions(trial: FrozenTrial,
+                    artifact_dir: str | Path | Sequence[str | Path] | None = None
                     ) -> tuple[NDArray, NDArray, list[str]] | None:  # fmt: skip
     """``(y_true (n,), y_score (n,) or (n, k), class_names)`` stored by the objective as the
-    Optuna artifact ``user_attrs["val_predictions_artifact"]`` in ``artifact_dir`` (the
-    study's user attribute ``artifact_dir``), or (older
-    studies) in ``user_attrs["val_predictions"]`` (keys ``y`` and ``proba``; class names from
+    Optuna artifact ``user_attrs["val_predictions_artifact"]`` in the first of the folders
+    ``artifact_dir`` that has it (see :func:`artifact_dirs`), or (older studies) in
+    ``user_attrs["val_predictions"]`` (keys ``y`` and ``proba``; class names from
     ``user_attrs["class_names"]``), or ``None``."""
     pred = trial.user_attrs.get("val_predictions")
     art = trial.user_attrs.get("val_predictions_artifact")
-    if pred is None and art is not None and artifact_dir is not None:
-        pred = _read_artifact(Path(artifact_dir), str(art))
+    if pred is None and art is not None:
+        path = find_artifact(str(art), artifact_dir)
+        pred = None if path is None else _read_json(path)
     if not isinstance(pred, Mapping):
         return None
     y_true = pred.get("y", pred.get("y_true"))
@@ -216,14 +270,11 @@ def val_predictions(trial: FrozenTrial, artifact_dir: str | Path | None = None
     return y_true, y_score, names
 
 
-def _read_artifact(artifact_dir: Path, artifact_id: str) -> Any:
-    """The JSON artifact ``artifact_id`` of a file-system store, or ``None`` if unreadable."""
-    from optuna.artifacts import FileSystemArtifactStore
-
+def _read_json(path: Path) -> Any:
+    """The JSON content of ``path``, or ``None`` if unreadable."""
     try:
-        with FileSystemArtifactStore(artifact_dir).open_reader(artifact_id) as fh:
-            return json.loads(fh.read())
-    except (OSError, ValueError, KeyError, optuna.exceptions.OptunaError):
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
         return None
 
 
@@ -255,15 +306,19 @@ def write_report(
     *,
     extra: Mapping[str, Any] | None = None,
     plots: bool = True,
-    artifact_dir: str | Path | None = None,
+    artifact_dir: str | Path | Sequence[str | Path] | None = None,
 ) -> dict[str, Path]:
     """Write ``trials.csv``, ``best.json`` and the PNG plots of ``study`` into ``out``.
 
     ``best.json`` holds the study's user attributes (the configuration ``tune`` stored),
     then ``extra`` (which wins; never put an unmasked storage URL in it), the best trial and
     the versions. ``plots=False`` writes the two files only (seconds count after a stop).
-    The best trial's validation predictions are read from ``artifact_dir`` (default: the
-    study's user attribute ``artifact_dir``). Returns the written paths by name.
+    The best trial's validation predictions are read from the first of the folders
+    ``artifact_dir`` that has them (default: :func:`artifact_dirs` of the study and
+    ``out``). A plot of :data:`PLOTS` that is not drawn this time (``plots=False``, no
+    readable predictions, too few trials) is removed from ``out`` where an earlier report
+    left it, and the removal is logged: it would describe other trials. Returns the written
+    paths by name.
     """
     maximised(study)  # a multi-objective study: ValueError before anything is written
     out = Path(out)
@@ -293,29 +348,60 @@ def write_report(
         json.dump(_json_safe(info), fh, indent=2, allow_nan=False)
     written["best"] = out / "best.json"
 
-    if not plots:
-        return written
+    if plots:
+        dirs = _dirs(artifact_dir) if artifact_dir is not None else artifact_dirs(study, out=out)
+        written.update(_draw(study, frame, out, label, best, dirs))
+    _remove_stale(out, written, plots)
+    return written
+
+
+#: The plots :func:`write_report` draws, by name.
+PLOTS = {"history": "history.png", "importances": "importances.png",
+         "confusion_matrix": "confusion_matrix.png", "roc": "roc.png"}
+
+
+def _draw(study: optuna.Study, frame: pd.DataFrame, out: Path, label: str,
+          best: FrozenTrial | None, dirs: list[Path]) -> dict[str, Path]:
+    """The plots of :func:`write_report` that can be drawn, by name."""
+    written: dict[str, Path] = {}
     title = f"{study.study_name}: {label}"
-    history = plot_history(frame, out / "history.png", title, objective=label,
+    history = plot_history(frame, out / PLOTS["history"], title, objective=label,
                            maximise=maximised(study))
     if history is not None:
         written["history"] = history
-    imp = plot_importances(study, out / "importances.png")
+    imp = plot_importances(study, out / PLOTS["importances"])
     if imp is not None:
         written["importances"] = imp
-    artifact_dir = artifact_dir or study.user_attrs.get("artifact_dir")
-    pred = val_predictions(best, artifact_dir) if best is not None else None
+    pred = val_predictions(best, dirs) if best is not None else None
     if pred is not None:
         y_true, y_score, names = pred
         y_pred = (y_score >= 0.5).astype(int) if y_score.ndim == 1 else y_score.argmax(axis=1)
         written["confusion_matrix"] = plot_confusion_matrix(
-            y_true, y_pred, names, out / "confusion_matrix.png")
-        written["roc"] = plot_roc(y_true, y_score, names, out / "roc.png")
+            y_true, y_pred, names, out / PLOTS["confusion_matrix"])
+        written["roc"] = plot_roc(y_true, y_score, names, out / PLOTS["roc"])
     elif best is not None and "val_predictions_artifact" in best.user_attrs:
-        where = (f"from {artifact_dir}" if artifact_dir else "(no artifact folder recorded, "
-                 "none beside the database)")
-        logger.warning("the validation predictions of trial #%d cannot be read %s; no "
+        art = best.user_attrs["val_predictions_artifact"]
+        where = (f"artifact {art} is in none of {', '.join(map(str, dirs))}" if dirs else
+                 "no artifact folder recorded, none beside the database or in the output "
+                 "folder")
+        logger.warning("the validation predictions of trial #%d cannot be read (%s); no "
                        "confusion matrix / ROC", best.number, where)
     elif best is not None:
         logger.info("best trial stored no validation predictions; no confusion matrix / ROC")
     return written
+
+
+def _remove_stale(out: Path, written: Mapping[str, Path], plots: bool) -> list[Path]:
+    """Remove the plots of :data:`PLOTS` in ``out`` that this report did not draw (an
+    earlier report's, of other trials); logged (a warning where plots were asked for)."""
+    stale = [out / name for key, name in PLOTS.items()
+             if key not in written and (out / name).is_file()]
+    for path in stale:
+        path.unlink()
+    if stale:
+        logger.log(logging.WARNING if plots else logging.INFO,
+                   "removed %s from %s: left by an earlier report, %s", ", ".join(
+                       p.name for p in stale), out,
+                   "they would describe other trials" if plots else
+                   "they showed other trials (`metaheur report` draws them)")
+    return stale

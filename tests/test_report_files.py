@@ -1,0 +1,138 @@
+"""The result files of ``metaheur report`` (and of tune's final report): which trial's
+artifacts they read, stale plots, corrupt artifacts, non-finite values, untrusted storages
+(the audit of issue 8's spirit: nothing lost silently). Fast: no training."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from metaheur.cli import main
+from metaheur.harness import report
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+PLOTS = ("history.png", "importances.png", "confusion_matrix.png", "roc.png")
+
+
+def _upload(trial: optuna.Trial, store_dir: Path, preds: dict, tmp: Path) -> str:
+    from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+
+    store_dir.mkdir(parents=True, exist_ok=True)
+    path = tmp / f"preds-{trial.number}.json"
+    path.write_text(json.dumps(preds))
+    return upload_artifact(artifact_store=FileSystemArtifactStore(str(store_dir)),
+                           file_path=str(path), study_or_trial=trial)
+
+
+def _preds(n: int = 12, k: int = 3, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    return {"y": rng.integers(0, k, n).tolist(), "proba": rng.dirichlet(np.ones(k), n).tolist()}
+
+
+def _add(study: optuna.Study, value: float, store_dir: Path | None, tmp: Path,
+         preds: dict | None = None) -> int:
+    """One complete trial of ``value``; its predictions uploaded to ``store_dir``."""
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    if store_dir is not None:
+        trial.set_user_attr("val_predictions_artifact",
+                            _upload(trial, store_dir, preds or _preds(seed=trial.number), tmp))
+    study.tell(trial, value)
+    return trial.number
+
+
+def _run_folder(run: Path, tmp: Path) -> optuna.Study:
+    """A run folder as tune writes it: study.db, artifacts/ (recorded as the study's
+    absolute ``artifact_dir``), one trial."""
+    run.mkdir(parents=True)
+    study = optuna.create_study(storage=f"sqlite:///{run / 'study.db'}", study_name="s")
+    study.set_user_attr("artifact_dir", str(run / "artifacts"))
+    _add(study, 0.5, run / "artifacts", tmp)
+    return study
+
+
+def _load(db: Path) -> optuna.Study:
+    return optuna.load_study(study_name="s", storage=f"sqlite:///{db}")
+
+
+# ------------------------------------------------- defect 1: copied or moved run folders
+def test_a_copied_run_reads_each_trials_artifact_where_it_is(tmp_path: Path, caplog) -> None:
+    """Regression: a run folder copied and resumed put its new trials' predictions in the
+    copy's artifacts/ while the report kept reading the stored (old, still existing) folder:
+    "cannot be read from .../t1/artifacts", no confusion matrix / ROC."""
+    t1, t4 = tmp_path / "t1", tmp_path / "t4"
+    _run_folder(t1, tmp_path)
+    shutil.copytree(t1, t4)
+    best = _add(_load(t4 / "study.db"), 0.1, t4 / "artifacts", tmp_path)  # a resumed trial
+    shutil.copytree(t4, tmp_path / "t8")
+    with caplog.at_level("WARNING"):
+        assert main(["report", "--storage", f"sqlite:///{tmp_path / 't8' / 'study.db'}",
+                     "--out", str(tmp_path / "t8")]) == 0
+    assert "cannot be read" not in caplog.text
+    assert (tmp_path / "t8" / "roc.png").is_file()
+    study = _load(tmp_path / "t8" / "study.db")
+    dirs = report.artifact_dirs(study, f"sqlite:///{tmp_path / 't8' / 'study.db'}",
+                                tmp_path / "t8")
+    assert dirs == [t1 / "artifacts", tmp_path / "t8" / "artifacts"]
+    got = report.val_predictions(study.trials[best], dirs)
+    assert got is not None and got[0].tolist() == _preds(seed=best)["y"]
+
+
+def test_predictions_found_in_the_output_folder(tmp_path: Path) -> None:
+    """The third place looked in: ``<out>/artifacts`` (a database kept apart from its run
+    folder, whose recorded folder is gone)."""
+    run = tmp_path / "run"
+    _run_folder(run, tmp_path)
+    shutil.move(str(run / "artifacts"), str(tmp_path / "out" / "artifacts"))
+    assert main(["report", "--storage", f"sqlite:///{run / 'study.db'}", "--out",
+                 str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "confusion_matrix.png").is_file()
+
+
+def test_stale_plots_of_another_best_trial_are_removed(tmp_path: Path, caplog) -> None:
+    """Regression: best.json named the new best trial while confusion_matrix.png and roc.png
+    of an earlier report (another trial) stayed beside it."""
+    run = tmp_path / "run"
+    study = _run_folder(run, tmp_path)
+    assert main(["report", "--storage", f"sqlite:///{run / 'study.db'}", "--out",
+                 str(run)]) == 0
+    assert all((run / name).is_file() for name in ("confusion_matrix.png", "roc.png"))
+    trial = study.ask()  # a better trial whose predictions are nowhere to be found
+    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    trial.set_user_attr("val_predictions_artifact", "0123-lost")
+    study.tell(trial, 0.01)
+    with caplog.at_level("WARNING"):
+        assert main(["report", "--storage", f"sqlite:///{run / 'study.db'}", "--out",
+                     str(run)]) == 0
+    assert not (run / "confusion_matrix.png").exists() and not (run / "roc.png").exists()
+    assert "removed" in caplog.text and "confusion_matrix.png" in caplog.text
+    assert (run / "history.png").is_file()
+
+
+def test_an_artifact_id_cannot_leave_its_folder(tmp_path: Path) -> None:
+    """The artifact id is read from the storage (untrusted): ``../x`` is not a file to open."""
+    study = optuna.create_study()
+    trial = study.ask()
+    trial.set_user_attr("val_predictions_artifact", "../secret.json")
+    study.tell(trial, 1.0)
+    (tmp_path / "secret.json").write_text(json.dumps(_preds()))
+    (tmp_path / "a").mkdir()
+    assert report.val_predictions(study.trials[0], [tmp_path / "a"]) is None
+
+
+def test_tunes_report_reads_the_new_trials_from_its_output_folder(tmp_path: Path) -> None:
+    """tune's final report (``write_report`` without ``artifact_dir``) of a copied run
+    folder: the resumed trials' predictions are in ``<out>/artifacts``, not in the folder the
+    study recorded (which still exists, with the old trials' only)."""
+    t1, t4 = tmp_path / "t1", tmp_path / "t4"
+    _run_folder(t1, tmp_path)
+    shutil.copytree(t1, t4)
+    study = _load(t4 / "study.db")
+    _add(study, 0.1, t4 / "artifacts", tmp_path)
+    written = report.write_report(study, t4)
+    assert {"confusion_matrix", "roc"} <= set(written)

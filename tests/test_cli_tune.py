@@ -295,6 +295,33 @@ def test_keyboard_interrupt_saves_and_resumes(
     assert _states(db).count("COMPLETE") == 5
 
 
+def test_a_stop_removes_the_plots_of_the_previous_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a stopped run rewrote trials.csv and best.json but kept the previous
+    run's PNGs, which then described fewer trials or another best trial."""
+    from metaheur.models.objectives import LSTMELUObjective
+
+    args = _tune(tmp_path, "--algo", "random", "--trials", "2")
+    assert main(args) == 0
+    run = tmp_path / "run"
+    assert (run / "history.png").is_file() and (run / "roc.png").is_file()
+    original = LSTMELUObjective.run
+
+    def interrupting(self, params, trial=None):  # noqa: ANN001, ANN202
+        if trial is not None and trial.number == 3:
+            raise KeyboardInterrupt
+        return original(self, params, trial)
+
+    monkeypatch.setattr(LSTMELUObjective, "run", interrupting)
+    capsys.readouterr()
+    assert main(args[:-1] + ["5"]) == 130
+    err = capsys.readouterr().err
+    assert not [p.name for p in run.glob("*.png")]
+    assert "plots of the earlier run were removed" in err and "metaheur report" in err
+    assert len(pd.read_csv(run / "trials.csv")) == 4
+
+
 def test_resume_command_keeps_the_profile(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+import pytest
 
 from metaheur.cli import main
 from metaheur.harness import report
@@ -136,3 +137,72 @@ def test_tunes_report_reads_the_new_trials_from_its_output_folder(tmp_path: Path
     _add(study, 0.1, t4 / "artifacts", tmp_path)
     written = report.write_report(study, t4)
     assert {"confusion_matrix", "roc"} <= set(written)
+
+
+# ------------------------------------------------- defect 3: corrupt prediction artifacts
+def _cut(p: dict) -> dict:
+    return {"y": p["y"][:-5], "proba": p["proba"]}
+
+
+def _label7(p: dict) -> dict:
+    return {"y": [7, *p["y"][1:]], "proba": p["proba"]}
+
+
+CORRUPT = [
+    (_cut, "7 labels but 12 rows of probabilities"),
+    (_label7, "labels outside 0..2"),
+    (lambda p: {"y": p["y"], "proba": "abc"}, "not an array of numbers"),
+    (lambda p: {"y": p["y"], "proba": [[0.5, float("nan"), 0.5]] * 12},
+     "not finite"),
+    (lambda p: {"y": [0.5] * 12, "proba": p["proba"]}, "not integers"),
+    (lambda p: {"y": ["a"] * 12, "proba": p["proba"]}, "not integers"),
+    (lambda p: {"y": p["y"], "proba": [[[0.1]]] * 12}, "shape"),
+    (lambda p: {"y": p["y"], "proba": [[1.0, 0.0], [0.5]] + p["proba"][2:]},
+     "not an array of numbers"),
+    (lambda p: {"y": p["y"]}, "no 'proba'"),
+    (lambda p: [1, 2], "not a JSON object"),
+    (lambda p: {"y": [], "proba": []}, "empty"),
+]
+
+
+@pytest.mark.parametrize(("corrupt", "what"), CORRUPT)
+def test_a_corrupt_predictions_artifact_is_one_warning(tmp_path: Path, caplog, corrupt,
+                                                       what: str) -> None:
+    """Regression: a corrupt artifact crashed ``report`` (and tune's final report) with a
+    raw traceback (``IndexError: shape mismatch``, ``index 7 is out of bounds``, "could not
+    convert string to float: 'abc'" naming no file). Now: one warning naming the file and
+    what is wrong, no confusion matrix / ROC, everything else written."""
+    run = tmp_path / "run"
+    run.mkdir()
+    study = optuna.create_study(storage=f"sqlite:///{run / 'study.db'}", study_name="s")
+    study.set_user_attr("artifact_dir", str(run / "artifacts"))
+    _add(study, 0.5, run / "artifacts", tmp_path, preds=corrupt(_preds()))
+    _add(study, 0.7, None, tmp_path)
+    art = study.trials[0].user_attrs["val_predictions_artifact"]
+    with caplog.at_level("WARNING"):
+        assert main(["report", "--storage", f"sqlite:///{run / 'study.db'}", "--out",
+                     str(run)]) == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings
+    assert str(run / "artifacts" / art) in warnings[0] and what in warnings[0], warnings[0]
+    assert "no confusion matrix / ROC" in warnings[0]
+    assert not (run / "roc.png").exists() and not (run / "confusion_matrix.png").exists()
+    for name in ("trials.csv", "best.json", "history.png"):
+        assert (run / name).is_file()
+
+
+def test_an_unreadable_artifact_file_is_named(tmp_path: Path) -> None:
+    study = optuna.create_study()
+    trial = study.ask()
+    trial.set_user_attr("val_predictions_artifact", "a1")
+    study.tell(trial, 1.0)
+    (tmp_path / "a1").write_text("{not json")
+    with pytest.raises(ValueError, match=r"a1 is not JSON"):
+        report.val_predictions(study.trials[0], tmp_path)
+
+
+def test_confusion_counts_refuse_labels_out_of_range() -> None:
+    from metaheur.harness import plots
+
+    with pytest.raises(ValueError, match="labels outside 0..2"):
+        plots.confusion_counts([0, 1, 7], [0, 1, 2], 3)

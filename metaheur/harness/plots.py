@@ -107,9 +107,17 @@ def _roc_curve(y: NDArray, s: NDArray) -> tuple[NDArray, NDArray, float]:
 
 
 def confusion_counts(y_true: ArrayLike, y_pred: ArrayLike, k: int) -> NDArray:
-    """``(k, k)`` counts of (true, predicted) class."""
+    """``(k, k)`` counts of (true, predicted) class; ``ValueError`` for labels outside
+    ``0..k-1`` or arrays of different lengths."""
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"true and predicted labels of shapes {y_true.shape} and "
+                         f"{y_pred.shape}; two flat lists of one length are allowed")
+    if y_true.size and (min(y_true.min(), y_pred.min()) < 0
+                        or max(y_true.max(), y_pred.max()) >= k):
+        raise ValueError(f"labels outside 0..{k - 1} for {k} classes")
     cm = np.zeros((k, k), dtype=int)
-    np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
+    np.add.at(cm, (y_true, y_pred), 1)
     return cm
 
 

@@ -43,6 +43,8 @@ __all__ = [
     "best_trial",
     "artifact_dirs",
     "find_artifact",
+    "PredictionsError",
+    "check_predictions",
     "val_predictions",
     "summary_text",
     "write_report",
@@ -239,6 +241,11 @@ def find_artifact(artifact_id: str, artifact_dir: str | Path | Sequence[str | Pa
     return None
 
 
+class PredictionsError(ValueError):
+    """A trial's stored validation predictions are unreadable or malformed (the message
+    names where they are and what is wrong)."""
+
+
 def val_predictions(trial: FrozenTrial,
                     artifact_dir: str | Path | Sequence[str | Path] | None = None
                     ) -> tuple[NDArray, NDArray, list[str]] | None:  # fmt: skip
@@ -246,36 +253,76 @@ def val_predictions(trial: FrozenTrial,
     Optuna artifact ``user_attrs["val_predictions_artifact"]`` in the first of the folders
     ``artifact_dir`` that has it (see :func:`artifact_dirs`), or (older studies) in
     ``user_attrs["val_predictions"]`` (keys ``y`` and ``proba``; class names from
-    ``user_attrs["class_names"]``), or ``None``."""
+    ``user_attrs["class_names"]``); ``None`` when there are none (or the artifact is in
+    none of the folders). Stored predictions are untrusted input: unreadable or malformed
+    ones (see :func:`check_predictions`) are a :class:`PredictionsError` naming the file."""
     pred = trial.user_attrs.get("val_predictions")
+    source = "its user attribute val_predictions"
     art = trial.user_attrs.get("val_predictions_artifact")
     if pred is None and art is not None:
         path = find_artifact(str(art), artifact_dir)
-        pred = None if path is None else _read_json(path)
-    if not isinstance(pred, Mapping):
+        if path is None:
+            return None
+        source = str(path)
+        try:
+            pred = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            reason = "is not JSON" if isinstance(exc, ValueError) else f"cannot be read: {exc}"
+            raise PredictionsError(f"the validation predictions of trial #{trial.number} in "
+                                   f"{source} {reason}") from None
+    if pred is None:
         return None
+    try:
+        return check_predictions(pred, trial.user_attrs.get("class_names"))
+    except ValueError as exc:
+        raise PredictionsError(f"the validation predictions of trial #{trial.number} in "
+                               f"{source} are malformed: {exc}") from None
+
+
+def check_predictions(pred: Any, class_names: Any = None
+                      ) -> tuple[NDArray, NDArray, list[str]]:  # fmt: skip
+    """``(y_true, y_score, class_names)`` of stored predictions ``pred`` (a mapping with
+    ``y`` and ``proba``, or ``y_true`` and ``y_score``), checked: ``n >= 1`` integer labels in
+    ``[0, k)``; finite scores, ``(n,)`` (binary, ``k = 2``) or ``(n, k)`` with ``k >= 2``
+    (``(n, 1)`` is taken as ``(n,)``). ``class_names`` (or ``pred["class_names"]``) are used
+    when they are a list of ``k``; else generic names. ``ValueError`` saying what is wrong."""
+    if not isinstance(pred, Mapping):
+        raise ValueError(f"not a JSON object with 'y' and 'proba' but {type(pred).__name__}")
     y_true = pred.get("y", pred.get("y_true"))
     y_score = pred.get("proba", pred.get("y_score"))
-    if y_true is None or y_score is None or len(y_true) == 0:
-        return None
-    y_true, y_score = np.asarray(y_true, dtype=int), np.asarray(y_score, dtype=float)
-    if y_score.ndim == 2 and y_score.shape[1] == 1:
-        y_score = y_score[:, 0]
-    k = 2 if y_score.ndim == 1 else y_score.shape[1]
-    names = pred.get("class_names") or trial.user_attrs.get("class_names")
-    if names and len(names) == k:
+    for key, value in (("y", y_true), ("proba", y_score)):
+        if value is None:
+            raise ValueError(f"no {key!r}")
+    try:
+        y = np.asarray(y_true)
+        score = np.asarray(y_score, dtype=float)
+    except (ValueError, TypeError):
+        raise ValueError("'y' or 'proba' is not an array of numbers") from None
+    if y.ndim != 1 or y.dtype.kind not in "iuf" or (
+            y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y)))):
+        raise ValueError("the labels 'y' are not integers in a flat list")
+    if y.size == 0:
+        raise ValueError("the predictions are empty")
+    if score.ndim == 2 and score.shape[1] == 1:
+        score = score[:, 0]
+    if score.ndim not in (1, 2) or (score.ndim == 2 and score.shape[1] < 2):
+        raise ValueError(f"'proba' has the shape {score.shape}; (n,) or (n, k) with k >= 2 "
+                         f"is allowed")
+    if len(score) != len(y):
+        raise ValueError(f"{len(y)} labels but {len(score)} rows of probabilities")
+    if not np.all(np.isfinite(score)):
+        raise ValueError("'proba' holds values that are not finite")
+    k = 2 if score.ndim == 1 else score.shape[1]
+    y = y.astype(int)
+    if y.min() < 0 or y.max() >= k:
+        bad = y[(y < 0) | (y >= k)][0]
+        raise ValueError(f"labels outside 0..{k - 1} (e.g. {bad}) for {k} classes")
+    names = pred.get("class_names") or class_names
+    if isinstance(names, (list, tuple)) and len(names) == k:
         names = [str(n) for n in names]
     else:  # a binary objective that stored no names: say which side is the positive class
         names = ["negative (0)", "positive (1)"] if k == 2 else [f"class {i}" for i in range(k)]
-    return y_true, y_score, names
-
-
-def _read_json(path: Path) -> Any:
-    """The JSON content of ``path``, or ``None`` if unreadable."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+    return y, score, names
 
 
 def summary_text(study: optuna.Study) -> str:
@@ -372,7 +419,11 @@ def _draw(study: optuna.Study, frame: pd.DataFrame, out: Path, label: str,
     imp = plot_importances(study, out / PLOTS["importances"])
     if imp is not None:
         written["importances"] = imp
-    pred = val_predictions(best, dirs) if best is not None else None
+    try:
+        pred = val_predictions(best, dirs) if best is not None else None
+    except PredictionsError as exc:
+        logger.warning("%s; no confusion matrix / ROC", exc)
+        return written
     if pred is not None:
         y_true, y_score, names = pred
         y_pred = (y_score >= 0.5).astype(int) if y_score.ndim == 1 else y_score.argmax(axis=1)

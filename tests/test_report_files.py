@@ -5,11 +5,13 @@ artifacts they read, stale plots, corrupt artifacts, non-finite values, untruste
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 
 from metaheur.cli import main
@@ -206,3 +208,45 @@ def test_confusion_counts_refuse_labels_out_of_range() -> None:
 
     with pytest.raises(ValueError, match="labels outside 0..2"):
         plots.confusion_counts([0, 1, 7], [0, 1, 2], 3)
+
+
+# ------------------------------------------ defect 4: non-finite values and best_so_far
+def _nonfinite_study(direction: str = "minimize") -> optuna.Study:
+    """Values 0.5, -inf, 0.3, a FAIL, inf, a PRUNED, 0.2 (maximise: signs flipped)."""
+    study = optuna.create_study(direction=direction)
+    sign = 1.0 if direction == "minimize" else -1.0
+    for value in (0.5, -math.inf, 0.3, "fail", math.inf, "pruned", 0.2):
+        trial = study.ask()
+        trial.suggest_float("x", 0, 1)
+        if value == "fail":
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        elif value == "pruned":
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, sign * value)
+    return study
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_best_so_far_skips_non_finite_values_as_the_best_trial_does(
+        tmp_path: Path, direction: str) -> None:
+    """Regression: one trial valued -inf blanked best_so_far for every later row of
+    trials.csv (and stopped history.png's line) while best.json's best skipped it."""
+    study = _nonfinite_study(direction)
+    report.write_report(study, tmp_path)
+    frame = pd.read_csv(tmp_path / "trials.csv")
+    sign = 1.0 if direction == "minimize" else -1.0
+    expected = [0.5, 0.5, 0.3, 0.3, 0.3, 0.3, 0.2]
+    assert frame["best_so_far"].tolist() == [sign * v for v in expected]
+    best = json.loads((tmp_path / "best.json").read_text())["best"]
+    assert best["value"] == frame["best_so_far"].iloc[-1] == sign * 0.2
+    assert (tmp_path / "history.png").is_file()
+
+
+def test_history_legend_counts_the_trials_it_does_not_draw() -> None:
+    from metaheur.harness import plots
+
+    frame = report.trials_frame(_nonfinite_study())
+    assert plots.history_not_drawn(frame) == (
+        "not drawn: 2 non-finite values, 1 pruned, 1 failed")
+    assert plots.history_not_drawn(frame[frame["number"] == 0]) is None

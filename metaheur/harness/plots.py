@@ -14,7 +14,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["plot_convergence", "plot_boxes", "roc_curve", "confusion_counts", "plot_history",
-           "plot_importances", "plot_confusion_matrix", "plot_roc"]
+           "history_not_drawn", "plot_importances", "plot_confusion_matrix", "plot_roc"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,20 +121,42 @@ def confusion_counts(y_true: ArrayLike, y_pred: ArrayLike, k: int) -> NDArray:
     return cm
 
 
+def history_not_drawn(frame: pd.DataFrame) -> str | None:
+    """What :func:`plot_history` leaves out of a ``trials_frame``, for its legend, e.g.
+    ``"not drawn: 2 non-finite values, 1 pruned, 1 failed"``; ``None`` when nothing."""
+    if not len(frame):
+        return None
+    state = frame["state"]
+    values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
+    parts = [(int(((state == "COMPLETE").to_numpy() & ~np.isfinite(values)).sum()),
+              "non-finite value"),
+             (int((state == "PRUNED").sum()), "pruned"), (int((state == "FAIL").sum()), "failed")]
+    shown = [f"{n} {what}{'s' if what.endswith('value') and n > 1 else ''}"
+             for n, what in parts if n]
+    return f"not drawn: {', '.join(shown)}" if shown else None
+
+
 def plot_history(frame: pd.DataFrame, path: Path, title: str = "",
                  objective: str = "objective", *, maximise: bool = False) -> Path | None:
-    """Objective value of every complete trial and the best-so-far line (the running
-    maximum when ``maximise``), vs trial number; ``None`` (nothing written) without a
-    complete trial."""
+    """Finite objective value of every complete trial and the best-so-far line (the running
+    maximum when ``maximise``; ``trials_frame``'s ``best_so_far``), vs trial number; the
+    legend counts the trials not drawn (non-finite values, pruned, failed). ``None``
+    (nothing written) without a complete trial of finite value."""
     done = frame[frame["state"] == "COMPLETE"] if len(frame) else frame
+    if len(done):
+        done = done[np.isfinite(pd.to_numeric(done["value"], errors="coerce")
+                                .to_numpy(dtype=float))]
     if not len(done):
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.scatter(done["number"], done["value"], s=14, alpha=0.6, label="trial")
+    ax.scatter(done["number"], done["value"], s=14, alpha=0.6, label=f"trial ({len(done)})")
     best = done["value"].cummax() if maximise else done["value"].cummin()
     ax.step(done["number"], best, where="post", color="C3",
             label="best so far")
+    note = history_not_drawn(frame)
+    if note:
+        ax.plot([], [], " ", label=note)
     ax.legend()
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{objective} ({'maximised' if maximise else 'minimised'})")

@@ -136,10 +136,12 @@ def _reissues(trials: list[FrozenTrial]) -> dict[int, int]:
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per trial: the :data:`TRIAL_COLUMNS`, ``params_<name>`` and
-    ``metric_<name>``. ``duration_s`` is Optuna's wall time of the trial (it includes any
-    wait for a generation), ``fit_s`` the training alone; ``reused_from`` names the trial
-    whose result a repeated configuration copied, ``reissue_of`` the first trial that was
-    given the same population row (a re-issue after a slow or lost trial)."""
+    ``metric_<name>``. ``best_so_far`` is the best finite value of the complete trials so
+    far (the value :func:`best_trial` reports at the end). ``duration_s`` is Optuna's wall
+    time of the trial (it includes any wait for a generation), ``fit_s`` the training
+    alone; ``reused_from`` names the trial whose result a repeated configuration copied,
+    ``reissue_of`` the first trial that was given the same population row (a re-issue after
+    a slow or lost trial)."""
     rows = []
     sign = -1.0 if maximised(study) else 1.0  # best-so-far of sign * value is a minimum
     best = math.inf
@@ -147,7 +149,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     reissues = _reissues(trials)
     for t in trials:
         value = t.value if t.state == TrialState.COMPLETE else None
-        if value is not None:
+        if value is not None and math.isfinite(value):  # as best_trial: finite values only
             best = min(best, sign * value)
         reused = t.user_attrs.get("reused_from")
         fit = t.user_attrs.get("fit_seconds")

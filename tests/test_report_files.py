@@ -250,3 +250,41 @@ def test_history_legend_counts_the_trials_it_does_not_draw() -> None:
     assert plots.history_not_drawn(frame) == (
         "not drawn: 2 non-finite values, 1 pruned, 1 failed")
     assert plots.history_not_drawn(frame[frame["number"] == 0]) is None
+
+
+# ------------------------------------------------- defect 5: files that are not studies
+def _sqlite_without_optuna(path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE notes (x)")
+    con.close()
+
+
+@pytest.mark.parametrize(("make", "what"), [
+    (lambda p: p.write_bytes(b""), "is an empty file, not an Optuna database"),
+    (lambda p: p.write_text("hello, not a database\n" * 10), "is not an SQLite database"),
+    (_sqlite_without_optuna, "is an SQLite database without Optuna's tables"),
+])
+def test_report_refuses_a_file_that_is_not_an_optuna_database(
+        tmp_path: Path, capsys, make, what: str) -> None:
+    """Regression: ``report --storage sqlite:///empty.db`` turned a 0-byte file into a
+    114,688-byte Optuna database, then said "give --study; studies in ...: none"."""
+    db = tmp_path / "x.db"
+    make(db)
+    before = db.read_bytes()
+    assert main(["report", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert what in err and str(db) in err and len(err.strip().splitlines()) == 1, err
+    assert db.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["x.db"]
+
+
+def test_report_of_a_storage_without_a_study(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "s.db"
+    optuna.delete_study(study_name="s", storage=optuna.create_study(
+        storage=f"sqlite:///{db}", study_name="s")._storage)
+    assert main(["report", "--storage", f"sqlite:///{db}"]) == 2
+    err = capsys.readouterr().err
+    assert "holds no study" in err and "give --study" not in err, err
+    assert main(["report", "--storage", f"sqlite:///{db}", "--study", "x"]) == 2
+    assert "holds no study" in capsys.readouterr().err

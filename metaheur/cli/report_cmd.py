@@ -57,8 +57,11 @@ def run(args: argparse.Namespace) -> int:
     )
     from metaheur.harness.storage import check_output_dir, mask_url, open_storage
 
+    check_sqlite_study_file(args.storage)  # before Optuna, which would write into it
     storage = open_storage(args.storage, heartbeat=False, create=False)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    if not names:
+        raise ValueError(f"the storage {mask_url(args.storage)} holds no study")
     if args.study is None:
         if len(names) != 1:
             raise ValueError(f"give --study; studies in {mask_url(args.storage)}: "
@@ -79,3 +82,39 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {', '.join(p.name for p in written.values())} to {out}/")
     return 0
 
+
+
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_sqlite_study_file(url: str) -> None:
+    """``ValueError`` when ``url`` names an SQLite file that is not an Optuna database
+    (empty, not SQLite, SQLite without Optuna's ``studies`` table); the file is only read
+    (Optuna would create its tables in it). Other URLs and missing files pass (the latter
+    are refused by ``open_storage(create=False)``)."""
+    import sqlite3
+
+    from metaheur.harness.storage import sqlite_file
+
+    path = sqlite_file(url)
+    if path is None or not path.is_file():
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(len(SQLITE_HEADER))
+    if not head:
+        raise ValueError(f"{path} is an empty file, not an Optuna database")
+    if head != SQLITE_HEADER:
+        raise ValueError(f"{path} is not an SQLite database (give the study.db of a tune run)")
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise ValueError(f"{path} cannot be read as an SQLite database: {exc}") from None
+    if not {"studies", "trials", "version_info"} <= tables:
+        raise ValueError(f"{path} is an SQLite database without Optuna's tables, not a study "
+                         f"storage")

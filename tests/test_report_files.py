@@ -288,3 +288,28 @@ def test_report_of_a_storage_without_a_study(tmp_path: Path, capsys) -> None:
     assert "holds no study" in err and "give --study" not in err, err
     assert main(["report", "--storage", f"sqlite:///{db}", "--study", "x"]) == 2
     assert "holds no study" in capsys.readouterr().err
+
+
+# ------------------------------------------------- defect 6: '$' in user text
+def test_dollar_signs_in_user_text_are_drawn_as_they_are(tmp_path: Path, capsys) -> None:
+    """Regression: a study named ``cost $\\frac$ x`` made ``report`` fail with
+    "metaheur report: error: \\frac" (matplotlib's mathtext) after trials.csv and best.json
+    were written. Study name, objective label, parameter and class names are user text."""
+    run = tmp_path / "run"
+    run.mkdir()
+    study = optuna.create_study(storage=f"sqlite:///{run / 'study.db'}",
+                                study_name="cost $\\frac$ x")
+    study.set_user_attr("objective_label", "1 - $x^$ score")
+    study.set_user_attr("artifact_dir", str(run / "artifacts"))
+    for i in range(3):
+        trial = study.ask()
+        trial.suggest_float("$\\alpha$", 0, 1)
+        trial.suggest_float("$b_", 0, 1)
+        preds = {**_preds(seed=i), "class_names": ["$\\frac$", "a$b", "$"]}
+        trial.set_user_attr("val_predictions_artifact",
+                            _upload(trial, run / "artifacts", preds, tmp_path))
+        study.tell(trial, 0.1 * (i + 1))
+    assert main(["report", "--storage", f"sqlite:///{run / 'study.db'}", "--out",
+                 str(run)]) == 0, capsys.readouterr().err
+    for name in PLOTS:
+        assert (run / name).is_file(), name

@@ -3,11 +3,12 @@ shown, every function writes one PNG and returns its path)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ __all__ = ["plot_convergence", "plot_boxes", "roc_curve", "confusion_counts", "p
            "history_not_drawn", "plot_importances", "plot_confusion_matrix", "plot_roc"]
 
 logger = logging.getLogger(__name__)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _pyplot() -> Any:
@@ -28,9 +30,25 @@ def _pyplot() -> Any:
     return plt
 
 
+def _plain_text(draw: _F) -> _F:
+    """Run ``draw`` with matplotlib's mathtext off: titles, labels and legends hold user text
+    (study names, objective labels, parameter, class and algorithm names), where a ``$``
+    is a dollar sign, not the start of a formula that may fail to parse."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 _FLOOR = 1e-16  # errors below this are drawn at the floor on log axes
 
 
+@_plain_text
 def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path, *,
                      xlabel: str = "evaluations",
                      ylabel: str = "best-so-far error (median, IQR)") -> Path:
@@ -57,6 +75,7 @@ def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path, *,
     return path
 
 
+@_plain_text
 def plot_boxes(runs: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
     """Box plot of the final error of each algorithm (log scale)."""
     plt = _pyplot()
@@ -136,6 +155,7 @@ def history_not_drawn(frame: pd.DataFrame) -> str | None:
     return f"not drawn: {', '.join(shown)}" if shown else None
 
 
+@_plain_text
 def plot_history(frame: pd.DataFrame, path: Path, title: str = "",
                  objective: str = "objective", *, maximise: bool = False) -> Path | None:
     """Finite objective value of every complete trial and the best-so-far line (the running
@@ -168,6 +188,7 @@ def plot_history(frame: pd.DataFrame, path: Path, title: str = "",
     return path
 
 
+@_plain_text
 def plot_importances(study: Any, path: Path) -> Path | None:
     """Bar chart of ``optuna.importance.get_param_importances``; ``None`` (logged) when there
     are too few complete trials or the evaluator fails."""
@@ -197,6 +218,7 @@ def plot_importances(study: Any, path: Path) -> Path | None:
     return path
 
 
+@_plain_text
 def plot_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, class_names: Sequence[str],
                           path: Path) -> Path:
     """Counts of (true, predicted) class with the numbers in the cells (scikit-learn's
@@ -227,6 +249,7 @@ def plot_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, class_names: Seq
     return path
 
 
+@_plain_text
 def plot_roc(y_true: ArrayLike, y_score: ArrayLike, class_names: Sequence[str],
              path: Path) -> Path:
     """ROC curve (binary) or one-vs-rest curves per class (multi-class), with AUCs."""

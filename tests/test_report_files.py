@@ -313,3 +313,38 @@ def test_dollar_signs_in_user_text_are_drawn_as_they_are(tmp_path: Path, capsys)
                  str(run)]) == 0, capsys.readouterr().err
     for name in PLOTS:
         assert (run / name).is_file(), name
+
+
+# ----------------------------------- defect 8: failed training, integer trial references
+def test_failed_training_is_not_counted_as_pruned(tmp_path: Path) -> None:
+    """Regression: trials whose training failed (models/train.py stores ``failure`` and
+    prunes them) were counted as "pruned" in best.json even with --pruner none, and
+    trials.csv had no column for the reason; ``reused_from``/``reissue_of`` were written as
+    floats (``0.0``)."""
+    from optuna.trial import TrialState
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", study_name="s")
+    for kind in ("ok", "pruned", "diverged", "fail", "reused"):
+        trial = study.ask()
+        trial.suggest_float("x", 0, 1)
+        if kind == "diverged":
+            trial.set_user_attr("failure", "the training loss is nan at epoch 2")
+            study.tell(trial, state=TrialState.PRUNED)
+        elif kind == "pruned":
+            study.tell(trial, state=TrialState.PRUNED)
+        elif kind == "fail":
+            study.tell(trial, state=TrialState.FAIL)
+        else:
+            if kind == "reused":
+                trial.set_user_attr("reused_from", 0)
+            study.tell(trial, 0.5 if kind == "ok" else 0.4)
+    report.write_report(study, tmp_path / "r")
+    counts = json.loads((tmp_path / "r" / "best.json").read_text())["trials"]
+    assert counts == {"total": 5, "complete": 2, "pruned": 1, "failed_training": 1, "fail": 1}
+    frame = pd.read_csv(tmp_path / "r" / "trials.csv", dtype=str, keep_default_na=False)
+    assert frame["failure"].tolist() == ["", "", "the training loss is nan at epoch 2", "", ""]
+    assert frame["reused_from"].tolist() == ["", "", "", "", "0"]
+    from metaheur.harness import plots
+
+    assert plots.history_not_drawn(report.trials_frame(study)) == (
+        "not drawn: 1 pruned, 1 failed in training, 1 failed")

@@ -142,14 +142,17 @@ def confusion_counts(y_true: ArrayLike, y_pred: ArrayLike, k: int) -> NDArray:
 
 def history_not_drawn(frame: pd.DataFrame) -> str | None:
     """What :func:`plot_history` leaves out of a ``trials_frame``, for its legend, e.g.
-    ``"not drawn: 2 non-finite values, 1 pruned, 1 failed"``; ``None`` when nothing."""
+    ``"not drawn: 2 non-finite values, 1 pruned, 1 failed in training, 1 failed"`` (a
+    pruned trial with a ``failure`` failed in training); ``None`` when nothing."""
     if not len(frame):
         return None
     state = frame["state"]
     values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
+    failed = (state == "PRUNED") & (frame["failure"].notna() if "failure" in frame else False)
     parts = [(int(((state == "COMPLETE").to_numpy() & ~np.isfinite(values)).sum()),
               "non-finite value"),
-             (int((state == "PRUNED").sum()), "pruned"), (int((state == "FAIL").sum()), "failed")]
+             (int(((state == "PRUNED") & ~failed).sum()), "pruned"),
+             (int(failed.sum()), "failed in training"), (int((state == "FAIL").sum()), "failed")]
     shown = [f"{n} {what}{'s' if what.endswith('value') and n > 1 else ''}"
              for n, what in parts if n]
     return f"not drawn: {', '.join(shown)}" if shown else None

@@ -62,7 +62,7 @@ OBJECTIVE_LABELS = {
 }
 #: The columns of ``trials.csv`` before the ``params_*`` and ``metric_*`` ones.
 TRIAL_COLUMNS = ["number", "state", "value", "best_so_far", "duration_s", "fit_s",
-                 "reused_from", "reissue_of", "datetime_start"]
+                 "reused_from", "reissue_of", "failure", "datetime_start"]
 
 
 def objective_label(study: optuna.Study) -> str:
@@ -162,12 +162,25 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "fit_s": None if reused is not None else fit,
             "reused_from": reused,
             "reissue_of": reissues.get(t.number),
+            "failure": _failure(t),
             "datetime_start": t.datetime_start,
         }
         row.update({f"params_{k}": v for k, v in t.params.items()})
         row.update({f"metric_{k}": v for k, v in trial_metrics(t).items()})
         rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else TRIAL_COLUMNS)
+    frame = pd.DataFrame(rows, columns=None if rows else TRIAL_COLUMNS)
+    for col in ("reused_from", "reissue_of"):  # trial numbers, not 0.0 (pandas' NaN floats)
+        raw = [row[col] for row in rows]
+        if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in raw):
+            frame[col] = pd.array(raw, dtype="Int64")
+    return frame
+
+
+def _failure(trial: FrozenTrial) -> str | None:
+    """Why the training of ``trial`` failed (the user attribute ``failure`` the models store
+    when they end a trial as pruned), or ``None``."""
+    failure = trial.user_attrs.get("failure")
+    return None if failure is None else str(failure)
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
@@ -379,8 +392,7 @@ def write_report(
     written["trials"] = out / "trials.csv"
 
     best = best_trial(study)
-    counts = {s.name.lower(): int((frame["state"] == s.name).sum()) if len(frame) else 0
-              for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+    counts = _counts(frame)
     info: dict[str, Any] = {"note": DISCLAIMER, "study": study.study_name}
     info.update({k: v for k, v in study.user_attrs.items()})
     info.update(dict(extra or {}))
@@ -402,6 +414,19 @@ def write_report(
         written.update(_draw(study, frame, out, label, best, dirs))
     _remove_stale(out, written, plots)
     return written
+
+
+def _counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Trials by state: ``complete``, ``pruned`` (by the pruner), ``failed_training``
+    (ended as pruned by the model because its training failed: a ``failure`` is recorded),
+    ``fail`` (the objective raised, or the run was stopped)."""
+    if not len(frame):
+        return {"complete": 0, "pruned": 0, "failed_training": 0, "fail": 0}
+    pruned = frame["state"] == TrialState.PRUNED.name
+    failed = pruned & frame["failure"].notna()
+    return {"complete": int((frame["state"] == TrialState.COMPLETE.name).sum()),
+            "pruned": int((pruned & ~failed).sum()), "failed_training": int(failed.sum()),
+            "fail": int((frame["state"] == TrialState.FAIL.name).sum())}
 
 
 #: The plots :func:`write_report` draws, by name.

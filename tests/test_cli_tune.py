@@ -180,6 +180,33 @@ def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFix
     assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 8
 
 
+def test_best_json_names_the_settings_of_the_runs_that_made_the_trials(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Regression: study attributes were stored at creation only, so a study created with
+    --pop-size 2 and resumed with --pop-size 3 --pruner median had best.json say
+    "pop_size": 2 and "pruner": "none" beside a "command" with --pop-size 3; and a run with
+    nothing to do rewrote the command, n_jobs and run_seconds of the run that made the
+    trials. The sampler takes a changed population like a changed --trials (a new run,
+    warm-started from the completed trials), so it is accepted and recorded per run."""
+    assert main(_tune(tmp_path, "--algo", "dlf-aoa", "--pop-size", "2", "--trials", "2")) == 0
+    assert main(_tune(tmp_path, "--algo", "dlf-aoa", "--pop-size", "3", "--trials", "4",
+                      "--pruner", "median")) == 0
+    capsys.readouterr()
+    path = tmp_path / "run" / "best.json"
+    best = json.loads(path.read_text())
+    assert best["pop_size"] == 3 and best["pruner"] == "median"
+    assert "--pop-size 3" in best["command"] and "--pruner median" in best["command"]
+    assert [(r["pop_size"], r["pruner"], r["trials"]) for r in best["runs"]] == [
+        (2, "none", 2), (3, "median", 4)]
+    assert "--pop-size 2" in best["runs"][0]["command"]
+    # a run with nothing to do keeps the provenance of the run that made the trials
+    assert main(_tune(tmp_path, "--algo", "dlf-aoa", "--pop-size", "5", "--trials", "3")) == 0
+    assert "nothing to run" in capsys.readouterr().out
+    again = json.loads(path.read_text())
+    for key in ("command", "pop_size", "pruner", "n_jobs", "run_seconds", "runs"):
+        assert again[key] == best[key], key
+
+
 def test_resume_without_seed_keeps_the_studys_seed(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture) -> None:
     """Regression: resuming without --seed was refused ("created with seed=3, not 0") while

@@ -180,6 +180,33 @@ def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFix
     assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 8
 
 
+def test_best_json_names_the_settings_of_the_runs_that_made_the_trials(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Regression: study attributes were stored at creation only, so a study created with
+    --pop-size 2 and resumed with --pop-size 3 --pruner median had best.json say
+    "pop_size": 2 and "pruner": "none" beside a "command" with --pop-size 3; and a run with
+    nothing to do rewrote the command, n_jobs and run_seconds of the run that made the
+    trials. The sampler takes a changed population like a changed --trials (a new run,
+    warm-started from the completed trials), so it is accepted and recorded per run."""
+    assert main(_tune(tmp_path, "--algo", "dlf-aoa", "--pop-size", "2", "--trials", "2")) == 0
+    assert main(_tune(tmp_path, "--algo", "dlf-aoa", "--pop-size", "3", "--trials", "4",
+                      "--pruner", "median")) == 0
+    capsys.readouterr()
+    path = tmp_path / "run" / "best.json"
+    best = json.loads(path.read_text())
+    assert best["pop_size"] == 3 and best["pruner"] == "median"
+    assert "--pop-size 3" in best["command"] and "--pruner median" in best["command"]
+    assert [(r["pop_size"], r["pruner"], r["trials"]) for r in best["runs"]] == [
+        (2, "none", 2), (3, "median", 4)]
+    assert "--pop-size 2" in best["runs"][0]["command"]
+    # a run with nothing to do keeps the provenance of the run that made the trials
+    assert main(_tune(tmp_path, "--algo", "dlf-aoa", "--pop-size", "5", "--trials", "3")) == 0
+    assert "nothing to run" in capsys.readouterr().out
+    again = json.loads(path.read_text())
+    for key in ("command", "pop_size", "pruner", "n_jobs", "run_seconds", "runs"):
+        assert again[key] == best[key], key
+
+
 def test_resume_without_seed_keeps_the_studys_seed(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture) -> None:
     """Regression: resuming without --seed was refused ("created with seed=3, not 0") while
@@ -293,6 +320,33 @@ def test_keyboard_interrupt_saves_and_resumes(
     monkeypatch.setattr(LSTMELUObjective, "run", original)
     assert main(resume.split()[1:] + ["--quiet", "--n-jobs", "1"]) == 0
     assert _states(db).count("COMPLETE") == 5
+
+
+def test_a_stop_removes_the_plots_of_the_previous_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a stopped run rewrote trials.csv and best.json but kept the previous
+    run's PNGs, which then described fewer trials or another best trial."""
+    from metaheur.models.objectives import LSTMELUObjective
+
+    args = _tune(tmp_path, "--algo", "random", "--trials", "2")
+    assert main(args) == 0
+    run = tmp_path / "run"
+    assert (run / "history.png").is_file() and (run / "roc.png").is_file()
+    original = LSTMELUObjective.run
+
+    def interrupting(self, params, trial=None):  # noqa: ANN001, ANN202
+        if trial is not None and trial.number == 3:
+            raise KeyboardInterrupt
+        return original(self, params, trial)
+
+    monkeypatch.setattr(LSTMELUObjective, "run", interrupting)
+    capsys.readouterr()
+    assert main(args[:-1] + ["5"]) == 130
+    err = capsys.readouterr().err
+    assert not [p.name for p in run.glob("*.png")]
+    assert "plots of the earlier run were removed" in err and "metaheur report" in err
+    assert len(pd.read_csv(run / "trials.csv")) == 4
 
 
 def test_resume_command_keeps_the_profile(

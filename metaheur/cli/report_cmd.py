@@ -20,7 +20,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         description="Read a study from an existing Optuna storage (e.g. the study.db that "
         "`metaheur tune` wrote, or a PostgreSQL server) and write trials.csv, best.json, "
         "history.png, importances.png and, when the best trial stored validation predictions, "
-        "confusion_matrix.png and roc.png.",
+        "confusion_matrix.png and roc.png (looked for in the artifact folder the study "
+        "recorded, then artifacts/ beside the database, then in --out). A plot that cannot be "
+        "drawn is removed from --out where an earlier report left it.",
         epilog="examples:\n"
         "  metaheur report --storage sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db\n"
         "  metaheur report --storage postgresql://user@host/db --study s1 --out rep --json",
@@ -48,11 +50,20 @@ def run(args: argparse.Namespace) -> int:
     """Load the study and write the report."""
     import optuna
 
-    from metaheur.harness.report import DISCLAIMER, maximised, summary_text, write_report
+    from metaheur.harness.report import (
+        DISCLAIMER,
+        artifact_dirs,
+        maximised,
+        summary_text,
+        write_report,
+    )
     from metaheur.harness.storage import check_output_dir, mask_url, open_storage
 
+    check_sqlite_study_file(args.storage)  # before Optuna, which would write into it
     storage = open_storage(args.storage, heartbeat=False, create=False)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    if not names:
+        raise ValueError(f"the storage {mask_url(args.storage)} holds no study")
     if args.study is None:
         if len(names) != 1:
             raise ValueError(f"give --study; studies in {mask_url(args.storage)}: "
@@ -64,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     study = optuna.load_study(study_name=args.study, storage=storage)
     maximised(study)  # a multi-objective study is refused before its folder is made
     out = check_output_dir(args.out or Path("metaheur-runs") / f"report-{safe_name(args.study)}")
-    written = write_report(study, out, artifact_dir=_artifact_dir(study, args.storage))
+    written = write_report(study, out, artifact_dir=artifact_dirs(study, args.storage, out))
     if args.json:
         print(json.dumps(json.loads(written["best"].read_text()), indent=2))
         return 0
@@ -74,14 +85,38 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _artifact_dir(study: Any, url: str) -> Path | None:
-    """Where the study's artifacts are: the folder ``tune`` recorded, or, when that is gone
-    (a run folder copied or moved), ``artifacts/`` beside an SQLite database."""
+
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_sqlite_study_file(url: str) -> None:
+    """``ValueError`` when ``url`` names an SQLite file that is not an Optuna database
+    (empty, not SQLite, SQLite without Optuna's ``studies`` table); the file is only read
+    (Optuna would create its tables in it). Other URLs and missing files pass (the latter
+    are refused by ``open_storage(create=False)``)."""
+    import sqlite3
+
     from metaheur.harness.storage import sqlite_file
 
-    stored = study.user_attrs.get("artifact_dir")
-    if isinstance(stored, str) and Path(stored).is_dir():
-        return Path(stored)
-    db = sqlite_file(url)
-    beside = None if db is None else db.parent / "artifacts"
-    return beside if beside is not None and beside.is_dir() else None
+    path = sqlite_file(url)
+    if path is None or not path.is_file():
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(len(SQLITE_HEADER))
+    if not head:
+        raise ValueError(f"{path} is an empty file, not an Optuna database")
+    if head != SQLITE_HEADER:
+        raise ValueError(f"{path} is not an SQLite database (give the study.db of a tune run)")
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise ValueError(f"{path} cannot be read as an SQLite database: {exc}") from None
+    if not {"studies", "trials", "version_info"} <= tables:
+        raise ValueError(f"{path} is an SQLite database without Optuna's tables, not a study "
+                         f"storage")

@@ -15,7 +15,6 @@ import logging
 import os
 import shlex
 import signal
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -318,13 +317,12 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     """Open or create the study, run the trials, write and print the report."""
     import sys
 
-    from optuna.trial import TrialState
-
+    from metaheur.cli.tune_results import finish, record_run
     from metaheur.harness import runs
     from metaheur.harness import storage as storages
     from metaheur.harness import study as tuning
     from metaheur.harness.progress import want_progress
-    from metaheur.harness.report import DISCLAIMER, summary_text, write_report
+    from metaheur.harness.report import DISCLAIMER
     from metaheur.models.objectives import get_objective
     from metaheur.optuna import NO_POPULATION
 
@@ -404,38 +402,10 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         study = reload(storage, study_name)
         total = read_seconds(study.user_attrs, study_name) + outcome.seconds
         study.set_user_attr("wall_seconds", round(total, 1))  # over every run of the study
+        record_run(study, {"command": command, "pop_size": args.pop_size,
+                           "pruner": args.pruner, "trials": args.trials, "device": str(device),
+                           "n_jobs": n_jobs, "run_seconds": round(outcome.seconds, 1),
+                           "finished": outcome.finished})
 
     study = reload(storage, study_name)
-    t0 = time.perf_counter()
-    written = write_report(study, out, extra={"command": command, "seed": args.seed,
-                                              "device": str(device), "n_jobs": n_jobs,
-                                              "run_seconds": round(outcome.seconds, 1)},
-                           plots=not outcome.interrupted)  # a stop is quick: no plots then
-    if args.json:
-        print(written["best"].read_text())
-    else:
-        if not args.quiet:
-            print()  # after the notes
-        print(summary_text(study))
-        print(f"wrote {', '.join(p.name for p in written.values())} to {out}/ "
-              f"({time.perf_counter() - t0:.1f} s)")
-        print(f"{outcome.finished} of {args.trials} trials finished "
-              f"({outcome.seconds:.0f} s this run). {DISCLAIMER}")
-    if outcome.interrupted:
-        how = "Stopped by SIGTERM" if outcome.signum == signal.SIGTERM else "Interrupted"
-        print(f"{how}: {outcome.finished} finished trials are saved in "
-              f"{storages.mask_url(storage_url)} (plots: `metaheur report`, or the run's "
-              f"end). Resume with:\n  {command}", file=sys.stderr)
-        return 128 + int(outcome.signum or signal.SIGINT)
-    if outcome.error:
-        print(f"metaheur tune: error: a trial failed: {outcome.error}. The finished trials are "
-              f"saved; resume with:\n  {command}", file=sys.stderr)
-        return 1
-    if outcome.finished < args.trials:
-        running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-        if args.timeout is not None and outcome.seconds >= args.timeout:
-            print(f"Stopped by --timeout; continue with:\n  {command}", file=sys.stderr)
-        elif running:
-            print(f"The other {running} trial(s) are running in other workers of this study.",
-                  file=sys.stderr)
-    return 0
+    return finish(args, study, outcome, out=out, storage_url=storage_url, command=command)

@@ -3,20 +3,22 @@ shown, every function writes one PNG and returns its path)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["plot_convergence", "plot_boxes", "roc_curve", "confusion_counts", "plot_history",
-           "plot_importances", "plot_confusion_matrix", "plot_roc"]
+           "history_not_drawn", "plot_importances", "plot_confusion_matrix", "plot_roc"]
 
 logger = logging.getLogger(__name__)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _pyplot() -> Any:
@@ -28,9 +30,25 @@ def _pyplot() -> Any:
     return plt
 
 
+def _plain_text(draw: _F) -> _F:
+    """Run ``draw`` with matplotlib's mathtext off: titles, labels and legends hold user text
+    (study names, objective labels, parameter, class and algorithm names), where a ``$``
+    is a dollar sign, not the start of a formula that may fail to parse."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 _FLOOR = 1e-16  # errors below this are drawn at the floor on log axes
 
 
+@_plain_text
 def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path, *,
                      xlabel: str = "evaluations",
                      ylabel: str = "best-so-far error (median, IQR)") -> Path:
@@ -57,6 +75,7 @@ def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path, *,
     return path
 
 
+@_plain_text
 def plot_boxes(runs: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
     """Box plot of the final error of each algorithm (log scale)."""
     plt = _pyplot()
@@ -107,26 +126,60 @@ def _roc_curve(y: NDArray, s: NDArray) -> tuple[NDArray, NDArray, float]:
 
 
 def confusion_counts(y_true: ArrayLike, y_pred: ArrayLike, k: int) -> NDArray:
-    """``(k, k)`` counts of (true, predicted) class."""
+    """``(k, k)`` counts of (true, predicted) class; ``ValueError`` for labels outside
+    ``0..k-1`` or arrays of different lengths."""
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"true and predicted labels of shapes {y_true.shape} and "
+                         f"{y_pred.shape}; two flat lists of one length are allowed")
+    if y_true.size and (min(y_true.min(), y_pred.min()) < 0
+                        or max(y_true.max(), y_pred.max()) >= k):
+        raise ValueError(f"labels outside 0..{k - 1} for {k} classes")
     cm = np.zeros((k, k), dtype=int)
-    np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
+    np.add.at(cm, (y_true, y_pred), 1)
     return cm
 
 
+def history_not_drawn(frame: pd.DataFrame) -> str | None:
+    """What :func:`plot_history` leaves out of a ``trials_frame``, for its legend, e.g.
+    ``"not drawn: 2 non-finite values, 1 pruned, 1 failed in training, 1 failed"`` (a
+    pruned trial with a ``failure`` failed in training); ``None`` when nothing."""
+    if not len(frame):
+        return None
+    state = frame["state"]
+    values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
+    failed = (state == "PRUNED") & (frame["failure"].notna() if "failure" in frame else False)
+    parts = [(int(((state == "COMPLETE").to_numpy() & ~np.isfinite(values)).sum()),
+              "non-finite value"),
+             (int(((state == "PRUNED") & ~failed).sum()), "pruned"),
+             (int(failed.sum()), "failed in training"), (int((state == "FAIL").sum()), "failed")]
+    shown = [f"{n} {what}{'s' if what.endswith('value') and n > 1 else ''}"
+             for n, what in parts if n]
+    return f"not drawn: {', '.join(shown)}" if shown else None
+
+
+@_plain_text
 def plot_history(frame: pd.DataFrame, path: Path, title: str = "",
                  objective: str = "objective", *, maximise: bool = False) -> Path | None:
-    """Objective value of every complete trial and the best-so-far line (the running
-    maximum when ``maximise``), vs trial number; ``None`` (nothing written) without a
-    complete trial."""
+    """Finite objective value of every complete trial and the best-so-far line (the running
+    maximum when ``maximise``; ``trials_frame``'s ``best_so_far``), vs trial number; the
+    legend counts the trials not drawn (non-finite values, pruned, failed). ``None``
+    (nothing written) without a complete trial of finite value."""
     done = frame[frame["state"] == "COMPLETE"] if len(frame) else frame
+    if len(done):
+        done = done[np.isfinite(pd.to_numeric(done["value"], errors="coerce")
+                                .to_numpy(dtype=float))]
     if not len(done):
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.scatter(done["number"], done["value"], s=14, alpha=0.6, label="trial")
+    ax.scatter(done["number"], done["value"], s=14, alpha=0.6, label=f"trial ({len(done)})")
     best = done["value"].cummax() if maximise else done["value"].cummin()
     ax.step(done["number"], best, where="post", color="C3",
             label="best so far")
+    note = history_not_drawn(frame)
+    if note:
+        ax.plot([], [], " ", label=note)
     ax.legend()
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{objective} ({'maximised' if maximise else 'minimised'})")
@@ -138,6 +191,7 @@ def plot_history(frame: pd.DataFrame, path: Path, title: str = "",
     return path
 
 
+@_plain_text
 def plot_importances(study: Any, path: Path) -> Path | None:
     """Bar chart of ``optuna.importance.get_param_importances``; ``None`` (logged) when there
     are too few complete trials or the evaluator fails."""
@@ -167,6 +221,7 @@ def plot_importances(study: Any, path: Path) -> Path | None:
     return path
 
 
+@_plain_text
 def plot_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, class_names: Sequence[str],
                           path: Path) -> Path:
     """Counts of (true, predicted) class with the numbers in the cells (scikit-learn's
@@ -197,6 +252,7 @@ def plot_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, class_names: Seq
     return path
 
 
+@_plain_text
 def plot_roc(y_true: ArrayLike, y_score: ArrayLike, class_names: Sequence[str],
              path: Path) -> Path:
     """ROC curve (binary) or one-vs-rest curves per class (multi-class), with AUCs."""

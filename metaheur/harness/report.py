@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from numpy.typing import NDArray
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.harness.plots import (
@@ -31,19 +30,33 @@ from metaheur.harness.plots import (
     plot_importances,
     plot_roc,
 )
+from metaheur.harness.predictions import (
+    PredictionsError,
+    artifact_dirs,
+    check_predictions,
+    dirs_of,
+    find_artifact,
+    val_predictions,
+)
 
 __all__ = [
     "DISCLAIMER",
     "OBJECTIVE_LABELS",
+    "RUN_PREFIX",
     "TRIAL_COLUMNS",
     "objective_label",
     "maximised",
     "versions",
     "trials_frame",
     "best_trial",
+    "artifact_dirs",
+    "find_artifact",
+    "PredictionsError",
+    "check_predictions",
     "val_predictions",
     "summary_text",
     "write_report",
+    "PLOTS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -55,9 +68,12 @@ OBJECTIVE_LABELS = {
     "lstm-elu": "1 − validation macro-F1",
     "ifm": "1 − validation AUC",
 }
+#: Prefix of the study user attributes that record one ``metaheur tune`` run each (its
+#: command and settings; ``best.json`` lists them in time order as ``runs``).
+RUN_PREFIX = "run:"
 #: The columns of ``trials.csv`` before the ``params_*`` and ``metric_*`` ones.
 TRIAL_COLUMNS = ["number", "state", "value", "best_so_far", "duration_s", "fit_s",
-                 "reused_from", "reissue_of", "datetime_start"]
+                 "reused_from", "reissue_of", "failure", "datetime_start"]
 
 
 def objective_label(study: optuna.Study) -> str:
@@ -131,10 +147,12 @@ def _reissues(trials: list[FrozenTrial]) -> dict[int, int]:
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per trial: the :data:`TRIAL_COLUMNS`, ``params_<name>`` and
-    ``metric_<name>``. ``duration_s`` is Optuna's wall time of the trial (it includes any
-    wait for a generation), ``fit_s`` the training alone; ``reused_from`` names the trial
-    whose result a repeated configuration copied, ``reissue_of`` the first trial that was
-    given the same population row (a re-issue after a slow or lost trial)."""
+    ``metric_<name>``. ``best_so_far`` is the best finite value of the complete trials so
+    far (the value :func:`best_trial` reports at the end). ``duration_s`` is Optuna's wall
+    time of the trial (it includes any wait for a generation), ``fit_s`` the training
+    alone; ``reused_from`` names the trial whose result a repeated configuration copied,
+    ``reissue_of`` the first trial that was given the same population row (a re-issue after
+    a slow or lost trial)."""
     rows = []
     sign = -1.0 if maximised(study) else 1.0  # best-so-far of sign * value is a minimum
     best = math.inf
@@ -142,7 +160,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     reissues = _reissues(trials)
     for t in trials:
         value = t.value if t.state == TrialState.COMPLETE else None
-        if value is not None:
+        if value is not None and math.isfinite(value):  # as best_trial: finite values only
             best = min(best, sign * value)
         reused = t.user_attrs.get("reused_from")
         fit = t.user_attrs.get("fit_seconds")
@@ -155,12 +173,25 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "fit_s": None if reused is not None else fit,
             "reused_from": reused,
             "reissue_of": reissues.get(t.number),
+            "failure": _failure(t),
             "datetime_start": t.datetime_start,
         }
         row.update({f"params_{k}": v for k, v in t.params.items()})
         row.update({f"metric_{k}": v for k, v in trial_metrics(t).items()})
         rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else TRIAL_COLUMNS)
+    frame = pd.DataFrame(rows, columns=None if rows else TRIAL_COLUMNS)
+    for col in ("reused_from", "reissue_of"):  # trial numbers, not 0.0 (pandas' NaN floats)
+        raw = [row[col] for row in rows]
+        if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in raw):
+            frame[col] = pd.array(raw, dtype="Int64")
+    return frame
+
+
+def _failure(trial: FrozenTrial) -> str | None:
+    """Why the training of ``trial`` failed (the user attribute ``failure`` the models store
+    when they end a trial as pruned), or ``None``."""
+    failure = trial.user_attrs.get("failure")
+    return None if failure is None else str(failure)
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
@@ -185,46 +216,6 @@ def trial_metrics(trial: FrozenTrial) -> dict[str, Any]:
                       if k.startswith(prefix)})
     return {k: v for k, v in found.items()
             if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
-
-
-def val_predictions(trial: FrozenTrial, artifact_dir: str | Path | None = None
-                    ) -> tuple[NDArray, NDArray, list[str]] | None:  # fmt: skip
-    """``(y_true (n,), y_score (n,) or (n, k), class_names)`` stored by the objective as the
-    Optuna artifact ``user_attrs["val_predictions_artifact"]`` in ``artifact_dir`` (the
-    study's user attribute ``artifact_dir``), or (older
-    studies) in ``user_attrs["val_predictions"]`` (keys ``y`` and ``proba``; class names from
-    ``user_attrs["class_names"]``), or ``None``."""
-    pred = trial.user_attrs.get("val_predictions")
-    art = trial.user_attrs.get("val_predictions_artifact")
-    if pred is None and art is not None and artifact_dir is not None:
-        pred = _read_artifact(Path(artifact_dir), str(art))
-    if not isinstance(pred, Mapping):
-        return None
-    y_true = pred.get("y", pred.get("y_true"))
-    y_score = pred.get("proba", pred.get("y_score"))
-    if y_true is None or y_score is None or len(y_true) == 0:
-        return None
-    y_true, y_score = np.asarray(y_true, dtype=int), np.asarray(y_score, dtype=float)
-    if y_score.ndim == 2 and y_score.shape[1] == 1:
-        y_score = y_score[:, 0]
-    k = 2 if y_score.ndim == 1 else y_score.shape[1]
-    names = pred.get("class_names") or trial.user_attrs.get("class_names")
-    if names and len(names) == k:
-        names = [str(n) for n in names]
-    else:  # a binary objective that stored no names: say which side is the positive class
-        names = ["negative (0)", "positive (1)"] if k == 2 else [f"class {i}" for i in range(k)]
-    return y_true, y_score, names
-
-
-def _read_artifact(artifact_dir: Path, artifact_id: str) -> Any:
-    """The JSON artifact ``artifact_id`` of a file-system store, or ``None`` if unreadable."""
-    from optuna.artifacts import FileSystemArtifactStore
-
-    try:
-        with FileSystemArtifactStore(artifact_dir).open_reader(artifact_id) as fh:
-            return json.loads(fh.read())
-    except (OSError, ValueError, KeyError, optuna.exceptions.OptunaError):
-        return None
 
 
 def summary_text(study: optuna.Study) -> str:
@@ -255,15 +246,20 @@ def write_report(
     *,
     extra: Mapping[str, Any] | None = None,
     plots: bool = True,
-    artifact_dir: str | Path | None = None,
+    artifact_dir: str | Path | Sequence[str | Path] | None = None,
 ) -> dict[str, Path]:
     """Write ``trials.csv``, ``best.json`` and the PNG plots of ``study`` into ``out``.
 
-    ``best.json`` holds the study's user attributes (the configuration ``tune`` stored),
-    then ``extra`` (which wins; never put an unmasked storage URL in it), the best trial and
-    the versions. ``plots=False`` writes the two files only (seconds count after a stop).
-    The best trial's validation predictions are read from ``artifact_dir`` (default: the
-    study's user attribute ``artifact_dir``). Returns the written paths by name.
+    ``best.json`` holds the study's user attributes (the configuration ``tune`` stored, and
+    as ``runs`` the records of every tune run, see :data:`RUN_PREFIX`), then ``extra``
+    (which wins; never put an unmasked storage URL in it), the best trial and the versions.
+    ``plots=False`` writes the two files only (seconds count after a stop).
+    The best trial's validation predictions are read from the first of the folders
+    ``artifact_dir`` that has them (default: :func:`artifact_dirs` of the study and
+    ``out``). A plot of :data:`PLOTS` that is not drawn this time (``plots=False``, no
+    readable predictions, too few trials) is removed from ``out`` where an earlier report
+    left it, and the removal is logged: it would describe other trials. Returns the written
+    paths by name.
     """
     maximised(study)  # a multi-objective study: ValueError before anything is written
     out = Path(out)
@@ -275,10 +271,13 @@ def write_report(
     written["trials"] = out / "trials.csv"
 
     best = best_trial(study)
-    counts = {s.name.lower(): int((frame["state"] == s.name).sum()) if len(frame) else 0
-              for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+    counts = _counts(frame)
     info: dict[str, Any] = {"note": DISCLAIMER, "study": study.study_name}
-    info.update({k: v for k, v in study.user_attrs.items()})
+    attrs = study.user_attrs
+    info.update({k: v for k, v in attrs.items() if not k.startswith(RUN_PREFIX)})
+    runs = [attrs[k] for k in sorted(attrs) if k.startswith(RUN_PREFIX)]
+    if runs:
+        info["runs"] = runs
     info.update(dict(extra or {}))
     info["objective_label"] = label
     info["trials"] = {"total": len(frame), **counts}
@@ -293,29 +292,77 @@ def write_report(
         json.dump(_json_safe(info), fh, indent=2, allow_nan=False)
     written["best"] = out / "best.json"
 
-    if not plots:
-        return written
+    if plots:
+        dirs = dirs_of(artifact_dir) if artifact_dir is not None else artifact_dirs(study, out=out)
+        written.update(_draw(study, frame, out, label, best, dirs))
+    _remove_stale(out, written, plots)
+    return written
+
+
+def _counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Trials by state: ``complete``, ``pruned`` (by the pruner), ``failed_training``
+    (ended as pruned by the model because its training failed: a ``failure`` is recorded),
+    ``fail`` (the objective raised, or the run was stopped)."""
+    if not len(frame):
+        return {"complete": 0, "pruned": 0, "failed_training": 0, "fail": 0}
+    pruned = frame["state"] == TrialState.PRUNED.name
+    failed = pruned & frame["failure"].notna()
+    return {"complete": int((frame["state"] == TrialState.COMPLETE.name).sum()),
+            "pruned": int((pruned & ~failed).sum()), "failed_training": int(failed.sum()),
+            "fail": int((frame["state"] == TrialState.FAIL.name).sum())}
+
+
+#: The plots :func:`write_report` draws, by name.
+PLOTS = {"history": "history.png", "importances": "importances.png",
+         "confusion_matrix": "confusion_matrix.png", "roc": "roc.png"}
+
+
+def _draw(study: optuna.Study, frame: pd.DataFrame, out: Path, label: str,
+          best: FrozenTrial | None, dirs: list[Path]) -> dict[str, Path]:
+    """The plots of :func:`write_report` that can be drawn, by name."""
+    written: dict[str, Path] = {}
     title = f"{study.study_name}: {label}"
-    history = plot_history(frame, out / "history.png", title, objective=label,
+    history = plot_history(frame, out / PLOTS["history"], title, objective=label,
                            maximise=maximised(study))
     if history is not None:
         written["history"] = history
-    imp = plot_importances(study, out / "importances.png")
+    imp = plot_importances(study, out / PLOTS["importances"])
     if imp is not None:
         written["importances"] = imp
-    artifact_dir = artifact_dir or study.user_attrs.get("artifact_dir")
-    pred = val_predictions(best, artifact_dir) if best is not None else None
+    try:
+        pred = val_predictions(best, dirs) if best is not None else None
+    except PredictionsError as exc:
+        logger.warning("%s; no confusion matrix / ROC", exc)
+        return written
     if pred is not None:
         y_true, y_score, names = pred
         y_pred = (y_score >= 0.5).astype(int) if y_score.ndim == 1 else y_score.argmax(axis=1)
         written["confusion_matrix"] = plot_confusion_matrix(
-            y_true, y_pred, names, out / "confusion_matrix.png")
-        written["roc"] = plot_roc(y_true, y_score, names, out / "roc.png")
+            y_true, y_pred, names, out / PLOTS["confusion_matrix"])
+        written["roc"] = plot_roc(y_true, y_score, names, out / PLOTS["roc"])
     elif best is not None and "val_predictions_artifact" in best.user_attrs:
-        where = (f"from {artifact_dir}" if artifact_dir else "(no artifact folder recorded, "
-                 "none beside the database)")
-        logger.warning("the validation predictions of trial #%d cannot be read %s; no "
+        art = best.user_attrs["val_predictions_artifact"]
+        where = (f"artifact {art} is in none of {', '.join(map(str, dirs))}" if dirs else
+                 "no artifact folder recorded, none beside the database or in the output "
+                 "folder")
+        logger.warning("the validation predictions of trial #%d cannot be read (%s); no "
                        "confusion matrix / ROC", best.number, where)
     elif best is not None:
         logger.info("best trial stored no validation predictions; no confusion matrix / ROC")
     return written
+
+
+def _remove_stale(out: Path, written: Mapping[str, Path], plots: bool) -> list[Path]:
+    """Remove the plots of :data:`PLOTS` in ``out`` that this report did not draw (an
+    earlier report's, of other trials); logged (a warning where plots were asked for)."""
+    stale = [out / name for key, name in PLOTS.items()
+             if key not in written and (out / name).is_file()]
+    for path in stale:
+        path.unlink()
+    if stale:
+        logger.log(logging.WARNING if plots else logging.INFO,
+                   "removed %s from %s: left by an earlier report, %s", ", ".join(
+                       p.name for p in stale), out,
+                   "they would describe other trials" if plots else
+                   "they showed other trials (`metaheur report` draws them)")
+    return stale

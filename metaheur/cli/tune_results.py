@@ -1,0 +1,91 @@
+"""The end of a ``metaheur tune`` run: write the report, print the summary, say how the run
+ended (a stop, a failed trial, ``--timeout``) and how to go on."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["finish", "record_run"]
+
+#: The settings of the latest run that made trials, kept as the study's own attributes too
+#: (``best.json`` shows them at its top level).
+LATEST = ("command", "pop_size", "pruner", "device", "n_jobs", "run_seconds")
+
+
+def record_run(study: Any, run: dict[str, Any]) -> None:
+    """Record in ``study`` a run that made trials: ``run`` (its command and settings) under
+    a key of its own (:data:`~metaheur.harness.report.RUN_PREFIX`, the UTC start time and
+    the process id: runs of several workers never overwrite each other), and its
+    :data:`LATEST` settings as the study's attributes. ``pop_size`` and ``pruner`` may differ
+    from the previous run's: a metaheuristic sampler takes a changed population like a
+    changed ``--trials`` (a new run, warm-started from the best completed trials), and a
+    pruner judges each trial on its own; the records say which run used what. A run with
+    nothing to do records nothing, so the provenance stays that of the trials."""
+    from metaheur.harness.report import RUN_PREFIX
+
+    stamp = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    study.set_user_attr(f"{RUN_PREFIX}{stamp}:{os.getpid()}", run)
+    for key in LATEST:
+        study.set_user_attr(key, run[key])
+
+
+def finish(args: argparse.Namespace, study: Any, outcome: Any, *, out: Path, storage_url: str,
+           command: str) -> int:
+    """Write ``study``'s report into ``out`` and print it; returns the exit status of the
+    run that ended with ``outcome`` (:class:`metaheur.harness.runs.TuneOutcome`). A stop
+    writes trials.csv and best.json only (seconds count) and removes the plots an earlier run
+    left, which would describe other trials."""
+    from optuna.trial import TrialState
+
+    from metaheur.harness import storage as storages
+    from metaheur.harness.report import (
+        DISCLAIMER,
+        PLOTS,
+        artifact_dirs,
+        summary_text,
+        write_report,
+    )
+
+    t0 = time.perf_counter()
+    old_plots = [name for name in PLOTS.values() if (out / name).is_file()]
+    written = write_report(study, out, plots=not outcome.interrupted,
+                           artifact_dir=artifact_dirs(study, storage_url, out))
+    if args.json:
+        print(written["best"].read_text())
+    else:
+        if not args.quiet:
+            print()  # after the notes
+        print(summary_text(study))
+        print(f"wrote {', '.join(p.name for p in written.values())} to {out}/ "
+              f"({time.perf_counter() - t0:.1f} s)")
+        print(f"{outcome.finished} of {args.trials} trials finished "
+              f"({outcome.seconds:.0f} s this run). {DISCLAIMER}")
+    shown = storages.mask_url(storage_url)
+    if outcome.interrupted:
+        how = "Stopped by SIGTERM" if outcome.signum == signal.SIGTERM else "Interrupted"
+        removed = (" (the plots of the earlier run were removed: they showed other trials)"
+                   if old_plots else "")
+        print(f"{how}: {outcome.finished} finished trials are saved in {shown}. No plots "
+              f"after a stop{removed}; draw them with `metaheur report --storage {shown} "
+              f"--out {out}`, or at the run's end. Resume with:\n  {command}",
+              file=sys.stderr)
+        return 128 + int(outcome.signum or signal.SIGINT)
+    if outcome.error:
+        print(f"metaheur tune: error: a trial failed: {outcome.error}. The finished trials are "
+              f"saved; resume with:\n  {command}", file=sys.stderr)
+        return 1
+    if outcome.finished < args.trials:
+        running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        if args.timeout is not None and outcome.seconds >= args.timeout:
+            print(f"Stopped by --timeout; continue with:\n  {command}", file=sys.stderr)
+        elif running:
+            print(f"The other {running} trial(s) are running in other workers of this study.",
+                  file=sys.stderr)
+    return 0

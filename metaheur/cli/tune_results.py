@@ -86,6 +86,8 @@ def finish(args: argparse.Namespace, study: Any, outcome: Any, *, out: Path, sto
         if args.timeout is not None and outcome.seconds >= args.timeout:
             print(f"Stopped by --timeout; continue with:\n  {command}", file=sys.stderr)
         elif running:
-            print(f"The other {running} trial(s) are running in other workers of this study.",
+            print(f"The other {running} trial(s) are RUNNING: in other workers of this study, "
+                  "or left by a worker that died (marked FAIL once their heartbeat is stale, "
+                  f"3 min; then run the command again to replace them):\n  {command}",
                   file=sys.stderr)
     return 0

@@ -8,6 +8,7 @@ stores (docs: metaheur/optuna/_protocol.py).
 from __future__ import annotations
 
 import math
+import pickle
 import threading
 import time
 import warnings
@@ -21,6 +22,7 @@ from optuna.trial import TrialState
 
 from metaheur.optuna import MetaheuristicSampler
 from metaheur.optuna._audit import audit
+from metaheur.optuna._coordinator import Coordinator
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -763,3 +765,66 @@ def test_a_worker_of_a_version_not_read_beside_this_version_is_reported() -> Non
                                          "trial #0: workers of two versions share"):
         study.optimize(objective, n_trials=1)
     assert study.trials[-1].state == TrialState.COMPLETE
+
+
+# ------------------------------------ a trial sent to another process (pickled): no new turn
+def _claims_of(study: optuna.Study, trials: list[optuna.Trial], algo: str = "gwo"
+               ) -> dict[int, dict[str, Any]]:
+    return {t.number: claim(study._storage.get_trial(t._trial_id), algo) for t in trials}
+
+
+@pytest.mark.parametrize("space", [SPACE, None])
+def test_pickled_batch_trials_keep_their_claims(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+                                                space: Any) -> None:
+    """Ask a batch in the driver, suggest in a copy of each trial (as joblib, loky, Dask or
+    multiprocessing workers do): the copy evaluates the point its trial claimed at ``ask()``
+    and takes no second turn (which rewrote the claim, claimed a row twice or waited)."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'p.db'}", sampler=(
+        MetaheuristicSampler("gwo", pop_size=4, seed=0, n_trials=30, search_space=space)))
+    for _ in range(6):
+        t = study.ask()
+        study.tell(t, objective(t))
+    asked = [study.ask() for _ in range(3)]
+    before = _claims_of(study, asked)
+    assert {c["row"] is None for c in before.values()} == {True, False}  # rows and a spare
+
+    def second_turn(*args: Any, **kw: Any) -> Any:
+        raise AssertionError("a trial already holding a claim decided again")
+
+    with monkeypatch.context() as m:
+        m.setattr(Coordinator, "take_turn", second_turn)
+        shipped = {t.number: suggest(pickle.loads(pickle.dumps(t))) for t in asked}
+    assert _claims_of(study, asked) == before
+    for t in asked:  # the driver's own objects give the same points
+        assert suggest(t) == shipped[t.number]
+        study.tell(t, value(shipped[t.number]))
+    study.optimize(objective, n_trials=9)
+    a = audit(study, "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(study)
+
+
+@pytest.mark.slow
+def test_joblib_loky_workers_evaluate_a_batch_asked_by_the_driver(tmp_path: Any) -> None:
+    """The ask-and-tell pattern with process workers (audit repro a6): each round asks five
+    trials (one spare), evaluates them in two loky processes, then tells them."""
+    joblib = pytest.importorskip("joblib")
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'j.db'}", sampler=(
+        MetaheuristicSampler("gwo", pop_size=4, seed=0, n_trials=20, search_space=SPACE,
+                             wait_timeout=60)))
+
+    def work(trial: optuna.Trial) -> float:  # a closure: cloudpickle ships it by value
+        return sum((trial.suggest_float(f"x{i}", -5.0, 5.0) - 1.0) ** 2 for i in range(3))
+
+    t0 = time.monotonic()
+    with joblib.Parallel(n_jobs=2, backend="loky", timeout=30) as par:
+        for _ in range(3):
+            trials = [study.ask() for _ in range(5)]
+            before = _claims_of(study, trials)
+            values = par(joblib.delayed(work)(t) for t in trials)
+            assert _claims_of(study, trials) == before
+            for t, v in zip(trials, values, strict=True):
+                study.tell(t.number, v)
+    a = audit(study, "gwo")
+    assert (a.complete, a.repeated, a.reissued, a.running) == (15, 0, 0, 0), table(study)
+    assert a.wait_seconds < 1.0, table(study)
+    assert time.monotonic() - t0 < 60

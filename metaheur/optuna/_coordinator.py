@@ -210,7 +210,8 @@ class Coordinator:
             # thread beats once, fail_stale_trials still fails the trial (no endless wait)
             storage.record_heartbeat(trial._trial_id)
         claim = Claim(run.sig, g.src, g.gen, row, tuple(float(v) for v in x), time.time(),
-                      waited, None if row is not None else ahead_row, barrier)
+                      waited, None if row is not None else ahead_row, barrier,
+                      tuple(run.encoder.names))
         storage.set_trial_system_attr(trial._trial_id, self.attr, claim.to_json())
         life.wrote(claim.t, time.time())
         index.note_ticket(trial.number, claim)

@@ -18,12 +18,16 @@ Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *t
     then its ``datetime_start`` is its sign of life) and refreshed as often while it waits.
 ``{"v": 3, "skip": true}``
     the trial takes no part (enqueued parameters, nothing to sample).
-``{"v": 3, "run", "src", "gen", "row", "x", "t", "waited", "barrier"[, "ahead"]}``
+``{"v": 3, "run", "src", "gen", "row", "x", "names", "t", "waited", "barrier"[, "ahead"]}``
     a *claim*: the trial evaluates row ``row`` of generation ``gen`` whose record is held
     by trial ``src`` (``row`` is ``null`` for a *spare*, a point given out while every row
     is taken, see below; a speculative spare names in ``ahead`` the row of the next
-    generation it predicts); ``x`` is the encoded point; ``waited``: seconds the trial
-    spent deciding, of which ``barrier`` waiting because every row was taken.
+    generation it predicts); ``x`` is the encoded point, ``names`` the parameters of its
+    dimensions; ``waited``: seconds the trial spent deciding, of which ``barrier`` waiting
+    because every row was taken. A trial decides once: a copy of it made in another
+    process (a pickled trial, e.g. evaluated by a joblib or Dask worker) or a trial object
+    built again for it finds its claim and evaluates the claimed point (``names`` rebuilds
+    the run's space there, ``run`` checks it), never deciding a second time.
 
 A generation *record* (trial system attribute ``metaheur:<algo>:gen:<gen>`` of the trial
 that made it) is written once and never changed: the optimizer state after its ``ask()``,
@@ -263,6 +267,7 @@ class Claim:
     waited: float = 0.0
     ahead: int | None = None  # a spare predicting this row of the next generation
     barrier: float = 0.0  # of ``waited``, seconds waiting because every row was taken
+    names: tuple[str, ...] | None = None  # the parameter of each dimension of ``x``
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -271,6 +276,8 @@ class Claim:
         }
         if self.ahead is not None:
             out["ahead"] = self.ahead
+        if self.names is not None:
+            out["names"] = list(self.names)
         return out
 
 
@@ -310,9 +317,14 @@ def parse_ticket(obj: Any) -> Ticket | None:
     waited, ahead, barrier = (obj.get(k) for k in ("waited", "ahead", "barrier"))
     if ahead is not None and (row is not None or not _int(ahead)):
         return None
+    names = obj.get("names")  # absent before it was written (it is optional)
+    if not (isinstance(names, list) and len(names) == len(x)
+            and all(isinstance(n, str) for n in names)):
+        names = None
     return Claim(run, int(obj["src"]), int(obj["gen"]), row, tuple(float(v) for v in x),
                  float(obj["t"]), float(waited) if _num(waited) else 0.0, ahead,
-                 float(barrier) if _num(barrier) else 0.0)
+                 float(barrier) if _num(barrier) else 0.0,
+                 None if names is None else tuple(names))
 
 
 class BadRecord(ValueError):

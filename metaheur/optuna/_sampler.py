@@ -34,10 +34,13 @@ from metaheur.optuna._options import (
 from metaheur.optuna._protocol import (
     END_KEY,
     VERSION,
+    Claim,
+    Skip,
+    parse_ticket,
     ticket_key,
 )
 from metaheur.optuna._space import SearchSpaceEncoder
-from metaheur.optuna._store import GenerationStore
+from metaheur.optuna._store import GenerationStore, RunSpace
 
 __all__ = ["MetaheuristicSampler"]
 
@@ -271,8 +274,13 @@ class MetaheuristicSampler(BaseSampler):
         self._raise_error_if_multi_objective(study)
         if trial.params:  # created with its parameters (a retried trial): nothing to decide
             return
-        space = self.infer_relative_search_space(study, trial)
-        params = self._sample(study, trial, space)
+        # a trial object built again for a trial that decided already: never decide twice
+        restored = self._restore(study, trial, trial.system_attrs.get(self._attr))
+        if restored is not None:
+            space, params = restored
+        else:
+            space = self._infer(study, trial)
+            params = self._sample(study, trial, space)
         with self._lock:
             self._decided[trial._trial_id] = params
             self._spaces[trial._trial_id] = space  # Optuna infers it again: one read less
@@ -296,6 +304,16 @@ class MetaheuristicSampler(BaseSampler):
             known = self._spaces.pop(trial._trial_id, None)  # the space it was decided in
         if known is not None:
             return dict(known)
+        restored = None if trial.params else self._restore_stored(study, trial)
+        if restored is not None:  # a copy of a trial that decided in another process
+            space, params = restored
+            with self._lock:
+                self._decided[trial._trial_id] = params
+            return dict(space)
+        return self._infer(study, trial)
+
+    def _infer(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        """The relative search space of a trial that has not decided yet."""
         if self._fixed_space is not None:
             space = dict(self._fixed_space)
         elif self._union_space:
@@ -339,7 +357,9 @@ class MetaheuristicSampler(BaseSampler):
         if params is None:
             if trial.params:
                 return {}
-            params = self._sample(study, trial, search_space)
+            restored = self._restore_stored(study, trial)
+            params = (restored[1] if restored is not None
+                      else self._sample(study, trial, search_space))
         # Optuna re-infers the space lazily; the intersection can only have shrunk.
         return {k: v for k, v in params.items() if k in search_space}
 
@@ -357,6 +377,40 @@ class MetaheuristicSampler(BaseSampler):
                 self._withdrawn.add(trial._trial_id)  # no warning: it is logged
             return {}
         return got
+
+    def _restore_stored(self, study: Study, trial: FrozenTrial
+                        ) -> tuple[dict[str, BaseDistribution], dict[str, Any]] | None:
+        """:meth:`_restore` from the trial's stored ticket. A copy of a trial sent to another
+        process (pickled: joblib, loky, Dask, multiprocessing) carries the trial as it was
+        before its decision, and this sampler copy none of its caches: one read finds it."""
+        attrs = study._storage.get_trial(trial._trial_id).system_attrs
+        return self._restore(study, trial, attrs.get(self._attr))
+
+    def _restore(self, study: Study, trial: FrozenTrial, raw: Any
+                 ) -> tuple[dict[str, BaseDistribution], dict[str, Any]] | None:
+        """The space and parameters of a trial that already decided (``raw``: its stored
+        ticket): its claimed point, or nothing to sample (it takes no part); ``None``: it
+        has not decided. A trial decides once (``_protocol``, "The log"): deciding again
+        would claim a second row for it (rows claimed twice, points evaluated twice) or wait
+        for rows only its own thread's later ``tell`` finishes."""
+        ticket = parse_ticket(raw)
+        if isinstance(ticket, Skip):
+            return {}, {}
+        if not isinstance(ticket, Claim):
+            return None
+        current = self._infer(study, trial)
+        names = ticket.names or tuple(current)
+        space = {n: current[n] for n in names if n in current}
+        run = RunSpace(space, self._settings)
+        if run.sig != ticket.run or run.encoder.dim != len(ticket.x):
+            raise RuntimeError(
+                f"{self}: trial #{trial.number} already claimed a point of a run whose "
+                "search space or sampler settings this sampler does not have (parameters "
+                f"{list(names)}); evaluate a trial with the sampler and study that asked it")
+        with self._lock:
+            if space:
+                self._had_space.add(trial._trial_id)
+        return space, run.encoder.decode(np.array(ticket.x))
 
     # ------------------------------------------------------------- internals
     def _warn_once(self, key: str, message: str) -> None:

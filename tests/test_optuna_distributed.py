@@ -7,6 +7,7 @@ stores (docs: metaheur/optuna/_protocol.py).
 
 from __future__ import annotations
 
+import collections
 import math
 import pickle
 import threading
@@ -124,10 +125,19 @@ def test_racing_samplers_never_share_a_row() -> None:
 
 
 # ------------------------------------------------ causes 2 and 3: dead and slow trials
+def _ask_in_a_thread_that_ends(study: optuna.Study) -> optuna.Trial:
+    """A trial whose worker (a thread, in memory) dies mid-trial."""
+    asked: list[optuna.Trial] = []
+    th = threading.Thread(target=lambda: asked.append(study.ask()))
+    th.start()
+    th.join()
+    return asked[0]
+
+
 def test_dead_row_is_reissued_exactly_once_without_heartbeat() -> None:
     storage = optuna.storages.InMemoryStorage()
     optuna.create_study(study_name="s", storage=storage)
-    ghost = worker_study(storage, "s").ask()  # a worker that dies mid-trial
+    ghost = _ask_in_a_thread_that_ends(worker_study(storage, "s"))
     suggest(ghost)
     studies = [worker_study(storage, "s", wait_timeout=0.3) for _ in range(3)]
     t0 = time.monotonic()
@@ -828,3 +838,38 @@ def test_joblib_loky_workers_evaluate_a_batch_asked_by_the_driver(tmp_path: Any)
     assert (a.complete, a.repeated, a.reissued, a.running) == (15, 0, 0, 0), table(study)
     assert a.wait_seconds < 1.0, table(study)
     assert time.monotonic() - t0 < 60
+
+
+# ------------------------- in memory: a slow trial of a live thread is never presumed dead
+@pytest.mark.parametrize("speculative", [False, True])
+def test_slow_trial_in_memory_is_waited_for_not_run_twice(speculative: bool) -> None:
+    """In memory a RUNNING trial asked by a thread that is still alive cannot belong to a
+    dead worker: a trial five times slower than ``wait_timeout`` keeps its row (audit o3:
+    the row was re-issued and its point evaluated twice)."""
+    calls: collections.Counter[tuple[float, ...]] = collections.Counter()
+
+    def obj(trial: optuna.Trial) -> float:
+        p = suggest(trial)
+        calls[tuple(p.values())] += 1
+        time.sleep(1.0 if trial.number == 5 else 0.01)
+        return value(p)
+
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=16, search_space=SPACE, wait_timeout=0.2,
+        speculative=speculative))
+    study.optimize(obj, n_trials=16, n_jobs=4)
+    assert max(calls.values()) == 1, table(study)
+    a = audit(study, "gwo")
+    assert (a.repeated, a.reissued, a.running) == (0, 0, 0), table(study)
+
+
+def test_a_trial_asked_and_never_told_does_not_block_its_own_thread() -> None:
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=20, search_space=SPACE, wait_timeout=30))
+    for _ in range(2):
+        suggest(study.ask())  # never told; this thread lives on
+    t0 = time.monotonic()
+    study.optimize(objective, n_trials=10)
+    assert time.monotonic() - t0 < 10
+    a = audit(study, "gwo")
+    assert (a.complete, a.repeated, a.reissued, a.running) == (10, 0, 0, 2), table(study)

@@ -58,7 +58,9 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
 3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than
-   ``wait_timeout``. Being the only decider, it re-issues a lost row exactly once;
+   ``wait_timeout`` (in memory: and asked by a thread of this process that has ended; a
+   live thread's trial can still be told). Being the only decider, it re-issues a lost row
+   exactly once;
 4. else, if the sampler is ``speculative`` or waiting would deadlock (every open row is
    held by trials its own thread asked, e.g. batch ``study.ask()``), takes a *spare*: a
    point of the next generation predicted from the results known so far (unknown rows

@@ -24,7 +24,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur._base import Optimizer
-from metaheur.optuna._coordinator import Coordinator, Withdrawn
+from metaheur.optuna._coordinator import Coordinator, Withdrawn, forget
 from metaheur.optuna._options import (
     check_algo,
     check_options,
@@ -128,7 +128,8 @@ class MetaheuristicSampler(BaseSampler):
         Rows are claimed in trial-number order, so no row is claimed twice; a lost row is
         re-issued exactly once: at once when its trial failed by the heartbeat or an
         interruption, after ``wait_timeout`` when it stays RUNNING in a storage without a
-        heartbeat (with a heartbeat a slow trial is never re-issued). When every row is
+        heartbeat (with a heartbeat a slow trial is never re-issued, nor in memory while
+        the thread that asked it lives). When every row is
         taken, a trial waits for the generation, or, with ``speculative=True``, evaluates
         a *spare*: a row of the next generation predicted from the results known so far,
         whose point then takes that row's place (the algorithm is told it: nothing is
@@ -164,7 +165,8 @@ class MetaheuristicSampler(BaseSampler):
     wait_timeout
         Seconds (``>= 0``) after which a RUNNING trial's row is re-issued when the storage
         has no heartbeat, or ``None``: 3 x the median trial duration, at least 10 s (60 s
-        before any trial finished).
+        before any trial finished). In memory only a trial whose asking thread has ended
+        is re-issued; a live thread's trial is waited for however long it runs.
     skip_evaluated
         Answer rows already evaluated from the study (default) instead of re-running them.
     speculative
@@ -290,6 +292,7 @@ class MetaheuristicSampler(BaseSampler):
         if state == TrialState.FAIL:  # mark it: an interruption is not a result
             study._storage.set_trial_system_attr(trial._trial_id, END_KEY,
                                                  {"interrupted": _interrupted()})
+        forget(study._storage, trial._trial_id)
         with self._lock:
             self._coord.live.pop(trial.number, None)
             self._had_space.discard(trial._trial_id)

@@ -873,3 +873,40 @@ def test_a_trial_asked_and_never_told_does_not_block_its_own_thread() -> None:
     assert time.monotonic() - t0 < 10
     a = audit(study, "gwo")
     assert (a.complete, a.repeated, a.reissued, a.running) == (10, 0, 0, 2), table(study)
+
+
+# ------------------------------- workers with different settings split the study: a warning
+def _alternate(studies: list[optuna.Study], n: int) -> None:
+    for i in range(n):
+        s = studies[i % len(studies)]
+        t = s.ask()
+        s.tell(t, objective(t))
+
+
+@pytest.mark.parametrize(("kw", "named"), [({"n_trials": 20}, "n_trials"),
+                                           ({"pop_size": 6}, "pop_size")])
+def test_workers_with_different_settings_are_warned_once(kw: dict[str, Any],
+                                                         named: str) -> None:
+    """Two workers of one algorithm on one space with different settings run two separate
+    populations (both seeded alike, so they evaluate the same points): each is warned once,
+    naming the setting that differs."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    a, b = worker_study(storage, "s"), worker_study(storage, "s", **kw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _alternate([a, b], 12)
+    mine = [str(w.message) for w in caught if "settings" in str(w.message)]
+    assert len(mine) == 2, mine  # once per worker
+    assert all(named in m for m in mine), mine
+
+
+def test_a_later_run_with_new_settings_is_not_warned() -> None:
+    """Continuing a study with new settings after the earlier workers stopped is a new run
+    (documented), not workers splitting the study."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    _alternate([worker_study(storage, "s", n_trials=8)], 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _alternate([worker_study(storage, "s", n_trials=20)], 8)

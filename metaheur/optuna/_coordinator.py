@@ -32,6 +32,7 @@ from metaheur.optuna._protocol import (
     MixedVersionsError,
     Skip,
     Waiting,
+    record_key,
     tomb_key,
 )
 from metaheur.optuna._scheduler import (
@@ -113,6 +114,7 @@ class Coordinator:
         self.union = UnionSearchSpace()  # of the index's study
         self.union_seen = 0  # position in the index's finished_order already added
         self.fresh: tuple[int, float] | None = None  # (trial number, time of its read)
+        self.compared: set[str] = set()  # other runs whose settings were compared
 
     def union_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         """The union of the completed trials' parameters, from a read of the storage that
@@ -179,6 +181,7 @@ class Coordinator:
                 _fail_and_raise(study, trial, why)
         run = self._run_for(space)
         self._update(index, run)
+        self._check_settings(index, run)
         poll = self._poll(run)
         me_info = index.trials.get(trial.number)
         if me_info is not None and me_info.tomb:
@@ -366,6 +369,46 @@ class Coordinator:
                 held.setdefault(run.key(run.encoder.decode(np.array(c.x))), k)
         return held
 
+    def _check_settings(self, index: TrialIndex, run: RunSpace) -> None:
+        """Warn once per run of this algorithm on the same space whose claims interleave
+        with ``run``'s but whose sampler settings differ: workers given different
+        ``pop_size``, ``n_trials`` or hyper-parameters split the study into separate
+        populations (sharing a seed, they even evaluate the same points)."""
+        mine = index.claims.get(run.sig)
+        if not mine:
+            return
+        for sig, numbers in index.claims.items():
+            if sig == run.sig or sig in self.compared or not numbers:
+                continue
+            if numbers[-1] < mine[0] or mine[-1] < numbers[0]:
+                continue  # one run ended before the other began: a new run, not a split
+            self.compared.add(sig)
+            other = _settings_of(index, self.store.cls.name, numbers[-1])
+            if other is None:
+                continue
+            params = other.get("algo_params")
+            if not isinstance(params, dict):
+                continue
+            twin = RunSpace(run.space, repr([other.get("pop_size"), other.get("n_trials"),
+                                             sorted(params.items())]))
+            if twin.sig != sig:
+                continue  # another search space: a separate run by design
+            ours = self.store.settings
+            diff = [f"{k}={other.get(k)!r} there, {ours[k]!r} here"
+                    for k in ("pop_size", "n_trials") if other.get(k) != ours[k]]
+            for k in sorted(set(params) | set(ours["algo_params"])):
+                if params.get(k) != ours["algo_params"].get(k):
+                    diff.append(f"{k}={params.get(k)!r} there, "
+                                f"{ours['algo_params'].get(k)!r} here")
+            self.warn(
+                f"settings:{sig}",
+                f"another worker of this study runs {self.store.cls.name} on the same search "
+                f"space with other sampler settings ({'; '.join(diff)}; its trial "
+                f"#{numbers[-1]}): the workers run separate populations, and with one seed "
+                "they evaluate the same points. Give every worker the same settings; "
+                "n_trials is the total over all workers (docs/distributed.md).",
+            )
+
     def _poll(self, run: RunSpace) -> float:
         """Seconds between storage polls: a fifth of the median trial, in [0.02, 0.5]."""
         durations = self.durations.get(run.sig)
@@ -417,6 +460,19 @@ def _reserved_take(store: GenerationStore, index: TrialIndex, run: RunSpace, num
         return None
     view = row_views(g, index, run.sig, now, timeout, heartbeat, (), here)[row]
     return (g, Take(row, view.tried)) if view.state is RowState.OPEN else None
+
+
+def _settings_of(index: TrialIndex, algo: str, number: int) -> dict[str, Any] | None:
+    """The sampler settings stated by the record that trial ``number``'s claim names
+    (``None``: unknown, e.g. a record written before records stated them)."""
+    info = index.trials.get(number)
+    c = None if info is None else info.ticket
+    if not isinstance(c, Claim):
+        return None
+    src = index.trials.get(c.src)
+    rec = None if src is None else src.trial.system_attrs.get(record_key(algo, c.gen))
+    settings = rec.get("settings") if isinstance(rec, dict) else None
+    return settings if isinstance(settings, dict) else None
 
 
 def _ahead(index: TrialIndex, run: str, g: Generation) -> dict[int, TrialInfo]:

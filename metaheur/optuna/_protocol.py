@@ -34,8 +34,10 @@ that made it) is written once and never changed: the optimizer state after its `
 the rows answered from the study's history, the rows bound to running trials that already
 evaluate their point, the rows whose point a speculative spare's replaced (rule 4), and,
 for the previous generation, which trial's value each row was told (docs/algorithms.md
-§0.2 for the ask/tell contract). A trial that tells several generations at once (their
-rows all done by spares) stores each record it made.
+§0.2 for the ask/tell contract), and the sampler settings of its run (``"settings"``,
+read only to warn when workers of one study were given different settings). A trial
+that tells several generations at once (their rows all done by spares) stores each record
+it made.
 
 Decisions in trial-number order
 -------------------------------

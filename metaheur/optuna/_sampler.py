@@ -159,7 +159,9 @@ class MetaheuristicSampler(BaseSampler):
         of the default fallback sampler. Not a NumPy generator: workers sharing the
         storage must derive the same stream from it.
     n_trials
-        Expected number of trials: the schedule horizon (default 100).
+        Expected number of trials of the whole study, over all workers: the schedule
+        horizon (default 100). Every worker needs the same ``n_trials``, ``pop_size`` and
+        hyper-parameters: other settings make another run (a warning says so).
     search_space
         Optional fixed relative search space (dict of name -> distribution).
     wait_timeout

@@ -160,8 +160,11 @@ A failure of the objective (an exception, a pruned trial) counts as ``+inf``; an
 interruption is not a result, and its row goes back to the queue. Without a heartbeat a
 worker that dies mid-trial leaves the trial RUNNING forever (Optuna cannot tell it from a
 slow one); its row is re-issued after ``wait_timeout``, and if the trial completes after all
-its value stays in the study. With ``RDBStorage(heartbeat_interval=...)`` a slow trial is
-never re-issued, and Optuna fails a dead one, whose row is then re-issued at once.
+its value stays in the study. In-memory storage lives in one process, where the sampler
+knows which thread asked each trial: a trial whose thread is alive can still be told and is
+never re-issued; only one whose thread has ended is, after ``wait_timeout``. With
+``RDBStorage(heartbeat_interval=...)`` a slow trial is never re-issued, and Optuna fails a
+dead one, whose row is then re-issued at once.
 
 A record that cannot be used (malformed, not a state of this algorithm, points outside the
 box) is reported once as a warning; the deciding trial starts a new segment of the run

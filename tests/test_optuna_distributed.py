@@ -7,7 +7,9 @@ stores (docs: metaheur/optuna/_protocol.py).
 
 from __future__ import annotations
 
+import collections
 import math
+import pickle
 import threading
 import time
 import warnings
@@ -21,6 +23,7 @@ from optuna.trial import TrialState
 
 from metaheur.optuna import MetaheuristicSampler
 from metaheur.optuna._audit import audit
+from metaheur.optuna._coordinator import Coordinator
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -122,10 +125,19 @@ def test_racing_samplers_never_share_a_row() -> None:
 
 
 # ------------------------------------------------ causes 2 and 3: dead and slow trials
+def _ask_in_a_thread_that_ends(study: optuna.Study) -> optuna.Trial:
+    """A trial whose worker (a thread, in memory) dies mid-trial."""
+    asked: list[optuna.Trial] = []
+    th = threading.Thread(target=lambda: asked.append(study.ask()))
+    th.start()
+    th.join()
+    return asked[0]
+
+
 def test_dead_row_is_reissued_exactly_once_without_heartbeat() -> None:
     storage = optuna.storages.InMemoryStorage()
     optuna.create_study(study_name="s", storage=storage)
-    ghost = worker_study(storage, "s").ask()  # a worker that dies mid-trial
+    ghost = _ask_in_a_thread_that_ends(worker_study(storage, "s"))
     suggest(ghost)
     studies = [worker_study(storage, "s", wait_timeout=0.3) for _ in range(3)]
     t0 = time.monotonic()
@@ -763,3 +775,140 @@ def test_a_worker_of_a_version_not_read_beside_this_version_is_reported() -> Non
                                          "trial #0: workers of two versions share"):
         study.optimize(objective, n_trials=1)
     assert study.trials[-1].state == TrialState.COMPLETE
+
+
+# ------------------------------------ a trial sent to another process (pickled): no new turn
+def _claims_of(study: optuna.Study, trials: list[optuna.Trial], algo: str = "gwo"
+               ) -> dict[int, dict[str, Any]]:
+    return {t.number: claim(study._storage.get_trial(t._trial_id), algo) for t in trials}
+
+
+@pytest.mark.parametrize("space", [SPACE, None])
+def test_pickled_batch_trials_keep_their_claims(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+                                                space: Any) -> None:
+    """Ask a batch in the driver, suggest in a copy of each trial (as joblib, loky, Dask or
+    multiprocessing workers do): the copy evaluates the point its trial claimed at ``ask()``
+    and takes no second turn (which rewrote the claim, claimed a row twice or waited)."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'p.db'}", sampler=(
+        MetaheuristicSampler("gwo", pop_size=4, seed=0, n_trials=30, search_space=space)))
+    for _ in range(6):
+        t = study.ask()
+        study.tell(t, objective(t))
+    asked = [study.ask() for _ in range(3)]
+    before = _claims_of(study, asked)
+    assert {c["row"] is None for c in before.values()} == {True, False}  # rows and a spare
+
+    def second_turn(*args: Any, **kw: Any) -> Any:
+        raise AssertionError("a trial already holding a claim decided again")
+
+    with monkeypatch.context() as m:
+        m.setattr(Coordinator, "take_turn", second_turn)
+        for t in asked:  # a Trial object built again for it does not decide either
+            optuna.Trial(study, t._trial_id)
+        shipped = {t.number: suggest(pickle.loads(pickle.dumps(t))) for t in asked}
+    assert _claims_of(study, asked) == before
+    for t in asked:  # the driver's own objects give the same points
+        assert suggest(t) == shipped[t.number]
+        study.tell(t, value(shipped[t.number]))
+    study.optimize(objective, n_trials=9)
+    a = audit(study, "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(study)
+
+
+@pytest.mark.slow
+def test_joblib_loky_workers_evaluate_a_batch_asked_by_the_driver(tmp_path: Any) -> None:
+    """The ask-and-tell pattern with process workers (audit repro a6): each round asks five
+    trials (one spare), evaluates them in two loky processes, then tells them."""
+    joblib = pytest.importorskip("joblib")
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'j.db'}", sampler=(
+        MetaheuristicSampler("gwo", pop_size=4, seed=0, n_trials=20, search_space=SPACE,
+                             wait_timeout=60)))
+
+    def work(trial: optuna.Trial) -> float:  # a closure: cloudpickle ships it by value
+        return sum((trial.suggest_float(f"x{i}", -5.0, 5.0) - 1.0) ** 2 for i in range(3))
+
+    t0 = time.monotonic()
+    with joblib.Parallel(n_jobs=2, backend="loky", timeout=30) as par:
+        for _ in range(3):
+            trials = [study.ask() for _ in range(5)]
+            before = _claims_of(study, trials)
+            values = par(joblib.delayed(work)(t) for t in trials)
+            assert _claims_of(study, trials) == before
+            for t, v in zip(trials, values, strict=True):
+                study.tell(t.number, v)
+    a = audit(study, "gwo")
+    assert (a.complete, a.repeated, a.reissued, a.running) == (15, 0, 0, 0), table(study)
+    assert a.wait_seconds < 1.0, table(study)
+    assert time.monotonic() - t0 < 60
+
+
+# ------------------------- in memory: a slow trial of a live thread is never presumed dead
+@pytest.mark.parametrize("speculative", [False, True])
+def test_slow_trial_in_memory_is_waited_for_not_run_twice(speculative: bool) -> None:
+    """In memory a RUNNING trial asked by a thread that is still alive cannot belong to a
+    dead worker: a trial five times slower than ``wait_timeout`` keeps its row (audit o3:
+    the row was re-issued and its point evaluated twice)."""
+    calls: collections.Counter[tuple[float, ...]] = collections.Counter()
+
+    def obj(trial: optuna.Trial) -> float:
+        p = suggest(trial)
+        calls[tuple(p.values())] += 1
+        time.sleep(1.0 if trial.number == 5 else 0.01)
+        return value(p)
+
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=16, search_space=SPACE, wait_timeout=0.2,
+        speculative=speculative))
+    study.optimize(obj, n_trials=16, n_jobs=4)
+    assert max(calls.values()) == 1, table(study)
+    a = audit(study, "gwo")
+    assert (a.repeated, a.reissued, a.running) == (0, 0, 0), table(study)
+
+
+def test_a_trial_asked_and_never_told_does_not_block_its_own_thread() -> None:
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=20, search_space=SPACE, wait_timeout=30))
+    for _ in range(2):
+        suggest(study.ask())  # never told; this thread lives on
+    t0 = time.monotonic()
+    study.optimize(objective, n_trials=10)
+    assert time.monotonic() - t0 < 10
+    a = audit(study, "gwo")
+    assert (a.complete, a.repeated, a.reissued, a.running) == (10, 0, 0, 2), table(study)
+
+
+# ------------------------------- workers with different settings split the study: a warning
+def _alternate(studies: list[optuna.Study], n: int) -> None:
+    for i in range(n):
+        s = studies[i % len(studies)]
+        t = s.ask()
+        s.tell(t, objective(t))
+
+
+@pytest.mark.parametrize(("kw", "named"), [({"n_trials": 20}, "n_trials"),
+                                           ({"pop_size": 6}, "pop_size")])
+def test_workers_with_different_settings_are_warned_once(kw: dict[str, Any],
+                                                         named: str) -> None:
+    """Two workers of one algorithm on one space with different settings run two separate
+    populations (both seeded alike, so they evaluate the same points): each is warned once,
+    naming the setting that differs."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    a, b = worker_study(storage, "s"), worker_study(storage, "s", **kw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _alternate([a, b], 12)
+    mine = [str(w.message) for w in caught if "settings" in str(w.message)]
+    assert len(mine) == 2, mine  # once per worker
+    assert all(named in m for m in mine), mine
+
+
+def test_a_later_run_with_new_settings_is_not_warned() -> None:
+    """Continuing a study with new settings after the earlier workers stopped is a new run
+    (documented), not workers splitting the study."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    _alternate([worker_study(storage, "s", n_trials=8)], 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _alternate([worker_study(storage, "s", n_trials=20)], 8)

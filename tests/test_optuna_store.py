@@ -12,7 +12,8 @@ import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 
 from metaheur import get
-from metaheur.optuna._protocol import BadRecord, Record, parse_ticket
+from metaheur.optuna._index import TrialIndex
+from metaheur.optuna._protocol import BadRecord, Claim, Record, parse_ticket
 from metaheur.optuna._scheduler import (
     Advance,
     RowState,
@@ -21,6 +22,7 @@ from metaheur.optuna._scheduler import (
     TakeSpare,
     Wait,
     decide,
+    row_views,
 )
 from metaheur.optuna._store import GenerationStore, RunSpace
 
@@ -160,3 +162,25 @@ def test_decide_is_a_function_of_the_row_states() -> None:
     d = decide(g, _views(RowState.DONE, RowState.HELD, RowState.HELD, RowState.DONE),
                **(kw | {"speculative": True}))
     assert isinstance(d, TakeSpare) and not d.must
+
+
+def test_rows_held_by_trials_known_alive_never_turn_stale() -> None:
+    """In memory a running trial of a live thread (``here``) is never presumed lost: its
+    row stays HELD past the timeout, and the wait is a plain poll (not a 1 ms spin)."""
+    storage, study_id, store = _setup()
+    run = RunSpace(SPACE, "s")
+    g = store.start(run, 0, 0, gen=0, restart=0, held={})
+    index = TrialIndex(storage, study_id, "metaheur:gwo", "metaheur:gwo:presumed-dead", 1.0)
+    tid = storage.create_new_trial(study_id)
+    claim = Claim(run.sig, 0, 0, 1, tuple(float(v) for v in g.X[1]), 100.0)
+    storage.set_trial_system_attr(tid, "metaheur:gwo", claim.to_json())
+    index.refresh()
+    number = storage.get_trial(tid).number
+    args = (g, index, run.sig, 200.0, 10.0, False, ())
+    assert row_views(*args)[1].state is RowState.STALE
+    view = row_views(*args, {number})[1]
+    assert view.state is RowState.HELD and not view.expires
+    views = [RowView(RowState.DONE, 0.0, 0), view, RowView(RowState.DONE, 1.0, 0),
+             RowView(RowState.DONE, 1.0, 0)]
+    d = decide(g, views, speculative=False, timeout=10.0, heartbeat=False, max_wait=0.5)
+    assert d == Wait(0.5, barrier=True)

@@ -9,6 +9,7 @@ import statistics
 import threading
 import time
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages import fail_stale_trials
+from optuna.storages import BaseStorage, InMemoryStorage, fail_stale_trials
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
@@ -31,6 +32,7 @@ from metaheur.optuna._protocol import (
     MixedVersionsError,
     Skip,
     Waiting,
+    record_key,
     tomb_key,
 )
 from metaheur.optuna._scheduler import (
@@ -46,7 +48,7 @@ from metaheur.optuna._scheduler import (
 from metaheur.optuna._space import UnionSearchSpace
 from metaheur.optuna._store import Generation, GenerationStore, RunSpace
 
-__all__ = ["Coordinator", "Withdrawn"]
+__all__ = ["Coordinator", "Withdrawn", "forget"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,40 @@ MAX_POLL = 0.5  # seconds between two storage polls while waiting for a generati
 MIN_POLL = 0.02
 MAX_TURN_POLL = 0.1  # ... while waiting for a lower-numbered trial to decide
 SPARE_TRIES = 2000
+
+# In-memory storages -> trial id -> the thread that asked the trial (this process's claims,
+# by any sampler). Such a trial cannot belong to a dead worker while its thread lives: it
+# can still be told, so its row never turns stale (docs/distributed.md, "Lost trials").
+_ASKED: weakref.WeakKeyDictionary[BaseStorage, dict[int, threading.Thread]] = (
+    weakref.WeakKeyDictionary())
+_ASKED_LOCK = threading.Lock()
+
+
+def _remember(storage: BaseStorage, trial_id: int) -> None:
+    if isinstance(storage, InMemoryStorage):
+        with _ASKED_LOCK:
+            _ASKED.setdefault(storage, {})[trial_id] = threading.current_thread()
+
+
+def forget(storage: BaseStorage, trial_id: int) -> None:
+    """The trial finished: stop tracking its thread."""
+    if isinstance(storage, InMemoryStorage):
+        with _ASKED_LOCK:
+            _ASKED.get(storage, {}).pop(trial_id, None)
+
+
+def _alive_here(storage: BaseStorage, index: TrialIndex) -> set[int]:
+    """Numbers of the unfinished trials of an in-memory storage whose asking thread lives."""
+    if not isinstance(storage, InMemoryStorage):
+        return set()
+    with _ASKED_LOCK:
+        threads = dict(_ASKED.get(storage, {}))
+    out = set()
+    for k in index.unfinished:
+        th = threads.get(index.trials[k].trial_id)
+        if th is not None and th.is_alive():
+            out.add(k)
+    return out
 
 
 class Withdrawn:
@@ -78,6 +114,7 @@ class Coordinator:
         self.union = UnionSearchSpace()  # of the index's study
         self.union_seen = 0  # position in the index's finished_order already added
         self.fresh: tuple[int, float] | None = None  # (trial number, time of its read)
+        self.compared: set[str] = set()  # other runs whose settings were compared
 
     def union_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         """The union of the completed trials' parameters, from a read of the storage that
@@ -144,12 +181,14 @@ class Coordinator:
                 _fail_and_raise(study, trial, why)
         run = self._run_for(space)
         self._update(index, run)
+        self._check_settings(index, run)
         poll = self._poll(run)
         me_info = index.trials.get(trial.number)
         if me_info is not None and me_info.tomb:
             return self._withdraw(study, trial, index)
         heartbeat = is_heartbeat_enabled(study._storage)
         timeout = self._timeout(run)
+        here = _alive_here(study._storage, index)
         unsettled = index.unsettled_before(trial.number, now)
         new: list[Generation] = []  # generations made here, to store
         if unsettled:
@@ -159,20 +198,20 @@ class Coordinator:
                 self._presume_dead(study, info, trial.number, now)
             # marked: decide again at once, from a read that shows the marks
             early = None if silent else _reserved_take(self.store, index, run, trial.number,
-                                                       now, timeout, heartbeat)
+                                                       now, timeout, heartbeat, here)
             if early is None:
                 return Wait(0.0 if silent else min(MAX_TURN_POLL, poll))
             g, d = early
             held: dict[str, int] = {}
         else:
-            held = self._held(index, run, now, timeout, heartbeat)
+            held = self._held(index, run, now, timeout, heartbeat, here)
             g, made = self._current(study, index, run, trial, held)
             if made:
                 new.append(g)
             me = threading.get_ident()
             mine = {k for k, ident in self.live.items() if ident == me}
             for _ in range(1000):
-                views = row_views(g, index, run.sig, now, timeout, heartbeat, mine)
+                views = row_views(g, index, run.sig, now, timeout, heartbeat, mine, here)
                 views = _reserve(g, views, index, trial.number)
                 if self.store.skip_evaluated and not g.record.reserve:
                     views = _answer_open_rows(run, g, views)
@@ -210,13 +249,15 @@ class Coordinator:
             # thread beats once, fail_stale_trials still fails the trial (no endless wait)
             storage.record_heartbeat(trial._trial_id)
         claim = Claim(run.sig, g.src, g.gen, row, tuple(float(v) for v in x), time.time(),
-                      waited, None if row is not None else ahead_row, barrier)
+                      waited, None if row is not None else ahead_row, barrier,
+                      tuple(run.encoder.names))
         storage.set_trial_system_attr(trial._trial_id, self.attr, claim.to_json())
         life.wrote(claim.t, time.time())
         index.note_ticket(trial.number, claim)
         if life.late and self.tomb_attr in storage.get_trial(trial._trial_id).system_attrs:
             return self._withdraw(study, trial, index)
         self.live[trial.number] = threading.get_ident()
+        _remember(storage, trial._trial_id)
         return dict(params)
 
     def _presume_dead(self, study: Study, info: TrialInfo, number: int, now: float) -> None:
@@ -315,17 +356,58 @@ class Coordinator:
         run.cursor = len(order)
 
     def _held(self, index: TrialIndex, run: RunSpace, now: float, timeout: float,
-              heartbeat: bool) -> dict[str, int]:
-        """Parameter key -> number of a running (not stale) claim of ``run``."""
+              heartbeat: bool, here: set[int]) -> dict[str, int]:
+        """Parameter key -> number of a running (not stale) claim of ``run`` (``here``:
+        running trials known alive in this process, never stale)."""
         held: dict[str, int] = {}
         for k in sorted(index.unfinished):
             info = index.trials[k]
             c = info.ticket
             if not (isinstance(c, Claim) and c.run == run.sig) or len(c.x) != run.encoder.dim:
                 continue
-            if heartbeat or now - c.t < timeout:
+            if heartbeat or k in here or now - c.t < timeout:
                 held.setdefault(run.key(run.encoder.decode(np.array(c.x))), k)
         return held
+
+    def _check_settings(self, index: TrialIndex, run: RunSpace) -> None:
+        """Warn once per run of this algorithm on the same space whose claims interleave
+        with ``run``'s but whose sampler settings differ: workers given different
+        ``pop_size``, ``n_trials`` or hyper-parameters split the study into separate
+        populations (sharing a seed, they even evaluate the same points)."""
+        mine = index.claims.get(run.sig)
+        if not mine:
+            return
+        for sig, numbers in index.claims.items():
+            if sig == run.sig or sig in self.compared or not numbers:
+                continue
+            if numbers[-1] < mine[0] or mine[-1] < numbers[0]:
+                continue  # one run ended before the other began: a new run, not a split
+            self.compared.add(sig)
+            other = _settings_of(index, self.store.cls.name, numbers[-1])
+            if other is None:
+                continue
+            params = other.get("algo_params")
+            if not isinstance(params, dict):
+                continue
+            twin = RunSpace(run.space, repr([other.get("pop_size"), other.get("n_trials"),
+                                             sorted(params.items())]))
+            if twin.sig != sig:
+                continue  # another search space: a separate run by design
+            ours = self.store.settings
+            diff = [f"{k}={other.get(k)!r} there, {ours[k]!r} here"
+                    for k in ("pop_size", "n_trials") if other.get(k) != ours[k]]
+            for k in sorted(set(params) | set(ours["algo_params"])):
+                if params.get(k) != ours["algo_params"].get(k):
+                    diff.append(f"{k}={params.get(k)!r} there, "
+                                f"{ours['algo_params'].get(k)!r} here")
+            self.warn(
+                f"settings:{sig}",
+                f"another worker of this study runs {self.store.cls.name} on the same search "
+                f"space with other sampler settings ({'; '.join(diff)}; its trial "
+                f"#{numbers[-1]}): the workers run separate populations, and with one seed "
+                "they evaluate the same points. Give every worker the same settings; "
+                "n_trials is the total over all workers (docs/distributed.md).",
+            )
 
     def _poll(self, run: RunSpace) -> float:
         """Seconds between storage polls: a fifth of the median trial, in [0.02, 0.5]."""
@@ -358,7 +440,7 @@ class Coordinator:
 
 
 def _reserved_take(store: GenerationStore, index: TrialIndex, run: RunSpace, number: int,
-                   now: float, timeout: float, heartbeat: bool
+                   now: float, timeout: float, heartbeat: bool, here: set[int]
                    ) -> tuple[Generation, Take] | None:
     """Trial ``number``'s reserved row of the run's current generation, if it is still
     open: claimed without waiting for lower-numbered trials, none of which may take it
@@ -376,8 +458,21 @@ def _reserved_take(store: GenerationStore, index: TrialIndex, run: RunSpace, num
     row = next((r for r, k in g.reserved().items() if k == number), None)
     if row is None:
         return None
-    view = row_views(g, index, run.sig, now, timeout, heartbeat, ())[row]
+    view = row_views(g, index, run.sig, now, timeout, heartbeat, (), here)[row]
     return (g, Take(row, view.tried)) if view.state is RowState.OPEN else None
+
+
+def _settings_of(index: TrialIndex, algo: str, number: int) -> dict[str, Any] | None:
+    """The sampler settings stated by the record that trial ``number``'s claim names
+    (``None``: unknown, e.g. a record written before records stated them)."""
+    info = index.trials.get(number)
+    c = None if info is None else info.ticket
+    if not isinstance(c, Claim):
+        return None
+    src = index.trials.get(c.src)
+    rec = None if src is None else src.trial.system_attrs.get(record_key(algo, c.gen))
+    settings = rec.get("settings") if isinstance(rec, dict) else None
+    return settings if isinstance(settings, dict) else None
 
 
 def _ahead(index: TrialIndex, run: str, g: Generation) -> dict[int, TrialInfo]:

@@ -18,20 +18,26 @@ Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *t
     then its ``datetime_start`` is its sign of life) and refreshed as often while it waits.
 ``{"v": 3, "skip": true}``
     the trial takes no part (enqueued parameters, nothing to sample).
-``{"v": 3, "run", "src", "gen", "row", "x", "t", "waited", "barrier"[, "ahead"]}``
+``{"v": 3, "run", "src", "gen", "row", "x", "names", "t", "waited", "barrier"[, "ahead"]}``
     a *claim*: the trial evaluates row ``row`` of generation ``gen`` whose record is held
     by trial ``src`` (``row`` is ``null`` for a *spare*, a point given out while every row
     is taken, see below; a speculative spare names in ``ahead`` the row of the next
-    generation it predicts); ``x`` is the encoded point; ``waited``: seconds the trial
-    spent deciding, of which ``barrier`` waiting because every row was taken.
+    generation it predicts); ``x`` is the encoded point, ``names`` the parameters of its
+    dimensions; ``waited``: seconds the trial spent deciding, of which ``barrier`` waiting
+    because every row was taken. A trial decides once: a copy of it made in another
+    process (a pickled trial, e.g. evaluated by a joblib or Dask worker) or a trial object
+    built again for it finds its claim and evaluates the claimed point (``names`` rebuilds
+    the run's space there, ``run`` checks it), never deciding a second time.
 
 A generation *record* (trial system attribute ``metaheur:<algo>:gen:<gen>`` of the trial
 that made it) is written once and never changed: the optimizer state after its ``ask()``,
 the rows answered from the study's history, the rows bound to running trials that already
 evaluate their point, the rows whose point a speculative spare's replaced (rule 4), and,
 for the previous generation, which trial's value each row was told (docs/algorithms.md
-§0.2 for the ask/tell contract). A trial that tells several generations at once (their
-rows all done by spares) stores each record it made.
+§0.2 for the ask/tell contract), and the sampler settings of its run (``"settings"``,
+read only to warn when workers of one study were given different settings). A trial
+that tells several generations at once (their rows all done by spares) stores each record
+it made.
 
 Decisions in trial-number order
 -------------------------------
@@ -54,7 +60,9 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
 3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than
-   ``wait_timeout``. Being the only decider, it re-issues a lost row exactly once;
+   ``wait_timeout`` (in memory: and asked by a thread of this process that has ended; a
+   live thread's trial can still be told). Being the only decider, it re-issues a lost row
+   exactly once;
 4. else, if the sampler is ``speculative`` or waiting would deadlock (every open row is
    held by trials its own thread asked, e.g. batch ``study.ask()``), takes a *spare*: a
    point of the next generation predicted from the results known so far (unknown rows
@@ -152,8 +160,11 @@ A failure of the objective (an exception, a pruned trial) counts as ``+inf``; an
 interruption is not a result, and its row goes back to the queue. Without a heartbeat a
 worker that dies mid-trial leaves the trial RUNNING forever (Optuna cannot tell it from a
 slow one); its row is re-issued after ``wait_timeout``, and if the trial completes after all
-its value stays in the study. With ``RDBStorage(heartbeat_interval=...)`` a slow trial is
-never re-issued, and Optuna fails a dead one, whose row is then re-issued at once.
+its value stays in the study. In-memory storage lives in one process, where the sampler
+knows which thread asked each trial: a trial whose thread is alive can still be told and is
+never re-issued; only one whose thread has ended is, after ``wait_timeout``. With
+``RDBStorage(heartbeat_interval=...)`` a slow trial is never re-issued, and Optuna fails a
+dead one, whose row is then re-issued at once.
 
 A record that cannot be used (malformed, not a state of this algorithm, points outside the
 box) is reported once as a warning; the deciding trial starts a new segment of the run
@@ -263,6 +274,7 @@ class Claim:
     waited: float = 0.0
     ahead: int | None = None  # a spare predicting this row of the next generation
     barrier: float = 0.0  # of ``waited``, seconds waiting because every row was taken
+    names: tuple[str, ...] | None = None  # the parameter of each dimension of ``x``
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -271,6 +283,8 @@ class Claim:
         }
         if self.ahead is not None:
             out["ahead"] = self.ahead
+        if self.names is not None:
+            out["names"] = list(self.names)
         return out
 
 
@@ -310,9 +324,14 @@ def parse_ticket(obj: Any) -> Ticket | None:
     waited, ahead, barrier = (obj.get(k) for k in ("waited", "ahead", "barrier"))
     if ahead is not None and (row is not None or not _int(ahead)):
         return None
+    names = obj.get("names")  # absent before it was written (it is optional)
+    if not (isinstance(names, list) and len(names) == len(x)
+            and all(isinstance(n, str) for n in names)):
+        names = None
     return Claim(run, int(obj["src"]), int(obj["gen"]), row, tuple(float(v) for v in x),
                  float(obj["t"]), float(waited) if _num(waited) else 0.0, ahead,
-                 float(barrier) if _num(barrier) else 0.0)
+                 float(barrier) if _num(barrier) else 0.0,
+                 None if names is None else tuple(names))
 
 
 class BadRecord(ValueError):

@@ -24,7 +24,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur._base import Optimizer
-from metaheur.optuna._coordinator import Coordinator, Withdrawn
+from metaheur.optuna._coordinator import Coordinator, Withdrawn, forget
 from metaheur.optuna._options import (
     check_algo,
     check_options,
@@ -34,10 +34,13 @@ from metaheur.optuna._options import (
 from metaheur.optuna._protocol import (
     END_KEY,
     VERSION,
+    Claim,
+    Skip,
+    parse_ticket,
     ticket_key,
 )
 from metaheur.optuna._space import SearchSpaceEncoder
-from metaheur.optuna._store import GenerationStore
+from metaheur.optuna._store import GenerationStore, RunSpace
 
 __all__ = ["MetaheuristicSampler"]
 
@@ -125,7 +128,8 @@ class MetaheuristicSampler(BaseSampler):
         Rows are claimed in trial-number order, so no row is claimed twice; a lost row is
         re-issued exactly once: at once when its trial failed by the heartbeat or an
         interruption, after ``wait_timeout`` when it stays RUNNING in a storage without a
-        heartbeat (with a heartbeat a slow trial is never re-issued). When every row is
+        heartbeat (with a heartbeat a slow trial is never re-issued, nor in memory while
+        the thread that asked it lives). When every row is
         taken, a trial waits for the generation, or, with ``speculative=True``, evaluates
         a *spare*: a row of the next generation predicted from the results known so far,
         whose point then takes that row's place (the algorithm is told it: nothing is
@@ -155,13 +159,16 @@ class MetaheuristicSampler(BaseSampler):
         of the default fallback sampler. Not a NumPy generator: workers sharing the
         storage must derive the same stream from it.
     n_trials
-        Expected number of trials: the schedule horizon (default 100).
+        Expected number of trials of the whole study, over all workers: the schedule
+        horizon (default 100). Every worker needs the same ``n_trials``, ``pop_size`` and
+        hyper-parameters: other settings make another run (a warning says so).
     search_space
         Optional fixed relative search space (dict of name -> distribution).
     wait_timeout
         Seconds (``>= 0``) after which a RUNNING trial's row is re-issued when the storage
         has no heartbeat, or ``None``: 3 x the median trial duration, at least 10 s (60 s
-        before any trial finished).
+        before any trial finished). In memory only a trial whose asking thread has ended
+        is re-issued; a live thread's trial is waited for however long it runs.
     skip_evaluated
         Answer rows already evaluated from the study (default) instead of re-running them.
     speculative
@@ -271,8 +278,13 @@ class MetaheuristicSampler(BaseSampler):
         self._raise_error_if_multi_objective(study)
         if trial.params:  # created with its parameters (a retried trial): nothing to decide
             return
-        space = self.infer_relative_search_space(study, trial)
-        params = self._sample(study, trial, space)
+        # a trial object built again for a trial that decided already: never decide twice
+        restored = self._restore(study, trial, trial.system_attrs.get(self._attr))
+        if restored is not None:
+            space, params = restored
+        else:
+            space = self._infer(study, trial)
+            params = self._sample(study, trial, space)
         with self._lock:
             self._decided[trial._trial_id] = params
             self._spaces[trial._trial_id] = space  # Optuna infers it again: one read less
@@ -282,6 +294,7 @@ class MetaheuristicSampler(BaseSampler):
         if state == TrialState.FAIL:  # mark it: an interruption is not a result
             study._storage.set_trial_system_attr(trial._trial_id, END_KEY,
                                                  {"interrupted": _interrupted()})
+        forget(study._storage, trial._trial_id)
         with self._lock:
             self._coord.live.pop(trial.number, None)
             self._had_space.discard(trial._trial_id)
@@ -296,6 +309,16 @@ class MetaheuristicSampler(BaseSampler):
             known = self._spaces.pop(trial._trial_id, None)  # the space it was decided in
         if known is not None:
             return dict(known)
+        restored = None if trial.params else self._restore_stored(study, trial)
+        if restored is not None:  # a copy of a trial that decided in another process
+            space, params = restored
+            with self._lock:
+                self._decided[trial._trial_id] = params
+            return dict(space)
+        return self._infer(study, trial)
+
+    def _infer(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        """The relative search space of a trial that has not decided yet."""
         if self._fixed_space is not None:
             space = dict(self._fixed_space)
         elif self._union_space:
@@ -339,7 +362,9 @@ class MetaheuristicSampler(BaseSampler):
         if params is None:
             if trial.params:
                 return {}
-            params = self._sample(study, trial, search_space)
+            restored = self._restore_stored(study, trial)
+            params = (restored[1] if restored is not None
+                      else self._sample(study, trial, search_space))
         # Optuna re-infers the space lazily; the intersection can only have shrunk.
         return {k: v for k, v in params.items() if k in search_space}
 
@@ -357,6 +382,40 @@ class MetaheuristicSampler(BaseSampler):
                 self._withdrawn.add(trial._trial_id)  # no warning: it is logged
             return {}
         return got
+
+    def _restore_stored(self, study: Study, trial: FrozenTrial
+                        ) -> tuple[dict[str, BaseDistribution], dict[str, Any]] | None:
+        """:meth:`_restore` from the trial's stored ticket. A copy of a trial sent to another
+        process (pickled: joblib, loky, Dask, multiprocessing) carries the trial as it was
+        before its decision, and this sampler copy none of its caches: one read finds it."""
+        attrs = study._storage.get_trial(trial._trial_id).system_attrs
+        return self._restore(study, trial, attrs.get(self._attr))
+
+    def _restore(self, study: Study, trial: FrozenTrial, raw: Any
+                 ) -> tuple[dict[str, BaseDistribution], dict[str, Any]] | None:
+        """The space and parameters of a trial that already decided (``raw``: its stored
+        ticket): its claimed point, or nothing to sample (it takes no part); ``None``: it
+        has not decided. A trial decides once (``_protocol``, "The log"): deciding again
+        would claim a second row for it (rows claimed twice, points evaluated twice) or wait
+        for rows only its own thread's later ``tell`` finishes."""
+        ticket = parse_ticket(raw)
+        if isinstance(ticket, Skip):
+            return {}, {}
+        if not isinstance(ticket, Claim):
+            return None
+        current = self._infer(study, trial)
+        names = ticket.names or tuple(current)
+        space = {n: current[n] for n in names if n in current}
+        run = RunSpace(space, self._settings)
+        if run.sig != ticket.run or run.encoder.dim != len(ticket.x):
+            raise RuntimeError(
+                f"{self}: trial #{trial.number} already claimed a point of a run whose "
+                "search space or sampler settings this sampler does not have (parameters "
+                f"{list(names)}); evaluate a trial with the sampler and study that asked it")
+        with self._lock:
+            if space:
+                self._had_space.add(trial._trial_id)
+        return space, run.encoder.decode(np.array(ticket.x))
 
     # ------------------------------------------------------------- internals
     def _warn_once(self, key: str, message: str) -> None:

@@ -39,6 +39,7 @@ class RowView:
     number: int = -1  # DONE: the trial whose value it is (-1: none); HELD/STALE: newest
     age: float = 0.0  # HELD/STALE: seconds since the newest holder claimed the row
     tried: bool = False  # OPEN: some trial held it before (a re-issue)
+    expires: bool = True  # HELD: turns STALE after ``timeout`` (no holder known alive)
 
 
 @dataclass(frozen=True)
@@ -76,18 +77,24 @@ class Wait:
     barrier: bool = False
 
 
-def _alive(info: TrialInfo, now: float, timeout: float, heartbeat: bool) -> bool | None:
-    """True: running; None: running past ``timeout`` without a heartbeat; False: not."""
+def _alive(info: TrialInfo, now: float, timeout: float, heartbeat: bool,
+           here: Collection[int] = ()) -> bool | None:
+    """True: running; None: running past ``timeout`` without a heartbeat (and not known
+    alive in this process, ``here``); False: not."""
     if info.state != TrialState.RUNNING:
         return False
-    if heartbeat:
+    if heartbeat or info.number in here:
         return True
     t = info.ticket.t if isinstance(info.ticket, Claim) else info.start
     return True if now - t < timeout else None
 
 
 def row_views(g: Generation, index: TrialIndex, run: str, now: float, timeout: float,
-              heartbeat: bool, mine: Collection[int]) -> list[RowView]:
+              heartbeat: bool, mine: Collection[int], here: Collection[int] = ()
+              ) -> list[RowView]:
+    """The state of each row of ``g``. ``mine``: unfinished trials this thread asked;
+    ``here``: running trials known alive in this process (in memory: asked by a thread that
+    is still alive), whose rows never turn STALE."""
     rec = g.record
     n = g.X.shape[0]
     holders: list[list[TrialInfo]] = [[] for _ in range(n)]
@@ -113,14 +120,15 @@ def row_views(g: Generation, index: TrialIndex, run: str, now: float, timeout: f
         if counted:
             views.append(RowView(RowState.DONE, counted[0].value, counted[0].number))
             continue
-        running = [(h, _alive(h, now, timeout, heartbeat)) for h in hs]
+        running = [(h, _alive(h, now, timeout, heartbeat, here)) for h in hs]
         alive = [h for h, a in running if a]
         stale = [h for h, a in running if a is None]
         if alive:
             newest = max(alive, key=lambda h: h.number)
             age = now - (newest.ticket.t if isinstance(newest.ticket, Claim) else newest.start)
             state = RowState.MINE if all(h.number in mine for h in alive) else RowState.HELD
-            views.append(RowView(state, number=newest.number, age=age))
+            expires = not heartbeat and not any(h.number in here for h in alive)
+            views.append(RowView(state, number=newest.number, age=age, expires=expires))
         elif stale:
             newest = max(stale, key=lambda h: h.number)
             age = now - (newest.ticket.t if isinstance(newest.ticket, Claim) else newest.start)
@@ -156,7 +164,7 @@ def decide(g: Generation, views: list[RowView], *, speculative: bool, timeout: f
     must = all(s is RowState.MINE for s in busy)
     if speculative or must:
         return TakeSpare(f, must, np.array([v.state is RowState.DONE for v in resolved]))
-    if heartbeat:
+    ages = [v.age for v in views if v.state is RowState.HELD and v.expires]
+    if heartbeat or not ages:  # no row can turn STALE
         return Wait(max_wait, barrier=True)
-    oldest = max(v.age for v in views if v.state is RowState.HELD)
-    return Wait(max(0.001, min(max_wait, timeout - oldest)), barrier=True)
+    return Wait(max(0.001, min(max_wait, timeout - max(ages))), barrier=True)

@@ -130,9 +130,19 @@ class GenerationStore:
         self.skip_evaluated = skip_evaluated
 
     # ------------------------------------------------------------- storage
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The sampler settings of this store's runs, as a record states them (read only to
+        tell the user that workers of one study were given different settings)."""
+        plain = (bool, int, float, str, type(None))
+        return {"pop_size": self.pop_size, "n_trials": self.n_trials,
+                "algo_params": {k: v if isinstance(v, plain) else repr(v)
+                                for k, v in sorted(self.algo_params.items())}}
+
     def save(self, storage: BaseStorage, trial_id: int, g: Generation) -> None:
-        storage.set_trial_system_attr(trial_id, record_key(self.cls.name, g.gen),
-                                      g.record.to_json())
+        obj = g.record.to_json()
+        obj["settings"] = self.settings
+        storage.set_trial_system_attr(trial_id, record_key(self.cls.name, g.gen), obj)
 
     def load(self, run: RunSpace, trial: FrozenTrial, gen: int) -> Generation:
         """The generation ``gen`` held by ``trial``; :class:`BadRecord` if it is unusable."""

@@ -348,3 +348,65 @@ def test_failed_training_is_not_counted_as_pruned(tmp_path: Path) -> None:
 
     assert plots.history_not_drawn(report.trials_frame(study)) == (
         "not drawn: 1 pruned, 1 failed in training, 1 failed")
+
+
+# ---------------------------------------------------- rev11a's review of the fixes above
+def test_an_artifact_id_whose_lookup_raises_is_not_found(tmp_path: Path) -> None:
+    """Regression: ``is_file()`` raises on a 300-character name (ENAMETOOLONG), which
+    aborted the whole report; the id is untrusted, a failed look-up means 'not here'."""
+    (tmp_path / "a").mkdir()
+    from metaheur.harness.predictions import find_artifact
+
+    assert find_artifact("a" * 300, [tmp_path / "a"]) is None
+
+
+def test_stale_plot_removal_tolerates_a_file_already_gone(tmp_path: Path, monkeypatch) -> None:
+    """Regression: two processes removing the same stale plot: the second crashed with
+    FileNotFoundError between its check and its unlink."""
+    (tmp_path / "roc.png").write_bytes(b"x")
+    real_unlink = Path.unlink
+
+    def racing_unlink(self: Path, missing_ok: bool = False) -> None:
+        real_unlink(self, missing_ok=True)  # another process got there first
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", racing_unlink)
+    report._remove_stale(tmp_path, {}, plots=True)
+    assert not (tmp_path / "roc.png").exists()
+
+
+def test_a_trial_number_beyond_int64_does_not_crash_the_table() -> None:
+    study = optuna.create_study()
+    study.add_trial(optuna.trial.create_trial(
+        value=1.0, system_attrs={}, user_attrs={"reused_from": 2**70}))
+    frame = report.trials_frame(study)
+    assert len(frame) == 1
+
+
+def test_a_deeply_nested_artifact_is_a_predictions_error(tmp_path: Path) -> None:
+    from metaheur.harness.predictions import PredictionsError, val_predictions
+
+    (tmp_path / "deep").write_text("[" * 100000 + "]" * 100000)
+    trial = optuna.trial.create_trial(value=1.0,
+                                      user_attrs={"val_predictions_artifact": "deep"})
+    with pytest.raises(PredictionsError, match="deep"):
+        val_predictions(trial, [tmp_path])
+
+
+def test_a_database_with_a_hot_journal_is_left_to_optuna(tmp_path: Path,
+                                                         monkeypatch) -> None:
+    """Regression: a tune killed mid-commit leaves study.db-journal; the read-only check
+    failed with 'attempt to write a readonly database' (SQLITE_READONLY_ROLLBACK) where
+    Optuna rolls the journal back. Only conclusive evidence refuses a file."""
+    import sqlite3
+
+    from metaheur.cli.report_cmd import check_sqlite_study_file
+
+    db = tmp_path / "study.db"
+    optuna.create_study(storage=f"sqlite:///{db}", study_name="s")
+
+    def busy(*_: object, **__: object) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(sqlite3, "connect", busy)
+    check_sqlite_study_file(f"sqlite:///{db}")  # inconclusive: Optuna decides

@@ -21,7 +21,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         "`metaheur tune` wrote, or a PostgreSQL server) and write trials.csv, best.json, "
         "history.png, importances.png and, when the best trial stored validation predictions, "
         "confusion_matrix.png and roc.png (looked for in the artifact folder the study "
-        "recorded, then artifacts/ beside the database, then in --out). A plot that cannot be "
+        "recorded, then artifacts/ beside the database, then in <--out>/artifacts/). A plot that cannot be "
         "drawn is removed from --out where an earlier report left it.",
         epilog="examples:\n"
         "  metaheur report --storage sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db\n"
@@ -115,7 +115,9 @@ def check_sqlite_study_file(url: str) -> None:
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
             con.close()
-    except sqlite3.Error as exc:
+    except sqlite3.OperationalError:  # locked, busy, a hot journal to roll back: Optuna's
+        return                          # storage waits and recovers; nothing conclusive
+    except sqlite3.Error as exc:  # not a database, or a corrupt one
         raise ValueError(f"{path} cannot be read as an SQLite database: {exc}") from None
     if not {"studies", "trials", "version_info"} <= tables:
         raise ValueError(f"{path} is an SQLite database without Optuna's tables, not a study "

@@ -37,9 +37,19 @@ def artifact_dirs(study: optuna.Study, storage_url: str | None = None,
     for cand in (Path(stored) if isinstance(stored, str) and stored else None,
                  None if db is None else db.parent / "artifacts",
                  None if out is None else Path(out) / "artifacts"):
-        if cand is not None and cand.is_dir() and all(not _same(cand, f) for f in found):
+        if cand is not None and _exists(cand, Path.is_dir) \
+                and all(not _same(cand, f) for f in found):
             found.append(cand)
     return found
+
+
+def _exists(path: Path, test: Any) -> bool:
+    """``test(path)`` (``Path.is_dir``/``is_file``), False where the look-up itself fails
+    (a name too long, a folder the user may not read): the path comes from the storage."""
+    try:
+        return bool(test(path))
+    except OSError:
+        return False
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -67,7 +77,7 @@ def find_artifact(artifact_id: str, artifact_dir: str | Path | Sequence[str | Pa
             or Path(artifact_id).name != artifact_id or "\\" in artifact_id:
         return None
     for folder in dirs_of(artifact_dir):
-        if (folder / artifact_id).is_file():
+        if _exists(folder / artifact_id, Path.is_file):
             return folder / artifact_id
     return None
 
@@ -97,8 +107,8 @@ def val_predictions(trial: FrozenTrial,
         source = str(path)
         try:
             pred = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            reason = "is not JSON" if isinstance(exc, ValueError) else f"cannot be read: {exc}"
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested deep
+            reason = "cannot be read: " + str(exc) if isinstance(exc, OSError) else "is not JSON"
             raise PredictionsError(f"the validation predictions of trial #{trial.number} in "
                                    f"{source} {reason}") from None
     if pred is None:

@@ -182,7 +182,8 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=None if rows else TRIAL_COLUMNS)
     for col in ("reused_from", "reissue_of"):  # trial numbers, not 0.0 (pandas' NaN floats)
         raw = [row[col] for row in rows]
-        if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in raw):
+        if all(v is None or (isinstance(v, int) and not isinstance(v, bool)
+                             and -2**63 <= v < 2**63) for v in raw):
             frame[col] = pd.array(raw, dtype="Int64")
     return frame
 
@@ -355,10 +356,15 @@ def _draw(study: optuna.Study, frame: pd.DataFrame, out: Path, label: str,
 def _remove_stale(out: Path, written: Mapping[str, Path], plots: bool) -> list[Path]:
     """Remove the plots of :data:`PLOTS` in ``out`` that this report did not draw (an
     earlier report's, of other trials); logged (a warning where plots were asked for)."""
-    stale = [out / name for key, name in PLOTS.items()
-             if key not in written and (out / name).is_file()]
-    for path in stale:
-        path.unlink()
+    stale = []
+    for key, name in PLOTS.items():
+        if key not in written and (out / name).is_file():
+            try:
+                (out / name).unlink(missing_ok=True)  # another worker's report may race us
+            except OSError as exc:
+                logger.warning("could not remove the stale plot %s: %s", out / name, exc)
+                continue
+            stale.append(out / name)
     if stale:
         logger.log(logging.WARNING if plots else logging.INFO,
                    "removed %s from %s: left by an earlier report, %s", ", ".join(

@@ -21,8 +21,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         "`metaheur tune` wrote, or a PostgreSQL server) and write trials.csv, best.json, "
         "history.png, importances.png and, when the best trial stored validation predictions, "
         "confusion_matrix.png and roc.png (looked for in the artifact folder the study "
-        "recorded, then artifacts/ beside the database, then in <--out>/artifacts/). A plot that cannot be "
-        "drawn is removed from --out where an earlier report left it.",
+        "recorded, then artifacts/ beside the database, then in <--out>/artifacts/). A plot "
+        "that cannot be drawn is removed from --out where an earlier report left it.",
         epilog="examples:\n"
         "  metaheur report --storage sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db\n"
         "  metaheur report --storage postgresql://user@host/db --study s1 --out rep --json",

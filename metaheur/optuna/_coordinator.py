@@ -9,7 +9,6 @@ import statistics
 import threading
 import time
 import warnings
-import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -17,13 +16,14 @@ from typing import Any
 import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages import BaseStorage, InMemoryStorage, fail_stale_trials
+from optuna.storages import fail_stale_trials
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna import _protocol
 from metaheur.optuna._index import TrialIndex, TrialInfo
+from metaheur.optuna._liveness import alive_here, forget, remember
 from metaheur.optuna._protocol import (
     VERSION,
     BadRecord,
@@ -32,7 +32,6 @@ from metaheur.optuna._protocol import (
     MixedVersionsError,
     Skip,
     Waiting,
-    record_key,
     tomb_key,
 )
 from metaheur.optuna._scheduler import (
@@ -45,6 +44,7 @@ from metaheur.optuna._scheduler import (
     decide,
     row_views,
 )
+from metaheur.optuna._settings_check import settings_split
 from metaheur.optuna._space import UnionSearchSpace
 from metaheur.optuna._store import Generation, GenerationStore, RunSpace
 
@@ -58,41 +58,6 @@ MAX_POLL = 0.5  # seconds between two storage polls while waiting for a generati
 MIN_POLL = 0.02
 MAX_TURN_POLL = 0.1  # ... while waiting for a lower-numbered trial to decide
 SPARE_TRIES = 2000
-
-# In-memory storages -> trial id -> the thread that asked the trial (this process's claims,
-# by any sampler). Such a trial cannot belong to a dead worker while its thread lives: it
-# can still be told, so its row never turns stale (docs/distributed.md, "Lost trials").
-_ASKED: weakref.WeakKeyDictionary[BaseStorage, dict[int, threading.Thread]] = (
-    weakref.WeakKeyDictionary())
-_ASKED_LOCK = threading.Lock()
-
-
-def _remember(storage: BaseStorage, trial_id: int) -> None:
-    if isinstance(storage, InMemoryStorage):
-        with _ASKED_LOCK:
-            _ASKED.setdefault(storage, {})[trial_id] = threading.current_thread()
-
-
-def forget(storage: BaseStorage, trial_id: int) -> None:
-    """The trial finished: stop tracking its thread."""
-    if isinstance(storage, InMemoryStorage):
-        with _ASKED_LOCK:
-            _ASKED.get(storage, {}).pop(trial_id, None)
-
-
-def _alive_here(storage: BaseStorage, index: TrialIndex) -> set[int]:
-    """Numbers of the unfinished trials of an in-memory storage whose asking thread lives."""
-    if not isinstance(storage, InMemoryStorage):
-        return set()
-    with _ASKED_LOCK:
-        threads = dict(_ASKED.get(storage, {}))
-    out = set()
-    for k in index.unfinished:
-        th = threads.get(index.trials[k].trial_id)
-        if th is not None and th.is_alive():
-            out.add(k)
-    return out
-
 
 class Withdrawn:
     """The trial was presumed dead by a later one: it takes no part in the run."""
@@ -181,14 +146,15 @@ class Coordinator:
                 _fail_and_raise(study, trial, why)
         run = self._run_for(space)
         self._update(index, run)
-        self._check_settings(index, run)
+        if (split := settings_split(index, run, self.store, self.compared)) is not None:
+            self.warn(*split)
         poll = self._poll(run)
         me_info = index.trials.get(trial.number)
         if me_info is not None and me_info.tomb:
             return self._withdraw(study, trial, index)
         heartbeat = is_heartbeat_enabled(study._storage)
         timeout = self._timeout(run)
-        here = _alive_here(study._storage, index)
+        here = alive_here(study._storage, index)
         unsettled = index.unsettled_before(trial.number, now)
         new: list[Generation] = []  # generations made here, to store
         if unsettled:
@@ -257,7 +223,7 @@ class Coordinator:
         if life.late and self.tomb_attr in storage.get_trial(trial._trial_id).system_attrs:
             return self._withdraw(study, trial, index)
         self.live[trial.number] = threading.get_ident()
-        _remember(storage, trial._trial_id)
+        remember(storage, trial._trial_id)
         return dict(params)
 
     def _presume_dead(self, study: Study, info: TrialInfo, number: int, now: float) -> None:
@@ -369,46 +335,6 @@ class Coordinator:
                 held.setdefault(run.key(run.encoder.decode(np.array(c.x))), k)
         return held
 
-    def _check_settings(self, index: TrialIndex, run: RunSpace) -> None:
-        """Warn once per run of this algorithm on the same space whose claims interleave
-        with ``run``'s but whose sampler settings differ: workers given different
-        ``pop_size``, ``n_trials`` or hyper-parameters split the study into separate
-        populations (sharing a seed, they even evaluate the same points)."""
-        mine = index.claims.get(run.sig)
-        if not mine:
-            return
-        for sig, numbers in index.claims.items():
-            if sig == run.sig or sig in self.compared or not numbers:
-                continue
-            if numbers[-1] < mine[0] or mine[-1] < numbers[0]:
-                continue  # one run ended before the other began: a new run, not a split
-            self.compared.add(sig)
-            other = _settings_of(index, self.store.cls.name, numbers[-1])
-            if other is None:
-                continue
-            params = other.get("algo_params")
-            if not isinstance(params, dict):
-                continue
-            twin = RunSpace(run.space, repr([other.get("pop_size"), other.get("n_trials"),
-                                             sorted(params.items())]))
-            if twin.sig != sig:
-                continue  # another search space: a separate run by design
-            ours = self.store.settings
-            diff = [f"{k}={other.get(k)!r} there, {ours[k]!r} here"
-                    for k in ("pop_size", "n_trials") if other.get(k) != ours[k]]
-            for k in sorted(set(params) | set(ours["algo_params"])):
-                if params.get(k) != ours["algo_params"].get(k):
-                    diff.append(f"{k}={params.get(k)!r} there, "
-                                f"{ours['algo_params'].get(k)!r} here")
-            self.warn(
-                f"settings:{sig}",
-                f"another worker of this study runs {self.store.cls.name} on the same search "
-                f"space with other sampler settings ({'; '.join(diff)}; its trial "
-                f"#{numbers[-1]}): the workers run separate populations, and with one seed "
-                "they evaluate the same points. Give every worker the same settings; "
-                "n_trials is the total over all workers (docs/distributed.md).",
-            )
-
     def _poll(self, run: RunSpace) -> float:
         """Seconds between storage polls: a fifth of the median trial, in [0.02, 0.5]."""
         durations = self.durations.get(run.sig)
@@ -460,19 +386,6 @@ def _reserved_take(store: GenerationStore, index: TrialIndex, run: RunSpace, num
         return None
     view = row_views(g, index, run.sig, now, timeout, heartbeat, (), here)[row]
     return (g, Take(row, view.tried)) if view.state is RowState.OPEN else None
-
-
-def _settings_of(index: TrialIndex, algo: str, number: int) -> dict[str, Any] | None:
-    """The sampler settings stated by the record that trial ``number``'s claim names
-    (``None``: unknown, e.g. a record written before records stated them)."""
-    info = index.trials.get(number)
-    c = None if info is None else info.ticket
-    if not isinstance(c, Claim):
-        return None
-    src = index.trials.get(c.src)
-    rec = None if src is None else src.trial.system_attrs.get(record_key(algo, c.gen))
-    settings = rec.get("settings") if isinstance(rec, dict) else None
-    return settings if isinstance(settings, dict) else None
 
 
 def _ahead(index: TrialIndex, run: str, g: Generation) -> dict[int, TrialInfo]:

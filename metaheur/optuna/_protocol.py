@@ -24,10 +24,9 @@ Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *t
     is taken, see below; a speculative spare names in ``ahead`` the row of the next
     generation it predicts); ``x`` is the encoded point, ``names`` the parameters of its
     dimensions; ``waited``: seconds the trial spent deciding, of which ``barrier`` waiting
-    because every row was taken. A trial decides once: a copy of it made in another
-    process (a pickled trial, e.g. evaluated by a joblib or Dask worker) or a trial object
-    built again for it finds its claim and evaluates the claimed point (``names`` rebuilds
-    the run's space there, ``run`` checks it), never deciding a second time.
+    because every row was taken. A trial decides once: its copy in another process (a
+    pickled trial in a joblib or Dask worker) or a trial object built again for it
+    evaluates the claimed point (``names`` rebuilds the space there, ``run`` checks it).
 
 A generation *record* (trial system attribute ``metaheur:<algo>:gen:<gen>`` of the trial
 that made it) is written once and never changed: the optimizer state after its ``ask()``,
@@ -35,9 +34,8 @@ the rows answered from the study's history, the rows bound to running trials tha
 evaluate their point, the rows whose point a speculative spare's replaced (rule 4), and,
 for the previous generation, which trial's value each row was told (docs/algorithms.md
 §0.2 for the ask/tell contract), and the sampler settings of its run (``"settings"``,
-read only to warn when workers of one study were given different settings). A trial
-that tells several generations at once (their rows all done by spares) stores each record
-it made.
+read only to warn when workers of one study were given different settings). A trial that
+tells several generations at once (their rows all done by spares) stores each record.
 
 Decisions in trial-number order
 -------------------------------
@@ -60,9 +58,8 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
 3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than
-   ``wait_timeout`` (in memory: and asked by a thread of this process that has ended; a
-   live thread's trial can still be told). Being the only decider, it re-issues a lost row
-   exactly once;
+   ``wait_timeout`` (in memory: and asked by a thread that has ended; a live thread's
+   trial can still be told). Being the only decider, it re-issues a lost row exactly once;
 4. else, if the sampler is ``speculative`` or waiting would deadlock (every open row is
    held by trials its own thread asked, e.g. batch ``study.ask()``), takes a *spare*: a
    point of the next generation predicted from the results known so far (unknown rows

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import warnings
 import zlib
 from collections.abc import Sequence
 from types import FrameType
@@ -34,13 +33,11 @@ from metaheur.optuna._options import (
 from metaheur.optuna._protocol import (
     END_KEY,
     VERSION,
-    Claim,
-    Skip,
-    parse_ticket,
     ticket_key,
 )
+from metaheur.optuna._sampler_spaces import SamplerSpaces
 from metaheur.optuna._space import SearchSpaceEncoder
-from metaheur.optuna._store import GenerationStore, RunSpace
+from metaheur.optuna._store import GenerationStore
 
 __all__ = ["MetaheuristicSampler"]
 
@@ -80,7 +77,7 @@ class _PerTrialRandomSampler(RandomSampler):
         return sampler.sample_independent(study, trial, param_name, param_distribution)
 
 
-class MetaheuristicSampler(BaseSampler):
+class MetaheuristicSampler(SamplerSpaces, BaseSampler):
     """Optuna sampler running a :mod:`metaheur` algorithm (any registered one) on the study.
 
     Example::
@@ -317,24 +314,6 @@ class MetaheuristicSampler(BaseSampler):
             return dict(space)
         return self._infer(study, trial)
 
-    def _infer(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        """The relative search space of a trial that has not decided yet."""
-        if self._fixed_space is not None:
-            space = dict(self._fixed_space)
-        elif self._union_space:
-            self._raise_error_if_multi_objective(study)
-            with self._lock:
-                space = self._coord.union_space(study, trial)
-        else:
-            space = {name: dist for name, dist in self._intersection.calculate(study).items()
-                     if not dist.single()}
-            if not space:
-                self._warn_if_paramless(study)
-        if space:
-            with self._lock:
-                self._had_space.add(trial._trial_id)
-        return space
-
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
         self._raise_error_if_multi_objective(study)
@@ -382,57 +361,3 @@ class MetaheuristicSampler(BaseSampler):
                 self._withdrawn.add(trial._trial_id)  # no warning: it is logged
             return {}
         return got
-
-    def _restore_stored(self, study: Study, trial: FrozenTrial
-                        ) -> tuple[dict[str, BaseDistribution], dict[str, Any]] | None:
-        """:meth:`_restore` from the trial's stored ticket. A copy of a trial sent to another
-        process (pickled: joblib, loky, Dask, multiprocessing) carries the trial as it was
-        before its decision, and this sampler copy none of its caches: one read finds it."""
-        attrs = study._storage.get_trial(trial._trial_id).system_attrs
-        return self._restore(study, trial, attrs.get(self._attr))
-
-    def _restore(self, study: Study, trial: FrozenTrial, raw: Any
-                 ) -> tuple[dict[str, BaseDistribution], dict[str, Any]] | None:
-        """The space and parameters of a trial that already decided (``raw``: its stored
-        ticket): its claimed point, or nothing to sample (it takes no part); ``None``: it
-        has not decided. A trial decides once (``_protocol``, "The log"): deciding again
-        would claim a second row for it (rows claimed twice, points evaluated twice) or wait
-        for rows only its own thread's later ``tell`` finishes."""
-        ticket = parse_ticket(raw)
-        if isinstance(ticket, Skip):
-            return {}, {}
-        if not isinstance(ticket, Claim):
-            return None
-        current = self._infer(study, trial)
-        names = ticket.names or tuple(current)
-        space = {n: current[n] for n in names if n in current}
-        run = RunSpace(space, self._settings)
-        if run.sig != ticket.run or run.encoder.dim != len(ticket.x):
-            raise RuntimeError(
-                f"{self}: trial #{trial.number} already claimed a point of a run whose "
-                "search space or sampler settings this sampler does not have (parameters "
-                f"{list(names)}); evaluate a trial with the sampler and study that asked it")
-        with self._lock:
-            if space:
-                self._had_space.add(trial._trial_id)
-        return space, run.encoder.decode(np.array(ticket.x))
-
-    # ------------------------------------------------------------- internals
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            warnings.warn(message, UserWarning, stacklevel=3)
-
-    def _warn_if_paramless(self, study: Study) -> None:
-        if "paramless" in self._warned:
-            return
-        for t in study._storage.get_all_trials(study._study_id, deepcopy=False,
-                                               states=(TrialState.COMPLETE,)):
-            if not t.params:
-                self._warn_once(
-                    "paramless",
-                    f"{self}: completed trial #{t.number} has no parameters, so the "
-                    "intersection search space is empty and every trial is sampled by the "
-                    "fallback sampler (random search). Pass search_space=... to the sampler.",
-                )
-                return

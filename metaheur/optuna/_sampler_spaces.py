@@ -1,0 +1,97 @@
+"""The search-space half of :class:`~metaheur.optuna.MetaheuristicSampler`: the relative
+search space of a trial that has not decided, the decision of one that has (a trial
+decides once, ``_protocol``, "The log"), and the sampler's one-time warnings."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from metaheur.optuna._protocol import Claim, Skip, parse_ticket
+from metaheur.optuna._store import RunSpace
+
+__all__ = ["SamplerSpaces"]
+
+
+class SamplerSpaces:
+    """Mixed into :class:`~metaheur.optuna.MetaheuristicSampler` (its attributes)."""
+
+    _attr: str
+    _settings: str
+    _warned: set[str]
+
+    def _infer(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        """The relative search space of a trial that has not decided yet."""
+        if self._fixed_space is not None:
+            space = dict(self._fixed_space)
+        elif self._union_space:
+            self._raise_error_if_multi_objective(study)
+            with self._lock:
+                space = self._coord.union_space(study, trial)
+        else:
+            space = {name: dist for name, dist in self._intersection.calculate(study).items()
+                     if not dist.single()}
+            if not space:
+                self._warn_if_paramless(study)
+        if space:
+            with self._lock:
+                self._had_space.add(trial._trial_id)
+        return space
+
+    def _restore_stored(self, study: Study, trial: FrozenTrial
+                        ) -> tuple[dict[str, BaseDistribution], dict[str, Any]] | None:
+        """:meth:`_restore` from the trial's stored ticket. A copy of a trial sent to another
+        process (pickled: joblib, loky, Dask, multiprocessing) carries the trial as it was
+        before its decision, and this sampler copy none of its caches: one read finds it."""
+        attrs = study._storage.get_trial(trial._trial_id).system_attrs
+        return self._restore(study, trial, attrs.get(self._attr))
+
+    def _restore(self, study: Study, trial: FrozenTrial, raw: Any
+                 ) -> tuple[dict[str, BaseDistribution], dict[str, Any]] | None:
+        """The space and parameters of a trial that already decided (``raw``: its stored
+        ticket): its claimed point, or nothing to sample (it takes no part); ``None``: it
+        has not decided. A trial decides once (``_protocol``, "The log"): deciding again
+        would claim a second row for it (rows claimed twice, points evaluated twice) or wait
+        for rows only its own thread's later ``tell`` finishes."""
+        ticket = parse_ticket(raw)
+        if isinstance(ticket, Skip):
+            return {}, {}
+        if not isinstance(ticket, Claim):
+            return None
+        current = self._infer(study, trial)
+        names = ticket.names or tuple(current)
+        space = {n: current[n] for n in names if n in current}
+        run = RunSpace(space, self._settings)
+        if run.sig != ticket.run or run.encoder.dim != len(ticket.x):
+            raise RuntimeError(
+                f"{self}: trial #{trial.number} already claimed a point of a run whose "
+                "search space or sampler settings this sampler does not have (parameters "
+                f"{list(names)}); evaluate a trial with the sampler and study that asked it")
+        with self._lock:
+            if space:
+                self._had_space.add(trial._trial_id)
+        return space, run.encoder.decode(np.array(ticket.x))
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, UserWarning, stacklevel=3)
+
+    def _warn_if_paramless(self, study: Study) -> None:
+        if "paramless" in self._warned:
+            return
+        for t in study._storage.get_all_trials(study._study_id, deepcopy=False,
+                                               states=(TrialState.COMPLETE,)):
+            if not t.params:
+                self._warn_once(
+                    "paramless",
+                    f"{self}: completed trial #{t.number} has no parameters, so the "
+                    "intersection search space is empty and every trial is sampled by the "
+                    "fallback sampler (random search). Pass search_space=... to the sampler.",
+                )
+                return

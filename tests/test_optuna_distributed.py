@@ -877,6 +877,26 @@ def test_a_trial_asked_and_never_told_does_not_block_its_own_thread() -> None:
     assert (a.complete, a.repeated, a.reissued, a.running) == (10, 0, 0, 2), table(study)
 
 
+def test_a_trial_asked_and_never_told_does_not_hang_other_threads() -> None:
+    """Regression (rev11c): in memory, a trial asked by a thread that lives on (an ask/tell
+    loop stopped by Ctrl-C in a notebook) and never told held its row forever, so
+    optimize(n_jobs=2) waited for it silently and never ended. Past wait_timeout such a row
+    is neither re-issued (it may still be told) nor waited for: the others take spares."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=20, search_space=SPACE, wait_timeout=0.3))
+    for _ in range(4):
+        t = study.ask()
+        study.tell(t, objective(t))
+    suggest(study.ask())  # never told; this (the main) thread lives on
+    worker = threading.Thread(target=study.optimize, args=(objective,),
+                              kwargs={"n_trials": 8, "n_jobs": 2}, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive(), "optimize(n_jobs=2) hung on the untold trial's row"
+    a = audit(study, "gwo")
+    assert (a.complete, a.repeated, a.reissued, a.running) == (12, 0, 0, 1), table(study)
+
+
 # ------------------------------- workers with different settings split the study: a warning
 def _alternate(studies: list[optuna.Study], n: int) -> None:
     for i in range(n):

@@ -165,7 +165,8 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         Seconds (``>= 0``) after which a RUNNING trial's row is re-issued when the storage
         has no heartbeat, or ``None``: 3 x the median trial duration, at least 10 s (60 s
         before any trial finished). In memory only a trial whose asking thread has ended
-        is re-issued; a live thread's trial is waited for however long it runs.
+        is re-issued; past the timeout a live thread's trial is not waited for either
+        (the others evaluate spares: a trial never told cannot hang the study).
     skip_evaluated
         Answer rows already evaluated from the study (default) instead of re-running them.
     speculative

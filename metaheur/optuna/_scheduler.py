@@ -162,9 +162,15 @@ def decide(g: Generation, views: list[RowView], *, speculative: bool, timeout: f
     f = np.array([v.value if v.state is RowState.DONE else math.inf for v in resolved])
     busy = [s for s in states if s in (RowState.HELD, RowState.MINE)]
     must = all(s is RowState.MINE for s in busy)
+    # a row held past ``timeout`` by a trial known alive (in memory: its asking thread
+    # lives) is not re-issued, since it may still be told, nor waited for, since it may
+    # never be (an ask/tell loop stopped by Ctrl-C): as when waiting would deadlock, the
+    # trial takes a spare
+    must = must or (not heartbeat and any(
+        v.state is RowState.HELD and not v.expires and v.age >= timeout for v in views))
     if speculative or must:
         return TakeSpare(f, must, np.array([v.state is RowState.DONE for v in resolved]))
-    ages = [v.age for v in views if v.state is RowState.HELD and v.expires]
-    if heartbeat or not ages:  # no row can turn STALE
+    ages = [v.age for v in views if v.state is RowState.HELD]
+    if heartbeat or not ages:  # no row can turn STALE or overdue
         return Wait(max_wait, barrier=True)
     return Wait(max(0.001, min(max_wait, timeout - max(ages))), barrier=True)

@@ -932,3 +932,6 @@ def test_a_later_run_with_new_settings_is_not_warned() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _alternate([worker_study(storage, "s", n_trials=20)], 8)
+        # and back to the first settings (rev11c: the spans of the first and third
+        # sessions' claims enclosed the second's, which was taken for interleaving)
+        _alternate([worker_study(storage, "s", n_trials=8)], 8)

@@ -168,3 +168,13 @@ def test_errors() -> None:
         enc.encode({"x": 0.5})
     with pytest.raises(ValueError, match=r"shape \(2,\)"):
         enc.decode(np.zeros(3))
+
+
+@pytest.mark.parametrize("x", [1e6, -1e6, 1e300])
+def test_decode_of_a_point_far_outside_the_box_is_its_nearest_end(x: float) -> None:
+    """Regression (rev11c): a claim's point comes from the storage (untrusted); an int-log
+    dimension decoded x = 1e6 with ``math.exp`` and raised OverflowError."""
+    enc = SearchSpaceEncoder({"n": IntDistribution(1, 1000, log=True),
+                              "lr": FloatDistribution(1e-5, 1e-1, log=True)})
+    params = enc.decode(np.array([x, x]))
+    assert params == ({"n": 1000, "lr": 1e-1} if x > 0 else {"n": 1, "lr": 1e-5})

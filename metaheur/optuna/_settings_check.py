@@ -25,8 +25,9 @@ def settings_split(index: TrialIndex, run: RunSpace, store: GenerationStore,
     for sig, numbers in index.claims.items():
         if sig == run.sig or sig in compared or not numbers:
             continue
-        if numbers[-1] < mine[0] or mine[-1] < numbers[0]:
-            continue  # one run ended before the other began: a new run, not a split
+        if not (any(numbers[0] < m < numbers[-1] for m in mine)
+                and any(mine[0] < k < mine[-1] for k in numbers)):
+            continue  # one after the other (A, B, then A again): new runs, not a split
         compared.add(sig)
         other = _settings_of(index, store.cls.name, numbers[-1])
         if other is None:

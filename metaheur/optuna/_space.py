@@ -97,6 +97,7 @@ class _Dim:
             return min(max(float(y), self.low), self.high)
         if kind == _LOG:
             return min(max(float(math.exp(y)), self.low), self.high)
+        y = min(y, math.log(self.high) + 1.0)  # x from storage may lie far outside the box
         return int(min(max(round(math.exp(y)), self.low), self.high))  # _INTLOG
 
     # --------------------------------------------------------------- encode

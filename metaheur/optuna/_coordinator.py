@@ -23,7 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna import _protocol
 from metaheur.optuna._index import TrialIndex, TrialInfo
-from metaheur.optuna._liveness import alive_here, forget, remember
+from metaheur.optuna._liveness import alive_here, remember
 from metaheur.optuna._protocol import (
     VERSION,
     BadRecord,
@@ -48,7 +48,7 @@ from metaheur.optuna._settings_check import settings_split
 from metaheur.optuna._space import UnionSearchSpace
 from metaheur.optuna._store import Generation, GenerationStore, RunSpace
 
-__all__ = ["Coordinator", "Withdrawn", "forget"]
+__all__ = ["Coordinator", "Withdrawn"]
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur._base import Optimizer
-from metaheur.optuna._coordinator import Coordinator, Withdrawn, forget
+from metaheur.optuna._coordinator import Coordinator, Withdrawn
+from metaheur.optuna._liveness import forget
 from metaheur.optuna._options import (
     check_algo,
     check_options,

@@ -293,19 +293,28 @@ def test_malformed_stored_wall_seconds_costs_nothing(
     assert isinstance(wall, float) and 0 < wall < 600
 
 
-def test_keyboard_interrupt_saves_and_resumes(
-    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _interrupt_trial(monkeypatch: pytest.MonkeyPatch, number: int) -> object:
+    """LSTM-ELU's trial ``number`` raises KeyboardInterrupt (as Ctrl-C would); returns the
+    original ``run``."""
     from metaheur.models.objectives import LSTMELUObjective
 
     original = LSTMELUObjective.run
 
     def interrupting(self, params, trial=None):  # noqa: ANN001, ANN202
-        if trial is not None and trial.number == 2:
+        if trial is not None and trial.number == number:
             raise KeyboardInterrupt
         return original(self, params, trial)
 
     monkeypatch.setattr(LSTMELUObjective, "run", interrupting)
+    return original
+
+
+def test_keyboard_interrupt_saves_and_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metaheur.models.objectives import LSTMELUObjective
+
+    original = _interrupt_trial(monkeypatch, 2)
     args = _tune(tmp_path, "--algo", "gwo", "--pop-size", "3", "--trials", "5")
     assert main(args) == 130
     err = capsys.readouterr().err
@@ -327,20 +336,11 @@ def test_a_stop_removes_the_plots_of_the_previous_run(
 ) -> None:
     """Regression: a stopped run rewrote trials.csv and best.json but kept the previous
     run's PNGs, which then described fewer trials or another best trial."""
-    from metaheur.models.objectives import LSTMELUObjective
-
     args = _tune(tmp_path, "--algo", "random", "--trials", "2")
     assert main(args) == 0
     run = tmp_path / "run"
     assert (run / "history.png").is_file() and (run / "roc.png").is_file()
-    original = LSTMELUObjective.run
-
-    def interrupting(self, params, trial=None):  # noqa: ANN001, ANN202
-        if trial is not None and trial.number == 3:
-            raise KeyboardInterrupt
-        return original(self, params, trial)
-
-    monkeypatch.setattr(LSTMELUObjective, "run", interrupting)
+    _interrupt_trial(monkeypatch, 3)
     capsys.readouterr()
     assert main(args[:-1] + ["5"]) == 130
     err = capsys.readouterr().err

@@ -819,7 +819,7 @@ def test_pickled_batch_trials_keep_their_claims(tmp_path: Any, monkeypatch: pyte
 def test_joblib_loky_workers_evaluate_a_batch_asked_by_the_driver(tmp_path: Any) -> None:
     """The ask-and-tell pattern with process workers (audit repro a6): each round asks five
     trials (one spare), evaluates them in two loky processes, then tells them."""
-    joblib = pytest.importorskip("joblib")
+    import joblib  # a dependency of metaheur (minimize's n_jobs): always there
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'j.db'}", sampler=(
         MetaheuristicSampler("gwo", pop_size=4, seed=0, n_trials=20, search_space=SPACE,
                              wait_timeout=60)))

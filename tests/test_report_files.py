@@ -410,3 +410,14 @@ def test_a_database_with_a_hot_journal_is_left_to_optuna(tmp_path: Path,
 
     monkeypatch.setattr(sqlite3, "connect", busy)
     check_sqlite_study_file(f"sqlite:///{db}")  # inconclusive: Optuna decides
+
+
+def test_best_json_writes_infinities_as_null_and_pandas_missing_values_as_null() -> None:
+    """best.json keeps its encoding (inf -> null) through the harness's one JSON helper,
+    shared with bench --json (inf -> "inf")."""
+    from metaheur.harness.jsondata import json_safe
+
+    data = {"a": float("inf"), "b": np.float32(1.5), "c": pd.NA, "d": [np.int64(3), -math.inf]}
+    assert json_safe(data, inf_as_text=False) == {"a": None, "b": 1.5, "c": None,
+                                                  "d": [3, None]}
+    assert json_safe(data)["d"] == [3, "-inf"]

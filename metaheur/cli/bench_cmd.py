@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import math
 import os
 import sys
 import time
@@ -73,32 +72,13 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
     return p
 
 
-def json_value(obj: Any) -> Any:
-    """``obj`` as strict JSON data, every number exact: NumPy scalars and arrays become
-    Python's, NaN (and pandas' missing values) ``null``, +inf and -inf the strings ``"inf"``
-    and ``"-inf"`` (as the CSV tables write them: an algorithm that never found a finite
-    value is not one whose value is unknown); anything else its ``str``."""
-    if isinstance(obj, dict):
-        return {str(k): json_value(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_value(v) for v in obj]
-    if hasattr(obj, "tolist"):  # a NumPy array or scalar
-        return json_value(obj.tolist())
-    if isinstance(obj, float):
-        if math.isnan(obj):
-            return None
-        return obj if math.isfinite(obj) else ("inf" if obj > 0 else "-inf")
-    if obj is None or isinstance(obj, (str, int, bool)):
-        return obj
-    if type(obj).__name__ in ("NAType", "NaTType"):  # pandas' missing values
-        return None
-    return str(obj)
-
-
 def json_records(frame: Any) -> list[dict[str, Any]] | None:
-    """The rows of a DataFrame (or ``None``) as :func:`json_value` records, full precision
-    (pandas' ``to_json`` rounds to 10 decimal places and writes inf as null)."""
-    return None if frame is None else json_value(frame.to_dict(orient="records"))
+    """The rows of a DataFrame (or ``None``) as :func:`~metaheur.harness.jsondata.json_safe`
+    records, full precision (pandas' ``to_json`` rounds to 10 decimal places and writes inf
+    as null)."""
+    from metaheur.harness.jsondata import json_safe
+
+    return None if frame is None else json_safe(frame.to_dict(orient="records"))
 
 
 def _unique(names: list[Any], option: str) -> list[Any]:
@@ -159,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     seconds = time.perf_counter() - start
     if args.json:
-        print(json.dumps(json_value(
+        from metaheur.harness.jsondata import json_safe
+
+        print(json.dumps(json_safe(
             {"settings": result.settings, "out": str(out), "seconds": seconds,
              "notes": written["notes"], "summary": json_records(written["summary"]),
              "friedman": json_records(written["friedman"]),

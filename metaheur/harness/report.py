@@ -19,11 +19,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from metaheur.harness.jsondata import json_safe
 from metaheur.harness.plots import (
     plot_confusion_matrix,
     plot_history,
@@ -110,23 +110,6 @@ def versions() -> dict[str, str | None]:
 
     out["metaheur"] = __version__
     return out
-
-
-def _json_safe(obj: Any) -> Any:
-    """Strict-JSON copy: numpy scalars/arrays to Python, NaN/inf to ``None``."""
-    if isinstance(obj, Mapping):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _json_safe(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _json_safe(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return str(obj)
 
 
 def _reissues(trials: list[FrozenTrial]) -> dict[int, int]:
@@ -290,7 +273,7 @@ def write_report(
     }
     info["versions"] = versions()
     with open(out / "best.json", "w") as fh:
-        json.dump(_json_safe(info), fh, indent=2, allow_nan=False)
+        json.dump(json_safe(info, inf_as_text=False), fh, indent=2, allow_nan=False)
     written["best"] = out / "best.json"
 
     if plots:

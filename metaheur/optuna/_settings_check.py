@@ -3,6 +3,7 @@ populations: found from the settings each generation record states (docs/distrib
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
 from metaheur.optuna._index import TrialIndex
@@ -25,8 +26,7 @@ def settings_split(index: TrialIndex, run: RunSpace, store: GenerationStore,
     for sig, numbers in index.claims.items():
         if sig == run.sig or sig in compared or not numbers:
             continue
-        if not (any(numbers[0] < m < numbers[-1] for m in mine)
-                and any(mine[0] < k < mine[-1] for k in numbers)):
+        if not (_inside(mine, numbers[0], numbers[-1]) and _inside(numbers, mine[0], mine[-1])):
             continue  # one after the other (A, B, then A again): new runs, not a split
         compared.add(sig)
         other = _settings_of(index, store.cls.name, numbers[-1])
@@ -68,3 +68,10 @@ def _settings_of(index: TrialIndex, algo: str, number: int) -> dict[str, Any] | 
     rec = None if src is None else src.trial.system_attrs.get(record_key(algo, c.gen))
     settings = rec.get("settings") if isinstance(rec, dict) else None
     return settings if isinstance(settings, dict) else None
+
+
+def _inside(numbers: list[int], low: int, high: int) -> bool:
+    """Some of the ascending ``numbers`` lies strictly between ``low`` and ``high``
+    (a binary search: this runs at every decision)."""
+    i = bisect_right(numbers, low)
+    return i < len(numbers) and numbers[i] < high

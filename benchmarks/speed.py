@@ -44,6 +44,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 import metaheur  # noqa: E402
+from metaheur.harness.jsondata import json_safe  # noqa: E402
 
 DIM, POP, BUDGET = 30, 50, 25_000
 LB, UB = -100.0, 100.0
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         "environment": {"python": platform.python_version(), "numpy": np.__version__,
                         "metaheur": metaheur.__version__, "platform": platform.platform(),
                         "processor": platform.processor(), "cpu_count": os.cpu_count()},
-        "rows": json.loads(df.to_json(orient="records")),
+        "rows": json_safe(df.to_dict(orient="records"), inf_as_text=False),  # full precision
     }
     (args.out / "speed.json").write_text(json.dumps(meta, indent=2))
     print(f"wrote {args.out / 'speed.csv'} and {args.out / 'speed.json'}", file=sys.stderr)

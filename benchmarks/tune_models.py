@@ -605,8 +605,11 @@ def machine() -> dict[str, Any]:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as strict-JSON records (NaN becomes null)."""
-    return json.loads(frame.to_json(orient="records"))
+    """Rows as strict-JSON records at full precision (NaN and inf become null; pandas'
+    ``to_json`` rounded to 10 decimal places, so a small p-value read 0)."""
+    from metaheur.harness.jsondata import json_safe
+
+    return json_safe(frame.to_dict(orient="records"), inf_as_text=False)
 
 
 def report(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,

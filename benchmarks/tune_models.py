@@ -33,6 +33,13 @@ quartiles over seeds), ``results.json`` (all of it, with the design, machine and
 ``table.md`` (printed). Only seeds that every optimiser of a dataset has finished are
 summarised and tested.
 
+The storages stay on the machine that ran them; ``--archive FILE`` keeps the row of every
+finished study (read at its full trial count, with its design and the metaheur version) in
+a small CSV that is committed (``benchmarks/results/tune_models_runs.csv``), and reports the
+archived studies that have no local storage, so the design accumulates across machines
+(:mod:`_archive`: the file is untrusted input, checked row by row; writes are atomic).
+``runs.csv``'s column ``source`` says where each row came from.
+
 Several processes may share one ``--out``: each study is locked while it runs, so starting
 the same command k times uses k cores (each process takes the studies no other holds).
 ``--chunk N`` runs the optimisers of a seed in passes of N trials, so a run stopped early
@@ -44,6 +51,7 @@ first N trials (mid-schedule for the metaheuristics, whose horizon is ``--trials
     python benchmarks/tune_models.py --datasets synthetic --chunk 20 --time-limit 3600
     python benchmarks/tune_models.py --datasets synthetic --report-only --report-at 40
     python benchmarks/tune_models.py --report-only        # tables and plots of what is done
+    python benchmarks/tune_models.py --datasets digits --archive benchmarks/results/tune_models_runs.csv
     python benchmarks/tune_models.py --quick              # one epoch, tiny data: a smoke test
 
 Research benchmark for optimisers, not for clinical use.
@@ -55,11 +63,13 @@ import argparse
 import contextlib
 import fcntl
 import functools
+import itertools
 import json
 import logging
 import math
 import os
 import platform
+import re
 import sqlite3
 import sys
 import time
@@ -75,6 +85,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _archive import merge_archive, read_archive  # noqa: E402
 from hpo_tasks import _quiet_worker, best_so_far  # noqa: E402
 
 logger = logging.getLogger("tune_models")
@@ -92,6 +103,13 @@ RUN_COLUMNS = (["dataset", "algo", "seed", "trials", "best_trial", "val_objectiv
                + [f"val_{m}" for m in METRICS] + [f"test_{m}" for m in METRICS]
                + ["n_reused", "n_failed", "trial_seconds", "params", "trace"])
 MODEL = "lstm-elu"
+#: The committed archive (``--archive``) keeps each finished study's row with its design and
+#: the version that ran it; a study is archived only when read at its full trial count.
+ARCHIVE_COLUMNS = [*RUN_COLUMNS, "design_trials", "quick", "version"]
+ARCHIVE_KEY = ("dataset", "algo", "seed", "design_trials", "quick")
+_ARCHIVE_NUMERIC = ["seed", "trials", "best_trial", "val_objective",
+                    *[f"{p}_{m}" for p in ("val", "test") for m in METRICS],
+                    "n_reused", "n_failed", "trial_seconds", "design_trials"]
 
 
 class DesignError(ValueError):
@@ -416,19 +434,85 @@ def study_row(study: optuna.Study, dataset: str, algo: str, seed: int,
 
 
 def collect(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
-            budget: int | None = None) -> pd.DataFrame:
+            budget: int | None = None, archived: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rows of the studies of ``tasks`` that reached ``budget`` trials (default: the
-    design's trial count), read at that many trials."""
+    design's trial count), read at that many trials; column ``source`` says where each came
+    from. A study with no such local storage is taken from ``archived`` (rows of this
+    design, :func:`read_design_archive`) when read at the full trial count."""
     budget = budget or design.trials
+    past = {} if archived is None or budget != design.trials else {
+        (r["dataset"], r["algo"], int(r["seed"])): r for r in archived.to_dict(orient="records")}
     rows = []
     for d, a, s in tasks:
         study = open_design_study(study_path(out, d, a, s), d, a, s, design, create=False)
-        if study is None:
-            continue
-        row = study_row(study, d, a, s, budget)
-        if row["trials"] >= budget:
-            rows.append(row)
-    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+        row = None if study is None else study_row(study, d, a, s, budget)
+        if row is not None and row["trials"] >= budget:
+            rows.append({**row, "source": "storage"})
+        elif (d, a, s) in past:
+            rows.append({**{c: past[d, a, s][c] for c in RUN_COLUMNS}, "seed": s,
+                         "source": "archive"})
+    n_past = sum(r["source"] == "archive" for r in rows)
+    if n_past:
+        logger.info("%d of %d finished studies read from the archive", n_past, len(rows))
+    return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "source"])
+
+
+def _archive_problem(row: dict[str, Any]) -> str | None:
+    """What is wrong with one archived row (None: usable); the archive is untrusted input."""
+    if row["dataset"] not in DATASETS:
+        return f"dataset {row['dataset']!r} is not one of {list(DATASETS)}"
+    if not re.fullmatch(r"[A-Za-z0-9_.:=,+-]{1,100}", row["algo"]):
+        return f"algo {row['algo']!r} is not an optimiser name"
+    if row["quick"] not in ("True", "False"):
+        return f"quick must be True or False, got {row['quick']!r}"
+    for c in ("seed", "trials", "best_trial", "n_reused", "n_failed", "design_trials"):
+        v = row[c]
+        if not (math.isfinite(v) and v == int(v) and 0 <= v < 2**31):
+            return f"{c} must be a non-negative integer, got {v!r}"
+    if row["trials"] != row["design_trials"] or row["trials"] < 1:
+        return (f"trials ({row['trials']:g}) must equal design_trials "
+                f"({row['design_trials']:g}): only finished studies are archived")
+    for c in ["val_objective", *[f"{p}_{m}" for p in ("val", "test") for m in METRICS]]:
+        if not 0.0 <= row[c] <= 1.0:  # NaN fails too
+            return f"{c} must be in [0, 1], got {row[c]!r}"
+    if not (math.isfinite(row["trial_seconds"]) and row["trial_seconds"] >= 0):
+        return f"trial_seconds must be >= 0, got {row['trial_seconds']!r}"
+    try:
+        params, trace = json.loads(row["params"]), json.loads(row["trace"])
+    except ValueError as exc:
+        return f"params or trace is not JSON ({exc})"
+    if not isinstance(params, dict):
+        return "params must be a JSON object"
+    if (not isinstance(trace, list) or len(trace) != row["trials"]
+            or not all(v is None or isinstance(v, (int, float)) for v in trace)):
+        return f"trace must be a JSON list of {row['trials']:g} numbers or nulls"
+    done = [v for v in trace if v is not None]
+    if not done or any(b > a for a, b in itertools.pairwise(done)) or \
+            not math.isclose(done[-1], row["val_objective"], rel_tol=1e-9, abs_tol=1e-12):
+        return "trace must be a running minimum ending at val_objective"
+    return None
+
+
+def read_design_archive(path: Path, design: Design) -> pd.DataFrame:
+    """The archived rows of ``design`` (other designs' rows are kept in the file, unused)."""
+    try:
+        rows = read_archive(path, ARCHIVE_COLUMNS, _ARCHIVE_NUMERIC, _archive_problem)
+    except ValueError as exc:
+        raise DesignError(str(exc)) from exc
+    mine = (rows["design_trials"] == design.trials) & (rows["quick"] == str(design.quick))
+    ints = ("seed", "trials", "best_trial", "n_reused", "n_failed", "design_trials")
+    return rows[mine].astype(dict.fromkeys(ints, int))
+
+
+def archive_finished(path: Path, runs: pd.DataFrame, design: Design) -> int:
+    """Merge the studies of ``runs`` read from local storages at the full trial count into
+    the archive at ``path``; returns how many rows were added or replaced."""
+    from metaheur import __version__
+
+    local = runs[(runs["source"] == "storage") & (runs["trials"] >= design.trials)]
+    local = local.assign(design_trials=design.trials, quick=str(design.quick),
+                         version=__version__)
+    return merge_archive(path, local, ARCHIVE_COLUMNS, ARCHIVE_KEY)
 
 
 def whole_seeds(runs: pd.DataFrame, algos: Sequence[str]) -> pd.DataFrame:
@@ -614,13 +698,20 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def report(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
            order: Sequence[str], *, budget: int | None = None, plot: bool = True,
-           extra: dict[str, Any] | None = None) -> pd.DataFrame:
+           extra: dict[str, Any] | None = None, archive: Path | None = None) -> pd.DataFrame:
     """Write runs.csv, summary.csv, tests.csv, the plots, results.json and table.md, read at
-    ``budget`` trials (default all); print the table. Returns the summary."""
+    ``budget`` trials (default all), with the studies kept in ``archive`` that have no local
+    storage (and the finished local ones merged into it); print the table. Returns the
+    summary."""
     from metaheur.harness.report import versions
 
     budget = budget or design.trials
-    runs = collect(out, tasks, design, budget)
+    archived = None if archive is None else read_design_archive(archive, design)
+    runs = collect(out, tasks, design, budget, archived)
+    if archive is not None and budget == design.trials:
+        n = archive_finished(archive, runs, design)
+        if n:
+            logger.info("archived %d finished studies in %s", n, archive)
     runs.to_csv(out / "runs.csv", index=False)
     used = whole_seeds(runs, order)
     if used.empty:
@@ -681,6 +772,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seeds", type=_positive, default=10, help="number of seeds (10)")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--out", default="results/tune_models")
+    p.add_argument("--archive", default=None,
+                   help="CSV of finished studies' rows to report with and merge into (the "
+                   "committed benchmarks/results/tune_models_runs.csv accumulates the design "
+                   "across machines); default: none")
     p.add_argument("--time-limit", type=float, default=None,
                    help="seconds after which no new trial starts (resume later)")
     p.add_argument("--max-new-trials", type=_positive, default=None,
@@ -738,7 +833,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = {"this_run": {"wall_seconds": round(time.monotonic() - wall, 1),
                               "loadavg_start": load_start, "complete": complete}}
         report(out, tasks, design, order, budget=args.report_at, plot=not args.no_plot,
-               extra=extra)
+               extra=extra, archive=None if args.archive is None else Path(args.archive))
     except DesignError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

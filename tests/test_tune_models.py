@@ -275,3 +275,76 @@ def test_chunked_passes_and_reading_at_a_budget(tm, tmp_path):
     assert res["design"]["read_at"] == 1 and res["design"]["seeds_summarised"] == {
         "synthetic": [0]}
     assert "the first 1 of 3 trials" in (tmp_path / "table.md").read_text()
+
+
+def _archive(tm, out: Path, archive: Path) -> None:
+    assert tm.main([*ARGS, "--out", str(out), "--report-only", "--no-plot",
+                    "--archive", str(archive)]) == 0
+
+
+def test_the_archive_carries_finished_studies_to_another_machine(tm, resumed, tmp_path):
+    """A machine without the storages reports the same runs from the committed archive."""
+    out, _, _ = resumed
+    archive = tmp_path / "results" / "runs_archive.csv"
+    _archive(tm, out, archive)
+    here = pd.read_csv(out / "runs.csv")
+    assert len(here) == len(ALGOS) * len(SEEDS) and (here["source"] == "storage").all()
+    stamp = archive.stat().st_mtime_ns, archive.read_bytes()
+    _archive(tm, out, archive)  # nothing new: the file is not rewritten
+    assert (archive.stat().st_mtime_ns, archive.read_bytes()) == stamp
+    fresh = tmp_path / "fresh"
+    _archive(tm, fresh, archive)
+    there = pd.read_csv(fresh / "runs.csv")
+    assert (there["source"] == "archive").all()
+    pd.testing.assert_frame_equal(there.drop(columns="source"), here.drop(columns="source"))
+    pd.testing.assert_frame_equal(pd.read_csv(fresh / "summary.csv"),
+                                  pd.read_csv(out / "summary.csv"))
+    assert not list(archive.parent.glob("*.tmp"))
+
+
+def test_a_local_study_replaces_its_archived_row(tm, resumed, tmp_path):
+    out, _, _ = resumed
+    archive = tmp_path / "archive.csv"
+    _archive(tm, out, archive)
+    rows = pd.read_csv(archive, dtype=str, keep_default_na=False)
+    rows["trial_seconds"] = "12345.0"  # as another machine's run of the same studies
+    rows.to_csv(archive, index=False)
+    _archive(tm, out, archive)
+    merged = pd.read_csv(archive)
+    assert len(merged) == len(rows) and (merged["trial_seconds"] < 12345).all()
+
+
+def test_archived_rows_that_fail_their_checks_are_left_out_with_a_warning(
+        tm, resumed, tmp_path, caplog):
+    out, _, _ = resumed
+    archive = tmp_path / "archive.csv"
+    _archive(tm, out, archive)
+    rows = pd.read_csv(archive, dtype=str, keep_default_na=False)
+    rows.loc[0, "val_objective"] = "1.5"
+    rows.loc[1, "trace"] = "[0.1, 0.2, 0.3]"  # not a running minimum
+    rows.loc[2, "seed"] = "-1"
+    rows.loc[3, "params"] = "{not json"
+    rows.to_csv(archive, index=False)
+    with caplog.at_level("WARNING"):
+        usable = tm.read_design_archive(archive, tm.Design(TRIALS, quick=True))
+    assert len(usable) == len(rows) - 4
+    text = caplog.text
+    assert "4 archived row(s) left out" in text and str(archive) in text
+    assert "line 2: val_objective must be in [0, 1]" in text
+    assert "line 3: trace must be a running minimum" in text
+    assert "line 4: seed must be a non-negative integer" in text
+    assert "line 5: params or trace is not JSON" in text
+    caplog.clear()
+    assert tm.read_design_archive(archive, tm.Design(50)).empty  # another design's rows
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\xff\xfe\x00garbage", "not a readable CSV archive"),
+    (b"dataset,algo\nsynthetic,tpe\n", "archive lacks the column(s)"),
+])
+def test_an_unreadable_archive_is_a_clear_error(tm, tmp_path, capsys, content, message):
+    archive = tmp_path / "archive.csv"
+    archive.write_bytes(content)
+    err = _err(tm, capsys, tmp_path, "--report-only", "--archive", str(archive))
+    assert message in err and str(archive) in err
+    assert archive.read_bytes() == content

@@ -1,0 +1,129 @@
+"""A committed archive of finished benchmark rows, so that a long design accumulates.
+
+Some designs take longer than one machine keeps its files: ``tune_models.py``'s protocol is
+9 optimisers x 100 trials x 10 seeds x 2 datasets of training runs, about a day of one
+core. Their per-study storages are local (and large), so each script can keep the **rows of
+its finished studies** in a small CSV file committed beside the scripts
+(``benchmarks/results/``). A report combines the studies found in the local storages with
+the archived rows of those that are not there; every finished local study is merged into
+the archive (the local row replaces an archived one with the same key).
+
+The file is **untrusted input** (it is edited by hand, merged by git, written by other
+versions): rows are checked by the caller's ``problem`` function and a row that fails is
+left out with one warning naming the file, the line and what was wrong. Writes are atomic
+(a temporary file in the same folder, then ``os.replace``) and serialised between processes
+by an advisory lock, so processes sharing an archive never lose each other's rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+#: ``problem(row) -> None | str``: what is wrong with one archived row (None: usable).
+RowCheck = Callable[[dict[str, Any]], "str | None"]
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    lock = path.with_name(path.name + ".lock")
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame(columns=list(columns))
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV archive ({exc}); fix or move it") from exc
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: archive lacks the column(s) {missing}; expected {list(columns)}")
+    return frame[list(columns)]
+
+
+def _typed(row: dict[str, str], numeric: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(row)
+    for c in numeric:
+        text = out[c].strip()
+        out[c] = float("nan") if text == "" else float(text)  # ValueError: caller reports it
+    return out
+
+
+def read_archive(path: Path, columns: Sequence[str], numeric: Sequence[str],
+                 problem: RowCheck) -> pd.DataFrame:
+    """The usable rows of the archive at ``path`` (none when it does not exist), ``numeric``
+    columns as floats; a row that cannot be parsed or that ``problem`` rejects is left out
+    with a warning."""
+    frame = _read(path, columns)
+    rows, bad = [], []
+    for line, raw in enumerate(frame.to_dict(orient="records"), start=2):  # 1 = header
+        try:
+            row = _typed(raw, numeric)
+        except ValueError as exc:
+            bad.append(f"line {line}: {exc}")
+            continue
+        why = problem(row)
+        if why is None:
+            rows.append(row)
+        else:
+            bad.append(f"line {line}: {why}")
+    if bad:
+        logger.warning("%s: %d archived row(s) left out: %s", path, len(bad), "; ".join(bad))
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+def merge_archive(path: Path, rows: pd.DataFrame, columns: Sequence[str],
+                  key: Sequence[str]) -> int:
+    """Put ``rows`` into the archive at ``path``, replacing archived rows with the same
+    ``key``; rows already archived unchanged are not rewritten. Returns how many rows were
+    added or replaced. Archived rows are kept as text, so a merge never reformats them."""
+    if rows.empty:
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = rows[list(columns)].astype(object).where(rows[list(columns)].notna(), "")
+    new = new.map(_text)
+    with _locked(path):
+        old = _read(path, columns)
+        keys = [tuple(r) for r in new[list(key)].itertuples(index=False)]
+        old_by_key = {tuple(r[list(key)]): r for _, r in old.iterrows()}
+        changed = sum(1 for k, (_, r) in zip(keys, new.iterrows(), strict=True)
+                      if k not in old_by_key or not old_by_key[k].equals(r))
+        if changed == 0:
+            return 0
+        replaced = set(keys)
+        kept = old[[tuple(r) not in replaced for r in old[list(key)].itertuples(index=False)]]
+        merged = pd.concat([kept, new], ignore_index=True).sort_values(list(key), kind="stable")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", newline="") as fh:
+                merged.to_csv(fh, index=False)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    return changed
+
+
+def _text(value: Any) -> str:
+    """One cell as archived text: floats at full precision (repr), the rest as str."""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

@@ -98,7 +98,7 @@ def merge_archive(path: Path, rows: pd.DataFrame, columns: Sequence[str],
         return 0
     path.parent.mkdir(parents=True, exist_ok=True)
     new = rows[list(columns)].astype(object).where(rows[list(columns)].notna(), "")
-    new = new.map(_text)
+    new = new.apply(lambda col: col.map(_text))  # DataFrame.map needs pandas >= 2.1
     with _locked(path):
         old = _read(path, columns)
         keys = [tuple(r) for r in new[list(key)].itertuples(index=False)]

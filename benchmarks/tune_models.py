@@ -36,8 +36,9 @@ summarised and tested.
 The storages stay on the machine that ran them; ``--archive FILE`` keeps the row of every
 finished study (read at its full trial count, with its design and the metaheur version) in
 a small CSV that is committed (``benchmarks/results/tune_models_runs.csv``), and reports the
-archived studies that have no local storage, so the design accumulates across machines
-(:mod:`_archive`: the file is untrusted input, checked row by row; writes are atomic).
+archived studies that have no local storage and does not run them again, so the design
+accumulates across machines (:mod:`_archive`: the file is untrusted input, checked row by
+row; writes are atomic).
 ``runs.csv``'s column ``source`` says where each row came from.
 
 Several processes may share one ``--out``: each study is locked while it runs, so starting
@@ -51,7 +52,8 @@ first N trials (mid-schedule for the metaheuristics, whose horizon is ``--trials
     python benchmarks/tune_models.py --datasets synthetic --chunk 20 --time-limit 3600
     python benchmarks/tune_models.py --datasets synthetic --report-only --report-at 40
     python benchmarks/tune_models.py --report-only        # tables and plots of what is done
-    python benchmarks/tune_models.py --datasets digits --archive benchmarks/results/tune_models_runs.csv
+    python benchmarks/tune_models.py --datasets digits \
+        --archive benchmarks/results/tune_models_runs.csv  # skips studies finished there
     python benchmarks/tune_models.py --quick              # one epoch, tiny data: a smoke test
 
 Research benchmark for optimisers, not for clinical use.
@@ -457,6 +459,19 @@ def collect(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
     return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "source"])
 
 
+def to_run(out: Path, tasks: Sequence[tuple[str, str, int]],
+           archived: pd.DataFrame | None) -> list[tuple[str, str, int]]:
+    """``tasks`` less the studies finished in ``archived`` that have no local storage: the
+    design accumulates across machines, so another machine's study is not run again."""
+    done = set() if archived is None else {
+        (r["dataset"], r["algo"], int(r["seed"])) for r in archived.to_dict(orient="records")}
+    keep = [t for t in tasks if t not in done or study_path(out, *t).exists()]
+    if len(keep) < len(tasks):
+        logger.info("%d of %d studies are finished in the archive: not run here",
+                    len(tasks) - len(keep), len(tasks))
+    return keep
+
+
 def _archive_problem(row: dict[str, Any]) -> str | None:
     """What is wrong with one archived row (None: usable); the archive is untrusted input."""
     if row["dataset"] not in DATASETS:
@@ -698,15 +713,17 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def report(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
            order: Sequence[str], *, budget: int | None = None, plot: bool = True,
-           extra: dict[str, Any] | None = None, archive: Path | None = None) -> pd.DataFrame:
+           extra: dict[str, Any] | None = None, archive: Path | None = None,
+           archived: pd.DataFrame | None = None) -> pd.DataFrame:
     """Write runs.csv, summary.csv, tests.csv, the plots, results.json and table.md, read at
     ``budget`` trials (default all), with the studies kept in ``archive`` that have no local
-    storage (and the finished local ones merged into it); print the table. Returns the
-    summary."""
+    storage (and the finished local ones merged into it); print the table. ``archived``: the
+    archive's rows of this design when already read. Returns the summary."""
     from metaheur.harness.report import versions
 
     budget = budget or design.trials
-    archived = None if archive is None else read_design_archive(archive, design)
+    if archived is None and archive is not None:
+        archived = read_design_archive(archive, design)
     runs = collect(out, tasks, design, budget, archived)
     if archive is not None and budget == design.trials:
         n = archive_finished(archive, runs, design)
@@ -824,16 +841,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     wall = time.monotonic()
     load_start = machine()["loadavg"]
     complete, signum = True, None
+    archive = None if args.archive is None else Path(args.archive)
     try:
+        archived = None if archive is None else read_design_archive(archive, design)
         if not args.report_only:
             deadline = None if args.time_limit is None else time.monotonic() + args.time_limit
             runner = Runner(out, design, max_new=args.max_new_trials, deadline=deadline,
                             progress=not args.no_progress, chunk=args.chunk or args.trials)
-            complete, signum = runner.run(tasks), runner.signum
+            complete, signum = runner.run(to_run(out, tasks, archived)), runner.signum
         extra = {"this_run": {"wall_seconds": round(time.monotonic() - wall, 1),
                               "loadavg_start": load_start, "complete": complete}}
         report(out, tasks, design, order, budget=args.report_at, plot=not args.no_plot,
-               extra=extra, archive=None if args.archive is None else Path(args.archive))
+               extra=extra, archive=archive, archived=archived)
     except DesignError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -302,6 +302,25 @@ def test_the_archive_carries_finished_studies_to_another_machine(tm, resumed, tm
     assert not list(archive.parent.glob("*.tmp"))
 
 
+def test_a_machine_with_the_archive_does_not_rerun_archived_studies(tm, resumed, tmp_path):
+    """The design accumulates across machines: a study finished in the archive is not run
+    again where its storage is absent; only the missing studies are."""
+    out, _, _ = resumed
+    archive = tmp_path / "archive.csv"
+    _archive(tm, out, archive)
+    rows = pd.read_csv(archive, dtype=str, keep_default_na=False)
+    rows[~((rows["algo"] == "random") & (rows["seed"] == "1"))].to_csv(archive, index=False)
+    fresh = tmp_path / "fresh"
+    assert tm.main([*ARGS, "--out", str(fresh), "--no-plot", "--archive", str(archive)]) == 0
+    ran = [(a, s) for a in ALGOS for s in SEEDS
+           if tm.study_path(fresh, "synthetic", a, s).exists()]
+    assert ran == [("random", 1)]
+    there = pd.read_csv(fresh / "runs.csv")
+    assert len(there) == len(ALGOS) * len(SEEDS)
+    assert (there["source"] == "storage").sum() == 1
+    assert len(pd.read_csv(archive)) == len(ALGOS) * len(SEEDS)  # the new study archived
+
+
 def test_a_local_study_replaces_its_archived_row(tm, resumed, tmp_path):
     out, _, _ = resumed
     archive = tmp_path / "archive.csv"

@@ -7,6 +7,7 @@ stores (docs: metaheur/optuna/_protocol.py).
 
 from __future__ import annotations
 
+import _thread
 import collections
 import math
 import pickle
@@ -895,6 +896,74 @@ def test_a_trial_asked_and_never_told_does_not_hang_other_threads() -> None:
     assert not worker.is_alive(), "optimize(n_jobs=2) hung on the untold trial's row"
     a = audit(study, "gwo")
     assert (a.complete, a.repeated, a.reissued, a.running) == (12, 0, 0, 1), table(study)
+
+
+def _ask_in_a_foreign_thread_that_ends(study: optuna.Study) -> optuna.Trial:
+    """A trial asked from a thread the threading module did not start (``_thread``, as a
+    thread made in C): ``threading.current_thread()`` is a ``_DummyThread`` there, which
+    reports itself alive for ever."""
+    asked: list[optuna.Trial] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            asked.append(study.ask())
+        finally:
+            done.set()
+
+    _thread.start_new_thread(work, ())
+    assert done.wait(30)
+    return asked[0]
+
+
+def test_dead_row_of_a_foreign_thread_is_reissued_exactly_once() -> None:
+    """Regression: a trial asked from a ``_thread`` thread that then ended was taken for a
+    live thread's (its ``_DummyThread`` is alive for ever), so its row was never re-issued:
+    its generation was never told and every later trial was a spare."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    ghost = _ask_in_a_foreign_thread_that_ends(worker_study(storage, "s"))
+    suggest(ghost)
+    studies = [worker_study(storage, "s", wait_timeout=0.3) for _ in range(3)]
+    run_threads(studies, 8)
+    a = audit(studies[0], "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 1, 0, 1), table(studies[0])
+    assert a.generations >= 3, table(studies[0])
+
+
+def test_a_dead_threads_trial_is_not_mine_in_a_thread_reusing_its_ident() -> None:
+    """Regression: trials were attributed to threads by ``threading.get_ident()``, which the
+    OS gives again to a later thread. A thread that batch-asked rows 1-3 then found row 0,
+    held by the trial of a dead thread with the same ident, "its own": it took a spare at
+    once instead of waiting ``wait_timeout`` for the dead row and re-issuing it."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=40, search_space=SPACE, wait_timeout=0.5))
+    idents: list[int] = []
+
+    def ghost() -> None:
+        idents.append(threading.get_ident())
+        suggest(study.ask())  # never told: this thread ends
+
+    th = threading.Thread(target=ghost)
+    th.start()
+    th.join()
+    asked: list[optuna.Trial] = []
+
+    def batch() -> None:
+        if threading.get_ident() == idents[0]:
+            asked.extend(study.ask() for _ in range(4))
+
+    for _ in range(50):  # a new thread usually gets the ident of the one just joined
+        th = threading.Thread(target=batch)
+        th.start()
+        th.join(30)
+        if asked:
+            break
+    if not asked:
+        pytest.skip("the OS gave no new thread the dead thread's ident")
+    rows = [claim(study._storage.get_trial(t._trial_id)) for t in asked]
+    assert [(c["gen"], c["row"]) for c in rows[:3]] == [(0, 1), (0, 2), (0, 3)], table(study)
+    assert (rows[3]["gen"], rows[3]["row"]) == (0, 0), table(study)  # re-issued, no spare
 
 
 # ------------------------------- workers with different settings split the study: a warning

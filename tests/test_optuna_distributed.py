@@ -25,6 +25,7 @@ from optuna.trial import TrialState
 from metaheur.optuna import MetaheuristicSampler
 from metaheur.optuna._audit import audit
 from metaheur.optuna._coordinator import Coordinator
+from metaheur.optuna._store import RunSpace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -964,6 +965,43 @@ def test_a_dead_threads_trial_is_not_mine_in_a_thread_reusing_its_ident() -> Non
     rows = [claim(study._storage.get_trial(t._trial_id)) for t in asked]
     assert [(c["gen"], c["row"]) for c in rows[:3]] == [(0, 1), (0, 2), (0, 3)], table(study)
     assert (rows[3]["gen"], rows[3]["row"]) == (0, 0), table(study)  # re-issued, no spare
+
+
+# ------------------------ the relative search space shrinks between a claim and its use
+@pytest.mark.parametrize("union", [False, True])
+@pytest.mark.parametrize("rebuild", ["trial", "pickle"])
+def test_a_claim_is_evaluated_after_the_search_space_shrank(tmp_path: Any, rebuild: str,
+                                                            union: bool) -> None:
+    """Regression: a trial whose copy (pickled to a worker, or a ``Trial`` built again)
+    restored its claim after the relative space had lost ``x2`` raised RuntimeError ("a run
+    whose search space ... this sampler does not have"): with ``union_space=False`` a
+    completed trial without ``x2`` shrinks the intersection; the union drops a parameter
+    seen with two distributions. The copy evaluates the point its trial claimed."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'i.db'}", sampler=(
+        MetaheuristicSampler("gwo", pop_size=4, seed=0, n_trials=30, union_space=union)))
+    for _ in range(6):
+        t = study.ask()
+        study.tell(t, objective(t))
+    t = study.ask()
+    c = claim(study._storage.get_trial(t._trial_id))
+    assert c["names"] == ["x0", "x1", "x2"]
+    lost = {"x2": FloatDistribution(-4.0, 4.0)} if union else {}
+    study.add_trial(optuna.trial.create_trial(  # the relative space is now {x0, x1}
+        params={"x0": 0.5, "x1": 0.5} | {n: 0.5 for n in lost}, value=2.0,
+        distributions={"x0": SPACE["x0"], "x1": SPACE["x1"]} | lost))
+    if rebuild == "trial":
+        copy = optuna.Trial(study, t._trial_id)
+    else:
+        copy = pickle.loads(pickle.dumps(t))
+    got = suggest(copy)
+    run = RunSpace(dict(sorted(SPACE.items())), study.sampler._settings)
+    assert got == run.encoder.decode(np.array(c["x"]))
+    assert suggest(t) == got
+    study.tell(t, value(got))
+    assert claim(study._storage.get_trial(t._trial_id)) == c
+    study.optimize(objective, n_trials=8)
+    a = audit(study, "gwo")
+    assert (a.repeated, a.reissued, a.running) == (0, 0, 0), table(study)
 
 
 # ------------------------------- workers with different settings split the study: a warning

@@ -7,6 +7,7 @@ stores (docs: metaheur/optuna/_protocol.py).
 
 from __future__ import annotations
 
+import _thread
 import collections
 import math
 import pickle
@@ -24,6 +25,7 @@ from optuna.trial import TrialState
 from metaheur.optuna import MetaheuristicSampler
 from metaheur.optuna._audit import audit
 from metaheur.optuna._coordinator import Coordinator
+from metaheur.optuna._store import RunSpace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -895,6 +897,111 @@ def test_a_trial_asked_and_never_told_does_not_hang_other_threads() -> None:
     assert not worker.is_alive(), "optimize(n_jobs=2) hung on the untold trial's row"
     a = audit(study, "gwo")
     assert (a.complete, a.repeated, a.reissued, a.running) == (12, 0, 0, 1), table(study)
+
+
+def _ask_in_a_foreign_thread_that_ends(study: optuna.Study) -> optuna.Trial:
+    """A trial asked from a thread the threading module did not start (``_thread``, as a
+    thread made in C): ``threading.current_thread()`` is a ``_DummyThread`` there, which
+    reports itself alive for ever."""
+    asked: list[optuna.Trial] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            asked.append(study.ask())
+        finally:
+            done.set()
+
+    _thread.start_new_thread(work, ())
+    assert done.wait(30)
+    return asked[0]
+
+
+def test_dead_row_of_a_foreign_thread_is_reissued_exactly_once() -> None:
+    """Regression: a trial asked from a ``_thread`` thread that then ended was taken for a
+    live thread's (its ``_DummyThread`` is alive for ever), so its row was never re-issued:
+    its generation was never told and every later trial was a spare."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    ghost = _ask_in_a_foreign_thread_that_ends(worker_study(storage, "s"))
+    suggest(ghost)
+    studies = [worker_study(storage, "s", wait_timeout=0.3) for _ in range(3)]
+    run_threads(studies, 8)
+    a = audit(studies[0], "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 1, 0, 1), table(studies[0])
+    assert a.generations >= 3, table(studies[0])
+
+
+def test_a_dead_threads_trial_is_not_mine_in_a_thread_reusing_its_ident() -> None:
+    """Regression: trials were attributed to threads by ``threading.get_ident()``, which the
+    OS gives again to a later thread. A thread that batch-asked rows 1-3 then found row 0,
+    held by the trial of a dead thread with the same ident, "its own": it took a spare at
+    once instead of waiting ``wait_timeout`` for the dead row and re-issuing it."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=40, search_space=SPACE, wait_timeout=0.5))
+    idents: list[int] = []
+
+    def ghost() -> None:
+        idents.append(threading.get_ident())
+        suggest(study.ask())  # never told: this thread ends
+
+    th = threading.Thread(target=ghost)
+    th.start()
+    th.join()
+    asked: list[optuna.Trial] = []
+
+    def batch() -> None:
+        if threading.get_ident() == idents[0]:
+            asked.extend(study.ask() for _ in range(4))
+
+    for _ in range(50):  # a new thread usually gets the ident of the one just joined
+        th = threading.Thread(target=batch)
+        th.start()
+        th.join(30)
+        if asked:
+            break
+    if not asked:
+        pytest.skip("the OS gave no new thread the dead thread's ident")
+    rows = [claim(study._storage.get_trial(t._trial_id)) for t in asked]
+    assert [(c["gen"], c["row"]) for c in rows[:3]] == [(0, 1), (0, 2), (0, 3)], table(study)
+    assert (rows[3]["gen"], rows[3]["row"]) == (0, 0), table(study)  # re-issued, no spare
+
+
+# ------------------------ the relative search space shrinks between a claim and its use
+@pytest.mark.parametrize("union", [False, True])
+@pytest.mark.parametrize("rebuild", ["trial", "pickle"])
+def test_a_claim_is_evaluated_after_the_search_space_shrank(tmp_path: Any, rebuild: str,
+                                                            union: bool) -> None:
+    """Regression: a trial whose copy (pickled to a worker, or a ``Trial`` built again)
+    restored its claim after the relative space had lost ``x2`` raised RuntimeError ("a run
+    whose search space ... this sampler does not have"): with ``union_space=False`` a
+    completed trial without ``x2`` shrinks the intersection; the union drops a parameter
+    seen with two distributions. The copy evaluates the point its trial claimed."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'i.db'}", sampler=(
+        MetaheuristicSampler("gwo", pop_size=4, seed=0, n_trials=30, union_space=union)))
+    for _ in range(6):
+        t = study.ask()
+        study.tell(t, objective(t))
+    t = study.ask()
+    c = claim(study._storage.get_trial(t._trial_id))
+    assert c["names"] == ["x0", "x1", "x2"]
+    lost = {"x2": FloatDistribution(-4.0, 4.0)} if union else {}
+    study.add_trial(optuna.trial.create_trial(  # the relative space is now {x0, x1}
+        params={"x0": 0.5, "x1": 0.5} | {n: 0.5 for n in lost}, value=2.0,
+        distributions={"x0": SPACE["x0"], "x1": SPACE["x1"]} | lost))
+    if rebuild == "trial":
+        copy = optuna.Trial(study, t._trial_id)
+    else:
+        copy = pickle.loads(pickle.dumps(t))
+    got = suggest(copy)
+    run = RunSpace(dict(sorted(SPACE.items())), study.sampler._settings)
+    assert got == run.encoder.decode(np.array(c["x"]))
+    assert suggest(t) == got
+    study.tell(t, value(got))
+    assert claim(study._storage.get_trial(t._trial_id)) == c
+    study.optimize(objective, n_trials=8)
+    a = audit(study, "gwo")
+    assert (a.repeated, a.reissued, a.running) == (0, 0, 0), table(study)
 
 
 # ------------------------------- workers with different settings split the study: a warning

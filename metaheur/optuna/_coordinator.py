@@ -9,6 +9,7 @@ import statistics
 import threading
 import time
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna import _protocol
 from metaheur.optuna._index import TrialIndex, TrialInfo
-from metaheur.optuna._liveness import alive_here, remember
+from metaheur.optuna._liveness import Token, alive_here, mine, remember, token
 from metaheur.optuna._protocol import (
     VERSION,
     BadRecord,
@@ -75,7 +76,7 @@ class Coordinator:
         self.index_: TrialIndex | None = None
         self.runs: dict[str, RunSpace] = {}
         self.durations: dict[str, deque[float]] = {}
-        self.live: dict[int, int] = {}  # trial number -> ident of the thread that asked it
+        self.live: dict[int, weakref.ref[Token]] = {}  # trial number -> its thread's token
         self.union = UnionSearchSpace()  # of the index's study
         self.union_seen = 0  # position in the index's finished_order already added
         self.fresh: tuple[int, float] | None = None  # (trial number, time of its read)
@@ -174,10 +175,9 @@ class Coordinator:
             g, made = self._current(study, index, run, trial, held)
             if made:
                 new.append(g)
-            me = threading.get_ident()
-            mine = {k for k, ident in self.live.items() if ident == me}
+            ours = mine(self.live)  # unfinished trials this thread asked
             for _ in range(1000):
-                views = row_views(g, index, run.sig, now, timeout, heartbeat, mine, here)
+                views = row_views(g, index, run.sig, now, timeout, heartbeat, ours, here)
                 views = _reserve(g, views, index, trial.number)
                 if self.store.skip_evaluated and not g.record.reserve:
                     views = _answer_open_rows(run, g, views)
@@ -222,7 +222,7 @@ class Coordinator:
         index.note_ticket(trial.number, claim)
         if life.late and self.tomb_attr in storage.get_trial(trial._trial_id).system_attrs:
             return self._withdraw(study, trial, index)
-        self.live[trial.number] = threading.get_ident()
+        self.live[trial.number] = weakref.ref(token())
         remember(storage, trial._trial_id)
         return dict(params)
 

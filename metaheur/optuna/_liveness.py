@@ -1,6 +1,15 @@
 """Which unfinished trials of an in-memory storage can still be told: those whose asking
 thread lives (docs/distributed.md, "Lost trials"). Such a trial cannot belong to a dead
-worker, so its row never turns stale."""
+worker, so its row never turns stale.
+
+A thread is identified by a token object kept in a ``threading.local``, never by
+``threading.get_ident()``, which the OS gives again to a later thread, nor by
+``threading.current_thread()`` alone: in a thread the threading module did not start (made
+in C, or by ``_thread.start_new_thread``) that is a ``_DummyThread``, alive for ever and
+shared by later threads with the same ident. The token dies with the thread's Python state,
+so a dead thread's trials are never "mine" and never "alive here"; where a thread's Python
+state does not outlive one call (a C thread calling Python through ``PyGILState_Ensure``),
+its trials are not known alive and the timeout rule applies."""
 
 from __future__ import annotations
 
@@ -11,20 +20,45 @@ from optuna.storages import BaseStorage, InMemoryStorage
 
 from metaheur.optuna._index import TrialIndex
 
-__all__ = ["remember", "forget", "alive_here"]
+__all__ = ["Token", "alive_here", "forget", "mine", "remember", "token"]
 
-# In-memory storages -> trial id -> the thread that asked the trial (this process's claims,
-# by any sampler). Such a trial cannot belong to a dead worker while its thread lives: it
-# can still be told, so its row never turns stale (docs/distributed.md, "Lost trials").
-_ASKED: weakref.WeakKeyDictionary[BaseStorage, dict[int, threading.Thread]] = (
+
+class Token:
+    """One thread's identity: weakly referenced from outside, it dies with the thread."""
+
+    __slots__ = ("__weakref__",)
+
+
+_LOCAL = threading.local()
+
+# In-memory storages -> trial id -> the thread that asked the trial and its token (this
+# process's claims, by any sampler).
+_ASKED: weakref.WeakKeyDictionary[
+    BaseStorage, dict[int, tuple[threading.Thread, weakref.ref[Token]]]] = (
     weakref.WeakKeyDictionary())
 _ASKED_LOCK = threading.Lock()
 
 
+def token() -> Token:
+    """The calling thread's token (the same object for as long as the thread lives)."""
+    tok = getattr(_LOCAL, "token", None)
+    if tok is None:
+        tok = _LOCAL.token = Token()
+    return tok
+
+
+def mine(live: dict[int, weakref.ref[Token]]) -> set[int]:
+    """The trial numbers of ``live`` (trial number -> its asking thread's token) that the
+    calling thread asked."""
+    me = token()
+    return {k for k, ref in live.items() if ref() is me}
+
+
 def remember(storage: BaseStorage, trial_id: int) -> None:
     if isinstance(storage, InMemoryStorage):
+        entry = (threading.current_thread(), weakref.ref(token()))
         with _ASKED_LOCK:
-            _ASKED.setdefault(storage, {})[trial_id] = threading.current_thread()
+            _ASKED.setdefault(storage, {})[trial_id] = entry
 
 
 def forget(storage: BaseStorage, trial_id: int) -> None:
@@ -32,6 +66,13 @@ def forget(storage: BaseStorage, trial_id: int) -> None:
     if isinstance(storage, InMemoryStorage):
         with _ASKED_LOCK:
             _ASKED.get(storage, {}).pop(trial_id, None)
+
+
+def _alive(thread: threading.Thread, ref: weakref.ref[Token]) -> bool:
+    if ref() is None:  # the thread's Python state is gone: it ended
+        return False
+    # a _DummyThread is alive for ever: its live token is the only sign
+    return isinstance(thread, threading._DummyThread) or thread.is_alive()
 
 
 def alive_here(storage: BaseStorage, index: TrialIndex) -> set[int]:
@@ -42,7 +83,7 @@ def alive_here(storage: BaseStorage, index: TrialIndex) -> set[int]:
         threads = dict(_ASKED.get(storage, {}))
     out = set()
     for k in index.unfinished:
-        th = threads.get(index.trials[k].trial_id)
-        if th is not None and th.is_alive():
+        entry = threads.get(index.trials[k].trial_id)
+        if entry is not None and _alive(*entry):
             out.add(k)
     return out

@@ -4,6 +4,7 @@ decides once, ``_protocol``, "The log"), and the sampler's one-time warnings."""
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from typing import Any
 
@@ -16,6 +17,8 @@ from metaheur.optuna._protocol import Claim, Skip, parse_ticket
 from metaheur.optuna._store import RunSpace
 
 __all__ = ["SamplerSpaces"]
+
+_MAX_COMBOS = 256  # candidate spaces tried for a claim whose space has shrunk
 
 
 class SamplerSpaces:
@@ -65,17 +68,16 @@ class SamplerSpaces:
             return None
         current = self._infer(study, trial)
         names = ticket.names or tuple(current)
-        space = {n: current[n] for n in names if n in current}
-        run = RunSpace(space, self._settings)
-        if run.sig != ticket.run or run.encoder.dim != len(ticket.x):
+        run = _claimed_run(study, ticket, names, current, self._settings)
+        if run is None:
             raise RuntimeError(
                 f"{self}: trial #{trial.number} already claimed a point of a run whose "
                 "search space or sampler settings this sampler does not have (parameters "
                 f"{list(names)}); evaluate a trial with the sampler and study that asked it")
         with self._lock:
-            if space:
+            if run.space:
                 self._had_space.add(trial._trial_id)
-        return space, run.encoder.decode(np.array(ticket.x))
+        return run.space, run.encoder.decode(np.array(ticket.x))
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -95,3 +97,27 @@ class SamplerSpaces:
                     "fallback sampler (random search). Pass search_space=... to the sampler.",
                 )
                 return
+
+
+def _claimed_run(study: Study, ticket: Claim, names: tuple[str, ...],
+                 current: dict[str, BaseDistribution], settings: str) -> RunSpace | None:
+    """The run ``ticket`` claimed a point of (``None``: not one of this sampler's). Its
+    parameters have their distributions in ``current``, the space now; one the space lost
+    since the claim (the intersection shrinks, and the union drops a parameter seen with two
+    distributions, as trials complete) has one of the study's completed trials': the claim
+    is evaluated as claimed (docs/distributed.md, "A trial decides once")."""
+    lost = [n for n in names if n not in current]
+    options: dict[str, list[BaseDistribution]] = {n: [] for n in lost}
+    if lost and ticket.names is not None:
+        for t in study._storage.get_all_trials(study._study_id, deepcopy=False,
+                                               states=(TrialState.COMPLETE,)):
+            for n in lost:
+                d = t.distributions.get(n)
+                if d is not None and d not in options[n]:
+                    options[n].append(d)
+    for combo in itertools.islice(itertools.product(*options.values()), _MAX_COMBOS):
+        found = dict(zip(lost, combo, strict=True))
+        run = RunSpace({n: found[n] if n in found else current[n] for n in names}, settings)
+        if run.sig == ticket.run and run.encoder.dim == len(ticket.x):
+            return run
+    return None

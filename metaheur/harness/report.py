@@ -6,7 +6,8 @@ duration, parameters and the validation metrics the objective stored, see
 configuration as stored in the study, versions) and PNG plots: ``history.png`` (value and
 best-so-far per trial), ``importances.png`` (Optuna's parameter importances), and for the
 best trial ``confusion_matrix.png`` and ``roc.png`` when it stored validation predictions.
-Matplotlib runs on the Agg backend; nothing is shown.
+Matplotlib runs on the Agg backend; nothing is shown. Every file is written whole or not at
+all (:mod:`metaheur.harness.atomic`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from metaheur.harness.atomic import atomic_path
 from metaheur.harness.jsondata import json_safe
 from metaheur.harness.plots import (
     plot_confusion_matrix,
@@ -242,8 +244,9 @@ def write_report(
     ``artifact_dir`` that has them (default: :func:`artifact_dirs` of the study and
     ``out``). A plot of :data:`PLOTS` that is not drawn this time (``plots=False``, no
     readable predictions, too few trials) is removed from ``out`` where an earlier report
-    left it, and the removal is logged: it would describe other trials. Returns the written
-    paths by name.
+    left it, and the removal is logged: it would describe other trials. Each file is
+    replaced whole (a failure keeps the earlier one and raises). Returns the written paths by
+    name.
     """
     maximised(study)  # a multi-objective study: ValueError before anything is written
     out = Path(out)
@@ -251,7 +254,8 @@ def write_report(
     frame = trials_frame(study)
     label = objective_label(study)
     written: dict[str, Path] = {}
-    frame.to_csv(out / "trials.csv", index=False)
+    with atomic_path(out / "trials.csv") as tmp:
+        frame.to_csv(tmp, index=False)
     written["trials"] = out / "trials.csv"
 
     best = best_trial(study)
@@ -272,7 +276,7 @@ def write_report(
         "metrics": trial_metrics(best),
     }
     info["versions"] = versions()
-    with open(out / "best.json", "w") as fh:
+    with atomic_path(out / "best.json") as tmp, open(tmp, "w") as fh:
         json.dump(json_safe(info, inf_as_text=False), fh, indent=2, allow_nan=False)
     written["best"] = out / "best.json"
 

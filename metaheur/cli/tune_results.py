@@ -57,6 +57,7 @@ def finish(args: argparse.Namespace, study: Any, outcome: Any, *, out: Path, sto
     old_plots = [name for name in PLOTS.values() if (out / name).is_file()]
     written = write_report(study, out, plots=not outcome.interrupted,
                            artifact_dir=artifact_dirs(study, storage_url, out))
+    removed = [name for name in old_plots if not (out / name).exists()]
     if args.json:
         print(written["best"].read_text())
     else:
@@ -70,10 +71,10 @@ def finish(args: argparse.Namespace, study: Any, outcome: Any, *, out: Path, sto
     shown = storages.mask_url(storage_url)
     if outcome.interrupted:
         how = "Stopped by SIGTERM" if outcome.signum == signal.SIGTERM else "Interrupted"
-        removed = (" (the plots of the earlier run were removed: they showed other trials)"
-                   if old_plots else "")
+        gone = (" (the plots of the earlier run were removed: they showed other trials)"
+                if removed else "")
         print(f"{how}: {outcome.finished} finished trials are saved in {shown}. No plots "
-              f"after a stop{removed}; draw them with `metaheur report --storage {shown} "
+              f"after a stop{gone}; draw them with `metaheur report --storage {shown} "
               f"--out {out}`, or at the run's end. Resume with:\n  {command}",
               file=sys.stderr)
         return 128 + int(outcome.signum or signal.SIGINT)

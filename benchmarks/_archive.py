@@ -11,8 +11,9 @@ the archive (the local row replaces an archived one with the same key).
 The file is **untrusted input** (it is edited by hand, merged by git, written by other
 versions): rows are checked by the caller's ``problem`` function and a row that fails is
 left out with one warning naming the file, the line and what was wrong. Writes are atomic
-(a temporary file in the same folder, then ``os.replace``) and serialised between processes
-by an advisory lock, so processes sharing an archive never lose each other's rows.
+(a temporary file in the same folder, then ``os.replace``: ``metaheur.harness.atomic``)
+and serialised between processes by an advisory lock, so processes sharing an archive never
+lose each other's rows.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from metaheur.harness.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -110,15 +111,8 @@ def merge_archive(path: Path, rows: pd.DataFrame, columns: Sequence[str],
         replaced = set(keys)
         kept = old[[tuple(r) not in replaced for r in old[list(key)].itertuples(index=False)]]
         merged = pd.concat([kept, new], ignore_index=True).sort_values(list(key), kind="stable")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", newline="") as fh:
-                merged.to_csv(fh, index=False)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+            merged.to_csv(fh, index=False)
     return changed
 
 

@@ -349,6 +349,62 @@ def test_a_stop_removes_the_plots_of_the_previous_run(
     assert len(pd.read_csv(run / "trials.csv")) == 4
 
 
+def test_a_run_stopped_before_any_trial_finished_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a run stopped before any of its trials finished was recorded like one
+    that made the study's trials: its record said ``"finished": 2`` (the study's total) and
+    its --pop-size / --pruner / command replaced the top-level settings of best.json, which
+    describe the run that made the trials. Now every run that started trials is recorded
+    with the trials it finished (``new``) and how it ended (``ended``), and the top-level
+    settings stay those of the latest run that finished trials."""
+    from metaheur.models.objectives import LSTMELUObjective
+
+    original = _interrupt_trial(monkeypatch, 0)  # a new study: stopped in its first trial
+    first = _tune(tmp_path, "--algo", "dlf-aoa", "--pop-size", "2", "--trials", "2")
+    assert main(first) == 130
+    path = tmp_path / "run" / "best.json"
+    best = json.loads(path.read_text())
+    assert best["best"] is None and best["trials"]["fail"] == 1
+    assert [(r["new"], r["ended"], r["finished"]) for r in best["runs"]] == [
+        (0, "interrupted", 0)]
+    monkeypatch.setattr(LSTMELUObjective, "run", original)
+    assert main(first) == 0
+    made = json.loads(path.read_text())
+    assert [(r["new"], r["ended"]) for r in made["runs"]] == [(0, "interrupted"), (2, "done")]
+
+    _interrupt_trial(monkeypatch, 3)  # the first trial of the next run
+    capsys.readouterr()
+    assert main(_tune(tmp_path, "--algo", "dlf-aoa", "--pop-size", "3", "--trials", "4",
+                      "--pruner", "median")) == 130
+    after = json.loads(path.read_text())
+    for key in ("command", "pop_size", "pruner", "n_jobs", "run_seconds"):
+        assert after[key] == made[key], key  # still the settings of the trials' run
+    last = after["runs"][-1]
+    assert (last["pop_size"], last["pruner"], last["new"], last["ended"], last["finished"]) \
+        == (3, "median", 0, "interrupted", 2)
+
+
+@pytest.mark.parametrize(("outcome", "timeout", "running", "ended"), [
+    ((4, True, 3.0, None, signal.SIGINT), None, 0, "interrupted"),
+    ((1, True, 3.0, None, signal.SIGTERM), None, 0, "terminated"),
+    ((1, False, 3.0, "ValueError: x", None), None, 0, "error"),
+    ((4, False, 3.0, None, None), 2.0, 0, "done"),
+    ((2, False, 3.0, None, None), 2.0, 0, "timeout"),
+    ((2, False, 3.0, None, None), None, 2, "others running"),
+    ((2, False, 3.0, None, None), None, 0, "incomplete"),
+])
+def test_how_a_run_ended(outcome: tuple, timeout: float | None, running: int,
+                         ended: str) -> None:
+    import argparse
+
+    from metaheur.cli.tune_results import ending
+    from metaheur.harness.runs import TuneOutcome
+
+    args = argparse.Namespace(trials=4, timeout=timeout)
+    assert ending(TuneOutcome(*outcome), args, running) == ended
+
+
 def test_resume_command_keeps_the_profile(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -363,7 +363,10 @@ def test_an_artifact_id_whose_lookup_raises_is_not_found(tmp_path: Path) -> None
 def test_stale_plot_removal_tolerates_a_file_already_gone(tmp_path: Path, monkeypatch) -> None:
     """Regression: two processes removing the same stale plot: the second crashed with
     FileNotFoundError between its check and its unlink."""
+    import hashlib
+
     (tmp_path / "roc.png").write_bytes(b"x")
+    ours = {"roc.png": hashlib.sha256(b"x").hexdigest()}  # a plot a report wrote
     real_unlink = Path.unlink
 
     def racing_unlink(self: Path, missing_ok: bool = False) -> None:
@@ -371,7 +374,7 @@ def test_stale_plot_removal_tolerates_a_file_already_gone(tmp_path: Path, monkey
         real_unlink(self, missing_ok=missing_ok)
 
     monkeypatch.setattr(Path, "unlink", racing_unlink)
-    report._remove_stale(tmp_path, {}, plots=True)
+    report._remove_stale(tmp_path, {}, plots=True, ours=ours)
     assert not (tmp_path / "roc.png").exists()
 
 

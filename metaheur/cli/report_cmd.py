@@ -22,7 +22,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         "history.png, importances.png and, when the best trial stored validation predictions, "
         "confusion_matrix.png and roc.png (looked for in the artifact folder the study "
         "recorded, then artifacts/ beside the database, then in <--out>/artifacts/). A plot "
-        "that cannot be drawn is removed from --out where an earlier report left it.",
+        "that cannot be drawn is removed from --out where an earlier report wrote it (the "
+        "hidden .metaheur-report.json says which; a file of yours of that name is kept). "
+        "Every file is replaced whole: a failed or stopped write keeps the earlier one.",
         epilog="examples:\n"
         "  metaheur report --storage sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db\n"
         "  metaheur report --storage postgresql://user@host/db --study s1 --out rep --json",

@@ -317,7 +317,9 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     """Open or create the study, run the trials, write and print the report."""
     import sys
 
-    from metaheur.cli.tune_results import finish, record_run
+    from optuna.trial import TrialState
+
+    from metaheur.cli.tune_results import ending, finish, record_run
     from metaheur.harness import runs
     from metaheur.harness import storage as storages
     from metaheur.harness import study as tuning
@@ -402,10 +404,12 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         study = reload(storage, study_name)
         total = read_seconds(study.user_attrs, study_name) + outcome.seconds
         study.set_user_attr("wall_seconds", round(total, 1))  # over every run of the study
+        running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
         record_run(study, {"command": command, "pop_size": args.pop_size,
                            "pruner": args.pruner, "trials": args.trials, "device": str(device),
                            "n_jobs": n_jobs, "run_seconds": round(outcome.seconds, 1),
-                           "finished": outcome.finished})
+                           "finished": outcome.finished, "new": outcome.finished - finished,
+                           "ended": ending(outcome, args, running)})
 
     study = reload(storage, study_name)
     return finish(args, study, outcome, out=out, storage_url=storage_url, command=command)

@@ -7,6 +7,8 @@
 - :mod:`~metaheur.harness.stats`: the benchmark statistics (no runs, no plots);
 - :mod:`~metaheur.harness.plots`: benchmark plots;
 - :mod:`~metaheur.harness.report`: tables and plots of a stored study;
+- :mod:`~metaheur.harness.manifest`: which plots of a report's folder a report wrote;
+- :mod:`~metaheur.harness.atomic`: files written whole or not at all;
 - :mod:`~metaheur.harness.progress`: the progress bar with a work-based ETA.
 
 It needs the ``harness`` dependencies (Optuna, pandas, SciPy, matplotlib); the core

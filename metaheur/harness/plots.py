@@ -1,5 +1,5 @@
 """Plots of benchmark runs and of tuning studies (matplotlib on the Agg backend; nothing is
-shown, every function writes one PNG and returns its path)."""
+shown, every function writes one PNG, whole or not at all, and returns its path)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+
+from metaheur.harness.atomic import atomic_path
 
 __all__ = ["plot_convergence", "plot_boxes", "roc_curve", "confusion_counts", "plot_history",
            "history_not_drawn", "plot_importances", "plot_confusion_matrix", "plot_roc"]
@@ -28,6 +30,17 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(plt: Any, fig: Any, path: Path) -> Path:
+    """Write ``fig`` to ``path`` (format from its suffix) through a temporary file, so a
+    reader never sees half a PNG and a failed write keeps the earlier one; close ``fig``."""
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".").lower() or "png")
+    finally:
+        plt.close(fig)
+    return path
 
 
 def _plain_text(draw: _F) -> _F:
@@ -70,9 +83,7 @@ def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path, *,
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 @_plain_text
@@ -90,9 +101,7 @@ def plot_boxes(runs: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
     ax.set_title(f"{function}, d={dim}")
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 # ------------------------------------------------------------------- tuning studies
@@ -186,9 +195,7 @@ def plot_history(frame: pd.DataFrame, path: Path, title: str = "",
     ax.set_title(title or "optimisation history")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 @_plain_text
@@ -216,9 +223,7 @@ def plot_importances(study: Any, path: Path) -> Path | None:
     ax.set_xlabel("importance (Optuna, normalised)")
     ax.set_title("hyper-parameter importances")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 @_plain_text
@@ -247,9 +252,7 @@ def plot_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, class_names: Seq
     ax.set_ylabel("true")
     ax.set_title("best trial: validation confusion matrix")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 @_plain_text
@@ -270,6 +273,4 @@ def plot_roc(y_true: ArrayLike, y_score: ArrayLike, class_names: Sequence[str],
     ax.set_title("best trial: validation ROC")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)

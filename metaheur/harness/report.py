@@ -6,7 +6,9 @@ duration, parameters and the validation metrics the objective stored, see
 configuration as stored in the study, versions) and PNG plots: ``history.png`` (value and
 best-so-far per trial), ``importances.png`` (Optuna's parameter importances), and for the
 best trial ``confusion_matrix.png`` and ``roc.png`` when it stored validation predictions.
-Matplotlib runs on the Agg backend; nothing is shown.
+Matplotlib runs on the Agg backend; nothing is shown. Every file is written whole or not at
+all (:mod:`metaheur.harness.atomic`), and the hidden manifest :data:`MANIFEST` records which
+plots a report wrote, so that only those are ever removed as stale.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from metaheur.harness.atomic import atomic_path
 from metaheur.harness.jsondata import json_safe
+from metaheur.harness.manifest import MANIFEST, read_manifest, sha256_file, write_manifest
 from metaheur.harness.plots import (
     plot_confusion_matrix,
     plot_history,
@@ -57,6 +61,7 @@ __all__ = [
     "summary_text",
     "write_report",
     "PLOTS",
+    "MANIFEST",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,7 +74,8 @@ OBJECTIVE_LABELS = {
     "ifm": "1 − validation AUC",
 }
 #: Prefix of the study user attributes that record one ``metaheur tune`` run each (its
-#: command and settings; ``best.json`` lists them in time order as ``runs``).
+#: command and settings, the trials it finished and how it ended; ``best.json`` lists them in
+#: time order as ``runs``).
 RUN_PREFIX = "run:"
 #: The columns of ``trials.csv`` before the ``params_*`` and ``metric_*`` ones.
 TRIAL_COLUMNS = ["number", "state", "value", "best_so_far", "duration_s", "fit_s",
@@ -242,8 +248,10 @@ def write_report(
     ``artifact_dir`` that has them (default: :func:`artifact_dirs` of the study and
     ``out``). A plot of :data:`PLOTS` that is not drawn this time (``plots=False``, no
     readable predictions, too few trials) is removed from ``out`` where an earlier report
-    left it, and the removal is logged: it would describe other trials. Returns the written
-    paths by name.
+    left it, and the removal is logged: it would describe other trials. Only a plot that
+    :data:`MANIFEST` says a report wrote, with the same bytes, is removed; a file of that
+    name the user put there (or replaced) is kept. Each file is replaced whole (a failure
+    keeps the earlier one and raises). Returns the written paths by name.
     """
     maximised(study)  # a multi-objective study: ValueError before anything is written
     out = Path(out)
@@ -251,7 +259,8 @@ def write_report(
     frame = trials_frame(study)
     label = objective_label(study)
     written: dict[str, Path] = {}
-    frame.to_csv(out / "trials.csv", index=False)
+    with atomic_path(out / "trials.csv") as tmp:
+        frame.to_csv(tmp, index=False)
     written["trials"] = out / "trials.csv"
 
     best = best_trial(study)
@@ -272,14 +281,19 @@ def write_report(
         "metrics": trial_metrics(best),
     }
     info["versions"] = versions()
-    with open(out / "best.json", "w") as fh:
+    with atomic_path(out / "best.json") as tmp, open(tmp, "w") as fh:
         json.dump(json_safe(info, inf_as_text=False), fh, indent=2, allow_nan=False)
     written["best"] = out / "best.json"
 
-    if plots:
-        dirs = dirs_of(artifact_dir) if artifact_dir is not None else artifact_dirs(study, out=out)
-        written.update(_draw(study, frame, out, label, best, dirs))
-    _remove_stale(out, written, plots)
+    ours = read_manifest(out, PLOTS.values())
+    try:
+        if plots:
+            dirs = (dirs_of(artifact_dir) if artifact_dir is not None
+                    else artifact_dirs(study, out=out))
+            _draw(study, frame, out, label, best, dirs, written)
+        _remove_stale(out, written, plots, ours)
+    finally:  # also the plots drawn before one failed
+        write_manifest(out, [p.name for k, p in written.items() if k in PLOTS], ours)
     return written
 
 
@@ -302,9 +316,9 @@ PLOTS = {"history": "history.png", "importances": "importances.png",
 
 
 def _draw(study: optuna.Study, frame: pd.DataFrame, out: Path, label: str,
-          best: FrozenTrial | None, dirs: list[Path]) -> dict[str, Path]:
-    """The plots of :func:`write_report` that can be drawn, by name."""
-    written: dict[str, Path] = {}
+          best: FrozenTrial | None, dirs: list[Path], written: dict[str, Path]) -> None:
+    """Draw the plots of :func:`write_report` that can be drawn, each added to ``written``
+    by name once it is written."""
     title = f"{study.study_name}: {label}"
     history = plot_history(frame, out / PLOTS["history"], title, objective=label,
                            maximise=maximised(study))
@@ -317,7 +331,7 @@ def _draw(study: optuna.Study, frame: pd.DataFrame, out: Path, label: str,
         pred = val_predictions(best, dirs) if best is not None else None
     except PredictionsError as exc:
         logger.warning("%s; no confusion matrix / ROC", exc)
-        return written
+        return
     if pred is not None:
         y_true, y_score, names = pred
         y_pred = (y_score >= 0.5).astype(int) if y_score.ndim == 1 else y_score.argmax(axis=1)
@@ -333,15 +347,31 @@ def _draw(study: optuna.Study, frame: pd.DataFrame, out: Path, label: str,
                        "confusion matrix / ROC", best.number, where)
     elif best is not None:
         logger.info("best trial stored no validation predictions; no confusion matrix / ROC")
-    return written
 
 
-def _remove_stale(out: Path, written: Mapping[str, Path], plots: bool) -> list[Path]:
+def _remove_stale(out: Path, written: Mapping[str, Path], plots: bool,
+                  ours: Mapping[str, str] | None) -> list[Path]:
     """Remove the plots of :data:`PLOTS` in ``out`` that this report did not draw (an
-    earlier report's, of other trials); logged (a warning where plots were asked for)."""
+    earlier report's, of other trials) where ``ours`` (:func:`read_manifest`) has their
+    current bytes; logged (a warning where plots were asked for). A file of such a name
+    that is not ours (the user's own, or changed since) is kept, with an info log."""
     stale = []
     for key, name in PLOTS.items():
         if key not in written and (out / name).is_file():
+            known = None if ours is None else ours.get(name)
+            try:
+                mine = known is not None and sha256_file(out / name) == known
+            except FileNotFoundError:
+                continue  # another worker's report removed it
+            except OSError as exc:
+                logger.warning("could not read the stale plot %s: %s; kept", out / name, exc)
+                continue
+            if not mine:
+                why = ("the report manifest cannot be read" if ours is None else
+                       "changed since a metaheur report wrote it" if name in ours else
+                       f"not written by a metaheur report (not in {MANIFEST})")
+                logger.info("kept %s in %s: %s", name, out, why)
+                continue
             try:
                 (out / name).unlink(missing_ok=True)  # another worker's report may race us
             except OSError as exc:

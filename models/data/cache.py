@@ -5,8 +5,9 @@ cache), else the platform's user cache directory for ``metaheur`` from ``platfor
 (``$XDG_CACHE_HOME/metaheur`` or ``~/.cache/metaheur`` on Linux, ``~/Library/Caches/metaheur``
 on macOS, ``%LOCALAPPDATA%\\metaheur\\Cache`` on Windows); without ``platformdirs`` the Linux
 rule is applied everywhere. Files are written atomically (a temporary file, then
-``os.replace``), so concurrent trial processes never read half a file, and a cache file that
-cannot be read is ignored and rebuilt: the cache is untrusted input.
+``os.replace``: :func:`metaheur.harness.atomic.atomic_path`), so concurrent trial processes
+never read half a file, and a cache file that cannot be read is ignored and rebuilt: the
+cache is untrusted input.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from metaheur.harness.atomic import atomic_path
 
 __all__ = ["cache_root", "cache_dir", "key_hash", "disk_load", "disk_save", "warn_once"]
 
@@ -85,13 +87,8 @@ def disk_save(sub: str, key: tuple[Any, ...], arrays: dict[str, np.ndarray]) -> 
         return
     try:
         d.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, d / f"{key_hash(key)}.npz")  # atomic: readers never see half a file
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        # atomic: readers never see half a file
+        with atomic_path(d / f"{key_hash(key)}.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
     except OSError as e:
         warn_once(f"cannot write the data cache under {d}: {e}")

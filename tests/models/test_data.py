@@ -103,7 +103,7 @@ def test_load_slices_synthetic_contract(tmp_path):
     assert [int((d.split == s).sum()) for s in ("train", "val", "test")] == list(SMALL)
     assert load_slices("synthetic", image_size=32, n=SMALL, seed=1) is d  # in-memory cache
     files = list((Path.home() / "cache" / "synthetic").glob("*.npz"))
-    assert len(files) == 1 and not list(files[0].parent.glob(".tmp-*"))
+    assert len(files) == 1 and not list(files[0].parent.glob("*.tmp"))
     clear_cache()
     d2 = load_slices("synthetic", image_size=32, n=SMALL, seed=1)  # from disk
     assert d2 is not d

@@ -11,6 +11,7 @@ import _thread
 import collections
 import math
 import pickle
+import sys
 import threading
 import time
 import warnings
@@ -391,6 +392,57 @@ def test_torn_read_of_a_claiming_trial_does_not_settle_it(
     second.optimize(objective, n_trials=6)
     a = audit(second, "gwo")
     assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(second)
+
+
+def test_parameters_suggested_after_a_read_do_not_settle_the_trial_it_loaded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In memory a read returns the stored trial objects themselves, and Optuna's ``Trial``
+    writes each suggested parameter into the object it loaded at its creation (before its
+    claim). Trial 7 is read twice without its claim; between the second read and its
+    processing trial 7 claims row 3 and suggests. Trial 8 must not take trial 7 for a
+    trial created with its parameters (settled, no claim): before the fix it decided in
+    its turn and took row 3 again (under load: tests/test_optuna_upgrade.py's rare
+    ``repeated == never_told == 1``)."""
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    first = worker_study(storage, "s")
+    first.optimize(objective, n_trials=7)  # generation 1 (trial 4's): rows 0-2 done
+    stalled, release = _stall_claims(monkeypatch, storage, "slow")
+    suggested = threading.Event()
+    get_all, reads = storage.get_all_trials, []
+
+    def read(*args: Any, **kw: Any) -> list[optuna.trial.FrozenTrial]:
+        trials = get_all(*args, **kw)
+        if (threading.current_thread().name != "slow"
+                and sys._getframe(1).f_code.co_name == "refresh"
+                and len(trials) > 7 and ATTR + "gwo" not in trials[7].system_attrs):
+            reads.append(7)
+            if len(reads) == 2:  # trial 7 claims and suggests before this read is used
+                release.set()
+                assert suggested.wait(20)
+        return trials
+
+    monkeypatch.setattr(storage, "get_all_trials", read)
+    slow, fast = worker_study(storage, "s"), worker_study(storage, "s")
+
+    def run_slow() -> None:
+        t7 = slow.ask()
+        p7 = suggest(t7)
+        suggested.set()
+        slow.tell(t7, value(p7))
+
+    th = threading.Thread(target=run_slow, name="slow", daemon=True)
+    th.start()
+    assert stalled.wait(20)
+    t8 = fast.ask()
+    fast.tell(t8, value(suggest(t8)))
+    th.join(20)
+    assert len(reads) >= 2 and not th.is_alive()
+    assert (claim(fast.trials[7])["gen"], claim(fast.trials[7])["row"]) == (1, 3)
+    assert (claim(fast.trials[8])["gen"], claim(fast.trials[8])["row"]) == (2, 0), \
+        table(fast)
+    a = audit(fast, "gwo")
+    assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 0, 0, 0), table(fast)
 
 
 # ---------------------------------------------------------------------- cause 4: forks

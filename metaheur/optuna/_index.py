@@ -39,6 +39,9 @@ class TrialInfo:
     enqueued: bool
     tomb: bool  # a later trial presumed it dead (it may still claim, see ``_protocol``)
     trial: FrozenTrial
+    # ``trial.params`` non-empty when this read was processed: the object itself may gain
+    # parameters later (see :meth:`TrialIndex.refresh`), this flag does not
+    had_params: bool = False
     steady_params: bool = False  # it had parameters at the previous read already
 
     @property
@@ -110,7 +113,13 @@ class TrialIndex:
             self.missing.pop(k, None)
             info = self._info(t)
             prev = self.trials.get(k)
-            info.steady_params = bool(t.params) and prev is not None and bool(prev.trial.params)
+            # An in-memory (or journal) read returns the stored objects, and Optuna's Trial
+            # writes each suggested parameter into the object it loaded when it was created,
+            # before its claim: an object read without the claim can gain parameters later.
+            # So the previous read counts with the parameters it had when processed, never
+            # those its object has now (a trial claiming meanwhile seemed settled unclaimed).
+            info.had_params = bool(t.params)
+            info.steady_params = info.had_params and prev is not None and prev.had_params
             self.trials[k] = info
             self._register(info)
             if info.finished:

@@ -442,8 +442,7 @@ def collect(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
     from. A study with no such local storage is taken from ``archived`` (rows of this
     design, :func:`read_design_archive`) when read at the full trial count."""
     budget = budget or design.trials
-    past = {} if archived is None or budget != design.trials else {
-        (r["dataset"], r["algo"], int(r["seed"])): r for r in archived.to_dict(orient="records")}
+    past = archived_studies(archived) if budget == design.trials else {}
     rows = []
     for d, a, s in tasks:
         study = open_design_study(study_path(out, d, a, s), d, a, s, design, create=False)
@@ -459,12 +458,17 @@ def collect(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
     return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "source"])
 
 
+def archived_studies(archived: pd.DataFrame | None) -> dict[tuple[str, str, int], dict]:
+    """The rows of ``archived`` by study, ``(dataset, algo, seed)``."""
+    return {} if archived is None else {
+        (r["dataset"], r["algo"], int(r["seed"])): r for r in archived.to_dict(orient="records")}
+
+
 def to_run(out: Path, tasks: Sequence[tuple[str, str, int]],
            archived: pd.DataFrame | None) -> list[tuple[str, str, int]]:
     """``tasks`` less the studies finished in ``archived`` that have no local storage: the
     design accumulates across machines, so another machine's study is not run again."""
-    done = set() if archived is None else {
-        (r["dataset"], r["algo"], int(r["seed"])) for r in archived.to_dict(orient="records")}
+    done = archived_studies(archived)
     keep = [t for t in tasks if t not in done or study_path(out, *t).exists()]
     if len(keep) < len(tasks):
         logger.info("%d of %d studies are finished in the archive: not run here",

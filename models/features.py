@@ -25,14 +25,15 @@ from functools import partial
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
+from torch import Tensor, nn
+
 from metaheur.models.data.cache import disk_load, disk_save
 from metaheur.models.device import autocast, resolve_device
 from metaheur.models.losses import balanced_class_weight, cross_entropy
 from metaheur.models.metrics import UndefinedMetricWarning, multiclass_metrics
 from metaheur.models.resnet import STEMS, ResNetTrunk
 from metaheur.models.train import TrainConfig, train_model
-from numpy.typing import NDArray
-from torch import Tensor, nn
 
 __all__ = ["FEATURE_VERSION", "TrunkConfig", "TrunkClassifier", "trunk_features", "row_features"]
 

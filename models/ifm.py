@@ -1,11 +1,12 @@
 """IFM: multi-scale CRFE + RAM 3D-CNN sub-networks and their weighted ensemble.
 
-Seed 000 (Gou et al., ITC 53(3) 2024; spec: docs/models.md §4.1-§4.2). Each :class:`IFMSubNet` sees one
-field of view of a nodule patch. A stem and three channels (general G, macro/undercomplete A,
-micro/detail D from the original image) exchange features by cross-residual feature exchange
-(:class:`CRFE`, KiU-Net CRFB style), are fused by residual attention (:class:`RAM`), pass a residual
-stage, get image compensation and end in a one-logit head. :class:`IFMEnsemble` combines the
-sub-networks' probabilities with weights fitted on a 0.1 simplex grid (paper Eq. 4).
+Seed 000 (Gou et al., ITC 53(3) 2024; spec: docs/models.md §4.1-§4.2). Each
+:class:`IFMSubNet` sees one field of view of a nodule patch. A stem and three channels
+(general G, macro/undercomplete A, micro/detail D from the original image) exchange features
+by cross-residual feature exchange (:class:`CRFE`, KiU-Net CRFB style), are fused by residual
+attention (:class:`RAM`), pass a residual stage, get image compensation and end in a one-logit
+head. :class:`IFMEnsemble` combines the sub-networks' probabilities with weights fitted on a 0.1
+simplex grid (paper Eq. 4).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from metaheur.models.lstm_elu import _check_float
-from metaheur.models.resnet import _check_positive_int
 from numpy.typing import ArrayLike, NDArray
 from torch import Tensor, nn
+
+from metaheur.models.lstm_elu import _check_float
+from metaheur.models.resnet import _check_positive_int
 
 __all__ = [
     "CBR",
@@ -73,7 +75,8 @@ class CBR(nn.Sequential):
 
 
 class CRFE(nn.Module):
-    """Cross-residual feature exchange between a coarse and a fine tensor (docs/models.md §4.1 rows 5-6).
+    """Cross-residual feature exchange between a coarse and a fine tensor
+    (docs/models.md §4.1 rows 5-6).
 
     Both updates use the pre-update tensors::
 

@@ -1,4 +1,5 @@
-"""Training losses (docs/models.md §5): AUC power surrogate, IFM total loss, (weighted) cross-entropy.
+"""Training losses (docs/models.md §5): AUC power surrogate, IFM total loss, (weighted)
+cross-entropy.
 
 The AUC surrogate and the total loss are seed 000 (Gou et al., ITC 53(3) 2024) Eqs. 12-13. All
 losses are computed in float32 even under bf16/fp16 autocast: the pairwise ``(1 - delta)^lambda``

@@ -1,7 +1,7 @@
 """LSTM-ELU classifier: ResNet-18 trunk, then an LSTM whose squashing function is ELU.
 
-Seed 004 (Gowthami & Jayaseelan, IJ-AI 15(2) 2026; spec: docs/models.md §4.3). The stage-4 feature map
-is read row by row (top to bottom) as a sequence; the recurrent cell replaces tanh by
+Seed 004 (Gowthami & Jayaseelan, IJ-AI 15(2) 2026; spec: docs/models.md §4.3). The stage-4
+feature map is read row by row (top to bottom) as a sequence; the recurrent cell replaces tanh by
 ELU_alpha (the paper's Eq. 15 alpha is ``elu_alpha``) while the gates stay sigmoid by default::
 
     z = W [h_{t-1}, x_t] + b -> (i, f, o, u)      forget-gate bias initialised to 1
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from metaheur.models.resnet import ResNetTrunk, _check_choice, _check_positive_int, trunk_reduction
 from torch import Tensor, nn
+
+from metaheur.models.resnet import ResNetTrunk, _check_choice, _check_positive_int, trunk_reduction
 
 __all__ = ["LSTMELUCell", "LSTMELU", "LSTMELUNet", "GATES", "CELL_ACTS", "SEQUENCES"]
 
@@ -148,7 +149,8 @@ class LSTMELU(nn.Module):
 
 
 class LSTMELUNet(nn.Module):
-    """ResNet-18 trunk -> row sequence -> LSTM-ELU -> ELU -> Dropout -> Linear (docs/models.md §4.3).
+    """ResNet-18 trunk -> row sequence -> LSTM-ELU -> ELU -> Dropout -> Linear
+    (docs/models.md §4.3).
 
     ``sequence="rows_mean"`` averages the stage-4 map over its width, giving
     ``(B, T = H', 8w)``; ``"rows_flat"`` flattens each row, ``(B, H', 8w W')``.

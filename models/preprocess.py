@@ -33,7 +33,8 @@ __all__ = [
 
 
 def hu_window(hu: np.ndarray) -> np.ndarray:
-    """HU window, seed 000 Eq. 14 (docs/models.md §3.1): ``clip((HU + 1000) / 1400, 0, 1)``, float32."""
+    """HU window, seed 000 Eq. 14 (docs/models.md §3.1): ``clip((HU + 1000) / 1400, 0, 1)``,
+    float32."""
     v = (np.asarray(hu, dtype=np.float32) + np.float32(1000.0)) / np.float32(1400.0)
     return np.clip(v, 0.0, 1.0, out=v)
 
@@ -60,7 +61,8 @@ def wiener(img: np.ndarray, window: int = 3, eps: float = 1e-12) -> np.ndarray:
 
 
 def clahe(img: np.ndarray, kernel_size: int | None = None, clip_limit: float = 0.01) -> np.ndarray:
-    """CLAHE via ``skimage.exposure.equalize_adapthist`` (docs/models.md §3.2 step 3), output in [0, 1].
+    """CLAHE via ``skimage.exposure.equalize_adapthist`` (docs/models.md §3.2 step 3), output
+    in [0, 1].
 
     The input is min-max normalised first; a flat image maps to zeros. ``kernel_size`` defaults
     to ``max(max(H, W) // 8, 16)``.
@@ -80,7 +82,8 @@ def clahe(img: np.ndarray, kernel_size: int | None = None, clip_limit: float = 0
 
 
 def enhance_slice(img: np.ndarray) -> np.ndarray:
-    """Wiener (3x3) then CLAHE (docs/models.md §3.2 steps 2-3): (H, W) -> float32 (H, W) in [0, 1]."""
+    """Wiener (3x3) then CLAHE (docs/models.md §3.2 steps 2-3): (H, W) -> float32 (H, W)
+    in [0, 1]."""
     return clahe(wiener(img))
 
 

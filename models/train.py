@@ -27,6 +27,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
+from torch import Tensor, nn
+
 from metaheur.models.device import (
     autocast,
     device_settings,
@@ -37,8 +40,6 @@ from metaheur.models.device import (
     seeded,
     torch_threads,
 )
-from numpy.typing import ArrayLike, NDArray
-from torch import Tensor, nn
 
 __all__ = [
     "TrainingFailed",

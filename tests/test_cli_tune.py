@@ -254,9 +254,9 @@ def test_malformed_stored_profile_is_a_one_line_error(
     error naming it (a non-string one was a TypeError traceback once the command that
     resumes named the profile)."""
     import optuna
-    from metaheur.models.objectives.base import PROFILES as OBJECTIVE_PROFILES
 
     from metaheur.cli.tune_cmd import PROFILES
+    from metaheur.models.objectives.base import PROFILES as OBJECTIVE_PROFILES
 
     assert PROFILES == OBJECTIVE_PROFILES  # the CLI's copy (no torch import for --help)
     (tmp_path / "run").mkdir()
@@ -747,8 +747,9 @@ def test_ctrl_c_while_workers_start_is_quiet(tmp_path: Path) -> None:
 def test_storage_failure_during_a_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Regression: a full disk under the study's database ended in a traceback."""
-    from metaheur.models.objectives import LSTMELUObjective
     from sqlalchemy.exc import OperationalError
+
+    from metaheur.models.objectives import LSTMELUObjective
 
     def full(self, params, trial=None):  # noqa: ANN001, ANN202
         raise OperationalError("INSERT INTO trial_values", {}, Exception(

@@ -1,4 +1,5 @@
-"""The OptunaHub package in ``optunahub/metaheur/``: the registry's layout, loaded as the hub loads it.
+"""The OptunaHub package in ``optunahub/metaheur/``: the registry's layout, loaded as the hub
+loads it.
 
 OptunaHub imports a package with ``optunahub.load_local_module`` (``load_module`` after
 downloading it), as ``optunahub_registry.package.<name>``; the registry asks for a README

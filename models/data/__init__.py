@@ -1,5 +1,5 @@
-"""Datasets for the ``models`` objectives (docs/models.md §1-§2): real loaders, synthetic generators,
-splits. Research benchmark, not for clinical use."""
+"""Datasets for the ``models`` objectives (docs/models.md §1-§2): real loaders, synthetic
+generators, splits. Research benchmark, not for clinical use."""
 
 from metaheur.models.data.digits import load_digits
 from metaheur.models.data.loaders import (

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+
 from metaheur.models.data.cache import warn_once
 from metaheur.models.data.images import list_images
 from metaheur.models.data.iqothnccd import SEARCH_DEPTH

@@ -1,7 +1,8 @@
 """scikit-learn's 8x8 handwritten digits as :class:`Slices2D`: the small REAL dataset.
 
-1797 images, 10 classes, bundled with scikit-learn (no download). For ``LSTMELUNet(trunk=None)``
-each image row is one time step: 8 steps of 8 features (docs/models.md §4.3). Pixels (0..16) are only
+1797 images, 10 classes, bundled with scikit-learn (no download). For
+``LSTMELUNet(trunk=None)`` each image row is one time step: 8 steps of 8 features
+(docs/models.md §4.3). Pixels (0..16) are only
 scaled by 1/16; no Wiener, CLAHE or resizing. There is no official split, so
 :func:`metaheur.models.data.split_indices` draws the stratified 70/15/15 split.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+
 from metaheur.models.data.types import Slices2D
 
 __all__ = ["load_digits"]

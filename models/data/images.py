@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from metaheur.models.preprocess import to_square
 from PIL import Image, UnidentifiedImageError
+
+from metaheur.models.preprocess import to_square
 
 __all__ = ["IMG_EXT", "list_images", "read_gray", "ahash_groups", "read_images", "fingerprint"]
 

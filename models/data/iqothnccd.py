@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from metaheur.models.data.images import list_images
 from metaheur.models.data.types import IQOTH_CLASSES, LAYOUTS
 

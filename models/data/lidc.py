@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from metaheur.models.data.nodulemnist import named_npz_keys, npz_keys
 from metaheur.models.data.types import LAYOUTS, Volumes3D
 from metaheur.models.preprocess import hu_window

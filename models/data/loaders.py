@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from metaheur.models.data.cache import disk_load, disk_save
 from metaheur.models.data.chestct import chestct_files, find_chestct
 from metaheur.models.data.images import ahash_groups, fingerprint, read_images

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
 from metaheur.models.data.cache import warn_once
 from metaheur.models.data.types import LAYOUTS, NODULEMNIST_KEYS, Volumes3D
 
@@ -97,7 +98,8 @@ def load_nodulemnist(path: Path) -> Volumes3D:
         src = "nodulemnist3d"
         warn_once(
             f"{path} is {X.shape[1]}^3 at 1 mm, covering only {X.shape[1]} mm: use fovs_mm="
-            "(20, 24, 28) (metaheur.models.preprocess.default_fovs); nodulemnist3d_64.npz is recommended"
+            "(20, 24, 28) (metaheur.models.preprocess.default_fovs); "
+            "nodulemnist3d_64.npz is recommended"
         )
     return Volumes3D(X=X, y=np.concatenate(ys), spacing_mm=1.0, groups=None,
                      split=np.concatenate(ss), source=src)

@@ -73,7 +73,8 @@ def extract_patch(
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point; prints progress (this script is the only printing code in models/)."""
-    ap = argparse.ArgumentParser(prog="python -m metaheur.models.data.prepare_lidc", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m metaheur.models.data.prepare_lidc",
+                                 description=__doc__)
     ap.add_argument("--out", required=True, help="output .npz path")
     ap.add_argument("--min-readers", type=int, default=1, help="readers per nodule (3: LUNA-like)")
     ap.add_argument("--label-rule", choices=("mean", "median"), default="mean")

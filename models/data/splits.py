@@ -11,13 +11,14 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from metaheur.models.data.types import Slices2D, Volumes3D
 from sklearn.model_selection import (
     GroupShuffleSplit,
     StratifiedGroupKFold,
     StratifiedKFold,
     train_test_split,
 )
+
+from metaheur.models.data.types import Slices2D, Volumes3D
 
 __all__ = ["kfold_indices", "split_indices"]
 
@@ -84,7 +85,8 @@ def kfold_indices(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """k folds over train + val as ``[(train_idx, val_idx), ...]`` (global indices; test excluded).
 
-    ``StratifiedKFold``, or ``StratifiedGroupKFold`` when ``data.groups`` exist (docs/models.md §6.2).
+    ``StratifiedKFold``, or ``StratifiedGroupKFold`` when ``data.groups`` exist
+    (docs/models.md §6.2).
     """
     if not isinstance(k, int | np.integer) or k < 2:
         raise ValueError(f"k must be an integer >= 2, got {k!r}")

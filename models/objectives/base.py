@@ -24,8 +24,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import optuna
-from metaheur.models.device import resolve_device
-from metaheur.models.train import TrainingFailed
 from numpy.typing import NDArray
 from optuna.distributions import (
     BaseDistribution,
@@ -33,6 +31,9 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
+
+from metaheur.models.device import resolve_device
+from metaheur.models.train import TrainingFailed
 
 __all__ = ["PROFILES", "HP", "RunResult", "Objective", "METRIC_PREFIX", "PREDICTIONS_ARTIFACT"]
 

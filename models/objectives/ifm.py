@@ -28,13 +28,14 @@ from typing import Any
 import numpy as np
 import optuna
 import torch
+from numpy.typing import NDArray
+
 from metaheur.models.device import seeded, storage_dtype
 from metaheur.models.ifm import IFMEnsemble, IFMSubNet
 from metaheur.models.losses import ifm_loss
 from metaheur.models.metrics import binary_metrics, roc_auc
 from metaheur.models.objectives.base import HP, Objective, RunResult, cat, flt, intd, rounded
 from metaheur.models.train import TrainConfig, predict, train_model
-from numpy.typing import NDArray
 
 __all__ = ["IFMObjective", "NOMINAL_FOVS", "subnet_epochs"]
 

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import optuna
 import torch
+from numpy.typing import NDArray
+
 from metaheur.models.device import seeded, storage_dtype
 from metaheur.models.features import TrunkConfig, trunk_features
 from metaheur.models.losses import balanced_class_weight, cross_entropy
@@ -34,7 +36,6 @@ from metaheur.models.lstm_elu import LSTMELUNet
 from metaheur.models.metrics import argmax_score, multiclass_metrics
 from metaheur.models.objectives.base import HP, Objective, RunResult, cat, flt, intd
 from metaheur.models.train import TrainConfig, predict, train_model
-from numpy.typing import NDArray
 
 __all__ = ["LSTMELUObjective", "FEATURES", "lstm_elu_table"]
 

@@ -1,4 +1,5 @@
-"""Data layer: synthetic generators, real-format loaders, caches, splits (docs/models.md §1-§2, §6.2)."""
+"""Data layer: synthetic generators, real-format loaders, caches, splits
+(docs/models.md §1-§2, §6.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Preprocessing (docs/models.md §3): HU window, Wiener, CLAHE, resizing, FOV crops, augment, BAC."""
+"""Preprocessing (docs/models.md §3): HU window, Wiener, CLAHE, resizing, FOV crops, augment,
+BAC."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ pytest.importorskip("sklearn")
 import optuna  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+
 from metaheur.models.lstm_elu import LSTMELUNet  # noqa: E402
 from metaheur.models.metrics import (  # noqa: E402
     UndefinedMetricWarning,

@@ -139,7 +139,8 @@ def test_the_recurrence_trains_as_the_former_slice_per_step(hidden, layers, batc
 #: another formula (one ulp on the floors CI): there the floats are checked to a few ulps,
 #: the validation predictions still exactly. So a pin is checked only where it was taken;
 #: trial_cost's test compares the two code paths anywhere. To pin another CPU, run the cases
-#: below on a checkout of 6bcab8f there and add its key.
+#: below on a checkout of 6bcab8f there and add its key. AMD family 26 model 2 shares the pins
+#: of family 25 model 17: the current code reproduced them there bit for bit (2 Dec 2026).
 PINNED_TORCH = "2.13.0+cpu"
 CASES = {
     "digits": ({"source": "digits", "seed": 3},
@@ -153,35 +154,34 @@ CASES = {
                    "balance": 1.0}),
 }
 METRICS = ("accuracy", "auc", "error_rate", "f1", "precision", "recall", "specificity")
-PINNED = {
-    ("AuthenticAMD", 25, 17): {
-        "digits": {
-            "value": "0x1.2e1966bcd05a3p-1",
-            "val": ["0x1.cae759203cae7p-2", "0x1.bb955c8a2eee2p-1", "0x1.1a8c536fe1a8cp-1",
-                    "0x1.a3cd32865f4bap-2", "0x1.ccc0d1624ea0dp-2", "0x1.cbcbf3abae29ap-2",
-                    "0x1.e0bf6c5d5ff10p-1"],
-            "test": ["0x1.f0d4629b7f0d4p-2", "0x1.bd0366a8f8842p-1", "0x1.0795ceb240796p-1",
-                     "0x1.c686334bf09dbp-2", "0x1.186b8921614bbp-1", "0x1.de2d3cea0e96ap-2",
-                     "0x1.e2a8c077cb488p-1"],
-            "steps": {33: "0x1.7ebb0ed4171f4p-1", 67: "0x1.6bf730a69f0dap-1",
-                      100: "0x1.2e1966bcd05a3p-1"},
-            "predictions": "f098c3988ec655fe",
-        },
-        "synthetic": {
-            "value": "0x1.a335d9e3d4eb5p-1",
-            "val": ["0x1.7e4b17e4b17e5p-2", "0x1.11ee1ade80ef6p-1", "0x1.40da740da740ep-1",
-                    "0x1.73289870ac52dp-3", "0x1.fdb97530eca87p-4", "0x1.5555555555555p-2",
-                    "0x1.5555555555555p-1"],
-            "test": ["0x1.62fc962fc9630p-2", "0x1.3f83dafa986d8p-1", "0x1.4e81b4e81b4e8p-1",
-                     "0x1.5f78d18806c25p-3", "0x1.d950c83fb72ebp-4", "0x1.5555555555555p-2",
-                     "0x1.5555555555555p-1"],
-            "steps": {17: "0x1.eeb7a0f1f532cp-1", 33: "0x1.a335d9e3d4eb5p-1",
-                      50: "0x1.eeb7a0f1f532cp-1", 67: "0x1.839da653e312dp-1",
-                      83: "0x1.a335d9e3d4eb5p-1", 100: "0x1.a335d9e3d4eb5p-1"},
-            "predictions": "75a98aea231ede34",
-        },
+_PINS_AMD_EPYC = {
+    "digits": {
+        "value": "0x1.2e1966bcd05a3p-1",
+        "val": ["0x1.cae759203cae7p-2", "0x1.bb955c8a2eee2p-1", "0x1.1a8c536fe1a8cp-1",
+                "0x1.a3cd32865f4bap-2", "0x1.ccc0d1624ea0dp-2", "0x1.cbcbf3abae29ap-2",
+                "0x1.e0bf6c5d5ff10p-1"],
+        "test": ["0x1.f0d4629b7f0d4p-2", "0x1.bd0366a8f8842p-1", "0x1.0795ceb240796p-1",
+                 "0x1.c686334bf09dbp-2", "0x1.186b8921614bbp-1", "0x1.de2d3cea0e96ap-2",
+                 "0x1.e2a8c077cb488p-1"],
+        "steps": {33: "0x1.7ebb0ed4171f4p-1", 67: "0x1.6bf730a69f0dap-1",
+                  100: "0x1.2e1966bcd05a3p-1"},
+        "predictions": "f098c3988ec655fe",
+    },
+    "synthetic": {
+        "value": "0x1.a335d9e3d4eb5p-1",
+        "val": ["0x1.7e4b17e4b17e5p-2", "0x1.11ee1ade80ef6p-1", "0x1.40da740da740ep-1",
+                "0x1.73289870ac52dp-3", "0x1.fdb97530eca87p-4", "0x1.5555555555555p-2",
+                "0x1.5555555555555p-1"],
+        "test": ["0x1.62fc962fc9630p-2", "0x1.3f83dafa986d8p-1", "0x1.4e81b4e81b4e8p-1",
+                 "0x1.5f78d18806c25p-3", "0x1.d950c83fb72ebp-4", "0x1.5555555555555p-2",
+                 "0x1.5555555555555p-1"],
+        "steps": {17: "0x1.eeb7a0f1f532cp-1", 33: "0x1.a335d9e3d4eb5p-1",
+                  50: "0x1.eeb7a0f1f532cp-1", 67: "0x1.839da653e312dp-1",
+                  83: "0x1.a335d9e3d4eb5p-1", 100: "0x1.a335d9e3d4eb5p-1"},
+        "predictions": "75a98aea231ede34",
     },
 }
+PINNED = {("AuthenticAMD", 25, 17): _PINS_AMD_EPYC, ("AuthenticAMD", 26, 2): _PINS_AMD_EPYC}
 
 
 def _cpu() -> tuple[str, int, int] | None:

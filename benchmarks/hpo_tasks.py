@@ -583,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     if not branches.empty:
         print("\nconditional tasks: runs whose best configuration took each branch")
         print(branches.reindex(order, level="sampler").to_string())
-    rep = runs.groupby("sampler")["n_repeats"].sum().reindex(order)
+    rep = runs.groupby("sampler")["n_repeats"].sum().reindex(order).dropna().astype(int)
     print("\nrepeated parameter sets (trials re-proposing an evaluated point), all runs:")
     print(rep.to_string())
     if not args.no_plot and not runs.empty:

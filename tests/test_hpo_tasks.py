@@ -73,6 +73,18 @@ def test_rerun_skips_finished_runs(hpo, tiny_run, capsys):
     assert "| dlf-aoa |" in capsys.readouterr().out
 
 
+def test_repeats_table_lists_the_samplers_run_as_counts(hpo, tiny_run, capsys):
+    """Regression: reported with the default sampler list, samplers that were never run
+    (e.g. GP) printed a NaN row and turned every count into a float ("0.0")."""
+    assert hpo.main(["--report-only", "--tasks", "select-breast_cancer", "--trials", "6",
+                     "--report", "6", "--seeds", "2", "--out", str(tiny_run), "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    table = out.split("repeated parameter sets")[1].splitlines()[2:]
+    names = [line.split()[0] for line in table if line.strip()]
+    assert names == SAMPLERS
+    assert all(line.split()[1].isdigit() for line in table if line.strip())
+
+
 def test_holm_adjusts_in_step_down_order(hpo):
     # sorted p: .01*3 = .03, .03*2 = .06, .04*1 = .04 -> monotone .06
     assert hpo.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])

@@ -69,7 +69,7 @@ COLUMNS = KEY + ["best", "n_complete", "n_failed", "n_repeats", "seconds", "best
 def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
     """``"name"`` or ``"name:key=value,key=value"`` (any registered algorithm, e.g. one of
     our six or a restart variant ``pso-ipop``, with options, e.g. ``dlf-aoa:pop_size=6``)
-    -> ``(name, options)``; values are int, float or text."""
+    -> ``(name, options)``; values are int, float, ``true``/``false`` or text."""
     name, sep, rest = spec.partition(":")
     registered = metaheur.available()
     if name not in SAMPLERS and name not in registered:
@@ -86,6 +86,9 @@ def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
         if not key or not eq or not text:
             raise ValueError(f"sampler {spec!r}: options are key=value pairs separated by ','")
         value: Any = text
+        if text.lower() in ("true", "false"):  # a switch, e.g. branch_repair=false
+            options[key] = text.lower() == "true"
+            continue
         for convert in (int, float):
             try:
                 value = convert(text)

@@ -192,6 +192,10 @@ def test_sampler_variants_pass_options_to_our_samplers(hpo):
     assert hpo.parse_sampler("aco:pop_size=8") == ("aco", {"pop_size": 8})
     assert hpo.parse_sampler("dlf-aoa:levy_scale=unscaled") == ("dlf-aoa",
                                                                {"levy_scale": "unscaled"})
+    assert hpo.parse_sampler("gwo:skip_evaluated=False,pop_size=9") == (
+        "gwo", {"skip_evaluated": False, "pop_size": 9})  # a switch is a bool, not text
+    assert hpo.make_sampler("gwo:skip_evaluated=false", seed=0,
+                            n_trials=50)._store.skip_evaluated is False
     for bad in ("dlf-aoa:pop_size", "de:pop_size=4", "tpe:pop_size=4", "aoa:", "aoa:=3"):
         with pytest.raises(ValueError, match="sampler"):
             hpo.parse_sampler(bad)

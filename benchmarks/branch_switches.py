@@ -15,10 +15,7 @@ pairs it with the previous generation's trial of the same row and run. Per sampl
 branch and kind (``stay``/``switch``): the number of trials, their median value, the share
 in the best quarter of their study's trials (``top_quarter_share``, scale-free) and the
 share that improved on that previous trial of their row. Spares (no row) and the first
-generation of a run are not paired. ``--no-branch-repair`` runs the samplers with
-``branch_repair=False`` (rows evaluated as the algorithm proposed them; the default gives a
-row entering a branch that branch's best values, ``metaheur.optuna._repair``). Prints one
-table; writes ``branch_switches.csv`` (column ``branch_repair`` says which)::
+generation of a run are not paired. Prints one table; writes ``branch_switches.csv``::
 
     python benchmarks/branch_switches.py [--samplers dlf-aoa pso] [--seeds 10] [--trials 200]
 """
@@ -41,8 +38,8 @@ from hpo_tasks import OURS, _quiet_worker, make_sampler  # noqa: E402
 logger = logging.getLogger("branch_switches")
 
 CONDITIONAL = [name for name, task in TASKS.items() if task.conditional]
-COLUMNS = ["sampler", "branch_repair", "branch", "kind", "n", "median_value",
-           "top_quarter_share", "improved_share"]
+COLUMNS = ["sampler", "branch", "kind", "n", "median_value", "top_quarter_share",
+           "improved_share"]
 
 
 def trial_rows(study: optuna.Study, algo: str, branch: str) -> pd.DataFrame:
@@ -71,14 +68,12 @@ def pair_with_previous(trials: pd.DataFrame) -> pd.DataFrame:
     return paired
 
 
-def run_one(task: str, algo: str, seed: int, trials: int, repair: bool = True
-            ) -> pd.DataFrame:
+def run_one(task: str, algo: str, seed: int, trials: int) -> pd.DataFrame:
     """The paired trials of one study (columns of :func:`pair_with_previous`, and
     ``top_quarter``: the value is at most the 25th percentile of the study's values)."""
     _quiet_worker()  # as hpo_tasks' runs: one thread, no per-trial warnings
-    spec = f"{algo}:branch_repair={'true' if repair else 'false'}"
     study = optuna.create_study(direction="minimize", pruner=optuna.pruners.NopPruner(),
-                                sampler=make_sampler(spec, seed, trials))
+                                sampler=make_sampler(algo, seed, trials))
     study.optimize(get_task(task).make(), n_trials=trials, catch=(Exception,))
     trials_df = trial_rows(study, algo, TASKS[task].branch)
     paired = pair_with_previous(trials_df)
@@ -87,9 +82,9 @@ def run_one(task: str, algo: str, seed: int, trials: int, repair: bool = True
 
 
 def summarise(paired: pd.DataFrame) -> pd.DataFrame:
-    """Per (sampler, branch_repair, branch, kind): count, median value, share in the best quarter of
+    """Per (sampler, branch, kind): count, median value, share in the best quarter of
     their study, share improved on the row's previous trial."""
-    g = paired.groupby(["sampler", "branch_repair", "branch", "kind"])
+    g = paired.groupby(["sampler", "branch", "kind"])
     out = pd.DataFrame({"n": g.size(), "median_value": g["value"].median(),
                         "top_quarter_share": g["top_quarter"].mean(),
                         "improved_share": g["improved"].mean()}).reset_index()
@@ -103,8 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--trials", type=int, default=200)
-    p.add_argument("--no-branch-repair", dest="repair", action="store_false",
-                   help="run the samplers with branch_repair=False")
     p.add_argument("--out", default="results/branch_switches")
     args = p.parse_args(argv)
     if args.seeds < 1 or args.trials < 1:
@@ -115,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     for algo in args.samplers:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             logger.info("%s %s seed %d", args.task, algo, seed)
-            parts.append(run_one(args.task, algo, seed, args.trials, args.repair)
-                         .assign(sampler=algo, branch_repair=args.repair))
+            parts.append(run_one(args.task, algo, seed, args.trials).assign(sampler=algo))
     table = summarise(pd.concat(parts, ignore_index=True))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

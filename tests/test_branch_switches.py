@@ -38,19 +38,12 @@ def test_tiny_run_writes_the_table(bs, tmp_path, capsys):
     table = pd.read_csv(tmp_path / "branch_switches.csv")
     assert list(table.columns) == bs.COLUMNS
     assert set(table["kind"]) <= {"stay", "switch"} and set(table["sampler"]) == {"dlf-aoa"}
-    assert set(table["branch_repair"]) == {True}
     # generations of isqrt(16) = 4 rows: the first has no predecessor, and the trials that
     # ran before the union space was known are not rows at all
     assert 0 < table["n"].sum() <= 12
     assert table["top_quarter_share"].between(0, 1).all()
     assert table["improved_share"].between(0, 1).all()
     assert "select-breast_cancer, 16 trials, seed 0:" in capsys.readouterr().out
-
-
-def test_the_samplers_run_without_branch_repair_on_request(bs, tmp_path):
-    assert bs.main(["--samplers", "gwo", "--seeds", "1", "--trials", "16",
-                    "--no-branch-repair", "--out", str(tmp_path)]) == 0
-    assert set(pd.read_csv(tmp_path / "branch_switches.csv")["branch_repair"]) == {False}
 
 
 def test_only_our_samplers_and_conditional_tasks_are_accepted(bs, tmp_path):

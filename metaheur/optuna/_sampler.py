@@ -103,10 +103,7 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         them). Without it the space is the *union* of the completed trials' parameters
         (``union_space=True``): a conditional parameter is a dimension like any other, and
         a trial ignores the dimensions its branch does not suggest; a row is answered from
-        history when a completed trial had the same values on its own parameters, and a
-        row that enters a branch its population row was not in takes that branch's
-        parameters from the branch's best trial, moved by the algorithm's step
-        (``branch_repair``). With
+        history when a completed trial had the same values on its own parameters. With
         ``union_space=False`` it is Optuna's intersection (branch parameters then come from
         the fallback sampler). The first trial is sampled by the fallback sampler and joins
         the initial population. A changed space starts a new run, warm-started from the
@@ -180,11 +177,6 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
     union_space
         Without ``search_space``: optimise the union of the trials' parameters (default),
         or Optuna's intersection (``False``).
-    branch_repair
-        In a conditional space, give a row entering another branch the values of that
-        branch's best completed trial (plus the algorithm's step) for the parameters it
-        brings into play, instead of the never-evaluated values those coordinates drifted
-        to (default; docs/algorithms.md §0.3). ``False``: evaluate rows as proposed.
     independent_sampler, warn_independent_sampling
         Sampler for parameters outside the relative search space; emit its one warning.
     **algo_params
@@ -210,7 +202,6 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         skip_evaluated: bool = True,
         speculative: bool = False,
         union_space: bool = True,
-        branch_repair: bool = True,
         independent_sampler: BaseSampler | None = None,
         warn_independent_sampling: bool = True,
         **algo_params: Any,
@@ -219,7 +210,7 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         pop_size = check_options(cls, n_trials, pop_size, wait_timeout, search_space,
                                   algo_params,
                                   skip_evaluated=skip_evaluated, speculative=speculative,
-                                  union_space=union_space, branch_repair=branch_repair)
+                                  union_space=union_space)
         seed = check_seed(seed)
         # Validate the hyper-parameters now (the core raises ValueError naming them), and
         # that the class's state can be shared (get_state names undeclared attributes).
@@ -239,8 +230,7 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         self._speculative = speculative
         self._union_space = union_space
         self._store = GenerationStore(cls, self._pop_size, self._n_trials, self._algo_params,
-                                      skip_evaluated=skip_evaluated,
-                                      branch_repair=branch_repair)
+                                      skip_evaluated=skip_evaluated)
         self._independent_sampler = independent_sampler or _PerTrialRandomSampler(seed)
         self._warn_independent_sampling = warn_independent_sampling
         self._attr = ticket_key(cls.name)

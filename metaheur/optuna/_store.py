@@ -26,7 +26,6 @@ from optuna.trial import FrozenTrial
 from metaheur import _state
 from metaheur._base import Optimizer
 from metaheur.optuna._protocol import BadRecord, Record, check_rows, record_key
-from metaheur.optuna._repair import repaired_rows
 from metaheur.optuna._space import SearchSpaceEncoder
 
 __all__ = ["Evaluated", "Generation", "GenerationStore", "RunSpace"]
@@ -125,12 +124,10 @@ class GenerationStore:
     """Makes, reads and writes the generations of one algorithm's runs."""
 
     def __init__(self, cls: type[Optimizer], pop_size: int, n_trials: int,
-                 algo_params: Mapping[str, Any], *, skip_evaluated: bool = True,
-                 branch_repair: bool = True) -> None:
+                 algo_params: Mapping[str, Any], *, skip_evaluated: bool = True) -> None:
         self.cls, self.pop_size, self.n_trials = cls, pop_size, n_trials
         self.algo_params = dict(algo_params)
         self.skip_evaluated = skip_evaluated
-        self.branch_repair = branch_repair
 
     # ------------------------------------------------------------- storage
     @property
@@ -216,8 +213,6 @@ class GenerationStore:
             if ahead:
                 opt, X, moved = self._move(opt, X, ahead)
                 ahead = {}
-            if self.branch_repair:
-                opt, X = self._repair(run, opt, X, frozenset(moved))
             rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped,
                          moved=moved, reserve=run.plain)
             g = self._generation(run, rec, src, opt, X)
@@ -251,38 +246,16 @@ class GenerationStore:
         initial population)."""
         rows = {r: (k, np.asarray(x, dtype=float)) for r, (k, x) in ahead.items()
                 if r < X.shape[0] and np.shape(x) == X.shape[1:]}
-        edited = self._replace(opt, X, {r: x for r, (_, x) in rows.items()})
-        if edited is None:
-            return opt, X, {}
-        return *edited, {r: k for r, (k, _) in rows.items()}
-
-    def _repair(self, run: RunSpace, opt: Optimizer, X: NDArray, moved: frozenset[int]
-                ) -> tuple[Optimizer, NDArray]:
-        """Give the rows that enter a branch of a conditional space that branch's best
-        values (``_repair``); the optimizer is told the repaired rows."""
-        if not opt._initialized:  # a run's initial population: no row was moved
-            return opt, X
-        rows = repaired_rows(run, X, opt.population[0], skip=moved)
-        edited = self._replace(opt, X, rows)
-        if edited is None:
-            return opt, X
-        logger.debug("%d row(s) entering a branch took its best trial's values", len(rows))
-        return edited
-
-    def _replace(self, opt: Optimizer, X: NDArray, rows: Mapping[int, NDArray]
-                 ) -> tuple[Optimizer, NDArray] | None:
-        """``opt`` restored with ``rows`` in place of rows of its pending batch ``X``, and
-        that batch; ``None`` when nothing is replaced or the state does not allow it."""
         if not rows:
-            return None
+            return opt, X, {}
         state = opt.get_state()
-        _edit_pending(state, X, rows)
+        _edit_pending(state, X, {r: x for r, (_, x) in rows.items()})
         try:
-            edited = self.cls.from_state(state, check_version=False)
+            moved = self.cls.from_state(state, check_version=False)
         except ValueError as exc:
-            logger.debug("points cannot replace rows of the batch (%s)", exc)
-            return None
-        return edited, edited.ask()
+            logger.debug("the spares' points cannot replace their rows (%s)", exc)
+            return opt, X, {}
+        return moved, moved.ask(), {r: k for r, (k, _) in rows.items()}
 
     def _movable(self, opt: Optimizer, X: NDArray) -> bool:
         """Can a spare's point replace a row of ``opt``'s pending batch ``X``?"""

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LEVY_CAP", "mantegna_sigma", "levy_step"]
+__all__ = ["LEVY_CAP", "mantegna_sigma", "levy_step", "reflect_into_box"]
 
 
 #: Largest factor ``|v|^(−1/β)`` of a Lévy step (see :func:`levy_step`).
@@ -66,3 +66,22 @@ def levy_step(
 def _v_floor(beta: float) -> float:
     """``max(tiny, LEVY_CAP^(−β))``: the floor of ``|v|`` in :func:`levy_step`."""
     return max(_TINY, math.exp(-beta * math.log(LEVY_CAP)))
+
+
+def reflect_into_box(X: NDArray, lower: NDArray, upper: NDArray) -> NDArray:
+    """Fold the coordinates of ``X`` (``(n, d)``, in place) that left the box back into it
+    (docs/algorithms.md §0, "Boundary handling"): a coordinate ``s`` beyond a bound lands
+    ``s`` inside it, as many times over as the step is longer than the box (period
+    ``2·(ub − lb)``). ``±inf`` goes to the bound it points at; NaN is left for the caller."""
+    out = (X < lower) | (X > upper)
+    if not out.any():
+        return X
+    lo = np.broadcast_to(lower, X.shape)[out]
+    hi = np.broadcast_to(upper, X.shape)[out]
+    v, width = X[out], hi - lo
+    with np.errstate(invalid="ignore", over="ignore"):  # ±inf (or an overflow): clipped
+        t = np.mod(v - lo, 2.0 * width)
+        r = lo + (width - np.abs(t - width))
+    X[out] = np.where(np.isfinite(r), r, np.clip(v, lo, hi))
+    return X
+

@@ -7,8 +7,11 @@ import math
 import numpy as np
 import pytest
 from helpers import roundtrip, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import metaheur
+from metaheur._ops import reflect_into_box
 from metaheur.optimizers.aoa import (
     AOA,
     apply_flag,
@@ -279,6 +282,7 @@ def test_vectorised_equals_pointwise_minimize():
         ("partner_per_dim", "yes"),
         ("C1", True),
         ("u", "0.9"),
+        ("boundary", "bounce"),
     ],
 )
 def test_bad_parameters_raise_naming_them(key, value):
@@ -290,7 +294,7 @@ def test_registered_with_published_defaults():
     assert metaheur.get("aoa") is AOA
     assert AOA.defaults == dict(
         C1=2.0, C2=6.0, C3=2.0, C4=0.5, u=0.9, l=0.1, tf_collision=0.45, tf_explore=0.40,
-        acc_rand_divisor=True, partner_per_dim=True,
+        acc_rand_divisor=True, partner_per_dim=True, boundary="clip",
     )  # fmt: skip
     assert AOA.min_pop_size == 2 and AOA.summary and "10.1007/s10489-020-01893-z" in AOA.reference
 
@@ -343,3 +347,52 @@ def test_huge_constants_are_refused_and_the_largest_allowed_run(algo: str) -> No
         res = metaheur.minimize(lambda X: (X**2).sum(axis=1), [(-5.0, 5.0)] * 5, algo,
                                 budget=1000, pop_size=10, seed=seed, vectorized=True, **top)
         assert np.isfinite(res.fun)
+
+
+# ------------------------------------------------------------- boundary="reflect"
+def test_reflect_folds_a_step_back_by_its_overshoot():
+    lo, hi = np.array([-1.0, 0.0, 2.0]), np.array([1.0, 10.0, 3.0])
+    X = np.array([[1.5, -2.0, 2.5],          # 0.5 over, 2 under, inside
+                  [3.5, 25.0, np.inf],       # past the far bound too: folded twice
+                  [-np.inf, np.nan, 1.0]])   # ±inf to its bound, NaN left to the caller
+    got = reflect_into_box(X, lo, hi)
+    assert got is X
+    np.testing.assert_array_equal(X[:2], [[0.5, 2.0, 2.5], [-0.5, 5.0, 3.0]])
+    assert X[2, 0] == -1.0 and math.isnan(X[2, 1]) and X[2, 2] == 3.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=20),
+       st.floats(-50.0, 50.0), st.floats(1e-3, 100.0))
+def test_reflect_lands_inside_and_leaves_inside_points_alone(values, low, width):
+    X = np.array(values)[:, None]
+    inside = (X >= low) & (X <= low + width)
+    got = reflect_into_box(X.copy(), np.array([low]), np.array([low + width]))
+    assert ((got >= low) & (got <= low + width)).all()
+    np.testing.assert_array_equal(got[inside], X[inside])
+
+
+def _at_bounds(name: str, boundary: str) -> float:
+    """Share of asked coordinates exactly on a bound, minimising a linear function whose
+    optimum is the lower corner: a tuning study's parameter whose best value is its
+    range's end."""
+    opt = metaheur.get(name)([(-1.0, 1.0)] * 6, pop_size=10, budget=400, seed=2,
+                             boundary=boundary)
+    asked = np.vstack(run(opt, lambda X: X.sum(axis=1))[1:])  # past the uniform start
+    return float(((asked == -1.0) | (asked == 1.0)).mean())
+
+
+@pytest.mark.parametrize("name", ["aoa", "dlf-aoa"])
+def test_reflect_keeps_the_population_off_the_bounds(name):
+    """Clipping piles the candidates on the bounds (most of them here); folding them back
+    evaluates points inside, near the bound the search pushes against."""
+    assert _at_bounds(name, "clip") > 0.3
+    assert _at_bounds(name, "reflect") == 0.0
+
+
+def test_reflect_is_exported_and_restored():
+    opt = AOA([(-1.0, 1.0)] * 4, pop_size=6, budget=120, seed=5, boundary="reflect")
+    run(opt, lambda X: X.sum(axis=1), stop_nit=3)
+    copy = roundtrip(opt)
+    assert copy.boundary == "reflect"
+    np.testing.assert_array_equal(copy.ask(), opt.ask())

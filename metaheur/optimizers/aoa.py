@@ -22,6 +22,9 @@ per dimension (``partner_per_dim``). The printed equations stagnate (§10.3);
 paper-literal variant. A zero (negligible or non-finite) span in Eq. 12 gives the constant
 ``l + u/2`` instead of NaN. den, vol and acc are updated for every agent, accepted or not;
 ``acc_b`` is the raw Eq. 6 value until the first improvement, then the best agent's Â.
+Candidates outside the box are clipped (published); ``boundary="reflect"`` folds them back
+inside instead (not published; docs/algorithms.md §1.7: clipping piles a tuning study's
+trials on the bounds of its ranges).
 
 Random numbers (§1.6): ONE ``rng.random`` call per iteration, laid out by
 :class:`DrawLayout` as ``[R (N·D) | P of Eq. 15, or per-dimension partners (N·D) | r |
@@ -43,7 +46,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metaheur._base import Optimizer
-from metaheur._params import Flag, Real
+from metaheur._ops import reflect_into_box
+from metaheur._params import Choice, Flag, Real
 from metaheur._registry import register
 from metaheur._state import Field
 
@@ -194,6 +198,7 @@ class AOA(Optimizer):
         "tf_explore": 0.40,
         "acc_rand_divisor": True,
         "partner_per_dim": True,
+        "boundary": "clip",
     }
     min_pop_size = 2
     # upper limits: far above every published setting, low enough that no product of
@@ -204,6 +209,7 @@ class AOA(Optimizer):
         "u": Real(0.0, _C_MAX, low_open=True), "l": Real(0.0, _C_MAX),
         "tf_collision": Real(0.0, 1.0, low_open=True), "tf_explore": Real(0.0, 1.0, low_open=True),
         "acc_rand_divisor": Flag(), "partner_per_dim": Flag(),
+        "boundary": Choice("clip", "reflect"),
     }  # fmt: skip
     # den and vol lie in (0, 1] (Eqs. 5 and 7 keep them there)
     state_fields = {
@@ -301,6 +307,8 @@ class AOA(Optimizer):
             Xc *= min(self.C3 * TF, 1.0) * self._x_b - X
             Xc += self._x_b  # Eq. (14): x_b + F ⊙ C2·R ⊙ Â ⊙ (Tt·x_b − X)·d
         self._dv_new, self._acc_new = dv, Ah
+        if self.boundary == "reflect":  # not published: clipping is (docs §1.7)
+            reflect_into_box(Xc, self.lower, self.upper)
         return Xc
 
     def _layout(self, collide: bool, explore: bool) -> DrawLayout:

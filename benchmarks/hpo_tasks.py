@@ -86,7 +86,7 @@ def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
         if not key or not eq or not text:
             raise ValueError(f"sampler {spec!r}: options are key=value pairs separated by ','")
         value: Any = text
-        if text.lower() in ("true", "false"):  # a switch, e.g. branch_repair=false
+        if text.lower() in ("true", "false"):  # a switch, e.g. skip_evaluated=false
             options[key] = text.lower() == "true"
             continue
         for convert in (int, float):

@@ -84,4 +84,3 @@ def reflect_into_box(X: NDArray, lower: NDArray, upper: NDArray) -> NDArray:
         r = lo + (width - np.abs(t - width))
     X[out] = np.where(np.isfinite(r), r, np.clip(v, lo, hi))
     return X
-

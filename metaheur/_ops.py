@@ -82,5 +82,6 @@ def reflect_into_box(X: NDArray, lower: NDArray, upper: NDArray) -> NDArray:
     with np.errstate(invalid="ignore", over="ignore"):  # ±inf (or an overflow): clipped
         t = np.mod(v - lo, 2.0 * width)
         r = lo + (width - np.abs(t - width))
-    X[out] = np.where(np.isfinite(r), r, np.clip(v, lo, hi))
+    # the clip also holds r to the box where hi - lo rounded up by an ulp
+    X[out] = np.clip(np.where(np.isfinite(r), r, v), lo, hi)
     return X

@@ -21,7 +21,6 @@ in docs/algorithms.md §2.4 and §12.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import sys
@@ -36,6 +35,8 @@ TARGETS = 10.0 ** (2.0 - 0.2 * np.arange(51))
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """``"dlf-aoa:levy_scale=0.1"`` → ``("dlf-aoa", {"levy_scale": 0.1})``."""
+    from metaheur.cli.algo_params import text_value
+
     name, *items = spec.split(":")
     params: dict[str, Any] = {}
     for item in items:
@@ -43,9 +44,9 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         if not sep:
             raise SystemExit(f"bad hyper-parameter {item!r} in {spec!r}: expected key=value")
         try:
-            params[key] = json.loads(text)
-        except json.JSONDecodeError:
-            params[key] = text
+            params[key] = text_value(text)  # as metaheur's --algo-param reads it
+        except ValueError as exc:
+            raise SystemExit(f"bad hyper-parameter {item!r} in {spec!r}: {exc}") from None
     return name, params
 
 

@@ -56,6 +56,7 @@ from _tasks import TASKS, get_task  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 import metaheur  # noqa: E402
+from metaheur.cli.algo_params import text_value  # noqa: E402
 
 logger = logging.getLogger("hpo_tasks")
 
@@ -69,7 +70,8 @@ COLUMNS = KEY + ["best", "n_complete", "n_failed", "n_repeats", "seconds", "best
 def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
     """``"name"`` or ``"name:key=value,key=value"`` (any registered algorithm, e.g. one of
     our six or a restart variant ``pso-ipop``, with options, e.g. ``dlf-aoa:pop_size=6``)
-    -> ``(name, options)``; values are int, float, ``true``/``false`` or text."""
+    -> ``(name, options)``; values are read as ``--algo-param`` reads them (int, float,
+    ``true``/``false``, ``none``, JSON, else text: metaheur.cli.algo_params.text_value)."""
     name, sep, rest = spec.partition(":")
     registered = metaheur.available()
     if name not in SAMPLERS and name not in registered:
@@ -85,17 +87,7 @@ def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
         key, eq, text = (part.strip() for part in item.partition("="))
         if not key or not eq or not text:
             raise ValueError(f"sampler {spec!r}: options are key=value pairs separated by ','")
-        value: Any = text
-        if text.lower() in ("true", "false"):  # a switch, e.g. skip_evaluated=false
-            options[key] = text.lower() == "true"
-            continue
-        for convert in (int, float):
-            try:
-                value = convert(text)
-                break
-            except ValueError:
-                continue
-        options[key] = value
+        options[key] = text_value(text)  # as metaheur's --algo-param reads it
     return name, options
 
 

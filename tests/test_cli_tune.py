@@ -148,7 +148,7 @@ def test_optuna_samplers_accept_the_largest_seed(algo: str) -> None:
         pytest.importorskip("cmaes")
     drawn = []
     for worker, finished in ((0, 0), (0, 5), (1, 0), (2, 7)):
-        sampler = _sampler(algo, MAX_SEED, 4, 8, finished, {}, worker)
+        sampler = _sampler(algo, MAX_SEED, 4, 8, finished, {}, {}, worker)
         study = optuna.create_study(sampler=sampler)
         drawn.append(study.ask().suggest_float("x", 0.0, 1.0))
     assert len(set(drawn)) == len(drawn)  # workers and resumed runs still differ
@@ -178,6 +178,90 @@ def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     assert "created with seed=0, not 1" in err and "--seed 0" in err
     assert _states(tmp_path / "run" / "study.db") == ["COMPLETE"] * 8
+
+
+def _generation_params(db: Path, algo: str) -> list[dict]:
+    """The hyper-parameters of every generation record the sampler stored in the study."""
+    import optuna
+
+    study = optuna.load_study(study_name=f"lstm-elu-{algo}", storage=f"sqlite:///{db}")
+    return [v["opt"]["config"]["params"] for t in study.trials
+            for k, v in t.system_attrs.items() if k.startswith(f"metaheur:{algo}:gen:")]
+
+
+def test_algo_param_reaches_the_sampler_and_stays_with_the_study(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--algo-param sets the metaheuristic's hyper-parameters (and its sampler's options);
+    the study records them, a resume without them keeps them, other ones are refused."""
+    import optuna
+
+    args = ["--algo", "dlf-aoa", "--pop-size", "2"]
+    given = ["--algo-param", "boundary=reflect", "-p", "levy_scale=unscaled"]
+    assert main(_tune(tmp_path, *args, "--trials", "4", *given)) == 0
+    out = capsys.readouterr().out
+    assert "boundary='reflect', levy_scale='unscaled'" in out
+    db = tmp_path / "run" / "study.db"
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert best["algo_params"] == {"boundary": "reflect", "levy_scale": "unscaled"}
+    assert "--algo-param boundary=reflect --algo-param levy_scale=unscaled" in best["command"]
+    params = _generation_params(db, "dlf-aoa")
+    assert params and all(p["boundary"] == "reflect" and p["levy_scale"] == 1.0
+                           for p in params)
+    # a resume without --algo-param keeps the study's (it used to be the defaults)
+    assert main(_tune(tmp_path, *args, "--trials", "6", "-v")) == 0
+    out, err = capsys.readouterr()
+    assert "continues with its stored --algo-param boundary=reflect levy_scale=unscaled" in err
+    assert "resumed: 4 trials already finished" in out
+    params = _generation_params(db, "dlf-aoa")
+    assert len(params) > 2 and all(p["boundary"] == "reflect" for p in params)
+    # other values are refused, naming the ones that continue the study
+    assert main(_tune(tmp_path, *args, "--trials", "7", "-p", "boundary=clip")) == 2
+    err = capsys.readouterr().err
+    assert "created with algo_params=" in err and "--algo-param boundary=reflect " in err
+    assert len(err.strip().splitlines()) == 1
+    # a study without recorded values (the published ones) refuses new ones likewise
+    assert main(_tune(tmp_path, *args, "--trials", "2", name="plain")) == 0
+    capsys.readouterr()
+    assert main(_tune(tmp_path, *args, "--trials", "3", *given, name="plain")) == 2
+    assert "(or no --algo-param to continue this one)" in capsys.readouterr().err
+    # the stored values are untrusted input: checked like given ones, one line
+    study = optuna.load_study(study_name="lstm-elu-dlf-aoa", storage=f"sqlite:///{db}")
+    for bad, why in [("reflect", "an object of hyper-parameter values by name"),
+                     ({"1x": 1}, "an object of hyper-parameter values by name"),
+                     ({"levy_beta": 7}, "levy_beta must be a finite real number in [0.001, 2]"),
+                     ({"pop_size": 3}, "set it with --pop-size"),
+                     ({"os": "system"}, "dlf-aoa has no such hyper-parameter")]:
+        study.set_user_attr("algo_params", bad)
+        assert main(_tune(tmp_path, *args, "--trials", "7")) == 2
+        err = capsys.readouterr().err
+        assert "study 'lstm-elu-dlf-aoa' has" in err and why in err, err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert _states(db) == ["COMPLETE"] * 6
+
+
+def test_algo_param_takes_the_samplers_options(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """An option of the sampler (skip_evaluated=false, for noisy objectives) reaches it
+    beside the algorithm's hyper-parameters."""
+    from metaheur.harness import study as tuning
+
+    built: list[dict] = []
+    make = tuning.make_sampler
+
+    def recording(*a, **kw):  # noqa: ANN002, ANN003, ANN202 - make_sampler's signature
+        built.append(kw)
+        return make(*a, **kw)
+
+    monkeypatch.setattr(tuning, "make_sampler", recording)  # one worker: this process
+    assert main(_tune(tmp_path, "--algo", "pso", "--pop-size", "2", "--trials", "4",
+                      "-p", "skip_evaluated=false", "-p", "w=0.5")) == 0
+    assert len(built) >= 2  # the check before the data, then the worker's sampler
+    assert all(kw["skip_evaluated"] is False and kw["w"] == 0.5 for kw in built)
+    assert built[-1]["search_space"]  # the worker's, on the model's space
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert best["algo_params"] == {"skip_evaluated": False, "w": 0.5}
+    assert "--algo-param skip_evaluated=false --algo-param w=0.5" in best["command"]
+    assert all(p["w"] == 0.5 for p in _generation_params(tmp_path / "run" / "study.db", "pso"))
 
 
 def test_best_json_names_the_settings_of_the_runs_that_made_the_trials(
@@ -458,6 +542,12 @@ def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
         (["--pop-size", "2", "--algo", "gwo"], "--pop-size must be >= 3 for gwo"),
         (["--storage", "not-a-url"], "storage must be an SQLAlchemy URL"),
         (["--out", "/dev/null/x"], "cannot write to /dev/null/x: a part of the path is a file"),
+        (["-p", "levy_scale=-1"], "levy_scale must be a finite real number in [0, "),
+        (["-p", "n_trials=3"], "--algo-param n_trials: set it with --trials"),
+        (["-p", "search_space={}"], "--algo-param search_space: set it with --profile"),
+        (["-p", "union_space=false"], "--algo-param union_space: dlf-aoa has no such"),
+        (["--algo", "tpe", "-p", "w=1"], "--algo-param: tpe takes none"),
+        (["-p", "boundary"], "argument --algo-param/-p: expected KEY=VALUE"),
     ],
 )
 def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture, argv: list[str],

@@ -11,12 +11,17 @@ from typing import Any
 EXAMPLES = """examples:
   metaheur minimize -f rastrigin -d 10 -a dlf-aoa --budget 20000
   metaheur minimize -f ackley -d 30 -a pso --pop-size 40 --rotate --json
+  metaheur minimize -f rastrigin -d 10 -a dlf-aoa --algo-param levy_scale=unscaled
 """
+
+#: minimize()'s own arguments that this command sets with options of its own.
+OWNED = {"pop_size": "--pop-size", "seed": "--seed", "budget": "--budget"}
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``minimize`` sub-parser."""
     from metaheur.cli import HelpFormatter, int_arg
+    from metaheur.cli.algo_params import key_value
 
     p = subparsers.add_parser(
         "minimize",
@@ -41,6 +46,10 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    help="population size; default: the algorithm's (30; pso-ipop: 20)")
     p.add_argument("--seed", "-s", type=int_arg("--seed", 0), default=0,
                    help="seed of the algorithm and of the function's shift/rotation; default: 0")
+    p.add_argument("--algo-param", "-p", type=key_value, action="append", default=[],
+                   metavar="KEY=VALUE",
+                   help="a hyper-parameter of the algorithm (`metaheur list --params`), e.g. "
+                   "boundary=reflect; repeat for more; default: the published values")
     p.add_argument("--no-shift", action="store_true", help="use the unshifted function")
     p.add_argument("--rotate", action="store_true", help="use a randomly rotated function")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -79,9 +88,11 @@ def run(args: argparse.Namespace) -> int:
 
     fn = functions.get(args.function, args.dim, shift=not args.no_shift, rotate=args.rotate,
                        seed=args.seed)
+    from metaheur.cli.algo_params import check_algo_params
     from metaheur.harness.progress import want_progress
 
     algo = metaheur.get(args.algo)  # ValueError lists the valid names
+    params = check_algo_params(algo, args.algo_param, owned=OWNED)  # values: by minimize
     timed = _Timed(fn)
     pop = algo.default_pop_size if args.pop_size is None else args.pop_size
     latest: list[Any] = []  # the state after the last finished iteration
@@ -93,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         res = metaheur.minimize(timed, fn.bounds, algo, budget=args.budget, pop_size=pop,
                                 seed=args.seed, vectorized=True, callback=keep,
-                                progress=args.progress or want_progress(not args.quiet))
+                                progress=args.progress or want_progress(not args.quiet),
+                                **params)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: print what finished, then stop
         if not latest:
             raise
@@ -110,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         "rotated": fn.rotated,
         "seed": args.seed,
         "pop_size": pop,
+        "params": params,
         "fun": _finite(float(res.fun)),
         "error": _finite(float(res.fun) - fn.f_opt),
         "f_opt": fn.f_opt,
@@ -129,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         head += ", shifted" if fn.shifted else ""
         head += ", rotated" if fn.rotated else ""
         print(head + f", seed={args.seed})")
+        if params:
+            print("  params   " + " ".join(f"{k}={v!r}" for k, v in params.items()))
         print(f"  fun      {res.fun:.6g}   (error {res.fun - fn.f_opt:.6g}, f_opt {fn.f_opt:.6g})")
         print(f"  nfev     {res.nfev}   nit {res.nit}   n_failed {res.n_failed}")
         print(f"  success  {res.success}   status {res.status}   ({res.message})")

@@ -16,6 +16,7 @@ import os
 import shlex
 import signal
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from metaheur.cli.tune_stored import (
     MAX_SEED,
     PROFILES,
+    read_algo_params,
     read_attrs,
     read_profile,
     read_seconds,
@@ -36,6 +38,11 @@ DEFAULT_POP_SIZE = 8
 MIN_GENERATIONS = 5
 QUICK_ENV = "METAHEUR_TUNE_QUICK"
 DEFAULT_SEED = 0
+#: Options of the metaheuristic sampler that --algo-param takes beside the hyper-parameters.
+SAMPLER_OPTIONS = ("skip_evaluated", "speculative", "wait_timeout")
+#: What this command sets with options of its own.
+OWNED = {"pop_size": "--pop-size", "seed": "--seed", "n_trials": "--trials",
+         "search_space": "--profile (the model's search space)"}
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +51,7 @@ EXAMPLES = """examples:
   metaheur tune                                    # LSTM-ELU, DLF-AOA, 48 trials of pop 8
   metaheur tune --algo pso --trials 96 --n-jobs 2
   metaheur tune --model ifm --data ~/data/LIDC --algo gwo
+  metaheur tune --algo dlf-aoa --algo-param boundary=reflect --out runs/reflect
   metaheur tune --storage postgresql://user@host/db --study shared   # several machines
 """
 
@@ -51,6 +59,7 @@ EXAMPLES = """examples:
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``tune`` sub-parser."""
     from metaheur.cli import HelpFormatter, int_arg, positive_float
+    from metaheur.cli.algo_params import key_value
 
     p = subparsers.add_parser(
         "tune",
@@ -83,6 +92,12 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
     p.add_argument("--pop-size", type=int_arg("--pop-size"), default=DEFAULT_POP_SIZE,
                    help=f"population size of the metaheuristic (cmaes: popsize); "
                    f"default: {DEFAULT_POP_SIZE}")
+    p.add_argument("--algo-param", "-p", type=key_value, action="append", default=None,
+                   metavar="KEY=VALUE",
+                   help="a hyper-parameter of the metaheuristic (`metaheur list --params`) or "
+                   f"an option of its sampler ({', '.join(SAMPLER_OPTIONS)}), e.g. "
+                   "boundary=reflect; repeat for more; default: none (the published values; "
+                   "a resumed study keeps its own)")
     p.add_argument("--seed", type=int_arg("--seed", 0, MAX_SEED), default=None,
                    help="seed of the sampler, the data split and the training; default: "
                    f"{DEFAULT_SEED} (a resumed study keeps its own)")
@@ -162,26 +177,30 @@ def _objective_kwargs(args: argparse.Namespace, source: str, root: str | None,
 
 
 def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, finished: int,
-             space: dict[str, Any], worker: int = 0) -> Any:
+             space: dict[str, Any], params: dict[str, Any], worker: int = 0) -> Any:
     """Worker ``worker``'s sampler. Optuna's samplers get ``seed + 1000 * worker + finished``
     (modulo 2**32, the seeds they accept) so that workers and resumed runs do not repeat
     points; a metaheuristic sampler keeps its state in the storage, so every worker gets the
-    run's seed."""
+    run's seed, and ``params`` (``--algo-param``)."""
     from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
         seed = (seed + 1000 * worker + finished) % (MAX_SEED + 1)
         return make_sampler(algo, seed=seed, pop_size=pop_size if algo == "cmaes" else None)
     return make_sampler(algo, seed=seed, pop_size=pop_size, n_trials=n_trials,
-                        search_space=space)
+                        search_space=space, **params)
 
 
 def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     """The canonical command of this run (storage masked), used to say how to resume;
-    without ``--seed`` or ``--profile`` while it is not known yet (the study's own is used
-    then)."""
+    without ``--seed``, ``--profile`` or ``--algo-param`` while it is not known yet (the
+    study's own is used then)."""
+    from metaheur.cli.algo_params import as_options
+
     parts = ["metaheur", "tune", "--algo", args.algo, "--model", args.model,
              "--trials", str(args.trials), "--pop-size", str(args.pop_size)]
+    if args.algo_params:
+        parts += as_options(args.algo_params)
     if args.seed is not None:
         parts += ["--seed", str(args.seed)]
     if args.profile is not None:
@@ -247,7 +266,26 @@ def _validate(args: argparse.Namespace) -> str:
             raise ValueError(f"--pop-size must be >= {min_pop} for {algo}, got {args.pop_size}")
     elif args.pop_size < 2:
         raise ValueError(f"--pop-size must be >= 2, got {args.pop_size}")
+    # None: not given, a resumed study keeps its own
+    args.algo_params = (None if args.algo_param is None
+                        else _checked_params(algo, args, args.algo_param))
     return algo
+
+
+def _checked_params(algo: str, args: argparse.Namespace,
+                    pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """``--algo-param`` pairs as a dict, checked before any data is read: names by
+    :func:`~metaheur.cli.algo_params.check_algo_params`, values by building the sampler
+    once (the algorithm's constraints name what is allowed); ``ValueError`` otherwise."""
+    import metaheur
+    from metaheur.cli.algo_params import check_algo_params
+    from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
+
+    if algo in OPTUNA_SAMPLERS:
+        raise ValueError(f"--algo-param: {algo} takes none (it is for the metaheuristics)")
+    params = check_algo_params(metaheur.get(algo), pairs, options=SAMPLER_OPTIONS, owned=OWNED)
+    make_sampler(algo, seed=0, pop_size=args.pop_size, n_trials=args.trials, **params)
+    return params
 
 
 # ---------------------------------------------------------------------------------- run
@@ -313,6 +351,34 @@ def run(args: argparse.Namespace) -> int:
         return 128 + signum
 
 
+def _algo_params(args: argparse.Namespace, algo: str, stored: dict[str, Any] | None,
+                 study_name: str) -> dict[str, Any]:
+    """The run's ``--algo-param`` values: those given (an existing study must have been
+    created with the same), else the study's own (untrusted input: checked like given ones,
+    a bad one is a ``ValueError`` naming the study), else none."""
+    from metaheur.cli.algo_params import as_options
+
+    given = args.algo_params
+    if given is None:
+        if not stored:
+            return {}
+        logger.info("study %r continues with its stored --algo-param %s", study_name,
+                    " ".join(as_options(stored)[1::2]))
+        try:
+            params = _checked_params(algo, args, stored.items())
+        except ValueError as exc:
+            raise ValueError(f"study {study_name!r} has malformed algo_params in its storage "
+                             f"({exc}); use --study to start another study") from None
+        args.algo_params = params
+        return params
+    if stored is not None and stored != given:
+        keep = " ".join(as_options(stored)) or "no --algo-param"
+        raise ValueError(f"study {study_name!r} was created with algo_params={stored!r}, not "
+                         f"{given!r}; use --study to start another study (or {keep} to "
+                         f"continue this one)")
+    return given
+
+
 def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     """Open or create the study, run the trials, write and print the report."""
     import sys
@@ -350,6 +416,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         logger.info("study %r continues with its stored profile %s", study_name, stored_profile)
     profile = args.profile = (args.profile or stored_profile
                               or ("gpu" if device.type == "cuda" else "cpu"))
+    params = _algo_params(args, algo, read_algo_params(stored, study_name), study_name)
     command = plan.command = _command(args, plan.storage_shown)  # now with seed and profile
     objective_kwargs = _objective_kwargs(args, source, root, profile)
     objective_kwargs["artifact_dir"] = str(out / "artifacts")  # validation predictions
@@ -360,7 +427,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     space = objective.search_space()
     config = {
         "algo": algo, "model": args.model, "profile": profile, "seed": args.seed,
-        "pop_size": args.pop_size, "data": source, "data_path": root,
+        "pop_size": args.pop_size, "algo_params": params, "data": source, "data_path": root,
         "search_space": _space_json(space), "pruner": args.pruner,
         "objective_label": objective.label,
         "storage": storages.mask_url(storage_url), "command": command,
@@ -379,6 +446,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     seed_note = f"seed {args.seed}" + (" (the study's)" if seed_inherited else "")
     note(f"  {seed_note}, device {device}, {n_jobs} worker(s), {population}"
          f"{args.trials} trials, pruner {args.pruner}")
+    if params:
+        note("  " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
     note(f"  study {study_name!r} in {storages.mask_url(storage_url)} "
          + ("(new)" if created else f"(resumed: {finished} trials already finished)"))
     note(f"  {DISCLAIMER}")
@@ -395,7 +464,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         outcome = runs.run_trials(
             storage_url, study_name,
             sampler_factory=functools.partial(_sampler, algo, args.seed, args.pop_size,
-                                              args.trials, finished, space),
+                                              args.trials, finished, space, params),
             objective_factory=functools.partial(get_objective, args.model, **objective_kwargs),
             n_trials=args.trials, timeout=args.timeout, n_jobs=n_jobs, pruner=args.pruner,
             progress=args.progress or want_progress(not args.quiet), desc=f"{algo} trials",

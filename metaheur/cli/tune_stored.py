@@ -11,8 +11,8 @@ import math
 import sys
 from typing import Any
 
-__all__ = ["MAX_SEED", "PROFILES", "reload", "read_attrs", "read_profile", "read_seconds",
-           "read_seed"]
+__all__ = ["MAX_SEED", "PROFILES", "reload", "read_algo_params", "read_attrs", "read_profile",
+           "read_seconds", "read_seed"]
 
 MAX_SEED = 2**32 - 1
 PROFILES = ("cpu", "gpu")  # the objectives' PROFILES, without importing torch for --help
@@ -43,6 +43,21 @@ def read_profile(stored: dict[str, Any], study_name: str) -> str | None:
     if not isinstance(profile, str) or profile not in PROFILES:
         raise _malformed(study_name, "profile", profile, " or ".join(PROFILES))
     return profile
+
+
+def read_algo_params(stored: dict[str, Any], study_name: str) -> dict[str, Any] | None:
+    """The ``--algo-param`` values an existing study was created with: ``{}`` for a study
+    tune created before it recorded them (the published values), ``None`` for a study
+    tune did not create (nothing recorded). Anything but an object of named values is a
+    ``ValueError``; the values themselves are checked when the sampler is built."""
+    if "algo_params" not in stored:
+        return {} if "algo" in stored else None
+    params = stored["algo_params"]
+    if not isinstance(params, dict) or not all(isinstance(k, str) and k.isidentifier()
+                                               for k in params):
+        raise _malformed(study_name, "algo_params", params,
+                         "an object of hyper-parameter values by name")
+    return params
 
 
 def read_seconds(stored: dict[str, Any], study_name: str) -> float:

@@ -1,0 +1,113 @@
+"""``--algo-param KEY=VALUE``: an algorithm's hyper-parameters on the command line.
+
+``metaheur minimize`` and ``metaheur tune`` take any hyper-parameter of the chosen
+algorithm (``metaheur list --params`` lists them), e.g. ``--algo-param boundary=reflect
+--algo-param levy_scale=unscaled``; ``tune`` also takes its sampler's options
+(``skip_evaluated=false``, ...). A value is read as :func:`text_value` says; the algorithm's
+declared constraint then checks it (metaheur/_params.py) and a bad one is a one-line
+error naming what is allowed. :func:`value_text` writes a value back as text that reads the
+same (the command that resumes a study).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["text_value", "value_text", "key_value", "check_algo_params", "as_options"]
+
+_WORDS = {"true": True, "false": False, "none": None, "null": None}
+
+
+def text_value(text: str) -> Any:
+    """The value ``text`` means: ``true``/``false`` (any case) a bool, ``none``/``null``
+    None, an integer, a real number (``1e-3``; ``nan`` and ``inf`` too, which the
+    constraints refuse by name), a JSON list, object or string (``[...]``, ``{...}``,
+    ``"1"``: the text 1, not the number), otherwise the text itself (``reflect``);
+    ``ValueError`` for malformed JSON."""
+    word = text.strip()
+    if word.lower() in _WORDS:
+        return _WORDS[word.lower()]
+    for convert in (int, float):
+        try:
+            return convert(word)
+        except ValueError:
+            pass
+    if word[:1] in ("[", "{", '"'):
+        try:
+            return json.loads(word)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{text!r} is not valid JSON ({exc.msg})") from None
+    return text
+
+
+def value_text(value: Any) -> str:
+    """``value`` as text that :func:`text_value` reads back as an equal value (ints stay
+    ints, floats round-trip by ``repr``)."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "none"}[value]
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        if value.strip().lower() in _WORDS or value.strip() != value or value[:1] in '[{"':
+            return json.dumps(value)  # would read as a word, or lose its spaces: quote it
+        try:
+            float(value)
+        except ValueError:
+            return value
+        return json.dumps(value)  # "1" is text, not the number
+    return json.dumps(value, sort_keys=True)
+
+
+def key_value(text: str) -> tuple[str, Any]:
+    """argparse ``type`` of ``--algo-param``: ``"KEY=VALUE"`` -> ``(KEY, text_value(VALUE))``."""
+    key, eq, rest = text.partition("=")
+    key = key.strip()
+    if not eq or not key.isidentifier() or not rest.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. boundary=reflect), got "
+                                         f"{text!r}")
+    try:
+        return key, text_value(rest)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def check_algo_params(
+    cls: Any,
+    pairs: Iterable[tuple[str, Any]],
+    *,
+    options: Iterable[str] = (),
+    owned: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``--algo-param`` pairs as a dict for algorithm class ``cls``: each key once, a
+    hyper-parameter of ``cls`` (its ``defaults``) or one of ``options`` (a sampler's); a key
+    the command sets with an option of its own (``owned``: key -> option, e.g. ``pop_size``
+    -> ``--pop-size``) is refused naming that option. Values are checked later, by the
+    algorithm's constraints."""
+    owned = dict(owned or {})
+    options = tuple(options)
+    allowed = [*cls.defaults, *options]
+    params: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in params:
+            raise ValueError(f"--algo-param {key} is given twice")
+        if key in owned:
+            raise ValueError(f"--algo-param {key}: set it with {owned[key]}")
+        if key not in allowed:
+            raise ValueError(f"--algo-param {key}: {cls.name} has no such hyper-parameter; "
+                             f"allowed: {', '.join(allowed) or 'none'}")
+        params[key] = value
+    return params
+
+
+def as_options(params: Mapping[str, Any]) -> list[str]:
+    """``params`` as command-line words: ``--algo-param KEY=VALUE`` per item, sorted."""
+    words: list[str] = []
+    for key in sorted(params):
+        words += ["--algo-param", f"{key}={value_text(params[key])}"]
+    return words

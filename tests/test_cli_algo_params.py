@@ -1,0 +1,112 @@
+"""``--algo-param KEY=VALUE``: reading values, writing them back, checking names, and
+``metaheur minimize`` end to end (``metaheur tune``'s runs are in test_cli_tune.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import metaheur
+from metaheur.cli import main
+from metaheur.cli.algo_params import (
+    as_options,
+    check_algo_params,
+    key_value,
+    text_value,
+    value_text,
+)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("reflect", "reflect"), ("true", True), ("False", False), ("none", None),
+    ("null", None), ("3", 3), ("-2", -2), ("0.1", 0.1), ("1e-3", 1e-3),
+    ("[1, 2]", [1, 2]), ('{"a": 1}', {"a": 1}), ('"1"', "1"), ('"true"', "true"),
+    (" 4 ", 4),
+])
+def test_text_value(text: str, value: object) -> None:
+    got = text_value(text)
+    assert got == value and type(got) is type(value)
+
+
+def test_text_value_refuses_malformed_json() -> None:
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        text_value("[1, 2")
+
+
+_JSON_SCALARS = (st.none() | st.booleans() | st.integers()
+                 | st.floats(allow_nan=False, allow_infinity=False) | st.text())
+_VALUES = st.recursive(_JSON_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+
+
+@given(_VALUES)
+def test_value_text_reads_back_as_the_same_value(value: object) -> None:
+    """What the command that resumes a study writes is read back as the value stored."""
+    text = value_text(value)
+    back = text_value(text)
+    assert back == value and type(back) is type(value)
+    if text.strip():  # key_value also takes it after KEY=
+        assert key_value(f"k={text}") == ("k", value)
+
+
+@pytest.mark.parametrize("text", ["levy_scale", "=3", "x=", "1a=3", "a b=1", "k=[1"])
+def test_key_value_refuses_what_is_not_key_value(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        key_value(text)
+
+
+def test_check_algo_params_names() -> None:
+    cls = metaheur.get("dlf-aoa")
+    pairs = [("boundary", "reflect"), ("levy_scale", "unscaled")]
+    assert check_algo_params(cls, pairs) == dict(pairs)
+    with pytest.raises(ValueError, match="given twice"):
+        check_algo_params(cls, pairs + [("boundary", "clip")])
+    with pytest.raises(ValueError, match="set it with --pop-size"):
+        check_algo_params(cls, [("pop_size", 4)], owned={"pop_size": "--pop-size"})
+    with pytest.raises(ValueError, match="dlf-aoa has no such hyper-parameter; allowed: C1, C2"):
+        check_algo_params(cls, [("skip_evaluated", False)])
+    assert check_algo_params(cls, [("skip_evaluated", False)], options=["skip_evaluated"]) \
+        == {"skip_evaluated": False}
+    assert as_options({"levy_scale": 1.0, "boundary": "reflect"}) == [
+        "--algo-param", "boundary=reflect", "--algo-param", "levy_scale=1.0"]
+
+
+def test_minimize_algo_param_changes_the_run_as_the_api_does(capsys) -> None:
+    argv = ["minimize", "-f", "rastrigin", "-d", "4", "-a", "dlf-aoa", "-b", "600", "--json"]
+    assert main(argv) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert plain["params"] == {}
+    assert main(argv + ["--algo-param", "boundary=reflect", "-p", "levy_scale=unscaled"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["params"] == {"boundary": "reflect", "levy_scale": "unscaled"}
+    fn = metaheur.functions.get("rastrigin", 4, seed=0)
+    api = metaheur.minimize(fn, fn.bounds, "dlf-aoa", budget=600, pop_size=30, seed=0,
+                            vectorized=True, boundary="reflect", levy_scale="unscaled")
+    assert res["x"] == [float(v) for v in api.x] and res["fun"] == float(api.fun)
+    assert res["x"] != plain["x"]
+    assert np.all(np.abs(res["x"]) <= 5.12)
+    assert main(argv[:-1] + ["-p", "boundary=reflect"]) == 0
+    assert "params   boundary='reflect'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("extra", "needle"), [
+    (["-p", "levy_scale=-1"], "levy_scale must be a finite real number in [0, "),
+    (["-p", "boundary=bounce"], "boundary must be one of 'clip', 'reflect', got 'bounce'"),
+    (["-p", "foo=1"], "--algo-param foo: dlf-aoa has no such hyper-parameter; allowed: C1"),
+    (["-p", "budget=5"], "--algo-param budget: set it with --budget"),
+    (["-p", "pop_size=5"], "--algo-param pop_size: set it with --pop-size"),
+    (["-p", "target=5"], "--algo-param target: dlf-aoa has no such hyper-parameter"),
+    (["-p", "levy_beta=nan"], "levy_beta must be a finite real number in [0.001, 2], got nan"),
+    (["-p", "C1=1", "-p", "C1=2"], "--algo-param C1 is given twice"),
+    (["-p", "C1"], "argument --algo-param/-p: expected KEY=VALUE"),
+])
+def test_minimize_bad_algo_param_is_one_line(extra: list[str], needle: str, capsys) -> None:
+    assert main(["minimize", "-d", "2", "-b", "100", "-a", "dlf-aoa", *extra]) == 2
+    err = capsys.readouterr().err
+    assert needle in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

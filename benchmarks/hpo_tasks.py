@@ -13,7 +13,10 @@ and a rerun skips the runs already there (resumable). Then, per task and reporte
   average rank; only seeds on which every sampler finished are ranked and tested);
 * two-sided Mann-Whitney U tests (tie-corrected, ``scipy.stats.mannwhitneyu``) of each sampler's
   best values against random search and against TPE, Holm-corrected over the samplers of one
-  task, budget and reference.
+  task, budget and reference;
+* with ``--paired REF OTHER``: a variant against its reference **seed by seed** (how many
+  seeds it is better or worse on, two-sided Wilcoxon signed-rank; ``paired.csv``), the test
+  that compares two settings of one sampler run on the same seeds.
 
 A budget is read from runs of exactly that many trials when there are some; otherwise off the
 best-so-far curve of the shortest longer run (column ``source``). Our samplers use ``n_trials``
@@ -30,6 +33,8 @@ per task), and prints markdown tables and issue 8's targets.
     python benchmarks/hpo_tasks.py --trials 100 --seeds 3 --jobs 2 --tasks svc-digits mlp-wine
     python benchmarks/hpo_tasks.py --time                         # seconds per trial of each task
     python benchmarks/hpo_tasks.py --samplers dlf-aoa dlf-aoa:pop_size=6 random  # an option
+    python benchmarks/hpo_tasks.py --samplers dlf-aoa dlf-aoa:boundary=reflect --trials 100 \
+        --paired dlf-aoa dlf-aoa:boundary=reflect                 # a variant, seed by seed
     python benchmarks/hpo_tasks.py --quick                        # smoke test (seconds)
 """
 
@@ -234,6 +239,44 @@ def mwu(x: Sequence[float], y: Sequence[float]) -> float:
     if len(set(x) | set(y)) == 1:
         return 1.0
     return float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
+
+
+def wilcoxon_p(x: Sequence[float], y: Sequence[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired ``x`` and ``y`` (equal pairs are
+    dropped, SciPy's default); 1.0 when every pair is equal, NaN without a pair."""
+    from scipy.stats import wilcoxon
+
+    if len(x) == 0:
+        return math.nan
+    if all(a == b for a, b in zip(x, y, strict=True)):
+        return 1.0
+    return float(wilcoxon(x, y).pvalue)
+
+
+def paired(runs: pd.DataFrame, budgets: Sequence[int], ref: str, other: str) -> pd.DataFrame:
+    """``other`` against ``ref`` seed by seed, per task and budget, on the seeds where both
+    have a finite best: their medians, on how many seeds ``other`` is better (lower), worse
+    or equal (to 12 digits), and the Wilcoxon signed-rank p-value (uncorrected: one planned
+    comparison per task). The comparison a variant of a sampler needs (same seeds, same
+    task): the unpaired Mann-Whitney test of :func:`summarise` wastes the pairing."""
+    pts = at_budgets(runs[runs["sampler"].isin([ref, other])], budgets)
+    rows = []
+    for (task, b), grp in pts.groupby(["task", "budget"]):
+        wide = grp.pivot(index="seed", columns="sampler", values="best")
+        if ref not in wide or other not in wide:
+            continue
+        wide = wide[[ref, other]].dropna()
+        x, y = wide[other].to_numpy(), wide[ref].to_numpy()
+        rows.append({
+            "task": task, "budget": b, "ref": ref, "other": other, "n_seeds": len(wide),
+            "median_ref": float(np.median(y)) if len(y) else math.nan,
+            "median_other": float(np.median(x)) if len(x) else math.nan,
+            "better": int((x < y).sum()), "worse": int((x > y).sum()),
+            "equal": int((x == y).sum()), "p_wilcoxon": wilcoxon_p(x, y),
+        })
+    return pd.DataFrame(rows, columns=["task", "budget", "ref", "other", "n_seeds",
+                                       "median_ref", "median_other", "better", "worse",
+                                       "equal", "p_wilcoxon"])
 
 
 def _sig(v: float, digits: int = 12) -> float:
@@ -510,6 +553,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time", action="store_true", help="time each task (8 trials) and exit")
     p.add_argument("--report-only", action="store_true",
                    help="summarise the runs already in --out; run nothing")
+    p.add_argument("--paired", nargs=2, action="append", default=[], metavar=("REF", "OTHER"),
+                   help="also compare OTHER with REF seed by seed (Wilcoxon signed-rank), "
+                   "e.g. --paired dlf-aoa dlf-aoa:boundary=reflect; both among --samplers; "
+                   "repeatable; written to paired.csv")
     p.add_argument("--no-plot", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -518,6 +565,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--jobs must be >= 1 or -1 (all cores), got {args.jobs}")
     tasks = _names(args.tasks, list(TASKS), "tasks")
     samplers = list(dict.fromkeys(args.samplers))
+    for pair in args.paired:
+        if missing := [s for s in pair if s not in samplers]:
+            p.error(f"--paired {' '.join(pair)}: {', '.join(missing)} not among --samplers")
     for spec in samplers:
         try:
             with warnings.catch_warnings():  # GP's experimental option: said once per worker
@@ -574,6 +624,12 @@ def main(argv: list[str] | None = None) -> int:
     if 100 in budgets:
         print("\nissue 8 targets at 100 trials (median best score; lower is better):")
         print(target_check(summary, 100).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.paired:
+        pairs = pd.concat([paired(runs, budgets, ref, other) for ref, other in args.paired])
+        pairs.to_csv(out / "paired.csv", index=False)
+        print("\npaired by seed (lower is better; better/worse/equal: seeds on which OTHER is "
+              "below/above/equal to REF; two-sided Wilcoxon signed-rank, uncorrected):")
+        print(pairs.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     branches = branch_table(runs)
     if not branches.empty:
         print("\nconditional tasks: runs whose best configuration took each branch")

@@ -254,3 +254,40 @@ def test_svc_digits_is_an_rbf_svc_on_a_fixed_stratified_600_digit_subset(hpo):
     assert a != b
     with pytest.raises(ValueError, match="digits-600"):
         load("nope")
+
+
+def test_paired_counts_seeds_and_tests_with_wilcoxon(hpo):
+    """--paired compares a variant with its reference seed by seed: counts, medians and the
+    signed-rank p-value on the seeds both ran (a seed one of them lacks is left out)."""
+    from scipy.stats import wilcoxon
+
+    ref = [0.30, 0.31, 0.29, 0.40, 0.35, 0.33, 0.32, 0.38]
+    var = [0.28, 0.31, 0.25, 0.41, 0.30, 0.30, 0.31, 0.36]
+    rows = [{"task": "t", "sampler": s, "seed": i, "trials": 2, "best": v,
+             "trace": json.dumps([v + 0.1, v])}
+            for s, vals in (("a", ref), ("a:x=1", var)) for i, v in enumerate(vals)]
+    rows.append({"task": "t", "sampler": "a:x=1", "seed": 99, "trials": 2, "best": 0.0,
+                 "trace": json.dumps([0.0, 0.0])})  # no reference run on seed 99
+    got = hpo.paired(pd.DataFrame(rows), [1, 2], "a", "a:x=1")
+    last = got[got["budget"] == 2].iloc[0]
+    assert (last["n_seeds"], last["better"], last["worse"], last["equal"]) == (8, 6, 1, 1)
+    assert last["median_ref"] == pytest.approx(np.median(ref))
+    assert last["median_other"] == pytest.approx(np.median(var))
+    assert last["p_wilcoxon"] == pytest.approx(wilcoxon(var, ref).pvalue)
+    first = got[got["budget"] == 1].iloc[0]  # read off the traces: every value + 0.1
+    assert first["median_ref"] == pytest.approx(np.median(ref) + 0.1)
+    assert hpo.wilcoxon_p([1.0, 2.0], [1.0, 2.0]) == 1.0
+    assert math.isnan(hpo.wilcoxon_p([], []))
+
+
+def test_paired_option_prints_and_writes_the_comparison(hpo, tiny_run, capsys):
+    assert hpo.main([*ARGS, "--out", str(tiny_run), "--report-only", "--no-plot",
+                     "--paired", "random", "dlf-aoa"]) == 0
+    out = capsys.readouterr().out
+    assert "paired by seed" in out and "p_wilcoxon" in out
+    pairs = pd.read_csv(tiny_run / "paired.csv")
+    assert list(pairs["budget"]) == [3, 6] and (pairs["n_seeds"] == 2).all()
+    assert (pairs["better"] + pairs["worse"] + pairs["equal"] == 2).all()
+    with pytest.raises(SystemExit):
+        hpo.main([*ARGS, "--out", str(tiny_run), "--report-only", "--paired", "random", "gwo"])
+    assert "gwo not among --samplers" in capsys.readouterr().err

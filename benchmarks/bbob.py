@@ -34,20 +34,14 @@ TARGETS = 10.0 ** (2.0 - 0.2 * np.arange(51))
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """``"dlf-aoa:levy_scale=0.1"`` → ``("dlf-aoa", {"levy_scale": 0.1})``."""
-    from metaheur.cli.algo_params import text_value
+    """``"dlf-aoa:levy_scale=0.1"`` → ``("dlf-aoa", {"levy_scale": 0.1})``, read as
+    ``metaheur bench --algos`` reads it (metaheur.harness.algo_params.parse_spec)."""
+    from metaheur.harness.algo_params import parse_spec as parse
 
-    name, *items = spec.split(":")
-    params: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise SystemExit(f"bad hyper-parameter {item!r} in {spec!r}: expected key=value")
-        try:
-            params[key] = text_value(text)  # as metaheur's --algo-param reads it
-        except ValueError as exc:
-            raise SystemExit(f"bad hyper-parameter {item!r} in {spec!r}: {exc}") from None
-    return name, params
+    try:
+        return parse(spec)
+    except ValueError as exc:
+        raise SystemExit(f"bad algorithm spec {exc}") from None
 
 
 def _task(args: tuple[str, int, int, int, tuple[int, ...], int]) -> list[tuple]:

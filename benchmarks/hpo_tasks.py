@@ -61,7 +61,7 @@ from _tasks import TASKS, get_task  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 import metaheur  # noqa: E402
-from metaheur.cli.algo_params import text_value  # noqa: E402
+from metaheur.harness.algo_params import parse_spec  # noqa: E402
 
 logger = logging.getLogger("hpo_tasks")
 
@@ -74,25 +74,21 @@ COLUMNS = KEY + ["best", "n_complete", "n_failed", "n_repeats", "seconds", "best
 
 def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
     """``"name"`` or ``"name:key=value,key=value"`` (any registered algorithm, e.g. one of
-    our six or a restart variant ``pso-ipop``, with options, e.g. ``dlf-aoa:pop_size=6``)
-    -> ``(name, options)``; values are read as ``--algo-param`` reads them (int, float,
-    ``true``/``false``, ``none``, JSON, else text: metaheur.cli.algo_params.text_value)."""
-    name, sep, rest = spec.partition(":")
+    our six or a restart variant ``pso-ipop``, with options, e.g. ``dlf-aoa:pop_size=6``;
+    ``:`` separates options too) -> ``(name, options)``, read as ``metaheur bench --algos``
+    reads a spec (metaheur.harness.algo_params.parse_spec: int, float, ``true``/``false``,
+    ``none``, JSON, else text)."""
+    try:
+        name, options = parse_spec(spec)
+    except ValueError as exc:
+        raise ValueError(f"sampler {exc}; options are key=value pairs") from None
     registered = metaheur.available()
     if name not in SAMPLERS and name not in registered:
         raise ValueError(f"unknown sampler {name!r}; available: {', '.join(SAMPLERS)} "
                          f"or any registered algorithm ({', '.join(registered)})")
-    if not sep:
-        return name, {}
-    if name in THEIRS:
+    if options and name in THEIRS:
         raise ValueError(f"sampler {spec!r}: only our algorithms take options, not "
                          f"{', '.join(THEIRS)}")
-    options: dict[str, Any] = {}
-    for item in rest.split(","):
-        key, eq, text = (part.strip() for part in item.partition("="))
-        if not key or not eq or not text:
-            raise ValueError(f"sampler {spec!r}: options are key=value pairs separated by ','")
-        options[key] = text_value(text)  # as metaheur's --algo-param reads it
     return name, options
 
 

@@ -26,7 +26,7 @@ def test_table_and_best_of_the_specs(capsys: pytest.CaptureFixture) -> None:
 
 def test_bad_spec_is_refused() -> None:
     bbob = load_benchmark("bbob")
-    with pytest.raises(SystemExit, match="expected key=value"):
+    with pytest.raises(SystemExit, match="expected NAME or NAME:KEY=VALUE"):
         bbob.parse_spec("pso:pop_size")
     assert bbob.parse_spec("dlf-aoa:levy_scale=0.1:inertia=linear") == (
         "dlf-aoa", {"levy_scale": 0.1, "inertia": "linear"})

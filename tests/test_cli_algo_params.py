@@ -1,10 +1,12 @@
-"""``--algo-param KEY=VALUE``: reading values, writing them back, checking names, and
-``metaheur minimize`` end to end (``metaheur tune``'s runs are in test_cli_tune.py)."""
+"""``--algo-param KEY=VALUE`` and ``name:KEY=VALUE`` specs: reading values, writing them
+back, checking names, and ``metaheur minimize`` end to end (``metaheur tune``'s runs are in
+test_cli_tune.py, ``metaheur bench``'s in test_cli_bench.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 
 import numpy as np
 import pytest
@@ -13,10 +15,12 @@ from hypothesis import strategies as st
 
 import metaheur
 from metaheur.cli import main
-from metaheur.cli.algo_params import (
+from metaheur.harness.algo_params import (
     as_options,
     check_algo_params,
     key_value,
+    parse_spec,
+    spec_label,
     text_value,
     value_text,
 )
@@ -52,6 +56,43 @@ def test_value_text_reads_back_as_the_same_value(value: object) -> None:
     assert back == value and type(back) is type(value)
     if text.strip():  # key_value also takes it after KEY=
         assert key_value(f"k={text}") == ("k", value)
+
+
+@given(st.dictionaries(st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True), _VALUES,
+                       max_size=3))
+def test_spec_label_reads_back_as_the_same_spec(params: dict) -> None:
+    """A benchmark's label names its variant exactly: JSON values keep their ':' and ','."""
+    name, back = parse_spec(spec_label("ipop", params))
+    assert name == "ipop" and back == params
+    assert list(back) == list(params)
+
+
+@pytest.mark.parametrize(("spec", "parsed"), [
+    ("pso", ("pso", {})),
+    ("dlf-aoa:boundary=reflect:levy_scale=1", ("dlf-aoa", {"boundary": "reflect",
+                                                           "levy_scale": 1})),
+    ("gwo:skip_evaluated=false,pop_size=9", ("gwo", {"skip_evaluated": False, "pop_size": 9})),
+    ('ipop:inner_params={"w": 0.5, "c1": 2}:inner=pso', ("ipop", {
+        "inner_params": {"w": 0.5, "c1": 2}, "inner": "pso"})),
+])
+def test_parse_spec(spec: str, parsed: tuple) -> None:
+    assert parse_spec(spec) == parsed
+
+
+def test_spec_label_quotes_text_that_would_split_it() -> None:
+    params = {"a": ":b=1", "c": ",d=2", "e": "f"}
+    label = spec_label("pso", params)
+    assert label == 'pso:a=":b=1":c=",d=2":e=f' and parse_spec(label) == ("pso", params)
+
+
+@pytest.mark.parametrize(("spec", "needle"), [
+    ("pso:", "expected KEY=VALUE"), ("pso:w", "expected NAME or NAME:KEY=VALUE"),
+    ("pso::w=1", "expected NAME or NAME:KEY=VALUE"), ("pso:w=1:w=2", "w is given twice"),
+    ("pso:w=[1", "is not valid JSON"),
+])
+def test_parse_spec_refuses_malformed_specs(spec: str, needle: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        parse_spec(spec)
 
 
 @pytest.mark.parametrize("text", ["levy_scale", "=3", "x=", "1a=3", "a b=1", "k=[1"])

@@ -79,6 +79,33 @@ def test_bench_is_reproducible_and_order_free(tmp_path: Path) -> None:
                                    b.sort_values(key)["final_error"].reset_index(drop=True))
 
 
+def test_a_variant_with_hyper_parameters_is_an_algorithm_of_its_own(tmp_path: Path,
+                                                                    capsys) -> None:
+    """``--algos pso,pso:w=0.4`` compares PSO with a variant: each its own rows under its
+    canonical label (``--ref`` spelled otherwise finds it), the variant's runs those of
+    ``minimize(..., w=0.4)`` on the same seeds, the plain runs unchanged by its presence."""
+    from metaheur import functions, minimize
+
+    out = tmp_path / "b"
+    assert main(_bench(out, "--algos", "pso,PSO:w=.40", "--ref", "pso:w=0.4")) == 0
+    stdout = capsys.readouterr().out
+    runs = pd.read_csv(out / "raw" / "runs.csv")
+    assert list(dict.fromkeys(runs["algo"])) == ["pso", "pso:w=0.4"]
+    assert "rank-sum test vs pso:w=0.4" in stdout
+    fn = functions.get("sphere", 2, shift=True, seed=0)  # the problem of every run
+    for run, ss in enumerate(np.random.SeedSequence(0).spawn(2)):
+        got = runs[(runs["algo"] == "pso:w=0.4") & (runs["run"] == run)]["final_error"].item()
+        res = minimize(fn, fn.bounds, "pso", budget=20, pop_size=5,
+                       seed=np.random.default_rng(ss), vectorized=True, w=0.4)
+        assert got == max(res.fun - fn.f_opt, 0.0)
+    assert not runs.groupby("run")["final_error"].nunique().eq(1).all()  # w changed the runs
+    alone = bench.run_benchmark(["pso"], ["sphere"], [2], runs=2, budget=20, pop_size=5).runs
+    np.testing.assert_array_equal(alone["final_error"], runs[runs["algo"] == "pso"]["final_error"])
+    assert bench.check_spec("dlf-aoa:levy_scale=1,boundary=reflect") == (
+        "dlf-aoa:levy_scale=1:boundary=reflect", "dlf-aoa",
+        {"levy_scale": 1, "boundary": "reflect"})
+
+
 def test_statistics_by_hand() -> None:
     rng = np.random.default_rng(0)
     rows = []
@@ -124,6 +151,11 @@ def test_parse_budget_says_what_is_allowed(budget: str | int) -> None:
         (["--budget", "lots"], "budget must be a positive integer or '<k>d'"),
         (["--dim", "0"], "--dim values must be >= 1"),
         (["--runs", "0"], "argument --runs: must be >= 1"),
+        (["--algos", "pso:foo=1"], "'pso:foo=1': hyper-parameter foo: pso has no such"),
+        (["--algos", "pso:w=nan"], "w must be a finite real number, got nan"),
+        (["--algos", "pso:pop_size=4"], "hyper-parameter pop_size: set it with --pop-size"),
+        (["--algos", "tpe:w=1"], "'tpe:w=1': Optuna's tpe takes no hyper-parameters here"),
+        (["--algos", "pso:w"], "'pso:w': expected NAME or NAME:KEY=VALUE"),
     ],
 )
 def test_bench_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture, argv: list[str],

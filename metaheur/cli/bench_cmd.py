@@ -41,7 +41,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
     )
     p.add_argument("--algos", default=DEFAULT_ALGOS,
                    help="comma-separated algorithms: registry names (`metaheur list`) and "
-                   f"Optuna's tpe, cmaes, random; default: {DEFAULT_ALGOS}")
+                   "Optuna's tpe, cmaes, random; a variant with hyper-parameters as "
+                   "NAME:KEY=VALUE[:KEY=VALUE...], e.g. dlf-aoa:boundary=reflect; default: "
+                   f"{DEFAULT_ALGOS}")
     p.add_argument("--suite", default="functions", choices=["functions", "bbob"],
                    help="functions: metaheur.functions (shifted); bbob: COCO's BBOB via "
                    "cocoex (pip install coco-experiment); default: functions")
@@ -95,11 +97,11 @@ def run(args: argparse.Namespace) -> int:
     from metaheur.harness import bench
     from metaheur.harness.progress import want_progress
     from metaheur.harness.storage import check_output_dir
-    from metaheur.harness.study import check_algo
 
     if args.n_jobs == 0:
         raise ValueError("--n-jobs must be -1 (all cores) or >= 1, got 0")
-    algos = _unique([check_algo(a) for a in bench.parse_list(args.algos, "--algos")], "--algos")
+    algos = _unique([bench.check_spec(a)[0] for a in bench.parse_list(args.algos, "--algos")],
+                    "--algos")
     dim_text = args.dim or ("10,20" if args.suite == "bbob" else "10,30")
     dims = _unique(bench.parse_list(dim_text, "--dim", int), "--dim")
     if any(d < 1 for d in dims):
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     functions = _unique(bench.check_functions(
         bench.parse_list(args.functions or default_functions, "--functions"), args.suite),
         "--functions")
-    ref = check_algo(args.ref) if args.ref else None
+    ref = bench.check_spec(args.ref)[0] if args.ref else None
     out = check_output_dir(args.out)  # before the work, not after it
     importlib.import_module("matplotlib")  # the plots come last: a missing extra fails first
     start = time.perf_counter()

@@ -21,7 +21,7 @@ OWNED = {"pop_size": "--pop-size", "seed": "--seed", "budget": "--budget"}
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``minimize`` sub-parser."""
     from metaheur.cli import HelpFormatter, int_arg
-    from metaheur.cli.algo_params import key_value
+    from metaheur.harness.algo_params import key_value
 
     p = subparsers.add_parser(
         "minimize",
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
     fn = functions.get(args.function, args.dim, shift=not args.no_shift, rotate=args.rotate,
                        seed=args.seed)
-    from metaheur.cli.algo_params import check_algo_params
+    from metaheur.harness.algo_params import check_algo_params
     from metaheur.harness.progress import want_progress
 
     algo = metaheur.get(args.algo)  # ValueError lists the valid names

@@ -59,7 +59,7 @@ EXAMPLES = """examples:
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``tune`` sub-parser."""
     from metaheur.cli import HelpFormatter, int_arg, positive_float
-    from metaheur.cli.algo_params import key_value
+    from metaheur.harness.algo_params import key_value
 
     p = subparsers.add_parser(
         "tune",
@@ -195,7 +195,7 @@ def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     """The canonical command of this run (storage masked), used to say how to resume;
     without ``--seed``, ``--profile`` or ``--algo-param`` while it is not known yet (the
     study's own is used then)."""
-    from metaheur.cli.algo_params import as_options
+    from metaheur.harness.algo_params import as_options
 
     parts = ["metaheur", "tune", "--algo", args.algo, "--model", args.model,
              "--trials", str(args.trials), "--pop-size", str(args.pop_size)]
@@ -275,10 +275,10 @@ def _validate(args: argparse.Namespace) -> str:
 def _checked_params(algo: str, args: argparse.Namespace,
                     pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     """``--algo-param`` pairs as a dict, checked before any data is read: names by
-    :func:`~metaheur.cli.algo_params.check_algo_params`, values by building the sampler
+    :func:`~metaheur.harness.algo_params.check_algo_params`, values by building the sampler
     once (the algorithm's constraints name what is allowed); ``ValueError`` otherwise."""
     import metaheur
-    from metaheur.cli.algo_params import check_algo_params
+    from metaheur.harness.algo_params import check_algo_params
     from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
@@ -356,7 +356,7 @@ def _algo_params(args: argparse.Namespace, algo: str, stored: dict[str, Any] | N
     """The run's ``--algo-param`` values: those given (an existing study must have been
     created with the same), else the study's own (untrusted input: checked like given ones,
     a bad one is a ``ValueError`` naming the study), else none."""
-    from metaheur.cli.algo_params import as_options
+    from metaheur.harness.algo_params import as_options
 
     given = args.algo_params
     if given is None:

@@ -9,7 +9,9 @@
 - :mod:`~metaheur.harness.report`: tables and plots of a stored study;
 - :mod:`~metaheur.harness.manifest`: which plots of a report's folder a report wrote;
 - :mod:`~metaheur.harness.atomic`: files written whole or not at all;
-- :mod:`~metaheur.harness.progress`: the progress bar with a work-based ETA.
+- :mod:`~metaheur.harness.progress`: the progress bar with a work-based ETA;
+- :mod:`~metaheur.harness.algo_params`: hyper-parameters as text (``--algo-param``,
+  ``name:KEY=VALUE`` specs of ``metaheur bench`` and the benchmark scripts).
 
 It needs the ``harness`` dependencies (Optuna, pandas, SciPy, matplotlib); the core
 (:mod:`metaheur`, :mod:`metaheur.optuna`) never imports it.

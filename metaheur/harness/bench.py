@@ -85,6 +85,30 @@ def parse_list(text: str | Sequence[Any], name: str, cast: Callable[[str], Any] 
     return out
 
 
+#: minimize()'s arguments that the benchmark sets itself, by the option that sets them.
+OWNED = {"pop_size": "--pop-size", "seed": "--seed", "budget": "--budget"}
+
+
+def check_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
+    """``(label, name, params)`` of one ``--algos`` item: a registry name or Optuna's
+    ``tpe``, ``cmaes``, ``random``, or a variant with hyper-parameters,
+    ``dlf-aoa:boundary=reflect:levy_scale=1`` (:func:`metaheur.harness.algo_params.parse_spec`).
+    ``label`` is its canonical spelling, which names it in every table. Names are checked
+    here (``ValueError`` saying what is allowed); values by the algorithm's constraints
+    when :func:`run_benchmark` starts."""
+    from metaheur._registry import get
+    from metaheur.harness.algo_params import check_algo_params, parse_spec, spec_label
+    from metaheur.harness.study import OPTUNA_SAMPLERS, check_algo
+
+    raw, given = parse_spec(spec)
+    name = check_algo(raw)
+    if given and name in OPTUNA_SAMPLERS:
+        raise ValueError(f"{spec!r}: Optuna's {name} takes no hyper-parameters here")
+    params = check_algo_params(get(name), given.items(), owned=OWNED,
+                               what=f"{spec!r}: hyper-parameter") if given else {}
+    return spec_label(name, params), name, params
+
+
 def check_functions(functions: Sequence[str], suite: str = "functions") -> list[str]:
     """Validate names for ``suite`` and return their canonical forms: registry names (any
     case, ``_`` for ``-``), bbob ids as ``f1``..``f24``."""
@@ -186,10 +210,14 @@ def _optuna_run(algo: str, f: Callable, bounds: NDArray, budget: int, pop_size: 
     return np.minimum.accumulate(values)
 
 
-def _one_run(algo: str, problem: _Problem, run: int, budget: int, pop_size: int,
+def _one_run(label: str, problem: _Problem, run: int, budget: int, pop_size: int,
              seed: np.random.SeedSequence, checkpoints: NDArray) -> dict[str, Any]:
+    """One run of the algorithm ``label`` (a :func:`check_spec` label) on ``problem``."""
     from metaheur._minimize import minimize
+    from metaheur.harness.algo_params import parse_spec
     from metaheur.harness.study import OPTUNA_SAMPLERS
+
+    algo, params = parse_spec(label)
 
     f, bounds, f_opt = problem.build()
     rng = np.random.default_rng(seed)
@@ -200,7 +228,7 @@ def _one_run(algo: str, problem: _Problem, run: int, budget: int, pop_size: int,
         final = float(best[-1])
     else:
         res = minimize(f, bounds, algo, budget=budget, pop_size=pop_size, seed=rng,
-                       vectorized=True)
+                       vectorized=True, **params)
         nfev, best, final = res.history["nfev"].to_numpy(), res.history["best_f"].to_numpy(), \
             float(res.fun)
     seconds = time.perf_counter() - t0
@@ -212,7 +240,7 @@ def _one_run(algo: str, problem: _Problem, run: int, budget: int, pop_size: int,
         conv = np.where(idx >= 0, best[np.maximum(idx, 0)] - f_opt, np.nan)
     conv[~np.isfinite(conv)] = np.nan
     return {
-        "algo": algo, "function": problem.function, "dim": problem.dim, "run": run,
+        "algo": label, "function": problem.function, "dim": problem.dim, "run": run,
         "instance": problem.instance, "final_error": max(final - f_opt, 0.0),
         "nfev": int(nfev[-1]) if len(nfev) else 0, "seconds": seconds,
         "convergence": np.maximum(conv, 0.0),
@@ -302,10 +330,11 @@ def run_benchmark(
 
     from metaheur._base import Optimizer
     from metaheur._registry import get
-    from metaheur.harness.study import OPTUNA_SAMPLERS, check_algo
+    from metaheur.harness.study import OPTUNA_SAMPLERS
     from metaheur.optuna import NO_POPULATION
 
-    algos = [check_algo(a) for a in algos]
+    specs = {label: (name, params) for label, name, params in map(check_spec, algos)}
+    algos = list(specs)
     if suite == "bbob":
         require_cocoex()
     functions = check_functions(functions, suite)
@@ -314,7 +343,11 @@ def run_benchmark(
         raise ValueError(f"runs must be >= 1, got {runs}")
     budgets = {d: parse_budget(budget, d) for d in dims}
     pops = {a: pop_size if pop_size is not None else (Optimizer.default_pop_size
-            if a in OPTUNA_SAMPLERS else get(a).default_pop_size) for a in algos}
+            if name in OPTUNA_SAMPLERS else get(name).default_pop_size)
+            for a, (name, _) in specs.items()}
+    for a, (name, params) in specs.items():
+        if params:  # the values, by the algorithm's constraints, before any run
+            get(name)([(0.0, 1.0)], pop_size=pops[a], max_iter=1, **params)
     sized = {a: n for a, n in pops.items() if a not in NO_POPULATION}
     if sized and min(budgets.values()) < max(sized.values()):
         big = max(sized, key=sized.__getitem__)

@@ -1,12 +1,14 @@
-"""``--algo-param KEY=VALUE``: an algorithm's hyper-parameters on the command line.
+"""An algorithm's hyper-parameters as text: ``--algo-param KEY=VALUE`` and specs.
 
 ``metaheur minimize`` and ``metaheur tune`` take any hyper-parameter of the chosen
 algorithm (``metaheur list --params`` lists them), e.g. ``--algo-param boundary=reflect
 --algo-param levy_scale=unscaled``; ``tune`` also takes its sampler's options
-(``skip_evaluated=false``, ...). A value is read as :func:`text_value` says; the algorithm's
-declared constraint then checks it (metaheur/_params.py) and a bad one is a one-line
-error naming what is allowed. :func:`value_text` writes a value back as text that reads the
-same (the command that resumes a study).
+(``skip_evaluated=false``, ...). ``metaheur bench --algos`` and the benchmark scripts name
+a variant by a spec, ``dlf-aoa:boundary=reflect:levy_scale=1`` (:func:`parse_spec`). A
+value is read as :func:`text_value` says; the algorithm's declared constraint then checks
+it (metaheur/_params.py) and a bad one is a one-line error naming what is allowed.
+:func:`value_text` writes a value back as text that reads the same (the command that
+resumes a study).
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["text_value", "value_text", "key_value", "check_algo_params", "as_options"]
+__all__ = ["text_value", "value_text", "key_value", "check_algo_params", "as_options",
+           "parse_spec", "spec_label"]
 
+_PLAIN = re.compile(r"[\w.+\-/]+")  # text written as it is; anything else is quoted JSON
+_KEY_AHEAD = re.compile(r"\s*[A-Za-z_]\w*\s*=|$")
 _WORDS = {"true": True, "false": False, "none": None, "null": None}
 
 
@@ -54,12 +60,11 @@ def value_text(value: Any) -> str:
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else str(value)
     if isinstance(value, str):
-        if value.strip().lower() in _WORDS or value.strip() != value or value[:1] in '[{"':
-            return json.dumps(value)  # would read as a word, or lose its spaces: quote it
+        plain = _PLAIN.fullmatch(value) and value.lower() not in _WORDS
         try:
             float(value)
         except ValueError:
-            return value
+            return value if plain else json.dumps(value)
         return json.dumps(value)  # "1" is text, not the number
     return json.dumps(value, sort_keys=True)
 
@@ -83,23 +88,24 @@ def check_algo_params(
     *,
     options: Iterable[str] = (),
     owned: Mapping[str, str] | None = None,
+    what: str = "--algo-param",
 ) -> dict[str, Any]:
     """The ``--algo-param`` pairs as a dict for algorithm class ``cls``: each key once, a
     hyper-parameter of ``cls`` (its ``defaults``) or one of ``options`` (a sampler's); a key
     the command sets with an option of its own (``owned``: key -> option, e.g. ``pop_size``
-    -> ``--pop-size``) is refused naming that option. Values are checked later, by the
-    algorithm's constraints."""
+    -> ``--pop-size``) is refused naming that option. Errors start with ``what`` and the
+    key. Values are checked later, by the algorithm's constraints."""
     owned = dict(owned or {})
     options = tuple(options)
     allowed = [*cls.defaults, *options]
     params: dict[str, Any] = {}
     for key, value in pairs:
         if key in params:
-            raise ValueError(f"--algo-param {key} is given twice")
+            raise ValueError(f"{what} {key} is given twice")
         if key in owned:
-            raise ValueError(f"--algo-param {key}: set it with {owned[key]}")
+            raise ValueError(f"{what} {key}: set it with {owned[key]}")
         if key not in allowed:
-            raise ValueError(f"--algo-param {key}: {cls.name} has no such hyper-parameter; "
+            raise ValueError(f"{what} {key}: {cls.name} has no such hyper-parameter; "
                              f"allowed: {', '.join(allowed) or 'none'}")
         params[key] = value
     return params
@@ -111,3 +117,49 @@ def as_options(params: Mapping[str, Any]) -> list[str]:
     for key in sorted(params):
         words += ["--algo-param", f"{key}={value_text(params[key])}"]
     return words
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"name"`` or ``"name:KEY=VALUE:KEY=VALUE"`` -> ``(name, params)``, each value read
+    by :func:`text_value`; ``,`` separates items too (``name:KEY=VALUE,KEY=VALUE``), and
+    either splits only before ``KEY=``, so JSON values keep theirs (``ipop:inner_params={"w":
+    0.5, "c1": 2}``). ``ValueError`` naming the spec for an item that is not ``KEY=VALUE`` or
+    a key given twice. The name is not checked here."""
+    name, *items = _split_spec(spec)
+    if ":" in name:
+        raise ValueError(f"{spec!r}: expected NAME or NAME:KEY=VALUE[:KEY=VALUE...]")
+    params: dict[str, Any] = {}
+    for item in items:
+        try:
+            key, value = key_value(item)
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"{spec!r}: {exc}") from None
+        if key in params:
+            raise ValueError(f"{spec!r}: {key} is given twice")
+        params[key] = value
+    return name.strip(), params
+
+
+def _split_spec(spec: str) -> list[str]:
+    """``spec`` cut at each ``:`` or ``,`` that stands outside a JSON string, list or
+    object and before ``KEY=`` (or at the end)."""
+    parts, start, depth, quoted, escaped = [], 0, 0, False, False
+    for i, c in enumerate(spec):
+        if quoted:
+            escaped, quoted = (False, True) if escaped else (c == "\\", c != '"')
+        elif c == '"':
+            quoted = True
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        elif c in ":," and depth == 0 and _KEY_AHEAD.match(spec, i + 1):
+            parts.append(spec[start:i])
+            start = i + 1
+    return [*parts, spec[start:]]
+
+
+def spec_label(name: str, params: Mapping[str, Any]) -> str:
+    """The canonical spec of ``name`` with ``params`` (given order), which
+    :func:`parse_spec` reads back: ``name`` alone without parameters."""
+    return name + "".join(f":{k}={value_text(v)}" for k, v in params.items())

@@ -21,6 +21,7 @@ DEFAULT_FUNCTIONS = "sphere,rosenbrock,rastrigin,ackley,griewank,schwefel"
 EXAMPLES = """examples:
   metaheur bench --algos dlf-aoa,pso,gwo --functions sphere,ackley --dim 10 --runs 10
   metaheur bench --suite bbob --functions 1-5 --dim 5 --budget 1000d --ref pso --json
+  metaheur bench --algos pso,pso:w=0.5,pso:inertia=linear --ref pso --dim 10
 """
 
 

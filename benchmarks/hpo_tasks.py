@@ -237,6 +237,16 @@ def mwu(x: Sequence[float], y: Sequence[float]) -> float:
     return float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
 
 
+def prob_lower(x: Sequence[float], y: Sequence[float]) -> float:
+    """P(a value of ``x`` < one of ``y``) + P(equal) / 2 over all pairs (Vargha-Delaney
+    A, lower is better): above 0.5, ``x`` tends lower; it is U / (n·m), the statistic the
+    Mann-Whitney test judges, so it gives that test's direction. NaN without values."""
+    a, b = np.asarray(x, dtype=float)[:, None], np.asarray(y, dtype=float)[None, :]
+    if a.size == 0 or b.size == 0:
+        return math.nan
+    return float(((a < b).sum() + 0.5 * (a == b).sum()) / (a.size * b.size))
+
+
 def wilcoxon_p(x: Sequence[float], y: Sequence[float]) -> float:
     """Two-sided Wilcoxon signed-rank p-value of paired ``x`` and ``y`` (equal pairs are
     dropped, SciPy's default); 1.0 when every pair is equal, NaN without a pair."""
@@ -347,6 +357,9 @@ def summarise(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
                 "p_vs_random": mwu(vals[s], vals["random"]) if "random" in vals and s != "random"
                 else math.nan,
                 "p_vs_tpe": mwu(vals[s], vals["tpe"]) if "tpe" in vals and s != "tpe" else math.nan,
+                "a_vs_random": prob_lower(vals[s], vals["random"]) if "random" in vals
+                else math.nan,
+                "a_vs_tpe": prob_lower(vals[s], vals["tpe"]) if "tpe" in vals else math.nan,
             })
         for col in ("p_vs_random", "p_vs_tpe"):
             adj = holm([r[col] for r in rows])
@@ -357,22 +370,21 @@ def summarise(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
 
 
 def _marks(r: pd.Series, alpha: float = 0.05) -> str:
+    """``+R``/``-R``, ``+T``/``-T``: significantly better/worse than random search / TPE;
+    the side is the test's (:func:`prob_lower`), not the medians', which may be equal."""
     marks = []
-    for col, ref, tag in (("p_vs_random_holm", "random", "R"), ("p_vs_tpe_holm", "tpe", "T")):
-        p = r.get(col)
+    for ref, tag in (("random", "R"), ("tpe", "T")):
+        p = r.get(f"p_vs_{ref}_holm")
         if p is not None and not math.isnan(p) and p < alpha:
-            marks.append(("+" if r["median_regret"] < r[f"_{ref}_regret"] else "-") + tag)
+            marks.append(("+" if r[f"a_vs_{ref}"] > 0.5 else "-") + tag)
     return " " + " ".join(marks) if marks else ""
 
 
 def markdown_table(summary: pd.DataFrame, budget: int, order: Sequence[str]) -> str:
     """Median regret (mean rank) per sampler x task at ``budget``, with significance marks."""
-    s = summary[summary["budget"] == budget].copy()
+    s = summary[summary["budget"] == budget]
     if s.empty:
         return f"(no results at {budget} trials)"
-    for ref in ("random", "tpe"):
-        m = s[s["sampler"] == ref].set_index("task")["median_regret"]
-        s[f"_{ref}_regret"] = s["task"].map(m)
     tasks = [t for t in TASKS if t in set(s["task"])]
     samplers = [x for x in order if x in set(s["sampler"])]
     lines = ["| sampler | " + " | ".join(tasks) + " | mean rank |",

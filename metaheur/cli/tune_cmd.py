@@ -16,11 +16,11 @@ import os
 import shlex
 import signal
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from metaheur.cli.tune_params import SAMPLER_OPTIONS, checked_params, resolve_params
 from metaheur.cli.tune_stored import (
     MAX_SEED,
     PROFILES,
@@ -38,12 +38,6 @@ DEFAULT_POP_SIZE = 8
 MIN_GENERATIONS = 5
 QUICK_ENV = "METAHEUR_TUNE_QUICK"
 DEFAULT_SEED = 0
-#: Options of the metaheuristic sampler that --algo-param takes beside the hyper-parameters.
-SAMPLER_OPTIONS = ("skip_evaluated", "speculative", "wait_timeout")
-#: What this command sets with options of its own.
-OWNED = {"pop_size": "--pop-size", "seed": "--seed", "n_trials": "--trials",
-         "search_space": "--profile (the model's search space)"}
-
 logger = logging.getLogger(__name__)
 
 
@@ -268,24 +262,8 @@ def _validate(args: argparse.Namespace) -> str:
         raise ValueError(f"--pop-size must be >= 2, got {args.pop_size}")
     # None: not given, a resumed study keeps its own
     args.algo_params = (None if args.algo_param is None
-                        else _checked_params(algo, args, args.algo_param))
+                        else checked_params(algo, args, args.algo_param))
     return algo
-
-
-def _checked_params(algo: str, args: argparse.Namespace,
-                    pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
-    """``--algo-param`` pairs as a dict, checked before any data is read: names by
-    :func:`~metaheur.harness.algo_params.check_algo_params`, values by building the sampler
-    once (the algorithm's constraints name what is allowed); ``ValueError`` otherwise."""
-    import metaheur
-    from metaheur.harness.algo_params import check_algo_params
-    from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
-
-    if algo in OPTUNA_SAMPLERS:
-        raise ValueError(f"--algo-param: {algo} takes none (it is for the metaheuristics)")
-    params = check_algo_params(metaheur.get(algo), pairs, options=SAMPLER_OPTIONS, owned=OWNED)
-    make_sampler(algo, seed=0, pop_size=args.pop_size, n_trials=args.trials, **params)
-    return params
 
 
 # ---------------------------------------------------------------------------------- run
@@ -351,34 +329,6 @@ def run(args: argparse.Namespace) -> int:
         return 128 + signum
 
 
-def _algo_params(args: argparse.Namespace, algo: str, stored: dict[str, Any] | None,
-                 study_name: str) -> dict[str, Any]:
-    """The run's ``--algo-param`` values: those given (an existing study must have been
-    created with the same), else the study's own (untrusted input: checked like given ones,
-    a bad one is a ``ValueError`` naming the study), else none."""
-    from metaheur.harness.algo_params import as_options
-
-    given = args.algo_params
-    if given is None:
-        if not stored:
-            return {}
-        logger.info("study %r continues with its stored --algo-param %s", study_name,
-                    " ".join(as_options(stored)[1::2]))
-        try:
-            params = _checked_params(algo, args, stored.items())
-        except ValueError as exc:
-            raise ValueError(f"study {study_name!r} has malformed algo_params in its storage "
-                             f"({exc}); use --study to start another study") from None
-        args.algo_params = params
-        return params
-    if stored is not None and stored != given:
-        keep = " ".join(as_options(stored)) or "no --algo-param"
-        raise ValueError(f"study {study_name!r} was created with algo_params={stored!r}, not "
-                         f"{given!r}; use --study to start another study (or {keep} to "
-                         f"continue this one)")
-    return given
-
-
 def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     """Open or create the study, run the trials, write and print the report."""
     import sys
@@ -416,7 +366,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         logger.info("study %r continues with its stored profile %s", study_name, stored_profile)
     profile = args.profile = (args.profile or stored_profile
                               or ("gpu" if device.type == "cuda" else "cpu"))
-    params = _algo_params(args, algo, read_algo_params(stored, study_name), study_name)
+    params = resolve_params(args, algo, read_algo_params(stored, study_name), study_name)
     command = plan.command = _command(args, plan.storage_shown)  # now with seed and profile
     objective_kwargs = _objective_kwargs(args, source, root, profile)
     objective_kwargs["artifact_dir"] = str(out / "artifacts")  # validation predictions

@@ -1,0 +1,62 @@
+"""``metaheur tune --algo-param``: checked before any data is read, recorded in the study,
+inherited by a resume that gives none, refused when they differ from the study's."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from metaheur.harness.algo_params import as_options, check_algo_params
+
+__all__ = ["OWNED", "SAMPLER_OPTIONS", "checked_params", "resolve_params"]
+
+logger = logging.getLogger(__name__)
+
+#: Options of the metaheuristic sampler that --algo-param takes beside the hyper-parameters.
+SAMPLER_OPTIONS = ("skip_evaluated", "speculative", "wait_timeout")
+#: What this command sets with options of its own.
+OWNED = {"pop_size": "--pop-size", "seed": "--seed", "n_trials": "--trials",
+         "search_space": "--profile (the model's search space)"}
+
+
+def checked_params(algo: str, args: argparse.Namespace,
+                   pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """``--algo-param`` pairs as a dict, checked before any data is read: names by
+    :func:`~metaheur.harness.algo_params.check_algo_params`, values by building the sampler
+    once (the algorithm's constraints name what is allowed); ``ValueError`` otherwise."""
+    import metaheur
+    from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
+
+    if algo in OPTUNA_SAMPLERS:
+        raise ValueError(f"--algo-param: {algo} takes none (it is for the metaheuristics)")
+    params = check_algo_params(metaheur.get(algo), pairs, options=SAMPLER_OPTIONS, owned=OWNED)
+    make_sampler(algo, seed=0, pop_size=args.pop_size, n_trials=args.trials, **params)
+    return params
+
+
+def resolve_params(args: argparse.Namespace, algo: str, stored: dict[str, Any] | None,
+                   study_name: str) -> dict[str, Any]:
+    """The run's ``--algo-param`` values: those given (an existing study must have been
+    created with the same), else the study's own (untrusted input: checked like given ones,
+    a bad one is a ``ValueError`` naming the study), else none."""
+    given = args.algo_params
+    if given is None:
+        if not stored:
+            return {}
+        logger.info("study %r continues with its stored --algo-param %s", study_name,
+                    " ".join(as_options(stored)[1::2]))
+        try:
+            params = checked_params(algo, args, stored.items())
+        except ValueError as exc:
+            raise ValueError(f"study {study_name!r} has malformed algo_params in its storage "
+                             f"({exc}); use --study to start another study") from None
+        args.algo_params = params
+        return params
+    if stored is not None and stored != given:
+        keep = " ".join(as_options(stored)) or "no --algo-param"
+        raise ValueError(f"study {study_name!r} was created with algo_params={stored!r}, not "
+                         f"{given!r}; use --study to start another study (or {keep} to "
+                         f"continue this one)")
+    return given

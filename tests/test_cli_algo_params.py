@@ -30,7 +30,7 @@ from metaheur.harness.algo_params import (
     ("reflect", "reflect"), ("true", True), ("False", False), ("none", None),
     ("null", None), ("3", 3), ("-2", -2), ("0.1", 0.1), ("1e-3", 1e-3),
     ("[1, 2]", [1, 2]), ('{"a": 1}', {"a": 1}), ('"1"', "1"), ('"true"', "true"),
-    (" 4 ", 4),
+    (" 4 ", 4), (" reflect ", "reflect"), ('" a "', " a "),
 ])
 def test_text_value(text: str, value: object) -> None:
     got = text_value(text)

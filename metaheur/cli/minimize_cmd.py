@@ -14,9 +14,6 @@ EXAMPLES = """examples:
   metaheur minimize -f rastrigin -d 10 -a dlf-aoa --algo-param levy_scale=unscaled
 """
 
-#: minimize()'s own arguments that this command sets with options of its own.
-OWNED = {"pop_size": "--pop-size", "seed": "--seed", "budget": "--budget"}
-
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``minimize`` sub-parser."""
@@ -88,11 +85,11 @@ def run(args: argparse.Namespace) -> int:
 
     fn = functions.get(args.function, args.dim, shift=not args.no_shift, rotate=args.rotate,
                        seed=args.seed)
-    from metaheur.harness.algo_params import check_algo_params
+    from metaheur.harness.algo_params import MINIMIZE_OWNED, check_algo_params
     from metaheur.harness.progress import want_progress
 
     algo = metaheur.get(args.algo)  # ValueError lists the valid names
-    params = check_algo_params(algo, args.algo_param, owned=OWNED)  # values: by minimize
+    params = check_algo_params(algo, args.algo_param, owned=MINIMIZE_OWNED)  # values: minimize
     timed = _Timed(fn)
     pop = algo.default_pop_size if args.pop_size is None else args.pop_size
     latest: list[Any] = []  # the state after the last finished iteration

@@ -20,8 +20,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["text_value", "value_text", "key_value", "check_algo_params", "as_options",
-           "parse_spec", "spec_label"]
+__all__ = ["MINIMIZE_OWNED", "text_value", "value_text", "key_value", "check_algo_params",
+           "as_options", "parse_spec", "spec_label"]
+
+#: minimize()'s arguments that ``metaheur minimize`` and ``metaheur bench`` set with options
+#: of their own: a spec or ``--algo-param`` naming one is refused, naming the option.
+MINIMIZE_OWNED = {"pop_size": "--pop-size", "seed": "--seed", "budget": "--budget"}
 
 _PLAIN = re.compile(r"[\w.+\-/]+")  # text written as it is; anything else is quoted JSON
 _KEY_AHEAD = re.compile(r"\s*[A-Za-z_]\w*\s*=|$")
@@ -32,8 +36,8 @@ def text_value(text: str) -> Any:
     """The value ``text`` means: ``true``/``false`` (any case) a bool, ``none``/``null``
     None, an integer, a real number (``1e-3``; ``nan`` and ``inf`` too, which the
     constraints refuse by name), a JSON list, object or string (``[...]``, ``{...}``,
-    ``"1"``: the text 1, not the number), otherwise the text itself (``reflect``);
-    ``ValueError`` for malformed JSON."""
+    ``"1"``: the text 1, not the number), otherwise the text itself without surrounding
+    spaces (``reflect``); ``ValueError`` for malformed JSON."""
     word = text.strip()
     if word.lower() in _WORDS:
         return _WORDS[word.lower()]
@@ -47,7 +51,7 @@ def text_value(text: str) -> Any:
             return json.loads(word)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{text!r} is not valid JSON ({exc.msg})") from None
-    return text
+    return word
 
 
 def value_text(value: Any) -> str:

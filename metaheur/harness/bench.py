@@ -85,10 +85,6 @@ def parse_list(text: str | Sequence[Any], name: str, cast: Callable[[str], Any] 
     return out
 
 
-#: minimize()'s arguments that the benchmark sets itself, by the option that sets them.
-OWNED = {"pop_size": "--pop-size", "seed": "--seed", "budget": "--budget"}
-
-
 def check_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
     """``(label, name, params)`` of one ``--algos`` item: a registry name or Optuna's
     ``tpe``, ``cmaes``, ``random``, or a variant with hyper-parameters,
@@ -97,14 +93,19 @@ def check_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
     here (``ValueError`` saying what is allowed); values by the algorithm's constraints
     when :func:`run_benchmark` starts."""
     from metaheur._registry import get
-    from metaheur.harness.algo_params import check_algo_params, parse_spec, spec_label
+    from metaheur.harness.algo_params import (
+        MINIMIZE_OWNED,
+        check_algo_params,
+        parse_spec,
+        spec_label,
+    )
     from metaheur.harness.study import OPTUNA_SAMPLERS, check_algo
 
     raw, given = parse_spec(spec)
     name = check_algo(raw)
     if given and name in OPTUNA_SAMPLERS:
         raise ValueError(f"{spec!r}: Optuna's {name} takes no hyper-parameters here")
-    params = check_algo_params(get(name), given.items(), owned=OWNED,
+    params = check_algo_params(get(name), given.items(), owned=MINIMIZE_OWNED,
                                what=f"{spec!r}: hyper-parameter") if given else {}
     return spec_label(name, params), name, params
 

@@ -104,6 +104,10 @@ def test_too_few_generations_advice_is_one_that_helps() -> None:
     # POA's generation is two rounds of its population
     msg = too_few_generations("poa", 8, 48, minimum=5)
     assert msg is not None and "of 16 trials" in msg and "at least 88" in msg, msg
+    # --algo-param can change a generation: aco-ipop with 4 ants per iteration
+    assert too_few_generations("aco-ipop", 8, 48, minimum=5, params={"n_ants": 4}) is None
+    msg = too_few_generations("aco-ipop", 8, 20, minimum=5, params={"n_ants": 4})
+    assert msg is not None and "only 3 generation(s) of 4 trials" in msg, msg
 
 
 def test_tune_digits_and_report(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -401,7 +401,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     note(f"  study {study_name!r} in {storages.mask_url(storage_url)} "
          + ("(new)" if created else f"(resumed: {finished} trials already finished)"))
     note(f"  {DISCLAIMER}")
-    few = tuning.too_few_generations(algo, args.pop_size, args.trials, minimum=MIN_GENERATIONS)
+    few = tuning.too_few_generations(algo, args.pop_size, args.trials, minimum=MIN_GENERATIONS,
+                                     params=params)
     if few:
         print(f"metaheur tune: warning: {few}", file=sys.stderr)
 

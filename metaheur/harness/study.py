@@ -72,40 +72,46 @@ def check_algo(name: str) -> str:
     return key
 
 
-def trials_per_generation(algo: str, pop_size: int) -> int:
+def trials_per_generation(algo: str, pop_size: int,
+                          params: Mapping[str, Any] | None = None) -> int:
     """Evaluations of one iteration after the initial population (docs/algorithms.md §0.2):
     ``pop_size`` for Optuna's samplers; POA's two rounds; ``aco-ipop``'s 10 ants whatever
-    its ``pop_size`` (``RESTART_TUNED``)."""
+    its ``pop_size`` (``RESTART_TUNED``), or its ``n_ants`` when ``params`` (the
+    algorithm's hyper-parameters) set it."""
     if algo in OPTUNA_SAMPLERS:
         return max(pop_size, 1)
-    return sum(get(algo)([(0.0, 1.0)], pop_size=pop_size, max_iter=1).rounds)
+    opt = get(algo)([(0.0, 1.0)], pop_size=pop_size, max_iter=1, **dict(params or {}))
+    return sum(opt.rounds)
 
 
-def generations(algo: str, pop_size: int, n_trials: int) -> int:
+def generations(algo: str, pop_size: int, n_trials: int,
+                params: Mapping[str, Any] | None = None) -> int:
     """Iterations a metaheuristic completes in ``n_trials`` evaluations after its initial
     population (docs/algorithms.md §0.2); ``n_trials // pop_size`` for Optuna's samplers."""
     if algo in OPTUNA_SAMPLERS:
         return n_trials // max(pop_size, 1)
     if n_trials < pop_size:
         return 0
-    return (n_trials - pop_size) // trials_per_generation(algo, pop_size)
+    return (n_trials - pop_size) // trials_per_generation(algo, pop_size, params)
 
 
-def too_few_generations(algo: str, pop_size: int, n_trials: int, *, minimum: int) -> str | None:
+def too_few_generations(algo: str, pop_size: int, n_trials: int, *, minimum: int,
+                        params: Mapping[str, Any] | None = None) -> str | None:
     """The warning for ``n_trials`` that give a metaheuristic fewer than ``minimum``
     generations, or ``None``. Its advice is one that helps: the ``--trials`` that give
     ``minimum``, and the largest smaller ``--pop-size`` that would, where one exists (not for
-    ``aco-ipop``, whose generation is 10 ants whatever its population)."""
+    ``aco-ipop``, whose generation is 10 ants whatever its population). ``params``: the
+    algorithm's hyper-parameters (``--algo-param``), which may change a generation."""
     if algo in OPTUNA_SAMPLERS:
         return None
-    gens = generations(algo, pop_size, n_trials)
+    gens = generations(algo, pop_size, n_trials, params)
     if gens >= minimum:
         return None
-    per_gen = trials_per_generation(algo, pop_size)
+    per_gen = trials_per_generation(algo, pop_size, params)
     advice = f"raise --trials to at least {pop_size + minimum * per_gen}"
     for smaller in range(pop_size - 1, 0, -1):
         try:
-            if generations(algo, smaller, n_trials) >= minimum:
+            if generations(algo, smaller, n_trials, params) >= minimum:
                 advice += f" or lower --pop-size to {smaller}"
                 break
         except ValueError:  # below the algorithm's smallest population

@@ -401,8 +401,9 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     note(f"  study {study_name!r} in {storages.mask_url(storage_url)} "
          + ("(new)" if created else f"(resumed: {finished} trials already finished)"))
     note(f"  {DISCLAIMER}")
+    hyper = {k: v for k, v in params.items() if k not in SAMPLER_OPTIONS}  # the algorithm's
     few = tuning.too_few_generations(algo, args.pop_size, args.trials, minimum=MIN_GENERATIONS,
-                                     params=params)
+                                     params=hyper)
     if few:
         print(f"metaheur tune: warning: {few}", file=sys.stderr)
 

@@ -3,8 +3,10 @@
 A stop (Ctrl-C, or SIGTERM from a scheduler) is quick and quiet whenever it comes:
 
 - the first signal only sets a flag, unless the process is inside the objective (training),
-  where it raises ``KeyboardInterrupt`` at once; so a storage write is never cut in half
-  (which left SQLite locked and trials RUNNING), and no new trial starts after it;
+  where it raises ``KeyboardInterrupt`` at once, or, when the objective is writing to the
+  storage (``trial.report``, ``set_user_attr``), as soon as that write returns; so a storage
+  write is never cut in half (which left SQLite locked and trials RUNNING), and no new trial
+  starts after it;
 - the trial in flight is marked FAIL (it runs again on resume), finished trials are kept;
 - worker processes start with SIGINT ignored, so a Ctrl-C while they import torch prints
   nothing; the parent relays the stop to them as SIGTERM, which ends a worker that is still
@@ -64,12 +66,54 @@ class _Stop:
     in_objective: bool = False
 
 
-def _on_stop(signum: int, frame: Any) -> None:
-    if _Stop.signum is None:
-        _Stop.signum = signum
-        if _Stop.in_objective:
+#: Top-level packages of storage code, which a stop must not interrupt: a write cut in half
+#: keeps its transaction, and SQLite's write lock, open (Optuna rolls back on ``Exception``
+#: only), so the trial's FAIL cannot be stored and the trial stays RUNNING.
+_STORAGE_PACKAGES = frozenset({"sqlalchemy", "alembic", "sqlite3", "psycopg2", "psycopg",
+                               "pymysql", "MySQLdb", "redis"})
+
+
+def _is_storage_code(frame: Any) -> bool:
+    name = frame.f_globals.get("__name__", "")
+    return name.partition(".")[0] in _STORAGE_PACKAGES or name.startswith("optuna.storages.")
+
+
+def _outermost_storage_frame(frame: Any) -> Any:
+    """The outermost frame of storage code on ``frame``'s stack, or None."""
+    outer = None
+    while frame is not None:
+        if _is_storage_code(frame):
+            outer = frame
+        frame = frame.f_back
+    return outer
+
+
+def _interrupt_after(storage_frame: Any) -> bool:
+    """Raise ``KeyboardInterrupt`` when ``storage_frame`` returns (it is the outermost
+    storage call, so the write is complete): a profile hook on this thread, set only until
+    then. False, nothing set, when a profiler is already active: the stop then waits for
+    the objective to end."""
+    if sys.getprofile() is not None:
+        return False
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if event == "return" and frame is storage_frame:
+            sys.setprofile(None)
             raise KeyboardInterrupt
-    # repeats are ignored: the stop in progress completes
+
+    sys.setprofile(hook)
+    return True
+
+
+def _on_stop(signum: int, frame: Any) -> None:
+    if _Stop.signum is not None:
+        return  # repeats are ignored: the stop in progress completes
+    _Stop.signum = signum
+    if _Stop.in_objective:
+        storage_frame = _outermost_storage_frame(frame)
+        if storage_frame is None:
+            raise KeyboardInterrupt
+        _interrupt_after(storage_frame)
 
 
 @contextlib.contextmanager

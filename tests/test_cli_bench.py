@@ -107,6 +107,19 @@ def test_a_variant_with_hyper_parameters_is_an_algorithm_of_its_own(tmp_path: Pa
         {"levy_scale": 1, "boundary": "reflect"})
 
 
+def test_optunas_samplers_take_options_in_a_spec(tmp_path: Path, capsys) -> None:
+    """``--algos tpe,tpe:n_startup_trials=2``: TPE with fewer random trials is its own row,
+    and its runs differ from the default's on the same seeds."""
+    out = tmp_path / "b"
+    assert main(_bench(out, "--algos", "tpe,tpe:n_startup_trials=2")) == 0
+    runs = pd.read_csv(out / "raw" / "runs.csv")
+    assert list(dict.fromkeys(runs["algo"])) == ["tpe", "tpe:n_startup_trials=2"]
+    assert not runs.groupby("run")["final_error"].nunique().eq(1).all()
+    alone = bench.run_benchmark(["tpe"], ["sphere"], [2], runs=2, budget=20, pop_size=5).runs
+    np.testing.assert_allclose(runs[runs["algo"] == "tpe"]["final_error"], alone["final_error"],
+                               rtol=1e-14)
+
+
 def test_statistics_by_hand() -> None:
     rng = np.random.default_rng(0)
     rows = []
@@ -155,7 +168,11 @@ def test_parse_budget_says_what_is_allowed(budget: str | int) -> None:
         (["--algos", "pso:foo=1"], "'pso:foo=1': hyper-parameter foo: pso has no such"),
         (["--algos", "pso:w=nan"], "w must be a finite real number, got nan"),
         (["--algos", "pso:pop_size=4"], "hyper-parameter pop_size: set it with --pop-size"),
-        (["--algos", "tpe:w=1"], "'tpe:w=1': Optuna's tpe takes no hyper-parameters here"),
+        (["--algos", "tpe:w=1"], "'tpe:w=1': option w: tpe has no such option; allowed: "),
+        (["--algos", "tpe:n_startup_trials=-1"],
+         "n_startup_trials of Optuna's tpe sampler must be an int >= 0, got -1"),
+        (["--algos", "cmaes:popsize=4"], "'cmaes:popsize=4': option popsize: set it with "
+                                         "--pop-size"),
         (["--algos", "pso:w"], "'pso:w': expected NAME or NAME:KEY=VALUE"),
     ],
 )

@@ -268,6 +268,43 @@ def test_algo_param_takes_the_samplers_options(tmp_path: Path, capsys: pytest.Ca
     assert all(p["w"] == 0.5 for p in _generation_params(tmp_path / "run" / "study.db", "pso"))
 
 
+@pytest.mark.parametrize(("algo", "options", "attrs"), [
+    ("tpe", ["-p", "n_startup_trials=1", "-p", "multivariate=true"],
+     {"_n_startup_trials": 1, "_multivariate": True}),
+    ("cmaes", ["-p", "sigma0=0.2", "-p", "n_startup_trials=2"],
+     {"_sigma0": 0.2, "_n_startup_trials": 2}),
+])
+def test_algo_param_reaches_optunas_samplers(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                             monkeypatch: pytest.MonkeyPatch, algo: str,
+                                             options: list[str], attrs: dict) -> None:
+    """--algo-param sets options of Optuna's samplers too (a fair TPE or CMA-ES beside ours);
+    they stay with the study like the metaheuristics' hyper-parameters."""
+    import warnings
+
+    from metaheur.harness import study as tuning
+
+    built: list = []
+    make = tuning.make_sampler
+
+    def recording(*a, **kw):  # noqa: ANN002, ANN003, ANN202 - make_sampler's signature
+        built.append(make(*a, **kw))
+        return built[-1]
+
+    monkeypatch.setattr(tuning, "make_sampler", recording)  # one worker: this process
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna's experimental options
+        assert main(_tune(tmp_path, "--algo", algo, "--pop-size", "2", "--trials", "3",
+                          *options)) == 0
+    assert len(built) >= 2  # the check before the data, then the worker's sampler
+    for sampler in built:
+        assert {k: getattr(sampler, k) for k in attrs} == attrs
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert all(f"--algo-param {pair}" in best["command"] for pair in options[1::2])
+    assert main(_tune(tmp_path, "--algo", algo, "--trials", "3", "-p",
+                      "n_startup_trials=3")) == 2
+    assert "was created with algo_params=" in capsys.readouterr().err
+
+
 def test_best_json_names_the_settings_of_the_runs_that_made_the_trials(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """Regression: study attributes were stored at creation only, so a study created with
@@ -550,7 +587,12 @@ def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
         (["-p", "n_trials=3"], "--algo-param n_trials: set it with --trials"),
         (["-p", "search_space={}"], "--algo-param search_space: set it with --profile"),
         (["-p", "union_space=false"], "--algo-param union_space: dlf-aoa has no such"),
-        (["--algo", "tpe", "-p", "w=1"], "--algo-param: tpe takes none"),
+        (["--algo", "tpe", "-p", "w=1"], "--algo-param w: tpe has no such option; allowed: "),
+        (["--algo", "tpe", "-p", "gamma=1"], "--algo-param gamma: tpe has no such option"),
+        (["--algo", "tpe", "-p", "multivariate=yes"],
+         "multivariate of Optuna's tpe sampler must be a bool"),
+        (["--algo", "cmaes", "-p", "popsize=4"], "--algo-param popsize: set it with --pop-size"),
+        (["--algo", "random", "-p", "seed=4"], "--algo-param seed: set it with --seed"),
         (["-p", "boundary"], "argument --algo-param/-p: expected KEY=VALUE"),
     ],
 )

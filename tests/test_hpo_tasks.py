@@ -196,9 +196,21 @@ def test_sampler_variants_pass_options_to_our_samplers(hpo):
         "gwo", {"skip_evaluated": False, "pop_size": 9})  # a switch is a bool, not text
     assert hpo.make_sampler("gwo:skip_evaluated=false", seed=0,
                             n_trials=50)._store.skip_evaluated is False
-    for bad in ("dlf-aoa:pop_size", "de:pop_size=4", "tpe:pop_size=4", "aoa:", "aoa:=3"):
+    for bad in ("dlf-aoa:pop_size", "de:pop_size=4", "gp:n_startup_trials=4", "aoa:", "aoa:=3"):
         with pytest.raises(ValueError, match="sampler"):
             hpo.parse_sampler(bad)
+
+
+def test_optunas_samplers_take_their_options(hpo):
+    """A fair peer: ``tpe:multivariate=true`` is TPE as its authors recommend it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # experimental in Optuna
+        s = hpo.make_sampler("tpe:multivariate=true,n_startup_trials=5", seed=0, n_trials=50)
+    assert s._multivariate is True and s._n_startup_trials == 5
+    with pytest.raises(ValueError, match="sampler 'tpe' has no population"):
+        hpo.make_sampler("tpe:pop_size=4", seed=0, n_trials=50)
 
 
 def test_any_registered_algorithm_is_a_sampler(hpo):

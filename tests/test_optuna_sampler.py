@@ -409,7 +409,7 @@ def test_make_sampler_and_pruner_by_name() -> None:
     assert isinstance(make_sampler("random"), optuna.samplers.RandomSampler)
     with pytest.raises(ValueError, match="unknown sampler 'nope'; allowed: aco"):
         make_sampler("nope")
-    with pytest.raises(ValueError, match="takes no options"):
+    with pytest.raises(ValueError, match="sampler 'tpe' has no option 'omega'; allowed: "):
         make_sampler("tpe", omega=1)
     for name in ("tpe", "random"):  # regression: pop_size=5 was ignored silently
         with pytest.raises(ValueError, match=f"sampler '{name}' has no population"):
@@ -421,3 +421,52 @@ def test_make_sampler_and_pruner_by_name() -> None:
                      "successive-halving": "SuccessiveHalvingPruner"}
     with pytest.raises(ValueError, match="unknown pruner 'x'; allowed: none"):
         make_pruner("x")
+
+
+def test_optuna_samplers_take_their_plain_options() -> None:
+    """Options of Optuna's samplers reach them; the names follow the installed Optuna's
+    signatures (callables, samplers and seed/popsize are not options)."""
+    import warnings
+
+    from metaheur.optuna import make_sampler, optuna_options
+
+    tpe = optuna_options("tpe")
+    assert {"n_startup_trials", "multivariate", "n_ei_candidates"} <= set(tpe)
+    assert not {"seed", "gamma", "weights", "constraints_func"} & set(tpe)
+    assert not {"seed", "popsize", "x0", "independent_sampler"} & set(optuna_options("cmaes"))
+    assert optuna_options("random") == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # multivariate is experimental in Optuna
+        s = make_sampler("tpe", seed=0, multivariate=True, n_startup_trials=3)
+    assert s._multivariate is True and s._n_startup_trials == 3
+    c = make_sampler("cmaes", seed=0, pop_size=6, sigma0=0.5, n_startup_trials=2)
+    assert (c._popsize, c._sigma0, c._n_startup_trials) == (6, 0.5, 2)
+    make_sampler("cmaes", pop_size=6, inc_popsize=-1)  # its default, though negative
+
+
+@pytest.mark.parametrize(("name", "params", "message"), [
+    ("tpe", {"n_startup_trials": -1}, "n_startup_trials of Optuna's tpe sampler must be an int "
+                                      ">= 0, got -1"),
+    ("tpe", {"n_startup_trials": 2.5}, "must be an int >= 0, got 2.5"),
+    ("tpe", {"n_startup_trials": True}, "must be an int >= 0, got True"),
+    ("tpe", {"multivariate": 1}, "multivariate of Optuna's tpe sampler must be a bool"),
+    ("tpe", {"prior_weight": float("nan")}, "prior_weight of Optuna's tpe sampler must be a "
+                                            "float > 0"),
+    ("tpe", {"prior_weight": 0.0}, "must be a float > 0"),
+    ("tpe", {"n_ei_candidates": 0}, "n_ei_candidates of Optuna's tpe sampler must be an int "
+                                    ">= 1, got 0"),
+    ("tpe", {"gamma": 0.1}, "sampler 'tpe' has no option 'gamma'; allowed: "),
+    ("cmaes", {"popsize": 4}, "sampler 'cmaes': popsize is set by make_sampler's pop_size"),
+    ("cmaes", {"sigma0": 0}, "sigma0 of Optuna's cmaes sampler must be a float > 0 or none"),
+    ("cmaes", {"restart_strategy": "xx"}, "must be ipop, bipop or none, got 'xx'"),
+    ("cmaes", {"with_margin": None}, "with_margin of Optuna's cmaes sampler must be a bool, "
+                                     "got None"),
+    ("cmaes", {"inc_popsize": 1.5}, "inc_popsize of Optuna's cmaes sampler must be an int, got"),
+    ("random", {"x": 1}, "sampler 'random' has no option 'x'; allowed: none"),
+])
+def test_optuna_sampler_options_are_checked(name: str, params: dict, message: str) -> None:
+    from metaheur.optuna import make_sampler
+
+    with pytest.raises(ValueError) as info:
+        make_sampler(name, seed=0, **params)
+    assert message in str(info.value)

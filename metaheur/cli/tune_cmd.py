@@ -46,6 +46,7 @@ EXAMPLES = """examples:
   metaheur tune --algo pso --trials 96 --n-jobs 2
   metaheur tune --model ifm --data ~/data/LIDC --algo gwo
   metaheur tune --algo dlf-aoa --algo-param boundary=reflect --out runs/reflect
+  metaheur tune --algo tpe -p multivariate=true -p n_startup_trials=16
   metaheur tune --storage postgresql://user@host/db --study shared   # several machines
 """
 
@@ -90,7 +91,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    metavar="KEY=VALUE",
                    help="a hyper-parameter of the metaheuristic (`metaheur list --params`) or "
                    f"an option of its sampler ({', '.join(SAMPLER_OPTIONS)}), e.g. "
-                   "boundary=reflect; repeat for more; default: none (the published values; "
+                   "boundary=reflect; for tpe and cmaes an option of Optuna's sampler, e.g. "
+                   "multivariate=true; repeat for more; default: none (the published values; "
                    "a resumed study keeps its own)")
     p.add_argument("--seed", type=int_arg("--seed", 0, MAX_SEED), default=None,
                    help="seed of the sampler, the data split and the training; default: "
@@ -175,12 +177,13 @@ def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, finished: int,
     """Worker ``worker``'s sampler. Optuna's samplers get ``seed + 1000 * worker + finished``
     (modulo 2**32, the seeds they accept) so that workers and resumed runs do not repeat
     points; a metaheuristic sampler keeps its state in the storage, so every worker gets the
-    run's seed, and ``params`` (``--algo-param``)."""
+    run's seed. Every sampler gets ``params`` (``--algo-param``)."""
     from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
         seed = (seed + 1000 * worker + finished) % (MAX_SEED + 1)
-        return make_sampler(algo, seed=seed, pop_size=pop_size if algo == "cmaes" else None)
+        return make_sampler(algo, seed=seed, pop_size=pop_size if algo == "cmaes" else None,
+                            **params)
     return make_sampler(algo, seed=seed, pop_size=pop_size, n_trials=n_trials,
                         search_space=space, **params)
 

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from metaheur.harness.algo_params import as_options, check_algo_params
+from metaheur.harness.algo_params import as_options, check_algo_params, check_param_names
 
 __all__ = ["OWNED", "SAMPLER_OPTIONS", "checked_params", "resolve_params"]
 
@@ -24,13 +24,20 @@ OWNED = {"pop_size": "--pop-size", "seed": "--seed", "n_trials": "--trials",
 def checked_params(algo: str, args: argparse.Namespace,
                    pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     """``--algo-param`` pairs as a dict, checked before any data is read: names by
-    :func:`~metaheur.harness.algo_params.check_algo_params`, values by building the sampler
-    once (the algorithm's constraints name what is allowed); ``ValueError`` otherwise."""
+    :func:`~metaheur.harness.algo_params.check_algo_params` (Optuna's samplers: their
+    plain-valued options, :func:`~metaheur.optuna.optuna_options`), values by building the
+    sampler once (the algorithm's constraints name what is allowed); ``ValueError``
+    otherwise."""
     import metaheur
     from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
+    from metaheur.optuna import optuna_options
 
     if algo in OPTUNA_SAMPLERS:
-        raise ValueError(f"--algo-param: {algo} takes none (it is for the metaheuristics)")
+        params = check_param_names(algo, optuna_options(algo), pairs, kind="option",
+                                   owned={**OWNED, "popsize": "--pop-size"})
+        make_sampler(algo, seed=0, pop_size=args.pop_size if algo == "cmaes" else None,
+                     **params)
+        return params
     params = check_algo_params(metaheur.get(algo), pairs, options=SAMPLER_OPTIONS, owned=OWNED)
     make_sampler(algo, seed=0, pop_size=args.pop_size, n_trials=args.trials, **params)
     return params

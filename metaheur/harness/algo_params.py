@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["MINIMIZE_OWNED", "text_value", "value_text", "key_value", "check_algo_params",
-           "as_options", "parse_spec", "spec_label"]
+           "check_param_names", "as_options", "parse_spec", "spec_label"]
 
 #: minimize()'s arguments that ``metaheur minimize`` and ``metaheur bench`` set with options
 #: of their own: a spec or ``--algo-param`` naming one is refused, naming the option.
@@ -99,9 +99,24 @@ def check_algo_params(
     the command sets with an option of its own (``owned``: key -> option, e.g. ``pop_size``
     -> ``--pop-size``) is refused naming that option. Errors start with ``what`` and the
     key. Values are checked later, by the algorithm's constraints."""
+    return check_param_names(cls.name, [*cls.defaults, *options], pairs, owned=owned,
+                             what=what)
+
+
+def check_param_names(
+    name: str,
+    allowed: Iterable[str],
+    pairs: Iterable[tuple[str, Any]],
+    *,
+    owned: Mapping[str, str] | None = None,
+    what: str = "--algo-param",
+    kind: str = "hyper-parameter",
+) -> dict[str, Any]:
+    """``pairs`` as a dict whose keys are each given once and are among ``allowed`` (the
+    names ``name`` takes); ``owned`` keys are refused naming the option that sets them.
+    ``ValueError`` starting with ``what`` and the key otherwise."""
     owned = dict(owned or {})
-    options = tuple(options)
-    allowed = [*cls.defaults, *options]
+    allowed = list(allowed)
     params: dict[str, Any] = {}
     for key, value in pairs:
         if key in params:
@@ -109,7 +124,7 @@ def check_algo_params(
         if key in owned:
             raise ValueError(f"{what} {key}: set it with {owned[key]}")
         if key not in allowed:
-            raise ValueError(f"{what} {key}: {cls.name} has no such hyper-parameter; "
+            raise ValueError(f"{what} {key}: {name} has no such {kind}; "
                              f"allowed: {', '.join(allowed) or 'none'}")
         params[key] = value
     return params

@@ -96,17 +96,25 @@ def check_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
     from metaheur.harness.algo_params import (
         MINIMIZE_OWNED,
         check_algo_params,
+        check_param_names,
         parse_spec,
         spec_label,
     )
-    from metaheur.harness.study import OPTUNA_SAMPLERS, check_algo
+    from metaheur.harness.study import OPTUNA_SAMPLERS, check_algo, make_sampler
+    from metaheur.optuna import optuna_options
 
     raw, given = parse_spec(spec)
     name = check_algo(raw)
-    if given and name in OPTUNA_SAMPLERS:
-        raise ValueError(f"{spec!r}: Optuna's {name} takes no hyper-parameters here")
-    params = check_algo_params(get(name), given.items(), owned=MINIMIZE_OWNED,
-                               what=f"{spec!r}: hyper-parameter") if given else {}
+    if not given:
+        return name, name, {}
+    if name in OPTUNA_SAMPLERS:
+        params = check_param_names(name, optuna_options(name), given.items(), kind="option",
+                                   owned={**MINIMIZE_OWNED, "popsize": "--pop-size"},
+                                   what=f"{spec!r}: option")
+        make_sampler(name, **params)  # the values, now: a run fails in a worker
+    else:
+        params = check_algo_params(get(name), given.items(), owned=MINIMIZE_OWNED,
+                                   what=f"{spec!r}: hyper-parameter")
     return spec_label(name, params), name, params
 
 
@@ -176,8 +184,9 @@ def _problems(suite: str, functions: Sequence[str], dims: Sequence[int], runs: i
 
 # ------------------------------------------------------------------------------ runs
 def _optuna_run(algo: str, f: Callable, bounds: NDArray, budget: int, pop_size: int,
-                rng: np.random.Generator) -> NDArray:
-    """Best-so-far after each of ``budget`` Optuna trials on the box; returns (budget,)."""
+                rng: np.random.Generator, params: dict[str, Any]) -> NDArray:
+    """Best-so-far after each of ``budget`` Optuna trials on the box (``params``: options of
+    Optuna's sampler); returns (budget,)."""
     import optuna
 
     from metaheur.harness.study import make_sampler
@@ -187,7 +196,7 @@ def _optuna_run(algo: str, f: Callable, bounds: NDArray, budget: int, pop_size: 
     from metaheur.optuna import NO_POPULATION
 
     sampler = make_sampler(algo, seed=seed,
-                           pop_size=None if algo in NO_POPULATION else pop_size)
+                           pop_size=None if algo in NO_POPULATION else pop_size, **params)
     study = optuna.create_study(sampler=sampler)
     names = [f"x{i}" for i in range(bounds.shape[0])]
     values = np.empty(budget)
@@ -224,7 +233,7 @@ def _one_run(label: str, problem: _Problem, run: int, budget: int, pop_size: int
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     if algo in OPTUNA_SAMPLERS:
-        best = _optuna_run(algo, f, bounds, budget, pop_size, rng)
+        best = _optuna_run(algo, f, bounds, budget, pop_size, rng, params)
         nfev = np.arange(1, budget + 1)
         final = float(best[-1])
     else:
@@ -347,9 +356,10 @@ def run_benchmark(
             if name in OPTUNA_SAMPLERS else get(name).default_pop_size)
             for a, (name, _) in specs.items()}
     for a, (name, params) in specs.items():
-        if params:  # the values, by the algorithm's constraints, before any run
+        if params and name not in OPTUNA_SAMPLERS:  # the values, by the algorithm's
+            # constraints, before any run (Optuna's samplers': by check_spec)
             get(name)([(0.0, 1.0)], pop_size=pops[a], max_iter=1, **params)
-    sized = {a: n for a, n in pops.items() if a not in NO_POPULATION}
+    sized = {a: pops[a] for a, (name, _) in specs.items() if name not in NO_POPULATION}
     if sized and min(budgets.values()) < max(sized.values()):
         big = max(sized, key=sized.__getitem__)
         raise ValueError(f"budget must be at least one population ({big}: pop_size="

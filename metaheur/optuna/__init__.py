@@ -26,6 +26,7 @@ from metaheur.optuna._factories import (
     PRUNERS,
     make_pruner,
     make_sampler,
+    optuna_options,
     sampler_names,
 )
 from metaheur.optuna._journal import JournalFlockLock
@@ -43,6 +44,7 @@ __all__ = [
     "PRUNERS",
     "make_pruner",
     "make_sampler",
+    "optuna_options",
     "sampler_names",
     "box_problem",
     "AOASampler",

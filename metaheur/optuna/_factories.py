@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +13,7 @@ import optuna
 from metaheur._registry import available
 
 __all__ = ["NO_POPULATION", "OPTUNA_SAMPLERS", "PRUNERS", "make_pruner", "make_sampler",
-           "sampler_names"]
+           "optuna_options", "sampler_names"]
 
 #: Optuna's own samplers that :func:`make_sampler` builds besides the registry's algorithms.
 OPTUNA_SAMPLERS = ("tpe", "cmaes", "random")
@@ -18,6 +21,83 @@ OPTUNA_SAMPLERS = ("tpe", "cmaes", "random")
 NO_POPULATION = ("tpe", "random")
 #: Pruner names that :func:`make_pruner` accepts.
 PRUNERS = ("none", "median", "hyperband", "successive-halving")
+
+
+#: Constructor arguments of Optuna's samplers that make_sampler sets from its own arguments.
+_SET_BY_US = {"seed": "seed", "popsize": "pop_size"}
+_PLAIN_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
+#: Values that Optuna's constructors accept and its samplers then fail on (or divide by):
+#: (sampler, option) -> (what is allowed, test).
+_STRICTER: dict[tuple[str, str], tuple[str, Any]] = {
+    ("tpe", "n_ei_candidates"): ("an int >= 1", lambda v: v >= 1),
+    ("tpe", "prior_weight"): ("a float > 0", lambda v: v > 0),
+    ("cmaes", "sigma0"): ("a float > 0", lambda v: v > 0),
+    ("cmaes", "restart_strategy"): ("ipop, bipop", lambda v: v in ("ipop", "bipop")),
+}
+
+
+def _optuna_class(key: str) -> type:
+    return {"tpe": optuna.samplers.TPESampler, "cmaes": optuna.samplers.CmaEsSampler,
+            "random": optuna.samplers.RandomSampler}[key]
+
+
+def optuna_options(name: str) -> dict[str, tuple[tuple[type, ...], bool, Any]]:
+    """The options of Optuna's sampler ``name`` (``tpe``, ``cmaes``, ``random``) that take a
+    plain value: constructor argument -> (allowed types, None allowed, default). Read from the
+    installed Optuna's signature, so they follow its version; callables, samplers and trial
+    lists (``gamma``, ``x0``, ``independent_sampler``, ...) are left out, and so are ``seed``
+    and CMA-ES's ``popsize``, which :func:`make_sampler` sets from ``seed`` and
+    ``pop_size``."""
+    options = {}
+    for arg, p in inspect.signature(_optuna_class(name)).parameters.items():
+        if arg in _SET_BY_US or p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            continue
+        words = set(re.findall(r"[A-Za-z_][\w.]*", str(p.annotation)))
+        types = tuple(_PLAIN_TYPES[w] for w in _PLAIN_TYPES if w in words)
+        if types and words <= {*_PLAIN_TYPES, "None", "Optional", "Union"}:
+            options[arg] = (types, "None" in words or "Optional" in words, p.default)
+    return options
+
+
+def _fits(value: Any, types: tuple[type, ...]) -> bool:
+    """Whether ``value`` has one of ``types`` (an int fits a float; a bool fits bool only)."""
+    if isinstance(value, bool):
+        return bool in types
+    if isinstance(value, int):
+        return int in types or float in types
+    if isinstance(value, float):
+        return float in types
+    return isinstance(value, str) and str in types
+
+
+def _check_optuna_options(key: str, params: Mapping[str, Any]) -> None:
+    """``ValueError`` for an option of Optuna's sampler ``key`` that it does not take, that
+    make_sampler sets itself, or whose value has the wrong type, is not finite, or is
+    negative where the default is not (counts, weights, scales)."""
+    options = optuna_options(key)
+    for arg, value in params.items():
+        if arg in _SET_BY_US:  # seed is make_sampler's own keyword: never in params
+            raise ValueError(f"sampler {key!r}: {arg} is set by make_sampler's "
+                             f"{_SET_BY_US[arg]} argument")
+        if arg not in options:
+            raise ValueError(f"sampler {key!r} has no option {arg!r}; allowed: "
+                             f"{', '.join(options) or 'none'}")
+        types, none_ok, default = options[arg]
+        if value is None and none_ok:
+            continue
+        negative_default = isinstance(default, (int, float)) and default < 0
+        ok = _fits(value, types)
+        if ok and isinstance(value, (int, float)) and not isinstance(value, bool):
+            ok = math.isfinite(value) and (value >= 0 or negative_default)
+        what, test = _STRICTER.get((key, arg), ("", None))
+        if not what:  # the type's own rule
+            what = " or ".join(t.__name__ for t in types)
+            what = ("an " if what.startswith("int") else "a ") + what
+            numeric = int in types or float in types
+            what += " >= 0" if numeric and not negative_default else ""
+        what += " or none" if none_ok else ""
+        if not ok or (test is not None and not test(value)):
+            raise ValueError(f"{arg} of Optuna's {key} sampler must be {what}, got {value!r}")
 
 
 def sampler_names() -> list[str]:
@@ -38,33 +118,41 @@ def make_sampler(
     (``params`` are its options and the algorithm's hyper-parameters; ``search_space`` fixes
     its space from the first trial on), else Optuna's ``TPESampler``, ``CmaEsSampler``
     (``pop_size`` is its ``popsize``) or ``RandomSampler`` (no population: ``pop_size`` must
-    be None). Names are case-insensitive and ``_`` stands for ``-``; an unknown name is a
-    ``ValueError`` listing the allowed ones."""
+    be None), ``params`` their plain-valued options (:func:`optuna_options`, e.g.
+    ``multivariate=True`` for TPE), checked by type before Optuna checks them. Names are
+    case-insensitive and ``_`` stands for ``-``; an unknown name is a ``ValueError`` listing
+    the allowed ones."""
     key = str(name).strip().lower().replace("_", "-")
     if key not in sampler_names():
         raise ValueError(f"unknown sampler {name!r}; allowed: {', '.join(sampler_names())}")
-    if key in OPTUNA_SAMPLERS and params:
-        raise ValueError(f"sampler {key!r} takes no options {sorted(params)}")
+    if key in OPTUNA_SAMPLERS:
+        _check_optuna_options(key, params)
     if key in NO_POPULATION and pop_size is not None:
         raise ValueError(f"sampler {key!r} has no population: pop_size={pop_size!r} would mean "
                          "nothing to it (it applies to the metaheuristics and cmaes); pass None")
-    if key == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if key == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if key == "cmaes":
-        try:
-            import cmaes  # type: ignore[import-untyped]  # noqa: F401  (CmaEsSampler needs it)
-        except ImportError as exc:
-            raise ValueError("sampler 'cmaes' needs the cmaes package: pip install cmaes") from exc
-        return optuna.samplers.CmaEsSampler(seed=seed, popsize=pop_size,
-                                            warn_independent_sampling=False)
+    if key in OPTUNA_SAMPLERS:
+        return _optuna_sampler(key, seed, pop_size, params)
     from metaheur.optuna._sampler import MetaheuristicSampler
 
     kw: dict[str, Any] = {} if n_trials is None else {"n_trials": n_trials}
     if search_space is not None:
         kw["search_space"] = dict(search_space)
     return MetaheuristicSampler(key, pop_size=pop_size, seed=seed, **kw, **params)
+
+
+def _optuna_sampler(key: str, seed: int | None, pop_size: int | None,
+                    params: Mapping[str, Any]) -> optuna.samplers.BaseSampler:
+    kw = dict(params)
+    if key == "cmaes":
+        try:
+            import cmaes  # type: ignore[import-untyped]  # noqa: F401  (CmaEsSampler needs it)
+        except ImportError as exc:
+            raise ValueError("sampler 'cmaes' needs the cmaes package: pip install cmaes") from exc
+        kw = {"warn_independent_sampling": False, **kw, "popsize": pop_size}
+    try:
+        return _optuna_class(key)(seed=seed, **kw)
+    except (TypeError, ValueError) as exc:  # Optuna's own checks of the values
+        raise ValueError(f"sampler {key!r}: {exc}") from None
 
 
 def make_pruner(name: str, *, n_startup_trials: int = 8) -> optuna.pruners.BasePruner:

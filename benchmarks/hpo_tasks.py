@@ -546,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", nargs="+", default=list(TASKS), help=", ".join(TASKS))
     p.add_argument("--samplers", nargs="+", default=list(SAMPLERS),
-                   help=", ".join(SAMPLERS) + "; ours take options, e.g. dlf-aoa:pop_size=6")
+                   help=", ".join(SAMPLERS) + "; all but gp take options, e.g. dlf-aoa:pop_size=6, "
+                   "tpe:multivariate=true")
     p.add_argument("--seeds", type=_positive, default=10, help="number of seeds (default 10)")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--trials", type=_positive, nargs="+", default=[200],

@@ -92,6 +92,7 @@ def test_a_stop_inside_a_storage_write_waits_for_the_write(tmp_path: Path) -> No
         assert trials[1].user_attrs == {"written": True}  # the write was not cut in half
         assert _Plan.after_write == [0]  # and the objective stopped right after it
         assert out.finished == 1
+        assert sys.getprofile() is None  # the hook that raised it is gone
 
 
 @pytest.mark.usefixtures("signal_in_commit")
@@ -115,3 +116,38 @@ def test_under_a_profiler_the_stop_waits_for_the_objective(tmp_path: Path) -> No
     trials = optuna.load_study(study_name="s", storage=url).trials
     assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.COMPLETE]
     assert _Plan.after_write == [0, 1] and out.finished == 2
+
+
+# A context manager of storage code (module ``sqlalchemy.*``) written as a generator, like
+# ``Engine.begin()``: its frame "returns" at the ``yield``, before the transaction's work.
+_FAKE_STORAGE = """
+import contextlib, os
+
+@contextlib.contextmanager
+def transaction(log, signum):
+    log.append("begin")
+    os.kill(os.getpid(), signum)  # the stop comes while the transaction is being opened
+    yield
+    log.append("commit")
+"""
+
+
+def test_a_stop_while_a_storage_generator_enters_waits_for_the_objective(
+        tmp_path: Path) -> None:
+    namespace: dict = {"__name__": "sqlalchemy.fake_engine"}
+    exec(compile(_FAKE_STORAGE, "<fake sqlalchemy>", "exec"), namespace)  # noqa: S102
+    log: list[str] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        if trial.number == 1:
+            with namespace["transaction"](log, signal.SIGTERM):
+                log.append("work")
+        return x
+
+    url = _study(tmp_path / "study.db")
+    out = run_trials(url, "s", sampler_factory=_sampler, objective_factory=lambda: objective,
+                     n_trials=50, progress=False)
+    assert log == ["begin", "work", "commit"]  # not interrupted at the yield
+    assert out.interrupted and out.error is None and out.finished == 2
+    assert sys.getprofile() is None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import logging
 import math
 import multiprocessing as mp
@@ -64,6 +65,8 @@ class _Stop:
 
     signum: int | None = None
     in_objective: bool = False
+    objective_frame: Any = None  # the guarded objective's frame while it runs
+    hook: Any = None  # the profile hook of a deferred interrupt, while it waits
 
 
 #: Top-level packages of storage code, which a stop must not interrupt: a write cut in half
@@ -71,6 +74,7 @@ class _Stop:
 #: only), so the trial's FAIL cannot be stored and the trial stays RUNNING.
 _STORAGE_PACKAGES = frozenset({"sqlalchemy", "alembic", "sqlite3", "psycopg2", "psycopg",
                                "pymysql", "MySQLdb", "redis"})
+_SUSPENDABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 def _is_storage_code(frame: Any) -> bool:
@@ -78,31 +82,36 @@ def _is_storage_code(frame: Any) -> bool:
     return name.partition(".")[0] in _STORAGE_PACKAGES or name.startswith("optuna.storages.")
 
 
-def _outermost_storage_frame(frame: Any) -> Any:
-    """The outermost frame of storage code on ``frame``'s stack, or None."""
+def _storage_call(frame: Any) -> tuple[Any, bool]:
+    """``(outermost, plain)``: the outermost frame of storage code between ``frame`` and the
+    objective's (None when the objective is not in storage code), and whether it is a plain
+    function: a generator's "return" comes at each ``yield`` (``with engine.begin():``
+    entering), before its work is done. Generators inside a plain call are done when it
+    returns (Optuna's ``_create_scoped_session`` commits inside each storage method)."""
     outer = None
-    while frame is not None:
+    while frame is not None and frame is not _Stop.objective_frame:
         if _is_storage_code(frame):
             outer = frame
         frame = frame.f_back
-    return outer
+    return outer, outer is None or not outer.f_code.co_flags & _SUSPENDABLE
 
 
-def _interrupt_after(storage_frame: Any) -> bool:
+def _interrupt_after(storage_frame: Any) -> None:
     """Raise ``KeyboardInterrupt`` when ``storage_frame`` returns (it is the outermost
     storage call, so the write is complete): a profile hook on this thread, set only until
-    then. False, nothing set, when a profiler is already active: the stop then waits for
-    the objective to end."""
+    then. Nothing is set when a profiler is already active: the stop then waits for the
+    objective to end."""
     if sys.getprofile() is not None:
-        return False
+        return
 
     def hook(frame: Any, event: str, arg: Any) -> None:
         if event == "return" and frame is storage_frame:
             sys.setprofile(None)
+            _Stop.hook = None
             raise KeyboardInterrupt
 
+    _Stop.hook = hook
     sys.setprofile(hook)
-    return True
 
 
 def _on_stop(signum: int, frame: Any) -> None:
@@ -110,10 +119,11 @@ def _on_stop(signum: int, frame: Any) -> None:
         return  # repeats are ignored: the stop in progress completes
     _Stop.signum = signum
     if _Stop.in_objective:
-        storage_frame = _outermost_storage_frame(frame)
+        storage_frame, plain = _storage_call(frame)
         if storage_frame is None:
             raise KeyboardInterrupt
-        _interrupt_after(storage_frame)
+        if plain:  # else the stop waits for the objective to end
+            _interrupt_after(storage_frame)
 
 
 @contextlib.contextmanager
@@ -143,11 +153,14 @@ def _guarded(objective: Callable[[optuna.Trial], float]) -> Callable[[optuna.Tri
     def run(trial: optuna.Trial) -> float:
         if _Stop.signum is not None:
             raise KeyboardInterrupt
-        _Stop.in_objective = True
+        _Stop.objective_frame, _Stop.in_objective = sys._getframe(), True
         try:
             return objective(trial)
         finally:
-            _Stop.in_objective = False
+            _Stop.objective_frame, _Stop.in_objective = None, False
+            if _Stop.hook is not None and sys.getprofile() is _Stop.hook:  # never fired
+                sys.setprofile(None)
+            _Stop.hook = None
 
     return run
 

@@ -89,6 +89,10 @@ def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
                          f"or any registered algorithm ({', '.join(registered)})")
     if options and name == "gp":
         raise ValueError(f"sampler {spec!r}: gp takes no options here")
+    for key in ("seed", "n_trials", "search_space"):
+        if key in options:
+            raise ValueError(f"sampler {spec!r}: {key} is set by the script (--seeds, "
+                             "--trials, the task)")
     return name, options
 
 

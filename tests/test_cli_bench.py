@@ -173,6 +173,9 @@ def test_parse_budget_says_what_is_allowed(budget: str | int) -> None:
          "n_startup_trials of Optuna's tpe sampler must be an int >= 0, got -1"),
         (["--algos", "cmaes:popsize=4"], "'cmaes:popsize=4': option popsize: set it with "
                                          "--pop-size"),
+        (["--algos", "cmaes:inc_popsize=3"], "'cmaes:inc_popsize=3': option inc_popsize: "
+                                             "Optuna ignores it since version 4.4"),
+        (["--algos", "tpe:n_startup_trials=1e999"], "must be an int >= 0, got inf"),
         (["--algos", "pso:w"], "'pso:w': expected NAME or NAME:KEY=VALUE"),
     ],
 )

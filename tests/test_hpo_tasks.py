@@ -196,7 +196,8 @@ def test_sampler_variants_pass_options_to_our_samplers(hpo):
         "gwo", {"skip_evaluated": False, "pop_size": 9})  # a switch is a bool, not text
     assert hpo.make_sampler("gwo:skip_evaluated=false", seed=0,
                             n_trials=50)._store.skip_evaluated is False
-    for bad in ("dlf-aoa:pop_size", "de:pop_size=4", "gp:n_startup_trials=4", "aoa:", "aoa:=3"):
+    for bad in ("dlf-aoa:pop_size", "de:pop_size=4", "gp:n_startup_trials=4", "aoa:", "aoa:=3",
+                "tpe:seed=3", "pso:n_trials=5"):  # the last two were TypeErrors
         with pytest.raises(ValueError, match="sampler"):
             hpo.parse_sampler(bad)
 

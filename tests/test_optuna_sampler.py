@@ -433,7 +433,8 @@ def test_optuna_samplers_take_their_plain_options() -> None:
     tpe = optuna_options("tpe")
     assert {"n_startup_trials", "multivariate", "n_ei_candidates"} <= set(tpe)
     assert not {"seed", "gamma", "weights", "constraints_func"} & set(tpe)
-    assert not {"seed", "popsize", "x0", "independent_sampler"} & set(optuna_options("cmaes"))
+    assert not {"seed", "popsize", "x0", "independent_sampler", "restart_strategy",
+                "inc_popsize"} & set(optuna_options("cmaes"))  # the last two: ignored
     assert optuna_options("random") == {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # multivariate is experimental in Optuna
@@ -441,7 +442,8 @@ def test_optuna_samplers_take_their_plain_options() -> None:
     assert s._multivariate is True and s._n_startup_trials == 3
     c = make_sampler("cmaes", seed=0, pop_size=6, sigma0=0.5, n_startup_trials=2)
     assert (c._popsize, c._sigma0, c._n_startup_trials) == (6, 0.5, 2)
-    make_sampler("cmaes", pop_size=6, inc_popsize=-1)  # its default, though negative
+    assert make_sampler("tpe", n_startup_trials=np.int64(4))._n_startup_trials == 4
+    assert make_sampler("tpe", n_startup_trials=10**400)._n_startup_trials == 10**400  # int
 
 
 @pytest.mark.parametrize(("name", "params", "message"), [
@@ -458,10 +460,14 @@ def test_optuna_samplers_take_their_plain_options() -> None:
     ("tpe", {"gamma": 0.1}, "sampler 'tpe' has no option 'gamma'; allowed: "),
     ("cmaes", {"popsize": 4}, "sampler 'cmaes': popsize is set by make_sampler's pop_size"),
     ("cmaes", {"sigma0": 0}, "sigma0 of Optuna's cmaes sampler must be a float > 0 or none"),
-    ("cmaes", {"restart_strategy": "xx"}, "must be ipop, bipop or none, got 'xx'"),
+    ("cmaes", {"restart_strategy": "ipop"}, "sampler 'cmaes': Optuna ignores restart_strategy "
+                                            "since version 4.4 (deprecated); leave it out"),
+    ("tpe", {"consider_prior": False}, "Optuna ignores consider_prior since version 4.3"),
     ("cmaes", {"with_margin": None}, "with_margin of Optuna's cmaes sampler must be a bool, "
                                      "got None"),
-    ("cmaes", {"inc_popsize": 1.5}, "inc_popsize of Optuna's cmaes sampler must be an int, got"),
+    ("cmaes", {"n_startup_trials": 1.5}, "n_startup_trials of Optuna's cmaes sampler must be "
+                                         "an int >= 0, got 1.5"),
+    ("tpe", {"n_startup_trials": np.float64(2.0)}, "must be an int >= 0, got"),
     ("random", {"x": 1}, "sampler 'random' has no option 'x'; allowed: none"),
 ])
 def test_optuna_sampler_options_are_checked(name: str, params: dict, message: str) -> None:

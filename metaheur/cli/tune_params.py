@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from metaheur.harness.algo_params import as_options, check_algo_params, check_param_names
+from metaheur.harness.algo_params import as_options, check_algo_params, check_optuna_params
 
 __all__ = ["OWNED", "SAMPLER_OPTIONS", "checked_params", "resolve_params"]
 
@@ -24,20 +24,15 @@ OWNED = {"pop_size": "--pop-size", "seed": "--seed", "n_trials": "--trials",
 def checked_params(algo: str, args: argparse.Namespace,
                    pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     """``--algo-param`` pairs as a dict, checked before any data is read: names by
-    :func:`~metaheur.harness.algo_params.check_algo_params` (Optuna's samplers: their
-    plain-valued options, :func:`~metaheur.optuna.optuna_options`), values by building the
+    :func:`~metaheur.harness.algo_params.check_algo_params` (Optuna's samplers:
+    :func:`~metaheur.harness.algo_params.check_optuna_params`), values by building the
     sampler once (the algorithm's constraints name what is allowed); ``ValueError``
     otherwise."""
     import metaheur
     from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
-    from metaheur.optuna import optuna_options
 
     if algo in OPTUNA_SAMPLERS:
-        params = check_param_names(algo, optuna_options(algo), pairs, kind="option",
-                                   owned={**OWNED, "popsize": "--pop-size"})
-        make_sampler(algo, seed=0, pop_size=args.pop_size if algo == "cmaes" else None,
-                     **params)
-        return params
+        return check_optuna_params(algo, pairs, owned=OWNED)
     params = check_algo_params(metaheur.get(algo), pairs, options=SAMPLER_OPTIONS, owned=OWNED)
     make_sampler(algo, seed=0, pop_size=args.pop_size, n_trials=args.trials, **params)
     return params
@@ -57,8 +52,14 @@ def resolve_params(args: argparse.Namespace, algo: str, stored: dict[str, Any] |
         try:
             params = checked_params(algo, args, stored.items())
         except ValueError as exc:
-            raise ValueError(f"study {study_name!r} has malformed algo_params in its storage "
-                             f"({exc}); use --study to start another study") from None
+            import optuna
+
+            from metaheur.harness.study import OPTUNA_SAMPLERS
+
+            which = f" for Optuna {optuna.__version__}" if algo in OPTUNA_SAMPLERS else ""
+            raise ValueError(f"study {study_name!r} has algo_params in its storage that are "
+                             f"malformed{which} ({exc}); use --study to start another "
+                             "study") from None
         args.algo_params = params
         return params
     if stored is not None and stored != given:

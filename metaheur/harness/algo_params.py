@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["MINIMIZE_OWNED", "text_value", "value_text", "key_value", "check_algo_params",
-           "check_param_names", "as_options", "parse_spec", "spec_label"]
+           "check_param_names", "check_optuna_params", "as_options", "parse_spec",
+           "spec_label"]
 
 #: minimize()'s arguments that ``metaheur minimize`` and ``metaheur bench`` set with options
 #: of their own: a spec or ``--algo-param`` naming one is refused, naming the option.
@@ -127,6 +128,31 @@ def check_param_names(
             raise ValueError(f"{what} {key}: {name} has no such {kind}; "
                              f"allowed: {', '.join(allowed) or 'none'}")
         params[key] = value
+    return params
+
+
+def check_optuna_params(
+    name: str,
+    pairs: Iterable[tuple[str, Any]],
+    *,
+    owned: Mapping[str, str] | None = None,
+    what: str = "--algo-param",
+) -> dict[str, Any]:
+    """Like :func:`check_algo_params` for Optuna's sampler ``name`` (``tpe``, ``cmaes``,
+    ``random``): its plain-valued options (:func:`metaheur.optuna.optuna_options`), an
+    argument Optuna ignores refused as such, CMA-ES's ``popsize`` as ``--pop-size``; then
+    the values, by building the sampler once."""
+    from metaheur.optuna._factories import OPTUNA_IGNORED, make_sampler, optuna_options
+
+    pairs = list(pairs)
+    for key, _ in pairs:
+        if (name, key) in OPTUNA_IGNORED:
+            raise ValueError(f"{what} {key}: Optuna ignores it since version "
+                             f"{OPTUNA_IGNORED[name, key]} (deprecated); leave it out")
+    owned = {**(owned or {}), **({"popsize": "--pop-size"} if name == "cmaes" else {})}
+    params = check_param_names(name, optuna_options(name), pairs, owned=owned, what=what,
+                               kind="option")
+    make_sampler(name, **params)
     return params
 
 

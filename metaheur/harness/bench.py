@@ -96,22 +96,19 @@ def check_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
     from metaheur.harness.algo_params import (
         MINIMIZE_OWNED,
         check_algo_params,
-        check_param_names,
+        check_optuna_params,
         parse_spec,
         spec_label,
     )
-    from metaheur.harness.study import OPTUNA_SAMPLERS, check_algo, make_sampler
-    from metaheur.optuna import optuna_options
+    from metaheur.harness.study import OPTUNA_SAMPLERS, check_algo
 
     raw, given = parse_spec(spec)
     name = check_algo(raw)
     if not given:
         return name, name, {}
-    if name in OPTUNA_SAMPLERS:
-        params = check_param_names(name, optuna_options(name), given.items(), kind="option",
-                                   owned={**MINIMIZE_OWNED, "popsize": "--pop-size"},
-                                   what=f"{spec!r}: option")
-        make_sampler(name, **params)  # the values, now: a run fails in a worker
+    if name in OPTUNA_SAMPLERS:  # the values too, now: a run would fail in a worker
+        params = check_optuna_params(name, given.items(), owned=MINIMIZE_OWNED,
+                                     what=f"{spec!r}: option")
     else:
         params = check_algo_params(get(name), given.items(), owned=MINIMIZE_OWNED,
                                    what=f"{spec!r}: hyper-parameter")
@@ -364,7 +361,7 @@ def run_benchmark(
         big = max(sized, key=sized.__getitem__)
         raise ValueError(f"budget must be at least one population ({big}: pop_size="
                          f"{sized[big]}); got {min(budgets.values())} evaluations")
-    slow = [a for a in algos if a in ("tpe", "cmaes", "random")]
+    slow = [a for a in algos if specs[a][0] in OPTUNA_SAMPLERS]
     if slow and max(budgets.values()) > 2000:
         logger.warning("%s run(s) as Optuna studies with one trial per evaluation: %d trials per "
                        "run will take long (TPE's cost grows with the trial count); consider a "

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import optuna
 
 from metaheur._registry import available
 
-__all__ = ["NO_POPULATION", "OPTUNA_SAMPLERS", "PRUNERS", "make_pruner", "make_sampler",
-           "optuna_options", "sampler_names"]
+__all__ = ["NO_POPULATION", "OPTUNA_IGNORED", "OPTUNA_SAMPLERS", "PRUNERS", "make_pruner",
+           "make_sampler", "optuna_options", "sampler_names"]
 
 #: Optuna's own samplers that :func:`make_sampler` builds besides the registry's algorithms.
 OPTUNA_SAMPLERS = ("tpe", "cmaes", "random")
@@ -32,8 +34,11 @@ _STRICTER: dict[tuple[str, str], tuple[str, Any]] = {
     ("tpe", "n_ei_candidates"): ("an int >= 1", lambda v: v >= 1),
     ("tpe", "prior_weight"): ("a float > 0", lambda v: v > 0),
     ("cmaes", "sigma0"): ("a float > 0", lambda v: v > 0),
-    ("cmaes", "restart_strategy"): ("ipop, bipop", lambda v: v in ("ipop", "bipop")),
 }
+#: Arguments that Optuna >= 4.4 (our minimum is 4.5) takes and ignores, with a FutureWarning:
+#: offering them would label runs by a setting that changes nothing.
+OPTUNA_IGNORED = {("tpe", "consider_prior"): "4.3", ("cmaes", "restart_strategy"): "4.4",
+                  ("cmaes", "inc_popsize"): "4.4"}
 
 
 def _optuna_class(key: str) -> type:
@@ -47,10 +52,12 @@ def optuna_options(name: str) -> dict[str, tuple[tuple[type, ...], bool, Any]]:
     installed Optuna's signature, so they follow its version; callables, samplers and trial
     lists (``gamma``, ``x0``, ``independent_sampler``, ...) are left out, and so are ``seed``
     and CMA-ES's ``popsize``, which :func:`make_sampler` sets from ``seed`` and
-    ``pop_size``."""
+    ``pop_size``, and the arguments Optuna ignores (``restart_strategy``, ``inc_popsize``,
+    ``consider_prior``)."""
     options = {}
     for arg, p in inspect.signature(_optuna_class(name)).parameters.items():
-        if arg in _SET_BY_US or p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+        if arg in _SET_BY_US or (name, arg) in OPTUNA_IGNORED \
+                or p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
             continue
         words = set(re.findall(r"[A-Za-z_][\w.]*", str(p.annotation)))
         types = tuple(_PLAIN_TYPES[w] for w in _PLAIN_TYPES if w in words)
@@ -60,13 +67,14 @@ def optuna_options(name: str) -> dict[str, tuple[tuple[type, ...], bool, Any]]:
 
 
 def _fits(value: Any, types: tuple[type, ...]) -> bool:
-    """Whether ``value`` has one of ``types`` (an int fits a float; a bool fits bool only)."""
-    if isinstance(value, bool):
+    """Whether ``value`` has one of ``types`` (an integer fits a float, NumPy's too; a bool
+    fits bool only) and, if a number, is finite."""
+    if isinstance(value, (bool, np.bool_)):
         return bool in types
-    if isinstance(value, int):
+    if isinstance(value, numbers.Integral):
         return int in types or float in types
-    if isinstance(value, float):
-        return float in types
+    if isinstance(value, numbers.Real):
+        return float in types and math.isfinite(value)
     return isinstance(value, str) and str in types
 
 
@@ -79,6 +87,9 @@ def _check_optuna_options(key: str, params: Mapping[str, Any]) -> None:
         if arg in _SET_BY_US:  # seed is make_sampler's own keyword: never in params
             raise ValueError(f"sampler {key!r}: {arg} is set by make_sampler's "
                              f"{_SET_BY_US[arg]} argument")
+        if (key, arg) in OPTUNA_IGNORED:
+            raise ValueError(f"sampler {key!r}: Optuna ignores {arg} since version "
+                             f"{OPTUNA_IGNORED[key, arg]} (deprecated); leave it out")
         if arg not in options:
             raise ValueError(f"sampler {key!r} has no option {arg!r}; allowed: "
                              f"{', '.join(options) or 'none'}")
@@ -87,8 +98,8 @@ def _check_optuna_options(key: str, params: Mapping[str, Any]) -> None:
             continue
         negative_default = isinstance(default, (int, float)) and default < 0
         ok = _fits(value, types)
-        if ok and isinstance(value, (int, float)) and not isinstance(value, bool):
-            ok = math.isfinite(value) and (value >= 0 or negative_default)
+        if ok and isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+            ok = value >= 0 or negative_default
         what, test = _STRICTER.get((key, arg), ("", None))
         if not what:  # the type's own rule
             what = " or ".join(t.__name__ for t in types)

@@ -21,7 +21,7 @@ from optuna.trial import TrialState
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from metaheur.harness.runs import run_trials
+from metaheur.harness.runs import _optimize, run_trials
 from metaheur.harness.storage import open_storage
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -93,6 +93,11 @@ def test_a_stop_inside_a_storage_write_waits_for_the_write(tmp_path: Path) -> No
         assert _Plan.after_write == [0]  # and the objective stopped right after it
         assert out.finished == 1
         assert sys.getprofile() is None  # the hook that raised it is gone
+        # regression: the stop outlived the run, and benchmarks/trial_cost.py's _optimize,
+        # later in the same process (the test suite), raised KeyboardInterrupt at once
+        study = optuna.load_study(study_name="s", storage=url)
+        _optimize(study, _objective, 3, None)  # 3 finished trials: two more
+        assert [t.state for t in study.trials][2:] == [TrialState.COMPLETE] * 2
 
 
 @pytest.mark.usefixtures("signal_in_commit")

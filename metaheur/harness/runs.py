@@ -129,8 +129,9 @@ def _on_stop(signum: int, frame: Any) -> None:
 @contextlib.contextmanager
 def stop_signals() -> Iterator[type[_Stop]]:
     """Install the deferred stop handler for SIGINT and SIGTERM and restore the previous
-    handlers afterwards; yields the stop state. Outside the main thread (where Python
-    allows no handlers) nothing is installed and Ctrl-C acts as usual."""
+    handlers afterwards; yields the stop state (read it inside: it is cleared on exit, so
+    that a later run in this process does not see an earlier stop). Outside the main thread
+    (where Python allows no handlers) nothing is installed and Ctrl-C acts as usual."""
     import threading
 
     _Stop.signum, _Stop.in_objective = None, False
@@ -143,6 +144,7 @@ def stop_signals() -> Iterator[type[_Stop]]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        _Stop.signum = None  # a later run in this process starts afresh
 
 
 def _guarded(objective: Callable[[optuna.Trial], float]) -> Callable[[optuna.Trial], float]:

@@ -117,6 +117,20 @@ def test_decode_any_point_is_valid_and_stable(dists: list, data: st.DataObject) 
     assert enc.decode(enc.encode(params)) == params
 
 
+@pytest.mark.parametrize("dist", [FloatDistribution(315.0, 600.46875, log=True),
+                                  FloatDistribution(1e-7, 0.3, log=True),
+                                  FloatDistribution(-3.3, 1e9)])
+def test_the_ends_of_a_range_encode_to_the_faces_of_the_box(dist: FloatDistribution) -> None:
+    """Regression (found by hypothesis in test_decode_any_point_is_valid_and_stable): the
+    upper end of log [315, 600.46875] encoded to 13 ulps below 1.0, past the 8-ulp search
+    for an exact pre-image, so it decoded to 600.4687499999998, another parameter set than
+    the evaluated one (a repeat that skip_evaluated could not see)."""
+    enc = SearchSpaceEncoder({"p": dist})
+    assert enc.encode({"p": dist.high})[0] == 1.0 and enc.encode({"p": dist.low})[0] == -1.0
+    for v in (dist.low, dist.high):
+        assert enc.decode(enc.encode({"p": v})) == {"p": v}
+
+
 def test_bounds_centre_and_bins() -> None:
     space = {
         "lin": FloatDistribution(-3.0, 7.0),

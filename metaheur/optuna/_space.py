@@ -114,6 +114,8 @@ class _Dim:
             return _clip1((math.log(v) - self.c) / self.r)
         if self.r <= 0:
             return 0.0
+        if v <= self.low or v >= self.high:  # the faces, as decode has them (no rounding)
+            return -1.0 if v <= self.low else 1.0
         y = math.log(v) if kind == _LOG else v
         x = _clip1((y - self.c) / self.r)
         if self.decode(x) == v:

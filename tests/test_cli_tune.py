@@ -271,8 +271,8 @@ def test_algo_param_takes_the_samplers_options(tmp_path: Path, capsys: pytest.Ca
 @pytest.mark.parametrize(("algo", "options", "attrs"), [
     ("tpe", ["-p", "n_startup_trials=1", "-p", "multivariate=true"],
      {"_n_startup_trials": 1, "_multivariate": True}),
-    ("cmaes", ["-p", "sigma0=0.2", "-p", "n_startup_trials=2"],
-     {"_sigma0": 0.2, "_n_startup_trials": 2}),
+    ("cmaes", ["-p", "consider_pruned_trials=true", "-p", "n_startup_trials=2"],
+     {"_consider_pruned_trials": True, "_n_startup_trials": 2}),
 ])
 def test_algo_param_reaches_optunas_samplers(tmp_path: Path, capsys: pytest.CaptureFixture,
                                              monkeypatch: pytest.MonkeyPatch, algo: str,

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 import metaheur
+
+# CI (.ci/run sets HYPOTHESIS_PROFILE=ci) draws the same examples on every run, so that no
+# landing fails on an example nobody has seen before; a developer's run draws new ones each
+# time, which is how property tests keep finding bugs (test_optuna_space.py has one).
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 #: Every registered algorithm (built-ins and installed plugins), at collection time.
 ALGOS: list[str] = metaheur.available()

@@ -156,3 +156,59 @@ def test_a_stop_while_a_storage_generator_enters_waits_for_the_objective(
     assert log == ["begin", "work", "commit"]  # not interrupted at the yield
     assert out.interrupted and out.error is None and out.finished == 2
     assert sys.getprofile() is None
+
+
+class _StartsWithCtrlC:
+    """A worker process whose start is hit by a Ctrl-C (the whole terminal group gets it)."""
+
+    def start(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_ctrl_c_while_workers_start_is_not_lost() -> None:
+    """Regression: the parent ignored SIGINT while it started its workers (so that they
+    inherit a silent Ctrl-C while importing torch); a Ctrl-C in that window was dropped and
+    the run went on (test_ctrl_c_while_workers_start_is_quiet timed out once under load)."""
+    from metaheur.harness.runs import _start_workers, stop_signals
+
+    with stop_signals() as stop:
+        _start_workers([_StartsWithCtrlC()])
+        assert stop.signum == signal.SIGINT
+
+
+def _report_sigint(conn: object) -> None:  # a spawned child's first act
+    conn.send((signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []),
+               signal.getsignal(signal.SIGINT) == signal.SIG_IGN))
+
+
+_START_ONE = """
+import multiprocessing as mp, signal
+from metaheur.harness.runs import _start_workers
+from test_stop_signals import _report_sigint
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    r, w = ctx.Pipe(duplex=False)  # (a Queue would start the resource tracker first)
+    p = ctx.Process(target=_report_sigint, args=(w,))
+    _start_workers([p])
+    print(*r.recv(), signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    p.join()
+"""
+
+
+def test_workers_start_with_sigint_held_back() -> None:
+    """The children still get no Ctrl-C while they import: it waits (blocked) until the
+    worker has its handler, which stops it cleanly. Regression: multiprocessing's resource
+    tracker, launched by the first start, unblocked SIGINT in the parent, so the workers
+    started with it deliverable and printed KeyboardInterrupt tracebacks from their imports.
+    A fresh interpreter, whose tracker is not running yet, as in ``metaheur tune``."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", _START_ONE], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    blocked, ignored, parent_blocked = out.stdout.split()
+    assert "True" in (blocked, ignored), out.stdout
+    assert parent_blocked == "False"  # the parent's mask is as it was

@@ -8,9 +8,10 @@ A stop (Ctrl-C, or SIGTERM from a scheduler) is quick and quiet whenever it come
   write is never cut in half (which left SQLite locked and trials RUNNING), and no new trial
   starts after it;
 - the trial in flight is marked FAIL (it runs again on resume), finished trials are kept;
-- worker processes start with SIGINT ignored, so a Ctrl-C while they import torch prints
-  nothing; the parent relays the stop to them as SIGTERM, which ends a worker that is still
-  starting and stops a running one like Ctrl-C;
+- worker processes start with SIGINT blocked, so a Ctrl-C while they import torch prints
+  nothing (it waits until the worker can stop cleanly), and the parent does not lose one
+  that comes while it starts them; the parent relays the stop to them as SIGTERM, which ends
+  a worker that is still starting and stops a running one like Ctrl-C;
 - repeated signals are ignored while the stop completes.
 """
 
@@ -224,6 +225,8 @@ def _worker(storage_url: str, study_name: str,
     """Body of one worker process (spawned; rebuilds everything from picklable inputs)."""
     for s in STOP_SIGNALS:
         signal.signal(s, _on_stop)
+    if hasattr(signal, "pthread_sigmask"):  # a Ctrl-C held back since the start arrives now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     sys.unraisablehook = _quiet_unraisable  # an interrupt landing in a gc callback
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     if worker_init is not None:
@@ -325,13 +328,7 @@ def _run_processes(storage_url: str, study_name: str,
         )
         for i in range(n_jobs)
     ]
-    # Children inherit an ignored SIGINT through exec: a Ctrl-C while they import is silent.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        for p in procs:
-            p.start()
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    _start_workers(procs)
     last_poll = 0.0
     while any(p.is_alive() for p in procs) and _Stop.signum is None:
         for p in procs:
@@ -349,6 +346,32 @@ def _run_processes(storage_url: str, study_name: str,
     error = (f"{len(bad)} worker process(es) failed (exit codes {bad}; see their messages "
              f"above)") if bad and not interrupted else None
     return interrupted, error
+
+
+def _start_workers(procs: list[Any]) -> None:
+    """Start the worker processes with SIGINT blocked: the children inherit the mask through
+    exec, so a Ctrl-C while they import torch waits until :func:`_worker` has its handler
+    (then it stops the worker cleanly), and one that comes to this process meanwhile is
+    delivered when the mask is restored. Where signals cannot be blocked (Windows), SIGINT
+    is ignored during the start instead, and a Ctrl-C in that window is lost."""
+    if hasattr(signal, "pthread_sigmask"):
+        from multiprocessing import resource_tracker
+
+        # Launching the tracker (the first start's doing otherwise) unblocks SIGINT here.
+        resource_tracker.ensure_running()
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for p in procs:
+                p.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def _stop_workers(procs: list[Any], grace: float = STOP_GRACE_S) -> None:

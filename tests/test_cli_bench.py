@@ -168,13 +168,13 @@ def test_parse_budget_says_what_is_allowed(budget: str | int) -> None:
         (["--algos", "pso:foo=1"], "'pso:foo=1': hyper-parameter foo: pso has no such"),
         (["--algos", "pso:w=nan"], "w must be a finite real number, got nan"),
         (["--algos", "pso:pop_size=4"], "hyper-parameter pop_size: set it with --pop-size"),
-        (["--algos", "tpe:w=1"], "'tpe:w=1': option w: tpe has no such option; allowed: "),
+        (["--algos", "tpe:w=1"], "'tpe:w=1': sampler 'tpe' has no option 'w'; allowed: "),
         (["--algos", "tpe:n_startup_trials=-1"],
          "n_startup_trials of Optuna's tpe sampler must be an int >= 0, got -1"),
-        (["--algos", "cmaes:popsize=4"], "'cmaes:popsize=4': option popsize: set it with "
+        (["--algos", "cmaes:popsize=4"], "'cmaes:popsize=4' popsize: set it with "
                                          "--pop-size"),
-        (["--algos", "cmaes:inc_popsize=3"], "'cmaes:inc_popsize=3': option inc_popsize: "
-                                             "Optuna ignores it since version 4.4"),
+        (["--algos", "cmaes:inc_popsize=3"], "'cmaes:inc_popsize=3': sampler 'cmaes': "
+                                             "Optuna ignores inc_popsize since version 4.4"),
         (["--algos", "tpe:n_startup_trials=1e999"], "must be an int >= 0, got inf"),
         (["--algos", "pso:w"], "'pso:w': expected NAME or NAME:KEY=VALUE"),
     ],

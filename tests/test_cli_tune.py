@@ -311,7 +311,8 @@ def test_algo_param_reaches_optunas_samplers(tmp_path: Path, capsys: pytest.Capt
     study.set_user_attr("algo_params", {"n_startup_trials": "many"})
     assert main(_tune(tmp_path, "--algo", algo, "--trials", "4")) == 2
     err = capsys.readouterr().err
-    assert f"malformed for Optuna {optuna.__version__} (n_startup_trials of Optuna's" in err
+    assert (f"malformed for Optuna {optuna.__version__} (--algo-param: n_startup_trials of "
+            "Optuna's") in err
     assert len(err.strip().splitlines()) == 1
 
 
@@ -597,14 +598,16 @@ def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
         (["-p", "n_trials=3"], "--algo-param n_trials: set it with --trials"),
         (["-p", "search_space={}"], "--algo-param search_space: set it with --profile"),
         (["-p", "union_space=false"], "--algo-param union_space: dlf-aoa has no such"),
-        (["--algo", "tpe", "-p", "w=1"], "--algo-param w: tpe has no such option; allowed: "),
-        (["--algo", "tpe", "-p", "gamma=1"], "--algo-param gamma: tpe has no such option"),
+        (["--algo", "tpe", "-p", "w=1"],
+         "--algo-param: sampler 'tpe' has no option 'w'; allowed: "),
+        (["--algo", "tpe", "-p", "gamma=1"], "--algo-param: sampler 'tpe' has no option 'gamma'"),
         (["--algo", "tpe", "-p", "multivariate=yes"],
          "multivariate of Optuna's tpe sampler must be a bool"),
         (["--algo", "cmaes", "-p", "popsize=4"], "--algo-param popsize: set it with --pop-size"),
-        (["--algo", "tpe", "-p", "popsize=4"], "--algo-param popsize: tpe has no such option"),
+        (["--algo", "tpe", "-p", "popsize=4"],
+         "--algo-param: sampler 'tpe' has no option 'popsize'"),
         (["--algo", "cmaes", "-p", "restart_strategy=ipop"],
-         "--algo-param restart_strategy: Optuna ignores it since version 4.4 (deprecated)"),
+         "--algo-param: sampler 'cmaes': Optuna ignores restart_strategy since version 4.4"),
         (["--algo", "random", "-p", "seed=4"], "--algo-param seed: set it with --seed"),
         (["-p", "boundary"], "argument --algo-param/-p: expected KEY=VALUE"),
     ],

@@ -106,7 +106,7 @@ def check_algo_params(
 
 def check_param_names(
     name: str,
-    allowed: Iterable[str],
+    allowed: Iterable[str] | None,
     pairs: Iterable[tuple[str, Any]],
     *,
     owned: Mapping[str, str] | None = None,
@@ -114,17 +114,17 @@ def check_param_names(
     kind: str = "hyper-parameter",
 ) -> dict[str, Any]:
     """``pairs`` as a dict whose keys are each given once and are among ``allowed`` (the
-    names ``name`` takes); ``owned`` keys are refused naming the option that sets them.
-    ``ValueError`` starting with ``what`` and the key otherwise."""
+    names ``name`` takes; None: not checked here); ``owned`` keys are refused naming the
+    option that sets them. ``ValueError`` starting with ``what`` and the key otherwise."""
     owned = dict(owned or {})
-    allowed = list(allowed)
+    allowed = None if allowed is None else list(allowed)
     params: dict[str, Any] = {}
     for key, value in pairs:
         if key in params:
             raise ValueError(f"{what} {key} is given twice")
         if key in owned:
             raise ValueError(f"{what} {key}: set it with {owned[key]}")
-        if key not in allowed:
+        if allowed is not None and key not in allowed:
             raise ValueError(f"{what} {key}: {name} has no such {kind}; "
                              f"allowed: {', '.join(allowed) or 'none'}")
         params[key] = value
@@ -139,20 +139,17 @@ def check_optuna_params(
     what: str = "--algo-param",
 ) -> dict[str, Any]:
     """Like :func:`check_algo_params` for Optuna's sampler ``name`` (``tpe``, ``cmaes``,
-    ``random``): its plain-valued options (:func:`metaheur.optuna.optuna_options`), an
-    argument Optuna ignores refused as such, CMA-ES's ``popsize`` as ``--pop-size``; then
-    the values, by building the sampler once."""
-    from metaheur.optuna._factories import OPTUNA_IGNORED, make_sampler, optuna_options
+    ``random``): each key once, none that the command owns (CMA-ES's ``popsize`` is
+    ``--pop-size``); then names and values by building the sampler once
+    (:func:`metaheur.optuna.make_sampler` says which options exist and what they take)."""
+    from metaheur.optuna._factories import make_sampler
 
-    pairs = list(pairs)
-    for key, _ in pairs:
-        if (name, key) in OPTUNA_IGNORED:
-            raise ValueError(f"{what} {key}: Optuna ignores it since version "
-                             f"{OPTUNA_IGNORED[name, key]} (deprecated); leave it out")
     owned = {**(owned or {}), **({"popsize": "--pop-size"} if name == "cmaes" else {})}
-    params = check_param_names(name, optuna_options(name), pairs, owned=owned, what=what,
-                               kind="option")
-    make_sampler(name, **params)
+    params = check_param_names(name, None, pairs, owned=owned, what=what)
+    try:
+        make_sampler(name, **params)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
     return params
 
 

@@ -108,7 +108,7 @@ def check_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
         return name, name, {}
     if name in OPTUNA_SAMPLERS:  # the values too, now: a run would fail in a worker
         params = check_optuna_params(name, given.items(), owned=MINIMIZE_OWNED,
-                                     what=f"{spec!r}: option")
+                                     what=repr(spec))
     else:
         params = check_algo_params(get(name), given.items(), owned=MINIMIZE_OWNED,
                                    what=f"{spec!r}: hyper-parameter")

@@ -81,31 +81,29 @@ def _fits(value: Any, types: tuple[type, ...]) -> bool:
 def _check_optuna_options(key: str, params: Mapping[str, Any]) -> None:
     """``ValueError`` for an option of Optuna's sampler ``key`` that it does not take, that
     make_sampler sets itself, or whose value has the wrong type, is not finite, or is
-    negative where the default is not (counts, weights, scales)."""
+    negative (they are counts, weights and scales)."""
     options = optuna_options(key)
     for arg, value in params.items():
-        if arg in _SET_BY_US:  # seed is make_sampler's own keyword: never in params
-            raise ValueError(f"sampler {key!r}: {arg} is set by make_sampler's "
-                             f"{_SET_BY_US[arg]} argument")
+        if arg == "popsize" and key == "cmaes":  # (seed is make_sampler's own keyword)
+            raise ValueError(f"sampler {key!r}: popsize is set by make_sampler's pop_size "
+                             "argument")
         if (key, arg) in OPTUNA_IGNORED:
             raise ValueError(f"sampler {key!r}: Optuna ignores {arg} since version "
                              f"{OPTUNA_IGNORED[key, arg]} (deprecated); leave it out")
         if arg not in options:
             raise ValueError(f"sampler {key!r} has no option {arg!r}; allowed: "
                              f"{', '.join(options) or 'none'}")
-        types, none_ok, default = options[arg]
+        types, none_ok, _ = options[arg]
         if value is None and none_ok:
             continue
-        negative_default = isinstance(default, (int, float)) and default < 0
         ok = _fits(value, types)
         if ok and isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
-            ok = value >= 0 or negative_default
+            ok = value >= 0  # counts, weights and scales
         what, test = _STRICTER.get((key, arg), ("", None))
         if not what:  # the type's own rule
             what = " or ".join(t.__name__ for t in types)
             what = ("an " if what.startswith("int") else "a ") + what
-            numeric = int in types or float in types
-            what += " >= 0" if numeric and not negative_default else ""
+            what += " >= 0" if int in types or float in types else ""
         what += " or none" if none_ok else ""
         if not ok or (test is not None and not test(value)):
             raise ValueError(f"{arg} of Optuna's {key} sampler must be {what}, got {value!r}")

@@ -199,22 +199,30 @@ def append_run(path: Path, row: dict[str, Any]) -> None:
 
 
 def run_all(jobs_todo: list[tuple[str, str, int, int]], path: Path, n_jobs: int) -> None:
-    """Run the missing studies (joblib when ``n_jobs`` > 1), appending each as it finishes."""
+    """Run the missing studies (joblib when ``n_jobs`` > 1), appending each as it finishes;
+    a bar on a terminal, else a log line per finished run with the time left."""
     from joblib import Parallel, delayed
-    from tqdm import tqdm
 
-    bar = tqdm(total=len(jobs_todo), file=sys.stderr, disable=not sys.stderr.isatty(),
-               desc="runs", unit="run")
+    from metaheur.harness.progress import ProgressBar, format_seconds, want_progress
+
+    n = len(jobs_todo)
+    bar = ProgressBar(n, desc="runs", unit="run", enabled=want_progress(True))
     if n_jobs == 1:
         results: Iterable[dict[str, Any]] = (run_one(*j) for j in jobs_todo)
     else:
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
             delayed(run_one)(*j) for j in jobs_todo)
-    for row in results:
-        append_run(path, row)
-        bar.update()
-        bar.set_postfix_str(f"{row['task']} {row['sampler']} s{row['seed']}")
-    bar.close()
+    try:
+        for k, row in enumerate(results, 1):
+            append_run(path, row)
+            bar.set_work(k, n - k)  # runs differ in cost; the mean so far is the estimate
+            what = f"{row['task']} {row['sampler']} seed {row['seed']}"
+            bar.update(k, what)
+            if bar.bar is None:
+                logger.info("run %d of %d: %s: best %.4g in %.0f s (about %s left)", k, n, what,
+                            row["best"], row["seconds"], format_seconds(bar.eta()))
+    finally:
+        bar.close()
 
 
 # -- analysis -----------------------------------------------------------------------------------

@@ -326,3 +326,23 @@ def test_significance_mark_follows_the_test_not_the_medians(hpo):
                                                        "random": "dlf-aoa"}))
     assert "-R" in hpo.markdown_table(hpo.summarise(swapped, [1]), 1, ["dlf-aoa", "random"])
     assert hpo.prob_lower([1, 2], [2, 3]) == pytest.approx(0.875)  # 3.5 of 4 pairs
+
+
+def test_without_a_terminal_each_finished_run_is_logged_with_the_time_left(hpo, tmp_path,
+                                                                           monkeypatch, caplog):
+    """Run into a log file (no bar), a long benchmark still says how far it is: one line per
+    finished run with its best score, its time and an estimate of the time left."""
+    def fake_run(task, sampler, seed, trials):
+        return {"task": task, "sampler": sampler, "seed": seed, "trials": trials,
+                "best": 0.25 * seed, "n_complete": trials, "n_failed": 0, "n_repeats": 0,
+                "seconds": 1.5, "best_params": "{}", "trace": "[]"}
+
+    monkeypatch.setattr(hpo, "run_one", fake_run)
+    jobs = [("mlp-wine", "gp", seed, 4) for seed in range(3)]
+    with caplog.at_level("INFO", logger="hpo_tasks"):
+        hpo.run_all(jobs, tmp_path / "runs.csv", 1)
+    lines = [r.getMessage() for r in caplog.records if r.name == "hpo_tasks"]
+    assert [line.split(":")[0] for line in lines] == [f"run {k} of 3" for k in (1, 2, 3)]
+    assert "mlp-wine gp seed 1: best 0.25 in 2 s" in lines[1]
+    assert lines[0].endswith("left)") and lines[-1].endswith("(about 0:00 left)")
+    assert len(hpo.read_runs(tmp_path / "runs.csv")) == 3

@@ -32,7 +32,8 @@ poly, sigmoid}) saturated: every sampler (all ten, seed 0) reached the same 1 - 
 separable, and a cubic kernel without offset, ``(gamma <x, y>)^3``, gives the same hard-margin
 SVM for every ``C * gamma^3`` above a threshold, a plateau over much of the space. With the
 RBF kernel gamma is not absorbed into C, and 600 digits (200 held out per fold) make the task
-harder; the 100-trial runs of DLF-AOA, TPE and random search end at different values (docs/benchmarks.md §4).
+harder; the 100-trial runs of DLF-AOA, TPE and random search end at different values
+(docs/benchmarks.md §4).
 """
 
 from __future__ import annotations

@@ -408,6 +408,15 @@ def warm_start(
     return X.copy(), np.where(np.isfinite(f), f, np.inf)
 
 
+#: The largest budget: evaluation counts are int64 (NumPy, Optuna's storages), and the
+#: schedules divide by the horizon in floating point.
+MAX_BUDGET = 2**63 - 1
+
+
+def _short(n: int) -> str:
+    return str(n) if n < 10**30 else f"a {len(str(n))}-digit integer"
+
+
 def horizon(budget: Any, max_iter: Any, n0: int, per_iter: int, pop_size: int) -> tuple[int, int]:
     """``(budget, max_iter)`` from exactly one of them (docs/algorithms.md §0.2).
 
@@ -421,12 +430,21 @@ def horizon(budget: Any, max_iter: Any, n0: int, per_iter: int, pop_size: int) -
         )
     if budget is None:
         max_iter = check_int("max_iter", max_iter, 1)
-        return n0 + max_iter * per_iter, max_iter
+        budget = n0 + max_iter * per_iter
+        if budget > MAX_BUDGET:
+            raise ValueError(
+                f"max_iter is too large: {_short(max_iter)} iterations make "
+                f"{_short(budget)} evaluations; at most 2**63 - 1 ({MAX_BUDGET}) are allowed"
+            )
+        return budget, max_iter
     if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
         if budget < max(n0, 1):
             raise ValueError(
                 f"budget must be at least one population ({max(n0, 1)} evaluations "
                 f"for pop_size={pop_size}); got budget={budget}"
             )
+        if budget > MAX_BUDGET:
+            raise ValueError(f"budget must be at most 2**63 - 1 ({MAX_BUDGET}) evaluations; "
+                             f"got {_short(budget)}")
     budget = check_int("budget", budget, max(n0, 1))
     return budget, -(-(budget - n0) // per_iter)  # ceil, exact for any int

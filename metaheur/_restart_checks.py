@@ -67,7 +67,7 @@ def run_problems(opt: IPOP) -> list[tuple[bool, str]]:
     asked = None if run._pending is None else np.clip(opt._outer(run._pending), opt.lower,
                                                       opt.upper)
     return [
-        (g > k or (g != k and not opt.restart_local) or (local and k == 0)
+        (g > k or k > start + 1 or (g != k and not opt.restart_local) or (local and k == 0)
          or opt._local_runs > k - g or (not local and opt._local_runs != 0),
          f"is run {k} with {g} global restarts and {opt._local_runs} local runs since "
          f"the last, in regime {opt._kind}: impossible"),

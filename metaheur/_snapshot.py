@@ -134,7 +134,7 @@ def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) 
                else f"a {type(state).__name__}")
         raise ValueError("not a metaheur optimizer state: expected the dict of get_state(), "
                          f"with 'format' and 'algo'; got {got}")
-    if state["format"] != STATE_FORMAT:
+    if type(state["format"]) is not int or state["format"] != STATE_FORMAT:
         raise ValueError(
             f"optimizer state has format {state['format']!r}; this metaheur reads "
             f"format {STATE_FORMAT}"

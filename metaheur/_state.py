@@ -305,4 +305,26 @@ def restore_rng(data: Any) -> np.random.Generator:
             bitgen.state = data["state"]
     except (KeyError, IndexError, TypeError, ValueError, OverflowError, Warning) as exc:
         raise ValueError(f"bad {name} state in optimizer state: {exc!r}") from None
+    problem = _unusable(name, bitgen.state)
+    if problem:
+        raise ValueError(f"bad {name} state in optimizer state: {problem}")
     return np.random.Generator(bitgen)
+
+
+def _unusable(name: str, state: dict[str, Any]) -> str | None:
+    """What makes a state NumPy accepted unusable, or ``None``. NumPy's setters do not
+    range-check the buffer positions, which its C code then indexes with (reading outside
+    the buffer, or crashing), nor refuse states whose every draw is 0 (a PCG increment
+    must be odd; an all-zero Mersenne Twister key stays zero), where drawing an integer
+    in a range that excludes 0 never ends."""
+    if name == "Philox" and not 0 <= state["buffer_pos"] <= 4:
+        return f"buffer_pos {state['buffer_pos']} is outside 0..4"
+    if name == "MT19937":
+        pos, key = state["state"]["pos"], state["state"]["key"]
+        if not 0 <= pos <= key.size:
+            return f"pos {pos} is outside 0..{key.size}"
+        if not key.any():
+            return "key is all zeros (every draw would be 0)"
+    if name in ("PCG64", "PCG64DXSM") and state["state"]["inc"] % 2 == 0:
+        return f"inc {state['state']['inc']} is even (NumPy's increments are odd)"
+    return None

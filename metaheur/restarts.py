@@ -58,7 +58,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from metaheur import _registry
+from metaheur import _registry, _snapshot
 from metaheur._base import Optimizer
 from metaheur._params import BoundsLike, Constraint, Dict
 from metaheur._registry import get, register
@@ -219,7 +219,10 @@ class IPOP(Optimizer):
 
     # ------------------------------------------------------------ inner runs
     def _pop(self, k: int, cap: int) -> int:
-        """``N_k = round(N_0 · growth^k)``, at most ``cap``."""
+        """``N_k = round(N_0 · growth^k)``, at most ``cap`` and at most
+        :data:`~metaheur._snapshot.MAX_BATCH_VALUES` values (``restart_growth`` is
+        unbounded: a large one would otherwise allocate gigabytes at a restart)."""
+        cap = min(cap, max(_snapshot.MAX_BATCH_VALUES // self.dim, self.pop_size))
         try:
             n = self.pop_size * self.restart_growth**k
         except OverflowError:

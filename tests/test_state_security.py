@@ -338,10 +338,117 @@ def test_a_small_state_cannot_ask_for_huge_populations(algo: str, config: dict) 
 
 
 def test_huge_budgets_are_exact_integers() -> None:
-    """ceil((budget − n0) / per_iter) in floats raised OverflowError for 10**400."""
-    opt = metaheur.get("gwo")(BOUNDS, pop_size=5, budget=10**400, seed=0)
-    assert opt.max_iter == (10**400 - 5 + 4) // 5
+    """ceil((budget − n0) / per_iter) in floats would round for budgets above 2**53."""
+    opt = metaheur.get("gwo")(BOUNDS, pop_size=5, budget=2**63 - 1, seed=0)
+    assert opt.max_iter == (2**63 - 1 - 5 + 4) // 5
+
+
+# ------------------------------------------------------------------ states NumPy itself accepts
+def _bitgen_state(name: str, **changes: Any) -> dict[str, Any]:
+    state = getattr(np.random, name)(7).state
+    inner = state["state"] if name == "MT19937" else state
+    for key, value in changes.items():
+        if key in ("state", "inc"):
+            state["state"][key] = value
+        else:
+            inner[key] = value
+    return {"bit_generator": name, "state": state}
+
+
+@pytest.mark.parametrize("name, changes", [
+    ("Philox", {"buffer_pos": -1}), ("Philox", {"buffer_pos": 5}),
+    ("Philox", {"buffer_pos": -10**8}),  # read far outside the buffer: a segfault
+    ("MT19937", {"pos": -1}), ("MT19937", {"pos": 625}), ("MT19937", {"pos": 10**8}),
+    ("MT19937", {"key": np.zeros(624, dtype=np.uint32)}),  # all zero: every draw is 0
+    ("PCG64", {"inc": 0}), ("PCG64", {"inc": 2 * 12345}),  # an even increment: NumPy
+    ("PCG64DXSM", {"inc": 0}),                              # seeds none; 0/0 repeats 0
+])
+def test_generator_states_numpy_accepts_but_cannot_use_are_refused(name: str,
+                                                                   changes: dict) -> None:
+    """Regression: NumPy's state setters do not range-check these fields, and its C code
+    indexes with them (a segfault at the first draw) or stalls (every draw 0: POA's
+    ``integers`` then loops forever). A state is untrusted input: refused, with the field."""
+    field = next(iter(changes))
+    with pytest.raises(ValueError, match=f"{name} state.*{field}"):
+        restore_rng(_bitgen_state(name, **changes))
+    state = _state("poa")
+    state["rng"] = json.loads(json.dumps(metaheur._state.encode(_bitgen_state(name, **changes))))
+    with pytest.raises(ValueError, match=f"{name} state"):
+        Optimizer.from_state(state)
+
+
+@pytest.mark.parametrize("name", BIT_GENERATORS)
+def test_generator_states_at_the_ends_of_their_ranges_restore(name: str) -> None:
+    gen = np.random.Generator(getattr(np.random, name)(3))
+    for draws in (0, 1, 3, 4, 623, 624, 625):  # fresh, mid-buffer and refilled positions
+        gen.random(draws)
+        again = restore_rng({"bit_generator": name, "state": gen.bit_generator.state})
+        twin = np.random.Generator(type(gen.bit_generator)())
+        twin.bit_generator.state = gen.bit_generator.state
+        assert np.array_equal(again.random(700), twin.random(700))
+
+
+def test_budgets_beyond_int64_are_refused_and_the_largest_runs() -> None:
+    """Regression: budget=10**400 was accepted, then GWO (and PSO with a linear inertia)
+    raised OverflowError at the first ask, converting the horizon to a float."""
+    for algo, kw in [("gwo", {}), ("pso", {"inertia": "linear"}), ("poa", {}), ("aoa", {}),
+                     ("dlf-aoa", {}), ("aco", {})]:
+        opt = metaheur.get(algo)(BOUNDS, pop_size=5, budget=2**63 - 1, seed=0, **kw)
+        for _ in range(2):
+            X = opt.ask()
+            opt.tell(X, sphere(X))
+        assert opt.nfev > 0
+    with pytest.raises(ValueError, match=r"budget must be at most 2\*\*63 - 1"):
+        metaheur.get("gwo")(BOUNDS, pop_size=5, budget=10**400, seed=0)
+    with pytest.raises(ValueError, match=r"max_iter is too large: .*at most 2\*\*63 - 1"):
+        metaheur.get("gwo")(BOUNDS, pop_size=5, max_iter=2**62, seed=0)
     state = _state("gwo")
     state["config"]["budget"] = {"__int__": str(10**400)}
-    with pytest.raises(ValueError, match="budget"):  # the core's budget no longer matches
+    with pytest.raises(ValueError, match="budget must be at most"):
+        Optimizer.from_state(state)
+
+
+def test_restart_runs_never_grow_past_the_batch_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: ``restart_growth`` is unbounded, so a state (or a call) with growth 1e8
+    and a huge budget started a run of 2·10**9 agents, 45 GiB, at the second restart. Runs
+    are capped at MAX_BATCH_VALUES values, in a fresh run and in a restored one alike."""
+    from metaheur import _snapshot
+
+    opt = metaheur.get("pso-ipop")(BOUNDS, budget=10**12, seed=0, restart_growth=1e8)
+    cap = _snapshot.MAX_BATCH_VALUES // opt.dim
+    assert opt._pop(1, 10**12) == cap and opt._pop(5, 10**12) == cap
+    assert opt._pop(1, 100) == 100  # the budget left still bounds it
+    monkeypatch.setattr(_snapshot, "MAX_BATCH_VALUES", 3 * 90)
+    opt = metaheur.get("pso-ipop")(BOUNDS, budget=3000, seed=0, restart_growth=1e8,
+                                   restart_patience=1, restart_local=False)
+    sizes = set()
+    while not opt.done:
+        X = opt.ask()
+        opt.tell(X, sphere(X))
+        sizes.add(opt.current_run.pop_size)
+        restored = Optimizer.from_state(json.loads(json.dumps(opt.get_state())))
+        assert restored.current_run.pop_size == opt.current_run.pop_size
+    assert opt.restarts >= 2 and max(sizes) == 90
+
+
+@pytest.mark.parametrize("fmt", [True, 1.0, "1"])
+def test_state_format_is_the_integer_itself(fmt: Any) -> None:
+    state = _state("gwo")
+    state["format"] = fmt
+    with pytest.raises(ValueError, match="format"):
+        Optimizer.from_state(state)
+
+
+def test_restart_count_cannot_exceed_the_evaluations() -> None:
+    """Every run but the first evaluates at least one point, so k restarts need k - 1
+    evaluations before the current run; a state claiming 10**9 after a few hundred is
+    refused (it was restored, and ``restarts`` reported 10**9)."""
+    opt = metaheur.get("pso-ipop")(BOUNDS, budget=400, seed=0, restart_patience=1,
+                                   restart_local=False, restart_growth=1.0)
+    while opt.restarts < 1:
+        X = opt.ask()
+        opt.tell(X, sphere(X))
+    state = json.loads(json.dumps(opt.get_state()))
+    state["algo_state"]["_restarts"] = state["algo_state"]["_globals"] = 10**9
+    with pytest.raises(ValueError, match="is run 1000000000 with 1000000000 global"):
         Optimizer.from_state(state)

@@ -16,6 +16,8 @@ import hashlib
 import logging
 import os
 import zipfile
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +66,12 @@ def key_hash(key: tuple[Any, ...]) -> str:
     return hashlib.sha256(repr(key).encode()).hexdigest()[:24]
 
 
-def disk_load(sub: str, key: tuple[Any, ...]) -> dict[str, np.ndarray] | None:
-    """The arrays stored under ``key``, or ``None`` (missing, disabled or unreadable)."""
+def disk_load(
+    sub: str, key: tuple[Any, ...],
+    check: Callable[[dict[str, np.ndarray]], str | None] | None = None,
+) -> dict[str, np.ndarray] | None:
+    """The arrays stored under ``key``, or ``None`` (missing, disabled, unreadable, or
+    refused by ``check``, which returns what is wrong with them or ``None``)."""
     d = cache_dir(sub)
     if d is None:
         return None
@@ -74,10 +80,15 @@ def disk_load(sub: str, key: tuple[Any, ...]) -> dict[str, np.ndarray] | None:
         return None
     try:
         with np.load(f, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        logger.debug("ignoring unreadable cache file %s: %s", f, e)
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as e:
+        logger.warning("ignoring unreadable cache file %s (%s); rebuilding it", f, e)
         return None
+    problem = None if check is None else check(arrays)
+    if problem:
+        logger.warning("ignoring cache file %s: %s; rebuilding it", f, problem)
+        return None
+    return arrays
 
 
 def disk_save(sub: str, key: tuple[Any, ...], arrays: dict[str, np.ndarray]) -> None:

@@ -64,8 +64,13 @@ def chestct_files(base: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
                          None)
                 if k is None:
                     warn_once(f"Chest CT-Scan: ignoring unknown class folder {c}")
+                elif k in by_class:
+                    raise ValueError(
+                        f"Chest CT-Scan class {CHESTCT_CLASSES[k]!r} has two folders in "
+                        f"{sdir}: {by_class[k].name} and {c.name}; merge them or remove one"
+                    )
                 else:
-                    by_class.setdefault(k, c)
+                    by_class[k] = c
         for k, cls in enumerate(CHESTCT_CLASSES):
             if k not in by_class:
                 raise ValueError(

@@ -2,6 +2,11 @@
 
 * Files whose names start with ``.`` (macOS ``._*`` AppleDouble metadata, ``.DS_Store``) are
   not images and are skipped; any other file that cannot be decoded is an error naming it.
+* Any other entry of a class folder that is not read (another extension, a sub-folder, a
+  broken link, a FIFO) is named in one warning per folder.
+* An image's long side is at most :data:`MAX_IMAGE_SIDE` pixels (padding it to a square
+  would otherwise allocate side² floats: 14 GB for a 138-byte 1 × 60000 PNG), and Pillow's
+  decompression-bomb limit applies; both are errors naming the file.
 * 8-bit images are read as they are; 16-bit PNGs (modes ``I;16*``, or ``I`` within 0..65535)
   are scaled by 1/65535, not clipped to 255 as ``convert("L")`` would do; float images must
   lie in [0, 1]. Anything else is refused with the file's name and mode.
@@ -10,6 +15,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -19,9 +26,13 @@ from PIL import Image, UnidentifiedImageError
 
 from metaheur.models.preprocess import to_square
 
-__all__ = ["IMG_EXT", "list_images", "read_gray", "ahash_groups", "read_images", "fingerprint"]
+__all__ = ["IMG_EXT", "MAX_IMAGE_SIDE", "list_images", "read_gray", "ahash_groups",
+           "read_images", "fingerprint"]
+
+logger = logging.getLogger(__name__)
 
 IMG_EXT = {".jpg", ".jpeg", ".png"}
+MAX_IMAGE_SIDE = 8192
 _16BIT = ("I;16", "I;16B", "I;16L", "I;16N")
 
 
@@ -30,9 +41,19 @@ def _natural_key(p: Path) -> list[Any]:
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files of ``folder`` in natural order; hidden files (``._*``, ``.*``) skipped."""
-    files = [p for p in folder.iterdir()
-             if p.is_file() and p.suffix.lower() in IMG_EXT and not p.name.startswith(".")]
+    """Image files of ``folder`` in natural order; hidden files (``._*``, ``.*``) skipped
+    silently, any other entry that is not an image file with a warning naming it."""
+    files, skipped = [], []
+    for p in folder.iterdir():
+        if p.name.startswith("."):
+            continue
+        (files if p.is_file() and p.suffix.lower() in IMG_EXT else skipped).append(p)
+    if skipped:
+        names = sorted(p.name for p in skipped)
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        logger.warning("%s: %d entries are not image files (%s) and are not read: %s%s",
+                       folder, len(names), "/".join(sorted(IMG_EXT)), ", ".join(names[:5]),
+                       more)
     return sorted(files, key=_natural_key)
 
 
@@ -40,6 +61,9 @@ def read_gray(path: Path) -> np.ndarray:
     """The image at ``path`` as a float32 (H, W) array in [0, 1] (see the module doc)."""
     try:
         with Image.open(path) as im:
+            if max(im.size) > MAX_IMAGE_SIDE:
+                raise ValueError(f"the image is {im.size[0]} x {im.size[1]} pixels; at most "
+                                 f"{MAX_IMAGE_SIDE} a side are read")
             im.load()
             mode = im.mode
             if mode in _16BIT or mode == "I":
@@ -53,7 +77,7 @@ def read_gray(path: Path) -> np.ndarray:
                     raise ValueError("float image with values outside [0, 1]")
                 return a
             return np.asarray(im.convert("L"), dtype=np.float32) / np.float32(255.0)
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
         raise ValueError(f"cannot read image {path}: {e}") from e
 
 
@@ -95,5 +119,6 @@ def fingerprint(paths: list[Path]) -> str:
     h = hashlib.sha256()
     for p in paths:
         st = p.stat()
-        h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        # the path as the OS spells it: a name that is not UTF-8 has no str encoding
+        h.update(os.fsencode(p) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:24]

@@ -55,6 +55,13 @@ def iqoth_files(base: Path) -> tuple[list[Path], np.ndarray]:
     paths: list[Path] = []
     labels: list[int] = []
     for k, cls in enumerate(IQOTH_CLASSES):
+        twins = [c for c in sorted(found[cls].parent.iterdir()) if c.is_dir()
+                 and c != found[cls] and c.name.strip().lower() in _IQOTH_ALIASES[cls]]
+        if twins:  # which one holds the class? neither is dropped silently
+            raise ValueError(
+                f"IQ-OTH/NCCD class {cls!r} has two folders, {found[cls]} and {twins[0]}; "
+                "merge them or remove one"
+            )
         files = list_images(found[cls])
         if not files:
             raise ValueError(f"IQ-OTH/NCCD class {cls!r} has no images in folder {found[cls]}")

@@ -67,6 +67,32 @@ def _check_common(segmentation: str, dedupe: str | None) -> None:
 
 
 
+def _cache_check(n: int, ndim: int, n_classes: int, *keys: str
+                 ) -> Callable[[dict[str, np.ndarray]], str | None]:
+    """What is wrong with cached arrays of ``n`` samples (a cache file is untrusted input):
+    ``X`` float32 of ``ndim`` dimensions in [0, 1], ``y`` labels below ``n_classes``, and
+    ``keys`` among ``split`` (train/val/test) and ``groups`` (integers)."""
+    def check(z: dict[str, np.ndarray]) -> str | None:
+        missing = [k for k in ("X", "y", *keys) if k not in z]
+        if missing:
+            return f"it lacks {', '.join(missing)}"
+        X, y = z["X"], z["y"]
+        if X.dtype != np.float32 or X.ndim != ndim or X.shape[0] != n:
+            return f"X is {X.dtype} {X.shape}, not float32 with {ndim} axes and {n} samples"
+        if not (np.isfinite(X).all() and X.min(initial=0) >= 0 and X.max(initial=0) <= 1):
+            return "X has values outside [0, 1]"
+        if y.shape != (n,) or y.dtype.kind not in "iu" or not ((0 <= y) & (y < n_classes)).all():
+            return f"y is not {n} labels in 0..{n_classes - 1}"
+        if "split" in keys and (z["split"].shape != (n,)
+                                or not np.isin(z["split"], ("train", "val", "test")).all()):
+            return "split is not one of train/val/test per sample"
+        if "groups" in keys and (z["groups"].shape != (n,) or z["groups"].dtype.kind not in "iu"):
+            return f"groups is not {n} integers"
+        return None
+    return check
+
+
+
 def _finish_slices(X: np.ndarray, segmentation: str) -> np.ndarray:
     """Wiener + CLAHE, then BAC if asked (§3.2): (N, H, W) -> (N, C, H, W)."""
     from metaheur.models.bac import apply_segmentation
@@ -141,7 +167,7 @@ def _synthetic_slices(
         raise ValueError(f"n must be three non-negative sizes (train, val, test), got {n}")
     key = ("synthetic-slices", SLICES_VERSION, _CACHE_VERSION, image_size, seed,
            tuple(int(v) for v in n), float(difficulty), segmentation)
-    z = disk_load("synthetic", key)
+    z = disk_load("synthetic", key, _cache_check(sum(n), 4, len(SYNTH_CLASSES), "split"))
     if z is None:
         Xs, ys = [], []
         for ss, k in zip(np.random.SeedSequence(seed).spawn(3), n, strict=True):
@@ -174,7 +200,8 @@ def _load_real_slices(
             split = None
     key = ("real-slices", name, str(base.resolve()), fingerprint(paths), _CACHE_VERSION,
            image_size, segmentation, dedupe)
-    z = disk_load("prepared", key)
+    z = disk_load("prepared", key, _cache_check(len(y), 4, len(classes),
+                                                *(("groups",) if dedupe == "ahash" else ())))
     if z is None:
         X, H = read_images(paths, image_size, want_hash=dedupe == "ahash")
         z = {"X": _finish_slices(X, segmentation), "y": y}
@@ -241,7 +268,7 @@ def _synthetic_volumes(
         raise ValueError(f"n must be three non-negative sizes (train, val, test), got {n}")
     key = ("synthetic-volumes", NODULES_VERSION, _CACHE_VERSION, seed,
            tuple(int(v) for v in n), int(size), float(spacing_mm), float(difficulty))
-    z = disk_load("synthetic", key)
+    z = disk_load("synthetic", key, _cache_check(sum(n), 4, 2, "split"))
     if z is None:
         Xs, ys = [], []
         for ss, k in zip(np.random.SeedSequence(seed).spawn(3), n, strict=True):

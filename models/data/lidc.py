@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaheur.models.data.nodulemnist import named_npz_keys, npz_keys
+from metaheur.models.data.nodulemnist import named_npz_keys, npz_array, npz_keys
 from metaheur.models.data.types import LAYOUTS, Volumes3D
 from metaheur.models.preprocess import hu_window
 
@@ -27,17 +27,32 @@ def find_lidc(base: Path) -> Path | None:
 
 
 
+def _spacing(path: Path, a: np.ndarray) -> float:
+    """The voxel size in ``spacing_mm``: one finite positive number (a scalar or size-1 array)."""
+    v = float(a.reshape(-1)[0]) if a.size == 1 and a.dtype.kind in "iuf" else np.nan
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{path}: key 'spacing_mm' must be one finite positive number (mm), "
+                         f"got {np.array2string(a, threshold=4)} ({a.dtype})")  # fmt: skip
+    return v
+
+
 def load_lidc(path: Path) -> Volumes3D:
     keys = npz_keys(path)
     missing = [k for k in _LIDC_KEYS if k not in keys]
     if missing:
         raise ValueError(f"{path} lacks keys {missing}; expected {LAYOUTS['lidc']}")
-    with np.load(path, allow_pickle=False) as z:
-        P, labels, pid = z["patches"], z["labels"].reshape(-1), z["patient_id"]
-        spacing = float(z["spacing_mm"]) if "spacing_mm" in z.files else 1.0
-    if P.ndim != 4 or P.shape[0] != labels.shape[0] or pid.shape[0] != labels.shape[0]:
+    P, labels, pid = (npz_array(path, k) for k in _LIDC_KEYS)
+    n = P.shape[0] if P.ndim else -1
+    if (P.ndim != 4 or len(set(P.shape[1:])) != 1 or labels.shape not in ((n,), (n, 1))
+            or pid.shape != (n,)):
         raise ValueError(f"{path}: patches must be (N, S, S, S) with N labels and patient ids, "
                          f"got {P.shape}, {labels.shape}, {pid.shape}")
+    if P.dtype.kind not in "iuf":
+        raise ValueError(f"{path}: patches must be integer or float HU values, got {P.dtype}")
+    if P.dtype.kind == "f" and not np.isfinite(P).all():
+        raise ValueError(f"{path}: patches must be finite HU values, found NaN or +-inf")
+    spacing = _spacing(path, npz_array(path, "spacing_mm")) if "spacing_mm" in keys else 1.0
+    labels = labels.reshape(-1)
     bad = np.setdiff1d(np.unique(labels), (0, 1))
     if bad.size:
         raise ValueError(f"{path}: labels must be 0 (benign) or 1 (malignant), found "

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import numpy as np
 from metaheur.models.data.cache import warn_once
 from metaheur.models.data.types import LAYOUTS, NODULEMNIST_KEYS, Volumes3D
 
-__all__ = ["find_nodulemnist", "load_nodulemnist", "named_npz_keys", "npz_keys"]
+__all__ = ["find_nodulemnist", "load_nodulemnist", "named_npz_keys", "npz_array", "npz_keys"]
 
 _NODULEMNIST_FILES = {  # file name -> (Volumes3D.source, MD5 from Zenodo)
     "nodulemnist3d_64.npz": ("nodulemnist3d_64", "c47c5b7d457bf6332200d2ea6d64ecd8"),
@@ -19,6 +21,7 @@ _NODULEMNIST_FILES = {  # file name -> (Volumes3D.source, MD5 from Zenodo)
 }
 
 _MD5_CHECKED: set[tuple[str, int, int]] = set()
+_MAX_MEMBER_BYTES = 2**31  # no array of a valid file comes near (LIDC patches: ~4000 at 64^3)
 
 
 def _md5_check(path: Path, expected: str) -> None:
@@ -53,6 +56,34 @@ def npz_keys(path: Path) -> list[str]:
 
 
 
+def npz_array(path: Path, key: str) -> np.ndarray:
+    """Array ``key`` of the ``.npz`` at ``path``, refusing (``ValueError`` naming both) a member
+    that is damaged, holds objects, or whose ``.npy`` header declares more than it can hold."""
+    fmt = np.lib.format
+    headers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo(f"{key}.npy" if f"{key}.npy" in zf.namelist() else key)
+            with zf.open(info) as fh:  # the header first: it declares the size to allocate
+                version = fmt.read_magic(fh)
+                if version not in headers:
+                    raise ValueError(f".npy format version {version} (allowed: 1.0, 2.0)")
+                shape, _, dtype = headers[version](fh)
+            if dtype.hasobject:
+                raise ValueError("holds Python objects (only plain numbers and strings are read)")
+            size = math.prod(shape) * dtype.itemsize
+            if size > min(_MAX_MEMBER_BYTES, info.file_size):
+                raise ValueError(
+                    f"its header declares {size} bytes ({shape} {dtype}); allowed: at most the "
+                    f"member's {info.file_size} bytes and {_MAX_MEMBER_BYTES}"
+                )
+            with zf.open(info) as fh:
+                return fmt.read_array(fh, allow_pickle=False)
+    except (OSError, ValueError, EOFError, KeyError, RuntimeError, NotImplementedError,
+            zipfile.BadZipFile, zlib.error) as e:
+        raise ValueError(f"{path}: cannot read key {key!r}: {e}") from e
+
+
 def named_npz_keys(path: Path) -> list[str]:
     """:func:`npz_keys` of a file named ``*.npz`` (any case); no keys for any other name."""
     return npz_keys(path) if path.suffix.lower() == ".npz" else []
@@ -78,21 +109,27 @@ def load_nodulemnist(path: Path) -> Volumes3D:
     if md5 is not None:
         _md5_check(path, md5)
     Xs, ys, ss = [], [], []
-    with np.load(path, allow_pickle=False) as z:
-        for split in ("train", "val", "test"):
-            img, lab = z[f"{split}_images"], z[f"{split}_labels"]
-            if img.ndim != 4 or len(set(img.shape[1:])) != 1 or lab.shape[0] != img.shape[0]:
-                raise ValueError(
-                    f"{path}: {split}_images must be (N, S, S, S) with (N, 1) labels, got "
-                    f"{img.shape} and {lab.shape}"
-                )
-            Xs.append(img.astype(np.float32) / np.float32(255.0))  # no HU window (§1.1)
-            bad = np.setdiff1d(np.unique(lab), (0, 1))
-            if bad.size:
-                raise ValueError(f"{path}: {split}_labels must be 0 (benign) or 1 (malignant), "
-                                 f"found {bad[:5].tolist()}")  # fmt: skip
-            ys.append(lab.reshape(-1).astype(np.int64))
-            ss.append(np.full(img.shape[0], split))
+    for split in ("train", "val", "test"):
+        img, lab = npz_array(path, f"{split}_images"), npz_array(path, f"{split}_labels")
+        if img.ndim != 4 or len(set(img.shape[1:])) != 1:
+            raise ValueError(f"{path}: {split}_images must be (N, S, S, S), got {img.shape}")
+        n, S = img.shape[:2]
+        if lab.shape not in ((n,), (n, 1)):
+            raise ValueError(f"{path}: {split}_labels must be (N,) or (N, 1) for {n} images, "
+                             f"got {lab.shape}")  # fmt: skip
+        if img.dtype != np.uint8:
+            raise ValueError(f"{path}: {split}_images must be uint8 (MedMNIST's format, 0..255), "
+                             f"got {img.dtype}")  # fmt: skip
+        if Xs and S != Xs[0].shape[1]:
+            raise ValueError(f"{path}: {split}_images are {S}^3 but train_images "
+                             f"{Xs[0].shape[1]}^3; all splits must share one size")  # fmt: skip
+        Xs.append(img.astype(np.float32) / np.float32(255.0))  # no HU window (§1.1)
+        bad = np.setdiff1d(np.unique(lab), (0, 1))
+        if bad.size:
+            raise ValueError(f"{path}: {split}_labels must be 0 (benign) or 1 (malignant), "
+                             f"found {bad[:5].tolist()}")  # fmt: skip
+        ys.append(lab.reshape(-1).astype(np.int64))
+        ss.append(np.full(n, split))
     X = np.concatenate(Xs)
     if X.shape[1] < 64:
         src = "nodulemnist3d"

@@ -47,11 +47,19 @@ def extract_patch(
 
     Crops a box of about ``box_mm`` around the centre (padding with -1000 HU outside the scan),
     resamples only that crop to 1 mm (``scipy.ndimage.zoom``, order 1), cuts ``size``^3 centred on
-    the nodule and returns int16 with axes (z, y, x) = (k, i, j).
+    the nodule and returns int16 with axes (z, y, x) = (k, i, j). ``ValueError`` for a spacing
+    that is not three finite positive numbers or a centre that is not a finite point of ``vol``.
     """
     vol = np.asarray(vol)
     sp = np.asarray(spacing_ijk, dtype=float)
     c = np.asarray(centre_ijk, dtype=float)
+    if vol.ndim != 3:
+        raise ValueError(f"vol must be a 3-D volume (i, j, k), got shape {vol.shape}")
+    if sp.shape != (3,) or not np.all(np.isfinite(sp) & (sp > 0)):
+        raise ValueError(f"spacing_ijk must be three finite positive sizes (mm), got {sp}")
+    if c.shape != (3,) or not np.all(np.isfinite(c) & (c >= 0) & (c < vol.shape)):
+        raise ValueError(f"centre_ijk must be a finite voxel position inside the volume of shape "
+                         f"{vol.shape}, got {c}")  # fmt: skip
     half = np.ceil(box_mm / 2.0 / sp).astype(int)
     lo = np.floor(c).astype(int) - half
     hi = np.floor(c).astype(int) + half + 1
@@ -115,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
             except AttributeError as e:
                 print(f"{type(e).__name__}: {e}. {PYLIDC_CAVEAT}", file=sys.stderr)
                 return 2
-            patches.append(extract_patch(vol, sp, centre, args.size, args.box_mm))
+            try:
+                patches.append(extract_patch(vol, sp, centre, args.size, args.box_mm))
+            except ValueError as e:  # e.g. an annotation centre outside its scan
+                print(f"skipping a nodule of {scan.patient_id}: {e}", file=sys.stderr)
+                continue
             labels.append(y)
             mal.append(np.mean(scores))
             readers.append(len(cluster))

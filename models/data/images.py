@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 from pathlib import Path
@@ -24,12 +23,12 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from metaheur.models.data.cache import warn_once
 from metaheur.models.preprocess import to_square
 
 __all__ = ["IMG_EXT", "MAX_IMAGE_SIDE", "list_images", "read_gray", "ahash_groups",
            "read_images", "fingerprint"]
 
-logger = logging.getLogger(__name__)
 
 IMG_EXT = {".jpg", ".jpeg", ".png"}
 MAX_IMAGE_SIDE = 8192
@@ -51,9 +50,8 @@ def list_images(folder: Path) -> list[Path]:
     if skipped:
         names = sorted(p.name for p in skipped)
         more = f" and {len(names) - 5} more" if len(names) > 5 else ""
-        logger.warning("%s: %d entries are not image files (%s) and are not read: %s%s",
-                       folder, len(names), "/".join(sorted(IMG_EXT)), ", ".join(names[:5]),
-                       more)
+        warn_once(f"{folder}: {len(names)} entries are not image files "
+                  f"({'/'.join(sorted(IMG_EXT))}) and are not read: {', '.join(names[:5])}{more}")
     return sorted(files, key=_natural_key)
 
 

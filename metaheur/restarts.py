@@ -219,9 +219,8 @@ class IPOP(Optimizer):
 
     # ------------------------------------------------------------ inner runs
     def _pop(self, k: int, cap: int) -> int:
-        """``N_k = round(N_0 · growth^k)``, at most ``cap`` and at most
-        :data:`~metaheur._snapshot.MAX_BATCH_VALUES` values (``restart_growth`` is
-        unbounded: a large one would otherwise allocate gigabytes at a restart)."""
+        """``N_k = round(N_0 · growth^k)``, at most ``cap`` and (``restart_growth`` is
+        unbounded) at most :data:`~metaheur._snapshot.MAX_BATCH_VALUES` values."""
         cap = min(cap, max(_snapshot.MAX_BATCH_VALUES // self.dim, self.pop_size))
         try:
             n = self.pop_size * self.restart_growth**k

@@ -29,7 +29,6 @@ from metaheur.models.preprocess import to_square
 __all__ = ["IMG_EXT", "MAX_IMAGE_SIDE", "list_images", "read_gray", "ahash_groups",
            "read_images", "fingerprint"]
 
-
 IMG_EXT = {".jpg", ".jpeg", ".png"}
 MAX_IMAGE_SIDE = 8192
 _16BIT = ("I;16", "I;16B", "I;16L", "I;16N")

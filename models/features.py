@@ -135,9 +135,15 @@ def trunk_features(
     k = int(n_classes or (int(y.max()) + 1))
     key = ("trunk-features", FEATURE_VERSION, _digest(X, y, train_idx), k,
            tuple(sorted(asdict(cfg).items())))  # fmt: skip
-    F = (disk_load("features", key) or {}).get("F")
-    if F is not None and F.ndim == 3 and F.shape[0] == X.shape[0] and np.isfinite(F).all():
-        return F  # a cache file is untrusted input: anything else is rebuilt
+    def check(z: dict[str, np.ndarray]) -> str | None:  # a cache file is untrusted input
+        F = z.get("F")
+        if F is None or F.ndim != 3 or F.shape[0] != X.shape[0] or not np.isfinite(F).all():
+            return f"F is not finite (N, T, F) features of {X.shape[0]} images"
+        return None
+
+    cached = disk_load("features", key, check)
+    if cached is not None:
+        return cached["F"]
     dev = resolve_device(device)
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=[]):

@@ -126,6 +126,10 @@ def _presence(opt: Optimizer) -> dict[str | None, bool]:
             "iteration": opt._initialized and (pending or opt._round > 0)}
 
 
+#: The keys of :func:`export_state`'s dict; a state with any other is refused.
+_TOP_LEVEL = frozenset({"format", "algo", "version", "config", "rng", "core", "algo_state"})
+
+
 def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) -> Optimizer:
     """``cls.from_state(state)``: see :meth:`metaheur.Optimizer.from_state`."""
     if not isinstance(state, dict) or "format" not in state or "algo" not in state:
@@ -158,6 +162,10 @@ def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) 
             f"{__version__!r}; pass check_version=False to restore it anyway "
             "(bit-identical continuation is then not guaranteed)"
         )
+    unknown = sorted(map(str, set(state) - _TOP_LEVEL))
+    if unknown:
+        raise ValueError(f"optimizer state has unknown key(s) {', '.join(map(repr, unknown))}; "
+                         f"get_state writes only {sorted(_TOP_LEVEL)}")
     parts = {k: state.get(k) for k in ("config", "rng", "core", "algo_state")}
     bad = [k for k, v in parts.items() if not isinstance(v, dict)]
     if bad:

@@ -298,6 +298,9 @@ def restore_rng(data: Any) -> np.random.Generator:
             f"optimizer state names bit generator {name!r}; allowed: "
             f"{', '.join(BIT_GENERATORS)}"
         )
+    if set(data) != {"bit_generator", "state"}:
+        raise ValueError("optimizer state rng section must hold exactly ['bit_generator', "
+                         f"'state'], got {sorted(map(str, data))}")
     bitgen = getattr(np.random, name)()
     try:
         with warnings.catch_warnings():  # older NumPy warns (and wraps -1) where 2.x raises

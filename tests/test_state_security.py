@@ -452,3 +452,18 @@ def test_restart_count_cannot_exceed_the_evaluations() -> None:
     state["algo_state"]["_restarts"] = state["algo_state"]["_globals"] = 10**9
     with pytest.raises(ValueError, match="is run 1000000000 with 1000000000 global"):
         Optimizer.from_state(state)
+
+
+@pytest.mark.parametrize("algo", ["gwo", "pso-ipop"])
+def test_unknown_top_level_keys_are_refused(algo: str) -> None:
+    """A key ``get_state`` never writes (a typo such as ``"alog_state"`` beside a missing
+    section, or a section from elsewhere) was ignored silently; it is refused, named."""
+    state = _state(algo)
+    state["rng_state"] = state["rng"]
+    with pytest.raises(ValueError, match="'rng_state'"):
+        Optimizer.from_state(state)
+    del state["rng_state"]
+    Optimizer.from_state(state)  # the state itself is fine
+    state["rng"]["seed"] = 7  # and in the rng section (config, core and algo_state were)
+    with pytest.raises(ValueError, match="rng section must hold exactly"):
+        Optimizer.from_state(state)

@@ -3,8 +3,12 @@
 The tasks (``benchmarks/_tasks.py``) train scikit-learn estimators on datasets shipped with
 scikit-learn (3-fold CV on a fixed split) and LSTM-ELU on digits, with int, log-scaled and
 categorical parameters and one conditional search space. Every (task, sampler, seed, trials) is
-one independent in-memory Optuna study; each finished run is appended to ``runs.csv`` at once,
-and a rerun skips the runs already there (resumable). Then, per task and reported budget:
+one independent Optuna study; each finished run is appended to ``runs.csv`` at once, and a
+rerun skips the runs already there (resumable). The studies are in memory, or with
+``--studies DIR`` each in its own SQLite file (``_studies.py``), so that a run killed
+part-way (a costly task's run takes 10-45 minutes) continues from its last finished trial
+and several processes can share the work (each run is locked while it runs). Then, per task
+and reported budget:
 
 * **regret** = best value found by the run's first ``budget`` trials minus the best value that
   *any* run of *any* sampler found on that task (true optima are unknown), with the score
@@ -35,6 +39,8 @@ per task), and prints markdown tables and issue 8's targets.
     python benchmarks/hpo_tasks.py --samplers dlf-aoa dlf-aoa:pop_size=6 random  # an option
     python benchmarks/hpo_tasks.py --samplers dlf-aoa dlf-aoa:boundary=reflect --trials 100 \
         --paired dlf-aoa dlf-aoa:boundary=reflect                 # a variant, seed by seed
+    python benchmarks/hpo_tasks.py --tasks lstm-digits --trials 100 \
+        --studies results/hpo_costly/studies      # costly: a killed run continues
     python benchmarks/hpo_tasks.py --quick                        # smoke test (seconds)
 """
 
@@ -51,12 +57,21 @@ import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import optuna
 import pandas as pd
+from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _studies import (  # noqa: E402
+    StudyFileError,
+    check_sqlite,
+    fail_orphans,
+    resumed_seed,
+    study_lock,
+)
 from _tasks import TASKS, get_task  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
@@ -138,19 +153,101 @@ def best_so_far(values: Sequence[float]) -> list[float]:
     return out
 
 
-def run_one(task: str, sampler: str, seed: int, trials: int) -> dict[str, Any]:
-    """One study of ``trials`` trials; returns its CSV row (``trace`` = best so far per trial)."""
+def study_file(studies: Path, task: str, sampler: str, seed: int, trials: int) -> Path:
+    """The SQLite file of one run under ``--studies``: ``<task>/<sampler>-seed<s>-trials<n>.db``,
+    the sampler spec URL-quoted (``dlf-aoa:pop_size=6`` is ``dlf-aoa%3Apop_size=6``)."""
+    return Path(studies) / task / f"{quote(sampler, safe='-_.=')}-seed{seed}-trials{trials}.db"
+
+
+def run_one(task: str, sampler: str, seed: int, trials: int,
+            studies: str | None = None) -> dict[str, Any] | None:
+    """One study of ``trials`` trials; returns its CSV row (``trace`` = best so far per trial).
+
+    In memory, or with ``studies`` in its own SQLite file (:func:`study_file`), so that a run
+    killed part-way continues from its last finished trial; ``None`` (nothing run) when
+    another process holds that file.
+    """
     _quiet_worker()
     objective = get_task(task).make()
-    # no pruner: every trial of the budget runs to the end (LSTM-ELU reports each epoch, and
-    # Optuna's default MedianPruner would cut trials differently for each sampler)
-    study = optuna.create_study(direction="minimize", pruner=optuna.pruners.NopPruner(),
-                                sampler=make_sampler(sampler, seed, trials))
+    if studies is None:
+        # no pruner: every trial of the budget runs to the end (LSTM-ELU reports each epoch,
+        # and Optuna's default MedianPruner would cut trials differently for each sampler)
+        study = optuna.create_study(direction="minimize", pruner=optuna.pruners.NopPruner(),
+                                    sampler=make_sampler(sampler, seed, trials))
+        t0 = time.perf_counter()
+        study.optimize(objective, n_trials=trials, catch=(Exception,))
+        return run_row(task, sampler, seed, trials, study.get_trials(deepcopy=False),
+                       time.perf_counter() - t0)
+    path = study_file(Path(studies), task, sampler, seed, trials)
+    with study_lock(path) as mine:
+        if not mine:
+            logger.info("%s: another process runs it; skipped", path)
+            return None
+        return _resume(objective, path, (task, sampler, seed, trials))
+
+
+def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[str, Any]:
+    """Run the study of ``key`` in ``path`` (lock held) to its trial count; its row.
+
+    A trial counts once its objective returned or raised (the study attribute ``counted``
+    lists them); one cut off by a kill is FAIL or left RUNNING and runs again. ``seconds``
+    adds up the processes' time on the study. Optuna's samplers resuming are reseeded
+    (:func:`_studies.resumed_seed`); ours restore their stream from the storage.
+    """
+    from metaheur.harness.storage import StorageError, open_storage, sqlite_url
+    from metaheur.harness.study import StudyMismatchError, open_study
+
+    task, sampler, seed, trials = key
+    check_sqlite(path)
+    name, attrs = path.stem, dict(zip(KEY, key, strict=True))
+    try:
+        storage = open_storage(sqlite_url(path), heartbeat=False)
+        names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+        if names - {name}:
+            raise StudyFileError(f"{path}: holds the studies {sorted(names)}, not only "
+                                 f"{name!r}; move it away or use another --studies")
+        study, _ = open_study(storage, name, pruner=optuna.pruners.NopPruner(), attrs=attrs,
+                              check=tuple(attrs))
+    except (StorageError, StudyMismatchError) as exc:
+        raise StudyFileError(f"{path}: {exc}; move it away or use another --studies") from None
+    fail_orphans(study)
+    counted, seconds = _progress(study, path)
+    start = len(study.trials)
+    ours = parse_sampler(sampler)[0] not in THEIRS
+    study.sampler = make_sampler(sampler, seed if ours else resumed_seed(seed, start), trials)
     t0 = time.perf_counter()
-    study.optimize(objective, n_trials=trials, catch=(Exception,))
-    seconds = time.perf_counter() - t0
-    done = study.get_trials(deepcopy=False)
-    values = [t.value if t.state == optuna.trial.TrialState.COMPLETE else math.nan for t in done]
+
+    def note(st: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        counted.append(trial.number)
+        st.set_user_attr("counted", counted)
+        st.set_user_attr("seconds", seconds + time.perf_counter() - t0)
+
+    if len(counted) < trials:
+        study.optimize(objective, n_trials=trials - len(counted), catch=(Exception,),
+                       callbacks=[note])
+        seconds += time.perf_counter() - t0
+    keep = set(counted)
+    done = [t for t in study.get_trials(deepcopy=False) if t.number in keep]
+    return run_row(task, sampler, seed, trials, done, seconds)
+
+
+def _progress(study: optuna.Study, path: Path) -> tuple[list[int], float]:
+    """The trials that count and the seconds spent, as stored (untrusted: checked)."""
+    counted, seconds = study.user_attrs.get("counted", []), study.user_attrs.get("seconds", 0.0)
+    finished = {t.number for t in study.get_trials(deepcopy=False, states=(
+        TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))}
+    if not (isinstance(counted, list) and all(type(n) is int and n in finished for n in counted)
+            and len(set(counted)) == len(counted)
+            and type(seconds) in (int, float) and math.isfinite(seconds) and seconds >= 0):
+        raise StudyFileError(f"{path}: its record of the trials that count or of the time "
+                             "spent is damaged; move it away or use another --studies")
+    return counted, float(seconds)
+
+
+def run_row(task: str, sampler: str, seed: int, trials: int,
+            done: Sequence[optuna.trial.FrozenTrial], seconds: float) -> dict[str, Any]:
+    """The CSV row of a run whose counted trials are ``done`` (in order)."""
+    values = [t.value if t.state == TrialState.COMPLETE else math.nan for t in done]
     seen: set[str] = set()
     repeats = 0
     for t in done:
@@ -158,13 +255,14 @@ def run_one(task: str, sampler: str, seed: int, trials: int) -> dict[str, Any]:
         repeats += key in seen
         seen.add(key)
     trace = best_so_far(values)
-    complete = [v for v in values if math.isfinite(v)]
+    complete = [t for t, v in zip(done, values, strict=True) if math.isfinite(v)]
+    best = min(complete, key=lambda t: t.value) if complete else None  # the first of ties
     return {
         "task": task, "sampler": sampler, "seed": seed, "trials": trials,
         "best": trace[-1] if trace else math.nan,
         "n_complete": len(complete), "n_failed": len(done) - len(complete),
         "n_repeats": repeats, "seconds": round(seconds, 3),
-        "best_params": json.dumps(study.best_params if complete else {}, default=str),
+        "best_params": json.dumps(best.params if best else {}, default=str),
         "trace": json.dumps([None if math.isnan(v) else v for v in trace]),
     }
 
@@ -198,9 +296,11 @@ def append_run(path: Path, row: dict[str, Any]) -> None:
     pd.DataFrame([row], columns=COLUMNS).to_csv(path, mode="a", header=header, index=False)
 
 
-def run_all(jobs_todo: list[tuple[str, str, int, int]], path: Path, n_jobs: int) -> None:
+def run_all(jobs_todo: list[tuple[str, str, int, int]], path: Path, n_jobs: int,
+            studies: str | None = None) -> None:
     """Run the missing studies (joblib when ``n_jobs`` > 1), appending each as it finishes;
-    a bar on a terminal, else a log line per finished run with the time left."""
+    a bar on a terminal, else a log line per finished run with the time left. ``studies``:
+    see :func:`run_one` (a run another process holds is skipped)."""
     from joblib import Parallel, delayed
 
     from metaheur.harness.progress import ProgressBar, format_seconds, want_progress
@@ -208,12 +308,16 @@ def run_all(jobs_todo: list[tuple[str, str, int, int]], path: Path, n_jobs: int)
     n = len(jobs_todo)
     bar = ProgressBar(n, desc="runs", unit="run", enabled=want_progress(True))
     if n_jobs == 1:
-        results: Iterable[dict[str, Any]] = (run_one(*j) for j in jobs_todo)
+        results: Iterable[dict[str, Any] | None] = (run_one(*j, studies=studies)
+                                                    for j in jobs_todo)
     else:
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(run_one)(*j) for j in jobs_todo)
+            delayed(run_one)(*j, studies=studies) for j in jobs_todo)
     try:
         for k, row in enumerate(results, 1):
+            if row is None:  # held by another process, which appends it
+                bar.set_work(k, n - k)
+                continue
             append_run(path, row)
             bar.set_work(k, n - k)  # runs differ in cost; the mean so far is the estimate
             what = f"{row['task']} {row['sampler']} seed {row['seed']}"
@@ -578,6 +682,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="also compare OTHER with REF seed by seed (Wilcoxon signed-rank), "
                    "e.g. --paired dlf-aoa dlf-aoa:boundary=reflect; both among --samplers; "
                    "repeatable; written to paired.csv")
+    p.add_argument("--studies", metavar="DIR",
+                   help="keep each run's study in its own SQLite file under DIR, so that a run "
+                   "killed part-way continues from its last finished trial when the command "
+                   "is started again (for the costly tasks; default: in memory)")
     p.add_argument("--no-plot", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -619,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         logger.info("--report-only: the %d missing runs are not run", len(todo))
         todo = []
-    run_all(todo, path, args.jobs)
+    run_all(todo, path, args.jobs, args.studies)
 
     runs = read_runs(path)
     runs = runs[runs["task"].isin(tasks) & runs["sampler"].isin(samplers)

@@ -62,8 +62,6 @@ Research benchmark for optimisers, not for clinical use.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import functools
 import itertools
 import json
@@ -72,22 +70,27 @@ import math
 import os
 import platform
 import re
-import sqlite3
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _archive import merge_archive, read_archive  # noqa: E402
+from _studies import (  # noqa: E402
+    StudyFileError,
+    check_sqlite,
+    fail_orphans,
+    resumed_seed,
+    study_lock,
+)
 from hpo_tasks import _quiet_worker, best_so_far  # noqa: E402
 
 logger = logging.getLogger("tune_models")
@@ -114,7 +117,7 @@ _ARCHIVE_NUMERIC = ["seed", "trials", "best_trial", "val_objective",
                     "n_reused", "n_failed", "trial_seconds", "design_trials"]
 
 
-class DesignError(ValueError):
+class DesignError(StudyFileError):
     """A storage file that this design cannot use (corrupt, foreign, another design)."""
 
 
@@ -139,26 +142,6 @@ def study_name(dataset: str, algo: str, seed: int) -> str:
     return f"{dataset}-{algo}-seed{seed}"
 
 
-def _check_sqlite(path: Path) -> None:
-    """An existing file must be an SQLite database holding Optuna's tables (read-only check,
-    so a foreign file is never modified)."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE "
-                                                "type='table'")}
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as exc:
-        raise DesignError(f"{path}: not a readable SQLite database ({exc}); move it away or "
-                          "use another --out") from None
-    if not {"studies", "trials"} <= tables:
-        raise DesignError(f"{path}: an SQLite database without Optuna's tables (found "
-                          f"{sorted(tables) or 'none'}); move it away or use another --out")
-
-
 def open_design_study(path: Path, dataset: str, algo: str, seed: int, design: Design,
                       *, create: bool = True) -> optuna.Study | None:
     """The study of (dataset, algo, seed) in its own file, created when ``create``; ``None``
@@ -168,7 +151,10 @@ def open_design_study(path: Path, dataset: str, algo: str, seed: int, design: De
 
     if not create and not path.exists():
         return None
-    _check_sqlite(path)
+    try:
+        check_sqlite(path)
+    except StudyFileError as exc:
+        raise DesignError(str(exc)) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     name = study_name(dataset, algo, seed)
     try:
@@ -194,35 +180,6 @@ def open_design_study(path: Path, dataset: str, algo: str, seed: int, design: De
     return study
 
 
-@contextlib.contextmanager
-def study_lock(path: Path) -> Iterator[bool]:
-    """Hold an exclusive lock on ``path``'s study while it runs; yields ``False`` (and holds
-    nothing) when another process holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def fail_orphans(study: optuna.Study) -> int:
-    """Mark FAIL the trials left RUNNING by a killed process (the caller holds the study's
-    lock, so none is really running); they are run again. Returns how many."""
-    orphans = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    for t in orphans:
-        study.tell(t.number, state=TrialState.FAIL)
-    if orphans:
-        logger.warning("%s: %d trial(s) left RUNNING by an earlier run marked FAIL (run again)",
-                       study.study_name, len(orphans))
-    return len(orphans)
-
-
 def objective_kwargs(dataset: str, seed: int, quick: bool) -> dict[str, Any]:
     """Constructor keywords of the objective of one seed (the quick one: one epoch, tiny data)."""
     from metaheur.models.objectives import quick_kwargs
@@ -238,16 +195,13 @@ def make_study_sampler(algo: str, seed: int, trials: int, space: dict[str, Any],
     """Optuna's samplers with their defaults; ours with the study length as their horizon,
     the default population (isqrt of the trials) and the objective's search space.
 
-    ``start``: trials already in the study. Ours restore their random stream from the
-    storage; Optuna's would restart theirs from ``seed`` and re-propose the first trials'
-    points (RandomSampler, TPE's start-up), so a resumed run seeds them from (seed, start).
+    ``start``: trials already in the study; a resumed run seeds Optuna's samplers with
+    :func:`_studies.resumed_seed` (ours restore their random stream from the storage).
     """
     from metaheur.optuna import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
-        if start:
-            seed = int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
-        return make_sampler(algo, seed=seed)
+        return make_sampler(algo, seed=resumed_seed(seed, start))
     return make_sampler(algo, seed=seed, n_trials=trials, search_space=space)
 
 

@@ -332,7 +332,7 @@ def test_without_a_terminal_each_finished_run_is_logged_with_the_time_left(hpo, 
                                                                            monkeypatch, caplog):
     """Run into a log file (no bar), a long benchmark still says how far it is: one line per
     finished run with its best score, its time and an estimate of the time left."""
-    def fake_run(task, sampler, seed, trials):
+    def fake_run(task, sampler, seed, trials, studies=None):
         return {"task": task, "sampler": sampler, "seed": seed, "trials": trials,
                 "best": 0.25 * seed, "n_complete": trials, "n_failed": 0, "n_repeats": 0,
                 "seconds": 1.5, "best_params": "{}", "trace": "[]"}
@@ -346,3 +346,137 @@ def test_without_a_terminal_each_finished_run_is_logged_with_the_time_left(hpo, 
     assert "mlp-wine gp seed 1: best 0.25 in 2 s" in lines[1]
     assert lines[0].endswith("left)") and lines[-1].endswith("(about 0:00 left)")
     assert len(hpo.read_runs(tmp_path / "runs.csv")) == 3
+
+
+# ------------------------------------------------------------- --studies: resumable runs
+class _Killed(BaseException):
+    """Stands for a kill: not an ``Exception``, so ``catch`` does not turn it into a
+    failed trial (Optuna marks the trial FAIL and re-raises)."""
+
+
+def _counting_task(hpo, monkeypatch, kill_at: int | None = None) -> list[int]:
+    """``get_task`` replaced by a 1-d quadratic whose ``kill_at``-th call is killed;
+    returns the list of the trial numbers evaluated."""
+    import optuna
+
+    calls: list[int] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -1.0, 1.0)
+        calls.append(trial.number)
+        if kill_at is not None and len(calls) == kill_at:
+            raise _Killed
+        return (x - 0.3) ** 2
+
+    task = hpo.TASKS["select-breast_cancer"]
+    monkeypatch.setattr(hpo, "get_task", lambda name: type(task)(name, "", lambda: objective))
+    return calls
+
+
+@pytest.mark.parametrize("sampler", ["dlf-aoa", "random"])
+def test_a_killed_run_continues_from_its_study_file(hpo, tmp_path, monkeypatch, sampler):
+    """With ``--studies`` a run killed part-way (a costly task: 12-45 min per run) keeps its
+    finished trials; started again it runs only the trials left, and the trial that was cut
+    off counts neither as a trial nor as a failure (it ran 4 of 8, then 5 more)."""
+    _counting_task(hpo, monkeypatch)
+    whole = hpo.run_one("toy", sampler, 0, 8)  # in memory, uninterrupted
+    _counting_task(hpo, monkeypatch, kill_at=4)
+    with pytest.raises(_Killed):
+        hpo.run_one("toy", sampler, 0, 8, studies=str(tmp_path))
+    calls = _counting_task(hpo, monkeypatch)
+    row = hpo.run_one("toy", sampler, 0, 8, studies=str(tmp_path))
+    assert calls == [4, 5, 6, 7, 8]  # trial 3 was cut off: five trials left to run
+    trace = json.loads(row["trace"])
+    assert len(trace) == 8 and row["n_complete"] == 8 and row["n_failed"] == 0
+    assert trace[:3] == json.loads(whole["trace"])[:3]  # the first three are those trials
+    assert row["seconds"] > 0
+    again = hpo.run_one("toy", sampler, 0, 8, studies=str(tmp_path))  # finished: no new trial
+    assert again["trace"] == row["trace"] and again["best"] == row["best"]
+
+
+def test_whole_run_in_a_study_file_equals_the_in_memory_run(hpo, tmp_path, monkeypatch):
+    _counting_task(hpo, monkeypatch)
+    for sampler in ("dlf-aoa", "tpe"):
+        mem = hpo.run_one("toy", sampler, 3, 12)
+        disk = hpo.run_one("toy", sampler, 3, 12, studies=str(tmp_path))
+        assert disk["trace"] == mem["trace"] and disk["best_params"] == mem["best_params"]
+
+
+def test_a_trial_left_running_by_a_killed_process_is_run_again(hpo, tmp_path, monkeypatch):
+    import optuna
+
+    _counting_task(hpo, monkeypatch, kill_at=3)
+    with pytest.raises(_Killed):
+        hpo.run_one("toy", "random", 0, 6, studies=str(tmp_path))
+    path = hpo.study_file(tmp_path, "toy", "random", 0, 6)
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{path}")
+    study.ask()  # what SIGKILL leaves: a RUNNING trial
+    calls = _counting_task(hpo, monkeypatch)
+    row = hpo.run_one("toy", "random", 0, 6, studies=str(tmp_path))
+    assert len(calls) == 4  # 2 of 6 counted; the killed and the RUNNING trial run again
+    assert row["n_complete"] == 6 and row["n_failed"] == 0 and len(json.loads(row["trace"])) == 6
+
+
+def test_a_run_held_by_another_process_is_skipped(hpo, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    calls = _counting_task(hpo, monkeypatch)
+    lock = hpo.study_file(tmp_path, "toy", "random", 0, 4).with_suffix(".lock")
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen(  # flock is per open file: another process holds it
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)",
+         str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path)) is None
+        assert calls == []
+    finally:
+        holder.kill()
+        holder.wait()
+    assert hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))["n_complete"] == 4
+
+
+def test_a_foreign_or_mismatched_study_file_is_a_clear_error(hpo, tmp_path, monkeypatch):
+    _counting_task(hpo, monkeypatch)
+    path = hpo.study_file(tmp_path, "toy", "random", 0, 4)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database at all, 40 bytes of text.")
+    with pytest.raises(ValueError, match="not a readable SQLite database"):
+        hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+    path.unlink()
+    hpo.run_one("toy", "random", 1, 4, studies=str(tmp_path))
+    hpo.study_file(tmp_path, "toy", "random", 1, 4).rename(path)  # seed 1's study as seed 0's
+    with pytest.raises(ValueError, match="seed"):
+        hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+
+
+@pytest.mark.parametrize(("counted", "seconds"), [("0 1", 1.0), ([0, 0], 1.0), ([0, 9], 1.0),
+                                                  ([0, True], 1.0), ([0], "1"), ([0], -1.0)])
+def test_a_damaged_progress_record_is_a_clear_error(hpo, tmp_path, monkeypatch, counted,
+                                                    seconds):
+    """The study file is untrusted: a record of the trials that count naming a trial twice
+    or one that does not exist, or a negative time, would make a wrong row."""
+    import optuna
+
+    _counting_task(hpo, monkeypatch, kill_at=3)
+    with pytest.raises(_Killed):
+        hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+    path = hpo.study_file(tmp_path, "toy", "random", 0, 4)
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{path}")
+    study.set_user_attr("counted", counted)
+    study.set_user_attr("seconds", seconds)
+    _counting_task(hpo, monkeypatch)
+    with pytest.raises(ValueError, match="record of the trials that count .* is damaged"):
+        hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+
+
+def test_studies_option_writes_one_file_per_run(hpo, tmp_path):
+    out = tmp_path / "out"
+    args = ["--tasks", "select-breast_cancer", "--samplers", "random", "dlf-aoa:pop_size=3",
+            "--trials", "4", "--report", "4", "--seeds", "1", "--no-plot"]
+    assert hpo.main([*args, "--out", str(out), "--studies", str(tmp_path / "st")]) == 0
+    files = sorted(p.name for p in (tmp_path / "st" / "select-breast_cancer").glob("*.db"))
+    assert files == ["dlf-aoa%3Apop_size=3-seed0-trials4.db", "random-seed0-trials4.db"]
+    assert len(hpo.read_runs(out / "runs.csv")) == 2

@@ -1,0 +1,93 @@
+"""One Optuna study per SQLite file, run by one process at a time, resumable after a kill.
+
+The long benchmark designs (``tune_models.py``; ``hpo_tasks.py --studies``) keep each study
+in its own file so that a process killed part-way loses at most the trial it was running.
+This module is what they share:
+
+* :func:`check_sqlite`: an existing file must be an SQLite database holding Optuna's tables
+  (checked read-only, so a foreign file is never modified);
+* :func:`study_lock`: an advisory lock per study file, so several processes may share one
+  output folder and each takes the studies no other holds;
+* :func:`fail_orphans`: the trials a killed process left RUNNING are marked FAIL (the caller
+  holds the lock, so none is really running) and run again;
+* :func:`resumed_seed`: the seed of an Optuna sampler resuming a study. Ours restore their
+  random stream from the storage; Optuna's would restart theirs from the seed and
+  re-propose the first trials' points (RandomSampler, TPE's start-up trials).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+logger = logging.getLogger(__name__)
+
+
+class StudyFileError(ValueError):
+    """A study file this design cannot use (corrupt, foreign, another design)."""
+
+
+def check_sqlite(path: Path) -> None:
+    """An existing, non-empty ``path`` must be an SQLite database with Optuna's tables
+    (read-only check); :class:`StudyFileError` naming the file otherwise."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE "
+                                                "type='table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise StudyFileError(f"{path}: not a readable SQLite database ({exc}); move it away "
+                             "or use another --out") from None
+    if not {"studies", "trials"} <= tables:
+        raise StudyFileError(f"{path}: an SQLite database without Optuna's tables (found "
+                             f"{sorted(tables) or 'none'}); move it away or use another --out")
+
+
+@contextlib.contextmanager
+def study_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path``'s study while it runs; yields ``False`` (and holds
+    nothing) when another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def fail_orphans(study: optuna.Study) -> int:
+    """Mark FAIL the trials left RUNNING by a killed process (the caller holds the study's
+    lock, so none is really running); they are run again. Returns how many."""
+    orphans = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for t in orphans:
+        study.tell(t.number, state=TrialState.FAIL)
+    if orphans:
+        logger.warning("%s: %d trial(s) left RUNNING by an earlier run marked FAIL (run again)",
+                       study.study_name, len(orphans))
+    return len(orphans)
+
+
+def resumed_seed(seed: int, start: int) -> int:
+    """The seed of an Optuna sampler that resumes a study holding ``start`` trials: ``seed``
+    itself for a new study (so a study run in one go matches an in-memory one), else one
+    derived from ``(seed, start)``."""
+    if not start:
+        return seed
+    return int(np.random.SeedSequence([seed, start]).generate_state(1)[0])

@@ -210,6 +210,9 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[
                               check=tuple(attrs))
     except (StorageError, StudyMismatchError) as exc:
         raise StudyFileError(f"{path}: {exc}; move it away or use another --studies") from None
+    if missing := [k for k in attrs if k not in study.user_attrs]:
+        raise StudyFileError(f"{path}: study {name!r} lacks the attributes {missing}: not "
+                             "written by this script; move it away or use another --studies")
     fail_orphans(study)
     counted, seconds = _progress(study, path)
     start = len(study.trials)

@@ -450,6 +450,12 @@ def test_a_foreign_or_mismatched_study_file_is_a_clear_error(hpo, tmp_path, monk
     hpo.study_file(tmp_path, "toy", "random", 1, 4).rename(path)  # seed 1's study as seed 0's
     with pytest.raises(ValueError, match="seed"):
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+    path.unlink()
+    import optuna
+
+    optuna.create_study(study_name=path.stem, storage=f"sqlite:///{path}")  # not ours
+    with pytest.raises(ValueError, match="lacks the attributes"):
+        hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
 
 
 @pytest.mark.parametrize(("counted", "seconds"), [("0 1", 1.0), ([0, 0], 1.0), ([0, 9], 1.0),

@@ -52,10 +52,10 @@ def _read(path: Path, columns: Sequence[str]) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable CSV archive ({exc}); fix or move it") from exc
+        raise ValueError(f"{path}: not a readable CSV file ({exc}); fix or move it") from exc
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"{path}: archive lacks the column(s) {missing}; expected {list(columns)}")
+        raise ValueError(f"{path}: lacks the column(s) {missing}; expected {list(columns)}")
     return frame[list(columns)]
 
 
@@ -86,7 +86,7 @@ def read_archive(path: Path, columns: Sequence[str], numeric: Sequence[str],
         else:
             bad.append(f"line {line}: {why}")
     if bad:
-        logger.warning("%s: %d archived row(s) left out: %s", path, len(bad), "; ".join(bad))
+        logger.warning("%s: %d row(s) left out: %s", path, len(bad), "; ".join(bad))
     return pd.DataFrame(rows, columns=list(columns))
 
 

@@ -65,6 +65,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _archive import read_archive  # noqa: E402
 from _studies import (  # noqa: E402
     StudyFileError,
     check_sqlite,
@@ -278,15 +279,54 @@ def read_csv_exact(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, **exact)
 
 
+#: Columns read as numbers (the rest are text: names and JSON).
+NUMERIC = ["seed", "trials", "best", "n_complete", "n_failed", "n_repeats", "seconds"]
+_COUNTS = ["seed", "trials", "n_complete", "n_failed", "n_repeats"]
+
+
+def run_problem(row: dict[str, Any]) -> str | None:
+    """What is wrong with one row of ``runs.csv`` (``None``: usable). The file is committed
+    and merged by hand, so it is untrusted input: every field is checked against the others."""
+    if not (row["task"] and row["sampler"]):
+        return "empty task or sampler"
+    for c in _COUNTS:
+        v = row[c]
+        if not (math.isfinite(v) and v == int(v) and v >= (1 if c == "trials" else 0)):
+            return f"{c} {v!r} is not an integer >= {1 if c == 'trials' else 0}"
+    trials = int(row["trials"])
+    if row["n_complete"] + row["n_failed"] != trials or row["n_repeats"] >= max(trials, 1):
+        return (f"n_complete {row['n_complete']:g} + n_failed {row['n_failed']:g} is not the "
+                f"{trials} trials, or n_repeats {row['n_repeats']:g} is not below them")
+    if not (math.isfinite(row["seconds"]) and row["seconds"] >= 0):
+        return f"seconds {row['seconds']!r} is not a finite number >= 0"
+    try:
+        trace, params = json.loads(row["trace"]), json.loads(row["best_params"])
+    except ValueError as exc:
+        return f"trace or best_params is not JSON ({exc})"
+    if not isinstance(params, dict):
+        return "best_params is not a JSON object"
+    if not (isinstance(trace, list) and len(trace) == trials):
+        return f"the trace is not a list of {trials} values"
+    seen = [v for v in trace if v is not None]
+    if (any(type(v) not in (int, float) or not math.isfinite(v) for v in seen)
+            or trace[len(trace) - len(seen):] != seen
+            or any(b > a for a, b in zip(seen, seen[1:], strict=False))):
+        return "the trace is not a best-so-far curve (None until the first finite value, "\
+               "then finite numbers that never rise)"
+    last = seen[-1] if seen else math.nan
+    if not (row["best"] == last or (math.isnan(row["best"]) and math.isnan(last))):
+        return f"best {row['best']!r} is not the trace's last value {last!r}"
+    if (len(seen) == 0) != (row["n_complete"] == 0):
+        return "the trace and n_complete disagree on whether any trial completed"
+    return None
+
+
 def read_runs(path: Path) -> pd.DataFrame:
-    """The runs recorded in ``path`` (empty frame if absent); a malformed file is an error."""
-    if not path.exists():
-        return pd.DataFrame(columns=COLUMNS)
-    df = read_csv_exact(path)
-    missing = [c for c in COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}; expected {COLUMNS}. "
-                         "Move it away or pass another --out.")
+    """The runs recorded in ``path`` (empty frame if absent). A file that is not a CSV with
+    :data:`COLUMNS` is an error; a row :func:`run_problem` rejects is left out with one
+    warning naming the line (``_archive.read_archive``), so a run lost that way runs again."""
+    df = read_archive(path, COLUMNS, NUMERIC, run_problem)
+    df = df.astype({c: "int64" for c in _COUNTS})
     dup = df.duplicated(KEY)
     if dup.any():
         logger.warning("%s: %d duplicate runs; keeping the first of each", path, int(dup.sum()))

@@ -105,8 +105,42 @@ def test_mwu_handles_ties(hpo):
 
 def test_malformed_results_file_is_a_clear_error(hpo, tmp_path):
     (tmp_path / "runs.csv").write_text("task,seed\nx,0\n")
-    with pytest.raises(ValueError, match="missing columns"):
+    with pytest.raises(ValueError, match=r"lacks the column\(s\)"):
         hpo.read_runs(tmp_path / "runs.csv")
+
+
+def _damage(text: str, line: int, column: str, value: str, columns: list[str]) -> str:
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text)))
+    rows[line - 1][columns.index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("column", "value", "why"), [
+    ("trace", "[0.1, oops", "trace"), ("best", "abc", "could not convert"),
+    ("trace", "[0.5, 0.6, 0.4, 0.4, 0.4, 0.4]", "trace"), ("trace", "[0.5]", "trace"),
+    ("best", "0.001", "best"), ("n_failed", "3", "n_complete"), ("seed", "0.5", "seed"),
+    ("n_repeats", "-1", "n_repeats"), ("seconds", "inf", "seconds"),
+    ("best_params", "[1, 2]", "best_params"), ("trials", "0", "trials"),
+])
+def test_a_damaged_row_of_runs_csv_is_left_out_with_a_warning(hpo, tiny_run, tmp_path,
+                                                              caplog, column, value, why):
+    """``runs.csv`` is committed and merged by git: untrusted. A damaged row crashed the
+    report with a traceback (a broken trace: JSONDecodeError); it is left out with one
+    warning naming the file, the line and what is wrong, and the rest is reported."""
+    path = tmp_path / "runs.csv"
+    path.write_text(_damage((tiny_run / "runs.csv").read_text(), 3, column, value,
+                            hpo.COLUMNS))
+    with caplog.at_level("WARNING"):
+        runs = hpo.read_runs(path)
+    assert len(runs) == 5
+    (msg,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert str(path) in msg and "line 3" in msg and why in msg
+    assert hpo.main([*ARGS, "--out", str(tmp_path), "--report-only", "--no-plot"]) == 0
 
 
 def test_unknown_names_are_rejected(hpo, tmp_path):
@@ -335,7 +369,7 @@ def test_without_a_terminal_each_finished_run_is_logged_with_the_time_left(hpo, 
     def fake_run(task, sampler, seed, trials, studies=None):
         return {"task": task, "sampler": sampler, "seed": seed, "trials": trials,
                 "best": 0.25 * seed, "n_complete": trials, "n_failed": 0, "n_repeats": 0,
-                "seconds": 1.5, "best_params": "{}", "trace": "[]"}
+                "seconds": 1.5, "best_params": "{}", "trace": json.dumps([0.25 * seed] * trials)}
 
     monkeypatch.setattr(hpo, "run_one", fake_run)
     jobs = [("mlp-wine", "gp", seed, 4) for seed in range(3)]

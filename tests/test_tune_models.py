@@ -348,7 +348,7 @@ def test_archived_rows_that_fail_their_checks_are_left_out_with_a_warning(
         usable = tm.read_design_archive(archive, tm.Design(TRIALS, quick=True))
     assert len(usable) == len(rows) - 4
     text = caplog.text
-    assert "4 archived row(s) left out" in text and str(archive) in text
+    assert "4 row(s) left out" in text and str(archive) in text
     assert "line 2: val_objective must be in [0, 1]" in text
     assert "line 3: trace must be a running minimum" in text
     assert "line 4: seed must be a non-negative integer" in text
@@ -358,8 +358,8 @@ def test_archived_rows_that_fail_their_checks_are_left_out_with_a_warning(
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"\xff\xfe\x00garbage", "not a readable CSV archive"),
-    (b"dataset,algo\nsynthetic,tpe\n", "archive lacks the column(s)"),
+    (b"\xff\xfe\x00garbage", "not a readable CSV file"),
+    (b"dataset,algo\nsynthetic,tpe\n", "lacks the column(s)"),
 ])
 def test_an_unreadable_archive_is_a_clear_error(tm, tmp_path, capsys, content, message):
     archive = tmp_path / "archive.csv"

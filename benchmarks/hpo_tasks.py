@@ -4,7 +4,8 @@ The tasks (``benchmarks/_tasks.py``) train scikit-learn estimators on datasets s
 scikit-learn (3-fold CV on a fixed split) and LSTM-ELU on digits, with int, log-scaled and
 categorical parameters and one conditional search space. Every (task, sampler, seed, trials) is
 one independent Optuna study; each finished run is appended to ``runs.csv`` at once, and a
-rerun skips the runs already there (resumable). The studies are in memory, or with
+rerun skips the runs already there (resumable; the file is checked row by row, and a damaged
+row is left out with a warning, so its run runs again). The studies are in memory, or with
 ``--studies DIR`` each in its own SQLite file (``_studies.py``), so that a run killed
 part-way (a costly task's run takes 10-45 minutes) continues from its last finished trial
 and several processes can share the work (each run is locked while it runs). Then, per task

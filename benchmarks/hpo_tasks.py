@@ -216,7 +216,7 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[
         raise StudyFileError(f"{path}: study {name!r} lacks the attributes {missing}: not "
                              "written by this script; move it away or use another --studies")
     fail_orphans(study)
-    counted, seconds = _progress(study, path)
+    counted, seconds = _progress(study, path, trials)
     start = len(study.trials)
     ours = parse_sampler(sampler)[0] not in THEIRS
     study.sampler = make_sampler(sampler, seed if ours else resumed_seed(seed, start), trials)
@@ -236,13 +236,13 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[
     return run_row(task, sampler, seed, trials, done, seconds)
 
 
-def _progress(study: optuna.Study, path: Path) -> tuple[list[int], float]:
+def _progress(study: optuna.Study, path: Path, trials: int) -> tuple[list[int], float]:
     """The trials that count and the seconds spent, as stored (untrusted: checked)."""
     counted, seconds = study.user_attrs.get("counted", []), study.user_attrs.get("seconds", 0.0)
     finished = {t.number for t in study.get_trials(deepcopy=False, states=(
         TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))}
     if not (isinstance(counted, list) and all(type(n) is int and n in finished for n in counted)
-            and len(set(counted)) == len(counted)
+            and len(set(counted)) == len(counted) <= trials
             and type(seconds) in (int, float) and math.isfinite(seconds) and seconds >= 0):
         raise StudyFileError(f"{path}: its record of the trials that count or of the time "
                              "spent is damaged; move it away or use another --studies")

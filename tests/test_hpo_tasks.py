@@ -493,18 +493,22 @@ def test_a_foreign_or_mismatched_study_file_is_a_clear_error(hpo, tmp_path, monk
 
 
 @pytest.mark.parametrize(("counted", "seconds"), [("0 1", 1.0), ([0, 0], 1.0), ([0, 9], 1.0),
-                                                  ([0, True], 1.0), ([0], "1"), ([0], -1.0)])
+                                                  ([0, True], 1.0), ([0], "1"), ([0], -1.0),
+                                                  ([0, 1, 2, 4, 5], 1.0)])
 def test_a_damaged_progress_record_is_a_clear_error(hpo, tmp_path, monkeypatch, counted,
                                                     seconds):
-    """The study file is untrusted: a record of the trials that count naming a trial twice
-    or one that does not exist, or a negative time, would make a wrong row."""
+    """The study file is untrusted: a record of the trials that count naming a trial twice,
+    one that does not exist or more than the run's trials, or a negative time, would make a
+    wrong row."""
     import optuna
 
-    _counting_task(hpo, monkeypatch, kill_at=3)
+    _counting_task(hpo, monkeypatch, kill_at=4)
     with pytest.raises(_Killed):
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
     path = hpo.study_file(tmp_path, "toy", "random", 0, 4)
     study = optuna.load_study(study_name=None, storage=f"sqlite:///{path}")
+    for _ in range(2):  # finished trials 4 and 5, which no run of 4 trials counts
+        study.tell(study.ask({"x": optuna.distributions.FloatDistribution(-1, 1)}), 0.5)
     study.set_user_attr("counted", counted)
     study.set_user_attr("seconds", seconds)
     _counting_task(hpo, monkeypatch)

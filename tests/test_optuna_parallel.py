@@ -99,15 +99,16 @@ def _check(study: optuna.Study, heartbeat: bool, speculative: bool = False) -> N
     assert a.unused_spares == 0
     if speculative:
         assert a.spares > 0 and a.moved > 0
-        if heartbeat and a.running:
-            # Nobody waited for the dead trial's row: the study may end within the
-            # heartbeat's grace period, before any trial start fails it. Its claim holds
-            # a heartbeat, so the next start (here: fail_stale_trials) does.
-            time.sleep(4.0)  # grace_period=3
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                optuna.storages.fail_stale_trials(study)
-            a = audit(study, ALGO)
+    if heartbeat and a.running:
+        # Nobody waited for the dead trial's row (speculative spares took it, or, on a loaded
+        # machine where worker 0 started late, it died in the last generation): the study may
+        # end within the heartbeat's grace period, before any trial start fails it. Its claim
+        # holds a heartbeat, so the next start (here: fail_stale_trials) does.
+        time.sleep(4.0)  # grace_period=3
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            optuna.storages.fail_stale_trials(study)
+        a = audit(study, ALGO)
     assert a.running == (0 if heartbeat else 1)
     # the dead worker's trial: failed by the heartbeat, or RUNNING forever without one
     (dead,) = [t for t in study.trials if t.state == TrialState.RUNNING

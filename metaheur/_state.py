@@ -45,6 +45,9 @@ def encode(obj: Any) -> Any:
                 data = [_encode_float(v) for v in data]
         elif obj.dtype.kind in "iub":
             data = obj.ravel().tolist()
+            if obj.dtype.kind != "b" and obj.size and (
+                    obj.max() >= _MAX_SAFE_INT or obj.min() <= -_MAX_SAFE_INT):
+                data = [encode(v) for v in data]  # as scalars are: encode(encode(x)) == encode(x)
         else:
             raise TypeError(f"cannot encode arrays of dtype {obj.dtype}")
         return {_ARRAY: data, "dtype": obj.dtype.str, "shape": list(obj.shape)}
@@ -75,6 +78,16 @@ def _decode_float(v: Any) -> float:
         if s in ("inf", "-inf", "nan"):
             return float(s)
     raise ValueError(f"bad float in optimizer state: {v!r}")
+
+
+def _decode_int(v: dict[str, Any]) -> int:
+    """An integer :func:`encode` wrote as ``{"__int__": "digits"}`` (beyond 2**53)."""
+    try:
+        if len(v) == 1 and isinstance(v[_BIGINT], str):
+            return int(v[_BIGINT])
+    except (KeyError, TypeError, ValueError):
+        pass
+    raise ValueError(f"bad integer in optimizer state: {v!r}")
 
 
 def _decode_array(obj: dict[str, Any], max_elements: int) -> NDArray:
@@ -108,6 +121,7 @@ def _decode_array(obj: dict[str, Any], max_elements: int) -> NDArray:
         data = [v if type(v) in (int, float) else _decode_float(v) for v in data]
         ok = True
     else:
+        data = [_decode_int(v) if isinstance(v, dict) else v for v in data]
         ok = all(type(v) is int for v in data)
     if not ok:
         raise ValueError(f"array of dtype {dt} in optimizer state holds values of another type")
@@ -130,10 +144,7 @@ def decode(obj: Any, *, max_elements: int = _DEFAULT_MAX_ELEMENTS) -> Any:
         if _FLOAT in obj and len(obj) == 1:
             return _decode_float(obj)
         if _BIGINT in obj and len(obj) == 1:
-            try:
-                return int(obj[_BIGINT])
-            except (TypeError, ValueError):
-                raise ValueError(f"bad integer in optimizer state: {obj!r}") from None
+            return _decode_int(obj)
         return {k: decode(v, max_elements=max_elements) for k, v in obj.items()}
     if isinstance(obj, list):
         return [decode(v, max_elements=max_elements) for v in obj]

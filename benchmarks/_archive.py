@@ -36,7 +36,9 @@ RowCheck = Callable[[dict[str, Any]], "str | None"]
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (its ``.lock`` companion), blocking: the
+    processes that write one file take turns."""
     lock = path.with_name(path.name + ".lock")
     with open(lock, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -68,10 +70,10 @@ def _typed(row: dict[str, str], numeric: Sequence[str]) -> dict[str, Any]:
 
 
 def read_archive(path: Path, columns: Sequence[str], numeric: Sequence[str],
-                 problem: RowCheck) -> pd.DataFrame:
+                 problem: RowCheck, *, warn: bool = True) -> pd.DataFrame:
     """The usable rows of the archive at ``path`` (none when it does not exist), ``numeric``
     columns as floats; a row that cannot be parsed or that ``problem`` rejects is left out
-    with a warning."""
+    with a warning (``warn=False``: silently, for a writer's look at what is there)."""
     frame = _read(path, columns)
     rows, bad = [], []
     for line, raw in enumerate(frame.to_dict(orient="records"), start=2):  # 1 = header
@@ -85,7 +87,7 @@ def read_archive(path: Path, columns: Sequence[str], numeric: Sequence[str],
             rows.append(row)
         else:
             bad.append(f"line {line}: {why}")
-    if bad:
+    if bad and warn:
         logger.warning("%s: %d row(s) left out: %s", path, len(bad), "; ".join(bad))
     return pd.DataFrame(rows, columns=list(columns))
 
@@ -100,7 +102,7 @@ def merge_archive(path: Path, rows: pd.DataFrame, columns: Sequence[str],
     path.parent.mkdir(parents=True, exist_ok=True)
     new = rows[list(columns)].astype(object).where(rows[list(columns)].notna(), "")
     new = new.apply(lambda col: col.map(_text))  # DataFrame.map needs pandas >= 2.1
-    with _locked(path):
+    with locked(path):
         old = _read(path, columns)
         keys = [tuple(r) for r in new[list(key)].itertuples(index=False)]
         old_by_key = {tuple(r[list(key)]): r for _, r in old.iterrows()}

@@ -35,9 +35,10 @@ class StudyFileError(ValueError):
     """A study file this design cannot use (corrupt, foreign, another design)."""
 
 
-def check_sqlite(path: Path) -> None:
+def check_sqlite(path: Path, option: str = "--out") -> None:
     """An existing, non-empty ``path`` must be an SQLite database with Optuna's tables
-    (read-only check); :class:`StudyFileError` naming the file otherwise."""
+    (read-only check); :class:`StudyFileError` naming the file (and the command-line
+    ``option`` that chooses another folder) otherwise."""
     if not path.exists() or path.stat().st_size == 0:
         return
     try:
@@ -49,10 +50,11 @@ def check_sqlite(path: Path) -> None:
             con.close()
     except sqlite3.DatabaseError as exc:
         raise StudyFileError(f"{path}: not a readable SQLite database ({exc}); move it away "
-                             "or use another --out") from None
+                             f"or use another {option}") from None
     if not {"studies", "trials"} <= tables:
         raise StudyFileError(f"{path}: an SQLite database without Optuna's tables (found "
-                             f"{sorted(tables) or 'none'}); move it away or use another --out")
+                             f"{sorted(tables) or 'none'}); move it away or use another "
+                             f"{option}")
 
 
 @contextlib.contextmanager

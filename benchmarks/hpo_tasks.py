@@ -48,6 +48,7 @@ per task), and prints markdown tables and issue 8's targets.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import math
@@ -66,7 +67,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _archive import read_archive  # noqa: E402
+from _archive import locked, read_archive  # noqa: E402
 from _studies import (  # noqa: E402
     StudyFileError,
     check_sqlite,
@@ -157,8 +158,13 @@ def best_so_far(values: Sequence[float]) -> list[float]:
 
 def study_file(studies: Path, task: str, sampler: str, seed: int, trials: int) -> Path:
     """The SQLite file of one run under ``--studies``: ``<task>/<sampler>-seed<s>-trials<n>.db``,
-    the sampler spec URL-quoted (``dlf-aoa:pop_size=6`` is ``dlf-aoa%3Apop_size=6``)."""
-    return Path(studies) / task / f"{quote(sampler, safe='-_.=')}-seed{seed}-trials{trials}.db"
+    the sampler spec URL-quoted (``dlf-aoa:pop_size=6`` is ``dlf-aoa%3Apop_size=6``); a spec
+    quoted longer than 100 characters is cut and followed by a hash of the whole (file
+    names have at most 255 bytes)."""
+    name = quote(sampler, safe="-_.=")
+    if len(name) > 100:
+        name = f"{name[:80]}-{hashlib.sha256(sampler.encode()).hexdigest()[:16]}"
+    return Path(studies) / task / f"{name}-seed{seed}-trials{trials}.db"
 
 
 def run_one(task: str, sampler: str, seed: int, trials: int,
@@ -183,7 +189,6 @@ def run_one(task: str, sampler: str, seed: int, trials: int,
     path = study_file(Path(studies), task, sampler, seed, trials)
     with study_lock(path) as mine:
         if not mine:
-            logger.info("%s: another process runs it; skipped", path)
             return None
         return _resume(objective, path, (task, sampler, seed, trials))
 
@@ -193,14 +198,15 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[
 
     A trial counts once its objective returned or raised (the study attribute ``counted``
     lists them); one cut off by a kill is FAIL or left RUNNING and runs again. ``seconds``
-    adds up the processes' time on the study. Optuna's samplers resuming are reseeded
+    adds up the time the processes spent on the study up to their last counted trial (the
+    time of a trial cut off by a kill is not in it). Optuna's samplers resuming are reseeded
     (:func:`_studies.resumed_seed`); ours restore their stream from the storage.
     """
     from metaheur.harness.storage import StorageError, open_storage, sqlite_url
     from metaheur.harness.study import StudyMismatchError, open_study
 
     task, sampler, seed, trials = key
-    check_sqlite(path)
+    check_sqlite(path, "--studies")
     name, attrs = path.stem, dict(zip(KEY, key, strict=True))
     try:
         storage = open_storage(sqlite_url(path), heartbeat=False)
@@ -212,7 +218,11 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[
                               check=tuple(attrs))
     except (StorageError, StudyMismatchError) as exc:
         raise StudyFileError(f"{path}: {exc}; move it away or use another --studies") from None
-    if missing := [k for k in attrs if k not in study.user_attrs]:
+    missing = [k for k in attrs if k not in study.user_attrs]
+    if missing and not study.trials:  # killed between creating the study and its attributes
+        for k, v in attrs.items():
+            study.set_user_attr(k, v)
+    elif missing:
         raise StudyFileError(f"{path}: study {name!r} lacks the attributes {missing}: not "
                              "written by this script; move it away or use another --studies")
     fail_orphans(study)
@@ -231,6 +241,7 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[
         study.optimize(objective, n_trials=trials - len(counted), catch=(Exception,),
                        callbacks=[note])
         seconds += time.perf_counter() - t0
+        study.set_user_attr("seconds", seconds)  # what the row says, for a later look
     keep = set(counted)
     done = [t for t in study.get_trials(deepcopy=False) if t.number in keep]
     return run_row(task, sampler, seed, trials, done, seconds)
@@ -335,9 +346,22 @@ def read_runs(path: Path) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def append_run(path: Path, row: dict[str, Any]) -> None:
-    header = not path.exists() or path.stat().st_size == 0
-    pd.DataFrame([row], columns=COLUMNS).to_csv(path, mode="a", header=header, index=False)
+def append_run(path: Path, row: dict[str, Any]) -> bool:
+    """Append ``row`` unless a usable row of its run is already there (processes sharing
+    ``--studies`` each rebuild the row of a study another one finished); ``False`` then."""
+    with locked(path):
+        have = read_archive(path, COLUMNS, NUMERIC, run_problem, warn=False)
+        key = tuple(row[k] for k in KEY)
+        if any(tuple(r) == key for r in have[KEY].itertuples(index=False)):
+            return False
+        header = not path.exists() or path.stat().st_size == 0
+        pd.DataFrame([row], columns=COLUMNS).to_csv(path, mode="a", header=header, index=False)
+    return True
+
+
+def _job(job: tuple[str, str, int, int], studies: str | None
+         ) -> tuple[tuple[str, str, int, int], dict[str, Any] | None]:
+    return job, run_one(*job, studies=studies)
 
 
 def run_all(jobs_todo: list[tuple[str, str, int, int]], path: Path, n_jobs: int,
@@ -352,21 +376,21 @@ def run_all(jobs_todo: list[tuple[str, str, int, int]], path: Path, n_jobs: int,
     n = len(jobs_todo)
     bar = ProgressBar(n, desc="runs", unit="run", enabled=want_progress(True))
     if n_jobs == 1:
-        results: Iterable[dict[str, Any] | None] = (run_one(*j, studies=studies)
-                                                    for j in jobs_todo)
+        results: Iterable[tuple[tuple, dict[str, Any] | None]] = (
+            _job(j, studies) for j in jobs_todo)
     else:
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(run_one)(*j, studies=studies) for j in jobs_todo)
+            delayed(_job)(j, studies) for j in jobs_todo)
     try:
-        for k, row in enumerate(results, 1):
-            if row is None:  # held by another process, which appends it
-                bar.set_work(k, n - k)
-                continue
-            append_run(path, row)
+        for k, (job, row) in enumerate(results, 1):
+            what = f"{job[0]} {job[1]} seed {job[2]}"
             bar.set_work(k, n - k)  # runs differ in cost; the mean so far is the estimate
-            what = f"{row['task']} {row['sampler']} seed {row['seed']}"
             bar.update(k, what)
-            if bar.bar is None:
+            if row is None:
+                logger.info("run %d of %d: %s: another process runs it; skipped", k, n, what)
+            elif not append_run(path, row):
+                logger.info("run %d of %d: %s: another process finished it", k, n, what)
+            elif bar.bar is None:
                 logger.info("run %d of %d: %s: best %.4g in %.0f s (about %s left)", k, n, what,
                             row["best"], row["seconds"], format_seconds(bar.eta()))
     finally:
@@ -771,7 +795,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         logger.info("--report-only: the %d missing runs are not run", len(todo))
         todo = []
-    run_all(todo, path, args.jobs, args.studies)
+    try:
+        run_all(todo, path, args.jobs, args.studies)
+    except StudyFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     runs = read_runs(path)
     runs = runs[runs["task"].isin(tasks) & runs["sampler"].isin(samplers)

@@ -482,12 +482,19 @@ def test_a_foreign_or_mismatched_study_file_is_a_clear_error(hpo, tmp_path, monk
     path.unlink()
     hpo.run_one("toy", "random", 1, 4, studies=str(tmp_path))
     hpo.study_file(tmp_path, "toy", "random", 1, 4).rename(path)  # seed 1's study as seed 0's
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(ValueError, match="holds the studies"):
+        hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+    path.unlink()
+    hpo.run_one("toy2", "random", 0, 4, studies=str(tmp_path))  # another task's study
+    hpo.study_file(tmp_path, "toy2", "random", 0, 4).rename(path)
+    with pytest.raises(ValueError, match="created with task='toy2', not 'toy'"):
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
     path.unlink()
     import optuna
 
-    optuna.create_study(study_name=path.stem, storage=f"sqlite:///{path}")  # not ours
+    foreign = optuna.create_study(study_name=path.stem, storage=f"sqlite:///{path}")
+    foreign.enqueue_trial({"x": 0.5})
+    foreign.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)  # not ours: has trials
     with pytest.raises(ValueError, match="lacks the attributes"):
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
 
@@ -524,3 +531,51 @@ def test_studies_option_writes_one_file_per_run(hpo, tmp_path):
     files = sorted(p.name for p in (tmp_path / "st" / "select-breast_cancer").glob("*.db"))
     assert files == ["dlf-aoa%3Apop_size=3-seed0-trials4.db", "random-seed0-trials4.db"]
     assert len(hpo.read_runs(out / "runs.csv")) == 2
+
+
+def test_processes_sharing_studies_append_each_run_once(hpo, tmp_path, monkeypatch, caplog):
+    """Regression (review): a process reaching a run that another one had finished rebuilt
+    its row from the study file and appended it a second time."""
+    _counting_task(hpo, monkeypatch)
+    jobs = [("toy", "random", seed, 3) for seed in (0, 1)]
+    path = tmp_path / "runs.csv"
+    hpo.run_all(jobs, path, 1, str(tmp_path / "st"))
+    with caplog.at_level("INFO", logger="hpo_tasks"):
+        hpo.run_all(jobs, path, 1, str(tmp_path / "st"))  # the second process's to-do list
+    assert len(hpo.read_csv_exact(path)) == 2
+    assert sum("another process finished it" in r.getMessage() for r in caplog.records) == 2
+    study = hpo.study_file(tmp_path / "st", "toy", "random", 0, 3)
+    import optuna
+
+    stored = optuna.load_study(study_name=None, storage=f"sqlite:///{study}").user_attrs
+    assert stored["seconds"] == hpo.read_csv_exact(path)["seconds"][0] or \
+        round(stored["seconds"], 3) == hpo.read_csv_exact(path)["seconds"][0]
+
+
+def test_a_bad_study_file_is_an_error_message_naming_studies(hpo, tmp_path, capsys):
+    path = hpo.study_file(tmp_path / "st", "select-breast_cancer", "random", 0, 4)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database at all, forty bytes of it")
+    args = ["--tasks", "select-breast_cancer", "--samplers", "random", "--trials", "4",
+            "--report", "4", "--seeds", "1", "--no-plot", "--out", str(tmp_path / "out")]
+    assert hpo.main([*args, "--studies", str(tmp_path / "st")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(path) in err and "another --studies" in err
+
+
+def test_long_sampler_specs_get_short_distinct_file_names(hpo, tmp_path):
+    a = "aco-ipop:inner_params=" + '{"q": 0.1, "xi": 0.85, "n_ants": 10}' * 4
+    b = a.replace("0.85", "0.86")
+    fa, fb = (hpo.study_file(tmp_path, "t", s, 0, 100) for s in (a, b))
+    assert fa != fb and len(fa.name) < 150 and len(fb.name) < 150
+
+
+def test_a_study_killed_before_its_attributes_were_written_is_adopted(hpo, tmp_path,
+                                                                      monkeypatch):
+    import optuna
+
+    _counting_task(hpo, monkeypatch)
+    path = hpo.study_file(tmp_path, "toy", "random", 0, 3)
+    path.parent.mkdir(parents=True)
+    optuna.create_study(study_name=path.stem, storage=f"sqlite:///{path}")  # no trial yet
+    assert hpo.run_one("toy", "random", 0, 3, studies=str(tmp_path))["n_complete"] == 3

@@ -34,9 +34,10 @@ quartiles over seeds), ``results.json`` (all of it, with the design, machine and
 summarised and tested.
 
 The storages stay on the machine that ran them; ``--archive FILE`` keeps the row of every
-finished study (read at its full trial count, with its design and the metaheur version) in
-a small CSV that is committed (``benchmarks/results/tune_models_runs.csv``), and reports the
-archived studies that have no local storage and does not run them again, so the design
+finished study (read at its full trial count, with its design and the metaheur version),
+written as soon as the study finishes, in a small CSV that is committed
+(``benchmarks/results/tune_models_runs.csv``), and reports the archived studies that have
+no local storage and does not run them again, so the design
 accumulates across machines (:mod:`_archive`: the file is untrusted input, checked row by
 row; writes are atomic).
 ``runs.csv``'s column ``source`` says where each row came from.
@@ -245,6 +246,7 @@ class Runner:
     chunk: int = 10**9  # trials per pass over the optimisers of one seed
     deadline: float | None = None  # time.monotonic() after which no trial starts
     progress: bool = True
+    archive: Path | None = None  # where each study's row goes as soon as it finishes
     new_trials: int = 0
     signum: int | None = None
     busy: list[str] = field(default_factory=list)
@@ -303,12 +305,22 @@ class Runner:
                     for d, a, s in group:
                         state = self._run_study(d, a, s, min(goal, trials), bar, on_done)
                         complete = complete and state == "done"
+                        if state == "done" and goal >= trials and self.archive is not None:
+                            self._archive_study(d, a, s)
                         if state == "stop":
                             return False
         finally:
             bar.close()
             logger.info("%d trials run in %.0f s", self.new_trials, time.monotonic() - start)
         return complete
+
+    def _archive_study(self, d: str, a: str, s: int) -> None:
+        """Merge the row of a study that has just finished into ``--archive``, so a run
+        killed later keeps it (the report merges them all again, a no-op for these)."""
+        assert self.archive is not None
+        if archive_finished(self.archive, collect(self.out, [(d, a, s)], self.design),
+                            self.design):
+            logger.info("%s %s seed %d: finished; archived in %s", d, a, s, self.archive)
 
     def _run_study(self, d: str, a: str, s: int, goal: int, bar: Any,
                    on_done: Callable[[bool], None]) -> str:
@@ -805,7 +817,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.report_only:
             deadline = None if args.time_limit is None else time.monotonic() + args.time_limit
             runner = Runner(out, design, max_new=args.max_new_trials, deadline=deadline,
-                            progress=not args.no_progress, chunk=args.chunk or args.trials)
+                            progress=not args.no_progress, chunk=args.chunk or args.trials,
+                            archive=archive)
             complete, signum = runner.run(to_run(out, tasks, archived)), runner.signum
         extra = {"this_run": {"wall_seconds": round(time.monotonic() - wall, 1),
                               "loadavg_start": load_start, "complete": complete}}

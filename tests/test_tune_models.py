@@ -321,6 +321,20 @@ def test_a_machine_with_the_archive_does_not_rerun_archived_studies(tm, resumed,
     assert len(pd.read_csv(archive)) == len(ALGOS) * len(SEEDS)  # the new study archived
 
 
+def test_a_study_is_archived_as_soon_as_it_finishes(tm, tmp_path):
+    """Regression: the archive was written only by the report at the end of the whole
+    design, so a run killed after hours (a digits seed is 9 studies of about an hour) kept
+    none of its finished studies in the committed file."""
+    archive, design = tmp_path / "archive.csv", tm.Design(TRIALS, quick=True)
+    runner = tm.Runner(tmp_path / "out", design, max_new=TRIALS + 1, progress=False,
+                       archive=archive)
+    tasks = [("synthetic", a, 0) for a in ("random", "tpe")]
+    assert runner.run(tasks) is False  # stopped in the second study, as a kill would
+    rows = tm.read_design_archive(archive, design)
+    assert [(r.algo, r.seed, r.trials) for r in rows.itertuples()] == [("random", 0, TRIALS)]
+    assert rows["version"].notna().all()
+
+
 def test_a_local_study_replaces_its_archived_row(tm, resumed, tmp_path):
     out, _, _ = resumed
     archive = tmp_path / "archive.csv"

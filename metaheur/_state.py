@@ -319,10 +319,26 @@ def restore_rng(data: Any) -> np.random.Generator:
             bitgen.state = data["state"]
     except (KeyError, IndexError, TypeError, ValueError, OverflowError, Warning) as exc:
         raise ValueError(f"bad {name} state in optimizer state: {exc!r}") from None
+    extra = _extra_keys(data["state"], bitgen.state)
+    if extra:  # NumPy's setters ignore keys they do not read
+        raise ValueError(f"bad {name} state in optimizer state: unknown key(s) "
+                         f"{', '.join(map(repr, extra))}")
     problem = _unusable(name, bitgen.state)
     if problem:
         raise ValueError(f"bad {name} state in optimizer state: {problem}")
     return np.random.Generator(bitgen)
+
+
+def _extra_keys(given: dict[str, Any], read: dict[str, Any], at: str = "") -> list[str]:
+    """The keys of ``given`` (nested dicts included, dotted) that ``read``, the state NumPy
+    holds after setting ``given``, lacks."""
+    extra = []
+    for key, value in given.items():
+        if key not in read:
+            extra.append(f"{at}{key}")
+        elif isinstance(value, dict) and isinstance(read[key], dict):
+            extra += _extra_keys(value, read[key], f"{at}{key}.")
+    return extra
 
 
 def _unusable(name: str, state: dict[str, Any]) -> str | None:

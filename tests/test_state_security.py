@@ -467,6 +467,10 @@ def test_unknown_top_level_keys_are_refused(algo: str) -> None:
     state["rng"]["seed"] = 7  # and in the rng section (config, core and algo_state were)
     with pytest.raises(ValueError, match="rng section must hold exactly"):
         Optimizer.from_state(state)
+    del state["rng"]["seed"]
+    state["rng"]["state"]["state"]["counter"] = 3  # NumPy's setter ignored keys it lacks
+    with pytest.raises(ValueError, match=r"unknown key\(s\) 'state.counter'"):
+        Optimizer.from_state(state)
 
 
 @given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=6),

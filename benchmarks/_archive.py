@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
+import json
 import logging
+import math
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -116,6 +119,29 @@ def merge_archive(path: Path, rows: pd.DataFrame, columns: Sequence[str],
         with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
             merged.to_csv(fh, index=False)
     return changed
+
+
+def params_and_trace(row: dict[str, Any], params: str, trace: str, trials: int
+                     ) -> tuple[dict[str, Any], list[float]] | str:
+    """The parsed JSON object in column ``params`` of ``row`` and the finite values of its
+    column ``trace``, or what is wrong with them. A trace is a best-so-far curve of
+    ``trials`` values: ``null`` until the first finite value, then finite numbers that
+    never rise."""
+    try:
+        params_obj, values = json.loads(row[params]), json.loads(row[trace])
+    except ValueError as exc:
+        return f"{params} or {trace} is not JSON ({exc})"
+    if not isinstance(params_obj, dict):
+        return f"{params} is not a JSON object"
+    if not (isinstance(values, list) and len(values) == trials):
+        return f"the {trace} is not a JSON list of {trials} values"
+    seen = [v for v in values if v is not None]
+    if (any(type(v) not in (int, float) or not math.isfinite(v) for v in seen)
+            or values[len(values) - len(seen):] != seen
+            or any(b > a for a, b in itertools.pairwise(seen))):
+        return (f"the {trace} is not a best-so-far curve (null until the first finite "
+                "value, then finite numbers that never rise)")
+    return params_obj, seen
 
 
 def _text(value: Any) -> str:

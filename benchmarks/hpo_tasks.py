@@ -67,7 +67,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _archive import locked, read_archive  # noqa: E402
+from _archive import locked, params_and_trace, read_archive  # noqa: E402
 from _studies import (  # noqa: E402
     StudyFileError,
     check_sqlite,
@@ -311,20 +311,10 @@ def run_problem(row: dict[str, Any]) -> str | None:
                 f"{trials} trials, or n_repeats {row['n_repeats']:g} is not below them")
     if not (math.isfinite(row["seconds"]) and row["seconds"] >= 0):
         return f"seconds {row['seconds']!r} is not a finite number >= 0"
-    try:
-        trace, params = json.loads(row["trace"]), json.loads(row["best_params"])
-    except ValueError as exc:
-        return f"trace or best_params is not JSON ({exc})"
-    if not isinstance(params, dict):
-        return "best_params is not a JSON object"
-    if not (isinstance(trace, list) and len(trace) == trials):
-        return f"the trace is not a list of {trials} values"
-    seen = [v for v in trace if v is not None]
-    if (any(type(v) not in (int, float) or not math.isfinite(v) for v in seen)
-            or trace[len(trace) - len(seen):] != seen
-            or any(b > a for a, b in zip(seen, seen[1:], strict=False))):
-        return "the trace is not a best-so-far curve (None until the first finite value, "\
-               "then finite numbers that never rise)"
+    parsed = params_and_trace(row, "best_params", "trace", trials)
+    if isinstance(parsed, str):
+        return parsed
+    seen = parsed[1]
     last = seen[-1] if seen else math.nan
     if not (row["best"] == last or (math.isnan(row["best"]) and math.isnan(last))):
         return f"best {row['best']!r} is not the trace's last value {last!r}"

@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import json
 import logging
 import math
@@ -84,7 +83,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _archive import merge_archive, read_archive  # noqa: E402
+from _archive import merge_archive, params_and_trace, read_archive  # noqa: E402
 from _studies import (  # noqa: E402
     StudyFileError,
     check_sqlite,
@@ -462,19 +461,13 @@ def _archive_problem(row: dict[str, Any]) -> str | None:
             return f"{c} must be in [0, 1], got {row[c]!r}"
     if not (math.isfinite(row["trial_seconds"]) and row["trial_seconds"] >= 0):
         return f"trial_seconds must be >= 0, got {row['trial_seconds']!r}"
-    try:
-        params, trace = json.loads(row["params"]), json.loads(row["trace"])
-    except ValueError as exc:
-        return f"params or trace is not JSON ({exc})"
-    if not isinstance(params, dict):
-        return "params must be a JSON object"
-    if (not isinstance(trace, list) or len(trace) != row["trials"]
-            or not all(v is None or isinstance(v, (int, float)) for v in trace)):
-        return f"trace must be a JSON list of {row['trials']:g} numbers or nulls"
-    done = [v for v in trace if v is not None]
-    if not done or any(b > a for a, b in itertools.pairwise(done)) or \
-            not math.isclose(done[-1], row["val_objective"], rel_tol=1e-9, abs_tol=1e-12):
-        return "trace must be a running minimum ending at val_objective"
+    parsed = params_and_trace(row, "params", "trace", int(row["trials"]))
+    if isinstance(parsed, str):
+        return parsed
+    done = parsed[1]
+    if not done or not math.isclose(done[-1], row["val_objective"], rel_tol=1e-9,
+                                    abs_tol=1e-12):
+        return "the trace does not end at val_objective"
     return None
 
 

@@ -357,14 +357,17 @@ def test_archived_rows_that_fail_their_checks_are_left_out_with_a_warning(
     rows.loc[1, "trace"] = "[0.1, 0.2, 0.3]"  # not a running minimum
     rows.loc[2, "seed"] = "-1"
     rows.loc[3, "params"] = "{not json"
+    trace = json.loads(rows.loc[4, "trace"])
+    rows.loc[4, "trace"] = json.dumps([*trace[:-1], trace[-1] / 2])  # below val_objective
     rows.to_csv(archive, index=False)
     with caplog.at_level("WARNING"):
         usable = tm.read_design_archive(archive, tm.Design(TRIALS, quick=True))
-    assert len(usable) == len(rows) - 4
+    assert len(usable) == len(rows) - 5
     text = caplog.text
-    assert "4 row(s) left out" in text and str(archive) in text
+    assert "5 row(s) left out" in text and str(archive) in text
+    assert "line 6: the trace does not end at val_objective" in text
     assert "line 2: val_objective must be in [0, 1]" in text
-    assert "line 3: trace must be a running minimum" in text
+    assert "line 3: the trace is not a best-so-far curve" in text
     assert "line 4: seed must be a non-negative integer" in text
     assert "line 5: params or trace is not JSON" in text
     caplog.clear()

@@ -82,10 +82,10 @@ def read_archive(path: Path, columns: Sequence[str], numeric: Sequence[str],
     for line, raw in enumerate(frame.to_dict(orient="records"), start=2):  # 1 = header
         try:
             row = _typed(raw, numeric)
-        except ValueError as exc:
-            bad.append(f"line {line}: {exc}")
+            why = problem(row)
+        except (ValueError, OverflowError, RecursionError) as exc:  # a check that missed one
+            bad.append(f"line {line}: {type(exc).__name__}: {exc}")
             continue
-        why = problem(row)
         if why is None:
             rows.append(row)
         else:
@@ -129,19 +129,27 @@ def params_and_trace(row: dict[str, Any], params: str, trace: str, trials: int
     never rise."""
     try:
         params_obj, values = json.loads(row[params]), json.loads(row[trace])
-    except ValueError as exc:
-        return f"{params} or {trace} is not JSON ({exc})"
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        return f"{params} or {trace} is not JSON ({type(exc).__name__}: {exc})"
     if not isinstance(params_obj, dict):
         return f"{params} is not a JSON object"
     if not (isinstance(values, list) and len(values) == trials):
         return f"the {trace} is not a JSON list of {trials} values"
     seen = [v for v in values if v is not None]
-    if (any(type(v) not in (int, float) or not math.isfinite(v) for v in seen)
+    if (not all(_finite_number(v) for v in seen)
             or values[len(values) - len(seen):] != seen
             or any(b > a for a, b in itertools.pairwise(seen))):
         return (f"the {trace} is not a best-so-far curve (null until the first finite "
                 "value, then finite numbers that never rise)")
     return params_obj, seen
+
+
+def _finite_number(v: Any) -> bool:
+    """A JSON number that is a finite float (an integer too large for a float is not)."""
+    try:
+        return type(v) in (int, float) and math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _text(value: Any) -> str:

@@ -126,6 +126,9 @@ def _damage(text: str, line: int, column: str, value: str, columns: list[str]) -
     ("best", "0.001", "best"), ("n_failed", "3", "n_complete"), ("seed", "0.5", "seed"),
     ("n_repeats", "-1", "n_repeats"), ("seconds", "inf", "seconds"),
     ("best_params", "[1, 2]", "best_params"), ("trials", "0", "trials"),
+    # regression (review): these two crashed the reader (OverflowError, RecursionError)
+    ("trace", "[" + "9" * 400 + ", 0.5, 0.5, 0.5, 0.5, 0.5]", "trace"),
+    ("best_params", "[" * 100_000, "best_params"),
 ])
 def test_a_damaged_row_of_runs_csv_is_left_out_with_a_warning(hpo, tiny_run, tmp_path,
                                                               caplog, column, value, why):

@@ -6,6 +6,7 @@ This module is what they share:
 
 * :func:`check_sqlite`: an existing file must be an SQLite database holding Optuna's tables
   (checked read-only, so a foreign file is never modified);
+* :func:`open_own_study`: the one study of a file, its identifying attributes checked;
 * :func:`study_lock`: an advisory lock per study file, so several processes may share one
   output folder and each takes the studies no other holds;
 * :func:`fail_orphans`: the trials a killed process left RUNNING are marked FAIL (the caller
@@ -23,6 +24,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -55,6 +57,55 @@ def check_sqlite(path: Path, option: str = "--out") -> None:
         raise StudyFileError(f"{path}: an SQLite database without Optuna's tables (found "
                              f"{sorted(tables) or 'none'}); move it away or use another "
                              f"{option}")
+
+
+def open_own_study(path: Path, name: str, attrs: dict[str, Any], option: str, *,
+                   create: bool = True, pruner: optuna.pruners.BasePruner | None = None
+                   ) -> optuna.Study | None:
+    """The minimising study ``name``, alone in the SQLite file ``path``, with the user
+    attributes ``attrs`` (written when it is created, compared when it is loaded); ``None``
+    when the file or the study is absent and not ``create``.
+
+    A study without trials that lacks the attributes (a process killed between creating it
+    and writing them) is adopted. :class:`StudyFileError` naming the file and the command-line
+    ``option`` that chooses another folder for anything else: not an Optuna database, other
+    studies in it, another direction, other or missing attributes.
+    """
+    from metaheur.harness.storage import StorageError, open_storage, sqlite_url
+    from metaheur.harness.study import StudyMismatchError, open_study
+
+    if not create and not path.exists():
+        return None
+    check_sqlite(path, option)
+    hint = f"move it away or use another {option}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        storage = open_storage(sqlite_url(path), heartbeat=False, create=create)
+        found = {s.study_name: list(s.directions)
+                 for s in optuna.get_all_study_summaries(storage)}
+    except StorageError as exc:
+        raise StudyFileError(f"{path}: {exc}; {hint}") from None
+    if set(found) - {name}:
+        raise StudyFileError(f"{path}: holds the studies {sorted(found)}, not only {name!r}; "
+                             f"{hint}")
+    if name not in found and not create:
+        return None
+    if name in found and found[name] != [optuna.study.StudyDirection.MINIMIZE]:
+        goals = ", ".join(d.name.lower() for d in found[name])
+        raise StudyFileError(f"{path}: study {name!r} has the direction(s) {goals}, not one "
+                             f"minimised objective: not written by this script; {hint}")
+    try:
+        study, _ = open_study(storage, name, pruner=pruner, attrs=attrs, check=tuple(attrs))
+    except StudyMismatchError as exc:
+        raise StudyFileError(f"{path}: {exc}; {hint}") from None
+    missing = [k for k in attrs if k not in study.user_attrs]
+    if missing and not study.trials:
+        for k, v in attrs.items():
+            study.set_user_attr(k, v)
+    elif missing:
+        raise StudyFileError(f"{path}: study {name!r} lacks the attributes {missing}: not "
+                             f"written by this script; {hint}")
+    return study
 
 
 @contextlib.contextmanager

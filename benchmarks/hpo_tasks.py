@@ -70,8 +70,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _archive import locked, params_and_trace, read_archive  # noqa: E402
 from _studies import (  # noqa: E402
     StudyFileError,
-    check_sqlite,
     fail_orphans,
+    open_own_study,
     resumed_seed,
     study_lock,
 )
@@ -196,35 +196,18 @@ def run_one(task: str, sampler: str, seed: int, trials: int,
 def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[str, Any]:
     """Run the study of ``key`` in ``path`` (lock held) to its trial count; its row.
 
-    A trial counts once its objective returned or raised (the study attribute ``counted``
-    lists them); one cut off by a kill is FAIL or left RUNNING and runs again. ``seconds``
-    adds up the time the processes spent on the study up to their last counted trial (the
-    time of a trial cut off by a kill is not in it). Optuna's samplers resuming are reseeded
+    A trial counts once its objective returned or raised: a COMPLETE trial always, a FAIL
+    one when the study attribute ``counted``, written after each trial, lists it (so a kill
+    between Optuna's recording a failure and that write reruns the failed trial). One cut
+    off by a kill is left RUNNING, marked FAIL and run again. ``seconds`` adds up the time
+    the processes spent on the study up to their last recorded trial (the time of a trial
+    cut off by a kill is not in it). Optuna's samplers resuming are reseeded
     (:func:`_studies.resumed_seed`); ours restore their stream from the storage.
     """
-    from metaheur.harness.storage import StorageError, open_storage, sqlite_url
-    from metaheur.harness.study import StudyMismatchError, open_study
-
     task, sampler, seed, trials = key
-    check_sqlite(path, "--studies")
-    name, attrs = path.stem, dict(zip(KEY, key, strict=True))
-    try:
-        storage = open_storage(sqlite_url(path), heartbeat=False)
-        names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
-        if names - {name}:
-            raise StudyFileError(f"{path}: holds the studies {sorted(names)}, not only "
-                                 f"{name!r}; move it away or use another --studies")
-        study, _ = open_study(storage, name, pruner=optuna.pruners.NopPruner(), attrs=attrs,
-                              check=tuple(attrs))
-    except (StorageError, StudyMismatchError) as exc:
-        raise StudyFileError(f"{path}: {exc}; move it away or use another --studies") from None
-    missing = [k for k in attrs if k not in study.user_attrs]
-    if missing and not study.trials:  # killed between creating the study and its attributes
-        for k, v in attrs.items():
-            study.set_user_attr(k, v)
-    elif missing:
-        raise StudyFileError(f"{path}: study {name!r} lacks the attributes {missing}: not "
-                             "written by this script; move it away or use another --studies")
+    study = open_own_study(path, path.stem, dict(zip(KEY, key, strict=True)), "--studies",
+                           pruner=optuna.pruners.NopPruner())
+    assert study is not None
     fail_orphans(study)
     counted, seconds = _progress(study, path, trials)
     start = len(study.trials)
@@ -248,16 +231,19 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[
 
 
 def _progress(study: optuna.Study, path: Path, trials: int) -> tuple[list[int], float]:
-    """The trials that count and the seconds spent, as stored (untrusted: checked)."""
+    """The trials that count (the COMPLETE ones and those the ``counted`` attribute lists)
+    and the seconds spent, as stored (untrusted: checked)."""
     counted, seconds = study.user_attrs.get("counted", []), study.user_attrs.get("seconds", 0.0)
     finished = {t.number for t in study.get_trials(deepcopy=False, states=(
         TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))}
+    complete = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
     if not (isinstance(counted, list) and all(type(n) is int and n in finished for n in counted)
-            and len(set(counted)) == len(counted) <= trials
+            and len(set(counted)) == len(counted) and len(set(counted) | complete) <= trials
             and type(seconds) in (int, float) and math.isfinite(seconds) and seconds >= 0):
         raise StudyFileError(f"{path}: its record of the trials that count or of the time "
-                             "spent is damaged; move it away or use another --studies")
-    return counted, float(seconds)
+                             f"spent is damaged (the run has {trials} trials); move it away or "
+                             "use another --studies")
+    return sorted(set(counted) | complete), float(seconds)
 
 
 def run_row(task: str, sampler: str, seed: int, trials: int,
@@ -338,9 +324,20 @@ def read_runs(path: Path) -> pd.DataFrame:
 
 def append_run(path: Path, row: dict[str, Any]) -> bool:
     """Append ``row`` unless a usable row of its run is already there (processes sharing
-    ``--studies`` each rebuild the row of a study another one finished); ``False`` then."""
+    ``--studies`` each rebuild the row of a study another one finished); ``False`` then.
+
+    When ``path`` has become unreadable during the run (a bad merge), the row goes to
+    ``<stem>.unsaved.csv`` beside it, with an error saying so, rather than being lost."""
     with locked(path):
-        have = read_archive(path, COLUMNS, NUMERIC, run_problem, warn=False)
+        try:
+            have = read_archive(path, COLUMNS, NUMERIC, run_problem, warn=False)
+        except ValueError as exc:
+            spare = path.with_name(f"{path.stem}.unsaved.csv")
+            pd.DataFrame([row], columns=COLUMNS).to_csv(
+                spare, mode="a", header=not spare.exists(), index=False)
+            logger.error("%s; the row of %s is kept in %s: add it back once the file is "
+                         "fixed", exc, " ".join(map(str, (row[k] for k in KEY))), spare)
+            return True
         key = tuple(row[k] for k in KEY)
         if any(tuple(r) == key for r in have[KEY].itertuples(index=False)):
             return False
@@ -775,7 +772,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "runs.csv"
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    done = {tuple(k) for k in read_runs(path)[KEY].itertuples(index=False)}
+    try:
+        done = {tuple(k) for k in read_runs(path)[KEY].itertuples(index=False)}
+    except ValueError as exc:  # not a CSV with our columns: nothing to resume from
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # seed-major order: an interrupted run leaves whole seeds, comparable across samplers
     todo = [(t, s, seed, n) for seed in seeds for n in sorted(args.trials, reverse=True)
             for t in tasks for s in samplers if (t, s, seed, n) not in done]
@@ -791,7 +792,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    runs = read_runs(path)
+    try:
+        runs = read_runs(path)
+    except ValueError as exc:  # damaged during the run; unsaved rows: see append_run
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     runs = runs[runs["task"].isin(tasks) & runs["sampler"].isin(samplers)
                 & runs["seed"].isin(list(seeds)) & runs["trials"].isin(args.trials)]
     if runs.empty:

@@ -86,8 +86,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _archive import merge_archive, params_and_trace, read_archive  # noqa: E402
 from _studies import (  # noqa: E402
     StudyFileError,
-    check_sqlite,
     fail_orphans,
+    open_own_study,
     resumed_seed,
     study_lock,
 )
@@ -145,39 +145,13 @@ def study_name(dataset: str, algo: str, seed: int) -> str:
 def open_design_study(path: Path, dataset: str, algo: str, seed: int, design: Design,
                       *, create: bool = True) -> optuna.Study | None:
     """The study of (dataset, algo, seed) in its own file, created when ``create``; ``None``
-    when absent and not ``create``. :class:`DesignError` when the file holds anything else."""
-    from metaheur.harness.storage import StorageError, open_storage, sqlite_url
-    from metaheur.harness.study import StudyMismatchError, open_study
-
-    if not create and not path.exists():
-        return None
+    when absent and not ``create``. :class:`DesignError` when the file holds anything else
+    (:func:`_studies.open_own_study`)."""
     try:
-        check_sqlite(path)
+        return open_own_study(path, study_name(dataset, algo, seed),
+                              design.attrs(dataset, algo, seed), "--out", create=create)
     except StudyFileError as exc:
         raise DesignError(str(exc)) from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    name = study_name(dataset, algo, seed)
-    try:
-        storage = open_storage(sqlite_url(path), heartbeat=False, create=create)
-        names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
-    except StorageError as exc:
-        raise DesignError(f"{path}: {exc}; move it away or use another --out") from None
-    if names - {name}:
-        raise DesignError(f"{path}: holds the studies {sorted(names)}, not only {name!r}; "
-                          "move it away or use another --out")
-    if name not in names and not create:
-        return None
-    attrs = design.attrs(dataset, algo, seed)
-    try:
-        study, _ = open_study(storage, name, attrs=attrs, check=tuple(attrs))
-    except StudyMismatchError as exc:
-        raise DesignError(f"{path}: {exc}; rerun with the design that made it or use "
-                          "another --out") from None
-    missing = [k for k in attrs if k not in study.user_attrs]
-    if missing:
-        raise DesignError(f"{path}: study {name!r} lacks the design attributes {missing}: "
-                          "not written by this script; move it away or use another --out")
-    return study
 
 
 def objective_kwargs(dataset: str, seed: int, quick: bool) -> dict[str, Any]:
@@ -317,8 +291,14 @@ class Runner:
         """Merge the row of a study that has just finished into ``--archive``, so a run
         killed later keeps it (the report merges them all again, a no-op for these)."""
         assert self.archive is not None
-        if archive_finished(self.archive, collect(self.out, [(d, a, s)], self.design),
-                            self.design):
+        try:
+            added = archive_finished(self.archive, collect(self.out, [(d, a, s)], self.design),
+                                     self.design)
+        except ValueError as exc:  # the archive became unreadable during the run
+            logger.warning("%s %s seed %d: finished, not archived yet (%s); its storage "
+                           "stays in --out and the report at the end merges it", d, a, s, exc)
+            return
+        if added:
             logger.info("%s %s seed %d: finished; archived in %s", d, a, s, self.archive)
 
     def _run_study(self, d: str, a: str, s: int, goal: int, bar: Any,

@@ -387,12 +387,14 @@ def test_without_a_terminal_each_finished_run_is_logged_with_the_time_left(hpo, 
 
 # ------------------------------------------------------------- --studies: resumable runs
 class _Killed(BaseException):
-    """Stands for a kill: not an ``Exception``, so ``catch`` does not turn it into a
-    failed trial (Optuna marks the trial FAIL and re-raises)."""
+    """Stands for SIGKILL: neither an ``Exception`` nor a ``KeyboardInterrupt``, so Optuna
+    neither catches it nor records the trial, which stays RUNNING as a killed process
+    leaves it. (A ``KeyboardInterrupt`` is recorded as FAIL, then re-raised.)"""
 
 
-def _counting_task(hpo, monkeypatch, kill_at: int | None = None) -> list[int]:
-    """``get_task`` replaced by a 1-d quadratic whose ``kill_at``-th call is killed;
+def _counting_task(hpo, monkeypatch, kill_at: int | None = None,
+                   kill: type[BaseException] = _Killed) -> list[int]:
+    """``get_task`` replaced by a 1-d quadratic whose ``kill_at``-th call raises ``kill``;
     returns the list of the trial numbers evaluated."""
     import optuna
 
@@ -402,7 +404,7 @@ def _counting_task(hpo, monkeypatch, kill_at: int | None = None) -> list[int]:
         x = trial.suggest_float("x", -1.0, 1.0)
         calls.append(trial.number)
         if kill_at is not None and len(calls) == kill_at:
-            raise _Killed
+            raise kill
         return (x - 0.3) ** 2
 
     task = hpo.TASKS["select-breast_cancer"]
@@ -410,22 +412,26 @@ def _counting_task(hpo, monkeypatch, kill_at: int | None = None) -> list[int]:
     return calls
 
 
-@pytest.mark.parametrize("sampler", ["dlf-aoa", "random"])
-def test_a_killed_run_continues_from_its_study_file(hpo, tmp_path, monkeypatch, sampler):
-    """With ``--studies`` a run killed part-way (a costly task: 12-45 min per run) keeps its
-    finished trials; started again it runs only the trials left, and the trial that was cut
-    off counts neither as a trial nor as a failure (it ran 4 of 8, then 5 more)."""
+@pytest.mark.parametrize("kill", [_Killed, KeyboardInterrupt])
+@pytest.mark.parametrize("sampler", ["dlf-aoa", "gwo", "random"])
+def test_a_killed_run_continues_from_its_study_file(hpo, tmp_path, monkeypatch, sampler, kill):
+    """With ``--studies`` a run killed (or stopped by Ctrl-C) part-way (a costly task: 12-45
+    min per run) keeps its finished trials; started again it runs only the trials left, and
+    the trial that was cut off counts neither as a trial nor as a failure (it ran 4 of 8,
+    then 5 more). Ours restore their stream from the study: the run is the uninterrupted
+    one; Optuna's resumed samplers are reseeded, so only the trials before the kill agree."""
     _counting_task(hpo, monkeypatch)
     whole = hpo.run_one("toy", sampler, 0, 8)  # in memory, uninterrupted
-    _counting_task(hpo, monkeypatch, kill_at=4)
-    with pytest.raises(_Killed):
+    _counting_task(hpo, monkeypatch, kill_at=4, kill=kill)
+    with pytest.raises(kill):
         hpo.run_one("toy", sampler, 0, 8, studies=str(tmp_path))
     calls = _counting_task(hpo, monkeypatch)
     row = hpo.run_one("toy", sampler, 0, 8, studies=str(tmp_path))
     assert calls == [4, 5, 6, 7, 8]  # trial 3 was cut off: five trials left to run
     trace = json.loads(row["trace"])
     assert len(trace) == 8 and row["n_complete"] == 8 and row["n_failed"] == 0
-    assert trace[:3] == json.loads(whole["trace"])[:3]  # the first three are those trials
+    n = 3 if sampler == "random" else 8
+    assert trace[:n] == json.loads(whole["trace"])[:n]
     assert row["seconds"] > 0
     again = hpo.run_one("toy", sampler, 0, 8, studies=str(tmp_path))  # finished: no new trial
     assert again["trace"] == row["trace"] and again["best"] == row["best"]
@@ -500,6 +506,10 @@ def test_a_foreign_or_mismatched_study_file_is_a_clear_error(hpo, tmp_path, monk
     foreign.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)  # not ours: has trials
     with pytest.raises(ValueError, match="lacks the attributes"):
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+    path.unlink()
+    optuna.create_study(study_name=path.stem, storage=f"sqlite:///{path}", direction="maximize")
+    with pytest.raises(hpo.StudyFileError, match=r"direction\(s\) maximize.*another --studies"):
+        hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))  # was a bare ValueError
 
 
 @pytest.mark.parametrize(("counted", "seconds"), [("0 1", 1.0), ([0, 0], 1.0), ([0, 9], 1.0),
@@ -524,6 +534,50 @@ def test_a_damaged_progress_record_is_a_clear_error(hpo, tmp_path, monkeypatch, 
     _counting_task(hpo, monkeypatch)
     with pytest.raises(ValueError, match="record of the trials that count .* is damaged"):
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+
+
+def test_a_trial_recorded_just_before_a_kill_still_counts(hpo, tmp_path, monkeypatch):
+    """Regression (review): a kill after Optuna recorded a trial COMPLETE but before the
+    ``counted`` record was written made the resumed run evaluate one trial too many, and
+    its row differ from the uninterrupted run's."""
+    import optuna
+
+    _counting_task(hpo, monkeypatch)
+    whole = hpo.run_one("toy", "dlf-aoa", 0, 8, studies=str(tmp_path / "a"))
+    _counting_task(hpo, monkeypatch, kill_at=6)
+    with pytest.raises(_Killed):
+        hpo.run_one("toy", "dlf-aoa", 0, 8, studies=str(tmp_path / "b"))
+    path = hpo.study_file(tmp_path / "b", "toy", "dlf-aoa", 0, 8)
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{path}")
+    study.set_user_attr("counted", study.user_attrs["counted"][:-1])  # trial 4 not noted
+    calls = _counting_task(hpo, monkeypatch)
+    row = hpo.run_one("toy", "dlf-aoa", 0, 8, studies=str(tmp_path / "b"))
+    assert calls == [6, 7, 8]  # only the trial cut off and the two never started
+    assert row["trace"] == whole["trace"] and row["best_params"] == whole["best_params"]
+
+
+def test_a_row_is_kept_aside_when_runs_csv_became_unreadable(hpo, tmp_path, monkeypatch,
+                                                             caplog):
+    """A runs.csv damaged while a run was under way (a bad merge) must not cost the run:
+    the row goes beside it, with an error naming both files."""
+    _counting_task(hpo, monkeypatch)
+    path = tmp_path / "runs.csv"
+    path.write_text("not,our,columns\n1,2,3\n")
+    row = hpo.run_one("toy", "random", 0, 3)
+    with caplog.at_level("ERROR", logger="hpo_tasks"):
+        assert hpo.append_run(path, row) is True
+    assert path.read_text() == "not,our,columns\n1,2,3\n"
+    spare = tmp_path / "runs.unsaved.csv"
+    assert hpo.read_csv_exact(spare)["trace"].tolist() == [row["trace"]]
+    (msg,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert str(path) in msg and str(spare) in msg and "toy random 0 3" in msg
+
+
+def test_an_unreadable_runs_csv_is_an_error_message(hpo, tmp_path, capsys):
+    (tmp_path / "runs.csv").write_text("not,our,columns\n1,2,3\n")
+    assert hpo.main([*ARGS, "--out", str(tmp_path), "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "lacks the column(s)" in err
 
 
 def test_studies_option_writes_one_file_per_run(hpo, tmp_path):

@@ -335,6 +335,20 @@ def test_a_study_is_archived_as_soon_as_it_finishes(tm, tmp_path):
     assert rows["version"].notna().all()
 
 
+def test_an_archive_damaged_during_the_run_does_not_stop_it(tm, tmp_path, caplog):
+    """An archive made unreadable while the design runs (a bad merge of the committed file)
+    is a warning per finished study, not the end of a run of hours: the studies stay in
+    --out and the report at the end merges them."""
+    archive, design = tmp_path / "archive.csv", tm.Design(TRIALS, quick=True)
+    archive.write_text("dataset,algo\nsynthetic,tpe\n")
+    runner = tm.Runner(tmp_path / "out", design, progress=False, archive=archive)
+    with caplog.at_level("WARNING", logger="tune_models"):
+        assert runner.run([("synthetic", a, 0) for a in ("random", "tpe")]) is True
+    msgs = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(msgs) == 2 and all("not archived yet" in m and str(archive) in m for m in msgs)
+    assert archive.read_text() == "dataset,algo\nsynthetic,tpe\n"
+
+
 def test_a_local_study_replaces_its_archived_row(tm, resumed, tmp_path):
     out, _, _ = resumed
     archive = tmp_path / "archive.csv"

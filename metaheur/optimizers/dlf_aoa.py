@@ -26,6 +26,9 @@ flat within noise and at least AOA's figure, so a constant serves every horizon 
 derived from T found nothing to exploit). Load average 6-14 on 2 cores. Re-measured with
 the default after the Lévy power became ``exp(−log|v|/β)``: 100·d (the 15 instances (*)) AOA
 .155, DLF-AOA .160, ``"unscaled"`` .129; 1,000·d (instances 1-3) AOA .336, DLF-AOA .343.
+On the tuning tasks of docs/benchmarks.md §5 (30 seeds, 50-200 trials) no scale differs
+significantly from AOA; by seed counts 0.03 is level with AOA and 0.1 behind it on one task
+(there: 5 seeds better, 13 worse at 200 trials).
 
 ``L1``, ``L2`` are independent Mantegna steps (docs/algorithms.md §0.4, β = ``levy_beta``),
 drawn every iteration in which they are used: L2 always, L1 only outside the collision

@@ -60,16 +60,17 @@ def check_sqlite(path: Path, option: str = "--out") -> None:
 
 
 def open_own_study(path: Path, name: str, attrs: dict[str, Any], option: str, *,
-                   create: bool = True, pruner: optuna.pruners.BasePruner | None = None
-                   ) -> optuna.Study | None:
+                   create: bool = True, pruner: optuna.pruners.BasePruner | None = None,
+                   mismatch: str = "move it away") -> optuna.Study | None:
     """The minimising study ``name``, alone in the SQLite file ``path``, with the user
     attributes ``attrs`` (written when it is created, compared when it is loaded); ``None``
     when the file or the study is absent and not ``create``.
 
-    A study without trials that lacks the attributes (a process killed between creating it
-    and writing them) is adopted. :class:`StudyFileError` naming the file and the command-line
-    ``option`` that chooses another folder for anything else: not an Optuna database, other
-    studies in it, another direction, other or missing attributes.
+    With ``create``, a study without trials that lacks the attributes (a process killed
+    between creating it and writing them) is adopted. :class:`StudyFileError` naming the
+    file and the command-line ``option`` that chooses another folder for anything else: not
+    an Optuna database, other studies in it, another direction, other attributes (the error
+    advises ``mismatch`` or another folder) or missing ones.
     """
     from metaheur.harness.storage import StorageError, open_storage, sqlite_url
     from metaheur.harness.study import StudyMismatchError, open_study
@@ -97,9 +98,9 @@ def open_own_study(path: Path, name: str, attrs: dict[str, Any], option: str, *,
     try:
         study, _ = open_study(storage, name, pruner=pruner, attrs=attrs, check=tuple(attrs))
     except StudyMismatchError as exc:
-        raise StudyFileError(f"{path}: {exc}; {hint}") from None
+        raise StudyFileError(f"{path}: {exc}; {mismatch} or use another {option}") from None
     missing = [k for k in attrs if k not in study.user_attrs]
-    if missing and not study.trials:
+    if missing and create and not study.trials:
         for k, v in attrs.items():
             study.set_user_attr(k, v)
     elif missing:

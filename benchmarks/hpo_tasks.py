@@ -196,12 +196,12 @@ def run_one(task: str, sampler: str, seed: int, trials: int,
 def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[str, Any]:
     """Run the study of ``key`` in ``path`` (lock held) to its trial count; its row.
 
-    A trial counts once its objective returned or raised: a COMPLETE trial always, a FAIL
-    one when the study attribute ``counted``, written after each trial, lists it (so a kill
-    between Optuna's recording a failure and that write reruns the failed trial). One cut
-    off by a kill is left RUNNING, marked FAIL and run again. ``seconds`` adds up the time
-    the processes spent on the study up to their last recorded trial (the time of a trial
-    cut off by a kill is not in it). Optuna's samplers resuming are reseeded
+    A trial counts once its objective returned or raised: the study attribute ``counted``,
+    written after each trial, lists them, and a COMPLETE trial after the last one listed
+    counts too (a kill came between Optuna's record and the note; a FAIL one there runs
+    again). A trial cut off by a kill is left RUNNING, marked FAIL and run again.
+    ``seconds`` adds up the time the processes spent on the study up to their last noted
+    trial. Optuna's samplers resuming are reseeded
     (:func:`_studies.resumed_seed`); ours restore their stream from the storage.
     """
     task, sampler, seed, trials = key
@@ -231,19 +231,27 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[
 
 
 def _progress(study: optuna.Study, path: Path, trials: int) -> tuple[list[int], float]:
-    """The trials that count (the COMPLETE ones and those the ``counted`` attribute lists)
-    and the seconds spent, as stored (untrusted: checked)."""
+    """The trials that count (those the ``counted`` attribute lists and the COMPLETE ones
+    after them) and the seconds spent, as stored (untrusted: checked)."""
     counted, seconds = study.user_attrs.get("counted", []), study.user_attrs.get("seconds", 0.0)
     finished = {t.number for t in study.get_trials(deepcopy=False, states=(
         TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))}
-    complete = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
     if not (isinstance(counted, list) and all(type(n) is int and n in finished for n in counted)
-            and len(set(counted)) == len(counted) and len(set(counted) | complete) <= trials
+            and len(set(counted)) == len(counted)
             and type(seconds) in (int, float) and math.isfinite(seconds) and seconds >= 0):
         raise StudyFileError(f"{path}: its record of the trials that count or of the time "
-                             f"spent is damaged (the run has {trials} trials); move it away or "
-                             "use another --studies")
-    return sorted(set(counted) | complete), float(seconds)
+                             "spent is damaged; move it away or use another --studies")
+    # a trial recorded COMPLETE after the last one noted: a kill came before the note
+    # (earlier ones that are not noted were run by a process that did not count them)
+    last = max(counted, default=-1)
+    late = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.number > last]
+    counted = sorted([*counted, *late])
+    if len(counted) > trials:
+        raise StudyFileError(f"{path}: its record of the trials that count or of the time "
+                             f"spent is damaged ({len(counted)} trials count, the run has "
+                             f"{trials}); move it away or use another --studies")
+    return counted, float(seconds)
 
 
 def run_row(task: str, sampler: str, seed: int, trials: int,

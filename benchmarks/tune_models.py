@@ -149,7 +149,8 @@ def open_design_study(path: Path, dataset: str, algo: str, seed: int, design: De
     (:func:`_studies.open_own_study`)."""
     try:
         return open_own_study(path, study_name(dataset, algo, seed),
-                              design.attrs(dataset, algo, seed), "--out", create=create)
+                              design.attrs(dataset, algo, seed), "--out", create=create,
+                              mismatch="rerun with the design that made it")
     except StudyFileError as exc:
         raise DesignError(str(exc)) from None
 
@@ -295,8 +296,9 @@ class Runner:
             added = archive_finished(self.archive, collect(self.out, [(d, a, s)], self.design),
                                      self.design)
         except ValueError as exc:  # the archive became unreadable during the run
-            logger.warning("%s %s seed %d: finished, not archived yet (%s); its storage "
-                           "stays in --out and the report at the end merges it", d, a, s, exc)
+            logger.warning("%s %s seed %d: finished, not archived (%s); its storage stays "
+                           "in --out: rerun with --report-only once the archive is fixed",
+                           d, a, s, exc)
             return
         if added:
             logger.info("%s %s seed %d: finished; archived in %s", d, a, s, self.archive)
@@ -669,7 +671,12 @@ def report(out: Path, tasks: Sequence[tuple[str, str, int]], design: Design,
         archived = read_design_archive(archive, design)
     runs = collect(out, tasks, design, budget, archived)
     if archive is not None and budget == design.trials:
-        n = archive_finished(archive, runs, design)
+        try:
+            n = archive_finished(archive, runs, design)
+        except ValueError as exc:  # made unreadable during the run; the storages stay
+            logger.warning("finished studies not archived (%s); their storages stay in %s: "
+                           "rerun with --report-only once the archive is fixed", exc, out)
+            n = 0
         if n:
             logger.info("archived %d finished studies in %s", n, archive)
     runs.to_csv(out / "runs.csv", index=False)

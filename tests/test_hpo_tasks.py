@@ -412,6 +412,15 @@ def _counting_task(hpo, monkeypatch, kill_at: int | None = None,
     return calls
 
 
+def _points(hpo, studies, sampler: str, trials: int = 8) -> list[float]:
+    """The points of the COMPLETE trials of a toy run's study file, in trial order."""
+    import optuna
+
+    path = hpo.study_file(studies, "toy", sampler, 0, trials)
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{path}")
+    return [t.params["x"] for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))]
+
+
 @pytest.mark.parametrize("kill", [_Killed, KeyboardInterrupt])
 @pytest.mark.parametrize("sampler", ["dlf-aoa", "gwo", "random"])
 def test_a_killed_run_continues_from_its_study_file(hpo, tmp_path, monkeypatch, sampler, kill):
@@ -421,7 +430,7 @@ def test_a_killed_run_continues_from_its_study_file(hpo, tmp_path, monkeypatch, 
     then 5 more). Ours restore their stream from the study: the run is the uninterrupted
     one; Optuna's resumed samplers are reseeded, so only the trials before the kill agree."""
     _counting_task(hpo, monkeypatch)
-    whole = hpo.run_one("toy", sampler, 0, 8)  # in memory, uninterrupted
+    whole = hpo.run_one("toy", sampler, 0, 8, studies=str(tmp_path / "whole"))  # uninterrupted
     _counting_task(hpo, monkeypatch, kill_at=4, kill=kill)
     with pytest.raises(kill):
         hpo.run_one("toy", sampler, 0, 8, studies=str(tmp_path))
@@ -431,6 +440,7 @@ def test_a_killed_run_continues_from_its_study_file(hpo, tmp_path, monkeypatch, 
     trace = json.loads(row["trace"])
     assert len(trace) == 8 and row["n_complete"] == 8 and row["n_failed"] == 0
     n = 3 if sampler == "random" else 8
+    assert _points(hpo, tmp_path, sampler)[:n] == _points(hpo, tmp_path / "whole", sampler)[:n]
     assert trace[:n] == json.loads(whole["trace"])[:n]
     assert row["seconds"] > 0
     again = hpo.run_one("toy", sampler, 0, 8, studies=str(tmp_path))  # finished: no new trial
@@ -512,14 +522,17 @@ def test_a_foreign_or_mismatched_study_file_is_a_clear_error(hpo, tmp_path, monk
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))  # was a bare ValueError
 
 
-@pytest.mark.parametrize(("counted", "seconds"), [("0 1", 1.0), ([0, 0], 1.0), ([0, 9], 1.0),
-                                                  ([0, True], 1.0), ([0], "1"), ([0], -1.0),
-                                                  ([0, 1, 2, 4, 5], 1.0)])
+@pytest.mark.parametrize(("counted", "seconds", "extra"), [
+    ("0 1", 1.0, 0), ([0, 0], 1.0, 0), ([0, 9], 1.0, 0), ([0, True], 1.0, 0), ([0], "1", 0),
+    ([0], -1.0, 0), ([0, 1, 2, 4, 5], 1.0, 2), ([0, 1, 2], 1.0, 2),
+    ([0, 1, 2], 1.0, 0),  # the control: an intact record, the run goes on
+])
 def test_a_damaged_progress_record_is_a_clear_error(hpo, tmp_path, monkeypatch, counted,
-                                                    seconds):
+                                                    seconds, extra):
     """The study file is untrusted: a record of the trials that count naming a trial twice,
-    one that does not exist or more than the run's trials, or a negative time, would make a
-    wrong row."""
+    one that does not exist or more than the run's trials (``extra`` finished trials added
+    after the kill, which no run of 4 trials has), or a negative time, would make a wrong
+    row."""
     import optuna
 
     _counting_task(hpo, monkeypatch, kill_at=4)
@@ -527,13 +540,18 @@ def test_a_damaged_progress_record_is_a_clear_error(hpo, tmp_path, monkeypatch, 
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
     path = hpo.study_file(tmp_path, "toy", "random", 0, 4)
     study = optuna.load_study(study_name=None, storage=f"sqlite:///{path}")
-    for _ in range(2):  # finished trials 4 and 5, which no run of 4 trials counts
+    for _ in range(extra):
         study.tell(study.ask({"x": optuna.distributions.FloatDistribution(-1, 1)}), 0.5)
     study.set_user_attr("counted", counted)
     study.set_user_attr("seconds", seconds)
-    _counting_task(hpo, monkeypatch)
+    calls = _counting_task(hpo, monkeypatch)
+    if (counted, seconds, extra) == ([0, 1, 2], 1.0, 0):
+        assert hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))["n_complete"] == 4
+        assert len(calls) == 1
+        return
     with pytest.raises(ValueError, match="record of the trials that count .* is damaged"):
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+    assert calls == []
 
 
 def test_a_trial_recorded_just_before_a_kill_still_counts(hpo, tmp_path, monkeypatch):
@@ -553,7 +571,26 @@ def test_a_trial_recorded_just_before_a_kill_still_counts(hpo, tmp_path, monkeyp
     calls = _counting_task(hpo, monkeypatch)
     row = hpo.run_one("toy", "dlf-aoa", 0, 8, studies=str(tmp_path / "b"))
     assert calls == [6, 7, 8]  # only the trial cut off and the two never started
+    assert _points(hpo, tmp_path / "b", "dlf-aoa") == _points(hpo, tmp_path / "a", "dlf-aoa")
     assert row["trace"] == whole["trace"] and row["best_params"] == whole["best_params"]
+
+
+def test_a_study_finished_by_the_previous_version_after_a_missed_note_still_reads(
+        hpo, tmp_path, monkeypatch):
+    """Regression (review of the fix above): the previous version, resuming after a missed
+    note, ran one trial more, so its finished study holds a COMPLETE trial that is not
+    counted, followed by counted ones; it must still give its row, not 'damaged'."""
+    import optuna
+
+    _counting_task(hpo, monkeypatch)
+    hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+    path = hpo.study_file(tmp_path, "toy", "random", 0, 4)
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{path}")
+    study.tell(study.ask({"x": optuna.distributions.FloatDistribution(-1, 1)}), 0.5)
+    study.set_user_attr("counted", [0, 2, 3, 4])  # trial 1's note was missed, 4 made up for it
+    calls = _counting_task(hpo, monkeypatch)
+    row = hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+    assert calls == [] and row["n_complete"] == 4 and json.loads(row["trace"])[-1] <= 0.5
 
 
 def test_a_row_is_kept_aside_when_runs_csv_became_unreadable(hpo, tmp_path, monkeypatch,

@@ -256,6 +256,23 @@ def test_another_study_or_design_is_refused(tm, tmp_path, capsys):
     tm.open_design_study(path, "synthetic", "dlf-aoa", 0, tm.Design(50, quick=True))
     err = _err(tm, capsys, tmp_path)
     assert "trials=50" in err and str(path) in err
+    assert "rerun with the design that made it or use another --out" in err
+
+
+def test_a_read_only_look_never_writes_into_a_study_file(tm, tmp_path):
+    """Regression (review): with ``create=False`` (the scan before a run, which holds no
+    lock, and the report) a study without trials or attributes got the design's attributes
+    written into it; only a run that is to create the study adopts it."""
+    path = tm.study_path(tmp_path, "synthetic", "tpe", 0)
+    path.parent.mkdir(parents=True)
+    name = tm.study_name("synthetic", "tpe", 0)
+    optuna.create_study(storage=f"sqlite:///{path}", study_name=name)  # killed right here
+    design = tm.Design(TRIALS, quick=True)
+    with pytest.raises(tm.DesignError, match="lacks the attributes"):
+        tm.open_design_study(path, "synthetic", "tpe", 0, design, create=False)
+    assert optuna.load_study(study_name=name, storage=f"sqlite:///{path}").user_attrs == {}
+    study = tm.open_design_study(path, "synthetic", "tpe", 0, design)
+    assert study.user_attrs == design.attrs("synthetic", "tpe", 0)
 
 
 def test_chunked_passes_and_reading_at_a_budget(tm, tmp_path):
@@ -340,13 +357,19 @@ def test_an_archive_damaged_during_the_run_does_not_stop_it(tm, tmp_path, caplog
     is a warning per finished study, not the end of a run of hours: the studies stay in
     --out and the report at the end merges them."""
     archive, design = tmp_path / "archive.csv", tm.Design(TRIALS, quick=True)
+    archived = tm.read_design_archive(archive, design)  # read at the start: no file yet
     archive.write_text("dataset,algo\nsynthetic,tpe\n")
-    runner = tm.Runner(tmp_path / "out", design, progress=False, archive=archive)
+    out, tasks = tmp_path / "out", [("synthetic", a, 0) for a in ("random", "tpe")]
+    runner = tm.Runner(out, design, progress=False, archive=archive)
     with caplog.at_level("WARNING", logger="tune_models"):
-        assert runner.run([("synthetic", a, 0) for a in ("random", "tpe")]) is True
+        assert runner.run(tasks) is True
+        summary = tm.report(out, tasks, design, ["random", "tpe"], plot=False,
+                            archive=archive, archived=archived)
     msgs = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert len(msgs) == 2 and all("not archived yet" in m and str(archive) in m for m in msgs)
+    assert len(msgs) == 3 and all("not archived" in m and str(archive) in m for m in msgs)
+    assert "--report-only" in msgs[-1]
     assert archive.read_text() == "dataset,algo\nsynthetic,tpe\n"
+    assert sorted(summary["algo"]) == ["random", "tpe"]  # the report is still written
 
 
 def test_a_local_study_replaces_its_archived_row(tm, resumed, tmp_path):

@@ -1,0 +1,50 @@
+"""The result files committed under ``benchmarks/results/`` are merged by hand as runs finish
+on several machines: every row must pass the checks the scripts apply when they read them
+(a row that fails is left out of the README's tables with only a warning)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+from helpers import load_benchmark, restored_process_state  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+#: The folders of ``hpo_tasks.py`` runs (the other ``runs.csv`` files are other scripts').
+RUNS = [RESULTS / d / "runs.csv" for d in ("hpo_tasks_200", "hpo_costly", "levy_scale_tasks",
+                                           "boundary_reflect/hpo_100")]
+
+
+def _rows(path: Path) -> int:
+    with open(path, encoding="utf-8") as fh:
+        return sum(1 for _ in fh) - 1  # no cell of these files holds a line break
+
+
+def test_there_are_committed_results():
+    assert all(p.exists() for p in RUNS) and (RESULTS / "tune_models_runs.csv").exists()
+
+
+@pytest.mark.parametrize("path", RUNS, ids=lambda p: str(p.relative_to(RESULTS)))
+def test_every_row_of_a_committed_runs_csv_is_usable(path, caplog):
+    with restored_process_state():
+        hpo = load_benchmark("hpo_tasks")
+    with caplog.at_level(logging.WARNING):
+        runs = hpo.read_runs(path)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert len(runs) == _rows(path)  # none left out, none duplicated
+
+
+def test_every_row_of_the_committed_design_archive_is_usable(caplog):
+    with restored_process_state():
+        tm = load_benchmark("tune_models")
+    path = RESULTS / "tune_models_runs.csv"
+    with caplog.at_level(logging.WARNING):
+        rows = tm.read_archive(path, tm.ARCHIVE_COLUMNS, tm._ARCHIVE_NUMERIC,
+                               tm._archive_problem)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert len(rows) == _rows(path)
+    assert not rows.duplicated(["dataset", "algo", "seed", "design_trials", "quick"]).any()

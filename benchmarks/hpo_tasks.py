@@ -330,6 +330,16 @@ def read_runs(path: Path) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def _recorded_runs(path: Path) -> pd.DataFrame | None:
+    """:func:`read_runs`, or ``None`` after an ``error: ...`` line on stderr when ``path``
+    is not a CSV with :data:`COLUMNS` (for ``main``, which then ends with status 2)."""
+    try:
+        return read_runs(path)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
 def append_run(path: Path, row: dict[str, Any]) -> bool:
     """Append ``row`` unless a usable row of its run is already there (processes sharing
     ``--studies`` each rebuild the row of a study another one finished); ``False`` then.
@@ -780,11 +790,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "runs.csv"
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    try:
-        done = {tuple(k) for k in read_runs(path)[KEY].itertuples(index=False)}
-    except ValueError as exc:  # not a CSV with our columns: nothing to resume from
-        print(f"error: {exc}", file=sys.stderr)
+    recorded = _recorded_runs(path)
+    if recorded is None:
         return 2
+    done = {tuple(k) for k in recorded[KEY].itertuples(index=False)}
     # seed-major order: an interrupted run leaves whole seeds, comparable across samplers
     todo = [(t, s, seed, n) for seed in seeds for n in sorted(args.trials, reverse=True)
             for t in tasks for s in samplers if (t, s, seed, n) not in done]
@@ -800,10 +809,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    try:
-        runs = read_runs(path)
-    except ValueError as exc:  # damaged during the run; unsaved rows: see append_run
-        print(f"error: {exc}", file=sys.stderr)
+    runs = _recorded_runs(path)  # damaged during the run? unsaved rows: see append_run
+    if runs is None:
         return 2
     runs = runs[runs["task"].isin(tasks) & runs["sampler"].isin(samplers)
                 & runs["seed"].isin(list(seeds)) & runs["trials"].isin(args.trials)]

@@ -47,4 +47,4 @@ def test_every_row_of_the_committed_design_archive_is_usable(caplog):
                                tm._archive_problem)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert len(rows) == _rows(path)
-    assert not rows.duplicated(["dataset", "algo", "seed", "design_trials", "quick"]).any()
+    assert not rows.duplicated(list(tm.ARCHIVE_KEY)).any()

@@ -175,6 +175,13 @@ def run_one(task: str, sampler: str, seed: int, trials: int,
     killed part-way continues from its last finished trial; ``None`` (nothing run) when
     another process holds that file.
     """
+    return _run_counting(task, sampler, seed, trials, studies)[0]
+
+
+def _run_counting(task: str, sampler: str, seed: int, trials: int, studies: str | None
+                  ) -> tuple[dict[str, Any] | None, int]:
+    """:func:`run_one`'s row and the number of trials this call ran (fewer than ``trials``
+    for a resumed run, 0 for one another process holds): the work behind the time left."""
     _quiet_worker()
     objective = get_task(task).make()
     if studies is None:
@@ -185,16 +192,18 @@ def run_one(task: str, sampler: str, seed: int, trials: int,
         t0 = time.perf_counter()
         study.optimize(objective, n_trials=trials, catch=(Exception,))
         return run_row(task, sampler, seed, trials, study.get_trials(deepcopy=False),
-                       time.perf_counter() - t0)
+                       time.perf_counter() - t0), trials
     path = study_file(Path(studies), task, sampler, seed, trials)
     with study_lock(path) as mine:
         if not mine:
-            return None
+            return None, 0
         return _resume(objective, path, (task, sampler, seed, trials))
 
 
-def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[str, Any]:
-    """Run the study of ``key`` in ``path`` (lock held) to its trial count; its row.
+def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]
+            ) -> tuple[dict[str, Any], int]:
+    """Run the study of ``key`` in ``path`` (lock held) to its trial count; its row and the
+    number of trials run now.
 
     A trial counts once its objective returned or raised: the study attribute ``counted``,
     written after each trial, lists them, and a COMPLETE trial after the last one listed
@@ -220,14 +229,15 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]) -> dict[
         st.set_user_attr("counted", counted)
         st.set_user_attr("seconds", seconds + time.perf_counter() - t0)
 
-    if len(counted) < trials:
-        study.optimize(objective, n_trials=trials - len(counted), catch=(Exception,),
+    before = len(counted)
+    if before < trials:
+        study.optimize(objective, n_trials=trials - before, catch=(Exception,),
                        callbacks=[note])
         seconds += time.perf_counter() - t0
         study.set_user_attr("seconds", seconds)  # what the row says, for a later look
     keep = set(counted)
     done = [t for t in study.get_trials(deepcopy=False) if t.number in keep]
-    return run_row(task, sampler, seed, trials, done, seconds)
+    return run_row(task, sampler, seed, trials, done, seconds), len(counted) - before
 
 
 def _progress(study: optuna.Study, path: Path, trials: int) -> tuple[list[int], float]:
@@ -365,8 +375,8 @@ def append_run(path: Path, row: dict[str, Any]) -> bool:
 
 
 def _job(job: tuple[str, str, int, int], studies: str | None
-         ) -> tuple[tuple[str, str, int, int], dict[str, Any] | None]:
-    return job, run_one(*job, studies=studies)
+         ) -> tuple[tuple[str, str, int, int], dict[str, Any] | None, int]:
+    return job, *_run_counting(*job, studies=studies)
 
 
 def run_all(jobs_todo: list[tuple[str, str, int, int]], path: Path, n_jobs: int,
@@ -386,10 +396,14 @@ def run_all(jobs_todo: list[tuple[str, str, int, int]], path: Path, n_jobs: int,
     else:
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
             delayed(_job)(j, studies) for j in jobs_todo)
+    # the time left: elapsed x trials still to come back / trials run here (a resumed run
+    # counts only its trials run now, one another process holds none)
+    ran, waiting = 0, sum(job[3] for job in jobs_todo)
     try:
-        for k, (job, row) in enumerate(results, 1):
+        for k, (job, row, ran_now) in enumerate(results, 1):
             what = f"{job[0]} {job[1]} seed {job[2]}"
-            bar.set_work(k, n - k)  # runs differ in cost; the mean so far is the estimate
+            ran, waiting = ran + ran_now, waiting - job[3]
+            bar.set_work(ran, waiting)
             bar.update(k, what)
             if row is None:
                 logger.info("run %d of %d: %s: another process runs it; skipped", k, n, what)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -372,9 +374,10 @@ def test_without_a_terminal_each_finished_run_is_logged_with_the_time_left(hpo, 
     def fake_run(task, sampler, seed, trials, studies=None):
         return {"task": task, "sampler": sampler, "seed": seed, "trials": trials,
                 "best": 0.25 * seed, "n_complete": trials, "n_failed": 0, "n_repeats": 0,
-                "seconds": 1.5, "best_params": "{}", "trace": json.dumps([0.25 * seed] * trials)}
+                "seconds": 1.5, "best_params": "{}",
+                "trace": json.dumps([0.25 * seed] * trials)}, trials
 
-    monkeypatch.setattr(hpo, "run_one", fake_run)
+    monkeypatch.setattr(hpo, "_run_counting", fake_run)
     jobs = [("mlp-wine", "gp", seed, 4) for seed in range(3)]
     with caplog.at_level("INFO", logger="hpo_tasks"):
         hpo.run_all(jobs, tmp_path / "runs.csv", 1)
@@ -470,25 +473,52 @@ def test_a_trial_left_running_by_a_killed_process_is_run_again(hpo, tmp_path, mo
     assert row["n_complete"] == 6 and row["n_failed"] == 0 and len(json.loads(row["trace"])) == 6
 
 
-def test_a_run_held_by_another_process_is_skipped(hpo, tmp_path, monkeypatch):
+@contextlib.contextmanager
+def _held_by_another_process(hpo, studies, seed: int = 0, trials: int = 4) -> Iterator[None]:
+    """The lock of a toy run's study file held by another process while the block runs."""
     import subprocess
     import sys
 
-    calls = _counting_task(hpo, monkeypatch)
-    lock = hpo.study_file(tmp_path, "toy", "random", 0, 4).with_suffix(".lock")
-    lock.parent.mkdir(parents=True)
+    lock = hpo.study_file(studies, "toy", "random", seed, trials).with_suffix(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
     holder = subprocess.Popen(  # flock is per open file: another process holds it
         [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
          "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)",
          str(lock)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        assert hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path)) is None
-        assert calls == []
+        yield
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_run_held_by_another_process_is_skipped(hpo, tmp_path, monkeypatch):
+    calls = _counting_task(hpo, monkeypatch)
+    with _held_by_another_process(hpo, tmp_path):
+        assert hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path)) is None
+        assert calls == []
     assert hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))["n_complete"] == 4
+
+
+def test_the_time_left_counts_only_the_trials_this_process_ran(hpo, tmp_path, monkeypatch):
+    """Regression: the estimate took every run that came back as a whole run done here, a
+    resumed one (3 of its 4 trials run before) and one another process holds alike, so a
+    resumed costly benchmark said "about 24:34 left" with hours to go. The work is counted
+    in trials: those this process ran, against those of the runs still to come back."""
+    from metaheur.harness import progress
+
+    _counting_task(hpo, monkeypatch, kill_at=4)
+    with pytest.raises(_Killed):
+        hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+    _counting_task(hpo, monkeypatch)
+    work: list[tuple[float, float]] = []
+    monkeypatch.setattr(progress.ProgressBar, "set_work",
+                        lambda self, done, remaining: work.append((done, remaining)))
+    jobs = [("toy", "random", seed, 4) for seed in range(3)]
+    with _held_by_another_process(hpo, tmp_path, seed=2):
+        hpo.run_all(jobs, tmp_path / "runs.csv", 1, str(tmp_path))
+    assert work == [(1, 8), (5, 4), (5, 0)]  # resumed: 1 trial run; held: none, none left
 
 
 def test_a_foreign_or_mismatched_study_file_is_a_clear_error(hpo, tmp_path, monkeypatch):

@@ -11,6 +11,8 @@ This module is what they share:
   output folder and each takes the studies no other holds;
 * :func:`fail_orphans`: the trials a killed process left RUNNING are marked FAIL (the caller
   holds the lock, so none is really running) and run again;
+* :func:`count_finished_quick`: the finished trials of many study files, for a progress
+  estimate that sees the other processes' work;
 * :func:`resumed_seed`: the seed of an Optuna sampler resuming a study. Ours restore their
   random stream from the storage; Optuna's would restart theirs from the seed and
   re-propose the first trials' points (RandomSampler, TPE's start-up trials).
@@ -22,7 +24,7 @@ import contextlib
 import fcntl
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +109,26 @@ def open_own_study(path: Path, name: str, attrs: dict[str, Any], option: str, *,
         raise StudyFileError(f"{path}: study {name!r} lacks the attributes {missing}: not "
                              f"written by this script; {hint}")
     return study
+
+
+def count_finished_quick(paths: Iterable[Path]) -> int:
+    """COMPLETE and PRUNED trials in the study files ``paths`` that exist, one read-only SQL
+    count each (milliseconds; opening a file through Optuna takes about a second under
+    load). For a progress estimate only: a file that cannot be read counts 0."""
+    n = 0
+    for path in paths:
+        if not path.exists():
+            continue
+        try:
+            con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+            try:
+                n += con.execute("SELECT COUNT(*) FROM trials WHERE state IN "
+                                 "('COMPLETE', 'PRUNED')").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            continue
+    return n
 
 
 @contextlib.contextmanager

@@ -44,7 +44,9 @@ row; writes are atomic).
 
 Several processes may share one ``--out``: each study is locked while it runs, so starting
 the same command k times uses k cores (each process takes the studies no other holds).
-``--chunk N`` runs the optimisers of a seed in passes of N trials, so a run stopped early
+The time left, on the bar or on each study's log line, counts the trials the study files
+gain from the other processes as well as this one's, so each process estimates when the
+whole design ends. ``--chunk N`` runs the optimisers of a seed in passes of N trials, so a run stopped early
 leaves them all at about the same count, and ``--report-at N`` reads every study at its
 first N trials (mid-schedule for the metaheuristics, whose horizon is ``--trials``).
 
@@ -86,6 +88,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _archive import merge_archive, params_and_trace, read_archive  # noqa: E402
 from _studies import (  # noqa: E402
     StudyFileError,
+    count_finished_quick,
     fail_orphans,
     open_own_study,
     resumed_seed,
@@ -221,6 +224,7 @@ class Runner:
     deadline: float | None = None  # time.monotonic() after which no trial starts
     progress: bool = True
     archive: Path | None = None  # where each study's row goes as soon as it finishes
+    recount_s: float = 60.0  # at most this often the study files are recounted for the ETA
     new_trials: int = 0
     signum: int | None = None
     busy: list[str] = field(default_factory=list)
@@ -261,22 +265,35 @@ class Runner:
         logger.info("%d studies x %d trials: %d of %d trials already finished", len(tasks),
                     trials, done_before, total)
 
-        trained = [0]
+        # ETA: elapsed x trials left / trials trained since the start, by this process (a
+        # reused configuration costs nothing and counts as no work) and by the others
+        # sharing --out, whose trials the study files gain (recounted when a study starts)
+        trained, others, counted_at = [0], [0], [-math.inf]
+        paths = [study_path(self.out, d, a, s) for d, a, s in tasks]
+
+        def show() -> None:
+            bar.set_work(trained[0] + others[0], max(total - finished[0] - others[0], 0))
+            bar.update(finished[0] + others[0])
+
+        def recount() -> None:
+            if time.monotonic() - counted_at[0] < self.recount_s:
+                return
+            counted_at[0] = time.monotonic()
+            others[0] = max(count_finished_quick(paths) - finished[0], 0)
+            show()
 
         def on_done(was_trained: bool) -> None:
             self.new_trials += 1
             finished[0] += 1
             trained[0] += was_trained
-            # ETA from the measured cost of this run's trials: elapsed x remaining / trained
-            # (a reused configuration costs nothing and counts as no work)
-            bar.set_work(trained[0], max(total - finished[0], 0))
-            bar.update(finished[0])
+            show()
 
         complete = True
         try:
             for group in _seed_groups(pending):
                 for goal in range(min(self.chunk, trials), trials + self.chunk, self.chunk):
                     for d, a, s in group:
+                        recount()
                         state = self._run_study(d, a, s, min(goal, trials), bar, on_done)
                         complete = complete and state == "done"
                         if state == "done" and goal >= trials and self.archive is not None:

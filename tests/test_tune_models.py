@@ -421,3 +421,36 @@ def test_an_unreadable_archive_is_a_clear_error(tm, tmp_path, capsys, content, m
     err = _err(tm, capsys, tmp_path, "--report-only", "--archive", str(archive))
     assert message in err and str(archive) in err
     assert archive.read_bytes() == content
+
+
+def test_the_time_left_counts_the_trials_other_processes_finish(tm, tmp_path, monkeypatch):
+    """Regression: k processes on one --out (the way to use k cores) each estimated the
+    design's time left from its own trials alone, k times too long, and still said time
+    was left when the others had finished everything. Trials the study files gain from
+    other processes now count as work done, and as done."""
+    from metaheur.harness import progress
+
+    design, out = tm.Design(TRIALS, quick=True), tmp_path / "out"
+    work: list[tuple[float, float]] = []
+    shown: list[int] = []
+    design_bar = 3 * TRIALS  # the design's bar (each study's trials have a bar of their own)
+    monkeypatch.setattr(progress.ProgressBar, "set_work", lambda self, done, remaining: (
+        work.append((done, remaining)) if self.total == design_bar else None))
+    monkeypatch.setattr(progress.ProgressBar, "update", lambda self, n, postfix="": (
+        shown.append(n) if self.total == design_bar else None))
+    run_study = tm.Runner._run_study
+
+    def with_another_process(self, d, a, s, goal, bar, on_done):
+        if a == "tpe":  # meanwhile another process runs dlf-aoa's study to its end
+            assert tm.Runner(out, design, progress=False).run([(d, "dlf-aoa", s)]) is True
+        return run_study(self, d, a, s, goal, bar, on_done)
+
+    monkeypatch.setattr(tm.Runner, "_run_study", with_another_process)
+    runner = tm.Runner(out, design, progress=False, recount_s=0.0)
+    assert runner.run([("synthetic", a, 0) for a in ("random", "tpe", "dlf-aoa")]) is True
+    assert shown[-1] == 3 * TRIALS and work[-1][1] == 0  # nothing left: all nine are done
+    assert work[-1][0] == 3 * TRIALS  # the other process's three trials count as work done
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all, forty bytes of it")
+    paths = [tm.study_path(out, "synthetic", a, 0) for a in ("random", "tpe", "dlf-aoa")]
+    assert tm.count_finished_quick([*paths, junk, tmp_path / "absent.db"]) == 3 * TRIALS

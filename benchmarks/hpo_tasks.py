@@ -93,7 +93,7 @@ COLUMNS = KEY + ["best", "n_complete", "n_failed", "n_repeats", "seconds", "best
 def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
     """``"name"`` or ``"name:key=value,key=value"`` (any registered algorithm, e.g. one of
     our six or a restart variant ``pso-ipop``, with options, e.g. ``dlf-aoa:pop_size=6``, or
-    Optuna's tpe, cmaes, random with their options, e.g. ``tpe:multivariate=true``;
+    Optuna's tpe, cmaes, gp, random with their options, e.g. ``tpe:multivariate=true``;
     ``:`` separates options too) -> ``(name, options)``, read as ``metaheur bench --algos``
     reads a spec (metaheur.harness.algo_params.parse_spec: int, float, ``true``/``false``,
     ``none``, JSON, else text)."""
@@ -105,8 +105,6 @@ def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
     if name not in SAMPLERS and name not in registered:
         raise ValueError(f"unknown sampler {name!r}; available: {', '.join(SAMPLERS)} "
                          f"or any registered algorithm ({', '.join(registered)})")
-    if options and name == "gp":
-        raise ValueError(f"sampler {spec!r}: gp takes no options here")
     for key in ("seed", "n_trials", "search_space"):
         if key in options:
             raise ValueError(f"sampler {spec!r}: {key} is set by the script (--seeds, "
@@ -121,7 +119,7 @@ def make_sampler(spec: str, seed: int, n_trials: int) -> optuna.samplers.BaseSam
 
     name, options = parse_sampler(spec)
     if name == "gp":  # every task is a deterministic function of its parameters
-        return optuna.samplers.GPSampler(seed=seed, deterministic_objective=True)
+        options = {"deterministic_objective": True, **options}
     # ours get n_trials as their horizon; Optuna's ignore it
     return mo.make_sampler(name, seed=seed,
                            n_trials=None if name in mo.OPTUNA_SAMPLERS else n_trials, **options)

@@ -46,9 +46,10 @@ Several processes may share one ``--out``: each study is locked while it runs, s
 the same command k times uses k cores (each process takes the studies no other holds).
 The time left, on the bar or on each study's log line, counts the trials the study files
 gain from the other processes as well as this one's, so each process estimates when the
-whole design ends. ``--chunk N`` runs the optimisers of a seed in passes of N trials, so a run stopped early
-leaves them all at about the same count, and ``--report-at N`` reads every study at its
-first N trials (mid-schedule for the metaheuristics, whose horizon is ``--trials``).
+whole design ends. ``--chunk N`` runs the optimisers of a seed in passes of N trials, so a
+run stopped early leaves them all at about the same count, and ``--report-at N`` reads every
+study at its first N trials (mid-schedule for the metaheuristics, whose horizon is
+``--trials``).
 
     python benchmarks/tune_models.py                      # 9 x 100 trials x 10 seeds x 2 data
     python benchmarks/tune_models.py --datasets synthetic --seeds 3 --time-limit 3600

@@ -15,6 +15,7 @@ import metaheur
 from metaheur import functions
 from metaheur._minimize import STATUS
 from metaheur.cli import SUBCOMMANDS, main
+from metaheur.optuna import OPTUNA_SAMPLERS
 
 
 @pytest.fixture(autouse=True)
@@ -404,7 +405,7 @@ def test_readme_commands_parse_and_fit_their_samplers() -> None:
     for argv in commands:
         args = parser.parse_args(argv)
         if argv[0] == "bench":
-            slow = {"tpe", "cmaes", "random"} & set(args.algos.split(","))
+            slow = set(OPTUNA_SAMPLERS) & set(args.algos.split(","))
             dim = max(int(d) for d in (args.dim or "10,30").split(","))
             assert not slow or bench.parse_budget(args.budget, dim) <= 2000, argv
 

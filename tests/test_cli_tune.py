@@ -20,6 +20,7 @@ import pytest
 
 from metaheur.cli import main
 from metaheur.harness.study import OPTUNA_SAMPLERS, algorithm_names
+from metaheur.optuna import NO_POPULATION
 
 pytest.importorskip("torch")
 pytest.importorskip("metaheur.models.objectives")
@@ -72,7 +73,7 @@ def test_tune_each_algorithm(tmp_path: Path, algo: str, capsys: pytest.CaptureFi
     assert (run / "confusion_matrix.png").is_file() and (run / "roc.png").is_file()
     # the header names a population only where the sampler has one (TPE and random search
     # ignore --pop-size; the header used to print it for them too)
-    assert (f"pop_size {pop}," in out + err) == (algo not in ("tpe", "random"))
+    assert (f"pop_size {pop}," in out + err) == (algo not in NO_POPULATION)
 
 
 def test_too_few_generations_warning_counts_the_trials_of_a_generation(
@@ -273,6 +274,8 @@ def test_algo_param_takes_the_samplers_options(tmp_path: Path, capsys: pytest.Ca
      {"_n_startup_trials": 1, "_multivariate": True}),
     ("cmaes", ["-p", "consider_pruned_trials=true", "-p", "n_startup_trials=2"],
      {"_consider_pruned_trials": True, "_n_startup_trials": 2}),
+    ("gp", ["-p", "n_startup_trials=2", "-p", "deterministic_objective=true"],
+     {"_n_startup_trials": 2, "_deterministic": True}),
 ])
 def test_algo_param_reaches_optunas_samplers(tmp_path: Path, capsys: pytest.CaptureFixture,
                                              monkeypatch: pytest.MonkeyPatch, algo: str,

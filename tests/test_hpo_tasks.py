@@ -235,15 +235,18 @@ def test_sampler_variants_pass_options_to_our_samplers(hpo):
         "gwo", {"skip_evaluated": False, "pop_size": 9})  # a switch is a bool, not text
     assert hpo.make_sampler("gwo:skip_evaluated=false", seed=0,
                             n_trials=50)._store.skip_evaluated is False
-    for bad in ("dlf-aoa:pop_size", "de:pop_size=4", "gp:n_startup_trials=4", "aoa:", "aoa:=3",
+    for bad in ("dlf-aoa:pop_size", "de:pop_size=4", "aoa:", "aoa:=3",
                 "tpe:seed=3", "pso:n_trials=5"):  # the last two were TypeErrors
         with pytest.raises(ValueError, match="sampler"):
             hpo.parse_sampler(bad)
 
 
 def test_optunas_samplers_take_their_options(hpo):
-    """A fair peer: ``tpe:multivariate=true`` is TPE as its authors recommend it."""
+    """A fair peer: ``tpe:multivariate=true`` is TPE as its authors recommend it; GP is
+    told that every task is deterministic unless its spec says otherwise."""
     import warnings
+
+    import optuna
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # experimental in Optuna
@@ -251,6 +254,11 @@ def test_optunas_samplers_take_their_options(hpo):
     assert s._multivariate is True and s._n_startup_trials == 5
     with pytest.raises(ValueError, match="sampler 'tpe' has no population"):
         hpo.make_sampler("tpe:pop_size=4", seed=0, n_trials=50)
+    gp = hpo.make_sampler("gp", seed=0, n_trials=50)  # the committed GP runs' sampler
+    assert isinstance(gp, optuna.samplers.GPSampler) and gp._deterministic is True
+    gp = hpo.make_sampler("gp:n_startup_trials=5,deterministic_objective=false", seed=0,
+                          n_trials=50)
+    assert (gp._n_startup_trials, gp._deterministic) == (5, False)
 
 
 def test_any_registered_algorithm_is_a_sampler(hpo):

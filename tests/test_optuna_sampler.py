@@ -401,17 +401,18 @@ def test_late_worker_continues_the_same_run() -> None:
 def test_make_sampler_and_pruner_by_name() -> None:
     from metaheur.optuna import PRUNERS, make_pruner, make_sampler, sampler_names
 
-    assert sampler_names()[:len(ALGOS)] == ALGOS and sampler_names()[-3:] == ["tpe", "cmaes",
-                                                                              "random"]
+    assert sampler_names()[:len(ALGOS)] == ALGOS
+    assert sampler_names()[-4:] == ["tpe", "cmaes", "gp", "random"]
     s = make_sampler("DLF_AOA", seed=0, pop_size=5, n_trials=30, search_space=SPACE)
     assert isinstance(s, MetaheuristicSampler) and s._cls.name == "dlf-aoa" and s._pop_size == 5
     assert isinstance(make_sampler("tpe", seed=0), optuna.samplers.TPESampler)
     assert isinstance(make_sampler("random"), optuna.samplers.RandomSampler)
+    assert isinstance(make_sampler("GP", seed=0), optuna.samplers.GPSampler)
     with pytest.raises(ValueError, match="unknown sampler 'nope'; allowed: aco"):
         make_sampler("nope")
     with pytest.raises(ValueError, match="sampler 'tpe' has no option 'omega'; allowed: "):
         make_sampler("tpe", omega=1)
-    for name in ("tpe", "random"):  # regression: pop_size=5 was ignored silently
+    for name in ("tpe", "gp", "random"):  # regression: pop_size=5 was ignored silently
         with pytest.raises(ValueError, match=f"sampler '{name}' has no population"):
             make_sampler(name, pop_size=5)
     assert make_sampler("cmaes", pop_size=5)._popsize == 5
@@ -443,6 +444,9 @@ def test_optuna_samplers_take_their_plain_options() -> None:
     c = make_sampler("cmaes", seed=0, pop_size=6, sigma0=0.5, n_startup_trials=2)
     assert (c._popsize, c._sigma0, c._n_startup_trials) == (6, 0.5, 2)
     assert make_sampler("tpe", n_startup_trials=np.int64(4))._n_startup_trials == 4
+    g = make_sampler("gp", seed=0, n_startup_trials=3, deterministic_objective=True)
+    assert (g._n_startup_trials, g._deterministic) == (3, True)
+    assert not {"seed", "independent_sampler", "constraints_func"} & set(optuna_options("gp"))
     assert make_sampler("tpe", n_startup_trials=10**400)._n_startup_trials == 10**400  # int
 
 
@@ -469,6 +473,10 @@ def test_optuna_samplers_take_their_plain_options() -> None:
                                          "an int >= 0, got 1.5"),
     ("tpe", {"n_startup_trials": np.float64(2.0)}, "must be an int >= 0, got"),
     ("random", {"x": 1}, "sampler 'random' has no option 'x'; allowed: none"),
+    ("gp", {"n_startup_trials": -1}, "n_startup_trials of Optuna's gp sampler must be an int "
+                                     ">= 0, got -1"),
+    ("gp", {"deterministic_objective": "yes"}, "deterministic_objective of Optuna's gp "
+                                               "sampler must be a bool"),
 ])
 def test_optuna_sampler_options_are_checked(name: str, params: dict, message: str) -> None:
     from metaheur.optuna import make_sampler
@@ -476,3 +484,27 @@ def test_optuna_sampler_options_are_checked(name: str, params: dict, message: st
     with pytest.raises(ValueError) as info:
         make_sampler(name, seed=0, **params)
     assert message in str(info.value)
+
+
+def test_gp_sampler_fits_its_model_after_the_start_up_trials() -> None:
+    """Optuna's GP, which led the ten samplers on lstm-digits (docs/benchmarks.md §7), by
+    name: after its start-up trials it proposes points from its Gaussian process."""
+    from metaheur.optuna import make_sampler
+
+    study = optuna.create_study(sampler=make_sampler("gp", seed=0, n_startup_trials=3,
+                                                     deterministic_objective=True))
+    study.optimize(lambda t: (t.suggest_float("x", -1.0, 1.0) - 0.3) ** 2
+                   + 0.1 * t.suggest_int("k", 0, 3), n_trials=8)
+    assert len(study.trials) == 8 and study.best_value < 0.05
+
+
+def test_gp_without_pytorch_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Optuna's GP needs PyTorch, which a core install (no ``models`` extra) lacks: the
+    error says so when the sampler is made, not at its first model fit."""
+    import sys
+
+    from metaheur.optuna import make_sampler
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    with pytest.raises(ValueError, match="sampler 'gp' needs PyTorch"):
+        make_sampler("gp", seed=0)

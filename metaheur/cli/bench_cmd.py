@@ -42,7 +42,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
     )
     p.add_argument("--algos", default=DEFAULT_ALGOS,
                    help="comma-separated algorithms: registry names (`metaheur list`) and "
-                   "Optuna's tpe, cmaes, random; a variant with hyper-parameters as "
+                   "Optuna's tpe, cmaes, gp, random; a variant with hyper-parameters as "
                    "NAME:KEY=VALUE[:KEY=VALUE...], e.g. dlf-aoa:boundary=reflect; default: "
                    f"{DEFAULT_ALGOS}")
     p.add_argument("--suite", default="functions", choices=["functions", "bbob"],

@@ -61,7 +61,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         parents=[common],
         help="tune a model's hyper-parameters (LSTM-ELU, IFM) on an Optuna storage",
         description="Tune the hyper-parameters of a model with a metaheuristic sampler "
-        "(or Optuna's tpe, cmaes, random). Results go to --out: study.db (unless --storage), "
+        "(or Optuna's tpe, cmaes, gp, random). Results go to --out: study.db (unless --storage), "
         "trials.csv, best.json and PNG plots. Running the same command again continues the "
         "study; several copies pointed at one --storage cooperate. Ctrl-C or SIGTERM stops "
         "within seconds, keeps the finished trials and prints the command that resumes. "
@@ -71,7 +71,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
     )
     p.add_argument("--algo", "-a", default="dlf-aoa",
                    help="aoa, dlf-aoa, pso, aco, gwo, poa (and plugins; `metaheur list`), "
-                   "or Optuna's tpe, cmaes, random; default: dlf-aoa")
+                   "or Optuna's tpe, cmaes, gp, random; default: dlf-aoa")
     p.add_argument("--model", "-m", default="lstm-elu",
                    help=f"model to tune: {', '.join(MODELS)}; default: lstm-elu")
     p.add_argument("--data", default=None, metavar="PATH",

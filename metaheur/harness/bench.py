@@ -364,8 +364,9 @@ def run_benchmark(
     slow = [a for a in algos if specs[a][0] in OPTUNA_SAMPLERS]
     if slow and max(budgets.values()) > 2000:
         logger.warning("%s run(s) as Optuna studies with one trial per evaluation: %d trials per "
-                       "run will take long (TPE's cost grows with the trial count); consider a "
-                       "smaller budget", ", ".join(slow), max(budgets.values()))
+                       "run will take long (TPE's cost per trial grows with the trial count, "
+                       "GP's faster still); consider a smaller budget", ", ".join(slow),
+                       max(budgets.values()))
     seeds = np.random.SeedSequence(seed).spawn(runs)
     checkpoints = {d: _checkpoints(b) for d, b in budgets.items()}
     tasks = [(a, p, r) for (p, r) in _problems(suite, functions, dims, runs) for a in algos]

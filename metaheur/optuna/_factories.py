@@ -17,10 +17,11 @@ from metaheur._registry import available
 __all__ = ["NO_POPULATION", "OPTUNA_IGNORED", "OPTUNA_SAMPLERS", "PRUNERS", "make_pruner",
            "make_sampler", "optuna_options", "sampler_names"]
 
-#: Optuna's own samplers that :func:`make_sampler` builds besides the registry's algorithms.
-OPTUNA_SAMPLERS = ("tpe", "cmaes", "random")
+#: Optuna's own samplers that :func:`make_sampler` builds besides the registry's algorithms
+#: (``gp``: Optuna's Gaussian-process sampler, which needs PyTorch).
+OPTUNA_SAMPLERS = ("tpe", "cmaes", "gp", "random")
 #: Those of them without a population (``pop_size`` means nothing to them).
-NO_POPULATION = ("tpe", "random")
+NO_POPULATION = ("tpe", "gp", "random")
 #: Pruner names that :func:`make_pruner` accepts.
 PRUNERS = ("none", "median", "hyperband", "successive-halving")
 
@@ -43,13 +44,13 @@ OPTUNA_IGNORED = {("tpe", "consider_prior"): "4.3", ("cmaes", "restart_strategy"
 
 def _optuna_class(key: str) -> type:
     return {"tpe": optuna.samplers.TPESampler, "cmaes": optuna.samplers.CmaEsSampler,
-            "random": optuna.samplers.RandomSampler}[key]
+            "gp": optuna.samplers.GPSampler, "random": optuna.samplers.RandomSampler}[key]
 
 
 def optuna_options(name: str) -> dict[str, tuple[tuple[type, ...], bool, Any]]:
-    """The options of Optuna's sampler ``name`` (``tpe``, ``cmaes``, ``random``) that take a
-    plain value: constructor argument -> (allowed types, None allowed, default). Read from the
-    installed Optuna's signature, so they follow its version; callables, samplers and trial
+    """The options of Optuna's sampler ``name`` (``tpe``, ``cmaes``, ``gp``, ``random``) that
+    take a plain value: constructor argument -> (allowed types, None allowed, default). Read
+    from the installed Optuna's signature, so they follow its version; callables, samplers and trial
     lists (``gamma``, ``x0``, ``independent_sampler``, ...) are left out, and so are ``seed``
     and CMA-ES's ``popsize``, which :func:`make_sampler` sets from ``seed`` and
     ``pop_size``, and the arguments Optuna ignores (``restart_strategy``, ``inc_popsize``,
@@ -110,7 +111,7 @@ def _check_optuna_options(key: str, params: Mapping[str, Any]) -> None:
 
 
 def sampler_names() -> list[str]:
-    """Registry names followed by Optuna's ``tpe``, ``cmaes`` and ``random``."""
+    """Registry names followed by Optuna's ``tpe``, ``cmaes``, ``gp`` and ``random``."""
     return available() + list(OPTUNA_SAMPLERS)
 
 
@@ -126,11 +127,11 @@ def make_sampler(
     """Sampler by name: a :class:`~metaheur.optuna.MetaheuristicSampler` for a registry name
     (``params`` are its options and the algorithm's hyper-parameters; ``search_space`` fixes
     its space from the first trial on), else Optuna's ``TPESampler``, ``CmaEsSampler``
-    (``pop_size`` is its ``popsize``) or ``RandomSampler`` (no population: ``pop_size`` must
-    be None), ``params`` their plain-valued options (:func:`optuna_options`, e.g.
-    ``multivariate=True`` for TPE), checked by type before Optuna checks them. Names are
-    case-insensitive and ``_`` stands for ``-``; an unknown name is a ``ValueError`` listing
-    the allowed ones."""
+    (``pop_size`` is its ``popsize``), ``GPSampler`` or ``RandomSampler`` (these three have
+    no population: ``pop_size`` must be None), ``params`` their plain-valued options
+    (:func:`optuna_options`, e.g. ``multivariate=True`` for TPE), checked by type before
+    Optuna checks them. Names are case-insensitive and ``_`` stands for ``-``; an unknown
+    name is a ``ValueError`` listing the allowed ones."""
     key = str(name).strip().lower().replace("_", "-")
     if key not in sampler_names():
         raise ValueError(f"unknown sampler {name!r}; allowed: {', '.join(sampler_names())}")
@@ -158,6 +159,12 @@ def _optuna_sampler(key: str, seed: int | None, pop_size: int | None,
         except ImportError as exc:
             raise ValueError("sampler 'cmaes' needs the cmaes package: pip install cmaes") from exc
         kw = {"warn_independent_sampling": False, **kw, "popsize": pop_size}
+    if key == "gp":
+        try:
+            import torch  # noqa: F401  (GPSampler fits its model with it)
+        except ImportError as exc:
+            raise ValueError("sampler 'gp' needs PyTorch: install metaheur's models extra, or "
+                             "pip install torch") from exc
     try:
         return _optuna_class(key)(seed=seed, **kw)
     except (TypeError, ValueError) as exc:  # Optuna's own checks of the values

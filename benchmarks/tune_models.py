@@ -171,8 +171,9 @@ def objective_kwargs(dataset: str, seed: int, quick: bool) -> dict[str, Any]:
 
 def make_study_sampler(algo: str, seed: int, trials: int, space: dict[str, Any],
                        start: int = 0, worker: int = 0) -> optuna.samplers.BaseSampler:
-    """Optuna's samplers with their defaults; ours with the study length as their horizon,
-    the default population (isqrt of the trials) and the objective's search space.
+    """Optuna's samplers with their defaults (GP told that a trial is a deterministic function
+    of its parameters, as it is here); ours with the study length as their horizon, the
+    default population (isqrt of the trials) and the objective's search space.
 
     ``start``: trials already in the study; a resumed run seeds Optuna's samplers with
     :func:`_studies.resumed_seed` (ours restore their random stream from the storage).
@@ -180,7 +181,8 @@ def make_study_sampler(algo: str, seed: int, trials: int, space: dict[str, Any],
     from metaheur.optuna import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
-        return make_sampler(algo, seed=resumed_seed(seed, start))
+        options = {"deterministic_objective": True} if algo == "gp" else {}
+        return make_sampler(algo, seed=resumed_seed(seed, start), **options)
     return make_sampler(algo, seed=seed, n_trials=trials, search_space=space)
 
 

@@ -454,3 +454,11 @@ def test_the_time_left_counts_the_trials_other_processes_finish(tm, tmp_path, mo
     junk.write_bytes(b"not a database at all, forty bytes of it")
     paths = [tm.study_path(out, "synthetic", a, 0) for a in ("random", "tpe", "dlf-aoa")]
     assert tm.count_finished_quick([*paths, junk, tmp_path / "absent.db"]) == 3 * TRIALS
+
+
+def test_optunas_gp_is_told_that_a_trial_is_deterministic(tm):
+    """A seed fixes a trial's data, split and initialisation, so a configuration always
+    scores the same: ``--algos gp`` runs Optuna's GP told so, as hpo_tasks.py runs it (its
+    default models noise)."""
+    sampler = tm.make_study_sampler("gp", 0, 10, {})
+    assert isinstance(sampler, optuna.samplers.GPSampler) and sampler._deterministic is True

@@ -560,6 +560,8 @@ def _corrupt(rec: dict[str, Any], how: str) -> Any:
         return {}
     if how == "generation":
         return rec | {"gen": -3}
+    if how == "huge":  # a JSON integer no float holds (math.isfinite raised OverflowError)
+        return rec | {"answered": [[0, 0, 10**400]]}
     rec = dict(rec)
     core = dict(rec["opt"]["core"])
     pend = dict(core["pending"])
@@ -568,7 +570,7 @@ def _corrupt(rec: dict[str, Any], how: str) -> Any:
     return rec
 
 
-@pytest.mark.parametrize("how", ["garbage", "empty", "generation", "nan"])
+@pytest.mark.parametrize("how", ["garbage", "empty", "generation", "nan", "huge"])
 def test_unusable_record_warns_once_and_the_study_goes_on(how: str) -> None:
     study = optuna.create_study(sampler=MetaheuristicSampler(
         "gwo", pop_size=4, seed=0, n_trials=40, search_space=SPACE))
@@ -587,6 +589,95 @@ def test_unusable_record_warns_once_and_the_study_goes_on(how: str) -> None:
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
     assert claim(study.trials[-1])["gen"] > head[1]
     assert audit(study, "gwo").repeated == 0
+
+
+# ----------------------------- untrusted tickets: junk numbers and clocks far ahead
+MIXED = {"c": CategoricalDistribution(["a", "b", "c"]), "x0": FloatDistribution(-5.0, 5.0)}
+
+
+def _mixed(trial: optuna.Trial) -> float:
+    return (trial.suggest_categorical("c", ["a", "b", "c"]) != "b") + trial.suggest_float(
+        "x0", -5.0, 5.0) ** 2
+
+
+def _running_with(study: optuna.Study, ticket: Any) -> int:
+    """A RUNNING trial of another worker carrying ``ticket`` as its claim attribute."""
+    storage = study._storage
+    tid = storage.create_new_trial(study._study_id)
+    storage.set_trial_system_attr(tid, ATTR + "gwo", ticket)
+    return storage.get_trial(tid).number
+
+
+def _ask_within(study: optuna.Study, seconds: float) -> optuna.Trial:
+    """``study.ask()`` in a thread; fails (instead of hanging the suite) if it waits on."""
+    got: list[Any] = []
+    th = threading.Thread(target=lambda: got.append(study.ask()), daemon=True)
+    th.start()
+    th.join(seconds)
+    assert got, f"ask() still waiting after {seconds} s"
+    return got[0]
+
+
+@pytest.mark.parametrize("field", ["t", "x", "waited", "wait"])
+def test_tickets_with_numbers_no_float_holds_are_junk_not_a_crash(
+        monkeypatch: pytest.MonkeyPatch, field: str) -> None:
+    """Regression (session 24's audit): ``math.isfinite(10**400)`` raised OverflowError in
+    the ticket parser, run on every refresh, so one such ticket in the storage made every
+    later ``ask()`` of every worker fail for good."""
+    from metaheur.optuna import _protocol
+
+    monkeypatch.setattr(_protocol, "GRACE", 0.3)
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=40, search_space=SPACE))
+    study.optimize(objective, n_trials=2)
+    real = claim(study.trials[-1])
+    _running_with(study, {"v": 3, "wait": 10**400} if field == "wait" else
+                  real | {field: [10**400] * 3 if field == "x" else 10**400})
+    study.optimize(objective, n_trials=6)
+    assert sum(t.state == TrialState.COMPLETE for t in study.trials) == 8
+
+
+def test_a_running_claim_far_outside_the_box_does_not_crash_later_trials() -> None:
+    """Regression (session 24's audit): a running trial's claim far outside the box on a
+    categorical dimension (x = 1.79e308, so ``(x + 1) / 2 * 3`` overflows) made
+    ``int(floor(inf))`` raise OverflowError in every later trial's ``before_trial`` (the
+    held-points check decodes running claims)."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=40, search_space=MIXED))
+    study.optimize(_mixed, n_trials=2)
+    real = claim(study.trials[-1])
+    _running_with(study, real | {"row": 3, "x": [1.79e308, -1.79e308]})
+    study.optimize(_mixed, n_trials=6)
+    assert sum(t.state == TrialState.COMPLETE for t in study.trials) == 8
+
+
+@pytest.mark.parametrize("kind", ["wait", "start"])
+def test_a_ticket_dated_in_the_future_is_presumed_dead_and_warned(
+        monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """Regression (session 24's audit): a sign of life dated an hour ahead (a worker whose
+    clock is wrong, or a forged ticket) was never older than GRACE, so every later trial
+    waited for it without end and without a word. It now counts from when it was first
+    seen, and the clock skew is reported once."""
+    from metaheur.optuna import _protocol
+
+    monkeypatch.setattr(_protocol, "GRACE", 0.3)
+    storage = optuna.storages.InMemoryStorage()
+    optuna.create_study(study_name="s", storage=storage)
+    study = worker_study(storage, "s")
+    ahead = time.time() + 3600.0
+    if kind == "wait":
+        number = _running_with(study, {"v": 3, "wait": ahead})
+    else:  # a trial created by a process whose clock is an hour ahead, still deciding
+        frozen = optuna.trial.create_trial(state=TrialState.RUNNING)
+        frozen.datetime_start = frozen.datetime_start.fromtimestamp(ahead)
+        number = study._storage.create_new_trial(study._study_id, template_trial=frozen)
+        number = study._storage.get_trial(number).number
+    with pytest.warns(UserWarning, match="ahead of this machine's clock") as rec:
+        t = _ask_within(study, 20.0)
+    assert sum("ahead of this machine's clock" in str(w.message) for w in rec) == 1
+    study.tell(t, value(suggest(t)))
+    assert number in {x.number for x in study.trials
+                      if ATTR + "gwo:presumed-dead" in x.system_attrs}
 
 
 def test_completed_trial_without_parameters_warns() -> None:

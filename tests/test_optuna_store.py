@@ -135,6 +135,20 @@ def test_ticket_parsing_ignores_junk() -> None:
     assert c is not None and c.row is None and c.x == (0.5,)
 
 
+def test_numbers_no_float_holds_are_junk_in_tickets_and_records() -> None:
+    """Regression: ``math.isfinite(10**400)`` raised OverflowError (a JSON integer of any
+    size is valid JSON) from the ticket parser and from ``Record.from_json``, whose caller
+    catches only ``BadRecord``."""
+    claim = {"v": 3, "run": "r", "src": 3, "gen": 1, "row": 2, "x": [0.5], "t": 2.0}
+    assert parse_ticket({"v": 3, "wait": 10**400}) is None
+    assert parse_ticket(claim | {"t": -(10**400)}) is None
+    assert parse_ticket(claim | {"x": [10**400]}) is None
+    c = parse_ticket(claim | {"waited": 10**400, "barrier": 10**400})
+    assert c is not None and (c.waited, c.barrier) == (0.0, 0.0)
+    with pytest.raises(BadRecord, match="not finite"):
+        Record.from_json(_record(3) | {"answered": [[0, 0, 10**400]]}, run="r", gen=0)
+
+
 def _views(*states: RowState, age: float = 0.0) -> list[RowView]:
     return [RowView(s, value=float(i), number=i, age=age) for i, s in enumerate(states)]
 

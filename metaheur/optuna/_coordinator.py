@@ -140,6 +140,8 @@ class Coordinator:
         else:
             now = index.refresh()  # taken before the read
         self.fresh = None
+        if (ahead := index.clock_warning()) is not None:
+            self.warn(*ahead)
         if index.versions:
             for key, message in index.version_warnings():
                 self.warn(key, message)

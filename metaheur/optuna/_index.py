@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
@@ -94,6 +94,12 @@ class TrialIndex:
         # other protocol versions seen in tickets -> the highest trial number holding one
         self.versions: dict[int, int] = {}
         self.first_current: int | None = None  # lowest number with a ticket of VERSION
+        # A sign of life dated after the read that found it comes from a clock ahead of
+        # this one (or a forged ticket): it counts from when it was first seen, else such a
+        # trial would never be silent for GRACE. (number, stored time) -> first seen;
+        # ``ahead``: the largest lead seen, and the trial holding it.
+        self._first_seen: dict[tuple[int, float], float] = {}
+        self.ahead: tuple[float, int] = (0.0, -1)
 
     def refresh(self) -> float:
         """Read the trials that are new, unfinished, or were missing at the last look (a
@@ -111,7 +117,7 @@ class TrialIndex:
                 self.missing.setdefault(k, now)
                 continue
             self.missing.pop(k, None)
-            info = self._info(t)
+            info = self._info(t, now)
             prev = self.trials.get(k)
             # An in-memory (or journal) read returns the stored objects, and Optuna's Trial
             # writes each suggested parameter into the object it loaded when it was created,
@@ -139,7 +145,27 @@ class TrialIndex:
             if len(numbers) > 1 and numbers[-2] > info.number:
                 numbers.sort()
 
-    def _info(self, t: FrozenTrial) -> TrialInfo:
+    def _seen(self, number: int, t: float, now: float) -> float:
+        """``t``, a remote clock's time, no later than when this reader first saw it."""
+        if t <= now:
+            return t
+        if t - now > self.ahead[0]:
+            self.ahead = (t - now, number)
+        return self._first_seen.setdefault((number, t), now)
+
+    def clock_warning(self) -> tuple[str, str] | None:
+        """(key, message) once a sign of life was dated ``GRACE / 2`` or more ahead of this
+        machine's clock: the protocol's timing assumes clocks agree within that."""
+        lead, number = self.ahead
+        if lead < _protocol.GRACE / 2:
+            return None
+        return ("clock-ahead", (
+            f"trial #{number} carries a time {lead:.0f} s ahead of this machine's clock: "
+            "the clocks of the workers sharing this study disagree (synchronise them, e.g. "
+            "with NTP). Its signs of life count from when this worker first saw them, so "
+            f"it is presumed dead after {_protocol.GRACE:g} s of silence as seen here."))
+
+    def _info(self, t: FrozenTrial, now: float) -> TrialInfo:
         raw = t.system_attrs.get(self.ticket_attr)
         ver = version(raw)
         if ver == VERSION:
@@ -156,8 +182,12 @@ class TrialIndex:
             end = t.system_attrs.get(END_KEY)
             lost = not isinstance(end, dict) or end.get("interrupted") is not False
         start = t.datetime_start.timestamp() if t.datetime_start else 0.0
+        start = self._seen(t.number, start, now)
+        ticket = parse_ticket(raw)
+        if isinstance(ticket, (Waiting, Claim)) and ticket.t > now:
+            ticket = replace(ticket, t=self._seen(t.number, ticket.t, now))
         return TrialInfo(
-            t.number, t._trial_id, t.state, parse_ticket(raw),
+            t.number, t._trial_id, t.state, ticket,
             value, lost, start, "fixed_params" in t.system_attrs,
             self.tomb_attr in t.system_attrs, t,
         )

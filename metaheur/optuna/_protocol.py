@@ -142,7 +142,10 @@ again), or the claimant reads the mark and withdraws. A claim is never ignored w
 trial evaluates it, and no live worker is stopped.
 
 ``GRACE`` compares a trial's ``datetime_start`` and tickets with the reader's clock:
-workers on several machines need clocks that agree to well within ``GRACE / 2``.
+workers on several machines need clocks that agree to well within ``GRACE / 2``. A time
+later than the read that found it (a clock ahead, or a forged ticket) counts from when
+the reader first saw it, so such a trial is still presumed dead after ``GRACE`` of
+silence; a lead of ``GRACE / 2`` or more is reported once (a warning naming the trial).
 
 Heartbeat
 ---------
@@ -293,7 +296,13 @@ def _int(v: Any) -> bool:
 
 
 def _num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite number a float holds (JSON integers have no size limit: 10**400 is one)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def version(obj: Any) -> int | None:

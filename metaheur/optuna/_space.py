@@ -79,7 +79,8 @@ class _Dim:
 
     # --------------------------------------------------------------- decode
     def bin(self, x: float, n: int) -> int:
-        return min(max(int(math.floor((x + 1.0) * 0.5 * n)), 0), n - 1)
+        x = min(max(x, -1.0), 1.0)  # x from storage may lie far outside the box (overflow)
+        return min(int(math.floor((x + 1.0) * 0.5 * n)), n - 1)
 
     def decode(self, x: float) -> Any:
         kind = self.kind

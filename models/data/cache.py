@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import zipfile
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from metaheur.harness.atomic import atomic_path
+from metaheur.models.data.npz import npz_array, npz_keys
 
 __all__ = ["cache_root", "cache_dir", "key_hash", "disk_load", "disk_save", "warn_once"]
 
@@ -78,10 +77,9 @@ def disk_load(
     f = d / f"{key_hash(key)}.npz"
     if not f.is_file():
         return None
-    try:
-        with np.load(f, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as e:
+    try:  # a header may declare terabytes: read through the checks of npz_array
+        arrays = {k: npz_array(f, k) for k in npz_keys(f)}
+    except ValueError as e:
         logger.warning("ignoring unreadable cache file %s (%s); rebuilding it", f, e)
         return None
     problem = None if check is None else check(arrays)

@@ -9,7 +9,7 @@ import numpy as np
 from metaheur.models.data.images import list_images
 from metaheur.models.data.types import IQOTH_CLASSES, LAYOUTS
 
-__all__ = ["find_iqoth", "iqoth_files"]
+__all__ = ["class_folders", "find_iqoth", "iqoth_files"]
 
 SEARCH_DEPTH = 4
 _IQOTH_ALIASES = {
@@ -19,9 +19,10 @@ _IQOTH_ALIASES = {
 }
 
 
-def find_iqoth(base: Path) -> dict[str, Path]:
-    """Class folders under ``base`` (depth <= 4) matched against the aliases; may be partial."""
-    found: dict[str, Path] = {}
+def class_folders(base: Path) -> dict[str, list[Path]]:
+    """Every folder under ``base`` (depth <= 4) named as a class (the aliases), per class;
+    a class folder's own sub-folders are not searched. May be partial."""
+    found: dict[str, list[Path]] = {}
     if not base.is_dir():
         return found
     frontier = [base]
@@ -34,18 +35,25 @@ def find_iqoth(base: Path) -> dict[str, Path]:
                 name = c.name.strip().lower()
                 cls = next((k for k, al in _IQOTH_ALIASES.items() if name in al), None)
                 if cls is not None:
-                    found.setdefault(cls, c)
+                    found.setdefault(cls, []).append(c)
                 else:
                     nxt.append(c)
-        if len(found) == 3:
-            break
         frontier = nxt
     return found
 
 
+def find_iqoth(base: Path) -> dict[str, Path]:
+    """The first folder of each class found under ``base`` (:func:`class_folders`)."""
+    return {cls: folders[0] for cls, folders in class_folders(base).items()}
+
 
 def iqoth_files(base: Path) -> tuple[list[Path], np.ndarray]:
-    found = find_iqoth(base)
+    """The image files of the three classes and their labels (``IQOTH_CLASSES`` order).
+
+    A class with two folders anywhere in the tree ("Bengin cases" beside "Benign cases",
+    or ``train/`` and ``test/`` each with the three classes) is an error naming both:
+    which one holds the class is not ours to guess, and dropping one loses its images."""
+    found = class_folders(base)
     missing = [c for c in IQOTH_CLASSES if c not in found]
     if missing:
         raise FileNotFoundError(
@@ -55,17 +63,16 @@ def iqoth_files(base: Path) -> tuple[list[Path], np.ndarray]:
     paths: list[Path] = []
     labels: list[int] = []
     for k, cls in enumerate(IQOTH_CLASSES):
-        twins = [c for c in sorted(found[cls].parent.iterdir()) if c.is_dir()
-                 and c != found[cls] and c.name.strip().lower() in _IQOTH_ALIASES[cls]]
-        if twins:  # which one holds the class? neither is dropped silently
+        folder, *others = found[cls]
+        if others:
             raise ValueError(
-                f"IQ-OTH/NCCD class {cls!r} has two folders, {found[cls]} and {twins[0]}; "
-                "merge them or remove one"
+                f"IQ-OTH/NCCD class {cls!r} has two folders, {folder} and {others[0]}"
+                f"{f' (and {len(others) - 1} more)' if len(others) > 1 else ''}; the "
+                "layout has one per class: merge them, or point root at one of the trees"
             )
-        files = list_images(found[cls])
+        files = list_images(folder)
         if not files:
-            raise ValueError(f"IQ-OTH/NCCD class {cls!r} has no images in folder {found[cls]}")
+            raise ValueError(f"IQ-OTH/NCCD class {cls!r} has no images in folder {folder}")
         paths += files
         labels += [k] * len(files)
     return paths, np.asarray(labels, dtype=np.int64)
-

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaheur.models.data.nodulemnist import named_npz_keys, npz_array, npz_keys
+from metaheur.models.data.npz import named_npz_keys, npz_array, npz_keys
 from metaheur.models.data.types import LAYOUTS, Volumes3D
 from metaheur.models.preprocess import hu_window
 

@@ -67,30 +67,44 @@ def _check_common(segmentation: str, dedupe: str | None) -> None:
 
 
 
-def _cache_check(n: int, ndim: int, n_classes: int, *keys: str
+def _cache_check(shape: tuple[int | None, ...], n_classes: int, *,
+                 split: np.ndarray | None = None, groups: bool = False
                  ) -> Callable[[dict[str, np.ndarray]], str | None]:
-    """What is wrong with cached arrays of ``n`` samples (a cache file is untrusted input):
-    ``X`` float32 of ``ndim`` dimensions in [0, 1], ``y`` labels below ``n_classes``, and
-    ``keys`` among ``split`` (train/val/test) and ``groups`` (integers)."""
+    """What is wrong with cached arrays (a cache file is untrusted input): ``X`` float32 of
+    ``shape`` (``None``: any length on that axis) in [0, 1], ``y`` labels below
+    ``n_classes``, ``split`` exactly the expected one when given, and integer ``groups``
+    when ``groups``."""
+    n = shape[0]
+    assert n is not None
+
     def check(z: dict[str, np.ndarray]) -> str | None:
-        missing = [k for k in ("X", "y", *keys) if k not in z]
+        missing = [k for k in ("X", "y", *(("split",) if split is not None else ()),
+                               *(("groups",) if groups else ())) if k not in z]
         if missing:
             return f"it lacks {', '.join(missing)}"
         X, y = z["X"], z["y"]
-        if X.dtype != np.float32 or X.ndim != ndim or X.shape[0] != n:
-            return f"X is {X.dtype} {X.shape}, not float32 with {ndim} axes and {n} samples"
+        if X.dtype != np.float32 or X.ndim != len(shape) or any(
+                want is not None and got != want
+                for got, want in zip(X.shape, shape, strict=True)):
+            want = " x ".join("?" if k is None else str(k) for k in shape)
+            return f"X is {X.dtype} {X.shape}, not float32 of shape {want}"
         if not (np.isfinite(X).all() and X.min(initial=0) >= 0 and X.max(initial=0) <= 1):
             return "X has values outside [0, 1]"
         if y.shape != (n,) or y.dtype.kind not in "iu" or not ((0 <= y) & (y < n_classes)).all():
             return f"y is not {n} labels in 0..{n_classes - 1}"
-        if "split" in keys and (z["split"].shape != (n,)
-                                or not np.isin(z["split"], ("train", "val", "test")).all()):
-            return "split is not one of train/val/test per sample"
-        if "groups" in keys and (z["groups"].shape != (n,) or z["groups"].dtype.kind not in "iu"):
+        if split is not None and (z["split"].shape != split.shape
+                                  or not (z["split"] == split).all()):
+            return "split is not the expected train/val/test assignment"
+        if groups and (z["groups"].shape != (n,) or z["groups"].dtype.kind not in "iu"):
             return f"groups is not {n} integers"
         return None
     return check
 
+
+
+def _official_split(n: tuple[int, int, int]) -> np.ndarray:
+    """Synthetic data's split: ``n[0]`` "train", then ``n[1]`` "val", then ``n[2]`` "test"."""
+    return np.repeat(np.array(["train", "val", "test"]), [int(k) for k in n])
 
 
 def _finish_slices(X: np.ndarray, segmentation: str) -> np.ndarray:
@@ -143,8 +157,14 @@ def load_slices(
     if source in ("auto", "iqothnccd", "chestct"):
 
         def probe(name: str, base: Path) -> Callable[[], Slices2D] | None:
-            hit = bool(find_iqoth(base)) if name == "iqothnccd" else (
-                find_chestct(base) is not None)
+            # "auto" takes a tree for IQ-OTH/NCCD only with all three class folders (Chest
+            # CT has a "normal" one); an IQ-OTH tree asked for by name that lacks some is
+            # loaded, for its error naming the missing classes
+            if name == "iqothnccd":
+                found = len(find_iqoth(base))
+                hit = found == 3 or (found > 0 and source != "auto")
+            else:
+                hit = find_chestct(base) is not None
             if not hit:
                 return None
             return lambda: _load_real_slices(name, base, image_size, segmentation, dedupe,
@@ -167,7 +187,9 @@ def _synthetic_slices(
         raise ValueError(f"n must be three non-negative sizes (train, val, test), got {n}")
     key = ("synthetic-slices", SLICES_VERSION, _CACHE_VERSION, image_size, seed,
            tuple(int(v) for v in n), float(difficulty), segmentation)
-    z = disk_load("synthetic", key, _cache_check(sum(n), 4, len(SYNTH_CLASSES), "split"))
+    split = _official_split(n)
+    z = disk_load("synthetic", key, _cache_check((sum(n), None, image_size, image_size),
+                                                 len(SYNTH_CLASSES), split=split))
     if z is None:
         Xs, ys = [], []
         for ss, k in zip(np.random.SeedSequence(seed).spawn(3), n, strict=True):
@@ -178,7 +200,7 @@ def _synthetic_slices(
         z = {
             "X": _finish_slices(np.concatenate(Xs), segmentation),
             "y": np.concatenate(ys),
-            "split": np.repeat(np.array(["train", "val", "test"]), list(n)),
+            "split": split,
         }
         disk_save("synthetic", key, z)
     return Slices2D(X=z["X"], y=z["y"], class_names=SYNTH_CLASSES, groups=None,
@@ -200,8 +222,8 @@ def _load_real_slices(
             split = None
     key = ("real-slices", name, str(base.resolve()), fingerprint(paths), _CACHE_VERSION,
            image_size, segmentation, dedupe)
-    z = disk_load("prepared", key, _cache_check(len(y), 4, len(classes),
-                                                *(("groups",) if dedupe == "ahash" else ())))
+    z = disk_load("prepared", key, _cache_check((len(y), None, image_size, image_size),
+                                                len(classes), groups=dedupe == "ahash"))
     if z is None:
         X, H = read_images(paths, image_size, want_hash=dedupe == "ahash")
         z = {"X": _finish_slices(X, segmentation), "y": y}
@@ -268,7 +290,8 @@ def _synthetic_volumes(
         raise ValueError(f"n must be three non-negative sizes (train, val, test), got {n}")
     key = ("synthetic-volumes", NODULES_VERSION, _CACHE_VERSION, seed,
            tuple(int(v) for v in n), int(size), float(spacing_mm), float(difficulty))
-    z = disk_load("synthetic", key, _cache_check(sum(n), 4, 2, "split"))
+    split = _official_split(n)
+    z = disk_load("synthetic", key, _cache_check((sum(n), size, size, size), 2, split=split))
     if z is None:
         Xs, ys = [], []
         for ss, k in zip(np.random.SeedSequence(seed).spawn(3), n, strict=True):
@@ -276,8 +299,7 @@ def _synthetic_volumes(
                                 spacing_mm=spacing_mm, difficulty=difficulty)
             Xs.append(hu_window(X))
             ys.append(y)
-        z = {"X": np.concatenate(Xs), "y": np.concatenate(ys),
-             "split": np.repeat(np.array(["train", "val", "test"]), list(n))}
+        z = {"X": np.concatenate(Xs), "y": np.concatenate(ys), "split": split}
         disk_save("synthetic", key, z)
     return Volumes3D(X=z["X"], y=z["y"], spacing_mm=float(spacing_mm), groups=None,
                      split=z["split"], source="synthetic")

@@ -1,19 +1,17 @@
-"""NoduleMNIST3D (MedMNIST v2 ``.npz``; docs/models.md §1.1) and the shared ``.npz`` helpers."""
+"""NoduleMNIST3D (MedMNIST v2 ``.npz``; docs/models.md §1.1)."""
 
 from __future__ import annotations
 
 import hashlib
-import math
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from metaheur.models.data.cache import warn_once
+from metaheur.models.data.npz import named_npz_keys, npz_array, npz_keys
 from metaheur.models.data.types import LAYOUTS, NODULEMNIST_KEYS, Volumes3D
 
-__all__ = ["find_nodulemnist", "load_nodulemnist", "named_npz_keys", "npz_array", "npz_keys"]
+__all__ = ["find_nodulemnist", "load_nodulemnist"]
 
 _NODULEMNIST_FILES = {  # file name -> (Volumes3D.source, MD5 from Zenodo)
     "nodulemnist3d_64.npz": ("nodulemnist3d_64", "c47c5b7d457bf6332200d2ea6d64ecd8"),
@@ -21,7 +19,6 @@ _NODULEMNIST_FILES = {  # file name -> (Volumes3D.source, MD5 from Zenodo)
 }
 
 _MD5_CHECKED: set[tuple[str, int, int]] = set()
-_MAX_MEMBER_BYTES = 2**31  # no array of a valid file comes near (LIDC patches: ~4000 at 64^3)
 
 
 def _md5_check(path: Path, expected: str) -> None:
@@ -37,56 +34,6 @@ def _md5_check(path: Path, expected: str) -> None:
     if h.hexdigest() != expected:
         warn_once(f"{path}: MD5 {h.hexdigest()} differs from the Zenodo file's {expected}")
 
-
-
-def npz_keys(path: Path) -> list[str]:
-    """The array names in the ``.npz`` archive ``path``; ``ValueError`` for anything else."""
-    try:
-        with open(path, "rb"):  # is_zipfile says False for a file it cannot open
-            pass
-    except OSError as e:
-        raise ValueError(f"cannot read {path}: {e.strerror or e}") from e
-    if not zipfile.is_zipfile(path):  # np.load would try .npy, then pickle, and say so
-        raise ValueError(f"cannot read {path} as .npz: not a NumPy .npz (zip) archive")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return list(z.files)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise ValueError(f"cannot read {path} as .npz: {e}") from e
-
-
-
-def npz_array(path: Path, key: str) -> np.ndarray:
-    """Array ``key`` of the ``.npz`` at ``path``, refusing (``ValueError`` naming both) a member
-    that is damaged, holds objects, or whose ``.npy`` header declares more than it can hold."""
-    fmt = np.lib.format
-    headers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
-    try:
-        with zipfile.ZipFile(path) as zf:
-            info = zf.getinfo(f"{key}.npy" if f"{key}.npy" in zf.namelist() else key)
-            with zf.open(info) as fh:  # the header first: it declares the size to allocate
-                version = fmt.read_magic(fh)
-                if version not in headers:
-                    raise ValueError(f".npy format version {version} (allowed: 1.0, 2.0)")
-                shape, _, dtype = headers[version](fh)
-            if dtype.hasobject:
-                raise ValueError("holds Python objects (only plain numbers and strings are read)")
-            size = math.prod(shape) * dtype.itemsize
-            if size > min(_MAX_MEMBER_BYTES, info.file_size):
-                raise ValueError(
-                    f"its header declares {size} bytes ({shape} {dtype}); allowed: at most the "
-                    f"member's {info.file_size} bytes and {_MAX_MEMBER_BYTES}"
-                )
-            with zf.open(info) as fh:
-                return fmt.read_array(fh, allow_pickle=False)
-    except (OSError, ValueError, EOFError, KeyError, RuntimeError, NotImplementedError,
-            zipfile.BadZipFile, zlib.error) as e:
-        raise ValueError(f"{path}: cannot read key {key!r}: {e}") from e
-
-
-def named_npz_keys(path: Path) -> list[str]:
-    """:func:`npz_keys` of a file named ``*.npz`` (any case); no keys for any other name."""
-    return npz_keys(path) if path.suffix.lower() == ".npz" else []
 
 
 def find_nodulemnist(base: Path) -> Path | None:

@@ -538,7 +538,7 @@ def test_cache_root_follows_xdg_and_the_override(monkeypatch, tmp_path):
 def test_a_file_that_is_not_an_npz_archive_is_named_so(tmp_path: Path, content: str) -> None:
     """A damaged or foreign ``.npz`` says what it is not; it used to relay NumPy's advice to
     load it "unsafely" with ``allow_pickle`` (text) or fail with a traceback (``.npy``)."""
-    from metaheur.models.data.nodulemnist import npz_keys
+    from metaheur.models.data.npz import npz_keys
 
     path = tmp_path / "nodulemnist3d_64.npz"
     if content == "text":
@@ -555,7 +555,7 @@ def test_an_unreadable_npz_path_says_why(tmp_path: Path) -> None:
     """A path that cannot be read (here a folder named like the archive; a file without
     read permission alike) gives the system's reason, not "not a NumPy .npz (zip) archive"
     (``zipfile.is_zipfile`` answers False on any OSError; review finding)."""
-    from metaheur.models.data.nodulemnist import npz_keys
+    from metaheur.models.data.npz import npz_keys
 
     path = tmp_path / "nodulemnist3d_64.npz"
     path.mkdir()

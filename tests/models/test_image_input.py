@@ -10,6 +10,7 @@ import os
 import shutil
 import struct
 import sys
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -96,6 +97,27 @@ def test_two_folders_for_one_class_are_refused(iqoth_root):
         load_slices("iqothnccd", root=iqoth_root, image_size=16)
 
 
+def test_class_folders_in_two_subtrees_are_refused_not_dropped(iqoth_root, tmp_path):
+    """Regression (session 24's audit): a tree with train/ and test/, each holding the three
+    class folders, loaded train/'s 12 images and silently dropped test/'s 12: only the
+    first folder found of a class was kept, and only folders side by side were compared."""
+    base = _classes(iqoth_root)
+    root = tmp_path / "split-tree"
+    for part in ("train", "test"):
+        shutil.copytree(base, root / part)
+    with pytest.raises(ValueError, match=r"(?s)two folders, .*(train.*test|test.*train)"):
+        load_slices("iqothnccd", root=root, image_size=16)
+
+
+def test_auto_on_a_chest_ct_tree_loads_chest_ct(chestct_root):
+    """Regression (session 24's audit): Chest CT's ``normal`` folder matches an IQ-OTH
+    class name, so ``source="auto"`` took the tree for IQ-OTH/NCCD (one class of three)
+    and failed; auto-detection now asks for all three IQ-OTH classes, as
+    ``detect_format`` does."""
+    d = load_slices("auto", root=chestct_root, image_size=16)
+    assert d.source == "chestct" and len(d.class_names) == 4
+
+
 def test_two_chestct_folders_for_one_class_are_refused(chestct_root):
     train = next(p for p in chestct_root.rglob("train") if p.is_dir())
     first = next(p for p in sorted(train.iterdir()) if p.name.startswith("adenocarcinoma"))
@@ -121,12 +143,27 @@ def _tampered(ref: dict[str, np.ndarray]) -> list[tuple[str, bytes]]:
     np.savez_compressed(b, **ref)
     broken = bytearray(b.getvalue())
     broken[80:88] = b"\xff\xfe\x00\x13\x37\x00\xaa\x55"  # inside X's deflate stream
+    huge = io.BytesIO()  # a valid .npy header declaring 4 TiB, then a few bytes
+    with zipfile.ZipFile(huge, "w") as zf:
+        with zf.open("X.npy", "w") as fh:
+            np.lib.format.write_array_header_1_0(
+                fh, {"descr": "<f4", "fortran_order": False, "shape": (2**40,)})
+            fh.write(b"\0" * 64)
+        for k, v in others.items():
+            with zf.open(f"{k}.npy", "w") as member:
+                np.lib.format.write_array(member, v)
+    n = len(ref["y"])
     return [("short X", npz(X=ref["X"][:2], **others)),
+            ("X of another image size", npz(X=ref["X"][..., :8, :8], **others)),
+            ("X header declaring 4 TiB", huge.getvalue()),
             ("NaN X", npz(X=ref["X"] * np.nan, **others)),
             ("X out of range", npz(X=ref["X"] + 5, **others)),
             ("no X", npz(**others)),
             ("y out of range", npz(**{**ref, "y": ref["y"] + 7})),
-            ("bad split", npz(**{**ref, "split": np.full(len(ref["y"]), "x")}) if "split" in ref
+            ("bad split", npz(**{**ref, "split": np.full(n, "x")}) if "split" in ref
+             else npz(**ref)),
+            # regression: every sample "train" (the test set trained on) passed the check
+            ("all split train", npz(**{**ref, "split": np.full(n, "train")}) if "split" in ref
              else npz(**ref)),
             ("damaged deflate stream", bytes(broken))]
 

@@ -97,14 +97,13 @@ def baselines(model: str, obj) -> dict[str, float]:
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
 
-    from metaheur.models.data import split_indices
     from metaheur.models.metrics import binary_metrics, multiclass_metrics
 
     ds = obj.dataset() if model == "lstm-elu" else _volumes(obj)
     X = np.asarray(ds.X)
     X = X[:, 0] if X.ndim == 4 and model == "lstm-elu" else X
     y = np.asarray(ds.y)
-    idx = split_indices(ds, seed=obj.seed)
+    idx = obj.parts(ds)
     tr, va = idx["train"], idx["val"]
     hand = _features_2d(X) if model == "lstm-elu" else _features_3d(X)
     pix = _downsample(X, 16 if model == "lstm-elu" else 8)

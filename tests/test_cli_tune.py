@@ -7,6 +7,7 @@ takes well under a second) so the whole file stays within a few minutes on 2 cor
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import pytest
 
@@ -127,6 +129,34 @@ def test_tune_digits_and_report(tmp_path: Path, capsys: pytest.CaptureFixture) -
     best = json.loads((tmp_path / "rep" / "best.json").read_text())
     assert best["data"] == "digits" and best["trials"]["complete"] == 4
     assert "best trial #" in out
+
+
+def test_tune_records_the_split_and_an_earlier_study_keeps_its_own(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture) -> None:
+    """Data without an official split (digits) are split stratified since session 25 (the
+    check before never passed). A new study records it; a study tune created before it
+    recorded the split continues on the shuffled split its trials were scored on, instead
+    of mixing two validation splits in one study."""
+    assert main(_tune(tmp_path, "--algo", "random", "--data-format", "digits", "--trials",
+                      "2", "--study", "new")) == 0
+    db = tmp_path / "run" / "study.db"
+    storage = f"sqlite:///{db}"
+    attrs = optuna.load_study(study_name="new", storage=storage).user_attrs
+    assert attrs["split"] == "stratified"
+    old = optuna.create_study(study_name="old", storage=storage)
+    for key, value in attrs.items():
+        if key in ("algo", "model", "profile", "seed", "data", "pop_size", "algo_params"):
+            old.set_user_attr(key, value)
+    with caplog.at_level(logging.INFO, logger="metaheur"):
+        assert main(_tune(tmp_path, "--algo", "random", "--data-format", "digits", "--trials",
+                          "2", "--study", "old")) == 0
+    assert "continues with the shuffled split" in caplog.text
+    old.set_user_attr("split", "by-hand")  # the storage is untrusted input
+    capsys.readouterr()
+    assert main(_tune(tmp_path, "--algo", "random", "--data-format", "digits", "--trials",
+                      "3", "--study", "old")) == 2
+    assert "study 'old' has a malformed split 'by-hand'" in capsys.readouterr().err
 
 
 def test_tune_ifm(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -29,6 +29,7 @@ from metaheur.cli.tune_stored import (
     read_profile,
     read_seconds,
     read_seed,
+    read_split,
     reload,
 )
 from metaheur.models.catalog import FORMATS, MODELS, TRIALS_PER_GPU, quick_kwargs
@@ -369,9 +370,14 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         logger.info("study %r continues with its stored profile %s", study_name, stored_profile)
     profile = args.profile = (args.profile or stored_profile
                               or ("gpu" if device.type == "cuda" else "cpu"))
+    split = read_split(stored, study_name)
+    if split == "random" and "split" not in stored:
+        logger.info("study %r was created before tune recorded its split: it continues with "
+                    "the shuffled split its trials were scored on (new studies stratify)",
+                    study_name)
     params = resolve_params(args, algo, read_algo_params(stored, study_name), study_name)
     command = plan.command = _command(args, plan.storage_shown)  # now with seed and profile
-    objective_kwargs = _objective_kwargs(args, source, root, profile)
+    objective_kwargs = _objective_kwargs(args, source, root, profile) | {"split": split}
     objective_kwargs["artifact_dir"] = str(out / "artifacts")  # validation predictions
     objective = get_objective(args.model, **objective_kwargs)  # validates the options
     # data and the one-off feature stage once here, before the workers start (they read the
@@ -381,7 +387,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     config = {
         "algo": algo, "model": args.model, "profile": profile, "seed": args.seed,
         "pop_size": args.pop_size, "algo_params": params, "data": source, "data_path": root,
-        "search_space": _space_json(space), "pruner": args.pruner,
+        "search_space": _space_json(space), "pruner": args.pruner, "split": split,
         "objective_label": objective.label,
         "storage": storages.mask_url(storage_url), "command": command,
     }

@@ -11,11 +11,12 @@ import math
 import sys
 from typing import Any
 
-__all__ = ["MAX_SEED", "PROFILES", "reload", "read_algo_params", "read_attrs", "read_profile",
-           "read_seconds", "read_seed"]
+__all__ = ["MAX_SEED", "PROFILES", "SPLITS", "reload", "read_algo_params", "read_attrs",
+           "read_profile", "read_seconds", "read_seed", "read_split"]
 
 MAX_SEED = 2**32 - 1
 PROFILES = ("cpu", "gpu")  # the objectives' PROFILES, without importing torch for --help
+SPLITS = ("stratified", "random")  # the objectives' SPLITS, likewise
 
 
 def _malformed(study_name: str, key: str, value: Any, allowed: str) -> ValueError:
@@ -43,6 +44,20 @@ def read_profile(stored: dict[str, Any], study_name: str) -> str | None:
     if not isinstance(profile, str) or profile not in PROFILES:
         raise _malformed(study_name, "profile", profile, " or ".join(PROFILES))
     return profile
+
+
+def read_split(stored: dict[str, Any], study_name: str) -> str:
+    """How the study's data without an official split are split: as recorded; ``"random"``
+    for a study tune created before it recorded the split (tune drew the shuffled split
+    then: a check that never passed turned stratification off), so its trials stay scored
+    on one validation split; ``"stratified"`` for a new study. Anything else recorded is a
+    ``ValueError`` (untrusted input)."""
+    if "split" not in stored:
+        return "random" if "algo" in stored else "stratified"
+    split = stored["split"]
+    if not isinstance(split, str) or split not in SPLITS:
+        raise _malformed(study_name, "split", split, " or ".join(SPLITS))
+    return split
 
 
 def read_algo_params(stored: dict[str, Any], study_name: str) -> dict[str, Any] | None:

@@ -25,11 +25,15 @@ __all__ = ["kfold_indices", "split_indices"]
 _PARTS = ("train", "val", "test")
 
 
-def split_indices(data: Slices2D | Volumes3D, seed: int = 0) -> dict[str, np.ndarray]:
+def split_indices(data: Slices2D | Volumes3D, seed: int = 0, *,
+                  stratify: bool = True) -> dict[str, np.ndarray]:
     """``{"train", "val", "test"}`` -> sorted int64 index arrays (disjoint, covering all samples).
 
-    Official split when ``data.split`` is set; else stratified 70/15/15 seeded by ``seed``
-    (group-aware via ``StratifiedGroupKFold(20)``: 14/3/3 folds, when ``data.groups`` is set).
+    Official split when ``data.split`` is set; else 70/15/15 seeded by ``seed``: grouped when
+    ``data.groups`` is set (``StratifiedGroupKFold(20)``: 14/3/3 folds), otherwise stratified
+    when every class present has two samples or more. ``stratify=False`` draws the plain
+    shuffled split instead: the one metaheur drew by mistake until December 2026 (its
+    check never passed), kept to reproduce the runs made with it (docs/models.md §6.2).
     """
     y = np.asarray(data.y)
     if data.split is not None:
@@ -43,7 +47,7 @@ def split_indices(data: Slices2D | Volumes3D, seed: int = 0) -> dict[str, np.nda
         raise ValueError(f"need at least 3 samples to split, got {y.shape[0]}")
     if data.groups is not None:
         return _grouped_split(y, np.asarray(data.groups), seed)
-    strat = y if np.bincount(y).min(initial=0) >= 2 and _all_present(y) else None
+    strat = y if stratify and _all_present(y) else None
     try:
         rest, test = train_test_split(idx, test_size=0.15, random_state=seed, stratify=strat)
         strat_r = y[rest] if strat is not None else None
@@ -56,6 +60,7 @@ def split_indices(data: Slices2D | Volumes3D, seed: int = 0) -> dict[str, np.nda
 
 
 def _all_present(y: np.ndarray) -> bool:
+    """Every class that occurs has two samples or more (absent label values are ignored)."""
     counts = np.bincount(y)
     return bool((counts[np.unique(y)] >= 2).all())
 
@@ -81,16 +86,16 @@ def _grouped_split(y: np.ndarray, groups: np.ndarray, seed: int) -> dict[str, np
 
 
 def kfold_indices(
-    data: Slices2D | Volumes3D, k: int, seed: int = 0
+    data: Slices2D | Volumes3D, k: int, seed: int = 0, *, stratify: bool = True
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """k folds over train + val as ``[(train_idx, val_idx), ...]`` (global indices; test excluded).
 
     ``StratifiedKFold``, or ``StratifiedGroupKFold`` when ``data.groups`` exist
-    (docs/models.md §6.2).
+    (docs/models.md §6.2); ``stratify``: of the train/val/test split, :func:`split_indices`.
     """
     if not isinstance(k, int | np.integer) or k < 2:
         raise ValueError(f"k must be an integer >= 2, got {k!r}")
-    parts = split_indices(data, seed)
+    parts = split_indices(data, seed, stratify=stratify)
     pool = np.sort(np.concatenate([parts["train"], parts["val"]]))
     y = np.asarray(data.y)[pool]
     if k > pool.size:

@@ -40,6 +40,8 @@ __all__ = ["PROFILES", "HP", "RunResult", "Objective", "METRIC_PREFIX", "PREDICT
 logger = logging.getLogger(__name__)
 
 PROFILES = ("cpu", "gpu")
+#: How data without an official split are split (:func:`metaheur.models.data.split_indices`).
+SPLITS = ("stratified", "random")
 #: user attribute name of validation metric ``m`` is ``METRIC_PREFIX + m``
 METRIC_PREFIX = "val_"
 #: file name of the validation-predictions artifact; its id is in the user attribute
@@ -137,7 +139,10 @@ class Objective(abc.ABC):
     tests). ``init_seed="fixed"`` uses ``seed`` for the model initialisation and shuffling of
     every trial; ``"trial"`` adds the trial number. ``artifact_dir``: where the validation
     predictions of each trial go as an Optuna artifact (file system store; its absolute path
-    is kept in the study's user attribute ``artifact_dir``).
+    is kept in the study's user attribute ``artifact_dir``). ``split``: how data without an
+    official split are split 70/15/15, ``"stratified"`` or ``"random"`` (the shuffled split
+    that metaheur drew by mistake until December 2026; the archived benchmark runs on digits
+    used it: :func:`metaheur.models.data.split_indices`).
     """
 
     name: ClassVar[str] = ""
@@ -154,11 +159,15 @@ class Objective(abc.ABC):
         init_seed: str = "fixed",
         eval_test: bool = False,
         artifact_dir: str | os.PathLike[str] | None = None,
+        split: str = "stratified",
     ) -> None:
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
         if init_seed not in ("fixed", "trial"):
             raise ValueError(f"init_seed must be 'fixed' or 'trial', got {init_seed!r}")
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self.split = split
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         self.profile, self.seed, self.init_seed = profile, int(seed), init_seed
@@ -182,6 +191,12 @@ class Objective(abc.ABC):
     @abc.abstractmethod
     def run(self, params: Mapping[str, Any], trial: optuna.Trial | None = None) -> RunResult:
         """Train with the complete ``params`` and score on the validation split."""
+
+    def parts(self, ds: Any) -> dict[str, NDArray]:
+        """The train/val/test indices of ``ds`` under this objective's seed and ``split``."""
+        from metaheur.models.data import split_indices
+
+        return split_indices(ds, seed=self.seed, stratify=self.split == "stratified")
 
     def prepare(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Load the data (and run any one-off stage) now; trials then start warm."""

@@ -148,7 +148,7 @@ class IFMObjective(Objective):
         """Load (once) the volumes and their multi-scale crops, on the objective's device."""
         if "volumes" in self._cache:
             return self._cache["volumes"]
-        from metaheur.models.data import load_volumes, split_indices
+        from metaheur.models.data import load_volumes
         from metaheur.models.preprocess import default_fovs, multiscale_crops
 
         t0 = time.perf_counter()
@@ -168,7 +168,7 @@ class IFMObjective(Objective):
                 [round(f, 1) for f in used], list(self.scales),
             )  # fmt: skip
         crops = multiscale_crops(ds.X, ds.spacing_mm, used, self.input_size)
-        idx = split_indices(ds, seed=self.seed)
+        idx = self.parts(ds)
         dtype = storage_dtype(self.device)
         parts = {p: ([c[torch.as_tensor(i)].to(self.device, dtype=dtype) for c in crops],
                      np.asarray(ds.y)[i].astype(np.int64))

@@ -166,20 +166,18 @@ class LSTMELUObjective(Objective):
 
     def splits(self, ds: Any) -> list[tuple[NDArray, NDArray]]:
         """``[(train_idx, val_idx)]``: the fixed split, or the ``cv`` folds of train + val."""
-        from metaheur.models.data import kfold_indices, split_indices
+        from metaheur.models.data import kfold_indices
 
         if self.cv is None:
-            parts = split_indices(ds, seed=self.seed)
+            parts = self.parts(ds)
             return [(parts["train"], parts["val"])]
-        return kfold_indices(ds, self.cv, seed=self.seed)
+        return kfold_indices(ds, self.cv, seed=self.seed, stratify=self.split == "stratified")
 
     def data(self, segmentation: str = "none") -> dict[str, Any]:
         """Load (once) the slices and, per split, the network inputs on the device."""
         key = ("slices", segmentation)
         if key in self._cache:
             return self._cache[key]
-        from metaheur.models.data import split_indices
-
         t0 = time.perf_counter()
         ds = self.dataset(segmentation)
         y = np.asarray(ds.y, dtype=np.int64)
@@ -188,7 +186,7 @@ class LSTMELUObjective(Objective):
         if present.size < 2:
             raise ValueError(f"{ds.source} data hold a single class ({ds.class_names[present[0]]}"
                              "); a classifier needs at least two")  # fmt: skip
-        test_idx = split_indices(ds, seed=self.seed)["test"]
+        test_idx = self.parts(ds)["test"]
         folds = []
         for tr, va in self.splits(ds):
             X = ds.X

@@ -397,6 +397,29 @@ def test_split_indices_stratified_70_15_15():
         np.testing.assert_allclose(frac, np.bincount(d.y) / 400, atol=0.05)
 
 
+@pytest.mark.parametrize("data", ["toy", "digits", "unused label"])
+def test_split_indices_stratify_every_class(data):
+    """Regression (session 25): ``np.bincount(y).min(initial=0) >= 2`` is never true
+    (``initial=0`` joins the minimum), so no split was ever stratified: digits' test part
+    held 17 to 34 images of a class instead of 27 or 28. Each class is now split 70/15/15
+    within one sample (a label value that no sample uses is no reason to drop it)."""
+    d = load_digits() if data == "digits" else _toy(400)
+    if data == "unused label":  # labels 0 and 2 only: bincount has a 0 for label 1
+        d = Slices2D(X=d.X, y=np.where(d.y == 1, 0, d.y), class_names=d.class_names,
+                     groups=None, split=None, source="synthetic")
+    y = d.y
+    parts = split_indices(d, seed=0)
+    counts = np.bincount(y)
+    for part, frac in (("test", 0.15), ("val", 0.15), ("train", 0.70)):
+        got = np.bincount(y[parts[part]], minlength=counts.size)
+        assert np.all(np.abs(got - frac * counts) <= 1.5), (part, got, frac * counts)
+    legacy = split_indices(d, seed=0, stratify=False)  # the draw before the fix
+    assert np.array_equal(np.sort(np.concatenate(list(legacy.values()))), np.arange(len(y)))
+    if data == "digits":  # the split of the archived digits runs (benchmarks/results/)
+        assert np.bincount(y[legacy["test"]]).tolist() == [19, 27, 25, 23, 17, 31, 34, 33, 28,
+                                                          33]
+
+
 def test_split_indices_grouped():
     g = np.repeat(np.arange(100), 3)
     d = _toy(300, groups=g)

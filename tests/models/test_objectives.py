@@ -146,6 +146,7 @@ def test_ifm_search_space_tables():
         (LSTMELUObjective, {"fixed": {"momentum": 0.9}}, "fixed has unknown parameters"),
         (IFMObjective, {"scales": (16,)}, "scales"),
         (IFMObjective, {"init_seed": "random"}, "init_seed"),
+        (IFMObjective, {"split": "grouped"}, r"split must be one of \('stratified', 'random'\)"),
         (IFMObjective, {"coarse_share": 0.0}, "coarse_share must be a number in"),
         (IFMObjective, {"coarse_share": 1.5}, "coarse_share must be a number in"),
         (IFMObjective, {"coarse_share": True}, "coarse_share must be a number in"),

@@ -34,8 +34,10 @@ MAX_IMAGE_SIDE = 8192
 _16BIT = ("I;16", "I;16B", "I;16L", "I;16N")
 
 
-def _natural_key(p: Path) -> list[Any]:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
+def _natural_key(p: Path) -> tuple[list[Any], str]:
+    """Natural order ("2" before "10", case ignored), then the exact name: names equal but
+    for case or leading zeros must not keep the file system's listing order."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)], p.name
 
 
 def list_images(folder: Path) -> list[Path]:

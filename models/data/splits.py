@@ -8,6 +8,7 @@ and val and never touches test.
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
@@ -23,6 +24,8 @@ from metaheur.models.data.types import Slices2D, Volumes3D
 __all__ = ["kfold_indices", "split_indices"]
 
 _PARTS = ("train", "val", "test")
+_TARGET = (0.70, 0.15, 0.15)
+logger = logging.getLogger(__name__)
 
 
 def split_indices(data: Slices2D | Volumes3D, seed: int = 0, *,
@@ -66,23 +69,53 @@ def _all_present(y: np.ndarray) -> bool:
 
 
 def _grouped_split(y: np.ndarray, groups: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-    n_groups = np.unique(groups).size
-    idx = np.arange(y.shape[0])
+    ids, sizes = np.unique(groups, return_counts=True)
+    n_groups, n = ids.size, y.shape[0]
+    if n_groups < 3:
+        raise ValueError(
+            f"the {n} samples form only {n_groups} group(s) (largest {sizes.max()}), and a "
+            "grouped train/val/test split needs at least 3: with dedupe='ahash' chains of "
+            "near-duplicate images merged them (very similar images, e.g. mostly blank); "
+            "load the data with dedupe=None, or give groups that keep samples apart"
+        )
+    idx = np.arange(n)
     if n_groups >= 20:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "least populated class" on rare classes
             cv = StratifiedGroupKFold(n_splits=20, shuffle=True, random_state=seed)
-            fold = np.empty(y.shape[0], dtype=np.int64)
+            fold = np.empty(n, dtype=np.int64)
             for f, (_, te) in enumerate(cv.split(idx, y, groups)):
                 fold[te] = f
         perm = np.random.default_rng(seed).permutation(20)  # which folds go where
         part = np.where(np.isin(fold, perm[:3]), 2, np.where(np.isin(fold, perm[3:6]), 1, 0))
-        return {p: np.flatnonzero(part == k).astype(np.int64) for k, p in enumerate(_PARTS)}
-    gss = GroupShuffleSplit(n_splits=1, test_size=0.15, random_state=seed)
-    rest, test = next(gss.split(idx, y, groups))
-    gss2 = GroupShuffleSplit(n_splits=1, test_size=0.15 / 0.85, random_state=seed)
-    tr, va = next(gss2.split(rest, y[rest], groups[rest]))
-    return {"train": np.sort(rest[tr]), "val": np.sort(rest[va]), "test": np.sort(test)}
+        out = {p: np.flatnonzero(part == k).astype(np.int64) for k, p in enumerate(_PARTS)}
+    else:
+        gss = GroupShuffleSplit(n_splits=1, test_size=0.15, random_state=seed)
+        rest, test = next(gss.split(idx, y, groups))
+        gss2 = GroupShuffleSplit(n_splits=1, test_size=0.15 / 0.85, random_state=seed)
+        tr, va = next(gss2.split(rest, y[rest], groups[rest]))
+        out = {"train": np.sort(rest[tr]), "val": np.sort(rest[va]), "test": np.sort(test)}
+    _check_grouped(out, y, sizes)
+    return out
+
+
+def _check_grouped(parts: dict[str, np.ndarray], y: np.ndarray, sizes: np.ndarray) -> None:
+    """Warn when whole groups could not give about 70/15/15, or left a class out of a part."""
+    n = y.shape[0]
+    share = {p: len(parts[p]) / n for p in _PARTS}
+    off = any(abs(share[p] - want) > 0.10 for p, want in zip(_PARTS, _TARGET, strict=True))
+    lacking = [p for p in _PARTS if np.setdiff1d(y, y[parts[p]]).size]
+    if not (off or lacking):
+        return
+    got = "/".join(f"{100 * share[p]:.0f}" for p in _PARTS)
+    why = [f"the split is {got} %, far from 70/15/15"] if off else []
+    if lacking:
+        why.append(f"{' and '.join(lacking)} lack(s) a class")
+    logger.warning(
+        "grouped split of %d samples in %d groups: %s; whole groups go to one part and the "
+        "largest group holds %d samples (%.0f %%): with dedupe='ahash' chains of "
+        "near-duplicate images may have merged; dedupe=None splits by sample",
+        n, sizes.size, "; ".join(why), sizes.max(), 100 * sizes.max() / n)
 
 
 def kfold_indices(

@@ -127,6 +127,18 @@ def check_in_space(name: str, value: Any, dist: BaseDistribution) -> Any:
     return value
 
 
+def sample_sizes(n: Any) -> tuple[int, int, int]:
+    """The synthetic ``n = (train, val, test)`` of an objective, which trains, scores on
+    val and reports on test: each part must hold samples (train two or more)."""
+    ok = (isinstance(n, (tuple, list)) and len(n) == 3
+          and all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in n)
+          and n[0] >= 2 and n[1] >= 1 and n[2] >= 1)
+    if not ok:
+        raise ValueError("n must be three sizes (train, val, test) of synthetic samples, "
+                         f"train >= 2 and val, test >= 1; got {n!r}")
+    return int(n[0]), int(n[1]), int(n[2])
+
+
 def rounded(a: NDArray) -> list:
     return np.round(np.asarray(a, dtype=float), 4).tolist()
 

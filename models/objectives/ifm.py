@@ -34,7 +34,16 @@ from metaheur.models.device import seeded, storage_dtype
 from metaheur.models.ifm import IFMEnsemble, IFMSubNet
 from metaheur.models.losses import ifm_loss
 from metaheur.models.metrics import binary_metrics, roc_auc
-from metaheur.models.objectives.base import HP, Objective, RunResult, cat, flt, intd, rounded
+from metaheur.models.objectives.base import (
+    HP,
+    Objective,
+    RunResult,
+    cat,
+    flt,
+    intd,
+    rounded,
+    sample_sizes,
+)
 from metaheur.models.train import TrainConfig, predict, train_model
 
 __all__ = ["IFMObjective", "NOMINAL_FOVS", "subnet_epochs"]
@@ -116,7 +125,8 @@ class IFMObjective(Objective):
         self.scales = tuple(sorted(scales))
         self.per_scale = per_scale
         gpu = profile == "gpu"
-        self.source, self.root, self.n, self.difficulty = source, root, tuple(n), difficulty
+        self.source, self.root, self.n, self.difficulty = source, root, sample_sizes(n), \
+            difficulty
         self.size = size or (64 if gpu else 32)
         self.spacing_mm = spacing_mm or (1.0 if gpu else 2.0)
         self.input_size = (None if gpu else 16) if input_size == "auto" else input_size

@@ -34,7 +34,15 @@ from metaheur.models.features import TrunkConfig, trunk_features
 from metaheur.models.losses import balanced_class_weight, cross_entropy
 from metaheur.models.lstm_elu import LSTMELUNet
 from metaheur.models.metrics import argmax_score, multiclass_metrics
-from metaheur.models.objectives.base import HP, Objective, RunResult, cat, flt, intd
+from metaheur.models.objectives.base import (
+    HP,
+    Objective,
+    RunResult,
+    cat,
+    flt,
+    intd,
+    sample_sizes,
+)
 from metaheur.models.train import TrainConfig, predict, train_model
 
 __all__ = ["LSTMELUObjective", "FEATURES", "lstm_elu_table"]
@@ -138,7 +146,8 @@ class LSTMELUObjective(Objective):
                                or not 2 <= cv <= 10):  # fmt: skip
             raise ValueError(f"cv must be None or an integer in [2, 10], got {cv!r}")
         gpu = profile == "gpu"
-        self.source, self.root, self.n, self.difficulty = source, root, tuple(n), difficulty
+        self.source, self.root, self.n, self.difficulty = source, root, sample_sizes(n), \
+            difficulty
         self.features, self.cv, self.metric = features, cv, metric
         self.categoricals = categoricals
         self.image_size = image_size or (224 if gpu else 64)

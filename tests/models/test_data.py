@@ -430,6 +430,31 @@ def test_split_indices_grouped():
     assert 0.6 < len(s["train"]) / 300 < 0.8
 
 
+@pytest.mark.parametrize("sizes", [(200,), (150, 50)])
+def test_grouped_split_with_too_few_groups_says_so(sizes):
+    """Regression (session 24's audit): near-duplicate chains (dedupe="ahash") can merge
+    every image into one or two groups; the grouped split then failed with scikit-learn's
+    "With n_samples=1, test_size=0.15 ... the resulting train set will be empty"."""
+    g = np.repeat(np.arange(len(sizes)), sizes)
+    with pytest.raises(ValueError, match=r"(?s)200 samples form only \d group.*at least 3.*"
+                                         r"dedupe=None"):
+        split_indices(_toy(200, groups=g), seed=0)
+
+
+def test_grouped_split_far_from_70_15_15_is_warned(caplog):
+    """One group holding 60 % of the samples (a chain of near-duplicates) cannot give a
+    70/15/15 split; the split is drawn, and the warning says how far off it is and why."""
+    g = np.r_[np.zeros(120, int), np.arange(1, 81)]
+    with caplog.at_level(logging.WARNING, logger="metaheur.models.data"):
+        parts = split_indices(_toy(200, groups=g), seed=0)
+    assert sum(len(v) for v in parts.values()) == 200
+    assert "far from 70/15/15" in caplog.text and "largest group holds 120" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="metaheur.models.data"):
+        split_indices(_toy(300, groups=np.repeat(np.arange(100), 3)), seed=1)
+    assert caplog.text == ""
+
+
 def test_kfold_indices_excludes_test_and_respects_groups():
     g = np.repeat(np.arange(60), 2)
     d = _toy(120, groups=g)

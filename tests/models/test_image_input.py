@@ -70,6 +70,24 @@ def test_file_names_that_are_not_utf8_are_read(iqoth_root):
     assert np.bincount(d.y).tolist() == [5, 3, 5]
 
 
+def test_image_order_does_not_depend_on_the_directory_order(tmp_path, monkeypatch):
+    """Regression (session 24's audit): names equal but for case or leading zeros tied in
+    the natural sort key, so they kept the order the file system listed them in, and the
+    split (drawn over that order) could differ between machines."""
+    from metaheur.models.data.images import list_images
+
+    names = ["case (1).png", "Case (1).png", "case (01).png", "case (2).png", "CASE (10).png"]
+    for name in names:
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / name)
+    listed = list(tmp_path.iterdir())
+    orders = []
+    for order in (listed, listed[::-1]):
+        monkeypatch.setattr(Path, "iterdir", lambda self, o=order: iter(o))
+        orders.append([p.name for p in list_images(tmp_path)])
+    assert orders[0] == orders[1]
+    assert orders[0][-1] == "CASE (10).png"  # still natural: 10 after 2
+
+
 def test_files_that_are_not_read_are_named_in_a_warning(iqoth_root, caplog):
     """Regression: a .bmp, a dangling link, a FIFO or a sub-folder in a class folder was
     dropped without a word; hidden files (macOS metadata) stay silent."""

@@ -146,6 +146,10 @@ def test_ifm_search_space_tables():
         (LSTMELUObjective, {"fixed": {"momentum": 0.9}}, "fixed has unknown parameters"),
         (IFMObjective, {"scales": (16,)}, "scales"),
         (IFMObjective, {"init_seed": "random"}, "init_seed"),
+        # regression (session 24's audit): an empty part failed later with misleading errors
+        (LSTMELUObjective, {"n": (24, 0, 6)}, r"n must be three sizes \(train, val, test\)"),
+        (IFMObjective, {"n": (24, 6, 0)}, r"n must be three sizes \(train, val, test\)"),
+        (IFMObjective, {"n": (24, 6)}, r"n must be three sizes \(train, val, test\)"),
         (IFMObjective, {"split": "grouped"}, r"split must be one of \('stratified', 'random'\)"),
         (IFMObjective, {"coarse_share": 0.0}, "coarse_share must be a number in"),
         (IFMObjective, {"coarse_share": 1.5}, "coarse_share must be a number in"),

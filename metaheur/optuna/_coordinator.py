@@ -24,12 +24,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna import _protocol
 from metaheur.optuna._index import TrialIndex, TrialInfo
-from metaheur.optuna._liveness import Token, alive_here, mine, remember, token
+from metaheur.optuna._liveness import Liveness, Token, alive_here, mine, remember, token
 from metaheur.optuna._protocol import (
     VERSION,
     BadRecord,
     Claim,
-    Liveness,
     MixedVersionsError,
     Skip,
     Waiting,
@@ -140,13 +139,10 @@ class Coordinator:
         else:
             now = index.refresh()  # taken before the read
         self.fresh = None
-        if (ahead := index.clock_warning()) is not None:
-            self.warn(*ahead)
-        if index.versions:
-            for key, message in index.version_warnings():
-                self.warn(key, message)
-            if (why := index.mixed_versions()) is not None:
-                _fail_and_raise(study, trial, why)
+        for key, message in index.warnings():  # a clock ahead, other protocol versions
+            self.warn(key, message)
+        if index.versions and (why := index.mixed_versions()) is not None:
+            _fail_and_raise(study, trial, why)
         run = self._run_for(space)
         self._update(index, run)
         if (split := settings_split(index, run, self.store, self.compared)) is not None:

@@ -153,6 +153,13 @@ class TrialIndex:
             self.ahead = (t - now, number)
         return self._first_seen.setdefault((number, t), now)
 
+    def warnings(self) -> list[tuple[str, str]]:
+        """(key, message) of every warning the trials read call for: a clock ahead
+        (:meth:`clock_warning`), tickets of other protocol versions (:meth:`version_warnings`)."""
+        clock = self.clock_warning()
+        return ([] if clock is None else [clock]) + (
+            self.version_warnings() if self.versions else [])
+
     def clock_warning(self) -> tuple[str, str] | None:
         """(key, message) once a sign of life was dated ``GRACE / 2`` or more ahead of this
         machine's clock: the protocol's timing assumes clocks agree within that."""

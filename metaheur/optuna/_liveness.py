@@ -9,18 +9,23 @@ in C, or by ``_thread.start_new_thread``) that is a ``_DummyThread``, alive for 
 shared by later threads with the same ident. The token dies with the thread's Python state,
 so a dead thread's trials are never "mine" and never "alive here"; where a thread's Python
 state does not outlive one call (a C thread calling Python through ``PyGILState_Ensure``),
-its trials are not known alive and the timeout rule applies."""
+its trials are not known alive and the timeout rule applies.
+
+:class:`Liveness` is the other side: when a deciding trial may have been presumed dead by
+trials in other workers (``_protocol``, "Presumed dead")."""
 
 from __future__ import annotations
 
 import threading
 import weakref
+from dataclasses import dataclass
 
 from optuna.storages import BaseStorage, InMemoryStorage
 
+from metaheur.optuna import _protocol
 from metaheur.optuna._index import TrialIndex
 
-__all__ = ["Token", "alive_here", "forget", "mine", "remember", "token"]
+__all__ = ["Liveness", "Token", "alive_here", "forget", "mine", "remember", "token"]
 
 
 class Token:
@@ -87,3 +92,23 @@ def alive_here(storage: BaseStorage, index: TrialIndex) -> set[int]:
         if entry is not None and _alive(*entry):
             out.add(k)
     return out
+
+
+@dataclass
+class Liveness:
+    """What a deciding trial knows of how others see it: until ``until`` (this machine's
+    clock) no other trial can presume it dead, because its last ticket is younger than
+    ``GRACE`` there; ``late`` once a ticket of its was written after that instant, when
+    another trial may have presumed it dead and marked it (rule "Presumed dead")."""
+
+    until: float
+    late: bool = False
+
+    @classmethod
+    def since(cls, start: float) -> Liveness:
+        return cls(start + _protocol.GRACE / 2)
+
+    def wrote(self, t: float, now: float) -> None:
+        """A ticket stamped ``t`` was written; the write returned at ``now``."""
+        self.late = self.late or now > self.until
+        self.until = t + _protocol.GRACE / 2

@@ -133,9 +133,9 @@ CPU. Such a trial must not decide as if nothing happened (two trials would advan
 same generation: a fork, rows evaluated twice, results never told). Each trial tracks
 when it could first be presumed dead: ``GRACE / 2`` after its last ticket (or its start),
 half of ``GRACE`` being left for clocks that disagree. If any of its tickets was written
-later than that (:class:`Liveness`), it reads its own attributes after writing its claim,
-and if the mark is there it *withdraws*: it overwrites the claim with a skip ticket, takes
-no part in the run and samples its parameters independently (a logged warning). Both
+later than that (``_liveness.Liveness``), it reads its own attributes after writing its
+claim, and if the mark is there it *withdraws*: it overwrites the claim with a skip ticket,
+takes no part in the run and samples its parameters independently (a logged warning). Both
 sides write before they read, so at least one sees the other: either the marking trial
 read the claim, and counts it like any claim (until it is withdrawn: then the row is open
 again), or the claimant reads the mark and withdraws. A claim is never ignored while its
@@ -198,7 +198,6 @@ __all__ = [
     "GRACE",
     "BadRecord",
     "Claim",
-    "Liveness",
     "Record",
     "Skip",
     "Waiting",
@@ -227,26 +226,6 @@ def tomb_key(algo: str) -> str:
 
 def record_key(algo: str, gen: int) -> str:
     return f"metaheur:{algo}:gen:{gen}"
-
-
-@dataclass
-class Liveness:
-    """What a deciding trial knows of how others see it: until ``until`` (this machine's
-    clock) no other trial can presume it dead, because its last ticket is younger than
-    ``GRACE`` there; ``late`` once a ticket of its was written after that instant, when
-    another trial may have presumed it dead and marked it (rule "Presumed dead")."""
-
-    until: float
-    late: bool = False
-
-    @classmethod
-    def since(cls, start: float) -> Liveness:
-        return cls(start + GRACE / 2)
-
-    def wrote(self, t: float, now: float) -> None:
-        """A ticket stamped ``t`` was written; the write returned at ``now``."""
-        self.late = self.late or now > self.until
-        self.until = t + GRACE / 2
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,23 @@ def test_eta_work_ignores_reused_trials(tmp_path: Path) -> None:
     assert runs._evaluated(study, time.time() + 60) == 0  # trials of earlier runs: not ours
 
 
+def test_study_attributes_named_like_report_keys_keep_both(tmp_path: Path) -> None:
+    """Regression (session 25's audit): a study user attribute ``study`` or ``note`` (or
+    ``best``, ``trials``...) replaced best.json's own entry, so best.json named another
+    study and lost the disclaimer; or the report's entry replaced the attribute."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'a.db'}", study_name="real")
+    mine = {"study": "pilot experiment 3", "note": "lr sweep", "best": "see wiki", "lr": 2}
+    for key, value in mine.items():
+        study.set_user_attr(key, value)
+    study.add_trial(optuna.trial.create_trial(value=1.0))
+    report.write_report(study, tmp_path / "rep", plots=False)
+    best = json.loads((tmp_path / "rep" / "best.json").read_text())
+    assert best["study"] == "real" and best["note"] == report.DISCLAIMER
+    assert best["best"]["value"] == 1.0 and best["lr"] == 2
+    assert best["user_attrs"] == {"study": "pilot experiment 3", "note": "lr sweep",
+                                  "best": "see wiki"}
+
+
 def test_trials_csv_marks_reissued_rows(tmp_path: Path) -> None:
     """Regression: trials.csv did not say which trials re-ran a population row."""
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'r.db'}", study_name="r")
@@ -297,3 +314,18 @@ def test_trials_csv_marks_reissued_rows(tmp_path: Path) -> None:
     frame = report.trials_frame(study)
     assert frame["reissue_of"].isna().tolist() == [True, True, False, True]
     assert frame["reissue_of"][2] == 1
+
+
+@pytest.mark.parametrize("field, junk", [("gen", [0]), ("row", {"a": 1}), ("token", [7])])
+def test_row_records_that_are_junk_are_ignored_not_a_crash(tmp_path: Path, field: str,
+                                                            junk: object) -> None:
+    """Regression (session 25's audit): a stored row record (untrusted input) with a list
+    or dict field made ``metaheur report``, and tune's final report, fail with
+    ``TypeError: unhashable type`` and a traceback."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'j.db'}", study_name="j")
+    for number in range(3):
+        t = study.ask()
+        rec = {"run": "abc", "gen": 0, "token": 7, "row": 0} | {field: junk}
+        study._storage.set_trial_system_attr(t._trial_id, "metaheur:pso", rec)
+        study.tell(t, float(number))
+    assert report.trials_frame(study)["reissue_of"].isna().all()

@@ -159,6 +159,18 @@ def test_tune_records_the_split_and_an_earlier_study_keeps_its_own(
     assert "study 'old' has a malformed split 'by-hand'" in capsys.readouterr().err
 
 
+def test_the_stored_command_keeps_the_timeout_exactly(tmp_path: Path) -> None:
+    """Regression (session 25's audit): the command stored in the study and best.json, and
+    printed to resume, wrote --timeout with ``:g`` (six digits): 1234567.5 s became
+    1.23457e+06 s. Whole values keep their short form."""
+    for given in ("1234567.5", "7200"):
+        name = f"t{given}"
+        assert main(_tune(tmp_path, "--algo", "random", "--trials", "1", "--timeout", given,
+                          name=name)) == 0
+        best = json.loads((tmp_path / name / "best.json").read_text())
+        assert f"--timeout {given} " in best["command"] + " ", best["command"]
+
+
 def test_tune_ifm(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(_tune(tmp_path, "--model", "ifm", "--algo", "random", "--trials", "2",
                       "--json")) == 0

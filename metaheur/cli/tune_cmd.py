@@ -211,7 +211,8 @@ def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     if args.device != "auto":
         parts += ["--device", args.device]
     if args.timeout is not None:
-        parts += ["--timeout", f"{args.timeout:g}"]
+        short = f"{args.timeout:g}"  # 7200, not 7200.0; repr where six digits lose some
+        parts += ["--timeout", short if float(short) == args.timeout else repr(args.timeout)]
     if storage_shown is not None:
         parts += ["--storage", storage_shown]
     if args.study_given:

@@ -120,12 +120,15 @@ def versions() -> dict[str, str | None]:
 
 def _reissues(trials: list[FrozenTrial]) -> dict[int, int]:
     """``{trial number: number of the first trial given the same population row}``, from the
-    row records a metaheuristic sampler keeps in the trials' system attributes."""
+    row records a metaheuristic sampler keeps in the trials' system attributes (untrusted:
+    a record whose generation, row or token is not a plain integer or text is ignored)."""
     first: dict[tuple, int] = {}
     out: dict[int, int] = {}
     for t in trials:
         for key, rec in t.system_attrs.items():
-            if isinstance(rec, Mapping) and {"run", "gen", "row"} <= set(rec):
+            if isinstance(rec, Mapping) and {"run", "gen", "row"} <= set(rec) and all(
+                    v is None or isinstance(v, (int, str))
+                    for v in (rec["gen"], rec["row"], rec.get("token"))):
                 slot = (key, str(rec["run"]), rec["gen"], rec.get("token"), rec["row"])
                 if slot in first:
                     out[t.number] = first[slot]
@@ -230,6 +233,11 @@ def summary_text(study: optuna.Study) -> str:
     return "\n".join(lines)
 
 
+#: best.json's own entries: study user attributes of these names go under "user_attrs".
+_REPORT_KEYS = frozenset({"note", "study", "runs", "objective_label", "trials", "best",
+                          "versions", "user_attrs"})
+
+
 def write_report(
     study: optuna.Study,
     out: str | Path,
@@ -267,7 +275,10 @@ def write_report(
     counts = _counts(frame)
     info: dict[str, Any] = {"note": DISCLAIMER, "study": study.study_name}
     attrs = study.user_attrs
-    info.update({k: v for k, v in attrs.items() if not k.startswith(RUN_PREFIX)})
+    plain = {k: v for k, v in attrs.items() if not k.startswith(RUN_PREFIX)}
+    info.update({k: v for k, v in plain.items() if k not in _REPORT_KEYS})
+    if clashes := {k: v for k, v in plain.items() if k in _REPORT_KEYS}:
+        info["user_attrs"] = clashes  # the study's own attributes named like ours
     runs = [attrs[k] for k in sorted(attrs) if k.startswith(RUN_PREFIX)]
     if runs:
         info["runs"] = runs

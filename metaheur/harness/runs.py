@@ -150,7 +150,9 @@ def stop_signals() -> Iterator[type[_Stop]]:
 
 def _guarded(objective: Callable[[optuna.Trial], float]) -> Callable[[optuna.Trial], float]:
     """The objective, interruptible by a stop signal while it runs; a stop that came before
-    it starts fails the trial at once (it is run again on resume)."""
+    it starts fails the trial at once (it is run again on resume). A value Optuna would
+    fail without raising (NaN, not a number) raises instead: FAIL trials do not count
+    towards ``n_trials``, so the run would otherwise start trials for ever."""
 
     @functools.wraps(objective)
     def run(trial: optuna.Trial) -> float:
@@ -158,14 +160,27 @@ def _guarded(objective: Callable[[optuna.Trial], float]) -> Callable[[optuna.Tri
             raise KeyboardInterrupt
         _Stop.objective_frame, _Stop.in_objective = sys._getframe(), True
         try:
-            return objective(trial)
+            value = objective(trial)
         finally:
             _Stop.objective_frame, _Stop.in_objective = None, False
             if _Stop.hook is not None and sys.getprofile() is _Stop.hook:  # never fired
                 sys.setprofile(None)
             _Stop.hook = None
+        _check_value(trial.number, value)
+        return value
 
     return run
+
+
+def _check_value(number: int, value: Any) -> None:
+    try:
+        ok = not math.isnan(float(value))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"the objective of trial #{number} returned {value!r}; it must return a number "
+            "(+inf for a configuration that failed), or raise optuna.TrialPruned")
 
 
 # ---------------------------------------------------------------------------- trials

@@ -77,6 +77,8 @@ def run_problems(opt: IPOP) -> list[tuple[bool, str]]:
          f"{opt._last_global}), but starts after {start}"),
         (opt.nfev != start + run.nfev,
          f"has made {run.nfev} evaluations, we {opt.nfev} of which {start} before it"),
+        (bool(c.any()) and not ((opt.lower <= c) & (c <= opt.upper)).all(),
+         f"has its origin (_offset) at {c.tolist()}, outside the bounds"),
         (encode(run.params) != encode(opt._inner_params) or not box_ok,
          "is not a run of this configuration"),
         (bool(c.any()) and not centred,
@@ -89,7 +91,8 @@ def run_problems(opt: IPOP) -> list[tuple[bool, str]]:
          f"has {run._n_known} known warm-start values"),
         (not (opt._fits(run) if iters else run._budget_arg == budget),
          f"has a budget of {run.budget}, ours leaves it {budget}"),
-        (not opt.done and (run.done or opt._stall >= opt.restart_patience),
+        (not opt.done and (run.done or (opt._stall >= opt.restart_patience
+                                         and opt._can_restart())),
          "has ended but no restart followed"),
         (not (opt.best_f <= run.best_f <= opt._run_best <= opt._run_mark),
          "has best values inconsistent with ours"),

@@ -151,7 +151,7 @@ class IPOP(Optimizer):
         "_local_runs": Field((), "integer", low=0),
         "_spent": Field((2,), "integer", low=0),
         "_last_global": Field((), "integer", low=0),
-        "_offset": Field(("D",), "point"),
+        "_offset": Field(("D",), "real"),  # checked in run_problems (zero unless centred)
     }
 
     _inner: Optimizer | None = None
@@ -281,18 +281,31 @@ class IPOP(Optimizer):
         self._inner.tell(self._inner.ask(), np.empty(0))
         self._observe(f, finished=False)
 
-    def _restart(self) -> bool:
+    def _next_run(self) -> tuple[bool, int, int, NDArray]:
+        """The run a restart would start now: ``(local, population, evaluations of the
+        current run, the books with them)``; nothing is changed."""
         spent = self.nfev - (self._run_start if self.restarts else 0)  # run 0: with ours
-        self._spent[self._kind] += spent
-        if self._kind == GLOBAL:
-            self._last_global = spent
+        books = self._spent.copy()
+        books[self._kind] += spent
         remaining = self.budget - self.nfev
         # BIPOP's balance: a local run next while local runs have spent less than global
-        local = (self.restart_local and math.isfinite(self.best_f)
-                 and self._spent[LOCAL] < self._spent[GLOBAL])
+        local = bool(self.restart_local and math.isfinite(self.best_f)
+                     and books[LOCAL] < books[GLOBAL])
         n = min(self.pop_size, remaining) if local else self._pop(self._globals + 1, remaining)
+        return local, n, spent, books
+
+    def _can_restart(self) -> bool:
+        return self._next_run()[1] >= self._inner_cls.min_pop_size
+
+    def _restart(self) -> bool:
+        """Start the next run; ``False`` (nothing changed, the run goes on) when too few
+        evaluations are left for one."""
+        local, n, spent, books = self._next_run()
         if n < self._inner_cls.min_pop_size:
             return False
+        self._spent = books
+        if self._kind == GLOBAL:
+            self._last_global = spent
         warm: dict[str, Any] = {}
         if (self.restart_keep_best or local) and np.isfinite(self.best_f):
             warm = {"x0": self.best_x[None, :], "f0": [self.best_f]}

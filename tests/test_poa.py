@@ -142,6 +142,11 @@ def test_restore_is_bit_identical(restore: str) -> None:
 def test_bad_parameters() -> None:
     with pytest.raises(ValueError, match="R must"):
         POA([(0.0, 1.0)], pop_size=2, budget=10, R=-0.1)
+    # regression (session 25's audit): R = 1e308 was accepted, then 2 R c overflowed, a
+    # coordinate at 0 gave inf * 0 = NaN and the run stopped with "bug in the algorithm"
+    with pytest.raises(ValueError, match=r"R must .*1000"):
+        POA([(0.0, 1.0)], pop_size=2, budget=10, R=1e308)
+    assert POA([(0.0, 1.0)], pop_size=2, budget=10, R=1e3).R == 1e3
     with pytest.raises(ValueError, match="pop_size"):
         POA([(0.0, 1.0)], pop_size=1, budget=10)
 

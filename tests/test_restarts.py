@@ -502,6 +502,40 @@ def test_restored_states_continue_bit_identically(kw: dict[str, Any]) -> None:
         assert all(np.array_equal(a, b) for a, b in zip(asked[done:], rest, strict=True))
 
 
+@pytest.mark.parametrize("algo", ["pso-ipop", "gwo-ipop", "ipop"])
+def test_states_restore_when_the_box_excludes_the_origin(algo: str) -> None:
+    """Regression (session 25's audit): ``_offset``, the current run's origin (zero except
+    in a centred local run), was declared a point of the box, so with bounds like [1, 5]
+    every state after the first tell was refused: no ``-ipop`` run there could resume."""
+    bounds = [(1.0, 5.0), (2.0, 3.0)]
+    kw = {} if algo == "ipop" else {"pop_size": 4}
+    make = lambda: metaheur.get(algo)(bounds, budget=300, seed=0, restart_patience=2,  # noqa: E731
+                                      **kw)
+    fun = lambda X: np.floor(((X - 2.5) ** 2).sum(axis=1) * 4)  # noqa: E731
+    asked = run(make(), fun)
+    for nfev, state in _states_along(make(), fun):
+        twin = Optimizer.from_state(state)
+        assert twin.nfev == nfev
+        rest = run(twin, fun)
+        done = len(asked) - len(rest)
+        assert all(np.array_equal(a, b) for a, b in zip(asked[done:], rest, strict=True))
+
+
+@pytest.mark.parametrize("budget", range(10, 40))
+def test_a_restart_with_too_few_evaluations_left_keeps_the_books(budget: int) -> None:
+    """Regression (session 25's audit): a restart that found too few evaluations left for
+    a new run had already booked the finished run's evaluations, so the run went on with
+    books that disagreed with it, and its exported state was refused ("follows runs of
+    [12, 0] evaluations ... but starts after 4")."""
+    opt = metaheur.get("pso-ipop")([(-1.0, 1.0)] * 2, pop_size=4, budget=budget, seed=0,
+                                   restart_patience=1, restart_local=False)
+    while not opt.done:
+        X = opt.ask()
+        opt.tell(X, np.ones(len(X)))  # flat: every run stalls at once
+        if not opt.done:
+            Optimizer.from_state(json.loads(json.dumps(opt.get_state())))
+
+
 def _eager_state(algo: str = "pso-ipop", *, pending: bool = True,
                  local: bool = False) -> dict[str, Any]:
     """A state after two restarts (``local``: in a local run, after a global restart)."""

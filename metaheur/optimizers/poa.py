@@ -61,7 +61,7 @@ class POA(Optimizer):
         "_r": Field(("N", 1), "real", 0.0, 1.0, present="iteration"),
         "_n_eval": Field((), "count"),  # rows of the asked batch the core evaluates
     }  # fmt: skip
-    constraints = {"R": Real(low=0.0)}
+    constraints = {"R": Real(0.0, 1e3)}  # larger: 2 R c overflows (AOA caps its constants so)
 
     def _rounds(self) -> tuple[int, ...]:
         return (self.pop_size, self.pop_size)  # phase 1, phase 2: 2N evaluations

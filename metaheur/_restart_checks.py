@@ -8,6 +8,7 @@ is a ``(violated, what)`` pair that the wrapper turns into a ``ValueError``.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +36,20 @@ def local_box(center: NDArray, lower: NDArray, upper: NDArray, frac: float) -> N
     flat = lo >= hi
     lo[flat], hi[flat] = lower[flat], upper[flat]
     return np.column_stack([lo, hi])
+
+
+def next_run(opt: IPOP) -> tuple[bool, int, int, NDArray]:
+    """The run a restart of ``opt`` would start now, nothing changed: ``(local, population,
+    evaluations of the current run, the per-regime books with them)``."""
+    spent = opt.nfev - (opt._run_start if opt.restarts else 0)  # run 0: with ours
+    books = opt._spent.copy()
+    books[opt._kind] += spent
+    remaining = opt.budget - opt.nfev
+    # BIPOP's balance: a local run next while local runs have spent less than global
+    local = bool(opt.restart_local and math.isfinite(opt.best_f)
+                 and books[LOCAL] < books[GLOBAL])
+    n = min(opt.pop_size, remaining) if local else opt._pop(opt._globals + 1, remaining)
+    return local, n, spent, books
 
 
 def run_problems(opt: IPOP) -> list[tuple[bool, str]]:
@@ -92,7 +107,7 @@ def run_problems(opt: IPOP) -> list[tuple[bool, str]]:
         (not (opt._fits(run) if iters else run._budget_arg == budget),
          f"has a budget of {run.budget}, ours leaves it {budget}"),
         (not opt.done and (run.done or (opt._stall >= opt.restart_patience
-                                         and opt._can_restart())),
+                                         and next_run(opt)[1] >= opt._inner_cls.min_pop_size)),
          "has ended but no restart followed"),
         (not (opt.best_f <= run.best_f <= opt._run_best <= opt._run_mark),
          "has best values inconsistent with ours"),

@@ -68,6 +68,7 @@ from metaheur._restart_checks import (
     centred,
     collapsed,
     local_box,
+    next_run,
     restored_progress,
     run_population,
     upgrade_first_release,
@@ -281,26 +282,9 @@ class IPOP(Optimizer):
         self._inner.tell(self._inner.ask(), np.empty(0))
         self._observe(f, finished=False)
 
-    def _next_run(self) -> tuple[bool, int, int, NDArray]:
-        """The run a restart would start now: ``(local, population, evaluations of the
-        current run, the books with them)``; nothing is changed."""
-        spent = self.nfev - (self._run_start if self.restarts else 0)  # run 0: with ours
-        books = self._spent.copy()
-        books[self._kind] += spent
-        remaining = self.budget - self.nfev
-        # BIPOP's balance: a local run next while local runs have spent less than global
-        local = bool(self.restart_local and math.isfinite(self.best_f)
-                     and books[LOCAL] < books[GLOBAL])
-        n = min(self.pop_size, remaining) if local else self._pop(self._globals + 1, remaining)
-        return local, n, spent, books
-
-    def _can_restart(self) -> bool:
-        return self._next_run()[1] >= self._inner_cls.min_pop_size
-
     def _restart(self) -> bool:
-        """Start the next run; ``False`` (nothing changed, the run goes on) when too few
-        evaluations are left for one."""
-        local, n, spent, books = self._next_run()
+        """Start the next run; ``False`` (nothing changed) when too few evaluations are left."""
+        local, n, spent, books = next_run(self)
         if n < self._inner_cls.min_pop_size:
             return False
         self._spent = books

@@ -189,16 +189,52 @@ def test_optuna_samplers_accept_the_largest_seed(algo: str) -> None:
     --seed 4294967295 (or a second worker) ended in "Seed must be between 0 and 2**32 - 1"."""
     import optuna
 
-    from metaheur.cli.tune_cmd import MAX_SEED, _sampler
+    from metaheur.cli.tune_stored import MAX_SEED
+    from metaheur.harness.seeding import tune_sampler as _sampler
 
     if algo == "cmaes":
         pytest.importorskip("cmaes")
     drawn = []
     for worker, finished in ((0, 0), (0, 5), (1, 0), (2, 7)):
-        sampler = _sampler(algo, MAX_SEED, 4, 8, finished, {}, {}, worker)
+        sampler = _sampler(algo, MAX_SEED, 4, 8, {}, {}, worker)
         study = optuna.create_study(sampler=sampler)
+        for _ in range(finished):  # a resumed study: its first trial here is #finished
+            study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
         drawn.append(study.ask().suggest_float("x", 0.0, 1.0))
     assert len(set(drawn)) == len(drawn)  # workers and resumed runs still differ
+
+
+@pytest.mark.parametrize("algo", ["random", "tpe", "gp", "cmaes"])
+def test_copies_on_one_storage_draw_different_points(tmp_path: Path, algo: str) -> None:
+    """Regression (session 25's audit): two copies of one tune command on one storage (two
+    machines, as --storage's help invites) seeded Optuna's sampler with the same seed +
+    finished trials, so they proposed the same configurations: half the trials repeated
+    (trained twice, or answered from the study instead of exploring). A copy's sampler is
+    now seeded with the number of the first trial it asks, which the storage makes unique;
+    a lone run on a new study keeps the seed it had (its first trial is #0)."""
+    import optuna
+
+    from metaheur.harness.seeding import tune_sampler as _sampler
+
+    if algo == "cmaes":
+        pytest.importorskip("cmaes")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    optuna.create_study(study_name="s", storage=url)
+    a, b = (optuna.load_study(study_name="s", storage=url,
+                              sampler=_sampler(algo, 0, 4, 8, {}, {}, 0)) for _ in range(2))
+    points = []
+    for _ in range(3):
+        for copy in (a, b):
+            t = copy.ask()
+            x = t.suggest_float("x", 0.0, 1.0)
+            copy.tell(t, (x - 0.3) ** 2)
+            points.append(x)
+    assert len(set(points)) == len(points), points
+    lone = optuna.create_study(sampler=_sampler(algo, 0, 4, 8, {}, {}, 0))
+    ref = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)
+                              if algo == "random" else None)
+    if algo == "random":  # the lone run's first draw is seed 0's, as before
+        assert lone.ask().suggest_float("x", 0.0, 1.0) == ref.ask().suggest_float("x", 0.0, 1.0)
 
 
 def test_resume_counts_finished_trials(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -173,22 +173,6 @@ def _objective_kwargs(args: argparse.Namespace, source: str, root: str | None,
     return kw
 
 
-def _sampler(algo: str, seed: int, pop_size: int, n_trials: int, finished: int,
-             space: dict[str, Any], params: dict[str, Any], worker: int = 0) -> Any:
-    """Worker ``worker``'s sampler. Optuna's samplers get ``seed + 1000 * worker + finished``
-    (modulo 2**32, the seeds they accept) so that workers and resumed runs do not repeat
-    points; a metaheuristic sampler keeps its state in the storage, so every worker gets the
-    run's seed. Every sampler gets ``params`` (``--algo-param``)."""
-    from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
-
-    if algo in OPTUNA_SAMPLERS:
-        seed = (seed + 1000 * worker + finished) % (MAX_SEED + 1)
-        return make_sampler(algo, seed=seed, pop_size=pop_size if algo == "cmaes" else None,
-                            **params)
-    return make_sampler(algo, seed=seed, pop_size=pop_size, n_trials=n_trials,
-                        search_space=space, **params)
-
-
 def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     """The canonical command of this run (storage masked), used to say how to resume;
     without ``--seed``, ``--profile`` or ``--algo-param`` while it is not known yet (the
@@ -346,6 +330,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     from metaheur.harness import study as tuning
     from metaheur.harness.progress import want_progress
     from metaheur.harness.report import DISCLAIMER
+    from metaheur.harness.seeding import tune_sampler
     from metaheur.models.objectives import get_objective
     from metaheur.optuna import NO_POPULATION
 
@@ -425,8 +410,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         del objective  # workers build their own; free the data before forking work
         outcome = runs.run_trials(
             storage_url, study_name,
-            sampler_factory=functools.partial(_sampler, algo, args.seed, args.pop_size,
-                                              args.trials, finished, space, params),
+            sampler_factory=functools.partial(tune_sampler, algo, args.seed, args.pop_size,
+                                              args.trials, space, params),
             objective_factory=functools.partial(get_objective, args.model, **objective_kwargs),
             n_trials=args.trials, timeout=args.timeout, n_jobs=n_jobs, pruner=args.pruner,
             progress=args.progress or want_progress(not args.quiet), desc=f"{algo} trials",

@@ -70,3 +70,26 @@ def test_a_study_longer_than_its_finite_conditional_space_keeps_going(algo: str)
     assert len(study.trials) == 30
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) == 5
+
+
+def stepped(trial: optuna.Trial) -> float:
+    return (trial.suggest_float("s", 0.0, 1.0, step=0.05) - 0.3) ** 2
+
+
+@pytest.mark.parametrize("algo", ["gwo", "pso"])
+def test_grid_values_written_with_float_noise_are_recognised_as_evaluated(algo: str) -> None:
+    """Regression (session 25's audit): Optuna's own samplers write a stepped float as
+    ``low + k * step`` (0.30000000000000004), this sampler decodes the grid point exactly
+    (0.3), and the repeat check compared the two as text: a study begun with Optuna's
+    RandomSampler (or this sampler's first, independently sampled trial) spent trials
+    again on grid points it had evaluated."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    study.optimize(stepped, n_trials=6)
+    noisy = [t.params["s"] for t in study.trials if round(t.params["s"], 9) != t.params["s"]]
+    assert noisy, "the case needs grid values with binary noise"
+    study.sampler = MetaheuristicSampler(algo, seed=0, n_trials=20, pop_size=4)
+    study.optimize(stepped, n_trials=10)
+    points = [round(t.params["s"], 9) for t in study.trials]
+    ours = points[6:]  # (Optuna's RandomSampler itself may repeat: not ours to judge)
+    assert len(ours) == 10 and not set(ours) & set(points[:6]), points
+    assert len(set(ours)) == len(ours), points

@@ -169,6 +169,7 @@ class SearchSpaceEncoder:
         self.space: dict[str, BaseDistribution] = dict(space)
         self.names: list[str] = list(self.space)
         self._dims = [_Dim(name, dist) for name, dist in self.space.items()]
+        self._index = {name: i for i, name in enumerate(self.names)}
         self.dim = len(self.names)
         self.bounds: NDArray = np.tile(np.array([-1.0, 1.0]), (self.dim, 1))
 
@@ -180,6 +181,12 @@ class SearchSpaceEncoder:
             raise ValueError(f"params lack the search-space parameter(s) {missing}")
         return np.array([d.encode(params[n]) if n in params else 0.0
                          for n, d in zip(self.names, self._dims, strict=True)])
+
+    def canonical(self, name: str, v: Any) -> Any:
+        """``v`` as :meth:`decode` writes it: a stepped value is the exact grid point
+        (Optuna's samplers write ``low + k * step``, e.g. 0.30000000000000004 for 0.3)."""
+        d = self._dims[self._index[name]]
+        return d.decode(d.encode(v)) if d.kind == _GRID else v
 
     def decode(self, x: ArrayLike) -> dict[str, Any]:
         """Return the parameter dict of the ``(d,)`` point ``x`` (clipped to the box)."""

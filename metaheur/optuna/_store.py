@@ -51,7 +51,10 @@ class RunSpace:
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
 
     def key(self, params: Mapping[str, Any], names: tuple[str, ...] | None = None) -> str:
-        return repr(tuple(params[n] for n in (names or self.encoder.names)))
+        """The values of ``names`` (default: every parameter) as grid points, as text: one
+        key per configuration, whoever wrote the values."""
+        canon = self.encoder.canonical
+        return repr(tuple(canon(n, params[n]) for n in (names or self.encoder.names)))
 
     def add(self, trial: FrozenTrial, value: float) -> None:
         """Record a completed trial whose parameters of this space (at least one) have this

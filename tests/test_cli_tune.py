@@ -225,10 +225,10 @@ def test_copies_on_one_storage_draw_different_points(tmp_path: Path, algo: str) 
     points = []
     for _ in range(3):
         for copy in (a, b):
-            t = copy.ask()
-            x = t.suggest_float("x", 0.0, 1.0)
-            copy.tell(t, (x - 0.3) ** 2)
-            points.append(x)
+            t = copy.ask()  # two dimensions: the floors' cmaes refuses one
+            x, y = t.suggest_float("x", 0.0, 1.0), t.suggest_float("y", 0.0, 1.0)
+            copy.tell(t, (x - 0.3) ** 2 + y)
+            points.append((x, y))
     assert len(set(points)) == len(points), points
     lone = optuna.create_study(sampler=_sampler(algo, 0, 4, 8, {}, {}, 0))
     ref = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)

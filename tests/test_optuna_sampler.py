@@ -508,3 +508,23 @@ def test_gp_without_pytorch_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
     with pytest.raises(ValueError, match="sampler 'gp' needs PyTorch"):
         make_sampler("gp", seed=0)
+
+
+def test_a_wrapper_that_overrides_claimed_parameters_is_warned_once() -> None:
+    """Regression (session 25's audit): Optuna's PartialFixedSampler around this sampler
+    replaced the value of a parameter after its row was claimed, so every row was told the
+    value of another point (f(x, y_fixed) as f(x, y_row)) without a word. The sampler now
+    compares a finished trial's parameters with its claim and warns once."""
+    def obj(t: optuna.Trial) -> float:
+        x, y = t.suggest_float("x", -2, 2), t.suggest_float("y", -2, 2)
+        return x * x + (y - 1) ** 2
+
+    study = optuna.create_study(sampler=MetaheuristicSampler("gwo", seed=0, n_trials=40,
+                                                             pop_size=4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a plain run: no such warning
+        study.optimize(obj, n_trials=6)
+    study.sampler = optuna.samplers.PartialFixedSampler({"y": 1.0}, study.sampler)
+    with pytest.warns(UserWarning, match=r"(?s)evaluated y = 1\.0, .*PartialFixedSampler") as rec:
+        study.optimize(obj, n_trials=8)
+    assert sum("PartialFixedSampler" in str(w.message) for w in rec) == 1

@@ -293,6 +293,7 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         if state == TrialState.FAIL:  # mark it: an interruption is not a result
             study._storage.set_trial_system_attr(trial._trial_id, END_KEY,
                                                  {"interrupted": _interrupted()})
+        self._warn_if_overridden(trial)
         forget(study._storage, trial._trial_id)
         with self._lock:
             self._coord.live.pop(trial.number, None)

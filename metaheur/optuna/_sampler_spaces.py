@@ -14,6 +14,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna._protocol import Claim, Skip, parse_ticket
+from metaheur.optuna._space import SearchSpaceEncoder
 from metaheur.optuna._store import RunSpace
 
 __all__ = ["SamplerSpaces"]
@@ -83,6 +84,28 @@ class SamplerSpaces:
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(message, UserWarning, stacklevel=3)
+
+    def _warn_if_overridden(self, trial: FrozenTrial) -> None:
+        """Warn once when a finished trial evaluated other values than the point it claimed:
+        a wrapper (Optuna's PartialFixedSampler) set parameters this sampler had claimed,
+        so its row is told the value of a point the optimizer did not propose."""
+        c = parse_ticket(trial.system_attrs.get(self._attr))
+        if "overridden" in self._warned or not isinstance(c, Claim) or c.names is None:
+            return
+        dists = trial.distributions
+        if not all(n in dists for n in c.names):
+            return  # a branch of a conditional space: its inactive parameters are not used
+        enc = SearchSpaceEncoder({n: dists[n] for n in c.names})
+        claimed = enc.decode(np.array(c.x))
+        for n in c.names:
+            if enc.canonical(n, trial.params[n]) != claimed[n]:
+                self._warn_once("overridden", (
+                    f"{self}: trial #{trial.number} evaluated {n} = {trial.params[n]!r}, not "
+                    f"{claimed[n]!r} of the point it claimed: something set parameters this "
+                    "sampler proposes (e.g. optuna.samplers.PartialFixedSampler), so the "
+                    "population is told values of points it did not propose. To fix a "
+                    "parameter, leave it out of the sampler's search_space."))
+                return
 
     def _warn_if_paramless(self, study: Study) -> None:
         if "paramless" in self._warned:

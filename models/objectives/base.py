@@ -13,6 +13,8 @@ directory is given, else as the ``val_predictions`` user attribute.
 from __future__ import annotations
 
 import abc
+import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -47,6 +49,10 @@ METRIC_PREFIX = "val_"
 #: file name of the validation-predictions artifact; its id is in the user attribute
 #: ``val_predictions_artifact``
 PREDICTIONS_ARTIFACT = "val_predictions.json"
+#: trial user attribute: :meth:`Objective.fingerprint` of the configuration that scored it
+CONFIG_ATTR = "objective_config"
+#: attributes that do not decide a score: the hardware, where results go, run-time state
+_NOT_CONFIG = frozenset({"device", "artifact_dir", "last_result"})
 _SAME = object()
 
 
@@ -143,6 +149,15 @@ def rounded(a: NDArray) -> list:
     return np.round(np.asarray(a, dtype=float), 4).tolist()
 
 
+def _plain(value: Any) -> Any:
+    """JSON form of a configuration value json cannot write (dataclasses, NumPy scalars)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return repr(value)
+
+
 class Objective(abc.ABC):
     """Common machinery: profile, fixed parameters, defaults, the Optuna adapter.
 
@@ -231,6 +246,20 @@ class Objective(abc.ABC):
         profile = self._check_profile(profile)
         return {**{k: hp.default_for(profile) for k, hp in self.table().items()}, **self.fixed}
 
+    def config(self) -> dict[str, Any]:
+        """Every setting besides the parameters that decides a trial's score: the public
+        attributes (seed, split, fixed, data, metric, ...) minus the device and the output
+        folder (and functions patched onto the instance)."""
+        return {k: v for k, v in sorted(vars(self).items())
+                if not k.startswith("_") and k not in _NOT_CONFIG and not callable(v)}
+
+    def fingerprint(self) -> str:
+        """A short hash of the objective's class and :meth:`config`, stored with each trial
+        (``objective_config``): a trial's score is reused only under an equal fingerprint."""
+        blob = json.dumps([type(self).__qualname__, self.config()], sort_keys=True,
+                          default=_plain)  # fmt: skip
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
     def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         params = dict(params or {})
         space, table = self.search_space(), self.table()
@@ -297,6 +326,7 @@ class Objective(abc.ABC):
         else:
             trial.set_user_attr("val_predictions_artifact", self._upload(trial, preds))
         trial.set_user_attr("fit_seconds", round(res.seconds, 3))
+        trial.set_user_attr(CONFIG_ATTR, self.fingerprint())
         for k, v in res.extra.items():
             trial.set_user_attr(k, v)
 
@@ -316,12 +346,15 @@ class Objective(abc.ABC):
     def _completed_twin(
         self, trial: optuna.Trial, sampled: Mapping[str, Any]
     ) -> optuna.trial.FrozenTrial | None:
-        """An earlier COMPLETE trial of the study with exactly these parameters, if any."""
+        """An earlier COMPLETE trial of the study with exactly these parameters, scored under
+        this objective's configuration (workers of one study may differ in seed, data, ...)."""
         study = getattr(trial, "study", None)
         if self.init_seed != "fixed" or study is None:
             return None
+        mine = self.fingerprint()
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-            if t.params == sampled and "fit_seconds" in t.user_attrs:
+            if (t.params == sampled and "fit_seconds" in t.user_attrs
+                    and t.user_attrs.get(CONFIG_ATTR) == mine):  # fmt: skip
                 return t
         return None
 

@@ -336,6 +336,42 @@ def test_identical_configuration_is_not_trained_twice(lstm_obj, monkeypatch):
     assert second.user_attrs["val_f1"] == first.user_attrs["val_f1"]
 
 
+@pytest.mark.parametrize("change", [{"seed": 1}, {"metric": "accuracy"}, {"n": (64, 32, 31)},
+                                    {"fixed": {"epochs": 2}}, {"split": "random"}])
+def test_a_twin_scored_under_another_configuration_is_not_reused(change, monkeypatch):
+    """Workers sharing one study with another seed, metric, data size, split or fixed value
+    score the same parameters differently: a trial's value is reused only from a trial scored
+    under the same configuration (regression: only the parameters were compared)."""
+    first_obj = LSTMELUObjective(**LSTM_KW)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(first_obj, n_trials=1)
+    other = LSTMELUObjective(**{**LSTM_KW, **change})
+    assert other.fingerprint() != first_obj.fingerprint()
+    study.enqueue_trial(study.trials[0].params)
+    calls = []
+
+    def run(params, trial=None):
+        calls.append(params)
+        return first_obj.run(params, trial)
+
+    monkeypatch.setattr(other, "run", run)
+    study.optimize(other, n_trials=1)
+    assert len(calls) == 1
+    assert "reused_from" not in study.trials[1].user_attrs
+    # a third worker with the first configuration reuses trial 0, not trial 1
+    study.enqueue_trial(study.trials[0].params)
+    study.optimize(LSTMELUObjective(**LSTM_KW), n_trials=1)
+    assert study.trials[2].user_attrs["reused_from"] == 0
+
+
+def test_configuration_fingerprint_ignores_where_results_go(tmp_path):
+    base = LSTMELUObjective(**LSTM_KW)
+    same = LSTMELUObjective(**{**LSTM_KW, "artifact_dir": tmp_path})
+    assert same.fingerprint() == base.fingerprint()
+    assert LSTMELUObjective(**{**LSTM_KW, "seed": np.int64(0)}).fingerprint() == base.fingerprint()
+    assert IFMObjective(**IFM_KW).fingerprint() != base.fingerprint()
+
+
 def test_trial_init_seed_always_trains():
     obj = LSTMELUObjective(**LSTM_KW, init_seed="trial")
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))

@@ -116,9 +116,12 @@ def _suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
 
 def check_in_space(name: str, value: Any, dist: BaseDistribution) -> Any:
     """Return ``value`` (floats within rounding of a bound are clipped) or raise ValueError."""
+    if isinstance(value, np.generic):  # a value read off an array: np.int64(16) -> 16
+        value = value.item()
     if isinstance(dist, CategoricalDistribution):
-        if value in dist.choices:
-            return value
+        equal = [c for c in dist.choices if c == value]
+        if equal:  # the space's own object (16, not 16.0); the same type first (1, not True)
+            return next((c for c in equal if type(c) is type(value)), equal[0])
         raise ValueError(f"{name} must be one of {list(dist.choices)}, got {value!r}")
     ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
     if ok and isinstance(dist, FloatDistribution):
@@ -131,6 +134,14 @@ def check_in_space(name: str, value: Any, dist: BaseDistribution) -> Any:
     if not ok:
         raise ValueError(f"{name} must be in [{dist.low:g}, {dist.high:g}], got {value!r}")
     return value
+
+
+def _seed(name: str, value: Any) -> int:
+    """A seed NumPy, torch and scikit-learn all accept: an integer in [0, 2**32)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or not 0 <= value < 2**32:
+        raise ValueError(f"{name} must be an integer in [0, 2**32), got {value!r}")
+    return int(value)
 
 
 def sample_sizes(n: Any) -> tuple[int, int, int]:
@@ -195,13 +206,12 @@ class Objective(abc.ABC):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         self.split = split
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        self.profile, self.seed, self.init_seed = profile, int(seed), init_seed
+        self.profile, self.seed, self.init_seed = profile, _seed("seed", seed), init_seed
         self.device = resolve_device(device)
         self.eval_test = eval_test
         self.artifact_dir = None if artifact_dir is None else os.fspath(artifact_dir)
-        self.fixed = dict(fixed or {})
+        self.fixed = {k: v.item() if isinstance(v, np.generic) else v
+                      for k, v in (fixed or {}).items()}  # fmt: skip
         unknown = set(self.fixed) - set(self.table())
         if unknown:
             raise ValueError(f"fixed has unknown parameters {sorted(unknown)}; "
@@ -367,7 +377,7 @@ class Objective(abc.ABC):
         :class:`RunResult` of the last call is kept in ``last_result``.
         """
         full = self._params(params)
-        self._seed_override = train_seed
+        self._seed_override = None if train_seed is None else _seed("train_seed", train_seed)
         try:
             res = self.run(full)
         except TrainingFailed as exc:

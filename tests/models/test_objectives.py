@@ -372,6 +372,27 @@ def test_configuration_fingerprint_ignores_where_results_go(tmp_path):
     assert IFMObjective(**IFM_KW).fingerprint() != base.fingerprint()
 
 
+@pytest.mark.parametrize("where", ["params", "fixed"])
+def test_numpy_scalars_are_accepted_as_parameter_values(where):
+    """Values read off NumPy arrays (np.int64(16)) crashed training (regression)."""
+    values = {"batch_size": np.int64(16), "hidden": np.int64(32), "lr": np.float32(0.01)}
+    fixed = {"epochs": np.int64(1), **(values if where == "fixed" else {})}
+    obj = LSTMELUObjective(**{**LSTM_KW, "fixed": fixed})
+    full = obj._params(values if where == "params" else {})
+    assert full["batch_size"] == 16 and type(full["batch_size"]) is int
+    assert type(full["epochs"]) is int and type(full["lr"]) is float
+    assert 0.0 <= obj.evaluate(values if where == "params" else {}) <= 1.0
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, True])
+def test_a_seed_outside_0_to_2_32_is_refused_up_front(seed):
+    """A negative seed was accepted and crashed deep in NumPy (regression)."""
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32\)"):
+        LSTMELUObjective(**{**LSTM_KW, "seed": seed})
+    with pytest.raises(ValueError, match=r"train_seed must be an integer in \[0, 2\*\*32\)"):
+        LSTMELUObjective(**LSTM_KW).evaluate({}, train_seed=seed)
+
+
 def test_trial_init_seed_always_trains():
     obj = LSTMELUObjective(**LSTM_KW, init_seed="trial")
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))

@@ -192,10 +192,11 @@ def progress_step(epoch: int, epochs: int, stage: int = 0) -> int:
     """Pruning step of the end of ``epoch`` (0-based): ``stage * 100`` plus the percentage of
     the schedule done, ``round(100 (epoch + 1) / epochs)``.
 
-    Intermediate values are compared across trials at equal steps. With ``epochs`` tuned, the
-    raw epoch index compares a OneCycle run at its peak learning rate with one at the end of its
-    decay, and the IFM's ``k * epochs + epoch`` compares different sub-networks; the fraction
-    of the schedule (per sub-network ``stage``) is what is alike.
+    With more than 100 epochs several epochs share a step; :func:`train_model` reports the
+    last of them. Intermediate values are compared across trials at equal steps. With
+    ``epochs`` tuned, the raw epoch index compares a OneCycle run at its peak learning rate
+    with one at the end of its decay, and the IFM's ``k * epochs + epoch`` compares different
+    sub-networks; the fraction of the schedule (per sub-network ``stage``) is what is alike.
     """
     return 100 * stage + round(100 * (epoch + 1) / epochs)
 
@@ -339,6 +340,8 @@ def _train(
             score = float(score_fn(yva, probs))
             history.append(score)
             step = progress_step(epoch, epochs, stage)
+            if not last and progress_step(epoch + 1, epochs, stage) == step:
+                continue  # over 100 epochs: the step's value is the last epoch's reaching it
             if report is not None:
                 report(step, score)
             if trial is not None:

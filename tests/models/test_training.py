@@ -346,6 +346,25 @@ def test_progress_steps_compare_like_with_like():
     assert steps == sorted(set(steps)) and steps[-1] == 100
 
 
+def test_more_than_100_epochs_report_each_step_once():
+    """Regression: with epochs > 100 (the IFM's GPU range reaches 120) two epochs shared a
+    percent step; Optuna warned and dropped the later value. Each step now carries the value
+    of the last epoch that reaches it."""
+    X, y = _lstm_data()
+    calls = []
+    trial = optuna.create_study().ask()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Optuna's "already reported" is a UserWarning
+        res = train_model(_lstm(), (X, y), (X, y), loss_fn=cross_entropy, score_fn=_ce_score,
+                          lr=1e-3, epochs=120, batch_size=24, schedule="constant",
+                          device="cpu", trial=trial, report=lambda s, v: calls.append((s, v)))
+    steps = [s for s, _ in calls]
+    assert steps == list(range(1, 101))
+    assert sorted(trial.storage.get_trial(trial._trial_id).intermediate_values) == steps
+    assert calls[-1][1] == res.history[-1]
+    assert len(res.history) == 120
+
+
 def test_oom_frees_cuda_memory_after_the_traceback_is_gone(monkeypatch):
     """Regression: empty_cache() ran inside ``except``, while the traceback held the tensors."""
     import sys

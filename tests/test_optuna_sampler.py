@@ -510,21 +510,88 @@ def test_gp_without_pytorch_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
         make_sampler("gp", seed=0)
 
 
-def test_a_wrapper_that_overrides_claimed_parameters_is_warned_once() -> None:
+def test_partial_fixed_sampler_parameters_leave_the_population_space() -> None:
     """Regression (session 25's audit): Optuna's PartialFixedSampler around this sampler
     replaced the value of a parameter after its row was claimed, so every row was told the
-    value of another point (f(x, y_fixed) as f(x, y_row)) without a word. The sampler now
-    compares a finished trial's parameters with its claim and warns once."""
+    value of another point (f(x, y_fixed) as f(x, y_row)). The parameters the wrapper fixes
+    now leave the space the population searches: its rows claim x only."""
+    from metaheur.optuna._protocol import Claim, parse_ticket
+
     def obj(t: optuna.Trial) -> float:
         x, y = t.suggest_float("x", -2, 2), t.suggest_float("y", -2, 2)
         return x * x + (y - 1) ** 2
 
-    study = optuna.create_study(sampler=MetaheuristicSampler("gwo", seed=0, n_trials=40,
-                                                             pop_size=4))
+    sampler = MetaheuristicSampler("gwo", seed=0, n_trials=40, pop_size=4)
+    study = optuna.create_study(sampler=sampler)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a plain run: no such warning
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        wrapper = optuna.samplers.PartialFixedSampler({"y": 1.0}, sampler)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no override warning: nothing claimed is overridden
         study.optimize(obj, n_trials=6)
-    study.sampler = optuna.samplers.PartialFixedSampler({"y": 1.0}, study.sampler)
+        study.sampler = wrapper
+        study.optimize(obj, n_trials=8)
+    later = study.trials[6:]
+    assert all(t.params["y"] == 1.0 for t in later)
+    claims = [parse_ticket(t.system_attrs[sampler._attr]) for t in later]
+    assert all(isinstance(c, Claim) and c.names == ("x",) for c in claims)
+    assert [t.params["x"] for t in later] == [
+        pytest.approx(2 * c.x[0]) for c in claims]  # the claimed point was evaluated
+
+
+def test_another_wrapper_that_overrides_claimed_parameters_is_warned_once() -> None:
+    """A wrapper this sampler does not know (here a copy of PartialFixedSampler) still
+    overrides claimed values: the population is told other points' values, with a warning."""
+
+    class Pin(optuna.samplers.BaseSampler):
+        def __init__(self, base: optuna.samplers.BaseSampler) -> None:
+            self.base = base
+
+        def infer_relative_search_space(self, study, trial):  # type: ignore[no-untyped-def]
+            space = self.base.infer_relative_search_space(study, trial)
+            return {k: v for k, v in space.items() if k != "y"}
+
+        def sample_relative(self, study, trial, space):  # type: ignore[no-untyped-def]
+            return self.base.sample_relative(study, trial, space)
+
+        def sample_independent(self, study, trial, name, dist):  # type: ignore[no-untyped-def]
+            return 1.0 if name == "y" else self.base.sample_independent(study, trial, name,
+                                                                        dist)
+
+        def before_trial(self, study, trial):  # type: ignore[no-untyped-def]
+            self.base.before_trial(study, trial)
+
+        def after_trial(self, study, trial, state, values):  # type: ignore[no-untyped-def]
+            self.base.after_trial(study, trial, state, values)
+
+    def obj(t: optuna.Trial) -> float:
+        x, y = t.suggest_float("x", -2, 2), t.suggest_float("y", -2, 2)
+        return x * x + (y - 1) ** 2
+
+    sampler = MetaheuristicSampler("gwo", seed=0, n_trials=40, pop_size=4)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(obj, n_trials=6)
+    study.sampler = Pin(sampler)
     with pytest.warns(UserWarning, match=r"(?s)evaluated y = 1\.0, .*PartialFixedSampler") as rec:
         study.optimize(obj, n_trials=8)
-    assert sum("PartialFixedSampler" in str(w.message) for w in rec) == 1
+    assert sum("evaluated y" in str(w.message) for w in rec) == 1
+
+
+def test_a_float_grid_too_fine_for_optunas_check_evaluates_the_claimed_points() -> None:
+    """Regression (session 25's audit): on a grid of 10**9 steps Optuna's ``_contains``
+    refuses many exact grid values (its test of ``(v - low) / step`` has float noise above
+    about 5e7 steps). Optuna then asked ``sample_independent``, the fallback drew a random
+    value, and the claimed row was told the value of that other point. The claimed value is
+    now returned there."""
+    dist = FloatDistribution(0.0, 1.0, step=1e-9)
+
+    def obj(t: optuna.Trial) -> float:
+        x, y = t.suggest_float("x", 0.0, 1.0, step=1e-9), t.suggest_float("y", -1.0, 1.0)
+        return (x - 0.3) ** 2 + y * y
+
+    study = optuna.create_study(sampler=MetaheuristicSampler("pso", seed=0, pop_size=6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither the fallback nor the override warning
+        study.optimize(obj, n_trials=30)
+    xs = [t.params["x"] for t in study.trials]
+    assert sum(not dist._contains(x) for x in xs) > 0  # the case the test is about happened

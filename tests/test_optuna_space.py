@@ -192,3 +192,20 @@ def test_decode_of_a_point_far_outside_the_box_is_its_nearest_end(x: float) -> N
                               "lr": FloatDistribution(1e-5, 1e-1, log=True)})
     params = enc.decode(np.array([x, x]))
     assert params == ({"n": 1000, "lr": 1e-1} if x > 0 else {"n": 1, "lr": 1e-5})
+
+
+@pytest.mark.parametrize(("low", "high", "step"), [
+    (1, 2**60, 1), (0, 2**54 + 2, 2), (3, 2**55 + 3, 4), (-(2**62), 2**62, 1), (0, 2**53 + 1, 1),
+])
+def test_int_ranges_wider_than_a_double_reach_both_ends(low: int, high: int, step: int) -> None:
+    """Regression (session 25's audit): the number of grid values was computed in floats, so
+    above 2**53 the top value could not be reached (decode(1) < high) nor round-trip. The
+    ends are exact now (interior values to within a double's resolution, as Optuna, which
+    stores parameters as floats)."""
+    enc = SearchSpaceEncoder({"n": IntDistribution(low, high, step=step)})
+    assert enc.decode(np.array([1.0]))["n"] == high
+    assert enc.decode(np.array([-1.0]))["n"] == low
+    for v in (low, high):
+        assert enc.decode(enc.encode({"n": v}))["n"] == v
+    mid = enc.decode(np.array([0.0]))["n"]
+    assert low <= mid <= high and (mid - low) % step == 0

@@ -249,11 +249,13 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         self._warned: set[str] = set()
         self._decided: dict[int, dict[str, Any]] = {}  # trial id -> params chosen at creation
         self._spaces: dict[int, dict[str, BaseDistribution]] = {}  # ... and its space
+        # trial id -> name -> (distribution, value) handed to Optuna by sample_relative
+        self._relative: dict[int, dict[str, tuple[BaseDistribution, Any]]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         for key in ("_lock", "_coord", "_had_space", "_withdrawn", "_warned", "_decided",
-                    "_spaces"):
+                    "_spaces", "_relative"):
             state.pop(key, None)
         return state
 
@@ -301,6 +303,7 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
             self._withdrawn.discard(trial._trial_id)
             self._decided.pop(trial._trial_id, None)
             self._spaces.pop(trial._trial_id, None)
+            self._relative.pop(trial._trial_id, None)
         self._independent_sampler.after_trial(study, trial, state, values)
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial
@@ -320,6 +323,12 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
         self._raise_error_if_multi_objective(study)
+        with self._lock:
+            dist, value = self._relative.get(trial._trial_id, {}).get(param_name, (None, None))
+        if dist is not None and dist == param_distribution:
+            # Optuna refused the claimed value: its ``_contains`` test of a float grid has
+            # noise above about 5e7 steps; the value is the grid point the row claimed.
+            return value
         if (
             self._warn_independent_sampling
             and trial._trial_id in self._had_space
@@ -348,7 +357,10 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
             params = (restored[1] if restored is not None
                       else self._sample(study, trial, search_space))
         # Optuna re-infers the space lazily; the intersection can only have shrunk.
-        return {k: v for k, v in params.items() if k in search_space}
+        params = {k: v for k, v in params.items() if k in search_space}
+        with self._lock:
+            self._relative[trial._trial_id] = {k: (search_space[k], v) for k, v in params.items()}
+        return params
 
     def _sample(self, study: Study, trial: FrozenTrial,
                 search_space: dict[str, BaseDistribution]) -> dict[str, Any]:

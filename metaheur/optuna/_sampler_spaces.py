@@ -42,6 +42,9 @@ class SamplerSpaces:
                      if not dist.single()}
             if not space:
                 self._warn_if_paramless(study)
+        fixed = _fixed_by_wrapper(study, self)
+        if fixed:  # the wrapper sets them: the population searches the others
+            space = {name: dist for name, dist in space.items() if name not in fixed}
         if space:
             with self._lock:
                 self._had_space.add(trial._trial_id)
@@ -102,9 +105,10 @@ class SamplerSpaces:
                 self._warn_once("overridden", (
                     f"{self}: trial #{trial.number} evaluated {n} = {trial.params[n]!r}, not "
                     f"{claimed[n]!r} of the point it claimed: something set parameters this "
-                    "sampler proposes (e.g. optuna.samplers.PartialFixedSampler), so the "
-                    "population is told values of points it did not propose. To fix a "
-                    "parameter, leave it out of the sampler's search_space."))
+                    "sampler proposes (a wrapping sampler, or another study.sampler), so "
+                    "the population is told values of points it did not propose. To fix a "
+                    "parameter, leave it out of the sampler's search_space or wrap the "
+                    "sampler in optuna.samplers.PartialFixedSampler."))
                 return
 
     def _warn_if_paramless(self, study: Study) -> None:
@@ -120,6 +124,18 @@ class SamplerSpaces:
                     "fallback sampler (random search). Pass search_space=... to the sampler.",
                 )
                 return
+
+
+def _fixed_by_wrapper(study: Study, sampler: Any) -> frozenset[str]:
+    """Names that ``optuna.samplers.PartialFixedSampler`` sets when it wraps ``sampler`` as
+    the study's sampler (it would override the values of a claimed row)."""
+    from optuna.samplers import PartialFixedSampler
+
+    wrapper = getattr(study, "sampler", None)
+    if isinstance(wrapper, PartialFixedSampler) \
+            and getattr(wrapper, "_base_sampler", None) is sampler:
+        return frozenset(getattr(wrapper, "_fixed_params", None) or ())
+    return frozenset()
 
 
 def _claimed_run(study: Study, ticket: Claim, names: tuple[str, ...],

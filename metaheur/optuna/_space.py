@@ -7,6 +7,8 @@ because GWO, POA and AOA/DLF-AOA are origin-biased (docs/algorithms.md §0.3):
   half-width of ``[low, high]``; ``log=True`` does the same on ``log(v)``.
 * ``FloatDistribution(step=s)`` and ``IntDistribution(step=s)``: the ``K + 1`` grid values
   ``low + k * s`` own equal-width bins of [-1, 1]; a value encodes to the centre of its bin.
+  Integer grids are counted exactly: both ends of a range wider than 2**53 are reached,
+  its interior to within a double's resolution (Optuna stores parameters as floats).
 * ``IntDistribution(log=True)``: linear in ``log(v)`` on ``[low - 0.5, high + 0.5]`` (as
   Optuna's own transform), so every integer owns the bin of the reals that round to it.
 * ``CategoricalDistribution``: ``n`` equal-width bins of [-1, 1], one per choice (any
@@ -66,7 +68,10 @@ class _Dim:
             else:
                 self.kind = _GRID
                 self.step = dist.step if dist.step is not None else 1
-                self.n = int(round((dist.high - dist.low) / self.step)) + 1
+                if self.float:
+                    self.n = int(round((dist.high - dist.low) / self.step)) + 1
+                else:  # exact: above 2**53 a float count misses the top value
+                    self.n = (dist.high - dist.low) // self.step + 1
                 if self.float:  # decimal grid: low + k * step without binary noise
                     self.dlow, self.dstep = Decimal(repr(dist.low)), Decimal(repr(self.step))
                 lo = hi = 0.0
@@ -106,10 +111,13 @@ class _Dim:
         kind = self.kind
         if kind == _CAT:
             return _bin_centre(int(self.dist.to_internal_repr(v)), self.n)
-        v = float(v)
         if kind == _GRID:
-            k = min(max(int(round((v - self.low) / self.step)), 0), self.n - 1)
-            return _bin_centre(k, self.n)
+            if self.float or not isinstance(v, (int, np.integer)):
+                k = int(round((float(v) - self.low) / self.step))
+            else:  # exact for integers above 2**53
+                k = (int(v) - self.low + self.step // 2) // self.step
+            return _bin_centre(min(max(k, 0), self.n - 1), self.n)
+        v = float(v)
         if kind == _INTLOG:
             v = min(max(v, self.low), self.high)
             return _clip1((math.log(v) - self.c) / self.r)

@@ -185,6 +185,18 @@ def _mlp_wine(trial: optuna.Trial) -> Any:
     return make_pipeline(StandardScaler(), mlp)
 
 
+def _penalty(name: str) -> dict[str, Any]:
+    """``LogisticRegression``'s keywords for an L1 or L2 penalty: scikit-learn 1.8 replaced
+    ``penalty`` by ``l1_ratio``, which earlier versions ignore unless the penalty is
+    ``"elasticnet"`` (both branches were then one L2 model)."""
+    import sklearn
+
+    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    if (major, minor) >= (1, 8):
+        return {"l1_ratio": 1.0 if name == "l1" else 0.0}
+    return {"penalty": name}
+
+
 def _select_breast_cancer(trial: optuna.Trial) -> Any:
     """Conditional space: the parameters that exist depend on ``classifier``."""
     from sklearn.linear_model import LogisticRegression
@@ -200,8 +212,7 @@ def _select_breast_cancer(trial: optuna.Trial) -> Any:
     elif classifier == "logreg":
         model = LogisticRegression(
             C=trial.suggest_float("logreg_C", 1e-4, 1e3, log=True),
-            l1_ratio=1.0 if trial.suggest_categorical("logreg_penalty", ["l1", "l2"]) == "l1"
-            else 0.0,
+            **_penalty(trial.suggest_categorical("logreg_penalty", ["l1", "l2"])),
             solver="liblinear", max_iter=1000, random_state=0,
         )
     else:

@@ -174,6 +174,24 @@ def test_tasks_are_deterministic_and_conditional_space_branches(hpo):
         assert all(k == "classifier" or k.startswith(p["classifier"] + "_") for k in p)
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_the_logreg_penalty_choice_changes_the_model(hpo):
+    """Regression (session 26's audit): the L1/L2 choice was passed only as ``l1_ratio``,
+    which scikit-learn before 1.8 ignores unless ``penalty="elasticnet"``: both branches fit
+    the same L2 model there. L1 must zero coefficients that L2 keeps."""
+    import optuna
+    from _tasks import _select_breast_cancer, load
+
+    X, y = load("breast_cancer")
+    zeros = {}
+    for penalty in ("l1", "l2"):
+        trial = optuna.trial.FixedTrial({"classifier": "logreg", "logreg_C": 0.05,
+                                         "logreg_penalty": penalty})
+        model = _select_breast_cancer(trial).fit(X, y)
+        zeros[penalty] = int((model[-1].coef_ == 0).sum())
+    assert zeros["l2"] == 0 and zeros["l1"] >= 10
+
+
 def test_report_only_with_no_runs_runs_nothing(hpo, tmp_path):
     assert hpo.main(["--report-only", "--out", str(tmp_path)]) == 0
     assert not (tmp_path / "runs.csv").exists()

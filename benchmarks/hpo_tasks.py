@@ -533,27 +533,44 @@ def complete_seeds(pts: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(keep) if keep else pts
 
 
+def _quantile(x: pd.Series, q: float) -> float:
+    """``x.quantile(q)`` where +inf (a failed run) may lie on both sides of ``q``."""
+    with np.errstate(invalid="ignore"):  # inf - inf while interpolating: the quantile is inf
+        v = float(x.quantile(q))
+    return math.inf if math.isnan(v) and len(x) and not x.isna().any() else v
+
+
+SUMMARY_COLUMNS = ["task", "budget", "sampler", "n_seeds", "n_failed_runs", "median_best",
+                   "median_regret", "q25_regret", "q75_regret", "mean_rank", "source",
+                   "p_vs_random", "p_vs_tpe", "a_vs_random", "a_vs_tpe", "p_vs_random_holm",
+                   "p_vs_tpe_holm"]
+
+
 def summarise(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
     """Per (task, budget, sampler): score, regret, mean rank and Holm-corrected MWU p-values."""
     from scipy.stats import rankdata
 
     pts = complete_seeds(at_budgets(runs, budgets))
     ref = runs.groupby("task")["best"].min().map(_sig)  # best value any run found on the task
+    # a run without a finite value (every trial failed) is the worst: +inf in every statistic
+    pts["failed"] = pts["best"].isna()
+    pts["best"] = pts["best"].fillna(np.inf)
     pts["regret"] = pts["best"] - pts["task"].map(ref)
-    # ranks among the samplers that share a seed (NaN = no finite value: ranked last)
+    # ranks among the samplers that share a seed
     pts["rank"] = np.nan
     for _, grp in pts.groupby(["task", "budget", "seed"]):
-        pts.loc[grp.index, "rank"] = rankdata(grp["best"].fillna(np.inf).to_numpy())
+        pts.loc[grp.index, "rank"] = rankdata(grp["best"].to_numpy())
     out = []
     for (task, b), grp in pts.groupby(["task", "budget"]):
-        vals = {s: g["best"].dropna().tolist() for s, g in grp.groupby("sampler")}
+        vals = {s: g["best"].tolist() for s, g in grp.groupby("sampler")}
         rows = []
         for s, g in grp.groupby("sampler"):
             reg = g["regret"].dropna()
             rows.append({
                 "task": task, "budget": b, "sampler": s, "n_seeds": len(g),
+                "n_failed_runs": int(g["failed"].sum()),
                 "median_best": g["best"].median(), "median_regret": reg.median(),
-                "q25_regret": reg.quantile(0.25), "q75_regret": reg.quantile(0.75),
+                "q25_regret": _quantile(reg, 0.25), "q75_regret": _quantile(reg, 0.75),
                 "mean_rank": g["rank"].mean(), "source": ",".join(sorted(set(g["source"]))),
                 "p_vs_random": mwu(vals[s], vals["random"]) if "random" in vals and s != "random"
                 else math.nan,
@@ -567,7 +584,7 @@ def summarise(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
             for r, a in zip(rows, adj, strict=True):
                 r[col + "_holm"] = a
         out.extend(rows)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
 
 
 def _marks(r: pd.Series, alpha: float = 0.05) -> str:
@@ -832,6 +849,9 @@ def main(argv: list[str] | None = None) -> int:
     budgets = sorted(b for b in set(args.report) if b <= max(args.trials))
     summary = summarise(runs, budgets)
     summary.to_csv(out / "summary.csv", index=False)
+    if summary.empty:
+        logger.warning("no seed was run by every sampler in %s; nothing to compare", path)
+        return 0
     order = [s for s in SAMPLERS if s in samplers] + [s for s in samplers if s not in SAMPLERS]
     for b in budgets:
         at_b = summary[summary["budget"] == b]

@@ -61,6 +61,45 @@ def test_summary_ranks_regret_and_pvalues(tiny_run):
     assert set(s["source"]) == {"own run", "read off 6"}
 
 
+def _runs(rows: list[tuple[str, int, float | None]], hpo) -> pd.DataFrame:
+    """runs.csv rows of mlp-wine with two trials; ``None``: every trial failed."""
+    out = []
+    for sampler, seed, v in rows:
+        trace = [None, None] if v is None else [v + 1, v]
+        out.append({"task": "mlp-wine", "sampler": sampler, "seed": seed, "trials": 2,
+                    "best": math.nan if v is None else v, "n_complete": 0 if v is None else 2,
+                    "n_failed": 2 if v is None else 0, "n_repeats": 0, "seconds": 1.0,
+                    "best_params": "{}", "trace": json.dumps(trace)})
+    return pd.DataFrame(out, columns=hpo.COLUMNS)
+
+
+def test_a_run_whose_trials_all_failed_counts_as_the_worst_in_every_statistic(hpo):
+    """Regression (session 26's audit): such a run was ranked last but left out of the
+    medians and the tests, so a sampler failing on 7 of 10 seeds showed regret 0 and a
+    significant "+R" against a random search that ranked better."""
+    runs = _runs([("A", k, 0.1 if k < 3 else None) for k in range(10)]
+                 + [("random", k, 0.5) for k in range(10)], hpo)
+    s = hpo.summarise(runs, [2]).set_index("sampler")
+    assert s.loc["A", "mean_rank"] > s.loc["random", "mean_rank"]
+    assert s.loc["A", "median_best"] == math.inf and s.loc["A", "median_regret"] == math.inf
+    assert s.loc["A", "a_vs_random"] < 0.5  # A tends worse, as its ranks say
+    assert s.loc["A", "n_failed_runs"] == 7 and s.loc["random", "n_failed_runs"] == 0
+
+
+def test_a_report_without_one_complete_seed_says_so(hpo, tmp_path, caplog):
+    """Regression (session 26's audit): with no seed run by every sampler the summary had
+    no columns and the report stopped with KeyError: 'budget'."""
+    _runs([("random", 0, 0.3), ("tpe", 1, 0.2)], hpo).to_csv(tmp_path / "runs.csv",
+                                                             index=False)
+    rc = hpo.main(["--tasks", "mlp-wine", "--samplers", "random", "tpe", "--seeds", "2",
+                   "--trials", "2", "--report", "2", "--report-only", "--no-plot",
+                   "--out", str(tmp_path)])
+    assert rc == 0
+    assert "no seed was run by every sampler" in caplog.text
+    assert list(pd.read_csv(tmp_path / "summary.csv").columns)[:3] == ["task", "budget",
+                                                                       "sampler"]
+
+
 def test_target_check_compares_dlf_aoa_with_random_and_our_best_with_tpe(hpo, tiny_run):
     s = pd.read_csv(tiny_run / "summary.csv")
     t = hpo.target_check(s, 6).iloc[0]

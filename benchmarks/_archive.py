@@ -51,7 +51,9 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _read(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+def _read(path: Path, columns: Sequence[str], *, all_columns: bool = False) -> pd.DataFrame:
+    """The archive as text, ``columns`` (checked present) or, ``all_columns``, every column
+    (those another version wrote too)."""
     if not path.exists():
         return pd.DataFrame(columns=list(columns))
     try:
@@ -61,7 +63,7 @@ def _read(path: Path, columns: Sequence[str]) -> pd.DataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: lacks the column(s) {missing}; expected {list(columns)}")
-    return frame[list(columns)]
+    return frame if all_columns else frame[list(columns)]
 
 
 def _typed(row: dict[str, str], numeric: Sequence[str]) -> dict[str, Any]:
@@ -106,9 +108,9 @@ def merge_archive(path: Path, rows: pd.DataFrame, columns: Sequence[str],
     new = rows[list(columns)].astype(object).where(rows[list(columns)].notna(), "")
     new = new.apply(lambda col: col.map(_text))  # DataFrame.map needs pandas >= 2.1
     with locked(path):
-        old = _read(path, columns)
+        old = _read(path, columns, all_columns=True)  # another version's columns are kept
         keys = [tuple(r) for r in new[list(key)].itertuples(index=False)]
-        old_by_key = {tuple(r[list(key)]): r for _, r in old.iterrows()}
+        old_by_key = {tuple(r[list(key)]): r[list(columns)] for _, r in old.iterrows()}
         changed = sum(1 for k, (_, r) in zip(keys, new.iterrows(), strict=True)
                       if k not in old_by_key or not old_by_key[k].equals(r))
         if changed == 0:
@@ -116,6 +118,7 @@ def merge_archive(path: Path, rows: pd.DataFrame, columns: Sequence[str],
         replaced = set(keys)
         kept = old[[tuple(r) not in replaced for r in old[list(key)].itertuples(index=False)]]
         merged = pd.concat([kept, new], ignore_index=True).sort_values(list(key), kind="stable")
+        merged = merged.fillna("")  # the new rows have no value in another version's columns
         with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
             merged.to_csv(fh, index=False)
     return changed

@@ -485,7 +485,14 @@ def read_design_archive(path: Path, design: Design) -> pd.DataFrame:
         raise DesignError(str(exc)) from exc
     mine = (rows["design_trials"] == design.trials) & (rows["quick"] == str(design.quick))
     ints = ("seed", "trials", "best_trial", "n_reused", "n_failed", "design_trials")
-    return rows[mine].astype(dict.fromkeys(ints, int))
+    rows = rows[mine].astype(dict.fromkeys(ints, int)).drop_duplicates()  # exact copies: one
+    key_cols = list(ARCHIVE_KEY)
+    twins = rows.duplicated(key_cols, keep=False)
+    for key, grp in rows[twins].groupby(key_cols, sort=False):
+        logger.warning("%s: %d rows for %s that disagree (e.g. two archives merged); both "
+                       "left out, so the study runs again where it has no storage", path,
+                       len(grp), dict(zip(ARCHIVE_KEY, key, strict=True)))
+    return rows[~twins]
 
 
 def archive_finished(path: Path, runs: pd.DataFrame, design: Design) -> int:
@@ -575,6 +582,9 @@ def friedman(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
         k, n = sub["algo"].nunique(), sub["seed"].nunique()
         note = None if k >= 3 and n >= 2 else (
             f"the Friedman test needs at least 3 optimisers and 2 seeds; here {k} and {n}")
+        if note is None and math.isnan(r["friedman_chi2"]):
+            note = ("every optimiser selected the same validation value on each seed (all "
+                    "tied): the Friedman statistic is undefined and no optimiser ranks better")
         chi2, p = (None, None) if note else (float(r["friedman_chi2"]), float(r["friedman_p"]))
         out[str(dataset)] = {"optimisers": int(k), "seeds": int(n), "chi2": chi2, "p": p,
                              "note": note}

@@ -173,6 +173,18 @@ def test_friedman_needs_three_optimisers_and_two_seeds(tm):
     assert fried["p"] is None and "needs at least 3 optimisers and 2 seeds" in fried["note"]
 
 
+def test_friedman_of_optimisers_tied_on_every_seed_is_a_note_not_nan(tm):
+    """Regression (session 26's audit): all optimisers selecting the same value on every
+    seed (easy data) gave chi2 = p = NaN, which table.md printed and results.json could not
+    hold (the report stopped with "Out of range float values are not JSON compliant")."""
+    runs = pd.DataFrame({"dataset": "digits", "algo": ["dlf-aoa", "tpe", "random"] * 2,
+                         "seed": [0, 0, 0, 1, 1, 1], "val_objective": 0.0})
+    fried = tm.friedman(runs)["digits"]
+    assert fried["chi2"] is None and fried["p"] is None
+    assert "tied" in fried["note"]
+    json.dumps(fried, allow_nan=False)
+
+
 def test_whole_seeds_leaves_out_a_seed_some_optimiser_lacks(tm):
     runs = pd.DataFrame({"dataset": "synthetic", "algo": ["dlf-aoa", "tpe", "dlf-aoa"],
                          "seed": [0, 0, 1]})
@@ -409,6 +421,41 @@ def test_archived_rows_that_fail_their_checks_are_left_out_with_a_warning(
     assert "line 5: params or trace is not JSON" in text
     caplog.clear()
     assert tm.read_design_archive(archive, tm.Design(50)).empty  # another design's rows
+
+
+def test_two_archived_rows_of_one_study_are_left_out_with_a_warning(
+        tm, resumed, tmp_path, caplog):
+    """Regression (session 26's audit): two rows for one (dataset, optimiser, seed), e.g.
+    after a merge of two archives, silently gave the report the last one."""
+    out, _, _ = resumed
+    archive = tmp_path / "archive.csv"
+    _archive(tm, out, archive)
+    rows = pd.read_csv(archive, dtype=str, keep_default_na=False)
+    twin = rows.iloc[[0]].copy()
+    twin["val_objective"] = str(float(rows.loc[0, "val_objective"]) / 2)
+    twin["trace"] = json.dumps([*json.loads(rows.loc[0, "trace"])[:-1],
+                                float(twin["val_objective"].iloc[0])])
+    pd.concat([rows, twin]).to_csv(archive, index=False)
+    with caplog.at_level("WARNING"):
+        usable = tm.read_design_archive(archive, tm.Design(TRIALS, quick=True))
+    assert len(usable) == len(rows) - 1
+    assert "2 rows for" in caplog.text and rows.loc[0, "algo"] in caplog.text
+
+
+def test_a_merge_keeps_the_columns_another_version_wrote(tm, tmp_path):
+    """Regression (session 26's audit): merge_archive rewrote the file with the caller's
+    columns only, so a column written by another version was lost for every row."""
+    from _archive import merge_archive
+
+    path = tmp_path / "archive.csv"
+    path.write_text("k,v,note\na,1,kept by a newer version\nb,2,also\n")
+    assert merge_archive(path, pd.DataFrame([{"k": "a", "v": 1}]), ["k", "v"], ["k"]) == 0
+    assert merge_archive(path, pd.DataFrame([{"k": "c", "v": 3}]), ["k", "v"], ["k"]) == 1
+    merged = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(merged.columns) == ["k", "v", "note"]
+    assert merged.to_dict(orient="records") == [
+        {"k": "a", "v": "1", "note": "kept by a newer version"},
+        {"k": "b", "v": "2", "note": "also"}, {"k": "c", "v": "3", "note": ""}]
 
 
 @pytest.mark.parametrize("content, message", [

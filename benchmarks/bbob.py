@@ -21,6 +21,7 @@ in docs/algorithms.md §2.4 and §12.
 from __future__ import annotations
 
 import argparse
+import csv
 import multiprocessing as mp
 import os
 import sys
@@ -101,10 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for t in tasks for r in _task(t)]
     wall = time.perf_counter() - t0
     if a.csv:
-        with open(a.csv, "w") as fh:
-            fh.write("algo,budget,function,dim,instance,fraction,error,seconds,restarts\n")
-            for r in rows:
-                fh.write(",".join(map(str, r)) + "\n")
+        with open(a.csv, "w", newline="") as fh:  # quoted: a spec's JSON may hold commas
+            out = csv.writer(fh)
+            out.writerow(["algo", "budget", "function", "dim", "instance", "fraction", "error",
+                          "seconds", "restarts"])
+            out.writerows(rows)
     score: dict[tuple, list[float]] = defaultdict(list)
     secs: dict[str, float] = defaultdict(float)
     restarts: dict[tuple, list[int]] = defaultdict(list)

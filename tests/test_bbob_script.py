@@ -24,6 +24,21 @@ def test_table_and_best_of_the_specs(capsys: pytest.CaptureFixture) -> None:
     assert all(0.0 <= s <= 1.0 for s in scores)
 
 
+def test_the_csv_keeps_a_spec_with_commas_in_one_column(tmp_path) -> None:
+    """Regression (session 26's audit): rows were joined with bare commas, so a spec whose
+    JSON value holds one (``pso:pop_size=5,inertia=linear``) shifted every later column."""
+    pytest.importorskip("cocoex")
+    import pandas as pd
+
+    bbob = load_benchmark("bbob")
+    spec = "pso:pop_size=5,inertia=linear"
+    path = tmp_path / "runs.csv"
+    assert bbob.main([spec, "--budgets", "20", "--dims", "2", "--functions", "1",
+                      "--instances", "1", "--csv", str(path)]) == 0
+    rows = pd.read_csv(path)
+    assert rows["algo"].tolist() == [spec] and rows["fraction"].between(0, 1).all()
+
+
 def test_bad_spec_is_refused() -> None:
     bbob = load_benchmark("bbob")
     with pytest.raises(SystemExit, match="expected NAME or NAME:KEY=VALUE"):

@@ -25,8 +25,8 @@ def test_table_and_best_of_the_specs(capsys: pytest.CaptureFixture) -> None:
 
 
 def test_the_csv_keeps_a_spec_with_commas_in_one_column(tmp_path) -> None:
-    """Regression (session 26's audit): rows were joined with bare commas, so a spec whose
-    JSON value holds one (``pso:pop_size=5,inertia=linear``) shifted every later column."""
+    """Regression (session 26's audit): rows were joined with bare commas, so a spec with
+    a comma (``pso:pop_size=5,inertia=linear``, or in a JSON value) shifted later columns."""
     pytest.importorskip("cocoex")
     import pandas as pd
 

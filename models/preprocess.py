@@ -99,28 +99,58 @@ def enhance_batch(X: np.ndarray) -> np.ndarray:
     return out
 
 
+#: PIL modes read through an array (16-bit integers, 32-bit integers and floats)
+WIDE_MODES = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)  # PIL's "L" weights
+
+
+def unit_gray(a: np.ndarray) -> np.ndarray:
+    """A 2-D float32 image in [0, 1] from a float or uint16 array, grey or RGB(A)."""
+    if a.dtype == np.uint16:
+        a = a / 65535.0
+    elif a.dtype.kind != "f":
+        raise ValueError(f"to_square reads uint8, uint16 and float images; got {a.dtype}")
+    if a.ndim == 3:
+        a = a[..., :3] @ _LUMA
+    if not (np.isfinite(a).all() and a.min(initial=0.0) >= 0.0 and a.max(initial=0.0) <= 1.0):
+        raise ValueError("a float image must hold finite values in [0, 1]")
+    return a.astype(np.float32)
+
+
+def pil_array(img: Image.Image) -> np.ndarray:
+    """The float array of a 16- or 32-bit PIL image (integers 0..65535 scaled to [0, 1])."""
+    if img.mode == "F":
+        return np.asarray(img, dtype=np.float32)
+    a = np.asarray(img, dtype=np.float64)
+    if a.min(initial=0) < 0 or a.max(initial=0) > 65535:
+        raise ValueError(f"integer image with values outside 0..65535 (mode {img.mode})")
+    return a / 65535.0
+
+
 def to_square(img: Image.Image | np.ndarray, size: int) -> np.ndarray:
     """Grayscale, pad to a centred square with 0, resize to ``size`` with Pillow BILINEAR.
 
     Pillow's resize widens the filter support when shrinking, i.e. it antialiases (docs/models.md
-    §3.2 step 1). A PIL image or a uint8 array is scaled by 1/255; a float array is taken as
-    already in [0, 1]. Returns float32 (size, size) in [0, 1].
+    §3.2 step 1). 8-bit images and uint8 arrays are scaled by 1/255, 16-bit ones (PIL modes
+    ``I;16*`` and ``I``, uint16 arrays) by 1/65535; float images and arrays must already be in
+    [0, 1]. Colour is turned into luminance with Pillow's weights (ITU-R 601-2). Returns
+    float32 (size, size) in [0, 1]; other integer types or values are a ``ValueError``.
     """
     if size < 1:
         raise ValueError(f"size must be >= 1, got {size}")
-    if isinstance(img, Image.Image):
-        im = img if img.mode == "L" else img.convert("L")
-        scale = 255.0
+    if isinstance(img, Image.Image) and img.mode not in WIDE_MODES:
+        im, scale = (img if img.mode == "L" else img.convert("L")), 255.0
     else:
-        a = np.asarray(img)
-        if a.ndim == 3 and a.shape[-1] in (3, 4):  # RGB(A) array -> luminance as PIL does
-            a = np.asarray(Image.fromarray(a[..., :3].astype(np.uint8)).convert("L"))
-        if a.ndim != 2:
-            raise ValueError(f"to_square expects a 2-D image, got shape {a.shape}")
+        a = pil_array(img) if isinstance(img, Image.Image) else np.asarray(img)
+        if a.ndim == 3 and a.shape[-1] in (3, 4) and a.dtype == np.uint8:  # as PIL converts
+            a = np.asarray(Image.fromarray(np.ascontiguousarray(a[..., :3])).convert("L"))
+        if a.ndim != 2 and not (a.ndim == 3 and a.shape[-1] in (3, 4)):
+            raise ValueError(f"to_square expects a 2-D image or an RGB(A) one, got shape "
+                             f"{a.shape}")
         if a.dtype == np.uint8:
             im, scale = Image.fromarray(a, mode="L"), 255.0
         else:
-            im, scale = Image.fromarray(a.astype(np.float32), mode="F"), 1.0
+            im, scale = Image.fromarray(unit_gray(a), mode="F"), 1.0
     w, h = im.size
     side = max(w, h)
     if w != h:

@@ -24,14 +24,13 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from metaheur.models.data.cache import warn_once
-from metaheur.models.preprocess import to_square
+from metaheur.models.preprocess import WIDE_MODES, pil_array, to_square, unit_gray
 
 __all__ = ["IMG_EXT", "MAX_IMAGE_SIDE", "list_images", "read_gray", "ahash_groups",
            "read_images", "fingerprint"]
 
 IMG_EXT = {".jpg", ".jpeg", ".png"}
 MAX_IMAGE_SIDE = 8192
-_16BIT = ("I;16", "I;16B", "I;16L", "I;16N")
 
 
 def _natural_key(p: Path) -> tuple[list[Any], str]:
@@ -64,17 +63,8 @@ def read_gray(path: Path) -> np.ndarray:
                 raise ValueError(f"the image is {im.size[0]} x {im.size[1]} pixels; at most "
                                  f"{MAX_IMAGE_SIDE} a side are read")
             im.load()
-            mode = im.mode
-            if mode in _16BIT or mode == "I":
-                a = np.asarray(im, dtype=np.float64)
-                if a.ndim != 2 or a.min(initial=0) < 0 or a.max(initial=0) > 65535:
-                    raise ValueError(f"integer image with values outside 0..65535 (mode {mode})")
-                return (a / 65535.0).astype(np.float32)
-            if mode == "F":
-                a = np.asarray(im, dtype=np.float32)
-                if not (np.isfinite(a).all() and a.min(initial=0) >= 0 and a.max(initial=0) <= 1):
-                    raise ValueError("float image with values outside [0, 1]")
-                return a
+            if im.mode in WIDE_MODES:  # 16/32-bit integers (0..65535) and floats ([0, 1])
+                return unit_gray(pil_array(im))
             return np.asarray(im.convert("L"), dtype=np.float32) / np.float32(255.0)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
         raise ValueError(f"cannot read image {path}: {e}") from e

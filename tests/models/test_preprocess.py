@@ -93,6 +93,29 @@ def test_to_square_pads_and_resizes():
     np.testing.assert_allclose(f[:, 2:4], 0.5, atol=1e-6)
 
 
+def test_to_square_reads_every_image_kind_on_one_scale():
+    """Regression (session 26's audit): a float RGB array was cast to uint8 (every pixel 0
+    or 1, then / 255: black), and uint16 or 16-bit PIL images were taken as floats in [0, 1]
+    and clipped to white."""
+    a = np.random.default_rng(0).random((6, 6)).astype(np.float32)
+    ref = to_square(a, 6)
+    np.testing.assert_allclose(to_square(np.repeat(a[..., None], 3, axis=2), 6), ref,
+                               atol=1e-6)
+    u16 = np.round(a * 65535).astype(np.uint16)
+    np.testing.assert_allclose(to_square(u16, 6), ref, atol=1e-4)
+    np.testing.assert_allclose(to_square(Image.fromarray(u16), 6), ref, atol=1e-4)
+    np.testing.assert_allclose(to_square(np.repeat(u16[..., None], 3, axis=2), 6), ref,
+                               atol=1e-4)
+    np.testing.assert_allclose(to_square(Image.fromarray(a, mode="F"), 6), ref, atol=1e-6)
+    u8 = np.round(a * 255).astype(np.uint8)
+    rgb8 = np.repeat(u8[..., None], 3, axis=2)
+    np.testing.assert_array_equal(to_square(rgb8, 6), to_square(Image.fromarray(rgb8), 6))
+    for bad, why in ((a.astype(np.int64), "int64"), (a * 2, r"\[0, 1\]"),
+                     (np.where(a > 0.5, np.nan, a), r"\[0, 1\]")):
+        with pytest.raises(ValueError, match=why):
+            to_square(bad, 6)
+
+
 def test_default_fovs():
     assert default_fovs(32, 2.0) == (32.0, 48.0, 64.0)
     assert default_fovs(64, 1.0) == (32.0, 48.0, 64.0)

@@ -29,7 +29,8 @@ def auc_power_loss(logits: Tensor, y: Tensor, lam: float = 2.0) -> Tensor:
     ``l = 1/(lam T+ T-) sum_i sum_j (1 - (F(x_i+) - F(x_j-)))^lam`` with ``F = sigmoid(logit)``;
     the base lies in (0, 2), so no hinge is needed (Eqs. 9-10). ``lam=1`` is the linear surrogate
     (Eq. 10), ``lam=2`` the squared one (Eq. 11). A batch without positives or without negatives
-    gives ``0 * logits.sum()`` (keeps the graph).
+    gives ``0 * logits.sum()`` (keeps the graph). For ``lam < 1`` the base is floored at
+    float32's eps, where a saturated pair (base 0) would give an infinite gradient.
     """
     lam = _check_lam(lam)
     p = torch.sigmoid(logits.float().reshape(-1))
@@ -38,6 +39,8 @@ def auc_power_loss(logits: Tensor, y: Tensor, lam: float = 2.0) -> Tensor:
     if pos.numel() == 0 or neg.numel() == 0:
         return 0.0 * logits.float().sum()
     d = 1.0 - (pos[:, None] - neg[None, :])
+    if lam < 1:  # d**lam has an infinite slope at 0, which a saturated pair reaches in float32
+        d = d.clamp_min(torch.finfo(d.dtype).eps)
     return d.pow(lam).mean() / lam
 
 

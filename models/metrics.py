@@ -56,13 +56,40 @@ def _safe_div(num: ArrayLike, den: ArrayLike, name: str, warned: set[str] | None
     return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=~zero)
 
 
+def _integer_labels(y_true: ArrayLike) -> NDArray:
+    """``y_true`` as a flat int64 array; a label that is not a whole number is an error."""
+    raw = np.asarray(y_true).reshape(-1)
+    if raw.dtype == bool:
+        return raw.astype(np.int64)
+    y = raw.astype(np.int64)
+    if raw.dtype.kind not in "iu" and not np.array_equal(y, raw):
+        raise ValueError("y_true must hold integer class labels, got values such as "
+                         f"{raw[y != raw][:3].tolist()}")
+    return y
+
+
+def _binary_labels(y_true: ArrayLike) -> NDArray:
+    """Binary labels, 0 (negative) or 1 (positive; bools allowed) as int64."""
+    y = _integer_labels(y_true)
+    if y.size and not np.isin(y, (0, 1)).all():
+        raise ValueError(f"binary y_true must be 0 or 1, got the values "
+                         f"{np.unique(y)[:5].tolist()}")
+    return y
+
+
+def _finite(a: NDArray, name: str) -> NDArray:
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite (NaN or inf found): a diverged model")
+    return a
+
+
 def roc_auc(y_true: ArrayLike, score: ArrayLike, *, warn: bool = True) -> float:
     """Binary ROC AUC (scikit-learn's ``roc_auc_score``: Mann-Whitney, ties counted 1/2).
 
     Returns 0 (with a warning when ``warn``) if ``y_true`` has no positives or no negatives,
     where scikit-learn raises.
     """
-    y = np.asarray(y_true).reshape(-1) == 1
+    y = _binary_labels(y_true) == 1
     s = np.asarray(score, dtype=float).reshape(-1)
     if y.all() or not y.any():
         if warn:
@@ -103,8 +130,8 @@ def _per_class(y: NDArray, pred: NDArray, n_classes: int, labels: NDArray,
 
 def binary_metrics(y_true: ArrayLike, prob: ArrayLike, threshold: float = 0.5) -> dict[str, float]:
     """All §6.3 metrics for a binary task from positive-class probabilities ``prob`` (N,)."""
-    y = np.asarray(y_true, dtype=np.int64).reshape(-1)
-    p = np.asarray(prob, dtype=float).reshape(-1)
+    y = _binary_labels(y_true)
+    p = _finite(np.asarray(prob, dtype=float).reshape(-1), "prob")
     if y.shape != p.shape:
         raise ValueError(f"y_true and prob must have the same length, got {y.shape}, {p.shape}")
     pred = (p >= threshold).astype(np.int64)
@@ -118,8 +145,8 @@ def binary_metrics(y_true: ArrayLike, prob: ArrayLike, threshold: float = 0.5) -
 
 def _labels_and_proba(y_true: ArrayLike, proba: ArrayLike) -> tuple[NDArray, NDArray]:
     """``y_true`` as int64 labels in [0, K) and ``proba`` as a float (N, K) array, checked."""
-    y = np.asarray(y_true, dtype=np.int64).reshape(-1)
-    P = np.asarray(proba, dtype=float)
+    y = _integer_labels(y_true)
+    P = _finite(np.asarray(proba, dtype=float), "proba")
     if P.ndim != 2 or P.shape[0] != y.shape[0]:
         raise ValueError(f"proba must be (N, K) with N = len(y_true), got {P.shape}")
     K = P.shape[1]

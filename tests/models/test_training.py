@@ -144,6 +144,39 @@ def test_zero_denominator_gives_zero_and_one_warning_per_metric():
         assert binary_metrics([0, 1, 1], [0.1, 0.2, 0.3])["precision"] == 0.0
 
 
+@pytest.mark.parametrize(("call", "why"), [
+    (lambda: binary_metrics([-1, 1, -1, 1], [0.1, 0.9, 0.2, 0.8]), "0 or 1"),
+    (lambda: binary_metrics([0, 2, 0, 2], [0.1, 0.9, 0.2, 0.8]), "0 or 1"),
+    (lambda: roc_auc([0, 2, 0, 2], [0.1, 0.9, 0.2, 0.8]), "0 or 1"),
+    (lambda: binary_metrics([0, 1, 0, 1], [0.1, np.nan, 0.2, 0.8]), "finite"),
+    (lambda: multiclass_metrics([0, 1.7, 2], np.eye(3)), "integer"),
+    (lambda: multiclass_metrics([0, 1, 2], [[1, 0, 0], [np.nan, 1, 0], [0, 0, 1]]), "finite"),
+])
+def test_metrics_refuse_labels_and_probabilities_they_would_misread(call, why):
+    """Regression (session 26's audit): {-1, 1} labels gave a perfect classifier accuracy
+    0.5, label 1.7 was read as 1, and NaN probabilities were scored by argmax."""
+    from metaheur.models.metrics import argmax_score
+
+    with pytest.raises(ValueError, match=why):
+        call()
+    with pytest.raises(ValueError, match="finite"):
+        argmax_score([0, 1, 2], [[1, 0, 0], [np.nan, 1, 0], [0, 0, 1]])
+
+
+def test_auc_power_loss_below_lambda_1_has_finite_gradients():
+    """Regression (session 26's audit): a saturated, separated pair has base 0 in float32,
+    and d**0.5 has an infinite gradient there (NaN after the chain rule)."""
+    logits = torch.tensor([40.0, -40.0], requires_grad=True)
+    loss = auc_power_loss(logits, torch.tensor([1, 0]), lam=0.5)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
+    # lambda >= 1 is untouched, bit for bit
+    z = torch.tensor([0.3, -0.2, 1.1])
+    y = torch.tensor([1, 0, 0])
+    d = 1.0 - (torch.sigmoid(z)[y == 1][:, None] - torch.sigmoid(z)[y == 0][None, :])
+    assert auc_power_loss(z, y, 2.0).item() == (d.pow(2.0).mean() / 2.0).item()
+
+
 # --- training loop --------------------------------------------------------------------------
 def _lstm_data(n=24, size=32, seed=0):
     rng = np.random.default_rng(seed)

@@ -177,7 +177,8 @@ def minimize(
     ----------
     fun
         ``fun(x, *args) -> float`` for one point ``x`` of shape (d,), or, with
-        ``vectorized=True``, ``fun(X, *args) -> (n,)`` for an ``(n, d)`` array.
+        ``vectorized=True``, ``fun(X, *args) -> (n,)`` for an ``(n, d)`` array. ``args``
+        that is not a tuple is one argument, as in ``scipy.optimize``.
     bounds
         ``(d, 2)`` pairs or ``scipy.optimize.Bounds``.
     algo
@@ -267,9 +268,12 @@ def minimize(
             f"n_jobs must be None, a positive number of workers or a negative joblib count "
             f"(-1: all cores); got {n_jobs!r}"
         )
-    if not isinstance(vectorized, (bool, np.bool_)):
-        raise ValueError(f"vectorized must be True or False, got {vectorized!r}")
-    vectorized = bool(vectorized)
+    for name, flag in (("vectorized", vectorized), ("reuse_evaluated", reuse_evaluated)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {flag!r}")
+    vectorized, reuse_evaluated = bool(vectorized), bool(reuse_evaluated)
+    if not isinstance(args, tuple):  # one extra argument, as scipy.optimize takes it
+        args = (args,)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable or None, got {type(callback).__name__}")
     if isinstance(algo, type):

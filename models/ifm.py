@@ -243,6 +243,9 @@ def simplex_grid(n: int, step: float = 0.1) -> NDArray:
 
     ``n=3, step=0.1`` gives the 66 points of docs/models.md §4.2.
     """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not (
+            isinstance(step, (int, float, np.number)) and 0 < step <= 1):
+        raise ValueError(f"need an integer n >= 1 and 0 < step <= 1, got n={n!r}, step={step!r}")
     k = round(1.0 / step)
     if n < 1 or not np.isclose(k * step, 1.0):
         raise ValueError(f"need n >= 1 and 1/step an integer, got n={n}, step={step}")

@@ -324,6 +324,25 @@ def test_vectorized_must_be_a_bool(flag: Any) -> None:
         metaheur.minimize(sphere, BOX, budget=40, vectorized=flag)
 
 
+@pytest.mark.parametrize("flag", ["no", 1, None])
+def test_reuse_evaluated_must_be_a_bool(flag: Any) -> None:
+    """Regression (session 26's audit): ``reuse_evaluated="no"`` is truthy and switched the
+    reuse silently on."""
+    with pytest.raises(ValueError, match="reuse_evaluated must be True or False"):
+        metaheur.minimize(sphere_point, BOX, budget=40, reuse_evaluated=flag)
+
+
+def test_args_that_is_not_a_tuple_is_one_argument() -> None:
+    """Regression (session 26's audit): ``args=5`` made every call raise TypeError, so the
+    whole budget was spent on failures. As in SciPy, it is passed as one argument."""
+    res = metaheur.minimize(lambda x, c: float(np.sum((x - c) ** 2)), BOX, budget=60,
+                            args=0.5, seed=0)
+    assert res.n_failed == 0 and np.isfinite(res.fun)
+    res = metaheur.minimize(lambda x, c: float(np.sum((x - c) ** 2)), BOX, budget=60,
+                            args=np.array([0.5, -0.5]), seed=0)
+    assert res.n_failed == 0
+
+
 def test_vectorized_may_be_a_numpy_bool() -> None:
     """``np.True_`` (e.g. from a config array) was accepted before the bool check."""
     res = metaheur.minimize(sphere, BOX, budget=40, vectorized=np.True_, seed=0)

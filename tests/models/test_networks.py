@@ -244,6 +244,9 @@ def test_simplex_grid():
     np.testing.assert_allclose(g.sum(axis=1), 1.0)
     assert [tuple(r) for r in g] == sorted(tuple(r) for r in g)
     assert simplex_grid(2).shape == (11, 2)
+    for step in (0, -0.1, 1.5, float("nan")):  # regression: ZeroDivisionError, AxisError
+        with pytest.raises(ValueError, match="0 < step <= 1"):
+            simplex_grid(3, step)
 
 
 def test_ensemble_weights_constructed_example():

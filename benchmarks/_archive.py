@@ -19,6 +19,7 @@ lose each other's rows.
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
 import itertools
 import json
@@ -51,19 +52,37 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _read(path: Path, columns: Sequence[str], *, all_columns: bool = False) -> pd.DataFrame:
-    """The archive as text, ``columns`` (checked present) or, ``all_columns``, every column
-    (those another version wrote too)."""
+def _read(path: Path, columns: Sequence[str], *, all_columns: bool = False
+          ) -> tuple[pd.DataFrame, list[int], list[str]]:
+    """The archive as text: ``columns`` (checked present) or, ``all_columns``, every column
+    (those another version wrote too); each row's line number in the file; and what is
+    wrong with the lines that have another number of fields than the header (a line torn by
+    a killed writer, or edited by hand), which are left out. Blank lines are skipped."""
     if not path.exists():
-        return pd.DataFrame(columns=list(columns))
+        return pd.DataFrame(columns=list(columns)), [], []
+    records, lines, torn = [], [], []
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise ValueError("no header")
+            for fields in reader:
+                if not fields:
+                    continue
+                if len(fields) != len(header):
+                    torn.append(f"line {reader.line_num}: {len(fields)} fields where the "
+                                f"header has {len(header)} (a torn or hand-edited line)")
+                    continue
+                records.append(fields)
+                lines.append(reader.line_num)
+    except (csv.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValueError(f"{path}: not a readable CSV file ({exc}); fix or move it") from exc
-    missing = [c for c in columns if c not in frame.columns]
+    missing = [c for c in columns if c not in header]
     if missing:
         raise ValueError(f"{path}: lacks the column(s) {missing}; expected {list(columns)}")
-    return frame if all_columns else frame[list(columns)]
+    frame = pd.DataFrame(records, columns=header, dtype=object)
+    return (frame if all_columns else frame[list(columns)]), lines, torn
 
 
 def _typed(row: dict[str, str], numeric: Sequence[str]) -> dict[str, Any]:
@@ -79,9 +98,9 @@ def read_archive(path: Path, columns: Sequence[str], numeric: Sequence[str],
     """The usable rows of the archive at ``path`` (none when it does not exist), ``numeric``
     columns as floats; a row that cannot be parsed or that ``problem`` rejects is left out
     with a warning (``warn=False``: silently, for a writer's look at what is there)."""
-    frame = _read(path, columns)
-    rows, bad = [], []
-    for line, raw in enumerate(frame.to_dict(orient="records"), start=2):  # 1 = header
+    frame, lines, bad = _read(path, columns)
+    rows = []
+    for line, raw in zip(lines, frame.to_dict(orient="records"), strict=True):
         try:
             row = _typed(raw, numeric)
             why = problem(row)
@@ -108,7 +127,10 @@ def merge_archive(path: Path, rows: pd.DataFrame, columns: Sequence[str],
     new = rows[list(columns)].astype(object).where(rows[list(columns)].notna(), "")
     new = new.apply(lambda col: col.map(_text))  # DataFrame.map needs pandas >= 2.1
     with locked(path):
-        old = _read(path, columns, all_columns=True)  # another version's columns are kept
+        old, _, torn = _read(path, columns, all_columns=True)  # other versions' columns too
+        if torn:
+            logger.warning("%s: rewritten without %d unreadable line(s): %s", path, len(torn),
+                           "; ".join(torn))
         keys = [tuple(r) for r in new[list(key)].itertuples(index=False)]
         old_by_key = {tuple(r[list(key)]): r[list(columns)] for _, r in old.iterrows()}
         changed = sum(1 for k, (_, r) in zip(keys, new.iterrows(), strict=True)

@@ -86,6 +86,22 @@ def test_a_run_whose_trials_all_failed_counts_as_the_worst_in_every_statistic(hp
     assert s.loc["A", "n_failed_runs"] == 7 and s.loc["random", "n_failed_runs"] == 0
 
 
+def test_a_torn_line_costs_its_row_only(hpo, tmp_path, caplog):
+    """Regression (session 26's audit): a line torn by a writer killed mid-append, or one
+    with an extra field, made the whole runs.csv unreadable (every report stopped with
+    status 2); and a blank line shifted the line numbers of the warnings after it."""
+    path = tmp_path / "runs.csv"
+    _runs([("random", k, 0.1 * k) for k in range(4)], hpo).to_csv(path, index=False)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + lines[1] + "\n" + lines[2].rstrip("\n") + ",extra\n"
+                    + lines[3] + lines[4][:30])
+    with caplog.at_level("WARNING"):
+        runs = hpo.read_runs(path)
+    assert runs["seed"].tolist() == [0, 2]
+    assert "line 4: 12 fields where the header has 11" in caplog.text
+    assert "line 6:" in caplog.text  # the torn last line, counted as in the file
+
+
 def test_a_report_without_one_complete_seed_says_so(hpo, tmp_path, caplog):
     """Regression (session 26's audit): with no seed run by every sampler the summary had
     no columns and the report stopped with KeyError: 'budget'."""

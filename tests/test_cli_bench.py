@@ -713,3 +713,33 @@ def test_optunas_gp_is_a_bench_peer() -> None:
     runs = bench.run_benchmark(["gp:n_startup_trials=3", "random"], ["sphere"], [2], runs=1,
                                budget=16, pop_size=5).runs.set_index("algo")["final_error"]
     assert runs["gp:n_startup_trials=3"] < 1.0 < 100.0 < runs["random"]
+
+
+def test_log_axis_tick_labels_are_numbers_not_formula_code(tmp_path, monkeypatch) -> None:
+    """Regression (session 26's audit): with mathtext off for user text, the log axes of the
+    bench plots printed their tick labels as code (``$\\mathdefault{10^{2}}$``)."""
+    import pandas as pd
+
+    from metaheur.harness import plots
+
+    labels: list[str] = []
+    save = plots._save
+
+    def spy(plt, fig, path):  # type: ignore[no-untyped-def]
+        fig.canvas.draw()
+        for ax in fig.axes:
+            labels.extend(t.get_text() for t in [*ax.get_xticklabels(), *ax.get_yticklabels(),
+                                                 *ax.get_yticklabels(minor=True),
+                                                 *ax.get_xticklabels(minor=True)])
+        return save(plt, fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    runs = pd.DataFrame({"algo": ["a$b"] * 3, "function": "f", "dim": 2,
+                         "final_error": [1e-3, 10.0, 1e4]})
+    plots.plot_boxes(runs, "f", 2, tmp_path / "box.png")
+    conv = pd.DataFrame({"algo": "a", "function": "f", "dim": 2, "run": 0,
+                         "nfev": [10, 100, 1000, 10000], "error": [1e3, 1.0, 1e-3, 1e-6]})
+    plots.plot_convergence(conv, "f", 2, tmp_path / "conv.png")
+    shown = [t for t in labels if t]
+    assert shown and not any("mathdefault" in t or "$" in t for t in shown if t != "a$b"), shown
+    assert "a$b" in shown  # the user's text stays as it is

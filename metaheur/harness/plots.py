@@ -61,6 +61,16 @@ def _plain_text(draw: _F) -> _F:
 _FLOOR = 1e-16  # errors below this are drawn at the floor on log axes
 
 
+def _plain_log_labels(*axes: Any) -> None:
+    """Plain-text tick labels (``1e-05``, ``100``) on log-scaled axes: matplotlib's own are
+    mathtext, shown as code where :func:`_plain_text` turned mathtext off."""
+    from matplotlib.ticker import LogFormatter, NullFormatter
+
+    for axis in axes:
+        axis.set_major_formatter(LogFormatter(labelOnlyBase=True))
+        axis.set_minor_formatter(NullFormatter())
+
+
 @_plain_text
 def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path, *,
                      xlabel: str = "evaluations",
@@ -77,6 +87,7 @@ def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path, *,
         ax.fill_between(q.index, q[0.25], q[0.75], color=f"C{i}", alpha=0.2)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log_labels(ax.xaxis, ax.yaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(f"{function}, d={dim}")
@@ -97,6 +108,7 @@ def plot_boxes(runs: pd.DataFrame, function: str, dim: int, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(1.1 * len(algos) + 3, 4.5))
     ax.boxplot(data, tick_labels=algos)
     ax.set_yscale("log")
+    _plain_log_labels(ax.yaxis)
     ax.set_ylabel("final error")
     ax.set_title(f"{function}, d={dim}")
     ax.grid(alpha=0.3, axis="y")

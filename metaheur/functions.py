@@ -47,6 +47,7 @@ __all__ = [
     "TestFunction",
     "available",
     "get",
+    "min_dim",
     "sphere",
     "ellipsoid",
     "rosenbrock",
@@ -223,6 +224,14 @@ _SPECS: dict[str, _Spec] = {
 
 #: Name -> one-line description of every function :func:`get` knows.
 FUNCTIONS: dict[str, str] = {name: spec.description for name, spec in _SPECS.items()}
+
+
+def min_dim(name: str) -> int:
+    """The smallest dimension :func:`get` accepts for ``name`` (rosenbrock: 2, else 1)."""
+    key = _normalise(name)
+    if key not in _SPECS:
+        raise ValueError(f"unknown test function {name!r}; available: {', '.join(available())}")
+    return _SPECS[key].min_dim
 
 
 def available() -> list[str]:

@@ -186,6 +186,22 @@ def test_bench_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture, argv: li
     assert expected in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_dimension_a_function_lacks_is_refused_before_any_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    """Regression (session 26's audit): rosenbrock needs d >= 2; ``--functions
+    sphere,rosenbrock --dim 1`` ran every sphere job first and failed in a worker."""
+    ran = []
+    monkeypatch.setattr(bench, "_one_run", lambda *a, **k: ran.append(a))
+    out = tmp_path / "out"
+    assert main(["bench", "--out", str(out), "--quiet", "--functions", "sphere,rosenbrock",
+                 "--dim", "1", "--algos", "pso", "--budget", "50"]) == 2
+    err = capsys.readouterr().err
+    assert "rosenbrock needs dimensions >= 2, got --dim 1" in err, err
+    assert ran == [] and not out.exists()
+    with pytest.raises(ValueError, match="rosenbrock needs dimensions >= 2"):
+        bench.run_benchmark(["pso"], ["rosenbrock"], [1], budget=50, runs=1)
+
+
 def test_bbob_without_cocoex(tmp_path: Path, capsys: pytest.CaptureFixture,
                              monkeypatch: pytest.MonkeyPatch) -> None:
     real_import = builtins.__import__

@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(str(exc)) from None
     default_functions = "1-24" if args.suite == "bbob" else DEFAULT_FUNCTIONS
     functions = _unique(bench.check_functions(
-        bench.parse_list(args.functions or default_functions, "--functions"), args.suite),
+        bench.parse_list(args.functions or default_functions, "--functions"), args.suite,
+        dims),
         "--functions")
     ref = bench.check_spec(args.ref)[0] if args.ref else None
     out = check_output_dir(args.out)  # before the work, not after it

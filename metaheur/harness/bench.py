@@ -115,9 +115,11 @@ def check_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
     return spec_label(name, params), name, params
 
 
-def check_functions(functions: Sequence[str], suite: str = "functions") -> list[str]:
+def check_functions(functions: Sequence[str], suite: str = "functions",
+                    dims: Sequence[int] = ()) -> list[str]:
     """Validate names for ``suite`` and return their canonical forms: registry names (any
-    case, ``_`` for ``-``), bbob ids as ``f1``..``f24``."""
+    case, ``_`` for ``-``), bbob ids as ``f1``..``f24``; every function must exist in every
+    one of ``dims`` (rosenbrock needs d >= 2), checked before any run."""
     if suite == "bbob":
         return [f"f{i}" for i in bbob_ids(functions)]
     if suite != "functions":
@@ -129,6 +131,11 @@ def check_functions(functions: Sequence[str], suite: str = "functions") -> list[
     bad = [f for f, name in zip(functions, names, strict=True) if name not in known]
     if bad:
         raise ValueError(f"unknown function(s) {', '.join(bad)}; allowed: {', '.join(known)}")
+    for name in names:
+        low = [int(d) for d in dims if int(d) < fn.min_dim(name)]
+        if low:
+            raise ValueError(f"{name} needs dimensions >= {fn.min_dim(name)}, got --dim "
+                             f"{','.join(map(str, low))}")
     return names
 
 
@@ -344,8 +351,8 @@ def run_benchmark(
     algos = list(specs)
     if suite == "bbob":
         require_cocoex()
-    functions = check_functions(functions, suite)
     dims = check_dims(dims, suite)
+    functions = check_functions(functions, suite, dims)
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     budgets = {d: parse_budget(budget, d) for d in dims}

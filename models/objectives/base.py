@@ -156,6 +156,18 @@ def sample_sizes(n: Any) -> tuple[int, int, int]:
     return int(n[0]), int(n[1]), int(n[2])
 
 
+def dataset_digest(ds: Any) -> str:
+    """A short hash of a loaded dataset: its source, images, labels and any official split
+    or groups (``Slices2D`` / ``Volumes3D``)."""
+    h = hashlib.sha256(str(ds.source).encode())
+    for part in (ds.X, ds.y, ds.split, ds.groups):
+        if part is not None:
+            a = np.ascontiguousarray(part)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())
+    return h.hexdigest()[:16]
+
+
 def rounded(a: NDArray) -> list:
     return np.round(np.asarray(a, dtype=float), 4).tolist()
 
@@ -263,11 +275,26 @@ class Objective(abc.ABC):
         return {k: v for k, v in sorted(vars(self).items())
                 if not k.startswith("_") and k not in _NOT_CONFIG and not callable(v)}
 
+    def dataset(self) -> Any:
+        """The loaded dataset (``Slices2D`` / ``Volumes3D``; memoised by the loaders), or
+        ``None`` for an objective without one."""
+        return None
+
+    def data_id(self) -> str | None:
+        """A digest of the dataset the scores come from (:func:`dataset_digest`; ``None``:
+        no data). The arguments do not decide it alone: with ``source="auto"`` or
+        ``root=None`` the environment and the files present do (docs/models.md §1.0)."""
+        if "data_id" not in self._cache:
+            ds = self.dataset()
+            self._cache["data_id"] = None if ds is None else dataset_digest(ds)
+        return self._cache["data_id"]
+
     def fingerprint(self) -> str:
-        """A short hash of the objective's class and :meth:`config`, stored with each trial
-        (``objective_config``): a trial's score is reused only under an equal fingerprint."""
-        blob = json.dumps([type(self).__qualname__, self.config()], sort_keys=True,
-                          default=_plain)  # fmt: skip
+        """A short hash of the objective's class, :meth:`config` and :meth:`data_id` (this
+        loads the data), stored with each trial (``objective_config``): a trial's score is
+        reused only under an equal fingerprint."""
+        blob = json.dumps([type(self).__qualname__, self.config(), self.data_id()],
+                          sort_keys=True, default=_plain)  # fmt: skip
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:

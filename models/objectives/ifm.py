@@ -154,18 +154,22 @@ class IFMObjective(Objective):
     def _scale_param(self, params: Mapping[str, Any], name: str, scale: int) -> Any:
         return params[f"{name}_{scale}"] if self.per_scale else params[name]
 
+    def dataset(self) -> Any:
+        from metaheur.models.data import load_volumes
+
+        return load_volumes(
+            self.source, self.root, seed=self.seed, n=self.n, size=self.size,
+            spacing_mm=self.spacing_mm, difficulty=self.difficulty,
+        )  # fmt: skip
+
     def data(self) -> dict[str, Any]:
         """Load (once) the volumes and their multi-scale crops, on the objective's device."""
         if "volumes" in self._cache:
             return self._cache["volumes"]
-        from metaheur.models.data import load_volumes
         from metaheur.models.preprocess import default_fovs, multiscale_crops
 
         t0 = time.perf_counter()
-        ds = load_volumes(
-            self.source, self.root, seed=self.seed, n=self.n, size=self.size,
-            spacing_mm=self.spacing_mm, difficulty=self.difficulty,
-        )  # fmt: skip
+        ds = self.dataset()
         if np.unique(ds.y).size < 2:
             raise ValueError(f"{ds.source} data hold a single class (label {int(ds.y[0])}); "
                              "the AUC needs benign and malignant nodules")  # fmt: skip

@@ -364,6 +364,35 @@ def test_a_twin_scored_under_another_configuration_is_not_reused(change, monkeyp
     assert study.trials[2].user_attrs["reused_from"] == 0
 
 
+def test_configuration_fingerprint_holds_the_data_the_environment_resolved(tmp_path,
+                                                                        monkeypatch):
+    """Regression (session 26's audit): with ``source="auto"`` (or ``root=None``) the data
+    come from ``$METAHEUR_DATA_DIR`` and the files present; two workers with the same
+    arguments on different data had one fingerprint and reused each other's scores."""
+    from PIL import Image
+
+    from metaheur.models.data import clear_cache
+
+    rng = np.random.default_rng(0)
+    for cls in ("Normal cases", "Bengin cases", "Malignant cases"):
+        folder = tmp_path / "data" / "iqothnccd" / cls
+        folder.mkdir(parents=True)
+        for i in range(12):
+            Image.fromarray((rng.random((40, 40)) * 255).astype(np.uint8)).save(
+                folder / f"{i}.png")
+    monkeypatch.setenv("METAHEUR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("METAHEUR_DATA_DIR", raising=False)
+    kw = {**LSTM_KW, "source": "auto"}
+    clear_cache()
+    synthetic = LSTMELUObjective(**kw).fingerprint()
+    monkeypatch.setenv("METAHEUR_DATA_DIR", str(tmp_path / "data"))
+    clear_cache()
+    real = LSTMELUObjective(**kw)
+    assert real.dataset().source == "iqothnccd"
+    assert real.fingerprint() != synthetic
+    clear_cache()
+
+
 def test_configuration_fingerprint_ignores_where_results_go(tmp_path):
     base = LSTMELUObjective(**LSTM_KW)
     same = LSTMELUObjective(**{**LSTM_KW, "artifact_dir": tmp_path})

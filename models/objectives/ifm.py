@@ -31,7 +31,7 @@ import torch
 from numpy.typing import NDArray
 
 from metaheur.models.device import seeded, storage_dtype
-from metaheur.models.ifm import IFMEnsemble, IFMSubNet
+from metaheur.models.ifm import IFMSubNet, fit_ensemble_weights
 from metaheur.models.losses import ifm_loss
 from metaheur.models.metrics import binary_metrics, roc_auc
 from metaheur.models.objectives.base import (
@@ -241,10 +241,12 @@ class IFMObjective(Objective):
             seconds += res.train_seconds
             if trial is not None and k < len(self.scales) - 1 and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after the {scale} mm sub-network")
-        ensemble = IFMEnsemble(subnets=subnets)
-        auc = ensemble.fit_weights(probs, yva) if len(subnets) > 1 else sub_auc[0]
-        weights = ensemble.weights.cpu().numpy()
-        p_val = (weights[:, None] * np.stack(probs)).sum(axis=0)
+        P = np.stack(probs).astype(np.float64)
+        # the grid's own float64 weights: rounded to float32 (IFMEnsemble's buffer) they rank
+        # tied outputs differently, and val_auc would differ from 1 - score
+        weights, auc = (fit_ensemble_weights(P, yva) if len(subnets) > 1
+                        else (np.ones(1), sub_auc[0]))  # fmt: skip
+        p_val = weights @ P
         metrics = binary_metrics(yva, p_val)
         extra: dict[str, Any] = {
             "subnet_auc": [round(a, 4) for a in sub_auc],

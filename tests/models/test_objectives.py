@@ -422,6 +422,25 @@ def test_a_seed_outside_0_to_2_32_is_refused_up_front(seed):
         LSTMELUObjective(**LSTM_KW).evaluate({}, train_seed=seed)
 
 
+def test_ifm_score_is_one_minus_the_recorded_val_auc(ifm_obj, monkeypatch):
+    """Regression (session 26's audit): the ensemble weights were rounded to float32 before
+    the validation probabilities were formed, so with tied sub-network outputs (saturated
+    or quantised sigmoids) ``val_auc`` differed from ``1 - score``."""
+    from metaheur.models.train import FitResult
+
+    rng = np.random.default_rng(0)
+    n_val = len(ifm_obj.data()["parts"]["val"][1])
+
+    def fake_train(*args, **kwargs):
+        out = (rng.integers(0, 5, n_val) / 4).astype(np.float32)  # ties, as saturated nets
+        return FitResult(score=0.5, val_output=out, train_seconds=0.0)
+
+    monkeypatch.setattr(ifm_mod, "train_model", fake_train)
+    for _ in range(40):
+        res = ifm_obj.run(ifm_obj._params({}))
+        assert res.score == 1.0 - res.metrics["auc"]
+
+
 def test_trial_init_seed_always_trains():
     obj = LSTMELUObjective(**LSTM_KW, init_seed="trial")
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))

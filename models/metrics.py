@@ -61,6 +61,8 @@ def _integer_labels(y_true: ArrayLike) -> NDArray:
     raw = np.asarray(y_true).reshape(-1)
     if raw.dtype == bool:
         return raw.astype(np.int64)
+    if raw.dtype.kind == "f" and not np.isfinite(raw).all():
+        raise ValueError("y_true must hold integer class labels, got NaN or inf")
     y = raw.astype(np.int64)
     if raw.dtype.kind not in "iu" and not np.array_equal(y, raw):
         raise ValueError("y_true must hold integer class labels, got values such as "

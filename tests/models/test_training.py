@@ -150,6 +150,7 @@ def test_zero_denominator_gives_zero_and_one_warning_per_metric():
     (lambda: roc_auc([0, 2, 0, 2], [0.1, 0.9, 0.2, 0.8]), "0 or 1"),
     (lambda: binary_metrics([0, 1, 0, 1], [0.1, np.nan, 0.2, 0.8]), "finite"),
     (lambda: multiclass_metrics([0, 1.7, 2], np.eye(3)), "integer"),
+    (lambda: multiclass_metrics([0, np.nan, 2], np.eye(3)), "integer"),
     (lambda: multiclass_metrics([0, 1, 2], [[1, 0, 0], [np.nan, 1, 0], [0, 0, 1]]), "finite"),
 ])
 def test_metrics_refuse_labels_and_probabilities_they_would_misread(call, why):

@@ -489,7 +489,7 @@ def read_design_archive(path: Path, design: Design) -> pd.DataFrame:
     key_cols = list(ARCHIVE_KEY)
     twins = rows.duplicated(key_cols, keep=False)
     for key, grp in rows[twins].groupby(key_cols, sort=False):
-        logger.warning("%s: %d rows for %s that disagree (e.g. two archives merged); both "
+        logger.warning("%s: %d rows for %s that disagree (e.g. two archives merged); all "
                        "left out, so the study runs again where it has no storage", path,
                        len(grp), dict(zip(ARCHIVE_KEY, key, strict=True)))
     return rows[~twins]

@@ -93,3 +93,38 @@ def test_grid_values_written_with_float_noise_are_recognised_as_evaluated(algo: 
     ours = points[6:]  # (Optuna's RandomSampler itself may repeat: not ours to judge)
     assert len(ours) == 10 and not set(ours) & set(points[:6]), points
     assert len(set(ours)) == len(ours), points
+
+
+def _records(study: optuna.Study, after: int) -> list[tuple[int, dict]]:
+    """(generation, record) of the generations stored in trials numbered above ``after``."""
+    return [(int(k.rsplit(":", 1)[1]), rec) for t in study.trials if t.number > after
+            for k, rec in t.system_attrs.items() if ":gen:" in k]
+
+
+def test_trials_made_before_a_parameter_existed_do_not_answer_rows() -> None:
+    """Regression (session 27's audit): a parameter added to a running study (here
+    ``dropout``) was taken as inactive in the trials made before it, like a conditional
+    branch's. Every row whose other parameters matched an old trial was told that trial's
+    value, whatever its ``dropout``: with 8 discrete configurations the sampler ran ~500
+    generations answered from history, and the new parameter was hardly optimised."""
+    def old(trial: optuna.Trial) -> float:
+        opt = trial.suggest_categorical("opt", ["adam", "sgd"])
+        return (trial.suggest_int("layers", 1, 4) - 2) ** 2 + (opt == "sgd") + 0.25
+
+    def new(trial: optuna.Trial) -> float:
+        opt = trial.suggest_categorical("opt", ["adam", "sgd"])
+        layers = trial.suggest_int("layers", 1, 4)
+        drop = trial.suggest_float("dropout", 0.0, 0.9)
+        return (layers - 2) ** 2 + (opt == "sgd") + (drop - 0.1) ** 2 + 0.09
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(old, n_trials=16)
+    study.sampler = MetaheuristicSampler("gwo", seed=0, n_trials=40, pop_size=6)
+    study.optimize(new, n_trials=24)
+    # trial 16 still searches the study's space of then, {opt, layers}: every point of it
+    # evaluated, it samples dropout independently; the run over all three starts at 17
+    recs = _records(study, after=16)
+    answered = [n for _, rec in recs for _, n, _ in rec["answered"]]
+    answered += [n for _, rec in recs for n in rec.get("skipped", [])]
+    assert not [n for n in answered if n < 16], answered
+    assert max(gen for gen, _ in recs) < 10  # 23 trials: ~4 generations of 6

@@ -77,6 +77,21 @@ def test_rows_evaluated_before_are_answered_from_history() -> None:
     assert g2.record.answered == {} and g2.record.bound == {2: 9}
 
 
+def test_a_trial_older_than_a_parameter_answers_no_row() -> None:
+    """A trial without ``k`` answers rows only if a trial numbered before it has ``k``
+    (then ``k`` is inactive in it); an older one ran before ``k`` existed."""
+    run = RunSpace(SPACE, "s")
+    for number, params in ((3, {"x": 0.5}), (5, {"x": 0.25, "k": 2}), (8, {"x": 0.25})):
+        t = optuna.trial.create_trial(params=params, value=float(number),
+                                      distributions={n: SPACE[n] for n in params})
+        t.number = number
+        run.add(t, float(number))
+    assert run.lookup({"x": 0.5, "k": 4}) is None
+    assert run.lookup({"x": 0.25, "k": 4}).number == 8
+    assert run.lookup({"x": 0.25, "k": 2}).number in (5, 8)  # either evaluated it
+    assert sorted(e.number for e in run.evaluated) == [3, 5, 8]  # warm starts: all kept
+
+
 @pytest.mark.parametrize("bad", [
     "garbage", {}, [], {"v": 3, "run": "r", "gen": -1, "restart": 0, "opt": {}},
     {"v": 3, "run": "r", "gen": 0, "restart": 0, "opt": {}, "answered": [[0, 1, math.inf]],

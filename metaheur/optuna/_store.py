@@ -46,7 +46,10 @@ class RunSpace:
         self.sig = hashlib.sha1(desc.encode()).hexdigest()[:12]
         # completed trials by the set of this space's parameters they have (one set unless
         # the space is conditional), then by the key of those parameters' values
-        self.groups: dict[tuple[str, ...], dict[str, Evaluated]] = {}
+        self.groups: dict[tuple[str, ...], dict[str, list[Evaluated]]] = {}
+        # parameter -> the lowest number of a completed trial that has it: a trial made
+        # before a parameter existed (one added to a running study) did not evaluate it
+        self.first: dict[str, int] = {}
         self.cursor = 0  # position in the index's finished_order already looked at
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
 
@@ -64,16 +67,24 @@ class RunSpace:
         if not names or any(d[n] != self.space[n] for n in names):
             return
         params = {n: trial.params[n] for n in names}
+        for n in names:
+            self.first[n] = min(self.first.get(n, trial.number), trial.number)
         group = self.groups.setdefault(names, {})
-        group.setdefault(self.key(params, names), Evaluated(trial.number, value, params))
+        group.setdefault(self.key(params, names), []).append(
+            Evaluated(trial.number, value, params))
 
     def lookup(self, params: Mapping[str, Any]) -> Evaluated | None:
         """A completed trial that evaluated ``params`` (a full point of the space): one whose
-        every parameter equals ``params``'s, the others being inactive in it."""
+        every parameter equals ``params``'s, the others being inactive in it. A parameter a
+        trial lacks counts as inactive only if a trial numbered before it has that parameter:
+        otherwise the parameter did not exist yet (it was added to a running study), and
+        the trial evaluated one unknown value of it, not every value."""
         for names, group in self.groups.items():
-            e = group.get(self.key(params, names))
-            if e is not None:
-                return e
+            missing = [n for n in self.encoder.names if n not in names]
+            after = max((self.first.get(n, math.inf) for n in missing), default=-1)
+            for e in group.get(self.key(params, names), ()):
+                if e.number > after:
+                    return e
         return None
 
     @property
@@ -84,7 +95,7 @@ class RunSpace:
 
     @property
     def evaluated(self) -> list[Evaluated]:
-        return [e for group in self.groups.values() for e in group.values()]
+        return [same[0] for group in self.groups.values() for same in group.values()]
 
 
 @dataclass(frozen=True)

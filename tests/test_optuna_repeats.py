@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import optuna
 import pytest
+from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 
 from metaheur.optuna import MetaheuristicSampler
+from metaheur.optuna._store import RunSpace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -128,3 +131,34 @@ def test_trials_made_before_a_parameter_existed_do_not_answer_rows() -> None:
     answered += [n for _, rec in recs for n in rec.get("skipped", [])]
     assert not [n for n in answered if n < 16], answered
     assert max(gen for gen, _ in recs) < 10  # 23 trials: ~4 generations of 6
+
+
+@pytest.mark.parametrize(("dist", "off", "grid_point"), [
+    (IntDistribution(0, 10, step=2), 3, 4),
+    (FloatDistribution(0.0, 1.0, step=0.1), 0.33, 0.3),
+    (IntDistribution(0, 10), 15, 10),
+])
+def test_an_off_grid_enqueued_value_is_not_the_evaluation_of_a_grid_point(
+        dist: BaseDistribution, off: float, grid_point: float) -> None:
+    """Regression (session 27's audit): Optuna's ``enqueue_trial`` keeps a value off the
+    grid or out of range (it only warns). The repeat check snapped it to the grid, so the
+    trial at x = 3 answered the row x = 4 with its value."""
+    def objective(trial: optuna.Trial) -> float:
+        if isinstance(dist, IntDistribution):
+            return float(trial.suggest_int("x", dist.low, dist.high, step=dist.step))
+        return trial.suggest_float("x", dist.low, dist.high, step=dist.step)
+
+    study = optuna.create_study()
+    study.enqueue_trial({"x": off})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna: "fixed parameter ... out of the range"
+        study.optimize(objective, n_trials=1)
+    assert study.trials[0].params["x"] == off
+    run = RunSpace({"x": dist}, "s")
+    run.add(study.trials[0], float(off))
+    assert run.lookup({"x": grid_point}) is None
+    if isinstance(dist, FloatDistribution):  # the binary noise of low + k * step counts
+        noisy = optuna.trial.create_trial(params={"x": 0.1 * 3}, distributions={"x": dist},
+                                          value=1.0)  # 0.30000000000000004
+        run.add(noisy, 1.0)
+        assert run.lookup({"x": 0.3}) is not None

@@ -196,6 +196,18 @@ class SearchSpaceEncoder:
         d = self._dims[self._index[name]]
         return d.decode(d.encode(v)) if d.kind == _GRID else v
 
+    def on_grid(self, name: str, v: Any) -> bool:
+        """Is ``v`` a point of ``name``'s grid, up to binary noise? (Always, for a parameter
+        without a grid.) Optuna's ``enqueue_trial`` keeps an off-grid or out-of-range
+        value: such a trial did not evaluate the grid point it snaps to."""
+        d = self._dims[self._index[name]]
+        if d.kind != _GRID:
+            return True
+        c = self.canonical(name, v)
+        if not d.float:
+            return c == v
+        return abs(c - float(v)) <= max(1e-6 * d.step, 1e-12 * abs(c))
+
     def decode(self, x: ArrayLike) -> dict[str, Any]:
         """Return the parameter dict of the ``(d,)`` point ``x`` (clipped to the box)."""
         x = np.asarray(x, dtype=float)

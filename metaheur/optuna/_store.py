@@ -66,9 +66,11 @@ class RunSpace:
         names = tuple(n for n in self.encoder.names if n in d)
         if not names or any(d[n] != self.space[n] for n in names):
             return
-        params = {n: trial.params[n] for n in names}
         for n in names:
             self.first[n] = min(self.first.get(n, trial.number), trial.number)
+        if not all(self.encoder.on_grid(n, trial.params[n]) for n in names):
+            return  # an enqueued value off the grid evaluated no point of the grid
+        params = {n: trial.params[n] for n in names}
         group = self.groups.setdefault(names, {})
         group.setdefault(self.key(params, names), []).append(
             Evaluated(trial.number, value, params))
@@ -81,7 +83,7 @@ class RunSpace:
         the trial evaluated one unknown value of it, not every value."""
         for names, group in self.groups.items():
             missing = [n for n in self.encoder.names if n not in names]
-            after = max((self.first.get(n, math.inf) for n in missing), default=-1)
+            after = max((self.first.get(n, math.inf) for n in missing), default=-math.inf)
             for e in group.get(self.key(params, names), ()):
                 if e.number > after:
                     return e

@@ -591,6 +591,23 @@ def test_unusable_record_warns_once_and_the_study_goes_on(how: str) -> None:
     assert audit(study, "gwo").repeated == 0
 
 
+def test_a_claim_naming_a_row_the_generation_lacks_is_warned() -> None:
+    """Regression (session 27's audit): a claim edited to name row 99 of a 4-row
+    generation was ignored without a word: the trial's result never reached the algorithm
+    and its row was evaluated again. It is still ignored, now with one warning."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", pop_size=4, seed=0, n_trials=40, search_space=SPACE))
+    study.optimize(objective, n_trials=4)
+    t = study.ask()
+    frozen = study._storage.get_trial(t._trial_id)
+    study._storage.set_trial_system_attr(t._trial_id, ATTR + "gwo", claim(frozen) | {"row": 99})
+    study.tell(t, value(suggest(t)))
+    with pytest.warns(UserWarning, match="names row 99") as rec:
+        study.optimize(objective, n_trials=6)
+    assert sum("names row 99" in str(w.message) for w in rec) == 1
+    assert all(s.state == TrialState.COMPLETE for s in study.trials)
+
+
 # ----------------------------- untrusted tickets: junk numbers and clocks far ahead
 MIXED = {"c": CategoricalDistribution(["a", "b", "c"]), "x0": FloatDistribution(-5.0, 5.0)}
 

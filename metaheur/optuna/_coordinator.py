@@ -43,6 +43,7 @@ from metaheur.optuna._scheduler import (
     Wait,
     decide,
     row_views,
+    stray_claims,
 )
 from metaheur.optuna._settings_check import settings_split
 from metaheur.optuna._space import UnionSearchSpace
@@ -173,6 +174,8 @@ class Coordinator:
             g, made = self._current(study, index, run, trial, held)
             if made:
                 new.append(g)
+            for key, message in stray_claims(g, index, run.sig):
+                self.warn(key, message)
             ours = mine(self.live)  # unfinished trials this thread asked
             for _ in range(1000):
                 views = row_views(g, index, run.sig, now, timeout, heartbeat, ours, here)

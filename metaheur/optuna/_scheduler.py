@@ -20,7 +20,8 @@ from metaheur.optuna._index import TrialIndex, TrialInfo
 from metaheur.optuna._protocol import Claim
 from metaheur.optuna._store import Generation
 
-__all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "decide", "row_views"]
+__all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "decide", "row_views",
+           "stray_claims"]
 
 
 class RowState(enum.Enum):
@@ -136,6 +137,18 @@ def row_views(g: Generation, index: TrialIndex, run: str, now: float, timeout: f
         else:
             views.append(RowView(RowState.OPEN, tried=bool(hs)))
     return views
+
+
+def stray_claims(g: Generation, index: TrialIndex, run: str) -> list[tuple[str, str]]:
+    """(key, message) for each claim on ``g`` that names a row ``g`` lacks: a record edited
+    or corrupted in the storage. :func:`row_views` ignores such a claim."""
+    n = g.X.shape[0]
+    return [(f"claim-row:{info.number}",
+             f"trial #{info.number}'s claim names row {info.ticket.row} of generation "  # type: ignore[union-attr]
+             f"{g.gen}, which has {n} rows: the claim is corrupted. Its result is not "
+             "told to the algorithm, and that row is evaluated again.")
+            for info in index.holders(run, g.src, g.gen)
+            if info.ticket.row is not None and info.ticket.row >= n]  # type: ignore[union-attr]
 
 
 def _resolve(views: list[RowView], rec_same: dict[int, int], i: int) -> RowView:

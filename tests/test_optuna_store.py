@@ -77,19 +77,33 @@ def test_rows_evaluated_before_are_answered_from_history() -> None:
     assert g2.record.answered == {} and g2.record.bound == {2: 9}
 
 
+def _add(run: RunSpace, number: int, params: dict[str, Any]) -> None:
+    t = optuna.trial.create_trial(params=params, value=float(number),
+                                  distributions={n: SPACE[n] for n in params})
+    t.number = number
+    run.add(t, float(number))
+
+
 def test_a_trial_older_than_a_parameter_answers_no_row() -> None:
-    """A trial without ``k`` answers rows only if a trial numbered before it has ``k``
-    (then ``k`` is inactive in it); an older one ran before ``k`` existed."""
+    """A trial without ``k`` made before the first trial with ``k`` may have run before
+    ``k`` was added to the study: it answers no row until ``k`` shows itself conditional."""
     run = RunSpace(SPACE, "s")
-    for number, params in ((3, {"x": 0.5}), (5, {"x": 0.25, "k": 2}), (8, {"x": 0.25})):
-        t = optuna.trial.create_trial(params=params, value=float(number),
-                                      distributions={n: SPACE[n] for n in params})
-        t.number = number
-        run.add(t, float(number))
-    assert run.lookup({"x": 0.5, "k": 4}) is None
-    assert run.lookup({"x": 0.25, "k": 4}).number == 8
-    assert run.lookup({"x": 0.25, "k": 2}).number in (5, 8)  # either evaluated it
+    _add(run, 3, {"x": 0.5})
+    _add(run, 5, {"x": 0.25, "k": 2})
+    assert run.lookup({"x": 0.5, "k": 4}) is None  # k added at trial 5, as far as seen
+    assert run.lookup({"x": 0.25, "k": 2}).number == 5
+    _add(run, 8, {"x": 0.25})  # a trial without k after k existed: k is conditional
+    assert run.lookup({"x": 0.5, "k": 4}).number == 3
+    assert run.lookup({"x": 0.25, "k": 7}).number == 8
     assert sorted(e.number for e in run.evaluated) == [3, 5, 8]  # warm starts: all kept
+
+
+def test_a_trial_of_another_branch_shows_a_parameter_conditional_at_once() -> None:
+    run = RunSpace(SPACE, "s")
+    _add(run, 3, {"x": 0.5})
+    _add(run, 5, {"k": 2})  # has k, lacks x: x and k belong to different branches
+    assert run.lookup({"x": 0.5, "k": 4}).number == 3
+    assert run.lookup({"x": 0.1, "k": 2}).number == 5
 
 
 @pytest.mark.parametrize("bad", [

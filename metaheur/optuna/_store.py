@@ -47,9 +47,13 @@ class RunSpace:
         # completed trials by the set of this space's parameters they have (one set unless
         # the space is conditional), then by the key of those parameters' values
         self.groups: dict[tuple[str, ...], dict[str, list[Evaluated]]] = {}
-        # parameter -> the lowest number of a completed trial that has it: a trial made
-        # before a parameter existed (one added to a running study) did not evaluate it
+        # to tell a parameter inactive in a trial from one added to the study after it
+        # (``lookup``): per parameter, the lowest number of a completed trial that has it
+        # and the parameters every such trial has; per set of parameters, the highest
+        # number of a completed trial that has just that set
         self.first: dict[str, int] = {}
+        self.common: dict[str, frozenset[str]] = {}
+        self.last: dict[tuple[str, ...], int] = {}
         self.cursor = 0  # position in the index's finished_order already looked at
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
 
@@ -68,6 +72,8 @@ class RunSpace:
             return
         for n in names:
             self.first[n] = min(self.first.get(n, trial.number), trial.number)
+            self.common[n] = self.common.get(n, frozenset(names)) & frozenset(names)
+        self.last[names] = max(self.last.get(names, trial.number), trial.number)
         if not all(self.encoder.on_grid(n, trial.params[n]) for n in names):
             return  # an enqueued value off the grid evaluated no point of the grid
         params = {n: trial.params[n] for n in names}
@@ -77,17 +83,28 @@ class RunSpace:
 
     def lookup(self, params: Mapping[str, Any]) -> Evaluated | None:
         """A completed trial that evaluated ``params`` (a full point of the space): one whose
-        every parameter equals ``params``'s, the others being inactive in it. A parameter a
-        trial lacks counts as inactive only if a trial numbered before it has that parameter:
-        otherwise the parameter did not exist yet (it was added to a running study), and
-        the trial evaluated one unknown value of it, not every value."""
+        every parameter equals ``params``'s, the others being inactive in it. A parameter
+        that a trial lacks may instead have been added to the study after that trial; then
+        the trial evaluated one unknown value of it, not every value, and answers no row
+        (see :meth:`_lacks_after`)."""
         for names, group in self.groups.items():
             missing = [n for n in self.encoder.names if n not in names]
-            after = max((self.first.get(n, math.inf) for n in missing), default=-math.inf)
+            after = max((self._lacks_after(names, n) for n in missing), default=-math.inf)
             for e in group.get(self.key(params, names), ()):
                 if e.number > after:
                     return e
         return None
+
+    def _lacks_after(self, names: tuple[str, ...], name: str) -> float:
+        """Trials with just ``names`` numbered above this lack ``name`` because it is
+        inactive in them. All of them do if ``name`` is conditional on them: a trial that
+        has it lacks one of ``names`` (another branch), or a trial with just ``names`` came
+        after its first one (a branch where it is unused). Otherwise only those after the
+        first trial that has ``name`` do: the ones before may have run before it existed."""
+        first = self.first.get(name, math.inf)
+        if not frozenset(names) <= self.common.get(name, frozenset(names)):
+            return -math.inf
+        return -math.inf if self.last.get(names, -math.inf) > first else first
 
     @property
     def plain(self) -> bool:

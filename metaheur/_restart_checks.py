@@ -168,12 +168,13 @@ def upgrade_inner_params(state: dict[str, Any], inner_algo: str | None) -> dict[
 def centred(box: NDArray, warm: dict[str, Any], c: NDArray, f_c: float
             ) -> tuple[NDArray, dict[str, Any], NDArray]:
     """A local run's box, warm start and origin in coordinates centred on the best point
-    ``c`` (``restart_local_center``): the run sees ``y = x − c``, so its x0 is 0. Unchanged
-    (origin 0) when rounding would leave a coordinate of the box empty."""
+    ``c`` (``restart_local_center``): the run sees ``y = x − c``, so its x0 (if ``warm``
+    has one) is 0. Unchanged (origin 0) when rounding would leave a coordinate of the box
+    empty."""
     shifted = box - c[:, None]  # lo <= c <= hi, so lo − c <= 0 <= hi − c exactly
     if not (shifted[:, 0] < shifted[:, 1]).all():  # pragma: no cover - huge offsets
         return box, warm, np.zeros(c.size)
-    return shifted, {"x0": np.zeros((1, c.size)), "f0": [f_c]}, c.copy()
+    return shifted, {"x0": np.zeros((1, c.size)), "f0": [f_c]} if warm else {}, c.copy()
 
 
 def collapsed(opt: IPOP) -> bool:

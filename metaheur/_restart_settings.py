@@ -30,7 +30,7 @@ RESTART_CONSTRAINTS: dict[str, Constraint] = {
     "restart_ftol": Real(0.0),
     "restart_iters": Integer(low=1, none=True),
     "restart_keep_best": Flag(),
-    "restart_xtol": Real(0.0),
+    "restart_xtol": Real(0.0, 1.0),
     "restart_local": Flag(),
     "restart_local_width": Real(0.0, 0.5, low_open=True),
     "restart_local_shrink": Real(0.0, 1.0, low_open=True),

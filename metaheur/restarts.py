@@ -183,6 +183,9 @@ class IPOP(Optimizer):
         if cls.inner_algo is not None:
             inner = {k: v for k, v in params.items() if k not in RESTART_DEFAULTS}
             return get(cls.inner_algo), inner
+        if "pop_size" in params["inner_params"]:
+            raise ValueError("inner_params may not hold 'pop_size': pass pop_size= to ipop "
+                             "itself (the first run's population; restarts grow it)")
         return get(params["inner"]), params["inner_params"]
 
     @classmethod
@@ -252,7 +255,8 @@ class IPOP(Optimizer):
         """A new global run of ``n`` agents from here on; its budget never passes ours (but
         is at least one evaluation: the initial population may have spent ours)."""
         kw = dict(pop_size=n, seed=self.rng, **warm, **self._inner_params)
-        if self.restart_iters is not None:
+        # (every iteration costs an evaluation at least: a longer horizon cannot fit)
+        if self.restart_iters is not None and self.restart_iters <= self.budget - self.nfev:
             run = self._inner_cls(self._box, max_iter=self.restart_iters, **kw)
             if self._fits(run):
                 return run
@@ -291,7 +295,8 @@ class IPOP(Optimizer):
         if self._kind == GLOBAL:
             self._last_global = spent
         warm: dict[str, Any] = {}
-        if (self.restart_keep_best or local) and np.isfinite(self.best_f):
+        # (a run of one agent holding the best point would have nothing to evaluate)
+        if (self.restart_keep_best or local) and np.isfinite(self.best_f) and n > 1:
             warm = {"x0": self.best_x[None, :], "f0": [self.best_f]}
         self._restarts = self.restarts + 1
         self._offset = np.zeros(self.dim)
@@ -319,7 +324,8 @@ class IPOP(Optimizer):
         if not finished:
             return  # mid-iteration (POA's first phase) or the initial population
         mark = self._run_mark
-        if self._run_best < mark - self.restart_ftol * abs(mark) or not math.isfinite(mark):
+        if self._run_best < mark and (not math.isfinite(mark)  # the first finite value
+                                      or self._run_best < mark - self.restart_ftol * abs(mark)):
             self._run_mark, self._stall = self._run_best, 0
         else:
             self._stall += 1

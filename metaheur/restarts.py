@@ -117,10 +117,8 @@ class IPOP(Optimizer):
     or its ``inner``'s ``min_pop_size`` if larger).
     :attr:`population` is the current run's population (in our coordinates; a new run's
     known rows until its first batch), :attr:`run_origin` the origin of the current run's
-    coordinates; :attr:`restarts` counts the runs
-    started after the first. The wrapper's ``nit`` counts its own ask/tell cycles (of
-    :attr:`rounds`, the first run's); each run counts its iterations in
-    :attr:`current_run`.
+    coordinates; :attr:`restarts` counts the runs started after the first. ``nit`` counts
+    our ask/tell cycles (of :attr:`rounds`, the first run's); :attr:`current_run` its own.
     """
 
     name = "ipop"

@@ -150,12 +150,12 @@ def test_tune_records_the_split_and_an_earlier_study_keeps_its_own(
             old.set_user_attr(key, value)
     with caplog.at_level(logging.INFO, logger="metaheur"):
         assert main(_tune(tmp_path, "--algo", "random", "--data-format", "digits", "--trials",
-                          "2", "--study", "old")) == 0
+                          "2", "--study", "old", "--storage", storage, name="old")) == 0
     assert "continues with the shuffled split" in caplog.text
     old.set_user_attr("split", "by-hand")  # the storage is untrusted input
     capsys.readouterr()
     assert main(_tune(tmp_path, "--algo", "random", "--data-format", "digits", "--trials",
-                      "3", "--study", "old")) == 2
+                      "3", "--study", "old", "--storage", storage, name="old")) == 2
     assert "study 'old' has a malformed split 'by-hand'" in capsys.readouterr().err
 
 

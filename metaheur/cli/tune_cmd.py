@@ -156,7 +156,7 @@ def _data_source(args: argparse.Namespace) -> tuple[str, str | None]:
         found = fmt if own else detect_format(path, expected=fmt)  # names fmt's layout (or all)
         if fmt is not None and fmt != found:
             raise ValueError(f"--data {args.data} has the {found} layout, not {fmt}")
-        fmt, root = found, str(path)
+        fmt, root = found, str(path.resolve())  # the study records where its data is
     wanted = FORMATS[fmt]
     if wanted != args.model:
         what = f"--data-format {fmt}" if own else f"--data {args.data} is {fmt} data, which"
@@ -301,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
     storage_url = args.storage or storages.sqlite_url(out / "study.db")
     storage_shown = storages.mask_url(args.storage) if args.storage else None
     study_name = args.study or f"{args.model}-{algo}"
+    storages.check_results_owner(out, study_name)  # another study's results: exit 2 now
     command = _command(args, storage_shown)
     _quiet_libraries(args.verbose)
     info = sys.stderr if args.json else sys.stdout  # under --json stdout is the JSON
@@ -379,10 +380,11 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     }
     try:
         study, created = tuning.open_study(storage, study_name, attrs=config,
-                                           check=("algo", "model", "profile", "data", "seed"))
+                                           check=("algo", "model", "profile", "data", "seed"),
+                                           paths=("data_path",))
     except tuning.StudyMismatchError as exc:
-        raise ValueError(f"{exc}; use --study to start another study (or --{exc.key} "
-                         f"{exc.stored} to continue this one)") from None
+        raise ValueError(f"{exc}; use --study to start another study (or "
+                         f"{exc.resume_option} to continue this one)") from None
     finished = tuning.count_finished(study)
 
     note(f"metaheur tune: {algo} tuning {args.model} on {source} data "

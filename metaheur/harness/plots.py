@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -222,10 +223,14 @@ def plot_importances(study: Any, path: Path) -> Path | None:
         logger.info("parameter importances need at least 2 complete trials; skipped")
         return None
     try:
-        imp = optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings(record=True) as caught:  # as log lines, not on stderr
+            warnings.simplefilter("always")
+            imp = optuna.importance.get_param_importances(study)
     except Exception as exc:  # evaluator-specific (constant values, single parameter, ...)
         logger.warning("parameter importances not computed: %s", exc)
         return None
+    for w in caught:  # e.g. tied values: "Parameter importances will be equal."
+        logger.info("parameter importances: %s", w.message)
     if not imp:
         return None
     plt = _pyplot()

@@ -215,6 +215,9 @@ def summary_text(study: optuna.Study) -> str:
     """The best trial's hyper-parameters and validation metrics as a plain-text table."""
     best = best_trial(study)
     if best is None:
+        done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        if done:  # a failed configuration scores inf (docs/models.md)
+            return f"no complete trial with a finite value yet ({done} complete, none finite)"
         return "no complete trial yet"
     metrics = trial_metrics(best)
     width = max([len(k) for k in (*best.params, *metrics)] + [len("validation metric")])
@@ -277,7 +280,8 @@ def write_report(
     attrs = study.user_attrs
     plain = {k: v for k, v in attrs.items() if not k.startswith(RUN_PREFIX)}
     info.update({k: v for k, v in plain.items() if k not in _REPORT_KEYS})
-    if clashes := {k: v for k, v in plain.items() if k in _REPORT_KEYS}:
+    if clashes := {k: v for k, v in plain.items() if k in _REPORT_KEYS
+                   and not (k == "objective_label" and v == label)}:  # (tune's: read)
         info["user_attrs"] = clashes  # the study's own attributes named like ours
     runs = [attrs[k] for k in sorted(attrs) if k.startswith(RUN_PREFIX)]
     if runs:

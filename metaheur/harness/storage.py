@@ -10,6 +10,7 @@ not a URL at all is never echoed when it could hold a secret.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import tempfile
@@ -30,10 +31,12 @@ __all__ = [
     "sqlite_file",
     "storage_error",
     "check_output_dir",
+    "check_results_owner",
     "os_reason",
 ]
 
 MASK = "***"
+_MAX_RESULTS = 1 << 24  # bytes of a best.json read to find its study
 #: Query parameters whose values are secrets (substring match, case-insensitive).
 _SECRET_KEYS = ("pass", "pwd", "secret", "token", "key")
 #: ``user:secret@`` up to the last ``@`` of the authority (a password may contain ``@``).
@@ -197,6 +200,28 @@ def check_output_dir(path: str | Path) -> Path:
     except OSError as exc:
         raise OutputError(f"cannot write to {out}: {os_reason(exc)}") from None
     return out
+
+
+def check_results_owner(out: Path, study_name: str) -> None:
+    """:class:`OutputError` when ``out/best.json`` describes another study than
+    ``study_name``: its results there would be replaced. A ``best.json`` that cannot be
+    read (untrusted input) says nothing and is replaced, with a warning."""
+    path = out / "best.json"
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(_MAX_RESULTS + 1)
+        if len(raw) > _MAX_RESULTS:
+            raise ValueError(f"over {_MAX_RESULTS} bytes")
+        owner = json.loads(raw)["study"]
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
+        warnings.warn(f"{path} cannot be read ({type(exc).__name__}: {exc}); it will be "
+                      "replaced", stacklevel=2)
+        return
+    if isinstance(owner, str) and owner != study_name:
+        raise OutputError(f"{out} holds the results of study {owner!r} (best.json); write "
+                          f"those of study {study_name!r} to another folder (--out)")
 
 
 def os_reason(exc: OSError) -> str:

@@ -12,6 +12,7 @@ Algorithm names are the registry names (:func:`metaheur.available`) plus Optuna'
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -56,6 +57,17 @@ class StudyMismatchError(ValueError):
         super().__init__(f"study {study_name!r} was created with {key}={stored!r}, not "
                          f"{given!r}")
         self.key, self.stored, self.given = key, stored, given
+
+    @property
+    def resume_option(self) -> str:
+        """The ``metaheur tune`` option that continues the stored study."""
+        if self.key == "data_path":
+            return f"--data {self.stored}"
+        if self.key == "data":  # a format name: the two built-in ones need no folder
+            if self.stored in ("synthetic", "digits"):
+                return f"--data-format {self.stored}"
+            return f"--data with its {self.stored} folder"
+        return f"--{self.key} {self.stored}"
 
 
 # ---------------------------------------------------------------------------- names
@@ -128,13 +140,16 @@ def open_study(
     pruner: optuna.pruners.BasePruner | None = None,
     attrs: Mapping[str, Any] | None = None,
     check: tuple[str, ...] = ("algo", "model", "profile"),
+    paths: tuple[str, ...] = (),
 ) -> tuple[optuna.Study, bool]:
     """Create the minimising study or load it; returns ``(study, created)``.
 
     ``attrs`` are stored as study user attributes when the study is created; for an existing
-    study the keys in ``check`` must agree with the stored ones (else
-    :class:`StudyMismatchError`), and one that does not minimise one objective (a study of
-    another tool) is a ``ValueError``.
+    study the keys in ``check`` must agree with the stored ones, and those in ``paths`` must
+    name the same file or folder (else :class:`StudyMismatchError`). An existing study that
+    does not minimise one objective, or that has trials but none of the ``check`` keys (a
+    study of another program), is a ``ValueError``; one with neither trials nor those keys
+    (just made by another worker) is adopted: ``attrs`` are stored.
     """
     attrs = dict(attrs or {})
     try:
@@ -151,15 +166,34 @@ def open_study(
         storage=storage, study_name=study_name, sampler=sampler, pruner=pruner,
         direction="minimize", load_if_exists=True,
     )
-    if created:
+    stored = study.user_attrs
+    foreign = not created and check and not any(key in stored for key in check)
+    if foreign and (n := len(study.get_trials(deepcopy=False))):
+        raise ValueError(f"study {study_name!r} has {n} trial(s) but no tune configuration "
+                         f"(none of {', '.join(check)}): another program made it; use "
+                         "--study to start another study")
+    if created or foreign:
         for key, value in attrs.items():
             study.set_user_attr(key, value)
-    else:
-        stored = study.user_attrs
-        for key in check:
-            if key in stored and key in attrs and stored[key] != attrs[key]:
-                raise StudyMismatchError(study_name, key, stored[key], attrs[key])
+        return study, created
+    for key in check:
+        if key in stored and key in attrs and stored[key] != attrs[key]:
+            raise StudyMismatchError(study_name, key, stored[key], attrs[key])
+    for key in paths:
+        if key in stored and key in attrs and not _same_path(stored[key], attrs[key]):
+            raise StudyMismatchError(study_name, key, stored[key], attrs[key])
     return study, created
+
+
+def _same_path(a: Any, b: Any) -> bool:
+    """Do ``a`` and ``b`` name one file or folder (relative ones from here)? Values that
+    are not both text (None: no path) compare as they are."""
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return bool(a == b)
+    try:
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):  # a stored value is untrusted input
+        return a == b
 
 
 def count_finished(study: optuna.Study) -> int:

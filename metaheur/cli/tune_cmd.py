@@ -381,7 +381,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     try:
         study, created = tuning.open_study(storage, study_name, attrs=config,
                                            check=("algo", "model", "profile", "data", "seed"),
-                                           paths=("data_path",))
+                                           paths=("data_path",), strict=True)
     except tuning.StudyMismatchError as exc:
         raise ValueError(f"{exc}; use --study to start another study (or "
                          f"{exc.resume_option} to continue this one)") from None

@@ -141,15 +141,16 @@ def open_study(
     attrs: Mapping[str, Any] | None = None,
     check: tuple[str, ...] = ("algo", "model", "profile"),
     paths: tuple[str, ...] = (),
+    strict: bool = False,
 ) -> tuple[optuna.Study, bool]:
     """Create the minimising study or load it; returns ``(study, created)``.
 
     ``attrs`` are stored as study user attributes when the study is created; for an existing
     study the keys in ``check`` must agree with the stored ones, and those in ``paths`` must
     name the same file or folder (else :class:`StudyMismatchError`). An existing study that
-    does not minimise one objective, or that has trials but none of the ``check`` keys (a
-    study of another program), is a ``ValueError``; one with neither trials nor those keys
-    (just made by another worker) is adopted: ``attrs`` are stored.
+    does not minimise one objective is a ``ValueError``. With ``strict``, so is one that has
+    trials but none of the ``check`` keys (a study of another program), and one with neither
+    trials nor those keys (just made by another worker) is adopted: ``attrs`` are stored.
     """
     attrs = dict(attrs or {})
     try:
@@ -167,7 +168,7 @@ def open_study(
         direction="minimize", load_if_exists=True,
     )
     stored = study.user_attrs
-    foreign = not created and check and not any(key in stored for key in check)
+    foreign = strict and bool(check) and not created and not any(k in stored for k in check)
     if foreign and (n := len(study.get_trials(deepcopy=False))):
         raise ValueError(f"study {study_name!r} has {n} trial(s) but no tune configuration "
                          f"(none of {', '.join(check)}): another program made it; use "

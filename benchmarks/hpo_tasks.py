@@ -64,6 +64,7 @@ from urllib.parse import quote
 import numpy as np
 import optuna
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -80,6 +81,7 @@ from _tasks import TASKS, get_task  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 import metaheur  # noqa: E402
 from metaheur.harness.algo_params import parse_spec  # noqa: E402
+from metaheur.harness.stats import paired_differences  # noqa: E402
 
 logger = logging.getLogger("hpo_tasks")
 
@@ -303,10 +305,14 @@ def run_problem(row: dict[str, Any]) -> str | None:
     and merged by hand, so it is untrusted input: every field is checked against the others."""
     if not (row["task"] and row["sampler"]):
         return "empty task or sampler"
+    try:
+        get_task(row["task"])
+    except ValueError as exc:  # (a typo, or a task a later version renamed)
+        return str(exc)
     for c in _COUNTS:
-        v = row[c]
-        if not (math.isfinite(v) and v == int(v) and v >= (1 if c == "trials" else 0)):
-            return f"{c} {v!r} is not an integer >= {1 if c == 'trials' else 0}"
+        v, low = row[c], 1 if c == "trials" else 0
+        if not (math.isfinite(v) and v == int(v) and low <= v < 2**63):
+            return f"{c} {v!r} is not an integer in [{low}, 2**63)"
     trials = int(row["trials"])
     if row["n_complete"] + row["n_failed"] != trials or row["n_repeats"] >= max(trials, 1):
         return (f"n_complete {row['n_complete']:g} + n_failed {row['n_failed']:g} is not the "
@@ -450,14 +456,17 @@ def prob_lower(x: Sequence[float], y: Sequence[float]) -> float:
 
 def wilcoxon_p(x: Sequence[float], y: Sequence[float]) -> float:
     """Two-sided Wilcoxon signed-rank p-value of paired ``x`` and ``y`` (equal pairs are
-    dropped, SciPy's default); 1.0 when every pair is equal, NaN without a pair."""
+    dropped, SciPy's default; differences equal to 12 digits tie:
+    :func:`metaheur.harness.stats.paired_differences`); 1.0 when every pair is equal, NaN
+    without a pair."""
     from scipy.stats import wilcoxon
 
     if len(x) == 0:
         return math.nan
-    if all(a == b for a, b in zip(x, y, strict=True)):
+    d = paired_differences(x, y)
+    if not d.any():
         return 1.0
-    return float(wilcoxon(x, y).pvalue)
+    return float(wilcoxon(d).pvalue)
 
 
 def paired(runs: pd.DataFrame, budgets: Sequence[int], ref: str, other: str) -> pd.DataFrame:
@@ -515,14 +524,19 @@ def at_budgets(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["task", "sampler", "seed", "budget", "best", "source"])
 
 
-def complete_seeds(pts: pd.DataFrame) -> pd.DataFrame:
+def complete_seeds(pts: pd.DataFrame, samplers: Sequence[str] | None = None) -> pd.DataFrame:
     """Keep the (task, budget, seed) groups that hold every sampler of that task and budget.
 
     Ranks and tests compare samplers on the same seeds; a seed still running (or interrupted)
-    for some samplers would skew both, so it is left out with a warning.
+    for some samplers would skew both, so it is left out with a warning. A sampler of
+    ``samplers`` (those asked for) with no run of a task and budget is warned about: the
+    ranks there are among the others only.
     """
     keep = []
     for (task, b), grp in pts.groupby(["task", "budget"]):
+        if absent := [s for s in samplers or () if s not in set(grp["sampler"])]:
+            logger.warning("%s at %d trials: no run of %s; its ranks are among the %d other "
+                           "samplers", task, b, ", ".join(absent), grp["sampler"].nunique())
         n = grp["sampler"].nunique()
         counts = grp.groupby("seed")["sampler"].nunique()
         partial = counts.index[counts < n].tolist()
@@ -533,11 +547,26 @@ def complete_seeds(pts: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(keep) if keep else pts
 
 
+def quantiles(a: ArrayLike, qs: Sequence[float]) -> NDArray:
+    """The ``qs`` quantiles of ``a`` along its first axis, interpolated linearly (NumPy's
+    and pandas' default) where +inf (a failed run) may lie on both sides: a quantile
+    that falls on a finite value is that value (NumPy gives NaN: 0 · inf), one between a
+    finite value and +inf is +inf. Shape ``(len(qs), *a.shape[1:])``."""
+    a = np.sort(np.asarray(a, dtype=float), axis=0)
+    out = []
+    for q in qs:
+        h = (a.shape[0] - 1) * q
+        lo = math.floor(h)
+        frac, x0, x1 = h - lo, a[lo], a[min(lo + 1, a.shape[0] - 1)]
+        with np.errstate(invalid="ignore"):  # inf − inf: x0 == x1 there
+            out.append(np.where((frac == 0) | (x0 == x1), x0, x0 + frac * (x1 - x0)))
+    return np.array(out)
+
+
 def _quantile(x: pd.Series, q: float) -> float:
-    """``x.quantile(q)`` where +inf (a failed run) may lie on both sides of ``q``."""
-    with np.errstate(invalid="ignore"):  # inf - inf while interpolating: the quantile is inf
-        v = float(x.quantile(q))
-    return math.inf if math.isnan(v) and len(x) and not x.isna().any() else v
+    """``x.quantile(q)`` with :func:`quantiles`' handling of +inf; NaN without values."""
+    v = x.to_numpy(dtype=float)
+    return math.nan if not v.size or np.isnan(v).any() else float(quantiles(v, [q])[0])
 
 
 SUMMARY_COLUMNS = ["task", "budget", "sampler", "n_seeds", "n_failed_runs", "median_best",
@@ -546,12 +575,14 @@ SUMMARY_COLUMNS = ["task", "budget", "sampler", "n_seeds", "n_failed_runs", "med
                    "p_vs_tpe_holm"]
 
 
-def summarise(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
-    """Per (task, budget, sampler): score, regret, mean rank and Holm-corrected MWU p-values."""
+def summarise(runs: pd.DataFrame, budgets: Sequence[int],
+              samplers: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per (task, budget, sampler): score, regret, mean rank and Holm-corrected MWU p-values
+    (``samplers``: those asked for, each expected on every task: :func:`complete_seeds`)."""
     from scipy.stats import rankdata
 
-    pts = complete_seeds(at_budgets(runs, budgets))
-    ref = runs.groupby("task")["best"].min().map(_sig)  # best value any run found on the task
+    pts = complete_seeds(at_budgets(runs, budgets), samplers)
+    ref = _reference(runs)  # best value any run found on the task
     # a run without a finite value (every trial failed) is the worst: +inf in every statistic
     pts["failed"] = pts["best"].isna()
     pts["best"] = pts["best"].fillna(np.inf)
@@ -672,6 +703,31 @@ def branch_table(runs: pd.DataFrame) -> pd.DataFrame:
                        pd.Series([x["branch"] for x in rows], name="branch"))
 
 
+def _reference(runs: pd.DataFrame) -> pd.Series:
+    """Per task, the best value any run found (to 12 digits: regret 0 is the table's)."""
+    return runs.groupby("task")["best"].min().map(_sig)
+
+
+def trace_quartiles(traces: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """25th, 50th and 75th percentiles per trial of the regret ``traces`` (one row per run):
+    a run with no value yet (NaN: failed trials) is the worst there, +inf, as in the table."""
+    q = quantiles(np.where(np.isnan(traces), np.inf, traces), [0.25, 0.5, 0.75])
+    return q[0], q[1], q[2]
+
+
+def symlog_threshold(sub: pd.DataFrame) -> float:
+    """The power of ten below the smallest positive final regret of one task's runs (from
+    the curves when every run found the best value): the plot is linear below it."""
+    ref = _reference(sub).iloc[0]
+    final = sub["best"].map(_sig).to_numpy(dtype=float) - ref
+    positive = final[np.isfinite(final) & (final > 0)]
+    if not positive.size:  # every run found the best value: scale by the curves instead
+        curves = np.array([_sig(v) for tr in sub["trace"] for v in json.loads(tr)
+                           if v is not None])
+        positive = curves[curves > ref] - ref
+    return 10.0 ** math.floor(math.log10(positive.min())) if positive.size else 1e-6
+
+
 def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
     """Regret of the best so far vs trial: median line, quartile band, one panel per task."""
     import matplotlib
@@ -685,7 +741,7 @@ def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
     fig, axes = plt.subplots(nrow, ncol, figsize=(max(5.2 * ncol, 9.0), 3.8 * nrow + 0.8),
                              squeeze=False)
     colours = plt.get_cmap("tab10")
-    ref = runs.groupby("task")["best"].min()
+    ref = _reference(runs)
     for ax, task in zip(axes.flat, tasks, strict=False):  # spare panels stay blank
         sub = runs[runs["task"] == task]
         longest = sub.groupby("sampler")["trials"].max()
@@ -693,22 +749,14 @@ def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
             if smp not in longest.index:
                 continue
             g = sub[(sub["sampler"] == smp) & (sub["trials"] == longest[smp])]
-            traces = np.array([[np.nan if v is None else v for v in json.loads(tr)]
+            traces = np.array([[np.nan if v is None else _sig(v) for v in json.loads(tr)]
                                for tr in g["trace"]], dtype=float) - ref[task]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns at the start
-                q25, med, q75 = np.nanpercentile(traces, [25, 50, 75], axis=0)
+            q25, med, q75 = trace_quartiles(traces)
             x = np.arange(1, traces.shape[1] + 1)
             style = "-" if smp.partition(":")[0] in OURS else "--"
             ax.plot(x, med, style, color=colours(i % 10), lw=1.4, label=smp)
             ax.fill_between(x, q25, q75, color=colours(i % 10), alpha=0.12, lw=0)
-        final = sub["best"].to_numpy(dtype=float) - ref[task]
-        positive = final[np.isfinite(final) & (final > 0)]
-        if not positive.size:  # every run found the best value: scale by the curves instead
-            curves = np.array([v for tr in sub["trace"] for v in json.loads(tr) if v is not None])
-            positive = curves[curves > ref[task]] - ref[task]
-        lin = 10.0 ** math.floor(math.log10(positive.min())) if positive.size else 1e-6
-        ax.set_yscale("symlog", linthresh=lin)  # linear below the smallest final regret
+        ax.set_yscale("symlog", linthresh=symlog_threshold(sub))
         ax.set_title(task, fontsize=10)
         ax.set_xlabel("trial")
         ax.set_ylabel("regret of best so far")
@@ -847,7 +895,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.warning("no finished runs in %s for this selection; nothing to report", path)
         return 0
     budgets = sorted(b for b in set(args.report) if b <= max(args.trials))
-    summary = summarise(runs, budgets)
+    summary = summarise(runs, budgets, samplers)
     summary.to_csv(out / "summary.csv", index=False)
     if summary.empty:
         logger.warning("no seed was run by every sampler in %s; nothing to compare", path)

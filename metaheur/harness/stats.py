@@ -16,7 +16,8 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-__all__ = ["summary_table", "holm", "rank_sum", "signed_rank", "wilcoxon_holm", "friedman_note",
+__all__ = ["summary_table", "holm", "rank_sum", "paired_differences", "signed_rank",
+           "wilcoxon_holm", "friedman_note",
            "friedman_table", "friedman_notes", "friedman_ranks", "markdown_table"]
 
 
@@ -51,6 +52,38 @@ def rank_sum(x: NDArray, y: NDArray) -> tuple[float, float]:
     return float(res.statistic), float(res.pvalue)
 
 
+#: Differences closer than this fraction of the samples' largest magnitude are equal.
+DIFFERENCE_RTOL = 1e-9
+
+
+def paired_differences(x: NDArray, y: NDArray) -> NDArray:
+    """``x − y`` with equal values giving 0 (equal infinities included), and magnitudes
+    that differ by less than :data:`DIFFERENCE_RTOL` of the largest finite value (a chain
+    of such steps included) made equal, to the smallest of them; below it, 0.
+
+    Two differences that are equal in exact arithmetic (say 3/600 − 1/600 and 2/600 − 0, or
+    scores rounded to 12 digits) differ in their last bits, and a signed-rank test would
+    then rank them apart instead of giving them their shared (average) rank."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    with np.errstate(invalid="ignore"):  # inf − inf: a tie, set to 0 here
+        d = np.where(x == y, 0.0, x - y)
+    both = np.abs(np.concatenate([x.ravel(), y.ravel()]))
+    both = both[np.isfinite(both)]
+    tol = DIFFERENCE_RTOL * (float(both.max()) if both.size and both.max() > 0 else 1.0)
+    idx = np.flatnonzero(np.isfinite(d))
+    if not idx.size:
+        return d
+    idx = idx[np.argsort(np.abs(d[idx]), kind="stable")]  # by magnitude
+    mag = np.abs(d[idx])
+    group = np.cumsum(np.diff(mag, prepend=0.0) > tol)  # a new group after each real gap
+    starts = np.r_[True, np.diff(group) > 0]
+    rep = np.zeros(group[-1] + 1)  # group 0: within tol of 0
+    rep[group[starts]] = mag[starts]
+    rep[0] = 0.0
+    d[idx] = np.sign(d[idx]) * rep[group]
+    return d
+
+
 #: Up to this many nonzero differences :func:`signed_rank` counts its null law exactly.
 EXACT_SIGNED_RANK_MAX = 200
 
@@ -59,22 +92,22 @@ def signed_rank(x: NDArray, y: NDArray) -> tuple[float, float]:
     """Two-sided Wilcoxon signed-rank test of the pairs ``(x[i], y[i])``: ``(W, p)``.
 
     ``W`` is the sum of the signed ranks of ``x − y`` (negative: ``x`` lower on the pairs
-    that differ). Tie-aware: tied magnitudes share their average rank, and zero differences
-    (equal values, equal infinities included) take the lowest ranks, split evenly between
-    the two signs (Pratt's "zsplit"), so they never move ``W``. A pair with a NaN is left
-    out. ``p`` is exact and conditional on these ranks: under the null hypothesis each
-    nonzero difference is equally likely to have either sign, and the 2^n sign patterns are
-    counted (up to :data:`EXACT_SIGNED_RANK_MAX` of them, then the normal law with variance
-    ``Σ rank²``). Computed here rather than by ``scipy.stats.wilcoxon``, whose p-value with
-    ties or zeros depends on the SciPy version (exact since 1.15, normal before). No
-    difference at all gives ``(0, 1)``."""
+    that differ). Tie-aware: tied magnitudes (to :func:`paired_differences`' digits) share
+    their average rank, and zero differences (equal values, equal infinities included) take
+    the lowest ranks, split evenly between the two signs (Pratt's "zsplit"), so they never
+    move ``W``. A pair with a NaN is left out. ``p`` is exact and conditional on these
+    ranks: under the null hypothesis each nonzero difference is equally likely to have
+    either sign, and the 2^n sign patterns are counted (up to
+    :data:`EXACT_SIGNED_RANK_MAX` of them, then the normal law with variance ``Σ rank²``).
+    Computed here rather than by ``scipy.stats.wilcoxon``, whose p-value with ties or zeros
+    depends on the SciPy version (exact since 1.15, normal before). No difference at all
+    gives ``(0, 1)``."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"signed_rank needs two 1-D samples of the same shape (pairs); got "
                          f"{x.shape} and {y.shape}")
     keep = ~(np.isnan(x) | np.isnan(y))
-    with np.errstate(invalid="ignore"):  # inf − inf: a tie, set to 0 here
-        d = np.where(x == y, 0.0, x - y)[keep]
+    d = paired_differences(x[keep], y[keep])
     if not d.any():
         return 0.0, 1.0
     ranks = stats.rankdata(np.abs(d))

@@ -81,7 +81,7 @@ from _tasks import TASKS, get_task  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 import metaheur  # noqa: E402
 from metaheur.harness.algo_params import parse_spec  # noqa: E402
-from metaheur.harness.stats import paired_differences  # noqa: E402
+from metaheur.harness.stats import holm, paired_differences  # noqa: E402
 
 logger = logging.getLogger("hpo_tasks")
 
@@ -421,18 +421,6 @@ def run_all(jobs_todo: list[tuple[str, str, int, int]], path: Path, n_jobs: int,
 
 
 # -- analysis -----------------------------------------------------------------------------------
-def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm's step-down adjusted p-values (same order as given; NaN stays NaN)."""
-    p = np.asarray(pvalues, dtype=float)
-    ok = np.flatnonzero(~np.isnan(p))
-    out = np.full(p.shape, np.nan)
-    m, running = len(ok), 0.0
-    for i, j in enumerate(ok[np.argsort(p[ok], kind="stable")]):
-        running = max(running, min(1.0, (m - i) * p[j]))
-        out[j] = running
-    return out.tolist()
-
-
 def mwu(x: Sequence[float], y: Sequence[float]) -> float:
     """Two-sided Mann-Whitney U p-value (tie-corrected); 1.0 when every value is the same."""
     from scipy.stats import mannwhitneyu

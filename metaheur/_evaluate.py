@@ -5,24 +5,31 @@ become NaN and are counted by reason). :class:`EvaluationMemo` answers points th
 evaluated before: AOA and DLF-AOA move an agent that sits on the best point by
 ``x_best - x = 0``, and POA keeps rows unchanged when a move is refused, so they ask
 points again; for an expensive objective (a training run) each such call is wasted.
-Only finite values are stored: a failed evaluation is tried again in a later batch.
+Only finite values are stored: a failed evaluation is tried again in a later batch. The
+memo holds at most :data:`MEMO_MAX_BYTES` and forgets the points used least recently.
 """
 
 from __future__ import annotations
 
+import decimal
 import logging
 import math
 import numbers
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["evaluate_batch", "EvaluationMemo"]
+__all__ = ["evaluate_batch", "EvaluationMemo", "MEMO_MAX_BYTES"]
 
 logger = logging.getLogger(__name__)
+
+#: The memory an :class:`EvaluationMemo` may hold by default (about 1.4 million points at
+#: d = 10, 64,000 at d = 500; the repeats come from the best point and from rows that did
+#: not move, which are used again soon).
+MEMO_MAX_BYTES = 256 * 2**20
 
 
 def _as_value(value: Any) -> tuple[float, str | None]:
@@ -51,6 +58,8 @@ def _as_value(value: Any) -> tuple[float, str | None]:
             return float(value), None
         except OverflowError:
             return math.nan, "returned a number too large for a float"
+    if isinstance(value, decimal.Decimal):  # real, though not a numbers.Real
+        return _as_value(float(value))
     if isinstance(value, (list, tuple)):
         if len(value) == 1:
             return _as_value(value[0])
@@ -178,7 +187,9 @@ def _evaluate_rows(fun: Callable[..., Any], X: NDArray, args: tuple, vectorized:
 
 
 class EvaluationMemo:
-    """Finite objective values keyed by the exact bytes of each point.
+    """Finite objective values keyed by the exact coordinates of each point (``-0.0`` and
+    ``0.0`` are one coordinate), at most ``max_bytes`` of them: past that, the points used
+    least recently are forgotten (and evaluated again if asked).
 
     ``hits`` counts the rows answered without calling the objective that got a value: a
     point evaluated before, or a repeat of a row of the same batch whose evaluation
@@ -186,19 +197,35 @@ class EvaluationMemo:
     spent twice on a batch); it fails with that row's reason, once per row, and is no hit.
     """
 
-    def __init__(self) -> None:
-        self._values: dict[bytes, float] = {}
+    def __init__(self, max_bytes: int = MEMO_MAX_BYTES) -> None:
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, numbers.Integral) \
+                or max_bytes < 0:
+            raise ValueError(f"max_bytes must be an integer >= 0, got {max_bytes!r}")
+        self._values: OrderedDict[bytes, float] = OrderedDict()
+        self.max_bytes = int(max_bytes)
+        self.nbytes = 0
         self.hits = 0
+        self._told_full = False
 
     def __len__(self) -> int:
         return len(self._values)
+
+    @staticmethod
+    def entry_bytes(d: int) -> int:
+        """The memory one point of ``d`` coordinates costs (its key, its value and the
+        table's entry, as CPython 3.11 allocates them)."""
+        return 8 * d + 33 + 24 + 100
+
+    @staticmethod
+    def _rows(X: NDArray) -> NDArray:
+        return np.ascontiguousarray(X, dtype=float) + 0.0  # -0.0 + 0.0 is 0.0
 
     def plan(self, X: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """``(f, todo, first)`` for a batch: ``f`` holds the known values (NaN elsewhere),
         ``todo`` the indices of the rows to evaluate (first occurrences of unknown
         points) and ``first[i]`` the row whose value row ``i`` takes. Counts the known
         values as hits (:meth:`evaluate` those of the repeats)."""
-        X = np.ascontiguousarray(X, dtype=float)
+        X = self._rows(X)
         f = np.full(X.shape[0], np.nan)
         first = np.arange(X.shape[0])
         seen: dict[bytes, int] = {}
@@ -207,6 +234,7 @@ class EvaluationMemo:
             key = row.tobytes()
             if key in self._values:
                 f[i] = self._values[key]
+                self._values.move_to_end(key)  # used: forgotten last
                 self.hits += 1
             elif key in seen:
                 first[i] = seen[key]
@@ -216,11 +244,23 @@ class EvaluationMemo:
         return f, np.array(todo, dtype=int), first
 
     def store(self, X: NDArray, f: NDArray) -> None:
-        """Remember the finite values ``f`` of the rows of ``X``."""
-        X = np.ascontiguousarray(X, dtype=float)
+        """Remember the finite values ``f`` of the rows of ``X`` (forgetting the points
+        used least recently past ``max_bytes``)."""
+        X = self._rows(X)
+        cost = self.entry_bytes(X.shape[1]) if X.ndim == 2 else 0
         for row, value in zip(X, f, strict=True):
             if np.isfinite(value):
-                self._values[row.tobytes()] = float(value)
+                key = row.tobytes()
+                if key not in self._values:
+                    self.nbytes += cost
+                self._values[key] = float(value)
+        while self.nbytes > self.max_bytes and self._values:
+            if not self._told_full:
+                self._told_full = True
+                logger.info("evaluation memo full (%d points, %d bytes): the points used "
+                            "least recently are forgotten", len(self._values), self.max_bytes)
+            self._values.popitem(last=False)
+            self.nbytes -= cost
 
     def evaluate(self, fun: Callable[..., Any], X: NDArray, *, args: tuple = (),
                  parallel: Any = None, on_error: str = "inf",

@@ -5,7 +5,9 @@ The objective is called once per population with an ``(n, d)`` array when
 ``n_jobs != 1`` (so any joblib backend, e.g. Dask or Ray, works unchanged). The
 evaluation budget is never exceeded. Failures (an exception, a NaN/inf value or a
 value that is not a real number) count as ``+inf`` and are reported as ``n_failed``
-and, by reason, ``failures``, unless ``on_error="raise"``. The objective gets a copy of
+and, by reason, ``failures``; ``on_error="raise"`` re-raises an exception and makes a
+value that is not a real number a ``TypeError`` (a NaN/inf value still counts as a
+failure: it is a number, and a diverged training run returns one). The objective gets a copy of
 each batch. Importing this module or running :func:`minimize` loads neither SciPy nor
 pandas; the result's ``history`` becomes a ``pandas.DataFrame`` when first read.
 """
@@ -210,8 +212,9 @@ def minimize(
         number counts as ``+inf``, in ``n_failed`` and by reason in ``failures``, and a
         ``RuntimeWarning`` names the exception when the whole first batch raised;
         ``"raise"`` re-raises the objective's exception (``TypeError`` for a value that
-        is not a real number). Either way, several values for one point (a sequence or
-        an array of size > 1) is a ``ValueError``: a wrong ``vectorized=``, not a failure.
+        is not a real number; a NaN/inf value still counts as a failure). Either way,
+        several values for one point (a sequence or an array of size > 1) is a
+        ``ValueError``: a wrong ``vectorized=``, not a failure.
     x0
         Warm-start points placed in the initial population.
     progress
@@ -222,7 +225,10 @@ def minimize(
         ``fun`` again; it still counts towards the budget (``n_reused`` in the result).
         A point repeated within one batch is evaluated once; if that evaluation fails,
         each repeat is a failure of the same reason (in ``failures``, not ``n_reused``),
-        and the point is tried again when a later batch asks it.
+        and the point is tried again when a later batch asks it. The memory holds at
+        most 256 MiB of points (``metaheur._evaluate.MEMO_MAX_BYTES``; about 1.4 million
+        points at d = 10) and then forgets those used least recently, which cost a call
+        again if asked. ``-0.0`` and ``0.0`` are one coordinate.
         Pass ``False`` for a noisy objective whose repeats are wanted.
     **params
         Hyper-parameters of the algorithm (``Optimizer.defaults``).

@@ -86,3 +86,62 @@ def test_failures_always_sum_to_n_failed() -> None:
         res = metaheur.minimize(half, [(-1.0, 1.0)] * 3, algo, budget=600, pop_size=10,
                                 seed=0)
         assert res.n_failed == sum(res.failures.values()) > 0
+
+
+# ------------------------------------------------------------ session 27's audit
+def test_minus_zero_and_zero_are_one_point() -> None:
+    """Regression: the key was the row's bytes, so -0.0 and 0.0 (equal values) were two
+    points, each evaluated (and charged as a fresh call) at a box corner."""
+    memo = EvaluationMemo()
+    calls = []
+
+    def fun(x: np.ndarray) -> float:
+        calls.append(x.copy())
+        return float(x.sum())
+
+    memo.evaluate(fun, np.array([[0.0, 0.0]]))
+    f = memo.evaluate(fun, np.array([[-0.0, 0.0], [0.0, -0.0], [-0.0, -0.0]]))
+    assert len(calls) == 1 and memo.hits == 3 and f.tolist() == [0.0, 0.0, 0.0]
+    memo2 = EvaluationMemo()
+    memo2.evaluate(fun, np.array([[-0.0, 1.0], [0.0, 1.0]]))  # one batch: one call
+    assert len(calls) == 2 and memo2.hits == 1
+
+
+def test_the_memo_forgets_the_least_recently_used_points_past_its_size() -> None:
+    """Regression: the memo kept every point (78 MB for 20,000 points at d = 500, about
+    19 GB for the default budget there). It now holds at most ``max_bytes``, forgetting
+    the points used least recently; a forgotten point is evaluated again."""
+    d = 50
+    per_point = EvaluationMemo.entry_bytes(d)
+    memo = EvaluationMemo(max_bytes=10 * per_point)
+    calls = []
+
+    def fun(x: np.ndarray) -> float:
+        calls.append(1)
+        return float(x[0])
+
+    X = np.arange(12 * d, dtype=float).reshape(12, d)
+    memo.evaluate(fun, X[:10])
+    memo.evaluate(fun, X[:1])  # point 0 is used again: now the most recent
+    assert len(calls) == 10 and memo.hits == 1
+    memo.evaluate(fun, X[10:12])  # two more: points 1 and 2 are forgotten
+    assert len(memo) == 10 and memo.nbytes <= 10 * per_point
+    memo.evaluate(fun, X[[0, 3]])
+    assert len(calls) == 12 and memo.hits == 3  # still known
+    memo.evaluate(fun, X[[1]])
+    assert len(calls) == 13  # forgotten: evaluated again
+    with pytest.raises(ValueError, match="max_bytes"):
+        EvaluationMemo(max_bytes=-1)
+
+
+def test_a_decimal_value_is_a_real_number() -> None:
+    """Regression: ``decimal.Decimal`` is not a ``numbers.Real``, so every value counted as a
+    failure ('returned a Decimal'), and with on_error='raise' a TypeError."""
+    from decimal import Decimal
+
+    res = metaheur.minimize(lambda x: Decimal(str(round(float(x @ x), 6))), [(-1, 1)] * 2,
+                            algo="pso", budget=40, seed=0, pop_size=10)
+    assert res.n_failed == 0 and np.isfinite(res.fun)
+    res = metaheur.minimize(lambda x: Decimal("NaN"), [(-1, 1)] * 2, algo="pso", budget=20,
+                            seed=0, pop_size=10)
+    assert res.n_failed == 20 and res.failures == {"non-finite value": 20}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from metaheur.models.data.cache import warn_once
-from metaheur.models.data.images import list_images
+from metaheur.models.data.images import list_images, warn_stray_images
 from metaheur.models.data.iqothnccd import SEARCH_DEPTH
 from metaheur.models.data.types import CHESTCT_CLASSES, LAYOUTS
 
@@ -50,13 +50,21 @@ def chestct_files(base: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
     paths: list[Path] = []
     labels: list[int] = []
     splits: list[str] = []
+    above = {data}  # image files here or in a split folder belong to no class
     for folder, split in _CHESTCT_SPLITS.items():
-        sdir = next((c for c in data.iterdir() if c.is_dir() and c.name.lower() == folder), None)
+        sdir, *others = [c for c in sorted(data.iterdir())
+                         if c.is_dir() and c.name.lower() == folder] or [None]
+        if others:
+            raise ValueError(
+                f"Chest CT-Scan: split {folder!r} has two folders in {data}: {sdir.name} and "
+                f"{others[0].name}; merge them or remove one"
+            )
         if sdir is None:
             raise FileNotFoundError(
                 f"Chest CT-Scan: split folder {folder!r} missing in {data}; "
                 f"expected {LAYOUTS['chestct']}"
             )
+        above.add(sdir)
         by_class: dict[int, Path] = {}
         for c in sorted(sdir.iterdir()):
             if c.is_dir():
@@ -85,5 +93,6 @@ def chestct_files(base: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
             paths += files
             labels += [k] * len(files)
             splits += [split] * len(files)
+    warn_stray_images(above, "Chest CT-Scan")
     return paths, np.asarray(labels, dtype=np.int64), np.asarray(splits)
 

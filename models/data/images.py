@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,17 @@ def _natural_key(p: Path) -> tuple[list[Any], str]:
     """Natural order ("2" before "10", case ignored), then the exact name: names equal but
     for case or leading zeros must not keep the file system's listing order."""
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)], p.name
+
+
+def warn_stray_images(folders: set[Path], dataset: str) -> None:
+    """Warn (once) about the image files lying in ``folders`` themselves (the folders above
+    the class folders): no class is theirs, so they are not read."""
+    stray = sorted(str(p) for f in folders for p in f.iterdir()
+                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMG_EXT)
+    if stray:
+        more = f" and {len(stray) - 5} more" if len(stray) > 5 else ""
+        warn_once(f"{dataset}: {len(stray)} image file(s) outside the class folders are not "
+                  f"read: {', '.join(stray[:5])}{more}")
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -66,8 +78,9 @@ def read_gray(path: Path) -> np.ndarray:
             if im.mode in WIDE_MODES:  # 16/32-bit integers (0..65535) and floats ([0, 1])
                 return unit_gray(pil_array(im))
             return np.asarray(im.convert("L"), dtype=np.float32) / np.float32(255.0)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
-        raise ValueError(f"cannot read image {path}: {e}") from e
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
+            SyntaxError, EOFError, struct.error) as e:  # Pillow: "broken PNG file" is a
+        raise ValueError(f"cannot read image {path}: {e}") from e  # SyntaxError
 
 
 def _ahash(a: np.ndarray) -> np.ndarray:

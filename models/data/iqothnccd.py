@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaheur.models.data.images import list_images
+from metaheur.models.data.images import list_images, warn_stray_images
 from metaheur.models.data.types import IQOTH_CLASSES, LAYOUTS
 
 __all__ = ["class_folders", "find_iqoth", "iqoth_files"]
@@ -60,6 +60,12 @@ def iqoth_files(base: Path) -> tuple[list[Path], np.ndarray]:
             f"IQ-OTH/NCCD under {base}: no folder for class(es) {missing} "
             f"(aliases {[_IQOTH_ALIASES[m] for m in missing]}); expected {LAYOUTS['iqothnccd']}"
         )
+    above: set[Path] = set()  # the folders from base down to the class folders
+    for folder in (f for fs in found.values() for f in fs):
+        while folder != base and base in folder.parents:
+            folder = folder.parent
+            above.add(folder)
+    warn_stray_images(above, "IQ-OTH/NCCD")
     paths: list[Path] = []
     labels: list[int] = []
     for k, cls in enumerate(IQOTH_CLASSES):

@@ -19,7 +19,8 @@ def find_lidc(base: Path) -> Path | None:
     if base.is_file():
         return base if "patches" in named_npz_keys(base) else None
     if base.is_dir():
-        cands = [base / "lidc_patches.npz"] + sorted(base.glob("*.npz"))
+        cands = [base / "lidc_patches.npz"] + sorted(  # any case; not macOS's ._ copies
+            f for f in base.iterdir() if f.suffix.lower() == ".npz" and not f.name.startswith("."))
         for f in cands:
             if f.is_file() and "patches" in npz_keys(f):
                 return f

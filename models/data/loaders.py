@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metaheur.models.data.cache import disk_load, disk_save
+from metaheur.models.data.cache import disk_load, disk_save, warn_once
 from metaheur.models.data.chestct import chestct_files, find_chestct
 from metaheur.models.data.images import ahash_groups, fingerprint, read_images
 from metaheur.models.data.iqothnccd import find_iqoth, iqoth_files
@@ -208,6 +208,19 @@ def _synthetic_slices(
 
 
 
+def _warn_split_duplicates(name: str, paths: list[Path], groups: np.ndarray,
+                           split: np.ndarray) -> None:
+    """Warn (once) when near-duplicate groups span more than one part of the official
+    split: the same image in train and test makes the test score optimistic."""
+    spans = [g for g in np.unique(groups) if np.unique(split[groups == g]).size > 1]
+    if spans:
+        i = np.flatnonzero(groups == spans[0])
+        example = " and ".join(f"{paths[j]} ({split[j]})" for j in i[:2])
+        warn_once(f"{name}: {len(spans)} group(s) of near-duplicate images (dedupe='ahash') "
+                  f"span more than one part of the official split, e.g. {example}; "
+                  "use_official_split=False splits by group instead")
+
+
 def _load_real_slices(
     name: str, base: Path, image_size: int, segmentation: str, dedupe: str | None,
     use_official_split: bool,
@@ -234,6 +247,8 @@ def _load_real_slices(
     if groups is not None:
         logger.info("%s: dedupe=ahash put %d images in %d groups", name, len(y),
                     len(np.unique(groups)))
+        if split is not None:
+            _warn_split_duplicates(name, paths, groups, split)
     return Slices2D(X=z["X"], y=y, class_names=classes, groups=groups, split=split, source=name)
 
 
@@ -333,7 +348,8 @@ def detect_format(path: str | os.PathLike[str], expected: str | None = None) -> 
     Returns "iqothnccd", "chestct", "nodulemnist3d" or "lidc"; ``expected`` (the format the
     user asked for) is tried first, and another layout found instead is returned for the
     caller to report. A missing path raises ``FileNotFoundError``; no layout found raises
-    ``ValueError`` naming the layout of ``expected``, or every layout when it is ``None``.
+    ``ValueError`` naming the layout of ``expected``, or every layout when it is ``None``;
+    so does a folder holding several layouts when ``expected`` is ``None``.
     """
     if expected is not None and expected not in LAYOUTS:
         raise ValueError(f"unknown data format {expected!r}; allowed: {', '.join(LAYOUTS)}")
@@ -344,9 +360,14 @@ def detect_format(path: str | os.PathLike[str], expected: str | None = None) -> 
         files = ("lidc", "nodulemnist3d")  # the layouts that are one file
         order = [expected] if expected in files else []
         found = next((f for f in [*order, *files] if _FINDERS[f](p)), None)
-    else:
-        order = [expected] if expected is not None else []
-        found = next((f for f in [*order, *_FINDERS] if _holds(f, p, expected)), None)
+    elif expected is not None:
+        found = next((f for f in [expected, *_FINDERS] if _holds(f, p, expected)), None)
+    else:  # a folder holding two layouts is the user's to choose between
+        hits = [f for f in _FINDERS if _holds(f, p, None)]
+        if len(hits) > 1:
+            raise ValueError(f"{p} holds several dataset layouts ({', '.join(hits)}); choose "
+                             "one with --data-format (or point --data at its own folder)")
+        found = hits[0] if hits else None
     if found is not None:
         return found
     if expected is None:

@@ -621,3 +621,86 @@ def test_an_upper_case_npz_file_is_found_as_it_is_detected(nodulemnist_root, lid
     nm.write_bytes((nodulemnist_root / "nodulemnist3d.npz").read_bytes())
     assert detect_format(lidc) == "lidc" and find_lidc(lidc) == lidc
     assert detect_format(nm) == "nodulemnist3d" and find_nodulemnist(nm) == nm
+
+
+# ----------------------------------------------- session 27's audit of the loaders
+def test_a_png_with_a_broken_chunk_is_named(iqoth_root):
+    """Regression: Pillow raises SyntaxError ('broken PNG file') for a bad chunk header,
+    which escaped read_gray as a bare SyntaxError without the file's name."""
+    import struct
+    import zlib
+
+    folder = iqoth_root / IQ / IQ / "Normal cases"
+    raw = zlib.compress(b"\x00" + b"\x80" * 8)
+
+    def chunk(kind: bytes, data: bytes, length: int | None = None) -> bytes:
+        n = len(data) if length is None else length
+        return struct.pack(">I", n) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 1, 8, 0, 0, 0, 0))
+           + chunk(b"IDAT", raw, len(raw) - 8) + chunk(b"IEND", b""))
+    (folder / "bad.png").write_bytes(png)
+    with pytest.raises(ValueError, match=r"cannot read image .*bad\.png"):
+        load_slices("iqothnccd", root=iqoth_root, image_size=16)
+
+
+def test_lidc_search_skips_hidden_files_and_takes_any_case(lidc_file, tmp_path):
+    """Regression: the folder search read macOS's ``._patches.npz`` (and failed on it) and
+    missed ``PATCHES.NPZ``, though a file of that name passed directly was read."""
+    plain = lidc_file.rename(lidc_file.parent / "patches.npz")
+    (lidc_file.parent / "._patches.npz").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    assert find_lidc(lidc_file.parent) == plain
+    assert detect_format(lidc_file.parent) == "lidc"
+    upper = tmp_path / "upper"
+    upper.mkdir()
+    plain.rename(upper / "PATCHES.NPZ")
+    assert find_lidc(upper) == upper / "PATCHES.NPZ"
+    assert detect_format(upper) == "lidc"
+
+
+def test_images_outside_class_folders_are_warned_about(iqoth_root, chestct_root, caplog):
+    """Regression: image files next to the class folders (IQ-OTH) or in a split folder
+    (Chest CT) were left out without a word."""
+    src = next((iqoth_root / IQ / IQ / "Normal cases").iterdir())
+    (iqoth_root / IQ / IQ / "stray.jpg").write_bytes(src.read_bytes())
+    png = next((chestct_root / "Data" / "train" / "normal").iterdir())
+    (chestct_root / "Data" / "train" / "loose.png").write_bytes(png.read_bytes())
+    with caplog.at_level(logging.WARNING):
+        load_slices("iqothnccd", root=iqoth_root, image_size=16)
+        load_slices("chestct", root=chestct_root, image_size=16)
+    assert "stray.jpg" in caplog.text and "loose.png" in caplog.text
+
+
+def test_two_split_folders_differing_in_case_are_refused(chestct_root):
+    """Regression: with ``train`` and ``Train`` the first one listed was used and the other
+    left out silently."""
+    import shutil
+
+    data = chestct_root / "Data"
+    shutil.copytree(data / "train", data / "Train")
+    if len({p.name for p in data.iterdir()}) < 4:  # a case-insensitive file system
+        pytest.skip("this file system folds case")
+    with pytest.raises(ValueError, match=r"two folders .*train.*Train|two folders .*Train.*train"):
+        load_slices("chestct", root=chestct_root, image_size=16)
+
+
+def test_a_folder_holding_two_layouts_is_an_error_naming_both(iqoth_root, lidc_file):
+    """Regression: detect_format took the first layout of its list, silently, and the CLI
+    then refused the other model without saying the folder held its data too."""
+    lidc_file.rename(iqoth_root / "lidc_patches.npz")
+    with pytest.raises(ValueError, match=r"several dataset layouts.*iqothnccd.*lidc"):
+        detect_format(iqoth_root)
+    assert detect_format(iqoth_root, expected="lidc") == "lidc"
+    assert detect_format(iqoth_root, expected="iqothnccd") == "iqothnccd"
+
+
+def test_duplicates_across_the_official_split_are_warned_about(chestct_root, caplog):
+    """Regression: dedupe='ahash' found near-duplicate groups, but with the official split
+    kept, a group spanning train and test (leakage) went unmentioned."""
+    train = chestct_root / "Data" / "train" / "normal"
+    src = sorted(train.iterdir())[0]
+    (chestct_root / "Data" / "test" / "normal" / "copy.png").write_bytes(src.read_bytes())
+    with caplog.at_level(logging.WARNING):
+        d = load_slices("chestct", root=chestct_root, image_size=16)
+    assert d.split is not None
+    assert "span more than one part of the official split" in caplog.text
+    assert "copy.png" in caplog.text

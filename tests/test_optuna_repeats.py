@@ -13,7 +13,12 @@ import warnings
 
 import optuna
 import pytest
-from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
 from metaheur.optuna import MetaheuristicSampler
 from metaheur.optuna._store import RunSpace
@@ -162,3 +167,63 @@ def test_an_off_grid_enqueued_value_is_not_the_evaluation_of_a_grid_point(
                                           value=1.0)  # 0.30000000000000004
         run.add(noisy, 1.0)
         assert run.lookup({"x": 0.3}) is not None
+
+
+# --------------------------------------- session 27's second audit: keys of equal values
+@pytest.mark.parametrize("dist, stored, proposed", [
+    (FloatDistribution(-1.0, 1.0), -0.0, 0.0),  # SQLite reads -0.0 back as 0.0
+    (FloatDistribution(1e-4, 1e-1, log=True), 1e-3, None),  # None: decode(encode(stored))
+    (CategoricalDistribution([0, False, 1.0, True]), 0, False),  # Optuna stores choices' index
+])
+def test_a_value_written_otherwise_than_decode_writes_it_is_still_evaluated(
+        dist: BaseDistribution, stored: object, proposed: object) -> None:
+    """Regression: keys compared the value as written for continuous and categorical
+    parameters, so an enqueued ``lr=1e-3`` (whose warm-start point decodes to
+    0.0010000000000000002), ``-0.0`` against ``0.0`` and ``False`` against the stored
+    ``0`` each cost a second trial of one configuration."""
+    from metaheur.optuna._space import SearchSpaceEncoder
+
+    enc = SearchSpaceEncoder({"x": dist})
+    if proposed is None:
+        proposed = enc.decode(enc.encode({"x": stored}))["x"]
+        assert proposed != stored  # no exact pre-image: the defect's input
+    run = RunSpace({"x": dist}, "s")
+    run.add(optuna.trial.create_trial(params={"x": stored}, distributions={"x": dist},
+                                      value=1.0), 1.0)
+    assert run.lookup({"x": proposed}) is not None
+
+
+def test_a_value_out_of_a_continuous_range_answers_no_row() -> None:
+    """An enqueued value outside the range (Optuna keeps it, with a warning) evaluated no
+    point of the box: it must not answer the row of the bound it would clip to."""
+    dist = FloatDistribution(0.0, 1.0)
+    run = RunSpace({"x": dist}, "s")
+    run.add(optuna.trial.create_trial(params={"x": 0.5}, distributions={"x": dist},
+                                      value=1.0), 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = optuna.create_study()
+        study.enqueue_trial({"x": 1.5})
+        study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=1)
+    run.add(study.trials[0], 1.5)
+    assert run.lookup({"x": 1.0}) is None and run.lookup({"x": 0.5}) is not None
+
+
+def test_no_repeats_with_enqueued_values_decode_writes_otherwise() -> None:
+    def objective(t: optuna.Trial) -> float:
+        a = t.suggest_int("a", 0, 3)
+        lr = t.suggest_float("lr", 1e-4, 1e-1, log=True)
+        w = t.suggest_float("w", -1.0, 1.0)
+        return (a - 1) ** 2 + abs(math.log10(lr) + 3) + abs(w)
+
+    study = optuna.create_study(sampler=MetaheuristicSampler("aoa", seed=0, n_trials=60,
+                                                             pop_size=6))
+    for p in ({"a": 1, "lr": 1e-3, "w": -0.0}, {"a": 1, "lr": 3.3e-4, "w": 0.5},
+              {"a": 2, "lr": 1e-2, "w": 0.1}):
+        study.enqueue_trial(p)
+    study.optimize(objective, n_trials=30)
+    from metaheur.optuna._space import SearchSpaceEncoder
+
+    enc = SearchSpaceEncoder(study.trials[0].distributions)
+    keys = [tuple(enc.encode(t.params)) for t in study.trials]
+    assert len(keys) == len(set(keys))

@@ -191,18 +191,24 @@ class SearchSpaceEncoder:
                          for n, d in zip(self.names, self._dims, strict=True)])
 
     def canonical(self, name: str, v: Any) -> Any:
-        """``v`` as :meth:`decode` writes it: a stepped value is the exact grid point
-        (Optuna's samplers write ``low + k * step``, e.g. 0.30000000000000004 for 0.3)."""
+        """``v`` as :meth:`decode` writes it, so one configuration has one key whoever
+        wrote it: a stepped value is the exact grid point (Optuna's samplers write
+        ``low + k * step``, e.g. 0.30000000000000004 for 0.3), a continuous one the value
+        its point decodes to (``1e-3`` on a log range without an exact pre-image: the
+        float next to it; ``-0.0``: ``0.0``), a choice the declared choice equal to it
+        (Optuna stores ``False`` of ``[0, False]`` as ``0``)."""
         d = self._dims[self._index[name]]
-        return d.decode(d.encode(v)) if d.kind == _GRID else v
+        return d.decode(d.encode(v))
 
     def on_grid(self, name: str, v: Any) -> bool:
-        """Is ``v`` a point of ``name``'s grid, up to binary noise? (Always, for a parameter
-        without a grid.) Optuna's ``enqueue_trial`` keeps an off-grid or out-of-range
-        value: such a trial did not evaluate the grid point it snaps to."""
+        """Is ``v`` a point of ``name``'s space: in its range and, for a grid, on it up to
+        binary noise? Optuna's ``enqueue_trial`` keeps an off-grid or out-of-range value:
+        such a trial did not evaluate the point it snaps or clips to."""
         d = self._dims[self._index[name]]
-        if d.kind != _GRID:
+        if d.kind == _CAT:
             return True
+        if d.kind != _GRID:
+            return bool(d.low <= v <= d.high)
         c = self.canonical(name, v)
         if not d.float:
             return c == v

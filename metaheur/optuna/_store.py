@@ -348,7 +348,7 @@ class GenerationStore:
         f: list[float] = []
         seen: set[str] = set()
         for fv, src, i, params in cands:
-            key = repr(sorted(params.items()))
+            key = run.key(params, tuple(n for n in run.encoder.names if n in params))
             if len(f) >= limit:
                 break
             if key in seen:

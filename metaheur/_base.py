@@ -34,7 +34,6 @@ from metaheur._params import (
     BoundsLike,
     Constraint,
     as_bounds,
-    check_declarations,
     check_int,
     check_params,
     clip_bounds,
@@ -43,6 +42,7 @@ from metaheur._params import (
     resolve_pop_size,
     warm_start,
 )
+from metaheur._reserved import check_declarations
 from metaheur._state import STATE_FORMAT, Field
 
 SeedLike = Union[  # noqa: UP007

@@ -31,9 +31,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from metaheur._reserved import reserved_names
-from metaheur._state import Field
-
 if TYPE_CHECKING:  # pragma: no cover
     import scipy.optimize
 
@@ -41,7 +38,7 @@ BoundsLike = Union[ArrayLike, "scipy.optimize.Bounds"]  # noqa: UP007
 
 __all__ = [
     "Constraint", "Real", "Integer", "Flag", "Choice", "Dict", "check_params", "check_int",
-    "resolve_pop_size", "reserved_names",
+    "resolve_pop_size",
     "as_bounds", "default_rng", "warm_start", "horizon",
 ]
 
@@ -258,37 +255,6 @@ def clip_bounds(lower: NDArray, upper: NDArray) -> tuple[Any, Any]:
     return lower, upper
 
 
-def check_declarations(cls: type) -> None:
-    """``TypeError`` unless an optimizer class's ``state_fields`` map names to
-    :class:`~metaheur._state.Field`, its ``constraints`` name only hyper-parameters, no
-    hyper-parameter shadows an attribute (:func:`reserved_names`), every default meets
-    its constraint and ``default_pop_size`` is at least ``min_pop_size``; sets
-    ``cls._state_fields`` from ``state_fields``."""
-    if "state_fields" in cls.__dict__:
-        bad = [k for k, v in cls.state_fields.items() if not isinstance(v, Field)]
-        if bad:
-            raise TypeError(f"{cls.__name__}.state_fields must map names to Field: {bad}")
-        cls._state_fields = tuple(cls.state_fields)
-    stray = sorted(set(cls.constraints) - set(cls.defaults))
-    if stray:
-        raise TypeError(f"{cls.__name__}.constraints names no hyper-parameter: {stray}")
-    for key, spec in cls.constraints.items():
-        if key in cls.defaults and getattr(spec, "static", True):
-            try:
-                spec.check(key, cls.defaults[key])
-            except ValueError as exc:
-                raise TypeError(f"{cls.__name__}.defaults[{key!r}] breaks its constraint: "
-                                f"{exc}") from None
-    low, default = getattr(cls, "min_pop_size", 1), getattr(cls, "default_pop_size", 1)
-    if default < low:
-        raise TypeError(f"{cls.__name__}.default_pop_size {default} is below its "
-                        f"min_pop_size {low}")
-    reserved = reserved_names(cls)
-    clash = sorted(k for k in cls.defaults if k in reserved or str(k).startswith("_"))
-    if clash:
-        raise TypeError(
-            f"{cls.__name__} hyper-parameter(s) {clash} are reserved (attributes of Optimizer "
-            f"or of {cls.__name__}, constructor keywords, private names); rename them")
 
 
 def resolve_pop_size(pop_size: Any, default: int, x0: ArrayLike | None, minimum: int) -> int:

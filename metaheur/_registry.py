@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import threading
 import warnings
 from collections.abc import Callable
@@ -53,6 +54,9 @@ _VARIANTS: dict[str, Callable[[type[Optimizer]], type[Optimizer]]] = {}
 logger = logging.getLogger(__name__)
 
 
+_KEBAB = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
 def _normalise(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
@@ -69,10 +73,11 @@ def register(cls: type[Optimizer]) -> type[Optimizer]:
     if not isinstance(cls.name, str) or not cls.name.strip():
         raise ValueError(f"{cls.__name__}.name must be a non-empty string (the registry key)")
     key = _normalise(cls.name)
-    if key != cls.name:
-        raise ValueError(
-            f"{cls.__name__}.name must be lower-case kebab-case (e.g. {key!r}), got {cls.name!r}"
-        )
+    if key != cls.name or not _KEBAB.fullmatch(key):
+        example = "-".join(re.findall(r"[a-z0-9]+", key)) or "my-algo"
+        raise ValueError(f"{cls.__name__}.name must be lower-case kebab-case: ASCII letters "
+                         f"and digits in words joined by '-' (e.g. {example!r}), got "
+                         f"{cls.name!r}")
     existing = _REGISTRY.get(key)
     if _made_on_demand(existing) and "_variant_of" not in vars(cls):
         existing = None  # a plug-in's variant made on demand gives way to a class
@@ -130,8 +135,16 @@ def _load_entry_points() -> None:
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 try:
                     obj = ep.load()
-                    if inspect.isclass(obj):  # otherwise a module that registered classes
+                    if inspect.isclass(obj):
                         register(obj)
+                        if _normalise(ep.name) != obj.name:
+                            broken.append(f"metaheur optimizer plugin {ep.name!r} ({ep.value}) "
+                                          f"registered under its class's name {obj.name!r}: "
+                                          "name the entry point as the class")
+                    elif not inspect.ismodule(obj):  # a module registers its own classes
+                        broken.append(f"metaheur optimizer plugin {ep.name!r} ({ep.value}) is "
+                                      f"a {type(obj).__name__}: an entry point must name an "
+                                      "Optimizer subclass or a module")
                 except Exception as exc:  # a broken plugin must not break the built-ins
                     broken.append(f"could not load metaheur optimizer plugin {ep.name!r} "
                                   f"({ep.value}): {exc}")

@@ -1,4 +1,5 @@
-"""Names a plug-in's hyper-parameters may not take (:func:`reserved_names`).
+"""What an optimizer class declares, checked when it is defined: :func:`check_declarations`,
+and the names its hyper-parameters may not take (:func:`reserved_names`).
 
 The base class sets every hyper-parameter as an attribute of the instance, so a name that
 is already an attribute, a method or a constructor keyword of the optimizer would break it
@@ -8,8 +9,12 @@ or be silently overwritten (docs/algorithms.md §12).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 
-__all__ = ["reserved_names"]
+from metaheur._params import Constraint
+from metaheur._state import Field
+
+__all__ = ["check_declarations", "reserved_names"]
 
 
 #: What :class:`metaheur.Optimizer`'s constructor sets on every instance, besides the
@@ -41,3 +46,44 @@ def reserved_names(cls: type) -> set[str]:
               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
     names |= {n for n in dir(cls) if hasattr(type(inspect.getattr_static(cls, n)), "__get__")}
     return names - _DESCRIPTIVE
+
+
+def check_declarations(cls: type) -> None:
+    """``TypeError`` unless an optimizer class's ``state_fields`` map names to
+    :class:`~metaheur._state.Field`, its ``constraints`` name only hyper-parameters, no
+    hyper-parameter shadows an attribute (:func:`reserved_names`), every default meets
+    its constraint and ``default_pop_size`` is at least ``min_pop_size``; sets
+    ``cls._state_fields`` from ``state_fields``."""
+    for attr in ("defaults", "constraints", "state_fields"):
+        if not isinstance(getattr(cls, attr), Mapping):
+            raise TypeError(f"{cls.__name__}.{attr} must be a dict, got "
+                            f"{type(getattr(cls, attr)).__name__}")
+    for key, spec in cls.constraints.items():
+        if not isinstance(spec, Constraint):
+            raise TypeError(f"{cls.__name__}.constraints[{key!r}] must be a metaheur "
+                            f"constraint (Real, Integer, Flag, Choice, ...), got {spec!r}")
+    if "state_fields" in cls.__dict__:
+        bad = [k for k, v in cls.state_fields.items() if not isinstance(v, Field)]
+        if bad:
+            raise TypeError(f"{cls.__name__}.state_fields must map names to Field: {bad}")
+        cls._state_fields = tuple(cls.state_fields)
+    stray = sorted(set(cls.constraints) - set(cls.defaults))
+    if stray:
+        raise TypeError(f"{cls.__name__}.constraints names no hyper-parameter: {stray}")
+    for key, spec in cls.constraints.items():
+        if key in cls.defaults and getattr(spec, "static", True):
+            try:
+                spec.check(key, cls.defaults[key])
+            except ValueError as exc:
+                raise TypeError(f"{cls.__name__}.defaults[{key!r}] breaks its constraint: "
+                                f"{exc}") from None
+    low, default = getattr(cls, "min_pop_size", 1), getattr(cls, "default_pop_size", 1)
+    if default < low:
+        raise TypeError(f"{cls.__name__}.default_pop_size {default} is below its "
+                        f"min_pop_size {low}")
+    reserved = reserved_names(cls)
+    clash = sorted(k for k in cls.defaults if k in reserved or str(k).startswith("_"))
+    if clash:
+        raise TypeError(
+            f"{cls.__name__} hyper-parameter(s) {clash} are reserved (attributes of Optimizer "
+            f"or of {cls.__name__}, constructor keywords, private names); rename them")

@@ -686,7 +686,8 @@ def test_entry_point_plugins(clean_registry: dict, monkeypatch: pytest.MonkeyPat
         raise ImportError("No module named 'missing_dependency'")
 
     eps = [
-        _FakeEntryPoint("rs", "tp.rs:ThirdPartyRandomSearch", lambda: ThirdPartyRandomSearch),
+        _FakeEntryPoint("third-party-rs", "tp.rs:ThirdPartyRandomSearch",
+                        lambda: ThirdPartyRandomSearch),
         _FakeEntryPoint("broken", "tp.broken:Broken", broken),
         _FakeEntryPoint("clash", "tp.clash:Clash",
                         lambda: type("Clash", (ThirdPartyRandomSearch,),

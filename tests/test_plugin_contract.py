@@ -309,3 +309,24 @@ def test_an_ipop_export_exports_its_inner_run_once(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(inner, "get_state", lambda self: calls.append(1) or real(self))
     opt.get_state()
     assert len(calls) == 1
+
+
+class WrongKind(Scratch):
+    """Declares its trial points as ``point`` (inside the box), which they are not: a
+    mutant of differential evolution may leave the box."""
+
+    name = "test-wrong-kind"
+    state_fields: ClassVar[dict[str, Field]] = {
+        **Scratch.state_fields, "_trial": Field(("N", "D"), "point", present="pending")}
+
+    def _ask(self, t: int, r: int) -> np.ndarray:
+        self._trial = self._X + 3.0 * (self.upper - self.lower)  # outside the box
+        return super()._ask(t, r)
+
+
+def test_a_state_that_cannot_be_restored_is_refused_at_construction() -> None:
+    """Regression (session 27's audit): the sampler's probe only exported the state, so a
+    wrong declaration surfaced mid-study, in a worker restoring it, after 13 trials, with
+    an error that named neither the class nor what to change."""
+    with pytest.raises(ValueError, match=r"WrongKind's state does not restore.*_trial"):
+        MetaheuristicSampler(WrongKind, n_trials=30, pop_size=5)

@@ -211,7 +211,7 @@ def test_a_hyper_parameter_may_not_shadow_a_method_of_the_class() -> None:
 
 
 def test_every_attribute_the_base_sets_is_reserved() -> None:
-    from metaheur._params import reserved_names
+    from metaheur._reserved import reserved_names
 
     opt = metaheur.get("poa")([(0.0, 1.0)] * 2, budget=50, seed=0)
     while not opt.done:
@@ -465,3 +465,49 @@ def test_a_generic_plugin_is_checked_against_the_optimizer() -> None:
         class H(base, Generic[T]):  # type: ignore[valid-type, misc]
             name = "h"
             defaults = {"sigma": 0.1, "seed": 1}  # noqa: RUF012
+
+
+# ------------------------------------------------- session 27's audit of the plug-in path
+@pytest.mark.parametrize("attrs, match", [
+    ({"constraints": {"sigma": (0, 1)}}, r"constraints\['sigma'\] must be a metaheur constraint"),
+    ({"state_fields": ["_X", "_f"]}, r"state_fields must be a dict"),
+    ({"defaults": [("sigma", 0.1)]}, r"defaults must be a dict"),
+])
+def test_a_declaration_of_the_wrong_type_is_a_type_error_naming_it(registry: dict,
+                                                                    attrs: dict,
+                                                                    match: str) -> None:
+    """Regression: these raised ``AttributeError: 'tuple' object has no attribute 'check'``
+    (or ``'list' ... 'items'``), naming neither the class nor the declaration."""
+    with pytest.raises(TypeError, match=rf"RandomWalk\.{match}"):
+        metaheur.register(_walk_class(name="bad-decl", **attrs))
+
+
+@pytest.mark.parametrize("name", ["my walk", "-walk", "walk!", "wälk", "walk.v2", "walk-"])
+def test_a_name_must_be_kebab_case(registry: dict, name: str) -> None:
+    """Regression: only the normalised form was compared, so names the CLI cannot take
+    (``--algo -walk``) or that are not kebab-case registered."""
+    with pytest.raises(ValueError, match="kebab-case"):
+        metaheur.register(_walk_class(name=name))
+
+
+def test_an_entry_point_named_otherwise_than_its_class_or_not_a_class_is_warned(
+        tmp_path: Path) -> None:
+    """Regression: ``my-walk = pkg:RandomWalk`` (whose name is ``random-walk``) registered
+    under the class's name without a word, so ``get("my-walk")`` said "unknown"; an entry
+    point naming a function was dropped silently."""
+    site = _install(tmp_path / "site")
+    (site / "mywalk_pkg" / "fn.py").write_text("def factory():\n    return None\n")
+    info = site / "mywalk_pkg-1.0.dist-info" / "entry_points.txt"
+    info.write_text("[metaheur.optimizers]\nmy-walk = mywalk_pkg.walk:RandomWalk\n"
+                    "fn = mywalk_pkg.fn:factory\n")
+    code = ("import warnings, metaheur\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    names = metaheur.available()\n"
+            "text = ' | '.join(str(x.message) for x in w)\n"
+            "assert 'random-walk' in names, names\n"
+            "assert \"'my-walk'\" in text and \"'random-walk'\" in text, text\n"
+            "assert \"'fn'\" in text and 'Optimizer subclass or a module' in text, text\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(site)}, timeout=120)
+    assert out.returncode == 0, out.stderr

@@ -48,10 +48,11 @@ def check_algo(algo: Any) -> type[Optimizer]:
 
 def probe(cls: type[Optimizer], pop_size: int, algo_params: dict[str, Any]) -> None:
     """Build ``cls`` with ``algo_params`` (its constructor names a bad hyper-parameter),
-    then run one generation and the next ask on a 3-d box with distinct values and call
-    ``get_state()``: a class whose hooks set undeclared state fails here rather than
-    mid-study, in a worker restoring the shared state. Any other failure of the hooks on
-    this made-up problem is not the study's and is left to it."""
+    then run one generation and the next ask on a 3-d box with distinct values, call
+    ``get_state()`` and restore it: a class whose hooks set undeclared state, or state its
+    declarations do not admit, fails here rather than mid-study, in a worker restoring the
+    shared state. Any other failure of the hooks on this made-up problem is not the
+    study's and is left to it."""
     opt = cls([(-1.0, 1.0)] * 3, pop_size=pop_size, max_iter=1, seed=0, **algo_params)
     values = np.random.default_rng(0)
     try:
@@ -61,7 +62,12 @@ def probe(cls: type[Optimizer], pop_size: int, algo_params: dict[str, Any]) -> N
     except Exception as exc:  # noqa: BLE001 - the hooks on a made-up problem
         logger.debug("the state check of %s could not run its hooks: %r", cls.__name__, exc)
         return
-    opt.get_state()
+    state = opt.get_state()
+    try:
+        cls.from_state(state)
+    except ValueError as exc:
+        raise ValueError(f"{cls.__name__}'s state does not restore: {exc}; check its "
+                         "state_fields declarations (README: Adding an algorithm)") from None
 
 
 #: The most Optuna's ``RandomSampler`` (NumPy's ``RandomState``) takes as a seed.

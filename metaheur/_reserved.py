@@ -8,13 +8,15 @@ or be silently overwritten (docs/algorithms.md §12).
 
 from __future__ import annotations
 
+import dis
+import functools
 import inspect
 from collections.abc import Mapping
 
 from metaheur._params import Constraint
 from metaheur._state import Field
 
-__all__ = ["check_declarations", "reserved_names"]
+__all__ = ["check_declarations", "reserved_names", "stored_attributes"]
 
 
 #: What :class:`metaheur.Optimizer`'s constructor sets on every instance, besides the
@@ -87,3 +89,31 @@ def check_declarations(cls: type) -> None:
         raise TypeError(
             f"{cls.__name__} hyper-parameter(s) {clash} are reserved (attributes of Optimizer "
             f"or of {cls.__name__}, constructor keywords, private names); rename them")
+    base = _base_class(cls)
+    if cls is not base and (books := sorted(stored_attributes(cls) & _books(base))):
+        raise TypeError(
+            f"{cls.__name__} sets self.{books[0]}, a private attribute of "
+            f"{base.__name__}'s own books ({', '.join(sorted(_books(base)))}): the base "
+            f"class would overwrite it, or it the base's; rename it")
+
+
+def stored_attributes(cls: type) -> set[str]:
+    """The attribute names the functions defined in ``cls`` (methods, properties, nested
+    functions) assign with ``obj.name = ...``; names set through ``setattr`` are not seen."""
+    out: set[str] = set()
+    for member in vars(cls).values():
+        funcs = [getattr(member, a, None) for a in ("fget", "fset", "fdel", "__func__")]
+        for f in [member, *funcs]:
+            stack = [code] if (code := getattr(f, "__code__", None)) is not None else []
+            while stack:
+                c = stack.pop()
+                out |= {i.argval for i in dis.get_instructions(c) if i.opname == "STORE_ATTR"}
+                stack += [k for k in c.co_consts if inspect.iscode(k)]
+    return out
+
+
+@functools.cache
+def _books(base: type) -> frozenset[str]:
+    """The private attributes the base class keeps its own books in (those it assigns)."""
+    return frozenset(n for n in stored_attributes(base)
+                     if n.startswith("_") and not n.startswith("__"))

@@ -511,3 +511,26 @@ def test_an_entry_point_named_otherwise_than_its_class_or_not_a_class_is_warned(
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(site)}, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("attr", ["_pending", "_history", "_round"])
+def test_a_hook_that_sets_a_private_attribute_of_the_base_is_refused(attr: str) -> None:
+    """Regression (session 27's audit): a plug-in keeping its own ``self._pending`` (or
+    ``_history``, ``_round``) overwrote the base class's books, and the run crashed later
+    with ``TypeError: 'NoneType' object is not subscriptable``."""
+    namespace: dict = {}
+    exec(_readme_walk(), namespace)  # noqa: S102 - the README's own example
+    base = namespace["RandomWalk"]
+
+    def _ask(self, t: int, r: int) -> np.ndarray:
+        X = base._ask(self, t, r)
+        self._scratch = X if self._round >= 0 else X  # its own name; reading the base's
+        return X
+
+    src = (f"def _tell(self, t, r, X, f):\n    self.{attr} = X\n"
+           "    base._tell(self, t, r, X, f)\n")
+    scope = {"base": base}
+    exec(src, scope)  # noqa: S102
+    with pytest.raises(TypeError, match=rf"self\.{attr}.*Optimizer's own"):
+        type("Clobber", (base,), {"name": "clobber", "_tell": scope["_tell"]})
+    type("Fine", (base,), {"name": "fine", "_ask": _ask})  # reading the books is allowed

@@ -522,10 +522,11 @@ def complete_seeds(pts: pd.DataFrame, samplers: Sequence[str] | None = None) -> 
     """
     keep = []
     for (task, b), grp in pts.groupby(["task", "budget"]):
-        if absent := [s for s in samplers or () if s not in set(grp["sampler"])]:
+        have = set(grp["sampler"])
+        n = len(have)
+        if absent := [s for s in samplers or () if s not in have]:
             logger.warning("%s at %d trials: no run of %s; its ranks are among the %d other "
-                           "samplers", task, b, ", ".join(absent), grp["sampler"].nunique())
-        n = grp["sampler"].nunique()
+                           "samplers", task, b, ", ".join(absent), n)
         counts = grp.groupby("seed")["sampler"].nunique()
         partial = counts.index[counts < n].tolist()
         if partial:
@@ -703,10 +704,10 @@ def trace_quartiles(traces: NDArray) -> tuple[NDArray, NDArray, NDArray]:
     return q[0], q[1], q[2]
 
 
-def symlog_threshold(sub: pd.DataFrame) -> float:
-    """The power of ten below the smallest positive final regret of one task's runs (from
-    the curves when every run found the best value): the plot is linear below it."""
-    ref = _reference(sub).iloc[0]
+def symlog_threshold(sub: pd.DataFrame, ref: float) -> float:
+    """The power of ten below the smallest positive final regret of one task's runs
+    against ``ref`` (:func:`_reference`; from the curves when every run found it): the
+    plot is linear below it."""
     final = sub["best"].map(_sig).to_numpy(dtype=float) - ref
     positive = final[np.isfinite(final) & (final > 0)]
     if not positive.size:  # every run found the best value: scale by the curves instead
@@ -744,7 +745,7 @@ def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
             style = "-" if smp.partition(":")[0] in OURS else "--"
             ax.plot(x, med, style, color=colours(i % 10), lw=1.4, label=smp)
             ax.fill_between(x, q25, q75, color=colours(i % 10), alpha=0.12, lw=0)
-        ax.set_yscale("symlog", linthresh=symlog_threshold(sub))
+        ax.set_yscale("symlog", linthresh=symlog_threshold(sub, ref[task]))
         ax.set_title(task, fontsize=10)
         ax.set_xlabel("trial")
         ax.set_ylabel("regret of best so far")

@@ -51,11 +51,14 @@ def reserved_names(cls: type) -> set[str]:
 
 
 def check_declarations(cls: type) -> None:
-    """``TypeError`` unless an optimizer class's ``state_fields`` map names to
-    :class:`~metaheur._state.Field`, its ``constraints`` name only hyper-parameters, no
-    hyper-parameter shadows an attribute (:func:`reserved_names`), every default meets
-    its constraint and ``default_pop_size`` is at least ``min_pop_size``; sets
-    ``cls._state_fields`` from ``state_fields``."""
+    """``TypeError`` unless an optimizer class's ``defaults``, ``constraints`` and
+    ``state_fields`` are dicts, its constraints are
+    :class:`~metaheur._params.Constraint` objects naming only hyper-parameters, its
+    ``state_fields`` map names to
+    :class:`~metaheur._state.Field`, no hyper-parameter shadows an attribute
+    (:func:`reserved_names`), every default meets its constraint, ``default_pop_size`` is at
+    least ``min_pop_size`` and no method assigns a private attribute the base class keeps
+    its books in; sets ``cls._state_fields`` from ``state_fields``."""
     for attr in ("defaults", "constraints", "state_fields"):
         if not isinstance(getattr(cls, attr), Mapping):
             raise TypeError(f"{cls.__name__}.{attr} must be a dict, got "

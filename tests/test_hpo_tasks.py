@@ -853,7 +853,8 @@ def test_float_noise_does_not_set_the_plots_log_scale(hpo):
     a last-bits difference (regret 5.6e-17 where the table says 0) set the linear range."""
     a, b = 0.004077123807269434, 0.004077123807269323
     runs = _runs([("x", 0, a), ("y", 0, b)], hpo)
-    assert hpo.symlog_threshold(runs) == pytest.approx(1.0)  # from the curves: 1 + v − v
+    ref = hpo._reference(runs)["mlp-wine"]
+    assert hpo.symlog_threshold(runs, ref) == pytest.approx(1.0)  # from the curves: 1 + v − v
 
 
 def test_a_row_with_an_unknown_task_or_a_seed_past_int64_is_left_out(hpo):

@@ -19,6 +19,24 @@ import metaheur
 from metaheur import Optimizer
 
 
+class GreedyAgents(Optimizer):
+    """Test plug-ins' shared books: each agent keeps the better of its point and its new one
+    (subclasses write ``_ask``)."""
+
+    _state_fields = ("_X", "_fX")
+
+    def _init_state(self, X: np.ndarray, f: np.ndarray) -> None:
+        self._X, self._fX = X.copy(), f.copy()
+
+    def _tell(self, t: int, r: int, X: np.ndarray, f: np.ndarray) -> None:
+        keep = f < self._fX
+        self._X[keep], self._fX[keep] = X[keep], f[keep]
+
+    @property
+    def population(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._X, self._fX
+
+
 def sphere(X: np.ndarray) -> np.ndarray:
     return (X**2).sum(axis=-1)
 

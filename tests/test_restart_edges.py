@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
-from helpers import run, shifted_sphere
+from helpers import GreedyAgents, run, shifted_sphere
 
 import metaheur
 from metaheur import Optimizer
@@ -36,28 +36,16 @@ def test_inner_params_may_not_hold_pop_size() -> None:
         Optimizer.from_state(state)
 
 
-class _OnePlusOne(Optimizer):
+class _OnePlusOne(GreedyAgents):
     """A plug-in defined for a single agent: a (1+1)-style walk."""
 
     name = "test-one-plus-one"
     min_pop_size = 1
     defaults: ClassVar[dict[str, Any]] = {"step": 0.1}
-    _state_fields = ("_X", "_fX")
-
-    def _init_state(self, X: np.ndarray, f: np.ndarray) -> None:
-        self._X, self._fX = X.copy(), f.copy()
 
     def _ask(self, t: int, r: int) -> np.ndarray:
         span = self.step * (self.upper - self.lower)
         return self._X + self.rng.normal(0.0, 1.0, self._X.shape) * span
-
-    def _tell(self, t: int, r: int, X: np.ndarray, f: np.ndarray) -> None:
-        keep = f < self._fX
-        self._X[keep], self._fX[keep] = X[keep], f[keep]
-
-    @property
-    def population(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._X, self._fX
 
 
 def plateau(X: np.ndarray) -> np.ndarray:

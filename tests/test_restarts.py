@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import optuna
 import pytest
-from helpers import check_invariants, json_paths, roundtrip, run, shifted_sphere
+from helpers import GreedyAgents, check_invariants, json_paths, roundtrip, run, shifted_sphere
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -180,28 +180,16 @@ def test_state_round_trips_with_every_bit_generator(algo: str, bit_generator: st
     assert len(a) > 2 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-class _Walk(Optimizer):
+class _Walk(GreedyAgents):
     """A plug-in: every agent takes a uniform step around the best point so far."""
 
     name = "test-walk"
     defaults: ClassVar[dict[str, Any]] = {"step": 0.1}
-    _state_fields = ("_X", "_fX")
-
-    def _init_state(self, X: np.ndarray, f: np.ndarray) -> None:
-        self._X, self._fX = X.copy(), f.copy()
 
     def _ask(self, t: int, r: int) -> np.ndarray:
         b = self._X[int(self._fX.argmin())]
         span = self.step * (self.upper - self.lower)
         return b + self.rng.uniform(-1.0, 1.0, self._X.shape) * span
-
-    def _tell(self, t: int, r: int, X: np.ndarray, f: np.ndarray) -> None:
-        keep = f < self._fX
-        self._X[keep], self._fX[keep] = X[keep], f[keep]
-
-    @property
-    def population(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._X, self._fX
 
 
 def test_plug_in_algorithms_get_restarts_both_ways() -> None:

@@ -4,7 +4,6 @@ advance it, and claim a row or a spare (rules of ``_protocol``)."""
 from __future__ import annotations
 
 import logging
-import math
 import statistics
 import threading
 import time
@@ -318,8 +317,8 @@ class Coordinator:
                 d = (t.datetime_complete - t.datetime_start).total_seconds()
                 self.durations.setdefault(run.sig, deque(maxlen=101)).append(
                     max(d - info.ticket.waited, 0.0))
-            if info.state == TrialState.COMPLETE and math.isfinite(info.value):
-                run.add(t, info.value)
+            if info.state == TrialState.COMPLETE:  # a value, finite or +inf: a result
+                run.add(t, info.value, isinstance(info.ticket, Claim))
         run.cursor = len(order)
 
     def _held(self, index: TrialIndex, run: RunSpace, now: float, timeout: float,

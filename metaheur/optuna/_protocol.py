@@ -52,8 +52,10 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
 1. tells the generation when every row has a result and asks the next one, writing the
    new record into its own attributes first (so a claim never names a missing record);
    rows whose parameters the study already evaluated are answered from the stored value
-   (unless ``skip_evaluated=False``), rows whose point a running trial evaluates are
-   bound to it: no trial is spent twice on one point;
+   (unless ``skip_evaluated=False``; a value of ``inf``, which a record does not hold,
+   by binding the row to the finished trial that claimed the point, if one did), rows
+   whose point a running trial evaluates are bound to it: no trial is spent twice on one
+   point;
 2. claims the first open row not reserved for another trial that may still claim it;
 3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,

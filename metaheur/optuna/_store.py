@@ -14,7 +14,7 @@ import json
 import logging
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -63,9 +63,11 @@ class RunSpace:
         canon = self.encoder.canonical
         return repr(tuple(canon(n, params[n]) for n in (names or self.encoder.names)))
 
-    def add(self, trial: FrozenTrial, value: float) -> None:
+    def add(self, trial: FrozenTrial, value: float, claimed: bool = False) -> None:
         """Record a completed trial whose parameters of this space (at least one) have this
-        space's distributions: a point evaluated here (inactive conditional ones aside)."""
+        space's distributions: a point evaluated here (inactive conditional ones aside).
+        ``value``: finite, or ``+inf`` where the objective returned ``inf`` (or ``-inf``
+        when maximising); ``claimed``: the trial holds a claim (it evaluated a row)."""
         d = trial.distributions
         names = tuple(n for n in self.encoder.names if n in d)
         if not names or any(d[n] != self.space[n] for n in names):
@@ -79,21 +81,25 @@ class RunSpace:
         params = {n: trial.params[n] for n in names}
         group = self.groups.setdefault(names, {})
         group.setdefault(self.key(params, names), []).append(
-            Evaluated(trial.number, value, params))
+            Evaluated(trial.number, value, params, claimed))
 
     def lookup(self, params: Mapping[str, Any]) -> Evaluated | None:
         """A completed trial that evaluated ``params`` (a full point of the space): one whose
         every parameter equals ``params``'s, the others being inactive in it. A parameter
         that a trial lacks may instead have been added to the study after that trial; then
         the trial evaluated one unknown value of it, not every value, and answers no row
-        (see :meth:`_lacks_after`)."""
+        (see :meth:`_lacks_after`). The first such trial with a finite value, else the
+        first that returned ``inf`` and claimed a row, else the first."""
+        found: list[Evaluated] = []
         for names, group in self.groups.items():
             missing = [n for n in self.encoder.names if n not in names]
             after = max((self._lacks_after(names, n) for n in missing), default=-math.inf)
             for e in group.get(self.key(params, names), ()):
                 if e.number > after:
-                    return e
-        return None
+                    if math.isfinite(e.value):
+                        return e
+                    found.append(e)
+        return min(found, key=lambda e: not e.claimed, default=None)
 
     def _lacks_after(self, names: tuple[str, ...], name: str) -> float:
         """Trials with just ``names`` numbered above this lack ``name`` because it is
@@ -114,14 +120,18 @@ class RunSpace:
 
     @property
     def evaluated(self) -> list[Evaluated]:
-        return [same[0] for group in self.groups.values() for same in group.values()]
+        """The first completed trial with a finite value of each configuration."""
+        return [next(e for e in same if math.isfinite(e.value))
+                for group in self.groups.values() for same in group.values()
+                if any(math.isfinite(e.value) for e in same)]
 
 
 @dataclass(frozen=True)
 class Evaluated:
     number: int
-    value: float  # minimisation sign, finite
+    value: float  # minimisation sign: finite, or +inf (the objective returned inf)
     params: dict[str, Any]
+    claimed: bool = False  # the trial claimed a row of a run (a result a record can bind)
 
 
 @dataclass
@@ -134,6 +144,8 @@ class Generation:
     X: NDArray
     params: list[dict[str, Any]]
     keys: list[str]
+    # rows bound to a trial that had finished when the generation was made -> its value
+    done: dict[int, float] = field(default_factory=dict)
 
     @property
     def gen(self) -> int:
@@ -250,23 +262,28 @@ class GenerationStore:
                          moved=moved, reserve=run.plain)
             g = self._generation(run, rec, src, opt, X)
             self.answer(run, g, held)
-            if g.free_rows or rec.bound:
+            if g.free_rows or rec.bound.keys() - g.done.keys():
                 return g
-            f = np.array([self._answered_value(rec, i) for i in range(X.shape[0])])
+            f = np.array([self._known_value(g, i) for i in range(X.shape[0])])
             logger.debug("generation %d answered wholly from the study's history", gen)
             opt.tell(X, f)
-            skipped = skipped + sorted(n for n, _ in rec.answered.values())
+            skipped = skipped + sorted([n for n, _ in rec.answered.values()]
+                                       + [rec.bound[i] for i in g.done])
             gen += 1
         logger.warning("the algorithm keeps proposing evaluated points; evaluating one again")
         rec.answered.clear()
         rec.same.clear()
+        for i in g.done:
+            del rec.bound[i]
+        g.done.clear()
         return g
 
     @staticmethod
-    def _answered_value(rec: Record, i: int) -> float:
-        while i in rec.same:
-            i = rec.same[i]
-        return rec.answered[i][1]
+    def _known_value(g: Generation, i: int) -> float:
+        """The value of row ``i`` of a generation every row of which is known when made."""
+        while i in g.record.same:
+            i = g.record.same[i]
+        return g.record.answered[i][1] if i in g.record.answered else g.done[i]
 
     def _move(self, opt: Optimizer, X: NDArray, ahead: Mapping[int, tuple[int, NDArray]]
               ) -> tuple[Optimizer, NDArray, dict[int, int]]:
@@ -312,7 +329,11 @@ class GenerationStore:
             if key in held:
                 rec.bound[i] = held[key]
             elif self.skip_evaluated and (e := run.lookup(g.params[i])) is not None:
-                rec.answered[i] = (e.number, e.value)
+                if math.isfinite(e.value):
+                    rec.answered[i] = (e.number, e.value)
+                elif e.claimed:  # returned inf: records hold finite values, so bind the
+                    rec.bound[i] = e.number  # row to the finished trial (told its +inf)
+                    g.done[i] = e.value
         if not self.skip_evaluated:  # repeats wanted: only bind points already running
             rec.same.clear()
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from pathlib import Path
 
 import optuna
+import pandas as pd
 import pytest
+from helpers import load_benchmark
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -229,30 +232,28 @@ def test_no_repeats_with_enqueued_values_decode_writes_otherwise() -> None:
     assert len(keys) == len(set(keys))
 
 
-def infeasible_half(trial: optuna.Trial) -> float:
-    """A discrete space whose right half is infeasible: the objective returns ``inf``."""
-    x, y = trial.suggest_int("x", 0, 12), trial.suggest_int("y", 0, 12)
-    return math.inf if x > 6 else float((x - 3) ** 2 + (y - 5) ** 2)
-
-
 @pytest.mark.parametrize("algo", ["gwo", "pso", "dlf-aoa"])
 def test_a_point_whose_objective_returned_inf_is_not_evaluated_again(algo: str) -> None:
     """Regression (session 28): only a finite value answered a row, so an algorithm that
     proposed an infeasible point again (one whose objective returned ``inf``, the usual
     way to say "infeasible") spent a trial on it each time. The value is a result, not a
     failure: its row is bound to the trial that returned it."""
+    bench = load_benchmark("infeasible_repeats")
     study = optuna.create_study(sampler=MetaheuristicSampler(
         algo, seed=0, n_trials=60, pop_size=8))
-    study.optimize(infeasible_half, n_trials=60)
-    assert sum(math.isinf(t.value) for t in study.trials) > 5
-    first: dict[str, optuna.trial.FrozenTrial] = {}
-    again = []
-    for t in study.trials:
-        key = json.dumps(t.params, sort_keys=True)
-        if key in first and "row" in first[key].system_attrs.get(f"metaheur:{algo}", {}):
-            again.append((first[key].number, t.number))
-        first.setdefault(key, t)
+    study.optimize(bench.infeasible_half, n_trials=60)
+    counts = bench.count(study, algo)
+    assert counts["infeasible"] > 5 and counts["optimum"] == 1
     # (a trial that claimed no row, such as the first one, sampled independently, cannot be
     # bound to a row, and its point may be evaluated once more)
-    assert again == []
-    assert study.best_value == 0.0
+    assert counts["repeats"] == counts["unclaimed"] <= 1, counts
+
+
+def test_the_infeasible_repeats_benchmark_writes_its_table(tmp_path: Path, capsys) -> None:
+    runs = load_benchmark("infeasible_repeats").main(
+        ["--samplers", "pso", "aoa", "--seeds", "2", "--trials", "30", "--out", str(tmp_path)])
+    assert list(runs.columns) == ["sampler", "seed", "trials", "repeats", "unclaimed",
+                                  "infeasible", "optimum"]
+    assert len(runs) == 4 and (runs["repeats"] == runs["unclaimed"]).all()
+    assert pd.read_csv(tmp_path / "infeasible_repeats.csv").equals(runs)
+    assert "repeated configurations in 120 trials" in capsys.readouterr().out

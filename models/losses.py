@@ -8,6 +8,8 @@ loses precision in half precision.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,9 +19,17 @@ from torch import Tensor
 __all__ = ["auc_power_loss", "ifm_loss", "cross_entropy", "balanced_class_weight"]
 
 
+def _finite_number(value: object) -> bool:
+    """A real, finite number (not a bool): a NaN or inf weight only makes the loss NaN/inf."""
+    return isinstance(value, (int, float, np.integer, np.floating)) \
+        and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
 def _check_lam(lam: float) -> float:
-    if not (isinstance(lam, (int, float)) and not isinstance(lam, bool) and lam > 0):
-        raise ValueError(f"lam (lambda of the AUC power loss) must be > 0, got {lam!r}")
+    if not (_finite_number(lam) and lam > 0):
+        raise ValueError(f"lam (lambda of the AUC power loss) must be a finite number > 0, "
+                         f"got {lam!r}")  # fmt: skip
     return float(lam)
 
 
@@ -56,8 +66,10 @@ def ifm_loss(
     ``L_CE`` is ``BCEWithLogits``, optionally with ``pos_weight = n- / n+`` (off by default:
     the AUC term is the imbalance remedy).
     """
-    if not (isinstance(alpha, (int, float)) and alpha >= 0):
-        raise ValueError(f"alpha must be a number >= 0, got {alpha!r}")
+    if not (_finite_number(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+    if pos_weight is not None and not (_finite_number(pos_weight) and pos_weight > 0):
+        raise ValueError(f"pos_weight must be None or a finite number > 0, got {pos_weight!r}")
     z = logits.float().reshape(-1)
     target = y.reshape(-1).float()
     pw = None if pos_weight is None else torch.tensor(float(pos_weight), device=z.device)
@@ -69,8 +81,12 @@ def ifm_loss(
 
 def balanced_class_weight(y: ArrayLike, n_classes: int) -> Tensor:
     """``n / (K n_k)`` per class, as scikit-learn's ``class_weight="balanced"`` (absent -> 0)."""
-    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes).astype(float)
-    w = np.divide(len(np.asarray(y)), n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
+    labels = np.asarray(y, dtype=np.int64).reshape(-1)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must lie in [0, {n_classes}) (n_classes={n_classes}), got "
+                         f"the range [{labels.min()}, {labels.max()}]")  # fmt: skip
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    w = np.divide(labels.size, n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
     return torch.as_tensor(w, dtype=torch.float32)
 
 

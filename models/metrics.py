@@ -92,7 +92,7 @@ def roc_auc(y_true: ArrayLike, score: ArrayLike, *, warn: bool = True) -> float:
     where scikit-learn raises.
     """
     y = _binary_labels(y_true) == 1
-    s = np.asarray(score, dtype=float).reshape(-1)
+    s = _finite(np.asarray(score, dtype=float).reshape(-1), "score")
     if y.all() or not y.any():
         if warn:
             warnings.warn("auc: only one class in y_true; set to 0", UndefinedMetricWarning, 2)

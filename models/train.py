@@ -125,7 +125,8 @@ def predict(
     amp: bool = True,
     channels_last: bool | None = None,
 ) -> NDArray:
-    """Eval-mode probabilities in float32: softmax ``(N, K)`` or sigmoid ``(N,)``."""
+    """Eval-mode probabilities in float32: softmax ``(N, K)`` or sigmoid ``(N,)``, computed
+    with ``METAHEUR_TORCH_THREADS`` torch threads on the CPU (:func:`device_settings`)."""
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
     dev = resolve_device(device)
@@ -134,12 +135,14 @@ def predict(
     was_training = model.training
     model.eval()
     outs = []
-    try:
-        for i in range(0, X.shape[0], batch_size):
-            with autocast(dev, amp):
-                z = model(X[i : i + batch_size].to(torch.float32).contiguous(memory_format=fmt))
-            z = z.float()  # probabilities in float32 (docs/models.md §9)
-            outs.append(torch.sigmoid(z) if output == "sigmoid" else torch.softmax(z, dim=-1))
+    try:  # the trial's thread count (docs/models.md §6.1), also outside train_model
+        with device_settings(dev):
+            for i in range(0, X.shape[0], batch_size):
+                with autocast(dev, amp):
+                    xb = X[i : i + batch_size].to(torch.float32).contiguous(memory_format=fmt)
+                    z = model(xb)
+                z = z.float()  # probabilities in float32 (docs/models.md §9)
+                outs.append(torch.sigmoid(z) if output == "sigmoid" else torch.softmax(z, -1))
     finally:
         model.train(was_training)
     if not outs:
@@ -169,8 +172,12 @@ class TrainConfig:
     channels_last: bool | None = None
 
     def __post_init__(self) -> None:
+        for name in ("batch_size", "epochs", "max_shift", "seed"):  # np.int64(3) -> 3
+            value = getattr(self, name)
+            if isinstance(value, np.integer):
+                object.__setattr__(self, name, int(value))
         lr, wd, bs, ep = self.lr, self.weight_decay, self.batch_size, self.epochs
-        if not (isinstance(lr, (int, float)) and 0 < lr < math.inf):
+        if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and 0 < lr < math.inf):
             raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
         if not (isinstance(wd, (int, float)) and 0 <= wd < math.inf):
             raise ValueError(f"weight_decay must be a finite number >= 0, got {wd!r}")
@@ -186,6 +193,9 @@ class TrainConfig:
         if isinstance(self.max_shift, bool) or not isinstance(self.max_shift, int) \
                 or self.max_shift < 0:
             raise ValueError(f"max_shift must be an integer >= 0, got {self.max_shift!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) \
+                or not 0 <= self.seed < 2**64:  # what NumPy and torch both accept
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {self.seed!r}")
 
 
 def progress_step(epoch: int, epochs: int, stage: int = 0) -> int:
@@ -277,6 +287,9 @@ def _train(
     if Xtr.shape[0] != ytr.shape[0] or Xtr.shape[0] < 2:
         raise ValueError(f"train X and y must have the same length >= 2, got {Xtr.shape[0]}, "
                          f"{ytr.shape[0]}")  # fmt: skip
+    if len(Xva) != len(yva) or len(yva) < 1:  # before training, not in score_fn after it
+        raise ValueError(f"val X and y must have the same length >= 1, got {len(Xva)}, "
+                         f"{len(yva)}")  # fmt: skip
     fmt = memory_format(Xtr.dim(), dev, cfg.channels_last)
     model.to(device=dev, memory_format=fmt)
     ytr_loss = ytr.float() if output == "sigmoid" else ytr
@@ -382,8 +395,24 @@ def save_checkpoint(path: str | Path, model: nn.Module, **meta: Any) -> None:
 def load_checkpoint(
     path: str | Path, model: nn.Module | None = None, map_location: str = "cpu"
 ) -> dict[str, Any]:
-    """Load with ``torch.load(weights_only=True)``; fills ``model`` if given; returns the dict."""
-    ckpt = torch.load(Path(path), map_location=map_location, weights_only=True)
+    """Load with ``torch.load(weights_only=True)``; fills ``model`` if given; returns the dict.
+
+    A file that is not a checkpoint of :func:`save_checkpoint` (damaged, or a dict without
+    ``state_dict`` and ``meta``) is a ValueError naming it; a missing file stays
+    ``FileNotFoundError``.
+    """
+    path = Path(path)
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as exc:  # a checkpoint file is untrusted input
+        raise ValueError(f"{path}: not a readable checkpoint of save_checkpoint "
+                         f"({type(exc).__name__}; damaged or another format)") from exc
+    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("state_dict"), dict)
+            and isinstance(ckpt.get("meta"), dict)):  # fmt: skip
+        raise ValueError(f"{path}: not a checkpoint of save_checkpoint (a dict with "
+                         "'state_dict' and 'meta')")  # fmt: skip
     if model is not None:
         model.load_state_dict(ckpt["state_dict"])
     return ckpt

@@ -476,3 +476,111 @@ def test_train_config_validates_and_keywords_override():
     res = train_model(_lstm(), (X, y), (X, y), loss_fn=cross_entropy, score_fn=_ce_score,
                       config=TrainConfig(epochs=5, batch_size=8), epochs=1, device="cpu")
     assert res.epochs == 1
+
+
+# --- audit regressions (models) -------------------------------------------------------------
+class _ThreadProbe(torch.nn.Module):
+    """Records the torch thread count each forward pass runs with."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 3)
+        self.threads: list[int] = []
+
+    def forward(self, x):
+        self.threads.append(torch.get_num_threads())
+        return self.lin(x.reshape(x.shape[0], -1))
+
+
+def test_predict_runs_with_the_trial_thread_count(monkeypatch):
+    """Regression: ``predict`` (the objectives' test evaluation) ran with every core's thread
+    instead of ``METAHEUR_TORCH_THREADS`` (docs/models.md §6.1), oversubscribing the CPU when
+    trials run in parallel processes."""
+    from metaheur.models.train import predict
+
+    monkeypatch.setenv("METAHEUR_TORCH_THREADS", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        model = _ThreadProbe()
+        out = predict(model, np.zeros((5, 4), np.float32), device="cpu")
+        assert model.threads == [1]
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(before)
+    assert out.shape == (5, 3)
+
+
+@pytest.mark.parametrize("val, match", [
+    ("short_y", "val X and y must have the same length"),
+    ("empty", "val X and y must have the same length >= 1"),
+])  # fmt: skip
+def test_validation_data_are_checked_before_training(val, match):
+    """Regression: mismatched or empty validation data trained every epoch, then failed in the
+    score function with an unrelated message (``proba must be (N, K) ...``)."""
+    X, y = np.zeros((12, 4), np.float32), np.arange(12) % 3
+    Xva, yva = (X[:10], y[:8]) if val == "short_y" else (X[:0], y[:0])
+    model = _ThreadProbe()
+    with pytest.raises(ValueError, match=match):
+        train_model(model, (X, y), (Xva, yva), loss_fn=cross_entropy, score_fn=_ce_score,
+                    epochs=2, batch_size=4, device="cpu")  # fmt: skip
+    assert model.threads == []  # refused before any training step
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"lam": math.inf}, "lam"),
+    ({"lam": float("nan")}, "lam"),
+    ({"alpha": math.inf}, "alpha"),
+    ({"alpha": True}, "alpha"),
+    ({"pos_weight": -1.0}, "pos_weight"),
+    ({"pos_weight": math.inf}, "pos_weight"),
+])  # fmt: skip
+def test_ifm_loss_refuses_parameters_that_only_give_nan(kw, match):
+    """Regression: ``lam=inf`` made the loss NaN (reported as a diverged training run, blaming
+    the learning rate) and ``alpha=inf`` made it inf; both are now a clear ValueError."""
+    z, t = torch.randn(8), torch.tensor([0, 1] * 4)
+    with pytest.raises(ValueError, match=match):
+        ifm_loss(z, t, **kw)
+
+
+@pytest.mark.parametrize("y", [[0, 1, 3], [0, -1, 1]])
+def test_balanced_class_weight_refuses_labels_outside_the_classes(y):
+    """Regression: a label >= n_classes gave NumPy's 'operands could not be broadcast'."""
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\)"):
+        balanced_class_weight(y, 3)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), math.inf])
+def test_roc_auc_refuses_non_finite_scores_by_name(bad):
+    """Regression: NaN scores gave scikit-learn's bare 'Input contains NaN.'"""
+    with pytest.raises(ValueError, match="score must be finite"):
+        roc_auc([0, 1, 0, 1], [0.1, bad, 0.3, 0.2])
+
+
+def test_load_checkpoint_names_a_file_it_cannot_use(tmp_path):
+    """Regression: a damaged file or one without ``state_dict`` gave torch's unpickling message
+    or a bare ``KeyError: 'state_dict'``, without the file's name."""
+    bad = tmp_path / "damaged.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="damaged.pt"):
+        load_checkpoint(bad, _lstm())
+    other = tmp_path / "other.pt"
+    torch.save({"weights": 1}, other)
+    with pytest.raises(ValueError, match="other.pt.*state_dict"):
+        load_checkpoint(other, _lstm())
+
+
+def test_train_config_seed_and_numpy_integers():
+    """Regression: ``seed=-1`` was accepted and failed later in NumPy ('expected non-negative
+    integer'); NumPy integers (``np.int64(3)``) were refused as epochs / batch_size."""
+    from metaheur.models.train import TrainConfig
+
+    for seed in (-1, 1.5, True, 2**64):
+        with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*64\)"):
+            TrainConfig(seed=seed)
+    with pytest.raises(ValueError, match="lr must be"):
+        TrainConfig(lr=True)
+    cfg = TrainConfig(epochs=np.int64(3), batch_size=np.int64(16), seed=np.uint32(7),
+                      max_shift=np.int32(1))  # fmt: skip
+    assert (cfg.epochs, cfg.batch_size, cfg.seed, cfg.max_shift) == (3, 16, 7, 1)
+    assert all(type(v) is int for v in (cfg.epochs, cfg.batch_size, cfg.seed, cfg.max_shift))

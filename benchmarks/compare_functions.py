@@ -20,6 +20,7 @@ import time
 import pandas as pd
 
 from metaheur.harness import bench
+from metaheur.harness.algo_params import split_specs
 from metaheur.harness.progress import want_progress
 from metaheur.harness.stats import markdown_table
 
@@ -63,7 +64,7 @@ def main() -> None:
     if os.environ.get("METAHEUR_EXAMPLE_QUICK", "") not in ("", "0"):
         args.runs, args.budget, args.dim = 2, "50d", "2"
 
-    algos = bench.parse_list(args.algos, "--algos")
+    algos = bench.parse_list(split_specs(args.algos), "--algos")
     start = time.perf_counter()
     result = bench.run_benchmark(
         algos, bench.parse_list(args.functions, "--functions"),

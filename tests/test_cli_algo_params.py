@@ -151,3 +151,19 @@ def test_minimize_bad_algo_param_is_one_line(extra: list[str], needle: str, caps
     err = capsys.readouterr().err
     assert needle in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_minimize_json_prints_a_result_whose_param_is_infinite(monkeypatch, capsys) -> None:
+    """Regression: ``minimize --json -p tol=inf`` (a plug-in hyper-parameter without a
+    constraint) ran the whole optimisation, then failed on printing it: "Out of range
+    float values are not JSON compliant: inf", exit 2, the result lost."""
+    from metaheur import _registry
+    from metaheur.optimizers.gwo import GWO
+
+    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
+    metaheur.register(type("Loose", (GWO,), {"name": "loose", "__module__": "audit_plugin",
+                                             "defaults": {"tol": 1.0}}))
+    assert main(["minimize", "-a", "loose", "-d", "2", "-b", "60", "-p", "tol=-inf",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["params"] == {"tol": "-inf"} and out["nfev"] == 60

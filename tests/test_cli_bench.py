@@ -580,7 +580,9 @@ def _bench(out: Path, *extra: str) -> list[str]:
 
 def test_bench_says_why_statistics_are_missing(tmp_path: Path, capsys) -> None:
     """Regression: rank-sum tests were dropped silently and Friedman printed a bare nan."""
-    assert main(_bench(tmp_path / "b", "--algos", "pso,gwo,aco", "--ref", "dlf-aoa")) == 0
+    argv = [a for a in _bench(tmp_path / "b", "--algos", "pso,gwo,aco", "--ref", "dlf-aoa")
+            if a != "--quiet"]  # -q: no notes
+    assert main(argv) == 0
     captured = capsys.readouterr()
     assert "note: no rank-sum tests: the reference algorithm dlf-aoa is not among" in captured.err
     assert "note: no Friedman test for d=2: the Friedman test needs at least 3 algorithms " \
@@ -759,3 +761,72 @@ def test_log_axis_tick_labels_are_numbers_not_formula_code(tmp_path, monkeypatch
     shown = [t for t in labels if t]
     assert shown and not any("mathdefault" in t or "$" in t for t in shown if t != "a$b"), shown
     assert "a$b" in shown  # the user's text stays as it is
+
+
+def test_quiet_bench_prints_no_notes(tmp_path: Path, capsys) -> None:
+    """Regression: ``-q`` promises "no progress bar and no notes; warnings and errors only",
+    but ``bench -q`` printed its ``note:`` lines on stderr (the report still has them)."""
+    assert main(_bench(tmp_path / "b", "--algos", "pso,gwo")) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "no rank-sum tests" in (tmp_path / "b" / "report.md").read_text()
+    argv = [a for a in _bench(tmp_path / "c", "--algos", "pso,gwo") if a != "--quiet"]
+    assert main(argv) == 0
+    assert "note: no rank-sum tests" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--functions", "--dim"])
+def test_an_empty_list_is_refused_not_replaced_by_the_default(tmp_path: Path, capsys,
+                                                              option: str) -> None:
+    """Regression: ``--functions ''`` (an unset shell variable) ran the six default
+    functions, and ``--dim ''`` the default dimensions, instead of saying the list is
+    empty."""
+    ran = []
+    out = tmp_path / "b"
+    argv = [a for a in _bench(out, "--algos", "pso") if a]
+    argv[argv.index(option) + 1] = ""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bench, "_one_run", lambda *a, **k: ran.append(a))
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{option} must not be empty" in err and ran == [] and not out.exists()
+
+
+def test_algos_keep_the_commas_of_a_json_value(tmp_path: Path, capsys) -> None:
+    """Regression: ``--algos`` was cut at every comma, so a variant whose JSON value holds
+    one (``ipop:inner_params={"w":0.5,"c1":2}``, as algo_params.parse_spec documents) was
+    refused as malformed JSON; a comma before ``KEY=`` continues the variant too."""
+    spec = 'pso,ipop:inner_params={"w":0.5,"c1":2},pso:w=0.5,c1=1.0'
+    assert main(_bench(tmp_path / "b", "--algos", spec, "--budget", "40")) == 0, \
+        capsys.readouterr().err
+    runs = pd.read_csv(tmp_path / "b" / "raw" / "runs.csv")
+    assert list(runs["algo"].unique()) == [
+        "pso", 'ipop:inner_params={"c1": 2, "w": 0.5}', "pso:w=0.5:c1=1.0"]
+
+
+def test_a_failed_run_keeps_the_finished_runs_and_names_itself(tmp_path: Path, monkeypatch,
+                                                               capsys) -> None:
+    """Regression: one run that raised (a plug-in's bug, a value its constraints accept in
+    1-D only) ended ``bench`` with its bare message ("matrix is singular", or a traceback
+    for other exception types), saying neither which run failed nor keeping the runs that
+    had finished: everything was lost."""
+    real = bench._one_run
+
+    def fail_in_d3(label, problem, run, *args):  # noqa: ANN001, ANN002, ANN202
+        if problem.dim == 3 and label == "gwo":
+            raise ZeroDivisionError("matrix is singular")
+        return real(label, problem, run, *args)
+
+    monkeypatch.setattr(bench, "_one_run", fail_in_d3)
+    out = tmp_path / "b"
+    rc = main(_bench(out, "--algos", "pso,gwo", "--dim", "2,3"))
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "run 0 of gwo on sphere d=3 failed: ZeroDivisionError: matrix is singular" in err
+    assert "5 of 8 runs finished" in err and str(out / "raw") in err
+    runs = pd.read_csv(out / "raw" / "runs.csv")
+    assert len(runs) == 5 and not (out / "report.md").exists()
+    with pytest.raises(bench.RunFailed, match="run 0 of gwo on sphere d=3 failed") as info:
+        bench.run_benchmark(["pso", "gwo"], ["sphere"], [3], runs=1, budget=20, pop_size=5)
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    assert len(info.value.result.runs) == 1 and info.value.planned == 2

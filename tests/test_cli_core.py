@@ -425,3 +425,49 @@ def test_list_params_explains_none_of_the_restart_variants(capsys) -> None:
     assert "n_ants=10," in params("aco-ipop")  # RESTART_TUNED
     assert "restart_iters=None (the whole remaining budget" in params("aoa-ipop")
     assert "see the class docstring" not in "\n".join(lines)
+
+
+def test_list_params_json_is_strict_for_any_plug_in_default(monkeypatch, capsys) -> None:
+    """Regression: ``list --params --json`` wrote a plug-in's default ``inf`` as the token
+    ``Infinity`` (not JSON: strict parsers refuse the whole listing) and stopped with a
+    traceback on a NumPy integer default (``TypeError: Object of type int64 is not JSON
+    serializable``)."""
+    import numpy as np
+
+    from metaheur import _registry
+    from metaheur.optimizers.gwo import GWO
+
+    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
+    odd = type("OddDefaults", (GWO,), {"name": "odd-defaults", "__module__": "audit_plugin",
+                                       "defaults": {"tol": float("inf"), "k": np.int64(3)}})
+    metaheur.register(odd)
+    assert main(["list", "--params", "--json"]) == 0
+    out = capsys.readouterr().out
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"{token} is not JSON")
+
+    data = json.loads(out, parse_constant=refuse)
+    assert data["params"]["odd-defaults"] == {"tol": "inf", "k": 3}
+
+
+def test_tune_seeds_of_workers_and_resumed_runs_never_collide() -> None:
+    """Regression: Optuna's samplers in ``tune`` were seeded ``seed + 1000 * worker + n``
+    (``n``: the first trial the sampler asks), so worker 1 of a first run (first trial #0)
+    and worker 0 of the run resumed at trial #1000 got one seed, and the random sampler
+    drew the same points again. ``n`` is unique in a study: ``seed + n`` never repeats."""
+    import optuna
+
+    from metaheur.harness.seeding import tune_sampler
+
+    def first_point(worker: int, finished: int) -> float:
+        study = optuna.create_study(sampler=tune_sampler("random", 0, 4, 2000, {}, {}, worker))
+        for _ in range(finished):
+            study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+        return study.ask().suggest_float("x", 0.0, 1.0)
+
+    assert first_point(1, 0) != first_point(0, 1000)
+    assert first_point(1, 1001) != first_point(0, 1) != first_point(2, 2002)
+    # a lone run on a new study keeps its seed: its first trial is #0
+    seeded = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    assert first_point(0, 0) == seeded.ask().suggest_float("x", 0.0, 1.0)

@@ -184,9 +184,11 @@ def test_tune_ifm(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
 
 @pytest.mark.parametrize("algo", sorted(OPTUNA_SAMPLERS))
 def test_optuna_samplers_accept_the_largest_seed(algo: str) -> None:
-    """Regression: Optuna's samplers get ``seed + 1000 * worker + finished``, which passed
-    2**32 - 1 for a --seed near the top of the range it allows: resuming a study of
-    --seed 4294967295 (or a second worker) ended in "Seed must be between 0 and 2**32 - 1"."""
+    """Regression: Optuna's samplers get ``seed + n`` (``n``: the first trial they sample
+    for; ``seed + 1000 * worker + n`` before session 28), which passed 2**32 - 1 for a
+    --seed near the top of the range it allows: resuming a study of --seed 4294967295 (or
+    a second worker) ended in "Seed must be between 0 and 2**32 - 1". Two samplers of one
+    study never start at the same trial, hence (1, 1) for a second worker."""
     import optuna
 
     from metaheur.cli.tune_stored import MAX_SEED
@@ -195,7 +197,7 @@ def test_optuna_samplers_accept_the_largest_seed(algo: str) -> None:
     if algo == "cmaes":
         pytest.importorskip("cmaes")
     drawn = []
-    for worker, finished in ((0, 0), (0, 5), (1, 0), (2, 7)):
+    for worker, finished in ((0, 0), (0, 5), (1, 1), (2, 7)):
         sampler = _sampler(algo, MAX_SEED, 4, 8, {}, {}, worker)
         study = optuna.create_study(sampler=sampler)
         for _ in range(finished):  # a resumed study: its first trial here is #finished

@@ -7,8 +7,10 @@ and returns its ``argparse`` sub-parser, with ``common`` as a parent for ``-v``/
 warnings and errors on stderr.
 
 Bad input (argparse errors, ``ValueError``, ``OSError``, storage errors) is reported as one
-line on stderr with exit status 2, never as a traceback. Ctrl-C and SIGTERM end a command
-alike: what finished is kept, and the exit status is 128 + the signal number (130, 143).
+line on stderr with exit status 2, never as a traceback. A command whose work failed exits
+with 1 (``minimize``: no finite value; ``bench``: a run raised). Ctrl-C and SIGTERM end a
+command alike: what finished is kept, and the exit status is 128 + the signal number (130,
+143).
 """
 
 from __future__ import annotations

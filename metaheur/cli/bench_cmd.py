@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import os
 import sys
 import time
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_ALGOS = "aoa,dlf-aoa,pso,aco,gwo,poa"
 DEFAULT_FUNCTIONS = "sphere,rosenbrock,rastrigin,ackley,griewank,schwefel"
@@ -36,14 +39,18 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         description="Run every algorithm --runs times on every function and dimension "
         "(seeds from np.random.SeedSequence(--seed).spawn), in parallel with joblib, and "
         "write raw results, markdown tables, rank-sum tests against --ref (Holm-corrected), "
-        "Friedman average ranks, convergence and box plots into --out.",
+        "Friedman average ranks, convergence and box plots into --out. A run that raises "
+        "stops the benchmark with exit status 1, naming it; the finished runs' raw results "
+        "are kept in --out/raw, as after Ctrl-C.",
         epilog=EXAMPLES,
         formatter_class=HelpFormatter,
     )
     p.add_argument("--algos", default=DEFAULT_ALGOS,
                    help="comma-separated algorithms: registry names (`metaheur list`) and "
                    "Optuna's tpe, cmaes, gp, random; a variant with hyper-parameters as "
-                   "NAME:KEY=VALUE[:KEY=VALUE...], e.g. dlf-aoa:boundary=reflect; default: "
+                   "NAME:KEY=VALUE[:KEY=VALUE...], e.g. dlf-aoa:boundary=reflect (a comma "
+                   "inside a JSON value or before KEY= stays in its variant: "
+                   "'ipop:inner_params={\"w\": 0.5, \"c1\": 2}'); default: "
                    f"{DEFAULT_ALGOS}")
     p.add_argument("--suite", default="functions", choices=["functions", "bbob"],
                    help="functions: metaheur.functions (shifted); bbob: COCO's BBOB via "
@@ -93,17 +100,32 @@ def _unique(names: list[Any], option: str) -> list[Any]:
     return names
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the benchmark and print its markdown report."""
+def _keep_finished(result: Any, planned: int, out: Any) -> None:
+    """Write the raw results of a stopped benchmark's finished runs, and say so on stderr."""
     from metaheur.harness import bench
+
+    done = len(result.runs)
+    where = f"; their raw results are in {out / 'raw'}/ (runs.csv, convergence.csv; no " \
+            "tables or statistics of incomplete runs)" if done else ""
+    if done:
+        bench.write_raw(result, out)
+    print(f"metaheur bench: {done} of {planned} runs finished{where}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark and print its markdown report; returns 0, or 1 when a run
+    failed (its error on stderr, the finished runs' raw results kept)."""
+    from metaheur.harness import bench
+    from metaheur.harness.algo_params import split_specs
     from metaheur.harness.progress import want_progress
     from metaheur.harness.storage import check_output_dir
 
     if args.n_jobs == 0:
         raise ValueError("--n-jobs must be -1 (all cores) or >= 1, got 0")
-    algos = _unique([bench.check_spec(a)[0] for a in bench.parse_list(args.algos, "--algos")],
-                    "--algos")
-    dim_text = args.dim or ("10,20" if args.suite == "bbob" else "10,30")
+    specs = bench.parse_list(split_specs(args.algos), "--algos")
+    algos = _unique([bench.check_spec(a)[0] for a in specs], "--algos")
+    dim_text = args.dim if args.dim is not None else ("10,20" if args.suite == "bbob"
+                                                      else "10,30")
     dims = _unique(bench.parse_list(dim_text, "--dim", int), "--dim")
     if any(d < 1 for d in dims):
         raise ValueError(f"--dim values must be >= 1, got {dim_text}")
@@ -116,10 +138,9 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise ValueError(str(exc)) from None
     default_functions = "1-24" if args.suite == "bbob" else DEFAULT_FUNCTIONS
+    function_text = default_functions if args.functions is None else args.functions
     functions = _unique(bench.check_functions(
-        bench.parse_list(args.functions or default_functions, "--functions"), args.suite,
-        dims),
-        "--functions")
+        bench.parse_list(function_text, "--functions"), args.suite, dims), "--functions")
     ref = bench.check_spec(args.ref)[0] if args.ref else None
     out = check_output_dir(args.out)  # before the work, not after it
     importlib.import_module("matplotlib")  # the plots come last: a missing extra fails first
@@ -130,16 +151,15 @@ def run(args: argparse.Namespace) -> int:
                                      seed=args.seed, n_jobs=args.n_jobs, suite=args.suite,
                                      progress=args.progress or want_progress(not args.quiet))
     except bench.Interrupted as stop:  # keep what finished, then stop as interrupted
-        done = len(stop.result.runs)
-        where = f"; their raw results are in {out / 'raw'}/ (runs.csv, convergence.csv; no " \
-                "tables or statistics of incomplete runs)" if done else ""
-        if done:
-            bench.write_raw(stop.result, out)
-        print(f"metaheur bench: {done} of {stop.planned} runs finished{where}",
-              file=sys.stderr)
+        _keep_finished(stop.result, stop.planned, out)
         raise stop.cause from None
+    except bench.RunFailed as failed:  # keep what finished, say which run failed
+        _keep_finished(failed.result, failed.planned, out)
+        logger.debug("the run's traceback", exc_info=failed)
+        print(f"metaheur bench: error: {failed}", file=sys.stderr)
+        return 1
     written = bench.write_outputs(result, out, ref=ref)
-    for note in written["notes"]:
+    for note in written["notes"] if not args.quiet else ():
         print(f"note: {note}", file=sys.stderr)
     seconds = time.perf_counter() - start
     if args.json:

@@ -23,7 +23,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         epilog="examples:\n  metaheur list\n  metaheur list --params --json",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON instead of a table (an infinite default as the string "
+                   "\"inf\"/\"-inf\", as bench --json writes it)")
     p.add_argument("--params", "-p", action="store_true",
                    help="also show each algorithm's hyper-parameters and published defaults "
                    "(None: derived from other settings, as explained)")
@@ -83,9 +85,11 @@ def run(args: argparse.Namespace) -> int:
     data: dict[str, Any] = collect()
     params = hyper_parameters() if args.params else {}
     if args.json:
-        if args.params:
-            data["params"] = params
-        print(json.dumps(data, indent=2))
+        from metaheur.harness.jsondata import json_safe
+
+        if args.params:  # a plug-in's default may be inf or a NumPy scalar: strict JSON
+            data["params"] = json_safe(params)
+        print(json.dumps(data, indent=2, allow_nan=False))
         return 0
     for title, items in (("algorithms", data["algorithms"]), ("functions", data["functions"])):
         print(f"{title}:")

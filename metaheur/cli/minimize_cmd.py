@@ -133,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
         "time_s": elapsed,
     }
     if args.json:
-        print(json.dumps(out, indent=2, allow_nan=False))
+        from metaheur.harness.jsondata import json_safe
+
+        # a hyper-parameter without a constraint may be inf: "inf", as bench --json writes it
+        print(json.dumps(json_safe(out), indent=2, allow_nan=False))
     else:
         head = f"{algo.name} on {fn.name} (d={fn.dim}"
         head += ", shifted" if fn.shifted else ""

@@ -17,19 +17,20 @@ import argparse
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 __all__ = ["MINIMIZE_OWNED", "text_value", "value_text", "key_value", "check_algo_params",
            "check_param_names", "check_optuna_params", "as_options", "parse_spec",
-           "spec_label"]
+           "split_specs", "spec_label"]
 
 #: minimize()'s arguments that ``metaheur minimize`` and ``metaheur bench`` set with options
 #: of their own: a spec or ``--algo-param`` naming one is refused, naming the option.
 MINIMIZE_OWNED = {"pop_size": "--pop-size", "seed": "--seed", "budget": "--budget"}
 
 _PLAIN = re.compile(r"[\w.+\-/]+")  # text written as it is; anything else is quoted JSON
-_KEY_AHEAD = re.compile(r"\s*[A-Za-z_]\w*\s*=|$")
+_KEY = re.compile(r"\s*[A-Za-z_]\w*\s*=")
+_KEY_AHEAD = re.compile(rf"{_KEY.pattern}|$")
 _WORDS = {"true": True, "false": False, "none": None, "null": None}
 
 
@@ -182,11 +183,25 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), params
 
 
+def split_specs(text: str) -> list[str]:
+    """``--algos`` text cut into specs at each ``,`` that stands outside a JSON string,
+    list or object and before a name, not before ``KEY=`` (which continues the spec, see
+    :func:`parse_spec`): ``'pso,ipop:inner_params={"w": 0.5, "c1": 2},pso:w=0.5,c1=2'`` is
+    three specs. Items are not stripped or checked here."""
+    return _split_outside_json(text, ",", lambda i: not _KEY.match(text, i + 1))
+
+
 def _split_spec(spec: str) -> list[str]:
     """``spec`` cut at each ``:`` or ``,`` that stands outside a JSON string, list or
     object and before ``KEY=`` (or at the end)."""
+    return _split_outside_json(spec, ":,", lambda i: bool(_KEY_AHEAD.match(spec, i + 1)))
+
+
+def _split_outside_json(text: str, separators: str, cut: Callable[[int], bool]) -> list[str]:
+    """``text`` cut at each character of ``separators`` at index ``i`` that stands outside
+    a JSON string, list or object and where ``cut(i)`` holds."""
     parts, start, depth, quoted, escaped = [], 0, 0, False, False
-    for i, c in enumerate(spec):
+    for i, c in enumerate(text):
         if quoted:
             escaped, quoted = (False, True) if escaped else (c == "\\", c != '"')
         elif c == '"':
@@ -195,10 +210,10 @@ def _split_spec(spec: str) -> list[str]:
             depth += 1
         elif c in "]}":
             depth = max(depth - 1, 0)
-        elif c in ":," and depth == 0 and _KEY_AHEAD.match(spec, i + 1):
-            parts.append(spec[start:i])
+        elif c in separators and depth == 0 and cut(i):
+            parts.append(text[start:i])
             start = i + 1
-    return [*parts, spec[start:]]
+    return [*parts, text[start:]]
 
 
 def spec_label(name: str, params: Mapping[str, Any]) -> str:

@@ -43,6 +43,7 @@ __all__ = [
     "BBOB_DIMS",
     "BenchResult",
     "Interrupted",
+    "RunFailed",
     "parse_budget",
     "parse_list",
     "check_functions",
@@ -261,6 +262,19 @@ def _one_run(label: str, problem: _Problem, run: int, budget: int, pop_size: int
     }
 
 
+def _guarded_run(label: str, problem: _Problem, run: int, *args: Any) -> dict[str, Any]:
+    """:func:`_one_run`, whose exception becomes a :class:`_RunError` naming the run."""
+    try:
+        return _one_run(label, problem, run, *args)
+    except Exception as exc:
+        raise _RunError(f"run {run} of {label} on {problem.function} d={problem.dim} failed: "
+                        f"{type(exc).__name__}: {exc}") from exc
+
+
+class _RunError(RuntimeError):
+    """One run's exception, named (one string argument: it crosses joblib's processes)."""
+
+
 @dataclass
 class BenchResult:
     """Raw results: ``runs`` (one row per run) and ``convergence`` (long format: algo,
@@ -279,6 +293,16 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, result: BenchResult, planned: int, cause: KeyboardInterrupt) -> None:
         super().__init__()
         self.result, self.planned, self.cause = result, planned, cause
+
+
+class RunFailed(RuntimeError):
+    """:func:`run_benchmark` stopped by a run that raised (``str``: which run, and its
+    exception, also the ``__cause__``): ``result`` holds the runs that finished, of
+    ``planned``."""
+
+    def __init__(self, message: str, result: BenchResult, planned: int) -> None:
+        super().__init__(message)
+        self.result, self.planned = result, planned
 
 
 class _CostModel:
@@ -339,7 +363,9 @@ def run_benchmark(
     progress: bool = False,
 ) -> BenchResult:
     """Run every algorithm on every problem ``runs`` times, in parallel with joblib.
-    ``pop_size=None``: each algorithm's ``default_pop_size`` (30 for Optuna's samplers)."""
+    ``pop_size=None``: each algorithm's ``default_pop_size`` (30 for Optuna's samplers).
+    A run that raises stops the others: :class:`RunFailed` names it and holds the finished
+    runs (:class:`Interrupted` after Ctrl-C or SIGTERM)."""
     from joblib import Parallel, delayed
 
     from metaheur._base import Optimizer
@@ -377,12 +403,13 @@ def run_benchmark(
     seeds = np.random.SeedSequence(seed).spawn(runs)
     checkpoints = {d: _checkpoints(b) for d, b in budgets.items()}
     tasks = [(a, p, r) for (p, r) in _problems(suite, functions, dims, runs) for a in algos]
-    jobs = (delayed(_one_run)(a, p, r, budgets[p.dim], pops[a], seeds[r],
-                              checkpoints[p.dim]) for a, p, r in tasks)
+    jobs = (delayed(_guarded_run)(a, p, r, budgets[p.dim], pops[a], seeds[r],
+                                  checkpoints[p.dim]) for a, p, r in tasks)
     cost = _CostModel([(a, budgets[p.dim]) for a, p, _ in tasks])
     bar = ProgressBar(len(tasks), desc="bench", unit="run", enabled=progress)
     rows: list[dict[str, Any]] = []
     stop: KeyboardInterrupt | None = None
+    failed: _RunError | None = None
     try:
         for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
             rows.append(row)
@@ -393,6 +420,8 @@ def run_benchmark(
             bar.update(len(rows))
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: keep what finished
         stop = exc
+    except _RunError as exc:  # one run raised: keep what finished, say which run
+        failed = exc
     finally:
         bar.close()
     key = ["algo", "function", "dim", "run"]
@@ -409,4 +438,7 @@ def run_benchmark(
                 "suite": suite}
     if stop is not None:
         raise Interrupted(BenchResult(runs_df, conv, settings), len(tasks), stop)
+    if failed is not None:
+        raise RunFailed(str(failed), BenchResult(runs_df, conv, settings),
+                        len(tasks)) from failed.__cause__
     return BenchResult(runs_df, conv, settings)

@@ -32,17 +32,19 @@ def tune_sampler(algo: str, seed: int, pop_size: int, n_trials: int,
                  ) -> BaseSampler:
     """``metaheur tune``'s sampler for worker ``worker`` (``params``: ``--algo-param``).
 
-    Optuna's samplers get ``seed + 1000 * worker + n`` (modulo :data:`SEEDS`), ``n`` the
-    number of the first trial they sample for (:class:`SeededByFirstTrial`), so that
-    workers, resumed runs and copies on one storage do not repeat points. A metaheuristic
-    sampler keeps its state in the storage, so every worker gets the run's seed."""
+    Optuna's samplers get ``seed + n`` (modulo :data:`SEEDS`), ``n`` the number of the first
+    trial they sample for (:class:`SeededByFirstTrial`): the storage makes ``n`` unique in
+    the study, so workers, resumed runs and copies on one storage never share a seed. A
+    metaheuristic sampler keeps its state in the storage, so every worker gets the run's
+    seed; ``worker`` (the factory protocol of :func:`metaheur.harness.runs.run_trials`)
+    changes no seed: a term for it would only make two samplers meet."""
     from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
 
     if algo in OPTUNA_SAMPLERS:
         make_sampler(algo, seed=seed, pop_size=pop_size if algo == "cmaes" else None,
                      **params)  # checks the options now, not at the first trial
-        return SeededByFirstTrial(functools.partial(
-            _optuna_sampler, algo, seed + 1000 * worker, pop_size, params))
+        return SeededByFirstTrial(functools.partial(_optuna_sampler, algo, seed, pop_size,
+                                                    params))
     return make_sampler(algo, seed=seed, pop_size=pop_size, n_trials=n_trials,
                         search_space=space, **params)
 

@@ -27,9 +27,14 @@ import os
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from metaheur.harness.bbob import BBOB_DIMS, bbob_ids  # noqa: E402
 
 TARGETS = 10.0 ** (2.0 - 0.2 * np.arange(51))
 
@@ -80,12 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (at most 2 here)")
     ap.add_argument("--csv", help="write one row per run to this file")
     a = ap.parse_args(argv)
-    fids: list[int] = []
-    for part in a.functions.split(","):
-        lo, _, hi = part.partition("-")
-        fids.extend(range(int(lo), int(hi or lo) + 1))
-    dims = [int(d) for d in a.dims.split(",")]
-    mults = [int(b) for b in a.budgets.split(",")]
+    try:  # bad values stop here, with one line, not inside a worker
+        fids = bbob_ids(a.functions.split(","))
+        dims = [int(d) for d in a.dims.split(",")]
+        mults = [int(b) for b in a.budgets.split(",")]
+    except ValueError as exc:
+        ap.error(str(exc))
+    if bad := [d for d in dims if d not in BBOB_DIMS]:
+        ap.error(f"--dims {bad} not in the bbob suite; allowed: {BBOB_DIMS}")
+    if any(m < 1 for m in mults) or a.instances < 1:
+        ap.error("--budgets and --instances must be >= 1")
     insts = tuple(range(1, a.instances + 1))
     for spec in a.algos:  # fail fast on a bad key or hyper-parameter
         import metaheur

@@ -71,23 +71,26 @@ STYBLINSKI_F = -39.16616570377141
 _WEIERSTRASS_A, _WEIERSTRASS_B, _WEIERSTRASS_KMAX = 0.5, 3.0, 20
 
 
-def _as_points(X: ArrayLike) -> NDArray:
+def _as_points(X: ArrayLike, name: str = "", min_d: int = 1) -> NDArray:
     X = np.asarray(X, dtype=float)
     if X.ndim == 0:
         raise ValueError("X must have at least one axis (the dimension d); got a scalar")
+    if X.shape[-1] < min_d:
+        raise ValueError(f"{name} needs d >= {min_d} coordinates; got d = {X.shape[-1]} "
+                         f"(X of shape {X.shape})")
     return X
 
 
 # ----------------------------------------------------------------- base functions
 def sphere(X: ArrayLike) -> NDArray:
     """Sphere ``sum x_i^2``. Minimum 0 at 0."""
-    X = _as_points(X)
+    X = _as_points(X, "sphere")
     return np.sum(X * X, axis=-1)
 
 
 def ellipsoid(X: ArrayLike) -> NDArray:
     """High-conditioned ellipsoid ``sum 10^(6 (i-1)/(d-1)) x_i^2`` (BBOB f2). Minimum 0 at 0."""
-    X = _as_points(X)
+    X = _as_points(X, "ellipsoid")
     d = X.shape[-1]
     w = 10.0 ** (6.0 * np.arange(d) / (d - 1)) if d > 1 else np.ones(1)
     return np.sum(w * X * X, axis=-1)
@@ -95,20 +98,20 @@ def ellipsoid(X: ArrayLike) -> NDArray:
 
 def rosenbrock(X: ArrayLike) -> NDArray:
     """Rosenbrock ``sum 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2`` (d >= 2). Minimum 0 at 1."""
-    X = _as_points(X)
+    X = _as_points(X, "rosenbrock", min_d=2)
     a, b = X[..., :-1], X[..., 1:]
     return np.sum(100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2, axis=-1)
 
 
 def rastrigin(X: ArrayLike) -> NDArray:
     """Rastrigin ``10 d + sum x_i^2 - 10 cos(2 pi x_i)``. Minimum 0 at 0."""
-    X = _as_points(X)
+    X = _as_points(X, "rastrigin")
     return 10.0 * X.shape[-1] + np.sum(X * X - 10.0 * np.cos(2.0 * np.pi * X), axis=-1)
 
 
 def ackley(X: ArrayLike) -> NDArray:
     """Ackley with a = 20, b = 0.2, c = 2 pi. Minimum 0 at 0."""
-    X = _as_points(X)
+    X = _as_points(X, "ackley")
     d = X.shape[-1]
     s1 = np.sqrt(np.sum(X * X, axis=-1) / d)
     s2 = np.sum(np.cos(2.0 * np.pi * X), axis=-1) / d
@@ -117,7 +120,7 @@ def ackley(X: ArrayLike) -> NDArray:
 
 def griewank(X: ArrayLike) -> NDArray:
     """Griewank ``1 + sum x_i^2 / 4000 - prod cos(x_i / sqrt(i))``. Minimum 0 at 0."""
-    X = _as_points(X)
+    X = _as_points(X, "griewank")
     i = np.arange(1, X.shape[-1] + 1)
     return 1.0 + np.sum(X * X, axis=-1) / 4000.0 - np.prod(np.cos(X / np.sqrt(i)), axis=-1)
 
@@ -131,7 +134,7 @@ def schwefel(X: ArrayLike) -> NDArray:
     plain formula decreases without bound for large |x|, which a shift or rotation
     would otherwise expose inside the search box.
     """
-    X = _as_points(X)
+    X = _as_points(X, "schwefel")
     d = X.shape[-1]
     A = np.abs(X)
     inside = A <= 500.0
@@ -147,7 +150,7 @@ def schwefel(X: ArrayLike) -> NDArray:
 
 def levy(X: ArrayLike) -> NDArray:
     """Levy with ``w = 1 + (x - 1) / 4``. Minimum 0 at 1."""
-    X = _as_points(X)
+    X = _as_points(X, "levy")
     W = 1.0 + (X - 1.0) / 4.0
     w1, wd, Wi = W[..., 0], W[..., -1], W[..., :-1]
     head = np.sin(np.pi * w1) ** 2
@@ -158,7 +161,7 @@ def levy(X: ArrayLike) -> NDArray:
 
 def zakharov(X: ArrayLike) -> NDArray:
     """Zakharov ``sum x_i^2 + s^2 + s^4`` with ``s = sum 0.5 i x_i``. Minimum 0 at 0."""
-    X = _as_points(X)
+    X = _as_points(X, "zakharov")
     i = np.arange(1, X.shape[-1] + 1)
     s = np.sum(0.5 * i * X, axis=-1)
     s2 = s * s
@@ -167,9 +170,9 @@ def zakharov(X: ArrayLike) -> NDArray:
 
 def styblinski_tang(X: ArrayLike) -> NDArray:
     """Styblinski-Tang ``0.5 sum x_i^4 - 16 x_i^2 + 5 x_i``. Minimum -39.16617 d at -2.903534."""
-    X = _as_points(X)
+    X = _as_points(X, "styblinski_tang")
     X2 = X * X
-    return 0.5 * np.sum(X2 * X2 - 16.0 * X2 + 5.0 * X, axis=-1)
+    return 0.5 * np.sum(X2 * (X2 - 16.0) + 5.0 * X, axis=-1)  # no inf - inf for huge |x|
 
 
 _WK = np.arange(_WEIERSTRASS_KMAX + 1)
@@ -180,7 +183,7 @@ _W0 = float(np.sum(_WA * np.cos(np.pi * _WB)))
 
 def weierstrass(X: ArrayLike) -> NDArray:
     """Weierstrass with a = 0.5, b = 3, k_max = 20 (CEC 2005 F11). Minimum 0 at 0 (1-periodic)."""
-    X = _as_points(X)
+    X = _as_points(X, "weierstrass")
     C = np.cos((2.0 * np.pi) * (X[..., None] + 0.5) * _WB)  # (..., d, k)
     return np.sum(np.sum(C * _WA, axis=-1), axis=-1) - X.shape[-1] * _W0
 
@@ -203,7 +206,7 @@ _SPECS: dict[str, _Spec] = {
     "ellipsoid": _Spec(ellipsoid, -100.0, 100.0, 0.0, 0.0, 1,
                        "unimodal, ill-conditioned (1e6) separable quadratic"),
     "rosenbrock": _Spec(rosenbrock, -30.0, 30.0, 1.0, 0.0, 2,
-                        "unimodal (d <= 3) curved valley, non-separable; optimum at 1"),
+                        "unimodal (d <= 3) curved valley, non-separable; unshifted optimum at 1"),
     "rastrigin": _Spec(rastrigin, -5.12, 5.12, 0.0, 0.0, 1,
                        "multimodal, separable: cosine-modulated sphere, ~10^d local minima"),
     "ackley": _Spec(ackley, -32.768, 32.768, 0.0, 0.0, 1,
@@ -211,13 +214,14 @@ _SPECS: dict[str, _Spec] = {
     "griewank": _Spec(griewank, -600.0, 600.0, 0.0, 0.0, 1,
                       "multimodal, non-separable product of cosines on a wide box"),
     "schwefel": _Spec(schwefel, -500.0, 500.0, SCHWEFEL_X, 0.0, 1,
-                      "Schwefel 2.26: multimodal, deceptive; optimum near the box corner"),
+                      "Schwefel 2.26: multimodal, deceptive; unshifted optimum near a corner"),
     "levy": _Spec(levy, -10.0, 10.0, 1.0, 0.0, 1,
-                  "multimodal Levy function; optimum at 1"),
+                  "multimodal Levy function; unshifted optimum at 1"),
     "zakharov": _Spec(zakharov, -5.0, 10.0, 0.0, 0.0, 1,
                       "unimodal, non-separable plate-shaped quartic on an asymmetric box"),
     "styblinski-tang": _Spec(styblinski_tang, -5.0, 5.0, STYBLINSKI_X, STYBLINSKI_F, 1,
-                             "multimodal separable quartic; optimum -39.16617 d at -2.903534"),
+                             "multimodal separable quartic; optimum -39.16617 d, "
+                             "unshifted at -2.903534"),
     "weierstrass": _Spec(weierstrass, -0.5, 0.5, 0.0, 0.0, 1,
                          "multimodal, continuous but nowhere differentiable"),
 }
@@ -228,10 +232,7 @@ FUNCTIONS: dict[str, str] = {name: spec.description for name, spec in _SPECS.ite
 
 def min_dim(name: str) -> int:
     """The smallest dimension :func:`get` accepts for ``name`` (rosenbrock: 2, else 1)."""
-    key = _normalise(name)
-    if key not in _SPECS:
-        raise ValueError(f"unknown test function {name!r}; available: {', '.join(available())}")
-    return _SPECS[key].min_dim
+    return _SPECS[_key(name)].min_dim
 
 
 def available() -> list[str]:
@@ -239,8 +240,14 @@ def available() -> list[str]:
     return sorted(_SPECS)
 
 
-def _normalise(name: str) -> str:
-    return name.strip().lower().replace("_", "-")
+def _key(name: str) -> str:
+    """The registry key of ``name`` (any case, ``_`` for ``-``), or a ValueError."""
+    if not isinstance(name, str):
+        raise ValueError(f"function name must be a string; available: {', '.join(available())}")
+    key = name.strip().lower().replace("_", "-")
+    if key not in _SPECS:
+        raise ValueError(f"unknown test function {name!r}; available: {', '.join(available())}")
+    return key
 
 
 @dataclass(frozen=True, eq=False)
@@ -283,7 +290,7 @@ class TestFunction:
 
     def transform(self, X: ArrayLike) -> NDArray:
         """Map points to the base function's coordinates: ``z = z* + R (x - o)``."""
-        X = _as_points(X)
+        X = _as_points(X, self.name, min_d=0)  # d is checked against self.dim below
         if X.shape[-1] != self.dim:
             raise ValueError(
                 f"X must have shape (d,) or (n, d) with d = {self.dim} for {self.name}; "
@@ -320,11 +327,7 @@ def get(
     random orthogonal matrix, both drawn from ``np.random.default_rng(seed)`` (module
     docstring). Shifted variants are the default, as in the benchmarks and tests.
     """
-    if not isinstance(name, str):
-        raise ValueError(f"function name must be a string; available: {', '.join(available())}")
-    key = _normalise(name)
-    if key not in _SPECS:
-        raise ValueError(f"unknown test function {name!r}; available: {', '.join(available())}")
+    key = _key(name)
     spec = _SPECS[key]
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < spec.min_dim:
         raise ValueError(f"dim must be an integer >= {spec.min_dim} for {key}, got {dim!r}")

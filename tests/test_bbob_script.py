@@ -1,10 +1,14 @@
-"""benchmarks/bbob.py: the table and the best-of-the-specs line (needs cocoex, which is not
-in the test extra), and its spec parser (runs everywhere)."""
+"""benchmarks/bbob.py: the table and the best-of-the-specs line (needs cocoex, from the
+``bbob`` and ``test`` extras) and its spec parser (runs everywhere); and
+:func:`metaheur.harness.bbob.bbob_problem`, the COCO bridge it and ``metaheur bench`` use."""
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 from helpers import load_benchmark
 
@@ -45,3 +49,69 @@ def test_bad_spec_is_refused() -> None:
         bbob.parse_spec("pso:pop_size")
     assert bbob.parse_spec("dlf-aoa:levy_scale=0.1:inertia=linear") == (
         "dlf-aoa", {"levy_scale": 0.1, "inertia": "linear"})
+
+
+
+@pytest.mark.parametrize("option", [["--functions", "f1x"], ["--functions", "25"],
+                                    ["--dims", "7"], ["--budgets", "0"]])
+def test_bad_options_stop_before_any_run(option: list[str],
+                                         capsys: pytest.CaptureFixture) -> None:
+    """Regression (session 28's audit): ``--functions f1`` died on ``int()`` and
+    ``--dims 7`` in a worker, with tracebacks; now one usage line each, exit 2."""
+    bbob = load_benchmark("bbob")
+    with pytest.raises(SystemExit) as stop:
+        bbob.main(["pso", *option])
+    assert stop.value.code == 2 and "error:" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ metaheur.harness.bbob
+def test_bbob_problem_is_returned_unevaluated() -> None:
+    """Regression: f_opt was read by evaluating the returned problem at its optimum, so the
+    caller got a problem with ``evaluations == 1`` and ``final_target_hit`` already True
+    (COCO's usual loop ``while not problem.final_target_hit`` then never ran)."""
+    pytest.importorskip("cocoex")
+    from metaheur.harness.bbob import bbob_problem
+
+    problem, f_opt = bbob_problem(3, 5, 2)
+    assert problem.evaluations == 0 and not problem.final_target_hit
+    assert f_opt == 77.66  # COCO's f_opt of f3, instance 2 (rounded to 2 decimals by COCO)
+    assert problem(np.zeros(5)) > f_opt and problem.evaluations == 1
+
+
+def test_bbob_problem_from_threads(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: bbob_problem changes the process's working directory (COCO writes x_opt
+    only to a file in the cwd); concurrent calls from threads read each other's file (wrong
+    f_opt), failed with FileNotFoundError, and left the cwd in a deleted temporary folder."""
+    pytest.importorskip("cocoex")
+    from metaheur.harness.bbob import bbob_problem
+
+    monkeypatch.chdir(tmp_path)  # restored on teardown even where the cwd was left deleted
+    cases = [(f, 10, i) for f in range(1, 25) for i in (1, 2)]
+    expected = {c: bbob_problem(*c)[1] for c in cases}
+    cwd = os.getcwd()
+    with ThreadPoolExecutor(8) as ex:
+        got = dict(zip(cases, ex.map(lambda c: bbob_problem(*c)[1], cases), strict=True))
+    assert os.getcwd() == cwd
+    assert got == expected
+
+
+@pytest.mark.parametrize("args, match", [
+    ((1, 2, 1.5), "instance must be an integer in 1..2147483647; got 1.5"),
+    ((1, 2, 2**31), "instance must be an integer in 1..2147483647; got 2147483648"),
+    ((1, 2, 0), "instance must be an integer in 1..2147483647; got 0"),
+    ((True, 2, 1), "function must be an integer in 1..24; got True"),
+    ((2.0, 2, 1), "function must be an integer in 1..24; got 2.0"),
+    ((25, 2, 1), "function must be an integer in 1..24; got 25"),
+    ((1, 4, 1), "no dimension 4; allowed: 2, 3, 5, 10, 20, 40"),
+])
+def test_bbob_problem_bad_input(args: tuple, match: str) -> None:
+    """Regression: instance 1.5 or function 2.0 reached COCO, which printed a warning,
+    ignored the option and yielded its whole suite (an unclear RuntimeError); instance 2**31
+    was silently instance 1's problem under the id ``i2147483648``."""
+    pytest.importorskip("cocoex")
+    from metaheur.harness.bbob import bbob_problem
+
+    with pytest.raises(ValueError, match=re.escape(match)):
+        bbob_problem(*args)
+    problem, _ = bbob_problem(1, 2, 2**31 - 1)
+    assert problem.id_instance == 2**31 - 1

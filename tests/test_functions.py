@@ -183,3 +183,46 @@ def test_property_vectorised_equals_rowwise(name: str, d: int, n: int, seed: int
     f = F.get(name, d, seed=seed)
     X = np.random.default_rng(seed).uniform(f.lower, f.upper, (n, d))
     np.testing.assert_array_equal(f(X), np.array([f(x) for x in X]))
+
+
+# ------------------------------------------------------------ audit regressions
+def test_base_functions_refuse_too_few_coordinates() -> None:
+    """Regression: ``rosenbrock([5.0])`` summed over no pairs and returned 0.0, the global
+    minimum, for any point; an empty last axis gave 0, NaN or an IndexError by function."""
+    with pytest.raises(ValueError, match="rosenbrock needs d >= 2 coordinates; got d = 1"):
+        F.rosenbrock(np.array([5.0]))
+    with pytest.raises(ValueError, match=r"rosenbrock needs d >= 2 .* shape \(4, 1\)"):
+        F.rosenbrock(np.ones((4, 1)))
+    for name in ("sphere", "ackley", "levy", "weierstrass", "ellipsoid"):
+        with pytest.raises(ValueError, match=rf"{name} needs d >= 1 coordinates; got d = 0"):
+            getattr(F, name)(np.zeros((3, 0)))
+    assert F.rosenbrock(np.array([0.0, 0.0])) == 1.0
+    assert F.levy(np.array([1.0])) == pytest.approx(0.0, abs=1e-30)
+
+
+def test_min_dim_of_a_non_string_is_a_clear_error() -> None:
+    """Regression: ``min_dim(None)`` raised AttributeError ('NoneType' ... 'strip')."""
+    with pytest.raises(ValueError, match="function name must be a string; available: .*sphere"):
+        F.min_dim(None)  # type: ignore[arg-type]
+    assert F.min_dim(" Rosenbrock ") == 2
+
+
+def test_descriptions_name_the_unshifted_optimum() -> None:
+    """Regression: ``metaheur list`` said "schwefel ... optimum near the box corner" and
+    "levy ... optimum at 1", but ``get`` (and so ``minimize`` and ``bench``) shifts the
+    optimum to ``o ~ U(0.8 lb, 0.8 ub)`` by default."""
+    f = F.get("schwefel", 2)
+    assert (np.abs(f.x_opt) <= 400).all()  # nowhere near the corner
+    for name, text in F.FUNCTIONS.items():
+        if "optimum" in text:
+            assert "unshifted" in text, (name, text)
+
+
+def test_styblinski_tang_of_a_huge_finite_point_is_not_nan() -> None:
+    """Regression: x^4 and -16 x^2 both overflowed for |x| > 1.3e154, and inf - inf gave NaN
+    (the function is +inf there, the x^4 term dominates)."""
+    with np.errstate(over="ignore"):  # x^4 does overflow: +inf is the right value
+        assert F.styblinski_tang(np.array([1e155, 0.0])) == np.inf
+        assert F.styblinski_tang(np.array([-1e200])) == np.inf
+    f = F.get("styblinski-tang", 3, shift=False)
+    assert f.error(f.x_opt) == pytest.approx(0.0, abs=1e-12)

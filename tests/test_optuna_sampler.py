@@ -595,3 +595,52 @@ def test_a_float_grid_too_fine_for_optunas_check_evaluates_the_claimed_points() 
         study.optimize(obj, n_trials=30)
     xs = [t.params["x"] for t in study.trials]
     assert sum(not dist._contains(x) for x in xs) > 0  # the case the test is about happened
+
+
+def test_a_multi_objective_study_is_refused_without_leaving_a_running_trial() -> None:
+    """Regression (sampler audit): ``before_trial`` raised Optuna's multi-objective error
+    from ``study.ask()``, before any objective ran, so the trial it had just created stayed
+    RUNNING in the storage for ever. It is now FAIL, and the error says what to use."""
+    study = optuna.create_study(directions=["minimize", "minimize"],
+                                sampler=MetaheuristicSampler("gwo", seed=0, n_trials=20))
+    with pytest.raises(ValueError, match=r"(?s)single objective.*2 objectives.*NSGAIISampler"):
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=3)
+    with pytest.raises(ValueError, match="single objective"):
+        study.ask()
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.FAIL]
+
+
+def test_a_parameter_suggested_with_another_range_evaluates_the_claimed_point() -> None:
+    """Regression (sampler audit): when the objective suggests a parameter with another
+    distribution than the one its row was claimed in (``search_space`` disagreeing with the
+    objective, or a range widened mid-study), Optuna asks ``sample_independent``, which drew
+    a random value: the row was told the value of another point, and the warning blamed a
+    wrapping sampler. The claimed value is used where the new range holds it, with one
+    warning naming both distributions; a value outside it is sampled independently."""
+    from metaheur.optuna._protocol import Claim, parse_ticket
+
+    space = {"x": FloatDistribution(-5.0, 5.0), "y": FloatDistribution(-1.0, 1.0)}
+    sampler = MetaheuristicSampler("gwo", seed=0, n_trials=30, pop_size=4, search_space=space)
+    study = optuna.create_study(sampler=sampler)
+
+    def wide(t: optuna.Trial) -> float:
+        x, y = t.suggest_float("x", -10.0, 10.0), t.suggest_float("y", -1.0, 1.0)
+        return (x - 1) ** 2 + y * y
+
+    with pytest.warns(UserWarning, match=r"(?s)'x' with FloatDistribution\(.*high=10\.0.*"
+                      r"high=5\.0.*claimed value is used") as rec:
+        study.optimize(wide, n_trials=12)
+    assert len(rec) == 1  # once; not the override warning (no wrapper), nor the fallback's
+    enc = SearchSpaceEncoder(space)
+    for t in study.trials:
+        c = parse_ticket(t.system_attrs[sampler._attr])
+        assert isinstance(c, Claim)
+        assert t.params == enc.decode(np.array(c.x))  # the point its row was told
+
+    def narrow(t: optuna.Trial) -> float:
+        x, y = t.suggest_float("x", 4.9, 5.0), t.suggest_float("y", -1.0, 1.0)
+        return (x - 1) ** 2 + y * y
+
+    with pytest.warns(UserWarning, match=r"(?s)'x' with FloatDistribution.*outside it"):
+        study.optimize(narrow, n_trials=4)
+    assert all(4.9 <= t.params["x"] <= 5.0 for t in study.trials[12:])

@@ -275,8 +275,8 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         """Decide the trial's row now, at creation, in trial-number order (``_protocol``):
         Optuna asks for the relative parameters lazily, at the first ``suggest_*``."""
+        self._refuse_multi_objective(study, trial)
         self._independent_sampler.before_trial(study, trial)
-        self._raise_error_if_multi_objective(study)
         if trial.params:  # created with its parameters (a retried trial): nothing to decide
             return
         # a trial object built again for a trial that decided already: never decide twice
@@ -295,7 +295,6 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         if state == TrialState.FAIL:  # mark it: an interruption is not a result
             study._storage.set_trial_system_attr(trial._trial_id, END_KEY,
                                                  {"interrupted": _interrupted()})
-        self._warn_if_overridden(trial)
         forget(study._storage, trial._trial_id)
         with self._lock:
             self._coord.live.pop(trial.number, None)
@@ -303,7 +302,8 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
             self._withdrawn.discard(trial._trial_id)
             self._decided.pop(trial._trial_id, None)
             self._spaces.pop(trial._trial_id, None)
-            self._relative.pop(trial._trial_id, None)
+            relative = self._relative.pop(trial._trial_id, {})
+        self._warn_if_overridden(trial, relative)
         self._independent_sampler.after_trial(study, trial, state, values)
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial
@@ -330,7 +330,8 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
             # noise above about 5e7 steps; the value is the grid point the row claimed.
             return value
         if (
-            self._warn_independent_sampling
+            dist is None  # (claimed with another distribution: after_trial warns)
+            and self._warn_independent_sampling
             and trial._trial_id in self._had_space
             and trial._trial_id not in self._withdrawn
             and "fixed_params" not in trial.system_attrs

@@ -83,22 +83,44 @@ class SamplerSpaces:
                 self._had_space.add(trial._trial_id)
         return run.space, run.encoder.decode(np.array(ticket.x))
 
+    def _raise_error_if_multi_objective(self, study: Study) -> None:
+        if study._is_multi_objective():
+            raise ValueError(_multi_objective_error(self, study))
+
+    def _refuse_multi_objective(self, study: Study, trial: FrozenTrial) -> None:
+        """Fail the trial just created and raise, for a multi-objective study: refused in
+        ``before_trial``, inside ``study.ask()``, the trial would otherwise stay RUNNING."""
+        if study._is_multi_objective():
+            why = _multi_objective_error(self, study)
+            study._storage.set_trial_system_attr(trial._trial_id, "metaheur:error", why)
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            raise ValueError(why)
+
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(message, UserWarning, stacklevel=3)
 
-    def _warn_if_overridden(self, trial: FrozenTrial) -> None:
+    def _warn_if_overridden(self, trial: FrozenTrial,
+                            relative: dict[str, tuple[BaseDistribution, Any]]) -> None:
         """Warn once when a finished trial evaluated other values than the point it claimed:
         a wrapper (Optuna's PartialFixedSampler) set parameters this sampler had claimed,
-        so its row is told the value of a point the optimizer did not propose."""
+        so its row is told the value of a point the optimizer did not propose. ``relative``:
+        name -> (distribution, value) of the claimed point as handed to Optuna."""
         c = parse_ticket(trial.system_attrs.get(self._attr))
-        if "overridden" in self._warned or not isinstance(c, Claim) or c.names is None:
+        if not isinstance(c, Claim) or c.names is None:
             return
         dists = trial.distributions
         if not all(n in dists for n in c.names):
             return  # a branch of a conditional space: its inactive parameters are not used
-        enc = SearchSpaceEncoder({n: dists[n] for n in c.names})
+        for n in c.names:
+            if n in relative and relative[n][0] != dists[n]:
+                self._warn_distribution(trial, n, relative[n])
+                return
+        if "overridden" in self._warned:
+            return
+        enc = SearchSpaceEncoder({n: relative[n][0] if n in relative else dists[n]
+                                  for n in c.names})  # the claim's space
         claimed = enc.decode(np.array(c.x))
         for n in c.names:
             if enc.canonical(n, trial.params[n]) != claimed[n]:
@@ -110,6 +132,28 @@ class SamplerSpaces:
                     "parameter, leave it out of the sampler's search_space or wrap the "
                     "sampler in optuna.samplers.PartialFixedSampler."))
                 return
+
+    def _warn_distribution(self, trial: FrozenTrial, name: str,
+                           claimed: tuple[BaseDistribution, Any]) -> None:
+        """Warn once that ``trial`` suggested ``name`` with another distribution than the
+        one its point was claimed in: Optuna uses the claimed value where the new
+        distribution holds it, else asks the fallback sampler."""
+        dist, value = claimed
+        used = trial.params[name] == value
+        head = (f"{self}: trial #{trial.number} suggested {name!r} with "
+                f"{trial.distributions[name]}, but the sampler's search space, where its "
+                f"point was claimed, has {dist} (search_space=... differs from the "
+                "objective's suggest calls, or the range changed during the study). ")
+        if used:
+            self._warn_once("distribution:used", head + (
+                f"The claimed value is used where the new range holds it; the population "
+                f"searches {dist} only."))
+        else:
+            self._warn_once("distribution:outside", head + (
+                f"The claimed value {value!r} lies outside it, so {name} was sampled by "
+                f"{type(self._independent_sampler).__name__} and the population is told "
+                "the value of a point it did not propose. Give search_space the "
+                "distributions the objective suggests."))
 
     def _warn_if_paramless(self, study: Study) -> None:
         if "paramless" in self._warned:
@@ -124,6 +168,13 @@ class SamplerSpaces:
                     "fallback sampler (random search). Pass search_space=... to the sampler.",
                 )
                 return
+
+
+def _multi_objective_error(sampler: Any, study: Study) -> str:
+    directions = [d.name.lower() for d in study.directions]
+    return (f"{sampler} optimises a single objective; this study has {len(directions)} "
+            f"objectives (directions={directions}). Use a multi-objective sampler, e.g. "
+            "optuna.samplers.NSGAIISampler, or create the study with one direction.")
 
 
 def _fixed_by_wrapper(study: Study, sampler: Any) -> frozenset[str]:

@@ -329,3 +329,20 @@ def test_row_records_that_are_junk_are_ignored_not_a_crash(tmp_path: Path, field
         study._storage.set_trial_system_attr(t._trial_id, "metaheur:pso", rec)
         study.tell(t, float(number))
     assert report.trials_frame(study)["reissue_of"].isna().all()
+
+
+@pytest.mark.parametrize("name", ["研究" * 45, "lstm-" + "x" * 300])
+def test_report_of_a_study_with_a_long_name(tmp_path: Path, monkeypatch, name: str) -> None:
+    """Regression: the default folder ``metaheur-runs/report-<study>`` of a study named with
+    over ~250 bytes (90 CJK characters) failed with "File name too long"; the name is cut
+    (at a character) and a digest of the whole name keeps it apart from other studies."""
+    from metaheur.cli.report_cmd import safe_name
+
+    monkeypatch.chdir(tmp_path)
+    _study(tmp_path / "long.db", name=name, n=2)
+    assert main(["report", "--storage", f"sqlite:///{tmp_path / 'long.db'}"]) == 0
+    (folder,) = (tmp_path / "metaheur-runs").iterdir()
+    assert (folder / "best.json").is_file() and len(folder.name.encode()) <= 128
+    assert folder.name == f"report-{safe_name(name)}" and folder.name.startswith("report-")
+    assert safe_name(name) != safe_name(name[:-1] + "y")
+    assert safe_name("lstm-elu-dlf-aoa") == "lstm-elu-dlf-aoa"  # short names as they are

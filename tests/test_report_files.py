@@ -424,3 +424,181 @@ def test_best_json_writes_infinities_as_null_and_pandas_missing_values_as_null()
     assert json_safe(data, inf_as_text=False) == {"a": None, "b": 1.5, "c": None,
                                                   "d": [3, None]}
     assert json_safe(data)["d"] == [3, "-inf"]
+
+
+# ------------------------------------- audit (report): damaged records of a storage
+def _damaged_copy(tmp_path: Path, name: str, sql: str, params: tuple = ()) -> Path:
+    """A study ``s`` of 5 complete trials, one record of it then damaged by ``sql``."""
+    import sqlite3
+
+    db = tmp_path / f"{name}.db"
+    study = optuna.create_study(storage=f"sqlite:///{db}", study_name="s")
+    study.set_user_attr("cfg", {"a": 1})
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
+    del study
+    with sqlite3.connect(db) as con:
+        con.execute(sql, params)
+    con.close()
+    return db
+
+
+DAMAGED = [
+    ("study_attr", "UPDATE study_user_attributes SET value_json = '{not json'", ()),
+    ("trial_attr", "INSERT INTO trial_user_attributes (trial_id, key, value_json) "
+                   "VALUES (3, 'k', '[[[')", ()),
+    ("deep_attr", "INSERT INTO trial_user_attributes (trial_id, key, value_json) "
+                  "VALUES (3, 'k', ?)", ("[" * 100000 + "]" * 100000,)),
+    ("distribution", "UPDATE trial_params SET distribution_json = '{}' WHERE trial_id = 2", ()),
+    ("state", "UPDATE trials SET state = 'BOGUS' WHERE trial_id = 2", ()),
+    ("two_values", "INSERT INTO trial_values (trial_id, objective, value, value_type) "
+                   "VALUES (2, 1, 0.5, 'FINITE')", ()),
+    ("no_value", "DELETE FROM trial_values WHERE trial_id = 2", ()),
+    ("null_value", "UPDATE trial_values SET value = NULL WHERE trial_id = 2", ()),
+    ("text_value", "UPDATE trial_values SET value = 'NaN' WHERE trial_id = 2", ()),
+    ("objective", "UPDATE trial_values SET objective = 3 WHERE trial_id = 2", ()),
+    ("direction", "UPDATE study_directions SET direction = 'SIDEWAYS'", ()),
+]
+
+
+@pytest.mark.parametrize(("name", "sql", "params"), DAMAGED, ids=[d[0] for d in DAMAGED])
+def test_a_damaged_storage_record_is_one_clear_line(tmp_path: Path, capsys, name: str,
+                                                    sql: str, params: tuple) -> None:
+    """Regression: a record of the storage that Optuna cannot build (bad JSON, a JSON nested
+    too deep, an unknown state, a complete trial with two values or none, ...) ended
+    ``metaheur report`` in a traceback (exit 1: RecursionError, KeyError, LookupError,
+    RuntimeError, TypeError, AssertionError, IndexError) or in a bare "Expecting value:
+    line 1 column 4 (char 3)" naming neither the storage nor the study. The storage is
+    untrusted input: one line saying which study of which storage cannot be read."""
+    db = _damaged_copy(tmp_path, name, sql, params)
+    for study in (["--study", "s"], []):  # without --study: every study's names are read
+        rc = main(["report", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "r"),
+                   *study])
+        err = capsys.readouterr().err
+        assert rc == 2, err
+        assert len(err.strip().splitlines()) == 1, err
+        assert str(db) in err and "damaged record" in err, err
+        assert "of study 's'" in err or not study, err
+        assert not (tmp_path / "r" / "best.json").exists()
+
+
+def test_a_damaged_study_does_not_hide_the_others(tmp_path: Path) -> None:
+    """Regression: the study names were read with ``get_all_study_summaries``, which builds
+    the best trial of every study: one damaged study made every other one unreportable."""
+    import sqlite3
+
+    db = tmp_path / "two.db"
+    for name in ("bad", "good"):
+        optuna.create_study(storage=f"sqlite:///{db}", study_name=name).optimize(
+            lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    with sqlite3.connect(db) as con:
+        con.execute("INSERT INTO trial_values (trial_id, objective, value, value_type) "
+                    "VALUES (2, 1, 0.5, 'FINITE')")  # trial 2 is study 'bad''s
+    con.close()
+    assert main(["report", "--storage", f"sqlite:///{db}", "--study", "good", "--out",
+                 str(tmp_path / "r")]) == 0
+    assert json.loads((tmp_path / "r" / "best.json").read_text())["study"] == "good"
+
+
+@pytest.mark.parametrize("damage", [DAMAGED[0], DAMAGED[5]], ids=["study_attr", "two_values"])
+def test_tune_reads_a_damaged_study_as_a_clear_error(tmp_path: Path, damage: tuple) -> None:
+    """The attributes tune resumes a study with come from the same untrusted storage: a
+    damaged record of the study was a traceback (exit 1) before the run; now a clear
+    error, still before the run (``read_attrs`` reads every record of the study once)."""
+    from metaheur.cli.tune_stored import read_attrs
+    from metaheur.harness.storage import open_storage
+
+    db = _damaged_copy(tmp_path, "attr", damage[1])
+    storage = open_storage(f"sqlite:///{db}")
+    with pytest.raises(ValueError, match=r"damaged record of study 's'"):
+        read_attrs(storage, "s")
+    assert read_attrs(storage, "other") == {}
+
+
+# ------------------------------------ audit (report): another study's results in --out
+def test_report_refuses_to_replace_another_studys_results(tmp_path: Path, capsys,
+                                                          monkeypatch) -> None:
+    """Regression: ``report`` wrote over an --out folder holding another study's results
+    (tune refuses that); and studies ``a b`` and ``a_b`` share the default folder
+    ``metaheur-runs/report-a_b``, so the second report silently replaced the first."""
+    monkeypatch.chdir(tmp_path)
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    for name in ("a b", "a_b"):
+        optuna.create_study(storage=db, study_name=name).optimize(
+            lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    assert main(["report", "--storage", db, "--study", "a b"]) == 0
+    folder = tmp_path / "metaheur-runs" / "report-a_b"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    capsys.readouterr()
+    assert main(["report", "--storage", db, "--study", "a_b"]) == 2
+    err = capsys.readouterr().err
+    assert "holds the results of study 'a b'" in err and "--out" in err, err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert main(["report", "--storage", db, "--study", "a b"]) == 0  # its own: replaced
+
+
+# --------------------------------------------- audit (report): Optuna journal files
+def _journal(path: Path, name: str = "j") -> None:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    study = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(path))),
+                                study_name=name)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=4)
+
+
+def test_report_reads_an_optuna_journal_file(tmp_path: Path, capsys) -> None:
+    """Regression: ``report --storage journal.log`` failed with "storage must be an
+    SQLAlchemy URL" though README says report reads any stored study and docs/distributed.md
+    recommends journal files; the file is only read."""
+    log = tmp_path / "journal.log"
+    _journal(log)
+    before = log.read_bytes()
+    assert main(["report", "--storage", str(log), "--out", str(tmp_path / "r")]) == 0
+    assert "best trial #" in capsys.readouterr().out
+    best = json.loads((tmp_path / "r" / "best.json").read_text())
+    assert best["study"] == "j" and best["trials"]["complete"] == 4
+    assert log.read_bytes() == before
+
+
+def test_report_reads_an_sqlite_file_given_as_a_path(tmp_path: Path) -> None:
+    _study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", study_name="s")
+    _study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert main(["report", "--storage", str(tmp_path / "s.db"), "--out",
+                 str(tmp_path / "r")]) == 0
+    assert json.loads((tmp_path / "r" / "best.json").read_text())["study"] == "s"
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    (b"", "is an empty file, not an Optuna storage"),
+    (b"number,value\n0,1.5\n1,2.5\n", "neither an SQLite database nor an Optuna journal file"),
+    (b'{"op_code": 0, "worker_id": "w", "study_name": "j", "directions": [1]}\n{broken\n'
+     b'{"op_code": 0}\n', "damaged record"),
+])
+def test_report_refuses_a_file_that_is_no_journal(tmp_path: Path, capsys, content: bytes,
+                                                  what: str) -> None:
+    path = tmp_path / "x.log"
+    path.write_bytes(content)
+    assert main(["report", "--storage", str(path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert what in err and str(path) in err and len(err.strip().splitlines()) == 1, err
+    assert path.read_bytes() == content and not (tmp_path / "r").exists()
+
+
+def test_report_of_a_missing_path_says_what_storage_is_allowed(tmp_path: Path, capsys) -> None:
+    assert main(["report", "--storage", str(tmp_path / "nope.log")]) == 2
+    err = capsys.readouterr().err
+    assert "no such file" in err and "sqlite:///" in err and "journal file" in err, err
+    assert not (tmp_path / "nope.log").exists()
+
+
+def test_a_journal_path_with_url_characters_is_named_in_messages(tmp_path: Path,
+                                                                 capsys) -> None:
+    """A file path is no URL: ``run=3/journal.log`` is named as it is, not hidden as an
+    "unparsable URL" (which a URL that may hold a password is)."""
+    log = tmp_path / "run=3" / "journal.log"
+    log.parent.mkdir()
+    _journal(log, name="a")
+    _journal(log, name="b")
+    assert main(["report", "--storage", str(log), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert f"give --study; studies in {log}: a, b" in err, err

@@ -7,12 +7,15 @@ here and a malformed one is a clear message, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["MAX_SEED", "PROFILES", "SPLITS", "reload", "read_algo_params", "read_attrs",
-           "read_profile", "read_seconds", "read_seed", "read_split"]
+__all__ = ["DAMAGED", "MAX_SEED", "PROFILES", "SPLITS", "damaged_records", "reload",
+           "read_algo_params", "read_attrs", "read_profile", "read_seconds", "read_seed",
+           "read_split", "read_trials"]
 
 MAX_SEED = 2**32 - 1
 PROFILES = ("cpu", "gpu")  # the objectives' PROFILES, without importing torch for --help
@@ -88,16 +91,66 @@ def read_seconds(stored: dict[str, Any], study_name: str) -> float:
     return 0.0
 
 
-def read_attrs(storage: Any, study_name: str) -> dict[str, Any]:
-    import optuna
+#: What Optuna raises while it builds the records of a damaged storage: JSON that does not
+#: parse or is nested too deep, an unknown state, a distribution without its fields, a
+#: complete trial with two values or a NULL one (AssertionError), ...
+DAMAGED = (LookupError, ValueError, TypeError, ArithmeticError, AssertionError, RecursionError,
+           RuntimeError)
 
-    for s in optuna.get_all_study_summaries(storage):
-        if s.study_name == study_name:
-            return dict(s.user_attrs)
-    return {}
+
+@contextlib.contextmanager
+def damaged_records(study_name: str | None, where: str = "the storage") -> Iterator[None]:
+    """Turn an exception of :data:`DAMAGED` raised in the block (reading the storage
+    ``where``, already masked) into one ``ValueError`` naming the study and the storage."""
+    try:
+        yield
+    except DAMAGED as exc:
+        from metaheur.harness.storage import mask_text
+
+        text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        why = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        whose = "" if study_name is None else f" of study {study_name!r}"
+        raise ValueError(f"{where} holds a damaged record{whose} that cannot be read "
+                         f"({mask_text(why)}); repair the storage or use a backup"
+                         ) from None
+
+
+def read_attrs(storage: Any, study_name: str) -> dict[str, Any]:
+    """The user attributes of the study ``study_name`` (``{}``: no such study). Only that
+    study is read (other studies of the storage may be damaged or large), all of its
+    records, so that a damaged one is a ``ValueError`` (:func:`read_trials`) before a run
+    starts, not after it."""
+    try:
+        storage.get_study_id_from_name(study_name)
+    except KeyError:
+        return {}
+    return dict(reload(storage, study_name).user_attrs)
 
 
 def reload(storage: Any, study_name: str) -> Any:
+    """The study ``study_name`` with its records read once (a damaged one: ``ValueError``)."""
     import optuna
 
-    return optuna.load_study(study_name=study_name, storage=storage)
+    with damaged_records(study_name):
+        study = optuna.load_study(study_name=study_name, storage=storage)
+    read_trials(study)
+    return study
+
+
+def read_trials(study: Any, where: str = "the storage") -> list[Any]:
+    """Every trial of ``study`` and its user attributes, read once, as checks of the
+    storage ``where``: a record Optuna cannot build, or a complete trial without one
+    real-number value per objective, is a ``ValueError`` (:func:`damaged_records`)."""
+    from optuna.trial import TrialState
+
+    with damaged_records(study.study_name, where):
+        study.user_attrs  # noqa: B018  (read: may raise)
+        n = len(study.directions)
+        trials = study.get_trials(deepcopy=False)
+        for t in trials:
+            values = t.values
+            if t.state == TrialState.COMPLETE and (values is None or len(values) != n or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in values)):
+                raise ValueError(f"trial #{t.number} is complete with the values {values!r}; "
+                                 f"{n} number(s) are allowed")
+    return trials

@@ -233,3 +233,26 @@ def test_rows_held_by_trials_known_alive_never_turn_stale() -> None:
     d = decide(g, [views[0], young, *views[2:]], speculative=False, timeout=10.0,
                heartbeat=False, max_wait=0.5)
     assert isinstance(d, Wait) and d.barrier and 0.001 <= d.seconds <= 0.2 + 1e-9
+
+
+def _added_at_20(trial: optuna.Trial) -> float:
+    """``y`` is added to the study at trial 20 (fixed at 0 before); the optimum is at 3."""
+    x = trial.suggest_float("x", -5.0, 5.0)
+    y = trial.suggest_float("y", -5.0, 5.0) if trial.number >= 20 else 0.0
+    return x * x + (y - 3.0) ** 2
+
+
+@pytest.mark.parametrize("algo", ["gwo", "aco", "poa", "dlf-aoa"])
+def test_a_parameter_added_mid_study_is_explored(algo: str) -> None:
+    """Regression (session 28's audit): the run that starts when ``y`` joins the space was
+    warm-started from the best completed trials, which all lack ``y`` and were placed at
+    its centre, y = 0. Algorithms that move relative to the population (GWO, ACOR, POA)
+    then evaluated y = 0.0 in 59 of 59 later trials and ended at 9 = (0 - 3)**2. A trial
+    that ran before the parameter existed now gets a uniform value there."""
+    from metaheur.optuna import MetaheuristicSampler
+
+    study = optuna.create_study(sampler=MetaheuristicSampler(algo, seed=0, n_trials=80))
+    study.optimize(_added_at_20, n_trials=80)
+    ys = [t.params["y"] for t in study.trials[21:]]
+    assert sum(y == 0.0 for y in ys) <= 2, ys
+    assert study.best_value < 4.0

@@ -88,12 +88,12 @@ class RunSpace:
         every parameter equals ``params``'s, the others being inactive in it. A parameter
         that a trial lacks may instead have been added to the study after that trial; then
         the trial evaluated one unknown value of it, not every value, and answers no row
-        (see :meth:`_lacks_after`). The first such trial with a finite value, else the
+        (see :meth:`lacks_after`). The first such trial with a finite value, else the
         first that returned ``inf`` and claimed a row, else the first."""
         found: list[Evaluated] = []
         for names, group in self.groups.items():
             missing = [n for n in self.encoder.names if n not in names]
-            after = max((self._lacks_after(names, n) for n in missing), default=-math.inf)
+            after = max((self.lacks_after(names, n) for n in missing), default=-math.inf)
             for e in group.get(self.key(params, names), ()):
                 if e.number > after:
                     if math.isfinite(e.value):
@@ -101,7 +101,7 @@ class RunSpace:
                     found.append(e)
         return min(found, key=lambda e: not e.claimed, default=None)
 
-    def _lacks_after(self, names: tuple[str, ...], name: str) -> float:
+    def lacks_after(self, names: tuple[str, ...], name: str) -> float:
         """Trials with just ``names`` numbered above this lack ``name`` because it is
         inactive in them. All of them do if ``name`` is conditional on them: a trial that
         has it lacks one of ``names`` (another branch), or a trial with just ``names`` came
@@ -223,7 +223,8 @@ class GenerationStore:
         """Generation 0 of a run (or of a restart segment), warm-started from the best
         completed trials in the space (and ``population``)."""
         limit = self.pop_size if not population else max(self.pop_size // 2, 1)
-        X0, f0 = self._warm_points(run, limit, population)
+        fill = seed if isinstance(seed, np.random.Generator) else (seed, 0x5EED)
+        X0, f0 = self._warm_points(run, limit, population, fill)
         opt = self._new_optimizer(run.encoder.dim, seed, X0, f0)
         return self._ask(run, src, opt, gen, restart, held, told={})
 
@@ -350,14 +351,20 @@ class GenerationStore:
         X, f = opt.population
         pop = [(float(v), x) for v, x in zip(f, X, strict=True)]
         m = max(self.pop_size // 2, 1)
-        X0, f0 = self._warm_points(run, m, pop)
+        X0, f0 = self._warm_points(run, m, pop, opt.rng)
         logger.info("schedule horizon reached after %d evaluations; restart %d keeps %d points",
                     opt.nfev, restart + 1, 0 if f0 is None else f0.size)
         return self._new_optimizer(run.encoder.dim, opt.rng, X0, f0)
 
-    def _warm_points(self, run: RunSpace, limit: int, population: Any
+    def _warm_points(self, run: RunSpace, limit: int, population: Any,
+                     fill: np.random.Generator | tuple[int, int]
                      ) -> tuple[NDArray | None, NDArray | None]:
-        """Best ``limit`` distinct points of ``population`` and of the completed trials."""
+        """Best ``limit`` distinct points of ``population`` and of the completed trials. A
+        trial that ran before one of the space's parameters existed gets a uniform value
+        there (``fill``: a generator, or the seed of one made when first needed), not the
+        centre where its inactive parameters go: a population of such points would
+        otherwise all agree on the new parameter and, for algorithms that move relative
+        to the population, never search it."""
         cands: list[tuple[float, int, int, dict[str, Any]]] = []
         for i, (fv, x) in enumerate(population):
             if math.isfinite(fv):
@@ -375,8 +382,19 @@ class GenerationStore:
             if key in seen:
                 continue
             seen.add(key)
-            X.append(np.asarray(population[i][1], dtype=float) if src == 0
-                     else run.encoder.encode(params, partial=True))
+            if src == 0:
+                X.append(np.asarray(population[i][1], dtype=float))
+                f.append(fv)
+                continue
+            x = run.encoder.encode(params, partial=True)
+            new = [j for j, n in enumerate(run.encoder.names) if n not in params
+                   and i <= run.lacks_after(tuple(n for n in run.encoder.names
+                                                  if n in params), n)]
+            if new:
+                if not isinstance(fill, np.random.Generator):
+                    fill = np.random.default_rng(list(fill))
+                x[new] = fill.uniform(-1.0, 1.0, len(new))
+            X.append(x)
             f.append(fv)
         if not f:
             return None, None

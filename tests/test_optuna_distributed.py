@@ -181,6 +181,34 @@ def test_dead_row_with_heartbeat_is_failed_and_reissued_once(tmp_path: Any,
     assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 1, 0, 0), table(studies[0])
 
 
+
+@pytest.mark.slow
+def test_a_retried_trial_holds_its_row_and_its_point_is_evaluated_once(
+        tmp_path: Any) -> None:
+    """Regression (session 28's audit): Optuna's ``RetryFailedTrialCallback`` re-queues a
+    trial failed by the heartbeat as a WAITING trial with its parameters and system
+    attributes, the claim included. A trial deciding while that retry waited saw the row
+    open (WAITING is not running) and re-issued it, and then the retry evaluated the same
+    point again: one configuration, two trials. The retry now holds its row."""
+    storage = optuna.storages.RDBStorage(
+        f"sqlite:///{tmp_path / 'retry.db'}", heartbeat_interval=1, grace_period=1,
+        failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1))
+    optuna.create_study(study_name="s", storage=storage)
+    first = worker_study(storage, "s")
+    first.optimize(objective, n_trials=1 + 4 + 2)  # generation 1: rows 0-1 done
+    ghost = first.ask()  # row 2: its worker dies after the claim
+    suggest(ghost)
+    last = first.ask()  # row 3: completes; the next trial decides only on row 2
+    first.tell(last, value(suggest(last)))
+    survivor = worker_study(storage, "s", wait_timeout=0.3)
+    survivor.optimize(objective, n_trials=6)
+    trials = survivor.trials
+    assert trials[ghost.number].state == TrialState.FAIL
+    assert any(t.system_attrs.get("failed_trial") == ghost.number for t in trials)
+    complete = [tuple(sorted(t.params.items())) for t in trials
+                if t.state == TrialState.COMPLETE]
+    assert len(complete) == len(set(complete)), table(survivor)
+
 @pytest.mark.slow
 def test_slow_live_trial_is_not_reissued_with_heartbeat(tmp_path: Any) -> None:
     storage = _heartbeat_storage(tmp_path)

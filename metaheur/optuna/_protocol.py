@@ -166,7 +166,8 @@ its value stays in the study. In-memory storage lives in one process, where the 
 knows which thread asked each trial: a trial whose thread is alive can still be told and is
 never re-issued; only one whose thread has ended is, after ``wait_timeout``. With
 ``RDBStorage(heartbeat_interval=...)`` a slow trial is never re-issued, and Optuna fails a
-dead one, whose row is then re-issued at once.
+dead one, whose row is then re-issued at once, unless its ``RetryFailedTrialCallback``
+queued a retry: that WAITING trial holds the claim it copied, and evaluates the row.
 
 A record that cannot be used (malformed, not a state of this algorithm, points outside the
 box) is reported once as a warning; the deciding trial starts a new segment of the run

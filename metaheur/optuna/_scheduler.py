@@ -28,6 +28,8 @@ class RowState(enum.Enum):
     DONE = "done"  # a result: answered from history, or a finished trial that counts
     HELD = "held"  # a running trial evaluates it
     MINE = "mine"  # held only by unfinished trials this thread asked (batch ask)
+    QUEUED = "queued"  # held by a WAITING retry of its trial (RetryFailedTrialCallback
+    # copies the claim): it will evaluate the point; like MINE, waiting for it may deadlock
     STALE = "stale"  # held only by trials running past wait_timeout (no heartbeat)
     OPEN = "open"  # no trial, or only lost ones (interrupted, failed by the heartbeat)
     SAME = "same"  # the same parameters as an earlier row: shares its result
@@ -134,6 +136,8 @@ def row_views(g: Generation, index: TrialIndex, run: str, now: float, timeout: f
             newest = max(stale, key=lambda h: h.number)
             age = now - (newest.ticket.t if isinstance(newest.ticket, Claim) else newest.start)
             views.append(RowView(RowState.STALE, number=newest.number, age=age))
+        elif queued := [h for h in hs if h.state == TrialState.WAITING]:
+            views.append(RowView(RowState.QUEUED, number=queued[-1].number))
         else:
             views.append(RowView(RowState.OPEN, tried=bool(hs)))
     return views
@@ -173,8 +177,8 @@ def decide(g: Generation, views: list[RowView], *, speculative: bool, timeout: f
     if stale:
         return Take(max(stale, key=lambda i: (views[i].age, -i)), True)
     f = np.array([v.value if v.state is RowState.DONE else math.inf for v in resolved])
-    busy = [s for s in states if s in (RowState.HELD, RowState.MINE)]
-    must = all(s is RowState.MINE for s in busy)
+    busy = [s for s in states if s in (RowState.HELD, RowState.MINE, RowState.QUEUED)]
+    must = all(s is not RowState.HELD for s in busy)
     # a row held past ``timeout`` by a trial known alive (in memory: its asking thread
     # lives) is not re-issued, since it may still be told, nor waited for, since it may
     # never be (an ask/tell loop stopped by Ctrl-C): as when waiting would deadlock, the

@@ -2,7 +2,9 @@
 
 Uses the embedded synthetic chest-slice data by default; ``--data digits`` uses scikit-learn's
 8x8 digits (a small real dataset, LSTM without the ResNet trunk). The study is stored in
-SQLite, so running the script again continues it. Research benchmark, not for clinical use.
+SQLite, so running the script again continues it (with the same --data and --seed, and
+METAHEUR_EXAMPLE_QUICK as before: other settings are refused, since their trials would score
+another objective; use another --out for them). Research benchmark, not for clinical use.
 
 Run:  python examples/tune_lstm_elu.py [--trials 48] [--data synthetic|digits] [--out DIR]
       (METAHEUR_EXAMPLE_QUICK=1: a tiny model and 6 trials)
@@ -44,6 +46,16 @@ sampler = DLFAOASampler(pop_size=args.pop_size, seed=args.seed, n_trials=args.tr
                         search_space=objective.search_space())
 study = optuna.create_study(study_name="lstm-elu-dlf-aoa", storage=f"sqlite:///{out}/study.db",
                             sampler=sampler, direction="minimize", load_if_exists=True)
+# One study, one objective: trials scored on other data, another seed or the quick model
+# must not be mixed into it (its best trial would belong to another run).
+settings = {"data": args.data, "seed": args.seed, "quick": QUICK}
+stored = study.user_attrs.get("example_settings")
+if stored is None and study.trials:
+    parser.error(f"{out}/study.db holds trials of unknown settings; use another --out")
+if stored is not None and stored != settings:
+    parser.error(f"{out}/study.db continues only the run it began with {stored}, not {settings}; "
+                 "use those settings, or another --out")
+study.set_user_attr("example_settings", settings)
 done = len([t for t in study.trials if t.state.is_finished()])
 study.optimize(objective, n_trials=max(0, args.trials - done))
 

@@ -22,6 +22,12 @@ SCRIPTS = {
 }
 
 
+def _run_example(script: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "METAHEUR_EXAMPLE_QUICK": "1", "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, str(EXAMPLES / script), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
 def test_example_runs(script: str, tmp_path: Path) -> None:
     if script in ("tune_lstm_elu.py", "optuna_plugin.py"):
@@ -29,16 +35,40 @@ def test_example_runs(script: str, tmp_path: Path) -> None:
     if script == "tune_lstm_elu.py":
         pytest.importorskip("torch")
     args, expected = SCRIPTS[script]
-    env = {**os.environ, "METAHEUR_EXAMPLE_QUICK": "1", "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *[a.format(tmp=tmp_path) for a in args]],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )
+    proc = _run_example(script, [a.format(tmp=tmp_path) for a in args], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert expected in proc.stdout
     if script == "tune_lstm_elu.py":
         assert (tmp_path / "tune" / "best.json").is_file()
         assert (tmp_path / "tune" / "trials.csv").is_file()
+
+
+def test_tune_example_continues_only_its_own_study(tmp_path: Path) -> None:
+    """Regression: ``tune_lstm_elu.py --data synthetic`` run into the folder of a ``--data
+    digits`` study went on in that study, and reported a digits trial as the best of the
+    synthetic run (best.json said ``"data": "synthetic"``). Another data set, seed or
+    quick mode is now refused, naming both settings; the same settings continue."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("torch")
+    import optuna
+
+    out = str(tmp_path / "tune")
+    first = _run_example("tune_lstm_elu.py",
+                         ["--data", "digits", "--trials", "2", "--pop-size", "2", "--out", out],
+                         tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    other = _run_example("tune_lstm_elu.py",
+                         ["--data", "synthetic", "--trials", "4", "--pop-size", "2", "--out", out],
+                         tmp_path)
+    assert other.returncode == 2, other.stderr[-3000:]
+    assert "digits" in other.stderr and "synthetic" in other.stderr and "--out" in other.stderr
+    storage = f"sqlite:///{out}/study.db"
+    assert len(optuna.load_study(study_name="lstm-elu-dlf-aoa", storage=storage).trials) == 2
+    again = _run_example("tune_lstm_elu.py",
+                         ["--data", "digits", "--trials", "3", "--pop-size", "2", "--out", out],
+                         tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(optuna.load_study(study_name="lstm-elu-dlf-aoa", storage=storage).trials) == 3
 
 
 def test_distributed_recipe_commands_parse() -> None:

@@ -346,3 +346,23 @@ def test_report_of_a_study_with_a_long_name(tmp_path: Path, monkeypatch, name: s
     assert folder.name == f"report-{safe_name(name)}" and folder.name.startswith("report-")
     assert safe_name(name) != safe_name(name[:-1] + "y")
     assert safe_name("lstm-elu-dlf-aoa") == "lstm-elu-dlf-aoa"  # short names as they are
+
+
+def test_a_recorded_artifact_folder_that_is_missing_is_named(tmp_path: Path,
+                                                             caplog) -> None:
+    """Regression (session 28's new-user walk-through): a report on another machine than
+    the worker's (the recorded folder is not there) said "no artifact folder recorded"; it
+    names the recorded folder and where to copy it."""
+    from metaheur.harness.report import write_report
+
+    study = optuna.create_study()
+    study.set_user_attr("artifact_dir", str(tmp_path / "worker-A" / "artifacts"))
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    trial.set_user_attr("val_predictions_artifact", "some-id")
+    study.tell(trial, 0.25)
+    with caplog.at_level("WARNING"):
+        write_report(study, tmp_path / "rep")
+    assert "no artifact folder recorded" not in caplog.text
+    assert f"recorded folder {tmp_path / 'worker-A' / 'artifacts'} is not here" in caplog.text
+    assert str(tmp_path / "rep" / "artifacts") in caplog.text

@@ -340,7 +340,8 @@ def test_failed_training_is_not_counted_as_pruned(tmp_path: Path) -> None:
             study.tell(trial, 0.5 if kind == "ok" else 0.4)
     report.write_report(study, tmp_path / "r")
     counts = json.loads((tmp_path / "r" / "best.json").read_text())["trials"]
-    assert counts == {"total": 5, "complete": 2, "pruned": 1, "failed_training": 1, "fail": 1}
+    assert counts == {"total": 5, "complete": 2, "pruned": 1, "failed_training": 1, "fail": 1,
+                      "running": 0, "waiting": 0}
     frame = pd.read_csv(tmp_path / "r" / "trials.csv", dtype=str, keep_default_na=False)
     assert frame["failure"].tolist() == ["", "", "the training loss is nan at epoch 2", "", ""]
     assert frame["reused_from"].tolist() == ["", "", "", "", "0"]
@@ -602,3 +603,16 @@ def test_a_journal_path_with_url_characters_is_named_in_messages(tmp_path: Path,
     assert main(["report", "--storage", str(log), "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert f"give --study; studies in {log}: a, b" in err, err
+
+
+def test_trial_counts_add_up_with_running_and_waiting_trials(tmp_path: Path) -> None:
+    """Regression (session 28's report audit): best.json's ``trials`` left out RUNNING and
+    WAITING trials, so its counts did not add up to ``total``."""
+    study = optuna.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    study.ask()  # running
+    study.enqueue_trial({"x": 0.5})  # waiting
+    report.write_report(study, tmp_path / "r")
+    counts = json.loads((tmp_path / "r" / "best.json").read_text())["trials"]
+    assert counts["running"] == 1 and counts["waiting"] == 1
+    assert counts["total"] == sum(v for k, v in counts.items() if k != "total") == 4

@@ -216,3 +216,18 @@ def test_a_manifest_entry_for_another_name_is_ignored(tmp_path: Path) -> None:
         {"files": {"notes.txt": _sha(tmp_path / "notes.txt"), "../x.png": "0" * 64}}))
     report.write_report(_study(), tmp_path, plots=False)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_study_name_the_font_lacks_is_one_log_line(tmp_path: Path, caplog) -> None:
+    """Regression (session 28's report audit): a CJK study name printed 8 or more
+    multi-line "Glyph ... missing from font" UserWarnings on stderr; now one log line."""
+    import warnings
+
+    study = optuna.create_study(study_name="研究名前テスト")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1),
+                   n_trials=6)
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level("WARNING"):
+        warnings.simplefilter("always")
+        report.write_report(study, tmp_path / "r")
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    assert "the font lacks 7 character(s)" in caplog.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -53,10 +54,23 @@ def _plain_text(draw: _F) -> _F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         import matplotlib
 
-        with matplotlib.rc_context({"text.parse_math": False}):
-            return draw(*args, **kwargs)
+        with matplotlib.rc_context({"text.parse_math": False}), \
+                warnings.catch_warnings(record=True) as caught:
+            warnings.filterwarnings("always", message=_MISSING_GLYPH)
+            out = draw(*args, **kwargs)
+        glyphs = [w for w in caught if re.match(_MISSING_GLYPH, str(w.message))]
+        for w in caught:  # the others as they came
+            if w not in glyphs:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if glyphs:  # one per character and size: a CJK study name gave 8 on stderr
+            logger.warning("%s: the font lacks %d character(s) of the text (drawn as boxes)",
+                           draw.__name__, len({str(w.message) for w in glyphs}))
+        return out
 
     return wrapper  # type: ignore[return-value]
+
+
+_MISSING_GLYPH = r"Glyph \d+ .*missing from font"
 
 
 _FLOOR = 1e-16  # errors below this are drawn at the floor on log axes

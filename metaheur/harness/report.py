@@ -315,14 +315,19 @@ def write_report(
 def _counts(frame: pd.DataFrame) -> dict[str, int]:
     """Trials by state: ``complete``, ``pruned`` (by the pruner), ``failed_training``
     (ended as pruned by the model because its training failed: a ``failure`` is recorded),
-    ``fail`` (the objective raised, or the run was stopped)."""
+    ``fail`` (the objective raised, or the run was stopped), ``running`` and ``waiting``
+    (not finished yet, or queued): the counts add up to the total."""
     if not len(frame):
-        return {"complete": 0, "pruned": 0, "failed_training": 0, "fail": 0}
-    pruned = frame["state"] == TrialState.PRUNED.name
+        return dict.fromkeys(("complete", "pruned", "failed_training", "fail", "running",
+                              "waiting"), 0)
+    state = frame["state"]
+    pruned = state == TrialState.PRUNED.name
     failed = pruned & frame["failure"].notna()
-    return {"complete": int((frame["state"] == TrialState.COMPLETE.name).sum()),
+    return {"complete": int((state == TrialState.COMPLETE.name).sum()),
             "pruned": int((pruned & ~failed).sum()), "failed_training": int(failed.sum()),
-            "fail": int((frame["state"] == TrialState.FAIL.name).sum())}
+            "fail": int((state == TrialState.FAIL.name).sum()),
+            "running": int((state == TrialState.RUNNING.name).sum()),
+            "waiting": int((state == TrialState.WAITING.name).sum())}
 
 
 #: The plots :func:`write_report` draws, by name.
@@ -355,11 +360,14 @@ def _draw(study: optuna.Study, frame: pd.DataFrame, out: Path, label: str,
         written["roc"] = plot_roc(y_true, y_score, names, out / PLOTS["roc"])
     elif best is not None and "val_predictions_artifact" in best.user_attrs:
         art = best.user_attrs["val_predictions_artifact"]
+        stored = study.user_attrs.get("artifact_dir")
+        recorded = (f"the recorded folder {stored} is not here" if isinstance(stored, str)
+                    and stored else "no artifact folder recorded")
         where = (f"artifact {art} is in none of {', '.join(map(str, dirs))}" if dirs else
-                 "no artifact folder recorded, none beside the database or in the output "
-                 "folder")
+                 f"{recorded}, none beside the database or in the output folder")
         logger.warning("the validation predictions of trial #%d cannot be read (%s); no "
-                       "confusion matrix / ROC", best.number, where)
+                       "confusion matrix / ROC (copy the artifacts folder of the worker "
+                       "that ran it to %s)", best.number, where, out / "artifacts")
     elif best is not None:
         logger.info("best trial stored no validation predictions; no confusion matrix / ROC")
 

@@ -109,3 +109,18 @@ def test_importances_of_tied_values_raise_no_python_warning(tmp_path: Path) -> N
         out = plot_importances(study, tmp_path / "imp.png")
     # Optuna 5's default evaluator draws equal bars; 4.5's fANOVA refuses zero variance (logged)
     assert out is None or out.is_file()
+
+
+def test_the_advice_for_another_seed_works_as_written(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    """Regression (session 28's new-user walk-through): a resume with another --seed said
+    "use --study to start another study", and doing just that was refused next, since the
+    default --out held the first study's results. The advice names --out too, and works."""
+    out = str(tmp_path / "runs")
+    assert main([*QUICK, "--out", out, "-q"]) == 0
+    capsys.readouterr()
+    assert main([*QUICK, "--out", out, "--seed", "1", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "--study NAME --out DIR" in err, err
+    assert main([*QUICK, "--seed", "1", "--study", "s2", "--out", str(tmp_path / "s2"),
+                 "-q"]) == 0

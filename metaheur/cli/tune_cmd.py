@@ -92,7 +92,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    metavar="KEY=VALUE",
                    help="a hyper-parameter of the metaheuristic (`metaheur list --params`) or "
                    f"an option of its sampler ({', '.join(SAMPLER_OPTIONS)}), e.g. "
-                   "boundary=reflect; for tpe and cmaes an option of Optuna's sampler, e.g. "
+                   "boundary=reflect; for tpe, cmaes and gp an option of Optuna's sampler, e.g. "
                    "multivariate=true; repeat for more; default: none (the published values; "
                    "a resumed study keeps its own)")
     p.add_argument("--seed", type=int_arg("--seed", 0, MAX_SEED), default=None,
@@ -383,7 +383,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
                                            check=("algo", "model", "profile", "data", "seed"),
                                            paths=("data_path",), strict=True)
     except tuning.StudyMismatchError as exc:
-        raise ValueError(f"{exc}; use --study to start another study (or "
+        raise ValueError(f"{exc}; use --study NAME --out DIR to start another study (or "
                          f"{exc.resume_option} to continue this one)") from None
     finished = tuning.count_finished(study)
 

@@ -58,13 +58,13 @@ def resolve_params(args: argparse.Namespace, algo: str, stored: dict[str, Any] |
 
             which = f" for Optuna {optuna.__version__}" if algo in OPTUNA_SAMPLERS else ""
             raise ValueError(f"study {study_name!r} has algo_params in its storage that are "
-                             f"malformed{which} ({exc}); use --study to start another "
-                             "study") from None
+                             f"malformed{which} ({exc}); use --study NAME --out DIR to start "
+                             "another study") from None
         args.algo_params = params
         return params
     if stored is not None and stored != given:
         keep = " ".join(as_options(stored)) or "no --algo-param"
         raise ValueError(f"study {study_name!r} was created with algo_params={stored!r}, not "
-                         f"{given!r}; use --study to start another study (or {keep} to "
-                         f"continue this one)")
+                         f"{given!r}; use --study NAME --out DIR to start another study "
+                         f"(or {keep} to continue this one)")
     return given

@@ -24,7 +24,7 @@ SPLITS = ("stratified", "random")  # the objectives' SPLITS, likewise
 
 def _malformed(study_name: str, key: str, value: Any, allowed: str) -> ValueError:
     return ValueError(f"study {study_name!r} has a malformed {key} {value!r} in its storage "
-                      f"({allowed} is allowed); use --study to start another study")
+                      f"({allowed} is allowed); use --study NAME --out DIR to start another study")
 
 
 def read_seed(stored: dict[str, Any], study_name: str) -> int | None:

@@ -162,7 +162,8 @@ def open_study(
     if not created and list(existing[study_name]) != minimise:
         goals = ", ".join(d.name.lower() for d in existing[study_name])
         raise ValueError(f"study {study_name!r} has the direction(s) {goals}; tuning "
-                         f"minimises one objective, so use --study to start another study")
+                         "minimises one objective, so use --study NAME --out DIR to start "
+                         "another study")
     study = optuna.create_study(
         storage=storage, study_name=study_name, sampler=sampler, pruner=pruner,
         direction="minimize", load_if_exists=True,
@@ -172,7 +173,7 @@ def open_study(
     if foreign and (n := len(study.get_trials(deepcopy=False))):
         raise ValueError(f"study {study_name!r} has {n} trial(s) but no tune configuration "
                          f"(none of {', '.join(check)}): another program made it; use "
-                         "--study to start another study")
+                         "--study NAME --out DIR to start another study")
     if created or foreign:
         for key, value in attrs.items():
             study.set_user_attr(key, value)

@@ -178,10 +178,32 @@ def _quality_table(args: argparse.Namespace) -> None:
               flush=True)
 
 
-def main() -> None:
+STORAGES = ("sqlite", "sqlite-wal", "journal", "journal-flock", "postgres")
+
+
+def _check(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Every comma-separated value of the list options is one this script knows (a typo
+    used to be skipped, or run as the default, under its own label)."""
+    allowed = {"storages": STORAGES, "modes": ("wait", "speculative"), "kill": ("no", "yes"),
+               "algos": tuple(available())}
+    for option, names in allowed.items():
+        values = getattr(args, option).split(",")
+        if bad := [v for v in values if v not in names]:
+            ap.error(f"--{option}: unknown {bad}; allowed: {', '.join(names)}")
+    for seed in args.seeds.split(","):
+        if seed != "none" and not (seed.isdigit() and int(seed) < 2**32):
+            ap.error(f"--seeds: {seed!r} is neither none nor an integer in [0, 2**32)")
+    if ("postgres" in args.storages.split(",")
+            and not os.environ.get("METAHEUR_TEST_POSTGRES_URL")):
+        ap.error("--storages postgres needs METAHEUR_TEST_POSTGRES_URL (the database's URL)")
+    if args.workers < 1 or args.trials < 1 or args.serial_seeds < 1:
+        ap.error("--workers, --trials and --serial-seeds must be >= 1")
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--algos", default=",".join(available()))
-    ap.add_argument("--storages", default="sqlite,journal")
+    ap.add_argument("--storages", default="sqlite,journal", help=",".join(STORAGES))
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--trials", type=int, default=40, help="trials per worker")
     ap.add_argument("--modes", default="wait,speculative")
@@ -192,7 +214,8 @@ def main() -> None:
     ap.add_argument("--serial-seeds", type=int, default=10)
     ap.add_argument("--quality", type=int, default=0, metavar="RUNS",
                     help="instead: compare the best values of RUNS seeds per mode (threads)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    _check(ap, args)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.simplefilter("ignore")
     if args.quality:
@@ -216,8 +239,6 @@ def main() -> None:
     print("|" + "---|" * len(cols))
     for algo in args.algos.split(","):
         for storage in args.storages.split(","):
-            if storage not in urls:
-                continue
             for seed_s in args.seeds.split(","):
                 seed = None if seed_s == "none" else int(seed_s)
                 for kill in args.kill.split(","):

@@ -48,10 +48,12 @@ per task), and prints markdown tables and issue 8's targets.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import logging
 import math
+import os
 import statistics
 import sys
 import time
@@ -373,9 +375,26 @@ def append_run(path: Path, row: dict[str, Any]) -> bool:
         key = tuple(row[k] for k in KEY)
         if any(tuple(r) == key for r in have[KEY].itertuples(index=False)):
             return False
-        header = not path.exists() or path.stat().st_size == 0
-        pd.DataFrame([row], columns=COLUMNS).to_csv(path, mode="a", header=header, index=False)
+        _append_row(path, row)
     return True
+
+
+def _append_row(path: Path, row: dict[str, Any]) -> None:
+    """Append ``row`` to the CSV file ``path`` under the file's own header (another version
+    may have written other columns, or another order; theirs stay empty), after a newline
+    if the last line lacks one (an editor's save, a writer killed mid-line)."""
+    if not path.exists() or path.stat().st_size == 0:
+        pd.DataFrame([row], columns=COLUMNS).to_csv(path, index=False)
+        return
+    with open(path, newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh))  # read_archive checked it holds COLUMNS
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        newline = fh.read(1) not in (b"\n", b"\r")
+    text = pd.DataFrame([row], columns=COLUMNS).reindex(columns=header).to_csv(
+        index=False, header=False)
+    with open(path, "a", newline="", encoding="utf-8") as fh:
+        fh.write(("\n" if newline else "") + text)
 
 
 def _job(job: tuple[str, str, int, int], studies: str | None
@@ -459,11 +478,13 @@ def wilcoxon_p(x: Sequence[float], y: Sequence[float]) -> float:
 
 def paired(runs: pd.DataFrame, budgets: Sequence[int], ref: str, other: str) -> pd.DataFrame:
     """``other`` against ``ref`` seed by seed, per task and budget, on the seeds where both
-    have a finite best: their medians, on how many seeds ``other`` is better (lower), worse
-    or equal (to 12 digits), and the Wilcoxon signed-rank p-value (uncorrected: one planned
-    comparison per task). The comparison a variant of a sampler needs (same seeds, same
-    task): the unpaired Mann-Whitney test of :func:`summarise` wastes the pairing."""
+    have a run (one whose every trial failed counts as +inf, the worst): their medians, on
+    how many seeds ``other`` is better (lower), worse or equal (to 12 digits), and the
+    Wilcoxon signed-rank p-value (uncorrected: one planned comparison per task). The
+    comparison a variant of a sampler needs (same seeds, same task): the unpaired
+    Mann-Whitney test of :func:`summarise` wastes the pairing."""
     pts = at_budgets(runs[runs["sampler"].isin([ref, other])], budgets)
+    pts["best"] = pts["best"].fillna(np.inf)  # every trial failed: the worst, as in summarise
     rows = []
     for (task, b), grp in pts.groupby(["task", "budget"]):
         wide = grp.pivot(index="seed", columns="sampler", values="best")
@@ -782,6 +803,23 @@ def time_tasks(tasks: Sequence[str], n: int) -> pd.DataFrame:
 
 
 # -- command line -------------------------------------------------------------------------------
+def report_budgets(report: Sequence[int], trials: Sequence[int]) -> list[int]:
+    """The budgets of ``--report`` that the studies reach (those above the longest study
+    are dropped with a warning); the study lengths when none is left."""
+    longest = max(trials)
+    budgets = sorted(b for b in set(report) if b <= longest)
+    if dropped := sorted(b for b in set(report) if b > longest):
+        logger.warning("--report %s: above the longest study (--trials %d), not reported%s",
+                       ", ".join(map(str, dropped)), longest,
+                       "" if budgets else "; reporting the study lengths instead")
+    return budgets or sorted(set(trials))
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, to record beside a timing."""
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def _names(values: Sequence[str], allowed: Sequence[str], what: str) -> list[str]:
     bad = [v for v in values if v not in allowed]
     if bad:
@@ -801,14 +839,17 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", nargs="+", default=list(TASKS), help=", ".join(TASKS))
     p.add_argument("--samplers", nargs="+", default=list(SAMPLERS),
-                   help=", ".join(SAMPLERS) + "; all but gp take options, e.g. dlf-aoa:pop_size=6, "
-                   "tpe:multivariate=true")
+                   help=", ".join(SAMPLERS) + " or any registered algorithm; each takes options, "
+                   "e.g. dlf-aoa:pop_size=6, tpe:multivariate=true, gp:n_startup_trials=5")
     p.add_argument("--seeds", type=_positive, default=10, help="number of seeds (default 10)")
-    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="the first seed (default 0); seeds are integers in [0, 2**32)")
     p.add_argument("--trials", type=_positive, nargs="+", default=[200],
                    help="study lengths to run (default 200)")
     p.add_argument("--report", type=_positive, nargs="+", default=[50, 100, 200],
-                   help="budgets to report; those not run are read off longer runs")
+                   help="budgets to report (default 50 100 200); those not run are read off "
+                   "longer runs; those above the longest study are dropped with a warning (none "
+                   "left: the study lengths are reported)")
     p.add_argument("--jobs", type=int, default=1, help="parallel runs (joblib; -1 = all cores)")
     p.add_argument("--out", default="results/hpo_tasks", help="output folder")
     p.add_argument("--quick", action="store_true",
@@ -831,6 +872,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.jobs == 0 or args.jobs < -1:
         p.error(f"--jobs must be >= 1 or -1 (all cores), got {args.jobs}")
+    if not 0 <= args.first_seed <= 2**32 - args.seeds:
+        p.error(f"--first-seed {args.first_seed} with --seeds {args.seeds}: the seeds must lie "
+                "in [0, 2**32) (what every sampler accepts)")
     tasks = _names(args.tasks, list(TASKS), "tasks")
     samplers = list(dict.fromkeys(args.samplers))
     for pair in args.paired:
@@ -844,7 +888,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             raise SystemExit(f"error: unknown samplers or options: {exc}") from exc
     if args.time:
+        load = load_average()
         print(time_tasks(tasks, 8).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(f"load average (1, 5, 15 min): start {load}, end {load_average()}; "
+              f"{os.cpu_count()} CPUs")
         return 0
     if args.quick:
         if args.tasks == list(TASKS):
@@ -869,12 +916,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         logger.info("--report-only: the %d missing runs are not run", len(todo))
         todo = []
+    if todo:  # the seconds per run in runs.csv depend on it
+        logger.info("load average (1, 5, 15 min) before the runs: %s", load_average())
     try:
         run_all(todo, path, args.jobs, args.studies)
     except StudyFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    if todo:
+        logger.info("load average (1, 5, 15 min) after the runs: %s", load_average())
     runs = _recorded_runs(path)  # damaged during the run? unsaved rows: see append_run
     if runs is None:
         return 2
@@ -883,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
     if runs.empty:
         logger.warning("no finished runs in %s for this selection; nothing to report", path)
         return 0
-    budgets = sorted(b for b in set(args.report) if b <= max(args.trials))
+    budgets = report_budgets(args.report, args.trials)
     summary = summarise(runs, budgets, samplers)
     summary.to_csv(out / "summary.csv", index=False)
     if summary.empty:

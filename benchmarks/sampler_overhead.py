@@ -5,6 +5,7 @@ Wraps each sampler's ``before_trial``, ``infer_relative_search_space``,
 trial, and reports the median over trials 1-100 and over the last 100 trials of a study
 (default 1,000 trials) on a 10-d float space with a constant objective, in memory and on a
 temporary SQLite file. Ratios are against CmaEsSampler on the same storage and window.
+The load average at the start and the end is printed beside the table.
 
     python benchmarks/sampler_overhead.py                  # full run (a few minutes)
     python benchmarks/sampler_overhead.py --trials 200     # smoke run
@@ -99,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["memory", "sqlite"])
     parser.add_argument("--out", default="results/sampler_overhead/")
     args = parser.parse_args(argv)
+    if args.trials < 1:
+        parser.error(f"--trials must be >= 1, got {args.trials}")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    load_start = os.getloadavg()
     rows = []
     for storage in args.storages:
         for name, make in samplers(args.trials).items():
@@ -113,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sampler time per trial (ms, median), {DIM}-d float space, {args.trials} trials; "
           f"first = trials 1-{w}, last = trials {args.trials - w + 1}-{args.trials}")
     print(df.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    load = [", ".join(f"{v:.2f}" for v in x) for x in (load_start, os.getloadavg())]
+    print(f"load average (1, 5, 15 min): start {load[0]}, end {load[1]}; "
+          f"{os.cpu_count()} CPUs")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "sampler_overhead.csv")
     df.to_csv(path, index=False)

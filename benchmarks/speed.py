@@ -19,8 +19,9 @@ Mantegna Lévy steps (``rng.standard_normal(out=...)``, the same count per itera
 the same work; its ``vs_vectorised`` is its share of DLF-AOA's run time.
 
 Every timing is the median of ``--repeats`` runs (seeds from
-``SeedSequence(seed).spawn``). Prints one table; writes ``speed.csv`` and
-``speed.json`` (with the environment) to ``--out``::
+``SeedSequence(seed).spawn``). Prints one table and the load average at the start and the
+end; writes ``speed.csv`` and ``speed.json`` (with the environment and those load averages)
+to ``--out``::
 
     python benchmarks/speed.py [--repeats 5] [--loop-repeats 3] [--algos gwo pso] [--out DIR]
 """
@@ -248,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     for a in algos:
         metaheur.get(a)  # fail early with the list of valid names
 
+    load_start = os.getloadavg()
     seeds = np.random.SeedSequence(args.seed).spawn(args.repeats)
     loop_seeds = np.random.SeedSequence(args.seed).spawn(args.loop_repeats)
     bare = _median_time(bare_evaluation, seeds)
@@ -314,13 +316,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sphere d={DIM}, pop {POP}, {BUDGET} evaluations; bare = 500 calls on "
               f"({POP}, {DIM}) = {bare * 1e3:.2f} ms")
         print(df.to_string(index=False))
+    load_end = os.getloadavg()
+    print("load average (1, 5, 15 min): start "
+          + ", ".join(f"{v:.2f}" for v in load_start) + "; end "
+          + ", ".join(f"{v:.2f}" for v in load_end) + f"; {os.cpu_count()} CPUs")
     args.out.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out / "speed.csv", index=False)
     meta = {
         "work": {"function": "sphere", "dim": DIM, "pop_size": POP, "budget": BUDGET},
         "environment": {"python": platform.python_version(), "numpy": np.__version__,
                         "metaheur": metaheur.__version__, "platform": platform.platform(),
-                        "processor": platform.processor(), "cpu_count": os.cpu_count()},
+                        "processor": platform.processor(), "cpu_count": os.cpu_count(),
+                        "loadavg_start": [round(v, 2) for v in load_start],
+                        "loadavg_end": [round(v, 2) for v in load_end]},
         "rows": json_safe(df.to_dict(orient="records"), inf_as_text=False),  # full precision
     }
     (args.out / "speed.json").write_text(json.dumps(meta, indent=2))

@@ -771,7 +771,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--datasets", default=",".join(DATASETS), help=",".join(DATASETS))
     p.add_argument("--trials", type=_positive, default=100, help="trials per study (100)")
     p.add_argument("--seeds", type=_positive, default=10, help="number of seeds (10)")
-    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="the first seed (default 0); seeds are integers in [0, 2**32)")
     p.add_argument("--out", default="results/tune_models")
     p.add_argument("--archive", default=None,
                    help="CSV of finished studies' rows to report with and merge into (the "
@@ -804,6 +805,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = sorted(set(datasets) - set(DATASETS))
     if bad:
         p.error(f"unknown dataset(s) {bad}; allowed: {', '.join(DATASETS)}")
+    if not 0 <= args.first_seed <= 2**32 - args.seeds:
+        p.error(f"--first-seed {args.first_seed} with --seeds {args.seeds}: the seeds must lie "
+                "in [0, 2**32) (what the objective and every sampler accept)")
     if args.report_at is not None and args.report_at > args.trials:
         p.error(f"--report-at must be <= --trials ({args.trials}), got {args.report_at}")
     if REF not in algos:

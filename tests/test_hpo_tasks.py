@@ -862,3 +862,135 @@ def test_a_row_with_an_unknown_task_or_a_seed_past_int64_is_left_out(hpo):
     assert hpo.run_problem(row) is None
     assert "unknown task" in hpo.run_problem({**row, "task": "mlp-wine "})
     assert "seed" in hpo.run_problem({**row, "seed": 1e20})
+
+
+# -- audit (benchmarks): reports, resumable CSV, bad input, load average -----------------------
+def test_report_budgets_above_every_run_fall_back_to_the_run_length(hpo, tmp_path, caplog):
+    """Regression: ``--trials 4`` with the default ``--report 50 100 200`` ran every study,
+    then reported nothing and blamed the seeds ("no seed was run by every sampler")."""
+    _runs([("random", k, 0.3 + k) for k in range(2)]
+          + [("tpe", k, 0.2 + k) for k in range(2)], hpo).to_csv(tmp_path / "runs.csv",
+                                                                  index=False)
+    with caplog.at_level(logging.WARNING, logger="hpo_tasks"):
+        rc = hpo.main(["--tasks", "mlp-wine", "--samplers", "random", "tpe", "--seeds", "2",
+                       "--trials", "2", "--report-only", "--no-plot", "--out", str(tmp_path)])
+    assert rc == 0
+    assert set(pd.read_csv(tmp_path / "summary.csv")["budget"]) == {2}
+    assert "no seed was run by every sampler" not in caplog.text
+    assert "--report 50, 100, 200" in caplog.text and "longest study" in caplog.text
+
+
+@pytest.mark.parametrize("first", ["-1", str(2**32 - 1)])
+def test_a_seed_no_sampler_accepts_is_refused_before_any_run(hpo, tmp_path, capsys, first):
+    """Regression: ``--first-seed -1`` started the runs and died in the first one with a
+    traceback from Optuna ("Seed must be between 0 and 2**32 - 1")."""
+    with pytest.raises(SystemExit) as exc:
+        hpo.main(["--tasks", "mlp-wine", "--samplers", "random", "--seeds", "2",
+                  "--first-seed", first, "--trials", "2", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "--first-seed" in capsys.readouterr().err
+    assert not (tmp_path / "runs.csv").exists()
+
+
+def test_gp_takes_options_as_the_help_says(hpo, capsys):
+    """Regression: ``--help`` said every sampler "but gp" takes options; GP takes them."""
+    sampler = hpo.make_sampler("gp:n_startup_trials=3", 0, 10)
+    assert type(sampler).__name__ == "GPSampler" and sampler._n_startup_trials == 3
+    with pytest.raises(SystemExit):
+        hpo.main(["--help"])
+    assert "all but gp" not in " ".join(capsys.readouterr().out.split())
+
+
+def test_paired_counts_a_failed_run_as_the_worst(hpo):
+    """Regression: ``--paired`` left out the seeds on which a run failed every trial (best
+    NaN), so a variant that failed on half the seeds was "better on 3 of 3" while
+    :func:`summarise` ranked it last there (+inf)."""
+    runs = _runs([("ref", k, 0.5) for k in range(6)]
+                 + [("var", k, None if k < 3 else 0.4) for k in range(6)], hpo)
+    p = hpo.paired(runs, [2], "ref", "var").iloc[0]
+    assert p["n_seeds"] == 6 and p["better"] == 3 and p["worse"] == 3
+    assert p["median_other"] == math.inf
+
+
+@pytest.mark.parametrize("header", ["extra", "reversed"])
+def test_a_run_is_appended_under_the_files_own_header(hpo, tmp_path, header):
+    """Regression: a runs.csv written by another version (another column order, or an extra
+    column, both read fine) got each new row in this version's order: a misaligned or torn
+    line, left out at the next read, so the finished run was lost and ran again."""
+    path = tmp_path / "runs.csv"
+    columns = [*hpo.COLUMNS, "note"] if header == "extra" else hpo.COLUMNS[::-1]
+    path.write_text(",".join(columns) + "\n")
+    row = _runs([("random", 0, 0.25)], hpo).iloc[0].to_dict()
+    assert hpo.append_run(path, row)
+    runs = hpo.read_runs(path)
+    assert len(runs) == 1 and runs.loc[0, "best"] == 0.25 and runs.loc[0, "sampler"] == "random"
+    assert path.read_text().splitlines()[0] == ",".join(columns)
+
+
+def test_a_run_appended_after_a_last_line_without_newline_keeps_both(hpo, tmp_path):
+    """Regression: a runs.csv whose last line lacks its newline (saved by an editor) got the
+    next row glued to that line: one torn line, both finished runs lost."""
+    path = tmp_path / "runs.csv"
+    rows = _runs([("random", 0, 0.25), ("random", 1, 0.5)], hpo).to_dict(orient="records")
+    assert hpo.append_run(path, rows[0])
+    path.write_text(path.read_text().rstrip("\n"))
+    assert hpo.append_run(path, rows[1])
+    assert hpo.read_runs(path)["seed"].tolist() == [0, 1]
+
+
+def test_timings_are_printed_with_the_load_average(hpo, capsys):
+    """The project records the load average beside every timing; ``--time`` did not."""
+    assert hpo.main(["--time", "--tasks", "select-breast_cancer"]) == 0
+    assert "load average" in capsys.readouterr().out
+
+
+def test_the_small_benchmarks_record_the_load_average(tmp_path, capsys):
+    """``speed.py``, ``sampler_overhead.py`` and ``sampler_quality.py`` print timings; they
+    did not record the load average beside them (speed.json: in its environment)."""
+    with restored_process_state():
+        speed = load_benchmark("speed")
+        assert speed.main(["--repeats", "1", "--algos", "gwo", "--no-loops",
+                           "--out", str(tmp_path / "speed")]) == 0
+        assert "load average" in capsys.readouterr().out
+        env = json.loads((tmp_path / "speed" / "speed.json").read_text())["environment"]
+        assert len(env["loadavg_start"]) == 3 and len(env["loadavg_end"]) == 3
+        overhead = load_benchmark("sampler_overhead")
+        assert overhead.main(["--trials", "3", "--storages", "memory",
+                              "--out", str(tmp_path / "so")]) == 0
+        assert "load average" in capsys.readouterr().out
+        quality = load_benchmark("sampler_quality")
+        assert quality.main(["--trials", "3", "--seeds", "1", "--samplers", "random",
+                             "--n-jobs", "1", "--out", str(tmp_path / "sq")]) == 0
+        assert "load average" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("script, argv", [
+    ("sampler_quality", ["--trials", "0"]),
+    ("sampler_quality", ["--seeds", "0"]),
+    ("sampler_quality", ["--samplers", "nope"]),
+    ("sampler_overhead", ["--trials", "0"]),
+    ("distributed", ["--storages", "sqlit"]),
+    ("distributed", ["--modes", "wiat"]),
+    ("distributed", ["--kill", "maybe"]),
+    ("distributed", ["--seeds", "none,x"]),
+    ("distributed", ["--algos", "nope"]),
+])
+def test_bad_options_of_the_small_benchmarks_are_clear_errors(tmp_path, capsys, script, argv):
+    """Regression: ``sampler_quality.py --trials 0`` (or ``--seeds 0``) ended in a traceback
+    after its runs; ``distributed.py`` skipped an unknown storage silently (header, no rows,
+    status 0) and ran a mistyped mode as the waiting one, labelled with the typo."""
+    with restored_process_state(), pytest.raises(SystemExit) as exc:
+        load_benchmark(script).main([*argv, "--out", str(tmp_path)] if script.startswith(
+            "sampler") else argv)
+    assert exc.value.code == 2
+    assert argv[0] in capsys.readouterr().err
+
+
+def test_distributed_names_a_storage_it_cannot_reach(capsys, monkeypatch):
+    """Regression: ``--storages postgres`` without METAHEUR_TEST_POSTGRES_URL printed an
+    empty table and ended with status 0."""
+    monkeypatch.delenv("METAHEUR_TEST_POSTGRES_URL", raising=False)
+    with restored_process_state(), pytest.raises(SystemExit) as exc:
+        load_benchmark("distributed").main(["--storages", "sqlite,postgres"])
+    assert exc.value.code == 2
+    assert "METAHEUR_TEST_POSTGRES_URL" in capsys.readouterr().err

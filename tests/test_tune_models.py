@@ -509,3 +509,14 @@ def test_optunas_gp_is_told_that_a_trial_is_deterministic(tm):
     default models noise)."""
     sampler = tm.make_study_sampler("gp", 0, 10, {})
     assert isinstance(sampler, optuna.samplers.GPSampler) and sampler._deterministic is True
+
+
+@pytest.mark.parametrize("first", ["-1", str(2**32 - 1)])
+def test_a_seed_out_of_range_is_refused_before_any_study(tm, tmp_path, capsys, first):
+    """Regression: ``--first-seed -1`` created the study and died in its first trial with a
+    traceback ("seed must be an integer in [0, 2**32)")."""
+    with pytest.raises(SystemExit) as exc:
+        tm.main([*ARGS, "--seeds", "2", "--first-seed", first, "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "--first-seed" in capsys.readouterr().err
+    assert not (tmp_path / "studies").exists()

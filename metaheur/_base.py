@@ -131,7 +131,8 @@ class Optimizer(abc.ABC):
     x0, f0
         Optional warm start: up to ``pop_size`` points placed in the initial population
         (the rest is uniform), and optionally their known objective values, which are
-        then not evaluated again (the best of them is ``best_f`` from the start).
+        then not evaluated again (the best of them is ``best_f`` from the start; all
+        ``pop_size`` known: the first :meth:`ask` is empty, see there).
     **params
         The algorithm's hyper-parameters; the names and published defaults are in the
         class attribute :attr:`defaults`, what each may be in :attr:`constraints`.
@@ -306,7 +307,9 @@ class Optimizer(abc.ABC):
 
     def ask(self) -> NDArray:
         """Return the next batch of points to evaluate, shape ``(n, d)`` (calling ``ask``
-        again before :meth:`tell` returns the same pending batch)."""
+        again before :meth:`tell` returns the same pending batch). ``n``: the round's size,
+        cut to the evaluations left; 0 for the initial population when ``f0`` gives every
+        agent's value (tell it with an empty ``f``; it costs no evaluation)."""
         if self._pending is not None:
             return self._pending.copy()
         if self.done:

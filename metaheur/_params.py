@@ -114,7 +114,10 @@ class Real(Constraint):
     def _convert(self, value: Any) -> float | None:
         if not _is_real(value):
             return None
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:  # an int beyond the range of a double (10**400)
+            return None
         if not math.isfinite(v):
             return None
         if v < self.low or (self.low_open and v == self.low):
@@ -179,7 +182,9 @@ class Flag(Constraint):
 
 
 class Choice(Constraint):
-    """One of a fixed set of values (compared with ``==``, types must match)."""
+    """One of a fixed set of values (compared with ``==``, types must match; a NumPy
+    scalar as its Python value, so ``np.str_("a")`` is ``"a"`` but ``np.int64(1)`` is not
+    ``1.0``)."""
 
     def __init__(self, *options: Any, none: bool = False) -> None:
         if not options:
@@ -191,6 +196,8 @@ class Choice(Constraint):
         return "one of " + ", ".join(repr(o) for o in self.options)
 
     def _convert(self, value: Any) -> Any:
+        if isinstance(value, np.generic):  # np.str_, np.int64, ...: as the Python value
+            value = value.item()
         for option in self.options:
             if type(value) is type(option) and value == option:
                 return option
@@ -261,7 +268,10 @@ def resolve_pop_size(pop_size: Any, default: int, x0: ArrayLike | None, minimum:
     """``pop_size`` checked by :func:`check_int`; ``None``: ``default``, or more agents
     when the warm start ``x0`` has more rows (the user never chose that limit)."""
     if pop_size is None:
-        rows = np.shape(x0)[0] if x0 is not None and np.ndim(x0) == 2 else 0
+        try:
+            rows = np.shape(x0)[0] if x0 is not None and np.ndim(x0) == 2 else 0
+        except ValueError:  # ragged: warm_start names x0 in its error
+            rows = 0
         pop_size = max(default, rows)
     return check_int("pop_size", pop_size, minimum)
 

@@ -34,6 +34,8 @@ __all__ = ["export_state", "from_state", "MAX_BATCH_VALUES"]
 #: Largest population or batch (rows × dimension) a restored state may ask for. A few
 #: bytes of JSON could otherwise make every worker allocate gigabytes at the first ask.
 MAX_BATCH_VALUES = 2**24
+#: Largest integer a double holds (an integer written for a float must convert).
+_MAX_FLOAT_INT = int(np.finfo(float).max)
 
 
 def export_state(opt: Optimizer) -> dict[str, Any]:
@@ -403,7 +405,8 @@ def _check_history(rows: Any, nit: int, nfev: int, best_f: float) -> list[list[f
             ok = (all(isinstance(v, int) and not isinstance(v, bool) for v in (i, n))
                   and 0 <= i <= nit and 0 <= n <= nfev
                   and isinstance(f, (int, float)) and not isinstance(f, bool)
-                  and not math.isnan(f) and f >= best_f)
+                  and (isinstance(f, float) or abs(f) <= _MAX_FLOAT_INT))
+            ok = ok and not math.isnan(f) and f >= best_f
         if not ok:
             raise ValueError(f"state core 'history' has a bad row {row!r}")
         out.append([i, n, float(f)])

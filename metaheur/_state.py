@@ -70,6 +70,8 @@ def encode(obj: Any) -> Any:
 #: The array dtypes a state may hold (what :func:`encode` writes for optimizer state).
 _DTYPE_KINDS = "fiub"
 _DEFAULT_MAX_ELEMENTS = 10**8
+#: Deepest nesting of lists and dicts :func:`decode` reads (a state nests about 5 levels).
+MAX_DEPTH = 32
 
 
 def _decode_float(v: Any) -> float:
@@ -131,13 +133,16 @@ def _decode_array(obj: dict[str, Any], max_elements: int) -> NDArray:
         raise ValueError(f"bad array in optimizer state: {exc}") from None
 
 
-def decode(obj: Any, *, max_elements: int = _DEFAULT_MAX_ELEMENTS) -> Any:
+def decode(obj: Any, *, max_elements: int = _DEFAULT_MAX_ELEMENTS, _depth: int = 0) -> Any:
     """Invert :func:`encode` (tuples come back as lists).
 
     Untrusted input is safe: arrays are numeric or boolean with at most ``max_elements``
-    entries (no dtype from the input can allocate more than the input's own size);
-    anything malformed raises ``ValueError``.
+    entries (no dtype from the input can allocate more than the input's own size), lists
+    and dicts nest at most :data:`MAX_DEPTH` levels (a few bytes of ``[[[[...]]]]`` would
+    otherwise exhaust the recursion limit); anything malformed raises ``ValueError``.
     """
+    if isinstance(obj, (dict, list)) and _depth >= MAX_DEPTH:
+        raise ValueError(f"optimizer state is nested deeper than {MAX_DEPTH} levels")
     if isinstance(obj, dict):
         if _ARRAY in obj:
             return _decode_array(obj, max_elements)
@@ -145,9 +150,10 @@ def decode(obj: Any, *, max_elements: int = _DEFAULT_MAX_ELEMENTS) -> Any:
             return _decode_float(obj)
         if _BIGINT in obj and len(obj) == 1:
             return _decode_int(obj)
-        return {k: decode(v, max_elements=max_elements) for k, v in obj.items()}
+        return {k: decode(v, max_elements=max_elements, _depth=_depth + 1)
+                for k, v in obj.items()}
     if isinstance(obj, list):
-        return [decode(v, max_elements=max_elements) for v in obj]
+        return [decode(v, max_elements=max_elements, _depth=_depth + 1) for v in obj]
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     raise ValueError(f"optimizer state holds a {type(obj).__name__}; expected JSON data")

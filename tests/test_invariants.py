@@ -717,3 +717,90 @@ def test_entry_point_plugins(clean_registry: dict, monkeypatch: pytest.MonkeyPat
     res = metaheur.minimize(sphere, [(-1.0, 1.0)] * 2, "third-party-rs", budget=40,
                             pop_size=10, seed=0, vectorized=True)
     assert res.nfev == 40
+
+
+# ------------------------------------------------------------------ audit: argument edges
+def test_real_hyper_parameter_beyond_float_range_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match=r"c1 must be a finite real number >= 0 or None, got 1000"):
+        metaheur.get("pso")([(-1.0, 1.0)] * 2, budget=50, c1=10**400)
+
+
+@pytest.mark.parametrize("value", [np.str_("linear"), np.array(["constant", "linear"])[1]])
+def test_choice_accepts_numpy_scalars(value: Any) -> None:
+    """The constraints take NumPy scalars (a grid from ``np.array``), Choice too."""
+    opt = metaheur.get("pso")([(-1.0, 1.0)] * 2, budget=50, inertia=value)
+    assert opt.inertia == "linear" and type(opt.inertia) is str
+    assert type(opt.get_state()["config"]["params"]["inertia"]) is str
+
+
+def test_choice_keeps_types_apart_for_numpy_scalars() -> None:
+    from metaheur import Choice
+
+    spec = Choice(1, 2.5, True)
+    assert spec.check("p", np.int64(1)) == 1 and type(spec.check("p", np.int64(1))) is int
+    assert spec.check("p", np.float64(2.5)) == 2.5 and spec.check("p", np.bool_(True)) is True
+    for bad in (np.float64(1.0), np.int64(0), 1.0, np.bool_(False)):
+        with pytest.raises(ValueError, match="p must be one of 1, 2.5, True"):
+            spec.check("p", bad)
+
+
+def test_ragged_x0_is_named_in_the_error() -> None:
+    with pytest.raises(ValueError, match="x0 must be an array of real numbers"):
+        metaheur.get("pso")([(-1.0, 1.0)] * 2, budget=50, x0=[[0.1, 0.2], [0.3]])
+
+
+def test_warm_start_with_every_value_known_asks_an_empty_batch_first(algo: str) -> None:
+    """docs/algorithms.md §0.1: ``x0`` and ``f0`` for every agent leave the initial
+    population nothing to evaluate; the first ``ask`` is a ``(0, d)`` batch, told with an
+    empty ``f``, and costs nothing."""
+    cls = metaheur.get(algo)
+    N = _n(cls)
+    x0 = np.linspace(-1.0, 1.0, N * D).reshape(N, D)
+    opt = cls([(-2.0, 2.0)] * D, pop_size=N, budget=3 * N, seed=0, x0=x0,
+              f0=np.arange(N, 0, -1.0))
+    X = opt.ask()
+    assert X.shape == (0, D) and opt.best_f == 1.0
+    opt.tell(X, np.empty(0))
+    assert opt.nfev == 0 and opt.history["nit"].tolist() == [0]
+    X = opt.ask()
+    assert X.shape[0] > 0
+    opt.tell(X, sphere(X))
+    _drive(opt, sphere)
+    assert opt.nfev == opt.budget == 3 * N
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+@given(data=st.data())
+def test_property_books_follow_any_sequence_of_calls(data: st.DataObject) -> None:
+    """Random ask / repeated ask / tell / export-and-restore sequences, warm starts and
+    budgets that do not divide: ``nfev``, ``n_failed`` and ``best_f`` always equal what the
+    told values say (f0 included), asks stay in the box and within the budget."""
+    cls = metaheur.get(data.draw(st.sampled_from(ALGOS)))
+    N = data.draw(st.integers(cls.min_pop_size, cls.min_pop_size + 3))
+    d, m = data.draw(st.integers(1, 3)), data.draw(st.integers(0, N))
+    k = data.draw(st.integers(0, m))
+    budget = data.draw(st.integers(max(N - k, 1), max(N - k, 1) + 4 * N))
+    opt = cls([(-1.0, 1.0)] * d, pop_size=N, budget=budget, seed=0,
+              x0=np.full((m, d), 0.25) if m else None, f0=np.linspace(1.0, 2.0, k) if k else None)
+    best, failed, nfev = (1.0 if k else math.inf), 0, 0
+    values = st.sampled_from([0.5, 3.0, -2.0, math.nan, math.inf, -math.inf, 1e300])
+    for _ in range(data.draw(st.integers(1, 30))):
+        if opt.done:
+            break
+        op = data.draw(st.sampled_from(["ask", "tell", "tell", "restore"]))
+        if op == "restore":
+            opt = Optimizer.from_state(json.loads(json.dumps(opt.get_state(), allow_nan=False)))
+            continue
+        X = opt.ask()
+        assert X.shape[1] == d and (np.abs(X) <= 1.0).all() and X.shape[0] <= budget - nfev
+        if op == "ask":
+            assert np.array_equal(opt.ask(), X)
+            continue
+        f = np.array(data.draw(st.lists(values, min_size=len(X), max_size=len(X))), dtype=float)
+        opt.tell(X, f)
+        nfev, failed = nfev + len(X), failed + int((~np.isfinite(f)).sum())
+        best = min([best, *f[np.isfinite(f)]])
+        assert (opt.nfev, opt.n_failed, opt.best_f) == (nfev, failed, best)
+        assert (np.diff(opt.history["best_f"]) <= 0).all()
+    assert opt.done == (opt.nfev == budget)

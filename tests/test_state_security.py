@@ -496,3 +496,44 @@ def test_a_bad_integer_record_is_refused_in_arrays_and_scalars(bad: Any) -> None
     if len(bad) == 1:  # a scalar record; with another key it is a plain dict
         with pytest.raises(ValueError, match="bad integer"):
             decode({"v": bad})
+
+
+# ------------------------------------------------------------------ audit: numbers beyond float
+_HUGE = 10**400  # a JSON integer no double holds (json.loads reads it as an int)
+
+
+@pytest.mark.parametrize("algo", ["pso", "aco-ipop"])
+def test_a_real_hyper_parameter_beyond_float_range_is_a_value_error(algo: str) -> None:
+    """``float(10**400)`` raises ``OverflowError``; from a state it must be a ``ValueError``."""
+    state = _state(algo, steps=1)
+    params = state["config"]["params"]
+    name = next(k for k, spec in metaheur.get(algo).constraints.items()
+                if isinstance(spec, metaheur.Real) and k in params)
+    params[name] = _HUGE
+    with pytest.raises(ValueError, match=f"{name} must be a finite real number"):
+        Optimizer.from_state(json.loads(json.dumps(state)))
+
+
+def test_a_history_value_beyond_float_range_is_a_value_error() -> None:
+    state = _state("gwo", steps=2)
+    state["core"]["history"][0][2] = _HUGE
+    with pytest.raises(ValueError, match="'history' has a bad row"):
+        Optimizer.from_state(json.loads(json.dumps(state)))
+    state["core"]["history"][0][2] = 7  # an integral value written without ".0" still reads
+    state["core"]["best_f"] = min(state["core"]["best_f"], 7)
+    assert Optimizer.from_state(state).history["best_f"][0] == 7.0
+
+
+@pytest.mark.parametrize("where", ["config", "core", "algo_state", "rng"])
+def test_deeply_nested_state_is_a_value_error(where: str) -> None:
+    """A kilobyte of ``[[[[...]]]]`` must not exhaust the interpreter's recursion limit."""
+    state = _state("pso", steps=1)
+    deep = json.loads("[" * 600 + "]" * 600)
+    section = state[where]
+    section[next(iter(section))] = deep
+    with pytest.raises(ValueError, match="nested deeper than 32 levels"):
+        Optimizer.from_state(state)
+    with pytest.raises(ValueError, match="nested deeper than 32 levels"):
+        decode({"a": deep})
+    shallow = json.loads("[" * 31 + "]" * 31)
+    assert decode(shallow) == shallow

@@ -40,11 +40,26 @@ FORMATS: dict[str, str | None] = {
 }
 
 
+def _is_path(target: object) -> bool:
+    """``"module:Class"``: a module path and an attribute, both non-empty."""
+    if not isinstance(target, str):
+        return False
+    module, colon, attr = target.partition(":")
+    return bool(module and colon and attr)
+
+
 def register_model(name: str, target: str | type, *, formats: tuple[str, ...] = ()) -> None:
     """Add the objective ``target`` (a class or its ``"module:Class"`` path) as ``name``,
-    and the data formats it reads; ``ValueError`` if the name or a format is taken."""
+    and the data formats it reads; ``ValueError`` if the name or a format is taken, or if
+    ``target`` or ``formats`` has another form."""
     if not isinstance(name, str) or not name or name in MODELS:
         raise ValueError(f"model name must be a new non-empty string; taken: {', '.join(MODELS)}")
+    if not (isinstance(target, type) or _is_path(target)):
+        raise ValueError(f"target must be an objective class or its 'module:Class' path, "
+                         f"got {target!r}")  # fmt: skip
+    if isinstance(formats, str) or not all(isinstance(f, str) and f for f in formats):
+        raise ValueError(f"formats must be a tuple of data format names (non-empty strings), "
+                         f"got {formats!r}")  # fmt: skip
     taken = [f for f in formats if f in FORMATS]
     if taken:
         raise ValueError(f"data formats {taken} already feed {[FORMATS[f] for f in taken]}")
@@ -59,6 +74,8 @@ def objective_class(name: str) -> type:
     target = MODELS[name]
     if not isinstance(target, str):
         return target
+    if not _is_path(target):  # an entry point's value, e.g. a module without ":Class"
+        raise ValueError(f"model {name!r}: {target!r} is not a 'module:Class' path")
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
 

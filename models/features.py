@@ -8,10 +8,15 @@ fitted with class-balanced cross-entropy, flip/shift augmentation and OneCycle o
 stays honest), then its stage-4 map is read row by row, ``(N, T, 8w)``, for every sample.
 
 The features are cached in the data cache under ``features/`` keyed by a digest of the images,
-the labels and training indices, and the :class:`TrunkConfig` (atomic writes; every trial
-process of a study reads the same file). Cost on 2 CPU cores, 600 training slices at 64²,
-width 8, 20 epochs: about 1-2 minutes once per dataset, preprocessing and configuration;
-a trial after it trains only the LSTM head (under 2 s on CPU).
+the labels and training indices, the number of classes, the :class:`TrunkConfig` and the
+whole :class:`~metaheur.models.train.TrainConfig` the trunk is trained with, its defaults
+included (atomic writes; every trial process of a study reads the same file). A cache file
+is untrusted input: one that does not hold finite float32 features of the expected shape is
+ignored and rebuilt.
+The trunk's training and the extraction run with ``METAHEUR_TORCH_THREADS`` torch threads on
+the CPU (:func:`~metaheur.models.device.device_settings`). Cost on 2 CPU cores, 600 training
+slices at 64², width 8, 20 epochs: about 1-2 minutes once per dataset, preprocessing and
+configuration; a trial after it trains only the LSTM head (under 2 s on CPU).
 """
 
 from __future__ import annotations
@@ -29,13 +34,14 @@ from numpy.typing import NDArray
 from torch import Tensor, nn
 
 from metaheur.models.data.cache import disk_load, disk_save
-from metaheur.models.device import autocast, resolve_device
+from metaheur.models.device import autocast, device_settings, resolve_device
 from metaheur.models.losses import balanced_class_weight, cross_entropy
 from metaheur.models.metrics import UndefinedMetricWarning, multiclass_metrics
-from metaheur.models.resnet import STEMS, ResNetTrunk
+from metaheur.models.resnet import STEMS, ResNetTrunk, trunk_reduction
 from metaheur.models.train import TrainConfig, train_model
 
-__all__ = ["FEATURE_VERSION", "TrunkConfig", "TrunkClassifier", "trunk_features", "row_features"]
+__all__ = ["FEATURE_VERSION", "TrunkConfig", "TrunkClassifier", "trunk_features", "row_features",
+           "feature_shape"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,16 +92,25 @@ def row_features(fmap: Tensor, sequence: str = "rows_mean") -> Tensor:
     return fmap.permute(0, 2, 1, 3).reshape(B, H, C * W)
 
 
+def feature_shape(image_shape: tuple[int, ...], config: TrunkConfig) -> tuple[int, int]:
+    """``(T, F)`` of the row features of images ``(C, H, W)`` under ``config``."""
+    h, w = (trunk_reduction(n, config.stem) for n in image_shape[-2:])
+    channels = 8 * config.width
+    return h, channels * (w if config.sequence == "rows_flat" else 1)
+
+
 @torch.no_grad()
 def _extract(trunk: ResNetTrunk, X: NDArray, sequence: str, device: torch.device,
              batch_size: int = 256) -> NDArray:  # fmt: skip
+    """Row features of every image, with the run's thread count (docs/models.md §6.1)."""
     trunk.eval()
     out = []
-    for i in range(0, X.shape[0], batch_size):
-        xb = torch.as_tensor(np.ascontiguousarray(X[i : i + batch_size]), device=device)
-        with autocast(device):
-            fmap = trunk(xb.float())
-        out.append(row_features(fmap.float(), sequence).cpu())
+    with device_settings(device):
+        for i in range(0, X.shape[0], batch_size):
+            xb = torch.as_tensor(np.ascontiguousarray(X[i : i + batch_size]), device=device)
+            with autocast(device):
+                fmap = trunk(xb.float())
+            out.append(row_features(fmap.float(), sequence).cpu())
     return torch.cat(out).numpy().astype(np.float32)
 
 
@@ -107,7 +122,8 @@ def _one_minus_f1(y: NDArray, P: NDArray) -> float:
 
 def _digest(X: NDArray, y: NDArray, train_idx: NDArray) -> str:
     h = hashlib.sha256()
-    for a in (np.ascontiguousarray(X), np.asarray(y, np.int64), np.asarray(train_idx, np.int64)):
+    for a in (np.ascontiguousarray(X), np.ascontiguousarray(y, np.int64),
+              np.ascontiguousarray(train_idx, np.int64)):  # memoryview needs C order
         h.update(str((a.dtype.str, a.shape)).encode())
         h.update(memoryview(a).cast("B"))
     return h.hexdigest()[:32]
@@ -133,12 +149,17 @@ def trunk_features(
     if X.ndim != 4 or X.shape[0] != y.shape[0]:
         raise ValueError(f"X must be (N, C, H, W) with N = len(y), got {X.shape}, {y.shape}")
     k = int(n_classes or (int(y.max()) + 1))
+    train_cfg = TrainConfig(lr=cfg.lr, weight_decay=cfg.weight_decay, batch_size=cfg.batch_size,
+                            epochs=cfg.epochs, augment=cfg.augment, seed=cfg.seed)  # fmt: skip
+    # every setting of the trunk's training, also those left to TrainConfig's defaults
     key = ("trunk-features", FEATURE_VERSION, _digest(X, y, train_idx), k,
-           tuple(sorted(asdict(cfg).items())))  # fmt: skip
+           *(tuple(sorted(asdict(c).items())) for c in (cfg, train_cfg)))  # fmt: skip
+    shape = (X.shape[0], *feature_shape(X.shape, cfg))
+
     def check(z: dict[str, np.ndarray]) -> str | None:  # a cache file is untrusted input
         F = z.get("F")
-        if F is None or F.ndim != 3 or F.shape[0] != X.shape[0] or not np.isfinite(F).all():
-            return f"F is not finite (N, T, F) features of {X.shape[0]} images"
+        if F is None or F.dtype != np.float32 or F.shape != shape or not np.isfinite(F).all():
+            return f"F is not finite float32 features {shape} of these images"
         return None
 
     cached = disk_load("features", key, check)
@@ -154,9 +175,7 @@ def trunk_features(
     res = train_model(
         model, (X[train_idx], ytr), (X[train_idx], ytr),
         loss_fn=partial(cross_entropy, weight=weight), score_fn=_one_minus_f1,
-        config=TrainConfig(lr=cfg.lr, weight_decay=cfg.weight_decay, batch_size=cfg.batch_size,
-                           epochs=cfg.epochs, augment=cfg.augment, seed=cfg.seed),
-        device=dev,
+        config=train_cfg, device=dev,
     )  # fmt: skip
     F = _extract(model.trunk, X, cfg.sequence, dev)
     disk_save("features", key, {"F": F})

@@ -11,6 +11,8 @@ ELU_alpha (the paper's Eq. 15 alpha is ``elu_alpha``) while the gates stay sigmo
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -25,7 +27,7 @@ SEQUENCES = ("rows_mean", "rows_flat")
 
 
 def _check_float(name: str, value: object, lo: float, hi: float, *, lo_open: bool = False) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)  # NumPy's too
     ok = ok and (lo < value if lo_open else lo <= value) and value <= hi
     if not ok:
         interval = f"{'(' if lo_open else '['}{lo}, {hi}]"
@@ -54,13 +56,13 @@ class LSTMELUCell(nn.Module):
         cell_act: str = "elu",
     ) -> None:
         super().__init__()
-        _check_positive_int("input_size", input_size)
-        _check_positive_int("hidden", hidden)
-        _check_float("elu_alpha", elu_alpha, 0.0, 10.0, lo_open=True)
+        input_size = _check_positive_int("input_size", input_size)
+        hidden = _check_positive_int("hidden", hidden)
+        elu_alpha = _check_float("elu_alpha", elu_alpha, 0.0, 10.0, lo_open=True)
         _check_choice("gate", gate, GATES)
         _check_choice("cell_act", cell_act, CELL_ACTS)
         self.input_size, self.hidden = input_size, hidden
-        self.elu_alpha, self.gate, self.cell_act = float(elu_alpha), gate, cell_act
+        self.elu_alpha, self.gate, self.cell_act = elu_alpha, gate, cell_act
         self.linear = nn.Linear(hidden + input_size, 4 * hidden)  # columns: [h, x]
         with torch.no_grad():
             self.linear.bias.zero_()
@@ -120,7 +122,8 @@ class LSTMELU(nn.Module):
         cell_act: str = "elu",
     ) -> None:
         super().__init__()
-        _check_positive_int("layers", layers)
+        layers = _check_positive_int("layers", layers)
+        hidden = _check_positive_int("hidden", hidden)
         sizes = [input_size] + [hidden] * (layers - 1)
         self.cells = nn.ModuleList(
             LSTMELUCell(n_in, hidden, elu_alpha, gate, cell_act) for n_in in sizes
@@ -181,15 +184,15 @@ class LSTMELUNet(nn.Module):
         image_size: int = 64,
     ) -> None:
         super().__init__()
-        _check_positive_int("in_ch", in_ch)
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-        _check_float("dropout", dropout, 0.0, 1.0)
-        _check_float("elu_alpha", elu_alpha, 0.0, 10.0, lo_open=True)
+        in_ch = _check_positive_int("in_ch", in_ch)
+        n_classes = _check_positive_int("n_classes", n_classes, low=2)
+        dropout = _check_float("dropout", dropout, 0.0, 1.0)
+        elu_alpha = _check_float("elu_alpha", elu_alpha, 0.0, 10.0, lo_open=True)
+        hidden = _check_positive_int("hidden", hidden)
         _check_choice("sequence", sequence, SEQUENCES)
         _check_choice("trunk", trunk, (True, False, None))
-        _check_positive_int("image_size", image_size)
-        self.sequence, self.elu_alpha = sequence, float(elu_alpha)
+        image_size = _check_positive_int("image_size", image_size)
+        self.sequence, self.elu_alpha = sequence, elu_alpha
         self.trunk: nn.Module | None = None
         if trunk:
             self.trunk = ResNetTrunk(in_ch, width, stem)

@@ -185,10 +185,14 @@ def multiscale_crops(
 
     ``X`` is (N, S, S, S) or (N, 1, S, S, S). For each ``fov`` the centre ``round(fov /
     spacing_mm)`` voxels are kept and, if ``input_size`` is set, trilinearly resampled to
-    ``input_size^3`` (``align_corners=False``). Returns one float32 (N, 1, s, s, s) tensor per fov.
+    ``input_size^3`` (``align_corners=False``), with ``METAHEUR_TORCH_THREADS`` torch threads on
+    the CPU (:func:`~metaheur.models.device.device_settings`). Returns one float32
+    (N, 1, s, s, s) tensor per fov.
     """
     import torch
     import torch.nn.functional as F
+
+    from metaheur.models.device import device_settings
 
     t = torch.as_tensor(X, dtype=torch.float32)
     if t.ndim == 4:
@@ -209,8 +213,9 @@ def multiscale_crops(
         lo = [(s - c) // 2 for s in spatial]
         crop = t[:, :, lo[0] : lo[0] + c, lo[1] : lo[1] + c, lo[2] : lo[2] + c]
         if input_size is not None and input_size != c:
-            crop = F.interpolate(crop, size=(input_size,) * 3, mode="trilinear",
-                                 align_corners=False)
+            with device_settings(t.device):  # the run's thread count (docs/models.md §6.1)
+                crop = F.interpolate(crop, size=(input_size,) * 3, mode="trilinear",
+                                     align_corners=False)
         out.append(crop.contiguous())
     return out
 

@@ -8,6 +8,8 @@ ResNet-18 (11.2 M parameters); the CPU default is ``width=8`` with the cheap ``"
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import Tensor, nn
 
@@ -21,10 +23,12 @@ def _check_choice(name: str, value: object, allowed: tuple) -> None:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+def _check_positive_int(name: str, value: object, low: int = 1) -> int:
+    """``value`` as a Python int (NumPy integers accepted) if it is an integer >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        what = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return int(value)
 
 
 class BasicBlock(nn.Module):
@@ -68,8 +72,8 @@ class ResNetTrunk(nn.Module):
 
     def __init__(self, in_ch: int = 1, width: int = 8, stem: str = "small") -> None:
         super().__init__()
-        _check_positive_int("in_ch", in_ch)
-        _check_positive_int("width", width)
+        in_ch = _check_positive_int("in_ch", in_ch)
+        width = _check_positive_int("width", width)
         _check_choice("stem", stem, STEMS)
         self.width, self.stem_name = width, stem
         if stem == "small":

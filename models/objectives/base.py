@@ -303,7 +303,8 @@ class Objective(abc.ABC):
         unknown = set(params) - set(table)
         if unknown:
             raise ValueError(
-                f"unknown parameters {sorted(unknown)} for {self.name!r}; allowed: {sorted(space)}"
+                f"unknown parameters {sorted(unknown)} for {self.name!r}; allowed: {sorted(table)}"
+                f" (tuned: {sorted(space)})"
             )
         for k, v in params.items():
             if k in space:
@@ -318,7 +319,9 @@ class Objective(abc.ABC):
         return self.seed
 
     def _check_study_profile(self, trial: optuna.Trial) -> None:
-        study = trial.study
+        study = getattr(trial, "study", None)
+        if study is None:  # optuna.trial.FixedTrial: no study to agree with
+            return
         attrs = study.user_attrs
         if self.artifact_dir is not None and "artifact_dir" not in attrs:
             study.set_user_attr("artifact_dir", os.path.abspath(self.artifact_dir))
@@ -333,6 +336,9 @@ class Objective(abc.ABC):
 
     def __call__(self, trial: optuna.Trial) -> float:
         """Optuna objective: sample the space, train (reporting each epoch), return the score.
+
+        ``trial`` may also be an ``optuna.trial.FixedTrial`` (given parameters, no study): its
+        predictions are then kept in the user attribute ``val_predictions``.
 
         With ``init_seed="fixed"`` a run is a deterministic function of its parameters, so a
         configuration that an earlier trial of the study already completed is not trained
@@ -358,7 +364,7 @@ class Objective(abc.ABC):
             if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
                 trial.set_user_attr(METRIC_PREFIX + k, float(v))
         preds = {"y": res.y_val.astype(int).tolist(), "proba": rounded(res.proba_val)}
-        if self.artifact_dir is None:
+        if self.artifact_dir is None or getattr(trial, "study", None) is None:
             trial.set_user_attr("val_predictions", preds)
         else:
             trial.set_user_attr("val_predictions_artifact", self._upload(trial, preds))

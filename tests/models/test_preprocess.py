@@ -136,6 +136,27 @@ def test_multiscale_crops_shapes():
         multiscale_crops(X, spacing_mm=1.0)
 
 
+def test_multiscale_crops_resample_with_the_configured_torch_threads(monkeypatch):
+    """Regression: the trilinear resampling of the whole dataset, run by the IFM objective in
+    every trial process, used all of torch's threads, not METAHEUR_TORCH_THREADS (§6.1)."""
+    import torch.nn.functional as F
+
+    seen: list[int] = []
+    real = F.interpolate
+    monkeypatch.setattr(F, "interpolate",
+                        lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    monkeypatch.setenv("METAHEUR_TORCH_THREADS", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        X = np.random.default_rng(0).random((2, 16, 16, 16)).astype(np.float32)
+        multiscale_crops(X, spacing_mm=4.0, fovs_mm=(32, 48), input_size=4)
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 1]
+
+
 @pytest.mark.parametrize("shape", [(4, 1, 8, 8), (3, 2, 6, 6, 6)])
 def test_augment_shape_determinism_and_content(shape):
     x = torch.arange(int(np.prod(shape)), dtype=torch.float32).reshape(shape)

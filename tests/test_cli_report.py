@@ -134,12 +134,20 @@ def test_report_of_a_moved_run_folder(tmp_path: Path, capsys, caplog) -> None:
     assert "validation predictions" in caplog.text and "cannot be read" in caplog.text
 
 
-def test_predictions_without_an_artifact_folder_are_named_so(tmp_path: Path, caplog) -> None:
+@pytest.mark.parametrize("recorded", [False, True])
+def test_predictions_without_their_artifact_folder_say_why(tmp_path: Path, caplog,
+                                                           recorded: bool) -> None:
     """A study that recorded no artifact folder (e.g. made by another tool in PostgreSQL):
-    the warning says so instead of "cannot be read from None" (review finding)."""
+    the warning says so instead of "cannot be read from None" (review finding). One that
+    recorded a folder which is not here (a report on another machine than the worker's)
+    said "no artifact folder recorded" too (session 28's new-user walk-through): it names
+    the recorded folder and where to copy it."""
     from metaheur.harness.report import write_report
 
     study = optuna.create_study()
+    folder = tmp_path / "worker-A" / "artifacts"
+    if recorded:
+        study.set_user_attr("artifact_dir", str(folder))
     trial = study.ask()
     trial.suggest_float("lr", 1e-4, 1e-1, log=True)
     trial.set_user_attr("val_predictions_artifact", "some-id")
@@ -147,7 +155,9 @@ def test_predictions_without_an_artifact_folder_are_named_so(tmp_path: Path, cap
     with caplog.at_level("WARNING"):
         write_report(study, tmp_path / "rep")
     assert "from None" not in caplog.text
-    assert "no artifact folder recorded" in caplog.text
+    assert ("no artifact folder recorded" in caplog.text) is not recorded
+    assert (f"recorded folder {folder} is not here" in caplog.text) is recorded
+    assert str(tmp_path / "rep" / "artifacts") in caplog.text
 
 
 def test_report_of_an_empty_study(tmp_path: Path) -> None:
@@ -346,23 +356,3 @@ def test_report_of_a_study_with_a_long_name(tmp_path: Path, monkeypatch, name: s
     assert folder.name == f"report-{safe_name(name)}" and folder.name.startswith("report-")
     assert safe_name(name) != safe_name(name[:-1] + "y")
     assert safe_name("lstm-elu-dlf-aoa") == "lstm-elu-dlf-aoa"  # short names as they are
-
-
-def test_a_recorded_artifact_folder_that_is_missing_is_named(tmp_path: Path,
-                                                             caplog) -> None:
-    """Regression (session 28's new-user walk-through): a report on another machine than
-    the worker's (the recorded folder is not there) said "no artifact folder recorded"; it
-    names the recorded folder and where to copy it."""
-    from metaheur.harness.report import write_report
-
-    study = optuna.create_study()
-    study.set_user_attr("artifact_dir", str(tmp_path / "worker-A" / "artifacts"))
-    trial = study.ask()
-    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
-    trial.set_user_attr("val_predictions_artifact", "some-id")
-    study.tell(trial, 0.25)
-    with caplog.at_level("WARNING"):
-        write_report(study, tmp_path / "rep")
-    assert "no artifact folder recorded" not in caplog.text
-    assert f"recorded folder {tmp_path / 'worker-A' / 'artifacts'} is not here" in caplog.text
-    assert str(tmp_path / "rep" / "artifacts") in caplog.text

@@ -22,7 +22,9 @@ them and they never become the best).
 from __future__ import annotations
 
 import abc
+import contextlib
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any, ClassVar, Union
 
@@ -50,6 +52,11 @@ SeedLike = Union[  # noqa: UP007
 ]
 
 __all__ = ["Optimizer", "as_bounds", "STATE_FORMAT"]
+
+#: A box reaching beyond this magnitude nears the float range: an algorithm's step there
+#: may overflow to ±inf (a point beyond the box, clipped), which is then not warned about.
+HUGE = sys.float_info.max / 2**10
+_NO_OP = contextlib.nullcontext()
 
 
 def _as_real(f: ArrayLike) -> NDArray:
@@ -94,6 +101,23 @@ def _in_box(opt: Optimizer, X: Any) -> NDArray:
             "this is a bug in the algorithm"
         )
     return X
+
+
+def _huge(opt: Optimizer) -> bool:
+    """Whether ``opt``'s box reaches beyond :data:`HUGE`."""
+    return bool(max(np.abs(opt.lower).max(), np.abs(opt.upper).max()) > HUGE)
+
+
+def _quiet(opt: Optimizer) -> contextlib.AbstractContextManager:
+    """No overflow warnings in a box near the float range (:data:`HUGE`), where ±inf steps
+    are expected and clipped; a no-op elsewhere."""
+    return np.errstate(over="ignore") if opt._huge else _NO_OP
+
+
+def _next_batch(opt: Optimizer) -> NDArray:
+    """``opt._ask``'s batch for the current round, checked and clipped (:func:`_in_box`)."""
+    with _quiet(opt):
+        return _in_box(opt, opt._ask(opt.nit + 1, opt._round))
 
 
 def _as_batch(name: str, X: Any, rows: int | None, dim: int) -> NDArray:
@@ -184,7 +208,7 @@ class Optimizer(abc.ABC):
     ) -> None:
         self.lower, self.upper = as_bounds(bounds)
         self.dim = self.lower.size
-        self._clip_bounds = clip_bounds(self.lower, self.upper)
+        self._clip_bounds, self._huge = clip_bounds(self.lower, self.upper), _huge(self)
         self.pop_size = resolve_pop_size(pop_size, self.default_pop_size, x0,
                                          self.min_pop_size)
         self.params: dict[str, Any] = self.validate_params(**params)
@@ -322,16 +346,14 @@ class Optimizer(abc.ABC):
             self._x_init = np.vstack([self._x_init, self._uniform((n_new, self.dim))])
             X = self._x_init[self._f_init.size :]
         else:
-            X = _in_box(self, self._ask(self.nit + 1, self._round))
+            X = _next_batch(self)
         self._pending_full = X
         self._pending = X[: self.budget - self.nfev]
         return self._pending.copy()
 
     def tell(self, X: ArrayLike, f: ArrayLike) -> None:
         """Report the values ``f`` (shape ``(n,)``) of the points ``X`` from :meth:`ask`.
-
-        Non-finite values (NaN, inf) count as ``+inf`` and as failed evaluations.
-        """
+        Non-finite values (NaN, inf) count as ``+inf`` and as failed evaluations."""
         if self._pending is None:
             raise RuntimeError("tell() called without a pending ask(); call ask() first")
         X = np.asarray(X, dtype=float)
@@ -370,7 +392,8 @@ class Optimizer(abc.ABC):
             self._f_init = np.empty(0)
             self._history.append([0, self.nfev, self.best_f])
             return
-        self._tell(self.nit + 1, self._round, X_full, f_full)
+        with _quiet(self):
+            self._tell(self.nit + 1, self._round, X_full, f_full)
         self._round += 1
         if self._round == self._n_rounds:
             self._round = 0

@@ -120,8 +120,10 @@ def test_archive_stays_sorted_with_size_k_and_archive_wins_ties() -> None:
         assert opt._fS[0] == opt.best_f
         if it == 3:
             np.testing.assert_array_equal(opt._S[:3], S_old[:3])
-    S, fS = opt.population
-    assert S is opt._S and fS is opt._fS
+    S, fS = opt.population  # a copy of the archive
+    np.testing.assert_array_equal(S, opt._S)
+    np.testing.assert_array_equal(fS, opt._fS)
+    assert not np.shares_memory(S, opt._S) and not np.shares_memory(fS, opt._fS)
 
 
 def test_n_ants_sets_the_batch_size_and_horizon() -> None:

@@ -59,8 +59,10 @@ def test_leaders_cascade_and_are_best_so_far() -> None:
     np.testing.assert_array_equal(opt._fL, [2.0, 2.0, 2.5])
     np.testing.assert_array_equal(opt._X, X4)  # the wolves moved anyway
     np.testing.assert_array_equal(opt.population[1], [50.0, 40.0, 30.0, np.inf])
-    L, fL = opt.leaders
-    assert L is opt._L and fL is opt._fL
+    L, fL = opt.leaders  # copies
+    np.testing.assert_array_equal(L, opt._L)
+    np.testing.assert_array_equal(fL, opt._fL)
+    assert not np.shares_memory(L, opt._L) and not np.shares_memory(fL, opt._fL)
 
 
 def test_a_falls_from_2_towards_0() -> None:

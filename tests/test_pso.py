@@ -113,7 +113,8 @@ def test_pbest_is_greedy_strict_and_position_always_moves() -> None:
     np.testing.assert_array_equal(opt._P[1:], P0[1:])  # a tie does not replace the pbest
     np.testing.assert_array_equal(opt._fP, [fP0[0] - 1.0, *fP0[1:]])
     assert opt._g == int(np.argmin(opt._fP))
-    assert opt.population[1] is opt._fP
+    np.testing.assert_array_equal(opt.population[1], opt._fP)
+    assert not np.shares_memory(opt.population[1], opt._fP)  # a copy
 
 
 def test_gbest_is_synchronous() -> None:

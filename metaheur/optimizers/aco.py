@@ -47,8 +47,8 @@ def rank_probabilities(k: int, q: float) -> NDArray:
     The constant factor ``1/(q k √(2π))`` of ω cancels in ``p``; dropping it avoids an
     overflow for tiny ``q``. Underflow of ``exp`` to 0 is intended (``p`` one-hot).
     """
-    z = np.arange(k, dtype=float) / (q * k)  # (l − 1) / (q k); z[0] = 0 even for tiny q
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore"):  # z, z² -> inf for tiny q: e -> 0
+        z = np.arange(k, dtype=float) / (q * k)  # (l − 1) / (q k); z[0] = 0 even for tiny q
         e = np.exp(-0.5 * (z * z))  # Eq. (1) without its constant
     return e / e.sum()  # Eq. (2); e[0] = 1, so the sum is >= 1
 
@@ -184,4 +184,4 @@ class ACOR(Optimizer):
     @property
     def population(self) -> tuple[NDArray, NDArray]:
         """The archive ``S`` (sorted, best row first) and its values."""
-        return self._S, self._fS
+        return self._S.copy(), self._fS.copy()

@@ -67,7 +67,11 @@ class GWO(Optimizer):
 
     def _ask(self, t: int, r: int) -> NDArray:
         a = 2.0 - 2.0 * (t - 1) / self.max_iter
-        L = self._L[:, None, :]  # (3, 1, D): α, β, δ
+        # In a box near the float range the steps are taken in units of 16 (exact: a power
+        # of two), so that sums of leaders cannot overflow into inf − inf = NaN.
+        s = 1.0 / 16.0 if self._huge else 1.0
+        Ls, Xs = (self._L, self._X) if s == 1.0 else (self._L * s, self._X * s)
+        L = Ls[:, None, :]  # (3, 1, D): α, β, δ
         R = self._R  # scratch: r1, r2 per leader, wolf and dimension, redrawn in place
         if R is None or R.shape[2:] != self._X.shape:
             R = self._R = np.empty((2, 3, *self._X.shape))
@@ -80,13 +84,13 @@ class GWO(Optimizer):
         A3 -= a / 3.0  # Eq. (3.3), divided by 3
         CD = R[1]
         CD *= 2.0 * L  # C ⊙ x_L with C = 2 r2, Eq. (3.4)
-        CD -= self._X
+        CD -= Xs
         np.abs(CD, out=CD)  # Eq. (3.5)
         A3 *= CD  # A_L D_L / 3, Eq. (3.6)
-        Xn = self._L.sum(axis=0) / 3.0 - A3[0]  # Eq. (3.7); sum / 3 is .mean(), faster
+        Xn = Ls.sum(axis=0) / 3.0 - A3[0]  # Eq. (3.7); sum / 3 is .mean(), faster
         Xn -= A3[1]
         Xn -= A3[2]
-        return Xn
+        return Xn if s == 1.0 else Xn / s  # ±inf beyond the box is clipped
 
     def _tell(self, t: int, r: int, X: NDArray, f: NDArray) -> None:
         self._X, self._fX = X, f  # non-greedy: always replace
@@ -100,9 +104,9 @@ class GWO(Optimizer):
     @property
     def population(self) -> tuple[NDArray, NDArray]:
         """The pack as last evaluated (non-greedy) and its values."""
-        return self._X, self._fX
+        return self._X.copy(), self._fX.copy()
 
     @property
     def leaders(self) -> tuple[NDArray, NDArray]:
         """α, β, δ (best three so far), shape (3, D), and their values."""
-        return self._L, self._fL
+        return self._L.copy(), self._fL.copy()

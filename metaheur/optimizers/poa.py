@@ -117,4 +117,4 @@ class POA(Optimizer):
     @property
     def population(self) -> tuple[NDArray, NDArray]:
         """The pelicans (greedy: each row is the best that agent has had) and values."""
-        return self._X, self._fX
+        return self._X.copy(), self._fX.copy()

@@ -135,4 +135,4 @@ class PSO(Optimizer):
     @property
     def population(self) -> tuple[NDArray, NDArray]:
         """The personal bests ``P`` and their values."""
-        return self._P, self._fP
+        return self._P.copy(), self._fP.copy()

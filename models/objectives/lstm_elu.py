@@ -160,6 +160,34 @@ class LSTMELUObjective(Objective):
                 "batch_size": 64 if gpu else 32, "seed": self.seed, **dict(trunk_config or {}),
             })  # fmt: skip
         self.trunk_config = trunk_config
+        if "width" in self.fixed:
+            self._check_width(self.fixed["width"])
+
+    def _check_width(self, width: Any) -> None:
+        """``width`` sizes the trunk trained in each trial, so only ``features="end-to-end"``
+        uses it; elsewhere a value other than the one in effect would be recorded unused."""
+        if self.features == "end-to-end":
+            return
+        used = (self.trunk_config.width if self.features == "trunk"
+                else self.table()["width"].default_for(self.profile))
+        if width != used:
+            where = (f"the trunk is trained once, with trunk_config width {used}"
+                     if self.features == "trunk" else "there is no trunk")
+            raise ValueError(
+                f"width={width!r} has no effect with features={self.features!r} ({where}); "
+                "pass trunk_config={'width': ...} or features='end-to-end' to change it")
+
+    def defaults(self, profile: str | None = None) -> dict[str, Any]:
+        """The base defaults; in ``"trunk"`` mode ``width`` is the trunk's, as recorded."""
+        out = super().defaults(profile)
+        if self.features == "trunk" and hasattr(self, "trunk_config"):
+            out["width"] = self.trunk_config.width
+        return out
+
+    def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        if params and "width" in params:
+            self._check_width(params["width"])
+        return super()._params(params)
 
     def table(self) -> dict[str, HP]:
         return lstm_elu_table(self.features, self.categoricals, self.source != "digits")

@@ -306,6 +306,25 @@ def test_digits_source_skips_the_trunk():
     assert obj.last_result.proba_val.shape[1] == 10
 
 
+@pytest.mark.parametrize("features, how", [("trunk", "fixed"), ("trunk", "evaluate"),
+                                           ("rows", "fixed"), ("rows", "evaluate")])
+def test_a_width_without_effect_is_refused(features, how):
+    """Regression: outside features="end-to-end" ``width`` was accepted and recorded while
+    the network used the fixed trunk's width (or had no trunk)."""
+    kw = {"source": "digits"} if features == "rows" else {"trunk_config": {"width": 4}}
+    obj = LSTMELUObjective(features=features, device="cpu", **kw)
+    assert obj.defaults()["width"] == (4 if features == "trunk" else 8)  # what is recorded
+    LSTMELUObjective(features=features, device="cpu", fixed={"width": obj.defaults()["width"]},
+                     **kw)
+    with pytest.raises(ValueError, match="width=16 has no effect"):
+        if how == "fixed":
+            LSTMELUObjective(features=features, device="cpu", fixed={"width": 16}, **kw)
+        else:
+            obj.evaluate({"width": 16})
+    e2e = LSTMELUObjective(features="end-to-end", device="cpu", fixed={"width": 16})
+    assert e2e.defaults()["width"] == 16
+
+
 def test_box_problem_for_minimize(lstm_obj):
     from metaheur.optuna import box_problem
 

@@ -24,6 +24,7 @@ from metaheur.cli.tune_params import SAMPLER_OPTIONS, checked_params, resolve_pa
 from metaheur.cli.tune_stored import (
     MAX_SEED,
     PROFILES,
+    check_storage_url,
     read_algo_params,
     read_attrs,
     read_profile,
@@ -237,6 +238,9 @@ def _validate(args: argparse.Namespace) -> str:
     from metaheur.harness import study as tuning
 
     algo = tuning.check_algo(args.algo)
+    for option in ("storage", "study", "out", "data"):  # "" is no default: refused
+        if getattr(args, option) is not None and not getattr(args, option).strip():
+            raise ValueError(f"--{option} must not be empty")
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; allowed: {', '.join(MODELS)}")
     if args.pruner not in tuning.PRUNERS:
@@ -297,11 +301,17 @@ def run(args: argparse.Namespace) -> int:
 
     args.study_given = args.study is not None
     args.out = args.out or f"metaheur-runs/{args.model}-{algo}"
+    if args.storage:
+        check_storage_url(args.storage)  # an in-memory database would lose the study
     out = storages.check_output_dir(args.out)  # before any work: a bad --out is exit 2 now
     storage_url = args.storage or storages.sqlite_url(out / "study.db")
     storage_shown = storages.mask_url(args.storage) if args.storage else None
     study_name = args.study or f"{args.model}-{algo}"
-    storages.check_results_owner(out, study_name)  # another study's results: exit 2 now
+    with warnings.catch_warnings(record=True) as caught:  # tune's own one-line warnings
+        warnings.simplefilter("always")
+        storages.check_results_owner(out, study_name)  # another study's results: exit 2 now
+    for w in caught:
+        print(f"metaheur tune: warning: {w.message}", file=sys.stderr)
     command = _command(args, storage_shown)
     _quiet_libraries(args.verbose)
     info = sys.stderr if args.json else sys.stdout  # under --json stdout is the JSON
@@ -362,7 +372,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         logger.info("study %r was created before tune recorded its split: it continues with "
                     "the shuffled split its trials were scored on (new studies stratify)",
                     study_name)
-    params = resolve_params(args, algo, read_algo_params(stored, study_name), study_name)
+    params = resolve_params(args, algo, read_algo_params(stored, study_name), study_name,
+                            stored.get("pop_size"))
     command = plan.command = _command(args, plan.storage_shown)  # now with seed and profile
     objective_kwargs = _objective_kwargs(args, source, root, profile) | {"split": split}
     objective_kwargs["artifact_dir"] = str(out / "artifacts")  # validation predictions

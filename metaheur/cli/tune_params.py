@@ -39,10 +39,12 @@ def checked_params(algo: str, args: argparse.Namespace,
 
 
 def resolve_params(args: argparse.Namespace, algo: str, stored: dict[str, Any] | None,
-                   study_name: str) -> dict[str, Any]:
+                   study_name: str, stored_pop: Any = None) -> dict[str, Any]:
     """The run's ``--algo-param`` values: those given (an existing study must have been
     created with the same), else the study's own (untrusted input: checked like given ones,
-    a bad one is a ``ValueError`` naming the study), else none."""
+    a bad one is a ``ValueError`` naming the study), else none. ``stored_pop``: the
+    ``--pop-size`` the study last ran with (untrusted), to tell a stored value that does
+    not suit this run's ``--pop-size`` (the option is then at fault) from a malformed one."""
     given = args.algo_params
     if given is None:
         if not stored:
@@ -52,6 +54,7 @@ def resolve_params(args: argparse.Namespace, algo: str, stored: dict[str, Any] |
         try:
             params = checked_params(algo, args, stored.items())
         except ValueError as exc:
+            _refuse_pop_size(algo, args, stored, study_name, stored_pop, exc)
             import optuna
 
             from metaheur.harness.study import OPTUNA_SAMPLERS
@@ -68,3 +71,21 @@ def resolve_params(args: argparse.Namespace, algo: str, stored: dict[str, Any] |
                          f"{given!r}; use --study NAME --out DIR to start another study "
                          f"(or {keep} to continue this one)")
     return given
+
+
+def _refuse_pop_size(algo: str, args: argparse.Namespace, stored: dict[str, Any],
+                     study_name: str, stored_pop: Any, exc: ValueError) -> None:
+    """Raise a ``ValueError`` naming ``--pop-size`` when the study's ``stored`` values,
+    refused with this run's ``--pop-size`` (``exc``), pass with the one it ran with."""
+    if (not isinstance(stored_pop, int) or isinstance(stored_pop, bool)
+            or stored_pop == args.pop_size):
+        return
+    try:
+        checked_params(algo, argparse.Namespace(pop_size=stored_pop, trials=args.trials),
+                       stored.items())
+    except (ValueError, TypeError):
+        return
+    kept = " ".join(as_options(stored))
+    raise ValueError(f"--pop-size {args.pop_size} does not suit the {kept} that study "
+                     f"{study_name!r} keeps ({exc}); it ran with --pop-size {stored_pop}"
+                     ) from None

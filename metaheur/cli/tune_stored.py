@@ -13,9 +13,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["DAMAGED", "MAX_SEED", "PROFILES", "SPLITS", "damaged_records", "reload",
-           "read_algo_params", "read_attrs", "read_profile", "read_seconds", "read_seed",
-           "read_split", "read_trials"]
+__all__ = ["DAMAGED", "MAX_SEED", "PROFILES", "SPLITS", "check_storage_url", "damaged_records",
+           "reload", "read_algo_params", "read_attrs", "read_profile", "read_seconds",
+           "read_seed", "read_split", "read_trials"]
 
 MAX_SEED = 2**32 - 1
 PROFILES = ("cpu", "gpu")  # the objectives' PROFILES, without importing torch for --help
@@ -25,6 +25,33 @@ SPLITS = ("stratified", "random")  # the objectives' SPLITS, likewise
 def _malformed(study_name: str, key: str, value: Any, allowed: str) -> ValueError:
     return ValueError(f"study {study_name!r} has a malformed {key} {value!r} in its storage "
                       f"({allowed} is allowed); use --study NAME --out DIR to start another study")
+
+
+def check_storage_url(url: str) -> None:
+    """``ValueError`` for a ``--storage`` that is an in-memory SQLite database
+    (``sqlite://``, ``sqlite:///:memory:``, ``mode=memory``): every connection, and every
+    worker process, has its own empty one, and the study is gone when tune ends, so the
+    command that resumes would start afresh. Anything else is for the storage to judge."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from metaheur.harness.storage import mask_url
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        return  # not a URL: opening it says what is allowed
+    if not parsed.drivername.startswith("sqlite"):
+        return
+    db = parsed.database or ""
+    mode = parsed.query.get("mode", ())
+    modes = (mode,) if isinstance(mode, str) else tuple(mode)
+    if (db in ("", ":memory:") or db.startswith("file::memory:") or "memory" in modes
+            or (db.startswith("file:") and "mode=memory" in db)):
+        raise ValueError(f"--storage {mask_url(url)} is an in-memory SQLite database: the "
+                         "study would be lost when tune ends (and worker processes cannot "
+                         "share it); give a database file, e.g. sqlite:///study.db (default: "
+                         "sqlite:///<out>/study.db)")
 
 
 def read_seed(stored: dict[str, Any], study_name: str) -> int | None:

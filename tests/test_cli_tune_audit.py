@@ -1,0 +1,84 @@
+"""``metaheur tune`` as a user meets it: regressions found by an audit of the command (bad
+storages, warnings, outputs). Runs use the hidden ``--quick`` configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from metaheur.cli import main
+
+pytest.importorskip("torch")
+pytest.importorskip("metaheur.models.objectives")
+
+QUICK = ["tune", "--quick", "--n-jobs", "1", "--algo", "random", "--trials", "1"]
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:",
+                                 "sqlite:///file:mem?mode=memory&uri=true",
+                                 "sqlite:///file:mem?mode=memory&cache=shared&uri=true"])
+def test_an_in_memory_storage_is_refused_before_any_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture, url: str) -> None:
+    """Regression: an in-memory SQLite storage was a ``KeyError: 'Record does not exist.'``
+    traceback once the data were ready (each connection has its own empty database), or,
+    with a shared cache, a run whose study was gone at exit while tune printed a command
+    that "resumes" it."""
+    out = tmp_path / "run"
+    assert main([*QUICK, "--out", str(out), "--storage", url]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "in-memory" in err and "sqlite:///" in err
+    assert not (out / "best.json").exists()
+
+
+def test_an_unreadable_best_json_is_a_one_line_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Regression: a best.json that cannot be read in --out came out as a Python warning,
+    with the path and line of tune_cmd.py and its source line, not as tune's own one-line
+    warning."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "best.json").write_text("garbage")
+    assert main([*QUICK, "--out", str(out), "-q"]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "best.json" in line]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("metaheur tune: warning: ") and "it will be replaced" in lines[0]
+    assert "tune_cmd.py" not in err and "UserWarning" not in err
+    assert json.loads((out / "best.json").read_text())["study"] == "lstm-elu-random"
+
+
+@pytest.mark.parametrize("option", ["--storage", "--study", "--out", "--data"])
+def test_an_empty_value_is_refused_not_taken_for_the_default(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        option: str) -> None:
+    """Regression: ``--storage ""`` (an unset ``$URL`` in a script), ``--study ""`` and
+    ``--out ""`` ran silently with the default local SQLite file, study name and folder:
+    copies meant to share one remote study each tuned a study of their own; ``--data ""``
+    looked for a dataset in the current folder. (``--study " "`` stands for a blank name.)"""
+    monkeypatch.chdir(tmp_path)
+    argv = [*QUICK, option, " " if option == "--study" else ""]
+    if option != "--out":
+        argv += ["--out", str(tmp_path / "run")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"{option} must not be empty" in err, err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "metaheur-runs").exists()
+
+
+def test_a_pop_size_too_small_for_the_studys_algo_params_is_not_a_malformed_storage(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Regression: resuming ``--algo ipop -p inner=gwo`` (GWO needs 3 wolves) with
+    ``--pop-size 2`` said the study's stored algo_params were malformed and advised
+    starting another study; the stored values are fine, the new --pop-size is not."""
+    base = ["tune", "--quick", "--n-jobs", "1", "--algo", "ipop", "--out", str(tmp_path / "r")]
+    assert main([*base, "-p", "inner=gwo", "--pop-size", "3", "--trials", "1", "-q"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--pop-size", "2", "--trials", "2", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "malformed" not in err and "another study" not in err, err
+    assert "--pop-size 2" in err and "--algo-param inner=gwo" in err and ">= 3" in err, err
+    assert main([*base, "--pop-size", "3", "--trials", "2", "-q"]) == 0  # as the hint says

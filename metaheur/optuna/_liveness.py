@@ -41,6 +41,8 @@ _LOCAL = threading.local()
 _ASKED: weakref.WeakKeyDictionary[
     BaseStorage, dict[int, tuple[threading.Thread, weakref.ref[Token]]]] = (
     weakref.WeakKeyDictionary())
+# ... of which the trials being told (``forget``), dropped once their end state is written
+_TOLD: weakref.WeakKeyDictionary[BaseStorage, set[int]] = weakref.WeakKeyDictionary()
 _ASKED_LOCK = threading.Lock()
 
 
@@ -67,10 +69,36 @@ def remember(storage: BaseStorage, trial_id: int) -> None:
 
 
 def forget(storage: BaseStorage, trial_id: int) -> None:
-    """The trial finished: stop tracking its thread."""
+    """The trial is being told: stop tracking its thread once its end state is written.
+
+    Optuna calls ``after_trial`` *before* it writes the state, so until then the trial is
+    RUNNING and its thread must still count as alive: were it dropped here, a trial deciding
+    in that window would take a row past ``wait_timeout`` for a lost one and re-issue it."""
     if isinstance(storage, InMemoryStorage):
         with _ASKED_LOCK:
-            _ASKED.get(storage, {}).pop(trial_id, None)
+            if trial_id in _ASKED.get(storage, {}):
+                _TOLD.setdefault(storage, set()).add(trial_id)
+
+
+def _prune(storage: BaseStorage) -> None:
+    """Stop tracking the told trials whose end state the storage now holds."""
+    with _ASKED_LOCK:
+        told = set(_TOLD.get(storage, ()))
+    if not told:
+        return
+    done = set()
+    for trial_id in told:
+        try:
+            finished = storage.get_trial(trial_id).state.is_finished()
+        except KeyError:
+            finished = True
+        if finished:
+            done.add(trial_id)
+    with _ASKED_LOCK:
+        asked = _ASKED.get(storage, {})
+        for trial_id in done:
+            asked.pop(trial_id, None)
+        _TOLD.get(storage, set()).difference_update(done)
 
 
 def _alive(thread: threading.Thread, ref: weakref.ref[Token]) -> bool:
@@ -84,6 +112,7 @@ def alive_here(storage: BaseStorage, index: TrialIndex) -> set[int]:
     """Numbers of the unfinished trials of an in-memory storage whose asking thread lives."""
     if not isinstance(storage, InMemoryStorage):
         return set()
+    _prune(storage)
     with _ASKED_LOCK:
         threads = dict(_ASKED.get(storage, {}))
     out = set()

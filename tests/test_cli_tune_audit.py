@@ -82,3 +82,26 @@ def test_a_pop_size_too_small_for_the_studys_algo_params_is_not_a_malformed_stor
     assert "malformed" not in err and "another study" not in err, err
     assert "--pop-size 2" in err and "--algo-param inner=gwo" in err and ">= 3" in err, err
     assert main([*base, "--pop-size", "3", "--trials", "2", "-q"]) == 0  # as the hint says
+
+
+@pytest.mark.parametrize(("change", "stored"), [
+    (["--seed", "1"], "seed=0"), (["--profile", "gpu"], "profile='cpu'"),
+    (["--data-format", "digits"], "data='synthetic'")])
+def test_a_resume_that_the_study_refuses_is_refused_before_the_data_stage(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        change: list[str], stored: str) -> None:
+    """Regression: a resume with another --seed, --profile or data ran the data stage
+    (on a real dataset: minutes of loading and features) before it was told that the
+    study refuses it, which the stored configuration says at once."""
+    from metaheur.models.objectives import LSTMELUObjective
+
+    argv = [*QUICK, "--out", str(tmp_path / "r"), "-q"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    prepared: list[str] = []
+    monkeypatch.setattr(LSTMELUObjective, "prepare", lambda self: prepared.append(self.source))
+    assert main([*argv, *change]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"was created with {stored}" in err, err
+    assert "to continue this one" in err
+    assert prepared == []

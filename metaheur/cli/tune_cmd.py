@@ -24,7 +24,10 @@ from metaheur.cli.tune_params import SAMPLER_OPTIONS, checked_params, resolve_pa
 from metaheur.cli.tune_stored import (
     MAX_SEED,
     PROFILES,
+    SAME,
+    check_resume,
     check_storage_url,
+    mismatch,
     read_algo_params,
     read_attrs,
     read_profile,
@@ -377,6 +380,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     command = plan.command = _command(args, plan.storage_shown)  # now with seed and profile
     objective_kwargs = _objective_kwargs(args, source, root, profile) | {"split": split}
     objective_kwargs["artifact_dir"] = str(out / "artifacts")  # validation predictions
+    check_resume(stored, study_name, {"algo": algo, "model": args.model, "profile": profile,
+                                      "data": source, "seed": args.seed, "data_path": root})
     objective = get_objective(args.model, **objective_kwargs)  # validates the options
     # data and the one-off feature stage once here, before the workers start (they read the
     # disk cache); a bad real dataset is bad input (exit 2)
@@ -390,12 +395,10 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         "storage": storages.mask_url(storage_url), "command": command,
     }
     try:
-        study, created = tuning.open_study(storage, study_name, attrs=config,
-                                           check=("algo", "model", "profile", "data", "seed"),
+        study, created = tuning.open_study(storage, study_name, attrs=config, check=SAME,
                                            paths=("data_path",), strict=True)
-    except tuning.StudyMismatchError as exc:
-        raise ValueError(f"{exc}; use --study NAME --out DIR to start another study (or "
-                         f"{exc.resume_option} to continue this one)") from None
+    except tuning.StudyMismatchError as exc:  # another copy made the study meanwhile
+        raise mismatch(exc) from None
     finished = tuning.count_finished(study)
 
     note(f"metaheur tune: {algo} tuning {args.model} on {source} data "

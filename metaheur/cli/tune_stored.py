@@ -13,18 +13,40 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["DAMAGED", "MAX_SEED", "PROFILES", "SPLITS", "check_storage_url", "damaged_records",
-           "reload", "read_algo_params", "read_attrs", "read_profile", "read_seconds",
-           "read_seed", "read_split", "read_trials"]
+__all__ = ["DAMAGED", "MAX_SEED", "PROFILES", "SAME", "SPLITS", "check_resume",
+           "check_storage_url", "damaged_records", "mismatch", "reload", "read_algo_params",
+           "read_attrs", "read_profile", "read_seconds", "read_seed", "read_split",
+           "read_trials"]
 
 MAX_SEED = 2**32 - 1
 PROFILES = ("cpu", "gpu")  # the objectives' PROFILES, without importing torch for --help
 SPLITS = ("stratified", "random")  # the objectives' SPLITS, likewise
+#: What a resumed study must share with the run (and ``data_path``, compared as a path).
+SAME = ("algo", "model", "profile", "data", "seed")
 
 
 def _malformed(study_name: str, key: str, value: Any, allowed: str) -> ValueError:
     return ValueError(f"study {study_name!r} has a malformed {key} {value!r} in its storage "
                       f"({allowed} is allowed); use --study NAME --out DIR to start another study")
+
+
+def mismatch(exc: Any) -> ValueError:
+    """The one-line error for a :class:`~metaheur.harness.study.StudyMismatchError`."""
+    return ValueError(f"{exc}; use --study NAME --out DIR to start another study (or "
+                      f"{exc.resume_option} to continue this one)")
+
+
+def check_resume(stored: dict[str, Any], study_name: str, given: dict[str, Any]) -> None:
+    """Refuse (:func:`mismatch`) a run whose ``given`` configuration differs from the one
+    ``stored`` by an existing study in a key of :data:`SAME` or in ``data_path``, before the
+    data stage (minutes on a real dataset), as opening the study would refuse it after."""
+    from metaheur.harness.study import StudyMismatchError, _same_path
+
+    for key in (*SAME, "data_path"):
+        if key in stored and key in given and not (
+                _same_path(stored[key], given[key]) if key == "data_path"
+                else stored[key] == given[key]):
+            raise mismatch(StudyMismatchError(study_name, key, stored[key], given[key]))
 
 
 def check_storage_url(url: str) -> None:

@@ -17,6 +17,7 @@ QUICK = ["tune", "--quick", "--n-jobs", "1", "--algo", "random", "--trials", "1"
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:",
+                                 "sqlite:///file::memory:?uri=true",
                                  "sqlite:///file:mem?mode=memory&uri=true",
                                  "sqlite:///file:mem?mode=memory&cache=shared&uri=true"])
 def test_an_in_memory_storage_is_refused_before_any_work(
@@ -31,6 +32,16 @@ def test_an_in_memory_storage_is_refused_before_any_work(
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert "in-memory" in err and "sqlite:///" in err
     assert not (out / "best.json").exists()
+
+
+def test_a_file_storage_named_like_memory_is_not_refused() -> None:
+    """Without ``uri=true`` SQLite takes ``file:`` and ``mode=memory`` as part of a file
+    name or not at all: such a storage is a file, not refused as in-memory."""
+    from metaheur.cli.tune_stored import check_storage_url
+
+    for url in ("sqlite:///study.db", "sqlite:///file:x.db?uri=true", "sqlite:///file::memory:",
+                "postgresql://u@h/db", "not a url"):
+        check_storage_url(url)
 
 
 def test_an_unreadable_best_json_is_a_one_line_warning(

@@ -56,6 +56,7 @@ def check_storage_url(url: str) -> None:
     command that resumes would start afresh. Anything else is for the storage to judge."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.util import asbool
 
     from metaheur.harness.storage import mask_url
 
@@ -66,10 +67,13 @@ def check_storage_url(url: str) -> None:
     if not parsed.drivername.startswith("sqlite"):
         return
     db = parsed.database or ""
-    mode = parsed.query.get("mode", ())
+    mode, given = parsed.query.get("mode", ()), parsed.query.get("uri", "false")
     modes = (mode,) if isinstance(mode, str) else tuple(mode)
-    if (db in ("", ":memory:") or db.startswith("file::memory:") or "memory" in modes
-            or (db.startswith("file:") and "mode=memory" in db)):
+    try:  # without uri=true, SQLite takes file: and mode=memory for a file name and nothing
+        uri = bool(asbool(given if isinstance(given, str) else given[-1]))
+    except (ValueError, IndexError):
+        uri = False
+    if db in ("", ":memory:") or (uri and (db.startswith("file::memory:") or "memory" in modes)):
         raise ValueError(f"--storage {mask_url(url)} is an in-memory SQLite database: the "
                          "study would be lost when tune ends (and worker processes cannot "
                          "share it); give a database file, e.g. sqlite:///study.db (default: "

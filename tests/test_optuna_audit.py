@@ -74,3 +74,33 @@ def test_told_trials_are_not_tracked_for_ever() -> None:
     study.ask()  # a later decision prunes the told trials
     gc.collect()
     assert len(_liveness._ASKED.get(study._storage, {})) <= 1
+
+
+def test_two_threads_batch_asking_do_not_wait_for_each_other() -> None:
+    """Two threads of one process, each holding ``ask()``ed trials and asking more, both
+    found every row taken, partly by the other thread's trials, and each waited for the
+    other until ``wait_timeout`` (60 s before any trial of the run finished): a deadlock
+    the sampler can see, since the other thread waits inside it. Found with three threads
+    each doing batch ``ask()``/``tell()`` (a minute's stall per batch)."""
+    study = optuna.create_study(sampler=GWOSampler(seed=0, n_trials=40, pop_size=6))
+    study.optimize(_sphere, n_trials=1)
+    sync = threading.Barrier(2)
+    asked: dict[int, list[optuna.Trial]] = {0: [], 1: []}
+
+    def worker(me: int) -> None:
+        asked[me] += [study.ask(), study.ask()]
+        sync.wait()
+        asked[me] += [study.ask(), study.ask()]  # 5 rows: 8 asks
+        for t in asked[me]:
+            study.tell(t, _sphere(t))
+
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in (0, 1)]
+    t0 = time.monotonic()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=90)
+    assert time.monotonic() - t0 < 20
+    trials = study.get_trials(deepcopy=False)
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == len(trials) == 9

@@ -23,7 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna import _protocol
 from metaheur.optuna._index import TrialIndex, TrialInfo
-from metaheur.optuna._liveness import Liveness, Token, alive_here, mine, remember, token
+from metaheur.optuna._liveness import Liveness, Token, alive_here, mine, remember, token, waiting
 from metaheur.optuna._protocol import (
     VERSION,
     BadRecord,
@@ -107,6 +107,7 @@ class Coordinator:
         while True:
             with lock:
                 got = self.decide(study, trial, space, time.monotonic() - t0, life, barrier)
+                waiting(isinstance(got, Wait))  # others: this thread's trials wait with it
             if since is not None:
                 barrier += time.monotonic() - since
             since = time.monotonic() if isinstance(got, Wait) and got.barrier else None
@@ -160,7 +161,7 @@ class Coordinator:
             silent = [index.trials[k] for k in unsettled
                       if k in index.trials and index.trials[k].silent(now)]
             for info in silent:
-                self._presume_dead(study, info, trial.number, now)
+                _presume_dead(study, self.tomb_attr, info, trial.number, now)
             # marked: decide again at once, from a read that shows the marks
             early = None if silent else _reserved_take(self.store, index, run, trial.number,
                                                        now, timeout, heartbeat, here)
@@ -225,17 +226,6 @@ class Coordinator:
         self.live[trial.number] = weakref.ref(token())
         remember(storage, trial._trial_id)
         return dict(params)
-
-    def _presume_dead(self, study: Study, info: TrialInfo, number: int, now: float) -> None:
-        """Mark ``info``'s trial, silent for ``GRACE`` seconds, as presumed dead."""
-        last = info.ticket.t if isinstance(info.ticket, Waiting) else info.start
-        logger.info("trial %d presumes trial %d dead (no sign of life for %.1f s)", number,
-                    info.number, now - last)
-        try:
-            study._storage.set_trial_system_attr(
-                info.trial_id, self.tomb_attr, {"v": VERSION, "by": number, "t": now})
-        except UpdateFinishedTrialError:
-            pass  # it finished meanwhile: settled anyway
 
     def _withdraw(self, study: Study, trial: FrozenTrial, index: TrialIndex) -> Withdrawn:
         """``trial`` found itself presumed dead: withdraw its claim, if any, and take no
@@ -436,6 +426,19 @@ def _answer_open_rows(run: RunSpace, g: Generation, views: list[RowView]) -> lis
                 out = list(views)
             out[i] = RowView(RowState.DONE, e.value, e.number)
     return out
+
+
+def _presume_dead(study: Study, tomb_attr: str, info: TrialInfo, number: int,
+                  now: float) -> None:
+    """Mark ``info``'s trial, silent for ``GRACE`` seconds, as presumed dead."""
+    last = info.ticket.t if isinstance(info.ticket, Waiting) else info.start
+    logger.info("trial %d presumes trial %d dead (no sign of life for %.1f s)", number,
+                info.number, now - last)
+    try:
+        study._storage.set_trial_system_attr(
+            info.trial_id, tomb_attr, {"v": VERSION, "by": number, "t": now})
+    except UpdateFinishedTrialError:
+        pass  # it finished meanwhile: settled anyway
 
 
 def _fail_and_raise(study: Study, trial: FrozenTrial, why: str) -> None:

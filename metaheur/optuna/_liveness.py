@@ -25,7 +25,8 @@ from optuna.storages import BaseStorage, InMemoryStorage
 from metaheur.optuna import _protocol
 from metaheur.optuna._index import TrialIndex
 
-__all__ = ["Liveness", "Token", "alive_here", "forget", "mine", "remember", "token"]
+__all__ = ["Liveness", "Token", "alive_here", "forget", "mine", "remember", "token",
+           "waiting"]
 
 
 class Token:
@@ -54,11 +55,27 @@ def token() -> Token:
     return tok
 
 
+# Tokens of the threads now waiting inside a sampler (for their turn or for a row): the
+# trials such a thread asked cannot be told before its wait ends.
+_WAITING: weakref.WeakSet[Token] = weakref.WeakSet()
+
+
+def waiting(flag: bool) -> None:
+    """The calling thread waits inside the sampler (``True``) or has stopped (``False``)."""
+    if flag:
+        _WAITING.add(token())
+    else:
+        _WAITING.discard(token())
+
+
 def mine(live: dict[int, weakref.ref[Token]]) -> set[int]:
-    """The trial numbers of ``live`` (trial number -> its asking thread's token) that the
-    calling thread asked."""
+    """The trial numbers of ``live`` (trial number -> its asking thread's token) that cannot
+    be told while the calling thread waits: those it asked, and those asked by threads that
+    wait inside the sampler themselves (two threads each holding a batch of ``ask()``ed
+    trials, each waiting for a row the other holds, would otherwise wait for each other
+    until ``wait_timeout``)."""
     me = token()
-    return {k for k, ref in live.items() if ref() is me}
+    return {k for k, ref in live.items() if (t := ref()) is me or (t is not None and t in _WAITING)}
 
 
 def remember(storage: BaseStorage, trial_id: int) -> None:

@@ -116,3 +116,40 @@ def test_a_resume_that_the_study_refuses_is_refused_before_the_data_stage(
     assert len(err.strip().splitlines()) == 1 and f"was created with {stored}" in err, err
     assert "to continue this one" in err
     assert prepared == []
+
+
+def test_a_model_whose_constructor_takes_what_the_readme_lists_can_be_tuned(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: README "Adding a model" says tune constructs a registered objective with
+    source, root, profile, device, seed and artifact_dir, "so its constructor must accept
+    them"; tune passed ``split`` too, so such a constructor was a TypeError traceback. An
+    objective without ``split`` (nor ``**kwargs``) now gets the six only."""
+    import numpy as np
+    from optuna.distributions import FloatDistribution
+
+    from metaheur.models import catalog
+    from metaheur.models.objectives import HP, Objective, RunResult
+
+    class Listed(Objective):
+        name = "listed"
+        label = "1 − score"
+
+        def __init__(self, *, source: str, root: str | None, profile: str, device: str,
+                     seed: int, artifact_dir: str | None) -> None:
+            super().__init__(profile=profile, device=device, seed=seed,
+                             artifact_dir=artifact_dir)
+
+        def table(self) -> dict[str, HP]:
+            return {"x": HP(FloatDistribution(0.0, 1.0), 0.5)}
+
+        def run(self, params: dict, trial: object = None) -> RunResult:
+            y, proba = np.array([0, 1]), np.array([[0.7, 0.3], [0.2, 0.8]])
+            return RunResult(score=abs(params["x"] - 0.3), metrics={"f1": 1.0}, y_val=y,
+                             proba_val=proba, params=dict(params), seconds=0.0)
+
+    monkeypatch.setitem(catalog.MODELS, "listed", Listed)
+    out = tmp_path / "run"
+    assert main(["tune", "--model", "listed", "--algo", "random", "--trials", "2", "-j", "1",
+                 "--device", "cpu", "--out", str(out), "-q"]) == 0, capsys.readouterr().err
+    best = json.loads((out / "best.json").read_text())
+    assert best["model"] == "listed" and best["trials"]["complete"] == 2

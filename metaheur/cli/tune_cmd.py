@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from metaheur.cli import tune_params
 from metaheur.cli.tune_params import SAMPLER_OPTIONS, checked_params, resolve_params
 from metaheur.cli.tune_stored import (
     MAX_SEED,
@@ -36,7 +37,7 @@ from metaheur.cli.tune_stored import (
     read_split,
     reload,
 )
-from metaheur.models.catalog import FORMATS, MODELS, TRIALS_PER_GPU, quick_kwargs
+from metaheur.models.catalog import FORMATS, MODELS, TRIALS_PER_GPU
 
 DEFAULT_TRIALS = 48  # pop 8: the initial population and 5 generations
 DEFAULT_POP_SIZE = 8
@@ -166,15 +167,6 @@ def _data_source(args: argparse.Namespace) -> tuple[str, str | None]:
         what = f"--data-format {fmt}" if own else f"--data {args.data} is {fmt} data, which"
         raise ValueError(f"{what} feeds --model {wanted}, not {args.model}")
     return fmt, root
-
-
-def _objective_kwargs(args: argparse.Namespace, source: str, root: str | None,
-                      profile: str) -> dict[str, Any]:
-    kw: dict[str, Any] = {"source": source, "root": root, "profile": profile,
-                          "device": args.device, "seed": args.seed}
-    if args.quick:  # tiny configuration for tests: seconds per trial
-        kw.update(quick_kwargs(args.model, source))
-    return kw
 
 
 def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
@@ -378,8 +370,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     params = resolve_params(args, algo, read_algo_params(stored, study_name), study_name,
                             stored.get("pop_size"))
     command = plan.command = _command(args, plan.storage_shown)  # now with seed and profile
-    objective_kwargs = _objective_kwargs(args, source, root, profile) | {"split": split}
-    objective_kwargs["artifact_dir"] = str(out / "artifacts")  # validation predictions
+    objective_kwargs = tune_params.objective_kwargs(  # artifacts: validation predictions
+        args, source, root, profile, split, str(out / "artifacts"))
     check_resume(stored, study_name, {"algo": algo, "model": args.model, "profile": profile,
                                       "data": source, "seed": args.seed, "data_path": root})
     objective = get_objective(args.model, **objective_kwargs)  # validates the options

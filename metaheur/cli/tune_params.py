@@ -1,5 +1,6 @@
 """``metaheur tune --algo-param``: checked before any data is read, recorded in the study,
-inherited by a resume that gives none, refused when they differ from the study's."""
+inherited by a resume that gives none, refused when they differ from the study's; and the
+keywords tune constructs the model's objective with."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from metaheur.harness.algo_params import as_options, check_algo_params, check_optuna_params
 
-__all__ = ["OWNED", "SAMPLER_OPTIONS", "checked_params", "resolve_params"]
+__all__ = ["OWNED", "SAMPLER_OPTIONS", "checked_params", "objective_kwargs", "resolve_params"]
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +20,33 @@ SAMPLER_OPTIONS = ("skip_evaluated", "speculative", "wait_timeout")
 #: What this command sets with options of its own.
 OWNED = {"pop_size": "--pop-size", "seed": "--seed", "n_trials": "--trials",
          "search_space": "--profile (the model's search space)"}
+
+
+def objective_kwargs(args: argparse.Namespace, source: str, root: str | None, profile: str,
+                     split: str, artifact_dir: str) -> dict[str, Any]:
+    """The keywords tune constructs ``args.model``'s objective with: ``source``, ``root``,
+    ``profile``, ``device``, ``seed`` and ``artifact_dir`` (README "Adding a model": what
+    its constructor must accept); ``split`` where the constructor takes it (by name or
+    ``**kwargs``, as :class:`~metaheur.models.objectives.Objective` does), since an
+    objective that does not cannot split by it; and under the hidden ``--quick`` the tiny
+    configuration (tests)."""
+    import inspect
+
+    from metaheur.models.catalog import objective_class, quick_kwargs
+
+    kw: dict[str, Any] = {"source": source, "root": root, "profile": profile,
+                          "device": args.device, "seed": args.seed,
+                          "artifact_dir": artifact_dir}
+    try:
+        params = inspect.signature(objective_class(args.model)).parameters.values()
+        takes_split = any(p.kind is p.VAR_KEYWORD or p.name == "split" for p in params)
+    except (TypeError, ValueError):  # no signature to read: give it, as before
+        takes_split = True
+    if takes_split:
+        kw["split"] = split
+    if args.quick:  # tiny configuration for tests: seconds per trial
+        kw.update(quick_kwargs(args.model, source))
+    return kw
 
 
 def checked_params(algo: str, args: argparse.Namespace,

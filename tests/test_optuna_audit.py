@@ -9,10 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 import optuna
+import pytest
 from optuna.storages import InMemoryStorage
 from optuna.trial import TrialState
 
 from metaheur.optuna import GWOSampler, _liveness
+from metaheur.optuna._coordinator import Coordinator
+from metaheur.optuna._scheduler import Wait
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -104,3 +107,24 @@ def test_two_threads_batch_asking_do_not_wait_for_each_other() -> None:
     trials = study.get_trials(deepcopy=False)
     assert all(t.state == TrialState.COMPLETE for t in trials)
     assert len({tuple(sorted(t.params.items())) for t in trials}) == len(trials) == 9
+
+
+def test_a_failed_decision_leaves_no_waiting_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread whose decision raised after it had waited is not taken for one that still
+    waits inside the sampler (others would take spares instead of waiting for its rows)."""
+    study = optuna.create_study(sampler=GWOSampler(seed=0, n_trials=20, pop_size=4))
+    study.optimize(_sphere, n_trials=1)
+    results: list[Any] = [Wait(0.0), RuntimeError("the storage is down")]
+
+    def decide(*args: Any, **kwargs: Any) -> Any:
+        r = results.pop(0)
+        if isinstance(r, Exception):
+            raise r
+        assert _liveness.token() not in _liveness._WAITING
+        return r
+
+    monkeypatch.setattr(Coordinator, "decide", decide)
+    with pytest.raises(RuntimeError, match="storage is down"):
+        study.ask()
+    assert not results
+    assert _liveness.token() not in _liveness._WAITING

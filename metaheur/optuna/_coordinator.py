@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from optuna.distributions import BaseDistribution
-from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import fail_stale_trials
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.study import Study, StudyDirection
@@ -23,14 +22,22 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna import _protocol
 from metaheur.optuna._index import TrialIndex, TrialInfo
-from metaheur.optuna._liveness import Liveness, Token, alive_here, mine, remember, token, waiting
+from metaheur.optuna._liveness import (
+    Liveness,
+    Token,
+    alive_here,
+    mine,
+    presume_dead,
+    remember,
+    token,
+    waiting,
+)
 from metaheur.optuna._protocol import (
     VERSION,
     BadRecord,
     Claim,
     MixedVersionsError,
     Skip,
-    Waiting,
     tomb_key,
 )
 from metaheur.optuna._scheduler import (
@@ -106,8 +113,11 @@ class Coordinator:
         barrier, since = 0.0, None  # time waiting for rows (all taken), and since when
         while True:
             with lock:
-                got = self.decide(study, trial, space, time.monotonic() - t0, life, barrier)
-                waiting(isinstance(got, Wait))  # others: this thread's trials wait with it
+                got = None
+                try:
+                    got = self.decide(study, trial, space, time.monotonic() - t0, life, barrier)
+                finally:  # while this thread waits, the trials it asked wait with it
+                    waiting(isinstance(got, Wait))
             if since is not None:
                 barrier += time.monotonic() - since
             since = time.monotonic() if isinstance(got, Wait) and got.barrier else None
@@ -161,7 +171,7 @@ class Coordinator:
             silent = [index.trials[k] for k in unsettled
                       if k in index.trials and index.trials[k].silent(now)]
             for info in silent:
-                _presume_dead(study, self.tomb_attr, info, trial.number, now)
+                presume_dead(study, self.tomb_attr, info, trial.number, now)
             # marked: decide again at once, from a read that shows the marks
             early = None if silent else _reserved_take(self.store, index, run, trial.number,
                                                        now, timeout, heartbeat, here)
@@ -426,19 +436,6 @@ def _answer_open_rows(run: RunSpace, g: Generation, views: list[RowView]) -> lis
                 out = list(views)
             out[i] = RowView(RowState.DONE, e.value, e.number)
     return out
-
-
-def _presume_dead(study: Study, tomb_attr: str, info: TrialInfo, number: int,
-                  now: float) -> None:
-    """Mark ``info``'s trial, silent for ``GRACE`` seconds, as presumed dead."""
-    last = info.ticket.t if isinstance(info.ticket, Waiting) else info.start
-    logger.info("trial %d presumes trial %d dead (no sign of life for %.1f s)", number,
-                info.number, now - last)
-    try:
-        study._storage.set_trial_system_attr(
-            info.trial_id, tomb_attr, {"v": VERSION, "by": number, "t": now})
-    except UpdateFinishedTrialError:
-        pass  # it finished meanwhile: settled anyway
 
 
 def _fail_and_raise(study: Study, trial: FrozenTrial, why: str) -> None:

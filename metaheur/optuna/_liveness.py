@@ -16,17 +16,23 @@ trials in other workers (``_protocol``, "Presumed dead")."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from dataclasses import dataclass
 
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import BaseStorage, InMemoryStorage
+from optuna.study import Study
 
 from metaheur.optuna import _protocol
-from metaheur.optuna._index import TrialIndex
+from metaheur.optuna._index import TrialIndex, TrialInfo
+from metaheur.optuna._protocol import VERSION, Waiting
 
-__all__ = ["Liveness", "Token", "alive_here", "forget", "mine", "remember", "token",
-           "waiting"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["Liveness", "Token", "alive_here", "forget", "mine", "presume_dead", "remember",
+           "token", "waiting"]
 
 
 class Token:
@@ -158,3 +164,15 @@ class Liveness:
         """A ticket stamped ``t`` was written; the write returned at ``now``."""
         self.late = self.late or now > self.until
         self.until = t + _protocol.GRACE / 2
+
+
+def presume_dead(study: Study, tomb_attr: str, info: TrialInfo, number: int, now: float) -> None:
+    """Mark ``info``'s trial, silent for ``GRACE`` seconds, as presumed dead."""
+    last = info.ticket.t if isinstance(info.ticket, Waiting) else info.start
+    logger.info("trial %d presumes trial %d dead (no sign of life for %.1f s)", number,
+                info.number, now - last)
+    try:
+        study._storage.set_trial_system_attr(
+            info.trial_id, tomb_attr, {"v": VERSION, "by": number, "t": now})
+    except UpdateFinishedTrialError:
+        pass  # it finished meanwhile: settled anyway

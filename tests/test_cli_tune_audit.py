@@ -4,6 +4,7 @@ storages, warnings, outputs). Runs use the hidden ``--quick`` configuration."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -118,16 +119,12 @@ def test_a_resume_that_the_study_refuses_is_refused_before_the_data_stage(
     assert prepared == []
 
 
-def test_a_model_whose_constructor_takes_what_the_readme_lists_can_be_tuned(
-        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression: README "Adding a model" says tune constructs a registered objective with
-    source, root, profile, device, seed and artifact_dir, "so its constructor must accept
-    them"; tune passed ``split`` too, so such a constructor was a TypeError traceback. An
-    objective without ``split`` (nor ``**kwargs``) now gets the six only."""
+def _listed_model(score: float) -> type:
+    """A registered model whose constructor takes exactly what README "Adding a model"
+    lists, scoring ``score`` (``None``: ``|x - 0.3|``) at once."""
     import numpy as np
     from optuna.distributions import FloatDistribution
 
-    from metaheur.models import catalog
     from metaheur.models.objectives import HP, Objective, RunResult
 
     class Listed(Objective):
@@ -144,12 +141,50 @@ def test_a_model_whose_constructor_takes_what_the_readme_lists_can_be_tuned(
 
         def run(self, params: dict, trial: object = None) -> RunResult:
             y, proba = np.array([0, 1]), np.array([[0.7, 0.3], [0.2, 0.8]])
-            return RunResult(score=abs(params["x"] - 0.3), metrics={"f1": 1.0}, y_val=y,
-                             proba_val=proba, params=dict(params), seconds=0.0)
+            value = abs(params["x"] - 0.3) if score is None else score
+            return RunResult(score=value, metrics={"f1": 1.0}, y_val=y, proba_val=proba,
+                             params=dict(params), seconds=0.0)
 
-    monkeypatch.setitem(catalog.MODELS, "listed", Listed)
+    return Listed
+
+
+LISTED = ["tune", "--model", "listed", "--algo", "random", "-j", "1", "--device", "cpu"]
+
+
+def test_a_model_whose_constructor_takes_what_the_readme_lists_can_be_tuned(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: README "Adding a model" says tune constructs a registered objective with
+    source, root, profile, device, seed and artifact_dir, "so its constructor must accept
+    them"; tune passed ``split`` too, so such a constructor was a TypeError traceback. An
+    objective without ``split`` (nor ``**kwargs``) now gets the six only."""
+    from metaheur.models import catalog
+
+    monkeypatch.setitem(catalog.MODELS, "listed", _listed_model(None))
     out = tmp_path / "run"
-    assert main(["tune", "--model", "listed", "--algo", "random", "--trials", "2", "-j", "1",
-                 "--device", "cpu", "--out", str(out), "-q"]) == 0, capsys.readouterr().err
+    assert main([*LISTED, "--trials", "2", "--out", str(out), "-q"]) == 0, \
+        capsys.readouterr().err
     best = json.loads((out / "best.json").read_text())
     assert best["model"] == "listed" and best["trials"]["complete"] == 2
+
+
+def test_a_study_that_ends_without_a_finite_value_exits_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: a run whose every trial scored inf (each configuration failed) ended
+    "done" with exit status 0 and "no complete trial with a finite value yet" among the
+    results, so ``metaheur tune ... && use best.json`` went on with ``"best": null``;
+    the CLI's rule (``minimize``: no finite value) is exit 1 with an error line. The
+    report is still written, and a resume with nothing to run says the same."""
+    from metaheur.models import catalog
+
+    monkeypatch.setitem(catalog.MODELS, "listed", _listed_model(math.inf))
+    out = tmp_path / "run"
+    argv = [*LISTED, "--trials", "2", "--out", str(out), "-q"]
+    for _ in range(2):  # the run, then a resume with nothing to run
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "metaheur tune: error: " in err and "no finite value" in err, err
+        assert json.loads((out / "best.json").read_text())["best"] is None
+    # a study with a finite value somewhere is a success, whatever else failed
+    monkeypatch.setitem(catalog.MODELS, "listed", _listed_model(None))
+    assert main([*argv[:-4], "3", *argv[-3:]]) == 0
+    capsys.readouterr()

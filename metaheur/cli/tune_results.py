@@ -62,7 +62,8 @@ def record_run(study: Any, run: dict[str, Any]) -> None:
 def finish(args: argparse.Namespace, study: Any, outcome: Any, *, out: Path, storage_url: str,
            command: str) -> int:
     """Write ``study``'s report into ``out`` and print it; returns the exit status of the
-    run that ended with ``outcome`` (:class:`metaheur.harness.runs.TuneOutcome`). A stop
+    run that ended with ``outcome`` (:class:`metaheur.harness.runs.TuneOutcome`): 1 when a
+    trial raised, or when the study has its trials and none has a finite value. A stop
     writes trials.csv and best.json only (seconds count) and removes the plots an earlier run
     left, which would describe other trials."""
     from optuna.trial import TrialState
@@ -72,6 +73,7 @@ def finish(args: argparse.Namespace, study: Any, outcome: Any, *, out: Path, sto
         DISCLAIMER,
         PLOTS,
         artifact_dirs,
+        best_trial,
         summary_text,
         write_report,
     )
@@ -106,6 +108,11 @@ def finish(args: argparse.Namespace, study: Any, outcome: Any, *, out: Path, sto
     if ended == "error":
         print(f"metaheur tune: error: a trial failed: {outcome.error}. The finished trials are "
               f"saved; resume with:\n  {command}", file=sys.stderr)
+        return 1
+    if ended == "done" and best_trial(study) is None:  # every trial failed: nothing to use
+        print(f"metaheur tune: error: the study's {outcome.finished} finished trials have no "
+              "finite value (every configuration failed, or was pruned): best.json has no "
+              "best trial; see the failure column of trials.csv", file=sys.stderr)
         return 1
     if ended == "timeout":
         print(f"Stopped by --timeout; continue with:\n  {command}", file=sys.stderr)

@@ -51,6 +51,8 @@ _loading = False
 #: that class has none. A variant's class attribute ``_variant_of`` is the class it was
 #: made from; it is remade once another class holds that name (a redefinition).
 _VARIANTS: dict[str, Callable[[type[Optimizer]], type[Optimizer]]] = {}
+#: Variant name -> the class it could not be made of (tried again only for another class).
+_NO_VARIANT: dict[str, type[Optimizer]] = {}
 logger = logging.getLogger(__name__)
 
 
@@ -162,8 +164,9 @@ def available() -> list[str]:
         for suffix, make in _VARIANTS.items():
             for key, cls in list(_REGISTRY.items()):
                 made = _REGISTRY.get(key + suffix)
-                if made is None or _stale(made):
-                    _make(make, cls, key + suffix, strict=False)
+                if (made is None or _stale(made)) and _NO_VARIANT.get(key + suffix) is not cls:
+                    if _make(make, cls, key + suffix, strict=False) is None:
+                        _NO_VARIANT[key + suffix] = cls  # "aoa-ipop-ipop": said once
         return sorted(_REGISTRY)
 
 

@@ -8,6 +8,7 @@ order of imports runs in a subprocess, where ``import metaheur`` happens for rea
 from __future__ import annotations
 
 import ast
+import logging
 import os
 import re
 import subprocess
@@ -534,3 +535,23 @@ def test_a_hook_that_sets_a_private_attribute_of_the_base_is_refused(attr: str) 
     with pytest.raises(TypeError, match=rf"self\.{attr}.*Optimizer's own"):
         type("Clobber", (base,), {"name": "clobber", "_tell": scope["_tell"]})
     type("Fine", (base,), {"name": "fine", "_ask": _ask})  # reading the books is allowed
+
+
+def test_a_variant_that_cannot_be_made_is_tried_once_per_class(
+        registry: dict, caplog: pytest.LogCaptureFixture) -> None:
+    """Regression: every ``available()`` call tried ``"<name>-ipop-ipop"`` again and logged
+    "no variant" for each name (``metaheur tune -vv`` was flooded); a new class of that
+    name is tried afresh."""
+    metaheur.available()
+    with caplog.at_level(logging.DEBUG, logger="metaheur._registry"):
+        metaheur.available()
+        metaheur.available()
+    assert not [r for r in caplog.records if "no variant" in r.getMessage()]
+    walk = _walk_class()
+    metaheur.register(walk)
+    assert "random-walk-ipop" in metaheur.available()
+    with caplog.at_level(logging.DEBUG, logger="metaheur._registry"):
+        metaheur.available()
+        metaheur.available()
+    tried = [r for r in caplog.records if "no variant" in r.getMessage()]
+    assert [r.getMessage().split("'")[1] for r in tried] == ["random-walk-ipop-ipop"]

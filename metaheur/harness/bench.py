@@ -386,9 +386,14 @@ def run_benchmark(
             if name in OPTUNA_SAMPLERS else get(name).default_pop_size)
             for a, (name, _) in specs.items()}
     for a, (name, params) in specs.items():
-        if params and name not in OPTUNA_SAMPLERS:  # the values, by the algorithm's
-            # constraints, before any run (Optuna's samplers': by check_spec)
-            get(name)([(0.0, 1.0)], pop_size=pops[a], max_iter=1, **params)
+        if name not in OPTUNA_SAMPLERS:  # the values and the population size, by the
+            # algorithm's constraints, before any run (Optuna's samplers': by check_spec);
+            # a refused --pop-size would otherwise fail every run in a worker
+            for d in dims:
+                try:
+                    get(name)([(0.0, 1.0)] * d, pop_size=pops[a], max_iter=1, **params)
+                except ValueError as exc:
+                    raise ValueError(f"{a} (d={d}): {exc}") from None
     sized = {a: pops[a] for a, (name, _) in specs.items() if name not in NO_POPULATION}
     if sized and min(budgets.values()) < max(sized.values()):
         big = max(sized, key=sized.__getitem__)

@@ -27,3 +27,44 @@ def test_a_pop_size_an_algorithm_refuses_is_bad_input_before_any_run(
     assert "pop_size" in err and ">=" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+@pytest.mark.parametrize("how", ["interrupt", "fail"])
+def test_a_stopped_rerun_keeps_the_earlier_benchmark(tmp_path: Path, monkeypatch,
+                                                     capsys: pytest.CaptureFixture,
+                                                     how: str) -> None:
+    # found by SIGTERM to a rerun into a finished benchmark's --out (the default --out is
+    # one folder for every bench): its report, tables, plots and statistics were deleted and
+    # replaced by the raw results of the few runs the stopped rerun had finished
+    import pandas as pd
+
+    from metaheur.harness import bench
+
+    out = tmp_path / "b"
+    common = ["--functions", "sphere", "--dim", "2", "--runs", "3", "--budget", "20",
+              "--pop-size", "5", "-j", "1", "-q", "--out", str(out)]
+    assert main(["bench", "--algos", "pso,gwo", *common]) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real, calls = bench._one_run, []
+
+    def stop_at_third(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt if how == "interrupt" else RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "_one_run", stop_at_third)
+    capsys.readouterr()
+    rc = main(["bench", "--algos", "pso,gwo,aoa", *common])
+    err = capsys.readouterr().err
+    assert rc == (130 if how == "interrupt" else 1)
+    assert {p: p.read_bytes() for p in before} == before  # the earlier results, untouched
+    partial = out / "raw-partial"
+    assert "2 of 9 runs finished" in err and str(partial) in err and "kept" in err
+    assert len(pd.read_csv(partial / "runs.csv")) == 2
+    assert len(pd.read_csv(partial / "convergence.csv")) > 0
+    # a finished run replaces both: no stale partial results beside a new report
+    monkeypatch.setattr(bench, "_one_run", real)
+    assert main(["bench", "--algos", "pso,gwo,aoa", *common]) == 0
+    assert not partial.exists()
+    assert len(pd.read_csv(out / "raw" / "runs.csv")) == 9

@@ -41,7 +41,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         "write raw results, markdown tables, rank-sum tests against --ref (Holm-corrected), "
         "Friedman average ranks, convergence and box plots into --out. A run that raises "
         "stops the benchmark with exit status 1, naming it; the finished runs' raw results "
-        "are kept in --out/raw, as after Ctrl-C.",
+        "are kept in --out/raw, as after Ctrl-C (in --out/raw-partial when --out holds an "
+        "earlier benchmark's results, which a stopped rerun keeps).",
         epilog=EXAMPLES,
         formatter_class=HelpFormatter,
     )
@@ -105,10 +106,13 @@ def _keep_finished(result: Any, planned: int, out: Any) -> None:
     from metaheur.harness import bench
 
     done = len(result.runs)
-    where = f"; their raw results are in {out / 'raw'}/ (runs.csv, convergence.csv; no " \
-            "tables or statistics of incomplete runs)" if done else ""
+    where = ""
     if done:
-        bench.write_raw(result, out)
+        raw = bench.write_raw(result, out, partial=True)[0].parent
+        where = f"; their raw results are in {raw}/ (runs.csv, convergence.csv; no " \
+                "tables or statistics of incomplete runs)"
+        if raw.name != "raw":
+            where += f"; the earlier benchmark's results in {out}/ are kept"
     print(f"metaheur bench: {done} of {planned} runs finished{where}", file=sys.stderr)
 
 

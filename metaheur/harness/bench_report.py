@@ -1,11 +1,13 @@
 """The written results of a benchmark (:mod:`metaheur.harness.bench`): raw CSVs, one
 markdown table and two plots per function and dimension, the statistics of
 :mod:`metaheur.harness.stats` and ``report.md``. A rerun into the same folder first removes
-what an earlier benchmark wrote there, and nothing else.
+what an earlier benchmark wrote there, and nothing else; a rerun that is stopped keeps them,
+and writes its finished runs into ``raw-partial/``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from pathlib import Path
@@ -29,7 +31,10 @@ __all__ = ["write_outputs", "write_raw"]
 #: files, and per function and dimension ``tables/<function>_d<dim>.md``,
 #: ``plots/convergence_<function>_d<dim>.png`` and ``plots/box_<function>_d<dim>.png``.
 _OUTPUTS = ("report.md", "summary.csv", "friedman.csv", "wilcoxon.csv", "raw/runs.csv",
-            "raw/convergence.csv")
+            "raw/convergence.csv", "raw-partial/runs.csv", "raw-partial/convergence.csv")
+#: Where a stopped benchmark puts its finished runs when ``out`` holds an earlier
+#: benchmark's results, which are kept (:func:`write_raw` with ``partial=True``).
+PARTIAL = "raw-partial"
 _PER_PROBLEM = re.compile(
     r"(?:tables/(?P<t>.+)_d\d+\.md|plots/(?:convergence|box)_(?P<p>.+)_d\d+\.png)")
 
@@ -49,13 +54,24 @@ def _old_outputs(out: Path) -> list[Path]:
     return found
 
 
-def write_raw(result: BenchResult, out: str | Path) -> list[Path]:
+def write_raw(result: BenchResult, out: str | Path, *, partial: bool = False) -> list[Path]:
     """Clear an earlier benchmark's results from ``out`` (only the files it writes, see
     :func:`_old_outputs`: no stale table or test beside the new report), then write
-    ``raw/runs.csv`` and ``raw/convergence.csv``; returns their paths."""
-    for path in _old_outputs(Path(out)):
-        path.unlink()
-    raw = Path(out) / "raw"
+    ``raw/runs.csv`` and ``raw/convergence.csv``; returns their paths.
+
+    ``partial=True`` (the finished runs of a stopped benchmark): an earlier benchmark's
+    results in ``out`` are kept, and these go to ``raw-partial/`` instead (replacing those
+    of an earlier stopped one); into ``raw/`` when there are none."""
+    out = Path(out)
+    old = _old_outputs(out)
+    raw = out / "raw"
+    if partial and any(path.parent != out / PARTIAL for path in old):
+        raw = out / PARTIAL  # a stopped rerun must not cost the results it would replace
+    else:
+        for path in old:
+            path.unlink()
+        with contextlib.suppress(OSError):  # empty now, unless a user's file is in it
+            (out / PARTIAL).rmdir()
     raw.mkdir(parents=True, exist_ok=True)
     result.runs.to_csv(raw / "runs.csv", index=False)
     result.convergence.to_csv(raw / "convergence.csv", index=False)

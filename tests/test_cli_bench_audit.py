@@ -68,3 +68,23 @@ def test_a_stopped_rerun_keeps_the_earlier_benchmark(tmp_path: Path, monkeypatch
     assert main(["bench", "--algos", "pso,gwo,aoa", *common]) == 0
     assert not partial.exists()
     assert len(pd.read_csv(out / "raw" / "runs.csv")) == 9
+
+
+def test_ref_and_algos_name_a_variant_however_it_is_spelled(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    # found by `--algos pso:c1=2:w=0.5,gwo --ref pso:w=.5:c1=2.0`: the reference, the same
+    # variant as the first algorithm, was "not among the algorithms run" (no tests at all)
+    out = tmp_path / "b"
+    common = ["--functions", "sphere", "--dim", "2", "--runs", "2", "--budget", "40",
+              "--pop-size", "5", "-j", "1", "--json", "--out", str(out)]
+    assert main(["bench", "--algos", "pso:c1=2:w=0.5,gwo", "--ref", "pso:w=.5:c1=2.0",
+                 *common]) == 0
+    import json
+
+    res = json.loads(capsys.readouterr().out)
+    assert [w["algo"] for w in res["wilcoxon"]] == ["gwo"]
+    assert not any("no rank-sum tests" in n for n in res["notes"])
+    # and the same variant spelled twice is run once, not twice under two names
+    rc = main(["bench", "--algos", "pso:w=0.5:c1=2,gwo,pso:c1=2.0:w=.5", *common])
+    err = capsys.readouterr().err
+    assert rc == 2 and "twice" in err and "items 1 and 3" in err

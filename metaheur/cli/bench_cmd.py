@@ -127,7 +127,13 @@ def run(args: argparse.Namespace) -> int:
     if args.n_jobs == 0:
         raise ValueError("--n-jobs must be -1 (all cores) or >= 1, got 0")
     specs = bench.parse_list(split_specs(args.algos), "--algos")
-    algos = _unique([bench.check_spec(a)[0] for a in specs], "--algos")
+    checked = [bench.check_spec(a) for a in specs]
+    algos = _unique([label for label, _, _ in checked], "--algos")
+    for i, (label, name, params) in enumerate(checked):  # one variant, spelled two ways
+        twin = next((j for j in range(i) if checked[j][1:] == (name, params)), None)
+        if twin is not None:
+            raise ValueError(f"--algos names {label} twice (items {twin + 1} and {i + 1}: "
+                             f"{checked[twin][0]} and {label})")
     dim_text = args.dim if args.dim is not None else ("10,20" if args.suite == "bbob"
                                                       else "10,30")
     dims = _unique(bench.parse_list(dim_text, "--dim", int), "--dim")
@@ -145,7 +151,11 @@ def run(args: argparse.Namespace) -> int:
     function_text = default_functions if args.functions is None else args.functions
     functions = _unique(bench.check_functions(
         bench.parse_list(function_text, "--functions"), args.suite, dims), "--functions")
-    ref = bench.check_spec(args.ref)[0] if args.ref else None
+    ref = None
+    if args.ref:  # the --algos item of the same variant, however the two are spelled
+        ref_label, ref_name, ref_params = bench.check_spec(args.ref)
+        ref = next((label for label, name, params in checked
+                    if (name, params) == (ref_name, ref_params)), ref_label)
     out = check_output_dir(args.out)  # before the work, not after it
     importlib.import_module("matplotlib")  # the plots come last: a missing extra fails first
     start = time.perf_counter()

@@ -88,3 +88,33 @@ def test_ref_and_algos_name_a_variant_however_it_is_spelled(tmp_path: Path,
     rc = main(["bench", "--algos", "pso:w=0.5:c1=2,gwo,pso:c1=2.0:w=.5", *common])
     err = capsys.readouterr().err
     assert rc == 2 and "twice" in err and "items 1 and 3" in err
+
+
+def test_convergence_plot_tells_more_than_ten_algorithms_apart(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    # found by a bench of 13 algorithms: the 11th-13th lines (cmaes, random, tpe) had the
+    # colours of the 1st-3rd (aco, aco-ipop, aoa), same style: the plot could not tell them apart
+    import matplotlib.colors as mcolors
+    import numpy as np
+    import pandas as pd
+
+    from metaheur.harness import plots
+
+    algos = [f"a{i}" for i in range(23)]
+    conv = pd.DataFrame([{"algo": a, "function": "sphere", "dim": 2, "run": r, "nfev": n,
+                          "error": 10.0 / n + i} for i, a in enumerate(algos)
+                         for r in range(2) for n in (1, 10, 100)])
+    seen: list[tuple] = []
+    real = plots._save
+
+    def keep(plt, fig, path):  # noqa: ANN001, ANN202
+        for line in fig.axes[0].get_lines():
+            seen.append((line.get_label(), mcolors.to_hex(line.get_color()),
+                         line.get_linestyle()))
+        return real(plt, fig, path)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    plots.plot_convergence(conv, "sphere", 2, tmp_path / "c.png")
+    assert [s[0] for s in seen] == algos
+    assert len({s[1:] for s in seen}) == len(algos)
+    assert np.all([s[2] == "-" for s in seen[:10]])  # up to ten: colours only, as before

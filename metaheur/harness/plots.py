@@ -74,6 +74,7 @@ _MISSING_GLYPH = r"Glyph \d+ .*missing from font"
 
 
 _FLOOR = 1e-16  # errors below this are drawn at the floor on log axes
+_LINESTYLES = ("-", "--", ":", "-.")  # with the ten colours: 40 algorithms told apart
 
 
 def _plain_log_labels(*axes: Any) -> None:
@@ -98,8 +99,11 @@ def plot_convergence(conv: pd.DataFrame, function: str, dim: int, path: Path, *,
     for i, (algo, g) in enumerate(sub.groupby("algo", sort=False)):
         q = g.replace(np.inf, np.nan).groupby("nfev")["error"].quantile([0.25, 0.5, 0.75])
         q = q.unstack().clip(lower=_FLOOR)
-        ax.plot(q.index, q[0.5], label=algo, color=f"C{i}")
-        ax.fill_between(q.index, q[0.25], q[0.75], color=f"C{i}", alpha=0.2)
+        # the ten colours, then again dashed, dotted, ...: "C10" is "C0", and an 11th
+        # algorithm's line looked like the first one's
+        color, style = f"C{i % 10}", _LINESTYLES[i // 10 % len(_LINESTYLES)]
+        ax.plot(q.index, q[0.5], label=algo, color=color, linestyle=style)
+        ax.fill_between(q.index, q[0.25], q[0.75], color=color, alpha=0.2)
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_log_labels(ax.xaxis, ax.yaxis)

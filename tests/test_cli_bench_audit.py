@@ -118,3 +118,28 @@ def test_convergence_plot_tells_more_than_ten_algorithms_apart(tmp_path: Path,
     assert [s[0] for s in seen] == algos
     assert len({s[1:] for s in seen}) == len(algos)
     assert np.all([s[2] == "-" for s in seen[:10]])  # up to ten: colours only, as before
+
+
+def test_a_stop_while_plotting_keeps_the_report_and_statistics(tmp_path: Path, monkeypatch,
+                                                              capsys) -> None:
+    # found by Ctrl-C while a finished bench drew its PNGs (the slow part of the writing):
+    # the tables were interleaved with the plots and report.md came last, so every run had
+    # finished but the report, statistics and most tables were missing, and stderr said
+    # only "interrupted"
+    from metaheur.harness import bench_report
+
+    def stop(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench_report, "plot_convergence", stop)
+    out = tmp_path / "b"
+    rc = main(["bench", "--algos", "pso,gwo,aoa", "--functions", "sphere,ackley", "--dim", "2",
+               "--runs", "2", "--budget", "20", "--pop-size", "5", "-j", "1", "-q",
+               "--ref", "pso", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 130
+    for name in ("report.md", "summary.csv", "friedman.csv", "wilcoxon.csv", "raw/runs.csv",
+                 "tables/sphere_d2.md", "tables/ackley_d2.md"):
+        assert (out / name).is_file(), name
+    assert "ackley, d=2" in (out / "report.md").read_text()
+    assert "12 of 12 runs finished" in captured.err and "plots" in captured.err

@@ -172,7 +172,16 @@ def run(args: argparse.Namespace) -> int:
         logger.debug("the run's traceback", exc_info=failed)
         print(f"metaheur bench: error: {failed}", file=sys.stderr)
         return 1
-    written = bench.write_outputs(result, out, ref=ref)
+    from metaheur.harness.bench_report import PlottingStopped
+
+    try:
+        written = bench.write_outputs(result, out, ref=ref)
+    except PlottingStopped as stop:
+        n = len(result.runs)
+        print(f"metaheur bench: {n} of {n} runs finished; stopped while drawing the plots: "
+              f"{out}/ holds report.md, the tables and statistics and raw/, not every plot",
+              file=sys.stderr)
+        raise stop.cause from None
     for note in written["notes"] if not args.quiet else ():
         print(f"note: {note}", file=sys.stderr)
     seconds = time.perf_counter() - start

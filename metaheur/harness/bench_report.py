@@ -25,7 +25,16 @@ from metaheur.harness.stats import (
 if TYPE_CHECKING:
     from metaheur.harness.bench import BenchResult
 
-__all__ = ["write_outputs", "write_raw"]
+__all__ = ["PlottingStopped", "write_outputs", "write_raw"]
+
+
+class PlottingStopped(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM (``cause``, re-raise it) while :func:`write_outputs` drew the plots:
+    the raw results, tables, statistics and report were written; some plots were not."""
+
+    def __init__(self, cause: KeyboardInterrupt) -> None:
+        super().__init__()
+        self.cause = cause
 
 #: What a benchmark writes into its folder, cleared before it writes again there: these
 #: files, and per function and dimension ``tables/<function>_d<dim>.md``,
@@ -108,6 +117,7 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
     parts = [f"# Benchmark: suite {s['suite']}, {s['runs']} runs, budget {s['budget']}, "
              f"pop_size {', '.join(f'{a} {n}' for a, n in s['pop_sizes'].items())}, "
              f"seed {s['seed']}", ""]
+    problems: list[tuple[Any, Any, str]] = []  # drawn last: the slow part
     for (fun, dim), grp in summary.groupby(["function", "dim"], sort=False):
         table = grp.drop(columns=["function", "dim"])
         if wil is not None:
@@ -124,8 +134,7 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
         (out / "tables" / f"{name}.md").write_text(md)
         parts.append(md)
         paths.append(out / "tables" / f"{name}.md")
-        paths.append(plot_convergence(conv, fun, dim, out / "plots" / f"convergence_{name}.png"))
-        paths.append(plot_boxes(runs, fun, dim, out / "plots" / f"box_{name}.png"))
+        problems.append((fun, dim, name))
     parts.append("## Friedman average ranks (1 = best mean final error)\n\n"
                  + markdown_table(fried, floatfmt=".4g") + "\n")
     fried.to_csv(out / "friedman.csv", index=False)
@@ -136,5 +145,14 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
     markdown = "\n".join(parts)
     (out / "report.md").write_text(markdown)
     paths.append(out / "report.md")
+    # the plots come after the report and statistics, so that a stop while drawing
+    # (PlottingStopped) costs only plots
+    try:
+        for fun, dim, name in problems:
+            paths.append(plot_convergence(conv, fun, dim,
+                                          out / "plots" / f"convergence_{name}.png"))
+            paths.append(plot_boxes(runs, fun, dim, out / "plots" / f"box_{name}.png"))
+    except KeyboardInterrupt as exc:
+        raise PlottingStopped(exc) from None
     return {"summary": summary, "wilcoxon": wil, "friedman": fried, "markdown": markdown,
             "paths": paths, "notes": notes}

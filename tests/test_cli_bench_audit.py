@@ -143,3 +143,18 @@ def test_a_stop_while_plotting_keeps_the_report_and_statistics(tmp_path: Path, m
         assert (out / name).is_file(), name
     assert "ackley, d=2" in (out / "report.md").read_text()
     assert "12 of 12 runs finished" in captured.err and "plots" in captured.err
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_out_is_refused_not_the_current_folder(tmp_path: Path, monkeypatch,
+                                                       capsys, value: str) -> None:
+    # found by `--out "$OUT"` with OUT unset: the benchmark went into the current folder,
+    # replacing a report.md and summary.csv of the user's there
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "report.md").write_text("mine")
+    rc = main(["bench", "--algos", "pso,gwo", "--functions", "sphere", "--dim", "2",
+               "--runs", "1", "--budget", "60", "-j", "1", "-q", "--out", value])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--out" in err and "--out ." in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+    assert (tmp_path / "report.md").read_text() == "mine"

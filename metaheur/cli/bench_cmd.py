@@ -126,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n_jobs == 0:
         raise ValueError("--n-jobs must be -1 (all cores) or >= 1, got 0")
+    if not args.out.strip():  # `--out "$OUT"` with OUT unset: not the current folder
+        raise ValueError(f"--out must name a folder, got {args.out!r}; for the current "
+                         "folder say --out .")
     specs = bench.parse_list(split_specs(args.algos), "--algos")
     checked = [bench.check_spec(a) for a in specs]
     algos = _unique([label for label, _, _ in checked], "--algos")

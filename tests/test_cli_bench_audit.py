@@ -158,3 +158,26 @@ def test_an_empty_out_is_refused_not_the_current_folder(tmp_path: Path, monkeypa
     assert rc == 2 and "--out" in err and "--out ." in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
     assert (tmp_path / "report.md").read_text() == "mine"
+
+
+def test_a_failed_write_leaves_no_truncated_csv(tmp_path: Path, monkeypatch) -> None:
+    # found by a full disk during a bench's writing: runs.csv was written in place, so a
+    # cut-off write left a shorter file that reads back as valid CSV with fewer runs
+    import pandas as pd
+
+    from metaheur.harness import bench
+
+    res = bench.run_benchmark(["pso", "gwo"], ["sphere"], [2], runs=3, budget=40, pop_size=5,
+                              n_jobs=1)
+    real = pd.DataFrame.to_csv
+
+    def full_disk(self, path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        text = real(self, None, *args, **kwargs)
+        Path(path).write_text(text[: len(text) // 2].rsplit("\n", 1)[0] + "\n")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    with pytest.raises(OSError):
+        bench.write_raw(res, tmp_path)
+    assert not (tmp_path / "raw" / "runs.csv").exists()
+    assert [p.name for p in (tmp_path / "raw").iterdir()] == []  # no temporary file left

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from metaheur.harness.atomic import atomic_path
 from metaheur.harness.plots import plot_boxes, plot_convergence
 from metaheur.harness.stats import (
     friedman_notes,
@@ -23,6 +24,8 @@ from metaheur.harness.stats import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from metaheur.harness.bench import BenchResult
 
 __all__ = ["PlottingStopped", "write_outputs", "write_raw"]
@@ -63,6 +66,19 @@ def _old_outputs(out: Path) -> list[Path]:
     return found
 
 
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    """``frame`` as CSV at ``path``, whole or not at all (a cut-off write, e.g. a full disk,
+    left a shorter file that read back as valid CSV with fewer rows)."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def _text(text: str, path: Path) -> None:
+    """``text`` at ``path``, whole or not at all."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
 def write_raw(result: BenchResult, out: str | Path, *, partial: bool = False) -> list[Path]:
     """Clear an earlier benchmark's results from ``out`` (only the files it writes, see
     :func:`_old_outputs`: no stale table or test beside the new report), then write
@@ -82,8 +98,8 @@ def write_raw(result: BenchResult, out: str | Path, *, partial: bool = False) ->
         with contextlib.suppress(OSError):  # empty now, unless a user's file is in it
             (out / PARTIAL).rmdir()
     raw.mkdir(parents=True, exist_ok=True)
-    result.runs.to_csv(raw / "runs.csv", index=False)
-    result.convergence.to_csv(raw / "convergence.csv", index=False)
+    _csv(result.runs, raw / "runs.csv")
+    _csv(result.convergence, raw / "convergence.csv")
     return [raw / "runs.csv", raw / "convergence.csv"]
 
 
@@ -99,7 +115,7 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
         (out / sub).mkdir(parents=True, exist_ok=True)
     runs, conv = result.runs, result.convergence
     summary = summary_table(runs)
-    summary.to_csv(out / "summary.csv", index=False)
+    _csv(summary, out / "summary.csv")
     notes: list[str] = []
     algos_run = list(runs["algo"].unique())
     if ref is not None and ref not in algos_run:
@@ -131,19 +147,19 @@ def write_outputs(result: BenchResult, out: str | Path, *, ref: str | None = Non
                    f"better, `-`: worse, `=`: no significant difference at 0.05)")
         md += "\n\n" + markdown_table(table) + "\n"
         name = f"{fun}_d{dim}"
-        (out / "tables" / f"{name}.md").write_text(md)
+        _text(md, out / "tables" / f"{name}.md")
         parts.append(md)
         paths.append(out / "tables" / f"{name}.md")
         problems.append((fun, dim, name))
     parts.append("## Friedman average ranks (1 = best mean final error)\n\n"
                  + markdown_table(fried, floatfmt=".4g") + "\n")
-    fried.to_csv(out / "friedman.csv", index=False)
+    _csv(fried, out / "friedman.csv")
     if wil is not None:
-        wil.to_csv(out / "wilcoxon.csv", index=False)
+        _csv(wil, out / "wilcoxon.csv")
     if notes:
         parts.append("## Notes\n\n" + "\n".join(f"- {n}" for n in notes) + "\n")
     markdown = "\n".join(parts)
-    (out / "report.md").write_text(markdown)
+    _text(markdown, out / "report.md")
     paths.append(out / "report.md")
     # the plots come after the report and statistics, so that a stop while drawing
     # (PlottingStopped) costs only plots

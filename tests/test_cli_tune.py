@@ -113,6 +113,21 @@ def test_too_few_generations_advice_is_one_that_helps() -> None:
     assert msg is not None and "only 3 generation(s) of 4 trials" in msg, msg
 
 
+def test_too_few_generations_tries_no_population_above_the_trials(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A huge --pop-size: the advice counted down from the population, a million tries for
+    --pop-size 1000000; a population above --trials has 0 generations, so none is tried."""
+    from metaheur.harness import study
+
+    calls: list[int] = []
+    real = study.generations
+    monkeypatch.setattr(study, "generations",
+                        lambda algo, p, *a, **k: calls.append(p) or real(algo, p, *a, **k))
+    msg = study.too_few_generations("pso", 10**6, 48, minimum=5)
+    assert msg is not None and "lower --pop-size to 8" in msg, msg
+    assert max(calls[1:]) <= 48 and len(calls) < 50, (len(calls), max(calls[1:]))
+
+
 def test_tune_digits_and_report(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rc = main(_tune(tmp_path, "--algo", "pso", "--data-format", "digits", "--trials", "4",
                     "--pop-size", "2", "--study", "digits-pso"))

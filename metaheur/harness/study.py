@@ -121,7 +121,7 @@ def too_few_generations(algo: str, pop_size: int, n_trials: int, *, minimum: int
         return None
     per_gen = trials_per_generation(algo, pop_size, params)
     advice = f"raise --trials to at least {pop_size + minimum * per_gen}"
-    for smaller in range(pop_size - 1, 0, -1):
+    for smaller in range(min(pop_size - 1, n_trials), 0, -1):  # larger: 0 generations
         try:
             if generations(algo, smaller, n_trials, params) >= minimum:
                 advice += f" or lower --pop-size to {smaller}"

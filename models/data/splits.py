@@ -33,10 +33,12 @@ def split_indices(data: Slices2D | Volumes3D, seed: int = 0, *,
     """``{"train", "val", "test"}`` -> sorted int64 index arrays (disjoint, covering all samples).
 
     Official split when ``data.split`` is set; else 70/15/15 seeded by ``seed``: grouped when
-    ``data.groups`` is set (``StratifiedGroupKFold(20)``: 14/3/3 folds), otherwise stratified
-    when every class present has two samples or more. ``stratify=False`` draws the plain
-    shuffled split instead: the one metaheur drew by mistake until December 2026 (its
-    check never passed), kept to reproduce the runs made with it (docs/models.md §6.2).
+    ``data.groups`` is set (``StratifiedGroupKFold(20)``: 14/3/3 folds; with fewer than 20
+    groups, or no class of 20 samples, ``GroupShuffleSplit``: 15 % test, then 15 % val),
+    otherwise stratified when every class present has two samples or more.
+    ``stratify=False`` draws the plain shuffled split instead: the one metaheur drew by
+    mistake until December 2026 (its check never passed), kept to reproduce the runs made
+    with it (docs/models.md §6.2).
     """
     y = np.asarray(data.y)
     if data.split is not None:
@@ -79,7 +81,8 @@ def _grouped_split(y: np.ndarray, groups: np.ndarray, seed: int) -> dict[str, np
             "load the data with dedupe=None, or give groups that keep samples apart"
         )
     idx = np.arange(n)
-    if n_groups >= 20:
+    # StratifiedGroupKFold(20) refuses data whose every class holds fewer than 20 samples
+    if n_groups >= 20 and np.bincount(y).max() >= 20:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "least populated class" on rare classes
             cv = StratifiedGroupKFold(n_splits=20, shuffle=True, random_state=seed)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import reprlib
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
@@ -128,6 +129,13 @@ def _presence(opt: Optimizer) -> dict[str | None, bool]:
             "iteration": opt._initialized and (pending or opt._round > 0)}
 
 
+#: Quotes a value read from an untrusted state in an error message: a few levels and
+#: characters of it (``repr`` of a deeply nested list would raise ``RecursionError``).
+_BRIEF = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 3, 60, 60
+_brief = _BRIEF.repr
+
+
 #: The keys of :func:`export_state`'s dict; a state with any other is refused.
 _TOP_LEVEL = frozenset({"format", "algo", "version", "config", "rng", "core", "algo_state"})
 
@@ -142,11 +150,11 @@ def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) 
                          f"with 'format' and 'algo'; got {got}")
     if type(state["format"]) is not int or state["format"] != STATE_FORMAT:
         raise ValueError(
-            f"optimizer state has format {state['format']!r}; this metaheur reads "
+            f"optimizer state has format {_brief(state['format'])}; this metaheur reads "
             f"format {STATE_FORMAT}"
         )
     if not isinstance(state["algo"], str):
-        raise ValueError(f"optimizer state names algorithm {state['algo']!r}")
+        raise ValueError(f"optimizer state names algorithm {_brief(state['algo'])}")
     target = _registry.get(state["algo"]) if inspect.isabstract(cls) else cls
     if state["algo"] != target.name:
         raise ValueError(
@@ -160,7 +168,7 @@ def from_state(cls: type[Optimizer], state: Any, *, check_version: bool = True) 
         state = upgrade(state)
     if check_version and state.get("version") != __version__:
         raise ValueError(
-            f"state was written by metaheur {state.get('version')!r}, this is "
+            f"state was written by metaheur {_brief(state.get('version'))}, this is "
             f"{__version__!r}; pass check_version=False to restore it anyway "
             "(bit-identical continuation is then not guaranteed)"
         )

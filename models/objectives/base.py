@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -173,12 +174,23 @@ def rounded(a: NDArray) -> list:
 
 
 def _plain(value: Any) -> Any:
-    """JSON form of a configuration value json cannot write (dataclasses, NumPy scalars)."""
+    """JSON form of a configuration value json cannot write (dataclasses, NumPy scalars;
+    a class or a module-level function by its import path, the same in every process)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, np.generic):
         return value.item()
-    return repr(value)
+    if isinstance(value, type) or inspect.isfunction(value) or inspect.isbuiltin(value):
+        qualname = getattr(value, "__qualname__", "")
+        if "<" not in qualname:  # not a lambda or a local: its path names it alone
+            return f"{getattr(value, '__module__', None)}:{qualname}"
+    return repr(value)  # a lambda's or a local's holds its address: never equal elsewhere
+
+
+def _is_method(cls: type, name: str) -> bool:
+    """``cls`` defines ``name`` as a method: an instance attribute of that name is the
+    method patched (tests, instrumentation), not a setting."""
+    return inspect.isroutine(inspect.getattr_static(cls, name, None))
 
 
 class Objective(abc.ABC):
@@ -270,10 +282,12 @@ class Objective(abc.ABC):
 
     def config(self) -> dict[str, Any]:
         """Every setting besides the parameters that decides a trial's score: the public
-        attributes (seed, split, fixed, data, metric, ...) minus the device and the output
-        folder (and functions patched onto the instance)."""
+        attributes (seed, split, fixed, data, metric, an estimator class or a function kept
+        as a setting, ...) minus the device and the output folder (and methods patched onto
+        the instance)."""
         return {k: v for k, v in sorted(vars(self).items())
-                if not k.startswith("_") and k not in _NOT_CONFIG and not callable(v)}
+                if not k.startswith("_") and k not in _NOT_CONFIG
+                and not (callable(v) and _is_method(type(self), k))}
 
     def dataset(self) -> Any:
         """The loaded dataset (``Slices2D`` / ``Volumes3D``; memoised by the loaders), or

@@ -196,3 +196,12 @@ def test_modules_and_classes_stay_small() -> None:
                 big_classes[f"{name}:{node.name}"] = node.end_lineno - node.lineno + 1
     assert not big_modules, big_modules
     assert not big_classes, big_classes
+
+
+def test_test_files_have_unique_names() -> None:
+    """pytest imports the test files without packages by their base name: two files of one
+    name in different folders stop the collection ("import file mismatch")."""
+    files = sorted((Path(__file__).parent).rglob("test_*.py"))
+    names = [f.name for f in files]
+    assert len(files) > 40
+    assert len(set(names)) == len(names), sorted(n for n in names if names.count(n) > 1)

@@ -181,3 +181,43 @@ def test_a_failed_write_leaves_no_truncated_csv(tmp_path: Path, monkeypatch) -> 
         bench.write_raw(res, tmp_path)
     assert not (tmp_path / "raw" / "runs.csv").exists()
     assert [p.name for p in (tmp_path / "raw").iterdir()] == []  # no temporary file left
+
+
+def test_a_second_bench_into_a_busy_folder_is_refused(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    # found by two bench commands started into one --out (the default is one folder for
+    # every bench): each overwrote the other's raw results, tables and report as it wrote
+    from metaheur.harness.outlock import LOCK_NAME, exclusive
+
+    out = tmp_path / "b"
+    out.mkdir()
+    argv = ["bench", "--algos", "pso,gwo", "--functions", "sphere", "--dim", "2", "--runs",
+            "1", "--budget", "40", "-j", "1", "-q", "--out", str(out)]
+    with exclusive(out, "metaheur bench"):  # the first command, still running
+        assert (out / LOCK_NAME).exists()
+        rc = main(argv)
+        err = capsys.readouterr().err
+        assert rc == 2, err
+        assert "another metaheur bench is writing to" in err and "--out" in err, err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]
+    assert not (out / LOCK_NAME).exists()  # released and removed on the way out
+    assert main(argv) == 0  # the folder is free again
+    assert (out / "report.md").exists() and not (out / LOCK_NAME).exists()
+
+
+def test_a_lock_whose_file_was_replaced_is_taken_on_the_new_file(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    from metaheur.harness import outlock
+
+    real, calls = outlock._try_lock, []
+
+    def racing(fd: int) -> bool:  # the holder removes the file between open and lock
+        if not calls:
+            (tmp_path / outlock.LOCK_NAME).unlink()
+        calls.append(fd)
+        return real(fd)
+
+    monkeypatch.setattr(outlock, "_try_lock", racing)
+    with outlock.exclusive(tmp_path, "x"):
+        assert len(calls) == 2 and (tmp_path / outlock.LOCK_NAME).exists()

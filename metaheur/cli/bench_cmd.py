@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     failed (its error on stderr, the finished runs' raw results kept)."""
     from metaheur.harness import bench
     from metaheur.harness.algo_params import split_specs
-    from metaheur.harness.progress import want_progress
+    from metaheur.harness.outlock import exclusive
     from metaheur.harness.storage import check_output_dir
 
     if args.n_jobs == 0:
@@ -161,6 +162,16 @@ def run(args: argparse.Namespace) -> int:
                     if (name, params) == (ref_name, ref_params)), ref_label)
     out = check_output_dir(args.out)  # before the work, not after it
     importlib.import_module("matplotlib")  # the plots come last: a missing extra fails first
+    with exclusive(out, "metaheur bench"):  # a second bench into --out is refused, not mixed
+        return _bench(args, algos, functions, dims, ref, out)
+
+
+def _bench(args: argparse.Namespace, algos: list[str], functions: list[str], dims: list[int],
+           ref: str | None, out: Path) -> int:
+    """The benchmark itself, with ``out`` held (:func:`run`)."""
+    from metaheur.harness import bench
+    from metaheur.harness.progress import want_progress
+
     start = time.perf_counter()
     try:
         result = bench.run_benchmark(algos, functions, dims, runs=args.runs,

@@ -17,6 +17,7 @@ trials in other workers (``_protocol``, "Presumed dead")."""
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import weakref
 from dataclasses import dataclass
@@ -24,15 +25,16 @@ from dataclasses import dataclass
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import BaseStorage, InMemoryStorage
 from optuna.study import Study
+from optuna.trial import TrialState
 
 from metaheur.optuna import _protocol
 from metaheur.optuna._index import TrialIndex, TrialInfo
-from metaheur.optuna._protocol import VERSION, Waiting
+from metaheur.optuna._protocol import END_KEY, VERSION, Waiting
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Liveness", "Token", "alive_here", "forget", "mine", "presume_dead", "remember",
-           "token", "waiting"]
+__all__ = ["Liveness", "Token", "abandoned", "alive_here", "fail_abandoned", "forget", "mine",
+           "presume_dead", "remember", "token", "waiting"]
 
 
 class Token:
@@ -50,7 +52,28 @@ _ASKED: weakref.WeakKeyDictionary[
     weakref.WeakKeyDictionary())
 # ... of which the trials being told (``forget``), dropped once their end state is written
 _TOLD: weakref.WeakKeyDictionary[BaseStorage, set[int]] = weakref.WeakKeyDictionary()
+# ... of which the trials asked by Optuna's ``optimize`` (its ``_run_trial``)
+_IN_OPTIMIZE: weakref.WeakKeyDictionary[BaseStorage, set[int]] = weakref.WeakKeyDictionary()
 _ASKED_LOCK = threading.Lock()
+
+
+def _optimize_frames() -> tuple[bool, set[int]]:
+    """Whether the calling thread asks a trial for Optuna's ``optimize`` (its innermost
+    ``_run_trial`` has no trial yet: not a ``study.ask()`` inside an objective), and the ids
+    of the trials its enclosing ``_run_trial`` calls evaluate (nested optimize)."""
+    asking: bool | None = None
+    ids = set()
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_run_trial" \
+                and frame.f_globals.get("__name__") == "optuna.study._optimize":
+            trial = frame.f_locals.get("trial")
+            if asking is None:
+                asking = trial is None
+            if trial is not None and hasattr(trial, "_trial_id"):
+                ids.add(trial._trial_id)
+        frame = frame.f_back
+    return bool(asking), ids
 
 
 def token() -> Token:
@@ -87,8 +110,41 @@ def mine(live: dict[int, weakref.ref[Token]]) -> set[int]:
 def remember(storage: BaseStorage, trial_id: int) -> None:
     if isinstance(storage, InMemoryStorage):
         entry = (threading.current_thread(), weakref.ref(token()))
+        asking = _optimize_frames()[0]
         with _ASKED_LOCK:
             _ASKED.setdefault(storage, {})[trial_id] = entry
+            if asking:
+                _IN_OPTIMIZE.setdefault(storage, set()).add(trial_id)
+
+
+def abandoned(storage: BaseStorage) -> list[int]:
+    """Ids of the RUNNING trials of an in-memory storage that Optuna's ``optimize`` asked in
+    the calling thread, now asking again inside ``optimize``, and no enclosing ``_run_trial``
+    evaluates: ``optimize`` evaluates one trial at a time per thread, so an exception it
+    does not catch (``SystemExit``) left them RUNNING, and they can never be told."""
+    if not isinstance(storage, InMemoryStorage):
+        return []
+    asking, current = _optimize_frames()
+    if not asking:
+        return []
+    me = token()
+    with _ASKED_LOCK:
+        asked = _ASKED.get(storage, {})
+        told = _TOLD.get(storage, set())
+        ids = [i for i in _IN_OPTIMIZE.get(storage, set())
+               if i not in current and i not in told and i in asked and asked[i][1]() is me]
+    out = []
+    for trial_id in ids:
+        try:
+            running = not storage.get_trial(trial_id).state.is_finished()
+        except KeyError:
+            running = False
+        if running:
+            out.append(trial_id)
+        else:
+            with _ASKED_LOCK:
+                _IN_OPTIMIZE.get(storage, set()).discard(trial_id)
+    return out
 
 
 def forget(storage: BaseStorage, trial_id: int) -> None:
@@ -101,6 +157,23 @@ def forget(storage: BaseStorage, trial_id: int) -> None:
         with _ASKED_LOCK:
             if trial_id in _ASKED.get(storage, {}):
                 _TOLD.setdefault(storage, set()).add(trial_id)
+
+
+def fail_abandoned(study: Study) -> None:
+    """Fail, as interrupted, the trials this thread's ``optimize`` left RUNNING (a
+    ``SystemExit``, which Optuna does not catch): their rows are evaluated again, as a
+    ``KeyboardInterrupt``'s are (README, "Failures and interruptions")."""
+    storage = study._storage
+    for trial_id in abandoned(storage):
+        logger.warning("trial #%d was left RUNNING by an exception that optimize does not "
+                       "catch (SystemExit); it is marked FAIL and its row evaluated again",
+                       storage.get_trial(trial_id).number)
+        try:
+            storage.set_trial_system_attr(trial_id, END_KEY, {"interrupted": True})
+            storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        except UpdateFinishedTrialError:
+            pass  # told meanwhile
+        forget(storage, trial_id)
 
 
 def _prune(storage: BaseStorage) -> None:
@@ -121,6 +194,7 @@ def _prune(storage: BaseStorage) -> None:
         asked = _ASKED.get(storage, {})
         for trial_id in done:
             asked.pop(trial_id, None)
+            _IN_OPTIMIZE.get(storage, set()).discard(trial_id)
         _TOLD.get(storage, set()).difference_update(done)
 
 

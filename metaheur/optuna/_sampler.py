@@ -24,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metaheur._base import Optimizer
 from metaheur.optuna._coordinator import Coordinator, Withdrawn
-from metaheur.optuna._liveness import forget
+from metaheur.optuna._liveness import fail_abandoned, forget
 from metaheur.optuna._options import (
     check_algo,
     check_options,
@@ -276,6 +276,7 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         """Decide the trial's row now, at creation, in trial-number order (``_protocol``):
         Optuna asks for the relative parameters lazily, at the first ``suggest_*``."""
         self._refuse_multi_objective(study, trial)
+        fail_abandoned(study)
         self._independent_sampler.before_trial(study, trial)
         if trial.params:  # created with its parameters (a retried trial): nothing to decide
             return

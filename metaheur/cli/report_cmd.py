@@ -78,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
     )
     from metaheur.harness.storage import check_output_dir, check_results_owner, mask_url
 
+    for option in ("storage", "study", "out"):  # "" (an unset shell variable) is no default
+        if getattr(args, option) is not None and not getattr(args, option).strip():
+            raise ValueError(f"--{option} must not be empty")
     storage, url = open_report_storage(args.storage)
     shown = mask_url(args.storage) if "://" in args.storage else args.storage  # a file's path
     if args.study is None or not _has_study(storage, args.study):

@@ -51,9 +51,6 @@ def test_report_default_out_and_study(tmp_path: Path, monkeypatch, capsys) -> No
     assert (tmp_path / "study.db").read_bytes() == before
 
 
-@pytest.mark.xfail(reason="metaheur/harness/storage.py: url_secrets() does not mask the part "
-                   "of a password after a raw '@', which the driver echoes as the host",
-                   strict=False)
 def test_no_piece_of_a_password_with_a_raw_at_sign_is_printed(capsys) -> None:
     """README: a storage password is masked ... passwords containing ``@``."""
     assert main(["report", "--storage", "postgresql://alice:at@sign-pw@127.0.0.1:1/db"]) == 2

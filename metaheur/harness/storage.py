@@ -79,6 +79,7 @@ def url_secrets(url: str) -> list[str]:
                 found.update([value] if isinstance(value, str) else map(str, value))
     for m in _USERINFO.finditer(str(url)):  # what a user meant, where the parser disagrees
         found.add(m["pw"])
+        found.update(p for p in m["pw"].split("@")[1:] if p)  # a driver shows it as the host
     for m in _SECRET_PARAM.finditer(str(url)):
         found.add(m["value"])
     out = set()

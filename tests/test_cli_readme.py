@@ -34,7 +34,7 @@ def test_report_refuses_an_empty_option(tmp_path: Path, monkeypatch, capsys, opt
     rc = main(["report", *(w for kv in argv.items() for w in kv)])
     err = capsys.readouterr().err
     assert rc == 2
-    assert f"{option} must not be empty" in err and len(err.strip().splitlines()) == 1
+    assert f"argument {option}: must not be empty" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "metaheur-runs").exists()  # no default folder in its place
     assert not (tmp_path / "rep").exists()
 

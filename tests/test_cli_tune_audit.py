@@ -76,7 +76,8 @@ def test_an_empty_value_is_refused_not_taken_for_the_default(
         argv += ["--out", str(tmp_path / "run")]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and f"{option} must not be empty" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"argument {option}: must not be empty" in err, err
     assert not (tmp_path / "run").exists() and not (tmp_path / "metaheur-runs").exists()
 
 

@@ -26,7 +26,7 @@ import sys
 from typing import Any, NoReturn
 
 __all__ = ["SUBCOMMANDS", "HelpFormatter", "build_parser", "main", "int_arg", "positive_float",
-           "configure_logging", "signal_of"]
+           "text_arg", "configure_logging", "signal_of"]
 
 #: (subcommand, module) pairs; one line each.
 SUBCOMMANDS: list[tuple[str, str]] = [
@@ -99,6 +99,23 @@ def int_arg(name: str, lo: int | None = None, hi: int | None = None) -> Any:
 
     parse.__name__ = name  # argparse names the type in some messages
     return parse
+
+
+def text_arg(hint: str = "") -> Any:
+    """An argparse ``type`` for a value that must not be empty or blank: ``--out "$OUT"``
+    with ``OUT`` unset would otherwise mean the default (a storage, a study, a folder of
+    its own) or the current folder; ``hint`` says what to write instead."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(
+                f"must not be empty (an unset shell variable?){f'; {hint}' if hint else ''}")
+        return text
+
+    return parse
+
+
+OUT_ARG = text_arg("for the current folder say --out .")
 
 
 def positive_float(name: str) -> Any:

@@ -31,7 +31,7 @@ EXAMPLES = """examples:
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``bench`` sub-parser."""
-    from metaheur.cli import HelpFormatter, int_arg
+    from metaheur.cli import OUT_ARG, HelpFormatter, int_arg
 
     p = subparsers.add_parser(
         "bench",
@@ -74,7 +74,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    "(no tests, with a note, when it is not in --algos)")
     p.add_argument("--n-jobs", "-j", type=int_arg("--n-jobs", -1, 4 * (os.cpu_count() or 1)),
                    default=-1, help="joblib workers; -1: one per CPU core (the default)")
-    p.add_argument("--out", default="metaheur-runs/bench", help="output folder; "
+    p.add_argument("--out", type=OUT_ARG, default="metaheur-runs/bench", help="output folder; "
                    "default: metaheur-runs/bench")
     p.add_argument("--json", action="store_true",
                    help="print a JSON summary (settings, notes, summary, friedman, wilcoxon; "
@@ -127,9 +127,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n_jobs == 0:
         raise ValueError("--n-jobs must be -1 (all cores) or >= 1, got 0")
-    if not args.out.strip():  # `--out "$OUT"` with OUT unset: not the current folder
-        raise ValueError(f"--out must name a folder, got {args.out!r}; for the current "
-                         "folder say --out .")
     specs = bench.parse_list(split_specs(args.algos), "--algos")
     checked = [bench.check_spec(a) for a in specs]
     algos = _unique([label for label, _, _ in checked], "--algos")

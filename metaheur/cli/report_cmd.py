@@ -12,7 +12,7 @@ from typing import Any
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``report`` sub-parser."""
-    from metaheur.cli import HelpFormatter
+    from metaheur.cli import OUT_ARG, HelpFormatter, text_arg
 
     p = subparsers.add_parser(
         "report",
@@ -34,13 +34,13 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
         "  metaheur report --storage postgresql://user@host/db --study s1 --out rep --json",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("--storage", required=True,
+    p.add_argument("--storage", required=True, type=text_arg(),
                    help="SQLAlchemy URL of an existing storage, e.g. "
                    "sqlite:///metaheur-runs/lstm-elu-dlf-aoa/study.db, or the path of an "
                    "SQLite database or Optuna journal file (JournalFileBackend)")
-    p.add_argument("--study", default=None,
+    p.add_argument("--study", default=None, type=text_arg(),
                    help="study name; default: the only study in the storage")
-    p.add_argument("--out", default=None,
+    p.add_argument("--out", default=None, type=OUT_ARG,
                    help="output folder; default: metaheur-runs/report-<study>")
     p.add_argument("--json", action="store_true",
                    help="print best.json's content instead of the text summary")
@@ -78,9 +78,6 @@ def run(args: argparse.Namespace) -> int:
     )
     from metaheur.harness.storage import check_output_dir, check_results_owner, mask_url
 
-    for option in ("storage", "study", "out"):  # "" (an unset shell variable) is no default
-        if getattr(args, option) is not None and not getattr(args, option).strip():
-            raise ValueError(f"--{option} must not be empty")
     storage, url = open_report_storage(args.storage)
     shown = mask_url(args.storage) if "://" in args.storage else args.storage  # a file's path
     if args.study is None or not _has_study(storage, args.study):

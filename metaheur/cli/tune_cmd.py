@@ -59,7 +59,7 @@ EXAMPLES = """examples:
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``tune`` sub-parser."""
-    from metaheur.cli import HelpFormatter, int_arg, positive_float
+    from metaheur.cli import OUT_ARG, HelpFormatter, int_arg, positive_float, text_arg
     from metaheur.harness.algo_params import key_value
 
     p = subparsers.add_parser(
@@ -80,7 +80,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    "or Optuna's tpe, cmaes, gp, random; default: dlf-aoa")
     p.add_argument("--model", "-m", default="lstm-elu",
                    help=f"model to tune: {', '.join(MODELS)}; default: lstm-elu")
-    p.add_argument("--data", default=None, metavar="PATH",
+    p.add_argument("--data", default=None, metavar="PATH", type=text_arg(),
                    help="dataset folder or .npz (format detected); default: embedded synthetic "
                    "data")
     p.add_argument("--data-format", default=None,
@@ -113,12 +113,12 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    help="parallel worker processes on this machine (1 torch thread each; at "
                    f"most the CPU cores); default: min(2, CPU cores) on CPU, {TRIALS_PER_GPU} "
                    "on CUDA")
-    p.add_argument("--storage", default=None, metavar="URL",
+    p.add_argument("--storage", default=None, metavar="URL", type=text_arg(),
                    help="Optuna storage URL, e.g. postgresql://user:password@host/db; default: "
                    "sqlite:///<out>/study.db")
-    p.add_argument("--study", default=None, metavar="NAME",
+    p.add_argument("--study", default=None, metavar="NAME", type=text_arg(),
                    help="study name; default: <model>-<algo>")
-    p.add_argument("--out", default=None, metavar="DIR",
+    p.add_argument("--out", default=None, metavar="DIR", type=OUT_ARG,
                    help="output folder; default: metaheur-runs/<model>-<algo>")
     p.add_argument("--pruner", default="none",
                    help="none, median, hyperband, successive-halving; default: none")
@@ -233,9 +233,6 @@ def _validate(args: argparse.Namespace) -> str:
     from metaheur.harness import study as tuning
 
     algo = tuning.check_algo(args.algo)
-    for option in ("storage", "study", "out", "data"):  # "" is no default: refused
-        if getattr(args, option) is not None and not getattr(args, option).strip():
-            raise ValueError(f"--{option} must not be empty")
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; allowed: {', '.join(MODELS)}")
     if args.pruner not in tuning.PRUNERS:

@@ -11,6 +11,7 @@ import json
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pandas as pd
@@ -257,3 +258,44 @@ def test_the_infeasible_repeats_benchmark_writes_its_table(tmp_path: Path, capsy
     assert len(runs) == 4 and (runs["repeats"] == runs["unclaimed"]).all()
     assert pd.read_csv(tmp_path / "infeasible_repeats.csv").equals(runs)
     assert "repeated configurations in 120 trials" in capsys.readouterr().out
+
+
+def _ask_suggest_then_tell(study: optuna.Study, objective: Any, batches: int, k: int) -> None:
+    """``k`` trials asked (each suggesting at once, as a worker whose objective has begun),
+    then told together: a generation's rows are taken while earlier ones still run."""
+    for _ in range(batches):
+        asked = []
+        for _ in range(k):
+            trial = study.ask()
+            asked.append((trial, objective(trial)))
+        for trial, value in asked:
+            study.tell(trial, value)
+
+
+@pytest.mark.parametrize("algo", ["pso", "gwo", "dlf-aoa"])
+def test_a_row_that_a_running_trial_evaluates_under_other_inactive_values_waits(
+        algo: str) -> None:
+    """Regression (session 29's audit, 0-2 repeats per 60 trials with 4 threads): a row
+    differing from a running trial's row only in dimensions that trial's branch does not
+    suggest was evaluated again by a second worker. It now waits for that trial's result
+    (the deciding trial takes another row, or a spare where every row is taken)."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        algo, seed=0, n_trials=60, pop_size=8, warn_independent_sampling=False))
+    study.optimize(conditional, n_trials=2)  # both branches seen: the run's union space
+    _ask_suggest_then_tell(study, conditional, batches=14, k=4)
+    assert len(study.trials) == 58
+    assert repeats(study) == 0
+
+
+def test_the_parallel_repeats_benchmark_writes_its_table(tmp_path: Path, capsys) -> None:
+    """Its batch mode is deterministic: trials asked one after another, each suggesting at
+    once, repeat no configuration of a running trial of the same run."""
+    runs = load_benchmark("parallel_repeats").main(
+        ["--samplers", "pso", "gwo", "--seeds", "2", "--trials", "40", "--modes", "batch",
+         "--trial-seconds", "0", "--out", str(tmp_path)])
+    assert list(runs.columns) == ["mode", "sampler", "seed", "trials", "repeats",
+                                  "unclaimed", "other_run", "same_run"]
+    assert len(runs) == 4 and (runs["trials"] == 40).all() and (runs["same_run"] == 0).all()
+    assert (runs["repeats"] == runs["unclaimed"] + runs["other_run"]).all()
+    assert pd.read_csv(tmp_path / "parallel_repeats.csv").equals(runs)
+    assert "total repeats per mode" in capsys.readouterr().out

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
-from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from metaheur import get
 from metaheur.optuna._index import TrialIndex
@@ -22,6 +22,7 @@ from metaheur.optuna._scheduler import (
     TakeSpare,
     Wait,
     decide,
+    defer_twins,
     row_views,
 )
 from metaheur.optuna._store import GenerationStore, RunSpace
@@ -256,3 +257,41 @@ def test_a_parameter_added_mid_study_is_explored(algo: str) -> None:
     ys = [t.params["y"] for t in study.trials[21:]]
     assert sum(y == 0.0 for y in ys) <= 2, ys
     assert study.best_value < 4.0
+
+
+def test_open_rows_twinned_with_a_running_row_on_its_suggested_names_are_deferred() -> None:
+    """``defer_twins``: an OPEN row equal to a running trial's row on every parameter that
+    trial suggested looks held by it; a trial that suggested every parameter, none, or one
+    with another distribution defers nothing (exact repeats are ``same`` rows)."""
+    space = {"kind": CategoricalDistribution(["a", "b"]), "a_x": FloatDistribution(-1.0, 1.0),
+             "b_k": IntDistribution(0, 2)}
+    storage, study_id, store = _setup()
+    run = RunSpace(space, "s")
+    g = store.start(run, 0, 0, gen=0, restart=0, held={})
+    g.params[:] = [{"kind": "b", "a_x": 0.5, "b_k": 1}, {"kind": "b", "a_x": -0.25, "b_k": 1},
+                   {"kind": "b", "a_x": 0.5, "b_k": 2}, {"kind": "a", "a_x": 0.5, "b_k": 1}]
+    index = TrialIndex(storage, study_id, "metaheur:pso", "metaheur:pso:presumed-dead", 1.0)
+    tid = storage.create_new_trial(study_id)
+    number = storage.get_trial(tid).number
+
+    def views(*suggest: tuple[str, Any, Any]) -> list[RowState]:
+        for name, value, dist in suggest:
+            storage.set_trial_param(tid, name, dist.to_internal_repr(value), dist)
+        index.refresh()
+        held = RowView(RowState.HELD, number=number, age=1.0)
+        opened = [held] + [RowView(RowState.OPEN)] * 3
+        return [v.state for v in defer_twins(g, opened, index, run)]
+
+    assert views() == [RowState.HELD] + [RowState.OPEN] * 3  # nothing suggested yet
+    # mid-suggestion: every "b" row looks like its twin, for this decision only
+    assert views(("kind", "b", space["kind"])) == [RowState.HELD] * 3 + [RowState.OPEN]
+    assert views(("b_k", 1, space["b_k"])) == [RowState.HELD] * 2 + [RowState.OPEN] * 2
+    assert views(("a_x", 0.5, space["a_x"])) == [RowState.HELD] + [RowState.OPEN] * 3
+    storage2, study2, store2 = _setup()
+    other = storage2.create_new_trial(study2)
+    storage2.set_trial_param(other, "b_k", 1.0, IntDistribution(0, 5))  # another range
+    index2 = TrialIndex(storage2, study2, "metaheur:pso", "metaheur:pso:presumed-dead", 1.0)
+    index2.refresh()
+    n2 = storage2.get_trial(other).number
+    opened = [RowView(RowState.HELD, number=n2)] + [RowView(RowState.OPEN)] * 3
+    assert defer_twins(g, opened, index2, run) == opened

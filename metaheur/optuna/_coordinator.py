@@ -48,8 +48,11 @@ from metaheur.optuna._scheduler import (
     TakeSpare,
     Wait,
     decide,
+    defer_twins,
     row_views,
+    running_configs,
     stray_claims,
+    unspent,
 )
 from metaheur.optuna._settings_check import settings_split
 from metaheur.optuna._space import UnionSearchSpace
@@ -191,7 +194,7 @@ class Coordinator:
                 views = row_views(g, index, run.sig, now, timeout, heartbeat, ours, here)
                 views = _reserve(g, views, index, trial.number)
                 if self.store.skip_evaluated and not g.record.reserve:
-                    views = _answer_open_rows(run, g, views)
+                    views = defer_twins(g, _answer_open_rows(run, g, views), index, run)
                 d = decide(g, views, speculative=self.speculative, timeout=timeout,
                            heartbeat=heartbeat, max_wait=poll)
                 if not isinstance(d, Advance):
@@ -260,6 +263,7 @@ class Coordinator:
         further predictions and uniform points, used only if the next generation asks
         them."""
         taken = set(held) | set(g.keys)
+        running = running_configs(index, run)
         if self.speculative:
             # rows of agents whose own result is known: the late results change them
             # least (their leaders or best points only)
@@ -267,7 +271,7 @@ class Coordinator:
             for r, x in self.store.predict(g, d.f, None, depth=1, rows=True):
                 params = run.encoder.decode(x)
                 if (r is not None and r not in rows and d.known[r % d.known.size]
-                        and run.key(params) not in taken and run.lookup(params) is None):
+                        and unspent(run, params, taken, running)):
                     return r, x, params
             if not d.must:
                 return None  # every row of the next generation is predicted: wait
@@ -278,7 +282,7 @@ class Coordinator:
         x = None
         for _, (_, x) in zip(range(SPARE_TRIES), points, strict=False):
             params = run.encoder.decode(x)
-            if run.key(params) not in taken and run.lookup(params) is None:
+            if unspent(run, params, taken, running):
                 return None, x, params
         if x is None or not d.must:
             return None  # every prediction is taken: wait for the generation instead

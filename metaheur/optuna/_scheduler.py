@@ -18,10 +18,11 @@ from optuna.trial import TrialState
 
 from metaheur.optuna._index import TrialIndex, TrialInfo
 from metaheur.optuna._protocol import Claim
-from metaheur.optuna._store import Generation
+from metaheur.optuna._store import Generation, RunSpace
 
-__all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "decide", "row_views",
-           "stray_claims"]
+__all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "decide",
+           "defer_twins", "row_views", "running_configs", "stray_claims", "twin",
+           "unspent"]
 
 
 class RowState(enum.Enum):
@@ -141,6 +142,68 @@ def row_views(g: Generation, index: TrialIndex, run: str, now: float, timeout: f
         else:
             views.append(RowView(RowState.OPEN, tried=bool(hs)))
     return views
+
+
+Config = tuple[tuple[str, ...], str]  # names a trial suggested, and their values' key
+
+
+def suggested(info: TrialInfo | None, run: RunSpace) -> Config | None:
+    """The configuration a running trial evaluates in a conditional space, as far as it
+    has suggested it: its names and their key, where they are some but not all of
+    ``run``'s parameters, each with ``run``'s distribution (else ``None``)."""
+    if info is None or info.finished:
+        return None
+    d = info.trial.distributions
+    if not (0 < len(d) < len(run.space) and all(run.space.get(n) == d[n] for n in d)):
+        return None
+    names = tuple(n for n in run.encoder.names if n in d)
+    return names, run.key(info.trial.params, names)
+
+
+def running_configs(index: TrialIndex, run: RunSpace, since: int = 0) -> dict[int, Config]:
+    """:func:`suggested` of every running trial numbered from ``since`` on, by number."""
+    out = {}
+    for k in sorted(index.unfinished):
+        if k >= since and (c := suggested(index.trials.get(k), run)) is not None:
+            out[k] = c
+    return out
+
+
+def twin(run: RunSpace, params: dict, configs: dict[int, Config]) -> int | None:
+    """The first trial of ``configs`` whose configuration ``params`` (a full point of
+    ``run``'s space) is: equal on every name it suggested (``None``: none)."""
+    return next((k for k, (names, key) in configs.items()
+                 if run.key(params, names) == key), None)
+
+
+def unspent(run: RunSpace, params: dict, taken: Collection[str], configs: dict[int, Config]
+            ) -> bool:
+    """Is the point ``params`` worth a spare trial: its key not ``taken`` (a row or a
+    running claim), not evaluated, and no twin of a running trial's ``configs``?"""
+    return (run.key(params) not in taken and run.lookup(params) is None
+            and twin(run, params, configs) is None)
+
+
+def defer_twins(g: Generation, views: list[RowView], index: TrialIndex, run: RunSpace
+                ) -> list[RowView]:
+    """OPEN rows that are one configuration with a row a running trial of ``g`` evaluates
+    look held by that trial (its result answers them once it completes).
+
+    Two rows of a union space can differ only in dimensions their branch does not suggest;
+    which ones those are is known once a trial has suggested them (:func:`suggested`): an
+    OPEN row equal to its row on those names is its twin, since the objective takes the
+    same branch at every suggestion. While the holder is still suggesting, a row may look
+    like a twin that is not; that holds it for one decision only (views are made afresh
+    for each), and never evaluates a configuration twice."""
+    by_number = {v.number: v for v in views if v.state in (RowState.HELD, RowState.MINE)}
+    configs = {k: c for k, c in running_configs(index, run, g.src).items() if k in by_number}
+    if not configs:
+        return views
+    out = list(views)
+    for j, v in enumerate(views):
+        if v.state is RowState.OPEN and (k := twin(run, g.params[j], configs)) is not None:
+            out[j] = by_number[k]
+    return out
 
 
 def stray_claims(g: Generation, index: TrialIndex, run: str) -> list[tuple[str, str]]:

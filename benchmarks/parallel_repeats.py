@@ -1,0 +1,131 @@
+"""Configurations evaluated twice by parallel workers in a conditional search space.
+
+The objective chooses ``model`` among three branches: ``a`` (an int in [1, 4] and a
+choice of two: 8 configurations), ``b`` (an int in [1, 3]: 3 configurations) and ``c``
+(a float); each trial sleeps 1-3 times ``--trial-seconds`` (0.05), as a short training
+run would take. Two rows of a
+generation may differ only in the parameters their branch does not use: one
+configuration. Per sampler and seed, an in-memory study of ``--trials`` trials
+(``pop_size`` ``--pop-size``) run two ways:
+
+* ``threads``: ``study.optimize(n_jobs=--workers)``;
+* ``batch``: ``--workers`` trials asked one after another, each suggesting its parameters at
+  once (its objective has begun), then told together.
+
+Counts the trials that repeat the configuration of an earlier trial (``repeats``) and
+sorts them by the earlier trial: ``unclaimed`` (no row of a run: the first trials, sampled
+independently before the run can start), ``other_run`` (a row of a run over a smaller
+union space, from before a branch's parameters were first seen) and ``same_run``. Prints
+one table with the load average; writes ``parallel_repeats.csv``::
+
+    python benchmarks/parallel_repeats.py [--samplers pso gwo] [--seeds 5] [--trials 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import optuna
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from metaheur.optuna import MetaheuristicSampler  # noqa: E402
+
+OURS = ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa")
+
+
+TRIAL_SECONDS = 0.05
+
+
+def three_models(trial: optuna.Trial) -> float:
+    model = trial.suggest_categorical("model", ["a", "b", "c"])
+    if model == "a":
+        value = trial.suggest_int("a_n", 1, 4) + 0.1 * trial.suggest_categorical("a_k", [0, 1])
+    elif model == "b":
+        value = 2.0 + trial.suggest_int("b_n", 1, 3)
+    else:
+        value = 5.0 + trial.suggest_float("c_x", -1.0, 1.0) ** 2
+    time.sleep(TRIAL_SECONDS * (1 + trial.number % 3))
+    return value
+
+
+def count(study: optuna.Study, algo: str) -> dict[str, int]:
+    """Repeated configurations, by what the earlier trial of the configuration was."""
+    first: dict[str, optuna.trial.FrozenTrial] = {}
+    out = {"repeats": 0, "unclaimed": 0, "other_run": 0, "same_run": 0}
+    for t in study.trials:
+        key = json.dumps(t.params, sort_keys=True)
+        if key in first:
+            out["repeats"] += 1
+            a, b = (s.system_attrs.get(f"metaheur:{algo}") for s in (first[key], t))
+            if not (isinstance(a, dict) and "row" in a):
+                out["unclaimed"] += 1
+            else:
+                out["same_run" if isinstance(b, dict) and b.get("run") == a["run"]
+                    else "other_run"] += 1
+        first.setdefault(key, t)
+    return out
+
+
+def run(algo: str, seed: int, mode: str, trials: int, workers: int, pop: int) -> dict:
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        algo, seed=seed, n_trials=trials, pop_size=pop, warn_independent_sampling=False))
+    if mode == "threads":
+        study.optimize(three_models, n_trials=trials, n_jobs=workers)
+    else:
+        while len(study.trials) < trials:
+            asked = []
+            for _ in range(min(workers, trials - len(study.trials))):
+                trial = study.ask()
+                asked.append((trial, three_models(trial)))
+            for trial, value in asked:
+                study.tell(trial, value)
+    return {"mode": mode, "sampler": algo, "seed": seed, "trials": len(study.trials),
+            **count(study, algo)}
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    global TRIAL_SECONDS
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samplers", nargs="+", default=list(OURS))
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--trials", type=int, default=60)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--pop-size", type=int, default=10)
+    ap.add_argument("--modes", nargs="+", choices=("threads", "batch"),
+                    default=["threads", "batch"])
+    ap.add_argument("--trial-seconds", type=float, default=TRIAL_SECONDS)
+    ap.add_argument("--out", type=Path, default=Path("."))
+    args = ap.parse_args(argv)
+    if min(args.seeds, args.trials, args.workers, args.pop_size) < 1 or args.trial_seconds < 0:
+        ap.error("--seeds, --trials, --workers and --pop-size must be >= 1, "
+                 "--trial-seconds >= 0")
+    TRIAL_SECONDS = args.trial_seconds
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    load0 = os.getloadavg()
+    rows = [run(a, s, m, args.trials, args.workers, args.pop_size)
+            for m in args.modes for a in args.samplers for s in range(args.seeds)]
+    df = pd.DataFrame(rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(args.out / "parallel_repeats.csv", index=False)
+    table = df.groupby(["mode", "sampler"], sort=False)[
+        ["trials", "repeats", "unclaimed", "other_run", "same_run"]].sum()
+    print(f"{args.seeds} seeds x {args.trials} trials, {args.workers} workers, pop_size "
+          f"{args.pop_size}")
+    print(table.to_string())
+    print(f"\ntotal repeats per mode: {df.groupby('mode', sort=False)['repeats'].sum().to_dict()}")
+    print(f"load average: {load0[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end "
+          f"({os.cpu_count()} CPUs)")
+    return df
+
+
+if __name__ == "__main__":
+    main()

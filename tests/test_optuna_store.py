@@ -4,6 +4,7 @@ record validation, and the scheduling decision as a pure function."""
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from metaheur.optuna._scheduler import (
     Take,
     TakeSpare,
     Wait,
+    answer_open_rows,
     decide,
     defer_twins,
     row_views,
@@ -259,10 +261,11 @@ def test_a_parameter_added_mid_study_is_explored(algo: str) -> None:
     assert study.best_value < 4.0
 
 
-def test_open_rows_twinned_with_a_running_row_on_its_suggested_names_are_deferred() -> None:
-    """``defer_twins``: an OPEN row equal to a running trial's row on every parameter that
-    trial suggested looks held by it; a trial that suggested every parameter, none, or one
-    with another distribution defers nothing (exact repeats are ``same`` rows)."""
+def test_open_rows_twinned_with_a_running_trial_on_its_suggested_names_are_deferred() -> None:
+    """``defer_twins``: an OPEN row equal to a live running trial's parameters on every
+    name that trial suggested looks held by it; a trial that suggested every parameter,
+    none, or one with another distribution defers nothing (exact repeats are ``same``
+    rows), nor does a trial running past the timeout."""
     space = {"kind": CategoricalDistribution(["a", "b"]), "a_x": FloatDistribution(-1.0, 1.0),
              "b_k": IntDistribution(0, 2)}
     storage, study_id, store = _setup()
@@ -273,25 +276,59 @@ def test_open_rows_twinned_with_a_running_row_on_its_suggested_names_are_deferre
     index = TrialIndex(storage, study_id, "metaheur:pso", "metaheur:pso:presumed-dead", 1.0)
     tid = storage.create_new_trial(study_id)
     number = storage.get_trial(tid).number
+    opened = [RowView(RowState.OPEN)] * 4
 
-    def views(*suggest: tuple[str, Any, Any]) -> list[RowState]:
-        for name, value, dist in suggest:
-            storage.set_trial_param(tid, name, dist.to_internal_repr(value), dist)
+    def views(*suggest: tuple[str, Any], now: float | None = None) -> list[RowState]:
+        for name, value in suggest:
+            storage.set_trial_param(tid, name, space[name].to_internal_repr(value), space[name])
         index.refresh()
-        held = RowView(RowState.HELD, number=number, age=1.0)
-        opened = [held] + [RowView(RowState.OPEN)] * 3
-        return [v.state for v in defer_twins(g, opened, index, run)]
+        out = defer_twins(g, opened, index, run, now or time.time(), 60.0, False, (), ())
+        assert all(v.number == number for v in out if v.state is RowState.HELD)
+        return [v.state for v in out]
 
-    assert views() == [RowState.HELD] + [RowState.OPEN] * 3  # nothing suggested yet
+    assert views() == [RowState.OPEN] * 4  # nothing suggested yet
     # mid-suggestion: every "b" row looks like its twin, for this decision only
-    assert views(("kind", "b", space["kind"])) == [RowState.HELD] * 3 + [RowState.OPEN]
-    assert views(("b_k", 1, space["b_k"])) == [RowState.HELD] * 2 + [RowState.OPEN] * 2
-    assert views(("a_x", 0.5, space["a_x"])) == [RowState.HELD] + [RowState.OPEN] * 3
-    storage2, study2, store2 = _setup()
+    assert views(("kind", "b")) == [RowState.HELD] * 3 + [RowState.OPEN]
+    assert views(("b_k", 1)) == [RowState.HELD] * 2 + [RowState.OPEN] * 2
+    assert views(now=time.time() + 61.0) == [RowState.OPEN] * 4  # past the timeout
+    assert views(("a_x", 0.5)) == [RowState.OPEN] * 4  # every parameter: a plain point
+    storage2, study2, _ = _setup()
     other = storage2.create_new_trial(study2)
     storage2.set_trial_param(other, "b_k", 1.0, IntDistribution(0, 5))  # another range
     index2 = TrialIndex(storage2, study2, "metaheur:pso", "metaheur:pso:presumed-dead", 1.0)
     index2.refresh()
-    n2 = storage2.get_trial(other).number
-    opened = [RowView(RowState.HELD, number=n2)] + [RowView(RowState.OPEN)] * 3
-    assert defer_twins(g, opened, index2, run) == opened
+    assert defer_twins(g, opened, index2, run, time.time(), 60.0, False, (), ()) == opened
+
+
+def test_a_trial_completed_after_its_generation_was_made_answers_a_twin_row() -> None:
+    """``answer_open_rows``: a trial numbered below the generation's creator (another run's,
+    say) answers an OPEN row of its configuration only if it completed after the creator
+    claimed (it was running when the generation was made); one completed before was
+    looked up then and left the row open on purpose (a finite space evaluated)."""
+    space = {"kind": CategoricalDistribution(["a", "b"]), "a_x": FloatDistribution(-1.0, 1.0),
+             "b_k": IntDistribution(0, 2)}
+    storage, study_id, store = _setup()
+    run = RunSpace(space, "s")
+    for params, value in (({"kind": "a", "a_x": 0.5}, 1.0), ({"kind": "b", "b_k": 2}, 3.0)):
+        tid = storage.create_new_trial(study_id)
+        for name, v in params.items():
+            storage.set_trial_param(tid, name, space[name].to_internal_repr(v), space[name])
+        storage.set_trial_state_values(tid, optuna.trial.TrialState.COMPLETE, [value])
+    creator = storage.create_new_trial(study_id)
+    g = store.start(run, 2, 0, gen=0, restart=0, held={})
+    g.params[:] = [{"kind": "a", "a_x": 0.25, "b_k": 2}, {"kind": "b", "a_x": 0.1, "b_k": 2},
+                   {"kind": "b", "a_x": -0.3, "b_k": 2}, {"kind": "b", "a_x": 0.1, "b_k": 1}]
+    index = TrialIndex(storage, study_id, "metaheur:pso", "metaheur:pso:presumed-dead", 1.0)
+    index.refresh()
+    for k in (0, 1):
+        run.add(index.trials[k].trial, index.trials[k].value, False)
+    opened = [RowView(RowState.OPEN)] * 4
+    claim = Claim(run.sig, 2, 0, 0, tuple(float(v) for v in g.X[0]), time.time() + 3600.0)
+    storage.set_trial_system_attr(creator, "metaheur:pso", claim.to_json())
+    index.refresh()
+    assert answer_open_rows(run, g, opened, index) == opened  # completed before the claim
+    claim = Claim(run.sig, 2, 0, 0, tuple(float(v) for v in g.X[0]), time.time() - 3600.0)
+    storage.set_trial_system_attr(creator, "metaheur:pso", claim.to_json())
+    index.refresh()
+    states = [v.state for v in answer_open_rows(run, g, opened, index)]
+    assert states == [RowState.OPEN, RowState.DONE, RowState.DONE, RowState.OPEN]

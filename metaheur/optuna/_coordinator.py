@@ -47,6 +47,7 @@ from metaheur.optuna._scheduler import (
     Take,
     TakeSpare,
     Wait,
+    answer_open_rows,
     decide,
     defer_twins,
     row_views,
@@ -194,7 +195,8 @@ class Coordinator:
                 views = row_views(g, index, run.sig, now, timeout, heartbeat, ours, here)
                 views = _reserve(g, views, index, trial.number)
                 if self.store.skip_evaluated and not g.record.reserve:
-                    views = defer_twins(g, _answer_open_rows(run, g, views), index, run)
+                    views = defer_twins(g, answer_open_rows(run, g, views, index), index, run,
+                                        now, timeout, heartbeat, ours, here)
                 d = decide(g, views, speculative=self.speculative, timeout=timeout,
                            heartbeat=heartbeat, max_wait=poll)
                 if not isinstance(d, Advance):
@@ -416,29 +418,6 @@ def _reserve(g: Generation, views: list[RowView], index: TrialIndex, number: int
             if out is views:
                 out = list(views)
             out[r] = RowView(RowState.HELD, number=k)
-    return out
-
-
-def _answer_open_rows(run: RunSpace, g: Generation, views: list[RowView]) -> list[RowView]:
-    """Answer from history the OPEN rows whose point a trial of ``g`` itself evaluated.
-
-    In a conditional (union) space two rows of one generation can differ only in dimensions
-    their branch does not suggest: one configuration under two keys, so ``answer`` cannot
-    tell them apart when the generation is made. Once the first one's trial has completed,
-    ``run.lookup`` (which compares a trial's own parameters only) finds it for the other.
-    Only trials numbered from ``g.src`` on (those of this generation) count: earlier ones were
-    looked up when ``g`` was made, and a generation that gave up answering (every point of
-    a finite space evaluated) keeps evaluating. Every worker derives this from the completed
-    trials alone; a row some trial holds is left to it."""
-    out = views
-    for i, v in enumerate(views):
-        if v.state is not RowState.OPEN:
-            continue
-        e = run.lookup(g.params[i])
-        if e is not None and e.number >= g.src:
-            if out is views:
-                out = list(views)
-            out[i] = RowView(RowState.DONE, e.value, e.number)
     return out
 
 

@@ -56,7 +56,10 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
    by binding the row to the finished trial that claimed the point, if one did), rows
    whose point a running trial evaluates are bound to it: no trial is spent twice on one
    point;
-2. claims the first open row not reserved for another trial that may still claim it;
+2. claims the first open row not reserved for another trial that may still claim it; in
+   a conditional space an open row equal to a running trial's row of its generation on
+   every parameter that trial has suggested (some, not all, of the space's) counts as
+   held by it, and is answered from its value once it completes;
 3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than
@@ -65,7 +68,8 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
 4. else, if the sampler is ``speculative`` or waiting would deadlock (every open row is
    held by trials its own thread asked, e.g. batch ``study.ask()``), takes a *spare*: a
    point of the next generation predicted from the results known so far (unknown rows
-   count as ``+inf``), one not evaluated nor held yet.
+   count as ``+inf``), one not evaluated nor held yet (nor, in a conditional space, the
+   configuration a running trial evaluates, as far as it has suggested it).
 
    *Speculative* (opt-in): the spare takes a row ``j`` of the predicted next batch that no
    other spare of this generation took, of an agent whose own result in this generation

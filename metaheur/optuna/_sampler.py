@@ -110,9 +110,9 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         completed trials (inactive dimensions at the centre of their range).
     No trial spent twice
         A row whose parameters this study already evaluated (a COMPLETE trial in the space)
-        is answered from the stored value without a trial; a row whose point a running
-        trial evaluates is bound to it. ``skip_evaluated=False`` turns the first off (for
-        noisy objectives, where repeats are wanted).
+        is answered from the stored value without a trial; a row whose point (in a
+        conditional space, configuration) a running trial evaluates waits for its result.
+        ``skip_evaluated=False`` keeps only the wait on exact points (noisy objectives).
     Horizon and restarts
         With ``n_trials`` expected trials the core gets ``budget = n_trials`` (minus
         warm-start points), hence ``T = ceil((n_trials - n0) / e)`` (docs/algorithms.md

@@ -20,8 +20,8 @@ from metaheur.optuna._index import TrialIndex, TrialInfo
 from metaheur.optuna._protocol import Claim
 from metaheur.optuna._store import Generation, RunSpace
 
-__all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "decide",
-           "defer_twins", "row_views", "running_configs", "stray_claims", "twin",
+__all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "answer_open_rows",
+           "decide", "defer_twins", "row_views", "running_configs", "stray_claims", "twin",
            "unspent"]
 
 
@@ -160,11 +160,11 @@ def suggested(info: TrialInfo | None, run: RunSpace) -> Config | None:
     return names, run.key(info.trial.params, names)
 
 
-def running_configs(index: TrialIndex, run: RunSpace, since: int = 0) -> dict[int, Config]:
-    """:func:`suggested` of every running trial numbered from ``since`` on, by number."""
+def running_configs(index: TrialIndex, run: RunSpace) -> dict[int, Config]:
+    """:func:`suggested` of every running trial, by number."""
     out = {}
     for k in sorted(index.unfinished):
-        if k >= since and (c := suggested(index.trials.get(k), run)) is not None:
+        if (c := suggested(index.trials.get(k), run)) is not None:
             out[k] = c
     return out
 
@@ -184,25 +184,59 @@ def unspent(run: RunSpace, params: dict, taken: Collection[str], configs: dict[i
             and twin(run, params, configs) is None)
 
 
-def defer_twins(g: Generation, views: list[RowView], index: TrialIndex, run: RunSpace
-                ) -> list[RowView]:
-    """OPEN rows that are one configuration with a row a running trial of ``g`` evaluates
-    look held by that trial (its result answers them once it completes).
+def answer_open_rows(run: RunSpace, g: Generation, views: list[RowView], index: TrialIndex
+                     ) -> list[RowView]:
+    """Answer from history the OPEN rows whose configuration a trial evaluated that was
+    not complete when ``g`` was made.
 
-    Two rows of a union space can differ only in dimensions their branch does not suggest;
-    which ones those are is known once a trial has suggested them (:func:`suggested`): an
-    OPEN row equal to its row on those names is its twin, since the objective takes the
-    same branch at every suggestion. While the holder is still suggesting, a row may look
-    like a twin that is not; that holds it for one decision only (views are made afresh
-    for each), and never evaluates a configuration twice."""
-    by_number = {v.number: v for v in views if v.state in (RowState.HELD, RowState.MINE)}
-    configs = {k: c for k, c in running_configs(index, run, g.src).items() if k in by_number}
-    if not configs:
-        return views
-    out = list(views)
+    In a conditional (union) space two rows can differ only in dimensions their branch
+    does not suggest: one configuration under two keys, so ``answer`` cannot tell them
+    apart when the generation is made; nor a row from a trial of another run (before the
+    union space grew) or sampled independently that was still running then. Once such a
+    trial has completed, ``run.lookup`` (which compares a trial's own parameters only)
+    finds it. Only trials of ``g`` (numbered from ``g.src`` on) and those completed after
+    the claim of ``g``'s creator count: earlier ones were looked up when ``g`` was made,
+    and a generation that gave up answering (every point of a finite space evaluated)
+    keeps evaluating. Every worker derives this from the stored trials alone; a row some
+    trial holds is left to it."""
+    creator = index.trials.get(g.src)
+    made = creator.ticket.t if creator and isinstance(creator.ticket, Claim) else math.inf
+    out = views
+    for i, v in enumerate(views):
+        if v.state is not RowState.OPEN or (e := run.lookup(g.params[i])) is None:
+            continue
+        done = index.trials[e.number].trial.datetime_complete if e.number in index.trials else None
+        if e.number >= g.src or (done is not None and done.timestamp() > made):
+            if out is views:
+                out = list(views)
+            out[i] = RowView(RowState.DONE, e.value, e.number)
+    return out
+
+
+def defer_twins(g: Generation, views: list[RowView], index: TrialIndex, run: RunSpace,
+                now: float, timeout: float, heartbeat: bool, mine: Collection[int],
+                here: Collection[int]) -> list[RowView]:
+    """OPEN rows whose configuration a live running trial evaluates look held by that
+    trial (``mine``, ``here``: as for :func:`row_views`); its result answers them once it
+    completes (:func:`answer_open_rows`).
+
+    Which dimensions a trial's branch uses is known once it has suggested them
+    (:func:`suggested`): an OPEN row equal to its parameters on those names is its twin,
+    since the objective takes the same branch at every suggestion. While the trial is
+    still suggesting, a row may look like a twin that is not; that holds it for one
+    decision only (views are made afresh for each), and never evaluates a configuration
+    twice."""
+    configs = {k: c for k, c in running_configs(index, run).items()
+               if _alive(index.trials[k], now, timeout, heartbeat, here)}
+    out = views
     for j, v in enumerate(views):
         if v.state is RowState.OPEN and (k := twin(run, g.params[j], configs)) is not None:
-            out[j] = by_number[k]
+            info = index.trials[k]
+            t = info.ticket.t if isinstance(info.ticket, Claim) else info.start
+            if out is views:
+                out = list(views)
+            out[j] = RowView(RowState.MINE if k in mine else RowState.HELD, number=k,
+                             age=now - t, expires=not heartbeat and k not in here)
     return out
 
 

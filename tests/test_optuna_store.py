@@ -274,6 +274,14 @@ def test_open_rows_twinned_with_a_running_trial_on_its_suggested_names_are_defer
     g.params[:] = [{"kind": "b", "a_x": 0.5, "b_k": 1}, {"kind": "b", "a_x": -0.25, "b_k": 1},
                    {"kind": "b", "a_x": 0.5, "b_k": 2}, {"kind": "a", "a_x": 0.5, "b_k": 1}]
     index = TrialIndex(storage, study_id, "metaheur:pso", "metaheur:pso:presumed-dead", 1.0)
+    done = storage.create_new_trial(study_id)  # a completed "a" trial: the space is conditional
+    for name, value in (("kind", "a"), ("a_x", 0.9)):
+        storage.set_trial_param(done, name, space[name].to_internal_repr(value), space[name])
+    storage.set_trial_state_values(done, optuna.trial.TrialState.COMPLETE, [1.0])
+    index.refresh()
+    assert run.plain
+    run.add(index.trials[0].trial, 1.0)
+    assert not run.plain
     tid = storage.create_new_trial(study_id)
     number = storage.get_trial(tid).number
     opened = [RowView(RowState.OPEN)] * 4
@@ -289,6 +297,8 @@ def test_open_rows_twinned_with_a_running_trial_on_its_suggested_names_are_defer
     assert views() == [RowState.OPEN] * 4  # nothing suggested yet
     # mid-suggestion: every "b" row looks like its twin, for this decision only
     assert views(("kind", "b")) == [RowState.HELD] * 3 + [RowState.OPEN]
+    plain = RunSpace(space, "s")  # no completed trial lacks a parameter: no twins
+    assert defer_twins(g, opened, index, plain, time.time(), 60.0, False, (), ()) == opened
     assert views(("b_k", 1)) == [RowState.HELD] * 2 + [RowState.OPEN] * 2
     assert views(now=time.time() + 61.0) == [RowState.OPEN] * 4  # past the timeout
     assert views(("a_x", 0.5)) == [RowState.OPEN] * 4  # every parameter: a plain point

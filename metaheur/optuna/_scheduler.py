@@ -150,19 +150,24 @@ Config = tuple[tuple[str, ...], str]  # names a trial suggested, and their value
 def suggested(info: TrialInfo | None, run: RunSpace) -> Config | None:
     """The configuration a running trial evaluates in a conditional space, as far as it
     has suggested it: its names and their key, where they are some but not all of
-    ``run``'s parameters, each with ``run``'s distribution (else ``None``)."""
+    ``run``'s parameters, each with ``run``'s distribution and a value on its grid (an
+    enqueued one may be off it), else ``None``."""
     if info is None or info.finished:
         return None
-    d = info.trial.distributions
-    if not (0 < len(d) < len(run.space) and all(run.space.get(n) == d[n] for n in d)):
+    d, params = info.trial.distributions, info.trial.params
+    if not (0 < len(d) < len(run.space) and all(run.space.get(n) == d[n] for n in d)
+            and all(run.encoder.on_grid(n, params[n]) for n in d)):
         return None
     names = tuple(n for n in run.encoder.names if n in d)
-    return names, run.key(info.trial.params, names)
+    return names, run.key(params, names)
 
 
 def running_configs(index: TrialIndex, run: RunSpace) -> dict[int, Config]:
-    """:func:`suggested` of every running trial, by number."""
-    out = {}
+    """:func:`suggested` of every running trial, by number; none while ``run`` looks plain
+    (every completed trial has all its parameters: there a configuration is a point)."""
+    out: dict[int, Config] = {}
+    if run.plain:
+        return out
     for k in sorted(index.unfinished):
         if (c := suggested(index.trials.get(k), run)) is not None:
             out[k] = c

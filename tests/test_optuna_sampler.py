@@ -644,3 +644,20 @@ def test_a_parameter_suggested_with_another_range_evaluates_the_claimed_point() 
     with pytest.warns(UserWarning, match=r"(?s)'x' with FloatDistribution.*outside it"):
         study.optimize(narrow, n_trials=4)
     assert all(4.9 <= t.params["x"] <= 5.0 for t in study.trials[12:])
+
+
+def test_a_population_not_below_n_trials_warns_that_the_algorithm_never_iterates() -> None:
+    """Issue 8 (sampler-side bound): ``pop_size >= n_trials`` spent every planned trial on
+    the initial population (random search) without a word; ``metaheur tune`` warned, the
+    sampler did not. A defaulted or smaller population stays silent, and ``tune``'s own
+    sampler leaves the advice to the CLI (one warning, not two)."""
+    from metaheur.harness.seeding import tune_sampler
+
+    with pytest.warns(UserWarning, match=r"pop_size is not below n_trials \(pop_size=20, "
+                      r"n_trials=20\).*pso's initial population.*never iterates"):
+        MetaheuristicSampler("pso", n_trials=20, pop_size=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MetaheuristicSampler("pso", n_trials=20, pop_size=19)
+        MetaheuristicSampler("gwo", n_trials=2)  # defaulted: the smallest population
+        tune_sampler("pso", 0, 30, 20, {}, {})

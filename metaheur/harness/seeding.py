@@ -14,6 +14,7 @@ through the storage (metaheur.optuna).
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,14 +40,17 @@ def tune_sampler(algo: str, seed: int, pop_size: int, n_trials: int,
     seed; ``worker`` (the factory protocol of :func:`metaheur.harness.runs.run_trials`)
     changes no seed: a term for it would only make two samplers meet."""
     from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
+    from metaheur.optuna._options import NEVER_ITERATES
 
     if algo in OPTUNA_SAMPLERS:
         make_sampler(algo, seed=seed, pop_size=pop_size if algo == "cmaes" else None,
                      **params)  # checks the options now, not at the first trial
         return SeededByFirstTrial(functools.partial(_optuna_sampler, algo, seed, pop_size,
                                                     params))
-    return make_sampler(algo, seed=seed, pop_size=pop_size, n_trials=n_trials,
-                        search_space=space, **params)
+    with warnings.catch_warnings():  # the CLI's too_few_generations advises instead
+        warnings.filterwarnings("ignore", message=NEVER_ITERATES)
+        return make_sampler(algo, seed=seed, pop_size=pop_size, n_trials=n_trials,
+                            search_space=space, **params)
 
 
 def _optuna_sampler(algo: str, base: int, pop_size: int, params: dict[str, Any],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,11 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["check_algo", "check_options", "check_seed", "probe", "refuse_run_options",
            "smallest_population"]
+
+
+#: The start of the warning for a ``pop_size`` not below ``n_trials`` (``metaheur tune``
+#: gives its own advice instead).
+NEVER_ITERATES = "pop_size is not below n_trials"
 
 
 def _default_pop_size(floor: int, n_trials: int) -> int:
@@ -127,6 +133,13 @@ def check_options(cls: type[Optimizer], n_trials: Any, pop_size: Any, wait_timeo
         raise ValueError(
             f"pop_size must be >= {cls.min_pop_size} for {cls.name}, got {pop_size}"
         )
+    elif pop_size >= n_trials:
+        warnings.warn(
+            f"{NEVER_ITERATES} (pop_size={pop_size}, n_trials={n_trials}): the first "
+            f"{pop_size} trials are {cls.name}'s initial population, uniform random points, "
+            "so within the trials planned the algorithm never iterates; pass the number of "
+            "trials the study will run as n_trials, or a smaller pop_size",
+            UserWarning, stacklevel=3)
     if wait_timeout is not None:
         ok = isinstance(wait_timeout, (int, float)) and not isinstance(wait_timeout, bool)
         if not ok or not math.isfinite(wait_timeout) or wait_timeout < 0:

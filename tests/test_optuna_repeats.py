@@ -282,6 +282,7 @@ def test_a_row_that_a_running_trial_evaluates_under_other_inactive_values_waits(
     study = optuna.create_study(sampler=MetaheuristicSampler(
         algo, seed=0, n_trials=60, pop_size=8, warn_independent_sampling=False))
     study.optimize(conditional, n_trials=2)  # both branches seen: the run's union space
+    assert {t.params["kind"] for t in study.trials} == {"svc", "knn"}
     _ask_suggest_then_tell(study, conditional, batches=14, k=4)
     assert len(study.trials) == 58
     assert repeats(study) == 0

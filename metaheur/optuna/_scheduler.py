@@ -231,6 +231,8 @@ def defer_twins(g: Generation, views: list[RowView], index: TrialIndex, run: Run
     still suggesting, a row may look like a twin that is not; that holds it for one
     decision only (views are made afresh for each), and never evaluates a configuration
     twice."""
+    if not any(v.state is RowState.OPEN for v in views):
+        return views  # every row taken or answered: no trial's suggestions to read
     configs = {k: c for k, c in running_configs(index, run).items()
                if _alive(index.trials[k], now, timeout, heartbeat, here)}
     out = views

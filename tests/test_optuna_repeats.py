@@ -300,3 +300,26 @@ def test_the_parallel_repeats_benchmark_writes_its_table(tmp_path: Path, capsys)
     assert (runs["repeats"] == runs["unclaimed"] + runs["other_run"]).all()
     assert pd.read_csv(tmp_path / "parallel_repeats.csv").equals(runs)
     assert "total repeats per mode" in capsys.readouterr().out
+
+
+
+def small_branch(trial: optuna.Trial) -> float:
+    """Branch ``a`` has 3 x 2 configurations; ``b`` is continuous."""
+    if trial.suggest_categorical("kind", ["a", "b"]) == "a":
+        return trial.suggest_int("a_n", 1, 3) + 0.5 * trial.suggest_categorical("a_k", [0, 1])
+    return 5.0 + trial.suggest_float("b_x", -1.0, 1.0) ** 2
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_trials_sampled_before_any_completes_share_no_configuration(seed: int) -> None:
+    """Regression (session 31's ``parallel_repeats`` benchmark: 6 of its 9 repeats were
+    between first trials): trials started before any completes have no space yet and are
+    sampled independently, each by its own per-trial stream, so two of them could draw the
+    same configuration of ``a``. The default fallback now gives a discrete parameter a value
+    that no trial agreeing with it so far has taken, while one is left (at most 4 of these
+    5 trials take ``a``, whose ``a_n`` has 3 values: each of them differs from the others)."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "pso", seed=seed, n_trials=60, pop_size=8, warn_independent_sampling=False))
+    _ask_suggest_then_tell(study, small_branch, batches=1, k=5)
+    assert not any("row" in t.system_attrs["metaheur:pso"] for t in study.trials)
+    assert repeats(study) == 0

@@ -10,20 +10,20 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import zlib
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
 import numpy as np
 from optuna.distributions import BaseDistribution
-from optuna.samplers import BaseSampler, RandomSampler
+from optuna.samplers import BaseSampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur._base import Optimizer
 from metaheur.optuna._coordinator import Coordinator, Withdrawn
+from metaheur.optuna._fallback import PerTrialRandomSampler
 from metaheur.optuna._liveness import fail_abandoned, forget
 from metaheur.optuna._options import (
     check_algo,
@@ -61,21 +61,6 @@ def _interrupted() -> bool:
             return isinstance(err, (KeyboardInterrupt, SystemExit))
         frame = frame.f_back
     return False
-
-
-class _PerTrialRandomSampler(RandomSampler):
-    """``RandomSampler`` seeded per trial: workers sharing a seed draw different points for
-    different trials (and the same point for the same trial)."""
-
-    def __init__(self, seed: int) -> None:
-        super().__init__(seed=seed)
-        self._base_seed = seed
-
-    def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: BaseDistribution) -> Any:
-        entropy = [self._base_seed, trial.number, zlib.crc32(param_name.encode())]
-        sampler = RandomSampler(seed=int(np.random.SeedSequence(entropy).generate_state(1)[0]))
-        return sampler.sample_independent(study, trial, param_name, param_distribution)
 
 
 class MetaheuristicSampler(SamplerSpaces, BaseSampler):
@@ -231,7 +216,8 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         self._union_space = union_space
         self._store = GenerationStore(cls, self._pop_size, self._n_trials, self._algo_params,
                                       skip_evaluated=skip_evaluated)
-        self._independent_sampler = independent_sampler or _PerTrialRandomSampler(seed)
+        self._independent_sampler = independent_sampler or PerTrialRandomSampler(
+            seed, fresh=skip_evaluated)
         self._warn_independent_sampling = warn_independent_sampling
         self._attr = ticket_key(cls.name)
         self._settings = repr([self._pop_size, self._n_trials,

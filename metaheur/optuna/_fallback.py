@@ -1,0 +1,112 @@
+"""The default fallback sampler: parameters outside the relative search space.
+
+Trials started before any trial completes (every worker's first trial), branch parameters
+of ``union_space=False`` and parameters the run does not know yet are drawn at random. Two
+such trials of a small discrete space can draw one configuration, and the second
+evaluation is wasted. So a discrete parameter never takes a value that a running or
+completed trial agreeing with this trial on every parameter it suggested so far has taken,
+while such a value is left: once it differs from each of them, no later parameter can make
+the two configurations equal. The draw keeps the parameter's distribution, restricted to
+the values left (log-uniform stays log-uniform); continuous parameters are never repeated.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import RandomSampler
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+__all__ = ["PerTrialRandomSampler", "n_values", "value_index"]
+
+_REDRAWS = 32  # draws from the distribution before choosing among the values left
+_ENUMERABLE = 1 << 16  # values of a parameter listed when redrawing did not find one left
+
+
+def n_values(dist: BaseDistribution) -> int | None:
+    """The number of values ``dist`` holds; ``None`` for a continuous range."""
+    if isinstance(dist, CategoricalDistribution):
+        return len(dist.choices)
+    if isinstance(dist, IntDistribution):
+        return (dist.high - dist.low) // dist.step + 1
+    if isinstance(dist, FloatDistribution) and dist.step is not None:
+        return int(round((dist.high - dist.low) / dist.step)) + 1
+    return None
+
+
+def value_index(dist: BaseDistribution, value: Any) -> int:
+    """The position of ``value`` among the values of discrete ``dist``, from 0."""
+    if isinstance(dist, CategoricalDistribution):
+        return int(dist.to_internal_repr(value))
+    step = dist.step  # type: ignore[attr-defined]
+    return int(round((float(value) - dist.low) / step))  # type: ignore[attr-defined]
+
+
+def _nth_value(dist: BaseDistribution, i: int) -> Any:
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[i]
+    if isinstance(dist, IntDistribution):
+        return dist.low + i * dist.step
+    step = dist.step  # type: ignore[attr-defined]
+    return float(min(dist.low + i * step, dist.high))  # type: ignore[attr-defined]
+
+
+def taken_values(trials: Sequence[FrozenTrial], trial: FrozenTrial, name: str,
+                 dist: BaseDistribution) -> set[int]:
+    """Positions of the values of ``name`` (with distribution ``dist``) taken by the other
+    ``trials`` that have every parameter ``trial`` suggested so far, with its value."""
+    mine = trial.params
+    taken = set()
+    for other in trials:
+        if other.number == trial.number or other.distributions.get(name) != dist:
+            continue
+        theirs = other.params
+        if all(k in theirs and theirs[k] == v for k, v in mine.items()):
+            taken.add(value_index(dist, theirs[name]))
+    return {i for i in taken if 0 <= i < n_values(dist)}  # type: ignore[operator]
+
+
+class PerTrialRandomSampler(RandomSampler):
+    """``RandomSampler`` seeded per trial and parameter: workers sharing a seed draw
+    different points for different trials (and the same point for the same trial, given
+    the same trials before it). With ``fresh=True`` (the sampler's ``skip_evaluated``) a
+    discrete parameter avoids the configurations of the trials it agrees with (module
+    docstring)."""
+
+    def __init__(self, seed: int, *, fresh: bool = True) -> None:
+        super().__init__(seed=seed)
+        self._base_seed = seed
+        self._fresh = fresh
+
+    def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        entropy = [self._base_seed, trial.number, zlib.crc32(param_name.encode())]
+        sampler = RandomSampler(seed=int(np.random.SeedSequence(entropy).generate_state(1)[0]))
+        value = sampler.sample_independent(study, trial, param_name, param_distribution)
+        n = n_values(param_distribution)
+        if not self._fresh or n is None or n < 2:
+            return value
+        taken = taken_values(
+            study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.COMPLETE)),
+            trial, param_name, param_distribution)
+        if len(taken) >= n:
+            return value  # every value taken: the configuration may still differ later
+        for _ in range(_REDRAWS):
+            if value_index(param_distribution, value) not in taken:
+                return value
+            value = sampler.sample_independent(study, trial, param_name, param_distribution)
+        if value_index(param_distribution, value) not in taken or n > _ENUMERABLE:
+            return value
+        rng = np.random.default_rng(entropy)
+        left = np.setdiff1d(np.arange(n), np.fromiter(taken, int, len(taken)))
+        return _nth_value(param_distribution, int(rng.choice(left)))

@@ -1,0 +1,143 @@
+"""The default fallback sampler (``metaheur.optuna._fallback``): per-trial streams, and
+discrete values that no trial agreeing with the drawing trial has taken."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import optuna
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import RandomSampler
+from optuna.trial import TrialState, create_trial
+
+from metaheur.optuna import MetaheuristicSampler
+from metaheur.optuna._fallback import PerTrialRandomSampler, n_values, value_index
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+DISTS: list[BaseDistribution] = [
+    CategoricalDistribution(["x", "y", "z", 3, None]),
+    IntDistribution(1, 9),
+    IntDistribution(2, 20, step=3),
+    IntDistribution(1, 1000, log=True),  # most of its mass is on the smallest values
+    FloatDistribution(0.0, 1.0, step=0.125),
+    FloatDistribution(-1.0, 2.0, step=0.1),
+]
+
+
+def _value(dist: BaseDistribution, i: int) -> Any:
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[i]
+    return dist.low + i * dist.step  # type: ignore[attr-defined]
+
+
+def _study(dist: BaseDistribution, taken: list[int], other: int = 0) -> optuna.Study:
+    """Completed trials with ``kind="a"`` and the values at positions ``taken`` of ``p``,
+    and ``other`` more with ``kind="b"`` (they do not agree with a trial of ``a``)."""
+    study = optuna.create_study()
+    kind = CategoricalDistribution(["a", "b"])
+    for i, kind_value in [(i, "a") for i in taken] + [(0, "b")] * other:
+        study.add_trial(create_trial(
+            params={"kind": kind_value, "p": _value(dist, i)},
+            distributions={"kind": kind, "p": dist}, value=float(i)))
+    return study
+
+
+def _draw(study: optuna.Study, dist: BaseDistribution, seed: int, *,
+          fresh: bool = True) -> Any:
+    """``p`` drawn by the fallback for a new trial of branch ``a``."""
+    study.enqueue_trial({"kind": "a"})
+    trial = study.ask()
+    trial.suggest_categorical("kind", ["a", "b"])
+    frozen = study._storage.get_trial(trial._trial_id)
+    return PerTrialRandomSampler(seed, fresh=fresh).sample_independent(study, frozen, "p", dist)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(DISTS), st.data(), st.integers(0, 2**32 - 1))
+def test_a_value_left_is_drawn_and_it_lies_in_the_distribution(dist, data, seed) -> None:
+    n = n_values(dist)
+    assert n is not None
+    taken = data.draw(st.lists(st.integers(0, n - 1), max_size=n, unique=True))
+    value = _draw(_study(dist, taken, other=2), dist, seed)
+    assert dist._contains(dist.to_internal_repr(value))
+    assert value == _value(dist, value_index(dist, value))  # a grid value, written exactly
+    if len(taken) < n:
+        assert value_index(dist, value) not in taken
+
+
+@pytest.mark.parametrize("dist", DISTS, ids=str)
+def test_a_trial_agreeing_with_no_other_keeps_its_plain_draw(dist) -> None:
+    """The per-trial stream is unchanged where nothing is taken: trials agreeing on
+    ``kind`` with none of the completed ones (all of ``b``) draw the plain value."""
+    for seed in range(20):
+        study = _study(dist, [], other=3)
+        fresh = _draw(study, dist, seed)
+        assert fresh == _draw(_study(dist, [], other=3), dist, seed, fresh=False)
+
+
+@pytest.mark.parametrize("dist", DISTS, ids=str)
+def test_every_value_taken_gives_the_plain_draw(dist) -> None:
+    n = n_values(dist)
+    for seed in range(20):
+        fresh = _draw(_study(dist, list(range(n))), dist, seed)  # type: ignore[arg-type]
+        assert fresh == _draw(_study(dist, list(range(n))), dist, seed,  # type: ignore[arg-type]
+                              fresh=False)
+
+
+def test_the_log_distribution_is_kept_among_the_values_left() -> None:
+    """Values left are drawn with the parameter's own weights: with 1 taken on a log range
+    1..1000, 2 stays the most frequent value (uniform over the 999 left would give it
+    about 0.1 %)."""
+    dist = IntDistribution(1, 1000, log=True)
+    draws = [_draw(_study(dist, [0]), dist, seed) for seed in range(300)]
+    assert 1 not in draws
+    share = draws.count(2) / len(draws)
+    expected = (math.log(2.5) - math.log(1.5)) / (math.log(1000.5) - math.log(1.5))
+    assert share > expected / 2
+
+
+def test_a_continuous_parameter_is_never_redrawn() -> None:
+    dist = FloatDistribution(0.0, 1.0)
+    assert n_values(dist) is None
+    for seed in range(5):
+        study = optuna.create_study()
+        for x in (0.25, 0.5):
+            study.add_trial(create_trial(params={"p": x}, distributions={"p": dist}, value=x))
+        trial = study.ask()
+        frozen = study._storage.get_trial(trial._trial_id)
+        plain = RandomSampler(seed=0).sample_independent(study, frozen, "p", dist)
+        assert 0.0 <= plain <= 1.0
+        assert (PerTrialRandomSampler(seed).sample_independent(study, frozen, "p", dist)
+                == PerTrialRandomSampler(seed, fresh=False).sample_independent(
+                    study, frozen, "p", dist))
+
+
+def test_skip_evaluated_false_keeps_the_plain_draws() -> None:
+    """The switch that allows repeats turns the avoidance off too."""
+    sampler = MetaheuristicSampler("pso", seed=0, skip_evaluated=False)
+    assert sampler._independent_sampler._fresh is False
+    assert MetaheuristicSampler("pso", seed=0)._independent_sampler._fresh is True
+
+
+def test_running_trials_count_and_failed_ones_do_not() -> None:
+    dist = IntDistribution(0, 1)
+    for seed in range(20):
+        study = optuna.create_study()
+        study.add_trial(create_trial(params={"p": 1}, distributions={"p": dist},
+                                     state=TrialState.FAIL))
+        study.enqueue_trial({"p": 0})
+        running = study.ask()
+        assert running.suggest_int("p", 0, 1) == 0
+        trial = study.ask()  # no parameter yet: it agrees with every trial
+        frozen = study._storage.get_trial(trial._trial_id)
+        assert PerTrialRandomSampler(seed).sample_independent(study, frozen, "p", dist) == 1

@@ -119,15 +119,14 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         wasted, but a row may be one generation behind, an asynchronous variant of the
         published update; opt-in). Batch ``study.ask()`` from one thread always gets
         spares (distinct points), used by the next generation when it asks them. A trial
-        silent for ``GRACE`` (10 s) is
-        presumed dead and decided around; if it was only stalled it finds the mark after
-        claiming and takes no part in the run (its parameters come from
-        ``independent_sampler``). See :mod:`metaheur.optuna._protocol`.
+        silent for ``GRACE`` (10 s) is presumed dead and decided around; if it was only
+        stalled it finds the mark after claiming and takes no part in the run (its
+        parameters come from ``independent_sampler``). See :mod:`metaheur.optuna._protocol`.
     Enqueued trials and the fallback sampler
         Enqueued and other completed trials are warm-start points, never rows. Parameters
         outside the relative search space (conditional ones, the first trial without
-        ``search_space``) come from ``independent_sampler`` (default: Optuna's
-        ``RandomSampler`` seeded by ``seed`` and the trial number), with one warning.
+        ``search_space``) come from ``independent_sampler``, with one warning; the default
+        (:mod:`metaheur.optuna._fallback`) draws at random, per trial, avoiding repeats.
 
     Parameters
     ----------

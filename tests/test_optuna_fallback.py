@@ -3,6 +3,7 @@ discrete values that no trial agreeing with the drawing trial has taken."""
 
 from __future__ import annotations
 
+import datetime
 import math
 from typing import Any
 
@@ -17,10 +18,15 @@ from optuna.distributions import (
     IntDistribution,
 )
 from optuna.samplers import RandomSampler
-from optuna.trial import TrialState, create_trial
+from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from metaheur.optuna import MetaheuristicSampler
-from metaheur.optuna._fallback import PerTrialRandomSampler, n_values, value_index
+from metaheur.optuna._fallback import (
+    PerTrialRandomSampler,
+    n_values,
+    taken_values,
+    value_index,
+)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -141,3 +147,26 @@ def test_running_trials_count_and_failed_ones_do_not() -> None:
         trial = study.ask()  # no parameter yet: it agrees with every trial
         frozen = study._storage.get_trial(trial._trial_id)
         assert PerTrialRandomSampler(seed).sample_independent(study, frozen, "p", dist) == 1
+
+
+def test_a_stored_value_that_is_no_value_of_the_distribution_takes_nothing() -> None:
+    """Storage contents are untrusted: a value outside the choices, a step off the range or
+    no number at all is skipped, not an error of the trial that reads it."""
+    dist = CategoricalDistribution(["a", "b"])
+    ints = IntDistribution(0, 3)
+    now = datetime.datetime.now()
+
+    def frozen(number: int, value: Any, d: BaseDistribution) -> FrozenTrial:
+        return FrozenTrial(number=number, state=TrialState.COMPLETE, value=1.0,
+                           datetime_start=now, datetime_complete=now, params={"p": value},
+                           distributions={"p": d}, user_attrs={}, system_attrs={},
+                           intermediate_values={}, trial_id=number)
+
+    me = FrozenTrial(number=9, state=TrialState.RUNNING, value=None, datetime_start=now,
+                     datetime_complete=None, params={}, distributions={}, user_attrs={},
+                     system_attrs={}, intermediate_values={}, trial_id=9)
+    trials = [frozen(0, "zzz", dist), frozen(1, "b", dist)]
+    assert taken_values(trials, me, "p", dist) == {1}
+    trials = [frozen(0, 7, ints), frozen(1, "x", ints), frozen(2, math.inf, ints),
+              frozen(3, 2, ints)]
+    assert taken_values(trials, me, "p", ints) == {2}

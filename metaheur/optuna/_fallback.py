@@ -27,10 +27,11 @@ from optuna.samplers import RandomSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["PerTrialRandomSampler", "n_values", "value_index"]
+__all__ = ["PerTrialRandomSampler", "n_values", "taken_values", "value_index"]
 
 _REDRAWS = 32  # draws from the distribution before choosing among the values left
 _ENUMERABLE = 1 << 16  # values of a parameter listed when redrawing did not find one left
+_MISSING = object()
 
 
 def n_values(dist: BaseDistribution) -> int | None:
@@ -65,15 +66,22 @@ def taken_values(trials: Sequence[FrozenTrial], trial: FrozenTrial, name: str,
                  dist: BaseDistribution) -> set[int]:
     """Positions of the values of ``name`` (with distribution ``dist``) taken by the other
     ``trials`` that have every parameter ``trial`` suggested so far, with its value."""
-    mine = trial.params
+    mine = list(trial.params.items())
+    n = n_values(dist)
     taken = set()
     for other in trials:
-        if other.number == trial.number or other.distributions.get(name) != dist:
-            continue
         theirs = other.params
-        if all(k in theirs and theirs[k] == v for k, v in mine.items()):
-            taken.add(value_index(dist, theirs[name]))
-    return {i for i in taken if 0 <= i < n_values(dist)}  # type: ignore[operator]
+        if (name not in theirs or other.number == trial.number
+                or any(theirs.get(k, _MISSING) != v for k, v in mine)
+                or other.distributions[name] != dist):
+            continue
+        try:  # a value the storage holds is untrusted: one that is no value of dist is none
+            i = value_index(dist, theirs[name])
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if 0 <= i < n:  # type: ignore[operator]
+            taken.add(i)
+    return taken
 
 
 class PerTrialRandomSampler(RandomSampler):

@@ -189,3 +189,31 @@ def test_a_study_that_ends_without_a_finite_value_exits_1(
     monkeypatch.setitem(catalog.MODELS, "listed", _listed_model(None))
     assert main([*argv[:-4], "3", *argv[-3:]]) == 0
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("param", ["boundary=foo", "levy_scale=-1"])
+def test_a_bad_algo_param_is_one_error_line_without_a_python_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture, recwarn: pytest.WarningsRecorder,
+        param: str) -> None:
+    """Regression (session 32's new-user walk-through): checking ``--algo-param`` built the
+    sampler with the run's ``--trials`` and ``--pop-size``, and with 4 trials the sampler's
+    own "pop_size is not below n_trials" warning came first, with its source line, before
+    the error about the parameter (tune advises on too few generations itself)."""
+    out = tmp_path / "run"
+    code = main(["tune", "--quick", "--algo", "dlf-aoa", "--trials", "4", "--algo-param", param,
+                 "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("metaheur tune: error: "), err
+    assert not [w for w in recwarn if "pop_size is not below" in str(w.message)]
+
+
+def test_tune_says_what_it_prepares_before_the_data_stage(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Regression (session 32's new-user walk-through): a first run printed nothing for
+    about 45 s, its header coming only after the data and the one-off feature stage."""
+    assert main([*QUICK, "--out", str(tmp_path / "run")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("metaheur tune: preparing the synthetic data for lstm-elu (a first run "
+                        "also trains any feature stage the model caches)")
+    assert lines[1].startswith("metaheur tune: random tuning lstm-elu on synthetic data")

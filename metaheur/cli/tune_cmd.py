@@ -374,6 +374,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     objective = get_objective(args.model, **objective_kwargs)  # validates the options
     # data and the one-off feature stage once here, before the workers start (they read the
     # disk cache); a bad real dataset is bad input (exit 2)
+    note(f"metaheur tune: preparing the {source} data for {args.model} (a first run also "
+         "trains any feature stage the model caches)")
     objective.prepare()
     space = objective.search_space()
     config = {

@@ -57,12 +57,13 @@ def checked_params(algo: str, args: argparse.Namespace,
     sampler once (the algorithm's constraints name what is allowed); ``ValueError``
     otherwise."""
     import metaheur
-    from metaheur.harness.study import OPTUNA_SAMPLERS, make_sampler
+    from metaheur.harness.seeding import tune_sampler
+    from metaheur.harness.study import OPTUNA_SAMPLERS
 
     if algo in OPTUNA_SAMPLERS:
         return check_optuna_params(algo, pairs, owned=OWNED)
     params = check_algo_params(metaheur.get(algo), pairs, options=SAMPLER_OPTIONS, owned=OWNED)
-    make_sampler(algo, seed=0, pop_size=args.pop_size, n_trials=args.trials, **params)
+    tune_sampler(algo, 0, args.pop_size, args.trials, None, params)  # tune's own warnings
     return params
 
 

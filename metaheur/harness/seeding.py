@@ -29,7 +29,7 @@ SEEDS = 2**32  # Optuna's samplers take seeds in [0, 2**32)
 
 
 def tune_sampler(algo: str, seed: int, pop_size: int, n_trials: int,
-                 space: dict[str, Any], params: dict[str, Any], worker: int = 0
+                 space: dict[str, Any] | None, params: dict[str, Any], worker: int = 0
                  ) -> BaseSampler:
     """``metaheur tune``'s sampler for worker ``worker`` (``params``: ``--algo-param``).
 

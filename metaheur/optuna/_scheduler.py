@@ -154,7 +154,10 @@ def suggested(info: TrialInfo | None, run: RunSpace) -> Config | None:
     enqueued one may be off it), else ``None``."""
     if info is None or info.finished:
         return None
-    d, params = info.trial.distributions, info.trial.params
+    # copies (atomic under the GIL): in memory, another thread may be suggesting into these
+    # very dicts; a name whose value is not written yet is not suggested yet
+    params = info.trial.params.copy()
+    d = {n: v for n, v in info.trial.distributions.copy().items() if n in params}
     if not (0 < len(d) < len(run.space) and all(run.space.get(n) == d[n] for n in d)
             and all(run.encoder.on_grid(n, params[n]) for n in d)):
         return None

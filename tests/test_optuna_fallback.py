@@ -170,3 +170,27 @@ def test_a_stored_value_that_is_no_value_of_the_distribution_takes_nothing() -> 
     trials = [frozen(0, 7, ints), frozen(1, "x", ints), frozen(2, math.inf, ints),
               frozen(3, 2, ints)]
     assert taken_values(trials, me, "p", ints) == {2}
+
+
+@pytest.mark.parametrize("first, again, dist", [
+    (0.05 * 6, 0.3, FloatDistribution(0.0, 1.0, step=0.05)),  # 0.30000000000000004 vs 0.3
+    (float("nan"), float("nan"), CategoricalDistribution([float("nan"), 1.0])),
+], ids=["float-noise", "nan-choice"])
+def test_trials_agree_on_a_value_written_otherwise(first: Any, again: Any,
+                                                   dist: BaseDistribution) -> None:
+    """Regression (session 32's audit: the earlier configuration came back in 49 of 100
+    draws): agreement was judged by ``==`` on the values as stored, so a grid point written
+    with float noise, or a ``nan`` choice, made a trial look different from one it equals."""
+    p = IntDistribution(0, 1)
+    for seed in range(20):
+        study = optuna.create_study()
+        study.add_trial(create_trial(params={"s": first, "p": 0},
+                                     distributions={"s": dist, "p": p}, value=1.0))
+        study.enqueue_trial({"s": again})
+        trial = study.ask()
+        if isinstance(dist, FloatDistribution):
+            trial.suggest_float("s", dist.low, dist.high, step=dist.step)
+        else:
+            trial.suggest_categorical("s", dist.choices)
+        frozen = study._storage.get_trial(trial._trial_id)
+        assert PerTrialRandomSampler(seed).sample_independent(study, frozen, "p", p) == 1

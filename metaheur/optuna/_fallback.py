@@ -62,25 +62,55 @@ def _nth_value(dist: BaseDistribution, i: int) -> Any:
     return float(min(dist.low + i * step, dist.high))  # type: ignore[attr-defined]
 
 
+def _position(dist: BaseDistribution, value: Any) -> int | None:
+    """:func:`value_index` of ``value``; ``None`` for a continuous ``dist`` or a value that
+    is none of its values (a value the storage holds is untrusted input)."""
+    n = n_values(dist)
+    if n is None:
+        return None
+    try:
+        i = value_index(dist, value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return i if 0 <= i < n else None
+
+
+def _loose(dist: BaseDistribution) -> bool:
+    """Can two unequal values be one value of ``dist``: a grid point with float noise,
+    ``nan`` (a float choice)? Ints and strings compare exactly."""
+    if isinstance(dist, FloatDistribution):
+        return dist.step is not None
+    return isinstance(dist, CategoricalDistribution) and any(
+        isinstance(c, float) for c in dist.choices)
+
+
 def taken_values(trials: Sequence[FrozenTrial], trial: FrozenTrial, name: str,
                  dist: BaseDistribution) -> set[int]:
     """Positions of the values of ``name`` (with distribution ``dist``) taken by the other
-    ``trials`` that have every parameter ``trial`` suggested so far, with its value."""
-    mine = list(trial.params.items())
-    n = n_values(dist)
+    ``trials`` that have every parameter ``trial`` suggested so far, with its value. Values
+    are compared as values of their distribution: a grid point written with float noise,
+    or a ``nan`` choice, is that point or that choice."""
+    # (name, value, distribution, position where two unequal floats can be one value)
+    mine = [(k, v, d, _position(d, v) if _loose(d) else None)
+            for k, v in trial.params.items() for d in (trial.distributions[k],)]
+
+    def agrees(other: FrozenTrial) -> bool:
+        theirs = other.params
+        for k, v, d, i in mine:
+            t = theirs.get(k, _MISSING)
+            if t is _MISSING:
+                return False
+            if t != v and (i is None or other.distributions[k] != d or _position(d, t) != i):
+                return False
+        return True
+
     taken = set()
     for other in trials:
-        theirs = other.params
-        if (name not in theirs or other.number == trial.number
-                or any(theirs.get(k, _MISSING) != v for k, v in mine)
-                or other.distributions[name] != dist):
-            continue
-        try:  # a value the storage holds is untrusted: one that is no value of dist is none
-            i = value_index(dist, theirs[name])
-        except (TypeError, ValueError, OverflowError):
-            continue
-        if 0 <= i < n:  # type: ignore[operator]
-            taken.add(i)
+        if (name in other.params and other.number != trial.number and agrees(other)
+                and other.distributions[name] == dist):
+            i = _position(dist, other.params[name])
+            if i is not None:
+                taken.add(i)
     return taken
 
 

@@ -217,3 +217,29 @@ def test_tune_says_what_it_prepares_before_the_data_stage(
     assert lines[0] == ("metaheur tune: preparing the synthetic data for lstm-elu (a first run "
                         "also trains any feature stage the model caches)")
     assert lines[1].startswith("metaheur tune: random tuning lstm-elu on synthetic data")
+
+
+def test_a_resume_without_pop_size_keeps_the_studys(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Regression (session 32's new-user walk-through): ``--pop-size`` defaulted to 8 on a
+    resume too, so a study begun with ``--pop-size 4`` silently started a new run of 8 (the
+    header said the seed was the study's). A resume now keeps the population it last ran
+    with, as it keeps the seed; a given ``--pop-size`` still wins."""
+    import optuna
+
+    out = tmp_path / "run"
+    base = ["tune", "--quick", "--n-jobs", "1", "--algo", "pso", "--out", str(out)]
+    assert main([*base, "--trials", "2", "--pop-size", "4"]) == 0
+    assert main([*base, "--trials", "3"]) == 0
+    assert "pop_size 4 (the study's)" in capsys.readouterr().out
+    assert main([*base, "--trials", "4", "--pop-size", "5"]) == 0
+    assert main([*base, "--trials", "5"]) == 0
+    runs = json.loads((out / "best.json").read_text())["runs"]
+    assert [r["pop_size"] for r in runs] == [4, 4, 5, 5]
+    assert all("--pop-size" in r["command"] for r in runs)  # the resume command names it
+    capsys.readouterr()
+    study = optuna.load_study(study_name="lstm-elu-pso", storage=f"sqlite:///{out}/study.db")
+    study.set_user_attr("pop_size", "many")  # a storage is untrusted input
+    assert main([*base, "--trials", "6"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "pop_size" in err and "'many'" in err, err

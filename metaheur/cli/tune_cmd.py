@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from metaheur.cli import tune_params
-from metaheur.cli.tune_params import SAMPLER_OPTIONS, checked_params, resolve_params
+from metaheur.cli.tune_params import (
+    DEFAULT_POP_SIZE,
+    SAMPLER_OPTIONS,
+    checked_params,
+    min_pop,
+    resolve_params,
+    resolve_pop_size,
+)
 from metaheur.cli.tune_stored import (
     MAX_SEED,
     PROFILES,
@@ -40,7 +47,6 @@ from metaheur.cli.tune_stored import (
 from metaheur.models.catalog import FORMATS, MODELS, TRIALS_PER_GPU
 
 DEFAULT_TRIALS = 48  # pop 8: the initial population and 5 generations
-DEFAULT_POP_SIZE = 8
 MIN_GENERATIONS = 5
 QUICK_ENV = "METAHEUR_TUNE_QUICK"
 DEFAULT_SEED = 0
@@ -90,9 +96,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    f"default: {DEFAULT_TRIALS}")
     p.add_argument("--timeout", type=positive_float("--timeout"), default=None,
                    help="stop starting new trials after this many seconds")
-    p.add_argument("--pop-size", type=int_arg("--pop-size"), default=DEFAULT_POP_SIZE,
+    p.add_argument("--pop-size", type=int_arg("--pop-size"), default=None,
                    help=f"population size of the metaheuristic (cmaes: popsize); "
-                   f"default: {DEFAULT_POP_SIZE}")
+                   f"default: a resumed study's, else {DEFAULT_POP_SIZE}")
     p.add_argument("--algo-param", "-p", type=key_value, action="append", default=None,
                    metavar="KEY=VALUE",
                    help="a hyper-parameter of the metaheuristic (`metaheur list --params`) or "
@@ -176,7 +182,9 @@ def _command(args: argparse.Namespace, storage_shown: str | None) -> str:
     from metaheur.harness.algo_params import as_options
 
     parts = ["metaheur", "tune", "--algo", args.algo, "--model", args.model,
-             "--trials", str(args.trials), "--pop-size", str(args.pop_size)]
+             "--trials", str(args.trials)]
+    if args.pop_size is not None:
+        parts += ["--pop-size", str(args.pop_size)]
     if args.algo_params:
         parts += as_options(args.algo_params)
     if args.seed is not None:
@@ -233,21 +241,18 @@ def _validate(args: argparse.Namespace) -> str:
     from metaheur.harness import study as tuning
 
     algo = tuning.check_algo(args.algo)
+    given_pop, args.pop_size = args.pop_size, args.pop_size or DEFAULT_POP_SIZE
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; allowed: {', '.join(MODELS)}")
     if args.pruner not in tuning.PRUNERS:
         raise ValueError(f"unknown pruner {args.pruner!r}; allowed: {', '.join(tuning.PRUNERS)}")
-    if algo not in tuning.OPTUNA_SAMPLERS:
-        import metaheur
-
-        min_pop = metaheur.get(algo).min_pop_size
-        if args.pop_size < min_pop:
-            raise ValueError(f"--pop-size must be >= {min_pop} for {algo}, got {args.pop_size}")
-    elif args.pop_size < 2:
-        raise ValueError(f"--pop-size must be >= 2, got {args.pop_size}")
+    if args.pop_size < min_pop(algo):
+        raise ValueError(f"--pop-size must be >= {min_pop(algo)} for {algo}, got "
+                         f"{args.pop_size}")
     # None: not given, a resumed study keeps its own
     args.algo_params = (None if args.algo_param is None
                         else checked_params(algo, args, args.algo_param))
+    args.pop_size = given_pop  # None: a resumed study keeps its own
     return algo
 
 
@@ -354,6 +359,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
         args.seed = stored_seed
     elif args.seed is None:
         args.seed = DEFAULT_SEED
+    pop_inherited = args.pop_size is None and stored.get("pop_size") is not None
+    args.pop_size = resolve_pop_size(args, stored, study_name, algo)
     stored_profile = read_profile(stored, study_name)  # checked even when --profile is given
     if args.profile is None and stored_profile is not None:
         logger.info("study %r continues with its stored profile %s", study_name, stored_profile)
@@ -394,7 +401,8 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
 
     note(f"metaheur tune: {algo} tuning {args.model} on {source} data "
          f"({len(space)} hyper-parameters, profile {profile})")
-    population = "" if algo in NO_POPULATION else f"pop_size {args.pop_size}, "
+    population = "" if algo in NO_POPULATION else (
+        f"pop_size {args.pop_size}" + (" (the study's), " if pop_inherited else ", "))
     seed_note = f"seed {args.seed}" + (" (the study's)" if seed_inherited else "")
     note(f"  {seed_note}, device {device}, {n_jobs} worker(s), {population}"
          f"{args.trials} trials, pruner {args.pruner}")

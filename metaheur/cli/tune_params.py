@@ -1,6 +1,7 @@
-"""``metaheur tune --algo-param``: checked before any data is read, recorded in the study,
-inherited by a resume that gives none, refused when they differ from the study's; and the
-keywords tune constructs the model's objective with."""
+"""``metaheur tune --algo-param`` and ``--pop-size``: checked before any data is read,
+recorded in the study, inherited by a resume that gives none (``--algo-param`` values that
+differ from the study's are refused); and the keywords tune constructs the model's
+objective with."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from metaheur.cli.tune_stored import read_pop_size
 from metaheur.harness.algo_params import as_options, check_algo_params, check_optuna_params
 
-__all__ = ["OWNED", "SAMPLER_OPTIONS", "checked_params", "objective_kwargs", "resolve_params"]
+__all__ = ["DEFAULT_POP_SIZE", "OWNED", "SAMPLER_OPTIONS", "checked_params", "min_pop",
+           "objective_kwargs", "resolve_params", "resolve_pop_size"]
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_POP_SIZE = 8
 #: Options of the metaheuristic sampler that --algo-param takes beside the hyper-parameters.
 SAMPLER_OPTIONS = ("skip_evaluated", "speculative", "wait_timeout")
 #: What this command sets with options of its own.
@@ -118,3 +122,23 @@ def _refuse_pop_size(algo: str, args: argparse.Namespace, stored: dict[str, Any]
     raise ValueError(f"--pop-size {args.pop_size} does not suit the {kept} that study "
                      f"{study_name!r} keeps ({exc}); it ran with --pop-size {stored_pop}"
                      ) from None
+
+
+def min_pop(algo: str) -> int:
+    """The smallest ``--pop-size`` ``algo`` takes."""
+    from metaheur.harness.study import OPTUNA_SAMPLERS
+
+    if algo in OPTUNA_SAMPLERS:
+        return 2
+    import metaheur
+
+    return metaheur.get(algo).min_pop_size
+
+
+def resolve_pop_size(args: argparse.Namespace, stored: dict[str, Any], study_name: str,
+                     algo: str) -> int:
+    """``--pop-size``, else the one a resumed study last ran with, else the default."""
+    if args.pop_size is not None:
+        return args.pop_size
+    pop = read_pop_size(stored, study_name, min_pop(algo))
+    return DEFAULT_POP_SIZE if pop is None else pop

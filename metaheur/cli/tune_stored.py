@@ -15,7 +15,8 @@ from typing import Any
 
 __all__ = ["DAMAGED", "MAX_SEED", "PROFILES", "SAME", "SPLITS", "check_resume",
            "check_storage_url", "damaged_records", "mismatch", "reload", "read_algo_params",
-           "read_attrs", "read_profile", "read_seconds", "read_seed", "read_split",
+           "read_attrs", "read_pop_size", "read_profile", "read_seconds", "read_seed",
+           "read_split",
            "read_trials"]
 
 MAX_SEED = 2**32 - 1
@@ -89,6 +90,17 @@ def read_seed(stored: dict[str, Any], study_name: str) -> int | None:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise _malformed(study_name, "seed", seed, f"an integer between 0 and {MAX_SEED}")
     return seed
+
+
+def read_pop_size(stored: dict[str, Any], study_name: str, minimum: int) -> int | None:
+    """The ``--pop-size`` an existing study last ran with (``None``: none recorded);
+    anything but an integer ``>= minimum`` is a ``ValueError`` (untrusted input)."""
+    pop = stored.get("pop_size")
+    if pop is None:
+        return None
+    if isinstance(pop, bool) or not isinstance(pop, int) or pop < minimum:
+        raise _malformed(study_name, "pop_size", pop, f"an integer >= {minimum}")
+    return pop
 
 
 def read_profile(stored: dict[str, Any], study_name: str) -> str | None:

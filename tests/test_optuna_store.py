@@ -331,6 +331,26 @@ def test_a_name_whose_value_is_not_written_yet_is_not_suggested_yet() -> None:
     assert got2 is not None and got2[0] == ("kind", "b_k")
 
 
+def test_a_single_valued_parameter_leaves_a_running_trials_configuration_comparable() -> None:
+    """Regression (session 32's audit: 2 repeats each for gwo and dlf-aoa in the batch
+    pattern): a trial that suggested a single-valued parameter, which the union space
+    leaves out, had a name outside the run's space, and ``suggested`` gave up on it, so its
+    twins were evaluated again. Such a name is the same in every trial: it is left out."""
+    from types import SimpleNamespace
+
+    space = {"kind": CategoricalDistribution(["a", "b"]), "a_x": FloatDistribution(-1.0, 1.0),
+             "b_k": IntDistribution(0, 2)}
+    run = RunSpace(space, "s")
+    trial = SimpleNamespace(distributions={"const": IntDistribution(3, 3),
+                                           "kind": space["kind"], "b_k": space["b_k"]},
+                            params={"const": 3, "kind": "b", "b_k": 1})
+    got = suggested(SimpleNamespace(finished=False, trial=trial), run)  # type: ignore[arg-type]
+    assert got is not None and got[0] == ("kind", "b_k")
+    trial.distributions["free"] = IntDistribution(0, 3)  # a parameter the run does not know
+    trial.params["free"] = 2
+    assert suggested(SimpleNamespace(finished=False, trial=trial), run) is None  # type: ignore[arg-type]
+
+
 def test_a_trial_completed_after_its_generation_was_made_answers_a_twin_row() -> None:
     """``answer_open_rows``: a trial numbered below the generation's creator (another run's,
     say) answers an OPEN row of its configuration only if it completed after the creator

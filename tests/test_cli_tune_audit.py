@@ -238,6 +238,8 @@ def test_a_resume_without_pop_size_keeps_the_studys(
     assert [r["pop_size"] for r in runs] == [4, 4, 5, 5]
     assert all("--pop-size" in r["command"] for r in runs)  # the resume command names it
     capsys.readouterr()
+    assert main([*base, "--trials", "6", "--pop-size", "0"]) == 2  # not "none given"
+    assert "--pop-size must be >= " in capsys.readouterr().err
     study = optuna.load_study(study_name="lstm-elu-pso", storage=f"sqlite:///{out}/study.db")
     study.set_user_attr("pop_size", "many")  # a storage is untrusted input
     assert main([*base, "--trials", "6"]) == 2

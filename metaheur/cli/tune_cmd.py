@@ -241,7 +241,8 @@ def _validate(args: argparse.Namespace) -> str:
     from metaheur.harness import study as tuning
 
     algo = tuning.check_algo(args.algo)
-    given_pop, args.pop_size = args.pop_size, args.pop_size or DEFAULT_POP_SIZE
+    given_pop = args.pop_size
+    args.pop_size = DEFAULT_POP_SIZE if given_pop is None else given_pop
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; allowed: {', '.join(MODELS)}")
     if args.pruner not in tuning.PRUNERS:

@@ -241,19 +241,17 @@ def _validate(args: argparse.Namespace) -> str:
     from metaheur.harness import study as tuning
 
     algo = tuning.check_algo(args.algo)
-    given_pop = args.pop_size
-    args.pop_size = DEFAULT_POP_SIZE if given_pop is None else given_pop
+    # a resume without --pop-size keeps the study's (read later); the default is checked now
+    pop = DEFAULT_POP_SIZE if args.pop_size is None else args.pop_size
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; allowed: {', '.join(MODELS)}")
     if args.pruner not in tuning.PRUNERS:
         raise ValueError(f"unknown pruner {args.pruner!r}; allowed: {', '.join(tuning.PRUNERS)}")
-    if args.pop_size < min_pop(algo):
-        raise ValueError(f"--pop-size must be >= {min_pop(algo)} for {algo}, got "
-                         f"{args.pop_size}")
+    if pop < min_pop(algo):
+        raise ValueError(f"--pop-size must be >= {min_pop(algo)} for {algo}, got {pop}")
     # None: not given, a resumed study keeps its own
-    args.algo_params = (None if args.algo_param is None
-                        else checked_params(algo, args, args.algo_param))
-    args.pop_size = given_pop  # None: a resumed study keeps its own
+    args.algo_params = (None if args.algo_param is None else checked_params(
+        algo, argparse.Namespace(pop_size=pop, trials=args.trials), args.algo_param))
     return algo
 
 

@@ -71,6 +71,14 @@ def test_minimize_text(capsys) -> None:
     assert f"{algo} on sphere (d=2, shifted, rotated" in out and "nfev     100" in out
 
 
+def test_minimize_takes_a_budget_per_dimension_as_bench_does(capsys) -> None:
+    """Regression (session 32's walk-through): ``bench --budget 1000d`` worked and
+    ``minimize --budget 1000d`` was refused as not an integer."""
+    assert main(["minimize", "-f", "sphere", "-d", "3", "-a", "pso", "-b", "40d",
+                 "--pop-size", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["nfev"] == 120
+
+
 @pytest.mark.parametrize(
     "argv, needle",
     [
@@ -194,7 +202,10 @@ def test_minimize_time_counts_the_optimisation_only(monkeypatch) -> None:
         (["bench", "--pop-size", "-3"], "argument --pop-size: must be >= 1, got -3"),
         (["tune", "--pop-size", "-3x"], "argument --pop-size: must be an integer, got '-3x'"),
         (["tune", "--timeout", "-5s"], "argument --timeout: must be a number > 0, got '-5s'"),
-        (["minimize", "--budget", "-1e3"], "argument --budget/-b: must be an integer, got '-1e3'"),
+        (["minimize", "--budget", "-1e3"],
+         "argument --budget/-b: must be an integer >= 1 or <k>d with k >= 1 (k × --dim, e.g. "
+         "1000d), got '-1e3'"),
+        (["minimize", "--budget", "0d"], "argument --budget/-b: must be an integer >= 1 or"),
         (["minimize", "--pop-size", "-3x"], "argument --pop-size: must be an integer, got '-3x'"),
     ],
 )

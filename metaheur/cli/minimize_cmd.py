@@ -37,8 +37,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    help="dimension; default: 10")
     p.add_argument("--algo", "-a", default="dlf-aoa",
                    help="algorithm (see `metaheur list`); default: dlf-aoa")
-    p.add_argument("--budget", "-b", type=int_arg("--budget", 1), default=None,
-                   help="objective evaluations; default: 10000 * dim")
+    p.add_argument("--budget", "-b", type=_budget, default=None,
+                   help="objective evaluations: an integer or <k>d (k × dimension, as in "
+                   "`metaheur bench`); default: 10000d")
     p.add_argument("--pop-size", type=int_arg("--pop-size"), default=None,
                    help="population size; default: the algorithm's (30; pso-ipop: 20)")
     p.add_argument("--seed", "-s", type=int_arg("--seed", 0), default=0,
@@ -53,6 +54,19 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
     p.add_argument("--progress", action="store_true",
                    help="draw the progress bar even when stderr is not a terminal")
     return p
+
+
+def _budget(text: str) -> str:
+    """``--budget``: checked here, resolved against ``--dim`` in :func:`run`."""
+    from metaheur.harness.bench import parse_budget
+
+    try:
+        parse_budget(text, 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer >= 1 or <k>d with k >= 1 (k × --dim, e.g. 1000d), got "
+            f"{text!r}") from None
+    return text
 
 
 class _Timed:
@@ -86,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     fn = functions.get(args.function, args.dim, shift=not args.no_shift, rotate=args.rotate,
                        seed=args.seed)
     from metaheur.harness.algo_params import MINIMIZE_OWNED, check_algo_params
+    from metaheur.harness.bench import parse_budget
     from metaheur.harness.progress import want_progress
 
     algo = metaheur.get(args.algo)  # ValueError lists the valid names
@@ -99,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
 
     stop: KeyboardInterrupt | None = None
     try:
-        res = metaheur.minimize(timed, fn.bounds, algo, budget=args.budget, pop_size=pop,
+        budget = None if args.budget is None else parse_budget(args.budget, args.dim)
+        res = metaheur.minimize(timed, fn.bounds, algo, budget=budget, pop_size=pop,
                                 seed=args.seed, vectorized=True, callback=keep,
                                 progress=args.progress or want_progress(not args.quiet),
                                 **params)

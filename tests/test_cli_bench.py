@@ -526,6 +526,10 @@ def test_friedman_all_tied_is_explained_without_a_scipy_warning() -> None:
     assert stats.friedman_notes(gap) == {
         2: "no final error (no run, or NaN) for aco on ackley",
         5: "no final error (no run, or NaN) for aco on ackley"}
+    # the report's table shows the missing test as a dash, not "nan" (session 32's
+    # walk-through); friedman.csv keeps the empty cells
+    table = stats.markdown_table(fr[fr["dim"] == 2], floatfmt=".4g")
+    assert "nan" not in table and table.splitlines()[2].endswith("| — | — |")
 
 
 def test_bench_report_notes_an_all_tied_friedman_test(tmp_path: Path) -> None:

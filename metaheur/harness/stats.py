@@ -249,10 +249,11 @@ def friedman_ranks(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3e") -> str:
-    """A GitHub markdown table (no ``tabulate`` dependency)."""
+    """A GitHub markdown table (no ``tabulate`` dependency); a missing number (NaN: no
+    test, no reference) is shown as "—", as a reader expects of a report."""
     def cell(v: Any) -> str:
         if isinstance(v, (float, np.floating)):
-            return "nan" if math.isnan(v) else format(float(v), floatfmt)
+            return "—" if math.isnan(v) else format(float(v), floatfmt)
         return str(v)
 
     head = "| " + " | ".join(map(str, frame.columns)) + " |"

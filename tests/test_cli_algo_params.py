@@ -18,6 +18,7 @@ from metaheur.cli import main
 from metaheur.harness.algo_params import (
     as_options,
     check_algo_params,
+    check_optuna_params,
     key_value,
     parse_spec,
     spec_label,
@@ -167,3 +168,18 @@ def test_minimize_json_prints_a_result_whose_param_is_infinite(monkeypatch, caps
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["params"] == {"tol": "-inf"} and out["nfev"] == 60
+
+
+def test_checking_gp_options_prints_no_experimental_warning(capsys) -> None:
+    """Regression (session 32's walk-through): ``tune --algo gp -p
+    deterministic_objective=true`` printed Optuna's raw ``ExperimentalWarning``, with its
+    source line, before any output: the check builds the sampler once, before the run's
+    warning filters are set."""
+    import warnings
+
+    from optuna.exceptions import ExperimentalWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExperimentalWarning)
+        assert check_optuna_params("gp", [("deterministic_objective", True)]) == {
+            "deterministic_objective": True}

@@ -143,12 +143,18 @@ def check_optuna_params(
     ``random``): each key once, none that the command owns (CMA-ES's ``popsize`` is
     ``--pop-size``); then names and values by building the sampler once
     (:func:`metaheur.optuna.make_sampler` says which options exist and what they take)."""
+    import warnings
+
+    from optuna.exceptions import ExperimentalWarning
+
     from metaheur.optuna._factories import make_sampler
 
     owned = {**(owned or {}), **({"popsize": "--pop-size"} if name == "cmaes" else {})}
     params = check_param_names(name, None, pairs, owned=owned, what=what)
     try:
-        make_sampler(name, **params)
+        with warnings.catch_warnings():  # a check, not a run: GPSampler's is said later
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            make_sampler(name, **params)
     except ValueError as exc:
         raise ValueError(f"{what}: {exc}") from None
     return params

@@ -413,7 +413,7 @@ def _tune(args: argparse.Namespace, plan: _Plan) -> int:
     hyper = {k: v for k, v in params.items() if k not in SAMPLER_OPTIONS}  # the algorithm's
     few = tuning.too_few_generations(algo, args.pop_size, args.trials, minimum=MIN_GENERATIONS,
                                      params=hyper)
-    if few:
+    if few and finished < args.trials:  # advice for a run, not for "nothing to run"
         print(f"metaheur tune: warning: {few}", file=sys.stderr)
 
     if finished >= args.trials:

@@ -3,10 +3,13 @@
 The objective chooses ``model`` among three branches: ``a`` (an int in [1, 4] and a
 choice of two: 8 configurations), ``b`` (an int in [1, 3]: 3 configurations) and ``c``
 (a float); each trial sleeps 1-3 times ``--trial-seconds`` (0.05), as a short training
-run would take. Two rows of a
-generation may differ only in the parameters their branch does not use: one
-configuration. Per sampler and seed, an in-memory study of ``--trials`` trials
-(``pop_size`` ``--pop-size``) run two ways:
+run would take. Two rows of a generation may differ only in the parameters their branch
+does not use: one configuration. ``--space subset`` instead nests one branch in the
+other: ``use_y`` chooses whether an int ``y`` in [0, 40] is used beside an int ``x`` in
+[0, 2] (3 configurations without ``y``, 123 with it), and the study's first trial is an
+enqueued one that uses ``y``, so the first generation is made while every completed
+trial has every parameter. Per sampler and seed, an in-memory study of ``--trials``
+trials (``pop_size`` ``--pop-size``) run two ways:
 
 * ``threads``: ``study.optimize(n_jobs=--workers)``;
 * ``batch``: ``--workers`` trials asked one after another, each suggesting its parameters at
@@ -16,7 +19,8 @@ Counts the trials that repeat the configuration of an earlier trial (``repeats``
 sorts them by the earlier trial: ``unclaimed`` (no row of a run: the first trials, sampled
 independently before the run can start), ``other_run`` (a row of a run over a smaller
 union space, from before a branch's parameters were first seen) and ``same_run``. Prints
-one table with the load average; writes ``parallel_repeats.csv``::
+one table with the wall time and the load average; writes ``parallel_repeats.csv``
+(``parallel_repeats_subset.csv`` for the subset space)::
 
     python benchmarks/parallel_repeats.py [--samplers pso gwo] [--seeds 5] [--trials 60]
 """
@@ -56,6 +60,16 @@ def three_models(trial: optuna.Trial) -> float:
     return value
 
 
+def subset(trial: optuna.Trial) -> float:
+    use_y = trial.suggest_categorical("use_y", [0, 1])
+    x = trial.suggest_int("x", 0, 2)
+    time.sleep(TRIAL_SECONDS * (1 + trial.number % 3))
+    return x + (trial.suggest_int("y", 0, 40) / 10 if use_y else 0.5)
+
+
+SPACES = {"three": (three_models, None), "subset": (subset, {"use_y": 1, "x": 1, "y": 5})}
+
+
 def count(study: optuna.Study, algo: str) -> dict[str, int]:
     """Repeated configurations, by what the earlier trial of the configuration was."""
     first: dict[str, optuna.trial.FrozenTrial] = {}
@@ -74,21 +88,26 @@ def count(study: optuna.Study, algo: str) -> dict[str, int]:
     return out
 
 
-def run(algo: str, seed: int, mode: str, trials: int, workers: int, pop: int) -> dict:
+def run(algo: str, seed: int, mode: str, trials: int, workers: int, pop: int,
+        space: str = "three") -> dict:
+    objective, first = SPACES[space]
     study = optuna.create_study(sampler=MetaheuristicSampler(
         algo, seed=seed, n_trials=trials, pop_size=pop, warn_independent_sampling=False))
+    if first is not None:
+        study.enqueue_trial(first)
+    t0 = time.perf_counter()
     if mode == "threads":
-        study.optimize(three_models, n_trials=trials, n_jobs=workers)
+        study.optimize(objective, n_trials=trials, n_jobs=workers)
     else:
         while len(study.trials) < trials:
             asked = []
             for _ in range(min(workers, trials - len(study.trials))):
                 trial = study.ask()
-                asked.append((trial, three_models(trial)))
+                asked.append((trial, objective(trial)))
             for trial, value in asked:
                 study.tell(trial, value)
     return {"mode": mode, "sampler": algo, "seed": seed, "trials": len(study.trials),
-            **count(study, algo)}
+            **count(study, algo), "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
@@ -102,6 +121,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     ap.add_argument("--modes", nargs="+", choices=("threads", "batch"),
                     default=["threads", "batch"])
     ap.add_argument("--trial-seconds", type=float, default=TRIAL_SECONDS)
+    ap.add_argument("--space", choices=sorted(SPACES), default="three")
     ap.add_argument("--out", type=Path, default=Path("."))
     args = ap.parse_args(argv)
     if min(args.seeds, args.trials, args.workers, args.pop_size) < 1 or args.trial_seconds < 0:
@@ -111,15 +131,16 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     load0 = os.getloadavg()
-    rows = [run(a, s, m, args.trials, args.workers, args.pop_size)
+    rows = [run(a, s, m, args.trials, args.workers, args.pop_size, args.space)
             for m in args.modes for a in args.samplers for s in range(args.seeds)]
     df = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(args.out / "parallel_repeats.csv", index=False)
+    suffix = "" if args.space == "three" else f"_{args.space}"
+    df.to_csv(args.out / f"parallel_repeats{suffix}.csv", index=False)
     table = df.groupby(["mode", "sampler"], sort=False)[
-        ["trials", "repeats", "unclaimed", "other_run", "same_run"]].sum()
-    print(f"{args.seeds} seeds x {args.trials} trials, {args.workers} workers, pop_size "
-          f"{args.pop_size}")
+        ["trials", "repeats", "unclaimed", "other_run", "same_run", "seconds"]].sum()
+    print(f"{args.space} space: {args.seeds} seeds x {args.trials} trials, {args.workers} "
+          f"workers, pop_size {args.pop_size}")
     print(table.to_string())
     print(f"\ntotal repeats per mode: {df.groupby('mode', sort=False)['repeats'].sum().to_dict()}")
     print(f"load average: {load0[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end "

@@ -296,7 +296,7 @@ def test_the_parallel_repeats_benchmark_writes_its_table(tmp_path: Path, capsys)
         ["--samplers", "pso", "gwo", "--seeds", "3", "--trials", "40", "--modes", "batch",
          "--trial-seconds", "0", "--out", str(tmp_path)])
     assert list(runs.columns) == ["mode", "sampler", "seed", "trials", "repeats",
-                                  "unclaimed", "other_run", "same_run"]
+                                  "unclaimed", "other_run", "same_run", "seconds"]
     assert len(runs) == 6 and (runs["trials"] == 40).all() and (runs["same_run"] == 0).all()
     assert (runs["repeats"] == runs["unclaimed"] + runs["other_run"]).all()
     assert runs["repeats"].sum() == 0

@@ -325,3 +325,54 @@ def test_trials_sampled_before_any_completes_share_no_configuration(seed: int) -
     _ask_suggest_then_tell(study, small_branch, batches=1, k=5)
     assert not any("row" in t.system_attrs["metaheur:pso"] for t in study.trials)
     assert repeats(study) == 0
+
+
+def subset_branch(trial: optuna.Trial) -> float:
+    """Branch ``use_y = 0``'s parameters are a subset of branch ``use_y = 1``'s."""
+    use_y = trial.suggest_categorical("use_y", [0, 1])
+    x = trial.suggest_int("x", 0, 2)
+    return x + (trial.suggest_int("y", 0, 40) / 10 if use_y else 0.5)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("batch", [False, True], ids=["serial", "batch"])
+def test_a_generation_made_while_the_space_looked_plain_still_answers_twins(
+        seed: int, batch: bool) -> None:
+    """Regression (session 32's audit: 2-3 repeats in 12 serial trials): a generation made
+    while every completed trial had every parameter reserves its rows for trial numbers
+    and skipped the twin checks, so once a trial without ``y`` completed, rows differing
+    from it only in the inactive ``y`` were evaluated again. A trial whose reserved row
+    turns out a twin now takes a spare; the row is answered once that trial has settled."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "pso", seed=seed, n_trials=40, pop_size=10, warn_independent_sampling=False))
+    study.enqueue_trial({"use_y": 1, "x": 1, "y": 5})  # the first trial has every parameter
+    study.optimize(subset_branch, n_trials=1)
+    if batch:  # once a trial without y has completed, in generation 0 still
+        while all("y" in t.params for t in study.trials):
+            study.optimize(subset_branch, n_trials=1)
+        _ask_suggest_then_tell(study, subset_branch, batches=4, k=4)
+    else:
+        study.optimize(subset_branch, n_trials=20)
+    assert repeats(study) == 0
+
+
+def grid9(trial: optuna.Trial) -> float:
+    return (trial.suggest_int("x", 0, 2) - 1) ** 2 + trial.suggest_int("y", 0, 2)
+
+
+@pytest.mark.parametrize("k", range(8))
+def test_a_running_unclaimed_trial_protects_its_point(k: int) -> None:
+    """Regression (session 32's audit): an enqueued trial (or one drawn at random) claims no
+    row, so while it ran, a row with its very point was evaluated again by another trial
+    (a batch of asks then waited 60 s, ``wait_timeout``, for the thread's own trial). A row
+    equal to a running trial's suggested point now waits for its result: here each of the
+    8 points other than the first trial's is enqueued in turn."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "pso", seed=0, n_trials=40, pop_size=8, warn_independent_sampling=False))
+    study.optimize(grid9, n_trials=1)
+    first = study.trials[0].params
+    point = [p for p in ({"x": x, "y": y} for x in range(3) for y in range(3)) if p != first][k]
+    study.enqueue_trial(point)
+    _ask_suggest_then_tell(study, grid9, batches=1, k=8)  # the enqueued trial first
+    assert study.trials[1].params == point
+    assert repeats(study) == 0

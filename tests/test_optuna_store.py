@@ -298,11 +298,29 @@ def test_open_rows_twinned_with_a_running_trial_on_its_suggested_names_are_defer
     assert views() == [RowState.OPEN] * 4  # nothing suggested yet
     # mid-suggestion: every "b" row looks like its twin, for this decision only
     assert views(("kind", "b")) == [RowState.HELD] * 3 + [RowState.OPEN]
-    plain = RunSpace(space, "s")  # no completed trial lacks a parameter: no twins
-    assert defer_twins(g, opened, index, plain, time.time(), 60.0, False, (), ()) == opened
+    # no completed trial lacks a parameter: a trial without a claim (drawn at random,
+    # enqueued) may still turn out to lack one, so it holds its twins all the same
+    plain = RunSpace(space, "s")
+    held = defer_twins(g, opened, index, plain, time.time(), 60.0, False, (), ())
+    assert [v.state for v in held] == [RowState.HELD] * 3 + [RowState.OPEN]
     assert views(("b_k", 1)) == [RowState.HELD] * 2 + [RowState.OPEN] * 2
     assert views(now=time.time() + 61.0) == [RowState.OPEN] * 4  # past the timeout
-    assert views(("a_x", 0.5)) == [RowState.OPEN] * 4  # every parameter: a plain point
+    # every parameter: a point, whose own twin row it holds even where the space looks
+    # plain (an unclaimed trial, e.g. one drawn at random, evaluates it: session 33)
+    assert views(("a_x", 0.5)) == [RowState.HELD] + [RowState.OPEN] * 3
+    held = defer_twins(g, opened, index, plain, time.time(), 60.0, False, (), ())
+    assert [v.state for v in held] == [RowState.HELD] + [RowState.OPEN] * 3
+    # a trial holding a claim evaluates its row's point: mid-suggestion it is no twin of
+    # another row while the space looks plain (it holds nothing), as soon as it is not
+    claimed = storage.create_new_trial(study_id)
+    claim = Claim(run.sig, 0, 0, 3, tuple(float(v) for v in g.X[3]), time.time())
+    storage.set_trial_system_attr(claimed, "metaheur:pso", claim.to_json())
+    storage.set_trial_param(claimed, "kind", 1.0, space["kind"])  # "b"
+    index.refresh()
+    held = defer_twins(g, opened, index, plain, time.time(), 60.0, False, (), ())
+    assert [v.state for v in held] == [RowState.HELD] + [RowState.OPEN] * 3
+    held = defer_twins(g, opened, index, run, time.time(), 60.0, False, (), ())
+    assert [v.state for v in held] == [RowState.HELD] * 3 + [RowState.OPEN]
     storage2, study2, _ = _setup()
     other = storage2.create_new_trial(study2)
     storage2.set_trial_param(other, "b_k", 1.0, IntDistribution(0, 5))  # another range

@@ -10,7 +10,7 @@ import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -194,11 +194,10 @@ class Coordinator:
             for _ in range(1000):
                 views = row_views(g, index, run.sig, now, timeout, heartbeat, ours, here)
                 views = _reserve(g, views, index, trial.number)
-                if self.store.skip_evaluated and not g.record.reserve:
-                    views = defer_twins(g, answer_open_rows(run, g, views, index), index, run,
-                                        now, timeout, heartbeat, ours, here)
+                views, stranded = _twin_checked(self.store, run, g, views, index, trial.number,
+                                                now, timeout, heartbeat, ours, here)
                 d = decide(g, views, speculative=self.speculative, timeout=timeout,
-                           heartbeat=heartbeat, max_wait=poll)
+                           heartbeat=heartbeat, max_wait=poll, stranded=stranded)
                 if not isinstance(d, Advance):
                     break
                 spares = {r: (c.number, np.array(c.ticket.x))  # type: ignore[union-attr]
@@ -281,14 +280,17 @@ class Coordinator:
             points = self.store.predict(g, d.f, np.random.default_rng([self.seed, number]))
         else:
             points = self.store.predict(g, d.f, None, depth=1)
-        x = None
+        x = loose = None  # loose: a twin only of a trial still suggesting, as far as seen
         for _, (_, x) in zip(range(SPARE_TRIES), points, strict=False):
             params = run.encoder.decode(x)
             if unspent(run, params, taken, running):
                 return None, x, params
+            if loose is None and unspent(run, params, taken, {}):
+                loose = x
         if x is None or not d.must:
             return None  # every prediction is taken: wait for the generation instead
-        return None, x, run.encoder.decode(x)  # a finite discrete space, every point taken
+        x = x if loose is None else loose  # else a finite space, every point taken
+        return None, x, run.encoder.decode(x)
 
     def _current(self, study: Study, index: TrialIndex, run: RunSpace, trial: FrozenTrial,
                  held: dict[str, int]) -> tuple[Generation, bool]:
@@ -390,8 +392,26 @@ def _reserved_take(store: GenerationStore, index: TrialIndex, run: RunSpace, num
     row = next((r for r, k in g.reserved().items() if k == number), None)
     if row is None:
         return None
-    view = row_views(g, index, run.sig, now, timeout, heartbeat, (), here)[row]
+    views = row_views(g, index, run.sig, now, timeout, heartbeat, (), here)
+    view = _twin_checked(store, run, g, views, index, number, now, timeout, heartbeat, (),
+                         here)[0][row]
     return (g, Take(row, view.tried)) if view.state is RowState.OPEN else None
+
+
+def _twin_checked(store: GenerationStore, run: RunSpace, g: Generation, views: list[RowView],
+                  index: TrialIndex, number: int, now: float, timeout: float, heartbeat: bool,
+                  mine: Collection[int], here: Collection[int]) -> tuple[list[RowView], bool]:
+    """``views`` after the twin checks (:func:`answer_open_rows`, :func:`defer_twins`), and
+    ``True`` where trial ``number``'s own reserved row was open and is a twin (a later
+    result showed it: ``_protocol``, "Reserved rows"): the trial takes a spare, as waiting
+    for rows reserved for others could deadlock; ``_reserve`` holds the row till then."""
+    if not store.skip_evaluated:
+        return views, False
+    checked = defer_twins(g, answer_open_rows(run, g, views, index), index, run, now,
+                          timeout, heartbeat, mine, here)
+    own = next((r for r, k in g.reserved().items() if k == number), None)
+    return checked, (own is not None and views[own].state is RowState.OPEN
+                     and checked[own].state is not RowState.OPEN)
 
 
 def _ahead(index: TrialIndex, run: str, g: Generation) -> dict[int, TrialInfo]:

@@ -56,10 +56,10 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
    by binding the row to the finished trial that claimed the point, if one did), rows
    whose point a running trial evaluates are bound to it: no trial is spent twice on one
    point;
-2. claims the first open row not reserved for another trial that may still claim it; in
-   a conditional space an open row equal to a running trial's row of its generation on
-   every parameter that trial has suggested (some, not all, of the space's) counts as
-   held by it, and is answered from its value once it completes;
+2. claims the first open row not reserved for another trial that may still claim it; an
+   open row equal to a running trial's parameters on every one it has suggested counts
+   as held by it, and is answered from its value once it completes (while no completed
+   trial lacks a parameter: only once it suggested all of them, or holds no claim);
 3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than
@@ -110,20 +110,23 @@ that may still claim it (not settled, or not visible yet) as held by that trial.
   may claim the row; once it is settled (it claimed, takes no part, finished or was
   presumed dead) it never claims again.
 * No claim lands on a generation already told: a generation is told only when every row
-  has a result, and a reserved row is open until its trial claims it. Claims therefore
+  has a result, and a reserved row has none before its trial decides. Claims therefore
   still name generations in trial-number order, and the newest claim names the current
   generation.
 * No deadlock: trial ``src + i`` deciding in its turn finds an open row among the first
   ``i + 1`` free rows, since at most ``i`` trials (``src`` to ``src + i - 1``, all
-  settled) hold them; past the last free row's number no row is reserved for a higher
-  trial.
-* Records that reserve answer a row only when the record is made (rule 1), not from
-  results that come in later, so that a reserved row stays open for its trial. What that
-  gives up: an enqueued, retried or other-sampler trial numbered after the record that
-  completes an open row's exact point no longer answers the row (it is evaluated again;
-  this matters only in small discrete spaces), and conditional spaces, where later
-  results answer rows routinely, do not reserve. With one worker every trial decides in
-  its turn and takes the first open row, as before: a serial run is unchanged.
+  settled) hold them, or a spare (below); past the last free row's number no row is
+  reserved for a higher trial.
+* A later result can show a reserved row to be a twin (a completed trial without a
+  parameter the row's branch does not use either, a point drawn at random), or its
+  configuration held by a running trial. Such a row is answered, or held, only in the
+  decision of the trial it is reserved for or after that trial has settled: the twin
+  checks of rules 1-2 come after rows reserved for others are held. A trial whose own
+  reserved row is a twin takes a spare (rule 4: waiting for rows reserved for later
+  trials could deadlock, e.g. with one worker) and never claims the row, which is
+  answered once that claim is visible. The early claim checks too, and when its row is
+  a twin the trial waits for its turn. With one worker and a plain space every trial
+  takes the first open row, as before: a serial run is unchanged.
 
 Presumed dead
 -------------

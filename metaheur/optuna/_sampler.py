@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import weakref
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
@@ -24,7 +25,7 @@ from optuna.trial import FrozenTrial, TrialState
 from metaheur._base import Optimizer
 from metaheur.optuna._coordinator import Coordinator, Withdrawn
 from metaheur.optuna._fallback import PerTrialRandomSampler
-from metaheur.optuna._liveness import fail_abandoned, forget
+from metaheur.optuna._liveness import fail_abandoned, forget, token
 from metaheur.optuna._options import (
     check_algo,
     check_options,
@@ -253,8 +254,7 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
 
     # ------------------------------------------------------------- Optuna API
     def reseed_rng(self) -> None:
-        # The optimizer's stream is part of the stored state (shared by all workers);
-        # only the fallback sampler is reseeded.
+        # the optimizer's stream is stored state (all workers'): only the fallback's is reseeded
         self._independent_sampler.reseed_rng()
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
@@ -353,9 +353,10 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
                 search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         """Wait for the trial's turn and claim a row or a spare (its parameters)."""
         storage = study._storage
-        if not search_space or "fixed_params" in trial.system_attrs:
-            storage.set_trial_system_attr(trial._trial_id, self._attr, {"v": VERSION,
-                                                                        "skip": True})
+        if not search_space or "fixed_params" in trial.system_attrs:  # no claim; its twins
+            skip = {"v": VERSION, "skip": True}  # wait for it: this thread tells it (``mine``)
+            storage.set_trial_system_attr(trial._trial_id, self._attr, skip)
+            self._coord.live[trial.number] = weakref.ref(token())
             return {}
         got = self._coord.take_turn(study, trial, search_space, self._lock)
         if isinstance(got, Withdrawn):

@@ -148,11 +148,11 @@ Config = tuple[tuple[str, ...], str]  # names a trial suggested, and their value
 
 
 def suggested(info: TrialInfo | None, run: RunSpace) -> Config | None:
-    """The configuration a running trial evaluates in a conditional space, as far as it
-    has suggested it: its names and their key, where they are some but not all of
-    ``run``'s parameters, each with ``run``'s distribution and a value on its grid (an
-    enqueued one may be off it), else ``None``. Single-valued parameters, the same in
-    every trial and no dimension of ``run``, are left out."""
+    """The configuration a running trial evaluates, as far as it has suggested it: its
+    names and their key, where they are some (in a conditional space) or all of ``run``'s
+    parameters, each with ``run``'s distribution and a value on its grid (an enqueued one
+    may be off it), else ``None``. Single-valued parameters, the same in every trial and no
+    dimension of ``run``, are left out."""
     if info is None or info.finished:
         return None
     # copies (atomic under the GIL): in memory, another thread may be suggesting into these
@@ -160,7 +160,7 @@ def suggested(info: TrialInfo | None, run: RunSpace) -> Config | None:
     params = info.trial.params.copy()
     d = {n: v for n, v in info.trial.distributions.copy().items()
          if n in params and not (v.single() and n not in run.space)}
-    if not (0 < len(d) < len(run.space) and all(run.space.get(n) == d[n] for n in d)
+    if not (0 < len(d) <= len(run.space) and all(run.space.get(n) == d[n] for n in d)
             and all(run.encoder.on_grid(n, params[n]) for n in d)):
         return None
     names = tuple(n for n in run.encoder.names if n in d)
@@ -168,13 +168,15 @@ def suggested(info: TrialInfo | None, run: RunSpace) -> Config | None:
 
 
 def running_configs(index: TrialIndex, run: RunSpace) -> dict[int, Config]:
-    """:func:`suggested` of every running trial, by number; none while ``run`` looks plain
-    (every completed trial has all its parameters: there a configuration is a point)."""
+    """:func:`suggested` of every running trial, by number. While ``run`` looks plain
+    (every completed trial has all its parameters) a trial holding a claim counts only
+    once it has suggested every one: its row is a point; an unclaimed trial (drawn at
+    random, enqueued) may turn out to lack one, so it counts as far as it has suggested."""
     out: dict[int, Config] = {}
-    if run.plain:
-        return out
     for k in sorted(index.unfinished):
-        if (c := suggested(index.trials.get(k), run)) is not None:
+        c = suggested(info := index.trials.get(k), run)
+        if c is not None and not (run.plain and len(c[0]) < len(run.space)
+                                  and isinstance(info.ticket, Claim)):  # type: ignore[union-attr]
             out[k] = c
     return out
 
@@ -271,8 +273,10 @@ def _resolve(views: list[RowView], rec_same: dict[int, int], i: int) -> RowView:
 
 
 def decide(g: Generation, views: list[RowView], *, speculative: bool, timeout: float,
-           heartbeat: bool, max_wait: float) -> Advance | Take | TakeSpare | Wait:
-    """What the deciding trial does with generation ``g`` (rules 1-5 of ``_protocol``)."""
+           heartbeat: bool, max_wait: float, stranded: bool = False
+           ) -> Advance | Take | TakeSpare | Wait:
+    """What the deciding trial does with generation ``g`` (rules 1-5 of ``_protocol``);
+    ``stranded``: its reserved row turned out a twin, so it does not wait for the others."""
     same = g.record.same
     resolved = [_resolve(views, same, i) for i in range(len(views))]
     if all(v.state is RowState.DONE for v in resolved):
@@ -292,7 +296,7 @@ def decide(g: Generation, views: list[RowView], *, speculative: bool, timeout: f
     # lives) is not re-issued, since it may still be told, nor waited for, since it may
     # never be (an ask/tell loop stopped by Ctrl-C): as when waiting would deadlock, the
     # trial takes a spare
-    must = must or (not heartbeat and any(
+    must = must or stranded or (not heartbeat and any(
         v.state is RowState.HELD and not v.expires and v.age >= timeout for v in views))
     if speculative or must:
         return TakeSpare(f, must, np.array([v.state is RowState.DONE for v in resolved]))

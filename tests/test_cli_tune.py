@@ -452,7 +452,9 @@ def test_resume_without_seed_keeps_the_studys_seed(tmp_path: Path,
 
     args = ["--algo", "random", "--pop-size", "2"]
     assert main(_tune(tmp_path, *args, "--trials", "2", "--seed", "3")) == 0
-    capsys.readouterr()
+    # random search keeps no population: the option is said to do nothing, not ignored
+    # silently (session 32's walk-through)
+    assert "--pop-size has no effect with random" in capsys.readouterr().err
     assert main(_tune(tmp_path, *args, "--trials", "3", "-v")) == 0
     out, err = capsys.readouterr()
     assert "resumed: 2 trials already finished" in out

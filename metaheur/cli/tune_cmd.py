@@ -238,9 +238,14 @@ def _quiet_libraries(verbose: int = 0) -> None:
 
 def _validate(args: argparse.Namespace) -> str:
     """Check the options that need no data; returns the normalised algorithm name."""
+    import sys
+
     from metaheur.harness import study as tuning
+    from metaheur.optuna import NO_POPULATION
 
     algo = tuning.check_algo(args.algo)
+    if args.pop_size is not None and algo in NO_POPULATION:  # said, not silently ignored
+        print(f"metaheur tune: warning: --pop-size has no effect with {algo}", file=sys.stderr)
     # a resume without --pop-size keeps the study's (read later); the default is checked now
     pop = DEFAULT_POP_SIZE if args.pop_size is None else args.pop_size
     if args.model not in MODELS:

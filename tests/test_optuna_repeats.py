@@ -362,11 +362,12 @@ def grid9(trial: optuna.Trial) -> float:
 
 @pytest.mark.parametrize("k", range(8))
 def test_a_running_unclaimed_trial_protects_its_point(k: int) -> None:
-    """Regression (session 32's audit): an enqueued trial (or one drawn at random) claims no
-    row, so while it ran, a row with its very point was evaluated again by another trial
-    (a batch of asks then waited 60 s, ``wait_timeout``, for the thread's own trial). A row
-    equal to a running trial's suggested point now waits for its result: here each of the
-    8 points other than the first trial's is enqueued in turn."""
+    """Regression (session 32's audit; 7 of these 8 failed): an enqueued trial (or one
+    drawn at random) claims no row, so while it ran, a row with its very point was
+    evaluated again by another trial. A row equal to a running trial's suggested point now
+    waits for its result, and since the enqueued trial counts as one this thread asked, a
+    batch of asks does not wait for it (``wait_timeout``, 60 s) but takes a spare: here each
+    of the 8 points other than the first trial's is enqueued in turn."""
     study = optuna.create_study(sampler=MetaheuristicSampler(
         "pso", seed=0, n_trials=40, pop_size=8, warn_independent_sampling=False))
     study.optimize(grid9, n_trials=1)

@@ -450,8 +450,8 @@ def test_resume_without_seed_keeps_the_studys_seed(tmp_path: Path,
     --profile was inherited; the stored seed is now inherited the same way."""
     import optuna
 
-    args = ["--algo", "random", "--pop-size", "2"]
-    assert main(_tune(tmp_path, *args, "--trials", "2", "--seed", "3")) == 0
+    args = ["--algo", "random"]
+    assert main(_tune(tmp_path, *args, "--pop-size", "2", "--trials", "2", "--seed", "3")) == 0
     # random search keeps no population: the option is said to do nothing, not ignored
     # silently (session 32's walk-through)
     assert "--pop-size has no effect with random" in capsys.readouterr().err

@@ -152,7 +152,7 @@ def check_optuna_params(
     owned = {**(owned or {}), **({"popsize": "--pop-size"} if name == "cmaes" else {})}
     params = check_param_names(name, None, pairs, owned=owned, what=what)
     try:
-        with warnings.catch_warnings():  # a check, not a run: GPSampler's is said later
+        with warnings.catch_warnings():  # a check only: tune's run filters these too
             warnings.simplefilter("ignore", ExperimentalWarning)
             make_sampler(name, **params)
     except ValueError as exc:

@@ -53,6 +53,7 @@ from metaheur.optuna._scheduler import (
     row_views,
     running_configs,
     stray_claims,
+    twin,
     unspent,
 )
 from metaheur.optuna._settings_check import settings_split
@@ -283,10 +284,10 @@ class Coordinator:
         x = loose = None  # loose: a twin only of a trial still suggesting, as far as seen
         for _, (_, x) in zip(range(SPARE_TRIES), points, strict=False):
             params = run.encoder.decode(x)
-            if unspent(run, params, taken, running):
-                return None, x, params
-            if loose is None and unspent(run, params, taken, {}):
-                loose = x
+            if unspent(run, params, taken, {}):  # neither taken nor evaluated
+                if twin(run, params, running) is None:
+                    return None, x, params
+                loose = x if loose is None else loose
         if x is None or not d.must:
             return None  # every prediction is taken: wait for the generation instead
         x = x if loose is None else loose  # else a finite space, every point taken

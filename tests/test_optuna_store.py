@@ -401,3 +401,74 @@ def test_a_trial_completed_after_its_generation_was_made_answers_a_twin_row() ->
     index.refresh()
     states = [v.state for v in answer_open_rows(run, g, opened, index)]
     assert states == [RowState.OPEN, RowState.DONE, RowState.DONE, RowState.OPEN]
+
+
+def _twin_study(done_at: float) -> tuple[Any, Any, RunSpace, Any, TrialIndex]:
+    """A study with trial 0 (branch ``a``, completed long ago) and trial 1 (branch ``b``,
+    ``b_k`` = 2) completed at ``done_at`` (epoch seconds), and the generation of creator
+    trial 2, whose rows 1 and 2 are trial 1's twins."""
+    import datetime
+
+    space = {"kind": CategoricalDistribution(["a", "b"]), "a_x": FloatDistribution(-1.0, 1.0),
+             "b_k": IntDistribution(0, 2)}
+    storage, study_id, store = _setup()
+    run = RunSpace(space, "s")
+    for k, params in enumerate(((("kind", "a"), ("a_x", 0.5)),
+                               (("kind", "b"), ("b_k", 2)))):
+        tid = storage.create_new_trial(study_id)
+        for name, v in params:
+            storage.set_trial_param(tid, name, space[name].to_internal_repr(v), space[name])
+        storage.set_trial_state_values(tid, optuna.trial.TrialState.COMPLETE, [1.0 + k])
+        storage._studies[study_id].trials[k].datetime_complete = (  # the completion's clock
+            datetime.datetime.fromtimestamp(done_at - 3600.0 * (1 - k)))
+    storage.create_new_trial(study_id)
+    g = store.start(run, 2, 0, gen=0, restart=0, held={})
+    g.params[:] = [{"kind": "a", "a_x": 0.25, "b_k": 2}, {"kind": "b", "a_x": 0.1, "b_k": 2},
+                   {"kind": "b", "a_x": -0.3, "b_k": 2}, {"kind": "b", "a_x": 0.1, "b_k": 1}]
+    index = TrialIndex(storage, study_id, "metaheur:pso", "metaheur:pso:presumed-dead", 1.0)
+    index.refresh()
+    for k in (0, 1):
+        run.add(index.trials[k].trial, index.trials[k].value, False)
+    return storage, g, run, store, index
+
+
+def test_a_trial_completed_between_the_read_and_the_claim_answers_its_twin_rows() -> None:
+    """Regression (session 32's audit, defect #2): the window of ``answer_open_rows`` began
+    at the creator's claim, written after the read its generation was made from. A trial
+    that completed in between was seen by neither, and its twin rows were evaluated again.
+    The record now holds the time of that read (``seen``), and the window begins there."""
+    read = time.time() - 60.0
+    storage, g, run, _, index = _twin_study(done_at=read + 1.0)
+    g.record.seen = read
+    claim = Claim(run.sig, 2, 0, 0, tuple(float(v) for v in g.X[0]), read + 2.0)
+    storage.set_trial_system_attr(2, "metaheur:pso", claim.to_json())
+    index.refresh()
+    opened = [RowView(RowState.OPEN)] * 4
+    states = [v.state for v in answer_open_rows(run, g, opened, index)]
+    assert states == [RowState.OPEN, RowState.DONE, RowState.DONE, RowState.OPEN]
+    g.record.seen = read + 1.5  # completed before the read: looked up when it was made
+    assert answer_open_rows(run, g, opened, index) == opened
+
+
+def test_a_generation_is_not_answered_again_from_trials_its_read_showed() -> None:
+    """A generation that gave up answering (every point of a finite space evaluated) must
+    not be answered from trials its own read showed, however they are numbered: each
+    answer tells it and makes another that gives up too, a spin of up to 1,000 turns
+    within one decision. Before ``seen``, a trial numbered from the creator on counted
+    whenever it completed."""
+    read = time.time() - 60.0
+    storage, g, run, _, index = _twin_study(done_at=read - 1.0)
+    g.src = 1  # trial 1 numbered from the creator on, completed before the read
+    g.record.seen = read
+    opened = [RowView(RowState.OPEN)] * 4
+    assert answer_open_rows(run, g, opened, index) == opened
+
+
+def test_a_record_holds_the_time_of_its_read() -> None:
+    rec = Record.from_json(_record(3, seen=12.5), run="r", gen=0)
+    assert rec.seen == 12.5 and rec.to_json()["seen"] == 12.5
+    assert Record.from_json(_record(3), run="r", gen=0).seen is None  # written before it
+    assert "seen" not in Record.from_json(_record(3), run="r", gen=0).to_json()
+    for junk in ("12", None, math.nan, math.inf, 10**400, True, [1.0]):
+        with pytest.raises(BadRecord, match="'seen'"):
+            Record.from_json(_record(3, seen=junk), run="r", gen=0)

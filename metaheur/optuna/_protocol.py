@@ -30,12 +30,13 @@ Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *t
 
 A generation *record* (trial system attribute ``metaheur:<algo>:gen:<gen>`` of the trial
 that made it) is written once and never changed: the optimizer state after its ``ask()``,
-the rows answered from the study's history, the rows bound to running trials that already
-evaluate their point, the rows whose point a speculative spare's replaced (rule 4), and,
-for the previous generation, which trial's value each row was told (docs/algorithms.md
-§0.2 for the ask/tell contract), and the sampler settings of its run (``"settings"``,
-read only to warn when workers of one study were given different settings). A trial that
-tells several generations at once (their rows all done by spares) stores each record.
+when the read it was made from began (``seen``), the rows answered from the study's
+history, bound to running trials that already evaluate their point, or whose point a
+speculative spare's replaced (rule 4), for the previous generation which trial's value
+each row was told (docs/algorithms.md §0.2 for the ask/tell contract), and the sampler
+settings of its run (``"settings"``, read only to warn when workers of one study were
+given different settings). A trial that tells several generations at once (their rows all
+done by spares) stores each record.
 
 Decisions in trial-number order
 -------------------------------
@@ -189,9 +190,8 @@ and goes on (its current generation is decided in turn, the later ones reserve).
 records of any other version are not read (one warning; the run starts anew from the
 study's completed trials), nor is a version-2 record that names ``"reserve"``. A worker of
 version 2 does not read version-3 tickets: it would take the newest version-2 claim for the
-run's head, and this version reads its claims, so both would claim the rows of one
-population. All its workers must stop before a worker of this version starts on the study;
-a worker of this version that sees a version-2 ticket on a trial numbered after this
+run's head, and this version reads its claims: both would claim the rows of one population.
+So a worker of this version that sees a version-2 ticket on a trial numbered after this
 version's first ticket stops with :class:`MixedVersionsError`.
 """
 
@@ -204,18 +204,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = [
-    "GRACE",
-    "BadRecord",
-    "Claim",
-    "Record",
-    "Skip",
-    "Waiting",
-    "parse_ticket",
-    "record_key",
-    "ticket_key",
-    "tomb_key",
-]
+__all__ = ["GRACE", "BadRecord", "Claim", "Record", "Skip", "Waiting", "parse_ticket",
+           "record_key", "ticket_key", "tomb_key"]
 
 VERSION = 3  # 3: generation records reserve their rows for trial numbers
 # Versions whose tickets and records this one reads: a version-2 record is a version-3
@@ -350,7 +340,9 @@ class Record:
     ``told``: for the previous generation, row -> number of the trial whose value was told
     (``-1``: no trial, ``+inf`` was told); ``skipped``: numbers of the trials whose values
     answered generations in between that needed no trial at all; ``moved``: row -> number
-    of the spare trial whose point replaced the row's (the row is also bound to it).
+    of the spare trial whose point replaced the row's (the row is also bound to it);
+    ``seen``: the time taken before the read the generation was made from (every trial
+    completed earlier was looked up then: ``_scheduler.answer_open_rows``).
     """
 
     run: str
@@ -364,6 +356,7 @@ class Record:
     skipped: list[int] = field(default_factory=list)
     moved: dict[int, int] = field(default_factory=dict)
     reserve: bool = False  # free rows reserved for trial numbers (rule "Reserved rows")
+    seen: float | None = None  # when the read it was made from began (older: absent)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -376,7 +369,7 @@ class Record:
             "skipped": list(self.skipped),
             "moved": sorted([r, n] for r, n in self.moved.items()),
             "reserve": self.reserve,
-        }
+        } | ({} if self.seen is None else {"seen": self.seen})
 
     @classmethod
     def from_json(cls, obj: Any, *, run: str, gen: int) -> Record:
@@ -419,6 +412,8 @@ class Record:
         if v == 2 and "reserve" in obj:
             raise BadRecord("the record is of version 2, which reserves no rows, yet has "
                             "'reserve'")
+        if "seen" in obj and not _num(obj["seen"]):
+            raise BadRecord("the record's 'seen' is not a finite number")
         skipped = obj.get("skipped", [])
         if not isinstance(skipped, list) or not all(_int(n) for n in skipped):
             raise BadRecord("the record's 'skipped' is malformed")
@@ -430,7 +425,7 @@ class Record:
             told={int(r): int(n) for r, n in told},
             skipped=[int(n) for n in skipped],
             moved={int(r): int(n) for r, n in moved},
-            reserve=reserve,
+            reserve=reserve, seen=float(obj["seen"]) if "seen" in obj else None,
         )
 
 

@@ -206,19 +206,23 @@ def answer_open_rows(run: RunSpace, g: Generation, views: list[RowView], index: 
     apart when the generation is made; nor a row from a trial of another run (before the
     union space grew) or sampled independently that was still running then. Once such a
     trial has completed, ``run.lookup`` (which compares a trial's own parameters only)
-    finds it. Only trials of ``g`` (numbered from ``g.src`` on) and those completed after
-    the claim of ``g``'s creator count: earlier ones were looked up when ``g`` was made,
-    and a generation that gave up answering (every point of a finite space evaluated)
-    keeps evaluating. Every worker derives this from the stored trials alone; a row some
-    trial holds is left to it."""
-    creator = index.trials.get(g.src)
-    made = creator.ticket.t if creator and isinstance(creator.ticket, Claim) else math.inf
+    finds it. Only trials completed after the read ``g`` was made from began (the record's
+    ``seen``) count: earlier ones were looked up then, and a generation that gave up
+    answering (every point of a finite space evaluated) keeps evaluating; answered again,
+    it would be told, and the next one would give up too. Every worker derives this from
+    the stored trials alone; a row some trial holds is left to it. A record without
+    ``seen`` (an older version's) counts the trials of ``g`` (numbered from ``g.src`` on)
+    and those completed after its creator's claim."""
+    seen, creator = g.record.seen, index.trials.get(g.src)
+    if seen is None:
+        seen = creator.ticket.t if creator and isinstance(creator.ticket, Claim) else math.inf
     out = views
     for i, v in enumerate(views):
         if v.state is not RowState.OPEN or (e := run.lookup(g.params[i])) is None:
             continue
         done = index.trials[e.number].trial.datetime_complete if e.number in index.trials else None
-        if e.number >= g.src or (done is not None and done.timestamp() > made):
+        if (done is not None and done.timestamp() > seen) or (
+                g.record.seen is None and e.number >= g.src):
             if out is views:
                 out = list(views)
             out[i] = RowView(RowState.DONE, e.value, e.number)

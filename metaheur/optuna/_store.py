@@ -55,6 +55,7 @@ class RunSpace:
         self.common: dict[str, frozenset[str]] = {}
         self.last: dict[tuple[str, ...], int] = {}
         self.cursor = 0  # position in the index's finished_order already looked at
+        self.seen: float | None = None  # every trial completed earlier is looked up here
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
 
     def key(self, params: Mapping[str, Any], names: tuple[str, ...] | None = None) -> str:
@@ -260,7 +261,7 @@ class GenerationStore:
                 opt, X, moved = self._move(opt, X, ahead)
                 ahead = {}
             rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped,
-                         moved=moved, reserve=run.plain)
+                         moved=moved, reserve=run.plain, seen=run.seen)
             g = self._generation(run, rec, src, opt, X)
             self.answer(run, g, held)
             if g.free_rows or rec.bound.keys() - g.done.keys():

@@ -695,7 +695,7 @@ def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
         (["--data", "/no/such/folder"], "no such file or folder"),
         (["--pruner", "asha"], "unknown pruner 'asha'; allowed: none, median"),
         (["--pop-size", "2", "--algo", "gwo"], "--pop-size must be >= 3 for gwo"),
-        (["--storage", "not-a-url"], "storage must be an SQLAlchemy URL"),
+        (["--storage", "not-a-url"], "--storage not-a-url: not a storage URL (sqlite:///"),
         (["--out", "/dev/null/x"], "cannot write to /dev/null/x: a part of the path is a file"),
         (["-p", "levy_scale=-1"], "levy_scale must be a finite real number in [0, "),
         (["-p", "n_trials=3"], "--algo-param n_trials: set it with --trials"),

@@ -245,3 +245,38 @@ def test_a_resume_without_pop_size_keeps_the_studys(
     assert main([*base, "--trials", "6"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "pop_size" in err and "'many'" in err, err
+
+
+def test_storage_may_be_the_path_of_an_sqlite_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``report --storage`` took a file's path but ``tune --storage study.db`` was refused
+    as "not an SQLAlchemy URL". A path now names an SQLite database: a new file whose name
+    ends in .db, .sqlite or .sqlite3, or an existing SQLite file of any name. The resume
+    command keeps the path as given."""
+    import optuna
+
+    monkeypatch.chdir(tmp_path)
+    assert main([*QUICK, "--out", "run", "--storage", "studies/s.db", "--study", "a"]) == 2
+    assert "studies" in capsys.readouterr().err  # no such folder: SQLite's own message
+    (tmp_path / "studies").mkdir()
+    assert main([*QUICK, "--out", "run", "--storage", "studies/s.db", "--study", "a"]) == 0
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert best["storage"] == f"sqlite:///{tmp_path / 'studies' / 's.db'}"
+    assert "--storage studies/s.db" in best["command"]
+    (tmp_path / "studies" / "s.db").rename(tmp_path / "studies" / "kept")
+    assert main([*QUICK, "--out", "run2", "--storage", "studies/kept", "--study", "a",
+                 "--trials", "2"]) == 0  # an SQLite file of any name: resumed
+    url = f"sqlite:///{tmp_path / 'studies' / 'kept'}"
+    assert len(optuna.load_study(study_name="a", storage=url).trials) == 2
+
+
+@pytest.mark.parametrize("given", ["not-a-url", "postgresql//host/db", "study.txt"])
+def test_a_word_that_is_neither_a_url_nor_an_sqlite_path_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture, given: str) -> None:
+    """A mistyped URL must not become a local SQLite file: workers on other machines,
+    given the same mistake, would each keep a study of their own."""
+    assert main([*QUICK, "--out", str(tmp_path / "run"), "--storage", given]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"--storage {given}" in err and "sqlite:///" in err and ".sqlite3" in err
+    assert not (tmp_path / "run").exists() and not Path(given).exists()

@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from metaheur.harness.storage import SQLITE_HEADER
+
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``report`` sub-parser."""
@@ -163,9 +165,6 @@ def _journal_storage(path: Path, head: bytes) -> Any:
     with damaged_records(None, str(path)):  # Optuna replays the whole journal here
         return JournalStorage(JournalFileBackend(str(path)))
 
-
-#: The first 16 bytes of every SQLite 3 database file.
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def check_sqlite_study_file(url: str) -> None:

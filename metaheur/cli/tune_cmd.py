@@ -120,8 +120,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> argparse.Arg
                    f"most the CPU cores); default: min(2, CPU cores) on CPU, {TRIALS_PER_GPU} "
                    "on CUDA")
     p.add_argument("--storage", default=None, metavar="URL", type=text_arg(),
-                   help="Optuna storage URL, e.g. postgresql://user:password@host/db; default: "
-                   "sqlite:///<out>/study.db")
+                   help="Optuna storage URL (postgresql://user:password@host/db, ...) or "
+                   "SQLite file (a new one: *.db, *.sqlite*); default: sqlite:///<out>/study.db")
     p.add_argument("--study", default=None, metavar="NAME", type=text_arg(),
                    help="study name; default: <model>-<algo>")
     p.add_argument("--out", default=None, metavar="DIR", type=OUT_ARG,
@@ -302,10 +302,10 @@ def run(args: argparse.Namespace) -> int:
 
     args.study_given = args.study is not None
     args.out = args.out or f"metaheur-runs/{args.model}-{algo}"
-    if args.storage:
-        check_storage_url(args.storage)  # an in-memory database would lose the study
+    # a URL or an SQLite file's path; an in-memory database would lose the study
+    given = check_storage_url(storages.storage_url(args.storage)) if args.storage else None
     out = storages.check_output_dir(args.out)  # before any work: a bad --out is exit 2 now
-    storage_url = args.storage or storages.sqlite_url(out / "study.db")
+    storage_url = given or storages.sqlite_url(out / "study.db")
     storage_shown = storages.mask_url(args.storage) if args.storage else None
     study_name = args.study or f"{args.model}-{algo}"
     with warnings.catch_warnings(record=True) as caught:  # tune's own one-line warnings

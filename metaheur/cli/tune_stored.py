@@ -50,8 +50,8 @@ def check_resume(stored: dict[str, Any], study_name: str, given: dict[str, Any])
             raise mismatch(StudyMismatchError(study_name, key, stored[key], given[key]))
 
 
-def check_storage_url(url: str) -> None:
-    """``ValueError`` for a ``--storage`` that is an in-memory SQLite database
+def check_storage_url(url: str) -> str:
+    """``url``; ``ValueError`` for a ``--storage`` that is an in-memory SQLite database
     (``sqlite://``, ``sqlite:///:memory:``, ``mode=memory``): every connection, and every
     worker process, has its own empty one, and the study is gone when tune ends, so the
     command that resumes would start afresh. Anything else is for the storage to judge."""
@@ -64,9 +64,9 @@ def check_storage_url(url: str) -> None:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError, TypeError):
-        return  # not a URL: opening it says what is allowed
+        return url  # not a URL: opening it says what is allowed
     if not parsed.drivername.startswith("sqlite"):
-        return
+        return url
     db = parsed.database or ""
     mode, given = parsed.query.get("mode", ()), parsed.query.get("uri", "false")
     modes = (mode,) if isinstance(mode, str) else tuple(mode)
@@ -79,6 +79,7 @@ def check_storage_url(url: str) -> None:
                          "study would be lost when tune ends (and worker processes cannot "
                          "share it); give a database file, e.g. sqlite:///study.db (default: "
                          "sqlite:///<out>/study.db)")
+    return url
 
 
 def read_seed(stored: dict[str, Any], study_name: str) -> int | None:

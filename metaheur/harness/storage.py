@@ -29,6 +29,7 @@ __all__ = [
     "open_storage",
     "sqlite_url",
     "sqlite_file",
+    "storage_url",
     "storage_error",
     "check_output_dir",
     "check_results_owner",
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 MASK = "***"
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite database file
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")  # a new database file's path (storage_url)
+_SCHEME = re.compile(r"[A-Za-z][\w+.-]+:")  # a URL's scheme (one letter: a Windows drive)
 _MAX_RESULTS = 1 << 24  # bytes of a best.json read to find its study
 #: Query parameters whose values are secrets (substring match, case-insensitive).
 _SECRET_KEYS = ("pass", "pwd", "secret", "token", "key")
@@ -124,6 +128,28 @@ def sqlite_url(path: str | Path) -> str:
     """The SQLite URL of the database file ``path``. SQLAlchemy decodes ``%XX`` in the path
     and cuts it at ``?`` (the query), so those two are escaped; nothing else is."""
     return "sqlite:///" + str(path).replace("%", "%25").replace("?", "%3F")
+
+
+def storage_url(given: str) -> str:
+    """The storage URL a ``--storage`` value names: a URL as it is, or the path of an
+    SQLite database file (a new file named ``*.db``, ``*.sqlite`` or ``*.sqlite3``, or an
+    existing SQLite file of any name) as the URL of its absolute path. Any other word is a
+    :class:`StorageError`: a mistyped URL must not become a local database file (workers
+    on other machines, given the same value, would each keep a study of their own)."""
+    if "://" in given or _SCHEME.match(given):
+        return given  # a URL, or a malformed one that opening reports
+    path = Path(given).expanduser()
+    try:
+        with open(path, "rb") as fh:
+            is_sqlite = fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:  # no such file, a folder, not readable
+        is_sqlite = False
+    if is_sqlite or path.suffix.lower() in SQLITE_SUFFIXES:
+        return sqlite_url(path.absolute())
+    raise StorageError(
+        f"--storage {mask_url(given)}: not a storage URL (sqlite:///study.db, "
+        "postgresql://user:password@host/db) nor the path of an SQLite database file (an "
+        f"existing one, or a new name ending in {', '.join(SQLITE_SUFFIXES)})")
 
 
 def sqlite_file(url: str) -> Path | None:

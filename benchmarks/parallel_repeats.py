@@ -8,8 +8,10 @@ does not use: one configuration. ``--space subset`` instead nests one branch in 
 other: ``use_y`` chooses whether an int ``y`` in [0, 40] is used beside an int ``x`` in
 [0, 2] (3 configurations without ``y``, 123 with it), and the study's first trial is an
 enqueued one that uses ``y``, so the first generation is made while every completed
-trial has every parameter. Per sampler and seed, an in-memory study of ``--trials``
-trials (``pop_size`` ``--pop-size``) run two ways:
+trial has every parameter. ``--partial-fixed`` adds to either space an int ``folds`` in
+[2, 10], suggested first and fixed to 5 by Optuna's ``PartialFixedSampler`` around our
+sampler (which then leaves it out of the run's space). Per sampler and seed, an in-memory
+study of ``--trials`` trials (``pop_size`` ``--pop-size``) run two ways:
 
 * ``threads``: ``study.optimize(n_jobs=--workers)``;
 * ``batch``: ``--workers`` trials asked one after another, each suggesting its parameters at
@@ -20,9 +22,11 @@ sorts them by the earlier trial: ``unclaimed`` (no row of a run: the first trial
 independently before the run can start), ``other_run`` (a row of a run over a smaller
 union space, from before a branch's parameters were first seen) and ``same_run``. Prints
 one table with the wall time and the load average; writes ``parallel_repeats.csv``
-(``parallel_repeats_subset.csv`` for the subset space)::
+(``parallel_repeats_subset.csv`` for the subset space, ``..._fixed.csv`` with
+``--partial-fixed``)::
 
     python benchmarks/parallel_repeats.py [--samplers pso gwo] [--seeds 5] [--trials 60]
+        [--space subset] [--partial-fixed]
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pandas as pd
@@ -68,6 +73,15 @@ def subset(trial: optuna.Trial) -> float:
 
 
 SPACES = {"three": (three_models, None), "subset": (subset, {"use_y": 1, "x": 1, "y": 5})}
+FIXED = {"folds": 5}  # --partial-fixed
+
+
+def with_folds(objective: Any) -> Any:
+    """``objective`` that first suggests ``folds`` (fixed by ``PartialFixedSampler``)."""
+    def wrapped(trial: optuna.Trial) -> float:
+        trial.suggest_int("folds", 2, 10)  # FIXED["folds"] in every trial
+        return objective(trial)
+    return wrapped
 
 
 def count(study: optuna.Study, algo: str) -> dict[str, int]:
@@ -89,10 +103,14 @@ def count(study: optuna.Study, algo: str) -> dict[str, int]:
 
 
 def run(algo: str, seed: int, mode: str, trials: int, workers: int, pop: int,
-        space: str = "three") -> dict:
+        space: str = "three", fixed: bool = False) -> dict:
     objective, first = SPACES[space]
-    study = optuna.create_study(sampler=MetaheuristicSampler(
-        algo, seed=seed, n_trials=trials, pop_size=pop, warn_independent_sampling=False))
+    sampler: optuna.samplers.BaseSampler = MetaheuristicSampler(
+        algo, seed=seed, n_trials=trials, pop_size=pop, warn_independent_sampling=False)
+    if fixed:
+        sampler = optuna.samplers.PartialFixedSampler(FIXED, sampler)
+        objective, first = with_folds(objective), first and {**FIXED, **first}
+    study = optuna.create_study(sampler=sampler)
     if first is not None:
         study.enqueue_trial(first)
     t0 = time.perf_counter()
@@ -122,6 +140,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                     default=["threads", "batch"])
     ap.add_argument("--trial-seconds", type=float, default=TRIAL_SECONDS)
     ap.add_argument("--space", choices=sorted(SPACES), default="three")
+    ap.add_argument("--partial-fixed", action="store_true",
+                    help="add a parameter that PartialFixedSampler fixes")
     ap.add_argument("--out", type=Path, default=Path("."))
     args = ap.parse_args(argv)
     if min(args.seeds, args.trials, args.workers, args.pop_size) < 1 or args.trial_seconds < 0:
@@ -131,15 +151,17 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     load0 = os.getloadavg()
-    rows = [run(a, s, m, args.trials, args.workers, args.pop_size, args.space)
+    rows = [run(a, s, m, args.trials, args.workers, args.pop_size, args.space, args.partial_fixed)
             for m in args.modes for a in args.samplers for s in range(args.seeds)]
     df = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    suffix = "" if args.space == "three" else f"_{args.space}"
+    suffix = ("" if args.space == "three" else f"_{args.space}") + (
+        "_fixed" if args.partial_fixed else "")
     df.to_csv(args.out / f"parallel_repeats{suffix}.csv", index=False)
     table = df.groupby(["mode", "sampler"], sort=False)[
         ["trials", "repeats", "unclaimed", "other_run", "same_run", "seconds"]].sum()
-    print(f"{args.space} space: {args.seeds} seeds x {args.trials} trials, {args.workers} "
+    fixed = " + a parameter fixed by PartialFixedSampler" if args.partial_fixed else ""
+    print(f"{args.space} space{fixed}: {args.seeds} seeds x {args.trials} trials, {args.workers} "
           f"workers, pop_size {args.pop_size}")
     print(table.to_string())
     print(f"\ntotal repeats per mode: {df.groupby('mode', sort=False)['repeats'].sum().to_dict()}")

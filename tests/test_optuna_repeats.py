@@ -288,6 +288,31 @@ def test_a_row_that_a_running_trial_evaluates_under_other_inactive_values_waits(
     assert repeats(study) == 0
 
 
+def conditional_fixed(trial: optuna.Trial) -> float:
+    """``conditional`` with a parameter ``PartialFixedSampler`` fixes, suggested first."""
+    return conditional(trial) + trial.suggest_int("folds", 2, 10) / 100.0
+
+
+@pytest.mark.parametrize("algo", ["pso", "gwo", "dlf-aoa"])
+def test_a_parameter_fixed_by_a_wrapper_keeps_the_twin_checks_of_running_trials(
+        algo: str) -> None:
+    """Regression (session 32's audit, defect #6): ``PartialFixedSampler`` takes its fixed
+    parameter out of the run's space, and a running trial that had suggested it had a name
+    the run does not know: ``suggested`` gave up on it, so its twins were evaluated again
+    while it ran. A completed trial's twins were answered all along (``lookup`` compares
+    the run's parameters only); a running trial's are now held the same way."""
+    sampler = MetaheuristicSampler(algo, seed=0, n_trials=60, pop_size=8,
+                                   warn_independent_sampling=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        wrapper = optuna.samplers.PartialFixedSampler({"folds": 5}, sampler)
+    study = optuna.create_study(sampler=wrapper)
+    study.optimize(conditional_fixed, n_trials=2)
+    _ask_suggest_then_tell(study, conditional_fixed, batches=14, k=4)
+    assert {t.params["folds"] for t in study.trials} == {5}
+    assert repeats(study) == 0
+
+
 def test_the_parallel_repeats_benchmark_writes_its_table(tmp_path: Path, capsys) -> None:
     """Its batch mode is deterministic: trials asked one after another, each suggesting at
     once, repeat no configuration (6 first trials did in session 31, all of them drawn at

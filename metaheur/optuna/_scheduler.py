@@ -151,16 +151,17 @@ def suggested(info: TrialInfo | None, run: RunSpace) -> Config | None:
     """The configuration a running trial evaluates, as far as it has suggested it: its
     names and their key, where they are some (in a conditional space) or all of ``run``'s
     parameters, each with ``run``'s distribution and a value on its grid (an enqueued one
-    may be off it), else ``None``. Single-valued parameters, the same in every trial and no
-    dimension of ``run``, are left out."""
+    may be off it), else ``None``. Names outside ``run``'s space (single-valued ones, or
+    one a ``PartialFixedSampler`` fixes) are left out, as :meth:`RunSpace.lookup` leaves
+    them out of a completed trial's configuration."""
     if info is None or info.finished:
         return None
     # copies (atomic under the GIL): in memory, another thread may be suggesting into these
     # very dicts; a name whose value is not written yet is not suggested yet
     params = info.trial.params.copy()
     d = {n: v for n, v in info.trial.distributions.copy().items()
-         if n in params and not (v.single() and n not in run.space)}
-    if not (0 < len(d) <= len(run.space) and all(run.space.get(n) == d[n] for n in d)
+         if n in params and n in run.space}
+    if not (d and all(run.space[n] == d[n] for n in d)
             and all(run.encoder.on_grid(n, params[n]) for n in d)):
         return None
     names = tuple(n for n in run.encoder.names if n in d)

@@ -166,7 +166,6 @@ def _journal_storage(path: Path, head: bytes) -> Any:
         return JournalStorage(JournalFileBackend(str(path)))
 
 
-
 def check_sqlite_study_file(url: str) -> None:
     """``ValueError`` when ``url`` names an SQLite file that is not an Optuna database
     (empty, not SQLite, SQLite without Optuna's ``studies`` table); the file is only read

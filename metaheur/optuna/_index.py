@@ -133,8 +133,8 @@ class TrialIndex:
             if info.finished:
                 self.unfinished.discard(k)
                 self.finished_order.append(k)
-                if t.datetime_complete is not None:  # a clock ahead of this one
-                    self.seen = max(self.seen, t.datetime_complete.timestamp())
+                if t.datetime_complete is not None:  # later than `now` if committed
+                    self.seen = max(self.seen, t.datetime_complete.timestamp())  # meanwhile
             else:
                 self.unfinished.add(k)
         return now

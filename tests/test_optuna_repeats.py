@@ -329,6 +329,23 @@ def test_the_parallel_repeats_benchmark_writes_its_table(tmp_path: Path, capsys)
     assert "total repeats per mode" in capsys.readouterr().out
 
 
+def test_the_parallel_repeats_benchmark_fixes_a_parameter_on_request(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--partial-fixed``: every trial has ``folds`` = 5, the enqueued first one too."""
+    mod = load_benchmark("parallel_repeats")
+    studies: list[optuna.Study] = []
+    create = optuna.create_study
+    monkeypatch.setattr(mod.optuna, "create_study",
+                        lambda **kw: studies.append(create(**kw)) or studies[-1])
+    runs = mod.main(["--samplers", "gwo", "--seeds", "2", "--trials", "30", "--modes",
+                     "batch", "--trial-seconds", "0", "--space", "subset", "--partial-fixed",
+                     "--out", str(tmp_path)])
+    assert (runs["trials"] == 30).all() and runs["repeats"].sum() == 0
+    assert pd.read_csv(tmp_path / "parallel_repeats_subset_fixed.csv").equals(runs)
+    assert len(studies) == 2 and all(len(s.trials) == 30 for s in studies)
+    assert {t.params["folds"] for s in studies for t in s.trials} == {5}
+    assert all(s.trials[0].params == {"folds": 5, "use_y": 1, "x": 1, "y": 5} for s in studies)
+
 
 def small_branch(trial: optuna.Trial) -> float:
     """Branch ``a`` has 3 x 2 configurations; ``b`` is continuous."""

@@ -44,6 +44,28 @@ def test_mask_url_keeps_urls_without_secrets() -> None:
     assert storage.mask_url("not-a-url") == "not-a-url"
 
 
+def test_storage_url_reads_a_path_as_an_sqlite_file_only_where_it_is_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tune --storage``: URLs pass as they are (a malformed one, ``sqlite:x.db``, is for
+    opening to report, masked); a path is an SQLite file's when it names one or ends in
+    an SQLite suffix; any other word is refused."""
+    monkeypatch.chdir(tmp_path)
+    for url in ("sqlite:///a.db", "postgresql://u@h/db", "sqlite:x.db", "mysql+pymysql:x",
+                "alice:no-scheme-pw@h/db"):
+        assert storage.storage_url(url) == url
+    for name in ("s.db", "S.SQLITE", "sub/s.sqlite3", "~/s.db"):
+        got = storage.storage_url(name)
+        assert got == storage.sqlite_url(Path(name).expanduser().absolute()), name
+    (tmp_path / "kept").write_bytes(storage.SQLITE_HEADER + b"\0" * 84)
+    (tmp_path / "notes.txt").write_text("SQLite format 3 is not this")
+    assert storage.storage_url("kept") == storage.sqlite_url(tmp_path / "kept")
+    for word in ("notes.txt", "study", "postgres//h/db", "."):
+        with pytest.raises(storage.StorageError, match=f"--storage {word}: not a storage URL"):
+            storage.storage_url(word)
+    with pytest.raises(storage.StorageError, match="not shown>: not a storage URL"):
+        storage.storage_url("C:pw")  # one letter: a drive, not a scheme; "user:pw" is masked
+
+
 @pytest.mark.parametrize(("url", "secret"), PASSWORD_FORMS)
 def test_unreachable_storage_error_is_masked(url: str, secret: str, capsys) -> None:
     assert main(["report", "--storage", url]) == 2

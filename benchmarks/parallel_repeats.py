@@ -15,7 +15,9 @@ study of ``--trials`` trials (``pop_size`` ``--pop-size``) run two ways:
 
 * ``threads``: ``study.optimize(n_jobs=--workers)``;
 * ``batch``: ``--workers`` trials asked one after another, each suggesting its parameters at
-  once (its objective has begun), then told together.
+  once (its objective has begun), then told together;
+* ``late``: ``--workers`` trials asked one after another, then each suggests and is told
+  in turn (no trial suggests before every one has claimed: a worker's widest window).
 
 Counts the trials that repeat the configuration of an earlier trial (``repeats``) and
 sorts them by the earlier trial: ``unclaimed`` (no row of a run: the first trials, sampled
@@ -121,9 +123,9 @@ def run(algo: str, seed: int, mode: str, trials: int, workers: int, pop: int,
             asked = []
             for _ in range(min(workers, trials - len(study.trials))):
                 trial = study.ask()
-                asked.append((trial, objective(trial)))
+                asked.append((trial, objective(trial) if mode == "batch" else None))
             for trial, value in asked:
-                study.tell(trial, value)
+                study.tell(trial, objective(trial) if value is None else value)
     return {"mode": mode, "sampler": algo, "seed": seed, "trials": len(study.trials),
             **count(study, algo), "seconds": round(time.perf_counter() - t0, 2)}
 
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     ap.add_argument("--trials", type=int, default=60)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--pop-size", type=int, default=10)
-    ap.add_argument("--modes", nargs="+", choices=("threads", "batch"),
+    ap.add_argument("--modes", nargs="+", choices=("threads", "batch", "late"),
                     default=["threads", "batch"])
     ap.add_argument("--trial-seconds", type=float, default=TRIAL_SECONDS)
     ap.add_argument("--space", choices=sorted(SPACES), default="three")

@@ -60,7 +60,9 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
 2. claims the first open row not reserved for another trial that may still claim it; an
    open row equal to a running trial's parameters on every one it has suggested counts
    as held by it, and is answered from its value once it completes (while no completed
-   trial lacks a parameter: only once it suggested all of them, or holds no claim);
+   trial lacks a parameter: only once it suggested all of them, or holds no claim; where
+   some does, a claimed trial that has suggested nothing yet counts with the parameters
+   of the completed trials sharing its point's branch: ``_scheduler.predicted``);
 3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than

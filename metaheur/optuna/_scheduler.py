@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from metaheur.optuna._index import TrialIndex, TrialInfo
@@ -168,14 +169,46 @@ def suggested(info: TrialInfo | None, run: RunSpace) -> Config | None:
     return names, run.key(params, names)
 
 
+def predicted(info: TrialInfo | None, run: RunSpace) -> Config | None:
+    """The configuration a running trial that claimed a point of ``run`` and has suggested
+    nothing yet will evaluate, predicted in a conditional space from the completed trials:
+    the parameters of those that share its point's values of the categorical parameters
+    every completed trial has (the ones that choose a branch in most objectives); among
+    several such sets, one whose trials share its other categorical values too, then the
+    largest (``None``: none). A wrong prediction holds a row until the trial suggests
+    (:func:`defer_twins`) and answers none: only a completed trial's own parameters do
+    (:func:`answer_open_rows`)."""
+    c = info.ticket if info is not None and not info.finished else None
+    if (not isinstance(c, Claim) or c.run != run.sig or len(c.x) != run.encoder.dim
+            or info.trial.params):  # type: ignore[union-attr]
+        return None
+    params = run.encoder.decode(np.array(c.x))
+    always = frozenset.intersection(*map(frozenset, run.groups)) if run.groups else frozenset()
+    best, rank = None, (False, 0)
+    for names, group in run.groups.items():
+        cats = tuple(n for n in names if isinstance(run.space[n], CategoricalDistribution))
+        top = tuple(n for n in cats if n in always)
+        evaluated = [e for same in group.values() for e in same]
+        if top and not any(run.key(e.params, top) == run.key(params, top) for e in evaluated):
+            continue  # another branch
+        whole = bool(cats) and any(run.key(e.params, cats) == run.key(params, cats)
+                                   for e in evaluated)
+        if best is None or (whole, len(names)) > rank:
+            best, rank = names, (whole, len(names))
+    return None if best is None else (best, run.key(params, best))
+
+
 def running_configs(index: TrialIndex, run: RunSpace) -> dict[int, Config]:
-    """:func:`suggested` of every running trial, by number. While ``run`` looks plain
-    (every completed trial has all its parameters) a trial holding a claim counts only
-    once it has suggested every one: its row is a point; an unclaimed trial (drawn at
+    """:func:`suggested` of every running trial, by number, or where a claimed trial has
+    suggested nothing yet in a conditional space, :func:`predicted`. While ``run`` looks
+    plain (every completed trial has all its parameters) a trial holding a claim counts
+    only once it has suggested every one: its row is a point; an unclaimed trial (drawn at
     random, enqueued) may turn out to lack one, so it counts as far as it has suggested."""
     out: dict[int, Config] = {}
     for k in sorted(index.unfinished):
         c = suggested(info := index.trials.get(k), run)
+        if c is None and not run.plain:
+            c = predicted(info, run)
         if c is not None and not (run.plain and len(c[0]) < len(run.space)
                                   and isinstance(info.ticket, Claim)):  # type: ignore[union-attr]
             out[k] = c

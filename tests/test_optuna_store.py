@@ -371,40 +371,6 @@ def test_a_single_valued_parameter_leaves_a_running_trials_configuration_compara
     assert suggested(SimpleNamespace(finished=False, trial=trial), run) is None  # type: ignore[arg-type]
 
 
-def test_a_trial_completed_after_its_generation_was_made_answers_a_twin_row() -> None:
-    """``answer_open_rows``: a trial numbered below the generation's creator (another run's,
-    say) answers an OPEN row of its configuration only if it completed after the creator
-    claimed (it was running when the generation was made); one completed before was
-    looked up then and left the row open on purpose (a finite space evaluated)."""
-    space = {"kind": CategoricalDistribution(["a", "b"]), "a_x": FloatDistribution(-1.0, 1.0),
-             "b_k": IntDistribution(0, 2)}
-    storage, study_id, store = _setup()
-    run = RunSpace(space, "s")
-    for params, value in (({"kind": "a", "a_x": 0.5}, 1.0), ({"kind": "b", "b_k": 2}, 3.0)):
-        tid = storage.create_new_trial(study_id)
-        for name, v in params.items():
-            storage.set_trial_param(tid, name, space[name].to_internal_repr(v), space[name])
-        storage.set_trial_state_values(tid, optuna.trial.TrialState.COMPLETE, [value])
-    creator = storage.create_new_trial(study_id)
-    g = store.start(run, 2, 0, gen=0, restart=0, held={})
-    g.params[:] = [{"kind": "a", "a_x": 0.25, "b_k": 2}, {"kind": "b", "a_x": 0.1, "b_k": 2},
-                   {"kind": "b", "a_x": -0.3, "b_k": 2}, {"kind": "b", "a_x": 0.1, "b_k": 1}]
-    index = TrialIndex(storage, study_id, "metaheur:pso", "metaheur:pso:presumed-dead", 1.0)
-    index.refresh()
-    for k in (0, 1):
-        run.add(index.trials[k].trial, index.trials[k].value, False)
-    opened = [RowView(RowState.OPEN)] * 4
-    claim = Claim(run.sig, 2, 0, 0, tuple(float(v) for v in g.X[0]), time.time() + 3600.0)
-    storage.set_trial_system_attr(creator, "metaheur:pso", claim.to_json())
-    index.refresh()
-    assert answer_open_rows(run, g, opened, index) == opened  # completed before the claim
-    claim = Claim(run.sig, 2, 0, 0, tuple(float(v) for v in g.X[0]), time.time() - 3600.0)
-    storage.set_trial_system_attr(creator, "metaheur:pso", claim.to_json())
-    index.refresh()
-    states = [v.state for v in answer_open_rows(run, g, opened, index)]
-    assert states == [RowState.OPEN, RowState.DONE, RowState.DONE, RowState.OPEN]
-
-
 def _twin_study(done_at: float) -> tuple[Any, Any, RunSpace, Any, TrialIndex]:
     """A study with trial 0 (branch ``a``, completed long ago) and trial 1 (branch ``b``,
     ``b_k`` = 2) completed at ``done_at`` (epoch seconds), and the generation of creator
@@ -432,6 +398,26 @@ def _twin_study(done_at: float) -> tuple[Any, Any, RunSpace, Any, TrialIndex]:
     for k in (0, 1):
         run.add(index.trials[k].trial, index.trials[k].value, False)
     return storage, g, run, store, index
+
+
+def test_a_trial_completed_after_its_generation_was_made_answers_a_twin_row() -> None:
+    """``answer_open_rows`` on a record without ``seen`` (older versions wrote none): a
+    trial numbered below the generation's creator (another run's, say) answers an OPEN row
+    of its configuration only if it completed after the creator claimed (it was running
+    when the generation was made); one completed before was looked up then and left the
+    row open on purpose (a finite space evaluated)."""
+    storage, g, run, _, index = _twin_study(done_at=time.time())
+    assert g.record.seen is None
+    opened = [RowView(RowState.OPEN)] * 4
+    claim = Claim(run.sig, 2, 0, 0, tuple(float(v) for v in g.X[0]), time.time() + 3600.0)
+    storage.set_trial_system_attr(2, "metaheur:pso", claim.to_json())
+    index.refresh()
+    assert answer_open_rows(run, g, opened, index) == opened  # completed before the claim
+    claim = Claim(run.sig, 2, 0, 0, tuple(float(v) for v in g.X[0]), time.time() - 1800.0)
+    storage.set_trial_system_attr(2, "metaheur:pso", claim.to_json())
+    index.refresh()
+    states = [v.state for v in answer_open_rows(run, g, opened, index)]
+    assert states == [RowState.OPEN, RowState.DONE, RowState.DONE, RowState.OPEN]
 
 
 def test_a_trial_completed_between_the_read_and_the_claim_answers_its_twin_rows() -> None:

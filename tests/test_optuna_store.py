@@ -407,7 +407,7 @@ def test_a_trial_completed_after_its_generation_was_made_answers_a_twin_row() ->
     when the generation was made); one completed before was looked up then and left the
     row open on purpose (a finite space evaluated)."""
     storage, g, run, _, index = _twin_study(done_at=time.time())
-    assert g.record.seen is None
+    assert g.record.read is None
     opened = [RowView(RowState.OPEN)] * 4
     claim = Claim(run.sig, 2, 0, 0, tuple(float(v) for v in g.X[0]), time.time() + 3600.0)
     storage.set_trial_system_attr(2, "metaheur:pso", claim.to_json())
@@ -420,43 +420,63 @@ def test_a_trial_completed_after_its_generation_was_made_answers_a_twin_row() ->
     assert states == [RowState.OPEN, RowState.DONE, RowState.DONE, RowState.OPEN]
 
 
-def test_a_trial_completed_between_the_read_and_the_claim_answers_its_twin_rows() -> None:
+def test_a_trial_running_at_the_read_answers_its_twin_rows_whatever_the_clocks() -> None:
     """Regression (session 32's audit, defect #2): the window of ``answer_open_rows`` began
     at the creator's claim, written after the read its generation was made from. A trial
     that completed in between was seen by neither, and its twin rows were evaluated again.
-    The record now holds the time of that read (``seen``), and the window begins there."""
-    read = time.time() - 60.0
-    storage, g, run, _, index = _twin_study(done_at=read + 1.0)
-    g.record.seen = read
-    claim = Claim(run.sig, 2, 0, 0, tuple(float(v) for v in g.X[0]), read + 2.0)
+    The record now names the trials that read did not show finished (``read``), so no
+    clock decides: here trial 1's completion time is an hour before the creator's claim
+    (a clock behind, or the gap), and it still answers its twins."""
+    storage, g, run, _, index = _twin_study(done_at=time.time() - 3600.0)
+    claim = Claim(run.sig, 2, 0, 0, tuple(float(v) for v in g.X[0]), time.time())
     storage.set_trial_system_attr(2, "metaheur:pso", claim.to_json())
     index.refresh()
     opened = [RowView(RowState.OPEN)] * 4
-    states = [v.state for v in answer_open_rows(run, g, opened, index)]
-    assert states == [RowState.OPEN, RowState.DONE, RowState.DONE, RowState.OPEN]
-    g.record.seen = read + 1.5  # completed before the read: looked up when it was made
+    g.record.read = None  # the old rule: completed before the claim, so not counted
+    assert answer_open_rows(run, g, opened, index) == opened
+    twins = [RowState.OPEN, RowState.DONE, RowState.DONE, RowState.OPEN]
+    for read in ((2, frozenset({1})), (1, frozenset())):  # running, or not visible yet
+        g.record.read = read
+        assert [v.state for v in answer_open_rows(run, g, opened, index)] == twins, read
+    g.record.read = (2, frozenset())  # finished at the read: looked up when it was made
     assert answer_open_rows(run, g, opened, index) == opened
 
 
 def test_a_generation_is_not_answered_again_from_trials_its_read_showed() -> None:
     """A generation that gave up answering (every point of a finite space evaluated) must
-    not be answered from trials its own read showed, however they are numbered: each
-    answer tells it and makes another that gives up too, a spin of up to 1,000 turns
-    within one decision. Before ``seen``, a trial numbered from the creator on counted
+    not be answered from trials its own read showed finished, however they are numbered:
+    each answer tells it and makes another that gives up too, a spin of up to 1,000 turns
+    within one decision. By the old rule a trial numbered from the creator on counted
     whenever it completed."""
-    read = time.time() - 60.0
-    storage, g, run, _, index = _twin_study(done_at=read - 1.0)
-    g.src = 1  # trial 1 numbered from the creator on, completed before the read
-    g.record.seen = read
+    _, g, run, _, index = _twin_study(done_at=time.time() - 60.0)
+    g.src = 1  # trial 1 numbered from the creator on, finished at the read
     opened = [RowView(RowState.OPEN)] * 4
+    assert answer_open_rows(run, g, opened, index) != opened  # the old rule: answered
+    g.record.read = index.read()
+    assert g.record.read == (3, frozenset({2}))
     assert answer_open_rows(run, g, opened, index) == opened
 
 
-def test_a_record_holds_the_time_of_its_read() -> None:
-    rec = Record.from_json(_record(3, seen=12.5), run="r", gen=0)
-    assert rec.seen == 12.5 and rec.to_json()["seen"] == 12.5
-    assert Record.from_json(_record(3), run="r", gen=0).seen is None  # written before it
-    assert "seen" not in Record.from_json(_record(3), run="r", gen=0).to_json()
-    for junk in ("12", None, math.nan, math.inf, 10**400, True, [1.0]):
-        with pytest.raises(BadRecord, match="'seen'"):
-            Record.from_json(_record(3, seen=junk), run="r", gen=0)
+def test_a_record_names_the_trials_its_read_showed_finished() -> None:
+    rec = Record.from_json(_record(3, read=[7, [2, 6]]), run="r", gen=0)
+    assert rec.read == (7, frozenset({2, 6})) and rec.to_json()["read"] == [7, [2, 6]]
+    assert Record.from_json(_record(3), run="r", gen=0).read is None  # written before it
+    assert "read" not in Record.from_json(_record(3), run="r", gen=0).to_json()
+    for junk in ("7", None, [7], [7, [7]], [7, [-1]], [7, [1.0]], [True, []], [7, "2"],
+                 {"hw": 7}):
+        with pytest.raises(BadRecord, match="'read'"):
+            Record.from_json(_record(3, read=junk), run="r", gen=0)
+
+
+def test_a_junk_completion_time_is_no_crash() -> None:
+    """A completion time the platform cannot convert (year 1, as a journal or
+    ``add_trial`` can hold) counts as after the creator's claim in the old rule, and
+    takes no part in the new one."""
+    import datetime
+
+    storage, g, run, _, index = _twin_study(done_at=time.time())
+    storage._studies[0].trials[1].datetime_complete = datetime.datetime.min
+    index.refresh()
+    opened = [RowView(RowState.OPEN)] * 4
+    states = [v.state for v in answer_open_rows(run, g, opened, index)]
+    assert states == [RowState.OPEN, RowState.DONE, RowState.DONE, RowState.OPEN]

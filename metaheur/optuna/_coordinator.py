@@ -328,7 +328,7 @@ class Coordinator:
                     max(d - info.ticket.waited, 0.0))
             if info.state == TrialState.COMPLETE:  # a value, finite or +inf: a result
                 run.add(t, info.value, isinstance(info.ticket, Claim))
-        run.cursor, run.seen = len(order), index.seen
+        run.cursor, run.read = len(order), index.read()
 
     def _held(self, index: TrialIndex, run: RunSpace, now: float, timeout: float,
               heartbeat: bool, here: set[int]) -> dict[str, int]:

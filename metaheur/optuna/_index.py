@@ -86,7 +86,6 @@ class TrialIndex:
         self.trials: dict[int, TrialInfo] = {}
         self.unfinished: set[int] = set()
         self.finished_order: list[int] = []  # numbers in the order they were seen finished
-        self.seen = -math.inf  # the last read's start, or a later completion it showed
         self.hw = 0
         self.by_gen: dict[tuple[str, int, int], list[int]] = {}  # claims per generation
         self.claims: dict[str, list[int]] = {}  # run -> numbers of its claims, ascending
@@ -107,7 +106,6 @@ class TrialIndex:
         storage's cache can show trial ``k + 1`` before trial ``k``); return the time taken
         just before the read: everything committed before it is in the index."""
         now = time.time()
-        self.seen = max(self.seen, now)
         trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
         by_number = {t.number: t for t in trials}
         n = max(by_number, default=-1) + 1
@@ -133,11 +131,14 @@ class TrialIndex:
             if info.finished:
                 self.unfinished.discard(k)
                 self.finished_order.append(k)
-                if t.datetime_complete is not None:  # later than `now` if committed
-                    self.seen = max(self.seen, t.datetime_complete.timestamp())  # meanwhile
             else:
                 self.unfinished.add(k)
         return now
+
+    def read(self) -> tuple[int, frozenset[int]]:
+        """``(hw, open)``: every trial numbered below ``hw`` and not in ``open`` (unfinished,
+        or not visible yet) was finished at the last read (a record's ``read``)."""
+        return self.hw, frozenset(self.unfinished | self.missing.keys())
 
     def _register(self, info: TrialInfo) -> None:
         t = info.ticket

@@ -30,13 +30,13 @@ Each trial that reaches :meth:`MetaheuristicSampler.sample_relative` writes a *t
 
 A generation *record* (trial system attribute ``metaheur:<algo>:gen:<gen>`` of the trial
 that made it) is written once and never changed: the optimizer state after its ``ask()``,
-when the read it was made from began (``seen``), the rows answered from the study's
-history, bound to running trials that already evaluate their point, or whose point a
-speculative spare's replaced (rule 4), for the previous generation which trial's value
-each row was told (docs/algorithms.md §0.2 for the ask/tell contract), and the sampler
-settings of its run (``"settings"``, read only to warn when workers of one study were
-given different settings). A trial that tells several generations at once (their rows all
-done by spares) stores each record.
+which trials the read it was made from showed finished (``read``), the rows answered from
+the study's history, bound to running trials that already evaluate their point, or whose
+point a speculative spare's replaced (rule 4), for the previous generation which trial's
+value each row was told (docs/algorithms.md §0.2 for the ask/tell contract), and the
+sampler settings of its run (``"settings"``, read only to warn when workers of one study
+were given different settings). A trial that tells several generations at once (their rows
+all done by spares) stores each record.
 
 Decisions in trial-number order
 -------------------------------
@@ -72,7 +72,8 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
    held by trials its own thread asked, e.g. batch ``study.ask()``), takes a *spare*: a
    point of the next generation predicted from the results known so far (unknown rows
    count as ``+inf``), one not evaluated nor held yet (nor, in a conditional space, the
-   configuration a running trial evaluates, as far as it has suggested it).
+   configuration a running trial evaluates, as far as it has suggested it, or as
+   predicted while it has suggested nothing).
 
    *Speculative* (opt-in): the spare takes a row ``j`` of the predicted next batch that no
    other spare of this generation took, of an agent whose own result in this generation
@@ -343,8 +344,9 @@ class Record:
     (``-1``: no trial, ``+inf`` was told); ``skipped``: numbers of the trials whose values
     answered generations in between that needed no trial at all; ``moved``: row -> number
     of the spare trial whose point replaced the row's (the row is also bound to it);
-    ``seen``: the time taken before the read the generation was made from (every trial
-    completed earlier was looked up then: ``_scheduler.answer_open_rows``).
+    ``read``: the read the generation was made from, as ``(hw, open)``: every trial
+    numbered below ``hw`` and not in ``open`` (running then, or not visible yet) was
+    finished, and looked up (``_scheduler.answer_open_rows``).
     """
 
     run: str
@@ -358,7 +360,7 @@ class Record:
     skipped: list[int] = field(default_factory=list)
     moved: dict[int, int] = field(default_factory=dict)
     reserve: bool = False  # free rows reserved for trial numbers (rule "Reserved rows")
-    seen: float | None = None  # when the read it was made from began (older: absent)
+    read: tuple[int, frozenset[int]] | None = None  # older records: absent
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -371,7 +373,7 @@ class Record:
             "skipped": list(self.skipped),
             "moved": sorted([r, n] for r, n in self.moved.items()),
             "reserve": self.reserve,
-        } | ({} if self.seen is None else {"seen": self.seen})
+        } | ({} if self.read is None else {"read": [self.read[0], sorted(self.read[1])]})
 
     @classmethod
     def from_json(cls, obj: Any, *, run: str, gen: int) -> Record:
@@ -414,8 +416,11 @@ class Record:
         if v == 2 and "reserve" in obj:
             raise BadRecord("the record is of version 2, which reserves no rows, yet has "
                             "'reserve'")
-        if "seen" in obj and not _num(obj["seen"]):
-            raise BadRecord("the record's 'seen' is not a finite number")
+        read = obj.get("read")
+        if "read" in obj and not (isinstance(read, list) and len(read) == 2 and _int(read[0])
+                                  and isinstance(read[1], list)
+                                  and all(_int(k) and k < read[0] for k in read[1])):
+            raise BadRecord("the record's 'read' is malformed")
         skipped = obj.get("skipped", [])
         if not isinstance(skipped, list) or not all(_int(n) for n in skipped):
             raise BadRecord("the record's 'skipped' is malformed")
@@ -427,7 +432,7 @@ class Record:
             told={int(r): int(n) for r, n in told},
             skipped=[int(n) for n in skipped],
             moved={int(r): int(n) for r, n in moved},
-            reserve=reserve, seen=float(obj["seen"]) if "seen" in obj else None,
+            reserve=reserve, read=None if read is None else (read[0], frozenset(read[1])),
         )
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from metaheur.optuna._index import TrialIndex, TrialInfo
@@ -185,16 +184,12 @@ def predicted(info: TrialInfo | None, run: RunSpace) -> Config | None:
     params = run.encoder.decode(np.array(c.x))
     always = frozenset.intersection(*map(frozenset, run.groups)) if run.groups else frozenset()
     best, rank = None, (False, 0)
-    for names, group in run.groups.items():
-        cats = tuple(n for n in names if isinstance(run.space[n], CategoricalDistribution))
-        top = tuple(n for n in cats if n in always)
-        evaluated = [e for same in group.values() for e in same]
-        if top and not any(run.key(e.params, top) == run.key(params, top) for e in evaluated):
+    for names, seen in run.choices.items():  # each set's categorical values, distinct
+        own = tuple((n, run.encoder.canonical(n, params[n])) for n, _ in next(iter(seen)))
+        if own and not any(all(p in own for p in vals if p[0] in always) for vals in seen):
             continue  # another branch
-        whole = bool(cats) and any(run.key(e.params, cats) == run.key(params, cats)
-                                   for e in evaluated)
-        if best is None or (whole, len(names)) > rank:
-            best, rank = names, (whole, len(names))
+        if best is None or (own in seen, len(names)) > rank:
+            best, rank = names, (own in seen, len(names))
     return None if best is None else (best, run.key(params, best))
 
 
@@ -240,27 +235,38 @@ def answer_open_rows(run: RunSpace, g: Generation, views: list[RowView], index: 
     apart when the generation is made; nor a row from a trial of another run (before the
     union space grew) or sampled independently that was still running then. Once such a
     trial has completed, ``run.lookup`` (which compares a trial's own parameters only)
-    finds it. Only trials completed after the read ``g`` was made from began (the record's
-    ``seen``) count: earlier ones were looked up then, and a generation that gave up
-    answering (every point of a finite space evaluated) keeps evaluating; answered again,
-    it would be told, and the next one would give up too. Every worker derives this from
-    the stored trials alone; a row some trial holds is left to it. A record without
-    ``seen`` (an older version's) counts the trials of ``g`` (numbered from ``g.src`` on)
-    and those completed after its creator's claim."""
-    seen, creator = g.record.seen, index.trials.get(g.src)
-    if seen is None:
-        seen = creator.ticket.t if creator and isinstance(creator.ticket, Claim) else math.inf
+    finds it. Only trials the read ``g`` was made from did not show finished (the record's
+    ``read``: numbered from its ``hw`` on, or in its ``open``) count: the others were
+    looked up then, and a generation that gave up answering (every point of a finite space
+    evaluated) keeps evaluating; answered again, it would be told, and the next one would
+    give up too. Every worker derives this from the stored record and trials alone, with
+    no clock; a row some trial holds is left to it. A record without ``read`` (an older
+    version's) counts the trials of ``g`` (numbered from ``g.src`` on) and those completed
+    after its creator's claim (a junk completion time counts as after it)."""
+    read, creator = g.record.read, index.trials.get(g.src)
+    made = creator.ticket.t if creator and isinstance(creator.ticket, Claim) else math.inf
     out = views
     for i, v in enumerate(views):
         if v.state is not RowState.OPEN or (e := run.lookup(g.params[i])) is None:
             continue
-        done = index.trials[e.number].trial.datetime_complete if e.number in index.trials else None
-        if (done is not None and done.timestamp() > seen) or (
-                g.record.seen is None and e.number >= g.src):
+        if read is not None:
+            late = e.number >= read[0] or e.number in read[1]
+        else:
+            late = e.number >= g.src or _completed_after(index.trials.get(e.number), made)
+        if late:
             if out is views:
                 out = list(views)
             out[i] = RowView(RowState.DONE, e.value, e.number)
     return out
+
+
+def _completed_after(info: TrialInfo | None, t: float) -> bool:
+    """Did ``info``'s trial complete after time ``t`` (a junk completion time: yes)?"""
+    done = None if info is None else info.trial.datetime_complete
+    try:
+        return done is not None and done.timestamp() > t
+    except (ValueError, OverflowError, OSError):  # a year the platform cannot convert
+        return True
 
 
 def defer_twins(g: Generation, views: list[RowView], index: TrialIndex, run: RunSpace,

@@ -1,10 +1,9 @@
 """The generation store: records of one run, its horizon and restarts (see ``_protocol``).
 
-Works on any Optuna storage and needs no sampler: :meth:`GenerationStore.start` makes
-generation 0 (or a restart segment), :meth:`GenerationStore.advance` tells a finished
-generation and asks the next, :meth:`GenerationStore.save` / :meth:`GenerationStore.load`
-write and read a record in a trial's system attributes, :meth:`GenerationStore.predict`
-proposes the spare points.
+Works on any Optuna storage and needs no sampler: :class:`GenerationStore`'s ``start``
+makes generation 0 (or a restart segment), ``advance`` tells a finished generation and
+asks the next, ``save`` / ``load`` write and read a record in a trial's system
+attributes, ``predict`` proposes the spare points.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from optuna.distributions import BaseDistribution, distribution_to_json
+from optuna.distributions import BaseDistribution, CategoricalDistribution, distribution_to_json
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
@@ -47,6 +46,7 @@ class RunSpace:
         # completed trials by the set of this space's parameters they have (one set unless
         # the space is conditional), then by the key of those parameters' values
         self.groups: dict[tuple[str, ...], dict[str, list[Evaluated]]] = {}
+        self.choices: dict[tuple[str, ...], set[tuple]] = {}  # their categorical values
         # to tell a parameter inactive in a trial from one added to the study after it
         # (``lookup``): per parameter, the lowest number of a completed trial that has it
         # and the parameters every such trial has; per set of parameters, the highest
@@ -55,7 +55,7 @@ class RunSpace:
         self.common: dict[str, frozenset[str]] = {}
         self.last: dict[tuple[str, ...], int] = {}
         self.cursor = 0  # position in the index's finished_order already looked at
-        self.seen: float | None = None  # every trial completed earlier is looked up here
+        self.read: tuple[int, frozenset[int]] | None = None  # Record.read of the index
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
 
     def key(self, params: Mapping[str, Any], names: tuple[str, ...] | None = None) -> str:
@@ -80,9 +80,11 @@ class RunSpace:
         if not all(self.encoder.on_grid(n, trial.params[n]) for n in names):
             return  # an enqueued value off the grid evaluated no point of the grid
         params = {n: trial.params[n] for n in names}
-        group = self.groups.setdefault(names, {})
-        group.setdefault(self.key(params, names), []).append(
+        self.groups.setdefault(names, {}).setdefault(self.key(params, names), []).append(
             Evaluated(trial.number, value, params, claimed))
+        self.choices.setdefault(names, set()).add(tuple(  # (_scheduler.predicted)
+            (n, self.encoder.canonical(n, params[n])) for n in names
+            if isinstance(self.space[n], CategoricalDistribution)))
 
     def lookup(self, params: Mapping[str, Any]) -> Evaluated | None:
         """A completed trial that evaluated ``params`` (a full point of the space): one whose
@@ -261,7 +263,7 @@ class GenerationStore:
                 opt, X, moved = self._move(opt, X, ahead)
                 ahead = {}
             rec = Record(run.sig, gen, restart, opt.get_state(), told=told, skipped=skipped,
-                         moved=moved, reserve=run.plain, seen=run.seen)
+                         moved=moved, reserve=run.plain, read=run.read)
             g = self._generation(run, rec, src, opt, X)
             self.answer(run, g, held)
             if g.free_rows or rec.bound.keys() - g.done.keys():
@@ -293,9 +295,8 @@ class GenerationStore:
         ``_protocol``): the pending batch of ``opt``'s state (and of a wrapped optimizer's
         state holding the same batch, e.g. a restart layer's current run) is edited and
         the state restored, so the optimizer is told the spare's point with the spare's
-        value (its other pending quantities, e.g. PSO's velocities, stay those of its own
-        ask). Nothing moves when the state does not allow it (a batch that is a new run's
-        initial population)."""
+        value (its other pending quantities, e.g. PSO's velocities, stay its own ask's).
+        Nothing moves when the state does not allow it (a new run's initial population)."""
         rows = {r: (k, np.asarray(x, dtype=float)) for r, (k, x) in ahead.items()
                 if r < X.shape[0] and np.shape(x) == X.shape[1:]}
         if not rows:

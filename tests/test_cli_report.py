@@ -46,14 +46,16 @@ def test_mask_url_keeps_urls_without_secrets() -> None:
 
 def test_storage_url_reads_a_path_as_an_sqlite_file_only_where_it_is_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``tune --storage``: URLs pass as they are (a malformed one, ``sqlite:x.db``, is for
-    opening to report, masked); a path is an SQLite file's when it names one or ends in
-    an SQLite suffix; any other word is refused."""
+    """``tune --storage``: URLs pass as they are (a malformed one that starts with a
+    dialect, ``sqlite:x.db``, is for opening to report); a path is an SQLite file's when it
+    names one or ends in an SQLite suffix, colons and all; any other word is refused, a
+    secret in it masked."""
     monkeypatch.chdir(tmp_path)
     for url in ("sqlite:///a.db", "postgresql://u@h/db", "sqlite:x.db", "mysql+pymysql:x",
-                "alice:no-scheme-pw@h/db"):
+                "PostgreSQL+psycopg2:x"):
         assert storage.storage_url(url) == url
-    for name in ("s.db", "S.SQLITE", "sub/s.sqlite3", "~/s.db"):
+    for name in ("s.db", "S.SQLITE", "sub/s.sqlite3", "~/s.db", "run-2024-01-01T10:00.db",
+                 "results:v2/x.db", "lr=0.1.db"):
         got = storage.storage_url(name)
         assert got == storage.sqlite_url(Path(name).expanduser().absolute()), name
     (tmp_path / "kept").write_bytes(storage.SQLITE_HEADER + b"\0" * 84)
@@ -62,8 +64,11 @@ def test_storage_url_reads_a_path_as_an_sqlite_file_only_where_it_is_one(
     for word in ("notes.txt", "study", "postgres//h/db", "."):
         with pytest.raises(storage.StorageError, match=f"--storage {word}: not a storage URL"):
             storage.storage_url(word)
-    with pytest.raises(storage.StorageError, match="not shown>: not a storage URL"):
-        storage.storage_url("C:pw")  # one letter: a drive, not a scheme; "user:pw" is masked
+    with pytest.raises(storage.StorageError, match="not shown>: not a storage URL") as err:
+        storage.storage_url("alice:no-scheme-pw@h/db")  # no scheme: no path either
+    assert "no-scheme-pw" not in str(err.value)
+    with pytest.raises(storage.StorageError, match="no such user's home folder"):
+        storage.storage_url("~no-such-user-4e1f/s.db")  # RuntimeError from expanduser
 
 
 @pytest.mark.parametrize(("url", "secret"), PASSWORD_FORMS)

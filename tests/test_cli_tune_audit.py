@@ -252,18 +252,20 @@ def test_storage_may_be_the_path_of_an_sqlite_file(
     """``report --storage`` took a file's path but ``tune --storage study.db`` was refused
     as "not an SQLAlchemy URL". A path now names an SQLite database: a new file whose name
     ends in .db, .sqlite or .sqlite3, or an existing SQLite file of any name. The resume
-    command keeps the path as given."""
+    command keeps the path as given, unmasked (a ``=`` made a URL masker hide it)."""
     import optuna
 
     monkeypatch.chdir(tmp_path)
-    assert main([*QUICK, "--out", "run", "--storage", "studies/s.db", "--study", "a"]) == 2
+    assert main([*QUICK, "--out", "run", "--storage", "studies/lr=0.1.db", "--study", "a"]) == 2
     assert "studies" in capsys.readouterr().err  # no such folder: SQLite's own message
     (tmp_path / "studies").mkdir()
-    assert main([*QUICK, "--out", "run", "--storage", "studies/s.db", "--study", "a"]) == 0
+    assert main([*QUICK, "--out", "run", "--storage", "studies/lr=0.1.db", "--study", "a"]) == 0
     best = json.loads((tmp_path / "run" / "best.json").read_text())
-    assert best["storage"] == f"sqlite:///{tmp_path / 'studies' / 's.db'}"
-    assert "--storage studies/s.db" in best["command"]
-    (tmp_path / "studies" / "s.db").rename(tmp_path / "studies" / "kept")
+    from sqlalchemy.engine import make_url
+
+    assert make_url(best["storage"]).database == str(tmp_path / "studies" / "lr=0.1.db")
+    assert "--storage studies/lr=0.1.db" in best["command"]  # a path: shown unmasked
+    (tmp_path / "studies" / "lr=0.1.db").rename(tmp_path / "studies" / "kept")
     assert main([*QUICK, "--out", "run2", "--storage", "studies/kept", "--study", "a",
                  "--trials", "2"]) == 0  # an SQLite file of any name: resumed
     url = f"sqlite:///{tmp_path / 'studies' / 'kept'}"

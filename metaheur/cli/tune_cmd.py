@@ -302,11 +302,11 @@ def run(args: argparse.Namespace) -> int:
 
     args.study_given = args.study is not None
     args.out = args.out or f"metaheur-runs/{args.model}-{algo}"
-    # a URL or an SQLite file's path; an in-memory database would lose the study
+    # a URL (shown masked) or an SQLite file's path (shown as given); not an in-memory one
     given = check_storage_url(storages.storage_url(args.storage)) if args.storage else None
     out = storages.check_output_dir(args.out)  # before any work: a bad --out is exit 2 now
     storage_url = given or storages.sqlite_url(out / "study.db")
-    storage_shown = storages.mask_url(args.storage) if args.storage else None
+    storage_shown = args.storage if given != args.storage else given and storages.mask_url(given)
     study_name = args.study or f"{args.model}-{algo}"
     with warnings.catch_warnings(record=True) as caught:  # tune's own one-line warnings
         warnings.simplefilter("always")

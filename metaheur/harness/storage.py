@@ -39,7 +39,8 @@ __all__ = [
 MASK = "***"
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite database file
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")  # a new database file's path (storage_url)
-_SCHEME = re.compile(r"[A-Za-z][\w+.-]+:")  # a URL's scheme (one letter: a Windows drive)
+#: A value that starts so is a (malformed) URL for ``storage_url``, not a file name.
+_DIALECT = re.compile(r"(?:sqlite|postgres(?:ql)?|mysql|mariadb|oracle|mssql)(?:\+\w+)?:", re.I)
 _MAX_RESULTS = 1 << 24  # bytes of a best.json read to find its study
 #: Query parameters whose values are secrets (substring match, case-insensitive).
 _SECRET_KEYS = ("pass", "pwd", "secret", "token", "key")
@@ -136,12 +137,14 @@ def storage_url(given: str) -> str:
     existing SQLite file of any name) as the URL of its absolute path. Any other word is a
     :class:`StorageError`: a mistyped URL must not become a local database file (workers
     on other machines, given the same value, would each keep a study of their own)."""
-    if "://" in given or _SCHEME.match(given):
+    if "://" in given or _DIALECT.match(given):
         return given  # a URL, or a malformed one that opening reports
-    path = Path(given).expanduser()
     try:
+        path = Path(given).expanduser()
         with open(path, "rb") as fh:
             is_sqlite = fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except RuntimeError:  # ~user of no such user
+        raise StorageError(f"--storage {mask_url(given)}: no such user's home folder") from None
     except OSError:  # no such file, a folder, not readable
         is_sqlite = False
     if is_sqlite or path.suffix.lower() in SQLITE_SUFFIXES:

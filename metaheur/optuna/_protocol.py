@@ -187,15 +187,16 @@ box) is reported once as a warning; the deciding trial starts a new segment of t
 Versions
 --------
 Every ticket and record names its protocol version (``"v"``). This version (3) also reads
-version 2 (metaheur 0.1.0), whose layout is version 3's without ``"reserve"``: a version-2
-record is a record that reserves no row, so a study begun with 0.1.0 keeps its population
-and goes on (its current generation is decided in turn, the later ones reserve). Tickets or
-records of any other version are not read (one warning; the run starts anew from the
-study's completed trials), nor is a version-2 record that names ``"reserve"``. A worker of
-version 2 does not read version-3 tickets: it would take the newest version-2 claim for the
-run's head, and this version reads its claims: both would claim the rows of one population.
-So a worker of this version that sees a version-2 ticket on a trial numbered after this
-version's first ticket stops with :class:`MixedVersionsError`.
+version 2 (metaheur 0.1.0), version 3's layout without ``"reserve"``: a version-2 record
+reserves no row, so a study begun with 0.1.0 keeps its population and goes on (its current
+generation is decided in turn, the later ones reserve). A version-3 record without
+``"read"`` (older code) keeps the older twin window (``_scheduler.answer_open_rows``).
+Tickets or records of any other version are not read (one warning; the run starts anew from
+the study's completed trials), nor is a version-2 record that names ``"reserve"``. A worker
+of version 2 does not read version-3 tickets: it would take the newest version-2 claim for
+the run's head, and this version reads its claims: both would claim the rows of one
+population, so a worker of this version that sees a version-2 ticket on a trial numbered
+after this version's first ticket stops with :class:`MixedVersionsError`.
 """
 
 from __future__ import annotations
@@ -334,8 +335,7 @@ class MixedVersionsError(RuntimeError):
 
 @dataclass
 class Record:
-    """One generation, as stored: the optimizer state after its ``ask()`` and the rows that
-    need no new trial.
+    """One generation, as stored: its optimizer state after ``ask()``, rows needing no trial.
 
     ``answered``: row -> (trial number, value) taken from the study's history;
     ``bound``: row -> number of a running trial that evaluates the row's point;

@@ -346,7 +346,8 @@ def test_the_parallel_repeats_benchmark_writes_its_table(tmp_path: Path, capsys)
     """Its batch and late modes are deterministic: trials asked one after another, each
     suggesting at once or only once all have claimed, repeat no configuration (6 first
     trials did in session 31, all of them drawn at random before any trial completed; the
-    late mode repeated 1-4 per run before claimed trials' branches were predicted)."""
+    late mode repeated 14 in these 6 runs, 0-5 each, before claimed trials' branches were
+    predicted)."""
     runs = load_benchmark("parallel_repeats").main(
         ["--samplers", "pso", "gwo", "--seeds", "3", "--trials", "40", "--modes", "batch",
          "late", "--trial-seconds", "0", "--out", str(tmp_path)])

@@ -26,7 +26,7 @@ from optuna.trial import TrialState
 from metaheur.optuna import MetaheuristicSampler
 from metaheur.optuna._audit import audit
 from metaheur.optuna._coordinator import Coordinator
-from metaheur.optuna._store import RunSpace
+from metaheur.optuna._runspace import RunSpace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

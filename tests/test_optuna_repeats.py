@@ -25,7 +25,7 @@ from optuna.distributions import (
 )
 
 from metaheur.optuna import MetaheuristicSampler
-from metaheur.optuna._store import RunSpace
+from metaheur.optuna._runspace import RunSpace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -450,3 +450,4 @@ def test_a_running_unclaimed_trial_protects_its_point(k: int) -> None:
     _ask_suggest_then_tell(study, grid9, batches=1, k=8)  # the enqueued trial first
     assert study.trials[1].params == point
     assert repeats(study) == 0
+

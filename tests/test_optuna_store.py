@@ -15,6 +15,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from metaheur import get
 from metaheur.optuna._index import TrialIndex
 from metaheur.optuna._protocol import BadRecord, Claim, Record, parse_ticket
+from metaheur.optuna._runspace import RunSpace
 from metaheur.optuna._scheduler import (
     Advance,
     RowState,
@@ -28,7 +29,7 @@ from metaheur.optuna._scheduler import (
     row_views,
     suggested,
 )
-from metaheur.optuna._store import GenerationStore, RunSpace
+from metaheur.optuna._store import GenerationStore
 
 SPACE = {"x": FloatDistribution(-1.0, 1.0), "k": IntDistribution(0, 9)}
 

@@ -40,6 +40,7 @@ from metaheur.optuna._protocol import (
     Skip,
     tomb_key,
 )
+from metaheur.optuna._runspace import RunSpace
 from metaheur.optuna._scheduler import (
     Advance,
     RowState,
@@ -58,7 +59,7 @@ from metaheur.optuna._scheduler import (
 )
 from metaheur.optuna._settings_check import settings_split
 from metaheur.optuna._space import UnionSearchSpace
-from metaheur.optuna._store import Generation, GenerationStore, RunSpace
+from metaheur.optuna._store import Generation, GenerationStore
 
 __all__ = ["Coordinator", "Withdrawn"]
 

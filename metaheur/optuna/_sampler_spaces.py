@@ -14,8 +14,8 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna._protocol import Claim, Skip, parse_ticket
+from metaheur.optuna._runspace import RunSpace
 from metaheur.optuna._space import SearchSpaceEncoder
-from metaheur.optuna._store import RunSpace
 
 __all__ = ["SamplerSpaces"]
 

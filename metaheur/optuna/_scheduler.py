@@ -18,7 +18,8 @@ from optuna.trial import TrialState
 
 from metaheur.optuna._index import TrialIndex, TrialInfo
 from metaheur.optuna._protocol import Claim
-from metaheur.optuna._store import Generation, RunSpace
+from metaheur.optuna._runspace import RunSpace
+from metaheur.optuna._store import Generation
 
 __all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "answer_open_rows",
            "decide", "defer_twins", "row_views", "running_configs", "stray_claims", "twin",

@@ -8,7 +8,8 @@ from typing import Any
 
 from metaheur.optuna._index import TrialIndex
 from metaheur.optuna._protocol import Claim, record_key
-from metaheur.optuna._store import GenerationStore, RunSpace
+from metaheur.optuna._runspace import RunSpace
+from metaheur.optuna._store import GenerationStore
 
 __all__ = ["settings_split"]
 

@@ -8,8 +8,6 @@ attributes, ``predict`` proposes the spare points.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 from collections.abc import Iterator, Mapping
@@ -18,123 +16,19 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from optuna.distributions import BaseDistribution, CategoricalDistribution, distribution_to_json
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
 from metaheur import _state
 from metaheur._base import Optimizer
 from metaheur.optuna._protocol import BadRecord, Record, check_rows, record_key
-from metaheur.optuna._space import SearchSpaceEncoder
+from metaheur.optuna._runspace import RunSpace
 
-__all__ = ["Evaluated", "Generation", "GenerationStore", "RunSpace"]
+__all__ = ["Generation", "GenerationStore"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_ANSWERED = 100  # consecutive generations answered wholly from history before giving up
-
-
-class RunSpace:
-    """One run: a search space (and the settings) under a short signature."""
-
-    def __init__(self, space: Mapping[str, BaseDistribution], settings: str) -> None:
-        self.space = dict(space)
-        self.encoder = SearchSpaceEncoder(self.space)
-        desc = json.dumps([[[k, distribution_to_json(v)] for k, v in self.space.items()],
-                           settings])
-        self.sig = hashlib.sha1(desc.encode()).hexdigest()[:12]
-        # completed trials by the set of this space's parameters they have (one set unless
-        # the space is conditional), then by the key of those parameters' values
-        self.groups: dict[tuple[str, ...], dict[str, list[Evaluated]]] = {}
-        self.choices: dict[tuple[str, ...], set[tuple]] = {}  # their categorical values
-        # to tell a parameter inactive in a trial from one added to the study after it
-        # (``lookup``): per parameter, the lowest number of a completed trial that has it
-        # and the parameters every such trial has; per set of parameters, the highest
-        # number of a completed trial that has just that set
-        self.first: dict[str, int] = {}
-        self.common: dict[str, frozenset[str]] = {}
-        self.last: dict[tuple[str, ...], int] = {}
-        self.cursor = 0  # position in the index's finished_order already looked at
-        self.read: tuple[int, frozenset[int]] | None = None  # Record.read of the index
-        self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
-
-    def key(self, params: Mapping[str, Any], names: tuple[str, ...] | None = None) -> str:
-        """The values of ``names`` (default: every parameter) as grid points, as text: one
-        key per configuration, whoever wrote the values."""
-        canon = self.encoder.canonical
-        return repr(tuple(canon(n, params[n]) for n in (names or self.encoder.names)))
-
-    def add(self, trial: FrozenTrial, value: float, claimed: bool = False) -> None:
-        """Record a completed trial whose parameters of this space (at least one) have this
-        space's distributions: a point evaluated here (inactive conditional ones aside).
-        ``value``: finite, or ``+inf`` where the objective returned ``inf`` (or ``-inf``
-        when maximising); ``claimed``: the trial holds a claim (it evaluated a row)."""
-        d = trial.distributions
-        names = tuple(n for n in self.encoder.names if n in d)
-        if not names or any(d[n] != self.space[n] for n in names):
-            return
-        for n in names:
-            self.first[n] = min(self.first.get(n, trial.number), trial.number)
-            self.common[n] = self.common.get(n, frozenset(names)) & frozenset(names)
-        self.last[names] = max(self.last.get(names, trial.number), trial.number)
-        if not all(self.encoder.on_grid(n, trial.params[n]) for n in names):
-            return  # an enqueued value off the grid evaluated no point of the grid
-        params = {n: trial.params[n] for n in names}
-        self.groups.setdefault(names, {}).setdefault(self.key(params, names), []).append(
-            Evaluated(trial.number, value, params, claimed))
-        self.choices.setdefault(names, set()).add(tuple(  # (_scheduler.predicted)
-            (n, self.encoder.canonical(n, params[n])) for n in names
-            if isinstance(self.space[n], CategoricalDistribution)))
-
-    def lookup(self, params: Mapping[str, Any]) -> Evaluated | None:
-        """A completed trial that evaluated ``params`` (a full point of the space): one whose
-        every parameter equals ``params``'s, the others being inactive in it. A parameter
-        that a trial lacks may instead have been added to the study after that trial; then
-        the trial evaluated one unknown value of it, not every value, and answers no row
-        (see :meth:`lacks_after`). The first such trial with a finite value, else the
-        first that returned ``inf`` and claimed a row, else the first."""
-        found: list[Evaluated] = []
-        for names, group in self.groups.items():
-            missing = [n for n in self.encoder.names if n not in names]
-            after = max((self.lacks_after(names, n) for n in missing), default=-math.inf)
-            for e in group.get(self.key(params, names), ()):
-                if e.number > after:
-                    if math.isfinite(e.value):
-                        return e
-                    found.append(e)
-        return min(found, key=lambda e: not e.claimed, default=None)
-
-    def lacks_after(self, names: tuple[str, ...], name: str) -> float:
-        """Trials with just ``names`` numbered above this lack ``name`` because it is
-        inactive in them. All of them do if ``name`` is conditional on them: a trial that
-        has it lacks one of ``names`` (another branch), or a trial with just ``names`` came
-        after its first one (a branch where it is unused). Otherwise only those after the
-        first trial that has ``name`` do: the ones before may have run before it existed."""
-        first = self.first.get(name, math.inf)
-        if not frozenset(names) <= self.common.get(name, frozenset(names)):
-            return -math.inf
-        return -math.inf if self.last.get(names, -math.inf) > first else first
-
-    @property
-    def plain(self) -> bool:
-        """Has every completed trial seen so far all of this space's parameters (no
-        conditional ones)? Then two rows differ in a parameter their trials suggest."""
-        return all(len(names) == len(self.encoder.names) for names in self.groups)
-
-    @property
-    def evaluated(self) -> list[Evaluated]:
-        """The first completed trial with a finite value of each configuration."""
-        return [next(e for e in same if math.isfinite(e.value))
-                for group in self.groups.values() for same in group.values()
-                if any(math.isfinite(e.value) for e in same)]
-
-
-@dataclass(frozen=True)
-class Evaluated:
-    number: int
-    value: float  # minimisation sign: finite, or +inf (the objective returned inf)
-    params: dict[str, Any]
-    claimed: bool = False  # the trial claimed a row of a run (a result a record can bind)
 
 
 @dataclass

@@ -451,3 +451,27 @@ def test_a_running_unclaimed_trial_protects_its_point(k: int) -> None:
     assert study.trials[1].params == point
     assert repeats(study) == 0
 
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_spare_taken_when_every_row_waits_is_no_twin_of_a_trial_done_suggesting(
+        seed: int) -> None:
+    """Regression (the 3 "unclaimed" repeats of ``parallel_repeats.py`` with 4 threads, each
+    a worker's second trial): while the first trial's branch was the only one completed,
+    every row of the first generation was a twin of a running trial, since a running
+    trial whose branch parameters are outside the run's space holds every row of its
+    branch. Waiting would deadlock, so the trial took a spare, and among spares that were
+    all twins it took the first: here the point of a trial that had suggested every
+    parameter of the run. A twin only of a trial whose configuration is partial in the
+    run's space (the new trial draws its other parameters afresh) is now preferred."""
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "pso", seed=seed, n_trials=40, pop_size=10, warn_independent_sampling=False))
+    for params in ({"model": "b", "b_n": 1}, {"model": "c", "c_x": 0.5},
+                   {"model": "a", "a_n": 2, "a_k": 0}, {"model": "b", "b_n": 2}):
+        study.enqueue_trial(params)
+    first = [study.ask() for _ in range(4)]  # a worker each, started before any completes
+    values = [three_branches(t) for t in first]
+    study.tell(first[0], values[0])
+    trial = study.ask()
+    three_branches(trial)
+    assert trial.params != first[3].params

@@ -51,10 +51,10 @@ from metaheur.optuna._scheduler import (
     answer_open_rows,
     decide,
     defer_twins,
+    pick_spare,
     row_views,
     running_configs,
     stray_claims,
-    twin,
     unspent,
 )
 from metaheur.optuna._settings_check import settings_split
@@ -70,7 +70,6 @@ FIRST_WAIT = 60.0  # adaptive wait_timeout before any trial of the run has finis
 MAX_POLL = 0.5  # seconds between two storage polls while waiting for a generation
 MIN_POLL = 0.02
 MAX_TURN_POLL = 0.1  # ... while waiting for a lower-numbered trial to decide
-SPARE_TRIES = 2000
 
 class Withdrawn:
     """The trial was presumed dead by a later one: it takes no part in the run."""
@@ -264,7 +263,7 @@ class Coordinator:
         generation will use (``_protocol`` rule 4). Otherwise,
         and when those are taken but waiting would deadlock: a predicted point, then
         further predictions and uniform points, used only if the next generation asks
-        them."""
+        them (:func:`pick_spare`)."""
         taken = set(held) | set(g.keys)
         running = running_configs(index, run)
         if self.speculative:
@@ -282,17 +281,8 @@ class Coordinator:
             points = self.store.predict(g, d.f, np.random.default_rng([self.seed, number]))
         else:
             points = self.store.predict(g, d.f, None, depth=1)
-        x = loose = None  # loose: a twin only of a trial still suggesting, as far as seen
-        for _, (_, x) in zip(range(SPARE_TRIES), points, strict=False):
-            params = run.encoder.decode(x)
-            if unspent(run, params, taken, {}):  # neither taken nor evaluated
-                if twin(run, params, running) is None:
-                    return None, x, params
-                loose = x if loose is None else loose
-        if x is None or not d.must:
-            return None  # every prediction is taken: wait for the generation instead
-        x = x if loose is None else loose  # else a finite space, every point taken
-        return None, x, run.encoder.decode(x)
+        got = pick_spare(run, (x for _, x in points), taken, running, index, must=d.must)
+        return None if got is None else (None, *got)
 
     def _current(self, study: Study, index: TrialIndex, run: RunSpace, trial: FrozenTrial,
                  held: dict[str, int]) -> tuple[Generation, bool]:

@@ -45,6 +45,7 @@ class RunSpace:
         self.first: dict[str, int] = {}
         self.common: dict[str, frozenset[str]] = {}
         self.last: dict[tuple[str, ...], int] = {}
+        self.known: set[str] = set()  # every parameter name of the completed trials
         self.cursor = 0  # position in the index's finished_order already looked at
         self.read: tuple[int, frozenset[int]] | None = None  # Record.read of the index
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
@@ -61,6 +62,7 @@ class RunSpace:
         ``value``: finite, or ``+inf`` where the objective returned ``inf`` (or ``-inf``
         when maximising); ``claimed``: the trial holds a claim (it evaluated a row)."""
         d = trial.distributions
+        self.known.update(d)
         names = tuple(n for n in self.encoder.names if n in d)
         if not names or any(d[n] != self.space[n] for n in names):
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +22,11 @@ from metaheur.optuna._runspace import RunSpace
 from metaheur.optuna._store import Generation
 
 __all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "answer_open_rows",
-           "decide", "defer_twins", "row_views", "running_configs", "stray_claims", "twin",
-           "unspent"]
+           "decide", "defer_twins", "open_ended", "pick_spare", "row_views", "running_configs",
+           "stray_claims", "twin", "unspent"]
+
+
+SPARE_TRIES = 2000  # points a spare is chosen among
 
 
 class RowState(enum.Enum):
@@ -224,6 +227,37 @@ def unspent(run: RunSpace, params: dict, taken: Collection[str], configs: dict[i
     running claim), not evaluated, and no twin of a running trial's ``configs``?"""
     return (run.key(params) not in taken and run.lookup(params) is None
             and twin(run, params, configs) is None)
+
+
+def open_ended(info: TrialInfo | None, run: RunSpace) -> bool:
+    """Has the running trial of ``info`` suggested a parameter that neither ``run``'s space
+    nor any completed trial has? A later trial with its values of ``run``'s parameters
+    draws that parameter from the default fallback sampler, which then avoids this trial's
+    value while another is left (``_fallback``): the two configurations differ."""
+    return info is not None and any(n not in run.space and n not in run.known
+                                    for n in info.trial.params.copy())
+
+
+def pick_spare(run: RunSpace, points: Iterable[NDArray], taken: Collection[str],
+               configs: dict[int, Config], index: TrialIndex, *, must: bool
+               ) -> tuple[NDArray, dict] | None:
+    """The first of ``points`` (at most :data:`SPARE_TRIES`) that is :func:`unspent`, with
+    its parameters. Where none is and waiting would deadlock (``must``), the first that is
+    neither taken nor evaluated but a twin of running ``configs``: one that only
+    :func:`open_ended` trials are twins of, else any, else (a finite space, every point
+    taken) the last point. ``None``: no point, or none unspent and not ``must``."""
+    x, twins = None, {}  # the first twin, by whether a trial not open-ended is a twin
+    firm = {k: c for k, c in configs.items() if not open_ended(index.trials.get(k), run)}
+    for _, x in zip(range(SPARE_TRIES), points, strict=False):
+        params = run.encoder.decode(x)
+        if unspent(run, params, taken, {}):  # neither taken nor evaluated
+            if twin(run, params, configs) is None:
+                return x, params
+            twins.setdefault(twin(run, params, firm) is not None, x)
+    if x is None or not must:
+        return None  # every prediction is taken: wait for the generation instead
+    x = twins.get(False, twins.get(True, x))
+    return x, run.encoder.decode(x)
 
 
 def answer_open_rows(run: RunSpace, g: Generation, views: list[RowView], index: TrialIndex

@@ -25,7 +25,9 @@ from optuna.distributions import (
 )
 
 from metaheur.optuna import MetaheuristicSampler
+from metaheur.optuna._index import TrialIndex
 from metaheur.optuna._runspace import RunSpace
+from metaheur.optuna._scheduler import running_configs
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -475,3 +477,28 @@ def test_a_spare_taken_when_every_row_waits_is_no_twin_of_a_trial_done_suggestin
     trial = study.ask()
     three_branches(trial)
     assert trial.params != first[3].params
+
+
+def test_a_running_trial_that_drew_a_float_outside_the_run_holds_no_twin_rows() -> None:
+    """A running trial whose branch suggested a float the run's space lacks is no twin of
+    any row: a later trial with its values of the run's parameters draws that float
+    again. Its rows used to wait for it (or, all rows waiting, the trial took a spare). A
+    discrete parameter outside the space still holds them (a fallback sampler other than
+    ours may draw the same value), and so does a float a ``PartialFixedSampler`` sets."""
+    study = optuna.create_study()
+    for params in ({"model": "b", "b_n": 1}, {"model": "c", "c_x": 0.5},
+                   {"model": "a", "a_n": 2, "a_k": 0}, {"model": "b", "b_n": 2}):
+        study.enqueue_trial(params)
+    first = [study.ask() for _ in range(4)]
+    for t in first:
+        three_branches(t)
+    study.tell(first[0], 3.0)
+    index = TrialIndex(study._storage, study._study_id, "metaheur:pso",
+                       "metaheur:pso:presumed-dead", 1.0)
+    index.refresh()
+    run = RunSpace({"b_n": IntDistribution(1, 3),
+                    "model": CategoricalDistribution(["a", "b", "c"])}, "s")
+    run.add(study.trials[0], 3.0)
+    assert sorted(running_configs(index, run)) == [2, 3]
+    run.fixed = frozenset({"c_x"})
+    assert sorted(running_configs(index, run)) == [1, 2, 3]

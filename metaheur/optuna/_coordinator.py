@@ -40,7 +40,7 @@ from metaheur.optuna._protocol import (
     Skip,
     tomb_key,
 )
-from metaheur.optuna._runspace import RunSpace
+from metaheur.optuna._runspace import RunSpace, fixed_by_wrapper
 from metaheur.optuna._scheduler import (
     Advance,
     RowState,
@@ -160,6 +160,7 @@ class Coordinator:
         if index.versions and (why := index.mixed_versions()) is not None:
             _fail_and_raise(study, trial, why)
         run = self._run_for(space)
+        run.fixed = fixed_by_wrapper(study)
         self._update(index, run)
         if (split := settings_split(index, run, self.store, self.compared)) is not None:
             self.warn(*split)

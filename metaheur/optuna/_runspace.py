@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution, distribution_to_json
+from optuna.study import Study
 from optuna.trial import FrozenTrial
 
 from metaheur.optuna._space import SearchSpaceEncoder
@@ -22,7 +23,7 @@ from metaheur.optuna._space import SearchSpaceEncoder
 if TYPE_CHECKING:
     from metaheur.optuna._store import Generation
 
-__all__ = ["Evaluated", "RunSpace"]
+__all__ = ["Evaluated", "RunSpace", "fixed_by_wrapper"]
 
 
 class RunSpace:
@@ -45,7 +46,8 @@ class RunSpace:
         self.first: dict[str, int] = {}
         self.common: dict[str, frozenset[str]] = {}
         self.last: dict[tuple[str, ...], int] = {}
-        self.known: set[str] = set()  # every parameter name of the completed trials
+        # names a PartialFixedSampler around the sampler sets (``_scheduler.open_ended``)
+        self.fixed: frozenset[str] = frozenset()
         self.cursor = 0  # position in the index's finished_order already looked at
         self.read: tuple[int, frozenset[int]] | None = None  # Record.read of the index
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
@@ -62,7 +64,6 @@ class RunSpace:
         ``value``: finite, or ``+inf`` where the objective returned ``inf`` (or ``-inf``
         when maximising); ``claimed``: the trial holds a claim (it evaluated a row)."""
         d = trial.distributions
-        self.known.update(d)
         names = tuple(n for n in self.encoder.names if n in d)
         if not names or any(d[n] != self.space[n] for n in names):
             return
@@ -128,3 +129,17 @@ class Evaluated:
     value: float  # minimisation sign: finite, or +inf (the objective returned inf)
     params: dict[str, Any]
     claimed: bool = False  # the trial claimed a row of a run (a result a record can bind)
+
+
+def fixed_by_wrapper(study: Study, sampler: Any = None) -> frozenset[str]:
+    """Names that ``optuna.samplers.PartialFixedSampler`` sets when it is the study's
+    sampler (wrapping ``sampler``, where one is given): it would override the values of a
+    claimed row, and it gives every trial the same value of them."""
+    from optuna.samplers import PartialFixedSampler
+
+    wrapper = getattr(study, "sampler", None)
+    if isinstance(wrapper, PartialFixedSampler) and (
+            sampler is None or getattr(wrapper, "_base_sampler", None) is sampler):
+        return frozenset(getattr(wrapper, "_fixed_params", None) or ())
+    return frozenset()
+

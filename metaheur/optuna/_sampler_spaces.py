@@ -14,7 +14,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from metaheur.optuna._protocol import Claim, Skip, parse_ticket
-from metaheur.optuna._runspace import RunSpace
+from metaheur.optuna._runspace import RunSpace, fixed_by_wrapper
 from metaheur.optuna._space import SearchSpaceEncoder
 
 __all__ = ["SamplerSpaces"]
@@ -42,7 +42,7 @@ class SamplerSpaces:
                      if not dist.single()}
             if not space:
                 self._warn_if_paramless(study)
-        fixed = _fixed_by_wrapper(study, self)
+        fixed = fixed_by_wrapper(study, self)
         if fixed:  # the wrapper sets them: the population searches the others
             space = {name: dist for name, dist in space.items() if name not in fixed}
         if space:
@@ -175,18 +175,6 @@ def _multi_objective_error(sampler: Any, study: Study) -> str:
     return (f"{sampler} optimises a single objective; this study has {len(directions)} "
             f"objectives (directions={directions}). Use a multi-objective sampler, e.g. "
             "optuna.samplers.NSGAIISampler, or create the study with one direction.")
-
-
-def _fixed_by_wrapper(study: Study, sampler: Any) -> frozenset[str]:
-    """Names that ``optuna.samplers.PartialFixedSampler`` sets when it wraps ``sampler`` as
-    the study's sampler (it would override the values of a claimed row)."""
-    from optuna.samplers import PartialFixedSampler
-
-    wrapper = getattr(study, "sampler", None)
-    if isinstance(wrapper, PartialFixedSampler) \
-            and getattr(wrapper, "_base_sampler", None) is sampler:
-        return frozenset(getattr(wrapper, "_fixed_params", None) or ())
-    return frozenset()
 
 
 def _claimed_run(study: Study, ticket: Claim, names: tuple[str, ...],

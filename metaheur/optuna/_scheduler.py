@@ -14,16 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
+from metaheur.optuna._fallback import n_values
 from metaheur.optuna._index import TrialIndex, TrialInfo
 from metaheur.optuna._protocol import Claim
 from metaheur.optuna._runspace import RunSpace
 from metaheur.optuna._store import Generation
 
-__all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "answer_open_rows",
-           "decide", "defer_twins", "open_ended", "pick_spare", "row_views", "running_configs",
-           "stray_claims", "twin", "unspent"]
+__all__ = ["Advance", "RowState", "RowView", "Take", "TakeSpare", "Wait", "afresh",
+           "answer_open_rows", "decide", "defer_twins", "pick_spare", "row_views",
+           "running_configs", "stray_claims", "twin", "unspent"]
 
 
 SPARE_TRIES = 2000  # points a spare is chosen among
@@ -202,14 +204,17 @@ def running_configs(index: TrialIndex, run: RunSpace) -> dict[int, Config]:
     suggested nothing yet in a conditional space, :func:`predicted`. While ``run`` looks
     plain (every completed trial has all its parameters) a trial holding a claim counts
     only once it has suggested every one: its row is a point; an unclaimed trial (drawn at
-    random, enqueued) may turn out to lack one, so it counts as far as it has suggested."""
+    random, enqueued) may turn out to lack one, so it counts as far as it has suggested.
+    A trial that suggested a float outside ``run``'s space has no twin (:func:`afresh`)."""
     out: dict[int, Config] = {}
     for k in sorted(index.unfinished):
         c = suggested(info := index.trials.get(k), run)
         if c is None and not run.plain:
             c = predicted(info, run)
-        if c is not None and not (run.plain and len(c[0]) < len(run.space)
-                                  and isinstance(info.ticket, Claim)):  # type: ignore[union-attr]
+        if c is None or any(n_values(d) is None for d in afresh(info, run)):
+            continue
+        if not (run.plain and len(c[0]) < len(run.space)
+                and isinstance(info.ticket, Claim)):  # type: ignore[union-attr]
             out[k] = c
     return out
 
@@ -229,13 +234,18 @@ def unspent(run: RunSpace, params: dict, taken: Collection[str], configs: dict[i
             and twin(run, params, configs) is None)
 
 
-def open_ended(info: TrialInfo | None, run: RunSpace) -> bool:
-    """Has the running trial of ``info`` suggested a parameter that neither ``run``'s space
-    nor any completed trial has? A later trial with its values of ``run``'s parameters
-    draws that parameter from the default fallback sampler, which then avoids this trial's
-    value while another is left (``_fallback``): the two configurations differ."""
-    return info is not None and any(n not in run.space and n not in run.known
-                                    for n in info.trial.params.copy())
+def afresh(info: TrialInfo | None, run: RunSpace) -> list[BaseDistribution]:
+    """The distributions of the parameters that the running trial of ``info`` suggested and
+    that a later trial with its values of ``run``'s parameters draws again from the
+    fallback sampler: those outside ``run``'s space, neither single-valued nor set by a
+    ``PartialFixedSampler`` (``run.fixed``). A float among them makes the two
+    configurations differ with probability 1, whichever the fallback sampler; a discrete
+    one, while another value is left, with the default fallback (``_fallback``)."""
+    if info is None:
+        return []
+    params, dists = info.trial.params.copy(), info.trial.distributions.copy()
+    return [d for n, d in dists.items()
+            if n in params and n not in run.space and n not in run.fixed and not d.single()]
 
 
 def pick_spare(run: RunSpace, points: Iterable[NDArray], taken: Collection[str],
@@ -243,11 +253,11 @@ def pick_spare(run: RunSpace, points: Iterable[NDArray], taken: Collection[str],
                ) -> tuple[NDArray, dict] | None:
     """The first of ``points`` (at most :data:`SPARE_TRIES`) that is :func:`unspent`, with
     its parameters. Where none is and waiting would deadlock (``must``), the first that is
-    neither taken nor evaluated but a twin of running ``configs``: one that only
-    :func:`open_ended` trials are twins of, else any, else (a finite space, every point
-    taken) the last point. ``None``: no point, or none unspent and not ``must``."""
-    x, twins = None, {}  # the first twin, by whether a trial not open-ended is a twin
-    firm = {k: c for k, c in configs.items() if not open_ended(index.trials.get(k), run)}
+    neither taken nor evaluated but a twin of running ``configs``: one whose twins all draw
+    a parameter afresh (:func:`afresh`), else any, else (a finite space, every point taken)
+    the last point. ``None``: no point, or none unspent and not ``must``."""
+    x, twins = None, {}  # the first twin, by whether a trial drawing nothing afresh is one
+    firm = {k: c for k, c in configs.items() if not afresh(index.trials.get(k), run)}
     for _, x in zip(range(SPARE_TRIES), points, strict=False):
         params = run.encoder.decode(x)
         if unspent(run, params, taken, {}):  # neither taken nor evaluated

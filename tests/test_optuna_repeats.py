@@ -27,7 +27,7 @@ from optuna.distributions import (
 from metaheur.optuna import MetaheuristicSampler
 from metaheur.optuna._index import TrialIndex
 from metaheur.optuna._runspace import RunSpace
-from metaheur.optuna._scheduler import running_configs
+from metaheur.optuna._scheduler import pick_spare, running_configs
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -479,26 +479,112 @@ def test_a_spare_taken_when_every_row_waits_is_no_twin_of_a_trial_done_suggestin
     assert trial.params != first[3].params
 
 
-def test_a_running_trial_that_drew_a_float_outside_the_run_holds_no_twin_rows() -> None:
-    """A running trial whose branch suggested a float the run's space lacks is no twin of
-    any row: a later trial with its values of the run's parameters draws that float
-    again. Its rows used to wait for it (or, all rows waiting, the trial took a spare). A
-    discrete parameter outside the space still holds them (a fallback sampler other than
-    ours may draw the same value), and so does a float a ``PartialFixedSampler`` sets."""
+def _three_branch_index(trials: list[dict]) -> tuple[optuna.Study, TrialIndex, RunSpace]:
+    """A study whose first of ``trials`` completed while the others run (enqueued), its
+    index, and the run over its completed trial's space."""
     study = optuna.create_study()
-    for params in ({"model": "b", "b_n": 1}, {"model": "c", "c_x": 0.5},
-                   {"model": "a", "a_n": 2, "a_k": 0}, {"model": "b", "b_n": 2}):
+    for params in trials:
         study.enqueue_trial(params)
-    first = [study.ask() for _ in range(4)]
-    for t in first:
+    asked = [study.ask() for _ in trials]
+    for t in asked:
         three_branches(t)
-    study.tell(first[0], 3.0)
+    study.tell(asked[0], 3.0)
     index = TrialIndex(study._storage, study._study_id, "metaheur:pso",
                        "metaheur:pso:presumed-dead", 1.0)
     index.refresh()
     run = RunSpace({"b_n": IntDistribution(1, 3),
                     "model": CategoricalDistribution(["a", "b", "c"])}, "s")
     run.add(study.trials[0], 3.0)
+    run.fixed = frozenset()  # the default fallback, no PartialFixedSampler
+    return study, index, run
+
+
+def test_a_spare_that_must_be_a_twin_is_one_of_trials_drawing_a_parameter_afresh() -> None:
+    """Where every point is a twin of a running trial and waiting would deadlock, the spare
+    is one whose twins draw a parameter outside the run's space again (``a_n``, ``a_k``:
+    the default fallback gives a later trial another value), not the first point, here an
+    exact repeat of the trial that suggested ``b_n = 2``."""
+    _, index, run = _three_branch_index([{"model": "b", "b_n": 1},
+                                         {"model": "a", "a_n": 2, "a_k": 0},
+                                         {"model": "b", "b_n": 2}])
+    configs = running_configs(index, run)
+    assert sorted(configs) == [1, 2]
+    points = [run.encoder.encode(p) for p in ({"b_n": 2, "model": "b"},
+                                              {"b_n": 3, "model": "a"})]
+    x, params = pick_spare(run, iter(points), set(), configs, index, must=True)
+    assert params == {"b_n": 3, "model": "a"}
+    assert pick_spare(run, iter(points), set(), configs, index, must=False) is None
+    x, params = pick_spare(run, iter(points[:1]), set(), configs, index, must=True)
+    assert params == {"b_n": 2, "model": "b"}  # no other point: deadlock is worse
+
+
+def test_a_running_trial_that_drew_a_float_outside_the_run_holds_no_twin_rows() -> None:
+    """A running trial whose branch suggested a float the run's space lacks is no twin of
+    any row: a later trial with its values of the run's parameters draws that float
+    again. Its rows used to wait for it (or, all rows waiting, the trial took a spare). A
+    discrete parameter outside the space still holds them, and so does a float that a
+    ``PartialFixedSampler`` sets or that another fallback sampler draws (it may draw the
+    same value in every worker)."""
+    _, index, run = _three_branch_index([{"model": "b", "b_n": 1}, {"model": "c", "c_x": 0.5},
+                                         {"model": "a", "a_n": 2, "a_k": 0},
+                                         {"model": "b", "b_n": 2}])
     assert sorted(running_configs(index, run)) == [2, 3]
     run.fixed = frozenset({"c_x"})
     assert sorted(running_configs(index, run)) == [1, 2, 3]
+    run.fixed = None  # another fallback sampler, or an unknown wrapper
+    assert sorted(running_configs(index, run)) == [1, 2, 3]
+
+
+def _branch_b_float(trial: optuna.Trial) -> float:
+    model = trial.suggest_categorical("model", ["a", "b", "c"])
+    if model == "a":
+        return float(trial.suggest_int("a_n", 1, 4))
+    return 9.0 if model == "c" else 5.0 + trial.suggest_float("p", 0.0, 1.0)
+
+
+def _wrapped_pso(fallback: bool) -> optuna.samplers.BaseSampler:
+    """A worker's sampler: seeded alike in every worker, with ``RandomSampler(seed=0)`` as
+    its fallback, or within two ``PartialFixedSampler``s, the inner one fixing ``p``."""
+    options = {"seed": 0, "n_trials": 40, "pop_size": 8, "wait_timeout": 1.0,
+               "warn_independent_sampling": False}
+    if fallback:
+        return MetaheuristicSampler(
+            "pso", independent_sampler=optuna.samplers.RandomSampler(seed=0), **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        inner = optuna.samplers.PartialFixedSampler(
+            {"p": 0.5}, MetaheuristicSampler("pso", **options))
+        return optuna.samplers.PartialFixedSampler({"q": 1}, inner)
+
+
+@pytest.mark.parametrize("fallback", [True, False], ids=["same-seed-fallback", "nested-fixed"])
+def test_a_float_outside_the_space_that_every_worker_draws_alike_still_holds_twin_rows(
+        fallback: bool) -> None:
+    """Regression (this session's audit of the rule above): two workers each drawing ``p``
+    from a fallback seeded alike, or given it by a ``PartialFixedSampler`` nested in
+    another, evaluated one configuration twice: the running trial of branch ``b`` was left
+    out of the twin checks. The rule now holds only with the default fallback and with
+    every wrapper's fixed names known; here the later trial waits for the first one
+    (``wait_timeout``, 1 s: its thread is this one) and then evaluates a spare."""
+    storage = optuna.storages.InMemoryStorage()
+    base = optuna.create_study(storage=storage, study_name="s")
+    model = CategoricalDistribution(["a", "b", "c"])
+    for n in (1, 3):  # branch a only (and c): p is outside the run's space
+        base.add_trial(optuna.trial.create_trial(
+            params={"model": "a", "a_n": n}, value=float(n),
+            distributions={"model": model, "a_n": IntDistribution(1, 4)}))
+    base.add_trial(optuna.trial.create_trial(params={"model": "c"}, value=9.0,
+                                             distributions={"model": model}))
+    a, b = (optuna.load_study(study_name="s", storage=storage, sampler=_wrapped_pso(fallback))
+            for _ in range(2))
+    for _ in range(8):  # worker a, until a trial of branch b runs
+        first = a.ask()
+        value = _branch_b_float(first)
+        if first.params["model"] == "b":
+            break
+        a.tell(first, value)
+    assert first.params["model"] == "b"
+    later = b.ask()  # worker b decides while it runs
+    _branch_b_float(later)
+    assert later.params != first.params
+

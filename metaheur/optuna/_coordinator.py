@@ -40,7 +40,7 @@ from metaheur.optuna._protocol import (
     Skip,
     tomb_key,
 )
-from metaheur.optuna._runspace import RunSpace, fixed_by_wrapper
+from metaheur.optuna._runspace import RunSpace
 from metaheur.optuna._scheduler import (
     Advance,
     RowState,
@@ -92,6 +92,7 @@ class Coordinator:
         self.union_seen = 0  # position in the index's finished_order already added
         self.fresh: tuple[int, float] | None = None  # (trial number, time of its read)
         self.compared: set[str] = set()  # other runs whose settings were compared
+        self.fixed: frozenset[str] | None = None  # RunSpace.fixed, set by the sampler
 
     def union_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         """The union of the completed trials' parameters, from a read of the storage that
@@ -160,7 +161,7 @@ class Coordinator:
         if index.versions and (why := index.mixed_versions()) is not None:
             _fail_and_raise(study, trial, why)
         run = self._run_for(space)
-        run.fixed = fixed_by_wrapper(study)
+        run.fixed = self.fixed
         self._update(index, run)
         if (split := settings_split(index, run, self.store, self.compared)) is not None:
             self.warn(*split)

@@ -27,7 +27,7 @@ from optuna.samplers import RandomSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["PerTrialRandomSampler", "n_values", "taken_values", "value_index"]
+__all__ = ["PerTrialRandomSampler", "n_values", "redraws", "taken_values", "value_index"]
 
 _REDRAWS = 32  # draws from the distribution before choosing among the values left
 _ENUMERABLE = 1 << 16  # values of a parameter listed when redrawing did not find one left
@@ -148,3 +148,13 @@ class PerTrialRandomSampler(RandomSampler):
         rng = np.random.default_rng(entropy)
         left = np.setdiff1d(np.arange(n), np.fromiter(taken, int, len(taken)))
         return _nth_value(param_distribution, int(rng.choice(left)))
+
+
+def redraws(sampler: Any) -> bool:
+    """Does the fallback ``sampler`` give each trial its own draw of each parameter and
+    avoid the discrete values of the trials agreeing with it (:class:`PerTrialRandomSampler`
+    with ``fresh``)? Then a trial with a parameter outside the run's space evaluates another
+    configuration than the running trials it agrees with (``_scheduler.afresh``). A sampler
+    seeded alike in every worker draws the same values in each."""
+    return type(sampler) is PerTrialRandomSampler and sampler._fresh
+

@@ -62,7 +62,8 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
    as held by it, and is answered from its value once it completes (while no completed
    trial lacks a parameter: only once it suggested all of them, or holds no claim; where
    some does, a claimed trial that has suggested nothing yet counts with the parameters
-   of the completed trials sharing its point's branch: ``_scheduler.predicted``);
+   of the completed trials sharing its point's branch: ``_scheduler.predicted``; one that
+   suggested a float outside the run's space, which a later trial draws again, holds none);
 3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than
@@ -71,9 +72,8 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
 4. else, if the sampler is ``speculative`` or waiting would deadlock (every open row is
    held by trials its own thread asked, e.g. batch ``study.ask()``), takes a *spare*: a
    point of the next generation predicted from the results known so far (unknown rows
-   count as ``+inf``), one not evaluated nor held yet (nor, in a conditional space, the
-   configuration a running trial evaluates, as far as it has suggested it, or as
-   predicted while it has suggested nothing).
+   count as ``+inf``), one not evaluated nor held yet, nor a twin of a running trial as
+   in rule 2, unless every point is one (``_scheduler.pick_spare``).
 
    *Speculative* (opt-in): the spare takes a row ``j`` of the predicted next batch that no
    other spare of this generation took, of an agent whose own result in this generation

@@ -23,7 +23,7 @@ from metaheur.optuna._space import SearchSpaceEncoder
 if TYPE_CHECKING:
     from metaheur.optuna._store import Generation
 
-__all__ = ["Evaluated", "RunSpace", "fixed_by_wrapper"]
+__all__ = ["Evaluated", "RunSpace", "wrapped"]
 
 
 class RunSpace:
@@ -46,8 +46,9 @@ class RunSpace:
         self.first: dict[str, int] = {}
         self.common: dict[str, frozenset[str]] = {}
         self.last: dict[tuple[str, ...], int] = {}
-        # names a PartialFixedSampler around the sampler sets (``_scheduler.open_ended``)
-        self.fixed: frozenset[str] = frozenset()
+        # names the PartialFixedSamplers around the sampler set; None: unknown which names
+        # outside the space a trial draws afresh, so none counts (``_scheduler.afresh``)
+        self.fixed: frozenset[str] | None = None
         self.cursor = 0  # position in the index's finished_order already looked at
         self.read: tuple[int, frozenset[int]] | None = None  # Record.read of the index
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
@@ -131,15 +132,15 @@ class Evaluated:
     claimed: bool = False  # the trial claimed a row of a run (a result a record can bind)
 
 
-def fixed_by_wrapper(study: Study, sampler: Any = None) -> frozenset[str]:
-    """Names that ``optuna.samplers.PartialFixedSampler`` sets when it is the study's
-    sampler (wrapping ``sampler``, where one is given): it would override the values of a
-    claimed row, and it gives every trial the same value of them."""
+def wrapped(study: Study) -> tuple[frozenset[str], Any]:
+    """The names that the ``optuna.samplers.PartialFixedSampler`` wrappers around the
+    study's sampler set (they override the values of a claimed row, and give every trial
+    the same value of them), and the sampler they wrap."""
     from optuna.samplers import PartialFixedSampler
 
-    wrapper = getattr(study, "sampler", None)
-    if isinstance(wrapper, PartialFixedSampler) and (
-            sampler is None or getattr(wrapper, "_base_sampler", None) is sampler):
-        return frozenset(getattr(wrapper, "_fixed_params", None) or ())
-    return frozenset()
-
+    names: set[str] = set()
+    sampler = getattr(study, "sampler", None)
+    while isinstance(sampler, PartialFixedSampler):
+        names.update(getattr(sampler, "_fixed_params", None) or ())
+        sampler = getattr(sampler, "_base_sampler", None)
+    return frozenset(names), sampler

@@ -13,8 +13,9 @@ from optuna.distributions import BaseDistribution
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from metaheur.optuna._fallback import redraws
 from metaheur.optuna._protocol import Claim, Skip, parse_ticket
-from metaheur.optuna._runspace import RunSpace, fixed_by_wrapper
+from metaheur.optuna._runspace import RunSpace, wrapped
 from metaheur.optuna._space import SearchSpaceEncoder
 
 __all__ = ["SamplerSpaces"]
@@ -42,7 +43,11 @@ class SamplerSpaces:
                      if not dist.single()}
             if not space:
                 self._warn_if_paramless(study)
-        fixed = fixed_by_wrapper(study, self)
+        fixed, inner = wrapped(study)
+        fixed = fixed if inner is self else frozenset()
+        # which parameters outside the space each trial draws afresh (``_scheduler.afresh``)
+        self._coord.fixed = fixed if inner is self and redraws(self._independent_sampler) \
+            else None
         if fixed:  # the wrapper sets them: the population searches the others
             space = {name: dist for name, dist in space.items() if name not in fixed}
         if space:

@@ -236,12 +236,13 @@ def unspent(run: RunSpace, params: dict, taken: Collection[str], configs: dict[i
 
 def afresh(info: TrialInfo | None, run: RunSpace) -> list[BaseDistribution]:
     """The distributions of the parameters that the running trial of ``info`` suggested and
-    that a later trial with its values of ``run``'s parameters draws again from the
-    fallback sampler: those outside ``run``'s space, neither single-valued nor set by a
-    ``PartialFixedSampler`` (``run.fixed``). A float among them makes the two
-    configurations differ with probability 1, whichever the fallback sampler; a discrete
-    one, while another value is left, with the default fallback (``_fallback``)."""
-    if info is None:
+    that a later trial with its values of ``run``'s parameters draws again from the default
+    fallback sampler (``_fallback.redraws``): those outside ``run``'s space, neither
+    single-valued nor set by a ``PartialFixedSampler`` (``run.fixed``). A float among them
+    makes the two configurations differ with probability 1; a discrete one, while another
+    value is left. None where another fallback or wrapper may repeat a value (``run.fixed``
+    is ``None``)."""
+    if info is None or run.fixed is None:
         return []
     params, dists = info.trial.params.copy(), info.trial.distributions.copy()
     return [d for n, d in dists.items()

@@ -157,4 +157,3 @@ def redraws(sampler: Any) -> bool:
     configuration than the running trials it agrees with (``_scheduler.afresh``). A sampler
     seeded alike in every worker draws the same values in each."""
     return type(sampler) is PerTrialRandomSampler and sampler._fresh
-

@@ -63,7 +63,7 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
    trial lacks a parameter: only once it suggested all of them, or holds no claim; where
    some does, a claimed trial that has suggested nothing yet counts with the parameters
    of the completed trials sharing its point's branch: ``_scheduler.predicted``; one that
-   suggested a float outside the run's space, which a later trial draws again, holds none);
+   suggested a float outside the run's space, drawn anew by the default fallback, holds none);
 3. else re-issues a row whose trial is lost: FAIL without the sampler's end mark (failed
    by Optuna's heartbeat, i.e. the worker died), FAIL by interruption (``KeyboardInterrupt``,
    ``SystemExit``), or, *only when the storage has no heartbeat*, RUNNING for longer than

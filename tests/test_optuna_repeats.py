@@ -454,7 +454,6 @@ def test_a_running_unclaimed_trial_protects_its_point(k: int) -> None:
     assert repeats(study) == 0
 
 
-
 @pytest.mark.parametrize("seed", range(6))
 def test_a_spare_taken_when_every_row_waits_is_no_twin_of_a_trial_done_suggesting(
         seed: int) -> None:
@@ -464,8 +463,9 @@ def test_a_spare_taken_when_every_row_waits_is_no_twin_of_a_trial_done_suggestin
     trial whose branch parameters are outside the run's space holds every row of its
     branch. Waiting would deadlock, so the trial took a spare, and among spares that were
     all twins it took the first: here the point of a trial that had suggested every
-    parameter of the run. A twin only of a trial whose configuration is partial in the
-    run's space (the new trial draws its other parameters afresh) is now preferred."""
+    parameter of the run. The trial of branch ``c``, which drew the float ``c_x`` outside
+    the run's space, now holds no row, and a spare that must be a twin is preferably one
+    of trials that draw a parameter afresh (the tests below)."""
     study = optuna.create_study(sampler=MetaheuristicSampler(
         "pso", seed=seed, n_trials=40, pop_size=10, warn_independent_sampling=False))
     for params in ({"model": "b", "b_n": 1}, {"model": "c", "c_x": 0.5},
@@ -511,10 +511,10 @@ def test_a_spare_that_must_be_a_twin_is_one_of_trials_drawing_a_parameter_afresh
     assert sorted(configs) == [1, 2]
     points = [run.encoder.encode(p) for p in ({"b_n": 2, "model": "b"},
                                               {"b_n": 3, "model": "a"})]
-    x, params = pick_spare(run, iter(points), set(), configs, index, must=True)
+    _, params = pick_spare(run, iter(points), set(), configs, index, must=True)
     assert params == {"b_n": 3, "model": "a"}
     assert pick_spare(run, iter(points), set(), configs, index, must=False) is None
-    x, params = pick_spare(run, iter(points[:1]), set(), configs, index, must=True)
+    _, params = pick_spare(run, iter(points[:1]), set(), configs, index, must=True)
     assert params == {"b_n": 2, "model": "b"}  # no other point: deadlock is worse
 
 

@@ -258,12 +258,15 @@ def pick_spare(run: RunSpace, points: Iterable[NDArray], taken: Collection[str],
     a parameter afresh (:func:`afresh`), else any, else (a finite space, every point taken)
     the last point. ``None``: no point, or none unspent and not ``must``."""
     x, twins = None, {}  # the first twin, by whether a trial drawing nothing afresh is one
-    firm = {k: c for k, c in configs.items() if not afresh(index.trials.get(k), run)}
+    firm: dict[int, Config] | None = None  # those trials' configs, once a twin is found
     for _, x in zip(range(SPARE_TRIES), points, strict=False):
         params = run.encoder.decode(x)
         if unspent(run, params, taken, {}):  # neither taken nor evaluated
             if twin(run, params, configs) is None:
                 return x, params
+            if firm is None:
+                firm = {k: c for k, c in configs.items()
+                        if not afresh(index.trials.get(k), run)}
             twins.setdefault(twin(run, params, firm) is not None, x)
     if x is None or not must:
         return None  # every prediction is taken: wait for the generation instead

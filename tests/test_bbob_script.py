@@ -64,6 +64,56 @@ def test_bad_options_stop_before_any_run(option: list[str],
     assert stop.value.code == 2 and "error:" in capsys.readouterr().err
 
 
+def test_seeds_and_the_paired_comparison(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    """``--seeds`` runs every problem once per seed (a ``seed`` column in the CSV, seed 0
+    as a one-seed run), and ``--paired`` counts the seeds and the runs on which OTHER
+    reached more targets, fewer or as many, from those very rows."""
+    pytest.importorskip("cocoex")
+    import pandas as pd
+
+    bbob = load_benchmark("bbob")
+    ref, other = "pso:pop_size=5", "aoa:pop_size=5"
+    common = ["--budgets", "30", "--dims", "2", "--functions", "1,3,15", "--instances", "2"]
+    path = tmp_path / "runs.csv"
+    assert bbob.main([ref, other, *common, "--seeds", "3", "--paired", ref, other,
+                      "--csv", str(path)]) == 0
+    out = capsys.readouterr().out
+    rows = pd.read_csv(path)
+    assert sorted(rows["seed"].unique()) == [0, 1, 2] and len(rows) == 2 * 3 * 2 * 3
+    one = tmp_path / "one.csv"
+    assert bbob.main([ref, *common, "--csv", str(one)]) == 0
+    capsys.readouterr()
+    seed0 = rows[(rows["algo"] == ref) & (rows["seed"] == 0)]
+    assert pd.read_csv(one)["fraction"].tolist() == seed0["fraction"].tolist()
+
+    wide = rows.pivot_table(index="seed", columns="algo", values="fraction", aggfunc="mean")
+    x, y = wide[other].to_numpy(), wide[ref].to_numpy()
+    runs = rows.pivot_table(index=["function", "instance", "seed"], columns="algo",
+                            values="fraction")
+    xr, yr = runs[other].to_numpy(), runs[ref].to_numpy()
+    line = next(ln for ln in out.splitlines() if ln.startswith("| 30·d |")
+                and ln.count("|") == 8)
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert float(cells[1]) == pytest.approx(y.mean(), abs=5e-5)
+    assert float(cells[2]) == pytest.approx(x.mean(), abs=5e-5)
+    assert cells[3] == f"{(x > y).sum()} / {(x < y).sum()} / {(x == y).sum()}"
+    assert cells[5] == f"{(xr > yr).sum()} / {(xr < yr).sum()} / {(xr == yr).sum()}"
+    assert 0.0 < float(cells[4]) <= 1.0 and 0.0 < float(cells[6]) <= 1.0
+    lo_hi = re.search(re.escape(ref) + r" \|.*\| ([0-9.]+)\.\.([0-9.]+) \|", out)
+    assert (float(lo_hi.group(1)), float(lo_hi.group(2))) == pytest.approx(
+        (y.min(), y.max()), abs=5e-4)
+
+
+@pytest.mark.parametrize("option", [["--seeds", "0"], ["--paired", "pso", "aoa"]])
+def test_bad_seeds_or_pairing_stop_before_any_run(option: list[str],
+                                                  capsys: pytest.CaptureFixture) -> None:
+    bbob = load_benchmark("bbob")
+    with pytest.raises(SystemExit) as stop:
+        bbob.main(["pso", *option])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and ("--seeds" in err or "not among the specs" in err)
+
+
 # ------------------------------------------------------------ metaheur.harness.bbob
 def test_bbob_problem_is_returned_unevaluated() -> None:
     """Regression: f_opt was read by evaluating the returned problem at its optimum, so the

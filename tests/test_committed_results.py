@@ -16,7 +16,9 @@ from helpers import load_benchmark, restored_process_state  # noqa: E402
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 #: The folders of ``hpo_tasks.py`` runs (the other ``runs.csv`` files are other scripts').
 RUNS = [RESULTS / d / "runs.csv" for d in ("hpo_tasks_200", "hpo_costly", "levy_scale_tasks",
-                                           "boundary_reflect/hpo_100")]
+                                           "boundary_reflect/hpo_100",
+                                           "levy_scale_60/select-breast_cancer",
+                                           "levy_scale_60/svc-digits")]
 
 
 def _rows(path: Path) -> int:

@@ -35,6 +35,7 @@ import os
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,25 @@ def paired_table(rows: list[tuple], mults: list[int], ref: str, other: str) -> s
     return "\n".join(out)
 
 
+def _collect(chunks: Iterable[list[tuple]], tasks: list[tuple]) -> list[tuple]:
+    """The rows of ``tasks``' result ``chunks``, with a progress bar on a terminal
+    (stderr) whose estimate weighs each task by its evaluations (budget·d per instance)."""
+    from metaheur.harness.progress import ProgressBar, want_progress
+
+    total = sum(mult * dim * len(insts) for _s, _f, dim, mult, insts, _seed in tasks)
+    bar = ProgressBar(len(tasks), desc="bbob", unit="problem", enabled=want_progress(True))
+    rows: list[tuple] = []
+    try:
+        for i, chunk in enumerate(chunks, 1):
+            rows.extend(chunk)
+            done = sum(r[1] * r[3] for r in rows)  # budget multiplier · d, per instance
+            bar.set_work(done, total - done)
+            bar.update(i)
+    finally:
+        bar.close()
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("algos", nargs="+", help="registry keys, optionally key:param=value:...")
@@ -159,9 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     if a.jobs > 1:
         with mp.Pool(a.jobs) as pool:
-            rows = [r for chunk in pool.imap_unordered(_task, tasks) for r in chunk]
+            rows = _collect(pool.imap_unordered(_task, tasks), tasks)
     else:
-        rows = [r for t in tasks for r in _task(t)]
+        rows = _collect(map(_task, tasks), tasks)
     wall = time.perf_counter() - t0
     if a.csv:
         with open(a.csv, "w", newline="") as fh:  # quoted: a spec's JSON may hold commas

@@ -77,7 +77,8 @@ def test_seeds_and_the_paired_comparison(tmp_path, capsys: pytest.CaptureFixture
     path = tmp_path / "runs.csv"
     assert bbob.main([ref, other, *common, "--seeds", "3", "--paired", ref, other,
                       "--csv", str(path)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert err == ""  # no progress bar when stderr is not a terminal
     rows = pd.read_csv(path)
     assert sorted(rows["seed"].unique()) == [0, 1, 2] and len(rows) == 2 * 3 * 2 * 3
     one = tmp_path / "one.csv"
@@ -102,6 +103,19 @@ def test_seeds_and_the_paired_comparison(tmp_path, capsys: pytest.CaptureFixture
     lo_hi = re.search(re.escape(ref) + r" \|.*\| ([0-9.]+)\.\.([0-9.]+) \|", out)
     assert (float(lo_hi.group(1)), float(lo_hi.group(2))) == pytest.approx(
         (y.min(), y.max()), abs=5e-4)
+
+
+def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("cocoex")
+    import metaheur.harness.progress as progress
+
+    bbob = load_benchmark("bbob")
+    monkeypatch.setattr(progress, "want_progress", lambda requested, stream=None: requested)
+    assert bbob.main(["pso:pop_size=5", "--budgets", "10", "--dims", "2", "--functions",
+                      "1,2", "--instances", "1", "--seeds", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "bbob" in err and "4/4" in err
 
 
 @pytest.mark.parametrize("option", [["--seeds", "0"], ["--paired", "pso", "aoa"]])

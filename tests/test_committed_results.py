@@ -17,9 +17,9 @@ RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 #: The folders of ``hpo_tasks.py`` runs (the other ``runs.csv`` files are other scripts').
 RUNS = [RESULTS / d / "runs.csv" for d in ("hpo_tasks_200", "hpo_costly", "levy_scale_tasks",
                                            "boundary_reflect/hpo_100",
-                                           "levy_scale_60/select-breast_cancer",
-                                           "levy_scale_60/svc-digits",
-                                           "levy_scale_60/mlp-wine")]
+                                           "seeds_60/select-breast_cancer",
+                                           "seeds_60/svc-digits",
+                                           "seeds_60/mlp-wine")]
 
 
 def _rows(path: Path) -> int:

@@ -252,14 +252,111 @@ def test_a_point_whose_objective_returned_inf_is_not_evaluated_again(algo: str) 
     assert counts["repeats"] == counts["unclaimed"] <= 1, counts
 
 
+@pytest.mark.parametrize("algo", ["gwo", "pso", "dlf-aoa"])
+def test_a_point_whose_trial_was_pruned_is_not_evaluated_again(algo: str) -> None:
+    """Regression (session 38): a pruned trial answered no row, so an algorithm that
+    proposed a pruned configuration again spent a trial on it each time (335 repeats in
+    ``infeasible_repeats.py --pruned``), which the pruner stops again at the same step. Its
+    row is bound to the pruned trial, as to one that returned ``inf``."""
+    bench = load_benchmark("infeasible_repeats")
+    study = optuna.create_study(pruner=bench.PRUNER, sampler=MetaheuristicSampler(
+        algo, seed=0, n_trials=60, pop_size=8))
+    study.optimize(bench.pruned_half, n_trials=60)
+    counts = bench.count(study, algo)
+    assert counts["pruned"] > 5 and counts["infeasible"] == 0 and counts["optimum"] == 1
+    assert counts["repeats"] == counts["unclaimed"] <= 1, counts
+
+
+def test_a_trial_pruned_before_suggesting_its_branch_answers_no_row() -> None:
+    """A trial can be pruned before it suggested every parameter of its branch. It then
+    evaluated no configuration: it must not answer a row as if the missing parameters
+    were inactive, nor teach the run which parameters are conditional. It answers rows
+    once its parameters and categorical values are a completed trial's (its branch)."""
+    space = {"kind": CategoricalDistribution(["a", "b"]), "x": IntDistribution(0, 3),
+             "y": IntDistribution(0, 3)}
+
+    def trial(number: int, state: optuna.trial.TrialState, **params: Any
+              ) -> optuna.trial.FrozenTrial:
+        t = optuna.trial.create_trial(
+            params=params, distributions={n: space[n] for n in params}, state=state,
+            value=1.0 if state == optuna.trial.TrialState.COMPLETE else None)
+        t.number = number
+        return t
+
+    done, pruned = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
+    run = RunSpace(space, "s")
+    run.add(trial(0, done, kind="a", x=1), 1.0)
+    run.add_pruned(trial(1, pruned, kind="b"), claimed=True)  # pruned before its y
+    run.add_pruned(trial(2, pruned, kind="a", x=2), claimed=True)
+    run.add_pruned(trial(3, pruned, kind="b", y=2), claimed=True)  # branch b not seen yet
+    assert run.lookup({"kind": "b", "x": 0, "y": 2}) is None
+    assert "y" not in run.first and ("kind",) not in run.last  # pruned ones teach nothing
+    run.add(trial(4, done, kind="b", y=0), 1.0)  # branch b completed: trial 3 is placed
+    e = run.lookup({"kind": "a", "x": 2, "y": 3})
+    assert e is not None and e.number == 2 and math.isinf(e.value) and e.claimed
+    assert run.lookup({"kind": "b", "x": 0, "y": 2}).number == 3
+    assert run.lookup({"kind": "b", "x": 3, "y": 0}).number == 4
+    assert run.lookup({"kind": "b", "x": 3, "y": 1}) is None
+    assert [t.number for t, _ in run.pruned] == [1]
+
+
+def test_pruned_configurations_may_run_again_without_skip_evaluated() -> None:
+    bench = load_benchmark("infeasible_repeats")
+    study = optuna.create_study(pruner=bench.PRUNER, sampler=MetaheuristicSampler(
+        "gwo", seed=0, n_trials=60, pop_size=8, skip_evaluated=False))
+    study.optimize(bench.pruned_half, n_trials=60)
+    assert bench.count(study, "gwo")["repeats"] > 5
+
+
+def test_a_failed_trial_answers_no_row() -> None:
+    """A failure may be transient (out of memory, a lost connection): its configuration
+    is tried again, unlike a pruned one."""
+    def flaky(trial: optuna.Trial) -> float:
+        x = trial.suggest_int("x", 0, 3)
+        if x == 0:
+            raise RuntimeError("transient")
+        return float(x)
+
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "gwo", seed=0, n_trials=30, pop_size=4))
+    study.optimize(flaky, n_trials=30, catch=(RuntimeError,))
+    failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) > 1 and all(t.params == {"x": 0} for t in failed)
+
+
+def test_a_failure_reported_as_pruned_answers_no_row() -> None:
+    """``metaheur.models`` reports a diverged or out-of-memory training run as a pruned
+    trial with the user attribute ``failure``: a failure, which may be transient (another
+    worker held the GPU's memory), so its configuration is tried again."""
+    bench = load_benchmark("infeasible_repeats")
+
+    def out_of_memory(trial: optuna.Trial) -> float:
+        x, y = trial.suggest_int("x", 0, 12), trial.suggest_int("y", 0, 12)
+        if x > 6:
+            trial.set_user_attr("failure", "CUDA out of memory")
+            raise optuna.TrialPruned()
+        return float((x - 3) ** 2 + (y - 5) ** 2)
+
+    study = optuna.create_study(sampler=MetaheuristicSampler(
+        "aoa", seed=0, n_trials=100, pop_size=10))
+    study.optimize(out_of_memory, n_trials=100)
+    counts = bench.count(study, "aoa")
+    assert counts["repeats"] > 3 and counts["optimum"] == 1, counts
+
+
 def test_the_infeasible_repeats_benchmark_writes_its_table(tmp_path: Path, capsys) -> None:
     runs = load_benchmark("infeasible_repeats").main(
         ["--samplers", "pso", "aoa", "--seeds", "2", "--trials", "30", "--out", str(tmp_path)])
     assert list(runs.columns) == ["sampler", "seed", "trials", "repeats", "unclaimed",
-                                  "infeasible", "optimum"]
+                                  "infeasible", "pruned", "optimum"]
     assert len(runs) == 4 and (runs["repeats"] == runs["unclaimed"]).all()
     assert pd.read_csv(tmp_path / "infeasible_repeats.csv").equals(runs)
     assert "repeated configurations in 120 trials" in capsys.readouterr().out
+    pruned = load_benchmark("infeasible_repeats").main(
+        ["--samplers", "gwo", "--seeds", "1", "--trials", "30", "--out", str(tmp_path),
+         "--pruned"])
+    assert pruned.loc[0, "pruned"] > 0 and pruned.loc[0, "infeasible"] == 0
+    assert pd.read_csv(tmp_path / "pruned_repeats.csv").equals(pruned)
 
 
 def _ask_suggest_then_tell(study: optuna.Study, objective: Any, batches: int, k: int) -> None:

@@ -321,6 +321,11 @@ class Coordinator:
                     max(d - info.ticket.waited, 0.0))
             if info.state == TrialState.COMPLETE:  # a value, finite or +inf: a result
                 run.add(t, info.value, isinstance(info.ticket, Claim))
+            elif info.state == TrialState.PRUNED and "failure" not in t.user_attrs:
+                # stopped by the pruner: +inf, a result. A ``failure`` attribute marks a
+                # failure reported as pruned (metaheur.models' diverged or out-of-memory
+                # training, models/train.py): like FAIL, it may be transient, so no answer
+                run.add_pruned(t, isinstance(info.ticket, Claim))
         run.cursor, run.read = len(order), index.read()
 
     def _held(self, index: TrialIndex, run: RunSpace, now: float, timeout: float,

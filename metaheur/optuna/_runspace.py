@@ -49,6 +49,7 @@ class RunSpace:
         # names the PartialFixedSamplers around the sampler set; None: unknown which names
         # outside the space a trial draws afresh, so none counts (``_scheduler.afresh``)
         self.fixed: frozenset[str] | None = None
+        self.pruned: list[tuple[FrozenTrial, bool]] = []  # pruned trials not placed yet
         self.cursor = 0  # position in the index's finished_order already looked at
         self.read: tuple[int, frozenset[int]] | None = None  # Record.read of the index
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
@@ -72,14 +73,52 @@ class RunSpace:
             self.first[n] = min(self.first.get(n, trial.number), trial.number)
             self.common[n] = self.common.get(n, frozenset(names)) & frozenset(names)
         self.last[names] = max(self.last.get(names, trial.number), trial.number)
-        if not all(self.encoder.on_grid(n, trial.params[n]) for n in names):
-            return  # an enqueued value off the grid evaluated no point of the grid
-        params = {n: trial.params[n] for n in names}
+        if (params := self._on_grid(trial, names)) is not None:
+            self.groups.setdefault(names, {}).setdefault(self.key(params, names), []).append(
+                Evaluated(trial.number, value, params, claimed))
+            self.choices.setdefault(names, set()).add(self._branch(params))
+        self.pruned = [t for t in self.pruned if not self._add_pruned(*t)]
+
+    def add_pruned(self, trial: FrozenTrial, claimed: bool = False) -> None:
+        """Record a pruned trial: a point evaluated here, with the value ``+inf``, once its
+        parameters are seen to be a whole configuration. A pruner would stop a deterministic
+        objective again (a median or percentile bar only rises as the study improves), so
+        a pruned configuration answers its twins like one that returned ``inf``. A trial can
+        be pruned before it suggested every parameter, so it tells nothing about which
+        parameters are conditional, and it answers rows only once it has every parameter
+        of the space, or the parameters and categorical values (the branch) of a completed
+        trial; until then it waits (re-checked as trials complete)."""
+        if not self._add_pruned(trial, claimed):
+            self.pruned.append((trial, claimed))
+
+    def _add_pruned(self, trial: FrozenTrial, claimed: bool) -> bool:
+        """Place a pruned trial if its parameters make a known configuration (True), or
+        never will (True: dropped); False: not yet."""
+        d = trial.distributions
+        names = tuple(n for n in self.encoder.names if n in d)
+        if not names or any(d[n] != self.space[n] for n in names):
+            return True
+        params = self._on_grid(trial, names)
+        if params is None:
+            return True
+        if len(names) < len(self.encoder.names) and (
+                self._branch(params) not in self.choices.get(names, ())):
+            return False
         self.groups.setdefault(names, {}).setdefault(self.key(params, names), []).append(
-            Evaluated(trial.number, value, params, claimed))
-        self.choices.setdefault(names, set()).add(tuple(  # (_scheduler.predicted)
-            (n, self.encoder.canonical(n, params[n])) for n in names
-            if isinstance(self.space[n], CategoricalDistribution)))
+            Evaluated(trial.number, math.inf, params, claimed))
+        return True
+
+    def _on_grid(self, trial: FrozenTrial, names: tuple[str, ...]) -> dict[str, Any] | None:
+        """``names``'s values of ``trial``, or None where one is off the grid (an enqueued
+        value off the grid evaluated no point of the grid)."""
+        if not all(self.encoder.on_grid(n, trial.params[n]) for n in names):
+            return None
+        return {n: trial.params[n] for n in names}
+
+    def _branch(self, params: Mapping[str, Any]) -> tuple:
+        """The categorical values of ``params`` (its branch, ``_scheduler.predicted``)."""
+        return tuple((n, self.encoder.canonical(n, v)) for n, v in params.items()
+                     if isinstance(self.space[n], CategoricalDistribution))
 
     def lookup(self, params: Mapping[str, Any]) -> Evaluated | None:
         """A completed trial that evaluated ``params`` (a full point of the space): one whose

@@ -750,7 +750,7 @@ def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
     nrow = math.ceil(len(tasks) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(max(5.2 * ncol, 9.0), 3.8 * nrow + 0.8),
                              squeeze=False)
-    colours = plt.get_cmap("tab10")
+    colours = plt.get_cmap("tab10" if len(order) <= 10 else "tab20")  # no colour twice
     ref = _reference(runs)
     for ax, task in zip(axes.flat, tasks, strict=False):  # spare panels stay blank
         sub = runs[runs["task"] == task]
@@ -764,8 +764,8 @@ def plot(runs: pd.DataFrame, path: Path, order: Sequence[str]) -> None:
             q25, med, q75 = trace_quartiles(traces)
             x = np.arange(1, traces.shape[1] + 1)
             style = "-" if smp.partition(":")[0] in OURS else "--"
-            ax.plot(x, med, style, color=colours(i % 10), lw=1.4, label=smp)
-            ax.fill_between(x, q25, q75, color=colours(i % 10), alpha=0.12, lw=0)
+            ax.plot(x, med, style, color=colours(i % colours.N), lw=1.4, label=smp)
+            ax.fill_between(x, q25, q75, color=colours(i % colours.N), alpha=0.12, lw=0)
         ax.set_yscale("symlog", linthresh=symlog_threshold(sub, ref[task]))
         ax.set_title(task, fontsize=10)
         ax.set_xlabel("trial")

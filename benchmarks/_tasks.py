@@ -19,6 +19,11 @@ parameters: a difference between samplers is a difference in the points they cho
 * ``lstm-digits``: LSTM-ELU on the digits' rows (docs/models.md §4.3), 1 - validation macro-F1,
   the CPU space of ``metaheur.models.objectives`` with epochs fixed at 4: lr, weight_decay,
   grad_clip (log), hidden (int, log), layers (int), dropout, elu_alpha (float), batch_size (cat).
+* ``sgd-digits-pruned``: a linear classifier trained by SGD on scaled digits for 20 epochs,
+  validation log-loss on a fixed stratified 30 % hold-out, reported after every epoch, **with
+  Optuna's MedianPruner** (5 startup trials, 2 warm-up epochs): the one task that prunes, as
+  users of a pruner tune. alpha and eta0 (log), learning_rate, penalty and average (cat).
+  A pruned trial is a trial of the budget with no value (``n_failed`` of the runs).
 
 Cost is kept small on purpose (3 folds, one thread, bounded iterations) so that a benchmark of
 many samplers x seeds x trials fits on a laptop; ``hpo_tasks.py --time`` measures it. Median
@@ -66,6 +71,11 @@ class Task:
     summary: str
     make: Callable[[], Objective]
     branch: str | None = None
+    #: the task's pruner; None: no pruning (every trial of the budget runs to its end)
+    pruner: Callable[[], optuna.pruners.BasePruner] | None = None
+
+    def make_pruner(self) -> optuna.pruners.BasePruner:
+        return self.pruner() if self.pruner is not None else optuna.pruners.NopPruner()
 
     @property
     def conditional(self) -> bool:
@@ -239,6 +249,63 @@ def lstm_elu_digits_objective() -> Objective:
                          fixed={"epochs": LSTM_EPOCHS}, split="random")
 
 
+SGD_EPOCHS = 20
+
+
+class SGDEpochs:
+    """Minimised validation log-loss of ``SGDClassifier(loss="log_loss")`` after each of
+    ``SGD_EPOCHS`` epochs (one ``partial_fit`` pass over the shuffled training rows), reported
+    to the trial, which is pruned when the study's pruner says so. The split (70/30,
+    stratified), the scaling, the model's seed and the epochs' shuffles are fixed: a
+    deterministic function of the parameters, pruned at the same epoch by the same pruner
+    state. A non-finite loss is returned as NaN (the trial FAILs)."""
+
+    def __init__(self, dataset: str = "digits", seed: int = 0) -> None:
+        self.dataset, self.seed = dataset, seed
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from sklearn.linear_model import SGDClassifier
+        from sklearn.metrics import log_loss
+        from sklearn.model_selection import train_test_split
+        from sklearn.preprocessing import StandardScaler
+
+        X, y = load(self.dataset)
+        Xt, Xv, yt, yv = train_test_split(X, y, test_size=0.3, stratify=y,
+                                          random_state=self.seed)
+        scaler = StandardScaler().fit(Xt)
+        Xt, Xv = scaler.transform(Xt), scaler.transform(Xv)
+        model = SGDClassifier(
+            loss="log_loss",
+            alpha=trial.suggest_float("alpha", 1e-7, 1e-1, log=True),
+            eta0=trial.suggest_float("eta0", 1e-4, 1.0, log=True),
+            learning_rate=trial.suggest_categorical(
+                "learning_rate", ["constant", "invscaling", "adaptive"]),
+            penalty=trial.suggest_categorical("penalty", ["l2", "l1", "elasticnet"]),
+            average=trial.suggest_categorical("average", [False, True]),
+            random_state=self.seed,
+        )
+        classes = np.unique(y)
+        rng = np.random.default_rng(self.seed)
+        loss = math.nan
+        for epoch in range(SGD_EPOCHS):
+            order = rng.permutation(len(yt))
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")  # overflow in a diverging run
+                model.partial_fit(Xt[order], yt[order], classes=classes)
+                proba = model.predict_proba(Xv)
+            if not np.isfinite(proba).all():
+                return math.nan
+            loss = float(log_loss(yv, np.clip(proba, 1e-15, 1.0), labels=classes))
+            trial.report(loss, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after epoch {epoch + 1}")
+        return loss
+
+
+def _median_pruner() -> optuna.pruners.BasePruner:
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+
+
 def _cv(
     dataset: str, build: Callable[[optuna.Trial], Any], scoring: str
 ) -> Callable[[], Objective]:
@@ -259,6 +326,9 @@ TASKS: dict[str, Task] = {
              _cv("breast_cancer", _select_breast_cancer, "roc_auc"), branch="classifier"),
         Task("lstm-digits", f"LSTM-ELU on digits rows, 1 - val macro-F1, {LSTM_EPOCHS} epochs",
              lstm_elu_digits_objective),
+        Task("sgd-digits-pruned",
+             f"SGD linear model on digits, val log-loss per epoch ({SGD_EPOCHS}), MedianPruner",
+             SGDEpochs, pruner=_median_pruner),
     )
 }
 

@@ -187,9 +187,9 @@ def _run_counting(task: str, sampler: str, seed: int, trials: int, studies: str 
     _quiet_worker()
     objective = get_task(task).make()
     if studies is None:
-        # no pruner: every trial of the budget runs to the end (LSTM-ELU reports each epoch,
-        # and Optuna's default MedianPruner would cut trials differently for each sampler)
-        study = optuna.create_study(direction="minimize", pruner=optuna.pruners.NopPruner(),
+        # the task's pruner, else none: every trial of the budget runs to the end (LSTM-ELU
+        # reports each epoch, and Optuna's default MedianPruner would cut its trials)
+        study = optuna.create_study(direction="minimize", pruner=get_task(task).make_pruner(),
                                     sampler=make_sampler(sampler, seed, trials))
         t0 = time.perf_counter()
         study.optimize(objective, n_trials=trials, catch=(Exception,))
@@ -217,7 +217,7 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]
     """
     task, sampler, seed, trials = key
     study = open_own_study(path, path.stem, dict(zip(KEY, key, strict=True)), "--studies",
-                           pruner=optuna.pruners.NopPruner())
+                           pruner=get_task(task).make_pruner())
     assert study is not None
     fail_orphans(study)
     counted, seconds = _progress(study, path, trials)
@@ -792,7 +792,8 @@ def time_tasks(tasks: Sequence[str], n: int) -> pd.DataFrame:
     _quiet_worker()
     rows = []
     for name in tasks:
-        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0),
+                                    pruner=get_task(name).make_pruner())
         study.optimize(get_task(name).make(), n_trials=n, catch=(Exception,))
         secs = [(t.datetime_complete - t.datetime_start).total_seconds() for t in study.trials]
         rows.append({"task": name, "trials": n, "median_s": statistics.median(secs),

@@ -21,6 +21,7 @@ load average; writes ``landscape_samples.csv`` and ``landscape_moves.csv`` to ``
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import warnings
@@ -39,11 +40,13 @@ QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5)
 
 
 def evaluate(objective: Any, params: dict[str, Any]) -> float:
-    """The objective's value at ``params`` (a one-trial study with them enqueued)."""
-    study = optuna.create_study()
+    """The objective's value at ``params`` (a one-trial study with them enqueued); NaN where
+    the trial failed (the objective returned NaN, e.g. a diverged network)."""
+    study = optuna.create_study(pruner=optuna.pruners.NopPruner())
     study.enqueue_trial(params)
     study.optimize(objective, n_trials=1)
-    return float(study.trials[0].value)
+    value = study.trials[0].value
+    return math.nan if value is None else float(value)
 
 
 def continuous_move(trial: optuna.trial.FrozenTrial, rng: np.random.Generator
@@ -74,9 +77,12 @@ def integer_steps(trial: optuna.trial.FrozenTrial) -> list[tuple[str, dict[str, 
 def landscape(task: str, samples: int, top: int, perturb: int, seed: int
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     objective = get_task(task).make()
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    # no pruner: Optuna's default would stop trials that report progress (LSTM-ELU, SGD) and
+    # store their last intermediate value as if it were the objective's
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed),
+                                pruner=optuna.pruners.NopPruner())
     study.optimize(objective, n_trials=samples)
-    done = [t for t in study.trials if t.value is not None]
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     sampled = pd.DataFrame([{"task": task, "number": t.number, "value": t.value, **t.params}
                             for t in done])
     rng = np.random.default_rng(seed)

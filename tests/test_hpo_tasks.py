@@ -270,6 +270,32 @@ def test_runs_never_prune_trials_that_report_progress(hpo, monkeypatch):
     assert row["n_complete"] == 8 and row["n_failed"] == 0
 
 
+def test_the_pruned_task_prunes_with_its_own_pruner_and_counts_pruned_trials(hpo, tmp_path):
+    """``sgd-digits-pruned`` is the one task with a pruner (MedianPruner): its runs, in
+    memory and in a study file, prune; a pruned trial is a trial of the budget without a
+    value; the objective is deterministic."""
+    import optuna
+    from _tasks import SGD_EPOCHS, get_task
+
+    task = get_task("sgd-digits-pruned")
+    assert isinstance(task.make_pruner(), optuna.pruners.MedianPruner)
+    assert isinstance(get_task("svc-digits").make_pruner(), optuna.pruners.NopPruner)
+    row = hpo.run_one("sgd-digits-pruned", "random", 0, 16)
+    assert row["n_failed"] > 0 and row["n_complete"] + row["n_failed"] == 16
+    again = hpo.run_one("sgd-digits-pruned", "random", 0, 16, studies=str(tmp_path))
+    assert again["trace"] == row["trace"] and again["n_failed"] == row["n_failed"]
+    fixed = {"alpha": 1e-4, "eta0": 0.01, "learning_rate": "adaptive", "penalty": "l2",
+             "average": False}
+    values = []
+    for _ in range(2):
+        study = optuna.create_study(pruner=optuna.pruners.NopPruner())
+        study.enqueue_trial(fixed)
+        study.optimize(task.make(), n_trials=1)
+        values.append(study.trials[0].value)
+        assert len(study.trials[0].intermediate_values) == SGD_EPOCHS
+    assert values[0] == values[1] and 0.0 < values[0] < 1.0
+
+
 def test_seeds_missing_a_sampler_are_left_out_of_ranks(hpo):
     pts = pd.DataFrame({"task": "t", "budget": 5, "sampler": ["a", "b", "a"], "seed": [0, 0, 1],
                         "best": [1.0, 2.0, 0.5], "source": "own run"})

@@ -43,3 +43,29 @@ def test_moves_stay_inside_the_ranges() -> None:
         assert 0.0 <= moved["a"] <= 1.0 and 1e-3 <= moved["b"] <= 1.0
         assert moved["k"] == 1 and moved["s"] == 0.5  # integers and stepped floats stay
     assert bench.integer_steps(trial) == [("k 2", {"a": 1.0, "b": 1e-3, "k": 2, "s": 0.5})]
+
+
+def test_trials_that_report_progress_are_never_pruned(monkeypatch) -> None:
+    """Regression (session 38): the sampled study had Optuna's default MedianPruner, which
+    stops trials that report progress (LSTM-ELU, SGD) and stores their last intermediate
+    value as the trial's value: the landscape counted those values as the objective's."""
+    import math
+
+    import optuna
+
+    bench = load_benchmark("task_landscape")
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        for step in range(3):
+            trial.report(100.0 + trial.number, step)  # each trial looks worse than the last
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return x
+
+    task = bench.get_task("svc-digits")
+    monkeypatch.setattr(bench, "get_task", lambda name: type(task)(name, "", lambda: objective))
+    samples, moves = bench.landscape("reporting", samples=8, top=2, perturb=2, seed=0)
+    assert len(samples) == 8 and (samples["value"] <= 1.0).all()
+    assert (moves["moved_value"] <= 1.0).all()
+    assert math.isnan(bench.evaluate(lambda t: math.nan, {}))

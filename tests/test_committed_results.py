@@ -19,7 +19,8 @@ RUNS = [RESULTS / d / "runs.csv" for d in ("hpo_tasks_200", "hpo_costly", "levy_
                                            "boundary_reflect/hpo_100",
                                            "seeds_60/select-breast_cancer",
                                            "seeds_60/svc-digits",
-                                           "seeds_60/mlp-wine")]
+                                           "seeds_60/mlp-wine",
+                                           "hpo_pruned")]
 
 
 def _rows(path: Path) -> int:

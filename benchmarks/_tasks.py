@@ -2,9 +2,10 @@
 
 Every task is an Optuna objective (``objective(trial) -> float``, **minimised**) that trains a
 real model on a dataset shipped with scikit-learn and scores it by 3-fold stratified
-cross-validation on one fixed split per task (or, for LSTM-ELU, on the fixed validation split of
-``metaheur.models``). Estimators are seeded, so each objective is a deterministic function of its
-parameters: a difference between samplers is a difference in the points they chose.
+cross-validation on one fixed split per task (or on a fixed validation split: LSTM-ELU's of
+``metaheur.models``, a stratified 30 % hold-out for the SGD task). Estimators are seeded, so
+each objective is a deterministic function of its parameters: a difference between samplers
+is a difference in the points they chose.
 
 * ``svc-digits``: PCA + RBF SVC on a fixed stratified subset of 600 digits (of 1,797 x 64),
   1 - accuracy; n_components (int, log), whiten (cat), C and gamma (log).

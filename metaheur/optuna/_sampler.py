@@ -95,13 +95,10 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         the initial population. A changed space starts a new run, warm-started from the
         completed trials (inactive dimensions at the centre of their range).
     No trial spent twice
-        A row whose parameters this study already evaluated (a COMPLETE trial in the space,
-        or one the pruner stopped: ``+inf``) is answered from the stored value without a
-        trial; a row whose point (in a conditional space, configuration) a running trial
-        evaluates waits for its result. A FAIL trial, or a PRUNED one with the user
-        attribute ``failure`` (``metaheur.models``' diverged or out-of-memory training),
-        answers nothing: a failure may be transient. ``skip_evaluated=False`` keeps only
-        the wait on exact points (noisy objectives).
+        A row the study evaluated (COMPLETE, or PRUNED: ``+inf``) is answered without a
+        trial; one a running trial evaluates waits for its result. FAIL, and PRUNED with the
+        user attribute ``failure`` (``metaheur.models``), may be transient: no answer.
+        ``skip_evaluated=False`` keeps only the wait on exact points (noisy objectives).
     Horizon and restarts
         With ``n_trials`` expected trials the core gets ``budget = n_trials`` (minus
         warm-start points), hence ``T = ceil((n_trials - n0) / e)`` (docs/algorithms.md

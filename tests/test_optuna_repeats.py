@@ -297,7 +297,7 @@ def test_a_trial_pruned_before_suggesting_its_branch_answers_no_row() -> None:
     assert run.lookup({"kind": "b", "x": 0, "y": 2}).number == 3
     assert run.lookup({"kind": "b", "x": 3, "y": 0}).number == 4
     assert run.lookup({"kind": "b", "x": 3, "y": 1}) is None
-    assert [t.number for t, _ in run.pruned] == [1]
+    assert [e.number for e in run.pruned] == [1]
 
 
 def test_pruned_configurations_may_run_again_without_skip_evaluated() -> None:

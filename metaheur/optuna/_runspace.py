@@ -49,7 +49,7 @@ class RunSpace:
         # names the PartialFixedSamplers around the sampler set; None: unknown which names
         # outside the space a trial draws afresh, so none counts (``_scheduler.afresh``)
         self.fixed: frozenset[str] | None = None
-        self.pruned: list[tuple[FrozenTrial, bool]] = []  # pruned trials not placed yet
+        self.pruned: list[Evaluated] = []  # pruned trials not placed yet (``add_pruned``)
         self.cursor = 0  # position in the index's finished_order already looked at
         self.read: tuple[int, frozenset[int]] | None = None  # Record.read of the index
         self.cache: dict[tuple[int, int], Generation] = {}  # (src, gen) -> generation
@@ -65,19 +65,19 @@ class RunSpace:
         space's distributions: a point evaluated here (inactive conditional ones aside).
         ``value``: finite, or ``+inf`` where the objective returned ``inf`` (or ``-inf``
         when maximising); ``claimed``: the trial holds a claim (it evaluated a row)."""
-        d = trial.distributions
-        names = tuple(n for n in self.encoder.names if n in d)
-        if not names or any(d[n] != self.space[n] for n in names):
+        if (names := self._names(trial)) is None:
             return
         for n in names:
             self.first[n] = min(self.first.get(n, trial.number), trial.number)
             self.common[n] = self.common.get(n, frozenset(names)) & frozenset(names)
         self.last[names] = max(self.last.get(names, trial.number), trial.number)
-        if (params := self._on_grid(trial, names)) is not None:
-            self.groups.setdefault(names, {}).setdefault(self.key(params, names), []).append(
-                Evaluated(trial.number, value, params, claimed))
-            self.choices.setdefault(names, set()).add(self._branch(params))
-        self.pruned = [t for t in self.pruned if not self._add_pruned(*t)]
+        if (params := self._on_grid(trial, names)) is None:
+            return
+        self._record(names, Evaluated(trial.number, value, params, claimed))
+        branch, seen = self._branch(params), self.choices.setdefault(names, set())
+        if branch not in seen:  # a new branch: pruned trials waiting for it may be placed
+            seen.add(branch)
+            self.pruned = [e for e in self.pruned if not self._place_pruned(e)]
 
     def add_pruned(self, trial: FrozenTrial, claimed: bool = False) -> None:
         """Record a pruned trial: a point evaluated here, with the value ``+inf``, once its
@@ -87,26 +87,35 @@ class RunSpace:
         be pruned before it suggested every parameter, so it tells nothing about which
         parameters are conditional, and it answers rows only once it has every parameter
         of the space, or the parameters and categorical values (the branch) of a completed
-        trial; until then it waits (re-checked as trials complete)."""
-        if not self._add_pruned(trial, claimed):
-            self.pruned.append((trial, claimed))
+        trial; until then it waits (re-checked when a completed trial shows a new branch)."""
+        if (names := self._names(trial)) is None:
+            return
+        if (params := self._on_grid(trial, names)) is None:
+            return
+        e = Evaluated(trial.number, math.inf, params, claimed)
+        if not self._place_pruned(e):
+            self.pruned.append(e)
 
-    def _add_pruned(self, trial: FrozenTrial, claimed: bool) -> bool:
-        """Place a pruned trial if its parameters make a known configuration (True), or
-        never will (True: dropped); False: not yet."""
+    def _place_pruned(self, e: Evaluated) -> bool:
+        """Record the pruned trial ``e`` if its parameters make a known configuration."""
+        names = tuple(e.params)
+        if len(names) < len(self.encoder.names) and (
+                self._branch(e.params) not in self.choices.get(names, ())):
+            return False
+        self._record(names, e)
+        return True
+
+    def _names(self, trial: FrozenTrial) -> tuple[str, ...] | None:
+        """The parameters of this space that ``trial`` has, in the space's order; None if it
+        has none, or one with another distribution (it evaluated no point here)."""
         d = trial.distributions
         names = tuple(n for n in self.encoder.names if n in d)
         if not names or any(d[n] != self.space[n] for n in names):
-            return True
-        params = self._on_grid(trial, names)
-        if params is None:
-            return True
-        if len(names) < len(self.encoder.names) and (
-                self._branch(params) not in self.choices.get(names, ())):
-            return False
-        self.groups.setdefault(names, {}).setdefault(self.key(params, names), []).append(
-            Evaluated(trial.number, math.inf, params, claimed))
-        return True
+            return None
+        return names
+
+    def _record(self, names: tuple[str, ...], e: Evaluated) -> None:
+        self.groups.setdefault(names, {}).setdefault(self.key(e.params, names), []).append(e)
 
     def _on_grid(self, trial: FrozenTrial, names: tuple[str, ...]) -> dict[str, Any] | None:
         """``names``'s values of ``trial``, or None where one is off the grid (an enqueued

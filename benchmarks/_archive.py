@@ -52,14 +52,15 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _read(path: Path, columns: Sequence[str], *, all_columns: bool = False
-          ) -> tuple[pd.DataFrame, list[int], list[str]]:
-    """The archive as text: ``columns`` (checked present) or, ``all_columns``, every column
-    (those another version wrote too); each row's line number in the file; and what is
-    wrong with the lines that have another number of fields than the header (a line torn by
-    a killed writer, or edited by hand), which are left out. Blank lines are skipped."""
+def _read(path: Path, columns: Sequence[str], *, all_columns: bool = False,
+          optional: Sequence[str] = ()) -> tuple[pd.DataFrame, list[int], list[str]]:
+    """The archive as text: ``columns`` (checked present) and ``optional`` (empty where the
+    file, written by an earlier version, has no such column) or, ``all_columns``, every
+    column (those another version wrote too); each row's line number in the file; and what
+    is wrong with the lines that have another number of fields than the header (a line torn
+    by a killed writer, or edited by hand), which are left out. Blank lines are skipped."""
     if not path.exists():
-        return pd.DataFrame(columns=list(columns)), [], []
+        return pd.DataFrame(columns=[*columns, *optional]), [], []
     records, lines, torn = [], [], []
     try:
         with open(path, newline="", encoding="utf-8") as fh:
@@ -82,7 +83,12 @@ def _read(path: Path, columns: Sequence[str], *, all_columns: bool = False
     if missing:
         raise ValueError(f"{path}: lacks the column(s) {missing}; expected {list(columns)}")
     frame = pd.DataFrame(records, columns=header, dtype=object)
-    return (frame if all_columns else frame[list(columns)]), lines, torn
+    if all_columns:
+        return frame, lines, torn
+    for c in optional:
+        if c not in frame:
+            frame[c] = ""
+    return frame[[*columns, *optional]], lines, torn
 
 
 def _typed(row: dict[str, str], numeric: Sequence[str]) -> dict[str, Any]:
@@ -94,11 +100,14 @@ def _typed(row: dict[str, str], numeric: Sequence[str]) -> dict[str, Any]:
 
 
 def read_archive(path: Path, columns: Sequence[str], numeric: Sequence[str],
-                 problem: RowCheck, *, warn: bool = True) -> pd.DataFrame:
+                 problem: RowCheck, *, warn: bool = True,
+                 optional: Sequence[str] = ()) -> pd.DataFrame:
     """The usable rows of the archive at ``path`` (none when it does not exist), ``numeric``
-    columns as floats; a row that cannot be parsed or that ``problem`` rejects is left out
-    with a warning (``warn=False``: silently, for a writer's look at what is there)."""
-    frame, lines, bad = _read(path, columns)
+    columns as floats, with the ``optional`` columns an earlier version did not write (empty
+    text where the file lacks one); a row that cannot be parsed or that ``problem`` rejects
+    is left out with a warning (``warn=False``: silently, for a writer's look at what is
+    there)."""
+    frame, lines, bad = _read(path, columns, optional=optional)
     rows = []
     for line, raw in zip(lines, frame.to_dict(orient="records"), strict=True):
         try:
@@ -113,7 +122,7 @@ def read_archive(path: Path, columns: Sequence[str], numeric: Sequence[str],
             bad.append(f"line {line}: {why}")
     if bad and warn:
         logger.warning("%s: %d row(s) left out: %s", path, len(bad), "; ".join(bad))
-    return pd.DataFrame(rows, columns=list(columns))
+    return pd.DataFrame(rows, columns=[*columns, *optional])
 
 
 def merge_archive(path: Path, rows: pd.DataFrame, columns: Sequence[str],

@@ -92,6 +92,10 @@ THEIRS = ("tpe", "cmaes", "gp", "random")
 SAMPLERS = OURS + THEIRS
 KEY = ["task", "sampler", "seed", "trials"]
 COLUMNS = KEY + ["best", "n_complete", "n_failed", "n_repeats", "seconds", "best_params", "trace"]
+#: Columns a file written by an earlier version may lack (read as empty there): ``steps``, per
+#: counted trial the number of intermediate values it reported (the epochs a trial of a task
+#: that reports each epoch trained before it ended or was pruned: its training cost).
+OPTIONAL = ["steps"]
 
 
 def parse_sampler(spec: str) -> tuple[str, dict[str, Any]]:
@@ -278,6 +282,7 @@ def run_row(task: str, sampler: str, seed: int, trials: int,
         seen.add(key)
     trace = best_so_far(values)
     complete = [t for t, v in zip(done, values, strict=True) if math.isfinite(v)]
+    steps = [len(t.intermediate_values) for t in done]
     best = min(complete, key=lambda t: t.value) if complete else None  # the first of ties
     return {
         "task": task, "sampler": sampler, "seed": seed, "trials": trials,
@@ -286,6 +291,7 @@ def run_row(task: str, sampler: str, seed: int, trials: int,
         "n_repeats": repeats, "seconds": round(seconds, 3),
         "best_params": json.dumps(best.params if best else {}, default=str),
         "trace": json.dumps([None if math.isnan(v) else v for v in trace]),
+        "steps": json.dumps(steps),
     }
 
 
@@ -330,6 +336,14 @@ def run_problem(row: dict[str, Any]) -> str | None:
         return f"best {row['best']!r} is not the trace's last value {last!r}"
     if (len(seen) == 0) != (row["n_complete"] == 0):
         return "the trace and n_complete disagree on whether any trial completed"
+    if row.get("steps", ""):  # empty: a file from before the column
+        try:
+            steps = json.loads(row["steps"])
+        except (ValueError, RecursionError) as exc:
+            return f"steps is not JSON ({type(exc).__name__}: {exc})"
+        if not (isinstance(steps, list) and len(steps) == trials
+                and all(type(k) is int and 0 <= k < 2**63 for k in steps)):
+            return f"steps is not a JSON list of {trials} integers >= 0"
     return None
 
 
@@ -337,7 +351,7 @@ def read_runs(path: Path) -> pd.DataFrame:
     """The runs recorded in ``path`` (empty frame if absent). A file that is not a CSV with
     :data:`COLUMNS` is an error; a row :func:`run_problem` rejects is left out with one
     warning naming the line (``_archive.read_archive``), so a run lost that way runs again."""
-    df = read_archive(path, COLUMNS, NUMERIC, run_problem)
+    df = read_archive(path, COLUMNS, NUMERIC, run_problem, optional=OPTIONAL)
     df = df.astype({c: "int64" for c in _COUNTS})
     dup = df.duplicated(KEY)
     if dup.any():
@@ -367,7 +381,7 @@ def append_run(path: Path, row: dict[str, Any]) -> bool:
             have = read_archive(path, COLUMNS, NUMERIC, run_problem, warn=False)
         except ValueError as exc:
             spare = path.with_name(f"{path.stem}.unsaved.csv")
-            pd.DataFrame([row], columns=COLUMNS).to_csv(
+            pd.DataFrame([row], columns=COLUMNS + OPTIONAL).to_csv(
                 spare, mode="a", header=not spare.exists(), index=False)
             logger.error("%s; the row of %s is kept in %s: add it back once the file is "
                          "fixed", exc, " ".join(map(str, (row[k] for k in KEY))), spare)
@@ -384,14 +398,17 @@ def _append_row(path: Path, row: dict[str, Any]) -> None:
     may have written other columns, or another order; theirs stay empty), after a newline
     if the last line lacks one (an editor's save, a writer killed mid-line)."""
     if not path.exists() or path.stat().st_size == 0:
-        pd.DataFrame([row], columns=COLUMNS).to_csv(path, index=False)
+        pd.DataFrame([row], columns=COLUMNS + OPTIONAL).to_csv(path, index=False)
         return
     with open(path, newline="", encoding="utf-8") as fh:
         header = next(csv.reader(fh))  # read_archive checked it holds COLUMNS
+    if lost := [c for c in OPTIONAL if c not in header]:
+        logger.warning("%s was written by an earlier version without the column(s) %s: not "
+                       "kept for this run (start a new --out to keep them)", path, lost)
     with open(path, "rb") as fh:
         fh.seek(-1, os.SEEK_END)
         newline = fh.read(1) not in (b"\n", b"\r")
-    text = pd.DataFrame([row], columns=COLUMNS).reindex(columns=header).to_csv(
+    text = pd.DataFrame([row], columns=COLUMNS + OPTIONAL).reindex(columns=header).to_csv(
         index=False, header=False)
     with open(path, "a", newline="", encoding="utf-8") as fh:
         fh.write(("\n" if newline else "") + text)

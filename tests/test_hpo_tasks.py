@@ -38,7 +38,7 @@ def tiny_run(hpo, tmp_path_factory):
 
 def test_runs_csv_has_one_complete_row_per_run(hpo, tiny_run):
     runs = hpo.read_csv_exact(tiny_run / "runs.csv")
-    assert list(runs.columns) == hpo.COLUMNS
+    assert list(runs.columns) == hpo.COLUMNS + hpo.OPTIONAL
     assert sorted(map(tuple, runs[hpo.KEY].values.tolist())) == sorted(
         ("select-breast_cancer", s, seed, 6) for s in SAMPLERS for seed in (0, 1))
     for r in runs.itertuples():
@@ -46,6 +46,7 @@ def test_runs_csv_has_one_complete_row_per_run(hpo, tiny_run):
         assert len(trace) == 6 and r.n_complete + r.n_failed == 6
         assert all(b <= a for a, b in zip(trace[:-1], trace[1:], strict=True))  # never rises
         assert trace[-1] == r.best
+        assert json.loads(r.steps) == [0] * 6  # the task reports no intermediate value
     assert (tiny_run / "best_so_far.png").stat().st_size > 0
 
 
@@ -187,6 +188,8 @@ def _damage(text: str, line: int, column: str, value: str, columns: list[str]) -
     # regression (review): these two crashed the reader (OverflowError, RecursionError)
     ("trace", "[" + "9" * 400 + ", 0.5, 0.5, 0.5, 0.5, 0.5]", "trace"),
     ("best_params", "[" * 100_000, "best_params"),
+    ("steps", "[0, 0]", "steps"), ("steps", "[0, 0, 0, 0, 0, -1]", "steps"),
+    ("steps", "[0, 0, 0, 0, 0, 1.5]", "steps"), ("steps", "{", "steps"),
 ])
 def test_a_damaged_row_of_runs_csv_is_left_out_with_a_warning(hpo, tiny_run, tmp_path,
                                                               caplog, column, value, why):
@@ -195,13 +198,34 @@ def test_a_damaged_row_of_runs_csv_is_left_out_with_a_warning(hpo, tiny_run, tmp
     warning naming the file, the line and what is wrong, and the rest is reported."""
     path = tmp_path / "runs.csv"
     path.write_text(_damage((tiny_run / "runs.csv").read_text(), 3, column, value,
-                            hpo.COLUMNS))
+                            hpo.COLUMNS + hpo.OPTIONAL))
     with caplog.at_level("WARNING"):
         runs = hpo.read_runs(path)
     assert len(runs) == 5
     (msg,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert str(path) in msg and "line 3" in msg and why in msg
     assert hpo.main([*ARGS, "--out", str(tmp_path), "--report-only", "--no-plot"]) == 0
+
+
+def test_a_runs_csv_from_before_the_steps_column_is_read_and_appended_to(hpo, tiny_run,
+                                                                         tmp_path, caplog):
+    """The committed files of earlier versions have no ``steps`` column: their rows read
+    with empty steps, and a run appended to such a file keeps its columns and says that
+    its steps are not kept (nothing lost silently)."""
+    old = hpo.read_csv_exact(tiny_run / "runs.csv").drop(columns=hpo.OPTIONAL)
+    path = tmp_path / "runs.csv"
+    old.iloc[:-1].to_csv(path, index=False)
+    runs = hpo.read_runs(path)
+    assert len(runs) == len(old) - 1 and (runs["steps"] == "").all()
+    new = hpo.read_runs(tiny_run / "runs.csv").iloc[-1].to_dict()
+    new = {k: int(v) if k in hpo._COUNTS else v for k, v in new.items()}
+    with caplog.at_level("WARNING"):
+        assert hpo.append_run(path, new)
+    assert any("steps" in r.getMessage() and str(path) in r.getMessage()
+               for r in caplog.records if r.levelname == "WARNING")
+    again = hpo.read_runs(path)
+    assert len(again) == len(old) and list(pd.read_csv(path).columns) == hpo.COLUMNS
+    assert again.iloc[-1]["trace"] == new["trace"]
 
 
 def test_unknown_names_are_rejected(hpo, tmp_path):
@@ -284,6 +308,11 @@ def test_the_pruned_task_prunes_with_its_own_pruner_and_counts_pruned_trials(hpo
     assert row["n_failed"] > 0 and row["n_complete"] + row["n_failed"] == 16
     again = hpo.run_one("sgd-digits-pruned", "random", 0, 16, studies=str(tmp_path))
     assert again["trace"] == row["trace"] and again["n_failed"] == row["n_failed"]
+    # the epochs each trial trained: all of them when it completed, fewer when pruned
+    steps = json.loads(row["steps"])
+    assert again["steps"] == row["steps"] and len(steps) == 16
+    assert steps.count(SGD_EPOCHS) == row["n_complete"]
+    assert all(1 <= k < SGD_EPOCHS for k in steps if k != SGD_EPOCHS)
     fixed = {"alpha": 1e-4, "eta0": 0.01, "learning_rate": "adaptive", "penalty": "l2",
              "average": False}
     values = []

@@ -28,8 +28,11 @@ best-so-far curve of the shortest longer run (column ``source``). Our samplers u
 as their schedule horizon, so a 100-trial reading of a 200-trial run shows them mid-schedule:
 run ``--trials 50 100 200`` to give every budget its own horizon. Samplers run with their
 defaults (ours with ``n_trials`` = the study length; CMA-ES draws categoricals from its random
-fallback; GP with ``deterministic_objective=True``), no pruner. ``n_repeats`` counts the trials
-that re-proposed parameters the study had already evaluated. Writes ``runs.csv``,
+fallback; GP with ``deterministic_objective=True``), with no pruner but a task's own
+(``sgd-digits-pruned``'s MedianPruner). ``n_repeats`` counts the trials that re-proposed
+parameters the study had already evaluated; ``steps`` lists the epochs (intermediate values)
+each trial reported, its training cost (``training_cost.py`` compares samplers at equal
+epochs). Writes ``runs.csv``,
 ``summary.csv``, a best-so-far plot (median and quartiles of the regret per sampler, one panel
 per task), and prints markdown tables and issue 8's targets.
 
@@ -58,7 +61,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -493,14 +496,16 @@ def wilcoxon_p(x: Sequence[float], y: Sequence[float]) -> float:
     return float(wilcoxon(d).pvalue)
 
 
-def paired(runs: pd.DataFrame, budgets: Sequence[int], ref: str, other: str) -> pd.DataFrame:
+def paired(runs: pd.DataFrame, budgets: Sequence[int], ref: str, other: str,
+           points: Points | None = None) -> pd.DataFrame:
     """``other`` against ``ref`` seed by seed, per task and budget, on the seeds where both
     have a run (one whose every trial failed counts as +inf, the worst): their medians, on
     how many seeds ``other`` is better (lower), worse or equal (to 12 digits), and the
     Wilcoxon signed-rank p-value (uncorrected: one planned comparison per task). The
     comparison a variant of a sampler needs (same seeds, same task): the unpaired
-    Mann-Whitney test of :func:`summarise` wastes the pairing."""
-    pts = at_budgets(runs[runs["sampler"].isin([ref, other])], budgets)
+    Mann-Whitney test of :func:`summarise` wastes the pairing. ``points``: as in
+    :func:`summarise`."""
+    pts = (points or at_budgets)(runs[runs["sampler"].isin([ref, other])], budgets)
     pts["best"] = pts["best"].fillna(np.inf)  # every trial failed: the worst, as in summarise
     rows = []
     for (task, b), grp in pts.groupby(["task", "budget"]):
@@ -550,7 +555,12 @@ def at_budgets(runs: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["task", "sampler", "seed", "budget", "best", "source"])
 
 
-def complete_seeds(pts: pd.DataFrame, samplers: Sequence[str] | None = None) -> pd.DataFrame:
+#: ``points(runs, budgets)``: a frame of (task, sampler, seed, budget, best, source) rows.
+Points = Callable[[pd.DataFrame, Sequence[int]], pd.DataFrame]
+
+
+def complete_seeds(pts: pd.DataFrame, samplers: Sequence[str] | None = None,
+                   unit: str = "trials") -> pd.DataFrame:
     """Keep the (task, budget, seed) groups that hold every sampler of that task and budget.
 
     Ranks and tests compare samplers on the same seeds; a seed still running (or interrupted)
@@ -563,13 +573,13 @@ def complete_seeds(pts: pd.DataFrame, samplers: Sequence[str] | None = None) -> 
         have = set(grp["sampler"])
         n = len(have)
         if absent := [s for s in samplers or () if s not in have]:
-            logger.warning("%s at %d trials: no run of %s; its ranks are among the %d other "
-                           "samplers", task, b, ", ".join(absent), n)
+            logger.warning("%s at %d %s: no run of %s; its ranks are among the %d other "
+                           "samplers", task, b, unit, ", ".join(absent), n)
         counts = grp.groupby("seed")["sampler"].nunique()
         partial = counts.index[counts < n].tolist()
         if partial:
-            logger.warning("%s at %d trials: seeds %s lack some samplers; left out", task, b,
-                           partial)
+            logger.warning("%s at %d %s: seeds %s lack some samplers; left out", task, b,
+                           unit, partial)
         keep.append(grp[~grp["seed"].isin(partial)])
     return pd.concat(keep) if keep else pts
 
@@ -603,12 +613,15 @@ SUMMARY_COLUMNS = ["task", "budget", "sampler", "n_seeds", "n_failed_runs", "med
 
 
 def summarise(runs: pd.DataFrame, budgets: Sequence[int],
-              samplers: Sequence[str] | None = None) -> pd.DataFrame:
+              samplers: Sequence[str] | None = None, points: Points | None = None,
+              unit: str = "trials") -> pd.DataFrame:
     """Per (task, budget, sampler): score, regret, mean rank and Holm-corrected MWU p-values
-    (``samplers``: those asked for, each expected on every task: :func:`complete_seeds`)."""
+    (``samplers``: those asked for, each expected on every task: :func:`complete_seeds`).
+    ``points`` reads each run's best value at each budget (default :func:`at_budgets`, a
+    budget of trials; ``training_cost.py`` reads budgets of training epochs, its ``unit``)."""
     from scipy.stats import rankdata
 
-    pts = complete_seeds(at_budgets(runs, budgets), samplers)
+    pts = complete_seeds((points or at_budgets)(runs, budgets), samplers, unit)
     ref = _reference(runs)  # best value any run found on the task
     # a run without a finite value (every trial failed) is the worst: +inf in every statistic
     pts["failed"] = pts["best"].isna()

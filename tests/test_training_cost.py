@@ -1,0 +1,106 @@
+"""benchmarks/training_cost.py: samplers compared at equal training cost (epochs)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+pytest.importorskip("sklearn")
+pytest.importorskip("scipy")
+
+from helpers import load_benchmark, restored_process_state  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tc():
+    with restored_process_state():
+        yield load_benchmark("training_cost")
+
+
+def _row(steps: list[int], values: list[float | None]) -> pd.Series:
+    """A runs.csv row of one run: per-trial epochs and values (None: pruned or failed)."""
+    best, trace = None, []
+    for v in values:
+        if v is not None and (best is None or v < best):
+            best = v
+        trace.append(best)
+    return pd.Series({"task": "sgd-digits-pruned", "sampler": "x", "seed": 0,
+                      "trials": len(steps), "best": best, "steps": json.dumps(steps),
+                      "trace": json.dumps(trace)})
+
+
+def test_a_budget_counts_the_trials_that_ended_within_it(tc):
+    """Trials of 20, 3, 20 and 5 epochs end at 20, 23, 43 and 48 epochs; a trial that would
+    run past the budget is not counted, and a budget the run never reached says nothing."""
+    row = _row([20, 3, 20, 5], [1.0, None, 0.5, 0.25])
+    best, ended = tc.best_at_costs(row, [10, 20, 22, 23, 43, 47, 48, 49])
+    assert ended[:-1].tolist() == [0, 1, 1, 2, 3, 3, 4] and np.isnan(ended[-1])
+    assert np.isnan(best[0])  # no trial had ended
+    assert best[1:-1].tolist() == [1.0, 1.0, 1.0, 0.5, 0.5, 0.25]
+
+
+def test_a_run_that_ended_before_a_budget_is_left_out_there(tc, caplog):
+    runs = pd.DataFrame([
+        {**_row([20, 20], [0.5, 0.4]), "sampler": "a"},
+        {**_row([20, 2, 2], [0.6, None, None]), "sampler": "b"},
+        {**_row([20, 20], [0.3, 0.2]), "sampler": "a", "seed": 1},
+        {**_row([20, 20], [0.9, 0.1]), "sampler": "b", "seed": 1},
+    ])
+    pts = tc.at_costs(runs, [20, 40])
+    assert len(pts) == 7  # b seed 0 spent 24 epochs: nothing at 40
+    with caplog.at_level("WARNING"):
+        s = tc.hpo.summarise(runs, [20, 40], ["a", "b"], points=tc.at_costs, unit="epochs")
+    assert "at 40 epochs: seeds [0] lack some samplers" in caplog.text
+    assert s.set_index(["budget", "sampler"]).loc[(40, "a"), "n_seeds"] == 1
+    assert s.set_index(["budget", "sampler"]).loc[(20, "b"), "n_seeds"] == 2
+    assert tc.default_budgets(runs) == [6, 12, 24] and tc.full_trial(runs) == 20
+
+
+@given(st.lists(st.tuples(st.integers(1, 20), st.one_of(st.none(), st.floats(0, 1))),
+                min_size=1, max_size=30))
+def test_property_best_at_cost_never_rises_and_ends_at_the_runs_best(tc, trials):
+    steps = [k for k, _ in trials]
+    row = _row(steps, [v for _, v in trials])
+    grid = np.arange(1, sum(steps) + 1)
+    best, ended = tc.best_at_costs(row, grid)
+    assert not np.isnan(ended).any() and (np.diff(ended) >= 0).all() and ended[-1] == len(steps)
+    finite = best[~np.isnan(best)]
+    assert (np.diff(finite) <= 0).all()
+    assert np.isnan(best[-1]) if row["best"] is None else best[-1] == tc.hpo._sig(row["best"])
+    assert np.isnan(tc.best_at_costs(row, [sum(steps) + 1])[1][0])
+
+
+def test_cli_reports_a_pruned_task_at_equal_epochs(tc, tmp_path, capsys):
+    hpo = tc.hpo
+    assert hpo.main(["--tasks", "sgd-digits-pruned", "--samplers", "gwo", "random",
+                     "--trials", "8", "--report", "8", "--seeds", "2", "--out", str(tmp_path),
+                     "--no-plot"]) == 0
+    capsys.readouterr()
+    assert tc.main(["--out", str(tmp_path), "--paired", "random", "gwo"]) == 0
+    text = capsys.readouterr().out
+    assert "complete trials of 20 epochs" in text and "trials ended within the budget" in text
+    summary = pd.read_csv(tmp_path / "cost_summary.csv")
+    runs = hpo.read_runs(tmp_path / "runs.csv")
+    least = min(sum(json.loads(s)) for s in runs["steps"])
+    assert sorted(set(summary["budget"])) == sorted({least // 4, least // 2, least})
+    assert set(summary["sampler"]) == {"gwo", "random"} and (summary["n_seeds"] == 2).all()
+    assert (tmp_path / "best_by_cost.png").stat().st_size > 0
+    assert len(pd.read_csv(tmp_path / "cost_paired.csv")) == 3
+
+
+def test_cli_says_what_is_wrong_with_runs_without_epochs(tc, tmp_path, capsys):
+    hpo = tc.hpo
+    assert hpo.main(["--tasks", "select-breast_cancer", "--samplers", "random", "--trials",
+                     "3", "--report", "3", "--seeds", "1", "--out", str(tmp_path),
+                     "--no-plot"]) == 0
+    runs = pd.read_csv(tmp_path / "runs.csv").drop(columns="steps")
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    capsys.readouterr()
+    assert tc.main(["--out", str(tmp_path), "--no-plot"]) == 2
+    assert "recorded the epochs of its trials" in capsys.readouterr().err
+    assert tc.main(["--out", str(tmp_path / "nowhere")]) == 2

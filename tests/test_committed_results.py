@@ -52,3 +52,12 @@ def test_every_row_of_the_committed_design_archive_is_usable(caplog):
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert len(rows) == _rows(path)
     assert not rows.duplicated(list(tm.ARCHIVE_KEY)).any()
+
+
+def test_the_committed_pruned_task_runs_record_their_epochs():
+    """``training_cost.py`` compares the pruned task's samplers at equal epochs from the
+    ``steps`` column: every committed run of it must have one."""
+    with restored_process_state():
+        hpo = load_benchmark("hpo_tasks")
+    runs = hpo.read_runs(RESULTS / "hpo_pruned" / "runs.csv")
+    assert len(runs) == 540 and (runs["steps"] != "").all()

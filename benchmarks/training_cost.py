@@ -93,14 +93,20 @@ def full_trial(runs: pd.DataFrame) -> int:
     return max((max(json.loads(s), default=0) for s in runs["steps"]), default=0)
 
 
+def least_epochs(runs: pd.DataFrame) -> int:
+    """The fewest epochs any run of ``runs`` spent: the largest budget no run ended before."""
+    return int(min(run_costs(r)[-1] for _, r in runs.iterrows()))
+
+
 def default_budgets(runs: pd.DataFrame) -> list[int]:
     """A quarter, a half and all of the fewest epochs any run spent (no run cut short)."""
-    least = int(min(run_costs(r)[-1] for _, r in runs.iterrows()))
+    least = least_epochs(runs)
     return sorted({max(1, least // 4), max(1, least // 2), least})
 
 
 def plot(runs: pd.DataFrame, budget: int, path: Path, order: Sequence[str]) -> None:
-    """Median regret and quartiles of the best so far against epochs, up to ``budget``."""
+    """Median regret and quartiles of the best so far against epochs, up to ``budget``
+    (at most the fewest epochs any run spent: past a run's end its curve would be made up)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -165,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         if missing := [s for s in pair if s not in samplers]:
             p.error(f"--paired {' '.join(pair)}: no run of {', '.join(missing)}")
     full = full_trial(runs)
+    if full == 0:
+        print(f"error: the trials in {out / 'runs.csv'} reported no intermediate values, so "
+              "every trial cost the same: compare them per trial (hpo_tasks.py)",
+              file=sys.stderr)
+        return 2
     budgets = sorted(set(args.budgets or default_budgets(runs)))
     summary = hpo.summarise(runs, budgets, samplers, points=at_costs, unit="epochs")
     if summary.empty:
@@ -178,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## {b} epochs (= {b / full:.3g} complete trials of {full} epochs); median "
               "regret (mean rank); +R/-R, +T/-T: significantly better/worse than random / "
               "TPE (two-sided Mann-Whitney U, Holm, alpha 0.05)\n")
+        if (summary["budget"] != b).all():
+            print(f"(no seed on which every sampler's run reached {b} epochs; the fewest "
+                  f"any run spent: {least_epochs(runs)})")
+            continue
         print(hpo.markdown_table(summary, b, order))
         if b in spent.index.get_level_values(0):
             trials = spent.loc[b].reindex(order).dropna()
@@ -195,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
               "below/above/equal to REF; two-sided Wilcoxon signed-rank, uncorrected):")
         print(pairs.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if not args.no_plot:
-        plot(runs, max(budgets), out / "best_by_cost.png", order)
+        plot(runs, min(max(budgets), least_epochs(runs)), out / "best_by_cost.png", order)
         print(f"\nwrote {out / 'cost_summary.csv'}, {out / 'best_by_cost.png'}")
     return 0
 

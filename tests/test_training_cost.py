@@ -91,6 +91,12 @@ def test_cli_reports_a_pruned_task_at_equal_epochs(tc, tmp_path, capsys):
     assert set(summary["sampler"]) == {"gwo", "random"} and (summary["n_seeds"] == 2).all()
     assert (tmp_path / "best_by_cost.png").stat().st_size > 0
     assert len(pd.read_csv(tmp_path / "cost_paired.csv")) == 3
+    # a budget past the end of some run: said, not compared on the runs that reached it
+    assert tc.main(["--out", str(tmp_path), "--budgets", str(least), str(10 * least),
+                    "--no-plot"]) == 0
+    text = capsys.readouterr().out
+    assert f"no seed on which every sampler's run reached {10 * least} epochs" in text
+    assert text.count("trials ended within the budget") == 1
 
 
 def test_cli_says_what_is_wrong_with_runs_without_epochs(tc, tmp_path, capsys):
@@ -98,9 +104,11 @@ def test_cli_says_what_is_wrong_with_runs_without_epochs(tc, tmp_path, capsys):
     assert hpo.main(["--tasks", "select-breast_cancer", "--samplers", "random", "--trials",
                      "3", "--report", "3", "--seeds", "1", "--out", str(tmp_path),
                      "--no-plot"]) == 0
+    capsys.readouterr()
+    assert tc.main(["--out", str(tmp_path), "--no-plot"]) == 2  # the task reports no epochs
+    assert "reported no intermediate values" in capsys.readouterr().err
     runs = pd.read_csv(tmp_path / "runs.csv").drop(columns="steps")
     runs.to_csv(tmp_path / "runs.csv", index=False)
-    capsys.readouterr()
     assert tc.main(["--out", str(tmp_path), "--no-plot"]) == 2
     assert "recorded the epochs of its trials" in capsys.readouterr().err
     assert tc.main(["--out", str(tmp_path / "nowhere")]) == 2

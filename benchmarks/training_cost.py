@@ -93,14 +93,16 @@ def full_trial(runs: pd.DataFrame) -> int:
     return max((max(json.loads(s), default=0) for s in runs["steps"]), default=0)
 
 
-def least_epochs(runs: pd.DataFrame) -> int:
-    """The fewest epochs any run of ``runs`` spent: the largest budget no run ended before."""
-    return int(min(run_costs(r)[-1] for _, r in runs.iterrows()))
+def run_epochs(runs: pd.DataFrame) -> pd.Series:
+    """The epochs each run spent (all its trials); the fewest is the largest budget that no
+    run ended before."""
+    return pd.Series([int(run_costs(r)[-1]) for _, r in runs.iterrows()], index=runs.index,
+                     dtype="int64")
 
 
-def default_budgets(runs: pd.DataFrame) -> list[int]:
-    """A quarter, a half and all of the fewest epochs any run spent (no run cut short)."""
-    least = least_epochs(runs)
+def default_budgets(least: int) -> list[int]:
+    """A quarter, a half and all of ``least``, the fewest epochs any run spent (no run cut
+    short)."""
     return sorted({max(1, least // 4), max(1, least // 2), least})
 
 
@@ -176,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
               "every trial cost the same: compare them per trial (hpo_tasks.py)",
               file=sys.stderr)
         return 2
-    budgets = sorted(set(args.budgets or default_budgets(runs)))
+    epochs = run_epochs(runs)
+    least = int(epochs.min())
+    budgets = sorted(set(args.budgets or default_budgets(least)))
     summary = hpo.summarise(runs, budgets, samplers, points=at_costs, unit="epochs")
     if summary.empty:
         logger.warning("no seed was run by every sampler to these budgets; nothing to compare")
@@ -191,14 +195,14 @@ def main(argv: list[str] | None = None) -> int:
               "TPE (two-sided Mann-Whitney U, Holm, alpha 0.05)\n")
         if (summary["budget"] != b).all():
             print(f"(no seed on which every sampler's run reached {b} epochs; the fewest "
-                  f"any run spent: {least_epochs(runs)})")
+                  f"any run spent: {least})")
             continue
         print(hpo.markdown_table(summary, b, order))
         if b in spent.index.get_level_values(0):
             trials = spent.loc[b].reindex(order).dropna()
             print("\ntrials ended within the budget (median over seeds): " + ", ".join(
                 f"{s} {n:g}" for s, n in trials.items()))
-    total = runs.assign(epochs=[int(run_costs(r)[-1]) for _, r in runs.iterrows()])
+    total = runs.assign(epochs=epochs)
     print(f"\nepochs per run of {int(runs['trials'].iloc[0])} trials (median, min, max):")
     print(total.groupby("sampler")["epochs"].agg(["median", "min", "max"]).reindex(order)
           .to_string())
@@ -210,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
               "below/above/equal to REF; two-sided Wilcoxon signed-rank, uncorrected):")
         print(pairs.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if not args.no_plot:
-        plot(runs, min(max(budgets), least_epochs(runs)), out / "best_by_cost.png", order)
+        plot(runs, min(max(budgets), least), out / "best_by_cost.png", order)
         print(f"\nwrote {out / 'cost_summary.csv'}, {out / 'best_by_cost.png'}")
     return 0
 

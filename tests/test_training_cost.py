@@ -58,7 +58,8 @@ def test_a_run_that_ended_before_a_budget_is_left_out_there(tc, caplog):
     assert "at 40 epochs: seeds [0] lack some samplers" in caplog.text
     assert s.set_index(["budget", "sampler"]).loc[(40, "a"), "n_seeds"] == 1
     assert s.set_index(["budget", "sampler"]).loc[(20, "b"), "n_seeds"] == 2
-    assert tc.default_budgets(runs) == [6, 12, 24] and tc.full_trial(runs) == 20
+    assert tc.run_epochs(runs).tolist() == [40, 24, 40, 40]
+    assert tc.default_budgets(24) == [6, 12, 24] and tc.full_trial(runs) == 20
 
 
 @given(st.lists(st.tuples(st.integers(1, 20), st.one_of(st.none(), st.floats(0, 1))),

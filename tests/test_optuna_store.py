@@ -212,6 +212,33 @@ def test_decide_is_a_function_of_the_row_states() -> None:
     assert isinstance(d, TakeSpare) and not d.must
 
 
+@pytest.mark.parametrize("read", ["finished", "open", "after", "none"])
+def test_a_row_bound_to_a_trial_without_a_claim_is_done_if_it_had_finished(read: str
+                                                                           ) -> None:
+    """``_store.answer`` binds a row to a finished trial that returned ``inf`` or was
+    pruned, claim or none (an enqueued one, drawn at random). A reader counts such a trial
+    only where the record's read shows it finished then: a trial bound while running held
+    a claim, and one that withdrew its claim evaluated other parameters."""
+    storage, study_id, store = _setup()
+    run = RunSpace(SPACE, "s")
+    g = store.start(run, 0, 0, gen=0, restart=0, held={})
+    index = TrialIndex(storage, study_id, "metaheur:pso", "metaheur:pso:presumed-dead", 1.0)
+    tid = storage.create_new_trial(study_id)
+    storage.set_trial_system_attr(tid, "metaheur:pso", {"v": 3, "skip": True})
+    storage.set_trial_state_values(tid, optuna.trial.TrialState.COMPLETE, [math.inf])
+    index.refresh()
+    number = storage.get_trial(tid).number
+    g.record.bound[1] = number
+    g.record.read = {"finished": (number + 1, frozenset()),
+                     "open": (number + 1, frozenset({number})),
+                     "after": (number, frozenset()), "none": None}[read]
+    view = row_views(g, index, run.sig, 0.0, 10.0, False, ())[1]
+    if read == "finished":
+        assert (view.state, view.value, view.number) == (RowState.DONE, math.inf, number)
+    else:
+        assert view.state is RowState.OPEN
+
+
 def test_rows_held_by_trials_known_alive_never_turn_stale() -> None:
     """In memory a running trial of a live thread (``here``) is never presumed lost: its
     row stays HELD past the timeout, and the wait is a plain poll (not a 1 ms spin)."""

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 
 from metaheur.optuna._fallback import n_values
 from metaheur.optuna._index import TrialIndex, TrialInfo
-from metaheur.optuna._protocol import Claim
+from metaheur.optuna._protocol import Claim, Record
 from metaheur.optuna._runspace import RunSpace
 from metaheur.optuna._store import Generation
 
@@ -99,6 +99,18 @@ def _alive(info: TrialInfo, now: float, timeout: float, heartbeat: bool,
     return True if now - t < timeout else None
 
 
+def _finished_when_made(rec: Record, info: TrialInfo) -> bool:
+    """Had ``info``'s trial finished with a result in the read ``rec`` was made from? Then
+    its row was bound by its parameters (``_store.answer``: a value of ``inf`` or a pruned
+    trial, which ``answered`` cannot hold), so its result is the row's whatever its ticket
+    (enqueued, drawn at random, another sampler's). A trial bound while running holds a
+    claim; one whose claim was withdrawn evaluates other parameters. A record without
+    ``read`` (an older version's) binds claimed trials only."""
+    read = rec.read
+    return (read is not None and info.counted and info.number < read[0]
+            and info.number not in read[1])
+
+
 def row_views(g: Generation, index: TrialIndex, run: str, now: float, timeout: float,
               heartbeat: bool, mine: Collection[int], here: Collection[int] = ()
               ) -> list[RowView]:
@@ -110,7 +122,8 @@ def row_views(g: Generation, index: TrialIndex, run: str, now: float, timeout: f
     holders: list[list[TrialInfo]] = [[] for _ in range(n)]
     for i, number in rec.bound.items():
         info = index.trials.get(number)
-        if info is not None and isinstance(info.ticket, Claim):  # not withdrawn
+        if info is not None and (isinstance(info.ticket, Claim)  # not withdrawn
+                                 or _finished_when_made(rec, info)):
             holders[i].append(info)
     for info in index.holders(run, g.src, g.gen):
         row = info.ticket.row  # type: ignore[union-attr]

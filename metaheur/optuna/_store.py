@@ -228,9 +228,9 @@ class GenerationStore:
             elif self.skip_evaluated and (e := run.lookup(g.params[i])) is not None:
                 if math.isfinite(e.value):
                     rec.answered[i] = (e.number, e.value)
-                elif e.claimed:  # returned inf: records hold finite values, so bind the
-                    rec.bound[i] = e.number  # row to the finished trial (told its +inf)
-                    g.done[i] = e.value
+                elif e.claimed or rec.read is not None:  # inf or pruned: records hold
+                    rec.bound[i] = e.number  # finite values, so bind the row to the
+                    g.done[i] = e.value  # finished trial (told its +inf; row_views)
         if not self.skip_evaluated:  # repeats wanted: only bind points already running
             rec.same.clear()
 

@@ -146,6 +146,24 @@ def test_running_trials_count_and_failed_ones_do_not() -> None:
         assert PerTrialRandomSampler(seed).sample_independent(study, frozen, "p", dist) == 1
 
 
+def test_pruned_trials_count_unless_marked_as_failures() -> None:
+    """A pruner would stop a deterministic objective again, so a pruned configuration is
+    taken; one whose user attribute ``failure`` is set (a diverged or out-of-memory training
+    run, ``metaheur.models``) may be transient and is not."""
+    dist = IntDistribution(0, 2)
+    for seed in range(20):
+        study = optuna.create_study()
+        study.add_trial(create_trial(params={"p": 0}, distributions={"p": dist},
+                                     state=TrialState.PRUNED, intermediate_values={0: 1.0}))
+        study.add_trial(create_trial(params={"p": 1}, distributions={"p": dist},
+                                     state=TrialState.PRUNED, intermediate_values={0: 1.0},
+                                     user_attrs={"failure": "diverged"}))
+        study.add_trial(create_trial(params={"p": 2}, distributions={"p": dist}, value=0.0))
+        trial = study.ask()
+        frozen = study._storage.get_trial(trial._trial_id)
+        assert PerTrialRandomSampler(seed).sample_independent(study, frozen, "p", dist) == 1
+
+
 def test_a_stored_value_that_is_no_value_of_the_distribution_takes_nothing() -> None:
     """Storage contents are untrusted: a value outside the choices, a step off the range or
     no number at all is skipped, not an error of the trial that reads it."""

@@ -3,9 +3,11 @@
 Trials started before any trial completes (every worker's first trial), branch parameters
 of ``union_space=False`` and parameters the run does not know yet are drawn at random. Two
 such trials of a small discrete space can draw one configuration, and the second
-evaluation is wasted. So a discrete parameter never takes a value that a running or
-completed trial agreeing with this trial on every parameter it suggested so far has taken,
-while such a value is left: once it differs from each of them, no later parameter can make
+evaluation is wasted. So a discrete parameter never takes a value that a running,
+completed or pruned trial agreeing with this trial on every parameter it suggested so far
+has taken, while such a value is left (a pruner would stop a deterministic objective
+again; a pruned trial whose user attribute ``failure`` is set, a transient failure, does
+not count): once it differs from each of them, no later parameter can make
 the two configurations equal. The draw keeps the parameter's distribution, restricted to
 the values left (log-uniform stays log-uniform); continuous parameters are never repeated.
 """
@@ -32,6 +34,8 @@ __all__ = ["PerTrialRandomSampler", "n_values", "redraws", "taken_values", "valu
 _REDRAWS = 32  # draws from the distribution before choosing among the values left
 _ENUMERABLE = 1 << 16  # values of a parameter listed when redrawing did not find one left
 _MISSING = object()
+#: Trials whose configurations a draw avoids (a pruned one only without ``failure``).
+_RESULTS = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def n_values(dist: BaseDistribution) -> int | None:
@@ -134,9 +138,9 @@ class PerTrialRandomSampler(RandomSampler):
         n = n_values(param_distribution)
         if not self._fresh or n is None or n < 2:
             return value
-        taken = taken_values(
-            study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.COMPLETE)),
-            trial, param_name, param_distribution)
+        results = [t for t in study.get_trials(deepcopy=False, states=_RESULTS)
+                   if t.state != TrialState.PRUNED or "failure" not in t.user_attrs]
+        taken = taken_values(results, trial, param_name, param_distribution)
         if len(taken) >= n:
             return value  # every value taken: the configuration may still differ later
         for _ in range(_REDRAWS):

@@ -19,10 +19,19 @@ short, with a quarter and a half of it beside it. Budgets are printed as epochs 
 
 Our samplers' schedules run over the study's trials (``n_trials``), so at a budget read from
 the middle of a run they are mid-schedule, as at a 50-trial reading of a 100-trial run.
+``--matched REF OTHER`` reads each of OTHER's runs whole instead: seed by seed, REF is given
+the epochs OTHER's run spent, and its best within them is compared with OTHER's final best
+(``cost_matched.csv``). REF's runs must be long enough to reach those epochs: Optuna's
+samplers ignore the study length, so their longer runs (``--matched-runs``, another
+``runs.csv`` of the task) are their shorter ones continued.
 
     python benchmarks/hpo_tasks.py --tasks sgd-digits-pruned --trials 100 --seeds 60 \
         --out results/hpo_pruned                      # the runs, with the epochs per trial
     python benchmarks/training_cost.py --out results/hpo_pruned --paired random dlf-aoa
+    python benchmarks/hpo_tasks.py --tasks sgd-digits-pruned --samplers tpe random \
+        --trials 300 --seeds 60 --out results/hpo_pruned_long    # long runs of the peers
+    python benchmarks/training_cost.py --out results/hpo_pruned --matched tpe gwo \
+        --matched-runs results/hpo_pruned_long/runs.csv
 """
 
 from __future__ import annotations
@@ -106,6 +115,53 @@ def default_budgets(least: int) -> list[int]:
     return sorted({max(1, least // 4), max(1, least // 2), least})
 
 
+MATCHED_COLUMNS = ["task", "ref", "other", "n_seeds", "n_short", "median_epochs",
+                   "median_ref_trials", "median_ref", "median_other", "better", "worse",
+                   "equal", "p_wilcoxon"]
+
+
+def matched(runs: pd.DataFrame, peers: pd.DataFrame, ref: str, other: str) -> pd.DataFrame:
+    """``other``'s whole runs against ``ref`` given the same epochs, seed by seed: for each
+    seed, the epochs ``other``'s run (in ``runs``) spent, and ``ref``'s best within them,
+    read off its longest run of that seed in ``peers``. A ``ref`` run that ended sooner
+    says nothing there: that seed is left out with a warning (``n_short``). Counts and test
+    as in :func:`hpo_tasks.paired` (``better``: seeds on which ``other`` is lower; a run
+    with no value counts as +inf, the worst)."""
+    longest = peers[peers["sampler"] == ref].sort_values("trials").groupby(
+        ["task", "seed"]).tail(1).set_index(["task", "seed"])
+    rows, short = [], []
+    for _, r in runs[runs["sampler"] == other].iterrows():
+        key = (r["task"], int(r["seed"]))
+        if key not in longest.index:
+            continue
+        epochs = int(run_costs(r)[-1])
+        best, ended = best_at_costs(longest.loc[key], [epochs])
+        if math.isnan(ended[0]):
+            short.append(key[1])
+            continue
+        trace = json.loads(r["trace"])
+        last = trace[-1] if trace else None
+        rows.append({"task": key[0], "seed": key[1], "epochs": epochs,
+                     "ref_trials": int(ended[0]),
+                     "ref": best[0], "other": math.nan if last is None else hpo._sig(last)})
+    if short:
+        logger.warning("%s: the runs of %s on seeds %s ended before the epochs of %s's run "
+                       "of the same seed; left out (run %s longer)", other, ref, short,
+                       other, ref)
+    per_seed = pd.DataFrame(rows, columns=["task", "seed", "epochs", "ref_trials", "ref",
+                                           "other"]).fillna({"ref": np.inf, "other": np.inf})
+    out = []
+    for task, g in per_seed.groupby("task"):
+        x, y = g["other"].to_numpy(), g["ref"].to_numpy()
+        out.append({"task": task, "ref": ref, "other": other, "n_seeds": len(g),
+                    "n_short": len(short), "median_epochs": float(g["epochs"].median()),
+                    "median_ref_trials": float(g["ref_trials"].median()),
+                    "median_ref": float(np.median(y)), "median_other": float(np.median(x)),
+                    "better": int((x < y).sum()), "worse": int((x > y).sum()),
+                    "equal": int((x == y).sum()), "p_wilcoxon": hpo.wilcoxon_p(x, y)})
+    return pd.DataFrame(out, columns=MATCHED_COLUMNS)
+
+
 def plot(runs: pd.DataFrame, budget: int, path: Path, order: Sequence[str]) -> None:
     """Median regret and quartiles of the best so far against epochs, up to ``budget``
     (at most the fewest epochs any run spent: past a run's end its curve would be made up)."""
@@ -150,8 +206,16 @@ def main(argv: list[str] | None = None) -> int:
                    "epochs any run spent)")
     p.add_argument("--paired", nargs=2, action="append", default=[], metavar=("REF", "OTHER"),
                    help="also compare OTHER with REF seed by seed (Wilcoxon signed-rank)")
+    p.add_argument("--matched", nargs=2, action="append", default=[], metavar=("REF", "OTHER"),
+                   help="also give REF, seed by seed, the epochs OTHER's whole run spent "
+                   "(cost_matched.csv)")
+    p.add_argument("--matched-runs", metavar="CSV",
+                   help="a runs.csv of the same task with REF's longer runs (default: "
+                   "--out's runs.csv)")
     p.add_argument("--no-plot", action="store_true")
     args = p.parse_args(argv)
+    if args.matched_runs and not args.matched:
+        p.error("--matched-runs is read only for --matched")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
     out = Path(args.out)
@@ -172,6 +236,21 @@ def main(argv: list[str] | None = None) -> int:
     for pair in args.paired:
         if missing := [s for s in pair if s not in samplers]:
             p.error(f"--paired {' '.join(pair)}: no run of {', '.join(missing)}")
+    peers = runs
+    if args.matched_runs:
+        peers = hpo._recorded_runs(Path(args.matched_runs))
+        if peers is None:
+            return 2
+        peers = with_steps(peers)
+        if set(peers["task"]) - set(runs["task"]):
+            print(f"error: {args.matched_runs} holds runs of {sorted(set(peers['task']))}, "
+                  f"not only of {runs['task'].iloc[0]}", file=sys.stderr)
+            return 2
+    for ref, other in args.matched:
+        if ref not in set(peers["sampler"]) or other not in samplers:
+            p.error(f"--matched {ref} {other}: needs runs of {ref} in "
+                    f"{args.matched_runs or out / 'runs.csv'} and of {other} in "
+                    f"{out / 'runs.csv'}")
     full = full_trial(runs)
     if full == 0:
         print(f"error: the trials in {out / 'runs.csv'} reported no intermediate values, so "
@@ -213,6 +292,13 @@ def main(argv: list[str] | None = None) -> int:
         print("\npaired by seed at equal epochs (better/worse/equal: seeds on which OTHER is "
               "below/above/equal to REF; two-sided Wilcoxon signed-rank, uncorrected):")
         print(pairs.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.matched:
+        both = pd.concat([matched(runs, peers, ref, other) for ref, other in args.matched])
+        both.to_csv(out / "cost_matched.csv", index=False)
+        print("\nREF given, seed by seed, the epochs OTHER's whole run spent (better/worse/"
+              "equal: seeds on which OTHER's final best is below/above/equal to REF's best "
+              "within those epochs; two-sided Wilcoxon signed-rank, uncorrected):")
+        print(both.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if not args.no_plot:
         plot(runs, min(max(budgets), least), out / "best_by_cost.png", order)
         print(f"\nwrote {out / 'cost_summary.csv'}, {out / 'best_by_cost.png'}")

@@ -113,3 +113,66 @@ def test_cli_says_what_is_wrong_with_runs_without_epochs(tc, tmp_path, capsys):
     assert tc.main(["--out", str(tmp_path), "--no-plot"]) == 2
     assert "recorded the epochs of its trials" in capsys.readouterr().err
     assert tc.main(["--out", str(tmp_path / "nowhere")]) == 2
+
+
+def test_matched_gives_ref_the_epochs_of_others_whole_run(tc, caplog):
+    """Seed 0: OTHER's run spent 40 epochs and ended at 0.3; REF's longest run of that seed
+    had ended three trials (5 + 5 + 20 epochs) within them, best 0.4, the fourth trial
+    (0.1) would end at 50. Seed 1: REF's run ended at 30 epochs, before OTHER's 40: left out.
+    Seed 2 has no run of REF."""
+    runs = pd.DataFrame([
+        {**_row([20, 20], [0.5, 0.3]), "sampler": "o"},
+        {**_row([20, 20], [0.2, None]), "sampler": "o", "seed": 1},
+        {**_row([20, 20], [0.2, None]), "sampler": "o", "seed": 2},
+    ])
+    peers = pd.DataFrame([
+        {**_row([5, 5], [0.6, 0.4]), "sampler": "r"},  # shorter run of seed 0: not read
+        {**_row([5, 5, 20, 20], [0.6, 0.4, None, 0.1]), "sampler": "r"},
+        {**_row([10, 20], [0.1, 0.1]), "sampler": "r", "seed": 1},
+    ])
+    with caplog.at_level("WARNING"):
+        m = tc.matched(runs, peers, "r", "o")
+    assert "the runs of r on seeds [1] ended before the epochs of o's run" in caplog.text
+    row = m.iloc[0]
+    assert (row["n_seeds"], row["n_short"], row["median_epochs"]) == (1, 1, 40)
+    assert (row["median_ref_trials"], row["median_ref"], row["median_other"]) == (3, 0.4, 0.3)
+    assert (row["better"], row["worse"], row["equal"]) == (1, 0, 0)
+
+
+def test_matched_counts_a_run_without_a_value_as_the_worst(tc):
+    runs = pd.DataFrame([{**_row([2, 2], [None, None]), "sampler": "o"},
+                         {**_row([2, 2], [0.5, None]), "sampler": "o", "seed": 1}])
+    peers = pd.DataFrame([{**_row([2, 2, 2], [0.9, 0.8, 0.1]), "sampler": "r"},
+                          {**_row([5], [None]), "sampler": "r", "seed": 1}])
+    m = tc.matched(runs, peers, "r", "o").iloc[0]
+    assert (m["better"], m["worse"], m["median_ref_trials"]) == (1, 1, 1)  # 2 and 0 trials
+    assert m["median_ref"] == np.inf  # seed 0: 0.8 within 4 epochs; seed 1: nothing ended
+
+
+def test_cli_matches_a_samplers_runs_with_longer_runs_of_a_peer(tc, tmp_path, capsys):
+    hpo, long = tc.hpo, tmp_path / "long"
+    for out, smp, n in ((tmp_path, "gwo", "8"), (long, "random", "30")):
+        assert hpo.main(["--tasks", "sgd-digits-pruned", "--samplers", smp, "--trials", n,
+                         "--report", n, "--seeds", "2", "--out", str(out), "--no-plot"]) == 0
+    capsys.readouterr()
+    assert tc.main(["--out", str(tmp_path), "--no-plot", "--matched", "random", "gwo",
+                    "--matched-runs", str(long / "runs.csv")]) == 0
+    assert "the epochs OTHER's whole run spent" in capsys.readouterr().out
+    m = pd.read_csv(tmp_path / "cost_matched.csv")
+    assert len(m) == 1 and m["n_seeds"].iloc[0] + m["n_short"].iloc[0] == 2
+    gwo = hpo.read_runs(tmp_path / "runs.csv")
+    assert m["median_epochs"].iloc[0] == np.median([sum(json.loads(s)) for s in gwo["steps"]])
+    with pytest.raises(SystemExit):  # no run of random in --out's runs.csv
+        tc.main(["--out", str(tmp_path), "--no-plot", "--matched", "random", "gwo"])
+    assert "needs runs of random in" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        tc.main(["--out", str(tmp_path), "--matched-runs", str(long / "runs.csv")])
+    assert "--matched-runs is read only for --matched" in capsys.readouterr().err
+    other = tmp_path / "other"
+    assert hpo.main(["--tasks", "select-breast_cancer", "--samplers", "random", "--trials",
+                     "2", "--report", "2", "--seeds", "1", "--out", str(other),
+                     "--no-plot"]) == 0
+    capsys.readouterr()
+    assert tc.main(["--out", str(tmp_path), "--no-plot", "--matched", "random", "gwo",
+                    "--matched-runs", str(other / "runs.csv")]) == 2
+    assert "not only of sgd-digits-pruned" in capsys.readouterr().err

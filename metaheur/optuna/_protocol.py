@@ -53,12 +53,10 @@ seeds: no forks, and no row is claimed twice. The deciding trial, in this order:
 1. tells the generation when every row has a result and asks the next one, writing the
    new record into its own attributes first (so a claim never names a missing record);
    rows whose parameters the study already evaluated are answered from the stored value
-   (unless ``skip_evaluated=False``; a value of ``inf`` or a pruned trial, which a record
-   does not hold, by binding the row to the finished trial, with or without a claim: a
-   reader counts a bound trial without a claim only if the record's ``read`` shows it
-   finished, and a reader of an older release not at all, evaluating the row again), rows
-   whose point a running trial evaluates are bound to it: no trial is spent twice on one
-   point;
+   (unless ``skip_evaluated=False``; ``inf`` or a pruned trial, which a record does not
+   hold, by binding the row to the finished trial: one without a claim counts where the
+   record's ``read`` shows it finished, not for older releases), rows whose point a running
+   trial evaluates are bound to it: no trial is spent twice on one point;
 2. claims the first open row not reserved for another trial that may still claim it; an
    open row equal to a running trial's parameters on every one it has suggested counts
    as held by it, and is answered from its value once it completes (while no completed

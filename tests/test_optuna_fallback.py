@@ -22,10 +22,12 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 from metaheur.optuna import MetaheuristicSampler
 from metaheur.optuna._fallback import (
     PerTrialRandomSampler,
+    claimed_view,
     n_values,
     taken_values,
     value_index,
 )
+from metaheur.optuna._protocol import Claim
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -209,3 +211,78 @@ def test_trials_agree_on_a_value_written_otherwise(first: Any, again: Any,
             trial.suggest_categorical("s", dist.choices)
         frozen = study._storage.get_trial(trial._trial_id)
         assert PerTrialRandomSampler(seed).sample_independent(study, frozen, "p", p) == 1
+
+
+_KIND = CategoricalDistribution(["a", "b"])
+_P = IntDistribution(0, 3)
+
+
+def _claiming(study: optuna.Study, ticket: Any, **params: Any) -> None:
+    """A running trial holding ``ticket`` in ``metaheur:pso`` that suggested ``params``."""
+    trial = study.ask()
+    for name, value in params.items():
+        study._storage.set_trial_param(trial._trial_id, name,
+                                       {"kind": _KIND, "p": _P}[name].to_internal_repr(value),
+                                       {"kind": _KIND, "p": _P}[name])
+    study._storage.set_trial_system_attr(trial._trial_id, "metaheur:pso", ticket)
+
+
+def _claim(x: list[float], names: list[str] | None = None) -> dict[str, Any]:
+    return Claim("run", 0, 0, 0, tuple(x), 0.0,
+                 names=tuple(names or ["kind", "p"])).to_json()
+
+
+def _claimed_draws(study: optuna.Study) -> set[Any]:
+    """``p`` drawn, for 40 seeds, for a new trial of ``kind="a"`` reading claims."""
+    study.enqueue_trial({"kind": "a"})
+    trial = study.ask()
+    trial.suggest_categorical("kind", ["a", "b"])
+    frozen = study._storage.get_trial(trial._trial_id)
+    return {PerTrialRandomSampler(seed, claims="metaheur:pso").sample_independent(
+        study, frozen, "p", _P) for seed in range(40)}
+
+
+def test_a_claimed_point_not_yet_suggested_is_taken() -> None:
+    """A running trial's claim (kind ``a``, p = 2: x = -0.5 and 0.25 decode to them) counts
+    as its configuration; without ``claims`` it does not."""
+    study = optuna.create_study()
+    _claiming(study, _claim([-0.5, 0.25]))
+    assert claimed_view(study.trials[0], "metaheur:pso",
+                        {"kind": _KIND, "p": _P}).params == {"kind": "a", "p": 2}
+    assert _claimed_draws(study) == {0, 1, 3}
+    frozen = study._storage.get_trial(study.trials[-1]._trial_id)
+    assert 2 in {PerTrialRandomSampler(seed).sample_independent(study, frozen, "p", _P)
+                 for seed in range(40)}
+
+
+def test_a_claimed_trial_counts_with_the_values_it_suggested() -> None:
+    """What the trial suggested wins over its claim (here it is on branch ``b``: it does
+    not agree with a trial of ``a``), and a claim of another branch takes nothing."""
+    study = optuna.create_study()
+    _claiming(study, _claim([-0.5, 0.25]), kind="b")
+    _claiming(study, _claim([0.5, -0.9]))
+    assert _claimed_draws(study) == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("ticket", [
+    {"v": 3, "run": "run", "src": 0, "gen": 0, "row": 0, "x": ["a", 1], "t": 0.0},
+    {"v": 3, "skip": True},
+    _claim([-0.5, 0.5], names=["p", "kind", "q"]) | {"names": ["p", "kind", "q"]},
+    _claim([-0.5, 0.25]) | {"names": None},
+    "not a ticket",
+], ids=["bad-x", "skip", "names-mismatch", "no-names", "string"])
+def test_a_ticket_that_is_no_readable_claim_takes_nothing(ticket: Any) -> None:
+    """Claims come from a shared storage (untrusted input): one that does not parse, or
+    has no names for its coordinates, is not read, and the draw goes on."""
+    study = optuna.create_study()
+    _claiming(study, ticket)
+    assert _claimed_draws(study) == {0, 1, 2, 3}
+
+
+def test_a_finished_trial_is_read_by_its_parameters_not_its_claim() -> None:
+    study = optuna.create_study()
+    _claiming(study, _claim([-0.5, 0.25]), kind="a", p=0)
+    study.tell(study.trials[0].number, 1.0)
+    done = study.trials[0]
+    assert claimed_view(done, "metaheur:pso", {"kind": _KIND, "p": _P}) is done
+    assert _claimed_draws(study) == {1, 2, 3}

@@ -716,3 +716,24 @@ def test_a_float_outside_the_space_that_every_worker_draws_alike_still_holds_twi
     _branch_b_float(later)
     assert later.params != first.params
 
+
+
+@pytest.mark.parametrize("algo", ["pso", "gwo"])
+def test_a_trial_drawn_at_random_avoids_the_point_a_running_trial_claimed(algo: str) -> None:
+    """Regression (the first-wave race of ``parallel_repeats.py``): a trial created before
+    any trial completed is drawn at random, lazily, at its first ``suggest``. A trial that
+    claimed a row after the first result has written its point in its claim but suggested
+    nothing yet, so the fallback's draw did not see it and could take the same
+    configuration (here 3 x 3 of them). The claim's point now counts as that trial's."""
+    same = []
+    for seed in range(40):
+        study = optuna.create_study(sampler=MetaheuristicSampler(
+            algo, seed=seed, n_trials=30, pop_size=4, warn_independent_sampling=False))
+        first = study.ask()  # no trial has completed: both are drawn at random
+        late = study.ask()
+        study.tell(first, first.suggest_int("x", 0, 2) + first.suggest_int("y", 0, 2))
+        claimed = study.ask()  # claims a row of the first generation
+        drawn = (late.suggest_int("x", 0, 2), late.suggest_int("y", 0, 2))
+        if drawn == (claimed.suggest_int("x", 0, 2), claimed.suggest_int("y", 0, 2)):
+            same.append(seed)
+    assert same == []

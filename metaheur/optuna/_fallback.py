@@ -10,12 +10,19 @@ again; a pruned trial whose user attribute ``failure`` is set, a transient failu
 not count): once it differs from each of them, no later parameter can make
 the two configurations equal. The draw keeps the parameter's distribution, restricted to
 the values left (log-uniform stays log-uniform); continuous parameters are never repeated.
+
+A running trial of :class:`~metaheur.optuna.MetaheuristicSampler` decides its point when it
+is created and suggests it lazily, from its objective: until then the storage holds the
+point in its claim only. So a trial drawn at random while another has claimed a point and
+suggested little of it counts that trial's claimed values (the claim's coordinates decoded
+with the drawing trial's distributions) where it has not suggested them yet (``claims``).
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +36,11 @@ from optuna.samplers import RandomSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["PerTrialRandomSampler", "n_values", "redraws", "taken_values", "value_index"]
+from metaheur.optuna._protocol import Claim, parse_ticket
+from metaheur.optuna._space import SearchSpaceEncoder
+
+__all__ = ["Claimed", "PerTrialRandomSampler", "claimed_view", "n_values", "redraws",
+           "taken_values", "value_index"]
 
 _REDRAWS = 32  # draws from the distribution before choosing among the values left
 _ENUMERABLE = 1 << 16  # values of a parameter listed when redrawing did not find one left
@@ -88,7 +99,39 @@ def _loose(dist: BaseDistribution) -> bool:
         isinstance(c, float) for c in dist.choices)
 
 
-def taken_values(trials: Sequence[FrozenTrial], trial: FrozenTrial, name: str,
+@dataclass(frozen=True)
+class Claimed:
+    """A running trial as :func:`taken_values` reads it: its parameters so far, and the
+    values of the point it claimed that it has not suggested yet."""
+
+    number: int
+    params: dict[str, Any]
+    distributions: dict[str, BaseDistribution]
+
+
+def claimed_view(other: FrozenTrial, attr: str, dists: Mapping[str, BaseDistribution]
+                 ) -> FrozenTrial | Claimed:
+    """``other`` with the values its claim (the ticket in system attribute ``attr``) gives
+    the names of ``dists`` it has not suggested yet, each decoded with that distribution:
+    the value the trial will suggest where its run's distribution of the name is the same
+    (the claim does not say). ``other`` itself where it holds no such claim; a ticket that
+    is not one we wrote (untrusted storage) is none."""
+    if other.state != TrialState.RUNNING:
+        return other
+    claim = parse_ticket(other.system_attrs.get(attr))
+    if not isinstance(claim, Claim) or claim.names is None:
+        return other
+    later = {n: (dists[n], x) for n, x in zip(claim.names, claim.x, strict=True)
+             if n in dists and n not in other.params}
+    if not later:
+        return other
+    decoded = SearchSpaceEncoder({n: d for n, (d, _) in later.items()}).decode(
+        [x for _, x in later.values()])
+    return Claimed(other.number, {**decoded, **other.params},
+                   {**{n: d for n, (d, _) in later.items()}, **other.distributions})
+
+
+def taken_values(trials: Sequence[FrozenTrial | Claimed], trial: FrozenTrial, name: str,
                  dist: BaseDistribution) -> set[int]:
     """Positions of the values of ``name`` (with distribution ``dist``) taken by the other
     ``trials`` that have every parameter ``trial`` suggested so far, with its value. Values
@@ -98,7 +141,7 @@ def taken_values(trials: Sequence[FrozenTrial], trial: FrozenTrial, name: str,
     mine = [(k, v, d, _position(d, v) if _loose(d) else None)
             for k, v in trial.params.items() for d in (trial.distributions[k],)]
 
-    def agrees(other: FrozenTrial) -> bool:
+    def agrees(other: FrozenTrial | Claimed) -> bool:
         theirs = other.params
         for k, v, d, i in mine:
             t = theirs.get(k, _MISSING)
@@ -123,12 +166,14 @@ class PerTrialRandomSampler(RandomSampler):
     different points for different trials (and the same point for the same trial, given
     the same trials before it). With ``fresh=True`` (the sampler's ``skip_evaluated``) a
     discrete parameter avoids the configurations of the trials it agrees with (module
-    docstring)."""
+    docstring); ``claims``: the system attribute holding the claims of running trials whose
+    claimed values count too (:func:`claimed_view`)."""
 
-    def __init__(self, seed: int, *, fresh: bool = True) -> None:
+    def __init__(self, seed: int, *, fresh: bool = True, claims: str | None = None) -> None:
         super().__init__(seed=seed)
         self._base_seed = seed
         self._fresh = fresh
+        self._claims = claims
 
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
@@ -140,7 +185,11 @@ class PerTrialRandomSampler(RandomSampler):
             return value
         results = [t for t in study.get_trials(deepcopy=False, states=_RESULTS)
                    if t.state != TrialState.PRUNED or "failure" not in t.user_attrs]
-        taken = taken_values(results, trial, param_name, param_distribution)
+        others: Sequence[FrozenTrial | Claimed] = results
+        if self._claims is not None:
+            dists = {**trial.distributions, param_name: param_distribution}
+            others = [claimed_view(t, self._claims, dists) for t in results]
+        taken = taken_values(others, trial, param_name, param_distribution)
         if len(taken) >= n:
             return value  # every value taken: the configuration may still differ later
         for _ in range(_REDRAWS):

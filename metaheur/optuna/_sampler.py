@@ -216,10 +216,10 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         self._union_space = union_space
         self._store = GenerationStore(cls, self._pop_size, self._n_trials, self._algo_params,
                                       skip_evaluated=skip_evaluated)
-        self._independent_sampler = independent_sampler or PerTrialRandomSampler(
-            seed, fresh=skip_evaluated)
-        self._warn_independent_sampling = warn_independent_sampling
         self._attr = ticket_key(cls.name)
+        self._independent_sampler = independent_sampler or PerTrialRandomSampler(
+            seed, fresh=skip_evaluated, claims=self._attr)
+        self._warn_independent_sampling = warn_independent_sampling
         self._settings = repr([self._pop_size, self._n_trials,
                                sorted(self._algo_params.items())])
         self._intersection = IntersectionSearchSpace()

@@ -737,3 +737,37 @@ def test_a_trial_drawn_at_random_avoids_the_point_a_running_trial_claimed(algo: 
         if drawn == (claimed.suggest_int("x", 0, 2), claimed.suggest_int("y", 0, 2)):
             same.append(seed)
     assert same == []
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_pruned_trials_count_with_their_last_intermediate_value_when_considered(
+        direction: str) -> None:
+    """``consider_pruned_trials=True``: a pruned trial's row is told its last reported
+    value (in the minimisation sign), so a row of its configuration is answered with that
+    value from history; by default it is ``+inf`` (a bound row, no answer in the record)."""
+    sign = 1.0 if direction == "minimize" else -1.0
+
+    def objective(trial: optuna.Trial) -> float:
+        x, y = trial.suggest_int("x", 0, 3), trial.suggest_int("y", 0, 3)
+        trial.report(sign * (10.0 + x + y), step=0)
+        if x >= 2:
+            raise optuna.TrialPruned()
+        return sign * float((x - 1) ** 2 + (y - 2) ** 2)
+
+    answered = {}
+    for considered in (False, True):
+        study = optuna.create_study(direction=direction, sampler=MetaheuristicSampler(
+            "pso", seed=0, n_trials=30, pop_size=8, consider_pruned_trials=considered))
+        for x in (2, 3):
+            for y in range(4):
+                study.enqueue_trial({"x": x, "y": y})
+        study.optimize(objective, n_trials=14)
+        pruned = {t.number: t for t in study.trials if t.state.name == "PRUNED"}
+        answered[considered] = [(n, v) for _, rec in _records(study, -1)
+                                for _, n, v in rec["answered"] if n in pruned]
+        for n, v in answered[considered]:
+            t = pruned[n]
+            assert v == 10.0 + t.params["x"] + t.params["y"]
+        keys = [(t.params["x"], t.params["y"]) for t in study.trials]
+        assert len(set(keys)) == len(keys) == 14
+    assert answered[False] == [] and answered[True]

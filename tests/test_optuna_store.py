@@ -13,7 +13,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from metaheur import get
-from metaheur.optuna._index import TrialIndex
+from metaheur.optuna._index import TrialIndex, pruned_value
 from metaheur.optuna._protocol import BadRecord, Claim, Record, parse_ticket
 from metaheur.optuna._runspace import RunSpace
 from metaheur.optuna._scheduler import (
@@ -508,3 +508,18 @@ def test_a_junk_completion_time_is_no_crash() -> None:
     opened = [RowView(RowState.OPEN)] * 4
     states = [v.state for v in answer_open_rows(run, g, opened, index)]
     assert states == [RowState.OPEN, RowState.DONE, RowState.DONE, RowState.OPEN]
+
+
+@pytest.mark.parametrize(("values", "attrs", "sign", "expected"), [
+    ({0: 3.0, 4: 1.5, 2: 9.0}, {}, 1.0, 1.5),  # the highest step's, not the last written
+    ({0: 3.0, 4: 1.5}, {}, -1.0, -1.5),  # maximising: the minimisation sign
+    ({}, {}, 1.0, math.inf),  # pruned before it reported
+    ({0: 3.0, 1: math.nan}, {}, 1.0, math.inf),
+    ({0: -math.inf}, {}, 1.0, math.inf),
+    ({0: 3.0}, {"failure": "diverged"}, 1.0, math.inf),  # a failure reported as pruned
+])
+def test_the_value_a_considered_pruned_trial_counts_with(values: dict, attrs: dict,
+                                                         sign: float, expected: float) -> None:
+    t = optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED,
+                                  intermediate_values=values, user_attrs=attrs)
+    assert pruned_value(t, sign) == expected

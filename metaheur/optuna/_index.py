@@ -22,7 +22,20 @@ from metaheur.optuna._protocol import (
     version,
 )
 
-__all__ = ["TrialIndex", "TrialInfo"]
+__all__ = ["TrialIndex", "TrialInfo", "pruned_value"]
+
+
+def pruned_value(t: FrozenTrial, sign: float) -> float:
+    """The value a pruned trial ``t`` counts with ``consider_pruned_trials``: its last
+    intermediate value (at its highest step), in the minimisation sign (``sign``), as
+    Optuna's ``CmaEsSampler(consider_pruned_trials=True)`` reads it; ``+inf`` where it
+    reported none or a value that is not finite, or is a failure reported as pruned (user
+    attribute ``failure``)."""
+    steps = t.intermediate_values
+    if "failure" in t.user_attrs or not steps:
+        return math.inf
+    v = sign * steps[max(steps)]
+    return v if math.isfinite(v) else math.inf
 
 
 @dataclass
@@ -33,7 +46,8 @@ class TrialInfo:
     trial_id: int
     state: TrialState
     ticket: Ticket | None
-    value: float  # minimisation sign; +inf unless COMPLETE with a finite value
+    value: float  # minimisation sign; +inf unless COMPLETE with a finite value (or PRUNED
+    # with one, ``pruned_value``)
     lost: bool  # FAIL by interruption or by someone else (heartbeat): not a result
     start: float  # datetime_start as a POSIX time (0 if unknown)
     enqueued: bool
@@ -79,10 +93,11 @@ class TrialIndex:
     """Trials of one study by number, re-read only while unfinished."""
 
     def __init__(self, storage: BaseStorage, study_id: int, ticket_attr: str, tomb_attr: str,
-                 sign: float) -> None:
+                 sign: float, *, pruned_last: bool = False) -> None:
         self.key = (id(storage), study_id)
         self.storage, self.study_id = storage, study_id
         self.ticket_attr, self.tomb_attr, self.sign = ticket_attr, tomb_attr, sign
+        self.pruned_last = pruned_last
         self.trials: dict[int, TrialInfo] = {}
         self.unfinished: set[int] = set()
         self.finished_order: list[int] = []  # numbers in the order they were seen finished
@@ -189,6 +204,8 @@ class TrialIndex:
         if t.state == TrialState.COMPLETE and t.value is not None:
             v = self.sign * t.value
             value = v if math.isfinite(v) else math.inf
+        elif t.state == TrialState.PRUNED and self.pruned_last:
+            value = pruned_value(t, self.sign)
         lost = False
         if t.state == TrialState.FAIL:
             end = t.system_attrs.get(END_KEY)

@@ -79,7 +79,8 @@ class RunSpace:
             seen.add(branch)
             self.pruned = [e for e in self.pruned if not self._place_pruned(e)]
 
-    def add_pruned(self, trial: FrozenTrial, claimed: bool = False) -> None:
+    def add_pruned(self, trial: FrozenTrial, claimed: bool = False,
+                   value: float = math.inf) -> None:
         """Record a pruned trial: a point evaluated here, with the value ``+inf``, once its
         parameters are seen to be a whole configuration. A pruner would stop a deterministic
         objective again (a median or percentile bar only rises as the study improves), so
@@ -92,7 +93,7 @@ class RunSpace:
             return
         if (params := self._on_grid(trial, names)) is None:
             return
-        e = Evaluated(trial.number, math.inf, params, claimed)
+        e = Evaluated(trial.number, value, params, claimed)
         if not self._place_pruned(e):
             self.pruned.append(e)
 

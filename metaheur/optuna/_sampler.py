@@ -3,6 +3,20 @@
 The population lives in the study's storage, so threads (``n_jobs``), processes and
 machines sharing one storage run *one* metaheuristic together; the protocol that makes
 that safe is described in :mod:`metaheur.optuna._protocol` (docs: "Distributed samplers").
+
+**Several workers.** Rows are claimed in trial-number order, so no row is claimed twice; a
+lost row is re-issued exactly once: at once when its trial failed by the heartbeat or an
+interruption, after ``wait_timeout`` when it stays RUNNING in a storage without a
+heartbeat (with a heartbeat a slow trial is never re-issued, nor in memory while the
+thread that asked it lives). When every row is taken, a trial waits for the generation,
+or, with ``speculative=True``, evaluates a *spare*: a row of the next generation predicted
+from the results known so far, whose point then takes that row's place (the algorithm is
+told it: nothing is wasted, but a row may be one generation behind, an asynchronous
+variant of the published update; opt-in). Batch ``study.ask()`` from one thread always
+gets spares (distinct points), used by the next generation when it asks them. A trial
+silent for ``GRACE`` (10 s) is presumed dead and decided around; if it was only stalled it
+finds the mark after claiming and takes no part in the run (its parameters come from
+``independent_sampler``). See :mod:`metaheur.optuna._protocol`.
 """
 
 from __future__ import annotations
@@ -105,24 +119,12 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         §0.2). Past it, a new optimizer restarts the schedule from the best ``pop_size // 2``
         points of the population and of every completed trial, on the same random stream.
     Failures and interruptions
-        FAIL and PRUNED trials count as ``+inf``. A trial interrupted (``KeyboardInterrupt``,
+        FAIL and PRUNED trials count as ``+inf`` (a PRUNED one as its last intermediate
+        value with ``consider_pruned_trials``). A trial interrupted (``KeyboardInterrupt``,
         ``SystemExit``) or failed by Optuna's heartbeat is not a result: its row is
         evaluated again by the next trial.
     Several workers
-        Rows are claimed in trial-number order, so no row is claimed twice; a lost row is
-        re-issued exactly once: at once when its trial failed by the heartbeat or an
-        interruption, after ``wait_timeout`` when it stays RUNNING in a storage without a
-        heartbeat (with a heartbeat a slow trial is never re-issued, nor in memory while
-        the thread that asked it lives). When every row is
-        taken, a trial waits for the generation, or, with ``speculative=True``, evaluates
-        a *spare*: a row of the next generation predicted from the results known so far,
-        whose point then takes that row's place (the algorithm is told it: nothing is
-        wasted, but a row may be one generation behind, an asynchronous variant of the
-        published update; opt-in). Batch ``study.ask()`` from one thread always gets
-        spares (distinct points), used by the next generation when it asks them. A trial
-        silent for ``GRACE`` (10 s) is presumed dead and decided around; if it was only
-        stalled it finds the mark after claiming and takes no part in the run (its
-        parameters come from ``independent_sampler``). See :mod:`metaheur.optuna._protocol`.
+        Run one population, each row claimed once (module docstring; docs/distributed.md).
     Enqueued trials and the fallback sampler
         Enqueued and other completed trials are warm-start points, never rows. Parameters
         outside the relative search space (conditional ones, the first trial without
@@ -162,6 +164,10 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
     union_space
         Without ``search_space``: optimise the union of the trials' parameters (default),
         or Optuna's intersection (``False``).
+    consider_pruned_trials
+        Tell a pruned trial's row its last intermediate value instead of ``+inf`` (as
+        Optuna's ``CmaEsSampler`` option of that name): the objective must report values
+        on the scale of the value it returns. Default off (README: "With a pruner").
     independent_sampler, warn_independent_sampling
         Sampler for parameters outside the relative search space; emit its one warning.
     **algo_params
@@ -187,6 +193,7 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         skip_evaluated: bool = True,
         speculative: bool = False,
         union_space: bool = True,
+        consider_pruned_trials: bool = False,
         independent_sampler: BaseSampler | None = None,
         warn_independent_sampling: bool = True,
         **algo_params: Any,
@@ -195,7 +202,8 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         pop_size = check_options(cls, n_trials, pop_size, wait_timeout, search_space,
                                   algo_params,
                                   skip_evaluated=skip_evaluated, speculative=speculative,
-                                  union_space=union_space)
+                                  union_space=union_space,
+                                  consider_pruned_trials=consider_pruned_trials)
         seed = check_seed(seed)
         # Validate the hyper-parameters now (the core raises ValueError naming them), and
         # that the class's state can be shared (get_state names undeclared attributes).
@@ -220,8 +228,10 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         self._independent_sampler = independent_sampler or PerTrialRandomSampler(
             seed, fresh=skip_evaluated, claims=self._attr)
         self._warn_independent_sampling = warn_independent_sampling
+        self._pruned_last = consider_pruned_trials
         self._settings = repr([self._pop_size, self._n_trials,
-                               sorted(self._algo_params.items())])
+                               sorted(self._algo_params.items())]
+                              + (["consider_pruned_trials"] if consider_pruned_trials else []))
         self._intersection = IntersectionSearchSpace()
         self._init_runtime()
 
@@ -229,6 +239,7 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         self._lock = threading.Lock()
         self._coord = Coordinator(self._store, self._attr, self._seed, self._settings,
                                   speculative=self._speculative,
+                                  pruned_last=self._pruned_last,
                                   wait_timeout=self._wait_timeout, warn=self._warn_once)
         self._had_space: set[int] = set()  # trial ids whose relative search space was not empty
         self._withdrawn: set[int] = set()  # trial ids presumed dead, sampled independently

@@ -21,7 +21,8 @@ RUNS = [RESULTS / d / "runs.csv" for d in ("hpo_tasks_200", "hpo_costly", "levy_
                                            "seeds_60/select-breast_cancer",
                                            "seeds_60/svc-digits",
                                            "seeds_60/mlp-wine",
-                                           "hpo_pruned", "hpo_pruned_long")]
+                                           "hpo_pruned", "hpo_pruned_long",
+                                           "hpo_pruned_consider")]
 
 
 def _rows(path: Path) -> int:
@@ -103,3 +104,31 @@ def test_the_long_peer_runs_continue_the_shorter_runs():
             n = short.trials
             assert json.loads(longer.trace)[:n] == json.loads(short.trace), (smp, seed, n)
             assert json.loads(longer.steps)[:n] == json.loads(short.steps), (smp, seed, n)
+
+
+def test_the_committed_consider_pruned_tables_are_what_the_scripts_compute(tmp_path):
+    """docs/benchmarks.md section 4.2 quotes ``hpo_pruned_consider/paired.csv`` and
+    ``cost_paired.csv``: the option's runs read beside the default runs of
+    ``hpo_pruned`` (the two ``runs.csv`` files concatenated)."""
+    runs = pd.concat([pd.read_csv(RESULTS / d / "runs.csv")
+                      for d in ("hpo_pruned", "hpo_pruned_consider")])
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    ours = ("aoa", "dlf-aoa", "pso", "aco", "gwo", "poa")
+    variant = {a: f"{a}:consider_pruned_trials=true" for a in ours}
+    pairs = [[a, variant[a]] for a in ours]
+    peers = [[ref, variant[a]] for a in ("dlf-aoa", "pso", "gwo") for ref in ("tpe", "random")]
+    with restored_process_state():
+        hpo = load_benchmark("hpo_tasks")
+        hpo.main(["--tasks", "sgd-digits-pruned", "--samplers", *ours, "tpe", "cmaes",
+                  "random", *variant.values(), "--seeds", "60", "--trials", "100",
+                  "--report", "50", "100", "--report-only", "--no-plot", "--out",
+                  str(tmp_path), *[a for p in pairs + peers for a in ("--paired", *p)]])
+        tc = load_benchmark("training_cost")
+        assert tc.main(["--out", str(tmp_path), "--no-plot",
+                        *[a for p in pairs for a in ("--paired", *p)]]) == 0
+    for name in ("paired.csv", "cost_paired.csv"):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(tmp_path / name).sort_values(["budget", "ref", "other"],
+                                                     ignore_index=True),
+            pd.read_csv(RESULTS / "hpo_pruned_consider" / name).sort_values(
+                ["budget", "ref", "other"], ignore_index=True))

@@ -1201,7 +1201,9 @@ def _alternate(studies: list[optuna.Study], n: int) -> None:
 
 
 @pytest.mark.parametrize(("kw", "named"), [({"n_trials": 20}, "n_trials"),
-                                           ({"pop_size": 6}, "pop_size")])
+                                           ({"pop_size": 6}, "pop_size"),
+                                           ({"consider_pruned_trials": True},
+                                            "consider_pruned_trials")])
 def test_workers_with_different_settings_are_warned_once(kw: dict[str, Any],
                                                          named: str) -> None:
     """Two workers of one algorithm on one space with different settings run two separate

@@ -80,11 +80,10 @@ class Coordinator:
 
     def __init__(self, store: GenerationStore, attr: str, seed: int, settings: str, *,
                  speculative: bool, wait_timeout: float | None,
-                 warn: Callable[[str, str], None], pruned_last: bool = False) -> None:
+                 warn: Callable[[str, str], None]) -> None:
         self.store, self.attr, self.seed, self.settings = store, attr, seed, settings
         self.tomb_attr = tomb_key(store.cls.name)
         self.speculative, self.wait_timeout, self.warn = speculative, wait_timeout, warn
-        self.pruned_last = pruned_last
         self.index_: TrialIndex | None = None
         self.runs: dict[str, RunSpace] = {}
         self.durations: dict[str, deque[float]] = {}
@@ -363,7 +362,7 @@ class Coordinator:
         if self.index_ is None or self.index_.key != key:
             sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
             self.index_ = TrialIndex(study._storage, study._study_id, self.attr,
-                                     self.tomb_attr, sign, pruned_last=self.pruned_last)
+                                     self.tomb_attr, sign, pruned_last=self.store.pruned_last)
             self.runs = {}
             self.union, self.union_seen, self.fresh = UnionSearchSpace(), 0, None
         return self.index_

@@ -223,15 +223,13 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         self._speculative = speculative
         self._union_space = union_space
         self._store = GenerationStore(cls, self._pop_size, self._n_trials, self._algo_params,
-                                      skip_evaluated=skip_evaluated)
+                                      skip_evaluated=skip_evaluated,
+                                      pruned_last=consider_pruned_trials)
         self._attr = ticket_key(cls.name)
         self._independent_sampler = independent_sampler or PerTrialRandomSampler(
             seed, fresh=skip_evaluated, claims=self._attr)
         self._warn_independent_sampling = warn_independent_sampling
-        self._pruned_last = consider_pruned_trials
-        self._settings = repr([self._pop_size, self._n_trials,
-                               sorted(self._algo_params.items())]
-                              + (["consider_pruned_trials"] if consider_pruned_trials else []))
+        self._settings = self._store.signature
         self._intersection = IntersectionSearchSpace()
         self._init_runtime()
 
@@ -239,7 +237,6 @@ class MetaheuristicSampler(SamplerSpaces, BaseSampler):
         self._lock = threading.Lock()
         self._coord = Coordinator(self._store, self._attr, self._seed, self._settings,
                                   speculative=self._speculative,
-                                  pruned_last=self._pruned_last,
                                   wait_timeout=self._wait_timeout, warn=self._warn_once)
         self._had_space: set[int] = set()  # trial ids whose relative search space was not empty
         self._withdrawn: set[int] = set()  # trial ids presumed dead, sampled independently

@@ -9,7 +9,7 @@ from typing import Any
 from metaheur.optuna._index import TrialIndex
 from metaheur.optuna._protocol import Claim, record_key
 from metaheur.optuna._runspace import RunSpace
-from metaheur.optuna._store import GenerationStore
+from metaheur.optuna._store import GenerationStore, run_settings
 
 __all__ = ["settings_split"]
 
@@ -36,13 +36,16 @@ def settings_split(index: TrialIndex, run: RunSpace, store: GenerationStore,
         params = other.get("algo_params")
         if not isinstance(params, dict):
             continue
-        twin = RunSpace(run.space, repr([other.get("pop_size"), other.get("n_trials"),
-                                         sorted(params.items())]))
+        considered = other.get("consider_pruned_trials") is True
+        twin = RunSpace(run.space, run_settings(other.get("pop_size"), other.get("n_trials"),
+                                                params, considered))
         if twin.sig != sig:
             continue  # another search space: a separate run by design
         ours = store.settings
         diff = [f"{k}={other.get(k)!r} there, {ours[k]!r} here"
                 for k in ("pop_size", "n_trials") if other.get(k) != ours[k]]
+        if considered != store.pruned_last:
+            diff.append(f"consider_pruned_trials={considered} there, {store.pruned_last} here")
         for k in sorted(set(params) | set(ours["algo_params"])):
             if params.get(k) != ours["algo_params"].get(k):
                 diff.append(f"{k}={params.get(k)!r} there, "

@@ -24,7 +24,7 @@ from metaheur._base import Optimizer
 from metaheur.optuna._protocol import BadRecord, Record, check_rows, record_key
 from metaheur.optuna._runspace import RunSpace
 
-__all__ = ["Generation", "GenerationStore"]
+__all__ = ["Generation", "GenerationStore", "run_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +62,26 @@ class Generation:
         return {r: self.src + i for i, r in enumerate(self.free_rows)}
 
 
+def run_settings(pop_size: Any, n_trials: Any, algo_params: Mapping[str, Any],
+                 pruned_last: bool = False) -> str:
+    """The sampler settings a run's signature holds (``RunSpace``): workers given other
+    settings make another run. ``consider_pruned_trials`` counts only when on, so runs
+    without it keep the signature of releases before it."""
+    return repr([pop_size, n_trials, sorted(algo_params.items())]
+                + (["consider_pruned_trials"] if pruned_last else []))
+
+
 class GenerationStore:
     """Makes, reads and writes the generations of one algorithm's runs."""
 
     def __init__(self, cls: type[Optimizer], pop_size: int, n_trials: int,
-                 algo_params: Mapping[str, Any], *, skip_evaluated: bool = True) -> None:
+                 algo_params: Mapping[str, Any], *, skip_evaluated: bool = True,
+                 pruned_last: bool = False) -> None:
         self.cls, self.pop_size, self.n_trials = cls, pop_size, n_trials
         self.algo_params = dict(algo_params)
         self.skip_evaluated = skip_evaluated
+        self.pruned_last = pruned_last  # consider_pruned_trials
+        self.signature = run_settings(pop_size, n_trials, self.algo_params, pruned_last)
 
     # ------------------------------------------------------------- storage
     @property
@@ -77,9 +89,10 @@ class GenerationStore:
         """The sampler settings of this store's runs, as a record states them (read only to
         tell the user that workers of one study were given different settings)."""
         plain = (bool, int, float, str, type(None))
-        return {"pop_size": self.pop_size, "n_trials": self.n_trials,
-                "algo_params": {k: v if isinstance(v, plain) else repr(v)
-                                for k, v in sorted(self.algo_params.items())}}
+        out = {"pop_size": self.pop_size, "n_trials": self.n_trials,
+               "algo_params": {k: v if isinstance(v, plain) else repr(v)
+                               for k, v in sorted(self.algo_params.items())}}
+        return out | ({"consider_pruned_trials": True} if self.pruned_last else {})
 
     def save(self, storage: BaseStorage, trial_id: int, g: Generation) -> None:
         obj = g.record.to_json()

@@ -367,6 +367,22 @@ def test_algo_param_takes_the_samplers_options(tmp_path: Path, capsys: pytest.Ca
     assert all(p["w"] == 0.5 for p in _generation_params(tmp_path / "run" / "study.db", "pso"))
 
 
+def test_algo_param_takes_consider_pruned_trials(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a pruner, our sampler's ``consider_pruned_trials`` (a pruned trial counts with
+    its last reported score) is an option ``--algo-param`` passes, as it is CMA-ES's."""
+    from metaheur.harness import study as tuning
+
+    built: list[dict] = []
+    make = tuning.make_sampler
+    monkeypatch.setattr(tuning, "make_sampler",
+                        lambda *a, **kw: built.append(kw) or make(*a, **kw))
+    assert main(_tune(tmp_path, "--algo", "pso", "--pop-size", "2", "--trials", "4",
+                      "--pruner", "median", "-p", "consider_pruned_trials=true")) == 0
+    assert built and all(kw["consider_pruned_trials"] is True for kw in built)
+    assert built[-1]["search_space"]  # the worker's, on the model's space
+
+
 @pytest.mark.parametrize(("algo", "options", "attrs"), [
     ("tpe", ["-p", "n_startup_trials=1", "-p", "multivariate=true"],
      {"_n_startup_trials": 1, "_multivariate": True}),

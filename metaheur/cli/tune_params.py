@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_POP_SIZE = 8
 #: Options of the metaheuristic sampler that --algo-param takes beside the hyper-parameters.
-SAMPLER_OPTIONS = ("skip_evaluated", "speculative", "wait_timeout")
+SAMPLER_OPTIONS = ("skip_evaluated", "speculative", "wait_timeout", "consider_pruned_trials")
 #: What this command sets with options of its own.
 OWNED = {"pop_size": "--pop-size", "seed": "--seed", "n_trials": "--trials",
          "search_space": "--profile (the model's search space)"}

@@ -22,9 +22,12 @@ is a difference in the points they chose.
   grad_clip (log), hidden (int, log), layers (int), dropout, elu_alpha (float), batch_size (cat).
 * ``sgd-digits-pruned``: a linear classifier trained by SGD on scaled digits for 20 epochs,
   validation log-loss on a fixed stratified 30 % hold-out, reported after every epoch, **with
-  Optuna's MedianPruner** (5 startup trials, 2 warm-up epochs): the one task that prunes, as
+  Optuna's MedianPruner** (5 startup trials, 2 warm-up epochs): the first task that prunes, as
   users of a pruner tune. alpha and eta0 (log), learning_rate, penalty and average (cat).
   A pruned trial is a trial of the budget with no value (``n_failed`` of the runs).
+* ``sgd-digits-hyperband``: the same training **with Optuna's HyperbandPruner** (min
+  resource 1, max 20, reduction factor 3: rungs at steps 1, 3 and 9, so a pruned trial
+  trained 2, 4 or 10 epochs), the other pruner users reach for.
 
 Cost is kept small on purpose (3 folds, one thread, bounded iterations) so that a benchmark of
 many samplers x seeds x trials fits on a laptop; ``hpo_tasks.py --time`` measures it. Median
@@ -307,6 +310,11 @@ def _median_pruner() -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
 
 
+def _hyperband_pruner() -> optuna.pruners.BasePruner:
+    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=SGD_EPOCHS,
+                                          reduction_factor=3)
+
+
 def _cv(
     dataset: str, build: Callable[[optuna.Trial], Any], scoring: str
 ) -> Callable[[], Objective]:
@@ -330,6 +338,9 @@ TASKS: dict[str, Task] = {
         Task("sgd-digits-pruned",
              f"SGD linear model on digits, val log-loss per epoch ({SGD_EPOCHS}), MedianPruner",
              SGDEpochs, pruner=_median_pruner),
+        Task("sgd-digits-hyperband",
+             f"SGD linear model on digits, val log-loss per epoch ({SGD_EPOCHS}), "
+             "HyperbandPruner", SGDEpochs, pruner=_hyperband_pruner),
     )
 }
 

@@ -294,6 +294,21 @@ def test_runs_never_prune_trials_that_report_progress(hpo, monkeypatch):
     assert row["n_complete"] == 8 and row["n_failed"] == 0
 
 
+def test_the_hyperband_task_prunes_with_hyperband(hpo):
+    """``sgd-digits-hyperband`` trains as ``sgd-digits-pruned`` does, with Optuna's
+    HyperbandPruner: trials stop at its rungs (steps 1, 3 and 9: after 2, 4 or 10 epochs,
+    the first being step 0) or run all 20."""
+    import optuna
+    from _tasks import SGD_EPOCHS, get_task
+
+    task = get_task("sgd-digits-hyperband")
+    assert isinstance(task.make_pruner(), optuna.pruners.HyperbandPruner)
+    row = hpo.run_one("sgd-digits-hyperband", "random", 0, 30)
+    steps = json.loads(row["steps"])
+    assert row["n_failed"] > 0 and row["n_complete"] + row["n_failed"] == 30
+    assert set(steps) <= {2, 4, 10, SGD_EPOCHS} and SGD_EPOCHS in steps, steps
+
+
 def test_the_pruned_task_prunes_with_its_own_pruner_and_counts_pruned_trials(hpo, tmp_path):
     """``sgd-digits-pruned`` is the one task with a pruner (MedianPruner): its runs, in
     memory and in a study file, prune; a pruned trial is a trial of the budget without a

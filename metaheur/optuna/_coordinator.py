@@ -322,7 +322,8 @@ class Coordinator:
             if info.state == TrialState.COMPLETE:  # a value, finite or +inf: a result
                 run.add(t, info.value, isinstance(info.ticket, Claim))
             elif info.state == TrialState.PRUNED and "failure" not in t.user_attrs:
-                # stopped by the pruner: +inf, a result. A ``failure`` attribute marks a
+                # stopped by the pruner: a result (+inf, or its last reported value with
+                # consider_pruned_trials, ``_index.pruned_value``). A ``failure`` marks a
                 # failure reported as pruned (metaheur.models' diverged or out-of-memory
                 # training, models/train.py): like FAIL, it may be transient, so no answer
                 run.add_pruned(t, isinstance(info.ticket, Claim), info.value)

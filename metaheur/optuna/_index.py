@@ -64,7 +64,8 @@ class TrialInfo:
 
     @property
     def counted(self) -> bool:
-        """Finished with a result the optimizer is told (FAIL/PRUNED count as +inf)."""
+        """Finished with a result the optimizer is told (FAIL/PRUNED count as +inf, PRUNED
+        as its last reported value with ``consider_pruned_trials``)."""
         return self.finished and not self.lost
 
     def settled(self) -> bool:

@@ -169,9 +169,9 @@ ever. Waiting workers call ``fail_stale_trials`` every two seconds.
 
 Failures and interruptions
 --------------------------
-A failure of the objective (an exception, a pruned trial) counts as ``+inf``; an
-interruption is not a result, and its row goes back to the queue. Without a heartbeat a
-worker that dies mid-trial leaves the trial RUNNING forever (Optuna cannot tell it from a
+A failure of the objective (an exception, a pruned trial: see ``consider_pruned_trials``)
+counts as ``+inf``; an interruption is not a result, its row goes back to the queue. A
+worker dying mid-trial without a heartbeat leaves the trial RUNNING (Optuna cannot tell it from a
 slow one); its row is re-issued after ``wait_timeout``, and if the trial completes after all
 its value stays in the study. In-memory storage lives in one process, where the sampler
 knows which thread asked each trial: a trial whose thread is alive can still be told and is

@@ -81,7 +81,8 @@ class RunSpace:
 
     def add_pruned(self, trial: FrozenTrial, claimed: bool = False,
                    value: float = math.inf) -> None:
-        """Record a pruned trial: a point evaluated here, with the value ``+inf``, once its
+        """Record a pruned trial: a point evaluated here, with ``value`` (``+inf``, or its
+        last reported value with ``consider_pruned_trials``), once its
         parameters are seen to be a whole configuration. A pruner would stop a deterministic
         objective again (a median or percentile bar only rises as the study improves), so
         a pruned configuration answers its twins like one that returned ``inf``. A trial can
@@ -167,7 +168,8 @@ class RunSpace:
 
     @property
     def evaluated(self) -> list[Evaluated]:
-        """The first completed trial with a finite value of each configuration."""
+        """The first trial with a finite value of each configuration (completed, or pruned
+        with ``consider_pruned_trials``: its last reported value)."""
         return [next(e for e in same if math.isfinite(e.value))
                 for group in self.groups.values() for same in group.values()
                 if any(math.isfinite(e.value) for e in same)]
@@ -176,7 +178,7 @@ class RunSpace:
 @dataclass(frozen=True)
 class Evaluated:
     number: int
-    value: float  # minimisation sign: finite, or +inf (the objective returned inf)
+    value: float  # minimisation sign: finite, or +inf (the objective returned inf, pruned)
     params: dict[str, Any]
     claimed: bool = False  # the trial claimed a row of a run (a result a record can bind)
 

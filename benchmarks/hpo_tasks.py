@@ -29,7 +29,8 @@ as their schedule horizon, so a 100-trial reading of a 200-trial run shows them 
 run ``--trials 50 100 200`` to give every budget its own horizon. Samplers run with their
 defaults (ours with ``n_trials`` = the study length; CMA-ES draws categoricals from its random
 fallback; GP with ``deterministic_objective=True``), with no pruner but a task's own
-(``sgd-digits-pruned``'s MedianPruner). ``n_repeats`` counts the trials that re-proposed
+(``sgd-digits-pruned``'s MedianPruner,
+``sgd-digits-hyperband``'s HyperbandPruner). ``n_repeats`` counts the trials that re-proposed
 parameters the study had already evaluated; ``steps`` lists the epochs (intermediate values)
 each trial reported, its training cost (``training_cost.py`` compares samplers at equal
 epochs). Writes ``runs.csv``,

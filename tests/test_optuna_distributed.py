@@ -182,17 +182,29 @@ def test_dead_row_with_heartbeat_is_failed_and_reissued_once(tmp_path: Any,
 
 
 
+def _retry_once() -> dict[str, Any]:
+    """``RDBStorage`` arguments that retry a heartbeat-failed trial once, by the callback's
+    current name (Optuna >= 4.9) or its former one (the floors' Optuna)."""
+    storages = optuna.storages
+    if hasattr(storages, "RetryHeartbeatStaleTrialCallback"):
+        return {"heartbeat_stale_trial_callback":
+                storages.RetryHeartbeatStaleTrialCallback(max_retry=1)}
+    return {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=1)}
+
+
 @pytest.mark.slow
 def test_a_retried_trial_holds_its_row_and_its_point_is_evaluated_once(
         tmp_path: Any) -> None:
-    """Regression (session 28's audit): Optuna's ``RetryFailedTrialCallback`` re-queues a
-    trial failed by the heartbeat as a WAITING trial with its parameters and system
-    attributes, the claim included. A trial deciding while that retry waited saw the row
-    open (WAITING is not running) and re-issued it, and then the retry evaluated the same
-    point again: one configuration, two trials. The retry now holds its row."""
+    """Regression (session 28's audit): Optuna's retry callback re-queues a trial failed by
+    the heartbeat as a WAITING trial with its parameters and system attributes, the claim
+    included. A trial deciding while that retry waited saw the row open (WAITING is not
+    running) and re-issued it, and then the retry evaluated the same point again: one
+    configuration, two trials. The retry now holds its row. Optuna 4.9 renamed the callback
+    (``RetryFailedTrialCallback`` → ``RetryHeartbeatStaleTrialCallback``, and its storage
+    argument); the test uses the name of the Optuna it runs on."""
     storage = optuna.storages.RDBStorage(
         f"sqlite:///{tmp_path / 'retry.db'}", heartbeat_interval=1, grace_period=1,
-        failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1))
+        **_retry_once())
     optuna.create_study(study_name="s", storage=storage)
     first = worker_study(storage, "s")
     first.optimize(objective, n_trials=1 + 4 + 2)  # generation 1: rows 0-1 done

@@ -175,10 +175,10 @@ worker dying mid-trial without a heartbeat leaves the trial RUNNING (Optuna cann
 slow one); its row is re-issued after ``wait_timeout``, and if the trial completes after all
 its value stays in the study. In-memory storage lives in one process, where the sampler
 knows which thread asked each trial: a trial whose thread is alive can still be told and is
-never re-issued; only one whose thread has ended is, after ``wait_timeout``. With
-``RDBStorage(heartbeat_interval=...)`` a slow trial is never re-issued, and Optuna fails a
-dead one, whose row is then re-issued at once, unless its ``RetryFailedTrialCallback``
-queued a retry: that WAITING trial holds the claim it copied, and evaluates the row.
+never re-issued; only one whose thread has ended is, after ``wait_timeout``. With a heartbeat
+a slow trial is never re-issued; Optuna fails a dead one, whose row is re-issued at once unless
+``RetryHeartbeatStaleTrialCallback`` (before Optuna 4.9 ``RetryFailedTrialCallback``) queued a
+retry: that WAITING trial holds the claim it copied, and evaluates the row.
 
 A record that cannot be used (malformed, not a state of this algorithm, points outside the
 box) is reported once as a warning; the deciding trial starts a new segment of the run

@@ -35,7 +35,7 @@ class RowState(enum.Enum):
     DONE = "done"  # a result: answered from history, or a finished trial that counts
     HELD = "held"  # a running trial evaluates it
     MINE = "mine"  # held only by unfinished trials this thread asked (batch ask)
-    QUEUED = "queued"  # held by a WAITING retry of its trial (RetryFailedTrialCallback
+    QUEUED = "queued"  # held by a WAITING retry of its trial (Optuna's retry callback
     # copies the claim): it will evaluate the point; like MINE, waiting for it may deadlock
     STALE = "stale"  # held only by trials running past wait_timeout (no heartbeat)
     OPEN = "open"  # no trial, or only lost ones (interrupted, failed by the heartbeat)

@@ -177,6 +177,15 @@ def study_file(studies: Path, task: str, sampler: str, seed: int, trials: int) -
     return Path(studies) / task / f"{name}-seed{seed}-trials{trials}.db"
 
 
+def study_name(task: str, seed: int) -> str:
+    """The name of a run's Optuna study, in memory and in a study file alike: its task and
+    seed, shared by every sampler and study length. Optuna's ``HyperbandPruner`` puts a
+    trial in a bracket by a hash of this name and the trial number, so a run is reproducible
+    from its seed and every run of a seed meets the same brackets (Optuna's own name for an
+    unnamed study is random)."""
+    return f"{task}-seed{seed}"
+
+
 def run_one(task: str, sampler: str, seed: int, trials: int,
             studies: str | None = None) -> dict[str, Any] | None:
     """One study of ``trials`` trials; returns its CSV row (``trace`` = best so far per trial).
@@ -198,7 +207,8 @@ def _run_counting(task: str, sampler: str, seed: int, trials: int, studies: str 
         # the task's pruner, else none: every trial of the budget runs to the end (LSTM-ELU
         # reports each epoch, and Optuna's default MedianPruner would cut its trials)
         study = optuna.create_study(direction="minimize", pruner=get_task(task).make_pruner(),
-                                    sampler=make_sampler(sampler, seed, trials))
+                                    sampler=make_sampler(sampler, seed, trials),
+                                    study_name=study_name(task, seed))
         t0 = time.perf_counter()
         study.optimize(objective, n_trials=trials, catch=(Exception,))
         return run_row(task, sampler, seed, trials, study.get_trials(deepcopy=False),
@@ -224,8 +234,8 @@ def _resume(objective: Any, path: Path, key: tuple[str, str, int, int]
     (:func:`_studies.resumed_seed`); ours restore their stream from the storage.
     """
     task, sampler, seed, trials = key
-    study = open_own_study(path, path.stem, dict(zip(KEY, key, strict=True)), "--studies",
-                           pruner=get_task(task).make_pruner())
+    study = open_own_study(path, study_name(task, seed), dict(zip(KEY, key, strict=True)),
+                           "--studies", pruner=get_task(task).make_pruner())
     assert study is not None
     fail_orphans(study)
     counted, seconds = _progress(study, path, trials)

@@ -309,6 +309,20 @@ def test_the_hyperband_task_prunes_with_hyperband(hpo):
     assert set(steps) <= {2, 4, 10, SGD_EPOCHS} and SGD_EPOCHS in steps, steps
 
 
+def test_a_hyperband_run_is_reproducible_from_its_seed(hpo, tmp_path):
+    """Regression: HyperbandPruner puts a trial in a bracket by a hash of the study's name and
+    the trial number, and the in-memory studies had Optuna's random names, so one seed gave
+    other brackets, other epochs and other scores on every run (and a 200-trial run did not
+    begin with the 100-trial run of its seed). A run's study is now named after its task
+    and seed: the same in memory and in a study file, for every sampler and study length."""
+    first = hpo.run_one("sgd-digits-hyperband", "random", 0, 12)
+    again = hpo.run_one("sgd-digits-hyperband", "random", 0, 12)
+    longer = hpo.run_one("sgd-digits-hyperband", "random", 0, 16, studies=str(tmp_path))
+    assert again["steps"] == first["steps"] and again["trace"] == first["trace"]
+    assert json.loads(longer["steps"])[:12] == json.loads(first["steps"])
+    assert json.loads(longer["trace"])[:12] == json.loads(first["trace"])
+
+
 def test_the_pruned_task_prunes_with_its_own_pruner_and_counts_pruned_trials(hpo, tmp_path):
     """``sgd-digits-pruned`` is the one task with a pruner (MedianPruner): its runs, in
     memory and in a study file, prune; a pruned trial is a trial of the budget without a
@@ -690,18 +704,24 @@ def test_a_foreign_or_mismatched_study_file_is_a_clear_error(hpo, tmp_path, monk
     path.unlink()
     hpo.run_one("toy2", "random", 0, 4, studies=str(tmp_path))  # another task's study
     hpo.study_file(tmp_path, "toy2", "random", 0, 4).rename(path)
-    with pytest.raises(ValueError, match="created with task='toy2', not 'toy'"):
+    with pytest.raises(ValueError, match="holds the studies"):
+        hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
+    path.unlink()
+    hpo.run_one("toy", "tpe", 0, 4, studies=str(tmp_path))  # another sampler's: same name
+    hpo.study_file(tmp_path, "toy", "tpe", 0, 4).rename(path)
+    with pytest.raises(ValueError, match="created with sampler='tpe', not 'random'"):
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
     path.unlink()
     import optuna
 
-    foreign = optuna.create_study(study_name=path.stem, storage=f"sqlite:///{path}")
+    foreign = optuna.create_study(study_name=hpo.study_name("toy", 0), storage=f"sqlite:///{path}")
     foreign.enqueue_trial({"x": 0.5})
     foreign.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)  # not ours: has trials
     with pytest.raises(ValueError, match="lacks the attributes"):
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))
     path.unlink()
-    optuna.create_study(study_name=path.stem, storage=f"sqlite:///{path}", direction="maximize")
+    optuna.create_study(study_name=hpo.study_name("toy", 0), storage=f"sqlite:///{path}",
+                        direction="maximize")
     with pytest.raises(hpo.StudyFileError, match=r"direction\(s\) maximize.*another --studies"):
         hpo.run_one("toy", "random", 0, 4, studies=str(tmp_path))  # was a bare ValueError
 
@@ -860,7 +880,8 @@ def test_a_study_killed_before_its_attributes_were_written_is_adopted(hpo, tmp_p
     _counting_task(hpo, monkeypatch)
     path = hpo.study_file(tmp_path, "toy", "random", 0, 3)
     path.parent.mkdir(parents=True)
-    optuna.create_study(study_name=path.stem, storage=f"sqlite:///{path}")  # no trial yet
+    # no trial yet
+    optuna.create_study(study_name=hpo.study_name("toy", 0), storage=f"sqlite:///{path}")
     assert hpo.run_one("toy", "random", 0, 3, studies=str(tmp_path))["n_complete"] == 3
 
 

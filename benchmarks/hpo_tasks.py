@@ -834,7 +834,8 @@ def time_tasks(tasks: Sequence[str], n: int) -> pd.DataFrame:
     rows = []
     for name in tasks:
         study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0),
-                                    pruner=get_task(name).make_pruner())
+                                    pruner=get_task(name).make_pruner(),
+                                    study_name=study_name(name, 0))
         study.optimize(get_task(name).make(), n_trials=n, catch=(Exception,))
         secs = [(t.datetime_complete - t.datetime_start).total_seconds() for t in study.trials]
         rows.append({"task": name, "trials": n, "median_s": statistics.median(secs),

@@ -57,13 +57,15 @@ def test_every_row_of_the_committed_design_archive_is_usable(caplog):
     assert not rows.duplicated(list(tm.ARCHIVE_KEY)).any()
 
 
-def test_the_committed_pruned_task_runs_record_their_epochs():
-    """``training_cost.py`` compares the pruned task's samplers at equal epochs from the
-    ``steps`` column: every committed run of it must have one."""
+@pytest.mark.parametrize("folder", ["hpo_pruned", "hpo_hyperband"])
+def test_the_committed_pruned_task_runs_record_their_epochs(folder):
+    """``training_cost.py`` compares a pruned task's samplers at equal epochs from the
+    ``steps`` column: every committed run of it must have one (9 samplers, 60 seeds)."""
     with restored_process_state():
         hpo = load_benchmark("hpo_tasks")
-    runs = hpo.read_runs(RESULTS / "hpo_pruned" / "runs.csv")
+    runs = hpo.read_runs(RESULTS / folder / "runs.csv")
     assert len(runs) == 540 and (runs["steps"] != "").all()
+    assert runs.groupby("sampler")["seed"].nunique().eq(60).all()
 
 
 #: Each pruned task's folder, its folder of the peers' longer runs (read at equal epochs) and

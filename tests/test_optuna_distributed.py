@@ -181,7 +181,6 @@ def test_dead_row_with_heartbeat_is_failed_and_reissued_once(tmp_path: Any,
     assert (a.repeated, a.reissued, a.never_told, a.running) == (0, 1, 0, 0), table(studies[0])
 
 
-
 def _retry_once() -> dict[str, Any]:
     """``RDBStorage`` arguments that retry a heartbeat-failed trial once, by the callback's
     current name (Optuna >= 4.9) or its former one (the floors' Optuna)."""

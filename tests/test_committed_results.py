@@ -23,7 +23,7 @@ RUNS = [RESULTS / d / "runs.csv" for d in ("hpo_tasks_200", "hpo_costly", "levy_
                                            "seeds_60/mlp-wine",
                                            "hpo_pruned", "hpo_pruned_long",
                                            "hpo_pruned_consider", "hpo_hyperband",
-                                           "hpo_hyperband_long")]
+                                           "hpo_hyperband_long", "hpo_hyperband_named")]
 
 
 def _rows(path: Path) -> int:

@@ -29,13 +29,13 @@ as their schedule horizon, so a 100-trial reading of a 200-trial run shows them 
 run ``--trials 50 100 200`` to give every budget its own horizon. Samplers run with their
 defaults (ours with ``n_trials`` = the study length; CMA-ES draws categoricals from its random
 fallback; GP with ``deterministic_objective=True``), with no pruner but a task's own
-(``sgd-digits-pruned``'s MedianPruner,
-``sgd-digits-hyperband``'s HyperbandPruner). ``n_repeats`` counts the trials that re-proposed
-parameters the study had already evaluated; ``steps`` lists the epochs (intermediate values)
-each trial reported, its training cost (``training_cost.py`` compares samplers at equal
-epochs). Writes ``runs.csv``,
-``summary.csv``, a best-so-far plot (median and quartiles of the regret per sampler, one panel
-per task), and prints markdown tables and issue 8's targets.
+(``sgd-digits-pruned``'s MedianPruner, ``sgd-digits-hyperband``'s HyperbandPruner; each
+study is named after its task and seed, :func:`study_name`, so Hyperband's brackets are the
+same on every run of a seed). ``n_repeats`` counts the trials that re-proposed parameters
+the study had already evaluated; ``steps`` lists the epochs (intermediate values) each trial
+reported, its training cost (``training_cost.py`` compares samplers at equal epochs). Writes
+``runs.csv``, ``summary.csv``, a best-so-far plot (median and quartiles of the regret per
+sampler, one panel per task), and prints markdown tables and issue 8's targets.
 
     python benchmarks/hpo_tasks.py                # 5 tasks x 10 samplers x 10 seeds x 200 trials
     python benchmarks/hpo_tasks.py --trials 50 100 200 --jobs -1  # each budget its own runs
